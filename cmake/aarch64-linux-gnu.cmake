@@ -1,0 +1,15 @@
+# Cross build for arm64 (Graviton): g++-aarch64-linux-gnu, tests run under qemu-aarch64.
+# ORTKIT_QEMU_CPU picks the emulated CPU: cortex-a72, neoverse-n1, max,sve256=on, max,sve128=on.
+set(CMAKE_SYSTEM_NAME Linux)
+set(CMAKE_SYSTEM_PROCESSOR aarch64)
+set(CMAKE_C_COMPILER aarch64-linux-gnu-gcc)
+set(CMAKE_CXX_COMPILER aarch64-linux-gnu-g++)
+set(CMAKE_FIND_ROOT_PATH /usr/aarch64-linux-gnu)
+set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
+set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
+set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE BOTH)
+set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE BOTH)
+if(NOT DEFINED ORTKIT_QEMU_CPU)
+  set(ORTKIT_QEMU_CPU "max")
+endif()
+set(CMAKE_CROSSCOMPILING_EMULATOR qemu-aarch64;-L;/usr/aarch64-linux-gnu;-cpu;${ORTKIT_QEMU_CPU})

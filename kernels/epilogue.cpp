@@ -1,0 +1,69 @@
+#include "ortkit/kernels/epilogue.h"
+
+#include <cmath>
+#include <cstring>
+
+namespace ortkit::kernels {
+
+float apply_act(float v, Act act, float lo, float hi) {
+  switch (act) {
+    case Act::none: return v;
+    case Act::relu: return v > 0.f ? v : 0.f;
+    case Act::clip: return v < lo ? lo : (v > hi ? hi : v);
+    case Act::gelu_erf: return 0.5f * v * (1.f + std::erf(v * 0.70710678118654752f));
+    case Act::gelu_tanh: {
+      const float u = 0.7978845608028654f * (v + 0.044715f * v * v * v);
+      return 0.5f * v * (1.f + std::tanh(u));
+    }
+  }
+  return v;
+}
+
+void store_tile_f32(const MicroTile& t, const float* acc, int acc_ld) {
+  for (int r = 0; r < t.m; ++r) {
+    float* c = t.c + r * t.ldc;
+    for (int j = 0; j < t.n; ++j) {
+      float v = acc[r * acc_ld + j];
+      if (t.accumulate) v += c[j];
+      if (t.bias) v += t.bias[j];
+      c[j] = apply_act(v, t.act, t.clip_lo, t.clip_hi);
+    }
+  }
+}
+
+void store_tile_i32(const MicroTile& t, const int32_t* acc, int acc_ld) {
+  for (int r = 0; r < t.m; ++r) {
+    for (int j = 0; j < t.n; ++j) {
+      int32_t v = acc[r * acc_ld + j];
+      if (t.col_offset) v += t.col_offset[j];
+      if (t.col_zp_neg) v += t.row_sum[r] * t.col_zp_neg[j];
+      if (t.c32) {
+        int32_t* c = t.c32 + r * t.ldc32 + j;
+        *c = t.accumulate ? *c + v : v;
+        continue;
+      }
+      float f = static_cast<float>(v) * t.col_scale[j];
+      float* c = t.c + r * t.ldc + j;
+      if (t.accumulate) f += *c;
+      if (t.bias) f += t.bias[j];
+      *c = apply_act(f, t.act, t.clip_lo, t.clip_hi);
+    }
+  }
+}
+
+uint16_t f32_to_bf16(float v) {
+  uint32_t u;
+  std::memcpy(&u, &v, 4);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((u >> 16) | 0x40);  // quiet NaN
+  u += 0x7fffu + ((u >> 16) & 1u);
+  return static_cast<uint16_t>(u >> 16);
+}
+
+float bf16_to_f32(uint16_t v) {
+  uint32_t u = uint32_t{v} << 16;
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+}  // namespace ortkit::kernels

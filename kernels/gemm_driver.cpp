@@ -1,0 +1,318 @@
+// The portable GEMM driver shared by every micro-kernel: packs A per call, blocks M x N so an A block
+// stays in L2 while B panels stream, prepares the int8 zero-point / scale vectors, and spreads the
+// blocks over the caller's parallel-for. Kernels only see MicroTile (registry.h).
+#include <algorithm>
+#include <cassert>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <stdexcept>
+#include <vector>
+
+#include "ortkit/kernels/epilogue.h"
+#include "ortkit/kernels/registry.h"
+
+namespace ortkit::kernels {
+
+namespace {
+
+enum class ASrc : uint8_t { f32, f32_to_bf16, u8, s8, f32_to_u8 };
+
+struct Job {
+  const GemmKernel* kern = nullptr;
+  const PackedB* b = nullptr;
+  int64_t m = 0;
+  const void* a = nullptr;
+  int64_t lda = 0;
+  ASrc src = ASrc::f32;
+  uint8_t a_xor = 0;       // 0x80 when s8 A runs on a u8 kernel
+  float q_inv_scale = 1.f;  // dynamic quantization of fp32 A
+  int32_t q_zp = 0;
+  float* c = nullptr;
+  int64_t ldc = 0;
+  int32_t* c32 = nullptr;
+  int64_t ldc32 = 0;
+  Epilogue ep;
+  QuantOut qout;
+  const int32_t* col_offset = nullptr;
+  const int32_t* col_zp_neg = nullptr;
+  const float* col_scale = nullptr;
+  int64_t mc = 0, m_blocks = 0, n_blocks = 0, panels_per_block = 0;
+};
+
+// Growable 64-byte aligned scratch, one per thread: no allocation once it has grown to size.
+struct Scratch {
+  void* ptr = nullptr;
+  size_t cap = 0;
+  ~Scratch() { std::free(ptr); }
+  void* get(size_t n) {
+    if (n > cap) {
+      std::free(ptr);
+      cap = (n + 4095) / 4096 * 4096;
+      ptr = std::aligned_alloc(64, cap);
+      if (!ptr) throw std::bad_alloc();
+    }
+    return ptr;
+  }
+};
+thread_local Scratch t_apack, t_rowsum, t_tile, t_cols;
+
+size_t a_elem(GemmKind k) { return k == GemmKind::f32 ? 4 : k == GemmKind::bf16 ? 2 : 1; }
+
+inline uint8_t quant_u8(float v, float inv_scale, int32_t zp) {
+  const float q = std::nearbyint(v * inv_scale) + static_cast<float>(zp);
+  return static_cast<uint8_t>(std::clamp(q, 0.f, 255.f));
+}
+
+// Pack rows [m0, m0 + rows) of A into MR-row panels (layout in registry.h). Returns row sums for int8.
+void pack_a(const Job& j, int64_t m0, int64_t rows, void* dst, int32_t* row_sums) {
+  const int mr = j.kern->mr, kr = j.kern->kr;
+  const int64_t k = j.b->k_, kp = j.b->k_padded_, groups = kp / kr;
+  const int64_t panels = (rows + mr - 1) / mr;
+  for (int64_t p = 0; p < panels; ++p) {
+    for (int r = 0; r < mr; ++r) {
+      const int64_t row = m0 + p * mr + r;
+      const bool valid = p * mr + r < rows;
+      int32_t sum = 0;
+      for (int64_t g = 0; g < groups; ++g) {
+        const int64_t base = ((p * groups + g) * mr + r) * kr;
+        for (int i = 0; i < kr; ++i) {
+          const int64_t kk = g * kr + i;
+          const bool in = valid && kk < k;
+          switch (j.src) {
+            case ASrc::f32:
+              static_cast<float*>(dst)[base + i] = in ? static_cast<const float*>(j.a)[row * j.lda + kk] : 0.f;
+              break;
+            case ASrc::f32_to_bf16:
+              static_cast<uint16_t*>(dst)[base + i] =
+                  in ? f32_to_bf16(static_cast<const float*>(j.a)[row * j.lda + kk]) : 0;
+              break;
+            case ASrc::u8:
+            case ASrc::s8: {
+              uint8_t v = in ? static_cast<uint8_t>(static_cast<const uint8_t*>(j.a)[row * j.lda + kk] ^ j.a_xor) : 0;
+              static_cast<uint8_t*>(dst)[base + i] = v;
+              if (in) sum += (j.src == ASrc::s8 && j.a_xor == 0) ? int32_t{static_cast<int8_t>(v)} : int32_t{v};
+              break;
+            }
+            case ASrc::f32_to_u8: {
+              uint8_t v = in ? quant_u8(static_cast<const float*>(j.a)[row * j.lda + kk], j.q_inv_scale, j.q_zp) : 0;
+              static_cast<uint8_t*>(dst)[base + i] = v;
+              sum += v;
+              break;
+            }
+          }
+        }
+      }
+      if (row_sums) row_sums[p * mr + r] = sum;
+    }
+  }
+}
+
+void requantize_tile(const Job& j, const float* tile, int64_t ld, int64_t r0, int64_t c0, int m, int n) {
+  const float inv = 1.f / j.qout.scale;
+  for (int r = 0; r < m; ++r)
+    for (int c = 0; c < n; ++c) {
+      const float q = std::nearbyint(tile[r * ld + c] * inv) + static_cast<float>(j.qout.zero_point);
+      const int64_t off = (r0 + r) * j.qout.ld + c0 + c;
+      if (j.qout.is_signed)
+        static_cast<int8_t*>(j.qout.data)[off] = static_cast<int8_t>(std::clamp(q, -128.f, 127.f));
+      else
+        static_cast<uint8_t*>(j.qout.data)[off] = static_cast<uint8_t>(std::clamp(q, 0.f, 255.f));
+    }
+}
+
+void run_block(void* ctx, int64_t task) {
+  const Job& j = *static_cast<const Job*>(ctx);
+  const GemmKernel& kern = *j.kern;
+  const PackedB& b = *j.b;
+  const int mr = kern.mr, nr = kern.nr;
+  const int64_t mb = task / j.n_blocks, nb = task % j.n_blocks;
+  const int64_t m0 = mb * j.mc, rows = std::min(j.mc, j.m - m0);
+  const int64_t a_panels = (rows + mr - 1) / mr;
+  const bool is_int8 = b.kind_ == GemmKind::u8s8 || b.kind_ == GemmKind::s8s8;
+  const size_t a_panel_bytes = static_cast<size_t>(b.k_padded_) * mr * a_elem(b.kind_);
+  void* apack = t_apack.get(a_panel_bytes * a_panels);
+  int32_t* rsum = is_int8 ? static_cast<int32_t*>(t_rowsum.get(sizeof(int32_t) * a_panels * mr)) : nullptr;
+  pack_a(j, m0, rows, apack, rsum);
+  const bool tile_out = j.qout.enabled && !j.c && !j.c32;
+  float* tile = tile_out ? static_cast<float*>(t_tile.get(sizeof(float) * mr * nr)) : nullptr;
+
+  const size_t b_panel_bytes = static_cast<size_t>(b.k_padded_) * nr * a_elem(b.kind_);
+  const int64_t p0 = nb * j.panels_per_block, p1 = std::min(b.n_panels_, p0 + j.panels_per_block);
+  for (int64_t p = p0; p < p1; ++p) {
+    const int64_t c0 = p * nr;
+    MicroTile t;
+    t.kp = b.k_padded_;
+    t.b = static_cast<const char*>(b.panels()) + p * b_panel_bytes;
+    t.n = static_cast<int>(std::min<int64_t>(nr, b.n_ - c0));
+    t.bias = j.ep.bias ? j.ep.bias + c0 : nullptr;
+    t.act = j.ep.act;
+    t.clip_lo = j.ep.clip_lo;
+    t.clip_hi = j.ep.clip_hi;
+    t.accumulate = j.ep.accumulate;
+    if (is_int8) {
+      t.col_offset = j.col_offset + c0;
+      t.col_zp_neg = j.col_zp_neg ? j.col_zp_neg + c0 : nullptr;
+      t.col_scale = j.col_scale + c0;
+    }
+    for (int64_t ap = 0; ap < a_panels; ++ap) {
+      const int64_t r0 = m0 + ap * mr;
+      t.a = static_cast<const char*>(apack) + ap * a_panel_bytes;
+      t.m = static_cast<int>(std::min<int64_t>(mr, j.m - r0));
+      t.row_sum = rsum ? rsum + ap * mr : nullptr;
+      if (j.c32) {
+        t.c32 = j.c32 + r0 * j.ldc32 + c0;
+        t.ldc32 = j.ldc32;
+      } else if (tile_out) {
+        t.c = tile;
+        t.ldc = nr;
+        t.accumulate = false;
+      } else {
+        t.c = j.c + r0 * j.ldc + c0;
+        t.ldc = j.ldc;
+      }
+      kern.run(t);
+      if (j.qout.enabled) requantize_tile(j, tile_out ? tile : t.c, tile_out ? nr : j.ldc, r0, c0, t.m, t.n);
+    }
+  }
+}
+
+void run_job(Job& j, const Threading& th) {
+  const PackedB& b = *j.b;
+  const int mr = j.kern->mr;
+  // An A block of ~256 KiB stays in L2 while the B panels of the task stream past it.
+  const int64_t row_bytes = std::max<int64_t>(1, b.k_padded_ * static_cast<int64_t>(a_elem(b.kind_)));
+  int64_t mc = std::max<int64_t>(mr, (256 * 1024 / row_bytes) / mr * mr);
+  mc = std::min<int64_t>(mc, (j.m + mr - 1) / mr * mr);
+  j.mc = mc;
+  j.m_blocks = (j.m + mc - 1) / mc;
+  const int threads = std::max(1, th.parallel_for ? th.threads : 1);
+  // Aim for at least 4 tasks per thread so a static split over threads stays balanced.
+  const int64_t want_n = (4 * threads + j.m_blocks - 1) / j.m_blocks;
+  j.n_blocks = std::clamp<int64_t>(threads > 1 ? want_n : 1, 1, std::max<int64_t>(1, b.n_panels_));
+  j.panels_per_block = (b.n_panels_ + j.n_blocks - 1) / j.n_blocks;
+  j.n_blocks = (b.n_panels_ + j.panels_per_block - 1) / j.panels_per_block;
+  const int64_t tasks = j.m_blocks * j.n_blocks;
+  if (threads > 1 && tasks > 1)
+    th.parallel_for(th.pool, tasks, run_block, &j);
+  else
+    for (int64_t t = 0; t < tasks; ++t) run_block(&j, t);
+}
+
+void check_b(const PackedB& b, bool int8) {
+  if (b.empty()) throw std::invalid_argument("gemm: B is not packed");
+  const bool is_int8 = b.kind_ == GemmKind::u8s8 || b.kind_ == GemmKind::s8s8;
+  if (is_int8 != int8) throw std::invalid_argument("gemm: B was packed for another kind of GEMM");
+}
+
+// Per-call int8 column vectors: offset = -za*colsum + K*za*zb, zp_neg = -zb, scale = sa*sb.
+void prepare_int8(Job& j, int32_t za, float sa) {
+  const PackedB& b = *j.b;
+  const int64_t np = b.n_panels_ * j.kern->nr;
+  char* mem = static_cast<char*>(t_cols.get(np * (2 * sizeof(int32_t) + sizeof(float))));
+  int32_t* off = reinterpret_cast<int32_t*>(mem);
+  int32_t* zpn = off + np;
+  float* sc = reinterpret_cast<float*>(zpn + np);
+  const bool has_zp = !b.b_zero_point_.empty();
+  for (int64_t n = 0; n < np; ++n) {
+    const bool in = n < b.n_;
+    const int32_t zb = has_zp && in ? b.b_zero_point_[b.b_zero_point_.size() == 1 ? 0 : n] : 0;
+    off[n] = in ? -za * b.col_sums_[n] + static_cast<int32_t>(b.k_) * za * zb : 0;
+    zpn[n] = -zb;
+    sc[n] = in ? sa * b.b_scale_[b.b_scale_.size() == 1 ? 0 : n] : 0.f;
+  }
+  j.col_offset = off;
+  j.col_zp_neg = has_zp ? zpn : nullptr;
+  j.col_scale = sc;
+}
+
+}  // namespace
+
+void gemm_f32(int64_t m, const float* a, int64_t lda, const PackedB& b, float* c, int64_t ldc, const Epilogue& ep,
+              const Threading& th) {
+  check_b(b, false);
+  if (m <= 0 || b.n_ <= 0) return;
+  Job j;
+  j.kern = b.kernel_;
+  j.b = &b;
+  j.m = m;
+  j.a = a;
+  j.lda = lda;
+  j.src = b.kind_ == GemmKind::bf16 ? ASrc::f32_to_bf16 : ASrc::f32;
+  j.c = c;
+  j.ldc = ldc;
+  j.ep = ep;
+  if (b.k_ == 0) {  // empty sum: only the epilogue
+    for (int64_t r = 0; r < m; ++r)
+      for (int64_t n = 0; n < b.n_; ++n) {
+        float v = (ep.accumulate ? c[r * ldc + n] : 0.f) + (ep.bias ? ep.bias[n] : 0.f);
+        c[r * ldc + n] = apply_act(v, ep.act, ep.clip_lo, ep.clip_hi);
+      }
+    return;
+  }
+  run_job(j, th);
+}
+
+void gemm_int8(int64_t m, const void* a, int64_t lda, const QuantA& qa, const PackedB& b, float* c, int64_t ldc,
+               int32_t* c32, int64_t ldc32, const Epilogue& ep, const QuantOut& qout, const Threading& th) {
+  check_b(b, true);
+  if (m <= 0 || b.n_ <= 0) return;
+  Job j;
+  j.kern = b.kernel_;
+  j.b = &b;
+  j.m = m;
+  j.a = a;
+  j.lda = lda;
+  const bool a_signed = b.kind_ == GemmKind::s8s8;
+  j.src = a_signed ? ASrc::s8 : ASrc::u8;
+  int32_t za = qa.zero_point;
+  if (a_signed && j.kern->a_shift_128) {  // s8 A on u8 hardware: A + 128, zero point + 128
+    j.a_xor = 0x80;
+    za += 128;
+  }
+  j.c = c;
+  j.ldc = ldc;
+  j.c32 = c32;
+  j.ldc32 = ldc32;
+  j.ep = ep;
+  j.qout = qout;
+  if (j.qout.enabled && j.qout.scale == 0.f) throw std::invalid_argument("gemm_int8: output scale is 0");
+  prepare_int8(j, za, qa.scale);
+  run_job(j, th);
+}
+
+void gemm_f32_dynamic_u8(int64_t m, const float* a, int64_t lda, const PackedB& b, float* c, int64_t ldc,
+                         const Epilogue& ep, const Threading& th, QuantA* qa_out) {
+  check_b(b, true);
+  if (b.kind_ != GemmKind::u8s8) throw std::invalid_argument("gemm_f32_dynamic_u8: B must be packed as u8s8");
+  // ONNX DynamicQuantizeLinear: the range always includes 0; scale = (max - min) / 255.
+  float lo = 0.f, hi = 0.f;
+  for (int64_t r = 0; r < m; ++r)
+    for (int64_t k = 0; k < b.k_; ++k) {
+      const float v = a[r * lda + k];
+      lo = std::min(lo, v);
+      hi = std::max(hi, v);
+    }
+  QuantA qa;
+  qa.scale = (hi - lo) / 255.f;
+  qa.zero_point = qa.scale == 0.f ? 0 : static_cast<int32_t>(std::clamp(std::nearbyint(-lo / qa.scale), 0.f, 255.f));
+  if (qa_out) *qa_out = qa;
+  if (m <= 0 || b.n_ <= 0) return;
+  Job j;
+  j.kern = b.kernel_;
+  j.b = &b;
+  j.m = m;
+  j.a = a;
+  j.lda = lda;
+  j.src = ASrc::f32_to_u8;
+  j.q_inv_scale = qa.scale == 0.f ? 0.f : 1.f / qa.scale;
+  j.q_zp = qa.zero_point;
+  j.c = c;
+  j.ldc = ldc;
+  j.ep = ep;
+  prepare_int8(j, qa.zero_point, qa.scale);
+  run_job(j, th);
+}
+
+}  // namespace ortkit::kernels

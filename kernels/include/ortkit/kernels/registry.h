@@ -1,0 +1,98 @@
+// Kernel registry and the micro-kernel contract every ISA implements.
+//
+// One portable driver (kernels/gemm_driver.cpp) does packing of A, cache blocking and threading; a
+// micro-kernel only computes one MR x NR tile of C over the whole (padded) K from two packed panels and
+// applies the fused epilogue while storing. Registering a kernel = one GemmKernel entry.
+//
+// Packed layouts. KR is the depth of the instruction (1 fma, 2 vdpbf16ps, 4 vpdpbusd/sdot/bfmmla,
+// 8 smmla); K is padded with zeros to Kp = round_up(K, KR).
+//
+//   A panel (MR rows, packed per call)          B panel (NR columns, packed once)
+//   for g in 0 .. Kp/KR-1:                       for g in 0 .. Kp/KR-1:
+//     for r in 0 .. MR-1:                          for c in 0 .. NR-1:
+//       A[r][g*KR .. g*KR+KR-1]  (KR elems)          B[g*KR .. g*KR+KR-1][c]  (KR elems)
+//
+//   KR=1:  a0 a1 .. a(MR-1) | next k ...         b0 b1 .. b(NR-1) | next k ...
+//   KR=4:  [r0 k0..3][r1 k0..3]..[rMR-1 k0..3]   [c0 k0..3][c1 k0..3]..[cNR-1 k0..3]
+//   KR=8 (SMMLA): two rows x 8 = one 128-bit A operand; two columns x 8 = one B operand.
+// Rows beyond m in the last A panel and columns beyond n in the last B panel are zero. Panels are
+// 64-byte aligned; the panel of B columns [j*NR, j*NR+NR) starts at j * Kp * NR * sizeof(elem).
+// Element types: f32 kernels float; bf16 kernels uint16_t (bf16 bits); int8 kernels A uint8_t (u8s8) or
+// int8_t (s8s8 native kernels), B int8_t.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ortkit/kernels/cpu_features.h"
+#include "ortkit/kernels/gemm.h"
+
+namespace ortkit::kernels {
+
+/// One tile's work. Pointers to per-column data (bias, col_*) are already offset to the tile's first column;
+/// per-row data (row_sum) to its first row.
+struct MicroTile {
+  int64_t kp = 0;            ///< padded depth, a multiple of KR
+  const void* a = nullptr;   ///< packed A panel
+  const void* b = nullptr;   ///< packed B panel
+  int m = 0, n = 0;          ///< valid rows (1..MR) and columns (1..NR)
+  float* c = nullptr;        ///< fp32 output (null for int8 raw output)
+  int64_t ldc = 0;
+  const float* bias = nullptr;
+  Act act = Act::none;
+  float clip_lo = 0.f, clip_hi = 0.f;
+  bool accumulate = false;
+  // int8 only: value = col_scale[c] * (acc + col_offset[c] + row_sum[r] * col_zp_neg[c]) + bias[c]
+  //   col_offset = -a_zp * colsum(B) + K * a_zp * b_zp  (int32, prepared by the driver)
+  //   col_zp_neg = -b_zp per column, null when every b_zp is 0 (the common symmetric-weight case)
+  //   row_sum    = sum_k A[r, k] of the raw packed A values
+  const int32_t* col_offset = nullptr;
+  const int32_t* col_zp_neg = nullptr;
+  const int32_t* row_sum = nullptr;
+  const float* col_scale = nullptr;
+  int32_t* c32 = nullptr;    ///< int8: raw int32 result (acc + offsets, no scale) when non-null, else c
+  int64_t ldc32 = 0;
+};
+
+using MicroKernelFn = void (*)(const MicroTile& t);
+
+struct GemmKernel {
+  const char* name;        ///< gemm_<dtype>_<isa>_<MR>x<NR>[c<KR>], also the file stem
+  GemmKind kind;
+  const char* isa;         ///< "ref", "avx2", "avx512", "avx512vnni", "avx512bf16", "avxvnni", "neon", ...
+  FeatureMask features;    ///< every feature needed to run it
+  int mr, nr, kr;
+  MicroKernelFn run;
+  /// For s8s8 entries that run on u8 hardware: A is packed with its sign bit flipped (a + 128) and the
+  /// driver corrects by -128 * colsum(B). Native s8s8 kernels leave it false.
+  bool a_shift_128 = false;
+  /// For SVE kernels whose NR depends on the vector length: required vector length in bits (0 = any).
+  int sve_bits = 0;
+};
+
+/// Every kernel compiled into this binary for a kind, best first (ref last).
+const std::vector<const GemmKernel*>& kernels_for(GemmKind kind);
+
+/// Why a candidate was or was not chosen, for verbose dispatch reports and ort-cpuinfo.
+struct DispatchDecision {
+  const GemmKernel* chosen = nullptr;
+  std::vector<std::string> rejected;  ///< "name: reason" for each better candidate skipped
+};
+
+/// Choose the best kernel for `kind` on a CPU with `cpu` under the cap `max_isa` (ORTKIT_MAX_ISA syntax:
+/// "", "ref", or an isa name: kernels of that isa or lower in the table's order... see dispatch.cpp).
+DispatchDecision choose_kernel(GemmKind kind, const CpuFeatures& cpu, const std::string& max_isa,
+                               const std::string& pin = "");
+
+/// The kernel chosen once for this process from host_features(), ORTKIT_MAX_ISA and ORTKIT_KERNEL.
+const GemmKernel* dispatched(GemmKind kind);
+const DispatchDecision& dispatch_decision(GemmKind kind);
+
+/// Look a kernel up by name (any kind); null if not compiled in.
+const GemmKernel* find_kernel(const std::string& name);
+
+/// Registration hooks filled by each architecture's registry file (empty lists elsewhere).
+void register_x86_kernels(std::vector<const GemmKernel*>& out, GemmKind kind);
+void register_arm64_kernels(std::vector<const GemmKernel*>& out, GemmKind kind);
+
+}  // namespace ortkit::kernels

@@ -1,0 +1,127 @@
+// Packing of B (once, at weight-load time) into the panel layout of registry.h, and PackedB's storage.
+#include <cassert>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <stdexcept>
+
+#include "ortkit/kernels/epilogue.h"
+#include "ortkit/kernels/registry.h"
+
+namespace ortkit::kernels {
+
+struct PackedB::Buffer {
+  void* ptr = nullptr;
+  size_t size = 0, capacity = 0;
+  ~Buffer() { std::free(ptr); }
+  void resize(size_t n) {
+    if (n > capacity) {
+      std::free(ptr);
+      ptr = std::aligned_alloc(64, (n + 63) / 64 * 64);
+      if (!ptr) throw std::bad_alloc();
+      capacity = n;
+    }
+    size = n;
+  }
+};
+
+PackedB::PackedB() = default;
+PackedB::~PackedB() = default;
+PackedB::PackedB(PackedB&&) noexcept = default;
+PackedB& PackedB::operator=(PackedB&&) noexcept = default;
+size_t PackedB::bytes() const { return data_ ? data_->size : 0; }
+const void* PackedB::panels() const { return data_ ? data_->ptr : nullptr; }
+
+namespace {
+size_t elem_size(GemmKind k) {
+  switch (k) {
+    case GemmKind::f32: return 4;
+    case GemmKind::bf16: return 2;
+    default: return 1;
+  }
+}
+
+void* prepare(PackedB& out, GemmKind kind, const BDesc& b, const GemmKernel* kernel) {
+  if (!kernel) kernel = dispatched(kind);
+  if (kernel->kind != kind) throw std::invalid_argument("pack_b: kernel kind does not match");
+  out.kind_ = kind;
+  out.kernel_ = kernel;
+  out.k_ = b.k;
+  out.n_ = b.n;
+  out.k_padded_ = (b.k + kernel->kr - 1) / kernel->kr * kernel->kr;
+  out.n_panels_ = (b.n + kernel->nr - 1) / kernel->nr;
+  if (!out.data_) out.data_ = std::make_unique<PackedB::Buffer>();
+  const size_t panel = static_cast<size_t>(out.k_padded_) * kernel->nr * elem_size(kind);
+  out.data_->resize(panel * out.n_panels_);
+  std::memset(out.data_->ptr, 0, out.data_->size);
+  return out.data_->ptr;
+}
+
+template <class S>
+S b_at(const BDesc& b, int64_t k, int64_t n) {
+  const S* p = static_cast<const S*>(b.data);
+  return b.trans ? p[n * b.ld + k] : p[k * b.ld + n];
+}
+
+// Panel j, group g, column c, depth i  ->  ((j * groups + g) * NR + c) * KR + i
+template <class D, class F>
+void pack_panels(D* dst, const PackedB& pb, F&& value) {
+  const int nr = pb.kernel_->nr, kr = pb.kernel_->kr;
+  const int64_t groups = pb.k_padded_ / kr;
+  for (int64_t j = 0; j < pb.n_panels_; ++j)
+    for (int64_t g = 0; g < groups; ++g)
+      for (int c = 0; c < nr; ++c) {
+        const int64_t n = j * nr + c;
+        D* d = dst + ((j * groups + g) * nr + c) * kr;
+        for (int i = 0; i < kr; ++i) {
+          const int64_t k = g * kr + i;
+          if (n < pb.n_ && k < pb.k_) d[i] = value(k, n);
+        }
+      }
+}
+}  // namespace
+
+void pack_b(PackedB& out, GemmKind kind, const BDesc& b, const GemmKernel* kernel) {
+  if (kind != GemmKind::f32 && kind != GemmKind::bf16) throw std::invalid_argument("pack_b: f32 or bf16 only");
+  void* dst = prepare(out, kind, b, kernel);
+  if (kind == GemmKind::f32)
+    pack_panels(static_cast<float*>(dst), out, [&](int64_t k, int64_t n) { return b_at<float>(b, k, n); });
+  else
+    pack_panels(static_cast<uint16_t*>(dst), out,
+                [&](int64_t k, int64_t n) { return f32_to_bf16(b_at<float>(b, k, n)); });
+  out.col_sums_.clear();
+  out.b_scale_.clear();
+  out.b_zero_point_.clear();
+}
+
+void pack_b_int8(PackedB& out, GemmKind kind, const BDesc& b, bool b_is_unsigned, const float* b_scale,
+                 int64_t n_scale, const int32_t* b_zero_point, int64_t n_zp, const GemmKernel* kernel) {
+  if (kind != GemmKind::u8s8 && kind != GemmKind::s8s8) throw std::invalid_argument("pack_b_int8: int8 kinds only");
+  if (n_scale != 1 && n_scale != b.n) throw std::invalid_argument("pack_b_int8: scale count must be 1 or N");
+  if (b_zero_point && n_zp != 1 && n_zp != b.n) throw std::invalid_argument("pack_b_int8: zero point count must be 1 or N");
+  int8_t* dst = static_cast<int8_t*>(prepare(out, kind, b, kernel));
+  // u8 weights are re-centred to s8 (b - 128) and the shift moves into the zero point, so every kernel
+  // sees signed B.
+  auto value = [&](int64_t k, int64_t n) -> int8_t {
+    if (b_is_unsigned) return static_cast<int8_t>(static_cast<int32_t>(b_at<uint8_t>(b, k, n)) - 128);
+    return b_at<int8_t>(b, k, n);
+  };
+  pack_panels(dst, out, value);
+  const int nr = out.kernel_->nr;
+  out.col_sums_.assign(static_cast<size_t>(out.n_panels_) * nr, 0);
+  for (int64_t n = 0; n < b.n; ++n) {
+    int32_t s = 0;
+    for (int64_t k = 0; k < b.k; ++k) s += value(k, n);
+    out.col_sums_[n] = s;
+  }
+  out.b_scale_.assign(b_scale, b_scale + n_scale);
+  const int64_t nz = b_zero_point ? n_zp : (b_is_unsigned ? 1 : 0);
+  out.b_zero_point_.assign(nz, 0);
+  for (int64_t i = 0; i < nz; ++i)
+    out.b_zero_point_[i] = (b_zero_point ? b_zero_point[i] : 0) - (b_is_unsigned ? 128 : 0);
+  bool all_zero = true;
+  for (int32_t z : out.b_zero_point_) all_zero = all_zero && z == 0;
+  if (all_zero) out.b_zero_point_.clear();
+}
+
+}  // namespace ortkit::kernels

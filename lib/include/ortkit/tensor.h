@@ -1,0 +1,58 @@
+// Tensors: a dtype, a shape and a pointer into owned or borrowed memory.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace ortkit {
+
+/// Element types. Values match nothing external; use dtype_from_onnx / dtype_to_onnx for ONNX's enum.
+enum class DType : uint8_t { undefined, f32, f64, f16, bf16, i8, u8, i16, u16, i32, u32, i64, u64, boolean, string };
+
+size_t dtype_size(DType t);        ///< bytes per element (0 for string/undefined)
+const char* dtype_name(DType t);   ///< "float32", "int64", "bool", ...
+DType dtype_from_onnx(int onnx_elem_type);  ///< TensorProto_DataType value; undefined if unsupported
+int dtype_to_onnx(DType t);
+
+using Shape = std::vector<int64_t>;
+int64_t shape_numel(const Shape& s);
+std::string shape_str(const Shape& s);  ///< "[1, 128, 768]"
+
+class Tensor {
+ public:
+  Tensor() = default;
+  /// Owned, zero-filled, 64-byte aligned storage.
+  Tensor(DType dtype, Shape shape);
+  /// Borrowed storage: the caller keeps `data` alive while the tensor is used.
+  static Tensor view(DType dtype, Shape shape, void* data);
+
+  DType dtype() const { return dtype_; }
+  const Shape& shape() const { return shape_; }
+  int64_t rank() const { return static_cast<int64_t>(shape_.size()); }
+  int64_t numel() const { return shape_numel(shape_); }
+  size_t bytes() const { return static_cast<size_t>(numel()) * dtype_size(dtype_); }
+  bool empty() const { return dtype_ == DType::undefined; }
+
+  void* data() { return data_; }
+  const void* data() const { return data_; }
+  template <class T> T* data_as() { return static_cast<T*>(data_); }
+  template <class T> const T* data_as() const { return static_cast<const T*>(data_); }
+
+  /// A deep copy with owned storage.
+  Tensor clone() const;
+
+ private:
+  DType dtype_ = DType::undefined;
+  Shape shape_;
+  void* data_ = nullptr;
+  std::shared_ptr<void> owner_;
+};
+
+struct NamedTensor {
+  std::string name;
+  Tensor tensor;
+};
+
+}  // namespace ortkit

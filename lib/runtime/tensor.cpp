@@ -1,0 +1,108 @@
+#include "ortkit/tensor.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <string>
+
+#include "ortkit/error.h"
+
+namespace ortkit {
+
+size_t dtype_size(DType t) {
+  switch (t) {
+    case DType::f64: case DType::i64: case DType::u64: return 8;
+    case DType::f32: case DType::i32: case DType::u32: return 4;
+    case DType::f16: case DType::bf16: case DType::i16: case DType::u16: return 2;
+    case DType::i8: case DType::u8: case DType::boolean: return 1;
+    case DType::string: case DType::undefined: return 0;
+  }
+  return 0;
+}
+
+const char* dtype_name(DType t) {
+  switch (t) {
+    case DType::undefined: return "undefined";
+    case DType::f32: return "float32";
+    case DType::f64: return "float64";
+    case DType::f16: return "float16";
+    case DType::bf16: return "bfloat16";
+    case DType::i8: return "int8";
+    case DType::u8: return "uint8";
+    case DType::i16: return "int16";
+    case DType::u16: return "uint16";
+    case DType::i32: return "int32";
+    case DType::u32: return "uint32";
+    case DType::i64: return "int64";
+    case DType::u64: return "uint64";
+    case DType::boolean: return "bool";
+    case DType::string: return "string";
+  }
+  return "?";
+}
+
+// ONNX TensorProto.DataType values.
+DType dtype_from_onnx(int t) {
+  switch (t) {
+    case 1: return DType::f32;
+    case 2: return DType::u8;
+    case 3: return DType::i8;
+    case 4: return DType::u16;
+    case 5: return DType::i16;
+    case 6: return DType::i32;
+    case 7: return DType::i64;
+    case 8: return DType::string;
+    case 9: return DType::boolean;
+    case 10: return DType::f16;
+    case 11: return DType::f64;
+    case 12: return DType::u32;
+    case 13: return DType::u64;
+    case 16: return DType::bf16;
+    default: return DType::undefined;
+  }
+}
+
+int dtype_to_onnx(DType t) {
+  for (int i = 1; i <= 16; ++i)
+    if (dtype_from_onnx(i) == t && t != DType::undefined) return i;
+  return 0;
+}
+
+int64_t shape_numel(const Shape& s) {
+  int64_t n = 1;
+  for (int64_t d : s) n *= d;
+  return n;
+}
+
+std::string shape_str(const Shape& s) {
+  std::string out = "[";
+  for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
+  return out + "]";
+}
+
+Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape)) {
+  for (int64_t d : shape_)
+    if (d < 0) throw Error("negative dimension in shape " + shape_str(shape_));
+  const size_t n = std::max<size_t>(bytes(), 1);
+  void* p = std::aligned_alloc(64, (n + 63) / 64 * 64);
+  if (!p) throw std::bad_alloc();
+  std::memset(p, 0, (n + 63) / 64 * 64);
+  owner_ = std::shared_ptr<void>(p, std::free);
+  data_ = p;
+}
+
+Tensor Tensor::view(DType dtype, Shape shape, void* data) {
+  Tensor t;
+  t.dtype_ = dtype;
+  t.shape_ = std::move(shape);
+  t.data_ = data;
+  return t;
+}
+
+Tensor Tensor::clone() const {
+  Tensor t(dtype_, shape_);
+  if (bytes()) std::memcpy(t.data_, data_, bytes());
+  return t;
+}
+
+}  // namespace ortkit

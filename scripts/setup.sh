@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package the build, the tests and the arm64 cross tests need.
+# Idempotent and fast when everything is present: apt-get runs only for what is missing.
+#   scripts/setup.sh          build + tests (x86 and arm64 under qemu)
+#   scripts/setup.sh --peers  also the peers for benchmarks: oneDNN, OpenBLAS, python3-torch/onnx, and a
+#                             venv (.venv) with PyPI onnxruntime, onnx and numpy
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PKGS=(build-essential cmake pkg-config git
+      libprotobuf-dev protobuf-compiler libonnx-dev libcli11-dev libfmt-dev nlohmann-json3-dev
+      libhwloc-dev hwloc catch2 libonnx-testdata
+      g++-aarch64-linux-gnu qemu-user
+      python3 python3-venv python3-numpy python3-onnx)
+PEER_PKGS=(libdnnl-dev libopenblas-dev python3-torch)
+
+want=("${PKGS[@]}")
+peers=0
+if [[ "${1:-}" == "--peers" ]]; then
+  peers=1
+  want+=("${PEER_PKGS[@]}")
+fi
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""
+  [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "setup: all Debian packages present"
+fi
+
+if ((peers)); then
+  # PyPI peers in a venv: the system python (Debian's) sees python3-torch; pyenv's python does not.
+  if [[ ! -x .venv/bin/python ]]; then
+    /usr/bin/python3 -m venv --system-site-packages .venv
+  fi
+  .venv/bin/python -c "import onnxruntime" 2>/dev/null ||
+    .venv/bin/pip install -q onnxruntime onnx numpy || echo "setup: PyPI peers unavailable (tests that need them skip)"
+fi

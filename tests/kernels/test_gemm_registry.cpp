@@ -1,0 +1,225 @@
+// Every kernel in the registry that this CPU can run, forced one by one, against a naive oracle over the
+// edge-case sweep of ARCHITECTURE.md: m = 1..MR+1 and beyond, n and k around tile multiples, prime
+// strides, guard pages after every operand and NaN canaries in C's untouched parts.
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "guarded.h"
+#include "ortkit/kernels/epilogue.h"
+#include "ortkit/kernels/gemm.h"
+#include "ortkit/kernels/registry.h"
+
+using namespace ortkit::kernels;
+using ortkit::test::Guarded;
+
+namespace {
+
+bool runnable(const GemmKernel& g) {
+  const CpuFeatures& f = host_features();
+  return f.has_all(g.features) && (g.sve_bits == 0 || g.sve_bits == f.sve_vector_bits);
+}
+
+std::vector<int64_t> around(int64_t t, int64_t extra) {
+  std::vector<int64_t> v = {1, t - 1, t, t + 1, 2 * t + 3, extra};
+  v.erase(std::remove_if(v.begin(), v.end(), [](int64_t x) { return x < 1; }), v.end());
+  std::sort(v.begin(), v.end());
+  v.erase(std::unique(v.begin(), v.end()), v.end());
+  return v;
+}
+
+// A parallel-for on plain std::threads, to run the driver's threaded split in the tests.
+void thread_parallel_for(void*, int64_t n, void (*task)(void*, int64_t), void* ctx) {
+  std::vector<std::thread> ts;
+  for (int w = 0; w < 3; ++w)
+    ts.emplace_back([=] {
+      for (int64_t i = w; i < n; i += 3) task(ctx, i);
+    });
+  for (auto& t : ts) t.join();
+}
+
+float bf16_round(float v) { return bf16_to_f32(f32_to_bf16(v)); }
+
+// C is ldc-strided with canaries; returns the max error in units the caller chooses.
+void check_float_kernel(const GemmKernel& g, int64_t m, int64_t n, int64_t k, bool trans_b, const Epilogue& ep,
+                        bool threaded, std::mt19937& rng) {
+  const bool bf16 = g.kind == GemmKind::bf16;
+  const int64_t lda = k + 3, ldb = (trans_b ? k : n) + 5, ldc = n + 7;
+  // Small integers make fp32 sums exact; bf16 inputs are exact in bf16 too when small.
+  std::uniform_int_distribution<int> d(-8, 8);
+  Guarded<float> a(m * lda), b((trans_b ? n : k) * ldb), c(m * ldc);
+  for (size_t i = 0; i < a.size(); ++i) a[i] = static_cast<float>(d(rng)) * (bf16 ? 1.f : 0.5f);
+  for (size_t i = 0; i < b.size(); ++i) b[i] = static_cast<float>(d(rng)) * 0.25f;
+  std::vector<float> bias(static_cast<size_t>(std::max<int64_t>(n, 1)));
+  for (auto& x : bias) x = static_cast<float>(d(rng));
+  for (size_t i = 0; i < c.size(); ++i) c[i] = std::nanf("");
+  std::vector<float> c_old(m * n);
+  if (ep.accumulate)
+    for (int64_t r = 0; r < m; ++r)
+      for (int64_t j = 0; j < n; ++j) c[r * ldc + j] = c_old[r * n + j] = static_cast<float>(d(rng));
+  Epilogue e = ep;
+  if (e.bias) e.bias = bias.data();
+
+  PackedB pb;
+  pack_b(pb, g.kind, BDesc{b.data(), k, n, ldb, trans_b}, &g);
+  Threading th;
+  if (threaded) th = Threading{thread_parallel_for, nullptr, 3};
+  gemm_f32(m, a.data(), lda, pb, c.data(), ldc, e, th);
+
+  for (int64_t r = 0; r < m; ++r) {
+    for (int64_t j = 0; j < n; ++j) {
+      double s = 0;
+      for (int64_t kk = 0; kk < k; ++kk) {
+        const float av = a[r * lda + kk], bv = trans_b ? b[j * ldb + kk] : b[kk * ldb + j];
+        s += bf16 ? double(bf16_round(av)) * bf16_round(bv) : double(av) * bv;
+      }
+      if (e.accumulate) s += c_old[r * n + j];
+      if (e.bias) s += bias[j];
+      const float want = apply_act(static_cast<float>(s), e.act, e.clip_lo, e.clip_hi);
+      const float got = c[r * ldc + j];
+      INFO(g.name << " m=" << m << " n=" << n << " k=" << k << " r=" << r << " c=" << j);
+      REQUIRE(std::abs(got - want) <= 1e-5f * (1 + std::abs(want)) + (e.act >= Act::gelu_erf ? 1e-4f : 0.f));
+    }
+    for (int64_t j = n; j < ldc && r < m - 1; ++j) REQUIRE(std::isnan(c[r * ldc + j]));
+  }
+}
+
+void check_int8_kernel(const GemmKernel& g, int64_t m, int64_t n, int64_t k, bool extremes, bool raw32,
+                       bool per_col, bool b_zp, std::mt19937& rng) {
+  const bool a_signed = g.kind == GemmKind::s8s8;
+  const int64_t lda = k + 3, ldb = n + 5, ldc = n + 7;
+  Guarded<uint8_t> a(m * lda);
+  Guarded<int8_t> b(k * ldb);
+  std::uniform_int_distribution<int> d(0, 255);
+  for (size_t i = 0; i < a.size(); ++i) a[i] = extremes ? (a_signed ? 0x80 : 255) : static_cast<uint8_t>(d(rng));
+  for (size_t i = 0; i < b.size(); ++i) b[i] = extremes ? int8_t(-128) : static_cast<int8_t>(d(rng) - 128);
+  std::vector<float> bscale(per_col ? n : 1);
+  for (auto& s : bscale) s = 0.01f * (1 + d(rng) % 7);
+  std::vector<int32_t> bzp(per_col ? n : 1);
+  for (auto& z : bzp) z = b_zp ? d(rng) % 9 - 4 : 0;
+  QuantA qa{0.02f, extremes ? 0 : d(rng) % 11};
+  if (a_signed) qa.zero_point -= 5;
+  PackedB pb;
+  pack_b_int8(pb, g.kind, BDesc{b.data(), k, n, ldb, false}, false, bscale.data(), bscale.size(),
+              b_zp ? bzp.data() : nullptr, bzp.size(), &g);
+  Guarded<float> c(m * ldc);
+  Guarded<int32_t> c32(m * ldc);
+  for (size_t i = 0; i < c.size(); ++i) c[i] = std::nanf("");
+  for (size_t i = 0; i < c32.size(); ++i) c32[i] = 0x7eadbeef;
+  gemm_int8(m, a.data(), lda, qa, pb, raw32 ? nullptr : c.data(), ldc, raw32 ? c32.data() : nullptr, ldc, {}, {}, {});
+  for (int64_t r = 0; r < m; ++r)
+    for (int64_t j = 0; j < n; ++j) {
+      int64_t s = 0;
+      for (int64_t kk = 0; kk < k; ++kk) {
+        const int32_t av = a_signed ? int32_t{static_cast<int8_t>(a[r * lda + kk])} : int32_t{a[r * lda + kk]};
+        s += int64_t(av - qa.zero_point) * (int32_t{b[kk * ldb + j]} - bzp[per_col ? j : 0]);
+      }
+      INFO(g.name << " m=" << m << " n=" << n << " k=" << k << " r=" << r << " c=" << j);
+      if (raw32) {
+        REQUIRE(c32[r * ldc + j] == s);
+      } else {
+        const double want = double(s) * qa.scale * bscale[per_col ? j : 0];
+        REQUIRE(std::abs(c[r * ldc + j] - want) <= 1e-5 * (1 + std::abs(want)));
+      }
+    }
+  if (raw32)
+    for (int64_t r = 0; r + 1 < m; ++r) REQUIRE(c32[r * ldc + n] == 0x7eadbeef);
+}
+
+}  // namespace
+
+TEST_CASE("every float kernel matches the oracle over the edge sweep", "[kernels][gemm]") {
+  for (GemmKind kind : {GemmKind::f32, GemmKind::bf16}) {
+    for (const GemmKernel* g : kernels_for(kind)) {
+      if (!runnable(*g)) {
+        WARN(g->name << " not run: this CPU lacks its features");
+        continue;
+      }
+      std::mt19937 rng(42);
+      const int64_t ms_max = 2 * g->mr + 3;
+      for (int64_t m = 1; m <= ms_max; m += (m <= g->mr + 1 ? 1 : g->mr + 1))
+        for (int64_t n : around(g->nr, 67))
+          for (int64_t k : around(std::max(g->kr, 4), 131))
+            check_float_kernel(*g, m, n, k, (m + n) % 2 == 1, {}, false, rng);
+      Epilogue ep;
+      ep.bias = reinterpret_cast<const float*>(1);  // "use a bias"
+      for (Act act : {Act::none, Act::relu, Act::clip, Act::gelu_erf, Act::gelu_tanh}) {
+        ep.act = act;
+        ep.clip_lo = -3;
+        ep.clip_hi = 5;
+        check_float_kernel(*g, g->mr + 1, g->nr + 3, 37, false, ep, false, rng);
+        ep.accumulate = true;
+        check_float_kernel(*g, 3, 2 * g->nr + 1, 19, true, ep, false, rng);
+        ep.accumulate = false;
+      }
+      check_float_kernel(*g, 5 * g->mr + 2, 9 * g->nr + 5, 301, false, {}, true, rng);
+    }
+  }
+}
+
+TEST_CASE("every int8 kernel is exact over the edge sweep", "[kernels][gemm][int8]") {
+  for (GemmKind kind : {GemmKind::u8s8, GemmKind::s8s8}) {
+    for (const GemmKernel* g : kernels_for(kind)) {
+      if (!runnable(*g)) {
+        WARN(g->name << " not run: this CPU lacks its features");
+        continue;
+      }
+      std::mt19937 rng(7);
+      for (int64_t m = 1; m <= g->mr + 1; ++m)
+        for (int64_t n : around(g->nr, 45))
+          for (int64_t k : around(g->kr * 4, 77)) check_int8_kernel(*g, m, n, k, false, (m + n + k) % 2 == 0, n % 2 == 0, k % 3 == 0, rng);
+      // 255 x -128 over a large K overflows any 16-bit intermediate.
+      check_int8_kernel(*g, g->mr, g->nr + 1, 4099, true, true, false, false, rng);
+      check_int8_kernel(*g, 2 * g->mr + 1, 3 * g->nr, 1024, false, false, true, true, rng);
+    }
+  }
+}
+
+TEST_CASE("dynamic u8 quantization fused into packing follows DynamicQuantizeLinear", "[kernels][gemm][int8]") {
+  const int64_t m = 5, n = 19, k = 33;
+  std::mt19937 rng(3);
+  std::normal_distribution<float> d(0.f, 1.f);
+  std::vector<float> a(m * k);
+  std::vector<int8_t> b(k * n);
+  for (auto& x : a) x = d(rng);
+  for (auto& x : b) x = static_cast<int8_t>(std::clamp(d(rng) * 40.f, -127.f, 127.f));
+  const float bs = 0.01f;
+  PackedB pb;
+  pack_b_int8(pb, GemmKind::u8s8, BDesc{b.data(), k, n, n, false}, false, &bs, 1, nullptr, 0);
+  std::vector<float> c(m * n);
+  QuantA qa;
+  gemm_f32_dynamic_u8(m, a.data(), k, pb, c.data(), n, {}, {}, &qa);
+  float lo = 0, hi = 0;
+  for (float x : a) lo = std::min(lo, x), hi = std::max(hi, x);
+  REQUIRE(qa.scale == Approx((hi - lo) / 255.f));
+  for (int64_t r = 0; r < m; ++r)
+    for (int64_t j = 0; j < n; ++j) {
+      double s = 0;
+      for (int64_t kk = 0; kk < k; ++kk) {
+        const float q = std::clamp(std::nearbyint(a[r * k + kk] / qa.scale) + qa.zero_point, 0.f, 255.f);
+        s += (q - qa.zero_point) * double(b[kk * n + j]);
+      }
+      REQUIRE(c[r * n + j] == Approx(s * qa.scale * bs).margin(1e-4));
+    }
+}
+
+TEST_CASE("dispatch honours ORTKIT_MAX_ISA and pins, and explains rejections", "[kernels][dispatch]") {
+  for (GemmKind kind : {GemmKind::f32, GemmKind::bf16, GemmKind::u8s8, GemmKind::s8s8}) {
+    const auto& table = kernels_for(kind);
+    REQUIRE(!table.empty());
+    REQUIRE(std::string(table.back()->isa) == "ref");
+    const DispatchDecision capped = choose_kernel(kind, host_features(), "ref");
+    REQUIRE(std::string(capped.chosen->isa) == "ref");
+    REQUIRE(capped.rejected.size() == table.size() - 1);
+    const DispatchDecision none = choose_kernel(kind, CpuFeatures{}, "");
+    REQUIRE(std::string(none.chosen->isa) == "ref");
+    const DispatchDecision pinned = choose_kernel(kind, host_features(), "", table.back()->name);
+    REQUIRE(pinned.chosen == table.back());
+  }
+  REQUIRE(find_kernel("gemm_f32_ref_4x8") != nullptr);
+  REQUIRE(find_kernel("no_such_kernel") == nullptr);
+}
