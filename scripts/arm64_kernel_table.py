@@ -51,7 +51,7 @@ THROUGHPUT = {
 # Best multiply-accumulate rate of the core for the kernel's data type (MACs per cycle).
 DTYPE_PEAK = {
     "f32":  {"N1 (Graviton2)": 8, "V1 (Graviton3)": 16, "V2 (Graviton4)": 16},     # FMLA
-    "bf16": {"V1 (Graviton3)": 64, "V2 (Graviton4)": 64},                         # BFMMLA
+    "bf16": {"N1 (Graviton2)": 8, "V1 (Graviton3)": 64, "V2 (Graviton4)": 64},    # FMLA on N1, else BFMMLA
     "int8": {"N1 (Graviton2)": 32, "V1 (Graviton3)": 128, "V2 (Graviton4)": 128},  # SDOT / SMMLA
 }
 FEATURE_MASKS = {"kNeon": {"asimd"}, "kDot": {"asimd", "asimddp"}, "kI8mm": {"asimd", "i8mm"},
