@@ -29,18 +29,19 @@ constexpr FeatureMask kSve = kNeon | bit(Feature::sve);
 
 // NR of an SVE kernel is a number of vectors; one entry per vector length, since NR shapes packed B.
 // The name carries the length so pins and reports can tell them apart.
-const GemmKernel kF32Sve512{"gemm_f32_sve_8x3v_vl512", GemmKind::f32, "sve", kSve, 8, 48, 1, gemm_f32_sve_8x3v,
-                            false, 512};
-const GemmKernel kF32Sve256{"gemm_f32_sve_8x3v_vl256", GemmKind::f32, "sve", kSve, 8, 24, 1, gemm_f32_sve_8x3v,
-                            false, 256};
-const GemmKernel kF32Sve128{"gemm_f32_sve_8x3v_vl128", GemmKind::f32, "sve", kSve, 8, 12, 1, gemm_f32_sve_8x3v,
-                            false, 128};
+const GemmKernel kF32Sve512{"gemm_f32_sve_8x3v_vl512", GemmKind::f32, "sve", kSve, 8, 48, 1,
+                            gemm_f32_sve_8x3v,         false,         512};
+const GemmKernel kF32Sve256{"gemm_f32_sve_8x3v_vl256", GemmKind::f32, "sve", kSve, 8, 24, 1,
+                            gemm_f32_sve_8x3v,         false,         256};
+const GemmKernel kF32Sve128{"gemm_f32_sve_8x3v_vl128", GemmKind::f32, "sve", kSve, 8, 12, 1,
+                            gemm_f32_sve_8x3v,         false,         128};
 const GemmKernel kF32Neon{"gemm_f32_neon_8x12", GemmKind::f32, "neon", kNeon, 8, 12, 1, gemm_f32_neon_8x12};
 
 const GemmKernel kBf16Mmla{"gemm_bf16_neonbf16_8x12c4", GemmKind::bf16, "neonbf16", kBf16, 8, 12, 4,
                            gemm_bf16_neonbf16_8x12c4};
 // Without BF16 instructions: widen bf16 to fp32 (a shift) and FMLA; far faster than the scalar ref.
-const GemmKernel kBf16Neon{"gemm_bf16_neon_8x12", GemmKind::bf16, "neon", kNeon, 8, 12, 1, gemm_bf16_neon_8x12};
+const GemmKernel kBf16Neon{"gemm_bf16_neon_8x12", GemmKind::bf16, "neon", kNeon, 8, 12, 1,
+                           gemm_bf16_neon_8x12};
 
 const GemmKernel kS8I8mm{"gemm_s8s8_neoni8mm_8x8c8", GemmKind::s8s8, "neoni8mm", kI8mm, 8, 8, 8,
                          gemm_s8s8_neoni8mm_8x8c8};
@@ -50,8 +51,9 @@ const GemmKernel kS8Neon{"gemm_s8s8_neon_8x8", GemmKind::s8s8, "neon", kNeon, 8,
 
 const GemmKernel kU8I8mm{"gemm_u8s8_neoni8mm_8x8c8", GemmKind::u8s8, "neoni8mm", kI8mm, 8, 8, 8,
                          gemm_u8s8_neoni8mm_8x8c8};
-const GemmKernel kU8Dot{"gemm_u8s8_neondot_8x12c4", GemmKind::u8s8, "neondot", kDot, 8, 12, 4,
-                        gemm_u8s8_neondot_8x12c4, false, 0, /*a_u8_to_s8=*/true};
+const GemmKernel kU8Dot{
+    "gemm_u8s8_neondot_8x12c4", GemmKind::u8s8, "neondot", kDot, 8, 12, 4, gemm_u8s8_neondot_8x12c4, false, 0,
+    /*a_u8_to_s8=*/true};
 const GemmKernel kU8Neon{"gemm_u8s8_neon_8x8", GemmKind::u8s8, "neon", kNeon, 8, 8, 1, gemm_u8s8_neon_8x8};
 }  // namespace
 

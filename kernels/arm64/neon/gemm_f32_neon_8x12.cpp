@@ -23,24 +23,31 @@ void gemm_f32_neon_8x12(const MicroTile& t) {
   for (int64_t k = 0; k < t.kp; ++k) {
     const float32x4_t a0 = vld1q_f32(a), a1 = vld1q_f32(a + 4);
     const float32x4_t b0 = vld1q_f32(b), b1 = vld1q_f32(b + 4), b2 = vld1q_f32(b + 8);
-    ORTKIT_ROW(0, a0, 0)
-    ORTKIT_ROW(1, a0, 1)
-    ORTKIT_ROW(2, a0, 2)
-    ORTKIT_ROW(3, a0, 3)
-    ORTKIT_ROW(4, a1, 0)
-    ORTKIT_ROW(5, a1, 1)
-    ORTKIT_ROW(6, a1, 2)
-    ORTKIT_ROW(7, a1, 3)
+    ORTKIT_ROW(0, a0, 0);
+    ORTKIT_ROW(1, a0, 1);
+    ORTKIT_ROW(2, a0, 2);
+    ORTKIT_ROW(3, a0, 3);
+    ORTKIT_ROW(4, a1, 0);
+    ORTKIT_ROW(5, a1, 1);
+    ORTKIT_ROW(6, a1, 2);
+    ORTKIT_ROW(7, a1, 3);
     a += 8;
     b += 12;
   }
 #undef ORTKIT_ROW
   float acc[8 * 12];
-#define ORTKIT_ST(r)                   \
+#define ORTKIT_ST(r)                    \
   vst1q_f32(acc + r * 12, c##r##0);     \
   vst1q_f32(acc + r * 12 + 4, c##r##1); \
   vst1q_f32(acc + r * 12 + 8, c##r##2);
-  ORTKIT_ST(0) ORTKIT_ST(1) ORTKIT_ST(2) ORTKIT_ST(3) ORTKIT_ST(4) ORTKIT_ST(5) ORTKIT_ST(6) ORTKIT_ST(7)
+  ORTKIT_ST(0);
+  ORTKIT_ST(1);
+  ORTKIT_ST(2);
+  ORTKIT_ST(3);
+  ORTKIT_ST(4);
+  ORTKIT_ST(5);
+  ORTKIT_ST(6);
+  ORTKIT_ST(7);
 #undef ORTKIT_ST
   arm64_store_tile_f32(t, acc, 12);
 }

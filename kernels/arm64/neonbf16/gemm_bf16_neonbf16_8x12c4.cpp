@@ -18,20 +18,25 @@ void gemm_bf16_neonbf16_8x12c4(const MicroTile& t) {
   float32x4_t c10 = c00, c11 = c00, c12 = c00, c13 = c00, c14 = c00, c15 = c00;
   float32x4_t c20 = c00, c21 = c00, c22 = c00, c23 = c00, c24 = c00, c25 = c00;
   float32x4_t c30 = c00, c31 = c00, c32 = c00, c33 = c00, c34 = c00, c35 = c00;
-#define ORTKIT_COL(q)                                     \
-  {                                                       \
+#define ORTKIT_COL(q)                                                     \
+  {                                                                       \
     const bfloat16x8_t bq = vreinterpretq_bf16_u16(vld1q_u16(b + 8 * q)); \
-    c0##q = vbfmmlaq_f32(c0##q, a0, bq);                  \
-    c1##q = vbfmmlaq_f32(c1##q, a1, bq);                  \
-    c2##q = vbfmmlaq_f32(c2##q, a2, bq);                  \
-    c3##q = vbfmmlaq_f32(c3##q, a3, bq);                  \
+    c0##q = vbfmmlaq_f32(c0##q, a0, bq);                                  \
+    c1##q = vbfmmlaq_f32(c1##q, a1, bq);                                  \
+    c2##q = vbfmmlaq_f32(c2##q, a2, bq);                                  \
+    c3##q = vbfmmlaq_f32(c3##q, a3, bq);                                  \
   }
   for (int64_t g = 0; g < t.kp; g += 4) {
     const bfloat16x8_t a0 = vreinterpretq_bf16_u16(vld1q_u16(a));
     const bfloat16x8_t a1 = vreinterpretq_bf16_u16(vld1q_u16(a + 8));
     const bfloat16x8_t a2 = vreinterpretq_bf16_u16(vld1q_u16(a + 16));
     const bfloat16x8_t a3 = vreinterpretq_bf16_u16(vld1q_u16(a + 24));
-    ORTKIT_COL(0) ORTKIT_COL(1) ORTKIT_COL(2) ORTKIT_COL(3) ORTKIT_COL(4) ORTKIT_COL(5)
+    ORTKIT_COL(0);
+    ORTKIT_COL(1);
+    ORTKIT_COL(2);
+    ORTKIT_COL(3);
+    ORTKIT_COL(4);
+    ORTKIT_COL(5);
     a += 32;
     b += 48;
   }
@@ -39,14 +44,17 @@ void gemm_bf16_neonbf16_8x12c4(const MicroTile& t) {
   // c<p><q> holds rows 2p, 2p+1 x columns 2q, 2q+1 as [r0c0 r0c1 r1c0 r1c1]: pairs of 64-bit halves
   // from two neighbouring column pairs make one 4-wide row.
   float acc[8 * 12];
-#define ORTKIT_ST(p, q0, q1, j)                                                                        \
-  {                                                                                                    \
-    const float64x2_t lo = vreinterpretq_f64_f32(c##p##q0), hi = vreinterpretq_f64_f32(c##p##q1);     \
-    vst1q_f32(acc + (2 * p) * 12 + j, vreinterpretq_f32_f64(vzip1q_f64(lo, hi)));                      \
-    vst1q_f32(acc + (2 * p + 1) * 12 + j, vreinterpretq_f32_f64(vzip2q_f64(lo, hi)));                  \
+#define ORTKIT_ST(p, q0, q1, j)                                                                   \
+  {                                                                                               \
+    const float64x2_t lo = vreinterpretq_f64_f32(c##p##q0), hi = vreinterpretq_f64_f32(c##p##q1); \
+    vst1q_f32(acc + (2 * p) * 12 + j, vreinterpretq_f32_f64(vzip1q_f64(lo, hi)));                 \
+    vst1q_f32(acc + (2 * p + 1) * 12 + j, vreinterpretq_f32_f64(vzip2q_f64(lo, hi)));             \
   }
 #define ORTKIT_ST_ROWS(p) ORTKIT_ST(p, 0, 1, 0) ORTKIT_ST(p, 2, 3, 4) ORTKIT_ST(p, 4, 5, 8)
-  ORTKIT_ST_ROWS(0) ORTKIT_ST_ROWS(1) ORTKIT_ST_ROWS(2) ORTKIT_ST_ROWS(3)
+  ORTKIT_ST_ROWS(0);
+  ORTKIT_ST_ROWS(1);
+  ORTKIT_ST_ROWS(2);
+  ORTKIT_ST_ROWS(3);
 #undef ORTKIT_ST_ROWS
 #undef ORTKIT_ST
   arm64_store_tile_f32(t, acc, 12);

@@ -26,24 +26,31 @@ void gemm_s8s8_neondot_8x12c4(const MicroTile& t) {
   for (int64_t g = 0; g < t.kp; g += 4) {
     const int8x16_t a0 = vld1q_s8(a), a1 = vld1q_s8(a + 16);
     const int8x16_t b0 = vld1q_s8(b), b1 = vld1q_s8(b + 16), b2 = vld1q_s8(b + 32);
-    ORTKIT_ROW(0, a0, 0)
-    ORTKIT_ROW(1, a0, 1)
-    ORTKIT_ROW(2, a0, 2)
-    ORTKIT_ROW(3, a0, 3)
-    ORTKIT_ROW(4, a1, 0)
-    ORTKIT_ROW(5, a1, 1)
-    ORTKIT_ROW(6, a1, 2)
-    ORTKIT_ROW(7, a1, 3)
+    ORTKIT_ROW(0, a0, 0);
+    ORTKIT_ROW(1, a0, 1);
+    ORTKIT_ROW(2, a0, 2);
+    ORTKIT_ROW(3, a0, 3);
+    ORTKIT_ROW(4, a1, 0);
+    ORTKIT_ROW(5, a1, 1);
+    ORTKIT_ROW(6, a1, 2);
+    ORTKIT_ROW(7, a1, 3);
     a += 32;
     b += 48;
   }
 #undef ORTKIT_ROW
   int32_t acc[8 * 12];
-#define ORTKIT_ST(r)                   \
+#define ORTKIT_ST(r)                    \
   vst1q_s32(acc + r * 12, c##r##0);     \
   vst1q_s32(acc + r * 12 + 4, c##r##1); \
   vst1q_s32(acc + r * 12 + 8, c##r##2);
-  ORTKIT_ST(0) ORTKIT_ST(1) ORTKIT_ST(2) ORTKIT_ST(3) ORTKIT_ST(4) ORTKIT_ST(5) ORTKIT_ST(6) ORTKIT_ST(7)
+  ORTKIT_ST(0);
+  ORTKIT_ST(1);
+  ORTKIT_ST(2);
+  ORTKIT_ST(3);
+  ORTKIT_ST(4);
+  ORTKIT_ST(5);
+  ORTKIT_ST(6);
+  ORTKIT_ST(7);
 #undef ORTKIT_ST
   arm64_store_tile_i32(t, acc, 12);
 }

@@ -7,6 +7,8 @@ namespace ortkit::kernels {
 
 void gemm_s8s8_neondot_8x12c4(const MicroTile& t);
 
-void gemm_u8s8_neondot_8x12c4(const MicroTile& t) { gemm_s8s8_neondot_8x12c4(t); }
+void gemm_u8s8_neondot_8x12c4(const MicroTile& t) {
+  gemm_s8s8_neondot_8x12c4(t);
+}
 
 }  // namespace ortkit::kernels

@@ -27,14 +27,14 @@ void gemm_f32_sve_8x3v(const MicroTile& t) {
   for (int64_t k = 0; k < t.kp; ++k) {
     const svfloat32_t a0 = svld1rq_f32(pg, a), a1 = svld1rq_f32(pg, a + 4);
     const svfloat32_t b0 = svld1_f32(pg, b), b1 = svld1_vnum_f32(pg, b, 1), b2 = svld1_vnum_f32(pg, b, 2);
-    ORTKIT_ROW(0, a0, 0)
-    ORTKIT_ROW(1, a0, 1)
-    ORTKIT_ROW(2, a0, 2)
-    ORTKIT_ROW(3, a0, 3)
-    ORTKIT_ROW(4, a1, 0)
-    ORTKIT_ROW(5, a1, 1)
-    ORTKIT_ROW(6, a1, 2)
-    ORTKIT_ROW(7, a1, 3)
+    ORTKIT_ROW(0, a0, 0);
+    ORTKIT_ROW(1, a0, 1);
+    ORTKIT_ROW(2, a0, 2);
+    ORTKIT_ROW(3, a0, 3);
+    ORTKIT_ROW(4, a1, 0);
+    ORTKIT_ROW(5, a1, 1);
+    ORTKIT_ROW(6, a1, 2);
+    ORTKIT_ROW(7, a1, 3);
     a += 8;
     b += 3 * vl;
   }
@@ -42,11 +42,18 @@ void gemm_f32_sve_8x3v(const MicroTile& t) {
   // Up to 2048-bit vectors: 8 rows x 3 x 64 floats.
   alignas(64) float acc[8 * 3 * 64];
   const int64_t ld = 3 * vl;
-#define ORTKIT_ST(r)                              \
-  svst1_f32(pg, acc + r * ld, c##r##0);           \
-  svst1_vnum_f32(pg, acc + r * ld, 1, c##r##1);   \
+#define ORTKIT_ST(r)                            \
+  svst1_f32(pg, acc + r * ld, c##r##0);         \
+  svst1_vnum_f32(pg, acc + r * ld, 1, c##r##1); \
   svst1_vnum_f32(pg, acc + r * ld, 2, c##r##2);
-  ORTKIT_ST(0) ORTKIT_ST(1) ORTKIT_ST(2) ORTKIT_ST(3) ORTKIT_ST(4) ORTKIT_ST(5) ORTKIT_ST(6) ORTKIT_ST(7)
+  ORTKIT_ST(0);
+  ORTKIT_ST(1);
+  ORTKIT_ST(2);
+  ORTKIT_ST(3);
+  ORTKIT_ST(4);
+  ORTKIT_ST(5);
+  ORTKIT_ST(6);
+  ORTKIT_ST(7);
 #undef ORTKIT_ST
   arm64_store_tile_f32(t, acc, static_cast<int>(ld));
 }
