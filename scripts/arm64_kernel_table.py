@@ -65,16 +65,19 @@ def macs_per_instr(mnemonic, operands, vl_bits):
 
 
 def read_registry():
+    """The GemmKernel entries of registry_arm64.cpp (positional aggregate initializers)."""
     src = open(os.path.join(ROOT, "kernels/arm64/registry_arm64.cpp")).read()
-    pat = re.compile(r'GemmKernel\s+\w+\{"(\w+)",\s*GemmKind::(\w+),\s*"(\w+)",\s*(\w+),\s*(\d+),\s*(\d+),\s*(\d+),'
-                     r'\s*(\w+)(?:,\s*(?:false|true),\s*(\d+))?', re.S)
+    src = re.sub(r"/\*.*?\*/|//[^\n]*", "", src, flags=re.S)
     out = []
-    for m in pat.finditer(src):
-        name, kind, isa, mask, mr, nr, kr, fn, sve = m.groups()
-        out.append(dict(name=name, kind=kind, isa=isa, features=FEATURE_MASKS[mask], mr=int(mr), nr=int(nr),
-                        kr=int(kr), fn=fn, sve_bits=int(sve or 0)))
-    if not out:
-        sys.exit("no kernel entries found in registry_arm64.cpp")
+    blocks = re.findall(r"GemmKernel\s+\w+\s*\{(.*?)\};", src, flags=re.S)
+    for block in blocks:
+        f = [x.strip() for x in block.split(",")]
+        name, kind, isa, mask, mr, nr, kr, fn = f[:8]
+        out.append(dict(name=name.strip('"'), kind=kind.split("::")[1], isa=isa.strip('"'),
+                        features=FEATURE_MASKS[mask], mr=int(mr), nr=int(nr), kr=int(kr), fn=fn,
+                        sve_bits=int(f[9]) if len(f) > 9 else 0))
+    if not out or len(out) != src.count("const GemmKernel k"):
+        sys.exit("could not read every kernel entry of registry_arm64.cpp")
     return out
 
 
