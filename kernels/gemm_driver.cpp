@@ -26,7 +26,8 @@ struct Job {
   const void* a = nullptr;
   int64_t lda = 0;
   ASrc src = ASrc::f32;
-  uint8_t a_xor = 0;       // 0x80 when s8 A runs on a u8 kernel
+  uint8_t a_xor = 0;       // 0x80 when s8 A runs on a u8 kernel, or u8 A on an s8 kernel
+  bool a_packed_signed = false;  // row sums read the packed bytes as s8
   float q_inv_scale = 1.f;  // dynamic quantization of fp32 A
   int32_t q_zp = 0;
   float* c = nullptr;
@@ -92,13 +93,14 @@ void pack_a(const Job& j, int64_t m0, int64_t rows, void* dst, int32_t* row_sums
             case ASrc::s8: {
               uint8_t v = in ? static_cast<uint8_t>(static_cast<const uint8_t*>(j.a)[row * j.lda + kk] ^ j.a_xor) : 0;
               static_cast<uint8_t*>(dst)[base + i] = v;
-              if (in) sum += (j.src == ASrc::s8 && j.a_xor == 0) ? int32_t{static_cast<int8_t>(v)} : int32_t{v};
+              if (in) sum += j.a_packed_signed ? int32_t{static_cast<int8_t>(v)} : int32_t{v};
               break;
             }
             case ASrc::f32_to_u8: {
               uint8_t v = in ? quant_u8(static_cast<const float*>(j.a)[row * j.lda + kk], j.q_inv_scale, j.q_zp) : 0;
+              if (in) v ^= j.a_xor;
               static_cast<uint8_t*>(dst)[base + i] = v;
-              sum += v;
+              if (in) sum += j.a_packed_signed ? int32_t{static_cast<int8_t>(v)} : int32_t{v};
               break;
             }
           }
@@ -270,7 +272,11 @@ void gemm_int8(int64_t m, const void* a, int64_t lda, const QuantA& qa, const Pa
   if (a_signed && j.kern->a_shift_128) {  // s8 A on u8 hardware: A + 128, zero point + 128
     j.a_xor = 0x80;
     za += 128;
+  } else if (!a_signed && j.kern->a_u8_to_s8) {  // u8 A on s8 hardware: A - 128, zero point - 128
+    j.a_xor = 0x80;
+    za -= 128;
   }
+  j.a_packed_signed = j.a_xor ? !a_signed : a_signed;
   j.c = c;
   j.ldc = ldc;
   j.c32 = c32;
@@ -311,7 +317,13 @@ void gemm_f32_dynamic_u8(int64_t m, const float* a, int64_t lda, const PackedB& 
   j.c = c;
   j.ldc = ldc;
   j.ep = ep;
-  prepare_int8(j, qa.zero_point, qa.scale);
+  int32_t za = qa.zero_point;
+  if (j.kern->a_u8_to_s8) {  // u8 A on s8 hardware, as in gemm_int8
+    j.a_xor = 0x80;
+    j.a_packed_signed = true;
+    za -= 128;
+  }
+  prepare_int8(j, za, qa.scale);
   run_job(j, th);
 }
 

@@ -68,6 +68,9 @@ struct GemmKernel {
   bool a_shift_128 = false;
   /// For SVE kernels whose NR depends on the vector length: required vector length in bits (0 = any).
   int sve_bits = 0;
+  /// For u8s8 entries that run on s8 x s8 hardware (arm64 SDOT without I8MM's USDOT): A is packed as
+  /// s8 (a ^ 0x80 = a - 128) and the driver uses zero point a_zp - 128, so the int32 sums are unchanged.
+  bool a_u8_to_s8 = false;
 };
 
 /// Every kernel compiled into this binary for a kind, best first (ref last).
