@@ -36,10 +36,12 @@ else
 fi
 
 if ((peers)); then
-  # PyPI peers in a venv: the system python (Debian's) sees python3-torch; pyenv's python does not.
+  # PyPI peers in a venv of their own: ONNX Runtime's quantizer needs onnx >= 1.13 and ml_dtypes, so
+  # the venv must not see Debian's python3-onnx 1.12 (torch exports use /usr/bin/python3 instead).
   if [[ ! -x .venv/bin/python ]]; then
-    /usr/bin/python3 -m venv --system-site-packages .venv
+    /usr/bin/python3 -m venv .venv
   fi
-  .venv/bin/python -c "import onnxruntime" 2>/dev/null ||
-    .venv/bin/pip install -q onnxruntime onnx numpy || echo "setup: PyPI peers unavailable (tests that need them skip)"
+  .venv/bin/python -c "import onnxruntime, onnx, ml_dtypes, numpy" 2>/dev/null ||
+    .venv/bin/pip install -q onnxruntime onnx ml_dtypes numpy ||
+    echo "setup: PyPI peers unavailable (tests that need them skip)"
 fi
