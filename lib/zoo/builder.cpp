@@ -126,6 +126,9 @@ std::vector<std::string> GraphBuilder::node_n(const std::string& op, const std::
     } else if (auto* fs = std::get_if<std::vector<float>>(&a.value)) {
       ap->set_type(onnx::AttributeProto::FLOATS);
       for (auto v : *fs) ap->add_floats(v);
+    } else if (auto* t = std::get_if<onnx::TensorProto>(&a.value)) {
+      ap->set_type(onnx::AttributeProto::TENSOR);
+      *ap->mutable_t() = *t;
     } else {
       ap->set_type(onnx::AttributeProto::STRING);
       ap->set_s(std::get<std::string>(a.value));

@@ -23,7 +23,7 @@ using DimSpec = std::variant<int64_t, std::string>;
 /// A node attribute; the vector forms become INTS / FLOATS.
 struct Attr {
   std::string name;
-  std::variant<int64_t, float, std::vector<int64_t>, std::vector<float>, std::string> value;
+  std::variant<int64_t, float, std::vector<int64_t>, std::vector<float>, std::string, onnx::TensorProto> value;
 };
 
 /// Deterministic approximately-normal numbers (Irwin-Hall sum of 4 uniforms, variance scaled to 1)

@@ -29,13 +29,22 @@ std::string block(GraphBuilder& b, const TransformerConfig& c, int64_t i, const 
   const auto parts = b.node_n("Split", {qkv, b.const_i64s({c.hidden, c.hidden, c.hidden})}, 3,
                               {{"axis", int64_t{2}}});
   const auto qh = nn::split_heads(b, parts[0], c.heads, d, false);
-  const auto kt = nn::split_heads(b, parts[1], c.heads, d, true);
+  // torch's peephole turns permute(0,2,1,3) + transpose(-1,-2) into one Transpose(0,2,3,1) but keeps
+  // the permuted key for key.size(-2).
+  const auto kv = nn::head_view(b, parts[1], c.heads, d);
+  const auto kt_src = b.node("Transpose", {kv}, {{"perm", I{0, 2, 1, 3}}});
+  const auto kt = b.node("Transpose", {kv}, {{"perm", I{0, 2, 3, 1}}});
   const auto vh = nn::split_heads(b, parts[2], c.heads, d, false);
   const auto w = b.node("MatMul", {qh, kt});
-  const auto ws = b.node("Div", {w, b.const_f(std::sqrt(static_cast<float>(d)))});
+  // attn_weights / torch.full([], value.size(-1) ** 0.5): computed at run time from the shape.
+  const auto vd = b.node("Cast", {nn::size_from_end(b, vh, 1)}, {{"to", int64_t{onnx::TensorProto::FLOAT}}});
+  const auto root = b.node("Pow", {vd, b.const_f(0.5f)});
+  const auto zero = b.node("ConstantOfShape", {b.const_i64s({})}, {{"value", nn::scalar_tensor(0.0f)}});
+  const auto scale = b.node("Add", {zero, root});
+  const auto ws = b.node("Div", {w, scale});
   // causal_mask = self.bias[:, :, key_length - query_length : key_length, :key_length]
-  const auto qlen = nn::size_of(b, qh, 2);
-  const auto klen = nn::size_of(b, vh, 2);
+  const auto qlen = nn::size_from_end(b, qh, 2);
+  const auto klen = nn::size_from_end(b, kt_src, 2);
   const auto start = nn::unsqueeze0(b, b.node("Sub", {klen, qlen}));
   const auto end = nn::unsqueeze0(b, klen);
   const auto rows = b.node("Slice", {tril, start, end, b.const_i64s({2}), b.const_i64s({1})});
@@ -83,7 +92,8 @@ onnx::ModelProto build_gpt2(const TransformerConfig& c) {
   const auto seq_u = nn::unsqueeze0(b, seq);
   const auto ids = b.node("Reshape", {ids_in, b.node("Concat", {b.const_i64s({-1}), seq_u}, {{"axis", int64_t{0}}})});
   // position_ids = torch.arange(0, seq).unsqueeze(0)
-  const auto range = b.node("Range", {b.const_i64(0), seq, b.const_i64(1)});
+  const auto seq64 = b.node("Cast", {seq}, {{"to", int64_t{onnx::TensorProto::INT64}}});
+  const auto range = b.node("Range", {b.const_i64(0), seq64, b.const_i64(1)});
   const auto pos_ids = nn::unsqueeze0(b, range);
   // attention_mask = attention_mask.view(batch, -1)[:, None, None, :] -> (1 - m) * min
   const auto bs_u = nn::unsqueeze0(b, nn::size_of(b, ids_in, 0));

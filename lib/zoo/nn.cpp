@@ -1,6 +1,7 @@
 #include "zoo/nn.h"
 
 #include <cmath>
+#include <cstdint>
 
 namespace ortkit::zoo::nn {
 
@@ -41,11 +42,14 @@ std::string conv1d(GraphBuilder& b, const std::string& x, const std::string& sco
   b.push(scope);
   const auto w = b.init_normal(prefix + ".weight", {in, out}, stddev);  // Conv1D keeps [in, out]
   const auto bias = b.init_normal(prefix + ".bias", {out}, stddev);
-  const auto s0 = unsqueeze0(b, size_of(b, x, 0));
-  const auto s1 = unsqueeze0(b, size_of(b, x, 1));
-  const auto out_shape = b.node("Concat", {s0, s1, b.const_i64s({out})}, {{"axis", int64_t{0}}});
-  const auto x2 = b.node("Reshape", {x, b.const_i64s({-1, in})});
+  (void)in;  // the view reads x.size(-1) at run time, as the traced module does
+  const auto d0 = size_of(b, x, 0);
+  const auto d1 = size_of(b, x, 1);
+  const auto last = unsqueeze0(b, size_from_end(b, x, 1));
+  const auto x2 = b.node("Reshape", {x, b.node("Concat", {b.const_i64s({-1}), last}, {{"axis", int64_t{0}}})});
   const auto g = b.node("Gemm", {x2, w, bias}, {{"alpha", 1.0f}, {"beta", 1.0f}});
+  const auto out_shape =
+      b.node("Concat", {unsqueeze0(b, d0), unsqueeze0(b, d1), b.const_i64s({out})}, {{"axis", int64_t{0}}});
   const auto y = b.node("Reshape", {g, out_shape});
   b.pop();
   return y;
@@ -75,6 +79,13 @@ std::string size_of(GraphBuilder& b, const std::string& x, int64_t i) {
   return b.node("Gather", {shape, b.const_i64(i)}, {{"axis", int64_t{0}}});
 }
 
+std::string size_from_end(GraphBuilder& b, const std::string& x, int64_t k) {
+  const auto shape = b.node("Shape", {x});
+  const int64_t end = k == 1 ? INT64_MAX : 1 - k;
+  const auto s = b.node("Slice", {shape, b.const_i64s({-k}), b.const_i64s({end}), b.const_i64s({0})});
+  return b.node("Squeeze", {s, b.const_i64s({0})});
+}
+
 std::string unsqueeze0(GraphBuilder& b, const std::string& v) {
   return b.node("Unsqueeze", {v, b.const_i64s({0})});
 }
@@ -87,13 +98,25 @@ std::string extended_mask(GraphBuilder& b, const std::string& mask) {
   return b.node("Mul", {inv, b.const_f(kFloatMin)});
 }
 
-std::string split_heads(GraphBuilder& b, const std::string& x, int64_t heads, int64_t head_dim,
-                        bool key_transposed) {
+std::string head_view(GraphBuilder& b, const std::string& x, int64_t heads, int64_t head_dim) {
   const auto s0 = unsqueeze0(b, size_of(b, x, 0));
   const auto s1 = unsqueeze0(b, size_of(b, x, 1));
   const auto shape =
       b.node("Concat", {s0, s1, b.const_i64s({heads}), b.const_i64s({head_dim})}, {{"axis", int64_t{0}}});
-  const auto r = b.node("Reshape", {x, shape});
+  return b.node("Reshape", {x, shape});
+}
+
+onnx::TensorProto scalar_tensor(float v) {
+  onnx::TensorProto t;
+  t.set_data_type(onnx::TensorProto::FLOAT);
+  t.add_dims(1);
+  t.mutable_raw_data()->assign(reinterpret_cast<const char*>(&v), sizeof v);
+  return t;
+}
+
+std::string split_heads(GraphBuilder& b, const std::string& x, int64_t heads, int64_t head_dim,
+                        bool key_transposed) {
+  const auto r = head_view(b, x, heads, head_dim);
   return b.node("Transpose", {r}, {{"perm", key_transposed ? I{0, 2, 3, 1} : I{0, 2, 1, 3}}});
 }
 

@@ -23,6 +23,8 @@ std::string gelu_erf(GraphBuilder& b, const std::string& x);
 std::string gelu_tanh(GraphBuilder& b, const std::string& x);
 /// x.size(i) as a 0-d int64 (Shape -> Gather).
 std::string size_of(GraphBuilder& b, const std::string& x, int64_t i);
+/// x.size(-k) as torch traces a negative index: Shape -> Slice([-k], [-k+1 or INT64_MAX]) -> Squeeze.
+std::string size_from_end(GraphBuilder& b, const std::string& x, int64_t k);
 /// Unsqueeze(v, axes=[0]) to make a 1-element shape part for Concat.
 std::string unsqueeze0(GraphBuilder& b, const std::string& v);
 /// HF get_extended_attention_mask: mask[:, None, None, :] -> Cast -> (1 - m) * finfo(float).min.
@@ -31,6 +33,10 @@ std::string extended_mask(GraphBuilder& b, const std::string& mask);
 /// when `key_transposed`, which is what torch's peephole pass makes of permute + transpose(-1, -2)).
 std::string split_heads(GraphBuilder& b, const std::string& x, int64_t heads, int64_t head_dim,
                         bool key_transposed);
+/// Just the view(size()[:-1] + (heads, d)) part of split_heads.
+std::string head_view(GraphBuilder& b, const std::string& x, int64_t heads, int64_t head_dim);
+/// A 1-element float tensor attribute value (ConstantOfShape's "value").
+onnx::TensorProto scalar_tensor(float v);
 /// permute(0, 2, 1, 3).contiguous().view(size()[:-2] + (hidden,)).
 std::string merge_heads(GraphBuilder& b, const std::string& x, int64_t hidden);
 
