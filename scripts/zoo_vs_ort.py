@@ -115,6 +115,8 @@ def main():
     ap.add_argument("--rtol", type=float, default=1e-4)
     ap.add_argument("--atol", type=float, default=1e-4)
     ap.add_argument("--keep", help="keep the models and data sets in this folder")
+    ap.add_argument("--golden", help="also copy each model's 2x16 data set (ORT's outputs) to GOLDEN/<name>/"
+                                     "test_data_set_0 (how tests/data/zoo was made)")
     args = ap.parse_args()
     ensure_onnxruntime()
     import numpy as np
@@ -150,6 +152,8 @@ def main():
                 ort_outs[(name, k)] = outs
                 ds = os.path.join(d, f"test_data_set_{k}")
                 write_dataset(ds, feeds, out_names, outs)
+                if args.golden and (batch, seq) == (2, 16):
+                    write_dataset(os.path.join(args.golden, name, "test_data_set_0"), feeds, out_names, outs)
                 if ours_missing:
                     continue
                 r = subprocess.run([bench, "verify", model, ds, "--rtol", str(args.rtol), "--atol", str(args.atol)],
