@@ -39,7 +39,8 @@ std::string encoder_layer(GraphBuilder& b, const TransformerConfig& c, int64_t i
   b.push("output");
   const auto dense = nn::linear(b, merged, "dense", p + ".attention.output.dense", c.hidden, c.hidden, kStd);
   const auto res = b.node("Add", {dense, x});
-  const auto attn_out = nn::layer_norm(b, res, "LayerNorm", p + ".attention.output.LayerNorm", c.hidden, c.eps);
+  const auto attn_out =
+      nn::layer_norm(b, res, "LayerNorm", p + ".attention.output.LayerNorm", c.hidden, c.eps);
   b.pop();
   b.pop();
   b.push("intermediate");
@@ -83,14 +84,17 @@ onnx::ModelProto build_bert(const TransformerConfig& c) {
 
   b.push("embeddings");
   const auto word_w = b.init_normal("embeddings.word_embeddings.weight", {c.vocab, c.hidden}, kStd);
-  const auto pos_w = b.init_normal("embeddings.position_embeddings.weight", {c.max_positions, c.hidden}, kStd);
-  const auto type_w = b.init_normal("embeddings.token_type_embeddings.weight", {c.type_vocab, c.hidden}, kStd);
+  const auto pos_w =
+      b.init_normal("embeddings.position_embeddings.weight", {c.max_positions, c.hidden}, kStd);
+  const auto type_w =
+      b.init_normal("embeddings.token_type_embeddings.weight", {c.type_vocab, c.hidden}, kStd);
   I pos(static_cast<size_t>(c.max_positions));
   for (int64_t i = 0; i < c.max_positions; ++i) pos[static_cast<size_t>(i)] = i;
   const auto pos_buf = b.init_i64("embeddings.position_ids", {1, c.max_positions}, pos);
   // position_ids = self.position_ids[:, 0 : seq_length]
   const auto seq = nn::unsqueeze0(b, nn::size_of(b, ids, 1));
-  const auto pos_ids = b.node("Slice", {pos_buf, b.const_i64s({0}), seq, b.const_i64s({1}), b.const_i64s({1})});
+  const auto pos_ids =
+      b.node("Slice", {pos_buf, b.const_i64s({0}), seq, b.const_i64s({1}), b.const_i64s({1})});
   b.push("word_embeddings");
   const auto we = b.node("Gather", {word_w, ids});
   b.pop();
@@ -118,8 +122,10 @@ onnx::ModelProto build_roberta(const TransformerConfig& c) {
 
   b.push("embeddings");
   const auto word_w = b.init_normal("embeddings.word_embeddings.weight", {c.vocab, c.hidden}, kStd);
-  const auto pos_w = b.init_normal("embeddings.position_embeddings.weight", {c.max_positions, c.hidden}, kStd);
-  const auto type_w = b.init_normal("embeddings.token_type_embeddings.weight", {c.type_vocab, c.hidden}, kStd);
+  const auto pos_w =
+      b.init_normal("embeddings.position_embeddings.weight", {c.max_positions, c.hidden}, kStd);
+  const auto type_w =
+      b.init_normal("embeddings.token_type_embeddings.weight", {c.type_vocab, c.hidden}, kStd);
   const auto type_buf = b.init_i64("embeddings.token_type_ids", {1, c.max_positions},
                                    I(static_cast<size_t>(c.max_positions), 0));
   // create_position_ids_from_input_ids: cumsum(ids != pad) * (ids != pad) + pad

@@ -14,7 +14,9 @@ uint64_t Rng::next_u64() {
   return z ^ (z >> 31);
 }
 
-float Rng::uniform() { return static_cast<float>(next_u64() >> 40) * (1.0f / 16777216.0f); }
+float Rng::uniform() {
+  return static_cast<float>(next_u64() >> 40) * (1.0f / 16777216.0f);
+}
 
 float Rng::normal() {
   // Four 16-bit uniforms from one draw; their sum has mean 2 and variance 4/12 = 1/3.
@@ -56,7 +58,8 @@ static void set_shape(onnx::ValueInfoProto* vi, int32_t elem_type, const std::ve
   }
 }
 
-std::string GraphBuilder::input(const std::string& name, int32_t elem_type, const std::vector<DimSpec>& dims) {
+std::string GraphBuilder::input(const std::string& name, int32_t elem_type,
+                                const std::vector<DimSpec>& dims) {
   auto* vi = graph().add_input();
   vi->set_name(name);
   set_shape(vi, elem_type, dims);

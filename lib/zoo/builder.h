@@ -23,7 +23,8 @@ using DimSpec = std::variant<int64_t, std::string>;
 /// A node attribute; the vector forms become INTS / FLOATS.
 struct Attr {
   std::string name;
-  std::variant<int64_t, float, std::vector<int64_t>, std::vector<float>, std::string, onnx::TensorProto> value;
+  std::variant<int64_t, float, std::vector<int64_t>, std::vector<float>, std::string, onnx::TensorProto>
+      value;
 };
 
 /// Deterministic approximately-normal numbers (Irwin-Hall sum of 4 uniforms, variance scaled to 1)
@@ -32,7 +33,7 @@ class Rng {
  public:
   explicit Rng(uint64_t seed) : state_(seed) {}
   uint64_t next_u64();
-  float normal();  ///< mean 0, standard deviation 1, bounded to about +-3.5
+  float normal();   ///< mean 0, standard deviation 1, bounded to about +-3.5
   float uniform();  ///< in [0, 1)
 
  private:
@@ -61,8 +62,8 @@ class GraphBuilder {
 
   // ---- nodes
   /// Appends a node and returns its output names (n_outputs of them).
-  std::vector<std::string> node_n(const std::string& op, const std::vector<std::string>& inputs, int n_outputs,
-                                  const std::vector<Attr>& attrs = {});
+  std::vector<std::string> node_n(const std::string& op, const std::vector<std::string>& inputs,
+                                  int n_outputs, const std::vector<Attr>& attrs = {});
   /// Single-output node.
   std::string node(const std::string& op, const std::vector<std::string>& inputs,
                    const std::vector<Attr>& attrs = {}) {
@@ -70,17 +71,20 @@ class GraphBuilder {
   }
 
   // ---- constants (Constant nodes, as torch emits for literals)
-  std::string const_f(float v);                                  ///< 0-d float
-  std::string const_i64(int64_t v);                              ///< 0-d int64
-  std::string const_i64s(const std::vector<int64_t>& v);         ///< 1-d int64
+  std::string const_f(float v);                           ///< 0-d float
+  std::string const_i64(int64_t v);                       ///< 0-d int64
+  std::string const_i64s(const std::vector<int64_t>& v);  ///< 1-d int64
 
   // ---- initializers (named like torch state_dict entries)
   std::string init_normal(const std::string& name, const std::vector<int64_t>& dims, float stddev,
                           float mean = 0.f);
   std::string init_fill(const std::string& name, const std::vector<int64_t>& dims, float value);
-  std::string init_f32(const std::string& name, const std::vector<int64_t>& dims, const std::vector<float>& v);
-  std::string init_i64(const std::string& name, const std::vector<int64_t>& dims, const std::vector<int64_t>& v);
-  std::string init_bool(const std::string& name, const std::vector<int64_t>& dims, const std::vector<uint8_t>& v);
+  std::string init_f32(const std::string& name, const std::vector<int64_t>& dims,
+                       const std::vector<float>& v);
+  std::string init_i64(const std::string& name, const std::vector<int64_t>& dims,
+                       const std::vector<int64_t>& v);
+  std::string init_bool(const std::string& name, const std::vector<int64_t>& dims,
+                        const std::vector<uint8_t>& v);
   /// Fills `out` with normal(mean, stddev) values keyed by `key` (for weights derived before storing).
   void normal_values(const std::string& key, std::vector<float>& out, float stddev, float mean = 0.f) const;
   /// A fresh "onnx::<Op>_<n>" name, the way torch names folded or transposed parameters.

@@ -17,9 +17,9 @@ constexpr float kStd = 0.02f;
 // shape(x) = x.view(bs, -1, n_heads, dim_per_head).transpose(1, 2)
 std::string heads(GraphBuilder& b, const std::string& x, const std::string& bs, const TransformerConfig& c,
                   bool key_transposed) {
-  const auto shape = b.node("Concat", {bs, b.const_i64s({-1}), b.const_i64s({c.heads}),
-                                       b.const_i64s({c.hidden / c.heads})},
-                            {{"axis", int64_t{0}}});
+  const auto shape =
+      b.node("Concat", {bs, b.const_i64s({-1}), b.const_i64s({c.heads}), b.const_i64s({c.hidden / c.heads})},
+             {{"axis", int64_t{0}}});
   const auto r = b.node("Reshape", {x, shape});
   return b.node("Transpose", {r}, {{"perm", key_transposed ? I{0, 2, 3, 1} : I{0, 2, 1, 3}}});
 }
@@ -51,7 +51,8 @@ std::string block(GraphBuilder& b, const TransformerConfig& c, int64_t i, const 
   const auto ctx = b.node("MatMul", {probs, vh});
   // unshape: transpose(1, 2).contiguous().view(bs, -1, n_heads * dim_per_head)
   const auto ct = b.node("Transpose", {ctx}, {{"perm", I{0, 2, 1, 3}}});
-  const auto ushape = b.node("Concat", {bs, b.const_i64s({-1}), b.const_i64s({c.hidden})}, {{"axis", int64_t{0}}});
+  const auto ushape =
+      b.node("Concat", {bs, b.const_i64s({-1}), b.const_i64s({c.hidden})}, {{"axis", int64_t{0}}});
   const auto merged = b.node("Reshape", {ct, ushape});
   const auto out = nn::linear(b, merged, "out_lin", p + ".attention.out_lin", c.hidden, c.hidden, kStd);
   b.pop();
@@ -79,7 +80,8 @@ onnx::ModelProto build_distilbert(const TransformerConfig& c) {
 
   b.push("embeddings");
   const auto word_w = b.init_normal("embeddings.word_embeddings.weight", {c.vocab, c.hidden}, kStd);
-  const auto pos_w = b.init_normal("embeddings.position_embeddings.weight", {c.max_positions, c.hidden}, kStd);
+  const auto pos_w =
+      b.init_normal("embeddings.position_embeddings.weight", {c.max_positions, c.hidden}, kStd);
   // position_ids = torch.arange(seq_length).unsqueeze(0).expand_as(input_ids)
   const auto seq = nn::size_of(b, ids, 1);
   const auto range = b.node("Range", {b.const_i64(0), seq, b.const_i64(1)});

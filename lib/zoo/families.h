@@ -23,14 +23,14 @@ struct TransformerConfig {
 
 struct CnnConfig {
   std::string name;
-  int64_t image = 224;      ///< input height = width
+  int64_t image = 224;  ///< input height = width
   int64_t classes = 1000;
-  int64_t width = 64;       ///< ResNet stem channels / MobileNet first conv channels
+  int64_t width = 64;                          ///< ResNet stem channels / MobileNet first conv channels
   std::vector<int64_t> blocks = {3, 4, 6, 3};  ///< ResNet bottlenecks per stage
-  double width_mult = 1.0;  ///< MobileNetV2 width multiplier
-  int64_t last_channel = 1280;  ///< MobileNetV2 final 1x1 conv width
-  bool explicit_bn = false; ///< keep BatchNormalization nodes instead of folding them into Conv
-  std::string weights_of;   ///< seed name (a "-bn" variant shares the weights of its folded twin)
+  double width_mult = 1.0;                     ///< MobileNetV2 width multiplier
+  int64_t last_channel = 1280;                 ///< MobileNetV2 final 1x1 conv width
+  bool explicit_bn = false;  ///< keep BatchNormalization nodes instead of folding them into Conv
+  std::string weights_of;    ///< seed name (a "-bn" variant shares the weights of its folded twin)
 };
 
 onnx::ModelProto build_bert(const TransformerConfig& c);

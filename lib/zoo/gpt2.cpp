@@ -26,8 +26,8 @@ std::string block(GraphBuilder& b, const TransformerConfig& c, int64_t i, const 
   const auto ln1 = nn::layer_norm(b, x, "ln_1", p + ".ln_1", c.hidden, c.eps);
   b.push("attn");
   const auto qkv = nn::conv1d(b, ln1, "c_attn", p + ".attn.c_attn", c.hidden, 3 * c.hidden, kStd);
-  const auto parts = b.node_n("Split", {qkv, b.const_i64s({c.hidden, c.hidden, c.hidden})}, 3,
-                              {{"axis", int64_t{2}}});
+  const auto parts =
+      b.node_n("Split", {qkv, b.const_i64s({c.hidden, c.hidden, c.hidden})}, 3, {{"axis", int64_t{2}}});
   const auto qh = nn::split_heads(b, parts[0], c.heads, d, false);
   // torch's peephole turns permute(0,2,1,3) + transpose(-1,-2) into one Transpose(0,2,3,1) but keeps
   // the permuted key for key.size(-2).
@@ -90,14 +90,16 @@ onnx::ModelProto build_gpt2(const TransformerConfig& c) {
   // input_ids = input_ids.view(-1, input_shape[-1])
   const auto seq = nn::size_of(b, ids_in, 1);
   const auto seq_u = nn::unsqueeze0(b, seq);
-  const auto ids = b.node("Reshape", {ids_in, b.node("Concat", {b.const_i64s({-1}), seq_u}, {{"axis", int64_t{0}}})});
+  const auto ids =
+      b.node("Reshape", {ids_in, b.node("Concat", {b.const_i64s({-1}), seq_u}, {{"axis", int64_t{0}}})});
   // position_ids = torch.arange(0, seq).unsqueeze(0)
   const auto seq64 = b.node("Cast", {seq}, {{"to", int64_t{onnx::TensorProto::INT64}}});
   const auto range = b.node("Range", {b.const_i64(0), seq64, b.const_i64(1)});
   const auto pos_ids = nn::unsqueeze0(b, range);
   // attention_mask = attention_mask.view(batch, -1)[:, None, None, :] -> (1 - m) * min
   const auto bs_u = nn::unsqueeze0(b, nn::size_of(b, ids_in, 0));
-  const auto m2 = b.node("Reshape", {mask_in, b.node("Concat", {bs_u, b.const_i64s({-1})}, {{"axis", int64_t{0}}})});
+  const auto m2 =
+      b.node("Reshape", {mask_in, b.node("Concat", {bs_u, b.const_i64s({-1})}, {{"axis", int64_t{0}}})});
   const auto mask = nn::extended_mask(b, m2);
 
   b.push("wte");
@@ -110,8 +112,7 @@ onnx::ModelProto build_gpt2(const TransformerConfig& c) {
   for (int64_t i = 0; i < c.layers; ++i) x = block(b, c, i, x, mask, tril);
   const auto lf = nn::layer_norm(b, x, "ln_f", "ln_f", c.hidden, c.eps);
   // hidden_states.view(output_shape)
-  const auto out_shape =
-      b.node("Concat", {bs_u, seq_u, b.const_i64s({c.hidden})}, {{"axis", int64_t{0}}});
+  const auto out_shape = b.node("Concat", {bs_u, seq_u, b.const_i64s({c.hidden})}, {{"axis", int64_t{0}}});
   const auto y = b.node("Reshape", {lf, out_shape});
   b.output(y, "last_hidden_state", onnx::TensorProto::FLOAT, {"batch", "sequence", c.hidden});
   b.metadata("ortkit.zoo.family", "gpt2");

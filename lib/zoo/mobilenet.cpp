@@ -41,7 +41,7 @@ onnx::ModelProto build_mobilenet_v2(const CnnConfig& c) {
   struct Stage {
     int64_t t, ch, n, s;
   };
-  const Stage stages[] = {{1, 16, 1, 1}, {6, 24, 2, 2}, {6, 32, 3, 2}, {6, 64, 4, 2},
+  const Stage stages[] = {{1, 16, 1, 1}, {6, 24, 2, 2},  {6, 32, 3, 2}, {6, 64, 4, 2},
                           {6, 96, 3, 1}, {6, 160, 3, 2}, {6, 320, 1, 1}};
   GraphBuilder b("main_graph", zoo_seed(c.weights_of.empty() ? c.name : c.weights_of));
   auto x = b.input("input", onnx::TensorProto::FLOAT, {"batch", int64_t{3}, c.image, c.image});

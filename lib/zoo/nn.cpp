@@ -7,8 +7,8 @@ namespace ortkit::zoo::nn {
 
 using I = std::vector<int64_t>;
 
-std::string layer_norm(GraphBuilder& b, const std::string& x, const std::string& scope, const std::string& prefix,
-                       int64_t hidden, float eps) {
+std::string layer_norm(GraphBuilder& b, const std::string& x, const std::string& scope,
+                       const std::string& prefix, int64_t hidden, float eps) {
   b.push(scope);
   const auto w = b.init_normal(prefix + ".weight", {hidden}, 0.02f, 1.0f);
   const auto bias = b.init_normal(prefix + ".bias", {hidden}, 0.02f);
@@ -42,11 +42,11 @@ std::string conv1d(GraphBuilder& b, const std::string& x, const std::string& sco
   b.push(scope);
   const auto w = b.init_normal(prefix + ".weight", {in, out}, stddev);  // Conv1D keeps [in, out]
   const auto bias = b.init_normal(prefix + ".bias", {out}, stddev);
-  (void)in;  // the view reads x.size(-1) at run time, as the traced module does
   const auto d0 = size_of(b, x, 0);
   const auto d1 = size_of(b, x, 1);
   const auto last = unsqueeze0(b, size_from_end(b, x, 1));
-  const auto x2 = b.node("Reshape", {x, b.node("Concat", {b.const_i64s({-1}), last}, {{"axis", int64_t{0}}})});
+  const auto x2 =
+      b.node("Reshape", {x, b.node("Concat", {b.const_i64s({-1}), last}, {{"axis", int64_t{0}}})});
   const auto g = b.node("Gemm", {x2, w, bias}, {{"alpha", 1.0f}, {"beta", 1.0f}});
   const auto out_shape =
       b.node("Concat", {unsqueeze0(b, d0), unsqueeze0(b, d1), b.const_i64s({out})}, {{"axis", int64_t{0}}});
@@ -158,11 +158,11 @@ std::string conv_bn(GraphBuilder& b, const std::string& x, const ConvSpec& s, bo
     const auto y = b.node("Conv", {x, b.init_f32(s.conv + ".weight", wdims, w)}, attrs);
     b.pop();
     b.push(s.bn);
-    const auto z = b.node("BatchNormalization",
-                          {y, b.init_f32(s.bn + ".weight", {s.out}, gamma), b.init_f32(s.bn + ".bias", {s.out}, beta),
-                           b.init_f32(s.bn + ".running_mean", {s.out}, mean),
-                           b.init_f32(s.bn + ".running_var", {s.out}, var)},
-                          {{"epsilon", kEps}, {"momentum", 0.9f}});
+    const auto z = b.node(
+        "BatchNormalization",
+        {y, b.init_f32(s.bn + ".weight", {s.out}, gamma), b.init_f32(s.bn + ".bias", {s.out}, beta),
+         b.init_f32(s.bn + ".running_mean", {s.out}, mean), b.init_f32(s.bn + ".running_var", {s.out}, var)},
+        {{"epsilon", kEps}, {"momentum", 0.9f}});
     b.pop();
     return z;
   }

@@ -9,8 +9,8 @@
 namespace ortkit::zoo::nn {
 
 /// nn.LayerNorm at opset 14: ReduceMean, Sub, Pow, ReduceMean, Add(eps), Sqrt, Div, Mul, Add.
-std::string layer_norm(GraphBuilder& b, const std::string& x, const std::string& scope, const std::string& prefix,
-                       int64_t hidden, float eps);
+std::string layer_norm(GraphBuilder& b, const std::string& x, const std::string& scope,
+                       const std::string& prefix, int64_t hidden, float eps);
 /// nn.Linear on a 3-D input: MatMul with the transposed weight ("onnx::MatMul_<n>"), then Add(bias, y).
 std::string linear(GraphBuilder& b, const std::string& x, const std::string& scope, const std::string& prefix,
                    int64_t in, int64_t out, float stddev);

@@ -50,8 +50,9 @@ onnx::ModelProto build_resnet(const CnnConfig& c) {
   x = b.node("Relu", {x});
   b.pop();
   b.push("maxpool");
-  x = b.node("MaxPool", {x}, {{"ceil_mode", int64_t{0}}, {"kernel_shape", I{3, 3}}, {"pads", I{1, 1, 1, 1}},
-                              {"strides", I{2, 2}}});
+  x = b.node(
+      "MaxPool", {x},
+      {{"ceil_mode", int64_t{0}}, {"kernel_shape", I{3, 3}}, {"pads", I{1, 1, 1, 1}}, {"strides", I{2, 2}}});
   b.pop();
   int64_t in = c.width;
   for (size_t stage = 0; stage < c.blocks.size(); ++stage) {

@@ -75,7 +75,8 @@ CnnConfig mobilenet_cfg(const std::string& name, bool tiny, bool bn) {
 const std::vector<Recipe>& recipes() {
   static const std::vector<Recipe> r = [] {
     std::vector<Recipe> v;
-    auto add = [&](const char* name, const char* family, const char* desc, std::function<onnx::ModelProto()> f) {
+    auto add = [&](const char* name, const char* family, const char* desc,
+                   std::function<onnx::ModelProto()> f) {
       v.push_back({{name, family, desc}, std::move(f)});
     };
     add("bert-base", "bert", "bert-base-uncased: 12 layers, hidden 768, 12 heads, 110M params",
@@ -84,7 +85,8 @@ const std::vector<Recipe>& recipes() {
         [] { return build_bert(tcfg("bert-large", 24, 1024, 16, 30522, 512, 2, 1e-12f)); });
     add("roberta-base", "roberta", "roberta-base: 12 layers, hidden 768, 12 heads, 125M params",
         [] { return build_roberta(tcfg("roberta-base", 12, 768, 12, 50265, 514, 1, 1e-5f)); });
-    add("distilbert-base", "distilbert", "distilbert-base-uncased: 6 layers, hidden 768, 12 heads, 66M params",
+    add("distilbert-base", "distilbert",
+        "distilbert-base-uncased: 6 layers, hidden 768, 12 heads, 66M params",
         [] { return build_distilbert(tcfg("distilbert-base", 6, 768, 12, 30522, 512, 2, 1e-12f)); });
     add("gpt2", "gpt2", "gpt2 (small): 12 layers, hidden 768, 12 heads, 124M params; last_hidden_state",
         [] { return build_gpt2(tcfg("gpt2", 12, 768, 12, 50257, 1024, 1, 1e-5f)); });
@@ -98,7 +100,8 @@ const std::vector<Recipe>& recipes() {
         [] { return build_bert(tcfg("bert-tiny", 2, 64, 2, 1000, 128, 2, 1e-12f)); });
     add("roberta-tiny", "roberta", "test model: 2 layers, hidden 64, 2 heads, vocab 1000, max sequence 128",
         [] { return build_roberta(tcfg("roberta-tiny", 2, 64, 2, 1000, 130, 1, 1e-5f)); });
-    add("distilbert-tiny", "distilbert", "test model: 2 layers, hidden 64, 2 heads, vocab 1000, max sequence 128",
+    add("distilbert-tiny", "distilbert",
+        "test model: 2 layers, hidden 64, 2 heads, vocab 1000, max sequence 128",
         [] { return build_distilbert(tcfg("distilbert-tiny", 2, 64, 2, 1000, 128, 2, 1e-12f)); });
     add("gpt2-tiny", "gpt2", "test model: 2 layers, hidden 64, 2 heads, vocab 1000, max sequence 128",
         [] { return build_gpt2(tcfg("gpt2-tiny", 2, 64, 2, 1000, 128, 1, 1e-5f)); });
@@ -139,7 +142,9 @@ fs::path cache_dir() {
 
 }  // namespace
 
-uint64_t zoo_seed(const std::string& name) { return hash_name(name, 0x6f72746b6974ull /* "ortkit" */); }
+uint64_t zoo_seed(const std::string& name) {
+  return hash_name(name, 0x6f72746b6974ull /* "ortkit" */);
+}
 
 const std::vector<ZooEntry>& list() {
   static const std::vector<ZooEntry> entries = [] {
@@ -150,12 +155,15 @@ const std::vector<ZooEntry>& list() {
   return entries;
 }
 
-bool is_zoo_name(const std::string& s) { return find(s) != nullptr; }
+bool is_zoo_name(const std::string& s) {
+  return find(s) != nullptr;
+}
 
 std::string build_bytes(const std::string& name) {
   const onnx::ModelProto m = require(name).build();
   std::string bytes;
-  if (!m.SerializeToString(&bytes)) throw Error("cannot serialize the model (over 2 GB?)", "zoo '" + name + "'");
+  if (!m.SerializeToString(&bytes))
+    throw Error("cannot serialize the model (over 2 GB?)", "zoo '" + name + "'");
   return bytes;
 }
 

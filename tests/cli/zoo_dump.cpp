@@ -18,7 +18,8 @@ int main(int argc, char** argv) {
   try {
     const std::string a1 = argc > 1 ? argv[1] : "";
     if (argc == 2 && a1 == "--list") {
-      for (const auto& e : ortkit::zoo::list()) std::cout << e.name << '\t' << e.family << '\t' << e.description << '\n';
+      for (const auto& e : ortkit::zoo::list())
+        std::cout << e.name << '\t' << e.family << '\t' << e.description << '\n';
       return 0;
     }
     if (argc == 3 && a1 == "--resolve") {

@@ -96,9 +96,9 @@ TEST_CASE("zoo list names every model once, with family and description", "[zoo]
     CHECK(!e.description.empty());
     CHECK(ortkit::zoo::is_zoo_name(e.name));
   }
-  for (const char* n : {"bert-base", "bert-large", "roberta-base", "distilbert-base", "gpt2", "resnet50",
-                        "mobilenet_v2", "bert-tiny", "gpt2-tiny", "distilbert-tiny", "roberta-tiny", "resnet-tiny",
-                        "mobilenet-tiny"})
+  for (const char* n :
+       {"bert-base", "bert-large", "roberta-base", "distilbert-base", "gpt2", "resnet50", "mobilenet_v2",
+        "bert-tiny", "gpt2-tiny", "distilbert-tiny", "roberta-tiny", "resnet-tiny", "mobilenet-tiny"})
     CHECK(names.count(n) == 1);
   CHECK_FALSE(ortkit::zoo::is_zoo_name("bert"));
   CHECK_FALSE(ortkit::zoo::is_zoo_name(""));
