@@ -16,5 +16,6 @@ if(Python3_Interpreter_FOUND)
            COMMAND ${Python3_EXECUTABLE} ${CMAKE_SOURCE_DIR}/scripts/peer_ort.py bert-tiny --batch 1 --seq 8
                    --threads 1 --warmup 1 --iterations 3 --repeats 1
                    --zoo-dump $<TARGET_FILE:zoo_dump> --ort-bench $<TARGET_FILE:ort-bench>)
-  set_tests_properties(zoo:peer_ort_smoke PROPERTIES LABELS "zoo;peers" TIMEOUT 300 SKIP_RETURN_CODE 77)
+  set_tests_properties(zoo:peer_ort_smoke PROPERTIES LABELS "zoo;peers" TIMEOUT 300 SKIP_RETURN_CODE 77
+                       ENVIRONMENT "ORTKIT_CACHE_DIR=${CMAKE_BINARY_DIR}/zoo-cache")
 endif()
