@@ -101,6 +101,102 @@ class TinyBert(nn.Module):
         return x
 
 
+# -------------------------------------------------------------------------------- RoBERTa (HF)
+class RobertaEmbeddings(nn.Module):
+    def __init__(self, vocab, hidden, max_pos, eps, padding_idx=1):
+        super().__init__()
+        self.padding_idx = padding_idx
+        self.word_embeddings = nn.Embedding(vocab, hidden, padding_idx=padding_idx)
+        self.position_embeddings = nn.Embedding(max_pos, hidden, padding_idx=padding_idx)
+        self.token_type_embeddings = nn.Embedding(1, hidden)
+        self.LayerNorm = nn.LayerNorm(hidden, eps=eps)
+        self.register_buffer("token_type_ids", torch.zeros((1, max_pos), dtype=torch.long))
+
+    def forward(self, input_ids):
+        # create_position_ids_from_input_ids (past_key_values_length = 0)
+        mask = input_ids.ne(self.padding_idx).int()
+        position_ids = (torch.cumsum(mask, dim=1).type_as(mask) * mask).long() + self.padding_idx
+        seq_length = input_ids.size()[1]
+        token_type_ids = self.token_type_ids[:, :seq_length].expand(input_ids.size()[0], seq_length)
+        e = self.word_embeddings(input_ids) + self.token_type_embeddings(token_type_ids)
+        e = e + self.position_embeddings(position_ids)
+        return self.LayerNorm(e)
+
+
+class TinyRoberta(nn.Module):
+    def __init__(self, layers=2, hidden=64, heads=2, vocab=1000, max_pos=130, eps=1e-5):
+        super().__init__()
+        self.embeddings = RobertaEmbeddings(vocab, hidden, max_pos, eps)
+        self.layer = nn.ModuleList(BertLayer(hidden, heads, 4 * hidden, eps) for _ in range(layers))
+
+    def forward(self, input_ids, attention_mask):
+        mask = attention_mask[:, None, None, :].to(torch.float32)
+        mask = (1.0 - mask) * FINFO_MIN
+        x = self.embeddings(input_ids)
+        for layer in self.layer:
+            x = layer(x, mask)
+        return x
+
+
+# ----------------------------------------------------------------------------- DistilBERT (HF)
+class DistilAttention(nn.Module):
+    def __init__(self, hidden, heads):
+        super().__init__()
+        self.dim, self.n_heads = hidden, heads
+        self.q_lin = nn.Linear(hidden, hidden)
+        self.k_lin = nn.Linear(hidden, hidden)
+        self.v_lin = nn.Linear(hidden, hidden)
+        self.out_lin = nn.Linear(hidden, hidden)
+
+    def forward(self, x, mask):
+        bs, q_length, dim = x.size()
+        k_length = x.size(1)
+        dph = self.dim // self.n_heads
+
+        def shape(t):
+            return t.view(bs, -1, self.n_heads, dph).transpose(1, 2)
+
+        q, k, v = shape(self.q_lin(x)), shape(self.k_lin(x)), shape(self.v_lin(x))
+        q = q / math.sqrt(dph)
+        scores = torch.matmul(q, k.transpose(2, 3))
+        mask = (mask == 0).view(bs, 1, 1, k_length).expand_as(scores)
+        scores = scores.masked_fill(mask, torch.tensor(FINFO_MIN))
+        ctx = torch.matmul(F.softmax(scores, dim=-1), v)
+        ctx = ctx.transpose(1, 2).contiguous().view(bs, -1, self.n_heads * dph)
+        return self.out_lin(ctx)
+
+
+class DistilBlock(nn.Module):
+    def __init__(self, hidden, heads, eps=1e-12):
+        super().__init__()
+        self.attention = DistilAttention(hidden, heads)
+        self.sa_layer_norm = nn.LayerNorm(hidden, eps=eps)
+        self.lin1 = nn.Linear(hidden, 4 * hidden)
+        self.lin2 = nn.Linear(4 * hidden, hidden)
+        self.output_layer_norm = nn.LayerNorm(hidden, eps=eps)
+
+    def forward(self, x, mask):
+        sa = self.sa_layer_norm(self.attention(x, mask) + x)
+        return self.output_layer_norm(self.lin2(F.gelu(self.lin1(sa))) + sa)
+
+
+class TinyDistilBert(nn.Module):
+    def __init__(self, layers=2, hidden=64, heads=2, vocab=1000, max_pos=128, eps=1e-12):
+        super().__init__()
+        self.word_embeddings = nn.Embedding(vocab, hidden)
+        self.position_embeddings = nn.Embedding(max_pos, hidden)
+        self.LayerNorm = nn.LayerNorm(hidden, eps=eps)
+        self.layer = nn.ModuleList(DistilBlock(hidden, heads, eps) for _ in range(layers))
+
+    def forward(self, input_ids, attention_mask):
+        seq_length = input_ids.size(1)
+        position_ids = torch.arange(seq_length, dtype=torch.long).unsqueeze(0).expand_as(input_ids)
+        x = self.LayerNorm(self.word_embeddings(input_ids) + self.position_embeddings(position_ids))
+        for block in self.layer:
+            x = block(x, attention_mask)
+        return x
+
+
 # ---------------------------------------------------------------------------------- GPT-2 (HF)
 class Conv1D(nn.Module):
     def __init__(self, nf, nx):
@@ -309,6 +405,10 @@ def models():
         "bert_tiny": (TinyBert, init_transformer, lambda: text_inputs(True), ["last_hidden_state"],
                       {"input_ids": seq, "attention_mask": seq, "token_type_ids": seq,
                        "last_hidden_state": seq}, True),
+        "roberta_tiny": (TinyRoberta, init_transformer, lambda: text_inputs(False), ["last_hidden_state"],
+                         {"input_ids": seq, "attention_mask": seq, "last_hidden_state": seq}, True),
+        "distilbert_tiny": (TinyDistilBert, init_transformer, lambda: text_inputs(False), ["last_hidden_state"],
+                            {"input_ids": seq, "attention_mask": seq, "last_hidden_state": seq}, True),
         "gpt2_tiny": (TinyGPT2, init_transformer, lambda: text_inputs(False), ["last_hidden_state"],
                       {"input_ids": seq, "attention_mask": seq, "last_hidden_state": seq}, True),
         "resnet_tiny": (TinyResNet, init_cnn, image_inputs, ["output"],

@@ -132,17 +132,24 @@ onnx::ModelProto build_roberta(const TransformerConfig& c) {
   const auto eq = b.node("Equal", {ids, b.const_i64(kPad)});
   const auto ne = b.node("Not", {eq});
   const auto m32 = b.node("Cast", {ne}, {{"to", int64_t{onnx::TensorProto::INT32}}});
-  const auto cs = b.node("CumSum", {m32, b.const_i64(1)});
-  const auto cs32 = b.node("Cast", {cs}, {{"to", int64_t{onnx::TensorProto::INT32}}});
-  const auto inc = b.node("Mul", {cs32, m32});
+  const auto cs = b.node("CumSum", {m32, b.const_i64(1)});  // type_as(mask) is a no-op: no Cast
+  const auto inc = b.node("Mul", {cs, m32});
   const auto inc64 = b.node("Cast", {inc}, {{"to", int64_t{onnx::TensorProto::INT64}}});
   const auto pos_ids = b.node("Add", {inc64, b.const_i64(kPad)});
   // buffered_token_type_ids[:, :seq].expand(batch, seq)
+  const auto seq = nn::size_of(b, ids, 1);
+  const auto tt = b.node(
+      "Slice", {type_buf, b.const_i64s({0}), nn::unsqueeze0(b, seq), b.const_i64s({1}), b.const_i64s({1})});
+  // expand(batch, seq) as torch traces it: sizes of -1 keep the input's size (Where over a mask).
   const auto s0 = nn::unsqueeze0(b, nn::size_of(b, ids, 0));
-  const auto s1 = nn::unsqueeze0(b, nn::size_of(b, ids, 1));
-  const auto tt = b.node("Slice", {type_buf, b.const_i64s({0}), s1, b.const_i64s({1}), b.const_i64s({1})});
-  const auto bs = b.node("Concat", {s0, s1}, {{"axis", int64_t{0}}});
-  const auto types = b.node("Expand", {tt, bs});
+  const auto bs = b.node("Concat", {s0, nn::unsqueeze0(b, seq)}, {{"axis", int64_t{0}}});
+  const auto sizes = b.node("Reshape", {bs, b.const_i64s({-1})});
+  const auto ones =
+      b.node("ConstantOfShape", {b.node("Shape", {sizes})}, {{"value", nn::scalar_tensor_i64(1)}});
+  const auto neg = b.node("Mul", {ones, b.const_i64(-1)});
+  const auto keep = b.node("Equal", {sizes, neg});
+  const auto target = b.node("Where", {keep, ones, sizes});
+  const auto types = b.node("Expand", {tt, target});
   b.push("word_embeddings");
   const auto we = b.node("Gather", {word_w, ids});
   b.pop();

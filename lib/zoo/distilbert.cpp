@@ -14,9 +14,10 @@ namespace {
 using I = std::vector<int64_t>;
 constexpr float kStd = 0.02f;
 
-// shape(x) = x.view(bs, -1, n_heads, dim_per_head).transpose(1, 2)
-std::string heads(GraphBuilder& b, const std::string& x, const std::string& bs, const TransformerConfig& c,
+// shape(x) = x.view(bs, -1, n_heads, dim_per_head).transpose(1, 2); torch unsqueezes bs per view.
+std::string heads(GraphBuilder& b, const std::string& x, const std::string& bs0, const TransformerConfig& c,
                   bool key_transposed) {
+  const auto bs = nn::unsqueeze0(b, bs0);
   const auto shape =
       b.node("Concat", {bs, b.const_i64s({-1}), b.const_i64s({c.heads}), b.const_i64s({c.hidden / c.heads})},
              {{"axis", int64_t{0}}});
@@ -24,14 +25,15 @@ std::string heads(GraphBuilder& b, const std::string& x, const std::string& bs, 
   return b.node("Transpose", {r}, {{"perm", key_transposed ? I{0, 2, 3, 1} : I{0, 2, 1, 3}}});
 }
 
+// `is_pad` is (mask == 0); torch's export computes it once (in layer 0) and shares it.
 std::string block(GraphBuilder& b, const TransformerConfig& c, int64_t i, const std::string& x,
-                  const std::string& mask_in) {
+                  const std::string& mask_in, std::string& is_pad) {
   const std::string p = "transformer.layer." + std::to_string(i);
   const int64_t d = c.hidden / c.heads;
   b.push("layer." + std::to_string(i));
   b.push("attention");
-  const auto bs = nn::unsqueeze0(b, nn::size_of(b, x, 0));
-  const auto klen = nn::unsqueeze0(b, nn::size_of(b, x, 1));
+  const auto bs = nn::size_of(b, x, 0);
+  const auto klen = nn::size_of(b, x, 1);
   const auto q = nn::linear(b, x, "q_lin", p + ".attention.q_lin", c.hidden, c.hidden, kStd);
   const auto k = nn::linear(b, x, "k_lin", p + ".attention.k_lin", c.hidden, c.hidden, kStd);
   const auto v = nn::linear(b, x, "v_lin", p + ".attention.v_lin", c.hidden, c.hidden, kStd);
@@ -41,18 +43,20 @@ std::string block(GraphBuilder& b, const TransformerConfig& c, int64_t i, const 
   const auto qs = b.node("Div", {qh, b.const_f(std::sqrt(static_cast<float>(d)))});
   const auto scores = b.node("MatMul", {qs, kt});
   // mask = (mask == 0).view(bs, 1, 1, k_length).expand_as(scores)
-  const auto is0 = b.node("Equal", {mask_in, b.const_i64(0)});
+  if (is_pad.empty()) is_pad = b.node("Equal", {mask_in, b.const_i64(0)});
   const auto mshape =
-      b.node("Concat", {bs, b.const_i64s({1}), b.const_i64s({1}), klen}, {{"axis", int64_t{0}}});
-  const auto mr = b.node("Reshape", {is0, mshape});
+      b.node("Concat", {nn::unsqueeze0(b, bs), b.const_i64s({1}), b.const_i64s({1}), nn::unsqueeze0(b, klen)},
+             {{"axis", int64_t{0}}});
+  const auto mr = b.node("Reshape", {is_pad, mshape});
   const auto me = b.node("Expand", {mr, b.node("Shape", {scores})});
-  const auto masked = b.node("Where", {me, b.const_f(nn::kFloatMin), scores});
+  const auto mb = b.node("Cast", {me}, {{"to", int64_t{onnx::TensorProto::BOOL}}});
+  const auto masked = b.node("Where", {mb, b.const_f(nn::kFloatMin), scores});
   const auto probs = b.node("Softmax", {masked}, {{"axis", int64_t{-1}}});
   const auto ctx = b.node("MatMul", {probs, vh});
   // unshape: transpose(1, 2).contiguous().view(bs, -1, n_heads * dim_per_head)
   const auto ct = b.node("Transpose", {ctx}, {{"perm", I{0, 2, 1, 3}}});
-  const auto ushape =
-      b.node("Concat", {bs, b.const_i64s({-1}), b.const_i64s({c.hidden})}, {{"axis", int64_t{0}}});
+  const auto ushape = b.node("Concat", {nn::unsqueeze0(b, bs), b.const_i64s({-1}), b.const_i64s({c.hidden})},
+                             {{"axis", int64_t{0}}});
   const auto merged = b.node("Reshape", {ct, ushape});
   const auto out = nn::linear(b, merged, "out_lin", p + ".attention.out_lin", c.hidden, c.hidden, kStd);
   b.pop();
@@ -84,7 +88,8 @@ onnx::ModelProto build_distilbert(const TransformerConfig& c) {
       b.init_normal("embeddings.position_embeddings.weight", {c.max_positions, c.hidden}, kStd);
   // position_ids = torch.arange(seq_length).unsqueeze(0).expand_as(input_ids)
   const auto seq = nn::size_of(b, ids, 1);
-  const auto range = b.node("Range", {b.const_i64(0), seq, b.const_i64(1)});
+  const auto seq64 = b.node("Cast", {seq}, {{"to", int64_t{onnx::TensorProto::INT64}}});
+  const auto range = b.node("Range", {b.const_i64(0), seq64, b.const_i64(1)});
   const auto pos_u = nn::unsqueeze0(b, range);
   const auto pos_ids = b.node("Expand", {pos_u, b.node("Shape", {ids})});
   b.push("word_embeddings");
@@ -98,7 +103,8 @@ onnx::ModelProto build_distilbert(const TransformerConfig& c) {
   b.pop();
 
   b.push("transformer");
-  for (int64_t i = 0; i < c.layers; ++i) x = block(b, c, i, x, mask_in);
+  std::string is_pad;
+  for (int64_t i = 0; i < c.layers; ++i) x = block(b, c, i, x, mask_in, is_pad);
   b.pop();
   b.output(x, "last_hidden_state", onnx::TensorProto::FLOAT, {"batch", "sequence", c.hidden});
   b.metadata("ortkit.zoo.family", "distilbert");

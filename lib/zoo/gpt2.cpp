@@ -86,8 +86,19 @@ onnx::ModelProto build_gpt2(const TransformerConfig& c) {
   for (size_t r = 0; r < n; ++r)
     for (size_t col = 0; col <= r; ++col) lower[r * n + col] = 1;
   const auto tril = b.init_bool("h.0.attn.bias", {1, 1, c.max_positions, c.max_positions}, lower);
+  // torch 1.13 deduplicates the identical per-layer buffers into Identity nodes of the first.
+  std::vector<std::string> trils = {tril};
+  for (int64_t i = 1; i < c.layers; ++i) {
+    auto* n = b.graph().add_node();
+    n->set_name("Identity_" + std::to_string(i - 1));
+    n->set_op_type("Identity");
+    n->add_input(tril);
+    n->add_output("h." + std::to_string(i) + ".attn.bias");
+    trils.push_back(n->output(0));
+  }
 
   // input_ids = input_ids.view(-1, input_shape[-1])
+  const auto bs = nn::size_of(b, ids_in, 0);
   const auto seq = nn::size_of(b, ids_in, 1);
   const auto seq_u = nn::unsqueeze0(b, seq);
   const auto ids =
@@ -97,7 +108,7 @@ onnx::ModelProto build_gpt2(const TransformerConfig& c) {
   const auto range = b.node("Range", {b.const_i64(0), seq64, b.const_i64(1)});
   const auto pos_ids = nn::unsqueeze0(b, range);
   // attention_mask = attention_mask.view(batch, -1)[:, None, None, :] -> (1 - m) * min
-  const auto bs_u = nn::unsqueeze0(b, nn::size_of(b, ids_in, 0));
+  const auto bs_u = nn::unsqueeze0(b, bs);
   const auto m2 =
       b.node("Reshape", {mask_in, b.node("Concat", {bs_u, b.const_i64s({-1})}, {{"axis", int64_t{0}}})});
   const auto mask = nn::extended_mask(b, m2);
@@ -109,10 +120,13 @@ onnx::ModelProto build_gpt2(const TransformerConfig& c) {
   const auto pe = b.node("Gather", {wpe, pos_ids});
   b.pop();
   auto x = b.node("Add", {te, pe});
-  for (int64_t i = 0; i < c.layers; ++i) x = block(b, c, i, x, mask, tril);
+  for (int64_t i = 0; i < c.layers; ++i) x = block(b, c, i, x, mask, trils[static_cast<size_t>(i)]);
   const auto lf = nn::layer_norm(b, x, "ln_f", "ln_f", c.hidden, c.eps);
-  // hidden_states.view(output_shape)
-  const auto out_shape = b.node("Concat", {bs_u, seq_u, b.const_i64s({c.hidden})}, {{"axis", int64_t{0}}});
+  // hidden_states.view(input_shape + (hidden_states.size(-1),))
+  const auto out_shape =
+      b.node("Concat",
+             {nn::unsqueeze0(b, bs), nn::unsqueeze0(b, seq), nn::unsqueeze0(b, nn::size_from_end(b, lf, 1))},
+             {{"axis", int64_t{0}}});
   const auto y = b.node("Reshape", {lf, out_shape});
   b.output(y, "last_hidden_state", onnx::TensorProto::FLOAT, {"batch", "sequence", c.hidden});
   b.metadata("ortkit.zoo.family", "gpt2");

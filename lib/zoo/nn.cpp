@@ -114,6 +114,14 @@ onnx::TensorProto scalar_tensor(float v) {
   return t;
 }
 
+onnx::TensorProto scalar_tensor_i64(int64_t v) {
+  onnx::TensorProto t;
+  t.set_data_type(onnx::TensorProto::INT64);
+  t.add_dims(1);
+  t.mutable_raw_data()->assign(reinterpret_cast<const char*>(&v), sizeof v);
+  return t;
+}
+
 std::string split_heads(GraphBuilder& b, const std::string& x, int64_t heads, int64_t head_dim,
                         bool key_transposed) {
   const auto r = head_view(b, x, heads, head_dim);

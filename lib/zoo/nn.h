@@ -37,6 +37,8 @@ std::string split_heads(GraphBuilder& b, const std::string& x, int64_t heads, in
 std::string head_view(GraphBuilder& b, const std::string& x, int64_t heads, int64_t head_dim);
 /// A 1-element float tensor attribute value (ConstantOfShape's "value").
 onnx::TensorProto scalar_tensor(float v);
+/// A 1-element int64 tensor attribute value.
+onnx::TensorProto scalar_tensor_i64(int64_t v);
 /// permute(0, 2, 1, 3).contiguous().view(size()[:-2] + (hidden,)).
 std::string merge_heads(GraphBuilder& b, const std::string& x, int64_t hidden);
 

@@ -236,3 +236,27 @@ TEST_CASE("resolve reports a cache dir it cannot create", "[zoo]") {
   EnvVar env("ORTKIT_CACHE_DIR", (blocker / "sub").string());
   CHECK_THROWS_AS(ortkit::zoo::resolve("bert-tiny"), ortkit::Error);
 }
+
+TEST_CASE("tiny zoo models have the op histogram of torch.onnx.export's graphs", "[zoo]") {
+  // tests/data/torch holds real exports of the same architectures (scripts/export_models.py).
+  struct Pair {
+    const char* zoo;
+    const char* torch;
+  };
+  for (const Pair p : {Pair{"bert-tiny", "bert_tiny"}, Pair{"roberta-tiny", "roberta_tiny"},
+                       Pair{"distilbert-tiny", "distilbert_tiny"}, Pair{"gpt2-tiny", "gpt2_tiny"},
+                       Pair{"resnet-tiny", "resnet_tiny"}, Pair{"resnet-tiny-bn", "resnet_tiny_bn"},
+                       Pair{"mobilenet-tiny", "mobilenet_tiny"}}) {
+    INFO(p.zoo);
+    std::ifstream in(fs::path(ORTKIT_TEST_DATA) / "torch" / p.torch / "model.onnx", std::ios::binary);
+    onnx::ModelProto exported;
+    REQUIRE(exported.ParseFromIstream(&in));
+    auto want = op_counts(exported);
+    auto got = op_counts(parse(build_bytes(p.zoo)));
+    if (std::string(p.zoo) == "gpt2-tiny") {
+      // The zoo's GPT-2 shares a few Unsqueezes of the final view that torch repeats.
+      for (auto* m : {&want, &got}) m->erase("Constant"), m->erase("Unsqueeze");
+    }
+    CHECK(got == want);
+  }
+}
