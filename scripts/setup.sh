@@ -2,8 +2,9 @@
 # Installs every Debian 12 package the build, the tests and the arm64 cross tests need.
 # Idempotent and fast when everything is present: apt-get runs only for what is missing.
 #   scripts/setup.sh          build + tests (x86 and arm64 under qemu)
-#   scripts/setup.sh --peers  also the peers for benchmarks: oneDNN, OpenBLAS, python3-torch/onnx, and a
-#                             venv (.venv) with PyPI onnxruntime, onnx and numpy
+#   scripts/setup.sh --peers  also the peers: oneDNN, OpenBLAS and a venv (.venv) with PyPI onnxruntime,
+#                             onnx, ml_dtypes and numpy (tests compare against ONNX Runtime; they skip without it)
+#   scripts/setup.sh --exports  also Debian's python3-torch, to re-export tests/data/torch (rarely needed)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,14 +13,17 @@ PKGS=(build-essential cmake pkg-config git
       libhwloc-dev hwloc catch2 libonnx-testdata
       g++-aarch64-linux-gnu qemu-user
       python3 python3-venv python3-numpy python3-onnx)
-PEER_PKGS=(libdnnl-dev libopenblas-dev python3-torch)
+PEER_PKGS=(libdnnl-dev libopenblas-dev)
 
 want=("${PKGS[@]}")
 peers=0
-if [[ "${1:-}" == "--peers" ]]; then
-  peers=1
-  want+=("${PEER_PKGS[@]}")
-fi
+for arg in "$@"; do
+  case "$arg" in
+    --peers) peers=1; want+=("${PEER_PKGS[@]}") ;;
+    --exports) want+=(python3-torch) ;;
+    *) echo "setup: unknown option $arg (use --peers, --exports)" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${want[@]}"; do
