@@ -41,8 +41,10 @@ std::vector<Recommendation> recommendations(const MachineInfo& m, int processes)
   if (m.os.quota.cpus > 0) why += " (capped by the cgroup quota)";
   why += ": one thread per vCPU each, so no thread waits for a core";
   if (processes > vcpus) why += "; more processes than vCPUs oversubscribe the CPU, expect queueing";
-  if (smt) why += "; SMT siblings share a core's FMA units, so GEMM-bound runs may do as well with " +
-                  std::to_string(std::max(1, m.topology.cores / processes)) + " (physical cores)";
+  const int physical = std::max(1, std::min(m.topology.cores, vcpus) / processes);
+  if (smt && physical < threads)
+    why += "; SMT siblings share a core's FMA units, so GEMM-bound runs may do as well with " +
+           std::to_string(physical) + " (one per physical core)";
   r.push_back({"threads_per_process", t, "ortkit (ort-bench --threads)", why});
   std::string omp_why = "OpenMP starts one thread per online CPU (" + std::to_string(m.topology.pus) + ")";
   if (processes > 1) omp_why += ", which oversubscribes with " + std::to_string(processes) + " processes";

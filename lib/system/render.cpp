@@ -87,7 +87,8 @@ std::string to_text(const MachineInfo& m, int processes) {
   const CpuId& c = m.cpu;
   s << "Machine    " << m.source << "\n";
   s << "CPU        " << c.model_name;
-  std::string detail = c.microarchitecture;
+  // arm64 model names are built from the core name; do not say it twice.
+  std::string detail = c.model_name.find(c.microarchitecture) == std::string::npos ? c.microarchitecture : "";
   if (!c.product.empty()) detail += (detail.empty() ? "" : ", ") + c.product;
   if (c.arch == "arm64" && c.part >= 0)
     detail += (detail.empty() ? "" : "; ") + std::string("implementer ") + hex(c.implementer, 2) + " part " +
