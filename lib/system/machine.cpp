@@ -48,7 +48,8 @@ void finish(MachineInfo& m, bool this_process) {
   const int allowed = static_cast<int>(os.allowed_cpus.size());
   if (allowed > 0 && allowed < m.topology.pus)
     w.push_back("this process may run on " + std::to_string(allowed) + " of " + std::to_string(m.topology.pus) +
-                " PUs (affinity/cpuset " + (os.cpuset.empty() ? "" : os.cpuset) + ")");
+                " PUs (CPUs " + detail::format_cpu_list(os.allowed_cpus) +
+                (os.cpuset.empty() ? "" : ", cgroup cpuset " + os.cpuset) + ")");
   if (os.quota.cpus > 0 && os.quota.cpus < (allowed > 0 ? allowed : m.topology.pus)) {
     std::ostringstream s;
     s << "cgroup CPU quota is " << os.quota.cpus << " CPUs (" << os.quota.raw

@@ -62,7 +62,8 @@ json to_json(const MachineInfo& m, int processes) {
              {"cpu_quota", o.quota.cpus > 0 ? json(o.quota.cpus) : json(nullptr)},
              {"cpu_quota_raw", opt_str(o.quota.raw)},
              {"cpuset", opt_str(o.cpuset)},
-             {"allowed_cpus", o.allowed_cpus.size()},
+             {"allowed_cpus", detail::format_cpu_list(o.allowed_cpus)},
+             {"allowed_cpu_count", o.allowed_cpus.size()},
              {"usable_vcpus", m.usable_vcpus()},
              {"governor", opt_str(o.governor)}};
   json ks = json::array();
@@ -118,7 +119,7 @@ std::string to_text(const MachineInfo& m, int processes) {
     << (o.thp.empty() ? "?" : o.thp) << ", "
     << (o.mem_total_bytes ? human_bytes(o.mem_total_bytes) : std::string("? GiB")) << " RAM, governor "
     << (o.governor.empty() ? "n/a" : o.governor) << "\n";
-  s << "CPUs       " << m.usable_vcpus() << " usable (" << o.allowed_cpus.size() << " allowed"
+  s << "CPUs       " << m.usable_vcpus() << " usable (allowed " << detail::format_cpu_list(o.allowed_cpus)
     << (o.cpuset.empty() ? "" : ", cpuset " + o.cpuset) << ", cgroup quota ";
   if (o.quota.cpus > 0) s << o.quota.cpus << " CPUs)\n";
   else s << "none)\n";

@@ -45,6 +45,22 @@ std::optional<uint64_t> parse_uint(const std::string& text) {
   return v;
 }
 
+std::string format_cpu_list(const std::vector<int>& cpus) {
+  std::string out;
+  for (size_t i = 0; i < cpus.size();) {
+    size_t j = i;
+    while (j + 1 < cpus.size() && cpus[j + 1] == cpus[j] + 1) ++j;
+    if (!out.empty()) out += ",";
+    out += std::to_string(cpus[i]);
+    if (j > i) {
+      out += '-';  // appended separately: gcc 12 warns (-Wrestrict, a false positive) on "-" + to_string
+      out += std::to_string(cpus[j]);
+    }
+    i = j + 1;
+  }
+  return out;
+}
+
 std::string human_bytes(uint64_t b) {
   char buf[64];
   if (b >= (uint64_t{1} << 30) && b % (uint64_t{1} << 30) != 0)

@@ -55,6 +55,9 @@ TopoPtr make(const char* what) {
 
 Topology host_topology() {
   TopoPtr t = make("hwloc");
+  // The whole machine, not only the PUs our cpuset allows: the cpuset is reported separately
+  // (OsInfo::allowed_cpus), and a warning names the difference.
+  hwloc_topology_set_flags(t.get(), HWLOC_TOPOLOGY_FLAG_INCLUDE_DISALLOWED);
   if (hwloc_topology_load(t.get()) != 0) throw Error("hwloc cannot load this machine's topology", "hwloc");
   return summarize(t.get(), "hwloc");
 }
