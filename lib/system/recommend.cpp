@@ -39,7 +39,8 @@ std::vector<Recommendation> recommendations(const MachineInfo& m, int processes)
   std::string why = std::to_string(processes) + (processes == 1 ? " process uses " : " processes share ") +
                     std::to_string(vcpus) + " usable vCPUs";
   if (m.os.quota.cpus > 0) why += " (capped by the cgroup quota)";
-  why += ": one thread per vCPU each, so no thread waits for a core";
+  why += processes == 1 ? ": one thread per vCPU, so no thread waits for a core"
+                        : ": one thread per vCPU each, so no thread waits for a core";
   if (processes > vcpus) why += "; more processes than vCPUs oversubscribe the CPU, expect queueing";
   const int physical = std::max(1, std::min(m.topology.cores, vcpus) / processes);
   if (smt && physical < threads)

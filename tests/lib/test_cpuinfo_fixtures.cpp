@@ -198,6 +198,10 @@ TEST_CASE("fixture JSON document", "[cpuinfo][fixture]") {
   CHECK(j["cpu"]["part"] == "0xd40");
   CHECK(j["cpu"]["sve_vector_bits"] == 256);
   CHECK(j["os"]["usable_vcpus"] == 8);
+  CHECK(j["os"]["allowed_cpus"] == "0-15");
+  CHECK(j["os"]["allowed_cpu_count"] == 16);
+  CHECK(j["os"]["cpu_quota"] == 8.0);
+  CHECK(j["os"]["thp"] == "madvise");
   CHECK(j["kernels"].size() == 4);
   CHECK(j["processes"] == 2);
   CHECK(j["recommendations"][0]["key"] == "threads_per_process");
