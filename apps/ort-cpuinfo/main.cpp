@@ -42,10 +42,13 @@ int main(int argc, char** argv) {
   std::string output, fixture;
   int processes = 1;
   app.add_flag("--json", as_json, "JSON document (schema_version) instead of text");
-  app.add_option("-o,--output", output, "write to FILE (atomically) instead of stdout");
+  app.add_option("-o,--output", output, "write to FILE (atomically) instead of stdout")
+      ->option_text("FILE");
   app.add_option("-p,--processes", processes, "processes that will share this machine (for thread advice)")
-      ->check(CLI::Range(1, 65536));
-  app.add_option("--fixture", fixture, "describe the machine recorded in DIR (see docs/ort-cpuinfo.md)");
+      ->check(CLI::Range(1, 65536))
+      ->option_text("N (default 1)");
+  app.add_option("--fixture", fixture, "describe the machine recorded in DIR (see docs/ort-cpuinfo.md)")
+      ->option_text("DIR");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -55,8 +55,8 @@ std::vector<Recommendation> recommendations(const MachineInfo& m, int processes)
   r.push_back({"OMP_PROC_BIND", "false", "OpenMP frameworks",
                processes > 1 ? "with several processes, bound threads of each process pile onto the same first "
                                "cores; let the scheduler spread them"
-                             : "binding pins threads to the cores OpenMP guesses, which may not be the cores a "
-                               "cpuset grants; let the scheduler place them"});
+                             : "unbound threads go wherever the cpuset allows; a framework that turns "
+                               "binding on may pin them to cores the container does not own"});
   r.push_back({"OMP_PLACES", "cores", "OpenMP frameworks",
                smt ? "one place per physical core keeps two compute threads off the SMT siblings of one core"
                    : "one place per core (no SMT here): threads never share a core's units"});
@@ -70,7 +70,7 @@ std::vector<Recommendation> recommendations(const MachineInfo& m, int processes)
                    "arm64 with BF16: MLAS runs fp32 MatMul/GEMM with BFMMLA (bf16 inputs, fp32 accumulation); "
                    "onnxruntime_perf_test -C \"mlas.enable_gemm_fastmath_arm64_bfloat16|1\""});
     r.push_back({"ortkit_precision_bf16", "--precision bf16", "ortkit",
-                 "bf16 hardware (" + bf16_feature(m.cpu) + "): ortkit's bf16 fast-math GEMMs apply"});
+                 "the CPU has " + bf16_feature(m.cpu) + ": ortkit's bf16 fast-math GEMMs apply"});
   }
   if (const std::string f = int8_feature(m.cpu); !f.empty())
     r.push_back({"ortkit_precision_int8", "--precision int8", "ortkit",
@@ -84,7 +84,8 @@ std::vector<Recommendation> recommendations(const MachineInfo& m, int processes)
                                    : "PyTorch allocates tensors on transparent huge pages (fewer TLB misses); "
                                      "THP mode here is " + (m.os.thp.empty() ? std::string("unknown") : m.os.thp)});
   r.push_back({"TF_ENABLE_ONEDNN_OPTS", "1", "TensorFlow",
-               m.cpu.arch == "arm64" ? "turns on oneDNN (Arm Compute Library) CPU kernels, off by default on arm64"
+               m.cpu.arch == "arm64" ? "turns on oneDNN (with Arm Compute Library) CPU kernels, which older arm64 "
+                                       "TensorFlow builds leave off"
                                      : "oneDNN CPU kernels (the default on x86 since TensorFlow 2.9; set it to be "
                                        "sure)"});
   const std::string thp = m.os.thp.empty() ? "unknown" : m.os.thp;
