@@ -73,7 +73,7 @@ void check_kernel_choices(const MachineInfo& m) {
 
 }  // namespace
 
-TEST_CASE("fixture graviton2: Neoverse N1, NEON dotprod, old kernel", "[cpuinfo][fixture]") {
+TEST_CASE("cpuinfo: fixture graviton2: Neoverse N1, NEON dotprod, old kernel", "[cpuinfo][fixture]") {
   const MachineInfo m = load("graviton2");
   CHECK(m.cpu.arch == "arm64");
   CHECK(m.cpu.vendor == "ARM");
@@ -99,7 +99,7 @@ TEST_CASE("fixture graviton2: Neoverse N1, NEON dotprod, old kernel", "[cpuinfo]
 #endif
 }
 
-TEST_CASE("fixture graviton3: Neoverse V1, SVE 256, bf16, container limits", "[cpuinfo][fixture]") {
+TEST_CASE("cpuinfo: fixture graviton3: Neoverse V1, SVE 256, bf16, container limits", "[cpuinfo][fixture]") {
   const MachineInfo m = load("graviton3");
   CHECK(m.cpu.microarchitecture == "Neoverse V1");
   CHECK(m.cpu.product == "AWS Graviton3");
@@ -127,7 +127,7 @@ TEST_CASE("fixture graviton3: Neoverse V1, SVE 256, bf16, container limits", "[c
   check_kernel_choices(m);
 }
 
-TEST_CASE("fixture graviton4: Neoverse V2, SVE2 128", "[cpuinfo][fixture]") {
+TEST_CASE("cpuinfo: fixture graviton4: Neoverse V2, SVE2 128", "[cpuinfo][fixture]") {
   const MachineInfo m = load("graviton4");
   CHECK(m.cpu.microarchitecture == "Neoverse V2");
   CHECK(m.cpu.product == "AWS Graviton4");
@@ -143,7 +143,7 @@ TEST_CASE("fixture graviton4: Neoverse V2, SVE2 128", "[cpuinfo][fixture]") {
   check_kernel_choices(m);
 }
 
-TEST_CASE("fixture x86-avx512-server: Sapphire Rapids, AMX, SMT, cgroup v1 quota", "[cpuinfo][fixture]") {
+TEST_CASE("cpuinfo: fixture x86-avx512-server: Sapphire Rapids, AMX, SMT, cgroup v1 quota", "[cpuinfo][fixture]") {
   const MachineInfo m = load("x86-avx512-server");
   CHECK(m.cpu.arch == "x86_64");
   CHECK(m.cpu.vendor == "Intel");
@@ -167,7 +167,7 @@ TEST_CASE("fixture x86-avx512-server: Sapphire Rapids, AMX, SMT, cgroup v1 quota
   check_kernel_choices(m);
 }
 
-TEST_CASE("fixture x86-avx2: Zen 2 Rome, no AVX-512, THP off, schedutil", "[cpuinfo][fixture]") {
+TEST_CASE("cpuinfo: fixture x86-avx2: Zen 2 Rome, no AVX-512, THP off, schedutil", "[cpuinfo][fixture]") {
   const MachineInfo m = load("x86-avx2");
   CHECK(m.cpu.vendor == "AMD");
   CHECK(m.cpu.microarchitecture == "Zen 2");
@@ -191,7 +191,7 @@ TEST_CASE("fixture x86-avx2: Zen 2 Rome, no AVX-512, THP off, schedutil", "[cpui
   check_kernel_choices(m);
 }
 
-TEST_CASE("fixture JSON document", "[cpuinfo][fixture]") {
+TEST_CASE("cpuinfo: fixture JSON document", "[cpuinfo][fixture]") {
   const auto j = to_json(load("graviton3"), 2);
   CHECK(j["schema_version"] == kSchemaVersion);
   CHECK(j["cpu"]["microarchitecture"] == "Neoverse V1");
@@ -212,7 +212,7 @@ TEST_CASE("fixture JSON document", "[cpuinfo][fixture]") {
   CHECK(text.find("threads_per_process=4") != std::string::npos);
 }
 
-TEST_CASE("bad fixtures fail with a clear error", "[cpuinfo][fixture]") {
+TEST_CASE("cpuinfo: bad fixtures fail with a clear error", "[cpuinfo][fixture]") {
   CHECK_THROWS_AS(from_fixture("/nonexistent/fixture"), ortkit::Error);
   // A directory without cpuinfo.txt.
   CHECK_THAT(fixture_error(std::string(ORTKIT_TEST_DATA) + "/cpuinfo"), Catch::Contains("cpuinfo.txt"));

@@ -33,7 +33,7 @@ uint64_t sysfs_size(const std::string& s) {
 }
 }  // namespace
 
-TEST_CASE("this host: identity, features, topology and caches agree with Linux", "[cpuinfo][host]") {
+TEST_CASE("cpuinfo: this host: identity, features, topology and caches agree with Linux", "[cpuinfo][host]") {
   const MachineInfo m = detect();
   WARN(to_text(m, 1));
   CHECK(m.source == "host");
@@ -90,7 +90,7 @@ TEST_CASE("this host: identity, features, topology and caches agree with Linux",
   }
 }
 
-TEST_CASE("machine_json is the schema-versioned host document", "[cpuinfo][host]") {
+TEST_CASE("cpuinfo: machine_json is the schema-versioned host document", "[cpuinfo][host]") {
   const nlohmann::json j = machine_json();
   CHECK(j["schema_version"] == kSchemaVersion);
   CHECK(j["source"] == "host");

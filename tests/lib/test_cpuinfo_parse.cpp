@@ -7,7 +7,7 @@
 using namespace ortkit::cpuinfo;
 using ortkit::kernels::Feature;
 
-TEST_CASE("x86 microarchitecture from family/model", "[cpuinfo]") {
+TEST_CASE("cpuinfo: x86 microarchitecture from family/model", "[cpuinfo]") {
   CHECK(x86_microarchitecture("AMD", 0x17, 0x01) == "Zen");
   CHECK(x86_microarchitecture("AMD", 0x17, 0x08) == "Zen+");
   CHECK(x86_microarchitecture("AMD", 0x17, 0x31) == "Zen 2");
@@ -30,7 +30,7 @@ TEST_CASE("x86 microarchitecture from family/model", "[cpuinfo]") {
   CHECK(x86_microarchitecture("AMD", 0x10, 0x02).empty());
 }
 
-TEST_CASE("arm64 MIDR implementer/part names the core and the Graviton generation", "[cpuinfo]") {
+TEST_CASE("cpuinfo: arm64 MIDR implementer/part names the core and the Graviton generation", "[cpuinfo]") {
   CHECK(arm_part(0x41, 0xd0c).core == "Neoverse N1");
   CHECK(arm_part(0x41, 0xd0c).product == "AWS Graviton2");
   CHECK(arm_part(0x41, 0xd40).product == "AWS Graviton3");
@@ -42,13 +42,13 @@ TEST_CASE("arm64 MIDR implementer/part names the core and the Graviton generatio
   CHECK(arm_part(0x99, 0xd40).vendor.empty());
 }
 
-TEST_CASE("arm64 Features line maps to HWCAP bits", "[cpuinfo]") {
+TEST_CASE("cpuinfo: arm64 Features line maps to HWCAP bits", "[cpuinfo]") {
   const auto [hw, hw2] = arm64_hwcaps_from_features("fp asimd asimddp sve i8mm bf16 sve2 unknownword");
   CHECK(hw == ((1u << 0) | (1u << 1) | (1u << 20) | (1u << 22)));
   CHECK(hw2 == ((1u << 1) | (1u << 13) | (1u << 14)));
 }
 
-TEST_CASE("x86 flags line and cpuid text give the same features", "[cpuinfo]") {
+TEST_CASE("cpuinfo: x86 flags line and cpuid text give the same features", "[cpuinfo]") {
   const auto f = ortkit::kernels::features_from_x86(
       x86_regs_from_flags("fpu sse4_2 fma avx f16c avx2 avx512f avx512dq avx512bw avx512vl avx512_vnni avx_vnni"));
   CHECK(f.has(Feature::avx2));
@@ -67,7 +67,7 @@ TEST_CASE("x86 flags line and cpuid text give the same features", "[cpuinfo]") {
   CHECK_THROWS_AS(parse_cpuid_text("eax: 0x1\n"), ortkit::Error);
 }
 
-TEST_CASE("first /proc/cpuinfo block", "[cpuinfo]") {
+TEST_CASE("cpuinfo: first /proc/cpuinfo block", "[cpuinfo]") {
   const std::string text =
       "processor\t: 0\nvendor_id\t: GenuineIntel\ncpu family\t: 6\nmodel\t\t: 106\nmodel name\t: Intel(R) "
       "Xeon(R) Platinum 8375C CPU @ 2.90GHz\nstepping\t: 6\nflags\t\t: sse4_2 avx avx2 fma\n\nprocessor\t: 1\n"
@@ -83,7 +83,7 @@ TEST_CASE("first /proc/cpuinfo block", "[cpuinfo]") {
   CHECK(identify_cpu("").vendor == "unknown");
 }
 
-TEST_CASE("kernel version, THP, meminfo", "[cpuinfo]") {
+TEST_CASE("cpuinfo: kernel version, THP, meminfo", "[cpuinfo]") {
   OsInfo os;
   parse_kernel_version("Linux version 5.10.215-203.850.amzn2.aarch64 (mockbuild@ip) (gcc 10) #1 SMP\n", os);
   CHECK(os.kernel_release == "5.10.215-203.850.amzn2.aarch64");
@@ -99,7 +99,7 @@ TEST_CASE("kernel version, THP, meminfo", "[cpuinfo]") {
   CHECK(parse_meminfo_total("nothing") == 0);
 }
 
-TEST_CASE("cgroup quotas and cpu lists", "[cpuinfo]") {
+TEST_CASE("cpuinfo: cgroup quotas and cpu lists", "[cpuinfo]") {
   CHECK(parse_cpu_max("max 100000\n").cpus == 0);
   CHECK(parse_cpu_max("250000 100000\n").cpus == Approx(2.5));
   CHECK(parse_cpu_max("250000 100000\n").cgroup_version == 2);
@@ -115,7 +115,7 @@ TEST_CASE("cgroup quotas and cpu lists", "[cpuinfo]") {
   CHECK_THROWS_AS(parse_cpu_list("a-b"), ortkit::Error);
 }
 
-TEST_CASE("usable vCPUs: allowed CPUs capped by the quota", "[cpuinfo]") {
+TEST_CASE("cpuinfo: usable vCPUs: allowed CPUs capped by the quota", "[cpuinfo]") {
   MachineInfo m;
   m.topology.pus = 16;
   CHECK(m.usable_vcpus() == 16);
@@ -127,7 +127,7 @@ TEST_CASE("usable vCPUs: allowed CPUs capped by the quota", "[cpuinfo]") {
   CHECK(m.usable_vcpus() == 1);
 }
 
-TEST_CASE("hwloc synthetic topology", "[cpuinfo]") {
+TEST_CASE("cpuinfo: hwloc synthetic topology", "[cpuinfo]") {
   const Topology t = topology_from_synthetic(
       "Package:2 NUMANode:1 L3Cache:1(size=32MiB) L2Cache:4(size=1MiB) L1dCache:1(size=48KiB) Core:1 PU:2");
   CHECK(t.packages == 2);
