@@ -37,13 +37,13 @@ void write_atomically(const std::string& path, const std::string& text) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"ort-cpuinfo: this CPU's features, topology, OS limits, the ortkit kernels it runs, and advice"};
+  CLI::App app{
+      "ort-cpuinfo: this CPU's features, topology, OS limits, the ortkit kernels it runs, and advice"};
   bool as_json = false;
   std::string output, fixture;
   int processes = 1;
   app.add_flag("--json", as_json, "JSON document (schema_version) instead of text");
-  app.add_option("-o,--output", output, "write to FILE (atomically) instead of stdout")
-      ->option_text("FILE");
+  app.add_option("-o,--output", output, "write to FILE (atomically) instead of stdout")->option_text("FILE");
   app.add_option("-p,--processes", processes, "processes that will share this machine (for thread advice)")
       ->check(CLI::Range(1, 65536))
       ->option_text("N (default 1)");

@@ -43,7 +43,9 @@ int int_field(const std::vector<std::pair<std::string, std::string>>& kv, const 
   const auto v = parse_uint(field(kv, key));
   return v ? static_cast<int>(*v) : -1;
 }
-bool in(int m, int lo, int hi) { return m >= lo && m <= hi; }
+bool in(int m, int lo, int hi) {
+  return m >= lo && m <= hi;
+}
 }  // namespace
 
 std::string x86_microarchitecture(const std::string& vendor, int family, int m, int stepping) {
@@ -64,25 +66,39 @@ std::string x86_microarchitecture(const std::string& vendor, int family, int m, 
   }
   if (vendor != "Intel" || family != 6) return "";
   switch (m) {
-    case 0x3c: case 0x45: case 0x46: return "Haswell";
+    case 0x3c:
+    case 0x45:
+    case 0x46: return "Haswell";
     case 0x3f: return "Haswell-EP";
-    case 0x3d: case 0x47: return "Broadwell";
-    case 0x4f: case 0x56: return "Broadwell-EP";
-    case 0x4e: case 0x5e: return "Skylake";
+    case 0x3d:
+    case 0x47: return "Broadwell";
+    case 0x4f:
+    case 0x56: return "Broadwell-EP";
+    case 0x4e:
+    case 0x5e: return "Skylake";
     case 0x55:
       if (stepping >= 10) return "Cooper Lake";
       if (stepping >= 5) return "Cascade Lake";
       return "Skylake-SP";
-    case 0x8e: case 0x9e: return "Kaby Lake / Coffee Lake";
-    case 0x7d: case 0x7e: return "Ice Lake";
-    case 0x6a: case 0x6c: return "Ice Lake-SP";
-    case 0x8c: case 0x8d: return "Tiger Lake";
-    case 0x97: case 0x9a: return "Alder Lake";
-    case 0xb7: case 0xba: case 0xbf: return "Raptor Lake";
-    case 0xaa: case 0xac: return "Meteor Lake";
+    case 0x8e:
+    case 0x9e: return "Kaby Lake / Coffee Lake";
+    case 0x7d:
+    case 0x7e: return "Ice Lake";
+    case 0x6a:
+    case 0x6c: return "Ice Lake-SP";
+    case 0x8c:
+    case 0x8d: return "Tiger Lake";
+    case 0x97:
+    case 0x9a: return "Alder Lake";
+    case 0xb7:
+    case 0xba:
+    case 0xbf: return "Raptor Lake";
+    case 0xaa:
+    case 0xac: return "Meteor Lake";
     case 0x8f: return "Sapphire Rapids";
     case 0xcf: return "Emerald Rapids";
-    case 0xad: case 0xae: return "Granite Rapids";
+    case 0xad:
+    case 0xae: return "Granite Rapids";
     case 0xaf: return "Sierra Forest";
     default: return "";
   }
@@ -110,9 +126,15 @@ ArmPart arm_part(int implementer, int part) {
         case 0xd07: p.core = "Cortex-A57"; break;
         case 0xd08: p.core = "Cortex-A72"; break;
         case 0xd0b: p.core = "Cortex-A76"; break;
-        case 0xd0c: p.core = "Neoverse N1"; p.product = "AWS Graviton2"; break;
+        case 0xd0c:
+          p.core = "Neoverse N1";
+          p.product = "AWS Graviton2";
+          break;
         case 0xd0d: p.core = "Cortex-A77"; break;
-        case 0xd40: p.core = "Neoverse V1"; p.product = "AWS Graviton3"; break;
+        case 0xd40:
+          p.core = "Neoverse V1";
+          p.product = "AWS Graviton3";
+          break;
         case 0xd41: p.core = "Cortex-A78"; break;
         case 0xd44: p.core = "Cortex-X1"; break;
         case 0xd46: p.core = "Cortex-A510"; break;
@@ -120,7 +142,10 @@ ArmPart arm_part(int implementer, int part) {
         case 0xd48: p.core = "Cortex-X2"; break;
         case 0xd49: p.core = "Neoverse N2"; break;
         case 0xd4a: p.core = "Neoverse E1"; break;
-        case 0xd4f: p.core = "Neoverse V2"; p.product = "AWS Graviton4"; break;
+        case 0xd4f:
+          p.core = "Neoverse V2";
+          p.product = "AWS Graviton4";
+          break;
         case 0xd80: p.core = "Cortex-A520"; break;
         case 0xd81: p.core = "Cortex-A720"; break;
         case 0xd82: p.core = "Cortex-X4"; break;
@@ -142,15 +167,15 @@ ArmPart arm_part(int implementer, int part) {
 
 std::pair<uint64_t, uint64_t> arm64_hwcaps_from_features(const std::string& features_line) {
   // Linux uapi asm/hwcap.h bit numbers, by the names /proc/cpuinfo prints.
-  static const char* const kHwcap[] = {"fp",    "asimd",   "evtstrm", "aes",     "pmull", "sha1",    "sha2",
-                                       "crc32", "atomics", "fphp",    "asimdhp", "cpuid", "asimdrdm", "jscvt",
-                                       "fcma",  "lrcpc",   "dcpop",   "sha3",    "sm3",   "sm4",     "asimddp",
-                                       "sha512", "sve",    "asimdfhm", "dit",    "uscat", "ilrcpc",  "flagm",
-                                       "ssbs",  "sb",      "paca",    "pacg"};
-  static const char* const kHwcap2[] = {"dcpodp",  "sve2",    "sveaes",   "svepmull", "svebitperm", "svesha3",
-                                        "svesm4",  "flagm2",  "frint",    "svei8mm",  "svef32mm",   "svef64mm",
-                                        "svebf16", "i8mm",    "bf16",     "dgh",      "rng",        "bti",
-                                        "mte",     "ecv",     "afp",      "rpres",    "mte3",       "sme"};
+  static const char* const kHwcap[] = {
+      "fp",      "asimd", "evtstrm", "aes",   "pmull",    "sha1",   "sha2", "crc32",
+      "atomics", "fphp",  "asimdhp", "cpuid", "asimdrdm", "jscvt",  "fcma", "lrcpc",
+      "dcpop",   "sha3",  "sm3",     "sm4",   "asimddp",  "sha512", "sve",  "asimdfhm",
+      "dit",     "uscat", "ilrcpc",  "flagm", "ssbs",     "sb",     "paca", "pacg"};
+  static const char* const kHwcap2[] = {"dcpodp",  "sve2",   "sveaes", "svepmull", "svebitperm", "svesha3",
+                                        "svesm4",  "flagm2", "frint",  "svei8mm",  "svef32mm",   "svef64mm",
+                                        "svebf16", "i8mm",   "bf16",   "dgh",      "rng",        "bti",
+                                        "mte",     "ecv",    "afp",    "rpres",    "mte3",       "sme"};
   uint64_t hw = 0, hw2 = 0;
   std::istringstream ss(features_line);
   for (std::string w; ss >> w;) {
@@ -170,29 +195,42 @@ kernels::X86CpuidRegs x86_regs_from_flags(const std::string& flags_line) {
   std::istringstream ss(flags_line);
   for (std::string w; ss >> w;) {
     auto l1 = [&](int b) { r.l1_ecx |= 1u << b; };
-    if (w == "sse4_2") l1(20);
-    else if (w == "fma") l1(12);
-    else if (w == "f16c") l1(29);
+    if (w == "sse4_2")
+      l1(20);
+    else if (w == "fma")
+      l1(12);
+    else if (w == "f16c")
+      l1(29);
     else if (w == "avx") {
       l1(28);
       l1(27);
       r.xcr0 |= 0x7;
-    } else if (w == "avx2") r.l7_ebx |= 1u << 5;
+    } else if (w == "avx2")
+      r.l7_ebx |= 1u << 5;
     else if (w == "avx512f") {
       r.l7_ebx |= 1u << 16;
       r.xcr0 |= 0xe7;
-    } else if (w == "avx512dq") r.l7_ebx |= 1u << 17;
-    else if (w == "avx512bw") r.l7_ebx |= 1u << 30;
-    else if (w == "avx512vl") r.l7_ebx |= 1u << 31;
-    else if (w == "avx512_vnni") r.l7_ecx |= 1u << 11;
-    else if (w == "avx512_fp16") r.l7_edx |= 1u << 23;
-    else if (w == "amx_bf16") r.l7_edx |= 1u << 22;
+    } else if (w == "avx512dq")
+      r.l7_ebx |= 1u << 17;
+    else if (w == "avx512bw")
+      r.l7_ebx |= 1u << 30;
+    else if (w == "avx512vl")
+      r.l7_ebx |= 1u << 31;
+    else if (w == "avx512_vnni")
+      r.l7_ecx |= 1u << 11;
+    else if (w == "avx512_fp16")
+      r.l7_edx |= 1u << 23;
+    else if (w == "amx_bf16")
+      r.l7_edx |= 1u << 22;
     else if (w == "amx_tile") {
       r.l7_edx |= 1u << 24;
       r.xcr0 |= 0x60000;
-    } else if (w == "amx_int8") r.l7_edx |= 1u << 25;
-    else if (w == "avx_vnni") r.l7s1_eax |= 1u << 4;
-    else if (w == "avx512_bf16") r.l7s1_eax |= 1u << 5;
+    } else if (w == "amx_int8")
+      r.l7_edx |= 1u << 25;
+    else if (w == "avx_vnni")
+      r.l7s1_eax |= 1u << 4;
+    else if (w == "avx512_bf16")
+      r.l7s1_eax |= 1u << 5;
   }
   if (r.xcr0 & 0x60000) r.l1_ecx |= 1u << 27;  // AMX state implies OSXSAVE
   return r;
@@ -211,16 +249,26 @@ kernels::X86CpuidRegs parse_cpuid_text(const std::string& text) {
     if (!v) throw Error("line " + std::to_string(lineno) + " is not 'name: 0xvalue'", "cpuid.txt");
     const std::string k = trim(line.substr(0, sep));
     const uint32_t v32 = static_cast<uint32_t>(*v);
-    if (k == "max_leaf") r.max_leaf = v32;
-    else if (k == "l1_ecx") r.l1_ecx = v32;
-    else if (k == "l1_edx") r.l1_edx = v32;
-    else if (k == "l7_ebx") r.l7_ebx = v32;
-    else if (k == "l7_ecx") r.l7_ecx = v32;
-    else if (k == "l7_edx") r.l7_edx = v32;
-    else if (k == "l7s1_eax") r.l7s1_eax = v32;
-    else if (k == "xcr0") r.xcr0 = *v;
-    else if (k == "l1_eax") continue;  // signature: family/model also come from cpuinfo.txt
-    else throw Error("unknown register '" + k + "' on line " + std::to_string(lineno), "cpuid.txt");
+    if (k == "max_leaf")
+      r.max_leaf = v32;
+    else if (k == "l1_ecx")
+      r.l1_ecx = v32;
+    else if (k == "l1_edx")
+      r.l1_edx = v32;
+    else if (k == "l7_ebx")
+      r.l7_ebx = v32;
+    else if (k == "l7_ecx")
+      r.l7_ecx = v32;
+    else if (k == "l7_edx")
+      r.l7_edx = v32;
+    else if (k == "l7s1_eax")
+      r.l7s1_eax = v32;
+    else if (k == "xcr0")
+      r.xcr0 = *v;
+    else if (k == "l1_eax")
+      continue;  // signature: family/model also come from cpuinfo.txt
+    else
+      throw Error("unknown register '" + k + "' on line " + std::to_string(lineno), "cpuid.txt");
   }
   return r;
 }

@@ -43,12 +43,13 @@ void finish(MachineInfo& m, bool this_process) {
                 " is older than 5.10; the AWS Graviton guides advise 5.10 or newer (SVE state, scheduler and "
                 "perf fixes)");
   if (os.thp == "never")
-    w.push_back("transparent huge pages are off (never): large weight and activation buffers pay for 4 KiB "
-                "TLB misses");
+    w.push_back(
+        "transparent huge pages are off (never): large weight and activation buffers pay for 4 KiB "
+        "TLB misses");
   const int allowed = static_cast<int>(os.allowed_cpus.size());
   if (allowed > 0 && allowed < m.topology.pus)
-    w.push_back("this process may run on " + std::to_string(allowed) + " of " + std::to_string(m.topology.pus) +
-                " PUs (CPUs " + detail::format_cpu_list(os.allowed_cpus) +
+    w.push_back("this process may run on " + std::to_string(allowed) + " of " +
+                std::to_string(m.topology.pus) + " PUs (CPUs " + detail::format_cpu_list(os.allowed_cpus) +
                 (os.cpuset.empty() ? "" : ", cgroup cpuset " + os.cpuset) + ")");
   if (os.quota.cpus > 0 && os.quota.cpus < (allowed > 0 ? allowed : m.topology.pus)) {
     std::ostringstream s;
@@ -57,7 +58,8 @@ void finish(MachineInfo& m, bool this_process) {
     w.push_back(s.str());
   }
   if (m.cpu.features.has(kernels::Feature::sve) && m.cpu.features.sve_vector_bits == 0)
-    w.push_back("SVE is present but its vector length is unknown (record sve_vl in the fixture's hwcap file)");
+    w.push_back(
+        "SVE is present but its vector length is unknown (record sve_vl in the fixture's hwcap file)");
   if (!os.governor.empty() && os.governor != "performance")
     w.push_back("CPU frequency governor is '" + os.governor + "', not 'performance': timings may vary");
   if (m.cpu.arch != kBuildArch)
@@ -114,8 +116,10 @@ void host_cgroup(OsInfo& os) {
       }
     }
   } else if (p.has_v2) {
-    if (auto t = read_cgroup_file(root, p.v2, "cpu.max")) os.quota = parse_cpu_max(*t);
-    else os.quota.cgroup_version = 2;
+    if (auto t = read_cgroup_file(root, p.v2, "cpu.max"))
+      os.quota = parse_cpu_max(*t);
+    else
+      os.quota.cgroup_version = 2;
   }
   std::optional<std::string> cpuset;
   if (p.has_v1_cpuset) cpuset = read_cgroup_file(root + "/cpuset", p.v1_cpuset, "cpuset.effective_cpus");
@@ -188,10 +192,14 @@ void apply_hwcap_file(const std::string& text, const fs::path& where, CpuId& cpu
     const std::optional<uint64_t> parsed = detail::parse_uint(value);
     if (!parsed) throw Error("'" + line + "' is not 'NAME: value'", where.string());
     const uint64_t v = parsed.value_or(0);
-    if (k == "AT_HWCAP") hw = v, have_hw = true;
-    else if (k == "AT_HWCAP2") hw2 = v;
-    else if (k == "sve_vl") vl = static_cast<int>(v);
-    else throw Error("unknown key '" + k + "' (want AT_HWCAP, AT_HWCAP2, sve_vl)", where.string());
+    if (k == "AT_HWCAP")
+      hw = v, have_hw = true;
+    else if (k == "AT_HWCAP2")
+      hw2 = v;
+    else if (k == "sve_vl")
+      vl = static_cast<int>(v);
+    else
+      throw Error("unknown key '" + k + "' (want AT_HWCAP, AT_HWCAP2, sve_vl)", where.string());
   }
   if (!have_hw) {  // only the vector length recorded: keep the features of the Features line
     if (cpu.features.has(kernels::Feature::sve)) cpu.features.sve_vector_bits = vl * 8;
@@ -237,7 +245,8 @@ MachineInfo from_fixture(const std::string& dir_text) {
   m.os.thp = parse_thp(opt(sys / "thp_enabled"));
   m.os.mem_total_bytes = parse_meminfo_total(opt(dir / "meminfo"));
   m.os.governor = trim(opt(sys / "scaling_governor"));
-  if (fs::exists(sys / "cpu.max")) m.os.quota = parse_cpu_max(must_read(sys / "cpu.max"));
+  if (fs::exists(sys / "cpu.max"))
+    m.os.quota = parse_cpu_max(must_read(sys / "cpu.max"));
   else if (fs::exists(sys / "cpu.cfs_quota_us"))
     m.os.quota = parse_cfs_quota(must_read(sys / "cpu.cfs_quota_us"), opt(sys / "cpu.cfs_period_us"));
   m.os.cpuset = trim(opt(sys / "cpuset.cpus.effective"));

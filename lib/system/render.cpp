@@ -11,8 +11,12 @@ using detail::human_bytes;
 using nlohmann::json;
 
 namespace {
-json opt_int(int v) { return v < 0 ? json(nullptr) : json(v); }
-json opt_str(const std::string& s) { return s.empty() ? json(nullptr) : json(s); }
+json opt_int(int v) {
+  return v < 0 ? json(nullptr) : json(v);
+}
+json opt_str(const std::string& s) {
+  return s.empty() ? json(nullptr) : json(s);
+}
 std::string hex(int v, int width) {
   char buf[16];
   std::snprintf(buf, sizeof buf, "0x%0*x", width, v);
@@ -51,9 +55,13 @@ json to_json(const MachineInfo& m, int processes) {
                       {"size_bytes", l.size_bytes},
                       {"instances", l.instances},
                       {"pus_per_instance", l.pus_per_instance}});
-  j["topology"] = {{"packages", t.packages}, {"numa_nodes", t.numa_nodes}, {"cores", t.cores},
-                   {"pus", t.pus},           {"smt", t.cores > 0 && t.pus > t.cores},
-                   {"caches", caches},       {"source", t.source}};
+  j["topology"] = {{"packages", t.packages},
+                   {"numa_nodes", t.numa_nodes},
+                   {"cores", t.cores},
+                   {"pus", t.pus},
+                   {"smt", t.cores > 0 && t.pus > t.cores},
+                   {"caches", caches},
+                   {"source", t.source}};
   const OsInfo& o = m.os;
   j["os"] = {{"kernel_release", opt_str(o.kernel_release)},
              {"thp", opt_str(o.thp)},
@@ -121,11 +129,15 @@ std::string to_text(const MachineInfo& m, int processes) {
     << (o.governor.empty() ? "n/a" : o.governor) << "\n";
   s << "CPUs       " << m.usable_vcpus() << " usable (allowed " << detail::format_cpu_list(o.allowed_cpus)
     << (o.cpuset.empty() ? "" : ", cpuset " + o.cpuset) << ", cgroup quota ";
-  if (o.quota.cpus > 0) s << o.quota.cpus << " CPUs)\n";
-  else s << "none)\n";
+  if (o.quota.cpus > 0)
+    s << o.quota.cpus << " CPUs)\n";
+  else
+    s << "none)\n";
   s << "\nKernels (ortkit GEMM per precision)\n";
   for (const KernelChoice& k : m.kernels) {
-    s << "  " << k.precision << " (" << k.gemm << ")" << std::string(k.precision.size() + k.gemm.size() < 10 ? 10 - k.precision.size() - k.gemm.size() : 1, ' ')
+    s << "  " << k.precision << " (" << k.gemm << ")"
+      << std::string(k.precision.size() + k.gemm.size() < 10 ? 10 - k.precision.size() - k.gemm.size() : 1,
+                     ' ')
       << k.chosen << " [" << k.isa << "]\n";
     for (const std::string& r : k.rejected) s << "      rejected " << r << "\n";
   }

@@ -15,7 +15,9 @@ using ortkit::kernels::Feature;
 
 namespace {
 
-MachineInfo load(const std::string& name) { return from_fixture(std::string(ORTKIT_TEST_DATA) + "/cpuinfo/" + name); }
+MachineInfo load(const std::string& name) {
+  return from_fixture(std::string(ORTKIT_TEST_DATA) + "/cpuinfo/" + name);
+}
 
 const Recommendation* find_reco(const std::vector<Recommendation>& rs, const std::string& key) {
   for (const auto& r : rs)
@@ -59,8 +61,8 @@ void check_kernel_choices(const MachineInfo& m) {
     size_t better = 0;
     for (; better < table.size() && c.chosen != table[better]->name; ++better) {
       const auto* k = table[better];
-      const bool runnable =
-          m.cpu.features.has_all(k->features) && (k->sve_bits == 0 || k->sve_bits == m.cpu.features.sve_vector_bits);
+      const bool runnable = m.cpu.features.has_all(k->features) &&
+                            (k->sve_bits == 0 || k->sve_bits == m.cpu.features.sve_vector_bits);
       CHECK_FALSE(runnable);
     }
     REQUIRE(better < table.size());
@@ -143,7 +145,8 @@ TEST_CASE("cpuinfo: fixture graviton4: Neoverse V2, SVE2 128", "[cpuinfo][fixtur
   check_kernel_choices(m);
 }
 
-TEST_CASE("cpuinfo: fixture x86-avx512-server: Sapphire Rapids, AMX, SMT, cgroup v1 quota", "[cpuinfo][fixture]") {
+TEST_CASE("cpuinfo: fixture x86-avx512-server: Sapphire Rapids, AMX, SMT, cgroup v1 quota",
+          "[cpuinfo][fixture]") {
   const MachineInfo m = load("x86-avx512-server");
   CHECK(m.cpu.arch == "x86_64");
   CHECK(m.cpu.vendor == "Intel");
@@ -154,7 +157,8 @@ TEST_CASE("cpuinfo: fixture x86-avx512-server: Sapphire Rapids, AMX, SMT, cgroup
                     Feature::amx_tile, Feature::amx_int8, Feature::amx_bf16, Feature::avxvnni})
     CHECK(m.cpu.features.has(f));
   // cpuid.txt and the flags line are two recordings of one CPU: they must agree.
-  const CpuId from_flags = identify_cpu(slurp(std::string(ORTKIT_TEST_DATA) + "/cpuinfo/x86-avx512-server/cpuinfo.txt"));
+  const CpuId from_flags =
+      identify_cpu(slurp(std::string(ORTKIT_TEST_DATA) + "/cpuinfo/x86-avx512-server/cpuinfo.txt"));
   CHECK(from_flags.features.mask == m.cpu.features.mask);
   CHECK(m.topology.cores == 8);
   CHECK(m.topology.pus == 16);

@@ -46,11 +46,12 @@ TEST_CASE("cpuinfo: this host: identity, features, topology and caches agree wit
   CHECK(m.os.kernel_major >= 3);
   CHECK(m.os.mem_total_bytes > 0);
   REQUIRE(m.kernels.size() == 4);
-  for (const auto& k : m.kernels) CHECK(k.chosen == ortkit::kernels::dispatched(
-                                             k.gemm == "f32"    ? ortkit::kernels::GemmKind::f32
-                                             : k.gemm == "bf16" ? ortkit::kernels::GemmKind::bf16
-                                             : k.gemm == "u8s8" ? ortkit::kernels::GemmKind::u8s8
-                                                                : ortkit::kernels::GemmKind::s8s8)->name);
+  for (const auto& k : m.kernels)
+    CHECK(k.chosen == ortkit::kernels::dispatched(k.gemm == "f32"    ? ortkit::kernels::GemmKind::f32
+                                                  : k.gemm == "bf16" ? ortkit::kernels::GemmKind::bf16
+                                                  : k.gemm == "u8s8" ? ortkit::kernels::GemmKind::u8s8
+                                                                     : ortkit::kernels::GemmKind::s8s8)
+                          ->name);
 
   // Physical cores = distinct (physical id, core id) pairs of /proc/cpuinfo (x86 lists them).
   std::set<std::pair<std::string, std::string>> cores;
@@ -84,9 +85,9 @@ TEST_CASE("cpuinfo: this host: identity, features, topology and caches agree wit
     CHECK(m.cpu.features.has(Feature::avx512f));
     CHECK(m.cpu.features.has(Feature::avx512vnni));
     CHECK(m.cpu.features.has(Feature::avx512bf16));
-    CHECK(find_if(m.topology.caches.begin(), m.topology.caches.end(),
-                  [](const CacheLevel& c) { return c.level == 1 && c.size_bytes == 48 * 1024; }) !=
-          m.topology.caches.end());
+    CHECK(find_if(m.topology.caches.begin(), m.topology.caches.end(), [](const CacheLevel& c) {
+            return c.level == 1 && c.size_bytes == 48 * 1024;
+          }) != m.topology.caches.end());
   }
 }
 

@@ -30,12 +30,12 @@ nlohmann::json machine_json();
 constexpr int kSchemaVersion = 1;
 
 struct CpuId {
-  std::string arch;        ///< "x86_64" or "arm64"
-  std::string vendor;      ///< "AMD", "Intel", "ARM", "AWS", "Ampere", ...
-  std::string model_name;  ///< /proc/cpuinfo "model name", or built from the MIDR on arm64
+  std::string arch;               ///< "x86_64" or "arm64"
+  std::string vendor;             ///< "AMD", "Intel", "ARM", "Ampere", ... (the MIDR implementer on arm64)
+  std::string model_name;         ///< /proc/cpuinfo "model name", or built from the MIDR on arm64
   std::string microarchitecture;  ///< "Zen 4", "Sapphire Rapids", "Neoverse V1", ... ("" if unknown)
-  std::string product;     ///< "AWS Graviton3" where the part implies it, else ""
-  int family = -1, model = -1, stepping = -1;  ///< x86 cpuid family/model (display values)
+  std::string product;            ///< "AWS Graviton3" where the part implies it, else ""
+  int family = -1, model = -1, stepping = -1;                    ///< x86 cpuid family/model (display values)
   int implementer = -1, part = -1, variant = -1, revision = -1;  ///< arm64 MIDR fields
   kernels::CpuFeatures features;
 };
@@ -55,15 +55,15 @@ struct Topology {
 };
 
 struct CpuQuota {
-  double cpus = 0;          ///< quota / period; 0 = no limit
-  std::string raw;          ///< "max 100000", "200000 100000", "-1/100000"
-  int cgroup_version = 0;   ///< 1 or 2; 0 = not found
+  double cpus = 0;         ///< quota / period; 0 = no limit
+  std::string raw;         ///< "max 100000", "200000 100000", "-1/100000"
+  int cgroup_version = 0;  ///< 1 or 2; 0 = not found
 };
 
 struct OsInfo {
   std::string kernel_release;  ///< "6.1.0-13-amd64"
   int kernel_major = 0, kernel_minor = 0;
-  std::string thp;             ///< bracketed mode of transparent_hugepage/enabled: always|madvise|never
+  std::string thp;  ///< bracketed mode of transparent_hugepage/enabled: always|madvise|never
   uint64_t mem_total_bytes = 0;
   CpuQuota quota;
   std::vector<int> allowed_cpus;  ///< affinity ∩ cgroup cpuset (what this process may run on)
@@ -81,7 +81,7 @@ struct KernelChoice {
 };
 
 struct Recommendation {
-  std::string key;     ///< "threads_per_process", "OMP_NUM_THREADS", ...
+  std::string key;  ///< "threads_per_process", "OMP_NUM_THREADS", ...
   std::string value;
   std::string applies_to;  ///< "ortkit", "OpenMP frameworks", "PyTorch", "ONNX Runtime", "OS", ...
   std::string reason;
@@ -99,7 +99,7 @@ struct MachineInfo {
   int usable_vcpus() const;
 };
 
-/// Describe this machine (cached nothing; call once).
+/// Describe this machine (reads /proc, /sys and hwloc on every call; machine_json() caches its result).
 MachineInfo detect();
 /// Describe the machine recorded in `dir` (layout above). Throws ortkit::Error when dir or a file in it is
 /// unreadable or malformed.
