@@ -67,66 +67,6 @@ void finish(MachineInfo& m, bool this_process) {
                 m.cpu.arch + " build chooses among its own kernels");
 }
 
-// --- this machine ---------------------------------------------------------------------------------------
-
-struct CgroupPaths {
-  std::string v2, v1_cpu_ctrl, v1_cpu, v1_cpuset;
-  bool has_v2 = false, has_v1_cpu = false, has_v1_cpuset = false;
-};
-
-CgroupPaths self_cgroups() {
-  CgroupPaths p;
-  std::istringstream in(read_text("/proc/self/cgroup").value_or(""));
-  for (std::string line; std::getline(in, line);) {
-    const size_t a = line.find(':'), b = line.find(':', a + 1);
-    if (a == std::string::npos || b == std::string::npos) continue;
-    const std::string ctrls = line.substr(a + 1, b - a - 1), path = trim(line.substr(b + 1));
-    if (ctrls.empty()) {
-      p.has_v2 = true;
-      p.v2 = path;
-      continue;
-    }
-    std::stringstream cs(ctrls);
-    for (std::string c; std::getline(cs, c, ',');) {
-      if (c == "cpu") p.has_v1_cpu = true, p.v1_cpu = path, p.v1_cpu_ctrl = ctrls;
-      if (c == "cpuset") p.has_v1_cpuset = true, p.v1_cpuset = path;
-    }
-  }
-  return p;
-}
-
-// A container sees its own cgroup at the mount root while /proc/self/cgroup may show the host path:
-// try the nested path first, then the root.
-std::optional<std::string> read_cgroup_file(const std::string& mount, const std::string& path,
-                                            const std::string& file) {
-  if (auto t = read_text(mount + path + "/" + file)) return t;
-  return read_text(mount + "/" + file);
-}
-
-void host_cgroup(OsInfo& os) {
-  const CgroupPaths p = self_cgroups();
-  const std::string root = "/sys/fs/cgroup";
-  if (p.has_v1_cpu) {
-    for (const std::string& mount : {root + "/" + p.v1_cpu_ctrl, root + "/cpu"}) {
-      const auto q = read_cgroup_file(mount, p.v1_cpu, "cpu.cfs_quota_us");
-      const auto per = read_cgroup_file(mount, p.v1_cpu, "cpu.cfs_period_us");
-      if (q && per) {
-        os.quota = parse_cfs_quota(*q, *per);
-        break;
-      }
-    }
-  } else if (p.has_v2) {
-    if (auto t = read_cgroup_file(root, p.v2, "cpu.max"))
-      os.quota = parse_cpu_max(*t);
-    else
-      os.quota.cgroup_version = 2;
-  }
-  std::optional<std::string> cpuset;
-  if (p.has_v1_cpuset) cpuset = read_cgroup_file(root + "/cpuset", p.v1_cpuset, "cpuset.effective_cpus");
-  if (!cpuset && p.has_v2) cpuset = read_cgroup_file(root, p.v2, "cpuset.cpus.effective");
-  if (cpuset) os.cpuset = trim(*cpuset);
-}
-
 }  // namespace
 
 MachineInfo detect() {
@@ -145,7 +85,7 @@ MachineInfo detect() {
   m.os.mem_total_bytes = parse_meminfo_total(read_text("/proc/meminfo").value_or(""));
   m.os.governor = trim(read_text("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor").value_or(""));
   try {
-    host_cgroup(m.os);
+    read_cgroups(read_text("/proc/self/cgroup").value_or(""), "/sys/fs/cgroup", m.os);
   } catch (const Error& e) {
     m.warnings.push_back("cgroup: " + e.message());
   }

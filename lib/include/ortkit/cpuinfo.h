@@ -143,6 +143,11 @@ uint64_t parse_meminfo_total(const std::string& text);
 CpuQuota parse_cpu_max(const std::string& text);
 /// cgroup v1 cpu.cfs_quota_us and cpu.cfs_period_us.
 CpuQuota parse_cfs_quota(const std::string& quota_text, const std::string& period_text);
+/// CPU quota and cpuset of the cgroups named by /proc/self/cgroup text, read from the cgroup mounts under
+/// `cgroup_root` ("/sys/fs/cgroup"): v1 (cpu / cpu,cpuacct and cpuset hierarchies) when it has the cpu
+/// controller, else v2, where the tightest cpu.max of the cgroup and its ancestors wins. Missing files
+/// leave fields empty; malformed ones throw ortkit::Error.
+void read_cgroups(const std::string& proc_self_cgroup, const std::string& cgroup_root, OsInfo& os);
 /// A CPU list "0-3,8,10-11" -> {0,1,2,3,8,10,11}; throws ortkit::Error when malformed.
 std::vector<int> parse_cpu_list(const std::string& text);
 /// Topology from an hwloc synthetic description ("Package:1 L3Cache:1(size=32MiB) ... PU:1").
