@@ -115,11 +115,13 @@ std::string to_text(const MachineInfo& m, int processes) {
   s << "Topology   " << t.packages << " package(s), " << t.numa_nodes << " NUMA node(s), " << t.cores
     << " cores, " << t.pus << " PUs" << (t.pus > t.cores ? " (SMT)" : " (no SMT)") << "\n";
   if (!t.caches.empty()) {
-    s << "Caches    ";
-    for (const CacheLevel& l : t.caches)
-      s << " L" << l.level << (l.type == "data" ? "d" : "") << " " << human_bytes(l.size_bytes) << " x"
-        << l.instances << " (" << l.pus_per_instance << " PU" << (l.pus_per_instance == 1 ? "" : "s")
-        << " each);";
+    s << "Caches     ";
+    for (size_t i = 0; i < t.caches.size(); ++i) {
+      const CacheLevel& l = t.caches[i];
+      s << (i ? "; " : "") << "L" << l.level << (l.type == "data" ? "d" : "") << " "
+        << human_bytes(l.size_bytes) << " x" << l.instances << " (" << l.pus_per_instance << " PU"
+        << (l.pus_per_instance == 1 ? "" : "s") << " each)";
+    }
     s << "\n";
   }
   const OsInfo& o = m.os;
