@@ -1,0 +1,32 @@
+// Which ortkit GEMM kernel each precision runs, and why better candidates were rejected.
+#include "ortkit/cpuinfo.h"
+#include "ortkit/kernels/registry.h"
+
+namespace ortkit::cpuinfo {
+
+std::vector<KernelChoice> kernel_choices(const kernels::CpuFeatures& features, bool this_process) {
+  using kernels::GemmKind;
+  // int8 has two entries: u8s8 (uint8 activations, what QuantizeLinear with a zero point yields) and s8s8.
+  const std::pair<GemmKind, const char*> kinds[] = {
+      {GemmKind::f32, "fp32"}, {GemmKind::bf16, "bf16"}, {GemmKind::u8s8, "int8"}, {GemmKind::s8s8, "int8"}};
+  std::vector<KernelChoice> out;
+  for (const auto& [kind, precision] : kinds) {
+    // This process honours ORTKIT_MAX_ISA / ORTKIT_KERNEL exactly as the engine will; a recorded machine
+    // gets the uncapped choice of this binary's table.
+    const kernels::DispatchDecision d =
+        this_process ? kernels::dispatch_decision(kind) : kernels::choose_kernel(kind, features, "");
+    KernelChoice c;
+    c.precision = precision;
+    c.gemm = kernels::gemm_kind_name(kind);
+    if (d.chosen) {
+      c.chosen = d.chosen->name;
+      c.isa = d.chosen->isa;
+      c.chosen_features = d.chosen->features;
+    }
+    c.rejected = d.rejected;
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+}  // namespace ortkit::cpuinfo
