@@ -12,7 +12,7 @@ namespace {
 
 struct Flags {
   std::string model, out, mode = "dynamic", format = "qdq", wtype = "s8", atype = "u8";
-  std::string calib_dir, method = "minmax", ranges, report;
+  std::string calib_dir, method = "minmax", ranges, report, dump_ranges;
   double percentile = 99.99, min_cosine = -2;
   int calib_samples = 8, eval_samples = 4, threads = 1;
   bool no_eval = false, per_layer = false;
@@ -82,6 +82,7 @@ int run(const Flags& f, ortkit::QuantizeOptions o) {
   // Everything is computed before anything is written: a failure leaves no partial output.
   write_file_atomic(f.out, rep.result.model_bytes);
   if (!f.report.empty()) write_file_atomic(f.report, report_json(rep));
+  if (!f.dump_ranges.empty()) write_file_atomic(f.dump_ranges, ranges_json(ranges));
   std::cout << report_text(rep);
   if (rep.evaluated && f.min_cosine > -2 && rep.accuracy.min_cosine() < f.min_cosine) {
     std::cerr << "ort-quantize: accuracy gate failed: cosine " << rep.accuracy.min_cosine() << " < " << f.min_cosine
@@ -115,6 +116,7 @@ int main(int argc, char** argv) {
   app.add_option("--percentile", f.percentile, "percentile method: % of values kept")->capture_default_str();
   app.add_option("--calibration-samples", f.calib_samples, "generated samples when no data")->capture_default_str();
   app.add_option("--ranges", f.ranges, "precomputed ranges JSON {tensor: [min, max]} instead of calibrating");
+  app.add_option("--dump-ranges", f.dump_ranges, "static mode: write the calibrated ranges (the --ranges format)");
   app.add_option("--report", f.report, "write the JSON report here");
   app.add_flag("--no-eval", f.no_eval, "skip the accuracy check");
   app.add_flag("--per-layer", f.per_layer, "SQNR of every quantized node's output");

@@ -66,4 +66,10 @@ RangeMap read_ranges_json(const std::string& path) {
   return r;
 }
 
+std::string ranges_json(const RangeMap& r) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [k, v] : r) j[k] = {v.min, v.max};
+  return j.dump(1) + "\n";
+}
+
 }  // namespace ortkit

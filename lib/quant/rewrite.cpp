@@ -103,7 +103,11 @@ class Rewriter {
   bool w_signed() const { return o_.weight_type == QuantType::s8; }
 
   // ---- weights: W' = alpha * (transpose ? W^T : W), quantized per tensor or along `axis`.
+  // conv_scale_shape: dynamic Conv, which multiplies [N, M, H, W] by the scales, so per-channel scales get
+  // shape [M, 1, 1]; and ConvInteger (in ONNX Runtime) takes one weight zero point, so per-channel
+  // needs symmetric weights (equal zero points) and otherwise falls back to per tensor.
   WeightQ weight(const std::string& name, bool transpose, float alpha, int axis, bool conv_scale_shape) {
+    if (conv_scale_shape && o_.per_channel && !weight_symmetric(o_.weight_type)) axis = -1;
     std::string key = name + (transpose ? "|T" : "") + "|" + std::to_string(alpha) + "|" + std::to_string(axis);
     if (auto it = wcache_.find(key); it != wcache_.end()) return it->second;
     const auto& t = init(name);
@@ -123,7 +127,7 @@ class Rewriter {
       for (auto& v : w) v *= alpha;
       base += "_alpha";
     }
-    int axis_eff = o_.per_channel ? axis : -1;
+    int axis_eff = o_.per_channel && axis >= 0 ? axis : -1;
     auto qw = quantize_weight(w, dims, axis_eff, wq_, weight_symmetric(o_.weight_type));
     WeightQ r;
     r.q = unique(base + "_quantized");
@@ -138,6 +142,10 @@ class Rewriter {
     // Dynamic Conv multiplies [N, M, H, W] by the scales: per-channel scales need shape [M, 1, 1].
     if (conv_scale_shape && axis_eff >= 0) sdims.resize(dims.size() - 1, 1);
     add_init(make_float_tensor(r.scale, sdims, qw.scales));
+    if (conv_scale_shape && axis_eff >= 0) {
+      pdims.clear();  // symmetric: every channel's zero point is the same
+      qw.zero_points.resize(1);
+    }
     add_init(make_q_tensor(r.zp, w_signed(), pdims, qw.zero_points));
     wcache_[key] = r;
     return r;
@@ -274,12 +282,13 @@ class Rewriter {
     bool transB = gemm && attr_int(n, "transB", 0) != 0;
     int axis = op == "Conv" ? 0 : (transB ? 0 : 1);
     WeightQ w = weight(n.input(1), false, 1.0f, axis, false);
+    const int64_t conv_out = op == "Conv" ? init(n.input(1)).dims(0) : 0;
     n.set_input(0, xdq);
     n.set_input(1, dq_weight(w, axis));
     if (n.input_size() > 2 && !n.input(2).empty()) {
       bool unit = attr_float(n, "alpha", 1.0f) == 1.0f && attr_float(n, "beta", 1.0f) == 1.0f;
       const auto& bt = init(n.input(2));
-      int64_t nout = op == "Conv" ? init(n.input(1)).dims(0) : (transB ? w.rows : w.cols);
+      int64_t nout = op == "Conv" ? conv_out : (transB ? w.rows : w.cols);
       bool vector_bias = bt.dims_size() == 1 && bt.dims(0) == nout;
       if (unit && vector_bias) {  // else the bias stays fp32: it is not a per-output vector
         BiasQ b = quant_bias(n.input(2), a.p.scale, w);

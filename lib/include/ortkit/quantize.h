@@ -173,5 +173,6 @@ void write_file_atomic(const std::string& path, const std::string& bytes);
 std::string read_file_bytes(const std::string& path);
 /// Ranges as JSON {"tensor": [min, max], ...} (what scripts/quant_vs_ort.py computes with ORT).
 RangeMap read_ranges_json(const std::string& path);
+std::string ranges_json(const RangeMap& r);
 
 }  // namespace ortkit
