@@ -26,30 +26,32 @@ import tempfile
 SKIP = 77
 
 
-def reexec_with_onnxruntime():
+def reexec_with_modules():
+    """Re-runs this script under a Python that has the modules it needs (onnx only for --cli-only)."""
+    mods = "onnx, numpy" if "--cli-only" in sys.argv else "onnxruntime, onnx, numpy"
     try:
-        import onnxruntime  # noqa: F401
-        import onnx  # noqa: F401
-        import numpy  # noqa: F401
+        exec("import " + mods)
         return
     except ImportError:
         pass
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    for py in (os.environ.get("ORTKIT_PYTHON"), os.path.join(root, ".venv", "bin", "python")):
+    for py in (os.environ.get("ORTKIT_PYTHON"), os.path.join(root, ".venv", "bin", "python"), "/usr/bin/python3"):
         if py and os.path.exists(py) and os.path.realpath(py) != os.path.realpath(sys.executable):
-            r = subprocess.run([py, "-c", "import onnxruntime, onnx, numpy"], capture_output=True)
+            r = subprocess.run([py, "-c", "import " + mods], capture_output=True)
             if r.returncode == 0:
                 os.execv(py, [py] + sys.argv)
-    print("quant_vs_ort: SKIP: no Python with onnxruntime, onnx and numpy (scripts/setup.sh --peers)")
+    print(f"quant_vs_ort: SKIP: no Python with {mods} (scripts/setup.sh --peers)")
     sys.exit(SKIP)
 
 
-reexec_with_onnxruntime()
+reexec_with_modules()
 
 import numpy as np  # noqa: E402
 import onnx  # noqa: E402
-import onnxruntime as ort  # noqa: E402
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+
+if "--cli-only" not in sys.argv:
+    import onnxruntime as ort  # noqa: E402
 
 
 def init(rng, name, shape, scale=0.5):
@@ -167,15 +169,91 @@ CONFIGS = [
 ]
 
 
+def cli_checks(binary, work):
+    """Error paths and atomic output of the CLI; needs only the onnx module (no runtime)."""
+    failures = []
+    m = build_models()["mlp"]
+    fp32 = os.path.join(work, "cli.onnx")
+    onnx.save(m, fp32)
+    garbage = os.path.join(work, "garbage.onnx")
+    with open(garbage, "wb") as f:
+        f.write(b"this is not a protobuf \xff\xfe")
+    opset9 = os.path.join(work, "opset9.onnx")
+    old = onnx.ModelProto()
+    old.CopyFrom(m)
+    old.opset_import[0].version = 9
+    onnx.save(old, opset9)
+    out = os.path.join(work, "out.onnx")
+
+    def run(args, want_rc, what, msg=None):
+        if os.path.exists(out):
+            os.remove(out)
+        r = subprocess.run([binary] + args, capture_output=True, text=True)
+        ok = r.returncode == want_rc if isinstance(want_rc, int) else r.returncode in want_rc
+        err_lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+        if not ok:
+            failures.append(f"{what}: exit {r.returncode}, expected {want_rc}: {r.stderr.strip()}")
+        elif r.returncode == 2:
+            if len(err_lines) != 1 or not err_lines[0].startswith("ort-quantize: error:"):
+                failures.append(f"{what}: expected one 'ort-quantize: error:' line, got {r.stderr!r}")
+            if msg and msg not in r.stderr:
+                failures.append(f"{what}: message lacks {msg!r}: {r.stderr.strip()}")
+            if os.path.exists(out):
+                failures.append(f"{what}: left a partial output file")
+        leftovers = [f for f in os.listdir(work) if ".tmp" in f]
+        if leftovers:
+            failures.append(f"{what}: left temporary files {leftovers}")
+        print(f"cli: {what}: exit {r.returncode}")
+        return r
+
+    run([fp32, "-o", out, "--mode", "fast"], 2, "bad --mode", "--mode")
+    run([fp32, "-o", out, "--weight-type", "s4"], 2, "bad --weight-type", "s4")
+    run([fp32, "-o", out, "--op-types", "Attention"], 2, "unsupported --op-types", "Attention")
+    run([fp32, "-o", out, "--calibrate", "magic", "--mode", "static"], 2, "bad --calibrate", "magic")
+    run([os.path.join(work, "missing.onnx"), "-o", out], 2, "missing model", "missing.onnx")
+    run([garbage, "-o", out, "--no-eval"], 2, "garbage model", "not a valid ONNX model")
+    run([opset9, "-o", out, "--no-eval"], 2, "opset too old", "opset 9")
+    run([fp32, "-o", os.path.join(work, "no_such_dir", "o.onnx"), "--no-eval"], 2, "output folder missing",
+        "does not exist")
+    run([fp32, "-o", out, "--mode", "static", "--calibration-data", os.path.join(work, "nodata")], 2,
+        "missing calibration folder", "nodata")
+    bad_ranges = os.path.join(work, "bad_ranges.json")
+    with open(bad_ranges, "w") as f:
+        f.write('{"x": [0, 1]}')
+    run([fp32, "-o", out, "--mode", "static", "--ranges", bad_ranges, "--no-eval"], 2, "range missing",
+        "no calibration range")
+    run([fp32, "-o", out, "--min-cosine", "1.5"], (1, 2), "unreachable --min-cosine fails")
+    r = run([fp32, "-o", out, "--no-eval", "--report", os.path.join(work, "r.json")], 0, "dynamic ok")
+    if r.returncode == 0:
+        if "2 quantized" not in r.stdout:
+            failures.append(f"dynamic ok: report text lacks '2 quantized': {r.stdout}")
+        rep = json.load(open(os.path.join(work, "r.json")))
+        if rep.get("schema") != "ortkit.quantize/1" or rep["size_bytes"]["after"] <= 0:
+            failures.append(f"dynamic ok: bad JSON report {rep}")
+        onnx.checker.check_model(onnx.load(out))
+    r = run([fp32, "-o", out, "--no-eval", "--exclude-nodes", "fc1", "--exclude-ops", "Gemm"], 0, "exclusions")
+    if r.returncode == 0 and "excluded by --exclude-nodes" not in r.stdout:
+        failures.append(f"exclusions: no reason in {r.stdout}")
+    return failures
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bin", required=True, help="ort-quantize executable")
     ap.add_argument("--engine", action="store_true", help="also check our engine (calibration and evaluation)")
     ap.add_argument("--keep", help="keep the work folder here")
     ap.add_argument("--samples", type=int, default=8)
+    ap.add_argument("--cli-only", action="store_true", help="only the CLI's error paths (needs onnx, not ORT)")
     a = ap.parse_args()
     work = a.keep or tempfile.mkdtemp(prefix="quant_vs_ort_")
     os.makedirs(work, exist_ok=True)
+    if a.cli_only:
+        failures = cli_checks(a.bin, work)
+        if not a.keep:
+            shutil.rmtree(work, ignore_errors=True)
+        for f in failures:
+            print("FAIL:", f)
+        return 1 if failures else 0
     failures = []
     checked = 0
     for mname, m in build_models().items():
