@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <fmt/format.h>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -27,7 +28,8 @@ void write_file_atomic(const std::string& path, const std::string& bytes) {
   fs::path dir = p.parent_path().empty() ? fs::path(".") : p.parent_path();
   if (!fs::is_directory(dir)) throw Error("output folder does not exist", dir.string());
   // Same folder as the target, so rename() is atomic; the pid keeps parallel writers apart.
-  fs::path tmp = dir / ("." + p.filename().string() + ".tmp" + std::to_string(::getpid()));
+  // (fmt, not operator+: GCC 12 warns -Wrestrict on "." + std::string, a known false positive.)
+  fs::path tmp = dir / fmt::format(".{}.tmp{}", p.filename().string(), ::getpid());
   {
     std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
     if (!f) throw Error("cannot create temporary file", tmp.string());
