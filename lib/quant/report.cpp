@@ -9,7 +9,10 @@
 namespace ortkit {
 namespace {
 
-std::string mib(size_t b) { return fmt::format("{:.2f} MiB", static_cast<double>(b) / (1024.0 * 1024.0)); }
+std::string mib(size_t b) {
+  double d = static_cast<double>(b);
+  return d < 1024.0 * 1024.0 ? fmt::format("{:.1f} KiB", d / 1024.0) : fmt::format("{:.2f} MiB", d / (1024.0 * 1024.0));
+}
 
 nlohmann::json num(double v) {  // JSON has no Inf/NaN: write null
   return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr);
@@ -29,7 +32,8 @@ std::string report_text(const QuantizeReport& r) {
                    o.symmetric_activations ? " symmetric" : "");
   if (r.calibrated) {
     const char* m[] = {"minmax", "percentile", "entropy"};
-    s += fmt::format("calibration: {} over {}\n", m[static_cast<int>(r.calibration.method)], r.calibration_source);
+    if (r.calibration_samples == 0) s += fmt::format("calibration: {}\n", r.calibration_source);  // ranges file
+    else s += fmt::format("calibration: {} over {}\n", m[static_cast<int>(r.calibration.method)], r.calibration_source);
     if (r.calibration_generated)
       s += "WARNING: calibrated on GENERATED inputs, not real data; pass --calibration-data DIR for real ranges\n";
   }
