@@ -165,6 +165,7 @@ CONFIGS = [
     ("qdq_sym", ["--mode", "static", "--symmetric-activations", "--per-channel"], 0.99),
     ("qop_u8", ["--mode", "static", "--format", "qoperator"], 0.99),
     ("qop_u8_pc", ["--mode", "static", "--format", "qoperator", "--per-channel"], 0.99),
+    ("qop_s8", ["--mode", "static", "--format", "qoperator", "--activation-type", "s8", "--per-channel"], 0.99),
     ("keepfl", ["--mode", "dynamic", "--keep-first-last"], 0.995),
 ]
 

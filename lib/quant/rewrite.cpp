@@ -365,6 +365,17 @@ class Rewriter {
     return emit_qop(n);
   }
 
+  // Every tensor a node reads, including outer-scope names read inside its subgraphs (If, Loop, Scan).
+  static void collect_inputs(const onnx::NodeProto& n, std::set<std::string>& used) {
+    for (const auto& s : n.input()) used.insert(s);
+    for (const auto& a : n.attribute()) {
+      if (a.has_g())
+        for (const auto& sn : a.g().node()) collect_inputs(sn, used);
+      for (const auto& g : a.graphs())
+        for (const auto& sn : g.node()) collect_inputs(sn, used);
+    }
+  }
+
   // Replace the node list, drop the Q/DQ nodes we made that nobody reads, and fp32 weights nobody uses.
   void finish() {
     std::set<std::string> graph_out;
@@ -372,8 +383,7 @@ class Rewriter {
     for (bool changed = true; changed;) {
       changed = false;
       std::set<std::string> used(graph_out);
-      for (const auto& n : out_)
-        for (const auto& s : n.input()) used.insert(s);
+      for (const auto& n : out_) collect_inputs(n, used);
       for (auto it = out_.begin(); it != out_.end();) {
         bool qdq = it->op_type() == "DequantizeLinear" || it->op_type() == "QuantizeLinear";
         if (qdq && created_.count(it->name()) && !used.count(it->output(0))) {
@@ -387,8 +397,7 @@ class Rewriter {
     g_.clear_node();
     for (auto& n : out_) g_.add_node()->Swap(&n);
     std::set<std::string> used(graph_out);
-    for (const auto& n : g_.node())
-      for (const auto& s : n.input()) used.insert(s);
+    for (const auto& n : g_.node()) collect_inputs(n, used);
     auto* inits = g_.mutable_initializer();
     std::set<std::string> dropped;
     for (int i = inits->size() - 1; i >= 0; --i) {

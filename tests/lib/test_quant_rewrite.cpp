@@ -281,3 +281,31 @@ TEST_CASE("quant: quantize_dynamic_bytes is dynamic whatever the options say", "
   for (const auto& p : m.metadata_props()) meta |= p.key() == "ortkit.quantize";
   CHECK(meta);
 }
+
+TEST_CASE("quant: a weight also read inside a subgraph stays in the model", "[quant]") {
+  quant_test::Builder b;
+  b.input("x", {2, 4});
+  onnx::ValueInfoProto c;
+  c.set_name("cond");
+  c.mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::BOOL);
+  c.mutable_type()->mutable_tensor_type()->mutable_shape();  // a scalar
+  *b.g().add_input() = c;
+  b.output("y", {2, 4});
+  b.output("branch", {4, 4});
+  b.weight("w", {4, 4});
+  b.node("MatMul", {"x", "w"}, {"y"}, "mm");
+  auto& iff = b.node("If", {"cond"}, {"branch"}, "if");
+  for (const char* name : {"then_branch", "else_branch"}) {
+    auto* a = iff.add_attribute();
+    a->set_name(name);
+    a->set_type(onnx::AttributeProto::GRAPH);
+    auto* g = a->mutable_g();
+    g->set_name(name);
+    *g->add_node() = quant::make_node("Identity", {"w"}, {std::string(name) + "_out"}, "id");
+    *g->add_output() = quant_test::vinfo(std::string(name) + "_out", {4, 4});
+  }
+  auto m = parse_model(quantize_model_bytes(b.bytes(), {}).model_bytes);
+  check(m);
+  CHECK(count(m, "MatMulInteger") == 1);
+  CHECK(find_init(m, "w"));  // the If branches still read it
+}
