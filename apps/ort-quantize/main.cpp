@@ -20,16 +20,23 @@ struct Flags {
 
 int run(const Flags& f, ortkit::QuantizeOptions o) {
   using namespace ortkit;
-  if (f.mode == "dynamic") o.mode = QuantMode::dynamic;
-  else if (f.mode == "static") o.mode = QuantMode::static_;
-  else throw Error("unknown --mode '" + f.mode + "' (expected dynamic or static)");
-  if (f.format == "qdq") o.format = QuantFormat::qdq;
-  else if (f.format == "qoperator") o.format = QuantFormat::qoperator;
-  else throw Error("unknown --format '" + f.format + "' (expected qdq or qoperator)");
+  if (f.mode == "dynamic")
+    o.mode = QuantMode::dynamic;
+  else if (f.mode == "static")
+    o.mode = QuantMode::static_;
+  else
+    throw Error("unknown --mode '" + f.mode + "' (expected dynamic or static)");
+  if (f.format == "qdq")
+    o.format = QuantFormat::qdq;
+  else if (f.format == "qoperator")
+    o.format = QuantFormat::qoperator;
+  else
+    throw Error("unknown --format '" + f.format + "' (expected qdq or qoperator)");
   o.weight_type = parse_quant_type(f.wtype);
   o.activation_type = parse_quant_type(f.atype);
   for (const auto& t : o.op_types)
-    if (t != "MatMul" && t != "Gemm" && t != "Conv") throw Error("unsupported --op-types entry '" + t + "' (MatMul, Gemm, Conv)");
+    if (t != "MatMul" && t != "Gemm" && t != "Conv")
+      throw Error("unsupported --op-types entry '" + t + "' (MatMul, Gemm, Conv)");
   if (f.percentile <= 0 || f.percentile > 100) throw Error("--percentile must be in (0, 100]");
 
   std::string path = std::filesystem::is_regular_file(f.model) ? f.model : zoo::resolve(f.model);
@@ -41,7 +48,8 @@ int run(const Flags& f, ortkit::QuantizeOptions o) {
   RunnerFactory runner = session_runner_factory(f.threads);
 
   auto data = [&](int generated_count) {
-    return f.calib_dir.empty() ? generated_samples(fp32, generated_count) : open_sample_dir(f.calib_dir, fp32);
+    return f.calib_dir.empty() ? generated_samples(fp32, generated_count)
+                               : open_sample_dir(f.calib_dir, fp32);
   };
   RangeMap ranges;
   if (o.mode == QuantMode::static_) {
@@ -85,8 +93,8 @@ int run(const Flags& f, ortkit::QuantizeOptions o) {
   if (!f.dump_ranges.empty()) write_file_atomic(f.dump_ranges, ranges_json(ranges));
   std::cout << report_text(rep);
   if (rep.evaluated && f.min_cosine > -2 && rep.accuracy.min_cosine() < f.min_cosine) {
-    std::cerr << "ort-quantize: accuracy gate failed: cosine " << rep.accuracy.min_cosine() << " < " << f.min_cosine
-              << "\n";
+    std::cerr << "ort-quantize: accuracy gate failed: cosine " << rep.accuracy.min_cosine() << " < "
+              << f.min_cosine << "\n";
     return 1;
   }
   return 0;
@@ -114,15 +122,19 @@ int main(int argc, char** argv) {
   app.add_option("--calibration-data", f.calib_dir, "folder of test_data_set_*/input_N.pb or .npy");
   app.add_option("--calibrate", f.method, "minmax | percentile | entropy")->capture_default_str();
   app.add_option("--percentile", f.percentile, "percentile method: % of values kept")->capture_default_str();
-  app.add_option("--calibration-samples", f.calib_samples, "generated samples when no data")->capture_default_str();
+  app.add_option("--calibration-samples", f.calib_samples, "generated samples when no data")
+      ->capture_default_str();
   app.add_option("--ranges", f.ranges, "precomputed ranges JSON {tensor: [min, max]} instead of calibrating");
-  app.add_option("--dump-ranges", f.dump_ranges, "static mode: write the calibrated ranges (the --ranges format)");
+  app.add_option("--dump-ranges", f.dump_ranges,
+                 "static mode: write the calibrated ranges (the --ranges format)");
   app.add_option("--report", f.report, "write the JSON report here");
   app.add_flag("--no-eval", f.no_eval, "skip the accuracy check");
   app.add_flag("--per-layer", f.per_layer, "SQNR of every quantized node's output");
   app.add_option("--min-cosine", f.min_cosine, "exit 1 when an output's cosine similarity is below this");
-  app.add_option("--eval-samples", f.eval_samples, "generated samples for the accuracy check")->capture_default_str();
-  app.add_option("--threads", f.threads, "engine threads for calibration and evaluation")->capture_default_str();
+  app.add_option("--eval-samples", f.eval_samples, "generated samples for the accuracy check")
+      ->capture_default_str();
+  app.add_option("--threads", f.threads, "engine threads for calibration and evaluation")
+      ->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -58,8 +58,9 @@ RunnerFactory session_runner_factory(int threads) {
   };
 }
 
-RangeMap calibrate(const std::string& model_bytes, const std::vector<std::string>& tensors, SampleSource& data,
-                   const RunnerFactory& runner, const CalibrationOptions& opts, CalibrationStats* stats) {
+RangeMap calibrate(const std::string& model_bytes, const std::vector<std::string>& tensors,
+                   SampleSource& data, const RunnerFactory& runner, const CalibrationOptions& opts,
+                   CalibrationStats* stats) {
   std::vector<size_t> index;
   auto bytes = quant::add_outputs(model_bytes, tensors, index);
   auto r = runner(bytes);

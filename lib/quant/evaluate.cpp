@@ -1,12 +1,12 @@
 // Accuracy of an int8 model against its fp32 original on the same inputs.
+#include <onnx/onnx_pb.h>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
 #include "ortkit/error.h"
 #include "ortkit/quantize.h"
-#include <onnx/onnx_pb.h>
-
 #include "quant/augment.h"
 
 namespace ortkit {
@@ -15,10 +15,18 @@ namespace {
 std::vector<double> as_doubles(const Tensor& t, const std::string& what) {
   std::vector<double> v(static_cast<size_t>(t.numel()));
   switch (t.dtype()) {
-    case DType::f32: for (size_t i = 0; i < v.size(); ++i) v[i] = t.data_as<float>()[i]; break;
-    case DType::f64: for (size_t i = 0; i < v.size(); ++i) v[i] = t.data_as<double>()[i]; break;
-    case DType::i64: for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<double>(t.data_as<int64_t>()[i]); break;
-    case DType::i32: for (size_t i = 0; i < v.size(); ++i) v[i] = t.data_as<int32_t>()[i]; break;
+    case DType::f32:
+      for (size_t i = 0; i < v.size(); ++i) v[i] = t.data_as<float>()[i];
+      break;
+    case DType::f64:
+      for (size_t i = 0; i < v.size(); ++i) v[i] = t.data_as<double>()[i];
+      break;
+    case DType::i64:
+      for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<double>(t.data_as<int64_t>()[i]);
+      break;
+    case DType::i32:
+      for (size_t i = 0; i < v.size(); ++i) v[i] = t.data_as<int32_t>()[i];
+      break;
     default: throw Error(std::string("cannot compare outputs of type ") + dtype_name(t.dtype()), what);
   }
   return v;
@@ -33,7 +41,8 @@ struct Acc {
 
 void accumulate(Acc& a, const Tensor& ft, const Tensor& qt, const std::string& name) {
   if (ft.shape() != qt.shape())
-    throw Error("shape differs: fp32 " + shape_str(ft.shape()) + " vs int8 " + shape_str(qt.shape()), "output '" + name + "'");
+    throw Error("shape differs: fp32 " + shape_str(ft.shape()) + " vs int8 " + shape_str(qt.shape()),
+                "output '" + name + "'");
   auto f = as_doubles(ft, name), q = as_doubles(qt, name);
   double dot = 0, ff = 0, qq = 0;
   for (size_t i = 0; i < f.size(); ++i) {
@@ -69,7 +78,8 @@ double AccuracyReport::min_cosine() const {
 }
 
 AccuracyReport evaluate(const std::string& fp32_bytes, const std::string& int8_bytes, SampleSource& data,
-                        const RunnerFactory& runner, const std::vector<std::pair<std::string, std::string>>& layers) {
+                        const RunnerFactory& runner,
+                        const std::vector<std::pair<std::string, std::string>>& layers) {
   std::vector<std::string> tensors;
   for (const auto& l : layers) tensors.push_back(l.second);
   std::vector<size_t> fidx, qidx;
@@ -95,7 +105,8 @@ AccuracyReport evaluate(const std::string& fp32_bytes, const std::string& int8_b
     auto qo = qr->run(sample);
     if (fo.size() < n_out || qo.size() < n_out) throw Error("runner returned too few outputs", "evaluation");
     for (size_t i = 0; i < n_out; ++i) accumulate(acc[i], fo[i], qo[i], out_names[i]);
-    for (size_t i = 0; i < layers.size(); ++i) accumulate(lacc[i], fo[fidx[i]], qo[qidx[i]], layers[i].second);
+    for (size_t i = 0; i < layers.size(); ++i)
+      accumulate(lacc[i], fo[fidx[i]], qo[qidx[i]], layers[i].second);
     rep.samples++;
   }
   if (rep.samples == 0) throw Error("no evaluation samples", data.describe());
@@ -105,13 +116,15 @@ AccuracyReport evaluate(const std::string& fp32_bytes, const std::string& int8_b
     o.cosine = acc[i].min_cos;
     o.max_abs = acc[i].max_abs;
     o.mean_abs = acc[i].n ? acc[i].sum_abs / static_cast<double>(acc[i].n) : 0;
-    o.top1 = acc[i].classifier && acc[i].rows ? static_cast<double>(acc[i].agree) / static_cast<double>(acc[i].rows) : -1;
+    o.top1 = acc[i].classifier && acc[i].rows
+                 ? static_cast<double>(acc[i].agree) / static_cast<double>(acc[i].rows)
+                 : -1;
     rep.outputs.push_back(o);
   }
   for (size_t i = 0; i < layers.size(); ++i) {
     double s = lacc[i].sig, e = lacc[i].noise;
-    double db = e == 0 ? std::numeric_limits<double>::infinity() : (s == 0 ? -std::numeric_limits<double>::infinity()
-                                                                           : 10.0 * std::log10(s / e));
+    double db = e == 0 ? std::numeric_limits<double>::infinity()
+                       : (s == 0 ? -std::numeric_limits<double>::infinity() : 10.0 * std::log10(s / e));
     rep.layers.push_back({layers[i].first, layers[i].second, db});
   }
   return rep;

@@ -1,8 +1,8 @@
 // Reading and atomic writing of files, and the ranges JSON.
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <cstdio>
-#include <fmt/format.h>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>

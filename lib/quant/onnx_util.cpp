@@ -8,7 +8,8 @@ namespace ortkit::quant {
 
 onnx::ModelProto parse_model(const std::string& bytes, const std::string& where) {
   onnx::ModelProto m;
-  if (bytes.empty() || !m.ParseFromString(bytes)) throw Error("not a valid ONNX model (protobuf parse failed)", where);
+  if (bytes.empty() || !m.ParseFromString(bytes))
+    throw Error("not a valid ONNX model (protobuf parse failed)", where);
   if (!m.has_graph()) throw Error("model has no graph", where);
   return m;
 }
@@ -26,7 +27,9 @@ int64_t default_opset(const onnx::ModelProto& m) {
   return 0;
 }
 
-std::vector<int64_t> tensor_dims(const onnx::TensorProto& t) { return {t.dims().begin(), t.dims().end()}; }
+std::vector<int64_t> tensor_dims(const onnx::TensorProto& t) {
+  return {t.dims().begin(), t.dims().end()};
+}
 
 std::vector<float> tensor_floats(const onnx::TensorProto& t) {
   if (t.data_type() != onnx::TensorProto::FLOAT)
@@ -42,7 +45,8 @@ std::vector<float> tensor_floats(const onnx::TensorProto& t) {
       throw Error("raw_data size does not match its dims", "initializer '" + t.name() + "'");
     std::memcpy(v.data(), t.raw_data().data(), t.raw_data().size());  // ONNX raw data is little-endian
   } else {
-    if (t.float_data_size() != n) throw Error("float_data size does not match its dims", "initializer '" + t.name() + "'");
+    if (t.float_data_size() != n)
+      throw Error("float_data size does not match its dims", "initializer '" + t.name() + "'");
     for (int64_t i = 0; i < n; ++i) v[static_cast<size_t>(i)] = t.float_data(static_cast<int>(i));
   }
   return v;
@@ -68,7 +72,8 @@ onnx::TensorProto make_q_tensor(const std::string& name, bool is_signed, const s
   auto t = make_tensor(name, is_signed ? onnx::TensorProto::INT8 : onnx::TensorProto::UINT8, dims);
   std::string raw(v.size(), '\0');
   for (size_t i = 0; i < v.size(); ++i)
-    raw[i] = is_signed ? static_cast<char>(static_cast<int8_t>(v[i])) : static_cast<char>(static_cast<uint8_t>(v[i]));
+    raw[i] = is_signed ? static_cast<char>(static_cast<int8_t>(v[i]))
+                       : static_cast<char>(static_cast<uint8_t>(v[i]));
   t.set_raw_data(raw);
   return t;
 }

@@ -15,7 +15,8 @@ QRange qrange(QuantType t, bool reduce_range, bool symmetric) {
 }
 
 QParams compute_qparams(float rmin, float rmax, QRange q, bool symmetric) {
-  if (!std::isfinite(rmin) || !std::isfinite(rmax)) throw Error("range is not finite (NaN or Inf in the data)");
+  if (!std::isfinite(rmin) || !std::isfinite(rmax))
+    throw Error("range is not finite (NaN or Inf in the data)");
   double lo = std::min<double>(rmin, 0.0), hi = std::max<double>(rmax, 0.0);
   if (symmetric) {
     double a = std::max(std::abs(lo), std::abs(hi));
@@ -24,7 +25,8 @@ QParams compute_qparams(float rmin, float rmax, QRange q, bool symmetric) {
   }
   double scale = (hi - lo) / static_cast<double>(q.qmax - q.qmin);
   if (scale < std::numeric_limits<float>::min()) return {1.0f, 0};
-  if (symmetric) return {static_cast<float>(scale), static_cast<int32_t>(std::nearbyint((q.qmin + q.qmax) / 2.0))};
+  if (symmetric)
+    return {static_cast<float>(scale), static_cast<int32_t>(std::nearbyint((q.qmin + q.qmax) / 2.0))};
   return {static_cast<float>(scale), static_cast<int32_t>(std::nearbyint(q.qmin - lo / scale))};
 }
 
@@ -34,17 +36,21 @@ int32_t quantize_value(float x, QParams p, QRange q) {
   return static_cast<int32_t>(std::clamp(v, static_cast<double>(q.qmin), static_cast<double>(q.qmax)));
 }
 
-QuantizedWeight quantize_weight(const std::vector<float>& w, const std::vector<int64_t>& dims, int axis, QRange q,
-                                bool symmetric) {
+QuantizedWeight quantize_weight(const std::vector<float>& w, const std::vector<int64_t>& dims, int axis,
+                                QRange q, bool symmetric) {
   QuantizedWeight out;
   out.q.resize(w.size());
   // View the tensor as [outer, channels, inner]; per tensor is channels = 1.
   int64_t outer = 1, ch = 1, inner = 1;
   for (int i = 0; i < static_cast<int>(dims.size()); ++i) {
-    if (axis < 0) inner *= dims[i];
-    else if (i < axis) outer *= dims[i];
-    else if (i == axis) ch = dims[i];
-    else inner *= dims[i];
+    if (axis < 0)
+      inner *= dims[i];
+    else if (i < axis)
+      outer *= dims[i];
+    else if (i == axis)
+      ch = dims[i];
+    else
+      inner *= dims[i];
   }
   for (int64_t c = 0; c < ch; ++c) {
     float lo = std::numeric_limits<float>::max(), hi = std::numeric_limits<float>::lowest();

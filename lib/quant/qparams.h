@@ -31,10 +31,12 @@ struct QuantizedWeight {
   std::vector<float> scales;
   std::vector<int32_t> zero_points;
 };
-QuantizedWeight quantize_weight(const std::vector<float>& w, const std::vector<int64_t>& dims, int axis, QRange q,
-                                bool symmetric);
+QuantizedWeight quantize_weight(const std::vector<float>& w, const std::vector<int64_t>& dims, int axis,
+                                QRange q, bool symmetric);
 
 /// Weights are symmetric when signed (ONNX Runtime's WeightSymmetric default).
-inline bool weight_symmetric(QuantType t) { return t == QuantType::s8; }
+inline bool weight_symmetric(QuantType t) {
+  return t == QuantType::s8;
+}
 
 }  // namespace ortkit::quant

@@ -15,7 +15,9 @@ QuantType parse_quant_type(const std::string& s) {
   throw Error("unknown quantized type '" + s + "' (expected u8 or s8)");
 }
 
-const char* quant_type_name(QuantType t) { return t == QuantType::u8 ? "u8" : "s8"; }
+const char* quant_type_name(QuantType t) {
+  return t == QuantType::u8 ? "u8" : "s8";
+}
 
 CalibrationMethod parse_calibration_method(const std::string& s) {
   if (s == "minmax") return CalibrationMethod::minmax;
@@ -25,7 +27,8 @@ CalibrationMethod parse_calibration_method(const std::string& s) {
 }
 
 int QuantizeResult::quantized_count() const {
-  return static_cast<int>(std::count_if(nodes.begin(), nodes.end(), [](const NodeDecision& d) { return d.quantized; }));
+  return static_cast<int>(
+      std::count_if(nodes.begin(), nodes.end(), [](const NodeDecision& d) { return d.quantized; }));
 }
 
 QuantizeResult quantize_model_bytes(const std::string& model_bytes, const QuantizeOptions& opts,
@@ -37,9 +40,10 @@ QuantizeResult quantize_model_bytes(const std::string& model_bytes, const Quanti
   // Say who rewrote the model without hiding who made it.
   auto* p = m.add_metadata_props();
   p->set_key("ortkit.quantize");
-  p->set_value(std::string(opts.mode == QuantMode::dynamic ? "dynamic" : "static") +
-               (opts.mode == QuantMode::static_ ? (opts.format == QuantFormat::qdq ? " qdq" : " qoperator") : "") +
-               " weights " + quant_type_name(opts.weight_type) + (opts.per_channel ? " per-channel" : ""));
+  p->set_value(
+      std::string(opts.mode == QuantMode::dynamic ? "dynamic" : "static") +
+      (opts.mode == QuantMode::static_ ? (opts.format == QuantFormat::qdq ? " qdq" : " qoperator") : "") +
+      " weights " + quant_type_name(opts.weight_type) + (opts.per_channel ? " per-channel" : ""));
   r.model_bytes = quant::serialize_model(m);
   r.bytes_after = r.model_bytes.size();
   return r;

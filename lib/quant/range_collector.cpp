@@ -9,7 +9,9 @@
 namespace ortkit::quant {
 
 RangeCollector::RangeCollector(int bins, bool histogram)
-    : bins_(bins), use_hist_(histogram), min_(std::numeric_limits<float>::max()),
+    : bins_(bins),
+      use_hist_(histogram),
+      min_(std::numeric_limits<float>::max()),
       max_(std::numeric_limits<float>::lowest()) {
   if (bins < 2 || bins % 2) throw Error("histogram bins must be even and >= 2");
   if (use_hist_) h_.assign(static_cast<size_t>(2 * bins), 0);
@@ -95,7 +97,8 @@ TensorRange RangeCollector::entropy(int levels) const {
   // Histogram of |x|: bins_ bins over [0, R].
   std::vector<double> a(static_cast<size_t>(bins_), 0);
   for (int i = 0; i < bins_; ++i)
-    a[static_cast<size_t>(i)] = static_cast<double>(h_[static_cast<size_t>(bins_ + i)] + h_[static_cast<size_t>(bins_ - 1 - i)]);
+    a[static_cast<size_t>(i)] =
+        static_cast<double>(h_[static_cast<size_t>(bins_ + i)] + h_[static_cast<size_t>(bins_ - 1 - i)]);
   int last_nz = bins_;
   while (last_nz > 0 && a[static_cast<size_t>(last_nz - 1)] == 0) --last_nz;
   double best = std::numeric_limits<double>::max();

@@ -22,7 +22,7 @@ class RangeCollector {
   /// (TensorRT's method); the range is [max(min, -T), min(max, T)].
   TensorRange entropy(int levels = 128) const;
 
-  double half_width() const { return R_; }              ///< R (0 before any non-zero value)
+  double half_width() const { return R_; }                  ///< R (0 before any non-zero value)
   const std::vector<uint64_t>& hist() const { return h_; }  ///< 2*bins counts over [-R, R]
   uint64_t count() const { return count_; }
 

@@ -1,6 +1,7 @@
 // The ort-quantize report: a text view for stdout and the JSON record (schema ortkit.quantize/1).
-#include <cmath>
 #include <fmt/format.h>
+
+#include <cmath>
 #include <nlohmann/json.hpp>
 
 #include "ortkit/quantize.h"
@@ -11,7 +12,8 @@ namespace {
 
 std::string mib(size_t b) {
   double d = static_cast<double>(b);
-  return d < 1024.0 * 1024.0 ? fmt::format("{:.1f} KiB", d / 1024.0) : fmt::format("{:.2f} MiB", d / (1024.0 * 1024.0));
+  return d < 1024.0 * 1024.0 ? fmt::format("{:.1f} KiB", d / 1024.0)
+                             : fmt::format("{:.2f} MiB", d / (1024.0 * 1024.0));
 }
 
 nlohmann::json num(double v) {  // JSON has no Inf/NaN: write null
@@ -24,18 +26,23 @@ std::string report_text(const QuantizeReport& r) {
   const auto& o = r.options;
   std::string s;
   s += fmt::format("ort-quantize: {} -> {}\n", r.model, r.output);
-  s += fmt::format("mode: {}{}, weights {}{}{}, activations {}{}\n", o.mode == QuantMode::dynamic ? "dynamic" : "static",
-                   o.mode == QuantMode::static_ ? (o.format == QuantFormat::qdq ? " (QDQ)" : " (QOperator)") : "",
-                   quant_type_name(o.weight_type), o.per_channel ? " per-channel" : " per-tensor",
-                   o.reduce_range ? " reduce-range" : "",
-                   o.mode == QuantMode::dynamic ? "u8 (dynamic)" : quant_type_name(o.activation_type),
-                   o.symmetric_activations ? " symmetric" : "");
+  s += fmt::format(
+      "mode: {}{}, weights {}{}{}, activations {}{}\n", o.mode == QuantMode::dynamic ? "dynamic" : "static",
+      o.mode == QuantMode::static_ ? (o.format == QuantFormat::qdq ? " (QDQ)" : " (QOperator)") : "",
+      quant_type_name(o.weight_type), o.per_channel ? " per-channel" : " per-tensor",
+      o.reduce_range ? " reduce-range" : "",
+      o.mode == QuantMode::dynamic ? "u8 (dynamic)" : quant_type_name(o.activation_type),
+      o.symmetric_activations ? " symmetric" : "");
   if (r.calibrated) {
     const char* m[] = {"minmax", "percentile", "entropy"};
-    if (r.calibration_samples == 0) s += fmt::format("calibration: {}\n", r.calibration_source);  // ranges file
-    else s += fmt::format("calibration: {} over {}\n", m[static_cast<int>(r.calibration.method)], r.calibration_source);
+    if (r.calibration_samples == 0)
+      s += fmt::format("calibration: {}\n", r.calibration_source);  // ranges file
+    else
+      s += fmt::format("calibration: {} over {}\n", m[static_cast<int>(r.calibration.method)],
+                       r.calibration_source);
     if (r.calibration_generated)
-      s += "WARNING: calibrated on GENERATED inputs, not real data; pass --calibration-data DIR for real ranges\n";
+      s += "WARNING: calibrated on GENERATED inputs, not real data; pass --calibration-data DIR for real "
+           "ranges\n";
   }
   s += fmt::format("nodes: {} quantized, {} kept fp32\n", r.result.quantized_count(),
                    r.result.nodes.size() - static_cast<size_t>(r.result.quantized_count()));
@@ -51,13 +58,14 @@ std::string report_text(const QuantizeReport& r) {
   } else {
     s += fmt::format("accuracy vs fp32 on {} sample(s):\n", r.accuracy.samples);
     for (const auto& a : r.accuracy.outputs) {
-      s += fmt::format("  {:<24} cosine {:.6f}  max|err| {:.4g}  mean|err| {:.4g}", a.name, a.cosine, a.max_abs,
-                       a.mean_abs);
+      s += fmt::format("  {:<24} cosine {:.6f}  max|err| {:.4g}  mean|err| {:.4g}", a.name, a.cosine,
+                       a.max_abs, a.mean_abs);
       if (a.top1 >= 0) s += fmt::format("  top-1 agreement {:.1f}%", 100 * a.top1);
       s += "\n";
     }
     if (!r.accuracy.layers.empty()) s += "per-layer SQNR (higher is better):\n";
-    for (const auto& l : r.accuracy.layers) s += fmt::format("  {:<32} {:>7.2f} dB  ({})\n", l.node, l.sqnr_db, l.tensor);
+    for (const auto& l : r.accuracy.layers)
+      s += fmt::format("  {:<32} {:>7.2f} dB  ({})\n", l.node, l.sqnr_db, l.tensor);
   }
   return s;
 }
@@ -92,8 +100,10 @@ std::string report_json(const QuantizeReport& r) {
   json nodes = json::array();
   for (const auto& d : r.result.nodes) {
     json n = {{"name", d.name}, {"op_type", d.op_type}, {"quantized", d.quantized}, {"output", d.output}};
-    if (d.quantized) n["as"] = d.as;
-    else n["reason"] = d.reason;
+    if (d.quantized)
+      n["as"] = d.as;
+    else
+      n["reason"] = d.reason;
     nodes.push_back(n);
   }
   j["nodes"] = nodes;
@@ -102,11 +112,15 @@ std::string report_json(const QuantizeReport& r) {
   if (r.evaluated) {
     json outs = json::array(), layers = json::array();
     for (const auto& a : r.accuracy.outputs) {
-      json x = {{"name", a.name}, {"cosine", num(a.cosine)}, {"max_abs_err", num(a.max_abs)}, {"mean_abs_err", num(a.mean_abs)}};
+      json x = {{"name", a.name},
+                {"cosine", num(a.cosine)},
+                {"max_abs_err", num(a.max_abs)},
+                {"mean_abs_err", num(a.mean_abs)}};
       if (a.top1 >= 0) x["top1_agreement"] = a.top1;
       outs.push_back(x);
     }
-    for (const auto& l : r.accuracy.layers) layers.push_back({{"node", l.node}, {"tensor", l.tensor}, {"sqnr_db", num(l.sqnr_db)}});
+    for (const auto& l : r.accuracy.layers)
+      layers.push_back({{"node", l.node}, {"tensor", l.tensor}, {"sqnr_db", num(l.sqnr_db)}});
     j["accuracy"] = {{"samples", r.accuracy.samples}, {"outputs", outs}, {"layers", layers}};
   } else {
     j["accuracy"] = {{"skipped", r.eval_skipped}};

@@ -65,12 +65,15 @@ class Rewriter {
  private:
   void check_opset(int64_t opset) {
     if (o_.mode == QuantMode::dynamic && opset < 11)
-      throw Error("model opset " + std::to_string(opset) + " is too old: dynamic quantization needs opset >= 11 "
+      throw Error("model opset " + std::to_string(opset) +
+                  " is too old: dynamic quantization needs opset >= 11 "
                   "(DynamicQuantizeLinear)");
     if (o_.mode == QuantMode::static_ && opset < 10)
-      throw Error("model opset " + std::to_string(opset) + " is too old: static quantization needs opset >= 10");
+      throw Error("model opset " + std::to_string(opset) +
+                  " is too old: static quantization needs opset >= 10");
     if (o_.mode == QuantMode::static_ && o_.format == QuantFormat::qdq && o_.per_channel && opset < 13)
-      throw Error("model opset " + std::to_string(opset) + ": per-channel QDQ needs opset >= 13 (axis on DequantizeLinear)");
+      throw Error("model opset " + std::to_string(opset) +
+                  ": per-channel QDQ needs opset >= 13 (axis on DequantizeLinear)");
   }
 
   std::string unique(const std::string& base) {
@@ -93,7 +96,8 @@ class Rewriter {
 
   TensorRange range_of(const std::string& t) const {
     auto it = ranges_.find(t);
-    if (it == ranges_.end()) throw Error("no calibration range for tensor '" + t + "'", "node '" + label_ + "'");
+    if (it == ranges_.end())
+      throw Error("no calibration range for tensor '" + t + "'", "node '" + label_ + "'");
     return it->second;
   }
   QParams act_params(const TensorRange& r) const {
@@ -108,7 +112,8 @@ class Rewriter {
   // needs symmetric weights (equal zero points) and otherwise falls back to per tensor.
   WeightQ weight(const std::string& name, bool transpose, float alpha, int axis, bool conv_scale_shape) {
     if (conv_scale_shape && o_.per_channel && !weight_symmetric(o_.weight_type)) axis = -1;
-    std::string key = name + (transpose ? "|T" : "") + "|" + std::to_string(alpha) + "|" + std::to_string(axis);
+    std::string key =
+        name + (transpose ? "|T" : "") + "|" + std::to_string(alpha) + "|" + std::to_string(axis);
     if (auto it = wcache_.find(key); it != wcache_.end()) return it->second;
     const auto& t = init(name);
     auto dims = tensor_dims(t);
@@ -118,7 +123,8 @@ class Rewriter {
       std::vector<float> tw(w.size());
       int64_t r = dims[0], c = dims[1];
       for (int64_t i = 0; i < r; ++i)
-        for (int64_t j = 0; j < c; ++j) tw[static_cast<size_t>(j * r + i)] = w[static_cast<size_t>(i * c + j)];
+        for (int64_t j = 0; j < c; ++j)
+          tw[static_cast<size_t>(j * r + i)] = w[static_cast<size_t>(i * c + j)];
       w.swap(tw);
       std::swap(dims[0], dims[1]);
       base += "_transposed";
@@ -155,7 +161,8 @@ class Rewriter {
   ActQ dyn_input(const std::string& x) {
     if (auto it = dyn_.find(x); it != dyn_.end()) return it->second;
     ActQ a{unique(x + "_quantized"), unique(x + "_scale"), unique(x + "_zero_point"), {}};
-    add(make_node("DynamicQuantizeLinear", {renamed(x)}, {a.q, a.scale, a.zp}, unique(x + "_QuantizeLinear")));
+    add(make_node("DynamicQuantizeLinear", {renamed(x)}, {a.q, a.scale, a.zp},
+                  unique(x + "_QuantizeLinear")));
     dyn_[x] = a;
     return a;
   }
@@ -245,7 +252,8 @@ class Rewriter {
 
   std::string dq_weight(const WeightQ& w, int axis) {
     std::string out = unique(w.q + "_DequantizeLinear_Output");
-    auto& d = add(make_node("DequantizeLinear", {w.q, w.scale, w.zp}, {out}, unique(w.q + "_DequantizeLinear")));
+    auto& d =
+        add(make_node("DequantizeLinear", {w.q, w.scale, w.zp}, {out}, unique(w.q + "_DequantizeLinear")));
     if (o_.per_channel) set_attr_int(d, "axis", axis);
     return out;
   }
@@ -264,7 +272,8 @@ class Rewriter {
       q[i] = static_cast<int32_t>(std::clamp(v, -2147483647.0, 2147483647.0));
     }
     if (w.scales.size() == 1) s.resize(1);
-    BiasQ r{unique(name + "_quantized"), unique(name + "_quantized_scale"), unique(name + "_quantized_zero_point")};
+    BiasQ r{unique(name + "_quantized"), unique(name + "_quantized_scale"),
+            unique(name + "_quantized_zero_point")};
     add_init(make_int32_tensor(r.q, {static_cast<int64_t>(b.size())}, q));
     std::vector<int64_t> sd;
     if (s.size() > 1) sd = {static_cast<int64_t>(s.size())};
@@ -293,7 +302,8 @@ class Rewriter {
       if (unit && vector_bias) {  // else the bias stays fp32: it is not a per-output vector
         BiasQ b = quant_bias(n.input(2), a.p.scale, w);
         std::string out = unique(b.q + "_DequantizeLinear_Output");
-        auto& d = add(make_node("DequantizeLinear", {b.q, b.scale, b.zp}, {out}, unique(b.q + "_DequantizeLinear")));
+        auto& d = add(
+            make_node("DequantizeLinear", {b.q, b.scale, b.zp}, {out}, unique(b.q + "_DequantizeLinear")));
         if (o_.per_channel) set_attr_int(d, "axis", 0);
         n.set_input(2, out);
       }
@@ -354,8 +364,10 @@ class Rewriter {
     add(make_node("QLinearMatMul", {a.q, a.scale, a.zp, w.q, w.scale, w.zp, yo.scale, yo.zp}, {yo.q},
                   unique(label_ + "_quant")));
     add(make_node("DequantizeLinear", {yo.q, yo.scale, yo.zp}, {prod}, unique(prod + "_DequantizeLinear")));
-    if (bias.empty()) qop_[y] = yo;
-    else add(make_node("Add", {prod, bias}, {y}, unique(label_ + "_bias_add")));
+    if (bias.empty())
+      qop_[y] = yo;
+    else
+      add(make_node("Add", {prod, bias}, {y}, unique(label_ + "_bias_add")));
     return "QLinearMatMul";
   }
 
@@ -430,7 +442,8 @@ class Rewriter {
 
 }  // namespace
 
-std::vector<NodeDecision> rewrite_model(onnx::ModelProto& m, const QuantizeOptions& o, const RangeMap& ranges) {
+std::vector<NodeDecision> rewrite_model(onnx::ModelProto& m, const QuantizeOptions& o,
+                                        const RangeMap& ranges) {
   return Rewriter(m, o, ranges).run();
 }
 

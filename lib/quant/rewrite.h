@@ -11,7 +11,8 @@
 namespace ortkit::quant {
 
 /// Rewrites `m`; returns one decision per MatMul/Gemm/Conv node. Throws Error (missing range, old opset).
-std::vector<NodeDecision> rewrite_model(onnx::ModelProto& m, const QuantizeOptions& o, const RangeMap& ranges);
+std::vector<NodeDecision> rewrite_model(onnx::ModelProto& m, const QuantizeOptions& o,
+                                        const RangeMap& ranges);
 
 /// Names of the activations static mode needs ranges for, in first-use order.
 std::vector<std::string> calibration_tensors(const onnx::ModelProto& m, const QuantizeOptions& o);

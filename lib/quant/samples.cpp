@@ -1,8 +1,8 @@
 // Sample sources for calibration and evaluation: a folder of test data sets, or generated inputs.
 #include <algorithm>
 #include <filesystem>
-#include <random>
 #include <map>
+#include <random>
 #include <regex>
 #include <set>
 
@@ -45,7 +45,8 @@ class DirSource : public SampleSource {
     inputs_ = model_inputs(quant::parse_model(model_bytes));
     if (!fs::is_directory(dir)) throw Error("calibration data folder does not exist", dir);
     for (const auto& e : fs::directory_iterator(dir))
-      if (e.is_directory() && e.path().filename().string().rfind("test_data_set", 0) == 0) sets_.push_back(e.path());
+      if (e.is_directory() && e.path().filename().string().rfind("test_data_set", 0) == 0)
+        sets_.push_back(e.path());
     std::sort(sets_.begin(), sets_.end());
     if (sets_.empty()) sets_.push_back(dir);
     // Read the first sample now, so a bad folder fails before any work.
@@ -68,14 +69,16 @@ class DirSource : public SampleSource {
     std::vector<fs::path> files;
     for (const auto& e : fs::directory_iterator(set)) {
       auto ext = e.path().extension().string();
-      if (e.is_regular_file() && (ext == ".pb" || ext == ".npy") && e.path().stem().string().rfind("output_", 0) != 0)
+      if (e.is_regular_file() && (ext == ".pb" || ext == ".npy") &&
+          e.path().stem().string().rfind("output_", 0) != 0)
         files.push_back(e.path());
     }
     std::sort(files.begin(), files.end());
     std::regex idx("input_(\\d+)");
     for (const auto& f : files) {
       std::string name;
-      Tensor t = f.extension() == ".pb" ? quant::read_pb_tensor(f.string(), &name) : quant::read_npy(f.string());
+      Tensor t =
+          f.extension() == ".pb" ? quant::read_pb_tensor(f.string(), &name) : quant::read_npy(f.string());
       std::string stem = f.stem().string();
       auto known = [&](const std::string& n) {
         return std::any_of(inputs_.begin(), inputs_.end(), [&](const InputSpec& s) { return s.name == n; });
@@ -86,7 +89,8 @@ class DirSource : public SampleSource {
         size_t k = std::stoul(m[1]);
         if (k < inputs_.size()) name = inputs_[k].name;
       }
-      if (name.empty()) throw Error("cannot match this file to a model input (name it input_N or <input name>)", f.string());
+      if (name.empty())
+        throw Error("cannot match this file to a model input (name it input_N or <input name>)", f.string());
       sample.push_back({name, std::move(t)});
     }
     for (const auto& in : inputs_)
@@ -114,7 +118,8 @@ class GeneratedSource : public SampleSource {
     auto inits = quant::initializer_map(m.graph());
     // Token ids must index the embedding table: find Gather(table, ids) to learn the vocabulary size.
     for (const auto& n : m.graph().node())
-      if (n.op_type() == "Gather" && n.input_size() > 1 && inits.count(n.input(0)) && inits.at(n.input(0))->dims_size())
+      if (n.op_type() == "Gather" && n.input_size() > 1 && inits.count(n.input(0)) &&
+          inits.at(n.input(0))->dims_size())
         vocab_[n.input(1)] = std::max<int64_t>(1, inits.at(n.input(0))->dims(0));
   }
   bool next(std::vector<NamedTensor>& sample) override {
@@ -126,7 +131,8 @@ class GeneratedSource : public SampleSource {
   }
   void rewind() override { pos_ = 0; }
   std::string describe() const override {
-    return "GENERATED " + std::to_string(count_) + " random samples (no --calibration-data: token ids, masks of "
+    return "GENERATED " + std::to_string(count_) +
+           " random samples (no --calibration-data: token ids, masks of "
            "ones, N(0,1) floats; ranges will not match real data)";
   }
   bool generated() const override { return true; }
@@ -134,13 +140,17 @@ class GeneratedSource : public SampleSource {
  private:
   Tensor make(const InputSpec& in, std::mt19937_64& rng) const {
     DType dt = dtype_from_onnx(in.elem_type);
-    if (dt == DType::undefined || dt == DType::string) throw Error("cannot generate data of this type", "input '" + in.name + "'");
+    if (dt == DType::undefined || dt == DType::string)
+      throw Error("cannot generate data of this type", "input '" + in.name + "'");
     Shape s;
     for (size_t i = 0; i < in.dims.size(); ++i) {
       auto [v, sym] = in.dims[i];
-      if (v >= 0) s.push_back(v);
-      else if (i == 0 || lower(sym).find("batch") != std::string::npos) s.push_back(1);
-      else s.push_back(seq_);
+      if (v >= 0)
+        s.push_back(v);
+      else if (i == 0 || lower(sym).find("batch") != std::string::npos)
+        s.push_back(1);
+      else
+        s.push_back(seq_);
     }
     Tensor t(dt, s);
     std::string n = lower(in.name);
@@ -153,12 +163,14 @@ class GeneratedSource : public SampleSource {
       int64_t hi = it != vocab_.end() ? it->second : 100;
       std::uniform_int_distribution<int64_t> d(0, hi - 1);
       for (int64_t i = 0; i < k; ++i) {
-        int64_t v = n.find("mask") != std::string::npos ? 1
-                    : n.find("type") != std::string::npos ? 0
+        int64_t v = n.find("mask") != std::string::npos       ? 1
+                    : n.find("type") != std::string::npos     ? 0
                     : n.find("position") != std::string::npos ? i % (s.empty() ? 1 : s.back())
-                    : d(rng);
-        if (dt == DType::i64) t.data_as<int64_t>()[i] = v;
-        else t.data_as<int32_t>()[i] = static_cast<int32_t>(v);
+                                                              : d(rng);
+        if (dt == DType::i64)
+          t.data_as<int64_t>()[i] = v;
+        else
+          t.data_as<int32_t>()[i] = static_cast<int32_t>(v);
       }
     } else if (dt == DType::boolean || dt == DType::u8) {
       for (int64_t i = 0; i < k; ++i) t.data_as<uint8_t>()[i] = 1;

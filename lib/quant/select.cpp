@@ -15,15 +15,18 @@ static bool contains(const std::vector<std::string>& v, const std::string& s) {
 }
 
 // Why this node cannot be rewritten, or "" when it can.
-static std::string structural_reason(const onnx::NodeProto& n, const std::map<std::string, const onnx::TensorProto*>& inits,
+static std::string structural_reason(const onnx::NodeProto& n,
+                                     const std::map<std::string, const onnx::TensorProto*>& inits,
                                      QuantMode mode) {
   const std::string& op = n.op_type();
   if (n.input_size() < 2) return "fewer than 2 inputs";
   if (inits.count(n.input(0))) return "input A is a constant (nothing to quantize at run time)";
   auto w = inits.find(n.input(1));
-  if (w == inits.end()) return "weight is not a constant initializer (only constant-B MatMul/Gemm/Conv are quantized)";
+  if (w == inits.end())
+    return "weight is not a constant initializer (only constant-B MatMul/Gemm/Conv are quantized)";
   if (w->second->data_type() != onnx::TensorProto::FLOAT) return "weight is not float32";
-  if (w->second->data_location() == onnx::TensorProto::EXTERNAL) return "weight uses external data (not supported)";
+  if (w->second->data_location() == onnx::TensorProto::EXTERNAL)
+    return "weight uses external data (not supported)";
   int rank = w->second->dims_size();
   if (op == "MatMul" && rank != 2) return "weight rank " + std::to_string(rank) + " (only 2-D weights)";
   if (op == "Gemm") {
@@ -33,7 +36,8 @@ static std::string structural_reason(const onnx::NodeProto& n, const std::map<st
       float beta = attr_float(n, "beta", 1.0f);
       auto c = inits.find(n.input(2));
       if (beta != 1.0f && c == inits.end()) return "beta != 1 with a non-constant C";
-      if (c != inits.end() && c->second->data_type() != onnx::TensorProto::FLOAT) return "bias is not float32";
+      if (c != inits.end() && c->second->data_type() != onnx::TensorProto::FLOAT)
+        return "bias is not float32";
     }
   }
   if (op == "Conv") {
@@ -61,10 +65,14 @@ std::vector<Selected> select_nodes(const onnx::ModelProto& m, const QuantizeOpti
     s.d.name = node_label(n, i);
     s.d.op_type = op;
     s.d.output = n.output_size() ? n.output(0) : "";
-    if (!contains(o.op_types, op)) s.d.reason = "op type not in --op-types";
-    else if (contains(o.exclude_ops, op)) s.d.reason = "excluded by --exclude-ops";
-    else if (contains(o.exclude_nodes, n.name()) && !n.name().empty()) s.d.reason = "excluded by --exclude-nodes";
-    else s.d.reason = structural_reason(n, inits, o.mode);
+    if (!contains(o.op_types, op))
+      s.d.reason = "op type not in --op-types";
+    else if (contains(o.exclude_ops, op))
+      s.d.reason = "excluded by --exclude-ops";
+    else if (contains(o.exclude_nodes, n.name()) && !n.name().empty())
+      s.d.reason = "excluded by --exclude-nodes";
+    else
+      s.d.reason = structural_reason(n, inits, o.mode);
     s.d.quantized = s.d.reason.empty();
     out.push_back(std::move(s));
   }

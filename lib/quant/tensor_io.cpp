@@ -31,17 +31,47 @@ Tensor tensor_from_proto(const onnx::TensorProto& t, const std::string& where) {
     if (size != n) throw Error("element count does not match the shape", where);
   };
   switch (dt) {
-    case DType::f32: check(t.float_data_size()); copy_field<float>(out, t.float_data()); break;
-    case DType::f64: check(t.double_data_size()); copy_field<double>(out, t.double_data()); break;
-    case DType::i64: check(t.int64_data_size()); copy_field<int64_t>(out, t.int64_data()); break;
-    case DType::u64: case DType::u32: check(t.uint64_data_size());
-      if (dt == DType::u64) copy_field<uint64_t>(out, t.uint64_data()); else copy_field<uint32_t>(out, t.uint64_data());
+    case DType::f32:
+      check(t.float_data_size());
+      copy_field<float>(out, t.float_data());
       break;
-    case DType::i32: check(t.int32_data_size()); copy_field<int32_t>(out, t.int32_data()); break;
-    case DType::i16: check(t.int32_data_size()); copy_field<int16_t>(out, t.int32_data()); break;
-    case DType::u16: check(t.int32_data_size()); copy_field<uint16_t>(out, t.int32_data()); break;
-    case DType::i8: check(t.int32_data_size()); copy_field<int8_t>(out, t.int32_data()); break;
-    case DType::u8: case DType::boolean: check(t.int32_data_size()); copy_field<uint8_t>(out, t.int32_data()); break;
+    case DType::f64:
+      check(t.double_data_size());
+      copy_field<double>(out, t.double_data());
+      break;
+    case DType::i64:
+      check(t.int64_data_size());
+      copy_field<int64_t>(out, t.int64_data());
+      break;
+    case DType::u64:
+    case DType::u32:
+      check(t.uint64_data_size());
+      if (dt == DType::u64)
+        copy_field<uint64_t>(out, t.uint64_data());
+      else
+        copy_field<uint32_t>(out, t.uint64_data());
+      break;
+    case DType::i32:
+      check(t.int32_data_size());
+      copy_field<int32_t>(out, t.int32_data());
+      break;
+    case DType::i16:
+      check(t.int32_data_size());
+      copy_field<int16_t>(out, t.int32_data());
+      break;
+    case DType::u16:
+      check(t.int32_data_size());
+      copy_field<uint16_t>(out, t.int32_data());
+      break;
+    case DType::i8:
+      check(t.int32_data_size());
+      copy_field<int8_t>(out, t.int32_data());
+      break;
+    case DType::u8:
+    case DType::boolean:
+      check(t.int32_data_size());
+      copy_field<uint8_t>(out, t.int32_data());
+      break;
     default: throw Error("unsupported tensor data type", where);
   }
   return out;
@@ -76,16 +106,26 @@ Tensor read_npy(const std::string& path) {
   if (m[1] == ">") throw Error("big-endian .npy is not supported", path);
   std::string kind = m[2], size = m[3];
   DType dt = DType::undefined;
-  if (kind == "f" && size == "4") dt = DType::f32;
-  else if (kind == "f" && size == "8") dt = DType::f64;
-  else if (kind == "i" && size == "8") dt = DType::i64;
-  else if (kind == "i" && size == "4") dt = DType::i32;
-  else if (kind == "i" && size == "1") dt = DType::i8;
-  else if (kind == "u" && size == "1") dt = DType::u8;
-  else if (kind == "b" && size == "1") dt = DType::boolean;
-  else throw Error("unsupported .npy dtype " + kind + size, path);
-  if (h.find("'fortran_order': True") != std::string::npos) throw Error("Fortran-order .npy is not supported", path);
-  if (!std::regex_search(h, m, std::regex("'shape':\\s*\\(([^)]*)\\)"))) throw Error("no shape in .npy header", path);
+  if (kind == "f" && size == "4")
+    dt = DType::f32;
+  else if (kind == "f" && size == "8")
+    dt = DType::f64;
+  else if (kind == "i" && size == "8")
+    dt = DType::i64;
+  else if (kind == "i" && size == "4")
+    dt = DType::i32;
+  else if (kind == "i" && size == "1")
+    dt = DType::i8;
+  else if (kind == "u" && size == "1")
+    dt = DType::u8;
+  else if (kind == "b" && size == "1")
+    dt = DType::boolean;
+  else
+    throw Error("unsupported .npy dtype " + kind + size, path);
+  if (h.find("'fortran_order': True") != std::string::npos)
+    throw Error("Fortran-order .npy is not supported", path);
+  if (!std::regex_search(h, m, std::regex("'shape':\\s*\\(([^)]*)\\)")))
+    throw Error("no shape in .npy header", path);
   Shape s;
   std::string dims = m[1];
   std::regex num("\\d+");

@@ -17,8 +17,10 @@ inline onnx::ValueInfoProto vinfo(const std::string& name, std::vector<int64_t> 
   t->set_elem_type(onnx::TensorProto::FLOAT);
   for (auto d : dims) {
     auto* dim = t->mutable_shape()->add_dim();
-    if (d < 0) dim->set_dim_param("batch");
-    else dim->set_dim_value(d);
+    if (d < 0)
+      dim->set_dim_param("batch");
+    else
+      dim->set_dim_value(d);
   }
   return v;
 }

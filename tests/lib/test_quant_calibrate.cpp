@@ -129,8 +129,8 @@ TEST_CASE("quant calib: entropy picks a threshold inside the distribution", "[qu
   RangeCollector c(512);
   c.add(v.data(), v.size());
   auto e = c.entropy(128);
-  CHECK(e.max > 2.0f);    // keeps the bulk of a N(0, 1)
-  CHECK(e.max < 20.0f);   // but not the outliers at 40
+  CHECK(e.max > 2.0f);             // keeps the bulk of a N(0, 1)
+  CHECK(e.max < 20.0f);            // but not the outliers at 40
   CHECK(e.min >= -e.max - 1e-6f);  // never wider than the |x| threshold
   // All-zero data: a zero range, no crash.
   RangeCollector z(16);
@@ -280,7 +280,8 @@ TEST_CASE("quant files: atomic writes, ranges JSON, report", "[quant]") {
   int entries = 0;
   for (auto& e : fs::directory_iterator(dir)) entries += 1, (void)e;
   CHECK(entries == 1);  // no temporary left behind
-  CHECK_THROWS_WITH(write_file_atomic((dir / "no" / "m.onnx").string(), "x"), Catch::Contains("does not exist"));
+  CHECK_THROWS_WITH(write_file_atomic((dir / "no" / "m.onnx").string(), "x"),
+                    Catch::Contains("does not exist"));
   CHECK_THROWS_WITH(read_file_bytes((dir / "missing").string()), Catch::Contains("cannot open"));
 
   RangeMap r = {{"a", {-1.5f, 2.0f}}, {"b", {0, 0}}};

@@ -46,11 +46,11 @@ TEST_CASE("quant: symmetric scales and zero points", "[quant]") {
 TEST_CASE("quant: quantize_value rounds half to even and saturates", "[quant]") {
   QParams p{0.5f, 10};
   QRange r{0, 255};
-  CHECK(quantize_value(1.25f, p, r) == 12);   // 2.5 -> 2
-  CHECK(quantize_value(1.75f, p, r) == 14);   // 3.5 -> 4
+  CHECK(quantize_value(1.25f, p, r) == 12);  // 2.5 -> 2
+  CHECK(quantize_value(1.75f, p, r) == 14);  // 3.5 -> 4
   CHECK(quantize_value(-100.0f, p, r) == 0);
   CHECK(quantize_value(1000.0f, p, r) == 255);
-  CHECK(quantize_value(-1.25f, p, r) == 8);   // -2.5 -> -2
+  CHECK(quantize_value(-1.25f, p, r) == 8);  // -2.5 -> -2
 }
 
 TEST_CASE("quant: per-tensor and per-channel weights", "[quant]") {

@@ -34,9 +34,15 @@ const onnx::NodeProto* find_node(const onnx::ModelProto& m, const std::string& o
     if (n.op_type() == op) return &n;
   return nullptr;
 }
-std::vector<int64_t> dims(const onnx::TensorProto* t) { return {t->dims().begin(), t->dims().end()}; }
-float scalar(const onnx::TensorProto* t) { return quant::tensor_floats(*t).at(0); }
-void check(const onnx::ModelProto& m) { REQUIRE_NOTHROW(onnx::checker::check_model(m)); }
+std::vector<int64_t> dims(const onnx::TensorProto* t) {
+  return {t->dims().begin(), t->dims().end()};
+}
+float scalar(const onnx::TensorProto* t) {
+  return quant::tensor_floats(*t).at(0);
+}
+void check(const onnx::ModelProto& m) {
+  REQUIRE_NOTHROW(onnx::checker::check_model(m));
+}
 
 }  // namespace
 
@@ -45,8 +51,9 @@ TEST_CASE("quant: dynamic MatMul and Gemm become MatMulInteger in ONNX Runtime's
   auto m = parse_model(r.model_bytes);
   check(m);
   CHECK(r.quantized_count() == 2);
-  CHECK(ops(m) == std::vector<std::string>{"DynamicQuantizeLinear", "MatMulInteger", "Cast", "Mul", "Mul", "Relu",
-                                           "DynamicQuantizeLinear", "MatMulInteger", "Cast", "Mul", "Mul", "Add"});
+  CHECK(ops(m) == std::vector<std::string>{"DynamicQuantizeLinear", "MatMulInteger", "Cast", "Mul", "Mul",
+                                           "Relu", "DynamicQuantizeLinear", "MatMulInteger", "Cast", "Mul",
+                                           "Mul", "Add"});
   // Weights: int8, same shape; Gemm's transB weight is stored transposed [K, N].
   auto* wq = find_init(m, "w_quantized");
   REQUIRE(wq);
@@ -113,7 +120,8 @@ TEST_CASE("quant: Gemm alpha and beta are folded into weights and bias", "[quant
 TEST_CASE("quant: dynamic Conv becomes ConvInteger with the bias as [1, M, 1, 1]", "[quant]") {
   auto m = parse_model(quantize_model_bytes(quant_test::conv(), {}).model_bytes);
   check(m);
-  CHECK(ops(m) == std::vector<std::string>{"DynamicQuantizeLinear", "ConvInteger", "Cast", "Mul", "Mul", "Add"});
+  CHECK(ops(m) ==
+        std::vector<std::string>{"DynamicQuantizeLinear", "ConvInteger", "Cast", "Mul", "Mul", "Add"});
   auto* ci = find_node(m, "ConvInteger");
   REQUIRE(ci->attribute_size() == 1);
   CHECK(ci->attribute(0).name() == "pads");
@@ -187,7 +195,8 @@ TEST_CASE("quant: static QDQ wraps inputs, weights, bias and outputs", "[quant]"
   auto bytes = quant_test::conv();
   auto names = tensors_to_calibrate(bytes, o);
   CHECK(names == std::vector<std::string>{"img", "c"});
-  CHECK_THROWS_WITH(quantize_model_bytes(bytes, o, {{"img", {-1, 1}}}), Catch::Contains("no calibration range for tensor 'c'"));
+  CHECK_THROWS_WITH(quantize_model_bytes(bytes, o, {{"img", {-1, 1}}}),
+                    Catch::Contains("no calibration range for tensor 'c'"));
   RangeMap ranges = {{"img", {-1.0f, 3.0f}}, {"c", {-2.0f, 2.0f}}};
   o.per_channel = true;
   auto m = parse_model(quantize_model_bytes(bytes, o, ranges).model_bytes);
@@ -234,11 +243,13 @@ TEST_CASE("quant: static QDQ between two quantized ops shares one Q/DQ pair", "[
     if (n.op_type() == "Relu") CHECK(n.input(0) == "y_DequantizeLinear_Output");
 }
 
-TEST_CASE("quant: static QOperator uses QLinearMatMul / QLinearConv and chains quantized tensors", "[quant]") {
+TEST_CASE("quant: static QOperator uses QLinearMatMul / QLinearConv and chains quantized tensors",
+          "[quant]") {
   QuantizeOptions o;
   o.mode = QuantMode::static_;
   o.format = QuantFormat::qoperator;
-  auto cm = parse_model(quantize_model_bytes(quant_test::conv(), o, {{"img", {-1, 1}}, {"c", {-2, 2}}}).model_bytes);
+  auto cm = parse_model(
+      quantize_model_bytes(quant_test::conv(), o, {{"img", {-1, 1}}, {"c", {-2, 2}}}).model_bytes);
   check(cm);
   CHECK(ops(cm) == std::vector<std::string>{"QuantizeLinear", "QLinearConv", "DequantizeLinear"});
   CHECK(find_node(cm, "QLinearConv")->input_size() == 9);
@@ -251,10 +262,12 @@ TEST_CASE("quant: static QOperator uses QLinearMatMul / QLinearConv and chains q
   b.weight("w2", {4, 4}, 0.5f);
   b.node("MatMul", {"x", "w1"}, {"h"}, "a");
   b.node("MatMul", {"h", "w2"}, {"o"}, "b");
-  auto m = parse_model(quantize_model_bytes(b.bytes(), o, {{"x", {-1, 1}}, {"h", {-2, 2}}, {"o", {-3, 3}}}).model_bytes);
+  auto m = parse_model(
+      quantize_model_bytes(b.bytes(), o, {{"x", {-1, 1}}, {"h", {-2, 2}}, {"o", {-3, 3}}}).model_bytes);
   check(m);
   // The second QLinearMatMul reads h_quantized directly: one QuantizeLinear, one DequantizeLinear.
-  CHECK(ops(m) == std::vector<std::string>{"QuantizeLinear", "QLinearMatMul", "QLinearMatMul", "DequantizeLinear"});
+  CHECK(ops(m) ==
+        std::vector<std::string>{"QuantizeLinear", "QLinearMatMul", "QLinearMatMul", "DequantizeLinear"});
   CHECK(m.graph().node(2).input(0) == "h_quantized");
   CHECK(m.graph().node(3).output(0) == "o");
 }
@@ -266,7 +279,8 @@ TEST_CASE("quant: bad models fail clearly", "[quant]") {
   o.mode = QuantMode::static_;
   o.per_channel = true;
   RangeMap r = {{"x", {-1, 1}}, {"y", {-5, 5}}, {"r", {0, 5}}, {"z", {-3, 3}}};
-  CHECK_THROWS_WITH(quantize_model_bytes(quant_test::mlp(11), o, r), Catch::Contains("per-channel QDQ needs opset >= 13"));
+  CHECK_THROWS_WITH(quantize_model_bytes(quant_test::mlp(11), o, r),
+                    Catch::Contains("per-channel QDQ needs opset >= 13"));
   // Nothing to quantize is not an error, whatever the opset.
   o.op_types = {"Conv"};
   CHECK_NOTHROW(quantize_model_bytes(quant_test::mlp(9), o, r));

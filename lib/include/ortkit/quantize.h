@@ -31,22 +31,22 @@ enum class QuantFormat : uint8_t { qdq, qoperator };
 enum class QuantType : uint8_t { u8, s8 };
 enum class CalibrationMethod : uint8_t { minmax, percentile, entropy };
 
-QuantType parse_quant_type(const std::string& s);           ///< "u8"|"uint8"|"s8"|"int8"; throws Error
+QuantType parse_quant_type(const std::string& s);                  ///< "u8"|"uint8"|"s8"|"int8"; throws Error
 CalibrationMethod parse_calibration_method(const std::string& s);  ///< throws Error
-const char* quant_type_name(QuantType t);                    ///< "u8", "s8"
+const char* quant_type_name(QuantType t);                          ///< "u8", "s8"
 
 struct QuantizeOptions {
   QuantMode mode = QuantMode::dynamic;
-  QuantFormat format = QuantFormat::qdq;    ///< static mode only
+  QuantFormat format = QuantFormat::qdq;  ///< static mode only
   QuantType weight_type = QuantType::s8;
   QuantType activation_type = QuantType::u8;  ///< static mode; dynamic activations are always u8
-  bool per_channel = false;                  ///< MatMul/Gemm: per output column, Conv: per output channel
-  bool reduce_range = false;                 ///< 7-bit weights (for CPUs without VNNI-style int8 dot products)
+  bool per_channel = false;                   ///< MatMul/Gemm: per output column, Conv: per output channel
+  bool reduce_range = false;  ///< 7-bit weights (for CPUs without VNNI-style int8 dot products)
   bool symmetric_activations = false;
   std::vector<std::string> op_types = {"MatMul", "Gemm", "Conv"};
-  std::vector<std::string> exclude_nodes;    ///< node names kept fp32
-  std::vector<std::string> exclude_ops;      ///< op types kept fp32
-  bool keep_first_last = false;              ///< keep the first and last quantizable node fp32
+  std::vector<std::string> exclude_nodes;  ///< node names kept fp32
+  std::vector<std::string> exclude_ops;    ///< op types kept fp32
+  bool keep_first_last = false;            ///< keep the first and last quantizable node fp32
 };
 
 /// A calibrated activation range.
@@ -61,9 +61,9 @@ struct NodeDecision {
   std::string name;
   std::string op_type;
   bool quantized = false;
-  std::string reason;   ///< why not, when !quantized
-  std::string as;       ///< what it became: "MatMulInteger", "QLinearConv", "QDQ", ...
-  std::string output;   ///< the node's (float) output tensor, still present in the int8 model
+  std::string reason;  ///< why not, when !quantized
+  std::string as;      ///< what it became: "MatMulInteger", "QLinearConv", "QDQ", ...
+  std::string output;  ///< the node's (float) output tensor, still present in the int8 model
 };
 
 struct QuantizeResult {
@@ -122,16 +122,17 @@ struct CalibrationStats {
   int samples = 0;
 };
 /// Runs the model with `tensors` added as outputs over every sample, merging ranges batch by batch.
-RangeMap calibrate(const std::string& model_bytes, const std::vector<std::string>& tensors, SampleSource& data,
-                   const RunnerFactory& runner, const CalibrationOptions& opts, CalibrationStats* stats = nullptr);
+RangeMap calibrate(const std::string& model_bytes, const std::vector<std::string>& tensors,
+                   SampleSource& data, const RunnerFactory& runner, const CalibrationOptions& opts,
+                   CalibrationStats* stats = nullptr);
 
 // ---- Accuracy of the int8 model against the fp32 one.
 struct OutputAccuracy {
   std::string name;
-  double cosine = 1;       ///< over all samples (the lowest per-sample value)
+  double cosine = 1;  ///< over all samples (the lowest per-sample value)
   double max_abs = 0;
   double mean_abs = 0;
-  double top1 = -1;        ///< top-1 agreement in [0, 1] for [batch, classes] outputs; -1 otherwise
+  double top1 = -1;  ///< top-1 agreement in [0, 1] for [batch, classes] outputs; -1 otherwise
 };
 struct LayerAccuracy {
   std::string node;
