@@ -12,7 +12,7 @@ namespace {
 
 struct Flags {
   std::string model, out, mode = "dynamic", format = "qdq", wtype = "s8", atype = "u8";
-  std::string calib_dir, method = "minmax", ranges, report, dump_ranges;
+  std::string calib_dir, eval_dir, method = "minmax", ranges, report, dump_ranges;
   double percentile = 99.99, min_cosine = -2;
   int calib_samples = 8, eval_samples = 4, threads = 1;
   bool no_eval = false, per_layer = false;
@@ -47,9 +47,10 @@ int run(const Flags& f, ortkit::QuantizeOptions o) {
   rep.options = o;
   RunnerFactory runner = session_runner_factory(f.threads);
 
-  auto data = [&](int generated_count) {
-    return f.calib_dir.empty() ? generated_samples(fp32, generated_count)
-                               : open_sample_dir(f.calib_dir, fp32);
+  // Generated samples use different seeds for calibration and evaluation, so accuracy is not measured
+  // on the very inputs the ranges came from.
+  auto data = [&](const std::string& dir, int generated_count, uint64_t seed) {
+    return dir.empty() ? generated_samples(fp32, generated_count, seed) : open_sample_dir(dir, fp32);
   };
   RangeMap ranges;
   if (o.mode == QuantMode::static_) {
@@ -60,7 +61,7 @@ int run(const Flags& f, ortkit::QuantizeOptions o) {
       ranges = read_ranges_json(f.ranges);
       rep.calibration_source = "ranges file " + f.ranges;
     } else {
-      auto src = data(f.calib_samples);
+      auto src = data(f.calib_dir, f.calib_samples, 1);
       rep.calibration_source = src->describe();
       rep.calibration_generated = src->generated();
       if (src->generated()) std::cerr << "ort-quantize: WARNING: " << src->describe() << "\n";
@@ -75,7 +76,7 @@ int run(const Flags& f, ortkit::QuantizeOptions o) {
     rep.eval_skipped = "--no-eval";
   } else {
     try {
-      auto src = data(f.eval_samples);
+      auto src = data(f.eval_dir.empty() ? f.calib_dir : f.eval_dir, f.eval_samples, 1000);
       std::vector<std::pair<std::string, std::string>> layers;
       if (f.per_layer)
         for (const auto& d : rep.result.nodes)
@@ -131,6 +132,7 @@ int main(int argc, char** argv) {
   app.add_flag("--no-eval", f.no_eval, "skip the accuracy check");
   app.add_flag("--per-layer", f.per_layer, "SQNR of every quantized node's output");
   app.add_option("--min-cosine", f.min_cosine, "exit 1 when an output's cosine similarity is below this");
+  app.add_option("--eval-data", f.eval_dir, "samples for the accuracy check (default: the calibration data)");
   app.add_option("--eval-samples", f.eval_samples, "generated samples for the accuracy check")
       ->capture_default_str();
   app.add_option("--threads", f.threads, "engine threads for calibration and evaluation")
