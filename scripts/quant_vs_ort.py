@@ -235,6 +235,9 @@ def cli_checks(binary, work):
     r = run([fp32, "-o", out, "--no-eval", "--exclude-nodes", "fc1", "--exclude-ops", "Gemm"], 0, "exclusions")
     if r.returncode == 0 and "excluded by --exclude-nodes" not in r.stdout:
         failures.append(f"exclusions: no reason in {r.stdout}")
+    r = run([fp32, "-o", out, "--no-eval", "--exclude-nodes", "fc_typo"], 0, "unknown excluded node warns")
+    if "no MatMul/Gemm/Conv node named 'fc_typo'" not in r.stderr:
+        failures.append(f"unknown excluded node: no warning in {r.stderr!r}")
     return failures
 
 

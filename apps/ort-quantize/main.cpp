@@ -1,6 +1,7 @@
 // ort-quantize: fp32 ONNX -> int8 ONNX (dynamic or static, QDQ or QOperator) with an accuracy report.
 // Parses flags, calls lib/quant, prints. Exit: 0 ok, 1 accuracy below --min-cosine, 2 error.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 
@@ -71,6 +72,10 @@ int run(const Flags& f, ortkit::QuantizeOptions o) {
     }
   }
   rep.result = quantize_model_bytes(fp32, o, ranges);
+  for (const auto& name : o.exclude_nodes)  // a typo would silently quantize the node it meant to keep
+    if (std::none_of(rep.result.nodes.begin(), rep.result.nodes.end(),
+                     [&](const NodeDecision& d) { return d.name == name; }))
+      std::cerr << "ort-quantize: WARNING: --exclude-nodes: no MatMul/Gemm/Conv node named '" << name << "'\n";
 
   if (f.no_eval) {
     rep.eval_skipped = "--no-eval";
