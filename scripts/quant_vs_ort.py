@@ -267,6 +267,9 @@ def main():
         data = os.path.join(work, mname + "_data")
         shutil.rmtree(data, ignore_errors=True)
         write_data(m, calib, data)
+        eval_data = os.path.join(work, mname + "_eval")
+        shutil.rmtree(eval_data, ignore_errors=True)
+        write_data(m, evals, eval_data)
         ranges = ort_ranges(fp32, calib)
         rfile = os.path.join(work, mname + "_ranges.json")
         with open(rfile, "w") as f:
@@ -281,8 +284,8 @@ def main():
                 cmd += ["--calibration-data", data] if a.engine else ["--ranges", rfile]
             if a.engine and static:
                 cmd += ["--dump-ranges", out + ".ranges.json"]
-            if not a.engine:
-                cmd += ["--no-eval"]
+            # The engine measures accuracy on the same inputs as ORT does below.
+            cmd += ["--eval-data", eval_data] if a.engine else ["--no-eval"]
             r = subprocess.run(cmd, capture_output=True, text=True)
             tag = f"{mname}/{cname}"
             if r.returncode != 0:
