@@ -127,7 +127,7 @@ int main(int argc, char** argv) {
   app.add_flag("--keep-first-last", o.keep_first_last, "keep the first and last quantizable node fp32");
   app.add_option("--calibration-data", f.calib_dir, "folder of test_data_set_*/input_N.pb or .npy");
   app.add_option("--calibrate", f.method, "minmax | percentile | entropy")->capture_default_str();
-  app.add_option("--percentile", f.percentile, "percentile method: % of values kept")->capture_default_str();
+  app.add_option("--percentile", f.percentile, "percentile method: range from the (100-P)th to the Pth percentile")->capture_default_str();
   app.add_option("--calibration-samples", f.calib_samples, "generated samples when no data")
       ->capture_default_str();
   app.add_option("--ranges", f.ranges, "precomputed ranges JSON {tensor: [min, max]} instead of calibrating");
