@@ -323,3 +323,15 @@ TEST_CASE("quant: a weight also read inside a subgraph stays in the model", "[qu
   CHECK(count(m, "MatMulInteger") == 1);
   CHECK(find_init(m, "w"));  // the If branches still read it
 }
+
+TEST_CASE("quant: the rewrite is deterministic (same bytes in, same bytes out)", "[quant]") {
+  QuantizeOptions o;
+  o.per_channel = true;
+  CHECK(quantize_model_bytes(quant_test::conv(), o).model_bytes ==
+        quantize_model_bytes(quant_test::conv(), o).model_bytes);
+  o.mode = QuantMode::static_;
+  o.format = QuantFormat::qoperator;
+  RangeMap r = {{"x", {-1, 1}}, {"y", {-5, 5}}, {"r", {0, 5}}, {"z", {-3, 3}}};
+  CHECK(quantize_model_bytes(quant_test::mlp(), o, r).model_bytes ==
+        quantize_model_bytes(quant_test::mlp(), o, r).model_bytes);
+}
