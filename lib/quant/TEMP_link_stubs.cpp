@@ -2,15 +2,9 @@
 // links before the merge. The lead deletes this file when the engine and zoo lanes are merged.
 #include "ortkit/error.h"
 #include "ortkit/session.h"
-#include "ortkit/zoo.h"
 
 namespace ortkit {
 std::unique_ptr<Session> Session::from_bytes(const std::string&, const SessionOptions&, const std::string&) {
   throw Error("the ortkit engine is not merged into this build yet (Session::from_bytes)");
 }
-namespace zoo {
-std::string resolve(const std::string& model) {
-  throw Error("not a file, and the model zoo is not merged into this build yet", model);
-}
-}  // namespace zoo
 }  // namespace ortkit
