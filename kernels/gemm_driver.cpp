@@ -56,7 +56,7 @@ struct Scratch {
     return ptr;
   }
 };
-thread_local Scratch t_apack, t_rowsum, t_tile, t_cols;
+thread_local Scratch t_apack, t_rowsum, t_tile, t_cols, t_arow;
 
 size_t a_elem(GemmKind k) { return k == GemmKind::f32 ? 4 : k == GemmKind::bf16 ? 2 : 1; }
 
@@ -65,46 +65,116 @@ inline uint8_t quant_u8(float v, float inv_scale, int32_t zp) {
   return static_cast<uint8_t>(std::clamp(q, 0.f, 255.f));
 }
 
+// fp32 -> bf16 bits, nearest even, NaN kept quiet: branch-free so the row loop vectorizes.
+inline uint16_t to_bf16(float v) {
+  uint32_t u;
+  std::memcpy(&u, &v, 4);
+  const uint32_t rounded = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+  const uint32_t nan = (u >> 16) | 0x40u;
+  return static_cast<uint16_t>((u & 0x7fffffffu) > 0x7f800000u ? nan : rounded);
+}
+
+// One row of A in the packed element type: a pointer straight into A when no conversion is needed,
+// else converted into `tmp` (k elements). Row sums for int8 are taken here, over the packed values.
+const void* source_row(const Job& j, int64_t row, void* tmp, int32_t* sum) {
+  const int64_t k = j.b->k_;
+  switch (j.src) {
+    case ASrc::f32: return static_cast<const float*>(j.a) + row * j.lda;
+    case ASrc::f32_to_bf16: {
+      const float* s = static_cast<const float*>(j.a) + row * j.lda;
+      uint16_t* d = static_cast<uint16_t*>(tmp);
+      for (int64_t i = 0; i < k; ++i) d[i] = to_bf16(s[i]);
+      return d;
+    }
+    case ASrc::u8:
+    case ASrc::s8: {
+      const uint8_t* s = static_cast<const uint8_t*>(j.a) + row * j.lda;
+      int32_t acc = 0;
+      if (j.a_xor) {
+        uint8_t* d = static_cast<uint8_t*>(tmp);
+        for (int64_t i = 0; i < k; ++i) {
+          d[i] = static_cast<uint8_t>(s[i] ^ j.a_xor);
+          acc += d[i];
+        }
+        *sum = acc;
+        return d;
+      }
+      if (j.src == ASrc::s8)
+        for (int64_t i = 0; i < k; ++i) acc += static_cast<int8_t>(s[i]);
+      else
+        for (int64_t i = 0; i < k; ++i) acc += s[i];
+      *sum = acc;
+      return s;
+    }
+    case ASrc::f32_to_u8: {
+      const float* s = static_cast<const float*>(j.a) + row * j.lda;
+      uint8_t* d = static_cast<uint8_t*>(tmp);
+      int32_t acc = 0;
+      for (int64_t i = 0; i < k; ++i) {
+        d[i] = quant_u8(s[i], j.q_inv_scale, j.q_zp);
+        acc += d[i];
+      }
+      *sum = acc;
+      return d;
+    }
+  }
+  return nullptr;
+}
+
+// Scatter one source row into slot r of an MR-row panel: group g's KR elements (CHUNK bytes) go to
+// ((g * mr + r) * CHUNK). Fixed-size memcpy compiles to one move; the K tail group is zero padded.
+template <int CHUNK>
+void scatter_row(const char* src, int64_t k_bytes, int64_t groups, int mr, int r, char* dst) {
+  const int64_t full = k_bytes / CHUNK;
+  char* d = dst + static_cast<int64_t>(r) * CHUNK;
+  const int64_t step = static_cast<int64_t>(mr) * CHUNK;
+  for (int64_t g = 0; g < full; ++g, d += step, src += CHUNK) std::memcpy(d, src, CHUNK);
+  if (full < groups) {
+    const int64_t left = k_bytes - full * CHUNK;
+    std::memset(d, 0, CHUNK);
+    std::memcpy(d, src, static_cast<size_t>(left));
+    d += step;
+    for (int64_t g = full + 1; g < groups; ++g, d += step) std::memset(d, 0, CHUNK);
+  }
+}
+
+void scatter_any(const char* src, int64_t k_bytes, int64_t groups, int mr, int r, char* dst, int chunk) {
+  switch (chunk) {
+    case 4: return scatter_row<4>(src, k_bytes, groups, mr, r, dst);
+    case 8: return scatter_row<8>(src, k_bytes, groups, mr, r, dst);
+    case 16: return scatter_row<16>(src, k_bytes, groups, mr, r, dst);
+    default:
+      for (int64_t g = 0; g < groups; ++g) {
+        char* d = dst + (g * mr + r) * chunk;
+        const int64_t lo = g * chunk, n = std::clamp<int64_t>(k_bytes - lo, 0, chunk);
+        std::memset(d, 0, static_cast<size_t>(chunk));
+        if (n > 0) std::memcpy(d, src + lo, static_cast<size_t>(n));
+      }
+  }
+}
+
 // Pack rows [m0, m0 + rows) of A into MR-row panels (layout in registry.h). Returns row sums for int8.
+// Rows are read once, sequentially; each is scattered into its panel slot in KR-element chunks.
 void pack_a(const Job& j, int64_t m0, int64_t rows, void* dst, int32_t* row_sums) {
   const int mr = j.kern->mr, kr = j.kern->kr;
   const int64_t k = j.b->k_, kp = j.b->k_padded_, groups = kp / kr;
   const int64_t panels = (rows + mr - 1) / mr;
+  const int esz = static_cast<int>(a_elem(j.b->kind_));
+  const int chunk = kr * esz;
+  const size_t panel_bytes = static_cast<size_t>(kp) * mr * esz;
+  void* tmp = t_arow.get(static_cast<size_t>(k) * 4 + 64);
   for (int64_t p = 0; p < panels; ++p) {
+    char* pd = static_cast<char*>(dst) + p * panel_bytes;
     for (int r = 0; r < mr; ++r) {
-      const int64_t row = m0 + p * mr + r;
-      const bool valid = p * mr + r < rows;
+      const int64_t i = p * mr + r;
       int32_t sum = 0;
-      for (int64_t g = 0; g < groups; ++g) {
-        const int64_t base = ((p * groups + g) * mr + r) * kr;
-        for (int i = 0; i < kr; ++i) {
-          const int64_t kk = g * kr + i;
-          const bool in = valid && kk < k;
-          switch (j.src) {
-            case ASrc::f32:
-              static_cast<float*>(dst)[base + i] = in ? static_cast<const float*>(j.a)[row * j.lda + kk] : 0.f;
-              break;
-            case ASrc::f32_to_bf16:
-              static_cast<uint16_t*>(dst)[base + i] =
-                  in ? f32_to_bf16(static_cast<const float*>(j.a)[row * j.lda + kk]) : 0;
-              break;
-            case ASrc::u8:
-            case ASrc::s8: {
-              uint8_t v = in ? static_cast<uint8_t>(static_cast<const uint8_t*>(j.a)[row * j.lda + kk] ^ j.a_xor) : 0;
-              static_cast<uint8_t*>(dst)[base + i] = v;
-              if (in) sum += (j.src == ASrc::s8 && j.a_xor == 0) ? int32_t{static_cast<int8_t>(v)} : int32_t{v};
-              break;
-            }
-            case ASrc::f32_to_u8: {
-              uint8_t v = in ? quant_u8(static_cast<const float*>(j.a)[row * j.lda + kk], j.q_inv_scale, j.q_zp) : 0;
-              static_cast<uint8_t*>(dst)[base + i] = v;
-              sum += v;
-              break;
-            }
-          }
-        }
+      if (i < rows) {
+        const char* src = static_cast<const char*>(source_row(j, m0 + i, tmp, &sum));
+        scatter_any(src, k * esz, groups, mr, r, pd, chunk);
+      } else {
+        for (int64_t g = 0; g < groups; ++g) std::memset(pd + (g * mr + r) * chunk, 0, static_cast<size_t>(chunk));
       }
-      if (row_sums) row_sums[p * mr + r] = sum;
+      if (row_sums) row_sums[i] = sum;
     }
   }
 }
