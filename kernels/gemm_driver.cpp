@@ -39,6 +39,11 @@ struct Job {
   const int32_t* col_zp_neg = nullptr;
   const float* col_scale = nullptr;
   int64_t mc = 0, m_blocks = 0, n_blocks = 0, panels_per_block = 0;
+  int64_t kc = 0;                   // K block (== k_padded when K is not split)
+  void* apack = nullptr;            // A packed for the whole call: a_panels panels of a_panel_bytes
+  int32_t* rsum = nullptr;          // int8 row sums of A, one per row (a_panels * mr)
+  int64_t a_panels = 0, pack_panels = 0;
+  size_t a_panel_bytes = 0;
 };
 
 // Growable 64-byte aligned scratch, one per thread: no allocation once it has grown to size.
@@ -121,40 +126,49 @@ const void* source_row(const Job& j, int64_t row, void* tmp, int32_t* sum) {
   return nullptr;
 }
 
-// Scatter one source row into slot r of an MR-row panel: group g's KR elements (CHUNK bytes) go to
-// ((g * mr + r) * CHUNK). Fixed-size memcpy compiles to one move; the K tail group is zero padded.
+// Interleave up to MR source rows into one panel: group g of row r (KR elements = CHUNK bytes) goes to
+// (g * mr + r) * CHUNK. The loop runs over groups outside and rows inside, so the panel is written
+// sequentially (whole cache lines, no strided stores) while each source row is read sequentially.
+// Fixed-size memcpy compiles to one move. Rows >= m and the K tail are zero.
 template <int CHUNK>
-void scatter_row(const char* src, int64_t k_bytes, int64_t groups, int mr, int r, char* dst) {
+void interleave(const char* const* src, int m, int mr, int64_t k_bytes, int64_t groups, char* dst) {
   const int64_t full = k_bytes / CHUNK;
-  char* d = dst + static_cast<int64_t>(r) * CHUNK;
-  const int64_t step = static_cast<int64_t>(mr) * CHUNK;
-  for (int64_t g = 0; g < full; ++g, d += step, src += CHUNK) std::memcpy(d, src, CHUNK);
-  if (full < groups) {
-    const int64_t left = k_bytes - full * CHUNK;
-    std::memset(d, 0, CHUNK);
-    std::memcpy(d, src, static_cast<size_t>(left));
-    d += step;
-    for (int64_t g = full + 1; g < groups; ++g, d += step) std::memset(d, 0, CHUNK);
+  for (int64_t g = 0; g < full; ++g) {
+    const int64_t off = g * CHUNK;
+    for (int r = 0; r < m; ++r, dst += CHUNK) std::memcpy(dst, src[r] + off, CHUNK);
+    if (m < mr) {
+      std::memset(dst, 0, static_cast<size_t>(mr - m) * CHUNK);
+      dst += static_cast<int64_t>(mr - m) * CHUNK;
+    }
+  }
+  for (int64_t g = full; g < groups; ++g) {
+    std::memset(dst, 0, static_cast<size_t>(mr) * CHUNK);
+    const int64_t left = k_bytes - g * CHUNK;
+    if (left > 0)
+      for (int r = 0; r < m; ++r) std::memcpy(dst + r * CHUNK, src[r] + g * CHUNK, static_cast<size_t>(left));
+    dst += static_cast<int64_t>(mr) * CHUNK;
   }
 }
 
-void scatter_any(const char* src, int64_t k_bytes, int64_t groups, int mr, int r, char* dst, int chunk) {
+void interleave_any(const char* const* src, int m, int mr, int64_t k_bytes, int64_t groups, char* dst, int chunk) {
   switch (chunk) {
-    case 4: return scatter_row<4>(src, k_bytes, groups, mr, r, dst);
-    case 8: return scatter_row<8>(src, k_bytes, groups, mr, r, dst);
-    case 16: return scatter_row<16>(src, k_bytes, groups, mr, r, dst);
+    case 1: return interleave<1>(src, m, mr, k_bytes, groups, dst);
+    case 2: return interleave<2>(src, m, mr, k_bytes, groups, dst);
+    case 4: return interleave<4>(src, m, mr, k_bytes, groups, dst);
+    case 8: return interleave<8>(src, m, mr, k_bytes, groups, dst);
+    case 16: return interleave<16>(src, m, mr, k_bytes, groups, dst);
     default:
-      for (int64_t g = 0; g < groups; ++g) {
-        char* d = dst + (g * mr + r) * chunk;
-        const int64_t lo = g * chunk, n = std::clamp<int64_t>(k_bytes - lo, 0, chunk);
-        std::memset(d, 0, static_cast<size_t>(chunk));
-        if (n > 0) std::memcpy(d, src + lo, static_cast<size_t>(n));
-      }
+      for (int64_t g = 0; g < groups; ++g)
+        for (int r = 0; r < mr; ++r) {
+          char* d = dst + (g * mr + r) * chunk;
+          const int64_t lo = g * chunk, n = r < m ? std::clamp<int64_t>(k_bytes - lo, 0, chunk) : 0;
+          std::memset(d, 0, static_cast<size_t>(chunk));
+          if (n > 0) std::memcpy(d, src[r] + lo, static_cast<size_t>(n));
+        }
   }
 }
 
 // Pack rows [m0, m0 + rows) of A into MR-row panels (layout in registry.h). Returns row sums for int8.
-// Rows are read once, sequentially; each is scattered into its panel slot in KR-element chunks.
 void pack_a(const Job& j, int64_t m0, int64_t rows, void* dst, int32_t* row_sums) {
   const int mr = j.kern->mr, kr = j.kern->kr;
   const int64_t k = j.b->k_, kp = j.b->k_padded_, groups = kp / kr;
@@ -162,20 +176,44 @@ void pack_a(const Job& j, int64_t m0, int64_t rows, void* dst, int32_t* row_sums
   const int esz = static_cast<int>(a_elem(j.b->kind_));
   const int chunk = kr * esz;
   const size_t panel_bytes = static_cast<size_t>(kp) * mr * esz;
-  void* tmp = t_arow.get(static_cast<size_t>(k) * 4 + 64);
-  for (int64_t p = 0; p < panels; ++p) {
-    char* pd = static_cast<char*>(dst) + p * panel_bytes;
-    for (int r = 0; r < mr; ++r) {
-      const int64_t i = p * mr + r;
-      int32_t sum = 0;
-      if (i < rows) {
-        const char* src = static_cast<const char*>(source_row(j, m0 + i, tmp, &sum));
-        scatter_any(src, k * esz, groups, mr, r, pd, chunk);
-      } else {
-        for (int64_t g = 0; g < groups; ++g) std::memset(pd + (g * mr + r) * chunk, 0, static_cast<size_t>(chunk));
+  // Converted rows (bf16, xor-ed or quantized int8) live in a per-thread buffer of mr rows.
+  const size_t row_cap = (static_cast<size_t>(k) * 4 + 63) / 64 * 64;
+  char* tmp = static_cast<char*>(t_arow.get(row_cap * mr));
+  const char* src[64];
+  assert(mr <= 64);
+  // The kernel's own packer takes raw rows (fp32, or int8 with the sign flip); conversions it does not
+  // know (dynamic quantization) go through source_row and the portable interleave.
+  const bool fast = j.kern->pack_a && j.src != ASrc::f32_to_u8 && (j.src != ASrc::s8 || j.kern->a_shift_128);
+  if (fast) {
+    for (int64_t p = 0; p < panels; ++p) {
+      const int m = static_cast<int>(std::min<int64_t>(mr, rows - p * mr));
+      for (int r = 0; r < m; ++r) {
+        const int64_t row = m0 + p * mr + r;
+        src[r] = static_cast<const char*>(j.a) + row * j.lda * (j.src == ASrc::u8 || j.src == ASrc::s8 ? 1 : 4);
+        if (row_sums) {
+          const uint8_t* s = reinterpret_cast<const uint8_t*>(src[r]);
+          int32_t acc = 0;
+          for (int64_t i = 0; i < k; ++i) acc += static_cast<uint8_t>(s[i] ^ j.a_xor);
+          row_sums[p * mr + r] = acc;
+        }
       }
-      if (row_sums) row_sums[i] = sum;
+      if (row_sums)
+        for (int r = m; r < mr; ++r) row_sums[p * mr + r] = 0;
+      j.kern->pack_a(reinterpret_cast<const void* const*>(src), m, mr, k, kp, j.a_xor,
+                     static_cast<char*>(dst) + p * panel_bytes);
     }
+    return;
+  }
+  for (int64_t p = 0; p < panels; ++p) {
+    const int m = static_cast<int>(std::min<int64_t>(mr, rows - p * mr));
+    for (int r = 0; r < m; ++r) {
+      int32_t sum = 0;
+      src[r] = static_cast<const char*>(source_row(j, m0 + p * mr + r, tmp + r * row_cap, &sum));
+      if (row_sums) row_sums[p * mr + r] = sum;
+    }
+    if (row_sums)
+      for (int r = m; r < mr; ++r) row_sums[p * mr + r] = 0;
+    interleave_any(src, m, mr, k * esz, groups, static_cast<char*>(dst) + p * panel_bytes, chunk);
   }
 }
 
@@ -192,77 +230,129 @@ void requantize_tile(const Job& j, const float* tile, int64_t ld, int64_t r0, in
     }
 }
 
+// Phase 1 task: pack A panels [i * panels_per_pack, ...) of the whole M into the shared buffer.
+void pack_task(void* ctx, int64_t i) {
+  const Job& j = *static_cast<const Job*>(ctx);
+  const int mr = j.kern->mr;
+  const int64_t p0 = i * j.pack_panels, p1 = std::min(j.a_panels, p0 + j.pack_panels);
+  const int64_t rows = std::min(j.m, p1 * mr) - p0 * mr;
+  pack_a(j, p0 * mr, rows, static_cast<char*>(j.apack) + p0 * j.a_panel_bytes, j.rsum ? j.rsum + p0 * mr : nullptr);
+}
+
+// Phase 2 task: one (M block, N block) of C over every K block.
+//
+// Float kinds with a long K are split into K blocks of kc so that one B micro-panel (nr x kc) stays in
+// L1 while the A block (mc x kc) stays in L2: the packed panels are group-major, so the K block [k0, k1)
+// of a panel is the contiguous slice at k0 * {mr|nr} elements and kernels see it as a panel of depth
+// k1 - k0. Partial sums go through C: the first block stores (or accumulates into the caller's C), later
+// blocks accumulate, and only the last applies bias and activation. int8 never takes this path (its
+// panels are 4x smaller, and exact int32 partial sums would need an int32 C).
 void run_block(void* ctx, int64_t task) {
   const Job& j = *static_cast<const Job*>(ctx);
   const GemmKernel& kern = *j.kern;
   const PackedB& b = *j.b;
   const int mr = kern.mr, nr = kern.nr;
+  const size_t esz = a_elem(b.kind_);
   const int64_t mb = task / j.n_blocks, nb = task % j.n_blocks;
   const int64_t m0 = mb * j.mc, rows = std::min(j.mc, j.m - m0);
-  const int64_t a_panels = (rows + mr - 1) / mr;
+  const int64_t ap0 = m0 / mr, a_panels = (rows + mr - 1) / mr;
   const bool is_int8 = b.kind_ == GemmKind::u8s8 || b.kind_ == GemmKind::s8s8;
-  const size_t a_panel_bytes = static_cast<size_t>(b.k_padded_) * mr * a_elem(b.kind_);
-  void* apack = t_apack.get(a_panel_bytes * a_panels);
-  int32_t* rsum = is_int8 ? static_cast<int32_t*>(t_rowsum.get(sizeof(int32_t) * a_panels * mr)) : nullptr;
-  pack_a(j, m0, rows, apack, rsum);
   const bool tile_out = j.qout.enabled && !j.c && !j.c32;
   float* tile = tile_out ? static_cast<float*>(t_tile.get(sizeof(float) * mr * nr)) : nullptr;
 
-  const size_t b_panel_bytes = static_cast<size_t>(b.k_padded_) * nr * a_elem(b.kind_);
+  const size_t b_panel_bytes = static_cast<size_t>(b.k_padded_) * nr * esz;
   const int64_t p0 = nb * j.panels_per_block, p1 = std::min(b.n_panels_, p0 + j.panels_per_block);
-  for (int64_t p = p0; p < p1; ++p) {
-    const int64_t c0 = p * nr;
-    MicroTile t;
-    t.kp = b.k_padded_;
-    t.b = static_cast<const char*>(b.panels()) + p * b_panel_bytes;
-    t.n = static_cast<int>(std::min<int64_t>(nr, b.n_ - c0));
-    t.bias = j.ep.bias ? j.ep.bias + c0 : nullptr;
-    t.act = j.ep.act;
-    t.clip_lo = j.ep.clip_lo;
-    t.clip_hi = j.ep.clip_hi;
-    t.accumulate = j.ep.accumulate;
-    if (is_int8) {
-      t.col_offset = j.col_offset + c0;
-      t.col_zp_neg = j.col_zp_neg ? j.col_zp_neg + c0 : nullptr;
-      t.col_scale = j.col_scale + c0;
-    }
-    for (int64_t ap = 0; ap < a_panels; ++ap) {
-      const int64_t r0 = m0 + ap * mr;
-      t.a = static_cast<const char*>(apack) + ap * a_panel_bytes;
-      t.m = static_cast<int>(std::min<int64_t>(mr, j.m - r0));
-      t.row_sum = rsum ? rsum + ap * mr : nullptr;
-      if (j.c32) {
-        t.c32 = j.c32 + r0 * j.ldc32 + c0;
-        t.ldc32 = j.ldc32;
-      } else if (tile_out) {
-        t.c = tile;
-        t.ldc = nr;
-        t.accumulate = false;
-      } else {
-        t.c = j.c + r0 * j.ldc + c0;
-        t.ldc = j.ldc;
+  for (int64_t k0 = 0; k0 < b.k_padded_; k0 += j.kc) {
+    const int64_t kl = std::min(j.kc, b.k_padded_ - k0);
+    const bool first = k0 == 0, last = k0 + kl >= b.k_padded_;
+    for (int64_t p = p0; p < p1; ++p) {
+      const int64_t c0 = p * nr;
+      MicroTile t;
+      t.kp = kl;
+      t.b = static_cast<const char*>(b.panels()) + p * b_panel_bytes + k0 * nr * esz;
+      t.n = static_cast<int>(std::min<int64_t>(nr, b.n_ - c0));
+      t.bias = j.ep.bias && last ? j.ep.bias + c0 : nullptr;
+      t.act = last ? j.ep.act : Act::none;
+      t.clip_lo = j.ep.clip_lo;
+      t.clip_hi = j.ep.clip_hi;
+      t.accumulate = first ? j.ep.accumulate : true;
+      if (is_int8) {
+        t.col_offset = j.col_offset + c0;
+        t.col_zp_neg = j.col_zp_neg ? j.col_zp_neg + c0 : nullptr;
+        t.col_scale = j.col_scale + c0;
       }
-      kern.run(t);
-      if (j.qout.enabled) requantize_tile(j, tile_out ? tile : t.c, tile_out ? nr : j.ldc, r0, c0, t.m, t.n);
+      for (int64_t ap = 0; ap < a_panels; ++ap) {
+        const int64_t r0 = m0 + ap * mr;
+        t.a = static_cast<const char*>(j.apack) + (ap0 + ap) * j.a_panel_bytes + k0 * mr * esz;
+        t.m = static_cast<int>(std::min<int64_t>(mr, j.m - r0));
+        t.row_sum = j.rsum ? j.rsum + r0 : nullptr;
+        if (j.c32) {
+          t.c32 = j.c32 + r0 * j.ldc32 + c0;
+          t.ldc32 = j.ldc32;
+        } else if (tile_out) {
+          t.c = tile;
+          t.ldc = nr;
+          t.accumulate = false;
+        } else {
+          t.c = j.c + r0 * j.ldc + c0;
+          t.ldc = j.ldc;
+        }
+        kern.run(t);
+        if (j.qout.enabled && last)
+          requantize_tile(j, tile_out ? tile : t.c, tile_out ? nr : j.ldc, r0, c0, t.m, t.n);
+      }
     }
   }
 }
 
 void run_job(Job& j, const Threading& th) {
   const PackedB& b = *j.b;
-  const int mr = j.kern->mr;
-  // An A block of ~256 KiB stays in L2 while the B panels of the task stream past it.
-  const int64_t row_bytes = std::max<int64_t>(1, b.k_padded_ * static_cast<int64_t>(a_elem(b.kind_)));
-  int64_t mc = std::max<int64_t>(mr, (256 * 1024 / row_bytes) / mr * mr);
+  const int mr = j.kern->mr, nr = j.kern->nr, kr = j.kern->kr;
+  const int64_t esz = static_cast<int64_t>(a_elem(b.kind_));
+  const bool is_int8 = b.kind_ == GemmKind::u8s8 || b.kind_ == GemmKind::s8s8;
+  const int threads = std::max(1, th.parallel_for ? th.threads : 1);
+
+  // K blocks (float kinds): a B micro-panel slice of ~32 KiB stays in L1. Blocks are balanced so the
+  // last one is not a sliver, and K is only split when it is clearly longer than one block.
+  j.kc = b.k_padded_;
+  if (!is_int8) {
+    const int64_t target = std::max<int64_t>(64, 32 * 1024 / (nr * esz)) / kr * kr;
+    if (b.k_padded_ > target + target / 4) {
+      const int64_t nkb = (b.k_padded_ + target - 1) / target;
+      j.kc = ((b.k_padded_ + nkb - 1) / nkb + kr - 1) / kr * kr;
+    }
+  }
+  if (const char* e = std::getenv("ORTKIT_TUNE_KC")) j.kc = std::min<int64_t>(b.k_padded_, std::atoll(e) / kr * kr);
+  int64_t a_block_bytes = 256 * 1024;
+  if (const char* e = std::getenv("ORTKIT_TUNE_MCB")) a_block_bytes = std::atoll(e);
+  // M blocks: the A block (mc x kc) of ~256 KiB stays in L2 while the B panels of a task stream past it.
+  const int64_t row_bytes = std::max<int64_t>(1, j.kc * esz);
+  int64_t mc = std::max<int64_t>(mr, (a_block_bytes / row_bytes) / mr * mr);
   mc = std::min<int64_t>(mc, (j.m + mr - 1) / mr * mr);
   j.mc = mc;
   j.m_blocks = (j.m + mc - 1) / mc;
-  const int threads = std::max(1, th.parallel_for ? th.threads : 1);
   // Aim for at least 4 tasks per thread so a static split over threads stays balanced.
   const int64_t want_n = (4 * threads + j.m_blocks - 1) / j.m_blocks;
   j.n_blocks = std::clamp<int64_t>(threads > 1 ? want_n : 1, 1, std::max<int64_t>(1, b.n_panels_));
   j.panels_per_block = (b.n_panels_ + j.n_blocks - 1) / j.n_blocks;
   j.n_blocks = (b.n_panels_ + j.panels_per_block - 1) / j.panels_per_block;
+
+  // Phase 1: A is packed once per call (not once per task), in parallel over groups of panels.
+  j.a_panels = (j.m + mr - 1) / mr;
+  j.a_panel_bytes = static_cast<size_t>(b.k_padded_) * mr * esz;
+  j.apack = t_apack.get(j.a_panel_bytes * j.a_panels);
+  j.rsum = is_int8 ? static_cast<int32_t*>(t_rowsum.get(sizeof(int32_t) * j.a_panels * mr)) : nullptr;
+  // Packing costs ~1/(2N) of the multiply per element of A; split it only when there is enough of it.
+  const int64_t pack_tasks =
+      threads > 1 && j.m * b.k_ >= 16384 ? std::min<int64_t>(j.a_panels, 2 * threads) : 1;
+  j.pack_panels = (j.a_panels + pack_tasks - 1) / pack_tasks;
+  const int64_t pt = (j.a_panels + j.pack_panels - 1) / j.pack_panels;
+  if (pt > 1)
+    th.parallel_for(th.pool, pt, pack_task, &j);
+  else
+    pack_task(&j, 0);
+
+  // Phase 2: the (M block, N block) tasks.
   const int64_t tasks = j.m_blocks * j.n_blocks;
   if (threads > 1 && tasks > 1)
     th.parallel_for(th.pool, tasks, run_block, &j);

@@ -16,7 +16,7 @@ struct GemmArgs {
   std::vector<std::string> shapes, precisions = {"fp32"};
   std::vector<int> threads = {1};
   int repeats = 11;
-  std::string json, csv;
+  std::string json, csv, clock = "wall";
 };
 }  // namespace
 
@@ -31,6 +31,7 @@ Command add_gemm_command(CLI::App& parent) {
   c.app->add_option("--precision", args->precisions, "fp32, bf16, int8 (comma separated)")->delimiter(',');
   c.app->add_option("--threads", args->threads, "thread counts (comma separated)")->delimiter(',');
   c.app->add_option("--repeats", args->repeats, "timed samples per point (median reported)");
+  c.app->add_option("--clock", args->clock, "wall, or cpu: CPU seconds per thread (shared machines)");
   c.app->add_option("--json", args->json, "write the report as JSON (atomically)");
   c.app->add_option("--csv", args->csv, "write the results as CSV (atomically)");
   c.run = [args] {
@@ -46,6 +47,7 @@ Command add_gemm_command(CLI::App& parent) {
     opt.precisions = args->precisions;
     opt.threads = args->threads;
     opt.repeats = args->repeats;
+    opt.clock = args->clock;
     const auto results = bench::run_gemm_bench(opt, &std::cerr);
     std::cout << bench::gemm_bench_table(results);
     if (!args->json.empty()) bench::write_file_atomic(args->json, bench::gemm_bench_json(opt, results));

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -38,6 +39,15 @@ GemmShape parse_gemm_shape(const std::string& s) {
 bool is_small_m(const GemmShape& s) { return s.m <= 16; }
 
 namespace {
+
+double wall_now() { return std::chrono::duration<double>(clock_type::now().time_since_epoch()).count(); }
+double cpu_clock(clockid_t id) {
+  timespec ts{};
+  clock_gettime(id, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+double thread_cpu_now() { return cpu_clock(CLOCK_THREAD_CPUTIME_ID); }
+double process_cpu_now() { return cpu_clock(CLOCK_PROCESS_CPUTIME_ID); }
 
 k::GemmKind kind_of(const std::string& p) {
   if (p == "fp32" || p == "f32") return k::GemmKind::f32;
@@ -94,15 +104,16 @@ double read_bandwidth(BenchPool& pool, size_t bytes) {
 }
 
 // Peak of the kernel's instruction with the probe running on every pool thread at once.
-double pool_peak(BenchPool& pool, const k::PeakProbe& probe, double seconds) {
+double pool_peak(BenchPool& pool, const k::PeakProbe& probe, double seconds, bool cpu) {
   struct Ctx {
     k::PeakProbe probe;
     double seconds;
+    k::ClockFn clock;
     std::vector<double> rate;
-  } ctx{probe, seconds, std::vector<double>(pool.threads())};
+  } ctx{probe, seconds, cpu ? thread_cpu_now : nullptr, std::vector<double>(pool.threads())};
   pool.run_each([](void* c, int t) {
     auto& x = *static_cast<Ctx*>(c);
-    x.rate[t] = k::measure_peak(x.probe, x.seconds);
+    x.rate[t] = k::measure_peak(x.probe, x.seconds, x.clock);
   }, &ctx);
   double sum = 0;
   for (double r : ctx.rate) sum += r;
@@ -159,6 +170,8 @@ std::vector<GemmBenchResult> run_gemm_bench(const GemmBenchOptions& opt, std::os
   for (int t : opt.threads)
     if (t < 1 || t > 1024) throw Error("thread count " + std::to_string(t) + " out of range 1..1024", "--threads");
   for (const auto& p : opt.precisions) kind_of(p);  // validate before any work
+  if (opt.clock != "wall" && opt.clock != "cpu") throw Error("unknown clock '" + opt.clock + "': wall or cpu", "--clock");
+  const bool cpu = opt.clock == "cpu";
 
   std::map<int, std::unique_ptr<BenchPool>> pools;
   auto pool_for = [&](int t) -> BenchPool& {
@@ -193,24 +206,26 @@ std::vector<GemmBenchResult> run_gemm_bench(const GemmBenchOptions& opt, std::os
         r.peak_instruction = probe.instruction ? probe.instruction : "";
         if (probe.run) {
           auto key = std::make_pair(std::string(kern.isa) + "/" + k::gemm_kind_name(kind), t);
-          if (!peaks.count(key)) peaks[key] = pool_peak(pool, probe, opt.peak_seconds);
+          if (!peaks.count(key)) peaks[key] = pool_peak(pool, probe, opt.peak_seconds, cpu);
           r.peak_gops = peaks[key] / 1e9;
         }
         // Calibrate: how many calls make one sample last sample_seconds.
+        // One sample: `inner` calls, in wall seconds or in process CPU seconds per thread.
+        auto now = [&] { return cpu ? process_cpu_now() / t : wall_now(); };
         call_gemm(o, s, kind, th);
         int inner = 1;
         for (;;) {
-          const auto t0 = clock_type::now();
+          const double t0 = now();
           for (int i = 0; i < inner; ++i) call_gemm(o, s, kind, th);
-          const double dt = std::chrono::duration<double>(clock_type::now() - t0).count();
+          const double dt = now() - t0;
           if (dt >= opt.sample_seconds || inner >= (1 << 20)) break;
           inner = dt <= 0 ? inner * 16 : std::max(inner + 1, static_cast<int>(inner * opt.sample_seconds / dt * 1.2));
         }
         std::vector<double> samples;
         for (int rep = 0; rep < opt.repeats; ++rep) {
-          const auto t0 = clock_type::now();
+          const double t0 = now();
           for (int i = 0; i < inner; ++i) call_gemm(o, s, kind, th);
-          samples.push_back(std::chrono::duration<double>(clock_type::now() - t0).count() / inner);
+          samples.push_back((now() - t0) / inner);
         }
         r.median_s = median(samples);
         r.min_s = *std::min_element(samples.begin(), samples.end());
@@ -254,6 +269,7 @@ std::string gemm_bench_json(const GemmBenchOptions& opt, const std::vector<GemmB
   settings["threads"] = opt.threads;
   settings["precisions"] = opt.precisions;
   settings["statistic"] = "median";
+  settings["clock"] = opt.clock;
   j["settings"] = settings;
   nlohmann::json arr = nlohmann::json::array();
   for (const auto& r : rs) {
@@ -297,8 +313,8 @@ std::string gemm_bench_csv(const std::vector<GemmBenchResult>& rs) {
 std::string gemm_bench_table(const std::vector<GemmBenchResult>& rs) {
   std::ostringstream s;
   char line[320];
-  std::snprintf(line, sizeof line, "%-16s %-5s %3s %-30s %10s %10s %10s %7s %9s %9s\n", "MxNxK", "prec", "thr",
-                "kernel", "median_us", "GOP/s", "peak", "%peak", "B GB/s", "mem GB/s");
+  std::snprintf(line, sizeof line, "%-16s %-5s %3s %-30s %10s %9s %10s %10s %7s %9s %9s\n", "MxNxK", "prec", "thr",
+                "kernel", "median_us", "min_us", "GOP/s", "peak", "%peak", "B GB/s", "mem GB/s");
   s << line;
   for (const auto& r : rs) {
     const std::string shape =
@@ -308,8 +324,9 @@ std::string gemm_bench_table(const std::vector<GemmBenchResult>& rs) {
       std::snprintf(mem, sizeof mem, "%.1f", r.mem_gbs);
       std::snprintf(bgs, sizeof bgs, "%.1f", r.b_gbs);
     }
-    std::snprintf(line, sizeof line, "%-16s %-5s %3d %-30s %10.1f %10.1f %10.1f %6.1f%% %9s %9s\n", shape.c_str(),
-                  r.precision.c_str(), r.threads, r.kernel.c_str(), r.median_s * 1e6, r.gops, r.peak_gops,
+    std::snprintf(line, sizeof line, "%-16s %-5s %3d %-30s %10.1f %9.1f %10.1f %10.1f %6.1f%% %9s %9s\n",
+                  shape.c_str(), r.precision.c_str(), r.threads, r.kernel.c_str(), r.median_s * 1e6, r.min_s * 1e6,
+                  r.gops, r.peak_gops,
                   r.pct_peak, bgs, mem);
     s << line;
   }

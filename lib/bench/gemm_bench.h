@@ -28,6 +28,9 @@ struct GemmBenchOptions {
   double sample_seconds = 0.02;  ///< minimum duration of one sample
   double peak_seconds = 0.15;    ///< duration of each peak probe
   bool memory_bandwidth = true;  ///< measure read bandwidth for small-M shapes
+  /// "wall" (default) or "cpu": CPU seconds of the process divided by the thread count, which leaves
+  /// out time spent descheduled on a shared machine (the peak probes then use thread CPU time too).
+  std::string clock = "wall";
 };
 
 struct GemmBenchResult {

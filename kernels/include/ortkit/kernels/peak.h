@@ -22,8 +22,12 @@ struct PeakProbe {
 /// The probe matching a kernel's ISA and kind (empty when there is none, e.g. reference kernels).
 PeakProbe peak_probe_for(const GemmKernel& k);
 
-/// Ops per second of `probe` on the calling thread, timed over about `seconds`.
-double measure_peak(const PeakProbe& probe, double seconds);
+/// A clock in seconds; null means std::chrono::steady_clock (wall time). Benchmarks on a shared machine
+/// pass a thread-CPU-time clock so that time spent descheduled is not counted.
+using ClockFn = double (*)();
+
+/// Ops per second of `probe` on the calling thread, timed over about `seconds` (best of 3 runs).
+double measure_peak(const PeakProbe& probe, double seconds, ClockFn clock = nullptr);
 
 /// x86 probes (kernels/x86/peak_x86.cpp); empty probe on other architectures.
 PeakProbe peak_probe_x86(const GemmKernel& k);

@@ -56,6 +56,12 @@ struct MicroTile {
 
 using MicroKernelFn = void (*)(const MicroTile& t);
 
+/// Optional ISA-specific packer of one A panel (see GemmKernel::pack_a). rows[r] (r < m <= mr) point at
+/// the first element of source row r: float for f32 and bf16 kernels (bf16 ones round to nearest even
+/// while packing, as f32_to_bf16), uint8 for int8 kernels (each byte XOR-ed with a_xor). It writes the
+/// whole panel of depth kp in the layout above; rows >= m and the K tail are zero.
+using PackAFn = void (*)(const void* const* rows, int m, int mr, int64_t k, int64_t kp, uint8_t a_xor, void* dst);
+
 struct GemmKernel {
   const char* name;        ///< gemm_<dtype>_<isa>_<MR>x<NR>[c<KR>], also the file stem
   GemmKind kind;
@@ -68,6 +74,9 @@ struct GemmKernel {
   bool a_shift_128 = false;
   /// For SVE kernels whose NR depends on the vector length: required vector length in bits (0 = any).
   int sve_bits = 0;
+  /// Fast A packer for this kernel's layout, or null: the driver's portable packer then runs. Needs the
+  /// same features as the kernel. (Dynamic u8 quantization of fp32 A always uses the portable packer.)
+  PackAFn pack_a = nullptr;
 };
 
 /// Every kernel compiled into this binary for a kind, best first (ref last).
