@@ -15,6 +15,27 @@ PeakProbe peak_probe_for(const GemmKernel& k) {
 #endif
 }
 
+namespace {
+uint64_t stream_read_portable(const void* p, size_t bytes) {
+  const uint64_t* w = static_cast<const uint64_t*>(p);
+  uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  for (size_t i = 0; i + 4 <= bytes / 8; i += 4) {
+    s0 += w[i];
+    s1 += w[i + 1];
+    s2 += w[i + 2];
+    s3 += w[i + 3];
+  }
+  return s0 + s1 + s2 + s3;
+}
+}  // namespace
+
+StreamReadFn stream_read_fn() {
+#if defined(ORTKIT_ARCH_x86_64)
+  if (StreamReadFn f = stream_read_fn_x86()) return f;
+#endif
+  return stream_read_portable;
+}
+
 double measure_peak(const PeakProbe& probe, double seconds, ClockFn now) {
   if (!probe.run) return 0.0;
   if (!now) now = [] { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); };

@@ -103,6 +103,38 @@ __attribute__((target("avx2"))) uint64_t maddubs_ymm(uint64_t iters, float* sink
   return iters * 8 * 64;
 }
 
+__attribute__((target("avx512f"))) uint64_t read_zmm(const void* p, size_t bytes) {
+  const __m512i* v = static_cast<const __m512i*>(p);
+  __m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0;
+  const size_t n = bytes / 64;
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    s0 = _mm512_add_epi64(s0, _mm512_load_si512(v + i));
+    s1 = _mm512_add_epi64(s1, _mm512_load_si512(v + i + 1));
+    s2 = _mm512_add_epi64(s2, _mm512_load_si512(v + i + 2));
+    s3 = _mm512_add_epi64(s3, _mm512_load_si512(v + i + 3));
+  }
+  for (; i < n; ++i) s0 = _mm512_add_epi64(s0, _mm512_load_si512(v + i));
+  return static_cast<uint64_t>(_mm512_reduce_add_epi64(_mm512_add_epi64(_mm512_add_epi64(s0, s1), _mm512_add_epi64(s2, s3))));
+}
+
+__attribute__((target("avx2"))) uint64_t read_ymm(const void* p, size_t bytes) {
+  const __m256i* v = static_cast<const __m256i*>(p);
+  __m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0, s3 = s0;
+  const size_t n = bytes / 32;
+  size_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    s0 = _mm256_add_epi64(s0, _mm256_load_si256(v + i));
+    s1 = _mm256_add_epi64(s1, _mm256_load_si256(v + i + 1));
+    s2 = _mm256_add_epi64(s2, _mm256_load_si256(v + i + 2));
+    s3 = _mm256_add_epi64(s3, _mm256_load_si256(v + i + 3));
+  }
+  for (; i < n; ++i) s0 = _mm256_add_epi64(s0, _mm256_load_si256(v + i));
+  alignas(32) uint64_t out[4];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(out), _mm256_add_epi64(_mm256_add_epi64(s0, s1), _mm256_add_epi64(s2, s3)));
+  return out[0] + out[1] + out[2] + out[3];
+}
+
 bool is(const char* a, const char* b) { return std::strcmp(a, b) == 0; }
 
 }  // namespace
@@ -117,6 +149,12 @@ PeakProbe peak_probe_x86(const GemmKernel& k) {
   if (is(k.isa, "avxvnni") && int8) return {"vpdpbusd ymm", vnni_ymm};
   if (is(k.isa, "avx2") && int8) return {"vpmaddubsw+vpmaddwd ymm (exact split)", maddubs_ymm};
   return {};
+}
+
+StreamReadFn stream_read_fn_x86() {
+  if (host_features().has(Feature::avx512f)) return read_zmm;
+  if (host_features().has(Feature::avx2)) return read_ymm;
+  return nullptr;
 }
 
 }  // namespace ortkit::kernels

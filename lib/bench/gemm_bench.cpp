@@ -56,49 +56,40 @@ k::GemmKind kind_of(const std::string& p) {
   throw Error("unknown precision '" + p + "': expected fp32, bf16 or int8", "--precision");
 }
 
-// Sum of 64-bit words, four chains so the loads and not the adds bound it (vectorized at -O2/-O3).
-uint64_t read_words(const uint64_t* p, size_t n) {
-  uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-  size_t i = 0;
-  for (; i + 4 <= n; i += 4) {
-    s0 += p[i];
-    s1 += p[i + 1];
-    s2 += p[i + 2];
-    s3 += p[i + 3];
-  }
-  for (; i < n; ++i) s0 += p[i];
-  return s0 + s1 + s2 + s3;
-}
-
 // Read bandwidth over `bytes` split across the pool's threads: the best of a few passes lasting >= 20 ms.
-double read_bandwidth(BenchPool& pool, size_t bytes) {
-  const size_t words = std::max<size_t>(bytes / 8, 1024);
-  std::vector<uint64_t> buf(words, 1);
+double read_bandwidth(BenchPool& pool, size_t bytes, bool cpu) {
+  const int threads = pool.threads();
+  auto now = [&] { return cpu ? process_cpu_now() / threads : wall_now(); };
+  // Each thread reads its own 64-byte aligned slice with the widest loads the CPU has.
+  const size_t per = std::max<size_t>(bytes / pool.threads() / 64 * 64, 4096);
+  const size_t words = per / 8 * pool.threads();
+  std::vector<uint64_t> buf(words + 8, 1);
+  const uint64_t* base = reinterpret_cast<const uint64_t*>((reinterpret_cast<uintptr_t>(buf.data()) + 63) / 64 * 64);
   struct Ctx {
     const uint64_t* p;
-    size_t words;
+    size_t per;
+    k::StreamReadFn read;
     int threads, passes;
     std::atomic<uint64_t> sink{0};
-  } ctx{buf.data(), words, pool.threads(), 1};
+  } ctx{base, per, k::stream_read_fn(), pool.threads(), 1};
   auto body = [](void* c, int t) {
     auto& x = *static_cast<Ctx*>(c);
-    const size_t per = x.words / x.threads, lo = per * t;
     uint64_t s = 0;
-    for (int i = 0; i < x.passes; ++i) s += read_words(x.p + lo, per);
+    for (int i = 0; i < x.passes; ++i) s += x.read(x.p + x.per / 8 * t, x.per);
     x.sink += s;
   };
   pool.run_each(body, &ctx);  // warm: page-in and (for small buffers) cache fill
   double best = 0;
   for (int rep = 0; rep < 4; ++rep) {
-    const auto t0 = clock_type::now();
+    const double t0 = now();
     pool.run_each(body, &ctx);
-    const double dt = std::chrono::duration<double>(clock_type::now() - t0).count();
+    const double dt = now() - t0;
     if (dt < 0.02 && ctx.passes < (1 << 20)) {
       ctx.passes *= 2;
       --rep;
       continue;
     }
-    best = std::max(best, double(words / ctx.threads * ctx.threads) * 8.0 * ctx.passes / dt);
+    best = std::max(best, double(per) * ctx.threads * ctx.passes / dt);
   }
   return best;
 }
@@ -185,7 +176,7 @@ std::vector<GemmBenchResult> run_gemm_bench(const GemmBenchOptions& opt, std::os
     auto key = std::make_pair(bytes, t);
     auto it = bandwidths.find(key);
     if (it != bandwidths.end()) return it->second;
-    return bandwidths[key] = read_bandwidth(pool_for(t), bytes);
+    return bandwidths[key] = read_bandwidth(pool_for(t), bytes, cpu);
   };
 
   std::vector<GemmBenchResult> out;

@@ -34,6 +34,31 @@ void tile(const MicroTile& t) {
       c1[r] = _mm512_dpbf16_ps(c1[r], av, b1);
     }
   }
+  // Full-width tiles without a transcendental activation store straight from the registers (same
+  // operation order as store_tile_f32: acc, + old C, + bias, then relu).
+  if (t.n == kNR && (t.act == Act::none || t.act == Act::relu)) {
+    const __m512 bias0 = t.bias ? _mm512_loadu_ps(t.bias) : _mm512_setzero_ps();
+    const __m512 bias1 = t.bias ? _mm512_loadu_ps(t.bias + 16) : _mm512_setzero_ps();
+    const bool relu = t.act == Act::relu;  // max(NaN, 0) = 0 as in apply_act
+#pragma GCC unroll 14
+    for (int r = 0; r < M; ++r) {
+      float* c = t.c + r * t.ldc;
+      __m512 v0 = c0[r], v1 = c1[r];
+      if (t.accumulate) {
+        v0 = _mm512_add_ps(v0, _mm512_loadu_ps(c));
+        v1 = _mm512_add_ps(v1, _mm512_loadu_ps(c + 16));
+      }
+      v0 = _mm512_add_ps(v0, bias0);
+      v1 = _mm512_add_ps(v1, bias1);
+      if (relu) {
+        v0 = _mm512_max_ps(v0, _mm512_setzero_ps());
+        v1 = _mm512_max_ps(v1, _mm512_setzero_ps());
+      }
+      _mm512_storeu_ps(c, v0);
+      _mm512_storeu_ps(c + 16, v1);
+    }
+    return;
+  }
   alignas(64) float acc[M * kNR];
 #pragma GCC unroll 14
   for (int r = 0; r < M; ++r) {

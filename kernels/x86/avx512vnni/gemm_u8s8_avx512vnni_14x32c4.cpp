@@ -34,6 +34,34 @@ void tile(const MicroTile& t) {
       c1[r] = _mm512_dpbusd_epi32(c1[r], av, b1);
     }
   }
+  // Full-width fp32 tiles with symmetric weights (no B zero point) and no transcendental activation
+  // dequantize straight from the registers, in store_tile_i32's order.
+  if (t.n == kNR && !t.c32 && !t.col_zp_neg && (t.act == Act::none || t.act == Act::relu)) {
+    const __m512i off0 = _mm512_loadu_si512(t.col_offset), off1 = _mm512_loadu_si512(t.col_offset + 16);
+    const __m512 sc0 = _mm512_loadu_ps(t.col_scale), sc1 = _mm512_loadu_ps(t.col_scale + 16);
+    const __m512 bias0 = t.bias ? _mm512_loadu_ps(t.bias) : _mm512_setzero_ps();
+    const __m512 bias1 = t.bias ? _mm512_loadu_ps(t.bias + 16) : _mm512_setzero_ps();
+    const bool relu = t.act == Act::relu;
+#pragma GCC unroll 14
+    for (int r = 0; r < M; ++r) {
+      float* c = t.c + r * t.ldc;
+      __m512 v0 = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(c0[r], off0)), sc0);
+      __m512 v1 = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(c1[r], off1)), sc1);
+      if (t.accumulate) {
+        v0 = _mm512_add_ps(v0, _mm512_loadu_ps(c));
+        v1 = _mm512_add_ps(v1, _mm512_loadu_ps(c + 16));
+      }
+      v0 = _mm512_add_ps(v0, bias0);
+      v1 = _mm512_add_ps(v1, bias1);
+      if (relu) {
+        v0 = _mm512_max_ps(v0, _mm512_setzero_ps());
+        v1 = _mm512_max_ps(v1, _mm512_setzero_ps());
+      }
+      _mm512_storeu_ps(c, v0);
+      _mm512_storeu_ps(c + 16, v1);
+    }
+    return;
+  }
   alignas(64) int32_t acc[M * kNR];
 #pragma GCC unroll 14
   for (int r = 0; r < M; ++r) {

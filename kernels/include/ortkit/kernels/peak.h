@@ -5,6 +5,7 @@
 // vpdpbusd, ...) on the calling thread; callers run it on every thread at once to get the multi-core
 // peak (clocks drop when more cores are busy, which a per-core figure times T would hide).
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -31,5 +32,11 @@ double measure_peak(const PeakProbe& probe, double seconds, ClockFn clock = null
 
 /// x86 probes (kernels/x86/peak_x86.cpp); empty probe on other architectures.
 PeakProbe peak_probe_x86(const GemmKernel& k);
+
+/// Reads `bytes` (a multiple of 64, 64-byte aligned) with the widest loads this CPU has and returns a
+/// checksum: the read-bandwidth probe that small-M GEMMs (which stream B once) are compared with.
+using StreamReadFn = uint64_t (*)(const void* p, size_t bytes);
+StreamReadFn stream_read_fn();
+StreamReadFn stream_read_fn_x86();  ///< null when no SIMD variant applies
 
 }  // namespace ortkit::kernels
