@@ -226,7 +226,7 @@ std::vector<GemmBenchResult> run_gemm_bench(const GemmBenchOptions& opt, std::os
         r.b_gbs = r.b_bytes / r.median_s / 1e9;
         if (opt.memory_bandwidth && is_small_m(s)) {
           r.mem_gbs = bandwidth(o.b.bytes(), t) / 1e9;
-          r.dram_gbs = bandwidth(size_t{256} << 20, t) / 1e9;
+          r.dram_gbs = bandwidth(opt.dram_bytes, t) / 1e9;
         }
         if (log) {
           char line[256];
@@ -261,6 +261,7 @@ std::string gemm_bench_json(const GemmBenchOptions& opt, const std::vector<GemmB
   settings["precisions"] = opt.precisions;
   settings["statistic"] = "median";
   settings["clock"] = opt.clock;
+  settings["dram_probe_bytes"] = opt.dram_bytes;
   j["settings"] = settings;
   nlohmann::json arr = nlohmann::json::array();
   for (const auto& r : rs) {

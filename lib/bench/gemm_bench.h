@@ -28,6 +28,7 @@ struct GemmBenchOptions {
   double sample_seconds = 0.02;  ///< minimum duration of one sample
   double peak_seconds = 0.15;    ///< duration of each peak probe
   bool memory_bandwidth = true;  ///< measure read bandwidth for small-M shapes
+  size_t dram_bytes = size_t{256} << 20;  ///< buffer of the DRAM bandwidth probe (well past any L3)
   /// "wall" (default) or "cpu": CPU seconds of the process divided by the thread count, which leaves
   /// out time spent descheduled on a shared machine (the peak probes then use thread CPU time too).
   std::string clock = "wall";
@@ -46,7 +47,7 @@ struct GemmBenchResult {
   double b_bytes = 0;     ///< packed B size
   double b_gbs = 0;       ///< b_bytes / median, 1e9 B/s
   double mem_gbs = 0;     ///< read bandwidth over a buffer the size of packed B (0: not measured)
-  double dram_gbs = 0;    ///< read bandwidth over 256 MiB (0: not measured)
+  double dram_gbs = 0;    ///< read bandwidth over dram_bytes (0: not measured)
 };
 
 /// Small M is the decode-step regime where B is streamed once per call.
