@@ -312,22 +312,23 @@ void run_job(Job& j, const Threading& th) {
   const bool is_int8 = b.kind_ == GemmKind::u8s8 || b.kind_ == GemmKind::s8s8;
   const int threads = std::max(1, th.parallel_for ? th.threads : 1);
 
-  // K blocks (float kinds): B micro-panel slices of ~96 KiB (see below). Blocks are balanced so the
+  // K blocks (float kinds), only for very long K (see below). Blocks are balanced so the
   // last one is not a sliver, and K is only split when it is clearly longer than one block.
   j.kc = b.k_padded_;
   if (!is_int8) {
-    // 96 KiB of B micro-panel: measured on Zen 5 (48 KiB L1), the L2-streamed 96 KiB slice beats an
-    // L1-sized one because every K block costs one more pass of C through the epilogue.
-    const int64_t target = std::max<int64_t>(64, 96 * 1024 / (nr * esz)) / kr * kr;
+    // Measured on Zen 5 (48 KiB L1, 1 MiB L2): every K block costs one more pass of C through the
+    // epilogue, and an L2-streamed B micro-panel keeps the FMAs fed, so K is split only when one
+    // micro-panel passes 384 KiB (fp32 K > 3072 at NR = 32); BLIS-style L1-sized blocks measured slower.
+    const int64_t target = std::max<int64_t>(64, 384 * 1024 / (nr * esz)) / kr * kr;
     if (b.k_padded_ > target + target / 4) {
       const int64_t nkb = (b.k_padded_ + target - 1) / target;
       j.kc = ((b.k_padded_ + nkb - 1) / nkb + kr - 1) / kr * kr;
     }
   }
   if (const char* e = std::getenv("ORTKIT_TUNE_KC")) j.kc = std::min<int64_t>(b.k_padded_, std::atoll(e) / kr * kr);
-  int64_t a_block_bytes = 256 * 1024;
+  int64_t a_block_bytes = 512 * 1024;
   if (const char* e = std::getenv("ORTKIT_TUNE_MCB")) a_block_bytes = std::atoll(e);
-  // M blocks: the A block (mc x kc) of ~256 KiB stays in L2 while the B panels of a task stream past it.
+  // M blocks: the A block (mc x kc) of ~512 KiB stays in L2 while the B panels of a task stream past it.
   const int64_t row_bytes = std::max<int64_t>(1, j.kc * esz);
   int64_t mc = std::max<int64_t>(mr, (a_block_bytes / row_bytes) / mr * mr);
   mc = std::min<int64_t>(mc, (j.m + mr - 1) / mr * mr);
