@@ -1,6 +1,12 @@
-// The portable GEMM driver shared by every micro-kernel: packs A per call, blocks M x N so an A block
-// stays in L2 while B panels stream, prepares the int8 zero-point / scale vectors, and spreads the
-// blocks over the caller's parallel-for. Kernels only see MicroTile (registry.h).
+// The portable GEMM driver shared by every micro-kernel. Per call:
+//   1. pack all of A once (MR-row panels; the kernel's own GemmKernel::pack_a when it has one, else a
+//      portable row interleaver), split over the caller's parallel-for when A is large enough;
+//   2. run (M block x N block) tasks over the parallel-for. A task walks its B panels (outer) and A
+//      panels (inner), so one B micro-panel is reused against the whole A block held in L2;
+//   3. float kinds split K only past 384 KiB micro-panels (partial sums through C, see run_block).
+// It also prepares the int8 zero-point / scale vectors. Kernels only see MicroTile (registry.h).
+// Small M (decode steps) needs nothing special here: kernels run m < MR rows without padding work, and
+// with threads the N panels are split into >= 4 tasks per thread so B streams from every core.
 #include <algorithm>
 #include <cassert>
 #include <cmath>
@@ -190,17 +196,11 @@ void pack_a(const Job& j, int64_t m0, int64_t rows, void* dst, int32_t* row_sums
       for (int r = 0; r < m; ++r) {
         const int64_t row = m0 + p * mr + r;
         src[r] = static_cast<const char*>(j.a) + row * j.lda * (j.src == ASrc::u8 || j.src == ASrc::s8 ? 1 : 4);
-        if (row_sums) {
-          const uint8_t* s = reinterpret_cast<const uint8_t*>(src[r]);
-          int32_t acc = 0;
-          for (int64_t i = 0; i < k; ++i) acc += static_cast<uint8_t>(s[i] ^ j.a_xor);
-          row_sums[p * mr + r] = acc;
-        }
       }
       if (row_sums)
         for (int r = m; r < mr; ++r) row_sums[p * mr + r] = 0;
       j.kern->pack_a(reinterpret_cast<const void* const*>(src), m, mr, k, kp, j.a_xor,
-                     static_cast<char*>(dst) + p * panel_bytes);
+                     static_cast<char*>(dst) + p * panel_bytes, row_sums ? row_sums + p * mr : nullptr);
     }
     return;
   }
@@ -325,9 +325,12 @@ void run_job(Job& j, const Threading& th) {
       j.kc = ((b.k_padded_ + nkb - 1) / nkb + kr - 1) / kr * kr;
     }
   }
-  if (const char* e = std::getenv("ORTKIT_TUNE_KC")) j.kc = std::min<int64_t>(b.k_padded_, std::atoll(e) / kr * kr);
-  int64_t a_block_bytes = 512 * 1024;
-  if (const char* e = std::getenv("ORTKIT_TUNE_MCB")) a_block_bytes = std::atoll(e);
+  // Tuning overrides for experiments (read once): ORTKIT_TUNE_KC (K block in elements), ORTKIT_TUNE_MCB
+  // (A block bytes). Not a stable interface.
+  static const int64_t tune_kc = std::getenv("ORTKIT_TUNE_KC") ? std::atoll(std::getenv("ORTKIT_TUNE_KC")) : 0;
+  static const int64_t tune_mcb = std::getenv("ORTKIT_TUNE_MCB") ? std::atoll(std::getenv("ORTKIT_TUNE_MCB")) : 0;
+  if (tune_kc >= kr) j.kc = std::min<int64_t>(b.k_padded_, tune_kc / kr * kr);
+  const int64_t a_block_bytes = tune_mcb > 0 ? tune_mcb : 512 * 1024;
   // M blocks: the A block (mc x kc) of ~512 KiB stays in L2 while the B panels of a task stream past it.
   const int64_t row_bytes = std::max<int64_t>(1, j.kc * esz);
   int64_t mc = std::max<int64_t>(mr, (a_block_bytes / row_bytes) / mr * mr);

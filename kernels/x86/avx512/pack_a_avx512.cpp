@@ -77,29 +77,38 @@ __m512 load_groups(const void* row, int64_t g0, int64_t k, uint8_t a_xor) {
 }
 
 template <Src S>
-void pack(const void* const* rows, int m, int mr, int64_t k, int64_t kp, int kr, uint8_t a_xor, void* dst) {
+void pack(const void* const* rows, int m, int mr, int64_t k, int64_t kp, int kr, uint8_t a_xor, void* dst,
+          int32_t* row_sums) {
   const int64_t groups = kp / kr;
+  int64_t sums[16] = {};
   const __mmask16 store_mask = static_cast<__mmask16>((1u << mr) - 1);
   float* d = static_cast<float*>(dst);
   for (int64_t g0 = 0; g0 < groups; g0 += 16) {
     __m512 r[16];
     for (int i = 0; i < 16; ++i) r[i] = i < m ? load_groups<S>(rows[i], g0, k, a_xor) : _mm512_setzero_ps();
+    if constexpr (S == Src::u8)  // row sums of the packed bytes: vpsadbw against zero, 8 partial sums
+      for (int i = 0; i < m; ++i)
+        sums[i] += _mm512_reduce_add_epi64(_mm512_sad_epu8(_mm512_castps_si512(r[i]), _mm512_setzero_si512()));
     transpose16(r);
     const int n = static_cast<int>(groups - g0 < 16 ? groups - g0 : 16);
     for (int c = 0; c < n; ++c) _mm512_mask_storeu_ps(d + (g0 + c) * mr, store_mask, r[c]);
   }
+  if (row_sums)
+    for (int i = 0; i < m; ++i) row_sums[i] = static_cast<int32_t>(sums[i]);
 }
 
 }  // namespace
 
-void pack_a_f32_avx512(const void* const* rows, int m, int mr, int64_t k, int64_t kp, uint8_t, void* dst) {
-  pack<Src::f32>(rows, m, mr, k, kp, 1, 0, dst);
+void pack_a_f32_avx512(const void* const* rows, int m, int mr, int64_t k, int64_t kp, uint8_t, void* dst, int32_t*) {
+  pack<Src::f32>(rows, m, mr, k, kp, 1, 0, dst, nullptr);
 }
-void pack_a_bf16_avx512(const void* const* rows, int m, int mr, int64_t k, int64_t kp, uint8_t, void* dst) {
-  pack<Src::f32_bf16>(rows, m, mr, k, kp, 2, 0, dst);
+void pack_a_bf16_avx512(const void* const* rows, int m, int mr, int64_t k, int64_t kp, uint8_t, void* dst,
+                        int32_t*) {
+  pack<Src::f32_bf16>(rows, m, mr, k, kp, 2, 0, dst, nullptr);
 }
-void pack_a_u8_avx512(const void* const* rows, int m, int mr, int64_t k, int64_t kp, uint8_t a_xor, void* dst) {
-  pack<Src::u8>(rows, m, mr, k, kp, 4, a_xor, dst);
+void pack_a_u8_avx512(const void* const* rows, int m, int mr, int64_t k, int64_t kp, uint8_t a_xor, void* dst,
+                      int32_t* row_sums) {
+  pack<Src::u8>(rows, m, mr, k, kp, 4, a_xor, dst, row_sums);
 }
 
 }  // namespace ortkit::kernels::x86
