@@ -380,14 +380,29 @@ void prepare_int8(Job& j, int32_t za, float sa) {
   int32_t* off = reinterpret_cast<int32_t*>(mem);
   int32_t* zpn = off + np;
   float* sc = reinterpret_cast<float*>(zpn + np);
+  // Plain loops (they vectorize): for a decode step this runs once per call next to a tiny GEMM.
   const bool has_zp = !b.b_zero_point_.empty();
-  for (int64_t n = 0; n < np; ++n) {
-    const bool in = n < b.n_;
-    const int32_t zb = has_zp && in ? b.b_zero_point_[b.b_zero_point_.size() == 1 ? 0 : n] : 0;
-    off[n] = in ? -za * b.col_sums_[n] + static_cast<int32_t>(b.k_) * za * zb : 0;
-    zpn[n] = -zb;
-    sc[n] = in ? sa * b.b_scale_[b.b_scale_.size() == 1 ? 0 : n] : 0.f;
+  const int32_t* cs = b.col_sums_.data();
+  const int64_t n_valid = b.n_;
+  for (int64_t n = 0; n < np; ++n) off[n] = -za * cs[n];  // padding columns have col_sums 0
+  if (has_zp) {
+    const bool per_col = b.b_zero_point_.size() != 1;
+    const int32_t kz = static_cast<int32_t>(b.k_) * za;
+    for (int64_t n = 0; n < n_valid; ++n) {
+      const int32_t zb = b.b_zero_point_[per_col ? n : 0];
+      off[n] += kz * zb;
+      zpn[n] = -zb;
+    }
+    for (int64_t n = n_valid; n < np; ++n) zpn[n] = 0;
   }
+  if (b.b_scale_.size() == 1) {
+    const float s = sa * b.b_scale_[0];
+    for (int64_t n = 0; n < n_valid; ++n) sc[n] = s;
+  } else {
+    const float* bs = b.b_scale_.data();
+    for (int64_t n = 0; n < n_valid; ++n) sc[n] = sa * bs[n];
+  }
+  for (int64_t n = n_valid; n < np; ++n) sc[n] = 0.f;
   j.col_offset = off;
   j.col_zp_neg = has_zp ? zpn : nullptr;
   j.col_scale = sc;
