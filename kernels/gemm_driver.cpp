@@ -49,6 +49,15 @@ struct Job {
   void* apack = nullptr;            // A packed for the whole call: a_panels panels of a_panel_bytes
   int32_t* rsum = nullptr;          // int8 row sums of A, one per row (a_panels * mr)
   int64_t a_panels = 0, pack_panels = 0;
+  // Balanced tail: when M % MR is small, panels bal_p and bal_p + 1 share the last MR + M % MR rows
+  // (bal_h1 rows in the first), so no kernel call runs with only a row or two (B-load bound).
+  int64_t bal_p = -1;
+  int bal_h1 = 0;
+  int64_t panel_start(int mr, int64_t p) const { return p == bal_p + 1 && bal_p >= 0 ? bal_p * mr + bal_h1 : p * mr; }
+  int panel_rows(int mr, int64_t p) const {
+    if (bal_p >= 0 && p == bal_p) return bal_h1;
+    return static_cast<int>(std::min<int64_t>(mr, m - panel_start(mr, p)));
+  }
   size_t a_panel_bytes = 0;
 };
 
@@ -235,8 +244,9 @@ void pack_task(void* ctx, int64_t i) {
   const Job& j = *static_cast<const Job*>(ctx);
   const int mr = j.kern->mr;
   const int64_t p0 = i * j.pack_panels, p1 = std::min(j.a_panels, p0 + j.pack_panels);
-  const int64_t rows = std::min(j.m, p1 * mr) - p0 * mr;
-  pack_a(j, p0 * mr, rows, static_cast<char*>(j.apack) + p0 * j.a_panel_bytes, j.rsum ? j.rsum + p0 * mr : nullptr);
+  for (int64_t p = p0; p < p1; ++p)
+    pack_a(j, j.panel_start(mr, p), j.panel_rows(mr, p), static_cast<char*>(j.apack) + p * j.a_panel_bytes,
+           j.rsum ? j.rsum + p * mr : nullptr);
 }
 
 // Phase 2 task: one (M block, N block) of C over every K block.
@@ -254,8 +264,7 @@ void run_block(void* ctx, int64_t task) {
   const int mr = kern.mr, nr = kern.nr;
   const size_t esz = a_elem(b.kind_);
   const int64_t mb = task / j.n_blocks, nb = task % j.n_blocks;
-  const int64_t m0 = mb * j.mc, rows = std::min(j.mc, j.m - m0);
-  const int64_t ap0 = m0 / mr, a_panels = (rows + mr - 1) / mr;
+  const int64_t ap0 = mb * (j.mc / mr), ap1 = std::min(j.a_panels, ap0 + j.mc / mr);
   const bool is_int8 = b.kind_ == GemmKind::u8s8 || b.kind_ == GemmKind::s8s8;
   const bool tile_out = j.qout.enabled && !j.c && !j.c32;
   float* tile = tile_out ? static_cast<float*>(t_tile.get(sizeof(float) * mr * nr)) : nullptr;
@@ -281,11 +290,11 @@ void run_block(void* ctx, int64_t task) {
         t.col_zp_neg = j.col_zp_neg ? j.col_zp_neg + c0 : nullptr;
         t.col_scale = j.col_scale + c0;
       }
-      for (int64_t ap = 0; ap < a_panels; ++ap) {
-        const int64_t r0 = m0 + ap * mr;
-        t.a = static_cast<const char*>(j.apack) + (ap0 + ap) * j.a_panel_bytes + k0 * mr * esz;
-        t.m = static_cast<int>(std::min<int64_t>(mr, j.m - r0));
-        t.row_sum = j.rsum ? j.rsum + r0 : nullptr;
+      for (int64_t ap = ap0; ap < ap1; ++ap) {
+        const int64_t r0 = j.panel_start(mr, ap);
+        t.a = static_cast<const char*>(j.apack) + ap * j.a_panel_bytes + k0 * mr * esz;
+        t.m = j.panel_rows(mr, ap);
+        t.row_sum = j.rsum ? j.rsum + ap * mr : nullptr;
         if (j.c32) {
           t.c32 = j.c32 + r0 * j.ldc32 + c0;
           t.ldc32 = j.ldc32;
@@ -345,12 +354,17 @@ void run_job(Job& j, const Threading& th) {
 
   // Phase 1: A is packed once per call (not once per task), in parallel over groups of panels.
   j.a_panels = (j.m + mr - 1) / mr;
+  if (const int64_t rem = j.m % mr; j.a_panels >= 2 && rem != 0 && rem < mr / 2) {
+    j.bal_p = j.a_panels - 2;
+    j.bal_h1 = static_cast<int>((mr + rem + 1) / 2);
+  }
   j.a_panel_bytes = static_cast<size_t>(b.k_padded_) * mr * esz;
   j.apack = t_apack.get(j.a_panel_bytes * j.a_panels);
   j.rsum = is_int8 ? static_cast<int32_t*>(t_rowsum.get(sizeof(int32_t) * j.a_panels * mr)) : nullptr;
-  // Packing costs ~1/(2N) of the multiply per element of A; split it only when there is enough of it.
+  // Packing costs ~1/(2N) of the multiply per element of A; a parallel round costs a wake-up and a join,
+  // so it is split only past 512 KiB of A.
   const int64_t pack_tasks =
-      threads > 1 && j.m * b.k_ >= 16384 ? std::min<int64_t>(j.a_panels, 2 * threads) : 1;
+      threads > 1 && j.m * b.k_ * esz >= 512 * 1024 ? std::min<int64_t>(j.a_panels, 2 * threads) : 1;
   j.pack_panels = (j.a_panels + pack_tasks - 1) / pack_tasks;
   const int64_t pt = (j.a_panels + j.pack_panels - 1) / j.pack_panels;
   if (pt > 1)
