@@ -31,6 +31,8 @@ struct GemmBenchOptions {
   size_t dram_bytes = size_t{256} << 20;  ///< buffer of the DRAM bandwidth probe (well past any L3)
   /// "wall" (default) or "cpu": CPU seconds of the process divided by the thread count, which leaves
   /// out time spent descheduled on a shared machine (the peak probes then use thread CPU time too).
+  /// With threads > 1 it over-states speed whenever threads sit idle (blocked workers accrue no CPU
+  /// time: serial parts, calls the driver keeps on one thread), so judge those with wall time.
   std::string clock = "wall";
 };
 
