@@ -22,7 +22,8 @@ def med(v):
 peer_lib = {"fp32": "onednn_sgemm", "bf16": "onednn_matmul", "int8": "onednn_matmul"}
 print(f"| M x N x K | prec | thr | kernel | ours GOP/s | % peak | oneDNN GOP/s | ours/oneDNN | OpenBLAS | B GB/s (mem GB/s) |")
 print("|---|---|---|---|---:|---:|---:|---:|---:|---|")
-for key in sorted(ours, key=lambda k: (-k[0] * k[1] * k[2] if k[0] > 16 else 1e18 - k[0], k[3], k[4])):
+order = ["fp32", "bf16", "int8"]
+for key in sorted(ours, key=lambda k: (k[0] <= 16, -k[0] * k[1] * k[2], k[:3], order.index(k[3]) if k[3] in order else 9, k[4])):
     m, n, k, prec, t = key
     v = ours[key]
     g, pct = med([x[0] for x in v]), med([x[1] for x in v])

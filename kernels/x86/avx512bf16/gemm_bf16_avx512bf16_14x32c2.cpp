@@ -19,6 +19,12 @@ void tile(const MicroTile& t) {
   __m512 c0[M], c1[M];
 #pragma GCC unroll 14
   for (int r = 0; r < M; ++r) c0[r] = c1[r] = _mm512_setzero_ps();
+  // C is read back at the end when accumulating (K blocks, Epilogue::accumulate): start fetching it now.
+  if (t.accumulate)
+    for (int r = 0; r < M; ++r) {
+      _mm_prefetch(reinterpret_cast<const char*>(t.c + r * t.ldc), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(t.c + r * t.ldc + 16), _MM_HINT_T0);
+    }
   const int64_t groups = t.kp / kKR;
 #pragma GCC unroll 2
   for (int64_t g = 0; g < groups; ++g, a += kMR * kKR, b += kNR * kKR) {
