@@ -2,6 +2,8 @@
 // broadcast of A per row (folded into the FMA as {1to16}), so 31 of 32 zmm registers are live and every
 // k step issues 28 FMAs for 2 vector loads + 14 broadcasts. The row count is a template parameter:
 // edge tiles with m < 14 (and decode steps with M = 1..13) run a kernel with only m rows of work.
+// GCC 12 warns inside its own avx512fintrin.h (_mm512_undefined_ps as the merge source, GCC PR 105593).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
 #include "x86/x86_kernels.h"

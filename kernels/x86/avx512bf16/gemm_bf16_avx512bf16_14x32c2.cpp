@@ -1,6 +1,8 @@
 // bf16 AVX-512 micro-kernel, 14 rows x 32 columns, KR = 2: per k pair one vdpbf16ps per (row, 16
 // columns), with A's (k, k+1) pair of row r broadcast as one 32-bit lane and B's panel holding the same
 // pair per column. 28 zmm accumulators (fp32), as in the fp32 14x32 kernel.
+// GCC 12 warns inside its own avx512fintrin.h (_mm512_undefined_ps as the merge source, GCC PR 105593).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
 #include <cstring>

@@ -1,6 +1,8 @@
 // u8 x s8 AVX-512 VNNI micro-kernel, 14 rows x 32 columns, KR = 4: per group of 4 k one vpdpbusd per
 // (row, 16 columns), A's 4 u8 of row r broadcast as one 32-bit lane, B's panel holding 4 s8 per column.
 // vpdpbusd sums the four u8*s8 products in 32 bits: exact, no 16-bit intermediate.
+// GCC 12 warns inside its own avx512fintrin.h (_mm512_undefined_ps as the merge source, GCC PR 105593).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
 #include <cstring>
