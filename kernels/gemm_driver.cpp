@@ -1,6 +1,12 @@
-// The portable GEMM driver shared by every micro-kernel: packs A per call, blocks M x N so an A block
-// stays in L2 while B panels stream, prepares the int8 zero-point / scale vectors, and spreads the
-// blocks over the caller's parallel-for. Kernels only see MicroTile (registry.h).
+// The portable GEMM driver shared by every micro-kernel. Per call:
+//   1. pack all of A once (MR-row panels; the kernel's own GemmKernel::pack_a when it has one, else a
+//      portable row interleaver), split over the caller's parallel-for when A is large enough;
+//   2. run (M block x N block) tasks over the parallel-for. A task walks its B panels (outer) and A
+//      panels (inner), so one B micro-panel is reused against the whole A block held in L2;
+//   3. float kinds split K only past 384 KiB micro-panels (partial sums through C, see run_block).
+// It also prepares the int8 zero-point / scale vectors. Kernels only see MicroTile (registry.h).
+// Small M (decode steps) needs nothing special here: kernels run m < MR rows without padding work, and
+// with threads the N panels are split into >= 4 tasks per thread so B streams from every core.
 #include <algorithm>
 #include <cassert>
 #include <cmath>
@@ -40,6 +46,20 @@ struct Job {
   const int32_t* col_zp_neg = nullptr;
   const float* col_scale = nullptr;
   int64_t mc = 0, m_blocks = 0, n_blocks = 0, panels_per_block = 0;
+  int64_t kc = 0;                   // K block (== k_padded when K is not split)
+  void* apack = nullptr;            // A packed for the whole call: a_panels panels of a_panel_bytes
+  int32_t* rsum = nullptr;          // int8 row sums of A, one per row (a_panels * mr)
+  int64_t a_panels = 0, pack_panels = 0;
+  // Balanced tail: when M % MR is small, panels bal_p and bal_p + 1 share the last MR + M % MR rows
+  // (bal_h1 rows in the first), so no kernel call runs with only a row or two (B-load bound).
+  int64_t bal_p = -1;
+  int bal_h1 = 0;
+  int64_t panel_start(int mr, int64_t p) const { return p == bal_p + 1 && bal_p >= 0 ? bal_p * mr + bal_h1 : p * mr; }
+  int panel_rows(int mr, int64_t p) const {
+    if (bal_p >= 0 && p == bal_p) return bal_h1;
+    return static_cast<int>(std::min<int64_t>(mr, m - panel_start(mr, p)));
+  }
+  size_t a_panel_bytes = 0;
 };
 
 // Growable 64-byte aligned scratch, one per thread: no allocation once it has grown to size.
@@ -57,7 +77,7 @@ struct Scratch {
     return ptr;
   }
 };
-thread_local Scratch t_apack, t_rowsum, t_tile, t_cols;
+thread_local Scratch t_apack, t_rowsum, t_tile, t_cols, t_arow;
 
 size_t a_elem(GemmKind k) { return k == GemmKind::f32 ? 4 : k == GemmKind::bf16 ? 2 : 1; }
 
@@ -66,48 +86,144 @@ inline uint8_t quant_u8(float v, float inv_scale, int32_t zp) {
   return static_cast<uint8_t>(std::clamp(q, 0.f, 255.f));
 }
 
+// fp32 -> bf16 bits, nearest even, NaN kept quiet: branch-free so the row loop vectorizes.
+inline uint16_t to_bf16(float v) {
+  uint32_t u;
+  std::memcpy(&u, &v, 4);
+  const uint32_t rounded = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+  const uint32_t nan = (u >> 16) | 0x40u;
+  return static_cast<uint16_t>((u & 0x7fffffffu) > 0x7f800000u ? nan : rounded);
+}
+
+// One row of A in the packed element type: a pointer straight into A when no conversion is needed,
+// else converted into `tmp` (k elements). Row sums for int8 are taken here, over the packed values.
+const void* source_row(const Job& j, int64_t row, void* tmp, int32_t* sum) {
+  const int64_t k = j.b->k_;
+  switch (j.src) {
+    case ASrc::f32: return static_cast<const float*>(j.a) + row * j.lda;
+    case ASrc::f32_to_bf16: {
+      const float* s = static_cast<const float*>(j.a) + row * j.lda;
+      uint16_t* d = static_cast<uint16_t*>(tmp);
+      for (int64_t i = 0; i < k; ++i) d[i] = to_bf16(s[i]);
+      return d;
+    }
+    case ASrc::u8:
+    case ASrc::s8: {
+      const uint8_t* s = static_cast<const uint8_t*>(j.a) + row * j.lda;
+      int32_t acc = 0;
+      if (j.a_xor) {
+        uint8_t* d = static_cast<uint8_t*>(tmp);
+        for (int64_t i = 0; i < k; ++i) {
+          d[i] = static_cast<uint8_t>(s[i] ^ j.a_xor);
+          acc += j.a_packed_signed ? int32_t{static_cast<int8_t>(d[i])} : int32_t{d[i]};
+        }
+        *sum = acc;
+        return d;
+      }
+      if (j.src == ASrc::s8)
+        for (int64_t i = 0; i < k; ++i) acc += static_cast<int8_t>(s[i]);
+      else
+        for (int64_t i = 0; i < k; ++i) acc += s[i];
+      *sum = acc;
+      return s;
+    }
+    case ASrc::f32_to_u8: {
+      const float* s = static_cast<const float*>(j.a) + row * j.lda;
+      uint8_t* d = static_cast<uint8_t*>(tmp);
+      int32_t acc = 0;
+      for (int64_t i = 0; i < k; ++i) {
+        d[i] = static_cast<uint8_t>(quant_u8(s[i], j.q_inv_scale, j.q_zp) ^ j.a_xor);
+        acc += j.a_packed_signed ? int32_t{static_cast<int8_t>(d[i])} : int32_t{d[i]};
+      }
+      *sum = acc;
+      return d;
+    }
+  }
+  return nullptr;
+}
+
+// Interleave up to MR source rows into one panel: group g of row r (KR elements = CHUNK bytes) goes to
+// (g * mr + r) * CHUNK. The loop runs over groups outside and rows inside, so the panel is written
+// sequentially (whole cache lines, no strided stores) while each source row is read sequentially.
+// Fixed-size memcpy compiles to one move. Rows >= m and the K tail are zero.
+template <int CHUNK>
+void interleave(const char* const* src, int m, int mr, int64_t k_bytes, int64_t groups, char* dst) {
+  const int64_t full = k_bytes / CHUNK;
+  for (int64_t g = 0; g < full; ++g) {
+    const int64_t off = g * CHUNK;
+    for (int r = 0; r < m; ++r, dst += CHUNK) std::memcpy(dst, src[r] + off, CHUNK);
+    if (m < mr) {
+      std::memset(dst, 0, static_cast<size_t>(mr - m) * CHUNK);
+      dst += static_cast<int64_t>(mr - m) * CHUNK;
+    }
+  }
+  for (int64_t g = full; g < groups; ++g) {
+    std::memset(dst, 0, static_cast<size_t>(mr) * CHUNK);
+    const int64_t left = k_bytes - g * CHUNK;
+    if (left > 0)
+      for (int r = 0; r < m; ++r) std::memcpy(dst + r * CHUNK, src[r] + g * CHUNK, static_cast<size_t>(left));
+    dst += static_cast<int64_t>(mr) * CHUNK;
+  }
+}
+
+void interleave_any(const char* const* src, int m, int mr, int64_t k_bytes, int64_t groups, char* dst, int chunk) {
+  switch (chunk) {
+    case 1: return interleave<1>(src, m, mr, k_bytes, groups, dst);
+    case 2: return interleave<2>(src, m, mr, k_bytes, groups, dst);
+    case 4: return interleave<4>(src, m, mr, k_bytes, groups, dst);
+    case 8: return interleave<8>(src, m, mr, k_bytes, groups, dst);
+    case 16: return interleave<16>(src, m, mr, k_bytes, groups, dst);
+    default:
+      for (int64_t g = 0; g < groups; ++g)
+        for (int r = 0; r < mr; ++r) {
+          char* d = dst + (g * mr + r) * chunk;
+          const int64_t lo = g * chunk, n = r < m ? std::clamp<int64_t>(k_bytes - lo, 0, chunk) : 0;
+          std::memset(d, 0, static_cast<size_t>(chunk));
+          if (n > 0) std::memcpy(d, src[r] + lo, static_cast<size_t>(n));
+        }
+  }
+}
+
 // Pack rows [m0, m0 + rows) of A into MR-row panels (layout in registry.h). Returns row sums for int8.
 void pack_a(const Job& j, int64_t m0, int64_t rows, void* dst, int32_t* row_sums) {
   const int mr = j.kern->mr, kr = j.kern->kr;
   const int64_t k = j.b->k_, kp = j.b->k_padded_, groups = kp / kr;
   const int64_t panels = (rows + mr - 1) / mr;
-  for (int64_t p = 0; p < panels; ++p) {
-    for (int r = 0; r < mr; ++r) {
-      const int64_t row = m0 + p * mr + r;
-      const bool valid = p * mr + r < rows;
-      int32_t sum = 0;
-      for (int64_t g = 0; g < groups; ++g) {
-        const int64_t base = ((p * groups + g) * mr + r) * kr;
-        for (int i = 0; i < kr; ++i) {
-          const int64_t kk = g * kr + i;
-          const bool in = valid && kk < k;
-          switch (j.src) {
-            case ASrc::f32:
-              static_cast<float*>(dst)[base + i] = in ? static_cast<const float*>(j.a)[row * j.lda + kk] : 0.f;
-              break;
-            case ASrc::f32_to_bf16:
-              static_cast<uint16_t*>(dst)[base + i] =
-                  in ? f32_to_bf16(static_cast<const float*>(j.a)[row * j.lda + kk]) : 0;
-              break;
-            case ASrc::u8:
-            case ASrc::s8: {
-              uint8_t v = in ? static_cast<uint8_t>(static_cast<const uint8_t*>(j.a)[row * j.lda + kk] ^ j.a_xor) : 0;
-              static_cast<uint8_t*>(dst)[base + i] = v;
-              if (in) sum += j.a_packed_signed ? int32_t{static_cast<int8_t>(v)} : int32_t{v};
-              break;
-            }
-            case ASrc::f32_to_u8: {
-              uint8_t v = in ? quant_u8(static_cast<const float*>(j.a)[row * j.lda + kk], j.q_inv_scale, j.q_zp) : 0;
-              if (in) v ^= j.a_xor;
-              static_cast<uint8_t*>(dst)[base + i] = v;
-              if (in) sum += j.a_packed_signed ? int32_t{static_cast<int8_t>(v)} : int32_t{v};
-              break;
-            }
-          }
-        }
+  const int esz = static_cast<int>(a_elem(j.b->kind_));
+  const int chunk = kr * esz;
+  const size_t panel_bytes = static_cast<size_t>(kp) * mr * esz;
+  // Converted rows (bf16, xor-ed or quantized int8) live in a per-thread buffer of mr rows.
+  const size_t row_cap = (static_cast<size_t>(k) * 4 + 63) / 64 * 64;
+  char* tmp = static_cast<char*>(t_arow.get(row_cap * mr));
+  const char* src[64];
+  assert(mr <= 64);
+  // The kernel's own packer takes raw rows (fp32, or int8 with the sign flip); conversions it does not
+  // know (dynamic quantization) go through source_row and the portable interleave.
+  const bool fast = j.kern->pack_a && j.src != ASrc::f32_to_u8 && (j.src != ASrc::s8 || j.kern->a_shift_128);
+  if (fast) {
+    for (int64_t p = 0; p < panels; ++p) {
+      const int m = static_cast<int>(std::min<int64_t>(mr, rows - p * mr));
+      for (int r = 0; r < m; ++r) {
+        const int64_t row = m0 + p * mr + r;
+        src[r] = static_cast<const char*>(j.a) + row * j.lda * (j.src == ASrc::u8 || j.src == ASrc::s8 ? 1 : 4);
       }
+      if (row_sums)
+        for (int r = m; r < mr; ++r) row_sums[p * mr + r] = 0;
+      j.kern->pack_a(reinterpret_cast<const void* const*>(src), m, mr, k, kp, j.a_xor,
+                     static_cast<char*>(dst) + p * panel_bytes, row_sums ? row_sums + p * mr : nullptr);
+    }
+    return;
+  }
+  for (int64_t p = 0; p < panels; ++p) {
+    const int m = static_cast<int>(std::min<int64_t>(mr, rows - p * mr));
+    for (int r = 0; r < m; ++r) {
+      int32_t sum = 0;
+      src[r] = static_cast<const char*>(source_row(j, m0 + p * mr + r, tmp + r * row_cap, &sum));
       if (row_sums) row_sums[p * mr + r] = sum;
     }
+    if (row_sums)
+      for (int r = m; r < mr; ++r) row_sums[p * mr + r] = 0;
+    interleave_any(src, m, mr, k * esz, groups, static_cast<char*>(dst) + p * panel_bytes, chunk);
   }
 }
 
@@ -124,77 +240,143 @@ void requantize_tile(const Job& j, const float* tile, int64_t ld, int64_t r0, in
     }
 }
 
+// Phase 1 task: pack A panels [i * panels_per_pack, ...) of the whole M into the shared buffer.
+void pack_task(void* ctx, int64_t i) {
+  const Job& j = *static_cast<const Job*>(ctx);
+  const int mr = j.kern->mr;
+  const int64_t p0 = i * j.pack_panels, p1 = std::min(j.a_panels, p0 + j.pack_panels);
+  for (int64_t p = p0; p < p1; ++p)
+    pack_a(j, j.panel_start(mr, p), j.panel_rows(mr, p), static_cast<char*>(j.apack) + p * j.a_panel_bytes,
+           j.rsum ? j.rsum + p * mr : nullptr);
+}
+
+// Phase 2 task: one (M block, N block) of C over every K block.
+//
+// Float kinds with a long K are split into K blocks of kc so that one B micro-panel (nr x kc) stays in
+// L1 while the A block (mc x kc) stays in L2: the packed panels are group-major, so the K block [k0, k1)
+// of a panel is the contiguous slice at k0 * {mr|nr} elements and kernels see it as a panel of depth
+// k1 - k0. Partial sums go through C: the first block stores (or accumulates into the caller's C), later
+// blocks accumulate, and only the last applies bias and activation. int8 never takes this path (its
+// panels are 4x smaller, and exact int32 partial sums would need an int32 C).
 void run_block(void* ctx, int64_t task) {
   const Job& j = *static_cast<const Job*>(ctx);
   const GemmKernel& kern = *j.kern;
   const PackedB& b = *j.b;
   const int mr = kern.mr, nr = kern.nr;
+  const size_t esz = a_elem(b.kind_);
   const int64_t mb = task / j.n_blocks, nb = task % j.n_blocks;
-  const int64_t m0 = mb * j.mc, rows = std::min(j.mc, j.m - m0);
-  const int64_t a_panels = (rows + mr - 1) / mr;
+  const int64_t ap0 = mb * (j.mc / mr), ap1 = std::min(j.a_panels, ap0 + j.mc / mr);
   const bool is_int8 = b.kind_ == GemmKind::u8s8 || b.kind_ == GemmKind::s8s8;
-  const size_t a_panel_bytes = static_cast<size_t>(b.k_padded_) * mr * a_elem(b.kind_);
-  void* apack = t_apack.get(a_panel_bytes * a_panels);
-  int32_t* rsum = is_int8 ? static_cast<int32_t*>(t_rowsum.get(sizeof(int32_t) * a_panels * mr)) : nullptr;
-  pack_a(j, m0, rows, apack, rsum);
   const bool tile_out = j.qout.enabled && !j.c && !j.c32;
   float* tile = tile_out ? static_cast<float*>(t_tile.get(sizeof(float) * mr * nr)) : nullptr;
 
-  const size_t b_panel_bytes = static_cast<size_t>(b.k_padded_) * nr * a_elem(b.kind_);
+  const size_t b_panel_bytes = static_cast<size_t>(b.k_padded_) * nr * esz;
   const int64_t p0 = nb * j.panels_per_block, p1 = std::min(b.n_panels_, p0 + j.panels_per_block);
-  for (int64_t p = p0; p < p1; ++p) {
-    const int64_t c0 = p * nr;
-    MicroTile t;
-    t.kp = b.k_padded_;
-    t.b = static_cast<const char*>(b.panels()) + p * b_panel_bytes;
-    t.n = static_cast<int>(std::min<int64_t>(nr, b.n_ - c0));
-    t.bias = j.ep.bias ? j.ep.bias + c0 : nullptr;
-    t.act = j.ep.act;
-    t.clip_lo = j.ep.clip_lo;
-    t.clip_hi = j.ep.clip_hi;
-    t.accumulate = j.ep.accumulate;
-    if (is_int8) {
-      t.col_offset = j.col_offset + c0;
-      t.col_zp_neg = j.col_zp_neg ? j.col_zp_neg + c0 : nullptr;
-      t.col_scale = j.col_scale + c0;
-    }
-    for (int64_t ap = 0; ap < a_panels; ++ap) {
-      const int64_t r0 = m0 + ap * mr;
-      t.a = static_cast<const char*>(apack) + ap * a_panel_bytes;
-      t.m = static_cast<int>(std::min<int64_t>(mr, j.m - r0));
-      t.row_sum = rsum ? rsum + ap * mr : nullptr;
-      if (j.c32) {
-        t.c32 = j.c32 + r0 * j.ldc32 + c0;
-        t.ldc32 = j.ldc32;
-      } else if (tile_out) {
-        t.c = tile;
-        t.ldc = nr;
-        t.accumulate = false;
-      } else {
-        t.c = j.c + r0 * j.ldc + c0;
-        t.ldc = j.ldc;
+  for (int64_t k0 = 0; k0 < b.k_padded_; k0 += j.kc) {
+    const int64_t kl = std::min(j.kc, b.k_padded_ - k0);
+    const bool first = k0 == 0, last = k0 + kl >= b.k_padded_;
+    for (int64_t p = p0; p < p1; ++p) {
+      const int64_t c0 = p * nr;
+      MicroTile t;
+      t.kp = kl;
+      t.b = static_cast<const char*>(b.panels()) + p * b_panel_bytes + k0 * nr * esz;
+      t.n = static_cast<int>(std::min<int64_t>(nr, b.n_ - c0));
+      t.bias = j.ep.bias && last ? j.ep.bias + c0 : nullptr;
+      t.act = last ? j.ep.act : Act::none;
+      t.clip_lo = j.ep.clip_lo;
+      t.clip_hi = j.ep.clip_hi;
+      t.accumulate = first ? j.ep.accumulate : true;
+      if (is_int8) {
+        t.col_offset = j.col_offset + c0;
+        t.col_zp_neg = j.col_zp_neg ? j.col_zp_neg + c0 : nullptr;
+        t.col_scale = j.col_scale + c0;
       }
-      kern.run(t);
-      if (j.qout.enabled) requantize_tile(j, tile_out ? tile : t.c, tile_out ? nr : j.ldc, r0, c0, t.m, t.n);
+      for (int64_t ap = ap0; ap < ap1; ++ap) {
+        const int64_t r0 = j.panel_start(mr, ap);
+        t.a = static_cast<const char*>(j.apack) + ap * j.a_panel_bytes + k0 * mr * esz;
+        t.m = j.panel_rows(mr, ap);
+        t.row_sum = j.rsum ? j.rsum + ap * mr : nullptr;
+        if (j.c32) {
+          t.c32 = j.c32 + r0 * j.ldc32 + c0;
+          t.ldc32 = j.ldc32;
+        } else if (tile_out) {
+          t.c = tile;
+          t.ldc = nr;
+          t.accumulate = false;
+        } else {
+          t.c = j.c + r0 * j.ldc + c0;
+          t.ldc = j.ldc;
+        }
+        kern.run(t);
+        if (j.qout.enabled && last)
+          requantize_tile(j, tile_out ? tile : t.c, tile_out ? nr : j.ldc, r0, c0, t.m, t.n);
+      }
     }
   }
 }
 
 void run_job(Job& j, const Threading& th) {
   const PackedB& b = *j.b;
-  const int mr = j.kern->mr;
-  // An A block of ~256 KiB stays in L2 while the B panels of the task stream past it.
-  const int64_t row_bytes = std::max<int64_t>(1, b.k_padded_ * static_cast<int64_t>(a_elem(b.kind_)));
-  int64_t mc = std::max<int64_t>(mr, (256 * 1024 / row_bytes) / mr * mr);
+  const int mr = j.kern->mr, nr = j.kern->nr, kr = j.kern->kr;
+  const int64_t esz = static_cast<int64_t>(a_elem(b.kind_));
+  const bool is_int8 = b.kind_ == GemmKind::u8s8 || b.kind_ == GemmKind::s8s8;
+  // A call this small (e.g. an int8 decode step over 768 x 768 weights, ~5 us) runs faster on one thread
+  // than a wake-up and join of the others cost; B of 1 MiB or more is worth streaming from every core.
+  const bool tiny = b.bytes() < (size_t{1} << 20) && 2.0 * static_cast<double>(j.m) * b.n_ * b.k_ < 4e6;
+  const int threads = tiny ? 1 : std::max(1, th.parallel_for ? th.threads : 1);
+
+  // K blocks (float kinds), only for very long K (see below). Blocks are balanced so the
+  // last one is not a sliver, and K is only split when it is clearly longer than one block.
+  j.kc = b.k_padded_;
+  if (!is_int8) {
+    // Measured on Zen 5 (48 KiB L1, 1 MiB L2): every K block costs one more pass of C through the
+    // epilogue, and an L2-streamed B micro-panel keeps the FMAs fed, so K is split only when one
+    // micro-panel passes 384 KiB (fp32 K > 3072 at NR = 32); BLIS-style L1-sized blocks measured slower.
+    const int64_t target = std::max<int64_t>(64, 384 * 1024 / (nr * esz)) / kr * kr;
+    if (b.k_padded_ > target + target / 4) {
+      const int64_t nkb = (b.k_padded_ + target - 1) / target;
+      j.kc = ((b.k_padded_ + nkb - 1) / nkb + kr - 1) / kr * kr;
+    }
+  }
+  // Tuning overrides for experiments (read once): ORTKIT_TUNE_KC (K block in elements), ORTKIT_TUNE_MCB
+  // (A block bytes). Not a stable interface.
+  static const int64_t tune_kc = std::getenv("ORTKIT_TUNE_KC") ? std::atoll(std::getenv("ORTKIT_TUNE_KC")) : 0;
+  static const int64_t tune_mcb = std::getenv("ORTKIT_TUNE_MCB") ? std::atoll(std::getenv("ORTKIT_TUNE_MCB")) : 0;
+  if (tune_kc >= kr) j.kc = std::min<int64_t>(b.k_padded_, tune_kc / kr * kr);
+  const int64_t a_block_bytes = tune_mcb > 0 ? tune_mcb : 512 * 1024;
+  // M blocks: the A block (mc x kc) of ~512 KiB stays in L2 while the B panels of a task stream past it.
+  const int64_t row_bytes = std::max<int64_t>(1, j.kc * esz);
+  int64_t mc = std::max<int64_t>(mr, (a_block_bytes / row_bytes) / mr * mr);
   mc = std::min<int64_t>(mc, (j.m + mr - 1) / mr * mr);
   j.mc = mc;
   j.m_blocks = (j.m + mc - 1) / mc;
-  const int threads = std::max(1, th.parallel_for ? th.threads : 1);
   // Aim for at least 4 tasks per thread so a static split over threads stays balanced.
   const int64_t want_n = (4 * threads + j.m_blocks - 1) / j.m_blocks;
   j.n_blocks = std::clamp<int64_t>(threads > 1 ? want_n : 1, 1, std::max<int64_t>(1, b.n_panels_));
   j.panels_per_block = (b.n_panels_ + j.n_blocks - 1) / j.n_blocks;
   j.n_blocks = (b.n_panels_ + j.panels_per_block - 1) / j.panels_per_block;
+
+  // Phase 1: A is packed once per call (not once per task), in parallel over groups of panels.
+  j.a_panels = (j.m + mr - 1) / mr;
+  if (const int64_t rem = j.m % mr; j.a_panels >= 2 && rem != 0 && rem < mr / 2) {
+    j.bal_p = j.a_panels - 2;
+    j.bal_h1 = static_cast<int>((mr + rem + 1) / 2);
+  }
+  j.a_panel_bytes = static_cast<size_t>(b.k_padded_) * mr * esz;
+  j.apack = t_apack.get(j.a_panel_bytes * j.a_panels);
+  j.rsum = is_int8 ? static_cast<int32_t*>(t_rowsum.get(sizeof(int32_t) * j.a_panels * mr)) : nullptr;
+  // Packing costs ~1/(2N) of the multiply per element of A; a parallel round costs a wake-up and a join,
+  // so it is split only past 512 KiB of A.
+  const int64_t pack_tasks =
+      threads > 1 && j.m * b.k_ * esz >= 512 * 1024 ? std::min<int64_t>(j.a_panels, 2 * threads) : 1;
+  j.pack_panels = (j.a_panels + pack_tasks - 1) / pack_tasks;
+  const int64_t pt = (j.a_panels + j.pack_panels - 1) / j.pack_panels;
+  if (pt > 1)
+    th.parallel_for(th.pool, pt, pack_task, &j);
+  else
+    pack_task(&j, 0);
+
+  // Phase 2: the (M block, N block) tasks.
   const int64_t tasks = j.m_blocks * j.n_blocks;
   if (threads > 1 && tasks > 1)
     th.parallel_for(th.pool, tasks, run_block, &j);
@@ -216,14 +398,29 @@ void prepare_int8(Job& j, int32_t za, float sa) {
   int32_t* off = reinterpret_cast<int32_t*>(mem);
   int32_t* zpn = off + np;
   float* sc = reinterpret_cast<float*>(zpn + np);
+  // Plain loops (they vectorize): for a decode step this runs once per call next to a tiny GEMM.
   const bool has_zp = !b.b_zero_point_.empty();
-  for (int64_t n = 0; n < np; ++n) {
-    const bool in = n < b.n_;
-    const int32_t zb = has_zp && in ? b.b_zero_point_[b.b_zero_point_.size() == 1 ? 0 : n] : 0;
-    off[n] = in ? -za * b.col_sums_[n] + static_cast<int32_t>(b.k_) * za * zb : 0;
-    zpn[n] = -zb;
-    sc[n] = in ? sa * b.b_scale_[b.b_scale_.size() == 1 ? 0 : n] : 0.f;
+  const int32_t* cs = b.col_sums_.data();
+  const int64_t n_valid = b.n_;
+  for (int64_t n = 0; n < np; ++n) off[n] = -za * cs[n];  // padding columns have col_sums 0
+  if (has_zp) {
+    const bool per_col = b.b_zero_point_.size() != 1;
+    const int32_t kz = static_cast<int32_t>(b.k_) * za;
+    for (int64_t n = 0; n < n_valid; ++n) {
+      const int32_t zb = b.b_zero_point_[per_col ? n : 0];
+      off[n] += kz * zb;
+      zpn[n] = -zb;
+    }
+    for (int64_t n = n_valid; n < np; ++n) zpn[n] = 0;
   }
+  if (b.b_scale_.size() == 1) {
+    const float s = sa * b.b_scale_[0];
+    for (int64_t n = 0; n < n_valid; ++n) sc[n] = s;
+  } else {
+    const float* bs = b.b_scale_.data();
+    for (int64_t n = 0; n < n_valid; ++n) sc[n] = sa * bs[n];
+  }
+  for (int64_t n = n_valid; n < np; ++n) sc[n] = 0.f;
   j.col_offset = off;
   j.col_zp_neg = has_zp ? zpn : nullptr;
   j.col_scale = sc;

@@ -1,11 +1,84 @@
-// x86 kernel table, best first per kind. Each entry is defined in its ISA folder's file.
+// x86 kernel table, best first per kind. Each entry's function is defined in its ISA folder's file of the
+// same name; this file is compiled without ISA flags and only takes their addresses.
+//
+// Order: on a CPU with several, the first runnable entry wins (dispatch.cpp), so the widest instruction
+// comes first. s8s8 has no native x86 instruction (vpdpbusd is u8 x s8): the s8s8 entries are the u8s8
+// kernels with a_shift_128, and the driver flips A's sign bit and corrects the zero point. They carry
+// their own gemm_s8s8_* names (no file of that stem exists) so that find_kernel and ORTKIT_KERNEL pins
+// are unambiguous per kind.
 #include "ortkit/kernels/registry.h"
+#include "x86/x86_kernels.h"
 
 namespace ortkit::kernels {
 
+namespace {
+using namespace x86;
+constexpr FeatureMask kAvx2 = bit(Feature::avx2) | bit(Feature::fma);
+constexpr FeatureMask kAvx512 = bit(Feature::avx512f) | bit(Feature::avx512bw) | bit(Feature::avx512dq) |
+                                bit(Feature::avx512vl) | bit(Feature::fma);
+constexpr FeatureMask kVnni512 = kAvx512 | bit(Feature::avx512vnni);
+constexpr FeatureMask kBf16 = kAvx512 | bit(Feature::avx512bf16);
+constexpr FeatureMask kAvxVnni = kAvx2 | bit(Feature::avxvnni);
+
+#if defined(ORTKIT_HAVE_X86_AVX512)
+const GemmKernel kF32Avx512{"gemm_f32_avx512_14x32", GemmKind::f32, "avx512", kAvx512, 14, 32, 1,
+                            gemm_f32_avx512_14x32, false, 0, pack_a_f32_avx512};
+#endif
+#if defined(ORTKIT_HAVE_X86_AVX2)
+const GemmKernel kF32Avx2{"gemm_f32_avx2_6x16", GemmKind::f32, "avx2", kAvx2, 6, 16, 1, gemm_f32_avx2_6x16};
+const GemmKernel kU8Avx2{"gemm_u8s8_avx2_4x16c4", GemmKind::u8s8, "avx2", kAvx2, 4, 16, 4, gemm_u8s8_avx2_4x16c4};
+const GemmKernel kS8Avx2{"gemm_s8s8_avx2_4x16c4", GemmKind::s8s8, "avx2", kAvx2, 4, 16, 4, gemm_u8s8_avx2_4x16c4,
+                         true};
+#endif
+#if defined(ORTKIT_HAVE_X86_AVX512BF16)
+const GemmKernel kBf16Avx512{"gemm_bf16_avx512bf16_14x32c2", GemmKind::bf16, "avx512bf16", kBf16, 14, 32, 2,
+                             gemm_bf16_avx512bf16_14x32c2, false, 0, pack_a_bf16_avx512};
+#endif
+#if defined(ORTKIT_HAVE_X86_AVX512VNNI)
+const GemmKernel kU8Vnni512{"gemm_u8s8_avx512vnni_14x32c4", GemmKind::u8s8, "avx512vnni", kVnni512, 14, 32, 4,
+                            gemm_u8s8_avx512vnni_14x32c4, false, 0, pack_a_u8_avx512};
+const GemmKernel kS8Vnni512{"gemm_s8s8_avx512vnni_14x32c4", GemmKind::s8s8, "avx512vnni", kVnni512, 14, 32, 4,
+                            gemm_u8s8_avx512vnni_14x32c4, true, 0, pack_a_u8_avx512};
+#endif
+#if defined(ORTKIT_HAVE_X86_AVXVNNI)
+const GemmKernel kU8AvxVnni{"gemm_u8s8_avxvnni_6x16c4", GemmKind::u8s8, "avxvnni", kAvxVnni, 6, 16, 4,
+                            gemm_u8s8_avxvnni_6x16c4};
+const GemmKernel kS8AvxVnni{"gemm_s8s8_avxvnni_6x16c4", GemmKind::s8s8, "avxvnni", kAvxVnni, 6, 16, 4,
+                            gemm_u8s8_avxvnni_6x16c4, true};
+#endif
+}  // namespace
+
 void register_x86_kernels(std::vector<const GemmKernel*>& out, GemmKind kind) {
-  (void)out;
-  (void)kind;
+  switch (kind) {
+    case GemmKind::f32:
+#if defined(ORTKIT_HAVE_X86_AVX512)
+      out.push_back(&kF32Avx512);
+#endif
+#if defined(ORTKIT_HAVE_X86_AVX2)
+      out.push_back(&kF32Avx2);
+#endif
+      break;
+    case GemmKind::bf16:
+#if defined(ORTKIT_HAVE_X86_AVX512BF16)
+      out.push_back(&kBf16Avx512);
+#endif
+      break;
+    case GemmKind::u8s8:
+    case GemmKind::s8s8: {
+      const bool s = kind == GemmKind::s8s8;
+#if defined(ORTKIT_HAVE_X86_AVX512VNNI)
+      out.push_back(s ? &kS8Vnni512 : &kU8Vnni512);
+#endif
+#if defined(ORTKIT_HAVE_X86_AVXVNNI)
+      out.push_back(s ? &kS8AvxVnni : &kU8AvxVnni);
+#endif
+#if defined(ORTKIT_HAVE_X86_AVX2)
+      out.push_back(s ? &kS8Avx2 : &kU8Avx2);
+#endif
+      (void)s;
+      break;
+    }
+  }
 }
 
 }  // namespace ortkit::kernels

@@ -56,6 +56,14 @@ struct MicroTile {
 
 using MicroKernelFn = void (*)(const MicroTile& t);
 
+/// Optional ISA-specific packer of one A panel (see GemmKernel::pack_a). rows[r] (r < m <= mr) point at
+/// the first element of source row r: float for f32 and bf16 kernels (bf16 ones round to nearest even
+/// while packing, as f32_to_bf16), uint8 for int8 kernels (each byte XOR-ed with a_xor). It writes the
+/// whole panel of depth kp in the layout above; rows >= m and the K tail are zero. int8 packers also
+/// write row_sums[r] (r < m) = the sum of row r's packed bytes; row_sums is null for float kinds.
+using PackAFn = void (*)(const void* const* rows, int m, int mr, int64_t k, int64_t kp, uint8_t a_xor, void* dst,
+                         int32_t* row_sums);
+
 struct GemmKernel {
   const char* name;        ///< gemm_<dtype>_<isa>_<MR>x<NR>[c<KR>], also the file stem
   GemmKind kind;
@@ -71,6 +79,9 @@ struct GemmKernel {
   /// For u8s8 entries that run on s8 x s8 hardware (arm64 SDOT without I8MM's USDOT): A is packed as
   /// s8 (a ^ 0x80 = a - 128) and the driver uses zero point a_zp - 128, so the int32 sums are unchanged.
   bool a_u8_to_s8 = false;
+  /// Fast A packer for this kernel's layout, or null: the driver's portable packer then runs. Needs the
+  /// same features as the kernel. (Dynamic u8 quantization of fp32 A always uses the portable packer.)
+  PackAFn pack_a = nullptr;
 };
 
 /// Every kernel compiled into this binary for a kind, best first (ref last).

@@ -1,0 +1,126 @@
+// fp32 AVX-512 micro-kernel, 14 rows x 32 columns: 28 zmm accumulators, 2 zmm of B per k and one
+// broadcast of A per row (folded into the FMA as {1to16}), so 31 of 32 zmm registers are live and every
+// k step issues 28 FMAs for 2 vector loads + 14 broadcasts. The row count is a template parameter:
+// edge tiles with m < 14 (and decode steps with M = 1..13) run a kernel with only m rows of work.
+// GCC 12 warns inside its own avx512fintrin.h (_mm512_undefined_ps as the merge source, GCC PR 105593).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+
+#include "x86/x86_kernels.h"
+
+namespace ortkit::kernels::x86 {
+
+namespace {
+constexpr int kMR = 14, kNR = 32;
+
+template <int M>
+void tile(const MicroTile& t) {
+  const float* a = static_cast<const float*>(t.a);
+  const float* b = static_cast<const float*>(t.b);
+  __m512 c0[M], c1[M];
+#pragma GCC unroll 14
+  for (int r = 0; r < M; ++r) c0[r] = c1[r] = _mm512_setzero_ps();
+  // C is read back at the end when accumulating (K blocks, Epilogue::accumulate): start fetching it now.
+  if (t.accumulate)
+    for (int r = 0; r < M; ++r) {
+      _mm_prefetch(reinterpret_cast<const char*>(t.c + r * t.ldc), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(t.c + r * t.ldc + 16), _MM_HINT_T0);
+    }
+  // Few rows leave FMA latency exposed (2 chains per row); a second accumulator set on odd k hides it.
+  constexpr bool kSplit = M <= 3;
+  __m512 d0[kSplit ? M : 1], d1[kSplit ? M : 1];
+  if constexpr (kSplit) {
+#pragma GCC unroll 3
+    for (int r = 0; r < M; ++r) d0[r] = d1[r] = _mm512_setzero_ps();
+  }
+  int64_t k = 0;
+  if constexpr (kSplit) {
+    for (; k + 2 <= t.kp; k += 2, a += 2 * kMR, b += 2 * kNR) {
+      _mm_prefetch(reinterpret_cast<const char*>(b + 16 * kNR), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(b + 16 * kNR + 16), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(b + 17 * kNR), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(b + 17 * kNR + 16), _MM_HINT_T0);
+      const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+      const __m512 e0 = _mm512_load_ps(b + kNR), e1 = _mm512_load_ps(b + kNR + 16);
+#pragma GCC unroll 3
+      for (int r = 0; r < M; ++r) {
+        const __m512 av = _mm512_set1_ps(a[r]), aw = _mm512_set1_ps(a[kMR + r]);
+        c0[r] = _mm512_fmadd_ps(av, b0, c0[r]);
+        c1[r] = _mm512_fmadd_ps(av, b1, c1[r]);
+        d0[r] = _mm512_fmadd_ps(aw, e0, d0[r]);
+        d1[r] = _mm512_fmadd_ps(aw, e1, d1[r]);
+      }
+    }
+#pragma GCC unroll 3
+    for (int r = 0; r < M; ++r) {
+      c0[r] = _mm512_add_ps(c0[r], d0[r]);
+      c1[r] = _mm512_add_ps(c1[r], d1[r]);
+    }
+  }
+#pragma GCC unroll 2
+  for (; k < t.kp; ++k, a += kMR, b += kNR) {
+    _mm_prefetch(reinterpret_cast<const char*>(b + 8 * kNR), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(b + 8 * kNR + 16), _MM_HINT_T0);
+    const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+#pragma GCC unroll 14
+    for (int r = 0; r < M; ++r) {
+      const __m512 av = _mm512_set1_ps(a[r]);
+      c0[r] = _mm512_fmadd_ps(av, b0, c0[r]);
+      c1[r] = _mm512_fmadd_ps(av, b1, c1[r]);
+    }
+  }
+  // Full-width tiles without a transcendental activation store straight from the registers (same
+  // operation order as store_tile_f32: acc, + old C, + bias, then relu).
+  if (t.n == kNR && (t.act == Act::none || t.act == Act::relu)) {
+    const __m512 bias0 = t.bias ? _mm512_loadu_ps(t.bias) : _mm512_setzero_ps();
+    const __m512 bias1 = t.bias ? _mm512_loadu_ps(t.bias + 16) : _mm512_setzero_ps();
+    const bool relu = t.act == Act::relu;  // max(NaN, 0) = 0 as in apply_act
+#pragma GCC unroll 14
+    for (int r = 0; r < M; ++r) {
+      float* c = t.c + r * t.ldc;
+      __m512 v0 = c0[r], v1 = c1[r];
+      if (t.accumulate) {
+        v0 = _mm512_add_ps(v0, _mm512_loadu_ps(c));
+        v1 = _mm512_add_ps(v1, _mm512_loadu_ps(c + 16));
+      }
+      v0 = _mm512_add_ps(v0, bias0);
+      v1 = _mm512_add_ps(v1, bias1);
+      if (relu) {
+        v0 = _mm512_max_ps(v0, _mm512_setzero_ps());
+        v1 = _mm512_max_ps(v1, _mm512_setzero_ps());
+      }
+      _mm512_storeu_ps(c, v0);
+      _mm512_storeu_ps(c + 16, v1);
+    }
+    return;
+  }
+  alignas(64) float acc[M * kNR];
+#pragma GCC unroll 14
+  for (int r = 0; r < M; ++r) {
+    _mm512_store_ps(acc + r * kNR, c0[r]);
+    _mm512_store_ps(acc + r * kNR + 16, c1[r]);
+  }
+  store_f32_avx512(t, acc, kNR);
+}
+}  // namespace
+
+void gemm_f32_avx512_14x32(const MicroTile& t) {
+  switch (t.m) {
+    case 1: return tile<1>(t);
+    case 2: return tile<2>(t);
+    case 3: return tile<3>(t);
+    case 4: return tile<4>(t);
+    case 5: return tile<5>(t);
+    case 6: return tile<6>(t);
+    case 7: return tile<7>(t);
+    case 8: return tile<8>(t);
+    case 9: return tile<9>(t);
+    case 10: return tile<10>(t);
+    case 11: return tile<11>(t);
+    case 12: return tile<12>(t);
+    case 13: return tile<13>(t);
+    default: return tile<14>(t);
+  }
+}
+
+}  // namespace ortkit::kernels::x86

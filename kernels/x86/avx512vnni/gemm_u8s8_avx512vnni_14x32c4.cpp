@@ -1,0 +1,96 @@
+// u8 x s8 AVX-512 VNNI micro-kernel, 14 rows x 32 columns, KR = 4: per group of 4 k one vpdpbusd per
+// (row, 16 columns), A's 4 u8 of row r broadcast as one 32-bit lane, B's panel holding 4 s8 per column.
+// vpdpbusd sums the four u8*s8 products in 32 bits: exact, no 16-bit intermediate.
+// GCC 12 warns inside its own avx512fintrin.h (_mm512_undefined_ps as the merge source, GCC PR 105593).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "x86/x86_kernels.h"
+
+namespace ortkit::kernels::x86 {
+
+namespace {
+constexpr int kMR = 14, kNR = 32, kKR = 4;
+
+template <int M>
+void tile(const MicroTile& t) {
+  const uint8_t* a = static_cast<const uint8_t*>(t.a);
+  const int8_t* b = static_cast<const int8_t*>(t.b);
+  __m512i c0[M], c1[M];
+#pragma GCC unroll 14
+  for (int r = 0; r < M; ++r) c0[r] = c1[r] = _mm512_setzero_si512();
+  const int64_t groups = t.kp / kKR;
+#pragma GCC unroll 2
+  for (int64_t g = 0; g < groups; ++g, a += kMR * kKR, b += kNR * kKR) {
+    _mm_prefetch(reinterpret_cast<const char*>(b + 8 * kNR * kKR), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(b + 8 * kNR * kKR + 64), _MM_HINT_T0);
+    const __m512i b0 = _mm512_load_si512(b), b1 = _mm512_load_si512(b + 64);
+#pragma GCC unroll 14
+    for (int r = 0; r < M; ++r) {
+      int32_t quad;
+      std::memcpy(&quad, a + r * kKR, 4);
+      const __m512i av = _mm512_set1_epi32(quad);
+      c0[r] = _mm512_dpbusd_epi32(c0[r], av, b0);
+      c1[r] = _mm512_dpbusd_epi32(c1[r], av, b1);
+    }
+  }
+  // Full-width fp32 tiles with symmetric weights (no B zero point) and no transcendental activation
+  // dequantize straight from the registers, in store_tile_i32's order.
+  if (t.n == kNR && !t.c32 && !t.col_zp_neg && (t.act == Act::none || t.act == Act::relu)) {
+    const __m512i off0 = _mm512_loadu_si512(t.col_offset), off1 = _mm512_loadu_si512(t.col_offset + 16);
+    const __m512 sc0 = _mm512_loadu_ps(t.col_scale), sc1 = _mm512_loadu_ps(t.col_scale + 16);
+    const __m512 bias0 = t.bias ? _mm512_loadu_ps(t.bias) : _mm512_setzero_ps();
+    const __m512 bias1 = t.bias ? _mm512_loadu_ps(t.bias + 16) : _mm512_setzero_ps();
+    const bool relu = t.act == Act::relu;
+#pragma GCC unroll 14
+    for (int r = 0; r < M; ++r) {
+      float* c = t.c + r * t.ldc;
+      __m512 v0 = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(c0[r], off0)), sc0);
+      __m512 v1 = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(c1[r], off1)), sc1);
+      if (t.accumulate) {
+        v0 = _mm512_add_ps(v0, _mm512_loadu_ps(c));
+        v1 = _mm512_add_ps(v1, _mm512_loadu_ps(c + 16));
+      }
+      v0 = _mm512_add_ps(v0, bias0);
+      v1 = _mm512_add_ps(v1, bias1);
+      if (relu) {
+        v0 = _mm512_max_ps(v0, _mm512_setzero_ps());
+        v1 = _mm512_max_ps(v1, _mm512_setzero_ps());
+      }
+      _mm512_storeu_ps(c, v0);
+      _mm512_storeu_ps(c + 16, v1);
+    }
+    return;
+  }
+  alignas(64) int32_t acc[M * kNR];
+#pragma GCC unroll 14
+  for (int r = 0; r < M; ++r) {
+    _mm512_store_si512(acc + r * kNR, c0[r]);
+    _mm512_store_si512(acc + r * kNR + 16, c1[r]);
+  }
+  store_i32_avx512(t, acc, kNR);
+}
+}  // namespace
+
+void gemm_u8s8_avx512vnni_14x32c4(const MicroTile& t) {
+  switch (t.m) {
+    case 1: return tile<1>(t);
+    case 2: return tile<2>(t);
+    case 3: return tile<3>(t);
+    case 4: return tile<4>(t);
+    case 5: return tile<5>(t);
+    case 6: return tile<6>(t);
+    case 7: return tile<7>(t);
+    case 8: return tile<8>(t);
+    case 9: return tile<9>(t);
+    case 10: return tile<10>(t);
+    case 11: return tile<11>(t);
+    case 12: return tile<12>(t);
+    case 13: return tile<13>(t);
+    default: return tile<14>(t);
+  }
+}
+
+}  // namespace ortkit::kernels::x86

@@ -1,0 +1,38 @@
+// Private to kernels/x86: the micro-kernels (one exported function per file, file stem = name) and the
+// SIMD epilogues they share. Every function here is a plain exported function compiled in its ISA's
+// object library; nothing inline crosses ISA-flagged files (ARCHITECTURE.md, Kernel conventions).
+//
+// Epilogue split: a micro-kernel keeps its MR x NR accumulators in registers over K, spills them once
+// to an aligned stack tile and calls its ISA's store_* function. That costs ~2*MR*NR/16 moves per tile,
+// noise next to the K loop, and keeps one copy of bias/act/int8 dequantization per ISA instead of one
+// per kernel.
+#pragma once
+#include <cstdint>
+
+#include "ortkit/kernels/registry.h"
+
+namespace ortkit::kernels::x86 {
+
+// Epilogues. acc is t.m x t.n valid values in rows of acc_ld; handle any t.m <= MR and t.n <= NR.
+void store_f32_avx512(const MicroTile& t, const float* acc, int acc_ld);    // avx512/epilogue_avx512.cpp
+void store_i32_avx512(const MicroTile& t, const int32_t* acc, int acc_ld);  // avx512/epilogue_avx512.cpp
+void store_f32_avx2(const MicroTile& t, const float* acc, int acc_ld);      // avx2/epilogue_avx2.cpp
+void store_i32_avx2(const MicroTile& t, const int32_t* acc, int acc_ld);    // avx2/epilogue_avx2.cpp
+
+// A packers (avx512/pack_a_avx512.cpp), GemmKernel::pack_a of the 14-row AVX-512 kernels.
+void pack_a_f32_avx512(const void* const* rows, int m, int mr, int64_t k, int64_t kp, uint8_t a_xor, void* dst,
+                       int32_t* row_sums);
+void pack_a_bf16_avx512(const void* const* rows, int m, int mr, int64_t k, int64_t kp, uint8_t a_xor, void* dst,
+                       int32_t* row_sums);
+void pack_a_u8_avx512(const void* const* rows, int m, int mr, int64_t k, int64_t kp, uint8_t a_xor, void* dst,
+                       int32_t* row_sums);
+
+// Micro-kernels (registry_x86.cpp lists them with their features).
+void gemm_f32_avx512_14x32(const MicroTile& t);
+void gemm_f32_avx2_6x16(const MicroTile& t);
+void gemm_bf16_avx512bf16_14x32c2(const MicroTile& t);
+void gemm_u8s8_avx512vnni_14x32c4(const MicroTile& t);
+void gemm_u8s8_avxvnni_6x16c4(const MicroTile& t);
+void gemm_u8s8_avx2_4x16c4(const MicroTile& t);
+
+}  // namespace ortkit::kernels::x86

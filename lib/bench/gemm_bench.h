@@ -1,0 +1,68 @@
+// `ort-bench gemm`: throughput of the dispatched GEMM kernels at given shapes, next to the measured
+// peak of the instruction each kernel is built on and, for small M (B-streaming bound), next to a
+// measured read bandwidth.
+//
+// Method: B is packed once (weights); every sample times `inner` back-to-back calls (inner chosen so a
+// sample lasts >= ~20 ms), `repeats` samples, median reported. Shapes x precisions x thread counts run
+// in that nesting order, so A/B runs of one shape sit next to each other in time.
+#pragma once
+#include <cstdint>
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace ortkit::bench {
+
+struct GemmShape {
+  int64_t m = 0, n = 0, k = 0;
+};
+
+/// "128x768x768" (M x N x K) -> shape; throws ortkit::Error on anything else.
+GemmShape parse_gemm_shape(const std::string& s);
+
+struct GemmBenchOptions {
+  std::vector<GemmShape> shapes;
+  std::vector<std::string> precisions = {"fp32"};  ///< fp32, bf16, int8 (u8 x s8, fp32 output)
+  std::vector<int> threads = {1};
+  int repeats = 11;
+  double sample_seconds = 0.02;  ///< minimum duration of one sample
+  double peak_seconds = 0.15;    ///< duration of each peak probe
+  bool memory_bandwidth = true;  ///< measure read bandwidth for small-M shapes
+  size_t dram_bytes = size_t{256} << 20;  ///< buffer of the DRAM bandwidth probe (well past any L3)
+  /// "wall" (default) or "cpu": CPU seconds of the process divided by the thread count, which leaves
+  /// out time spent descheduled on a shared machine (the peak probes then use thread CPU time too).
+  /// With threads > 1 it over-states speed whenever threads sit idle (blocked workers accrue no CPU
+  /// time: serial parts, calls the driver keeps on one thread), so judge those with wall time.
+  std::string clock = "wall";
+};
+
+struct GemmBenchResult {
+  GemmShape shape;
+  std::string precision;
+  int threads = 1;
+  std::string kernel;           ///< the micro-kernel that ran
+  std::string peak_instruction;  ///< what the peak probe measured ("" if none)
+  double median_s = 0, min_s = 0;
+  double gops = 0;        ///< 2*M*N*K / median, in 1e9/s (GFLOP/s or GOP/s)
+  double peak_gops = 0;   ///< measured peak of the instruction on `threads` threads (0: unknown)
+  double pct_peak = 0;    ///< 100 * gops / peak_gops
+  double b_bytes = 0;     ///< packed B size
+  double b_gbs = 0;       ///< b_bytes / median, 1e9 B/s
+  double mem_gbs = 0;     ///< read bandwidth over a buffer the size of packed B (0: not measured)
+  double dram_gbs = 0;    ///< read bandwidth over dram_bytes (0: not measured)
+};
+
+/// Small M is the decode-step regime where B is streamed once per call.
+bool is_small_m(const GemmShape& s);
+
+/// Run the benchmark; progress lines go to `log` if non-null.
+std::vector<GemmBenchResult> run_gemm_bench(const GemmBenchOptions& opt, std::ostream* log);
+
+std::string gemm_bench_json(const GemmBenchOptions& opt, const std::vector<GemmBenchResult>& r);
+std::string gemm_bench_csv(const std::vector<GemmBenchResult>& r);
+std::string gemm_bench_table(const std::vector<GemmBenchResult>& r);
+
+/// Write `content` to `path` through a temporary file and rename (no half-written reports).
+void write_file_atomic(const std::string& path, const std::string& content);
+
+}  // namespace ortkit::bench

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Interleaved A/B: for each shape and round, `ort-bench gemm` then peer_gemm (oneDNN, OpenBLAS), so both
+# see the same machine state; then one markdown table of medians over rounds (ours vs peak vs oneDNN).
+# Usage: scripts/peer_gemm/ab.sh OUT_DIR [ROUNDS=3] [CLOCK=cpu] [THREADS=1,2] [shapes...]
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+out="${1:?usage: ab.sh OUT_DIR [ROUNDS] [CLOCK] [THREADS] [shapes...]}"
+rounds="${2:-3}"; clock="${3:-cpu}"; threads="${4:-1,2}"; shift $(( $# > 4 ? 4 : $# ))
+shapes=("$@")
+[[ ${#shapes[@]} -gt 0 ]] || shapes=(128x768x768 128x3072x768 128x768x3072 512x1024x1024 32x768x768 1x768x768 8x768x3072)
+bench="${ORT_BENCH:-$root/build/apps/ort-bench}"
+peer="$("$here/build.sh")"
+mkdir -p "$out"
+for r in $(seq 1 "$rounds"); do
+  for s in "${shapes[@]}"; do
+    for t in ${threads//,/ }; do
+      "$bench" gemm --shape "$s" --precision fp32,bf16,int8 --threads "$t" --repeats 7 --clock "$clock" \
+        --csv "$out/ours_${s}_t${t}_r${r}.csv" > /dev/null 2>&1
+      OMP_NUM_THREADS=$t OPENBLAS_NUM_THREADS=$t OMP_WAIT_POLICY=passive "$peer" "$t" 7 "$s" > "$out/peer_${s}_t${t}_r${r}.csv"
+    done
+  done
+done
+python3 "$here/summarize.py" "$out" "$clock"

@@ -1,0 +1,122 @@
+// Peer GEMM timings at the shapes `ort-bench gemm` measures: oneDNN (dnnl_sgemm, and the matmul
+// primitive for bf16 and u8 x s8 -> f32) and OpenBLAS cblas_sgemm. Thread count comes from the
+// environment (OMP_NUM_THREADS / OPENBLAS_NUM_THREADS), set by run.sh per point.
+// Output: one CSV line per (library, precision, shape): median seconds and GOP/s, wall and CPU clock.
+// Built outside the main build (optional dependencies): see build.sh.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <functional>
+#include <random>
+#include <string>
+#include <vector>
+
+#ifdef HAVE_DNNL
+#include <oneapi/dnnl/dnnl.hpp>
+#endif
+#ifdef HAVE_OPENBLAS
+#include <cblas.h>
+#endif
+
+namespace {
+
+double wall() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+double cpu() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+// Median over `repeats` samples of >= 20 ms each; `cpu_div` turns process CPU time into per-thread time.
+void time_it(const char* lib, const char* prec, long m, long n, long k, int threads, int repeats,
+             const std::function<void()>& f) {
+  f();
+  int inner = 1;
+  for (;;) {
+    const double t0 = wall();
+    for (int i = 0; i < inner; ++i) f();
+    const double dt = wall() - t0;
+    if (dt >= 0.02 || inner > (1 << 20)) break;
+    inner = std::max(inner + 1, static_cast<int>(inner * 0.02 / std::max(dt, 1e-9) * 1.2));
+  }
+  std::vector<double> w, c;
+  for (int r = 0; r < repeats; ++r) {
+    const double w0 = wall(), c0 = cpu();
+    for (int i = 0; i < inner; ++i) f();
+    w.push_back((wall() - w0) / inner);
+    c.push_back((cpu() - c0) / inner / threads);
+  }
+  std::sort(w.begin(), w.end());
+  std::sort(c.begin(), c.end());
+  const double ops = 2.0 * m * n * k;
+  std::printf("%s,%s,%ld,%ld,%ld,%d,%.9g,%.2f,%.9g,%.2f\n", lib, prec, m, n, k, threads, w[w.size() / 2],
+              ops / w[w.size() / 2] / 1e9, c[c.size() / 2], ops / c[c.size() / 2] / 1e9);
+  std::fflush(stdout);
+}
+
+#ifdef HAVE_DNNL
+void run_matmul(const char* prec, long m, long n, long k, int threads, int repeats) {
+  using namespace dnnl;
+  using dt = memory::data_type;
+  engine eng(engine::kind::cpu, 0);
+  stream s(eng);
+  const bool int8 = std::string(prec) == "int8";
+  const dt a_dt = int8 ? dt::u8 : dt::bf16, b_dt = int8 ? dt::s8 : dt::bf16;
+  memory::desc a_md({m, k}, a_dt, memory::format_tag::ab);
+  memory::desc b_any({k, n}, b_dt, memory::format_tag::any);  // weights in oneDNN's preferred layout
+  memory::desc c_md({m, n}, dt::f32, memory::format_tag::ab);
+  primitive_attr attr;
+  if (int8) attr.set_output_scales(0, {0.01f});
+  matmul::primitive_desc pd(matmul::desc(a_md, b_any, c_md), attr, eng);
+  memory a(a_md, eng), c(c_md, eng), b(pd.weights_desc(), eng);
+  memory b_plain({{k, n}, b_dt, memory::format_tag::ab}, eng);
+  std::memset(a.get_data_handle(), 1, a_md.get_size());
+  std::memset(b_plain.get_data_handle(), 1, b_plain.get_desc().get_size());
+  reorder(b_plain, b).execute(s, b_plain, b);
+  matmul mm(pd);
+  s.wait();
+  time_it("onednn_matmul", prec, m, n, k, threads, repeats, [&] {
+    mm.execute(s, {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, c}});
+    s.wait();
+  });
+}
+#endif
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 3) {
+    std::fprintf(stderr, "usage: peer_gemm THREADS REPEATS MxNxK...\n");
+    return 2;
+  }
+  const int threads = std::atoi(argv[1]), repeats = std::atoi(argv[2]);
+  for (int i = 3; i < argc; ++i) {
+    long m, n, k;
+    if (std::sscanf(argv[i], "%ldx%ldx%ld", &m, &n, &k) != 3) {
+      std::fprintf(stderr, "peer_gemm: bad shape '%s'\n", argv[i]);
+      return 2;
+    }
+    std::vector<float> a(m * k), b(k * n), c(m * n);
+    std::mt19937 rng(1);
+    std::uniform_real_distribution<float> d(-1, 1);
+    for (auto& x : a) x = d(rng);
+    for (auto& x : b) x = d(rng);
+#ifdef HAVE_DNNL
+    time_it("onednn_sgemm", "fp32", m, n, k, threads, repeats, [&] {
+      dnnl_sgemm('N', 'N', m, n, k, 1.f, a.data(), k, b.data(), n, 0.f, c.data(), n);
+    });
+    run_matmul("bf16", m, n, k, threads, repeats);
+    run_matmul("int8", m, n, k, threads, repeats);
+#endif
+#ifdef HAVE_OPENBLAS
+    time_it("openblas_sgemm", "fp32", m, n, k, threads, repeats, [&] {
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.f, a.data(), k, b.data(), n, 0.f,
+                  c.data(), n);
+    });
+#endif
+  }
+  return 0;
+}
