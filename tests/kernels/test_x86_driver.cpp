@@ -163,6 +163,9 @@ TEST_CASE("peak probes and the read-bandwidth probe measure something", "[kernel
         REQUIRE(p.run == nullptr);
         continue;
       }
+#if !defined(__x86_64__)
+      continue;  // only the x86 lane ships probes so far
+#endif
       REQUIRE(p.run != nullptr);
       INFO(g->name << " " << p.instruction);
       REQUIRE(measure_peak(p, 0.003) > 1e9);
