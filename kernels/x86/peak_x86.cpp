@@ -28,18 +28,28 @@ __attribute__((target("avx512f"))) uint64_t fma_zmm(uint64_t iters, float* sink)
 }
 
 __attribute__((target("avx2,fma"))) uint64_t fma_ymm(uint64_t iters, float* sink) {
-  __m256 c[12];
-  for (auto& v : c) v = _mm256_set1_ps(*sink);
+  __m256 c0 = _mm256_set1_ps(*sink), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0, c8 = c0,
+         c9 = c0;
   const __m256 a = _mm256_set1_ps(0.999f), b = _mm256_set1_ps(1e-6f);
-  for (uint64_t i = 0; i < iters; ++i)
-#pragma GCC unroll 12
-    for (int j = 0; j < 12; ++j) c[j] = _mm256_fmadd_ps(c[j], a, b);
-  __m256 s = c[0];
-  for (int j = 1; j < 12; ++j) s = _mm256_add_ps(s, c[j]);
+  for (uint64_t i = 0; i < iters; ++i) {
+    c0 = _mm256_fmadd_ps(c0, a, b);
+    c1 = _mm256_fmadd_ps(c1, a, b);
+    c2 = _mm256_fmadd_ps(c2, a, b);
+    c3 = _mm256_fmadd_ps(c3, a, b);
+    c4 = _mm256_fmadd_ps(c4, a, b);
+    c5 = _mm256_fmadd_ps(c5, a, b);
+    c6 = _mm256_fmadd_ps(c6, a, b);
+    c7 = _mm256_fmadd_ps(c7, a, b);
+    c8 = _mm256_fmadd_ps(c8, a, b);
+    c9 = _mm256_fmadd_ps(c9, a, b);
+  }
+  const __m256 s = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(_mm256_add_ps(c0, c1), _mm256_add_ps(c2, c3)),
+                                               _mm256_add_ps(_mm256_add_ps(c4, c5), _mm256_add_ps(c6, c7))),
+                                 _mm256_add_ps(c8, c9));
   float out[8];
   _mm256_storeu_ps(out, s);
   *sink = out[0] + out[7];
-  return iters * 12 * 16;
+  return iters * 10 * 16;
 }
 
 __attribute__((target("avx512f,avx512bf16"))) uint64_t bf16_zmm(uint64_t iters, float* sink) {
@@ -68,39 +78,49 @@ __attribute__((target("avx512f,avx512vnni"))) uint64_t vnni_zmm(uint64_t iters, 
   return iters * 16 * 128;  // 16 lanes x 4 products x (mul + add)
 }
 
+// ymm probes name their 10 chains explicitly: with an array GCC 12 spilled them around every step.
 __attribute__((target("avx2,avxvnni"))) uint64_t vnni_ymm(uint64_t iters, float* sink) {
-  __m256i c[12];
-  for (auto& v : c) v = _mm256_set1_epi32(static_cast<int>(*sink));
+  __m256i c0 = _mm256_set1_epi32(static_cast<int>(*sink)), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0,
+          c7 = c0, c8 = c0, c9 = c0;
   const __m256i a = _mm256_set1_epi8(3), b = _mm256_set1_epi8(-2);
-  for (uint64_t i = 0; i < iters; ++i)
-#pragma GCC unroll 12
-    for (int j = 0; j < 12; ++j) c[j] = _mm256_dpbusd_avx_epi32(c[j], a, b);
-  __m256i s = c[0];
-  for (int j = 1; j < 12; ++j) s = _mm256_add_epi32(s, c[j]);
-  int out[8];
-  _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), s);
-  *sink = static_cast<float>(out[0] + out[7]);
-  return iters * 12 * 64;
+  for (uint64_t i = 0; i < iters; ++i) {
+    c0 = _mm256_dpbusd_avx_epi32(c0, a, b);
+    c1 = _mm256_dpbusd_avx_epi32(c1, a, b);
+    c2 = _mm256_dpbusd_avx_epi32(c2, a, b);
+    c3 = _mm256_dpbusd_avx_epi32(c3, a, b);
+    c4 = _mm256_dpbusd_avx_epi32(c4, a, b);
+    c5 = _mm256_dpbusd_avx_epi32(c5, a, b);
+    c6 = _mm256_dpbusd_avx_epi32(c6, a, b);
+    c7 = _mm256_dpbusd_avx_epi32(c7, a, b);
+    c8 = _mm256_dpbusd_avx_epi32(c8, a, b);
+    c9 = _mm256_dpbusd_avx_epi32(c9, a, b);
+  }
+  const __m256i s = _mm256_add_epi32(
+      _mm256_add_epi32(_mm256_add_epi32(_mm256_add_epi32(c0, c1), _mm256_add_epi32(c2, c3)),
+                       _mm256_add_epi32(_mm256_add_epi32(c4, c5), _mm256_add_epi32(c6, c7))),
+      _mm256_add_epi32(c8, c9));
+  *sink = static_cast<float>(_mm256_extract_epi32(s, 0) + _mm256_extract_epi32(s, 7));
+  return iters * 10 * 64;
 }
 
-// The exact AVX2 u8s8 step (gemm_u8s8_avx2_4x16c4): 2 vpmaddubsw + 2 vpmaddwd + 2 vpaddd per 64 ops.
+// The exact AVX2 u8s8 step (gemm_u8s8_avx2_4x16c4): 2 vpmaddubsw + 2 vpmaddwd + 2 vpaddd per 64 ops. An
+// empty asm makes B opaque every iteration so the products cannot be hoisted out of the loop.
 __attribute__((target("avx2"))) uint64_t maddubs_ymm(uint64_t iters, float* sink) {
-  __m256i c[8];
-  for (auto& v : c) v = _mm256_set1_epi32(static_cast<int>(*sink));
-  const __m256i a = _mm256_set1_epi8(3), p = _mm256_set1_epi8(1), b = _mm256_set1_epi8(-2);
+  __m256i c0 = _mm256_set1_epi32(static_cast<int>(*sink)), c1 = c0, c2 = c0, c3 = c0;
+  const __m256i a = _mm256_set1_epi8(3), p = _mm256_set1_epi8(1);
   const __m256i ones = _mm256_set1_epi16(1), twos = _mm256_set1_epi16(2);
-  for (uint64_t i = 0; i < iters; ++i)
-#pragma GCC unroll 8
-    for (int j = 0; j < 8; ++j) {
-      c[j] = _mm256_add_epi32(c[j], _mm256_madd_epi16(_mm256_maddubs_epi16(a, b), twos));
-      c[j] = _mm256_add_epi32(c[j], _mm256_madd_epi16(_mm256_maddubs_epi16(p, b), ones));
-    }
-  __m256i s = c[0];
-  for (int j = 1; j < 8; ++j) s = _mm256_add_epi32(s, c[j]);
-  int out[8];
-  _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), s);
-  *sink = static_cast<float>(out[0] + out[7]);
-  return iters * 8 * 64;
+  __m256i b0 = _mm256_set1_epi8(-2), b1 = _mm256_set1_epi8(-3);
+#define ORTKIT_STEP(c, b)                                                                       \
+  c = _mm256_add_epi32(c, _mm256_madd_epi16(_mm256_maddubs_epi16(a, b), twos));                \
+  c = _mm256_add_epi32(c, _mm256_madd_epi16(_mm256_maddubs_epi16(p, b), ones));
+  for (uint64_t i = 0; i < iters; ++i) {
+    asm volatile("" : "+x"(b0), "+x"(b1));
+    ORTKIT_STEP(c0, b0) ORTKIT_STEP(c1, b1) ORTKIT_STEP(c2, b0) ORTKIT_STEP(c3, b1)
+  }
+#undef ORTKIT_STEP
+  const __m256i s = _mm256_add_epi32(_mm256_add_epi32(c0, c1), _mm256_add_epi32(c2, c3));
+  *sink = static_cast<float>(_mm256_extract_epi32(s, 0) + _mm256_extract_epi32(s, 7));
+  return iters * 4 * 64;
 }
 
 __attribute__((target("avx512f"))) uint64_t read_zmm(const void* p, size_t bytes) {
