@@ -47,6 +47,7 @@ std::string classify(const std::string& msg) {
 struct ModelInfo {
   std::vector<ValueInfo> inputs;
   InputLayout layout;
+  bool quantized = false;         // holds quantized ops: int8 runs it as is
   std::vector<NamedTensor> data;  // --input-dir tensors
 };
 
@@ -115,6 +116,7 @@ SweepResult run_sweep(const BenchConfig& cfg, const SweepHooks& hooks) {
     ModelInfo mi;
     mi.inputs = s->inputs();
     mi.layout = analyze_inputs(mi.inputs);
+    mi.quantized = has_quantized_ops(s->op_counts());
     if (!cfg.input_dir.empty()) {
       mi.data = load_input_dir(cfg.input_dir, mi.inputs);
       if (!cfg.batch.empty() || !cfg.seq.empty()) {
@@ -173,23 +175,22 @@ SweepResult run_sweep(const BenchConfig& cfg, const SweepHooks& hooks) {
           SessionOptions o;
           o.precision = to_precision(prec);
           o.threads = threads;
-          auto t0 = Clock::now();
-          s = open(m, o);
-          proto.load_ms = ms_since(t0);
-          if (prec == "int8" && !has_quantized_ops(s->op_counts())) {
+          std::string path = m;
+          if (prec == "int8" && !mi.quantized) {
             if (hooks.quantize) {
-              std::string q = hooks.quantize(m);
-              t0 = Clock::now();
-              s = open(q, o);
-              proto.load_ms = ms_since(t0);
+              path = hooks.quantize(m);
               proto.notes.push_back("dynamically quantized to int8 from " + m);
             } else {
-              s.reset();
               proto.status = "unsupported";
               proto.reason =
                   "the model has no quantized ops and dynamic quantization (ortkit::quant) is not available "
                   "in this build; quantize it with ort-quantize and pass the int8 model";
             }
+          }
+          if (proto.status == "ok") {
+            auto t0 = Clock::now();
+            s = open(path, o);
+            proto.load_ms = ms_since(t0);
           }
           if (s) {
             proto.optimize_ms = s->timings().optimize_ms;
