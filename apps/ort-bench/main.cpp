@@ -26,8 +26,9 @@ std::vector<std::string> with_default_verb(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   using namespace ortkit::bench_cli;
-  CLI::App app{"ort-bench: how fast an ONNX model runs on this CPU.\n"
-               "Without a verb, `run` is meant: ort-bench --model bert-base --seq 8,128"};
+  CLI::App app{
+      "ort-bench: how fast an ONNX model runs on this CPU.\n"
+      "Without a verb, `run` is meant: ort-bench --model bert-base --seq 8,128"};
   app.require_subcommand(0, 1);
   std::vector<Command> cmds = {add_run_command(app), add_compare_command(app), add_gemm_command(app),
                                add_verify_command(app)};

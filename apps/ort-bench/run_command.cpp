@@ -1,4 +1,5 @@
 // `ort-bench run`: flags (or a JSON config) -> sweep -> JSON/CSV reports and a table.
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -7,8 +8,6 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-
-#include <fmt/format.h>
 
 #include "commands.h"
 #include "ortkit/bench/atomic_file.h"
@@ -23,7 +22,9 @@ namespace ortkit::bench_cli {
 namespace {
 
 std::atomic<bool> g_interrupted{false};
-extern "C" void on_sigint(int) { g_interrupted.store(true); }
+extern "C" void on_sigint(int) {
+  g_interrupted.store(true);
+}
 
 struct RunFlags {
   std::vector<std::string> models;
@@ -68,7 +69,8 @@ bench::BenchConfig build_config(CLI::App* app, const RunFlags& f) {
   bench::validate(cfg);
   for (const auto& m : cfg.models)
     if (!model_exists(m))
-      throw Error("no such file, and not a zoo model name (ort-cpuinfo / docs list the zoo)", "model '" + m + "'");
+      throw Error("no such file, and not a zoo model name (ort-cpuinfo / docs list the zoo)",
+                  "model '" + m + "'");
   if (!cfg.input_dir.empty() && !std::filesystem::is_directory(cfg.input_dir))
     throw Error("not a directory", "--input-dir " + cfg.input_dir);
   // Fail now, not after an hour of measuring.
@@ -84,10 +86,11 @@ std::function<void(size_t, size_t, const std::string&)> progress_bar(bool enable
     double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - *start).count();
     const int width = 24;
     int filled = total ? static_cast<int>(width * done / total) : width;
-    std::string eta = done ? fmt::format("ETA {:.0f}s", el / static_cast<double>(done) * static_cast<double>(total - done))
-                           : std::string("ETA ?");
-    std::cerr << fmt::format("\r\033[K[{}{}] {}/{} {} {}", std::string(filled, '='), std::string(width - filled, ' '),
-                             done, total, eta, next);
+    std::string eta =
+        done ? fmt::format("ETA {:.0f}s", el / static_cast<double>(done) * static_cast<double>(total - done))
+             : std::string("ETA ?");
+    std::cerr << fmt::format("\r\033[K[{}{}] {}/{} {} {}", std::string(filled, '='),
+                             std::string(width - filled, ' '), done, total, eta, next);
     if (next.empty()) std::cerr << "\r\033[K";
     std::cerr.flush();
   };
@@ -119,7 +122,8 @@ int run(CLI::App* app, RunFlags f) {
   if (!cfg.csv.empty()) bench::write_file_atomic(cfg.csv, bench::report_to_csv(report));
   if (!cfg.quiet) std::cout << bench::report_to_table(report);
   if (!res.complete) {
-    std::cerr << "ort-bench: interrupted: wrote the " << res.points.size() << " finished point(s), marked incomplete\n";
+    std::cerr << "ort-bench: interrupted: wrote the " << res.points.size()
+              << " finished point(s), marked incomplete\n";
     return 130;
   }
   for (const auto& p : res.points)
@@ -132,7 +136,8 @@ int run(CLI::App* app, RunFlags f) {
 Command add_run_command(CLI::App& parent) {
   auto f = std::make_shared<RunFlags>();
   Command c;
-  CLI::App* a = parent.add_subcommand("run", "sweep models over batch, seq, precision and threads (default verb)");
+  CLI::App* a =
+      parent.add_subcommand("run", "sweep models over batch, seq, precision and threads (default verb)");
   c.app = a;
   a->add_option("-m,--model", f->models, "ONNX file or zoo name (repeatable)");
   a->add_option("-b,--batch", f->batch, "batch sizes, e.g. 1,2,4 (default 1)");
@@ -142,16 +147,20 @@ Command add_run_command(CLI::App& parent) {
   a->add_option("--warmup", f->warmup, "untimed runs per point after the first inference (default 5)");
   a->add_option("-n,--iterations", f->iterations, "timed runs per point (default 100 without --duration)");
   a->add_option("-d,--duration", f->duration, "time per point, e.g. 10s, 500ms");
-  a->add_option("--min-iterations", f->min_iterations, "with --duration: at least this many runs (default 10)");
+  a->add_option("--min-iterations", f->min_iterations,
+                "with --duration: at least this many runs (default 10)");
   a->add_option("--seed", f->seed, "seed of the synthetic inputs (default 42)");
   a->add_option("-c,--config", f->config, "JSON config; every flag can come from it, the command line wins");
   a->add_option("--json", f->json, "write the JSON report (the source of truth) here");
   a->add_option("--csv", f->csv, "write the CSV report here (benchmark.py's columns first)");
   a->add_flag("--raw", f->raw, "keep every latency in the JSON report (enables Mann-Whitney in compare)");
   a->add_flag("-q,--quiet", f->quiet, "no table and no progress bar");
-  a->add_option("--padding", f->padding, "fraction of attention-mask positions set to 0 at the end of each row");
-  a->add_option("--input-dir", f->input_dir, "real inputs: a test_data_set folder of input_*.pb or *.npy files");
-  a->add_option("--cv-threshold", f->cv_threshold, "flag a point as noisy above this coefficient of variation (0.10)");
+  a->add_option("--padding", f->padding,
+                "fraction of attention-mask positions set to 0 at the end of each row");
+  a->add_option("--input-dir", f->input_dir,
+                "real inputs: a test_data_set folder of input_*.pb or *.npy files");
+  a->add_option("--cv-threshold", f->cv_threshold,
+                "flag a point as noisy above this coefficient of variation (0.10)");
   c.run = [a, f] { return run(a, *f); };
   return c;
 }

@@ -12,11 +12,15 @@ std::unique_ptr<Session> Session::open(const std::string& model, const SessionOp
 }
 
 namespace cpuinfo {
-nlohmann::json machine_json() { throw Error("not built yet (the cpuinfo lane provides machine_json)"); }
+nlohmann::json machine_json() {
+  throw Error("not built yet (the cpuinfo lane provides machine_json)");
+}
 }  // namespace cpuinfo
 
 namespace zoo {
-bool is_zoo_name(const std::string&) { throw Error("not built yet (the zoo lane provides is_zoo_name)"); }
+bool is_zoo_name(const std::string&) {
+  throw Error("not built yet (the zoo lane provides is_zoo_name)");
+}
 }  // namespace zoo
 
 }  // namespace ortkit

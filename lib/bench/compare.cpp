@@ -16,7 +16,8 @@ namespace {
 
 std::string point_key(const nlohmann::json& p) {
   return fmt::format("{} {} b{}{} t{}", p["model"].get<std::string>(), p["precision"].get<std::string>(),
-                     p["batch"].get<int64_t>(), p["seq"].is_null() ? "" : fmt::format(" s{}", p["seq"].get<int64_t>()),
+                     p["batch"].get<int64_t>(),
+                     p["seq"].is_null() ? "" : fmt::format(" s{}", p["seq"].get<int64_t>()),
                      p["threads"].get<int>());
 }
 
@@ -108,9 +109,11 @@ CompareResult compare_reports(const nlohmann::json& base, const nlohmann::json& 
   auto b = index_points(base, "the baseline", res.errors);
   auto c = index_points(cur, "the current report", res.errors);
   for (const auto& [k, _] : b)
-    if (!c.count(k)) res.errors.push_back("point '" + k + "' is in the baseline but not in the current report");
+    if (!c.count(k))
+      res.errors.push_back("point '" + k + "' is in the baseline but not in the current report");
   for (const auto& [k, _] : c)
-    if (!b.count(k)) res.errors.push_back("point '" + k + "' is in the current report but not in the baseline");
+    if (!b.count(k))
+      res.errors.push_back("point '" + k + "' is in the current report but not in the baseline");
   if (!res.errors.empty()) {
     res.exit_code = 2;
     for (const auto& e : res.errors) res.markdown += "- error: " + e + "\n";
@@ -163,7 +166,8 @@ CompareResult compare_reports(const nlohmann::json& base, const nlohmann::json& 
         row.verdict = worse > 0 ? "regressed" : "improved";
       else
         row.verdict = "inconclusive";
-      if (row.verdict == "inconclusive") row.note = "beyond the threshold but not significant: measure longer";
+      if (row.verdict == "inconclusive")
+        row.note = "beyond the threshold but not significant: measure longer";
     }
     if (row.verdict == "regressed") regressions.push_back(k);
     res.rows.push_back(row);
@@ -171,15 +175,16 @@ CompareResult compare_reports(const nlohmann::json& base, const nlohmann::json& 
   res.exit_code = regressions.empty() ? 0 : 1;
 
   std::string unit = higher_is_better ? "" : " ms";
-  res.markdown = fmt::format("| point | baseline {}{} | current {}{} | change | verdict | test |\n", metric, unit,
-                             metric, unit);
+  res.markdown = fmt::format("| point | baseline {}{} | current {}{} | change | verdict | test |\n", metric,
+                             unit, metric, unit);
   res.markdown += "|---|---:|---:|---:|---|---|\n";
   for (const auto& r : res.rows) {
-    std::string test = r.method == "mann-whitney" ? fmt::format("Mann-Whitney p={:.3g}", r.p_value) : r.method;
+    std::string test =
+        r.method == "mann-whitney" ? fmt::format("Mann-Whitney p={:.3g}", r.p_value) : r.method;
     std::string verdict = r.verdict == "regressed" ? "**regressed**" : r.verdict;
     if (!r.note.empty()) verdict += " (" + r.note + ")";
-    res.markdown += fmt::format("| {} | {:.3f} | {:.3f} | {:+.1f}% | {} | {} |\n", r.point, r.baseline, r.current,
-                                r.change * 100, verdict, test);
+    res.markdown += fmt::format("| {} | {:.3f} | {:.3f} | {:+.1f}% | {} | {} |\n", r.point, r.baseline,
+                                r.current, r.change * 100, verdict, test);
   }
   res.markdown += fmt::format("\nthreshold {:.1f}% on {}: ", threshold * 100, metric);
   if (regressions.empty()) {

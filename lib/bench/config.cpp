@@ -93,7 +93,8 @@ std::vector<int> parse_threads(const std::string& s) {
   }
   if (out.empty()) throw Error("empty list: give at least one thread count", "--threads");
   for (int t : out)
-    if (t <= 0 || t > 1024) throw Error("thread count " + std::to_string(t) + " is out of range", "--threads");
+    if (t <= 0 || t > 1024)
+      throw Error("thread count " + std::to_string(t) + " is out of range", "--threads");
   return out;
 }
 
@@ -106,8 +107,12 @@ double parse_duration(const std::string& s) {
     throw Error("'" + s + "' is not a duration (e.g. 10s, 500ms, 2m)", "--duration");
   }
   std::string unit = s.substr(used);
-  double scale = unit.empty() || unit == "s" ? 1 : unit == "ms" ? 1e-3 : unit == "m" || unit == "min" ? 60 : -1;
-  if (scale < 0 || v <= 0) throw Error("'" + s + "' is not a positive duration (e.g. 10s, 500ms, 2m)", "--duration");
+  double scale = unit.empty() || unit == "s"    ? 1
+                 : unit == "ms"                 ? 1e-3
+                 : unit == "m" || unit == "min" ? 60
+                                                : -1;
+  if (scale < 0 || v <= 0)
+    throw Error("'" + s + "' is not a positive duration (e.g. 10s, 500ms, 2m)", "--duration");
   return v * scale;
 }
 

@@ -27,7 +27,7 @@ CpuSample sample_cpu() {
     uint64_t v[10] = {};
     for (auto& x : v) stat >> x;
     for (int i = 0; i < 8; ++i) s.total += v[i];  // guest time is already in user
-    s.idle = v[3] + v[4];                          // idle + iowait
+    s.idle = v[3] + v[4];                         // idle + iowait
     s.valid = static_cast<bool>(stat);
   }
   // /proc/self/stat: fields 14 and 15 are utime and stime; the comm field (2) may contain spaces.

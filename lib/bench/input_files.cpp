@@ -51,8 +51,8 @@ Tensor load_pb(const std::string& path, std::string* name) {
   if (name) *name = p.name();
   if (p.has_raw_data()) {
     if (p.raw_data().size() != t.bytes())
-      throw Error("raw_data holds " + std::to_string(p.raw_data().size()) + " bytes, shape " + shape_str(shape) +
-                      " needs " + std::to_string(t.bytes()),
+      throw Error("raw_data holds " + std::to_string(p.raw_data().size()) + " bytes, shape " +
+                      shape_str(shape) + " needs " + std::to_string(t.bytes()),
                   path);
     std::memcpy(t.data(), p.raw_data().data(), t.bytes());
   } else if (p.float_data_size()) {
@@ -99,12 +99,18 @@ Tensor load_npy(const std::string& path) {
   std::istringstream ss(sh);
   for (std::string item; std::getline(ss, item, ',');)
     if (item.find_first_not_of(" ") != std::string::npos) shape.push_back(std::stoll(item));
-  DType dt = descr == "<f4" ? DType::f32 : descr == "<f8" ? DType::f64 : descr == "<i8" ? DType::i64
-           : descr == "<i4" ? DType::i32 : descr == "|i1" ? DType::i8 : descr == "|u1" ? DType::u8
-           : descr == "|b1" ? DType::boolean : DType::undefined;
+  DType dt = descr == "<f4"   ? DType::f32
+             : descr == "<f8" ? DType::f64
+             : descr == "<i8" ? DType::i64
+             : descr == "<i4" ? DType::i32
+             : descr == "|i1" ? DType::i8
+             : descr == "|u1" ? DType::u8
+             : descr == "|b1" ? DType::boolean
+                              : DType::undefined;
   if (dt == DType::undefined) throw Error("unsupported dtype '" + descr + "' (little-endian only)", path);
   Tensor t(dt, shape);
-  if (b.size() - off - hlen < t.bytes()) throw Error("file is shorter than its shape " + shape_str(shape), path);
+  if (b.size() - off - hlen < t.bytes())
+    throw Error("file is shorter than its shape " + shape_str(shape), path);
   std::memcpy(t.data(), b.data() + off + hlen, t.bytes());
   return t;
 }
@@ -140,10 +146,12 @@ std::vector<NamedTensor> load_input_dir(const std::string& dir_arg, const std::v
       return std::make_pair(static_cast<long long>(1) << 40, s);
     }
   };
-  std::sort(files.begin(), files.end(), [&](const fs::path& a, const fs::path& b) { return key(a) < key(b); });
+  std::sort(files.begin(), files.end(),
+            [&](const fs::path& a, const fs::path& b) { return key(a) < key(b); });
   if (files.size() != inputs.size())
-    throw Error("found " + std::to_string(files.size()) + " input files (input_*.pb or *.npy) but the model has " +
-                    std::to_string(inputs.size()) + " inputs",
+    throw Error("found " + std::to_string(files.size()) +
+                    " input files (input_*.pb or *.npy) but the model has " + std::to_string(inputs.size()) +
+                    " inputs",
                 dir.string());
   std::vector<std::pair<std::string, Tensor>> loaded;
   for (const auto& f : files) {
@@ -153,7 +161,8 @@ std::vector<NamedTensor> load_input_dir(const std::string& dir_arg, const std::v
   }
   std::vector<NamedTensor> out;
   for (size_t i = 0; i < inputs.size(); ++i) {
-    auto it = std::find_if(loaded.begin(), loaded.end(), [&](const auto& l) { return l.first == inputs[i].name; });
+    auto it =
+        std::find_if(loaded.begin(), loaded.end(), [&](const auto& l) { return l.first == inputs[i].name; });
     Tensor& t = it != loaded.end() ? it->second : loaded[i].second;
     if (t.dtype() != inputs[i].dtype)
       throw Error(std::string("file holds ") + dtype_name(t.dtype()) + " but the model wants " +

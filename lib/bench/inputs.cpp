@@ -15,12 +15,20 @@ std::string lower(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
 }
-bool contains(const std::string& s, const char* what) { return s.find(what) != std::string::npos; }
+bool contains(const std::string& s, const char* what) {
+  return s.find(what) != std::string::npos;
+}
 
 bool is_integer(DType t) {
   switch (t) {
-    case DType::i8: case DType::u8: case DType::i16: case DType::u16: case DType::i32: case DType::u32:
-    case DType::i64: case DType::u64: return true;
+    case DType::i8:
+    case DType::u8:
+    case DType::i16:
+    case DType::u16:
+    case DType::i32:
+    case DType::u32:
+    case DType::i64:
+    case DType::u64: return true;
     default: return false;
   }
 }
@@ -99,7 +107,8 @@ void check_sweep_fits(const std::string& model, const std::vector<ValueInfo>& in
   InputLayout l = analyze_inputs(inputs);
   std::string where = "model '" + model + "' (inputs: " + l.summary + ")";
   for (const auto& in : inputs) {
-    if (!in.has_shape) throw Error("input '" + in.name + "' has no shape in the model; use --input-dir", where);
+    if (!in.has_shape)
+      throw Error("input '" + in.name + "' has no shape in the model; use --input-dir", where);
     for (size_t d = 0; d < in.dims.size(); ++d)
       if (dim_role(in, d) == DimRole::unknown)
         throw Error("cannot choose a value for dim " + std::to_string(d) + " ('" + in.dims[d].symbol +
@@ -118,7 +127,8 @@ void check_sweep_fits(const std::string& model, const std::vector<ValueInfo>& in
   }
 }
 
-GeneratedInputs make_inputs(const Session& session, int64_t batch, int64_t seq, double padding, uint64_t seed) {
+GeneratedInputs make_inputs(const Session& session, int64_t batch, int64_t seq, double padding,
+                            uint64_t seed) {
   GeneratedInputs g;
   std::mt19937_64 rng(seed);
   for (const auto& in : session.inputs()) {
@@ -165,8 +175,8 @@ GeneratedInputs make_inputs(const Session& session, int64_t batch, int64_t seq, 
   return g;
 }
 
-void shape_of_inputs(const std::vector<ValueInfo>& infos, const std::vector<NamedTensor>& tensors, int64_t& batch,
-                     int64_t& seq) {
+void shape_of_inputs(const std::vector<ValueInfo>& infos, const std::vector<NamedTensor>& tensors,
+                     int64_t& batch, int64_t& seq) {
   batch = -1;
   seq = -1;
   for (size_t i = 0; i < infos.size() && i < tensors.size(); ++i) {

@@ -39,12 +39,23 @@ nlohmann::json point_json(const PointResult& p, bool raw) {
                         {"first_inference_ms", p.first_inference_ms}}}};
   if (p.status == "ok") {
     const Stats& s = p.stats;
-    j["stats"] = {{"iterations", s.n},       {"mean_ms", s.mean},     {"std_ms", s.std},
-                  {"variance_ms2", s.variance}, {"min_ms", s.min},    {"p50_ms", s.p50},
-                  {"p90_ms", s.p90},         {"p95_ms", s.p95},       {"p99_ms", s.p99},
-                  {"max_ms", s.max},         {"cv", s.cv},            {"ci95_median_ms", {s.ci_low, s.ci_high}},
-                  {"ci_exact", s.ci_exact},  {"outliers", s.outliers}, {"qps", p.qps},
-                  {"throughput", p.throughput}, {"wall_s", p.wall_s}};
+    j["stats"] = {{"iterations", s.n},
+                  {"mean_ms", s.mean},
+                  {"std_ms", s.std},
+                  {"variance_ms2", s.variance},
+                  {"min_ms", s.min},
+                  {"p50_ms", s.p50},
+                  {"p90_ms", s.p90},
+                  {"p95_ms", s.p95},
+                  {"p99_ms", s.p99},
+                  {"max_ms", s.max},
+                  {"cv", s.cv},
+                  {"ci95_median_ms", {s.ci_low, s.ci_high}},
+                  {"ci_exact", s.ci_exact},
+                  {"outliers", s.outliers},
+                  {"qps", p.qps},
+                  {"throughput", p.throughput},
+                  {"wall_s", p.wall_s}};
   } else {
     j["stats"] = nullptr;
   }
@@ -79,21 +90,22 @@ nlohmann::json make_report(const SweepResult& r, const BenchConfig& cfg, const s
   for (const auto& [prec, ks] : kernels) kj[prec] = std::vector<std::string>(ks.begin(), ks.end());
   nlohmann::json points = nlohmann::json::array();
   for (const auto& p : r.points) points.push_back(point_json(p, cfg.raw));
-  return {{"schema_version", kReportSchemaVersion},
-          {"tool", "ort-bench"},
-          {"complete", r.complete},
-          {"context",
-           {{"machine", machine},
-            {"tool", {{"name", "ort-bench"}, {"version", ORTKIT_VERSION}, {"git_rev", ORTKIT_GIT_REV}}},
-            {"build", {{"type", ORTKIT_BUILD_TYPE}, {"compiler", ORTKIT_COMPILER}, {"flags", ORTKIT_CXX_FLAGS}}},
-            {"kernels", kj},
-            {"date", iso_now()},
-            {"command_line", cmdline},
-            {"argv", argv},
-            {"settings", to_json(cfg)},
-            {"warnings", r.warnings},
-            {"wall_s", r.wall_s}}},
-          {"points", points}};
+  return {
+      {"schema_version", kReportSchemaVersion},
+      {"tool", "ort-bench"},
+      {"complete", r.complete},
+      {"context",
+       {{"machine", machine},
+        {"tool", {{"name", "ort-bench"}, {"version", ORTKIT_VERSION}, {"git_rev", ORTKIT_GIT_REV}}},
+        {"build", {{"type", ORTKIT_BUILD_TYPE}, {"compiler", ORTKIT_COMPILER}, {"flags", ORTKIT_CXX_FLAGS}}},
+        {"kernels", kj},
+        {"date", iso_now()},
+        {"command_line", cmdline},
+        {"argv", argv},
+        {"settings", to_json(cfg)},
+        {"warnings", r.warnings},
+        {"wall_s", r.wall_s}}},
+      {"points", points}};
 }
 
 }  // namespace ortkit::bench

@@ -17,20 +17,22 @@ std::string csv_escape(const std::string& s) {
 double num(const nlohmann::json& j, const char* key) {
   return j.contains(key) && j[key].is_number() ? j[key].get<double>() : 0.0;
 }
-std::string f4(double v) { return fmt::format("{:.4f}", v); }
+std::string f4(double v) {
+  return fmt::format("{:.4f}", v);
+}
 
 }  // namespace
 
 const std::vector<std::string>& csv_columns() {
   static const std::vector<std::string> cols = {
       // benchmark.py (onnxruntime/python/tools/transformers) detail CSV, exact order.
-      "engine", "version", "providers", "device", "precision", "optimizer", "io_binding", "model_name", "inputs",
-      "threads", "batch_size", "sequence_length", "custom_layer_num", "datetime", "test_times", "QPS",
-      "average_latency_ms", "latency_variance", "latency_90_percentile", "latency_95_percentile",
+      "engine", "version", "providers", "device", "precision", "optimizer", "io_binding", "model_name",
+      "inputs", "threads", "batch_size", "sequence_length", "custom_layer_num", "datetime", "test_times",
+      "QPS", "average_latency_ms", "latency_variance", "latency_90_percentile", "latency_95_percentile",
       "latency_99_percentile",
       // ours
-      "p50", "min", "max", "std", "ci_low", "ci_high", "throughput", "cv", "outliers", "load_ms", "compile_ms",
-      "first_inference_ms", "status"};
+      "p50", "min", "max", "std", "ci_low", "ci_high", "throughput", "cv", "outliers", "load_ms",
+      "compile_ms", "first_inference_ms", "status"};
   return cols;
 }
 
@@ -49,17 +51,40 @@ std::string report_to_csv(const nlohmann::json& r) {
     auto stat = [&](const char* k) { return ok ? f4(num(s, k)) : std::string(); };
     const auto& t = p["timings"];
     std::vector<std::string> row = {
-        "ortkit", version, "CPU", "cpu", p["precision"].get<std::string>(), "ortkit", "False",
-        p["model"].get<std::string>(), std::to_string(p["num_inputs"].get<int>()),
-        std::to_string(p["threads"].get<int>()), std::to_string(p["batch"].get<int64_t>()),
-        p["seq"].is_null() ? std::string() : std::to_string(p["seq"].get<int64_t>()), "None",
-        p["datetime"].get<std::string>(), ok ? std::to_string(s["iterations"].get<int64_t>()) : std::string(),
-        stat("qps"), stat("mean_ms"), stat("variance_ms2"), stat("p90_ms"), stat("p95_ms"), stat("p99_ms"),
-        stat("p50_ms"), stat("min_ms"), stat("max_ms"), stat("std_ms"),
+        "ortkit",
+        version,
+        "CPU",
+        "cpu",
+        p["precision"].get<std::string>(),
+        "ortkit",
+        "False",
+        p["model"].get<std::string>(),
+        std::to_string(p["num_inputs"].get<int>()),
+        std::to_string(p["threads"].get<int>()),
+        std::to_string(p["batch"].get<int64_t>()),
+        p["seq"].is_null() ? std::string() : std::to_string(p["seq"].get<int64_t>()),
+        "None",
+        p["datetime"].get<std::string>(),
+        ok ? std::to_string(s["iterations"].get<int64_t>()) : std::string(),
+        stat("qps"),
+        stat("mean_ms"),
+        stat("variance_ms2"),
+        stat("p90_ms"),
+        stat("p95_ms"),
+        stat("p99_ms"),
+        stat("p50_ms"),
+        stat("min_ms"),
+        stat("max_ms"),
+        stat("std_ms"),
         ok ? f4(s["ci95_median_ms"][0].get<double>()) : std::string(),
-        ok ? f4(s["ci95_median_ms"][1].get<double>()) : std::string(), stat("throughput"), stat("cv"),
-        ok ? std::to_string(s["outliers"].get<int64_t>()) : std::string(), f4(num(t, "load_ms")),
-        f4(num(t, "compile_ms")), f4(num(t, "first_inference_ms")), p["status"].get<std::string>()};
+        ok ? f4(s["ci95_median_ms"][1].get<double>()) : std::string(),
+        stat("throughput"),
+        stat("cv"),
+        ok ? std::to_string(s["outliers"].get<int64_t>()) : std::string(),
+        f4(num(t, "load_ms")),
+        f4(num(t, "compile_ms")),
+        f4(num(t, "first_inference_ms")),
+        p["status"].get<std::string>()};
     for (size_t i = 0; i < row.size(); ++i) {
       if (i) out += ',';  // (gcc 12 warns falsely on "," + std::string&&)
       out += csv_escape(row[i]);
@@ -70,26 +95,29 @@ std::string report_to_csv(const nlohmann::json& r) {
 }
 
 std::string report_to_table(const nlohmann::json& r) {
-  std::string out = fmt::format("{:<24} {:<5} {:>5} {:>5} {:>3} {:>6} {:>10} {:>21} {:>10} {:>10} {:>10} {:>6}  {}\n",
-                                "model", "prec", "batch", "seq", "thr", "iters", "p50 ms", "95% CI of p50",
-                                "mean ms", "p99 ms", "QPS", "CV", "status");
+  std::string out = fmt::format(
+      "{:<24} {:<5} {:>5} {:>5} {:>3} {:>6} {:>10} {:>21} {:>10} {:>10} {:>10} {:>6}  {}\n", "model", "prec",
+      "batch", "seq", "thr", "iters", "p50 ms", "95% CI of p50", "mean ms", "p99 ms", "QPS", "CV", "status");
   for (const auto& p : r["points"]) {
     std::string model = p["model"].get<std::string>();
     if (model.size() > 24) model = "..." + model.substr(model.size() - 21);
     std::string seq = p["seq"].is_null() ? "-" : std::to_string(p["seq"].get<int64_t>());
     const auto& s = p["stats"];
     if (s.is_object()) {
-      out += fmt::format("{:<24} {:<5} {:>5} {:>5} {:>3} {:>6} {:>10.3f} {:>21} {:>10.3f} {:>10.3f} {:>10.2f} {:>5.1f}%  {}\n",
-                         model, p["precision"].get<std::string>(), p["batch"].get<int64_t>(), seq,
-                         p["threads"].get<int>(), s["iterations"].get<int64_t>(), num(s, "p50_ms"),
-                         fmt::format("[{:.3f}, {:.3f}]", s["ci95_median_ms"][0].get<double>(),
-                                     s["ci95_median_ms"][1].get<double>()),
-                         num(s, "mean_ms"), num(s, "p99_ms"), num(s, "qps"), num(s, "cv") * 100,
-                         p["warnings"].empty() ? std::string("ok") : "ok (" + std::to_string(p["warnings"].size()) + " warnings)");
+      out += fmt::format(
+          "{:<24} {:<5} {:>5} {:>5} {:>3} {:>6} {:>10.3f} {:>21} {:>10.3f} {:>10.3f} {:>10.2f} {:>5.1f}%  "
+          "{}\n",
+          model, p["precision"].get<std::string>(), p["batch"].get<int64_t>(), seq, p["threads"].get<int>(),
+          s["iterations"].get<int64_t>(), num(s, "p50_ms"),
+          fmt::format("[{:.3f}, {:.3f}]", s["ci95_median_ms"][0].get<double>(),
+                      s["ci95_median_ms"][1].get<double>()),
+          num(s, "mean_ms"), num(s, "p99_ms"), num(s, "qps"), num(s, "cv") * 100,
+          p["warnings"].empty() ? std::string("ok")
+                                : "ok (" + std::to_string(p["warnings"].size()) + " warnings)");
     } else {
       out += fmt::format("{:<24} {:<5} {:>5} {:>5} {:>3}  {}: {}\n", model, p["precision"].get<std::string>(),
-                         p["batch"].get<int64_t>(), seq, p["threads"].get<int>(), p["status"].get<std::string>(),
-                         p["reason"].get<std::string>());
+                         p["batch"].get<int64_t>(), seq, p["threads"].get<int>(),
+                         p["status"].get<std::string>(), p["reason"].get<std::string>());
     }
   }
   std::vector<std::string> warnings;

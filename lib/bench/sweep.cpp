@@ -52,9 +52,10 @@ struct ModelInfo {
 };
 
 // The timed loop: iterations and/or duration, never fewer than min_iterations when a duration is set.
-bool timed_loop(Session& s, const std::vector<NamedTensor>& in, const BenchConfig& cfg, const std::atomic<bool>* cancel,
-                std::vector<double>& lat, double& wall_s) {
-  int64_t max_iter = cfg.iterations > 0 ? cfg.iterations : (cfg.duration_s > 0 ? INT64_MAX : kDefaultIterations);
+bool timed_loop(Session& s, const std::vector<NamedTensor>& in, const BenchConfig& cfg,
+                const std::atomic<bool>* cancel, std::vector<double>& lat, double& wall_s) {
+  int64_t max_iter =
+      cfg.iterations > 0 ? cfg.iterations : (cfg.duration_s > 0 ? INT64_MAX : kDefaultIterations);
   int64_t min_iter = cfg.duration_s > 0 ? std::min(cfg.min_iterations, max_iter) : max_iter;
   if (cfg.duration_s > 0 && cfg.iterations > 0) min_iter = std::min(cfg.min_iterations, cfg.iterations);
   auto start = Clock::now();
@@ -123,8 +124,8 @@ SweepResult run_sweep(const BenchConfig& cfg, const SweepHooks& hooks) {
         int64_t b, q;
         shape_of_inputs(mi.inputs, mi.data, b, q);
         if ((!cfg.batch.empty() && cfg.batch[0] != b) || (!cfg.seq.empty() && cfg.seq[0] != q))
-          throw Error("the files in --input-dir have batch " + std::to_string(b) + " and seq " + std::to_string(q) +
-                          "; --batch/--seq disagree (drop them)",
+          throw Error("the files in --input-dir have batch " + std::to_string(b) + " and seq " +
+                          std::to_string(q) + "; --batch/--seq disagree (drop them)",
                       "--input-dir");
       }
     } else {
@@ -144,7 +145,8 @@ SweepResult run_sweep(const BenchConfig& cfg, const SweepHooks& hooks) {
       return std::vector<Shape2>{{b, q}};
     }
     std::vector<int64_t> bs = cfg.batch;
-    if (bs.empty()) bs = {mi.layout.has_batch_dim ? 1 : (mi.layout.fixed_batch > 0 ? mi.layout.fixed_batch : 1)};
+    if (bs.empty())
+      bs = {mi.layout.has_batch_dim ? 1 : (mi.layout.fixed_batch > 0 ? mi.layout.fixed_batch : 1)};
     std::vector<int64_t> qs = cfg.seq;
     if (qs.empty()) qs = {mi.layout.has_seq_dim ? 128 : mi.layout.fixed_seq};
     for (int64_t b : bs)
@@ -152,7 +154,8 @@ SweepResult run_sweep(const BenchConfig& cfg, const SweepHooks& hooks) {
     return out;
   };
   size_t total = 0;
-  for (const auto& m : cfg.models) total += cfg.precision.size() * cfg.threads.size() * shapes_of(info[m]).size();
+  for (const auto& m : cfg.models)
+    total += cfg.precision.size() * cfg.threads.size() * shapes_of(info[m]).size();
 
   SweepResult res;
   res.warnings = static_warnings();
@@ -213,7 +216,8 @@ SweepResult run_sweep(const BenchConfig& cfg, const SweepHooks& hooks) {
           if (hooks.progress)
             hooks.progress(done, total,
                            m + " " + prec + " b" + std::to_string(sh.batch) +
-                               (sh.seq >= 0 ? " s" + std::to_string(sh.seq) : "") + " t" + std::to_string(threads));
+                               (sh.seq >= 0 ? " s" + std::to_string(sh.seq) : "") + " t" +
+                               std::to_string(threads));
           if (cancelled()) break;
           if (s) {
             try {

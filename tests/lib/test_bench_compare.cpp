@@ -1,8 +1,7 @@
 // The regression gate: self-compare passes, a slower report fails naming the point, bad input is exit 2.
-#include <catch2/catch.hpp>
-
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 
@@ -32,10 +31,19 @@ json fake_report(double bert_ms, double img_ms, bool raw) {
 
 // A report whose point has exactly these statistics (no timing noise at all).
 json synthetic(double p50, double lo, double hi) {
-  json p = {{"model", "m"},     {"precision", "fp32"}, {"batch", 1},   {"seq", 8},
-            {"threads", 1},     {"status", "ok"},      {"reason", ""},
-            {"stats", {{"p50_ms", p50}, {"mean_ms", p50}, {"p99_ms", p50 * 1.2}, {"qps", 1000.0 / p50},
-                       {"ci95_median_ms", {lo, hi}}}}};
+  json p = {{"model", "m"},
+            {"precision", "fp32"},
+            {"batch", 1},
+            {"seq", 8},
+            {"threads", 1},
+            {"status", "ok"},
+            {"reason", ""},
+            {"stats",
+             {{"p50_ms", p50},
+              {"mean_ms", p50},
+              {"p99_ms", p50 * 1.2},
+              {"qps", 1000.0 / p50},
+              {"ci95_median_ms", {lo, hi}}}}};
   return {{"schema_version", 1}, {"complete", true}, {"points", {p}}};
 }
 
@@ -81,8 +89,9 @@ TEST_CASE("bench compare: verdicts from confidence intervals", "[bench][compare]
   CHECK(compare_reports(synthetic(10, 9.8, 10.2), synthetic(12, 11.8, 12.2), 0.05, "p50").rows[0].verdict ==
         "regressed");
   // Disjoint but 2% slower, under the 5% threshold: unchanged.
-  CHECK(compare_reports(synthetic(10, 9.9, 10.1), synthetic(10.2, 10.15, 10.25), 0.05, "p50").rows[0].verdict ==
-        "unchanged");
+  CHECK(
+      compare_reports(synthetic(10, 9.9, 10.1), synthetic(10.2, 10.15, 10.25), 0.05, "p50").rows[0].verdict ==
+      "unchanged");
   // 20% slower but wide, overlapping intervals: inconclusive, and it does not fail the gate.
   CompareResult c = compare_reports(synthetic(10, 5, 15), synthetic(12, 6, 18), 0.05, "p50");
   CHECK(c.rows[0].verdict == "inconclusive");

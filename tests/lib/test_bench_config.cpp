@@ -1,6 +1,5 @@
 // ort-bench settings: list parsing, config files, validation.
 #include <catch2/catch.hpp>
-
 #include <filesystem>
 
 #include "ortkit/bench/config.h"
@@ -34,10 +33,10 @@ TEST_CASE("bench config: lists, ranges, durations, precisions", "[bench][config]
 
 TEST_CASE("bench config: JSON overlay, unknown keys rejected", "[bench][config]") {
   BenchConfig c;
-  apply_json(c,
-             nlohmann::json::parse(R"({"models": ["a", "b"], "batch": "1,2", "seq": [8, 16], "threads": "1..2",
+  apply_json(
+      c, nlohmann::json::parse(R"({"models": ["a", "b"], "batch": "1,2", "seq": [8, 16], "threads": "1..2",
                                        "precision": ["fp32", "int8"], "duration": "1s", "raw": true})"),
-             "t.json");
+      "t.json");
   CHECK(c.models == std::vector<std::string>{"a", "b"});
   CHECK(c.batch == std::vector<int64_t>{1, 2});
   CHECK(c.seq == std::vector<int64_t>{8, 16});

@@ -1,6 +1,5 @@
 // Measurement-environment checks behind ort-bench's warnings.
 #include <catch2/catch.hpp>
-
 #include <string>
 
 #include "ortkit/bench/environment.h"
@@ -42,7 +41,8 @@ TEST_CASE("bench environment: clock spread", "[bench][env]") {
 
 TEST_CASE("bench environment: build-type and emulation warnings", "[bench][env]") {
   auto w = static_warnings();
-  bool release = std::string(ORTKIT_BUILD_TYPE) == "Release" || std::string(ORTKIT_BUILD_TYPE) == "RelWithDebInfo";
+  bool release =
+      std::string(ORTKIT_BUILD_TYPE) == "Release" || std::string(ORTKIT_BUILD_TYPE) == "RelWithDebInfo";
   bool warned_build = false;
   for (const auto& s : w) warned_build |= s.find("non-release build") != std::string::npos;
   CHECK(warned_build == !release);

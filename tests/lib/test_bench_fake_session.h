@@ -27,9 +27,15 @@ struct FakeSpec {
   std::vector<NamedTensor>* last_inputs = nullptr;  ///< receives a copy of the inputs of each run
 };
 
-inline ValueInfo vi(const std::string& name, DType t, std::vector<Dim> dims) { return {name, t, std::move(dims), true}; }
-inline Dim sym(const std::string& s) { return {-1, s}; }
-inline Dim fix(int64_t v) { return {v, ""}; }
+inline ValueInfo vi(const std::string& name, DType t, std::vector<Dim> dims) {
+  return {name, t, std::move(dims), true};
+}
+inline Dim sym(const std::string& s) {
+  return {-1, s};
+}
+inline Dim fix(int64_t v) {
+  return {v, ""};
+}
 
 /// BERT-like: input_ids, attention_mask, token_type_ids [batch, sequence].
 inline FakeSpec bert_spec() {
@@ -92,7 +98,8 @@ class FakeSession : public Session {
 
 /// A factory serving specs by model name; unknown names throw like a missing file would.
 inline SessionFactory fake_factory(std::map<std::string, FakeSpec> specs) {
-  return [specs = std::move(specs)](const std::string& model, const SessionOptions& o) -> std::unique_ptr<Session> {
+  return [specs = std::move(specs)](const std::string& model,
+                                    const SessionOptions& o) -> std::unique_ptr<Session> {
     auto it = specs.find(model);
     if (it == specs.end()) throw Error("no such model", model);
     return std::make_unique<FakeSession>(it->second, o);

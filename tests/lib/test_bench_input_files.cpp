@@ -1,9 +1,8 @@
 // --input-dir: ONNX test-data .pb files and .npy files, matched to the model's inputs.
-#include <catch2/catch.hpp>
-
 #include <onnx/onnx_pb.h>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 
@@ -30,8 +29,8 @@ void write_npy_i64(const fs::path& p, const std::vector<int64_t>& v, const std::
   f.write(reinterpret_cast<const char*>(v.data()), static_cast<std::streamsize>(v.size() * 8));
 }
 
-void write_pb_f32(const fs::path& p, const std::string& name, const std::vector<float>& v, std::vector<int64_t> dims,
-                  bool raw) {
+void write_pb_f32(const fs::path& p, const std::string& name, const std::vector<float>& v,
+                  std::vector<int64_t> dims, bool raw) {
   onnx::TensorProto t;
   t.set_name(name);
   t.set_data_type(onnx::TensorProto::FLOAT);
@@ -110,7 +109,8 @@ TEST_CASE("bench input files: mismatches are clear errors", "[bench][inputs]") {
   CHECK_THAT(error_of([&] { load_input_dir((d.path / "nope").string(), image_spec().inputs); }),
              Catch::Contains("not a directory"));
   std::ofstream(d.path / "junk.npy") << "not numpy";
-  CHECK_THAT(error_of([&] { load_tensor_file((d.path / "junk.npy").string()); }), Catch::Contains("not a .npy"));
+  CHECK_THAT(error_of([&] { load_tensor_file((d.path / "junk.npy").string()); }),
+             Catch::Contains("not a .npy"));
   std::ofstream(d.path / "input_9.pb") << "\xff\xff\xff garbage";
   CHECK_THROWS_AS(load_tensor_file((d.path / "input_9.pb").string()), Error);
 }

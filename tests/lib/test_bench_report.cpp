@@ -1,9 +1,8 @@
 // ort-bench reports: JSON valid against schemas/ort-bench-report.schema.json (checked by a small
 // validator for the JSON Schema subset the schema uses), CSV columns, atomic writes.
-#include <catch2/catch.hpp>
-
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -77,8 +76,10 @@ struct SchemaValidator {
       }
     }
     if (v.is_array()) {
-      if (s.contains("minItems") && v.size() < s["minItems"].get<size_t>()) errors.push_back(path + ": too few items");
-      if (s.contains("maxItems") && v.size() > s["maxItems"].get<size_t>()) errors.push_back(path + ": too many items");
+      if (s.contains("minItems") && v.size() < s["minItems"].get<size_t>())
+        errors.push_back(path + ": too few items");
+      if (s.contains("maxItems") && v.size() > s["maxItems"].get<size_t>())
+        errors.push_back(path + ": too many items");
       if (s.contains("items"))
         for (size_t i = 0; i < v.size(); ++i) check(v[i], s["items"], path + "[" + std::to_string(i) + "]");
     }
@@ -166,11 +167,27 @@ TEST_CASE("bench report: the schema validator catches broken reports", "[bench][
 }
 
 TEST_CASE("bench report: CSV has benchmark.py's columns first, then ours", "[bench][report]") {
-  const std::vector<std::string> bp = {
-      "engine", "version", "providers", "device", "precision", "optimizer", "io_binding", "model_name", "inputs",
-      "threads", "batch_size", "sequence_length", "custom_layer_num", "datetime", "test_times", "QPS",
-      "average_latency_ms", "latency_variance", "latency_90_percentile", "latency_95_percentile",
-      "latency_99_percentile"};
+  const std::vector<std::string> bp = {"engine",
+                                       "version",
+                                       "providers",
+                                       "device",
+                                       "precision",
+                                       "optimizer",
+                                       "io_binding",
+                                       "model_name",
+                                       "inputs",
+                                       "threads",
+                                       "batch_size",
+                                       "sequence_length",
+                                       "custom_layer_num",
+                                       "datetime",
+                                       "test_times",
+                                       "QPS",
+                                       "average_latency_ms",
+                                       "latency_variance",
+                                       "latency_90_percentile",
+                                       "latency_95_percentile",
+                                       "latency_99_percentile"};
   REQUIRE(csv_columns().size() > bp.size());
   CHECK(std::vector<std::string>(csv_columns().begin(), csv_columns().begin() + bp.size()) == bp);
   CHECK(csv_columns().back() == "status");
@@ -188,7 +205,8 @@ TEST_CASE("bench report: CSV has benchmark.py's columns first, then ours", "[ben
   REQUIRE(rows.size() == 5);
   for (const auto& row : rows) CHECK(row.size() == csv_columns().size());
   auto col = [&](const std::string& name) {
-    return static_cast<size_t>(std::find(csv_columns().begin(), csv_columns().end(), name) - csv_columns().begin());
+    return static_cast<size_t>(std::find(csv_columns().begin(), csv_columns().end(), name) -
+                               csv_columns().begin());
   };
   const auto& ok = rows[1];
   const auto& st = r["points"][0]["stats"];

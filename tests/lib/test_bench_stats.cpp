@@ -1,7 +1,6 @@
 // Statistics of ort-bench against values computed by hand or known from numpy / tables.
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <random>
 

@@ -1,8 +1,7 @@
 // The sweep engine against a fake session: point order, iteration control, int8 handling, failures,
 // shape checks, input generation and cancellation.
-#include <catch2/catch.hpp>
-
 #include <atomic>
+#include <catch2/catch.hpp>
 
 #include "ortkit/bench/inputs.h"
 #include "ortkit/bench/sweep.h"
@@ -46,8 +45,9 @@ TEST_CASE("bench sweep: every point of the cross product, in order, measured", "
     CHECK(p.load_ms >= 0);
     CHECK(p.optimize_ms == 0.5);
     CHECK(p.num_inputs == 3);
-    CHECK(p.inputs == "input_ids:int64[batch,sequence], attention_mask:int64[batch,sequence], "
-                      "token_type_ids:int64[batch,sequence]");
+    CHECK(p.inputs ==
+          "input_ids:int64[batch,sequence], attention_mask:int64[batch,sequence], "
+          "token_type_ids:int64[batch,sequence]");
   }
 }
 
@@ -141,7 +141,8 @@ TEST_CASE("bench sweep: bad sweeps are rejected before anything is measured", "[
 
   BenchConfig c = quick_config({"bert", "img"});
   c.seq = {8, 16};
-  CHECK_THAT(error_of([&] { run_sweep(c, h); }), Catch::Contains("no sequence dimension") && Catch::Contains("pixel_values"));
+  CHECK_THAT(error_of([&] { run_sweep(c, h); }),
+             Catch::Contains("no sequence dimension") && Catch::Contains("pixel_values"));
   CHECK(runs == 0);  // bert came first but nothing ran
 
   c = quick_config({"fixed"});
@@ -224,7 +225,8 @@ TEST_CASE("bench inputs: dim roles", "[bench][inputs]") {
   CHECK(l.has_seq_dim);
 }
 
-TEST_CASE("bench sweep: cancellation keeps the finished points and marks the run incomplete", "[bench][sweep]") {
+TEST_CASE("bench sweep: cancellation keeps the finished points and marks the run incomplete",
+          "[bench][sweep]") {
   std::atomic<bool> cancel{false};
   int runs = 0;
   FakeSpec spec = bert_spec();

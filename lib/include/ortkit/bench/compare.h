@@ -10,15 +10,14 @@
 // Exit code: 0 no regression, 1 one or more regressions (named), 2 bad input (unreadable, malformed,
 // wrong schema version, points missing on one side).
 #pragma once
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace ortkit::bench {
 
 struct CompareRow {
-  std::string point;  ///< "bert-base fp32 b1 s128 t2"
+  std::string point;                             ///< "bert-base fp32 b1 s128 t2"
   double baseline = 0, current = 0, change = 0;  ///< change: (current - baseline) / baseline
   double p_value = -1;                           ///< Mann-Whitney p, -1 when CIs were used
   std::string verdict, method, note;

@@ -4,30 +4,29 @@
 // threads also accept ranges "1..nproc" / "2..8" ("nproc" = CPUs this process may use).
 #pragma once
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace ortkit::bench {
 
 struct BenchConfig {
-  std::vector<std::string> models;       ///< paths or zoo names
-  std::vector<int64_t> batch;            ///< empty: 1 (or the model's fixed batch)
-  std::vector<int64_t> seq;              ///< empty: 128 for models with a sequence dim
+  std::vector<std::string> models;  ///< paths or zoo names
+  std::vector<int64_t> batch;       ///< empty: 1 (or the model's fixed batch)
+  std::vector<int64_t> seq;         ///< empty: 128 for models with a sequence dim
   std::vector<std::string> precision = {"fp32"};
   std::vector<int> threads = {1};
   int64_t warmup = 5;
-  int64_t iterations = 0;                ///< 0: not set (duration or the default 100 decides)
-  double duration_s = 0;                 ///< 0: not set
-  int64_t min_iterations = 10;           ///< with duration: at least this many timed runs
+  int64_t iterations = 0;       ///< 0: not set (duration or the default 100 decides)
+  double duration_s = 0;        ///< 0: not set
+  int64_t min_iterations = 10;  ///< with duration: at least this many timed runs
   uint64_t seed = 42;
-  std::string json, csv;                 ///< output paths ("" = none)
-  bool raw = false;                      ///< keep every latency in the JSON report
+  std::string json, csv;  ///< output paths ("" = none)
+  bool raw = false;       ///< keep every latency in the JSON report
   bool quiet = false;
-  double padding = 0;                    ///< fraction of attention-mask positions zeroed at the end
-  std::string input_dir;                 ///< real inputs (test_data_set_* .pb or .npy files)
-  double cv_threshold = 0.10;            ///< a point with CV above this is flagged noisy
+  double padding = 0;          ///< fraction of attention-mask positions zeroed at the end
+  std::string input_dir;       ///< real inputs (test_data_set_* .pb or .npy files)
+  double cv_threshold = 0.10;  ///< a point with CV above this is flagged noisy
 };
 
 /// "1,2,4" -> {1,2,4}; throws Error naming `what` on a bad or non-positive item.

@@ -10,9 +10,9 @@ namespace ortkit::bench {
 
 struct CpuSample {
   bool valid = false;
-  uint64_t total = 0, idle = 0;   ///< all CPUs, jiffies (/proc/stat "cpu" line)
-  uint64_t self = 0;              ///< this process's utime + stime, jiffies
-  std::vector<double> mhz;        ///< per-CPU frequency, empty if not readable
+  uint64_t total = 0, idle = 0;  ///< all CPUs, jiffies (/proc/stat "cpu" line)
+  uint64_t self = 0;             ///< this process's utime + stime, jiffies
+  std::vector<double> mhz;       ///< per-CPU frequency, empty if not readable
 };
 
 CpuSample sample_cpu();

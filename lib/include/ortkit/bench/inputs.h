@@ -43,7 +43,8 @@ struct GeneratedInputs {
 };
 
 /// Synthetic inputs for one point; seq < 0 when the model has no sequence dim.
-GeneratedInputs make_inputs(const Session& session, int64_t batch, int64_t seq, double padding, uint64_t seed);
+GeneratedInputs make_inputs(const Session& session, int64_t batch, int64_t seq, double padding,
+                            uint64_t seed);
 
 /// Real inputs from a directory of ONNX test-data .pb files (input_0.pb, ...) or .npy files, matched to
 /// the model inputs by name, else by order. A directory holding test_data_set_0/ is entered.
@@ -52,7 +53,7 @@ std::vector<NamedTensor> load_input_dir(const std::string& dir, const std::vecto
 Tensor load_tensor_file(const std::string& path, std::string* name = nullptr);
 
 /// The batch and seq values of loaded inputs, for the report.
-void shape_of_inputs(const std::vector<ValueInfo>& infos, const std::vector<NamedTensor>& tensors, int64_t& batch,
-                     int64_t& seq);
+void shape_of_inputs(const std::vector<ValueInfo>& infos, const std::vector<NamedTensor>& tensors,
+                     int64_t& batch, int64_t& seq);
 
 }  // namespace ortkit::bench

@@ -1,10 +1,9 @@
 // Reports: the JSON document is the source of truth (schemas/ort-bench-report.schema.json); the CSV
 // and the terminal table are views computed from it, so they can never disagree with it.
 #pragma once
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "ortkit/bench/config.h"
 #include "ortkit/bench/sweep.h"

@@ -19,9 +19,9 @@ struct Stats {
   int64_t n = 0;
   double mean = 0, variance = 0, std = 0;  ///< variance in ms^2 (population, like numpy.var)
   double min = 0, p50 = 0, p90 = 0, p95 = 0, p99 = 0, max = 0;
-  double cv = 0;                           ///< std / mean
-  double ci_low = 0, ci_high = 0;          ///< 95% CI of the median
-  bool ci_exact = false;                   ///< false when n is too small for a 95% interval
+  double cv = 0;                   ///< std / mean
+  double ci_low = 0, ci_high = 0;  ///< 95% CI of the median
+  bool ci_exact = false;           ///< false when n is too small for a 95% interval
   int64_t outliers = 0;
 };
 

@@ -47,7 +47,8 @@ struct SweepResult {
   double wall_s = 0;
 };
 
-using SessionFactory = std::function<std::unique_ptr<Session>(const std::string& model, const SessionOptions&)>;
+using SessionFactory =
+    std::function<std::unique_ptr<Session>(const std::string& model, const SessionOptions&)>;
 /// Turns an fp32 model into an int8 one (a path or zoo name the factory can open).
 using Quantizer = std::function<std::string(const std::string& model)>;
 
