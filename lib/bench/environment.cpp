@@ -59,7 +59,8 @@ CpuSample sample_cpu() {
 }
 
 double other_busy_fraction(const CpuSample& a, const CpuSample& b) {
-  if (!a.valid || !b.valid || b.total <= a.total) return -1;
+  // Jiffies are 10 ms: below ~50 of them (a quarter second on two CPUs) the fraction is mostly rounding.
+  if (!a.valid || !b.valid || b.total < a.total + 50) return -1;
   double total = static_cast<double>(b.total - a.total);
   double busy = total - static_cast<double>(b.idle - a.idle);
   double self = static_cast<double>(b.self - a.self);

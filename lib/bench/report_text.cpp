@@ -17,9 +17,8 @@ std::string csv_escape(const std::string& s) {
 double num(const nlohmann::json& j, const char* key) {
   return j.contains(key) && j[key].is_number() ? j[key].get<double>() : 0.0;
 }
-std::string f4(double v) {
-  return fmt::format("{:.4f}", v);
-}
+// Six decimals: sub-microsecond latencies of tiny models must not print as 0.0000.
+std::string f6(double v) { return fmt::format("{:.6f}", v); }
 
 }  // namespace
 
@@ -48,7 +47,7 @@ std::string report_to_csv(const nlohmann::json& r) {
   for (const auto& p : r["points"]) {
     const auto& s = p["stats"];
     bool ok = s.is_object();
-    auto stat = [&](const char* k) { return ok ? f4(num(s, k)) : std::string(); };
+    auto stat = [&](const char* k) { return ok ? f6(num(s, k)) : std::string(); };
     const auto& t = p["timings"];
     std::vector<std::string> row = {
         "ortkit",
@@ -76,14 +75,14 @@ std::string report_to_csv(const nlohmann::json& r) {
         stat("min_ms"),
         stat("max_ms"),
         stat("std_ms"),
-        ok ? f4(s["ci95_median_ms"][0].get<double>()) : std::string(),
-        ok ? f4(s["ci95_median_ms"][1].get<double>()) : std::string(),
+        ok ? f6(s["ci95_median_ms"][0].get<double>()) : std::string(),
+        ok ? f6(s["ci95_median_ms"][1].get<double>()) : std::string(),
         stat("throughput"),
         stat("cv"),
         ok ? std::to_string(s["outliers"].get<int64_t>()) : std::string(),
-        f4(num(t, "load_ms")),
-        f4(num(t, "compile_ms")),
-        f4(num(t, "first_inference_ms")),
+        f6(num(t, "load_ms")),
+        f6(num(t, "compile_ms")),
+        f6(num(t, "first_inference_ms")),
         p["status"].get<std::string>()};
     for (size_t i = 0; i < row.size(); ++i) {
       if (i) out += ',';  // (gcc 12 warns falsely on "," + std::string&&)
@@ -105,11 +104,11 @@ std::string report_to_table(const nlohmann::json& r) {
     const auto& s = p["stats"];
     if (s.is_object()) {
       out += fmt::format(
-          "{:<24} {:<5} {:>5} {:>5} {:>3} {:>6} {:>10.3f} {:>21} {:>10.3f} {:>10.3f} {:>10.2f} {:>5.1f}%  "
+          "{:<24} {:<5} {:>5} {:>5} {:>3} {:>6} {:>10.4g} {:>21} {:>10.4g} {:>10.4g} {:>10.1f} {:>5.1f}%  "
           "{}\n",
           model, p["precision"].get<std::string>(), p["batch"].get<int64_t>(), seq, p["threads"].get<int>(),
           s["iterations"].get<int64_t>(), num(s, "p50_ms"),
-          fmt::format("[{:.3f}, {:.3f}]", s["ci95_median_ms"][0].get<double>(),
+          fmt::format("[{:.4g}, {:.4g}]", s["ci95_median_ms"][0].get<double>(),
                       s["ci95_median_ms"][1].get<double>()),
           num(s, "mean_ms"), num(s, "p99_ms"), num(s, "qps"), num(s, "cv") * 100,
           p["warnings"].empty() ? std::string("ok")

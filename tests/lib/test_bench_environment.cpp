@@ -25,6 +25,9 @@ TEST_CASE("bench environment: /proc/stat sampling and the busy fraction", "[benc
   y.total = 2000, y.idle = 800, y.self = 400;  // 1000 jiffies: 700 busy, 300 ours -> others 40%
   CHECK(other_busy_fraction(x, y) == Approx(0.4));
   CHECK(other_busy_fraction(y, x) == -1);
+  y.total = 1020;  // too close to say
+  CHECK(other_busy_fraction(x, y) == -1);
+  y.total = 2000;
   y.valid = false;
   CHECK(other_busy_fraction(x, y) == -1);
 }

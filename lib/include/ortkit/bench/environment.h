@@ -17,7 +17,8 @@ struct CpuSample {
 
 CpuSample sample_cpu();
 
-/// Fraction of all CPUs' time spent by other processes between two samples (0..1), -1 if unknown.
+/// Fraction of all CPUs' time spent by other processes between two samples (0..1); -1 if unknown or
+/// if the samples are too close (under 50 jiffies of CPU time) to say.
 double other_busy_fraction(const CpuSample& a, const CpuSample& b);
 /// Relative spread (max-min)/max of all frequencies seen in the samples, -1 if unknown.
 double clock_spread(const std::vector<CpuSample>& samples);
