@@ -183,7 +183,7 @@ CompareResult compare_reports(const nlohmann::json& base, const nlohmann::json& 
         r.method == "mann-whitney" ? fmt::format("Mann-Whitney p={:.3g}", r.p_value) : r.method;
     std::string verdict = r.verdict == "regressed" ? "**regressed**" : r.verdict;
     if (!r.note.empty()) verdict += " (" + r.note + ")";
-    res.markdown += fmt::format("| {} | {:.3f} | {:.3f} | {:+.1f}% | {} | {} |\n", r.point, r.baseline,
+    res.markdown += fmt::format("| {} | {:.4g} | {:.4g} | {:+.1f}% | {} | {} |\n", r.point, r.baseline,
                                 r.current, r.change * 100, verdict, test);
   }
   res.markdown += fmt::format("\nthreshold {:.1f}% on {}: ", threshold * 100, metric);
