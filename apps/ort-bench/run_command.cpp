@@ -82,7 +82,9 @@ bench::BenchConfig build_config(CLI::App* app, const RunFlags& f) {
 std::function<void(size_t, size_t, const std::string&)> progress_bar(bool enabled) {
   if (!enabled) return {};
   auto start = std::make_shared<std::chrono::steady_clock::time_point>(std::chrono::steady_clock::now());
-  return [start](size_t done, size_t total, const std::string& next) {
+  return [start](size_t done, size_t total, const std::string& label) {
+    // Keep the line shorter than a terminal so \r can redraw it: the end of a long path is what differs.
+    std::string next = label.size() > 48 ? "..." + label.substr(label.size() - 45) : label;
     double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - *start).count();
     const int width = 24;
     int filled = total ? static_cast<int>(width * done / total) : width;
