@@ -120,9 +120,10 @@ int run(CLI::App* app, RunFlags f) {
   sigaction(SIGINT, &old, nullptr);
 
   nlohmann::json report = bench::make_report(res, cfg, f.argv, bench::machine_or_error());
+  // The table first: if a report cannot be written at the end (disk full), the numbers are still seen.
+  if (!cfg.quiet) std::cout << bench::report_to_table(report) << std::flush;
   if (!cfg.json.empty()) bench::write_file_atomic(cfg.json, report.dump(2) + "\n");
   if (!cfg.csv.empty()) bench::write_file_atomic(cfg.csv, bench::report_to_csv(report));
-  if (!cfg.quiet) std::cout << bench::report_to_table(report);
   if (!res.complete) {
     std::cerr << "ort-bench: interrupted: wrote the " << res.points.size()
               << " finished point(s), marked incomplete\n";

@@ -1,5 +1,6 @@
 #include "ortkit/bench/sweep.h"
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <map>
@@ -101,8 +102,13 @@ bool has_quantized_ops(const std::map<std::string, int>& ops) {
   return false;
 }
 
-SweepResult run_sweep(const BenchConfig& cfg, const SweepHooks& hooks) {
-  validate(cfg);
+SweepResult run_sweep(const BenchConfig& cfg_in, const SweepHooks& hooks) {
+  validate(cfg_in);
+  // A model named twice is swept once (duplicate points would make the report ambiguous).
+  BenchConfig cfg = cfg_in;
+  cfg.models.clear();
+  for (const auto& m : cfg_in.models)
+    if (std::find(cfg.models.begin(), cfg.models.end(), m) == cfg.models.end()) cfg.models.push_back(m);
   SessionFactory open = hooks.open ? hooks.open : [](const std::string& m, const SessionOptions& o) {
     return Session::open(m, o);
   };

@@ -51,6 +51,13 @@ TEST_CASE("bench sweep: every point of the cross product, in order, measured", "
   }
 }
 
+TEST_CASE("bench sweep: a model named twice is swept once", "[bench][sweep]") {
+  BenchConfig c = quick_config({"img", "img"});
+  SweepHooks h;
+  h.open = fake_factory({{"img", image_spec()}});
+  CHECK(run_sweep(c, h).points.size() == 1);
+}
+
 TEST_CASE("bench sweep: latency grows with the work, and the statistics see it", "[bench][sweep]") {
   FakeSpec spec = bert_spec();
   spec.latency_ms = 0.1;
