@@ -70,6 +70,13 @@ class Session {
   virtual std::vector<std::string> kernels_used() const = 0;
   /// Node count per op type after optimization (fused ops included), for reports.
   virtual std::map<std::string, int> op_counts() const = 0;
+  /// Exclusive upper bound of the index values `input` may hold: the first dimension of the data
+  /// (table) of the Gather that consumes it, e.g. the vocabulary size for input_ids; -1 if the input
+  /// feeds no Gather or the engine does not know. ort-bench uses it to make valid token ids.
+  virtual int64_t index_bound(const std::string& input) const {
+    (void)input;
+    return -1;
+  }
 };
 
 }  // namespace ortkit
