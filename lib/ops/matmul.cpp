@@ -63,14 +63,15 @@ class MatMul : public OpKernel {
       }
     }
     kind_ = ctx.float_gemm_kind();
-    // Constant B: pack each batch matrix once, the first time a plan is compiled.
-    const Tensor* cb = ctx.input(1).constant;
-    if (cb && packed_const_.empty()) {
-      const int64_t nb = shape_numel(bb), n = b.back();
-      packed_const_.resize(static_cast<size_t>(nb));
-      for (int64_t i = 0; i < nb; ++i)
-        kernels::pack_b(packed_const_[i], kind_, BDesc{cb->data_as<float>() + i * k * n, k, n, n, false});
-    }
+    // Constant B: pack each batch matrix once (if prepack() did not already).
+    if (const Tensor* cb = ctx.input(1).constant; cb && packed_const_.empty()) pack_const(*cb);
+  }
+
+  void prepack(const PrepackContext& ctx) override {
+    kind_ = ctx.float_gemm_kind();
+    if (ctx.constants.size() > 1 && ctx.constants[1] && ctx.constants[1]->dtype() == DType::f32 &&
+        ctx.constants[1]->rank() >= 2)
+      pack_const(*ctx.constants[1]);
   }
 
   void run(RunContext& ctx) override {
@@ -135,6 +136,15 @@ class MatMul : public OpKernel {
   }
 
  private:
+  void pack_const(const Tensor& b) {
+    Shape s = b.shape();
+    if (s.size() == 1) s.push_back(1);
+    const int64_t k = s[s.size() - 2], n = s.back(), nb = shape_numel(Shape(s.begin(), s.end() - 2));
+    packed_const_.resize(static_cast<size_t>(nb));
+    for (int64_t i = 0; i < nb; ++i)
+      kernels::pack_b(packed_const_[i], kind_, BDesc{b.data_as<float>() + i * k * n, k, n, n, false});
+  }
+
   const PackedB& pack_dynamic(size_t i, const float* b, int64_t k, int64_t n) {
     if (dyn_.size() <= i) dyn_.resize(i + 1);
     kernels::pack_b(dyn_[i], kind_, BDesc{b, k, n, n, false});
@@ -154,10 +164,7 @@ class Gemm : public OpKernel {
   void compile(CompileContext& ctx) override {
     ctx.require_dtype(0, {DType::f32});
     ctx.require_dtype(1, {DType::f32});
-    alpha_ = ctx.attr().get_float("alpha", 1.f);
-    beta_ = ctx.attr().get_float("beta", 1.f);
-    ta_ = ctx.attr().get_int("transA", 0) != 0;
-    tb_ = ctx.attr().get_int("transB", 0) != 0;
+    read_attrs(ctx.attr());
     const Shape &a = ctx.input(0).shape, &b = ctx.input(1).shape;
     if (a.size() != 2 || b.size() != 2) ctx.fail("Gemm inputs must be 2-D");
     const int64_t m = ta_ ? a[1] : a[0], k = ta_ ? a[0] : a[1];
@@ -169,6 +176,15 @@ class Gemm : public OpKernel {
     kind_ = ctx.float_gemm_kind();
     const Tensor* cb = ctx.input(1).constant;
     if (cb && packed_const_.empty()) pack(packed_const_, cb->data_as<float>(), k, n);
+  }
+
+  void prepack(const PrepackContext& ctx) override {
+    kind_ = ctx.float_gemm_kind();
+    read_attrs(*ctx.attrs);
+    const Tensor* b = ctx.constants.size() > 1 ? ctx.constants[1] : nullptr;
+    if (!b || b->dtype() != DType::f32 || b->rank() != 2) return;
+    pack(packed_const_, b->data_as<float>(), tb_ ? b->shape()[1] : b->shape()[0],
+         tb_ ? b->shape()[0] : b->shape()[1]);
   }
 
   void run(RunContext& ctx) override {
@@ -220,6 +236,13 @@ class Gemm : public OpKernel {
   }
 
  private:
+  void read_attrs(const Attrs& a) {
+    alpha_ = a.get_float("alpha", 1.f);
+    beta_ = a.get_float("beta", 1.f);
+    ta_ = a.get_int("transA", 0) != 0;
+    tb_ = a.get_int("transB", 0) != 0;
+  }
+
   // alpha is folded into the packed B (scaled copy), so the GEMM itself stays a plain product.
   void pack(PackedB& out, const float* b, int64_t k, int64_t n) {
     if (alpha_ == 1.f) {
