@@ -7,7 +7,7 @@
 #include "ortkit/error.h"
 #include "ortkit/kernels/epilogue.h"
 
-namespace ortkit::runtime {
+namespace ortkit {
 namespace {
 
 double value_at(const Tensor& t, int64_t i) {
@@ -99,4 +99,11 @@ TestDataSet load_test_data_set(const std::string& dir) {
   return ds;
 }
 
-}  // namespace ortkit::runtime
+Tensor load_tensor_pb(const std::string& path, std::string* name) {
+  return onnxio::load_tensor_file(path, name);
+}
+void save_tensor_pb(const Tensor& t, const std::string& name, const std::string& path) {
+  onnxio::save_tensor_file(t, name, path);
+}
+
+}  // namespace ortkit
