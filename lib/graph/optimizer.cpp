@@ -15,10 +15,14 @@ std::vector<std::string> optimize(Graph& g, const OptimizeOptions& opts) {
   // Order matters: fold first (exposes constant weights), fuse GELU/LayerNorm before MatMul+Add so the
   // bias Add is still there for the GELU epilogue match, fold BN before fusing the Conv activation.
   static const Pass kPasses[] = {
-      {"constant_folding", fold_constants, 1},      {"dead_nodes", remove_dead_nodes, 1},
-      {"layernorm_fusion", fuse_layer_norm, 2},     {"conv_bn_fold", fold_conv_batchnorm, 2},
-      {"matmul_add_fusion", fuse_matmul_add, 2},    {"gelu_fusion", fuse_gelu, 2},
-      {"conv_act_fusion", fuse_conv_activation, 2}, {"dead_nodes", remove_dead_nodes, 1},
+      {"constant_folding", fold_constants, 1},
+      {"dead_nodes", remove_dead_nodes, 1},
+      {"layernorm_fusion", [](Graph& g) { return fuse_layer_norm(g); }, 2},
+      {"conv_bn_fold", fold_conv_batchnorm, 2},
+      {"matmul_add_fusion", fuse_matmul_add, 2},
+      {"gelu_fusion", fuse_gelu, 2},
+      {"conv_act_fusion", [](Graph& g) { return fuse_conv_activation(g); }, 2},
+      {"dead_nodes", remove_dead_nodes, 1},
   };
   for (const Pass& p : kPasses) {
     if (opts.level < p.min_level) continue;
