@@ -75,12 +75,13 @@ class MatMul : public OpKernel {
   }
 
   void run(RunContext& ctx) override {
+    // No allocation here: shapes are read in place, batch broadcasting uses fixed-size arrays.
     const Tensor &ta = ctx.input(0), &tb = ctx.input(1);
     Tensor& ty = ctx.output(0);
-    Shape a = ta.shape(), b = tb.shape();
-    if (a.size() == 1) a.insert(a.begin(), 1);
-    if (b.size() == 1) b.push_back(1);
-    const int64_t m = a[a.size() - 2], k = a.back(), n = b.back();
+    const Shape &as = ta.shape(), &bs = tb.shape();
+    const int ra = static_cast<int>(as.size()), rb = static_cast<int>(bs.size());
+    const int64_t m = ra == 1 ? 1 : as[ra - 2], k = as[ra - 1], n = rb == 1 ? 1 : bs[rb - 1];
+    const int bra = std::max(ra - 2, 0), brb = std::max(rb - 2, 0);  // batch ranks
     Epilogue ep = ep_;
     if (fused_ && ctx.has_input(2)) ep.bias = ctx.input(2).data_as<float>();
     float* y = ty.data_as<float>();
@@ -92,17 +93,21 @@ class MatMul : public OpKernel {
         y[i] = kernels::apply_act(ep.bias ? ep.bias[i % n] : 0.f, ep.act, ep.clip_lo, ep.clip_hi);
       return;
     }
-    const Shape ba(a.begin(), a.end() - 2), bb(b.begin(), b.end() - 2);
+    int64_t nb = 1, na = 1;
+    for (int d = 0; d < brb; ++d) nb *= bs[d];
+    for (int d = 0; d < bra; ++d) na *= as[d];
     const bool b_const = !packed_const_.empty();
     // B is one matrix: fold every batch of A into M, one GEMM.
-    if (shape_numel(bb) == 1) {
+    if (nb == 1) {
       const PackedB* pk = b_const ? &packed_const_[0] : &pack_dynamic(0, pb, k, n);
-      kernels::gemm_f32(shape_numel(ba) * m, pa, k, *pk, y, n, ep, ctx.threading);
+      kernels::gemm_f32(na * m, pa, k, *pk, y, n, ep, ctx.threading);
       return;
     }
-    const Shape out_batch = broadcast_shapes(ba, bb);
-    const std::vector<int64_t> sa = broadcast_strides(ba, out_batch), sb = broadcast_strides(bb, out_batch);
-    const int64_t nbatch = shape_numel(out_batch), nb = shape_numel(bb);
+    BroadcastIndex bi;
+    if (!make_broadcast_index(as.data(), bra, bs.data(), brb, bi))
+      ctx.fail("batch dimensions do not broadcast or rank above 10");
+    int64_t nbatch = 1;
+    for (int d = 0; d < bi.rank; ++d) nbatch *= bi.out[d];
     if (!b_const) {
       if (dyn_.size() < static_cast<size_t>(nb)) dyn_.resize(static_cast<size_t>(nb));
       const kernels::GemmKind kind = kind_;
@@ -111,22 +116,17 @@ class MatMul : public OpKernel {
       });
     }
     const std::vector<PackedB>& packs = b_const ? packed_const_ : dyn_;
-    auto one = [&](int64_t bi, const kernels::Threading& th) {
-      int64_t rem = bi, oa = 0, ob = 0;
-      for (int64_t d = static_cast<int64_t>(out_batch.size()) - 1; d >= 0; --d) {
-        const int64_t idx = rem % out_batch[d];
-        rem /= out_batch[d];
-        oa += idx * sa[d];
-        ob += idx * sb[d];
-      }
-      // sa/sb are strides over the batch shape; convert the batch-matrix index to element offsets.
-      kernels::gemm_f32(m, pa + oa * m * k, k, packs[ob], y + bi * m * n, n, ep, th);
+    // bi's strides count batch matrices; scale to elements.
+    auto one = [&](int64_t b, const kernels::Threading& th) {
+      int64_t oa, ob;
+      bi.offsets(b, oa, ob);
+      kernels::gemm_f32(m, pa + oa * m * k, k, packs[ob], y + b * m * n, n, ep, th);
     };
     if (nbatch >= ctx.threading.threads) {
       // Enough matrices to feed every thread: one whole GEMM per task, single-threaded inside.
-      parallel_for(ctx.threading, nbatch, [&](int64_t bi) { one(bi, kernels::Threading{}); });
+      parallel_for(ctx.threading, nbatch, [&](int64_t b) { one(b, kernels::Threading{}); });
     } else {
-      for (int64_t bi = 0; bi < nbatch; ++bi) one(bi, ctx.threading);
+      for (int64_t b = 0; b < nbatch; ++b) one(b, ctx.threading);
     }
   }
 
