@@ -109,6 +109,12 @@ SessionImpl::SessionImpl(graph::Graph g, const SessionOptions& opts, double load
     kernels_.back()->prepack(pc);
   }
   timings_.prepack_ms = ms_since(t0);
+  if (opts_.verbose) {
+    std::cerr << "ortkit: session: " << g_.nodes.size() << " nodes after optimization, " << opts_.threads
+              << " thread(s), precision " << precision_name(opts_.precision) << "; GEMM kernels:";
+    for (const std::string& k : kernels_used()) std::cerr << " " << k;
+    std::cerr << "\n";
+  }
 
   for (const ValueInfo& v : g_.inputs) {
     bindable_.push_back({v.name, true});

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "engine_model_builder.h"
+#include "ops/registry.h"
 #include "ortkit/session.h"
 #include "runtime/session_impl.h"
 
@@ -220,4 +221,44 @@ TEST_CASE("open: missing, truncated and garbage files give one clear error", "[s
   auto s = Session::open(good);
   CHECK(s->run({{"x", make_random({2, 8})}})[0].shape() == Shape{2, 6});
   fs::remove_all(dir);
+}
+
+namespace {
+// A data-dependent op for the test: the positive elements of a 1-D float tensor.
+class PositivesOp : public ops::OpKernel {
+ public:
+  void compile(ops::CompileContext& ctx) override {
+    ctx.outputs[0].dtype = DType::f32;
+    ctx.outputs[0].data_dependent = true;
+  }
+  void run(ops::RunContext& ctx) override {
+    const Tensor& x = ctx.input(0);
+    int64_t n = 0;
+    for (int64_t i = 0; i < x.numel(); ++i) n += x.data_as<float>()[i] > 0;
+    Tensor& y = ctx.allocate_output(0, DType::f32, {n});
+    for (int64_t i = 0, j = 0; i < x.numel(); ++i)
+      if (x.data_as<float>()[i] > 0) y.data_as<float>()[j++] = x.data_as<float>()[i];
+  }
+};
+}  // namespace
+
+TEST_CASE("data-dependent shapes: downstream nodes are compiled at run time", "[session]") {
+  auto& reg = ops::OpRegistry::global_for_tests();
+  if (!reg.knows("ortkit.test", "Positives"))
+    reg.add("ortkit.test", "Positives", 1, ops::kAnyOpset, [] { return std::make_unique<PositivesOp>(); });
+  ModelBuilder mb;
+  mb.import("ortkit.test", 1);
+  mb.input("x", {"n"});
+  mb.init("c", make_f32({1}, {10}));
+  mb.node("Positives", {"x"}, {"p"}, "pos", "ortkit.test");
+  mb.node("Add", {"p", "c"}, {"q"});
+  mb.node("Relu", {"q"}, {"y"});
+  mb.output("y");
+  auto s = Session::from_bytes(mb.bytes());
+  auto y = s->run({{"x", make_f32({5}, {1, -2, 3, -4, 5})}});
+  REQUIRE(y[0].shape() == Shape{3});
+  CHECK(y[0].data_as<float>()[2] == 15);
+  y = s->run({{"x", make_f32({5}, {-1, -2, 3, -4, -5})}});
+  REQUIRE(y[0].shape() == Shape{1});
+  CHECK(y[0].data_as<float>()[0] == 13);
 }
