@@ -64,7 +64,9 @@ class MatMul : public OpKernel {
     }
     kind_ = ctx.float_gemm_kind();
     // Constant B: pack each batch matrix once (if prepack() did not already).
-    if (const Tensor* cb = ctx.input(1).constant; cb && packed_const_.empty()) pack_const(*cb);
+    // use_const_ is per plan: an overridable initializer given at run is not constant in that plan.
+    use_const_ = ctx.input(1).constant != nullptr;
+    if (use_const_ && packed_const_.empty()) pack_const(*ctx.input(1).constant);
   }
 
   void prepack(const PrepackContext& ctx) override {
@@ -96,7 +98,7 @@ class MatMul : public OpKernel {
     int64_t nb = 1, na = 1;
     for (int d = 0; d < brb; ++d) nb *= bs[d];
     for (int d = 0; d < bra; ++d) na *= as[d];
-    const bool b_const = !packed_const_.empty();
+    const bool b_const = use_const_ && !packed_const_.empty();
     // B is one matrix: fold every batch of A into M, one GEMM.
     if (nb == 1) {
       const PackedB* pk = b_const ? &packed_const_[0] : &pack_dynamic(0, pb, k, n);
@@ -152,6 +154,7 @@ class MatMul : public OpKernel {
   }
 
   bool fused_;
+  bool use_const_ = false;
   Epilogue ep_;
   kernels::GemmKind kind_ = kernels::GemmKind::f32;
   std::vector<PackedB> packed_const_;
@@ -175,6 +178,7 @@ class Gemm : public OpKernel {
     ctx.scratch_bytes = ta_ ? static_cast<size_t>(m * k) * sizeof(float) : 0;
     kind_ = ctx.float_gemm_kind();
     const Tensor* cb = ctx.input(1).constant;
+    use_const_ = cb != nullptr;  // per plan (see MatMul)
     if (cb && packed_const_.empty()) pack(packed_const_, cb->data_as<float>(), k, n);
   }
 
@@ -202,7 +206,7 @@ class Gemm : public OpKernel {
       a = t;
     }
     const PackedB* pk = &packed_const_;
-    if (packed_const_.empty()) {
+    if (!use_const_ || packed_const_.empty()) {
       pack(dyn_, tb.data_as<float>(), k, n);
       pk = &dyn_;
     }
@@ -255,7 +259,7 @@ class Gemm : public OpKernel {
   }
 
   float alpha_ = 1.f, beta_ = 1.f;
-  bool ta_ = false, tb_ = false;
+  bool ta_ = false, tb_ = false, use_const_ = false;
   kernels::GemmKind kind_ = kernels::GemmKind::f32;
   PackedB packed_const_, dyn_;
   std::vector<float> scaled_;

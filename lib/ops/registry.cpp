@@ -43,6 +43,8 @@ OpRegistry& OpRegistry::global_for_tests() {
   return reg;
 }
 
-const OpRegistry& OpRegistry::global() { return global_for_tests(); }
+const OpRegistry& OpRegistry::global() {
+  return global_for_tests();
+}
 
 }  // namespace ortkit::ops

@@ -262,3 +262,16 @@ TEST_CASE("data-dependent shapes: downstream nodes are compiled at run time", "[
   REQUIRE(y[0].shape() == Shape{1});
   CHECK(y[0].data_as<float>()[0] == 13);
 }
+
+TEST_CASE("an overridden weight is used instead of its prepacked default", "[session]") {
+  ModelBuilder mb(13, 3);
+  mb.input("x", {int64_t{1}, int64_t{2}});
+  mb.init("W", make_f32({2, 2}, {1, 0, 0, 1}), /*also_input=*/true);
+  mb.node("MatMul", {"x", "W"}, {"y"});
+  mb.output("y");
+  auto s = Session::from_bytes(mb.bytes());
+  Tensor x = make_f32({1, 2}, {3, 4});
+  CHECK(s->run({{"x", x}})[0].data_as<float>()[0] == 3);
+  CHECK(s->run({{"x", x}, {"W", make_f32({2, 2}, {0, 1, 1, 0})}})[0].data_as<float>()[0] == 4);
+  CHECK(s->run({{"x", x}})[0].data_as<float>()[0] == 3);
+}
