@@ -6,6 +6,8 @@
 
 #include "engine_model_builder.h"
 #include "graph/from_onnx.h"
+#include "graph/optimizer.h"
+#include "graph/to_onnx.h"
 #include "onnx/model_io.h"
 #include "ortkit/session.h"
 
@@ -192,4 +194,26 @@ TEST_CASE("model files are written atomically and read back", "[onnx]") {
   CHECK_THROWS_WITH(onnxio::load_model(dir.string()), Catch::Contains("directory"));
   CHECK_THROWS_WITH(onnxio::parse_model(""), Catch::Contains("no graph"));
   fs::remove_all(dir);
+}
+
+TEST_CASE("a graph (optimized, with fused ops) is written back and runs the same", "[graph]") {
+  ModelBuilder mb;
+  mb.input("a", {"m", int64_t{4}});
+  mb.init("W", ortkit::testing::make_random({4, 3}, 2));
+  mb.init("b", ortkit::testing::make_random({3}, 3));
+  mb.init("ov", make_f32({3}, {1, 1, 1}), /*also_input=*/true);
+  mb.node("MatMul", {"a", "W"}, {"mm"});
+  auto& add = mb.node("Add", {"mm", "b"}, {"h"});
+  (void)add;
+  mb.node("Add", {"h", "ov"}, {"y"});
+  mb.output("y");
+  graph::Graph g = graph::from_onnx(mb.proto(), "t", ".");
+  graph::optimize(g);
+  REQUIRE(g.nodes[0].op_type == "FusedMatMul");
+  const std::string bytes = graph::to_onnx(g).SerializeAsString();
+  auto s0 = Session::from_bytes(mb.bytes()), s1 = Session::from_bytes(bytes);
+  CHECK(s1->inputs().size() == 1);
+  Tensor a = ortkit::testing::make_random({2, 4}, 7);
+  Tensor y0 = s0->run({{"a", a}})[0].clone(), y1 = s1->run({{"a", a}, {"ov", make_f32({3}, {1, 1, 1})}})[0];
+  for (int64_t i = 0; i < y0.numel(); ++i) CHECK(y1.data_as<float>()[i] == Approx(y0.data_as<float>()[i]));
 }
