@@ -1,0 +1,12 @@
+// The one list of op families. Add a line per new lib/ops/<family>.cpp (and declare it in registry.h).
+#include "ops/registry.h"
+
+namespace ortkit::ops {
+
+void register_all_ops(OpRegistry& r) {
+  register_example_ops(r);
+  register_matmul_ops(r);
+  register_shape_fold_ops(r);
+}
+
+}  // namespace ortkit::ops

@@ -1,0 +1,276 @@
+// GEMM-backed operators: MatMul (numpy semantics, batched), Gemm, and ortkit.FusedMatMul (MatMul + bias +
+// activation, made by the optimizer). A constant B is packed once (first compile); a non-constant B
+// (attention's K^T and V) is packed per run into PackedB buffers that keep their capacity, so a
+// steady-state run does not allocate.
+#include <algorithm>
+#include <cstring>
+
+#include "ops/broadcast.h"
+#include "ops/registry.h"
+#include "ortkit/kernels/epilogue.h"
+#include "ortkit/kernels/registry.h"
+
+namespace ortkit::ops {
+namespace {
+
+using kernels::Act;
+using kernels::BDesc;
+using kernels::Epilogue;
+using kernels::PackedB;
+
+Act parse_act(const std::string& s, const std::string& where) {
+  if (s.empty() || s == "none") return Act::none;
+  if (s == "relu") return Act::relu;
+  if (s == "clip") return Act::clip;
+  if (s == "gelu_erf") return Act::gelu_erf;
+  if (s == "gelu_tanh") return Act::gelu_tanh;
+  throw Error("unknown activation '" + s + "'", where);
+}
+
+/// MatMul and FusedMatMul: Y = act(A @ B + bias), numpy matmul broadcasting over batch dims.
+class MatMul : public OpKernel {
+ public:
+  explicit MatMul(bool fused) : fused_(fused) {}
+
+  void compile(CompileContext& ctx) override {
+    ctx.require_dtype(0, {DType::f32});
+    ctx.require_dtype(1, {DType::f32});
+    const std::string where = ctx.node->describe();
+    Shape a = ctx.input(0).shape, b = ctx.input(1).shape;
+    if (a.empty() || b.empty()) ctx.fail("MatMul inputs must have rank >= 1");
+    const bool a1 = a.size() == 1, b1 = b.size() == 1;
+    if (a1) a.insert(a.begin(), 1);
+    if (b1) b.push_back(1);
+    const int64_t k = a.back(), kb = b[b.size() - 2];
+    if (k != kb)
+      ctx.fail("inner dimensions differ: " + shape_str(ctx.input(0).shape) + " @ " +
+               shape_str(ctx.input(1).shape));
+    Shape ba(a.begin(), a.end() - 2), bb(b.begin(), b.end() - 2);
+    Shape out = broadcast_shapes(ba, bb, where);
+    if (!a1) out.push_back(a[a.size() - 2]);
+    if (!b1) out.push_back(b.back());
+    ctx.set_output(0, DType::f32, out);
+
+    ep_ = {};
+    if (fused_) {
+      ep_.act = parse_act(ctx.attr().get_string("activation", ""), where);
+      ep_.clip_lo = ctx.attr().get_float("clip_min", -3.4e38f);
+      ep_.clip_hi = ctx.attr().get_float("clip_max", 3.4e38f);
+      if (ctx.has_input(2)) {
+        const InputDesc& bias = ctx.input(2);
+        if (bias.dtype != DType::f32 || shape_numel(bias.shape) != b.back())
+          ctx.fail("bias must be float32 with " + std::to_string(b.back()) + " values");
+      }
+    }
+    kind_ = ctx.float_gemm_kind();
+    // Constant B: pack each batch matrix once (if prepack() did not already).
+    // use_const_ is per plan: an overridable initializer given at run is not constant in that plan.
+    use_const_ = ctx.input(1).constant != nullptr;
+    if (use_const_ && packed_const_.empty()) pack_const(*ctx.input(1).constant);
+  }
+
+  void prepack(const PrepackContext& ctx) override {
+    kind_ = ctx.float_gemm_kind();
+    if (ctx.constants.size() > 1 && ctx.constants[1] && ctx.constants[1]->dtype() == DType::f32 &&
+        ctx.constants[1]->rank() >= 2)
+      pack_const(*ctx.constants[1]);
+  }
+
+  void run(RunContext& ctx) override {
+    // No allocation here: shapes are read in place, batch broadcasting uses fixed-size arrays.
+    const Tensor &ta = ctx.input(0), &tb = ctx.input(1);
+    Tensor& ty = ctx.output(0);
+    const Shape &as = ta.shape(), &bs = tb.shape();
+    const int ra = static_cast<int>(as.size()), rb = static_cast<int>(bs.size());
+    const int64_t m = ra == 1 ? 1 : as[ra - 2], k = as[ra - 1], n = rb == 1 ? 1 : bs[rb - 1];
+    const int bra = std::max(ra - 2, 0), brb = std::max(rb - 2, 0);  // batch ranks
+    Epilogue ep = ep_;
+    if (fused_ && ctx.has_input(2)) ep.bias = ctx.input(2).data_as<float>();
+    float* y = ty.data_as<float>();
+    const float* pa = ta.data_as<float>();
+    const float* pb = tb.data_as<float>();
+    if (ty.numel() == 0) return;
+    if (k == 0) {  // empty reduction: act(bias) or zeros
+      for (int64_t i = 0; i < ty.numel(); ++i)
+        y[i] = kernels::apply_act(ep.bias ? ep.bias[i % n] : 0.f, ep.act, ep.clip_lo, ep.clip_hi);
+      return;
+    }
+    int64_t nb = 1, na = 1;
+    for (int d = 0; d < brb; ++d) nb *= bs[d];
+    for (int d = 0; d < bra; ++d) na *= as[d];
+    const bool b_const = use_const_ && !packed_const_.empty();
+    // B is one matrix: fold every batch of A into M, one GEMM.
+    if (nb == 1) {
+      const PackedB* pk = b_const ? &packed_const_[0] : &pack_dynamic(0, pb, k, n);
+      kernels::gemm_f32(na * m, pa, k, *pk, y, n, ep, ctx.threading);
+      return;
+    }
+    BroadcastIndex bi;
+    if (!make_broadcast_index(as.data(), bra, bs.data(), brb, bi))
+      ctx.fail("batch dimensions do not broadcast or rank above 10");
+    int64_t nbatch = 1;
+    for (int d = 0; d < bi.rank; ++d) nbatch *= bi.out[d];
+    if (!b_const) {
+      if (dyn_.size() < static_cast<size_t>(nb)) dyn_.resize(static_cast<size_t>(nb));
+      const kernels::GemmKind kind = kind_;
+      parallel_for(ctx.threading, nb, [&](int64_t i) {
+        kernels::pack_b(dyn_[i], kind, BDesc{pb + i * k * n, k, n, n, false});
+      });
+    }
+    const std::vector<PackedB>& packs = b_const ? packed_const_ : dyn_;
+    // bi's strides count batch matrices; scale to elements.
+    auto one = [&](int64_t b, const kernels::Threading& th) {
+      int64_t oa, ob;
+      bi.offsets(b, oa, ob);
+      kernels::gemm_f32(m, pa + oa * m * k, k, packs[ob], y + b * m * n, n, ep, th);
+    };
+    if (nbatch >= ctx.threading.threads) {
+      // Enough matrices to feed every thread: one whole GEMM per task, single-threaded inside.
+      parallel_for(ctx.threading, nbatch, [&](int64_t b) { one(b, kernels::Threading{}); });
+    } else {
+      for (int64_t b = 0; b < nbatch; ++b) one(b, ctx.threading);
+    }
+  }
+
+  std::vector<std::string> kernels_used() const override {
+    const kernels::GemmKernel* kn = kernels::dispatched(kind_);
+    return kn ? std::vector<std::string>{kn->name} : std::vector<std::string>{};
+  }
+
+ private:
+  void pack_const(const Tensor& b) {
+    Shape s = b.shape();
+    if (s.size() == 1) s.push_back(1);
+    const int64_t k = s[s.size() - 2], n = s.back(), nb = shape_numel(Shape(s.begin(), s.end() - 2));
+    packed_const_.resize(static_cast<size_t>(nb));
+    for (int64_t i = 0; i < nb; ++i)
+      kernels::pack_b(packed_const_[i], kind_, BDesc{b.data_as<float>() + i * k * n, k, n, n, false});
+  }
+
+  const PackedB& pack_dynamic(size_t i, const float* b, int64_t k, int64_t n) {
+    if (dyn_.size() <= i) dyn_.resize(i + 1);
+    kernels::pack_b(dyn_[i], kind_, BDesc{b, k, n, n, false});
+    return dyn_[i];
+  }
+
+  bool fused_;
+  bool use_const_ = false;
+  Epilogue ep_;
+  kernels::GemmKind kind_ = kernels::GemmKind::f32;
+  std::vector<PackedB> packed_const_;
+  std::vector<PackedB> dyn_;
+};
+
+/// ONNX Gemm: Y = alpha * op(A) @ op(B) + beta * C.
+class Gemm : public OpKernel {
+ public:
+  void compile(CompileContext& ctx) override {
+    ctx.require_dtype(0, {DType::f32});
+    ctx.require_dtype(1, {DType::f32});
+    read_attrs(ctx.attr());
+    const Shape &a = ctx.input(0).shape, &b = ctx.input(1).shape;
+    if (a.size() != 2 || b.size() != 2) ctx.fail("Gemm inputs must be 2-D");
+    const int64_t m = ta_ ? a[1] : a[0], k = ta_ ? a[0] : a[1];
+    const int64_t kb = tb_ ? b[1] : b[0], n = tb_ ? b[0] : b[1];
+    if (k != kb) ctx.fail("inner dimensions differ: " + shape_str(a) + " and " + shape_str(b));
+    if (ctx.has_input(2)) broadcast_shapes(ctx.input(2).shape, {m, n}, ctx.node->describe());
+    ctx.set_output(0, DType::f32, {m, n});
+    ctx.scratch_bytes = ta_ ? static_cast<size_t>(m * k) * sizeof(float) : 0;
+    kind_ = ctx.float_gemm_kind();
+    const Tensor* cb = ctx.input(1).constant;
+    use_const_ = cb != nullptr;  // per plan (see MatMul)
+    if (cb && packed_const_.empty()) pack(packed_const_, cb->data_as<float>(), k, n);
+  }
+
+  void prepack(const PrepackContext& ctx) override {
+    kind_ = ctx.float_gemm_kind();
+    read_attrs(*ctx.attrs);
+    const Tensor* b = ctx.constants.size() > 1 ? ctx.constants[1] : nullptr;
+    if (!b || b->dtype() != DType::f32 || b->rank() != 2) return;
+    pack(packed_const_, b->data_as<float>(), tb_ ? b->shape()[1] : b->shape()[0],
+         tb_ ? b->shape()[0] : b->shape()[1]);
+  }
+
+  void run(RunContext& ctx) override {
+    const Tensor &ta = ctx.input(0), &tb = ctx.input(1);
+    Tensor& ty = ctx.output(0);
+    const int64_t m = ty.shape()[0], n = ty.shape()[1];
+    const int64_t k = ta_ ? ta.shape()[0] : ta.shape()[1];
+    float* y = ty.data_as<float>();
+    if (ty.numel() == 0) return;
+    const float* a = ta.data_as<float>();
+    if (ta_ && k > 0) {  // transpose A into scratch
+      float* t = static_cast<float*>(ctx.scratch);
+      for (int64_t i = 0; i < k; ++i)
+        for (int64_t j = 0; j < m; ++j) t[j * k + i] = a[i * m + j];
+      a = t;
+    }
+    const PackedB* pk = &packed_const_;
+    if (!use_const_ || packed_const_.empty()) {
+      pack(dyn_, tb.data_as<float>(), k, n);
+      pk = &dyn_;
+    }
+    Epilogue ep;
+    const bool has_c = ctx.has_input(2) && beta_ != 0.f;
+    if (has_c) {
+      const Tensor& c = ctx.input(2);
+      if (beta_ == 1.f && c.numel() == n && (c.rank() == 1 || c.shape()[c.rank() - 1] == n)) {
+        ep.bias = c.data_as<float>();
+      } else {  // general broadcast of C: write beta*C first, then accumulate
+        const std::vector<int64_t> sc = broadcast_strides(c.shape(), ty.shape());
+        const float* pc = c.data_as<float>();
+        for (int64_t i = 0; i < m; ++i)
+          for (int64_t j = 0; j < n; ++j) y[i * n + j] = beta_ * pc[i * sc[0] + j * sc[1]];
+        ep.accumulate = true;
+      }
+    }
+    if (k == 0) {
+      if (!has_c)
+        std::fill(y, y + m * n, 0.f);
+      else if (ep.bias)
+        for (int64_t i = 0; i < m; ++i) std::copy_n(ep.bias, n, y + i * n);
+      return;
+    }
+    kernels::gemm_f32(m, a, k, *pk, y, n, ep, ctx.threading);
+  }
+
+  std::vector<std::string> kernels_used() const override {
+    const kernels::GemmKernel* kn = kernels::dispatched(kind_);
+    return kn ? std::vector<std::string>{kn->name} : std::vector<std::string>{};
+  }
+
+ private:
+  void read_attrs(const Attrs& a) {
+    alpha_ = a.get_float("alpha", 1.f);
+    beta_ = a.get_float("beta", 1.f);
+    ta_ = a.get_int("transA", 0) != 0;
+    tb_ = a.get_int("transB", 0) != 0;
+  }
+
+  // alpha is folded into the packed B (scaled copy), so the GEMM itself stays a plain product.
+  void pack(PackedB& out, const float* b, int64_t k, int64_t n) {
+    if (alpha_ == 1.f) {
+      kernels::pack_b(out, kind_, BDesc{b, k, n, tb_ ? k : n, tb_});
+      return;
+    }
+    scaled_.resize(static_cast<size_t>(k * n));
+    for (int64_t i = 0; i < k * n; ++i) scaled_[i] = alpha_ * b[i];
+    kernels::pack_b(out, kind_, BDesc{scaled_.data(), k, n, tb_ ? k : n, tb_});
+  }
+
+  float alpha_ = 1.f, beta_ = 1.f;
+  bool ta_ = false, tb_ = false, use_const_ = false;
+  kernels::GemmKind kind_ = kernels::GemmKind::f32;
+  PackedB packed_const_, dyn_;
+  std::vector<float> scaled_;
+};
+
+}  // namespace
+
+void register_matmul_ops(OpRegistry& r) {
+  r.add(kOnnxDomain, "MatMul", 1, kAnyOpset, [] { return std::make_unique<MatMul>(false); });
+  r.add(kOrtkitDomain, "FusedMatMul", 1, kAnyOpset, [] { return std::make_unique<MatMul>(true); });
+  r.add(kOnnxDomain, "Gemm", 7, kAnyOpset, [] { return std::make_unique<Gemm>(); });
+}
+
+}  // namespace ortkit::ops

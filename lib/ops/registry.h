@@ -1,0 +1,66 @@
+// The operator registry: (domain, op_type, opset range) -> factory of OpKernel.
+//
+// Each op-family file defines one function `void register_<family>_ops(OpRegistry& r)` that adds its ops,
+// and lib/ops/all_ops.cpp calls every such function from register_all_ops(). No static initializers:
+// objects of a static library that nothing references are dropped by the linker.
+//
+//   void register_elementwise_ops(OpRegistry& r) {
+//     r.add("", "Relu", 6, kAnyOpset, [] { return std::make_unique<Relu>(); });
+//   }
+#pragma once
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ops/op.h"
+
+namespace ortkit::ops {
+
+inline constexpr int kAnyOpset = 1 << 30;                  ///< open upper bound of an opset range
+inline constexpr const char* kOnnxDomain = "";             ///< ai.onnx ("ai.onnx" is accepted as an alias)
+inline constexpr const char* kMsDomain = "com.microsoft";  ///< contrib ops
+inline constexpr const char* kOrtkitDomain = "ortkit";     ///< fused ops made by our optimizer
+
+using KernelFactory = std::function<std::unique_ptr<OpKernel>()>;
+
+struct OpEntry {
+  std::string domain;
+  std::string op_type;
+  int since = 1;          ///< first opset version this implementation handles
+  int until = kAnyOpset;  ///< last opset version (inclusive)
+  KernelFactory make;
+};
+
+class OpRegistry {
+ public:
+  /// Register an implementation for opsets [since, until]. Throws Error on an overlapping range.
+  void add(const std::string& domain, const std::string& op_type, int since, int until, KernelFactory make);
+  /// The entry for (domain, op_type) at `opset`, or null.
+  const OpEntry* find(const std::string& domain, const std::string& op_type, int opset) const;
+  /// True if some opset of (domain, op_type) is registered.
+  bool knows(const std::string& domain, const std::string& op_type) const;
+  const std::vector<OpEntry>& entries() const { return entries_; }
+
+  /// The process-wide registry with every built-in op (built on first use, thread-safe).
+  static const OpRegistry& global();
+  /// The same registry, for tests that register extra ops (domain "ortkit.test"). Not thread-safe
+  /// against concurrent sessions; never used by the library itself.
+  static OpRegistry& global_for_tests();
+
+ private:
+  std::vector<OpEntry> entries_;
+};
+
+/// "" for "ai.onnx" and "", else the domain unchanged.
+std::string canonical_domain(const std::string& domain);
+
+/// Calls every register_*_ops function (all_ops.cpp).
+void register_all_ops(OpRegistry& r);
+
+// One per op-family file; all_ops.cpp lists them. Add yours here and there.
+void register_example_ops(OpRegistry& r);     // examples.cpp: Add, Relu (engine lane)
+void register_matmul_ops(OpRegistry& r);      // matmul.cpp: MatMul, ortkit FusedGemm (engine lane)
+void register_shape_fold_ops(OpRegistry& r);  // shape_fold.cpp: Shape, Size, Identity, Constant (engine)
+
+}  // namespace ortkit::ops
