@@ -1,0 +1,4 @@
+#include "ops/registry.h"
+namespace ortkit::ops {
+void register_conv_ops(OpRegistry&) {}
+}  // namespace ortkit::ops
