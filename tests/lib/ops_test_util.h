@@ -46,6 +46,13 @@ inline float max_abs_diff(const Tensor& a, const Tensor& b) {
   return m;
 }
 
+/// Options for one opset (designated initializers would warn about the other members).
+inline EvalOptions at(int opset) {
+  EvalOptions o;
+  o.opset = opset;
+  return o;
+}
+
 /// A Threading that runs tasks on fresh std::threads (test-only; the session has a real pool).
 inline kernels::Threading test_threads(int n = 4) {
   kernels::Threading th;
