@@ -13,6 +13,26 @@ namespace ortkit::ops {
 /// Per-input element strides aligned to the output's rank (0 where the input is broadcast).
 std::vector<int64_t> broadcast_strides(const Shape& in, const Shape& out);
 
+/// Allocation-free broadcast of two shapes of rank <= kMaxBroadcastRank (for run()):
+/// out[d] and per-input strides sa[d], sb[d] (0 where broadcast), aligned to the output's rank.
+inline constexpr int kMaxBroadcastRank = 8;
+struct BroadcastIndex {
+  int rank = 0;
+  int64_t out[kMaxBroadcastRank] = {}, sa[kMaxBroadcastRank] = {}, sb[kMaxBroadcastRank] = {};
+  /// Element offsets of a and b for the flat output index i (over all dims).
+  void offsets(int64_t i, int64_t& oa, int64_t& ob) const {
+    oa = ob = 0;
+    for (int d = rank - 1; d >= 0; --d) {
+      const int64_t idx = i % out[d];
+      i /= out[d];
+      oa += idx * sa[d];
+      ob += idx * sb[d];
+    }
+  }
+};
+/// False when a rank exceeds kMaxBroadcastRank or the shapes do not broadcast.
+bool make_broadcast_index(const int64_t* a, int ra, const int64_t* b, int rb, BroadcastIndex& bi);
+
 /// out[i] = f(a[ia], b[ib]) under numpy broadcasting. Ta/Tb/To element types; f must be cheap and pure.
 template <class Ta, class Tb, class To, class F>
 void broadcast_binary(const Tensor& a, const Tensor& b, Tensor& out, const kernels::Threading& th, F f) {
@@ -42,30 +62,27 @@ void broadcast_binary(const Tensor& a, const Tensor& b, Tensor& out, const kerne
     });
     return;
   }
-  const Shape& os = out.shape();
-  const int64_t rank = static_cast<int64_t>(os.size());
-  const std::vector<int64_t> sa = broadcast_strides(a.shape(), os), sb = broadcast_strides(b.shape(), os);
-  const int64_t inner = os[rank - 1];
+  BroadcastIndex bi;
+  if (!make_broadcast_index(a.shape().data(), static_cast<int>(a.rank()), b.shape().data(),
+                            static_cast<int>(b.rank()), bi))
+    throw Error("cannot broadcast " + shape_str(a.shape()) + " with " + shape_str(b.shape()) +
+                " (rank above 8 or incompatible)");
+  const int rank = bi.rank;
+  const int64_t inner = bi.out[rank - 1];
   const int64_t rows = n / inner;
-  const int64_t ia = sa[rank - 1], ib = sb[rank - 1];
+  const int64_t ia = bi.sa[rank - 1], ib = bi.sb[rank - 1];
   parallel_range(th, rows, std::max<int64_t>(1, kGrain / inner), [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) {
-      // Offsets of this row in a and b: decompose the row index over the outer dims.
-      int64_t rem = r, oa = 0, ob = 0;
-      for (int64_t d = rank - 2; d >= 0; --d) {
-        const int64_t idx = rem % os[d];
-        rem /= os[d];
-        oa += idx * sa[d];
-        ob += idx * sb[d];
-      }
+      int64_t oa, ob;
+      bi.offsets(r * inner, oa, ob);
       To* o = po + r * inner;
       const Ta* ra = pa + oa;
       const Tb* rb = pb + ob;
-      if (ia == 1 && ib == 1)
+      if (ia != 0 && ib != 0)
         for (int64_t i = 0; i < inner; ++i) o[i] = f(ra[i], rb[i]);
-      else if (ia == 1)
+      else if (ia != 0)
         for (int64_t i = 0; i < inner; ++i) o[i] = f(ra[i], rb[0]);
-      else if (ib == 1)
+      else if (ib != 0)
         for (int64_t i = 0; i < inner; ++i) o[i] = f(ra[0], rb[i]);
       else
         for (int64_t i = 0; i < inner; ++i) o[i] = f(ra[0], rb[0]);

@@ -14,6 +14,29 @@ std::vector<int64_t> broadcast_strides(const Shape& in, const Shape& out) {
   return s;
 }
 
+bool make_broadcast_index(const int64_t* a, int ra, const int64_t* b, int rb, BroadcastIndex& bi) {
+  const int r = std::max(ra, rb);
+  if (r > kMaxBroadcastRank) return false;
+  bi.rank = r;
+  int64_t stride_a = 1, stride_b = 1;
+  for (int d = r - 1; d >= 0; --d) {
+    const int da = d - (r - ra), db = d - (r - rb);
+    const int64_t xa = da >= 0 ? a[da] : 1, xb = db >= 0 ? b[db] : 1;
+    if (xa != xb && xa != 1 && xb != 1) return false;
+    bi.out[d] = xa == 1 ? xb : xa;
+    bi.sa[d] = xa == 1 ? 0 : stride_a;
+    bi.sb[d] = xb == 1 ? 0 : stride_b;
+    stride_a *= xa;
+    stride_b *= xb;
+  }
+  if (r == 0) {  // scalars: one element
+    bi.rank = 1;
+    bi.out[0] = 1;
+    bi.sa[0] = bi.sb[0] = 0;
+  }
+  return true;
+}
+
 namespace {
 
 class Add : public OpKernel {

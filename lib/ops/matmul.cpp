@@ -63,23 +63,27 @@ class MatMul : public OpKernel {
       }
     }
     kind_ = ctx.float_gemm_kind();
-    // Constant B: pack each batch matrix once, the first time a plan is compiled.
-    const Tensor* cb = ctx.input(1).constant;
-    if (cb && packed_const_.empty()) {
-      const int64_t nb = shape_numel(bb), n = b.back();
-      packed_const_.resize(static_cast<size_t>(nb));
-      for (int64_t i = 0; i < nb; ++i)
-        kernels::pack_b(packed_const_[i], kind_, BDesc{cb->data_as<float>() + i * k * n, k, n, n, false});
-    }
+    // Constant B: pack each batch matrix once (if prepack() did not already).
+    // use_const_ is per plan: an overridable initializer given at run is not constant in that plan.
+    use_const_ = ctx.input(1).constant != nullptr;
+    if (use_const_ && packed_const_.empty()) pack_const(*ctx.input(1).constant);
+  }
+
+  void prepack(const PrepackContext& ctx) override {
+    kind_ = ctx.float_gemm_kind();
+    if (ctx.constants.size() > 1 && ctx.constants[1] && ctx.constants[1]->dtype() == DType::f32 &&
+        ctx.constants[1]->rank() >= 2)
+      pack_const(*ctx.constants[1]);
   }
 
   void run(RunContext& ctx) override {
+    // No allocation here: shapes are read in place, batch broadcasting uses fixed-size arrays.
     const Tensor &ta = ctx.input(0), &tb = ctx.input(1);
     Tensor& ty = ctx.output(0);
-    Shape a = ta.shape(), b = tb.shape();
-    if (a.size() == 1) a.insert(a.begin(), 1);
-    if (b.size() == 1) b.push_back(1);
-    const int64_t m = a[a.size() - 2], k = a.back(), n = b.back();
+    const Shape &as = ta.shape(), &bs = tb.shape();
+    const int ra = static_cast<int>(as.size()), rb = static_cast<int>(bs.size());
+    const int64_t m = ra == 1 ? 1 : as[ra - 2], k = as[ra - 1], n = rb == 1 ? 1 : bs[rb - 1];
+    const int bra = std::max(ra - 2, 0), brb = std::max(rb - 2, 0);  // batch ranks
     Epilogue ep = ep_;
     if (fused_ && ctx.has_input(2)) ep.bias = ctx.input(2).data_as<float>();
     float* y = ty.data_as<float>();
@@ -91,17 +95,21 @@ class MatMul : public OpKernel {
         y[i] = kernels::apply_act(ep.bias ? ep.bias[i % n] : 0.f, ep.act, ep.clip_lo, ep.clip_hi);
       return;
     }
-    const Shape ba(a.begin(), a.end() - 2), bb(b.begin(), b.end() - 2);
-    const bool b_const = !packed_const_.empty();
+    int64_t nb = 1, na = 1;
+    for (int d = 0; d < brb; ++d) nb *= bs[d];
+    for (int d = 0; d < bra; ++d) na *= as[d];
+    const bool b_const = use_const_ && !packed_const_.empty();
     // B is one matrix: fold every batch of A into M, one GEMM.
-    if (shape_numel(bb) == 1) {
+    if (nb == 1) {
       const PackedB* pk = b_const ? &packed_const_[0] : &pack_dynamic(0, pb, k, n);
-      kernels::gemm_f32(shape_numel(ba) * m, pa, k, *pk, y, n, ep, ctx.threading);
+      kernels::gemm_f32(na * m, pa, k, *pk, y, n, ep, ctx.threading);
       return;
     }
-    const Shape out_batch = broadcast_shapes(ba, bb);
-    const std::vector<int64_t> sa = broadcast_strides(ba, out_batch), sb = broadcast_strides(bb, out_batch);
-    const int64_t nbatch = shape_numel(out_batch), nb = shape_numel(bb);
+    BroadcastIndex bi;
+    if (!make_broadcast_index(as.data(), bra, bs.data(), brb, bi))
+      ctx.fail("batch dimensions do not broadcast or rank above 10");
+    int64_t nbatch = 1;
+    for (int d = 0; d < bi.rank; ++d) nbatch *= bi.out[d];
     if (!b_const) {
       if (dyn_.size() < static_cast<size_t>(nb)) dyn_.resize(static_cast<size_t>(nb));
       const kernels::GemmKind kind = kind_;
@@ -110,22 +118,17 @@ class MatMul : public OpKernel {
       });
     }
     const std::vector<PackedB>& packs = b_const ? packed_const_ : dyn_;
-    auto one = [&](int64_t bi, const kernels::Threading& th) {
-      int64_t rem = bi, oa = 0, ob = 0;
-      for (int64_t d = static_cast<int64_t>(out_batch.size()) - 1; d >= 0; --d) {
-        const int64_t idx = rem % out_batch[d];
-        rem /= out_batch[d];
-        oa += idx * sa[d];
-        ob += idx * sb[d];
-      }
-      // sa/sb are strides over the batch shape; convert the batch-matrix index to element offsets.
-      kernels::gemm_f32(m, pa + oa * m * k, k, packs[ob], y + bi * m * n, n, ep, th);
+    // bi's strides count batch matrices; scale to elements.
+    auto one = [&](int64_t b, const kernels::Threading& th) {
+      int64_t oa, ob;
+      bi.offsets(b, oa, ob);
+      kernels::gemm_f32(m, pa + oa * m * k, k, packs[ob], y + b * m * n, n, ep, th);
     };
     if (nbatch >= ctx.threading.threads) {
       // Enough matrices to feed every thread: one whole GEMM per task, single-threaded inside.
-      parallel_for(ctx.threading, nbatch, [&](int64_t bi) { one(bi, kernels::Threading{}); });
+      parallel_for(ctx.threading, nbatch, [&](int64_t b) { one(b, kernels::Threading{}); });
     } else {
-      for (int64_t bi = 0; bi < nbatch; ++bi) one(bi, ctx.threading);
+      for (int64_t b = 0; b < nbatch; ++b) one(b, ctx.threading);
     }
   }
 
@@ -135,6 +138,15 @@ class MatMul : public OpKernel {
   }
 
  private:
+  void pack_const(const Tensor& b) {
+    Shape s = b.shape();
+    if (s.size() == 1) s.push_back(1);
+    const int64_t k = s[s.size() - 2], n = s.back(), nb = shape_numel(Shape(s.begin(), s.end() - 2));
+    packed_const_.resize(static_cast<size_t>(nb));
+    for (int64_t i = 0; i < nb; ++i)
+      kernels::pack_b(packed_const_[i], kind_, BDesc{b.data_as<float>() + i * k * n, k, n, n, false});
+  }
+
   const PackedB& pack_dynamic(size_t i, const float* b, int64_t k, int64_t n) {
     if (dyn_.size() <= i) dyn_.resize(i + 1);
     kernels::pack_b(dyn_[i], kind_, BDesc{b, k, n, n, false});
@@ -142,6 +154,7 @@ class MatMul : public OpKernel {
   }
 
   bool fused_;
+  bool use_const_ = false;
   Epilogue ep_;
   kernels::GemmKind kind_ = kernels::GemmKind::f32;
   std::vector<PackedB> packed_const_;
@@ -154,10 +167,7 @@ class Gemm : public OpKernel {
   void compile(CompileContext& ctx) override {
     ctx.require_dtype(0, {DType::f32});
     ctx.require_dtype(1, {DType::f32});
-    alpha_ = ctx.attr().get_float("alpha", 1.f);
-    beta_ = ctx.attr().get_float("beta", 1.f);
-    ta_ = ctx.attr().get_int("transA", 0) != 0;
-    tb_ = ctx.attr().get_int("transB", 0) != 0;
+    read_attrs(ctx.attr());
     const Shape &a = ctx.input(0).shape, &b = ctx.input(1).shape;
     if (a.size() != 2 || b.size() != 2) ctx.fail("Gemm inputs must be 2-D");
     const int64_t m = ta_ ? a[1] : a[0], k = ta_ ? a[0] : a[1];
@@ -168,7 +178,17 @@ class Gemm : public OpKernel {
     ctx.scratch_bytes = ta_ ? static_cast<size_t>(m * k) * sizeof(float) : 0;
     kind_ = ctx.float_gemm_kind();
     const Tensor* cb = ctx.input(1).constant;
+    use_const_ = cb != nullptr;  // per plan (see MatMul)
     if (cb && packed_const_.empty()) pack(packed_const_, cb->data_as<float>(), k, n);
+  }
+
+  void prepack(const PrepackContext& ctx) override {
+    kind_ = ctx.float_gemm_kind();
+    read_attrs(*ctx.attrs);
+    const Tensor* b = ctx.constants.size() > 1 ? ctx.constants[1] : nullptr;
+    if (!b || b->dtype() != DType::f32 || b->rank() != 2) return;
+    pack(packed_const_, b->data_as<float>(), tb_ ? b->shape()[1] : b->shape()[0],
+         tb_ ? b->shape()[0] : b->shape()[1]);
   }
 
   void run(RunContext& ctx) override {
@@ -186,7 +206,7 @@ class Gemm : public OpKernel {
       a = t;
     }
     const PackedB* pk = &packed_const_;
-    if (packed_const_.empty()) {
+    if (!use_const_ || packed_const_.empty()) {
       pack(dyn_, tb.data_as<float>(), k, n);
       pk = &dyn_;
     }
@@ -220,6 +240,13 @@ class Gemm : public OpKernel {
   }
 
  private:
+  void read_attrs(const Attrs& a) {
+    alpha_ = a.get_float("alpha", 1.f);
+    beta_ = a.get_float("beta", 1.f);
+    ta_ = a.get_int("transA", 0) != 0;
+    tb_ = a.get_int("transB", 0) != 0;
+  }
+
   // alpha is folded into the packed B (scaled copy), so the GEMM itself stays a plain product.
   void pack(PackedB& out, const float* b, int64_t k, int64_t n) {
     if (alpha_ == 1.f) {
@@ -232,7 +259,7 @@ class Gemm : public OpKernel {
   }
 
   float alpha_ = 1.f, beta_ = 1.f;
-  bool ta_ = false, tb_ = false;
+  bool ta_ = false, tb_ = false, use_const_ = false;
   kernels::GemmKind kind_ = kernels::GemmKind::f32;
   PackedB packed_const_, dyn_;
   std::vector<float> scaled_;

@@ -14,6 +14,9 @@
 //                             outputs are allocated by the kernel through ctx.allocate_output(). Loop bounds
 //                             come from the tensors' shapes. Scratch memory (declared at compile) is given
 //                             in ctx.scratch. A steady-state run must not touch the heap.
+// State rule: members set in compile() may depend on attributes and constant inputs only; anything that
+// depends on input shapes must be derived in run() from the tensors (or re-derived: the session calls
+// compile() again on the same object before running a different cached plan).
 // Errors: throw through ctx.fail("reason") (adds the node's name, op type, domain and opset). A dtype or
 // attribute combination the kernel does not implement throws ctx.unsupported("reason") (the backend test
 // driver counts such cases as skipped, not failed).
@@ -181,9 +184,25 @@ struct RunContext {
 
 // ---------------------------------------------------------------------------------------------- kernel
 
+/// What prepack() sees at Session::open: the node's constant inputs (initializers) and attributes; no
+/// shapes of runtime inputs yet.
+struct PrepackContext {
+  const NodeInfo* node = nullptr;
+  const Attrs* attrs = nullptr;
+  std::vector<const Tensor*> constants;  ///< per input slot: the constant value, or null
+  Precision precision = Precision::fp32;
+  kernels::Threading threading;
+  kernels::GemmKind float_gemm_kind() const {
+    return precision == Precision::bf16 ? kernels::GemmKind::bf16 : kernels::GemmKind::f32;
+  }
+};
+
 class OpKernel {
  public:
   virtual ~OpKernel() = default;
+  /// Optional: pack constant weights once at Session::open (timed as SessionTimings::prepack_ms).
+  /// compile() must still work (and pack lazily) when prepack() did nothing.
+  virtual void prepack(const PrepackContext&) {}
   virtual void compile(CompileContext& ctx) = 0;
   virtual void run(RunContext& ctx) = 0;
   /// GEMM kernel names this node runs (for Session::kernels_used()); empty for non-GEMM ops.

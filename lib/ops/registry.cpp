@@ -34,13 +34,17 @@ bool OpRegistry::knows(const std::string& domain, const std::string& op_type) co
   return false;
 }
 
-const OpRegistry& OpRegistry::global() {
-  static const OpRegistry reg = [] {
+OpRegistry& OpRegistry::global_for_tests() {
+  static OpRegistry reg = [] {
     OpRegistry r;
     register_all_ops(r);
     return r;
   }();
   return reg;
+}
+
+const OpRegistry& OpRegistry::global() {
+  return global_for_tests();
 }
 
 }  // namespace ortkit::ops

@@ -44,6 +44,9 @@ class OpRegistry {
 
   /// The process-wide registry with every built-in op (built on first use, thread-safe).
   static const OpRegistry& global();
+  /// The same registry, for tests that register extra ops (domain "ortkit.test"). Not thread-safe
+  /// against concurrent sessions; never used by the library itself.
+  static OpRegistry& global_for_tests();
 
  private:
   std::vector<OpEntry> entries_;

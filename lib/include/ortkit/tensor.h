@@ -42,6 +42,12 @@ class Tensor {
 
   /// A deep copy with owned storage.
   Tensor clone() const;
+  /// Point this tensor at other memory, keeping dtype and shape (drops ownership; the caller keeps
+  /// `data` alive). Used by the runtime to re-target prebuilt views without allocating.
+  void rebind(void* data) {
+    data_ = data;
+    owner_.reset();
+  }
 
  private:
   DType dtype_ = DType::undefined;

@@ -1,0 +1,165 @@
+#include "graph/from_onnx.h"
+
+#include <algorithm>
+
+#include "onnx/model_io.h"
+#include "ops/registry.h"
+
+namespace ortkit::graph {
+
+ops::Attribute attribute_from_proto(const onnx::AttributeProto& a, const std::string& base_dir) {
+  using K = ops::Attribute::Kind;
+  ops::Attribute r;
+  switch (a.type()) {
+    case onnx::AttributeProto::FLOAT:
+      r.kind = K::f;
+      r.f = a.f();
+      break;
+    case onnx::AttributeProto::INT:
+      r.kind = K::i;
+      r.i = a.i();
+      break;
+    case onnx::AttributeProto::STRING:
+      r.kind = K::s;
+      r.s = a.s();
+      break;
+    case onnx::AttributeProto::TENSOR:
+      r.kind = K::t;
+      r.t = onnxio::tensor_from_proto(a.t(), base_dir);
+      break;
+    case onnx::AttributeProto::FLOATS:
+      r.kind = K::floats;
+      r.floats.assign(a.floats().begin(), a.floats().end());
+      break;
+    case onnx::AttributeProto::INTS:
+      r.kind = K::ints;
+      r.ints.assign(a.ints().begin(), a.ints().end());
+      break;
+    case onnx::AttributeProto::STRINGS:
+      r.kind = K::strings;
+      r.strings.assign(a.strings().begin(), a.strings().end());
+      break;
+    default: r.kind = K::undefined; break;  // graphs, sparse tensors, type protos
+  }
+  return r;
+}
+
+namespace {
+
+ValueInfo value_info(const onnx::ValueInfoProto& v) {
+  ValueInfo out;
+  out.name = v.name();
+  if (!v.type().has_tensor_type()) {
+    out.has_shape = false;
+    return out;
+  }
+  const auto& tt = v.type().tensor_type();
+  out.dtype = dtype_from_onnx(tt.elem_type());
+  out.has_shape = tt.has_shape();
+  for (const auto& d : tt.shape().dim()) {
+    Dim dim;
+    if (d.has_dim_value())
+      dim.value = d.dim_value();
+    else
+      dim.symbol = d.dim_param();
+    out.dims.push_back(dim);
+  }
+  return out;
+}
+
+/// The value of a Constant node, or null when it has a form we keep as a node (sparse, strings).
+std::shared_ptr<const Tensor> constant_value(const Node& n) {
+  const ops::Attrs& a = n.attrs;
+  auto t = std::make_shared<Tensor>();
+  if (a.has("value") && a.find("value")->kind == ops::Attribute::Kind::t) {
+    *t = a.get_tensor("value");
+  } else if (a.has("value_float")) {
+    *t = Tensor(DType::f32, {});
+    *t->data_as<float>() = a.get_float("value_float");
+  } else if (a.has("value_floats")) {
+    const auto v = a.get_floats("value_floats");
+    *t = Tensor(DType::f32, {static_cast<int64_t>(v.size())});
+    std::copy(v.begin(), v.end(), t->data_as<float>());
+  } else if (a.has("value_int")) {
+    *t = Tensor(DType::i64, {});
+    *t->data_as<int64_t>() = a.get_int("value_int");
+  } else if (a.has("value_ints")) {
+    const auto v = a.get_ints("value_ints");
+    *t = Tensor(DType::i64, {static_cast<int64_t>(v.size())});
+    std::copy(v.begin(), v.end(), t->data_as<int64_t>());
+  } else {
+    return nullptr;
+  }
+  return t;
+}
+
+}  // namespace
+
+Graph from_onnx(const onnx::ModelProto& model, const std::string& source, const std::string& base_dir) {
+  Graph g;
+  g.source = source;
+  g.base_dir = base_dir;
+  if (model.ir_version() < 3)
+    throw Error("IR version " + std::to_string(model.ir_version()) + " is not supported (need 3 or newer)",
+                source);
+  for (const auto& op : model.opset_import())
+    g.opsets[ops::canonical_domain(op.domain())] = static_cast<int>(op.version());
+  if (!g.opsets.count("")) throw Error("the model imports no ai.onnx opset", source);
+  const onnx::GraphProto& gp = model.graph();
+  g.name = gp.name();
+
+  for (const auto& t : gp.initializer()) {
+    if (t.name().empty()) throw Error("an initializer has no name", source);
+    g.initializers[t.name()] = std::make_shared<Tensor>(onnxio::tensor_from_proto(t, base_dir));
+  }
+  if (gp.sparse_initializer_size() > 0) throw Error("sparse initializers are not supported", source);
+  for (const auto& in : gp.input()) {
+    if (g.initializers.count(in.name())) {
+      g.overridable.insert(in.name());
+      g.optional_inputs.push_back(value_info(in));
+    } else {
+      g.inputs.push_back(value_info(in));
+    }
+  }
+  for (const auto& out : gp.output()) g.outputs.push_back(value_info(out));
+
+  int index = 0;
+  for (const auto& np : gp.node()) {
+    Node n;
+    n.op_type = np.op_type();
+    n.domain = ops::canonical_domain(np.domain());
+    n.name = np.name().empty() ? n.op_type + "_" + std::to_string(index) : np.name();
+    ++index;
+    auto it = g.opsets.find(n.domain);
+    n.opset = it == g.opsets.end() ? 1 : it->second;
+    n.inputs.assign(np.input().begin(), np.input().end());
+    n.outputs.assign(np.output().begin(), np.output().end());
+    std::map<std::string, ops::Attribute> attrs;
+    for (const auto& a : np.attribute()) attrs[a.name()] = attribute_from_proto(a, base_dir);
+    n.attrs = ops::Attrs(std::move(attrs), n.info().describe());
+    if (n.op_type == "Constant" && n.domain.empty() && n.outputs.size() == 1) {
+      if (auto v = constant_value(n)) {
+        g.initializers[n.outputs[0]] = std::move(v);
+        continue;
+      }
+    }
+    g.nodes.push_back(std::move(n));
+  }
+  g.topo_sort();
+  // Every node input must come from somewhere.
+  std::set<std::string> known;
+  for (const auto& v : g.inputs) known.insert(v.name);
+  for (const auto& [k, v] : g.initializers) known.insert(k);
+  for (const Node& n : g.nodes)
+    for (const auto& o : n.outputs) known.insert(o);
+  for (const Node& n : g.nodes)
+    for (const auto& i : n.inputs)
+      if (!i.empty() && !known.count(i))
+        throw Error("input '" + i + "' is not produced by any node, input or initializer",
+                    n.info().describe() + " in " + source);
+  for (const ValueInfo& o : g.outputs)
+    if (!known.count(o.name)) throw Error("graph output '" + o.name + "' is never produced", source);
+  return g;
+}
+
+}  // namespace ortkit::graph

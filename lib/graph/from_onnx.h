@@ -1,0 +1,17 @@
+// ONNX ModelProto -> Graph: opsets, initializers (raw, typed, external), Constant nodes folded into
+// initializers (every attribute form), initializers listed in graph.input kept as overridable defaults,
+// nodes sorted topologically (cycles are an Error), unnamed nodes named "<OpType>_<index>".
+#pragma once
+#include <onnx/onnx_pb.h>
+
+#include "graph/graph.h"
+
+namespace ortkit::graph {
+
+/// `source` names the model in errors; `base_dir` resolves external data files.
+Graph from_onnx(const onnx::ModelProto& model, const std::string& source, const std::string& base_dir);
+
+/// One AttributeProto as an ops::Attribute (graph-valued attributes become Kind::undefined).
+ops::Attribute attribute_from_proto(const onnx::AttributeProto& a, const std::string& base_dir);
+
+}  // namespace ortkit::graph

@@ -1,0 +1,38 @@
+#include "graph/optimizer.h"
+
+#include <iostream>
+
+namespace ortkit::graph {
+
+std::vector<std::string> optimize(Graph& g, const OptimizeOptions& opts) {
+  std::vector<std::string> log;
+  if (opts.level <= 0) return log;
+  struct Pass {
+    const char* name;
+    int (*fn)(Graph&);
+    int min_level;
+  };
+  // Order matters: fold first (exposes constant weights), fuse GELU/LayerNorm before MatMul+Add so the
+  // bias Add is still there for the GELU epilogue match, fold BN before fusing the Conv activation.
+  static const Pass kPasses[] = {
+      {"constant_folding", fold_constants, 1},
+      {"dead_nodes", remove_dead_nodes, 1},
+      {"layernorm_fusion", [](Graph& g) { return fuse_layer_norm(g); }, 2},
+      {"conv_bn_fold", fold_conv_batchnorm, 2},
+      {"matmul_add_fusion", fuse_matmul_add, 2},
+      {"gelu_fusion", fuse_gelu, 2},
+      {"conv_act_fusion", [](Graph& g) { return fuse_conv_activation(g); }, 2},
+      {"dead_nodes", remove_dead_nodes, 1},
+  };
+  for (const Pass& p : kPasses) {
+    if (opts.level < p.min_level) continue;
+    const int n = p.fn(g);
+    if (n > 0) {
+      log.push_back(std::string(p.name) + ": " + std::to_string(n));
+      if (opts.verbose) std::cerr << "ortkit: optimizer: " << p.name << ": " << n << " rewrite(s)\n";
+    }
+  }
+  return log;
+}
+
+}  // namespace ortkit::graph

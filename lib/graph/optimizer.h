@@ -1,0 +1,28 @@
+// Graph optimization: the pass pipeline run at Session::open (one pass per file in passes/).
+#pragma once
+#include <string>
+#include <vector>
+
+#include "graph/graph.h"
+
+namespace ortkit::graph {
+
+struct OptimizeOptions {
+  int level = 99;        ///< 0: nothing; 1: folding and dead-node removal; 2+: fusions too
+  bool verbose = false;  ///< print each rewrite to stderr
+};
+
+/// A pass returns how many rewrites it made. require_kernel: only rewrite into an op that has a registered
+/// kernel (tests pass false to check the rewrite itself). Passes keep the graph topologically sorted.
+int fold_constants(Graph& g);                                    // passes/constant_folding.cpp
+int remove_dead_nodes(Graph& g);                                 // passes/dead_nodes.cpp
+int fuse_matmul_add(Graph& g);                                   // passes/matmul_add_fusion.cpp
+int fuse_gelu(Graph& g);                                         // passes/gelu_fusion.cpp
+int fuse_layer_norm(Graph& g, bool require_kernel = true);       // passes/layernorm_fusion.cpp
+int fold_conv_batchnorm(Graph& g);                               // passes/conv_bn_fold.cpp
+int fuse_conv_activation(Graph& g, bool require_kernel = true);  // passes/conv_act_fusion.cpp
+
+/// Run the pipeline; returns "pass: count" lines for the passes that changed something.
+std::vector<std::string> optimize(Graph& g, const OptimizeOptions& opts = {});
+
+}  // namespace ortkit::graph

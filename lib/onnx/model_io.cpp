@@ -1,0 +1,226 @@
+#include "onnx/model_io.h"
+
+#include <fcntl.h>
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "ortkit/error.h"
+
+namespace ortkit::onnxio {
+namespace fs = std::filesystem;
+
+std::string dir_of(const std::string& path) {
+  const fs::path p = fs::path(path).parent_path();
+  return p.empty() ? std::string(".") : p.string();
+}
+
+namespace {
+
+/// Parse with the size limit raised to INT_MAX (the protobuf default of 64 MiB rejects big models).
+bool parse_stream(google::protobuf::io::ZeroCopyInputStream* in, google::protobuf::MessageLite& msg) {
+  google::protobuf::io::CodedInputStream coded(in);
+  coded.SetTotalBytesLimit(INT_MAX);
+  return msg.ParseFromCodedStream(&coded) && coded.ConsumedEntireMessage();
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw Error(std::string("cannot open file: ") + std::strerror(errno), path);
+  std::ostringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+onnx::ModelProto load_model(const std::string& path) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) throw Error("model file not found", path);
+  if (fs::is_directory(path, ec)) throw Error("is a directory, expected an .onnx file", path);
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) throw Error(std::string("cannot open model: ") + std::strerror(errno), path);
+  onnx::ModelProto m;
+  bool ok;
+  {
+    google::protobuf::io::FileInputStream in(fd);
+    ok = parse_stream(&in, m);
+  }
+  ::close(fd);
+  if (!ok) throw Error("not a valid ONNX model (truncated or malformed protobuf)", path);
+  if (!m.has_graph()) throw Error("the model has no graph (not an ONNX model?)", path);
+  return m;
+}
+
+onnx::ModelProto parse_model(const std::string& bytes, const std::string& what) {
+  onnx::ModelProto m;
+  google::protobuf::io::ArrayInputStream in(bytes.data(), static_cast<int>(bytes.size()));
+  if (bytes.size() > static_cast<size_t>(INT_MAX) || !parse_stream(&in, m))
+    throw Error("not a valid ONNX model (truncated or malformed protobuf)", what);
+  if (!m.has_graph()) throw Error("the model has no graph (not an ONNX model?)", what);
+  return m;
+}
+
+void write_file_atomic(const std::string& path, const std::string& bytes) {
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    if (!f) throw Error(std::string("cannot write: ") + std::strerror(errno), tmp);
+    f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    f.flush();
+    if (!f) {
+      std::remove(tmp.c_str());
+      throw Error("write failed (disk full?)", tmp);
+    }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const std::string why = std::strerror(errno);
+    std::remove(tmp.c_str());
+    throw Error("cannot rename temp file into place: " + why, path);
+  }
+}
+
+void save_model(const onnx::ModelProto& model, const std::string& path) {
+  std::string bytes;
+  if (!model.SerializeToString(&bytes)) throw Error("cannot serialize the model (over 2 GiB?)", path);
+  write_file_atomic(path, bytes);
+}
+
+Tensor tensor_from_proto(const onnx::TensorProto& t, const std::string& base_dir) {
+  const std::string where = "tensor '" + t.name() + "'";
+  const DType dt = dtype_from_onnx(t.data_type());
+  if (dt == DType::undefined) throw Error("unsupported element type " + std::to_string(t.data_type()), where);
+  if (dt == DType::string) throw Error("string tensors are not supported", where);
+  Shape shape(t.dims().begin(), t.dims().end());
+  for (int64_t d : shape)
+    if (d < 0) throw Error("negative dimension " + std::to_string(d), where);
+  // Validate the element count against the stored data before allocating: a corrupt file must give a
+  // clear error, not a bad_alloc from an absurd shape.
+  int64_t n = 1;
+  for (int64_t d : shape) {
+    if (d != 0 && n > (int64_t{1} << 40) / d)
+      throw Error("shape " + shape_str(shape) + " is too large", where);
+    n *= d;
+  }
+  const size_t nbytes = static_cast<size_t>(n) * dtype_size(dt);
+  if (t.data_location() != onnx::TensorProto::EXTERNAL && t.has_raw_data() && t.raw_data().size() != nbytes)
+    throw Error("raw_data has " + std::to_string(t.raw_data().size()) + " bytes, shape " + shape_str(shape) +
+                    " needs " + std::to_string(nbytes),
+                where);
+  Tensor out(dt, shape);
+  auto need = [&](int64_t have) {
+    if (have != n)
+      throw Error("holds " + std::to_string(have) + " values, its shape " + shape_str(shape) + " needs " +
+                      std::to_string(n),
+                  where);
+  };
+
+  if (t.data_location() == onnx::TensorProto::EXTERNAL) {
+    std::string location;
+    int64_t offset = 0, length = -1;
+    for (const auto& kv : t.external_data()) {
+      if (kv.key() == "location")
+        location = kv.value();
+      else if (kv.key() == "offset")
+        offset = std::stoll(kv.value());
+      else if (kv.key() == "length")
+        length = std::stoll(kv.value());
+    }
+    if (location.empty()) throw Error("external data without a location", where);
+    const fs::path file = fs::path(base_dir.empty() ? "." : base_dir) / location;
+    std::ifstream f(file, std::ios::binary);
+    if (!f) throw Error("external data file not found: " + file.string(), where);
+    if (length >= 0 && static_cast<size_t>(length) != nbytes)
+      throw Error("external data length " + std::to_string(length) + " does not match " +
+                      std::to_string(nbytes) + " bytes of shape " + shape_str(shape),
+                  where);
+    f.seekg(offset);
+    f.read(static_cast<char*>(out.data()), static_cast<std::streamsize>(nbytes));
+    if (!f || static_cast<size_t>(f.gcount()) != nbytes)
+      throw Error("external data file " + file.string() + " is too short (offset " + std::to_string(offset) +
+                      ", " + std::to_string(nbytes) + " bytes needed)",
+                  where);
+    return out;
+  }
+  if (t.has_raw_data()) {
+    if (t.raw_data().size() != nbytes)
+      throw Error("raw_data has " + std::to_string(t.raw_data().size()) + " bytes, shape " +
+                      shape_str(shape) + " needs " + std::to_string(nbytes),
+                  where);
+    if (nbytes) std::memcpy(out.data(), t.raw_data().data(), nbytes);
+    return out;
+  }
+  switch (dt) {
+    case DType::f32:
+      need(t.float_data_size());
+      std::copy(t.float_data().begin(), t.float_data().end(), out.data_as<float>());
+      break;
+    case DType::f64:
+      need(t.double_data_size());
+      std::copy(t.double_data().begin(), t.double_data().end(), out.data_as<double>());
+      break;
+    case DType::i64:
+      need(t.int64_data_size());
+      std::copy(t.int64_data().begin(), t.int64_data().end(), out.data_as<int64_t>());
+      break;
+    case DType::u32:
+    case DType::u64:
+      need(t.uint64_data_size());
+      for (int64_t i = 0; i < n; ++i) {
+        if (dt == DType::u32)
+          out.data_as<uint32_t>()[i] = static_cast<uint32_t>(t.uint64_data(i));
+        else
+          out.data_as<uint64_t>()[i] = t.uint64_data(i);
+      }
+      break;
+    default: {  // int32_data carries i32, i16, u16, i8, u8, bool, f16 and bf16 bits
+      need(t.int32_data_size());
+      for (int64_t i = 0; i < n; ++i) {
+        const int32_t v = t.int32_data(static_cast<int>(i));
+        switch (dt) {
+          case DType::i32: out.data_as<int32_t>()[i] = v; break;
+          case DType::i16: out.data_as<int16_t>()[i] = static_cast<int16_t>(v); break;
+          case DType::u16:
+          case DType::f16:
+          case DType::bf16: out.data_as<uint16_t>()[i] = static_cast<uint16_t>(v); break;
+          case DType::i8: out.data_as<int8_t>()[i] = static_cast<int8_t>(v); break;
+          case DType::u8:
+          case DType::boolean: out.data_as<uint8_t>()[i] = static_cast<uint8_t>(v); break;
+          default: throw Error(std::string("cannot read typed data of ") + dtype_name(dt), where);
+        }
+      }
+    }
+  }
+  return out;
+}
+
+onnx::TensorProto tensor_to_proto(const Tensor& t, const std::string& name) {
+  onnx::TensorProto p;
+  p.set_name(name);
+  p.set_data_type(dtype_to_onnx(t.dtype()));
+  for (int64_t d : t.shape()) p.add_dims(d);
+  p.set_raw_data(std::string(static_cast<const char*>(t.data()), t.bytes()));
+  return p;
+}
+
+Tensor load_tensor_file(const std::string& path, std::string* name) {
+  const std::string bytes = read_file(path);
+  onnx::TensorProto p;
+  google::protobuf::io::ArrayInputStream in(bytes.data(), static_cast<int>(bytes.size()));
+  if (!parse_stream(&in, p)) throw Error("not a valid TensorProto file", path);
+  if (name) *name = p.name();
+  return tensor_from_proto(p, dir_of(path));
+}
+
+void save_tensor_file(const Tensor& t, const std::string& name, const std::string& path) {
+  write_file_atomic(path, tensor_to_proto(t, name).SerializeAsString());
+}
+
+}  // namespace ortkit::onnxio

@@ -1,0 +1,109 @@
+#include "runtime/compare.h"
+
+#include <cmath>
+#include <filesystem>
+
+#include "onnx/model_io.h"
+#include "ortkit/error.h"
+#include "ortkit/kernels/epilogue.h"
+
+namespace ortkit {
+namespace {
+
+double value_at(const Tensor& t, int64_t i) {
+  switch (t.dtype()) {
+    case DType::f32: return t.data_as<float>()[i];
+    case DType::f64: return t.data_as<double>()[i];
+    case DType::bf16: return kernels::bf16_to_f32(t.data_as<uint16_t>()[i]);
+    case DType::i8: return t.data_as<int8_t>()[i];
+    case DType::u8:
+    case DType::boolean: return t.data_as<uint8_t>()[i];
+    case DType::i16: return t.data_as<int16_t>()[i];
+    case DType::u16:
+    case DType::f16: return t.data_as<uint16_t>()[i];  // f16: compared bitwise
+    case DType::i32: return t.data_as<int32_t>()[i];
+    case DType::u32: return t.data_as<uint32_t>()[i];
+    case DType::i64: return static_cast<double>(t.data_as<int64_t>()[i]);
+    case DType::u64: return static_cast<double>(t.data_as<uint64_t>()[i]);
+    default: return 0;
+  }
+}
+
+bool is_float(DType t) {
+  return t == DType::f32 || t == DType::f64 || t == DType::bf16;
+}
+
+}  // namespace
+
+TensorDiff compare_tensors(const Tensor& actual, const Tensor& expected, double rtol, double atol) {
+  TensorDiff d;
+  if (actual.dtype() != expected.dtype()) {
+    d.ok = false;
+    d.reason =
+        std::string("dtype ") + dtype_name(actual.dtype()) + ", expected " + dtype_name(expected.dtype());
+    return d;
+  }
+  if (actual.shape() != expected.shape()) {
+    d.ok = false;
+    d.reason = "shape " + shape_str(actual.shape()) + ", expected " + shape_str(expected.shape());
+    return d;
+  }
+  const bool fl = is_float(actual.dtype());
+  int64_t first_bad = -1;
+  for (int64_t i = 0; i < actual.numel(); ++i) {
+    const double a = value_at(actual, i), e = value_at(expected, i);
+    if (fl && std::isnan(e) && std::isnan(a)) continue;
+    if (fl && std::isinf(e) && a == e) continue;
+    const double diff = std::fabs(a - e);
+    if (std::isnan(diff)) {
+      d.max_abs = NAN;
+    } else {
+      d.max_abs = std::max(d.max_abs, diff);
+      if (e != 0) d.max_rel = std::max(d.max_rel, diff / std::fabs(e));
+    }
+    const bool bad = fl ? !(diff <= atol + rtol * std::fabs(e)) : a != e;
+    if (bad) {
+      if (first_bad < 0) first_bad = i;
+      ++d.mismatches;
+    }
+  }
+  if (d.mismatches) {
+    d.ok = false;
+    d.reason = std::to_string(d.mismatches) + " of " + std::to_string(actual.numel()) +
+               " values differ; first at index " + std::to_string(first_bad) + ": " +
+               std::to_string(value_at(actual, first_bad)) + " vs expected " +
+               std::to_string(value_at(expected, first_bad));
+  }
+  return d;
+}
+
+TestDataSet load_test_data_set(const std::string& dir) {
+  namespace fs = std::filesystem;
+  if (!fs::is_directory(dir)) throw Error("not a directory", dir);
+  TestDataSet ds;
+  for (int k = 0;; ++k) {
+    const fs::path p = fs::path(dir) / ("input_" + std::to_string(k) + ".pb");
+    if (!fs::exists(p)) break;
+    std::string name;
+    ds.inputs.push_back(onnxio::load_tensor_file(p.string(), &name));
+    ds.input_names.push_back(name);
+  }
+  for (int k = 0;; ++k) {
+    const fs::path p = fs::path(dir) / ("output_" + std::to_string(k) + ".pb");
+    if (!fs::exists(p)) break;
+    std::string name;
+    ds.outputs.push_back(onnxio::load_tensor_file(p.string(), &name));
+    ds.output_names.push_back(name);
+  }
+  if (ds.inputs.empty() && ds.outputs.empty()) throw Error("no input_N.pb or output_N.pb files", dir);
+  return ds;
+}
+
+Tensor load_tensor_pb(const std::string& path, std::string* name) {
+  return onnxio::load_tensor_file(path, name);
+}
+void save_tensor_pb(const Tensor& t, const std::string& name, const std::string& path) {
+  onnxio::save_tensor_file(t, name, path);
+}
+
+}  // namespace ortkit

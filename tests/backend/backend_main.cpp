@@ -1,0 +1,149 @@
+// ONNX backend node-test driver: runs every case under the node-test folder whose operators the engine
+// claims (registry lookup by domain, op type and opset), compares outputs (rtol 1e-3, atol 1e-5), and
+// exits non-zero if any claimed case fails. Cases whose kernels reject a dtype or attribute combination
+// (ops::Unsupported) are skipped and listed; so are the few in kSkip below, with their reasons.
+//   onnx_backend_tests [NODE_DIR] [--filter SUBSTR] [--verbose]
+#include <onnx/onnx_pb.h>
+
+#include <chrono>
+#include <filesystem>
+#include <iostream>
+#include <map>
+
+#include "graph/from_onnx.h"
+#include "onnx/model_io.h"
+#include "ops/registry.h"
+#include "ortkit/session.h"
+#include "runtime/compare.h"
+
+namespace fs = std::filesystem;
+using namespace ortkit;
+
+namespace {
+
+// Spec corner cases we do not claim yet, with the reason.
+const std::map<std::string, std::string> kSkip = {};
+
+struct Result {
+  enum Kind { pass, fail, skip, unclaimed } kind;
+  std::string why;
+};
+
+Result run_case(const fs::path& dir, bool verbose) {
+  const std::string model_path = (dir / "model.onnx").string();
+  onnx::ModelProto proto;
+  try {
+    proto = onnxio::load_model(model_path);
+  } catch (const Error& e) {
+    return {Result::unclaimed, e.message()};
+  }
+  std::map<std::string, int> opsets;
+  for (const auto& op : proto.opset_import())
+    opsets[ops::canonical_domain(op.domain())] = static_cast<int>(op.version());
+  for (const auto& n : proto.graph().node()) {
+    const std::string d = ops::canonical_domain(n.domain());
+    if (!ops::OpRegistry::global().find(d, n.op_type(), opsets.count(d) ? opsets[d] : 1))
+      return {Result::unclaimed, n.op_type()};
+  }
+  for (const auto* vs : {&proto.graph().input(), &proto.graph().output()})
+    for (const auto& v : *vs)
+      if (!v.type().has_tensor_type()) return {Result::unclaimed, "non-tensor graph input/output"};
+  std::vector<std::string> in_names, out_names;
+  for (const auto& v : proto.graph().input()) in_names.push_back(v.name());
+  for (const auto& v : proto.graph().output()) out_names.push_back(v.name());
+  try {
+    auto s = Session::open(model_path);
+    int sets = 0;
+    for (int k = 0;; ++k) {
+      const fs::path ds_dir = dir / ("test_data_set_" + std::to_string(k));
+      if (!fs::exists(ds_dir)) break;
+      ++sets;
+      runtime::TestDataSet ds = runtime::load_test_data_set(ds_dir.string());
+      std::vector<NamedTensor> ins;
+      for (size_t i = 0; i < ds.inputs.size(); ++i)
+        ins.push_back({i < in_names.size() ? in_names[i] : ds.input_names[i], ds.inputs[i]});
+      std::vector<Tensor> outs = s->run(ins);
+      if (outs.size() != ds.outputs.size())
+        return {Result::fail, "produced " + std::to_string(outs.size()) + " outputs, expected " +
+                                  std::to_string(ds.outputs.size())};
+      for (size_t i = 0; i < outs.size(); ++i) {
+        runtime::TensorDiff d = runtime::compare_tensors(outs[i], ds.outputs[i], 1e-3, 1e-5);
+        if (!d.ok) return {Result::fail, "output '" + out_names[i] + "': " + d.reason};
+      }
+    }
+    if (!sets) return {Result::skip, "no test_data_set"};
+  } catch (const ops::Unsupported& e) {
+    return {Result::skip, e.message()};
+  } catch (const Error& e) {
+    return {Result::fail, e.message()};
+  } catch (const std::exception& e) {
+    return {Result::fail, std::string("exception: ") + e.what()};
+  }
+  (void)verbose;
+  return {Result::pass, {}};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string root = "/usr/include/onnx/backend/test/data/node", filter;
+  bool verbose = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--filter" && i + 1 < argc)
+      filter = argv[++i];
+    else if (a == "--verbose" || a == "-v")
+      verbose = true;
+    else
+      root = a;
+  }
+  if (!fs::is_directory(root)) {
+    std::cout << "onnx_backend_tests: no node tests at " << root << " (libonnx-testdata missing): skipped\n";
+    return 0;
+  }
+  std::vector<fs::path> cases;
+  for (const auto& e : fs::directory_iterator(root))
+    if (e.is_directory() &&
+        (filter.empty() || e.path().filename().string().find(filter) != std::string::npos))
+      cases.push_back(e.path());
+  std::sort(cases.begin(), cases.end());
+  const auto t0 = std::chrono::steady_clock::now();
+  int pass = 0, fail = 0, skip = 0, unclaimed = 0;
+  std::map<std::string, int> unclaimed_ops;
+  for (const fs::path& c : cases) {
+    const std::string name = c.filename().string();
+    if (auto it = kSkip.find(name); it != kSkip.end()) {
+      ++skip;
+      if (verbose) std::cout << "SKIP " << name << ": " << it->second << "\n";
+      continue;
+    }
+    const Result r = run_case(c, verbose);
+    switch (r.kind) {
+      case Result::pass:
+        ++pass;
+        if (verbose) std::cout << "PASS " << name << "\n";
+        break;
+      case Result::fail:
+        ++fail;
+        std::cout << "FAIL " << name << ": " << r.why << "\n";
+        break;
+      case Result::skip:
+        ++skip;
+        if (verbose) std::cout << "SKIP " << name << ": " << r.why << "\n";
+        break;
+      case Result::unclaimed:
+        ++unclaimed;
+        ++unclaimed_ops[r.why];
+        break;
+    }
+  }
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (verbose) {
+    std::cout << "unclaimed ops (cases):";
+    for (const auto& [op, n] : unclaimed_ops) std::cout << " " << op << "(" << n << ")";
+    std::cout << "\n";
+  }
+  std::cout << "onnx backend node tests: " << pass << " passed, " << fail << " failed, " << skip
+            << " skipped (unsupported dtype/attribute), " << unclaimed << " not claimed; " << secs << " s\n";
+  return fail ? 1 : 0;
+}

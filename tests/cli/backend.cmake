@@ -1,0 +1,24 @@
+# ONNX backend conformance: every node test whose ops the engine claims must pass.
+add_executable(onnx_backend_tests ${CMAKE_CURRENT_SOURCE_DIR}/backend/backend_main.cpp)
+target_link_libraries(onnx_backend_tests PRIVATE ortkit)
+target_include_directories(onnx_backend_tests PRIVATE ${CMAKE_SOURCE_DIR}/lib)
+add_test(NAME backend:onnx_node_tests COMMAND onnx_backend_tests)
+set_tests_properties(backend:onnx_node_tests PROPERTIES LABELS backend TIMEOUT 300)
+
+# ort-bench verify against an ONNX test_data_set: PASS exits 0; a mismatch (zero tolerance on a result
+# with fp32 rounding differences) exits 1 and says FAIL; --save-outputs writes output_N.pb.
+set(_node_dir /usr/include/onnx/backend/test/data/node)
+if(EXISTS ${_node_dir}/test_gemm_all_attributes/model.onnx)
+  set(_case ${_node_dir}/test_gemm_all_attributes)
+  add_test(NAME cli:verify_pass COMMAND ort-bench verify ${_case}/model.onnx ${_case}/test_data_set_0)
+  set_tests_properties(cli:verify_pass PROPERTIES PASS_REGULAR_EXPRESSION "max_abs_err.*PASS")
+  add_test(NAME cli:verify_mismatch_fails
+           COMMAND ort-bench verify ${_case}/model.onnx ${_case} --rtol 0 --atol 0)
+  set_tests_properties(cli:verify_mismatch_fails PROPERTIES WILL_FAIL TRUE)
+  set(_out ${CMAKE_CURRENT_BINARY_DIR}/verify_out)
+  add_test(NAME cli:verify_save_outputs
+           COMMAND sh -c "rm -rf '${_out}' && '$<TARGET_FILE:ort-bench>' verify '${_case}/model.onnx' \
+'${_case}/test_data_set_0' --save-outputs '${_out}' && test -s '${_out}/output_0.pb'")
+  add_test(NAME cli:verify_missing_model COMMAND ort-bench verify /nonexistent.onnx ${_case})
+  set_tests_properties(cli:verify_missing_model PROPERTIES WILL_FAIL TRUE)
+endif()

@@ -1,0 +1,350 @@
+// Optimizer passes, one section each: the rewrite happens for the exporters' variants (operand order,
+// constants as initializers or Constant nodes) and does not happen when the pattern is not safe.
+#include <catch2/catch.hpp>
+#include <cmath>
+
+#include "engine_model_builder.h"
+#include "graph/from_onnx.h"
+#include "graph/optimizer.h"
+#include "ortkit/session.h"
+
+using namespace ortkit;
+using namespace ortkit::graph;
+using ortkit::testing::make_f32;
+using ortkit::testing::make_i64;
+using ortkit::testing::make_random;
+using ortkit::testing::ModelBuilder;
+
+namespace {
+
+Graph load(ModelBuilder& mb) {
+  return from_onnx(mb.proto(), "test", ".");
+}
+
+int count_op(const Graph& g, const std::string& op) {
+  int n = 0;
+  for (const Node& node : g.nodes) n += node.op_type == op;
+  return n;
+}
+
+Tensor scalar(float v) {
+  return make_f32({}, {v});
+}
+
+/// x = a @ W (+ bias) followed by a GELU written by `variant`.
+ModelBuilder gelu_model(int variant, bool with_bias, bool constant_nodes) {
+  ModelBuilder mb;
+  mb.input("a", {"m", int64_t{8}});
+  mb.init("W", make_random({8, 5}, 11));
+  auto c = [&](const std::string& name, float v) {
+    if (constant_nodes)
+      ModelBuilder::attr_tensor(mb.node("Constant", {}, {name}), "value", scalar(v));
+    else
+      mb.init(name, scalar(v));
+    return name;
+  };
+  if (with_bias) {
+    mb.init("bias", make_random({5}, 12));
+    mb.node("MatMul", {"a", "W"}, {"mm"});
+    mb.node("Add", {"bias", "mm"}, {"x"});  // bias first: exporters vary
+  } else {
+    mb.node("MatMul", {"a", "W"}, {"x"});
+  }
+  switch (variant) {
+    case 0:  // erf: Div by sqrt2, (x * e) * 0.5
+      mb.node("Div", {"x", c("sqrt2", std::sqrt(2.f))}, {"t"});
+      mb.node("Erf", {"t"}, {"e"});
+      mb.node("Add", {"e", c("one", 1.f)}, {"e1"});
+      mb.node("Mul", {"x", "e1"}, {"xe"});
+      mb.node("Mul", {"xe", c("half", 0.5f)}, {"y"});
+      break;
+    case 1:  // erf: Mul by 1/sqrt2, x * (e * 0.5)
+      mb.node("Mul", {c("isqrt2", 1.f / std::sqrt(2.f)), "x"}, {"t"});
+      mb.node("Erf", {"t"}, {"e"});
+      mb.node("Add", {c("one", 1.f), "e"}, {"e1"});
+      mb.node("Mul", {"e1", c("half", 0.5f)}, {"eh"});
+      mb.node("Mul", {"eh", "x"}, {"y"});
+      break;
+    case 2:  // erf: (x * 0.5) * e
+      mb.node("Div", {"x", c("sqrt2", std::sqrt(2.f))}, {"t"});
+      mb.node("Erf", {"t"}, {"e"});
+      mb.node("Add", {"e", c("one", 1.f)}, {"e1"});
+      mb.node("Mul", {"x", c("half", 0.5f)}, {"xh"});
+      mb.node("Mul", {"xh", "e1"}, {"y"});
+      break;
+    case 3:  // tanh with Pow(x, 3)
+    case 4:  // tanh with x * x * x
+      if (variant == 3) {
+        mb.node("Pow", {"x", c("three", 3.f)}, {"x3"});
+      } else {
+        mb.node("Mul", {"x", "x"}, {"xx"});
+        mb.node("Mul", {"xx", "x"}, {"x3"});
+      }
+      mb.node("Mul", {c("k", 0.044715f), "x3"}, {"kx3"});
+      mb.node("Add", {"x", "kx3"}, {"inner"});
+      mb.node("Mul", {"inner", c("s2pi", std::sqrt(2.f / static_cast<float>(M_PI)))}, {"t"});
+      mb.node("Tanh", {"t"}, {"e"});
+      mb.node("Add", {"e", c("one", 1.f)}, {"e1"});
+      mb.node("Mul", {"x", "e1"}, {"xe"});
+      mb.node("Mul", {"xe", c("half", 0.5f)}, {"y"});
+      break;
+  }
+  mb.output("y");
+  return mb;
+}
+
+}  // namespace
+
+TEST_CASE("constant folding evaluates all-constant nodes, not overridable ones", "[optimizer]") {
+  ModelBuilder mb(13, 4);
+  mb.input("x", {int64_t{2}});
+  mb.init("c1", make_f32({2}, {1, -2}));
+  mb.init("c2", make_f32({2}, {3, 4}));
+  mb.init("ov", make_f32({2}, {5, 6}), /*also_input=*/true);
+  mb.node("Add", {"c1", "c2"}, {"s"});
+  mb.node("Relu", {"s"}, {"r"});        // folds too, once s is constant
+  mb.node("Add", {"ov", "c1"}, {"o"});  // overridable: stays
+  mb.node("Add", {"x", "r"}, {"y1"});
+  mb.node("Add", {"y1", "o"}, {"y"});
+  mb.output("y");
+  Graph g = load(mb);
+  CHECK(fold_constants(g) == 2);
+  CHECK(g.nodes.size() == 3);
+  REQUIRE(g.constant("r"));
+  CHECK(g.constant("r")->data_as<float>()[0] == 4);
+  CHECK(g.constant("r")->data_as<float>()[1] == 2);
+  CHECK(remove_dead_nodes(g) == 0);
+  CHECK_FALSE(g.initializers.count("s"));  // no longer read: dropped
+}
+
+TEST_CASE("dead node removal keeps what outputs need", "[optimizer]") {
+  ModelBuilder mb;
+  mb.input("x", {int64_t{2}});
+  mb.init("unused_w", make_f32({2}, {1, 2}));
+  mb.node("Relu", {"x"}, {"a"});
+  mb.node("Add", {"a", "unused_w"}, {"dead1"});
+  mb.node("Relu", {"dead1"}, {"dead2"});
+  mb.node("Relu", {"a"}, {"y"});
+  mb.output("y");
+  Graph g = load(mb);
+  CHECK(remove_dead_nodes(g) == 2);
+  CHECK(g.nodes.size() == 2);
+  CHECK_FALSE(g.initializers.count("unused_w"));
+}
+
+TEST_CASE("MatMul + Add(bias) becomes FusedMatMul in either operand order", "[optimizer]") {
+  for (int order = 0; order < 3; ++order) {
+    ModelBuilder mb;
+    mb.input("a", {"m", int64_t{4}});
+    mb.init("W", make_random({4, 3}, 2));
+    mb.init("b", order == 2 ? make_random({1, 3}, 3) : make_random({3}, 3));
+    mb.node("MatMul", {"a", "W"}, {"mm"});
+    if (order == 1)
+      mb.node("Add", {"b", "mm"}, {"y"});
+    else
+      mb.node("Add", {"mm", "b"}, {"y"});
+    mb.output("y");
+    Graph g = load(mb);
+    CHECK(fuse_matmul_add(g) == 1);
+    REQUIRE(g.nodes.size() == 1);
+    CHECK(g.nodes[0].op_type == "FusedMatMul");
+    CHECK(g.nodes[0].outputs[0] == "y");
+    // Same numbers as the unfused graph.
+    SessionOptions o0, o99;
+    o0.optimization_level = 0;
+    auto s0 = Session::from_bytes(mb.bytes(), o0), s1 = Session::from_bytes(mb.bytes(), o99);
+    CHECK(s1->op_counts().count("FusedMatMul") == 1);
+    Tensor a = make_random({5, 4}, 9);
+    Tensor y0 = s0->run({{"a", a}})[0].clone(), y1 = s1->run({{"a", a}})[0];
+    for (int64_t i = 0; i < y0.numel(); ++i) CHECK(y1.data_as<float>()[i] == Approx(y0.data_as<float>()[i]));
+  }
+  // Not when the Add is not a bias (a non-constant operand) or the MatMul output has other readers.
+  ModelBuilder mb;
+  mb.input("a", {int64_t{2}, int64_t{4}});
+  mb.input("z", {int64_t{2}, int64_t{3}});
+  mb.init("W", make_random({4, 3}, 2));
+  mb.node("MatMul", {"a", "W"}, {"mm"});
+  mb.node("Add", {"mm", "z"}, {"y"});
+  mb.output("y");
+  Graph g = load(mb);
+  CHECK(fuse_matmul_add(g) == 0);
+}
+
+TEST_CASE("GELU (erf and tanh forms, any order) goes into the GEMM epilogue", "[optimizer]") {
+  for (int variant = 0; variant < 5; ++variant) {
+    for (bool bias : {false, true}) {
+      for (bool cnodes : {false, true}) {
+        CAPTURE(variant, bias, cnodes);
+        ModelBuilder mb = gelu_model(variant, bias, cnodes);
+        auto s = Session::from_bytes(mb.bytes());
+        const auto counts = s->op_counts();
+        CHECK(counts.size() == 1);
+        CHECK(counts.count("FusedMatMul") == 1);
+        // Numbers: the fused GEMM against GELU computed here.
+        Tensor a = make_random({3, 8}, 5);
+        Tensor y = s->run({{"a", a}})[0];
+        const Tensor W = make_random({8, 5}, 11), b = make_random({5}, 12);
+        for (int64_t i = 0; i < 3; ++i)
+          for (int64_t j = 0; j < 5; ++j) {
+            double x = bias ? b.data_as<float>()[j] : 0.0;
+            for (int64_t k = 0; k < 8; ++k)
+              x += a.data_as<float>()[i * 8 + k] * W.data_as<float>()[k * 5 + j];
+            const double ref =
+                variant < 3 ? 0.5 * x * (1 + std::erf(x / std::sqrt(2.0)))
+                            : 0.5 * x * (1 + std::tanh(std::sqrt(2 / M_PI) * (x + 0.044715 * x * x * x)));
+            CHECK(y.data_as<float>()[i * 5 + j] == Approx(ref).margin(1e-4));
+          }
+      }
+    }
+  }
+}
+
+TEST_CASE("GELU is not fused when x has readers outside the pattern", "[optimizer]") {
+  ModelBuilder mb = gelu_model(0, true, false);
+  mb.node("Relu", {"x"}, {"other"});
+  mb.output("other");
+  Graph g = load(mb);
+  fuse_matmul_add(g);
+  CHECK(fuse_gelu(g) == 0);
+  CHECK(count_op(g, "Erf") == 1);
+}
+
+namespace {
+ModelBuilder layernorm_model(bool use_pow, bool axes_input, bool swap) {
+  ModelBuilder mb(axes_input ? 18 : 13);
+  mb.input("x", {"b", int64_t{4}, int64_t{6}});
+  mb.init("gamma", make_random({6}, 1));
+  mb.init("beta", make_random({6}, 2));
+  mb.init("eps", scalar(1e-5f));
+  mb.init("two", scalar(2.f));
+  mb.init("axes", make_i64({1}, {-1}));
+  auto rm = [&](const std::string& in, const std::string& out) {
+    auto& n =
+        mb.node("ReduceMean",
+                axes_input ? std::vector<std::string>{in, "axes"} : std::vector<std::string>{in}, {out});
+    if (!axes_input) ModelBuilder::attr_ints(n, "axes", {-1});
+  };
+  rm("x", "mean");
+  mb.node("Sub", {"x", "mean"}, {"d"});
+  if (use_pow)
+    mb.node("Pow", {"d", "two"}, {"d2"});
+  else
+    mb.node("Mul", {"d", "d"}, {"d2"});
+  rm("d2", "var");
+  mb.node("Add", swap ? std::vector<std::string>{"eps", "var"} : std::vector<std::string>{"var", "eps"},
+          {"ve"});
+  mb.node("Sqrt", {"ve"}, {"sd"});
+  mb.node("Div", {"d", "sd"}, {"n"});
+  mb.node("Mul", swap ? std::vector<std::string>{"gamma", "n"} : std::vector<std::string>{"n", "gamma"},
+          {"ng"});
+  mb.node("Add", swap ? std::vector<std::string>{"beta", "ng"} : std::vector<std::string>{"ng", "beta"},
+          {"y"});
+  mb.output("y");
+  return mb;
+}
+}  // namespace
+
+TEST_CASE("decomposed LayerNorm becomes LayerNormalization", "[optimizer]") {
+  for (bool use_pow : {true, false})
+    for (bool axes_input : {false, true})
+      for (bool swap : {false, true}) {
+        CAPTURE(use_pow, axes_input, swap);
+        ModelBuilder mb = layernorm_model(use_pow, axes_input, swap);
+        Graph g = load(mb);
+        CHECK(fuse_layer_norm(g, /*require_kernel=*/false) == 1);
+        REQUIRE(g.nodes.size() == 1);
+        const Node& n = g.nodes[0];
+        CHECK(n.op_type == "LayerNormalization");
+        CHECK(n.opset == 17);
+        CHECK(n.inputs == std::vector<std::string>{"x", "gamma", "beta"});
+        CHECK(n.outputs[0] == "y");
+        CHECK(n.attrs.get_int("axis") == -1);
+        CHECK(n.attrs.get_float("epsilon") == Approx(1e-5f));
+      }
+  // The centred value d read elsewhere: no fusion.
+  ModelBuilder mb = layernorm_model(true, false, false);
+  mb.node("Relu", {"d"}, {"other"});
+  mb.output("other");
+  Graph g = load(mb);
+  CHECK(fuse_layer_norm(g, false) == 0);
+}
+
+TEST_CASE("Conv + BatchNormalization folds into the Conv's weights and bias", "[optimizer]") {
+  for (bool conv_bias : {false, true}) {
+    ModelBuilder mb;
+    mb.input("x", {int64_t{1}, int64_t{2}, int64_t{4}, int64_t{4}});
+    const Tensor W = make_random({3, 2, 1, 1}, 4), B = make_f32({3}, {0.1f, 0.2f, 0.3f});
+    const Tensor sc = make_f32({3}, {1, 2, 0.5f}), bi = make_f32({3}, {0, 1, -1}),
+                 mean = make_f32({3}, {0.5f, 0, 1}), var = make_f32({3}, {1, 4, 0.25f});
+    mb.init("W", W).init("B", B).init("sc", sc).init("bi", bi).init("mean", mean).init("var", var);
+    mb.node("Conv", conv_bias ? std::vector<std::string>{"x", "W", "B"} : std::vector<std::string>{"x", "W"},
+            {"c"}, "conv");
+    auto& bn = mb.node("BatchNormalization", {"c", "sc", "bi", "mean", "var"}, {"y"});
+    ModelBuilder::attr_float(bn, "epsilon", 0.f);
+    mb.output("y");
+    Graph g = load(mb);
+    CHECK(fold_conv_batchnorm(g) == 1);
+    REQUIRE(g.nodes.size() == 1);
+    const Node& c = g.nodes[0];
+    CHECK(c.outputs[0] == "y");
+    const Tensor* w2 = g.constant(c.inputs[1]);
+    const Tensor* b2 = g.constant(c.inputs[2]);
+    REQUIRE(w2);
+    REQUIRE(b2);
+    for (int oc = 0; oc < 3; ++oc) {
+      const float s = sc.data_as<float>()[oc] / std::sqrt(var.data_as<float>()[oc]);
+      for (int i = 0; i < 2; ++i)
+        CHECK(w2->data_as<float>()[oc * 2 + i] == Approx(W.data_as<float>()[oc * 2 + i] * s));
+      const float b0 = conv_bias ? B.data_as<float>()[oc] : 0.f;
+      CHECK(b2->data_as<float>()[oc] ==
+            Approx((b0 - mean.data_as<float>()[oc]) * s + bi.data_as<float>()[oc]));
+    }
+  }
+}
+
+TEST_CASE("Conv + Relu / Clip becomes FusedConv with the activation attributes", "[optimizer]") {
+  for (int form = 0; form < 3; ++form) {
+    ModelBuilder mb(form == 1 ? 6 : 13);
+    mb.input("x", {int64_t{1}, int64_t{2}, int64_t{4}, int64_t{4}});
+    mb.init("W", make_random({3, 2, 1, 1}, 4));
+    mb.init("lo", scalar(0.f)).init("hi", scalar(6.f));
+    mb.node("Conv", {"x", "W"}, {"c"});
+    if (form == 0) {
+      mb.node("Relu", {"c"}, {"y"});
+    } else if (form == 1) {
+      auto& n = mb.node("Clip", {"c"}, {"y"});
+      ModelBuilder::attr_float(n, "min", 0.f);
+      ModelBuilder::attr_float(n, "max", 6.f);
+    } else {
+      mb.node("Clip", {"c", "lo", "hi"}, {"y"});
+    }
+    mb.output("y");
+    Graph g = load(mb);
+    CHECK(fuse_conv_activation(g, /*require_kernel=*/false) == 1);
+    REQUIRE(g.nodes.size() == 1);
+    const Node& n = g.nodes[0];
+    CHECK(n.op_type == "FusedConv");
+    CHECK(n.domain == "ortkit");
+    CHECK(n.outputs[0] == "y");
+    CHECK(n.attrs.get_string("activation") == (form == 0 ? "relu" : "clip"));
+    if (form) {
+      CHECK(n.attrs.get_float("clip_min") == 0.f);
+      CHECK(n.attrs.get_float("clip_max") == 6.f);
+    }
+  }
+}
+
+TEST_CASE("optimize() runs the pipeline by level and logs rewrites", "[optimizer]") {
+  ModelBuilder mb = gelu_model(0, true, true);
+  Graph g = load(mb);
+  OptimizeOptions o;
+  o.level = 1;
+  auto log1 = optimize(g, o);
+  CHECK(count_op(g, "Erf") == 1);  // level 1: no fusions
+  o.level = 99;
+  auto log = optimize(g, o);
+  CHECK(g.nodes.size() == 1);
+  bool saw = false;
+  for (const auto& l : log) saw = saw || l.rfind("gelu_fusion", 0) == 0;
+  CHECK(saw);
+}

@@ -1,0 +1,152 @@
+// Thread pool (exact coverage, static partition, exceptions, nesting), arena planner (no overlap of live
+// buffers, reuse of dead ones), and no heap allocation in a steady-state run.
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <new>
+#include <set>
+#include <thread>
+
+#include "engine_model_builder.h"
+#include "runtime/arena.h"
+#include "runtime/session_impl.h"
+#include "runtime/thread_pool.h"
+
+using namespace ortkit;
+using namespace ortkit::runtime;
+
+// GCC cannot see that the replaced operator new below is malloc-based.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+
+// Counting global allocator: active only while g_count_allocs is set (this file owns operator new for
+// the whole test_lib binary; no other test file may replace it).
+namespace {
+std::atomic<bool> g_count_allocs{false};
+std::atomic<long> g_allocs{0};
+}  // namespace
+void* operator new(size_t n) {
+  if (g_count_allocs.load(std::memory_order_relaxed)) g_allocs.fetch_add(1, std::memory_order_relaxed);
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, size_t) noexcept {
+  std::free(p);
+}
+
+TEST_CASE("thread pool runs every index exactly once over exactly N threads", "[runtime]") {
+  for (int threads : {1, 2, 4}) {
+    ThreadPool pool(threads);
+    for (int64_t n : {1, 3, 7, 1000}) {
+      std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
+      std::mutex mu;
+      std::set<std::thread::id> ids;
+      struct Ctx {
+        std::vector<std::atomic<int>>* hits;
+        std::mutex* mu;
+        std::set<std::thread::id>* ids;
+      } ctx{&hits, &mu, &ids};
+      pool.parallel_for(
+          n,
+          [](void* c, int64_t i) {
+            auto* x = static_cast<Ctx*>(c);
+            (*x->hits)[i].fetch_add(1);
+            std::lock_guard<std::mutex> lk(*x->mu);
+            x->ids->insert(std::this_thread::get_id());
+          },
+          &ctx);
+      for (auto& h : hits) REQUIRE(h.load() == 1);
+      CHECK(ids.size() <= static_cast<size_t>(threads));
+      if (n >= threads && threads > 1) CHECK(ids.size() == static_cast<size_t>(threads));  // static partition
+    }
+  }
+}
+
+TEST_CASE("thread pool: exceptions reach the caller; nested calls run inline", "[runtime]") {
+  ThreadPool pool(3);
+  CHECK_THROWS_WITH(pool.parallel_for(
+                        9,
+                        [](void*, int64_t i) {
+                          if (i == 7) throw Error("boom at 7");
+                        },
+                        nullptr),
+                    Catch::Contains("boom at 7"));
+  std::atomic<int> total{0};
+  struct Ctx {
+    ThreadPool* pool;
+    std::atomic<int>* total;
+  } ctx{&pool, &total};
+  pool.parallel_for(
+      4,
+      [](void* c, int64_t) {
+        auto* x = static_cast<Ctx*>(c);
+        x->pool->parallel_for(
+            5, [](void* t, int64_t) { static_cast<std::atomic<int>*>(t)->fetch_add(1); }, x->total);
+      },
+      &ctx);
+  CHECK(total.load() == 20);
+  kernels::Threading th = pool.threading();
+  CHECK(th.threads == 3);
+  CHECK(th.parallel_for != nullptr);
+  CHECK_THROWS_AS(ThreadPool(0), Error);
+}
+
+TEST_CASE("memory planner: live buffers never overlap, dead ones are reused", "[runtime]") {
+  // A chain a -> b -> c -> d: each buffer lives for two steps, so a and c can share memory.
+  std::vector<BufferRequest> req = {{1000, 0, 1}, {1000, 1, 2}, {1000, 2, 3}, {1000, 3, 4}, {64, 0, 4}};
+  MemoryPlan p = plan_memory(req);
+  for (size_t i = 0; i < req.size(); ++i)
+    for (size_t j = i + 1; j < req.size(); ++j) {
+      const bool live_together = !(req[i].last < req[j].first || req[j].last < req[i].first);
+      const bool overlap =
+          p.offsets[i] < p.offsets[j] + req[j].bytes && p.offsets[j] < p.offsets[i] + req[i].bytes;
+      if (live_together) CHECK_FALSE(overlap);
+    }
+  for (size_t off : p.offsets) CHECK(off % 64 == 0);
+  CHECK(p.total <= 2 * 1024 + 64);  // two 1000-byte slots (rounded) plus the small one
+  Arena a;
+  a.reserve(p.total);
+  a.reserve(p.total / 2);
+  CHECK(a.allocations() == 1);
+  CHECK(reinterpret_cast<uintptr_t>(a.data()) % 64 == 0);
+}
+
+TEST_CASE("a steady-state run does not allocate", "[runtime]") {
+  using ortkit::testing::make_random;
+  ortkit::testing::ModelBuilder mb;
+  mb.input("x", {"n", int64_t{16}});
+  mb.input("q", {int64_t{2}, int64_t{8}, int64_t{16}});
+  mb.init("W", make_random({16, 16}, 1));
+  mb.init("b", make_random({16}, 2));
+  mb.node("MatMul", {"x", "W"}, {"h"});
+  mb.node("Add", {"h", "b"}, {"hb"});
+  mb.node("Relu", {"hb"}, {"r"});
+  mb.node("Shape", {"r"}, {"s"});
+  mb.node("Identity", {"r"}, {"y"});
+  mb.node("MatMul", {"q", "q_t"}, {"att"});
+  mb.node("Identity", {"q"}, {"q_id"});
+  mb.input("q_t", {int64_t{2}, int64_t{16}, int64_t{8}});
+  mb.output("y").output("s").output("att").output("q_id");
+  for (int threads : {1, 2}) {
+    SessionOptions o;
+    o.threads = threads;
+    auto s = Session::from_bytes(mb.bytes(), o);
+    auto* impl = dynamic_cast<SessionImpl*>(s.get());
+    REQUIRE(impl);
+    std::vector<NamedTensor> ins = {{"x", make_random({4, 16}, 3)},
+                                    {"q", make_random({2, 8, 16}, 4)},
+                                    {"q_t", make_random({2, 16, 8}, 5)}};
+    std::vector<Tensor> outs;
+    impl->run_into(ins, outs);  // compiles the plan, packs the dynamic B buffers
+    impl->run_into(ins, outs);
+    g_allocs = 0;
+    g_count_allocs = true;
+    for (int i = 0; i < 5; ++i) impl->run_into(ins, outs);
+    g_count_allocs = false;
+    CHECK(g_allocs.load() == 0);
+    CHECK(outs[1].data_as<int64_t>()[0] == 4);
+    CHECK(impl->arena().allocations() == 1);
+  }
+}
