@@ -7,6 +7,14 @@ void register_all_ops(OpRegistry& r) {
   register_example_ops(r);
   register_matmul_ops(r);
   register_shape_fold_ops(r);
+  register_elementwise_ops(r);
+  register_logic_ops(r);
+  register_normalization_ops(r);
+  register_shape_ops(r);
+  register_movement_ops(r);
+  register_reduce_ops(r);
+  register_conv_ops(r);
+  register_pool_ops(r);
 }
 
 }  // namespace ortkit::ops

@@ -62,5 +62,14 @@ void register_all_ops(OpRegistry& r);
 void register_example_ops(OpRegistry& r);     // examples.cpp: Add, Relu (engine lane)
 void register_matmul_ops(OpRegistry& r);      // matmul.cpp: MatMul, ortkit FusedGemm (engine lane)
 void register_shape_fold_ops(OpRegistry& r);  // shape_fold.cpp: Shape, Size, Identity, Constant (engine)
+// ops lane: one family per file, see docs/ops.md for the op list.
+void register_elementwise_ops(OpRegistry& r);    // elementwise.cpp
+void register_logic_ops(OpRegistry& r);          // logic.cpp
+void register_normalization_ops(OpRegistry& r);  // normalization.cpp
+void register_shape_ops(OpRegistry& r);          // shape_ops.cpp
+void register_movement_ops(OpRegistry& r);       // movement.cpp
+void register_reduce_ops(OpRegistry& r);         // reduce.cpp
+void register_conv_ops(OpRegistry& r);           // conv.cpp
+void register_pool_ops(OpRegistry& r);           // pool.cpp
 
 }  // namespace ortkit::ops

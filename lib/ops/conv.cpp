@@ -1,0 +1,265 @@
+// Conv (1-3 spatial dims, groups, pads/auto_pad, strides, dilations) and the fused forms made by the
+// optimizer: ortkit.FusedConv (attribute `activation` = relu | clip | gelu_erf | gelu_tanh, with
+// clip_min/clip_max, like ortkit.FusedMatMul) and com.microsoft.FusedConv (activation Relu | Clip |
+// Sigmoid-free subset, activation_params for Clip).
+//
+// GEMM formulation (weights prepacked once at compile time as the B operand):
+//   Ybuf[P x Mg] = col[P x Kg] * Wg^T[Kg x Mg]  (+ bias per output channel, activation, in the epilogue)
+// where P = output pixels of a chunk, Kg = C/group * kernel size, Mg = M/group. col is im2col in
+// pixel-major rows (for 1x1 stride-1 unpadded convs it is just the transposed input, no im2col), and the
+// Ybuf chunk is transposed into NCHW. Chunks of pixels bound the scratch and are the parallel tasks.
+// Depthwise convs (one input and one output channel per group) use a direct loop instead.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "ops/conv_util.h"
+#include "ops/op_util.h"
+#include "ops/registry.h"
+#include "ortkit/kernels/epilogue.h"
+#include "ortkit/kernels/registry.h"
+
+namespace ortkit::ops {
+namespace {
+
+using kernels::Act;
+
+/// Blocked 2-D transpose: dst[c * ldd + r] = src[r * lds + c] for r < rows, c < cols.
+inline void transpose_block(const float* src, int64_t lds, float* dst, int64_t ldd, int64_t rows, int64_t cols) {
+  constexpr int64_t kB = 16;
+  for (int64_t r0 = 0; r0 < rows; r0 += kB)
+    for (int64_t c0 = 0; c0 < cols; c0 += kB) {
+      const int64_t r1 = std::min(rows, r0 + kB), c1 = std::min(cols, c0 + kB);
+      for (int64_t c = c0; c < c1; ++c)
+        for (int64_t r = r0; r < r1; ++r) dst[c * ldd + r] = src[r * lds + c];
+    }
+}
+
+inline float act(float v, Act a, float lo, float hi) {
+  switch (a) {
+    case Act::none: return v;
+    case Act::relu: return v > 0.f ? v : 0.f;
+    case Act::clip: return std::min(std::max(v, lo), hi);
+    default: return kernels::apply_act(v, a, lo, hi);
+  }
+}
+
+enum class FusedKind { none, ortkit, ms };
+
+class ConvOp : public OpKernel {
+ public:
+  explicit ConvOp(FusedKind f) : fused_(f) {}
+
+  void compile(CompileContext& ctx) override {
+    ctx.require_dtype(0, {DType::f32});
+    ctx.require_dtype(1, {DType::f32});
+    const Shape &xs = ctx.input(0).shape, &ws = ctx.input(1).shape;
+    if (xs.size() < 3 || ws.size() != xs.size()) ctx.fail("X and W must have the same rank >= 3");
+    group_ = ctx.attr().get_int("group", 1);
+    const int64_t C = xs[1], M = ws[0];
+    if (group_ < 1 || C % group_ || M % group_ || ws[1] != C / group_)
+      ctx.fail("channels " + std::to_string(C) + " / weights " + shape_str(ws) + " do not match group " + std::to_string(group_));
+    const std::vector<int64_t> kernel(ws.begin() + 2, ws.end());
+    if (ctx.attr().has("kernel_shape") && ctx.attr().get_ints("kernel_shape") != kernel)
+      ctx.fail("kernel_shape does not match the weights");
+    w_ = make_window(ctx, Shape(xs.begin() + 2, xs.end()), kernel, false);
+    if (ctx.has_input(2)) {
+      ctx.require_dtype(2, {DType::f32});
+      if (shape_numel(ctx.input(2).shape) != M) ctx.fail("B must have M values");
+    }
+    Shape out = {xs[0], M};
+    for (int i = 3 - w_.nd; i < 3; ++i) out.push_back(w_.out[i]);
+    ctx.set_output(0, DType::f32, out);
+
+    ep_ = {};
+    if (fused_ == FusedKind::ortkit) {
+      const std::string a = ctx.attr().get_string("activation", "");
+      if (a.empty() || a == "none") ep_.act = Act::none;
+      else if (a == "relu") ep_.act = Act::relu;
+      else if (a == "clip") ep_.act = Act::clip;
+      else if (a == "gelu_erf") ep_.act = Act::gelu_erf;
+      else if (a == "gelu_tanh") ep_.act = Act::gelu_tanh;
+      else ctx.fail("unknown activation '" + a + "'");
+      ep_.clip_lo = ctx.attr().get_float("clip_min", -3.4e38f);
+      ep_.clip_hi = ctx.attr().get_float("clip_max", 3.4e38f);
+    } else if (fused_ == FusedKind::ms) {
+      const std::string a = ctx.attr().get_string("activation", "");
+      if (a.empty()) ep_.act = Act::none;
+      else if (a == "Relu") ep_.act = Act::relu;
+      else if (a == "Clip") {
+        ep_.act = Act::clip;
+        const std::vector<float> p = ctx.attr().get_floats("activation_params", {});
+        if (p.size() != 2) ctx.fail("Clip needs activation_params [min, max]");
+        ep_.clip_lo = p[0];
+        ep_.clip_hi = p[1];
+      } else {
+        ctx.unsupported("FusedConv activation '" + a + "'");
+      }
+      if (ctx.num_inputs() > 3 && ctx.has_input(3)) ctx.unsupported("FusedConv with the Z (sum) input");
+    }
+
+    cg_ = C / group_;
+    mg_ = M / group_;
+    kg_ = cg_ * w_.k_size();
+    depthwise_ = cg_ == 1 && mg_ == 1;
+    pointwise_ = w_.k_size() == 1 && w_.s == std::array<int64_t, 3>{1, 1, 1} &&
+                 w_.pb == std::array<int64_t, 3>{0, 0, 0} && w_.pe == std::array<int64_t, 3>{0, 0, 0};
+    kind_ = ctx.float_gemm_kind();
+    threads_ = std::max(1, ctx.threading.threads);
+    if (!depthwise_) {
+      // Pixel chunk: about 256 KiB of im2col + output rows per task, at least 16 rows.
+      const int64_t per_row = kg_ + mg_;
+      chunk_ = std::clamp<int64_t>(65536 / std::max<int64_t>(per_row, 1), 16, std::max<int64_t>(w_.out_size(), 16));
+      chunk_ = std::min(chunk_, w_.out_size());
+      ctx.scratch_bytes = static_cast<size_t>(threads_ * chunk_ * per_row) * sizeof(float);
+      const Tensor* cw = ctx.input(1).constant;
+      if (cw && packed_.empty()) {
+        pack(cw->data_as<float>());
+        const_weights_ = true;
+      }
+    }
+  }
+
+  void run(RunContext& ctx) override {
+    const Tensor &tx = ctx.input(0), &tw = ctx.input(1);
+    Tensor& ty = ctx.output(0);
+    if (ty.numel() == 0) return;
+    kernels::Epilogue ep = ep_;
+    ep.bias = ctx.has_input(2) ? ctx.input(2).data_as<float>() : nullptr;
+    if (depthwise_) return run_depthwise(tx.data_as<float>(), tw.data_as<float>(), ep, ty, ctx.threading);
+    if (!const_weights_) pack(tw.data_as<float>());
+    const int64_t N = tx.shape()[0], P = w_.out_size();
+    const int64_t nchunks = (P + chunk_ - 1) / chunk_;
+    const int64_t tasks = N * group_ * nchunks;
+    const float* x = tx.data_as<float>();
+    float* y = ty.data_as<float>();
+    float* scratch = static_cast<float*>(ctx.scratch);
+    const int64_t slot_floats = chunk_ * (kg_ + mg_);
+    auto task = [&](int64_t t, float* buf, const kernels::Threading& th) {
+      const int64_t c = t % nchunks, g = (t / nchunks) % group_, n = t / (nchunks * group_);
+      const int64_t p0 = c * chunk_, rows = std::min(chunk_, P - p0);
+      float* col = buf;
+      float* out = buf + chunk_ * kg_;
+      const float* xg = x + (n * group_ + g) * cg_ * w_.in_size();
+      if (pointwise_) transpose_block(xg + p0, w_.in_size(), col, kg_, cg_, rows);
+      else im2col(xg, p0, rows, col);
+      kernels::Epilogue e = ep;
+      if (e.bias) e.bias += g * mg_;
+      kernels::gemm_f32(rows, col, kg_, packed_[g], out, mg_, e, th);
+      transpose_block(out, mg_, y + (n * group_ + g) * mg_ * P + p0, P, rows, mg_);
+    };
+    if (tasks >= threads_ && threads_ > 1) {
+      // Enough independent chunks: one slot per thread, single-threaded GEMMs inside.
+      const int64_t T = threads_;
+      parallel_for(ctx.threading, T, [&](int64_t s) {
+        for (int64_t t = tasks * s / T; t < tasks * (s + 1) / T; ++t) task(t, scratch + s * slot_floats, kernels::Threading{});
+      });
+    } else {
+      for (int64_t t = 0; t < tasks; ++t) task(t, scratch, ctx.threading);
+    }
+  }
+
+  std::vector<std::string> kernels_used() const override {
+    if (depthwise_) return {"conv_depthwise_direct"};
+    const kernels::GemmKernel* kn = kernels::dispatched(kind_);
+    return kn ? std::vector<std::string>{kn->name} : std::vector<std::string>{};
+  }
+
+ private:
+  void pack(const float* w) {
+    // W is [M, Kg] row-major; group g's B[k, m] = W[(g*Mg + m) * Kg + k]: a transposed view.
+    if (packed_.size() != static_cast<size_t>(group_)) packed_.resize(static_cast<size_t>(group_));
+    for (int64_t g = 0; g < group_; ++g)
+      kernels::pack_b(packed_[g], kind_, kernels::BDesc{w + g * mg_ * kg_, kg_, mg_, kg_, true});
+  }
+
+  /// Rows p0..p0+rows of the pixel-major im2col matrix of one group's channels.
+  void im2col(const float* xg, int64_t p0, int64_t rows, float* col) const {
+    const Window& w = w_;
+    const int64_t oh_ow = w.out[1] * w.out[2], ihw = w.in[1] * w.in[2];
+    for (int64_t r = 0; r < rows; ++r) {
+      const int64_t p = p0 + r;
+      const int64_t od = p / oh_ow, oh = (p / w.out[2]) % w.out[1], ow = p % w.out[2];
+      float* row = col + r * kg_;
+      const int64_t d0 = od * w.s[0] - w.pb[0], h0 = oh * w.s[1] - w.pb[1], w0 = ow * w.s[2] - w.pb[2];
+      for (int64_t c = 0; c < cg_; ++c) {
+        const float* xc = xg + c * w.in_size();
+        for (int64_t kd = 0; kd < w.k[0]; ++kd) {
+          const int64_t id = d0 + kd * w.d[0];
+          for (int64_t kh = 0; kh < w.k[1]; ++kh) {
+            const int64_t ih = h0 + kh * w.d[1];
+            const bool rv = id >= 0 && id < w.in[0] && ih >= 0 && ih < w.in[1];
+            const float* xr = xc + id * ihw + ih * w.in[2];
+            for (int64_t kw = 0; kw < w.k[2]; ++kw) {
+              const int64_t iw = w0 + kw * w.d[2];
+              *row++ = rv && iw >= 0 && iw < w.in[2] ? xr[iw] : 0.f;
+            }
+          }
+        }
+      }
+    }
+  }
+
+  void run_depthwise(const float* x, const float* wt, const kernels::Epilogue& ep, Tensor& ty,
+                     const kernels::Threading& th) const {
+    const Window& w = w_;
+    const int64_t N = ty.shape()[0], C = ty.shape()[1], P = w.out_size(), ks = w.k_size();
+    float* y = ty.data_as<float>();
+    parallel_for(th, N * C, [&](int64_t nc) {
+      const int64_t c = nc % C;
+      const float* xc = x + nc * w.in_size();
+      const float* wc = wt + c * ks;
+      float* yc = y + nc * P;
+      std::fill(yc, yc + P, ep.bias ? ep.bias[c] : 0.f);
+      for (int64_t od = 0; od < w.out[0]; ++od)
+        for (int64_t oh = 0; oh < w.out[1]; ++oh) {
+          float* yr = yc + (od * w.out[1] + oh) * w.out[2];
+          for (int64_t kd = 0; kd < w.k[0]; ++kd) {
+            const int64_t id = od * w.s[0] - w.pb[0] + kd * w.d[0];
+            if (id < 0 || id >= w.in[0]) continue;
+            for (int64_t kh = 0; kh < w.k[1]; ++kh) {
+              const int64_t ih = oh * w.s[1] - w.pb[1] + kh * w.d[1];
+              if (ih < 0 || ih >= w.in[1]) continue;
+              const float* xr = xc + (id * w.in[1] + ih) * w.in[2];
+              for (int64_t kw = 0; kw < w.k[2]; ++kw) {
+                const float wv = wc[(kd * w.k[1] + kh) * w.k[2] + kw];
+                const int64_t off = kw * w.d[2] - w.pb[2];  // iw = ow * s + off
+                // ow range with 0 <= iw < in_w
+                int64_t lo = off >= 0 ? 0 : (-off + w.s[2] - 1) / w.s[2];
+                int64_t hi = w.in[2] - 1 - off < 0 ? -1 : (w.in[2] - 1 - off) / w.s[2];
+                hi = std::min(hi, w.out[2] - 1);
+                if (w.s[2] == 1) {
+                  const float* xs = xr + off;
+                  for (int64_t ow = lo; ow <= hi; ++ow) yr[ow] += wv * xs[ow];
+                } else {
+                  for (int64_t ow = lo; ow <= hi; ++ow) yr[ow] += wv * xr[ow * w.s[2] + off];
+                }
+              }
+            }
+          }
+        }
+      if (ep.act != Act::none)
+        for (int64_t i = 0; i < P; ++i) yc[i] = act(yc[i], ep.act, ep.clip_lo, ep.clip_hi);
+    });
+  }
+
+  FusedKind fused_;
+  Window w_;
+  kernels::Epilogue ep_;
+  int64_t group_ = 1, cg_ = 0, mg_ = 0, kg_ = 0, chunk_ = 1;
+  int threads_ = 1;
+  bool depthwise_ = false, pointwise_ = false;
+  bool const_weights_ = false;
+  kernels::GemmKind kind_ = kernels::GemmKind::f32;
+  std::vector<kernels::PackedB> packed_;
+};
+
+}  // namespace
+
+void register_conv_ops(OpRegistry& r) {
+  r.add(kOnnxDomain, "Conv", 1, kAnyOpset, [] { return std::make_unique<ConvOp>(FusedKind::none); });
+  r.add(kOrtkitDomain, "FusedConv", 1, kAnyOpset, [] { return std::make_unique<ConvOp>(FusedKind::ortkit); });
+  r.add(kMsDomain, "FusedConv", 1, kAnyOpset, [] { return std::make_unique<ConvOp>(FusedKind::ms); });
+}
+
+}  // namespace ortkit::ops

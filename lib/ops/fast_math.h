@@ -1,0 +1,52 @@
+// Branch-free float math that GCC vectorizes (libm's expf is a scalar call): exp with ~1 ulp over the
+// softmax range, used by Softmax/LogSoftmax/Sigmoid-style loops. Cephes polynomial, Cody-Waite reduction.
+#pragma once
+#include <algorithm>
+#include <bit>
+#include <cstdint>
+
+namespace ortkit::ops {
+
+inline float fast_exp(float x) {
+  x = std::min(std::max(x, -87.33654f), 88.3762626647949f);
+  // Round x*log2(e) to nearest with the 1.5*2^23 trick (no SSE4.1 round instruction needed).
+  const float fn = (x * 1.44269504088896341f + 12582912.f) - 12582912.f;
+  const float r = x - fn * 0.693359375f + fn * 2.12194440e-4f;
+  float p = 1.9875691500E-4f;
+  p = p * r + 1.3981999507E-3f;
+  p = p * r + 8.3334519073E-3f;
+  p = p * r + 4.1665795894E-2f;
+  p = p * r + 1.6666665459E-1f;
+  p = p * r + 5.0000001201E-1f;
+  const float y = p * r * r + r + 1.f;
+  const int32_t n = static_cast<int32_t>(fn);
+  return y * std::bit_cast<float>(static_cast<int32_t>((n + 127) << 23));
+}
+
+/// Sum with 8 independent partial sums (float adds do not reassociate, so a plain loop is serial).
+inline float sum_f32(const float* x, int64_t n) {
+  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int j = 0; j < 8; ++j) acc[j] += x[i + j];
+  float s = 0;
+  for (; i < n; ++i) s += x[i];
+  return s + ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+}
+
+/// Max of n >= 1 values, 8 lanes.
+inline float max_f32(const float* x, int64_t n) {
+  float m = x[0];
+  int64_t i = 0;
+  if (n >= 8) {
+    float acc[8];
+    for (int j = 0; j < 8; ++j) acc[j] = x[j];
+    for (i = 8; i + 8 <= n; i += 8)
+      for (int j = 0; j < 8; ++j) acc[j] = acc[j] > x[i + j] ? acc[j] : x[i + j];
+    for (int j = 0; j < 8; ++j) m = std::max(m, acc[j]);
+  }
+  for (; i < n; ++i) m = std::max(m, x[i]);
+  return m;
+}
+
+}  // namespace ortkit::ops

@@ -1,0 +1,62 @@
+// Helpers shared by the ops lane's families: dtype dispatch, shape-input reading, element copies.
+#pragma once
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+
+#include "ops/op.h"
+
+namespace ortkit::ops {
+
+/// Calls f(T{}) with T the C++ type of a numeric dtype (bool as bool). Returns false for other dtypes.
+template <class F>
+bool visit_numeric(DType t, F&& f) {
+  switch (t) {
+    case DType::f32: f(float{}); return true;
+    case DType::f64: f(double{}); return true;
+    case DType::i8: f(int8_t{}); return true;
+    case DType::u8: f(uint8_t{}); return true;
+    case DType::i16: f(int16_t{}); return true;
+    case DType::u16: f(uint16_t{}); return true;
+    case DType::i32: f(int32_t{}); return true;
+    case DType::u32: f(uint32_t{}); return true;
+    case DType::i64: f(int64_t{}); return true;
+    case DType::u64: f(uint64_t{}); return true;
+    case DType::boolean: f(bool{}); return true;
+    default: return false;
+  }
+}
+
+/// Like visit_numeric for types where only the byte size matters (data movement): calls f(T{}) with an
+/// unsigned integer of the element's size (f16/bf16 included).
+template <class F>
+bool visit_bytes(DType t, F&& f) {
+  switch (dtype_size(t)) {
+    case 1: f(uint8_t{}); return true;
+    case 2: f(uint16_t{}); return true;
+    case 4: f(uint32_t{}); return true;
+    case 8: f(uint64_t{}); return true;
+    default: return false;
+  }
+}
+
+/// Values of an integer shape/axes input known at compile time, or null when it is not constant.
+inline bool const_ints(const CompileContext& ctx, size_t i, std::vector<int64_t>& out) {
+  if (!ctx.has_input(i)) return false;
+  const Tensor* c = ctx.input(i).constant;
+  if (!c) return false;
+  out = to_int64_vector(*c, ctx.node->describe());
+  return true;
+}
+
+/// True when the optional input i is present and constant (or absent: nothing to wait for).
+inline bool absent_or_const(const CompileContext& ctx, size_t i) {
+  return !ctx.has_input(i) || ctx.input(i).constant != nullptr;
+}
+
+/// Reads an int32/int64 element as int64.
+inline int64_t int_at(const Tensor& t, int64_t i) {
+  return t.dtype() == DType::i32 ? t.data_as<int32_t>()[i] : t.data_as<int64_t>()[i];
+}
+
+}  // namespace ortkit::ops

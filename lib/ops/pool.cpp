@@ -1,0 +1,145 @@
+// Pooling: MaxPool (dilations, ceil_mode, auto_pad; the Indices output is not supported), AveragePool
+// (count_include_pad, ceil_mode), GlobalAveragePool, GlobalMaxPool. NCHW, 1-3 spatial dims, parallel
+// over N*C planes.
+#include <algorithm>
+#include <cstring>
+#include <limits>
+
+#include "ops/conv_util.h"
+#include "ops/fast_math.h"
+#include "ops/op_util.h"
+#include "ops/registry.h"
+
+namespace ortkit::ops {
+namespace {
+
+class PoolOp : public OpKernel {
+ public:
+  explicit PoolOp(bool max) : max_(max) {}
+  void compile(CompileContext& ctx) override {
+    if (max_) ctx.require_dtype(0, {DType::f32, DType::u8, DType::i8});
+    else ctx.require_dtype(0, {DType::f32});
+    if (ctx.outputs.size() > 1) ctx.unsupported("MaxPool Indices output");
+    const Shape& xs = ctx.input(0).shape;
+    if (xs.size() < 3) ctx.fail("X must have rank >= 3");
+    if (!max_ && ctx.attr().has("dilations")) {
+      for (int64_t d : ctx.attr().get_ints("dilations"))
+        if (d != 1) ctx.unsupported("AveragePool dilations");
+    }
+    if (max_ && ctx.attr().get_int("storage_order", 0) != 0) {
+      // storage_order only affects Indices, which we do not produce.
+    }
+    w_ = make_window(ctx, Shape(xs.begin() + 2, xs.end()), ctx.attr().get_ints("kernel_shape"), true);
+    include_pad_ = ctx.attr().get_int("count_include_pad", 0) != 0;
+    Shape out = {xs[0], xs[1]};
+    for (int i = 3 - w_.nd; i < 3; ++i) out.push_back(w_.out[i]);
+    ctx.set_output(0, ctx.input(0).dtype, out);
+  }
+  void run(RunContext& ctx) override {
+    const Tensor& x = ctx.input(0);
+    Tensor& y = ctx.output(0);
+    const int64_t planes = x.shape()[0] * x.shape()[1];
+    switch (x.dtype()) {
+      case DType::f32: return go<float>(x.data_as<float>(), y.data_as<float>(), planes, ctx.threading);
+      case DType::u8: return go<uint8_t>(x.data_as<uint8_t>(), y.data_as<uint8_t>(), planes, ctx.threading);
+      case DType::i8: return go<int8_t>(x.data_as<int8_t>(), y.data_as<int8_t>(), planes, ctx.threading);
+      default: ctx.fail("dtype");
+    }
+  }
+
+ private:
+  template <class T>
+  void go(const T* x, T* y, int64_t planes, const kernels::Threading& th) const {
+    const Window& w = w_;
+    const bool mx = max_, inc = include_pad_;
+    parallel_for(th, planes, [&](int64_t pl) {
+      const T* xp = x + pl * w.in_size();
+      T* yp = y + pl * w.out_size();
+      for (int64_t od = 0; od < w.out[0]; ++od)
+        for (int64_t oh = 0; oh < w.out[1]; ++oh)
+          for (int64_t ow = 0; ow < w.out[2]; ++ow) {
+            const int64_t d0 = od * w.s[0] - w.pb[0], h0 = oh * w.s[1] - w.pb[1], w0 = ow * w.s[2] - w.pb[2];
+            float acc = mx ? -std::numeric_limits<float>::infinity() : 0.f;
+            int64_t valid = 0;
+            for (int64_t kd = 0; kd < w.k[0]; ++kd) {
+              const int64_t id = d0 + kd * w.d[0];
+              if (id < 0 || id >= w.in[0]) continue;
+              for (int64_t kh = 0; kh < w.k[1]; ++kh) {
+                const int64_t ih = h0 + kh * w.d[1];
+                if (ih < 0 || ih >= w.in[1]) continue;
+                const T* xr = xp + (id * w.in[1] + ih) * w.in[2];
+                for (int64_t kw = 0; kw < w.k[2]; ++kw) {
+                  const int64_t iw = w0 + kw * w.d[2];
+                  if (iw < 0 || iw >= w.in[2]) continue;
+                  const float v = static_cast<float>(xr[iw]);
+                  if (mx) acc = v > acc ? v : acc;
+                  else acc += v;
+                  ++valid;
+                }
+              }
+            }
+            float out;
+            if (mx) {
+              out = acc;
+            } else {
+              int64_t count = valid;
+              if (inc) {
+                // Window clipped to the padded extent (ceil_mode windows may overhang it).
+                count = 1;
+                const int64_t starts[3] = {d0, h0, w0};
+                for (int j = 0; j < 3; ++j) {
+                  const int64_t e = std::min(starts[j] + (w.k[j] - 1) * w.d[j] + 1, w.in[j] + w.pe[j]);
+                  count *= std::max<int64_t>(0, (e - starts[j] + w.d[j] - 1) / w.d[j]);
+                }
+              }
+              out = count ? acc / static_cast<float>(count) : 0.f;
+            }
+            yp[(od * w.out[1] + oh) * w.out[2] + ow] = static_cast<T>(out);
+          }
+    });
+  }
+
+  bool max_, include_pad_ = false;
+  Window w_;
+};
+
+class GlobalPoolOp : public OpKernel {
+ public:
+  explicit GlobalPoolOp(bool max) : max_(max) {}
+  void compile(CompileContext& ctx) override {
+    ctx.require_dtype(0, {DType::f32});
+    const Shape& xs = ctx.input(0).shape;
+    if (xs.size() < 3) ctx.fail("X must have rank >= 3");
+    Shape out = xs;
+    for (size_t d = 2; d < out.size(); ++d) out[d] = 1;
+    ctx.set_output(0, DType::f32, out);
+  }
+  void run(RunContext& ctx) override {
+    const Tensor& x = ctx.input(0);
+    const int64_t planes = x.shape()[0] * x.shape()[1], sz = x.numel() / std::max<int64_t>(planes, 1);
+    const float* px = x.data_as<float>();
+    float* py = ctx.output(0).data_as<float>();
+    const bool mx = max_;
+    parallel_range(ctx.threading, planes, std::max<int64_t>(1, 16384 / std::max<int64_t>(sz, 1)), [&](int64_t a, int64_t b) {
+      for (int64_t p = a; p < b; ++p) {
+        const float* r = px + p * sz;
+        if (sz == 0) py[p] = 0.f;
+        else py[p] = mx ? max_f32(r, sz) : sum_f32(r, sz) / static_cast<float>(sz);
+      }
+    });
+  }
+
+ private:
+  bool max_;
+};
+
+}  // namespace
+
+void register_pool_ops(OpRegistry& r) {
+  r.add(kOnnxDomain, "MaxPool", 1, kAnyOpset, [] { return std::make_unique<PoolOp>(true); });
+  r.add(kOnnxDomain, "AveragePool", 1, kAnyOpset, [] { return std::make_unique<PoolOp>(false); });
+  r.add(kOnnxDomain, "GlobalAveragePool", 1, kAnyOpset, [] { return std::make_unique<GlobalPoolOp>(false); });
+  r.add(kOnnxDomain, "GlobalMaxPool", 1, kAnyOpset, [] { return std::make_unique<GlobalPoolOp>(true); });
+}
+
+}  // namespace ortkit::ops

@@ -1,0 +1,159 @@
+// Conv against a naive reference over the shapes the GEMM paths distinguish: im2col (pads, strides,
+// dilations), pointwise (no im2col), grouped, depthwise (direct loop), 1-D; constant (prepacked) and
+// per-run weights; a thread pool; and the fused activation forms. Pools: a thread-pool smoke test.
+#include <catch2/catch.hpp>
+
+#include "ops/eval.h"
+#include "ops/registry.h"
+#include "ops_test_util.h"
+
+using namespace ortkit;
+using namespace ortkit::ops;
+using namespace ortkit::ops::testing;
+
+namespace {
+
+// Naive NCHW conv (2-D): pads {t, l, b, r}.
+Tensor ref_conv(const Tensor& x, const Tensor& w, const float* bias, int64_t group, std::array<int64_t, 2> s,
+                std::array<int64_t, 2> d, std::array<int64_t, 4> p) {
+  const int64_t N = x.shape()[0], C = x.shape()[1], H = x.shape()[2], W = x.shape()[3];
+  const int64_t M = w.shape()[0], kh = w.shape()[2], kw = w.shape()[3], cg = C / group, mg = M / group;
+  const int64_t OH = (H + p[0] + p[2] - ((kh - 1) * d[0] + 1)) / s[0] + 1;
+  const int64_t OW = (W + p[1] + p[3] - ((kw - 1) * d[1] + 1)) / s[1] + 1;
+  Tensor y(DType::f32, {N, M, OH, OW});
+  const float *px = x.data_as<float>(), *pw = w.data_as<float>();
+  float* py = y.data_as<float>();
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t m = 0; m < M; ++m)
+      for (int64_t oh = 0; oh < OH; ++oh)
+        for (int64_t ow = 0; ow < OW; ++ow) {
+          double acc = bias ? bias[m] : 0.0;
+          const int64_t g = m / mg;
+          for (int64_t c = 0; c < cg; ++c)
+            for (int64_t i = 0; i < kh; ++i)
+              for (int64_t j = 0; j < kw; ++j) {
+                const int64_t ih = oh * s[0] - p[0] + i * d[0], iw = ow * s[1] - p[1] + j * d[1];
+                if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+                acc += px[((n * C + g * cg + c) * H + ih) * W + iw] * pw[((m * cg + c) * kh + i) * kw + j];
+              }
+          py[((n * M + m) * OH + oh) * OW + ow] = static_cast<float>(acc);
+        }
+  return y;
+}
+
+struct Case {
+  const char* name;
+  Shape x, w;
+  int64_t group;
+  std::array<int64_t, 2> s, d;
+  std::array<int64_t, 4> p;
+};
+
+}  // namespace
+
+TEST_CASE("Conv matches a naive reference on every path", "[ops][conv]") {
+  const Case cases[] = {
+      {"3x3 pad 1", {2, 5, 9, 11}, {7, 5, 3, 3}, 1, {1, 1}, {1, 1}, {1, 1, 1, 1}},
+      {"stride 2, dilation 2, asymmetric pads", {1, 3, 13, 10}, {4, 3, 3, 2}, 1, {2, 2}, {2, 2}, {0, 1, 2, 0}},
+      {"pointwise", {2, 16, 7, 7}, {24, 16, 1, 1}, 1, {1, 1}, {1, 1}, {0, 0, 0, 0}},
+      {"pointwise strided", {1, 8, 8, 8}, {4, 8, 1, 1}, 1, {2, 2}, {1, 1}, {0, 0, 0, 0}},
+      {"grouped", {1, 8, 6, 6}, {6, 4, 3, 3}, 2, {1, 1}, {1, 1}, {1, 1, 1, 1}},
+      {"depthwise", {2, 6, 10, 9}, {6, 1, 3, 3}, 6, {1, 1}, {1, 1}, {1, 1, 1, 1}},
+      {"depthwise stride 2", {1, 4, 11, 11}, {4, 1, 5, 5}, 4, {2, 2}, {1, 1}, {2, 2, 2, 2}},
+      {"depthwise multiplier 2 (grouped GEMM)", {1, 3, 6, 6}, {6, 1, 3, 3}, 3, {1, 1}, {1, 1}, {0, 0, 0, 0}},
+      {"big (many chunks)", {1, 3, 64, 64}, {8, 3, 3, 3}, 1, {1, 1}, {1, 1}, {1, 1, 1, 1}},
+  };
+  for (const Case& c : cases) {
+    for (int variant = 0; variant < 2; ++variant) {
+      INFO(c.name << (variant ? " (constant weights, 4 threads)" : " (per-run weights)"));
+      const Tensor x = rnd(c.x, 3), w = rnd(c.w, 5), b = rnd({c.w[0]}, 7);
+      Attrs a;
+      a.set_int("group", c.group);
+      a.set_ints("strides", {c.s[0], c.s[1]});
+      a.set_ints("dilations", {c.d[0], c.d[1]});
+      a.set_ints("pads", {c.p[0], c.p[1], c.p[2], c.p[3]});
+      EvalOptions o;
+      o.opset = 11;
+      if (variant) {
+        o.inputs_constant = true;
+        o.threading = test_threads(4);
+      }
+      const Tensor y = eval_single("Conv", {x, w, b}, a, o)[0];
+      const Tensor r = ref_conv(x, w, b.data_as<float>(), c.group, c.s, c.d, c.p);
+      CHECK(max_abs_diff(y, r) < 1e-4f);
+    }
+  }
+}
+
+TEST_CASE("Conv 1-D, auto_pad SAME_UPPER and errors", "[ops][conv]") {
+  // 1-D: same as 2-D with H = 1.
+  const Tensor x = rnd({1, 2, 9}, 1), w = rnd({3, 2, 4}, 2);
+  Attrs a;
+  a.set_string("auto_pad", "SAME_UPPER");
+  const Tensor y = eval_single("Conv", {x, w}, a)[0];
+  REQUIRE(y.shape() == Shape{1, 3, 9});
+  // SAME_UPPER with k=4: total pad 3, 1 at the start, 2 at the end.
+  const Tensor x2 = f32({1, 2, 1, 9}, vals<float>(x)), w2 = f32({3, 2, 1, 4}, vals<float>(w));
+  const Tensor r = ref_conv(x2, w2, nullptr, 1, {1, 1}, {1, 1}, {0, 1, 0, 2});
+  CHECK(max_abs_diff(y, f32({1, 3, 9}, vals<float>(r))) < 1e-5f);
+  CHECK_THROWS_AS(eval_single("Conv", {rnd({1, 3, 5, 5}), rnd({2, 2, 3, 3})}), Error);  // channels mismatch
+  CHECK_THROWS_AS(eval_single("Conv", {rnd({1, 2, 2, 2}), rnd({2, 2, 3, 3})}), Error);  // kernel > input
+}
+
+TEST_CASE("FusedConv applies the activation in the epilogue", "[ops][conv]") {
+  const Tensor x = rnd({1, 4, 6, 6}, 11), w = rnd({5, 4, 3, 3}, 12), b = rnd({5}, 13);
+  const Tensor plain = eval_single("Conv", {x, w, b})[0];
+  Attrs a;
+  a.set_string("activation", "clip");
+  a.set_float("clip_min", 0.f);
+  a.set_float("clip_max", 0.5f);
+  EvalOptions o;
+  o.domain = "ortkit";
+  o.opset = 1;
+  const Tensor y = eval_single("FusedConv", {x, w, b}, a, o)[0];
+  for (int64_t i = 0; i < y.numel(); ++i)
+    CHECK(y.data_as<float>()[i] == Approx(std::clamp(plain.data_as<float>()[i], 0.f, 0.5f)).margin(1e-6));
+  // com.microsoft form, and the depthwise path with relu.
+  Attrs ms;
+  ms.set_string("activation", "Relu");
+  ms.set_int("group", 4);
+  const Tensor wd = rnd({4, 1, 3, 3}, 14);
+  Attrs g;
+  g.set_int("group", 4);
+  const Tensor pd = eval_single("Conv", {x, wd}, g)[0];
+  EvalOptions om;
+  om.domain = "com.microsoft";
+  om.opset = 1;
+  const Tensor yd = eval_single("FusedConv", {x, wd}, ms, om)[0];
+  for (int64_t i = 0; i < yd.numel(); ++i) CHECK(yd.data_as<float>()[i] == std::max(pd.data_as<float>()[i], 0.f));
+}
+
+TEST_CASE("Conv under bf16 precision stays close to fp32", "[ops][conv]") {
+  const Tensor x = rnd({1, 8, 8, 8}, 21), w = rnd({8, 8, 3, 3}, 22);
+  const Tensor y32 = eval_single("Conv", {x, w})[0];
+  EvalOptions o;
+  o.precision = Precision::bf16;
+  o.inputs_constant = true;
+  const Tensor y16 = eval_single("Conv", {x, w}, {}, o)[0];
+  CHECK(max_abs_diff(y32, y16) < 0.1f);
+}
+
+TEST_CASE("pools agree with and without a thread pool", "[ops][pool]") {
+  const Tensor x = rnd({2, 3, 17, 15}, 31);
+  for (const char* op : {"MaxPool", "AveragePool"}) {
+    Attrs a;
+    a.set_ints("kernel_shape", {3, 3});
+    a.set_ints("strides", {2, 2});
+    a.set_ints("pads", {1, 1, 1, 1});
+    a.set_int("ceil_mode", 1);
+    EvalOptions o;
+    o.opset = 12;
+    const Tensor y1 = eval_single(op, {x}, a, o)[0];
+    o.threading = test_threads(3);
+    const Tensor y2 = eval_single(op, {x}, a, o)[0];
+    CHECK(y1.shape() == Shape{2, 3, 9, 8});
+    CHECK(max_abs_diff(y1, y2) == 0.f);
+  }
+  const Tensor g = eval_single("GlobalAveragePool", {f32({1, 2, 2, 2}, {1, 2, 3, 4, 5, 6, 7, 8})})[0];
+  CHECK(vals<float>(g) == std::vector<float>{2.5f, 6.5f});
+}

@@ -1,0 +1,99 @@
+// Elementwise ops: integer semantics (Div truncation, Mod sign), broadcasting, the Pow fast paths, Clip
+// across opsets, numerically safe Sigmoid, variadic Min/Max, and thread-pool equivalence.
+#include <catch2/catch.hpp>
+#include <cmath>
+
+#include "ops/eval.h"
+#include "ops_test_util.h"
+
+using namespace ortkit;
+using namespace ortkit::ops;
+using namespace ortkit::ops::testing;
+
+TEST_CASE("integer Sub/Mul/Div follow C semantics with broadcasting", "[ops][elementwise]") {
+  const Tensor a = i64({2, 2}, {7, -7, 9, 10}), b = i64({2}, {2, -3});
+  CHECK(vals<int64_t>(eval_single("Div", {a, b})[0]) == std::vector<int64_t>{3, 2, 4, -3});
+  CHECK(vals<int64_t>(eval_single("Mul", {a, b})[0]) == std::vector<int64_t>{14, 21, 18, -30});
+  CHECK(vals<int64_t>(eval_single("Sub", {a, b})[0]) == std::vector<int64_t>{5, -4, 7, 13});
+  const Tensor c = i32({3}, {5, 6, 7}), d = i32({}, {2});
+  CHECK(vals<int32_t>(eval_single("Div", {c, d})[0]) == std::vector<int32_t>{2, 3, 3});
+  CHECK_THROWS_AS(eval_single("Mul", {a, f32({2}, {1, 2})}), Error);  // mixed types
+}
+
+TEST_CASE("Mod: Python sign by default, C fmod with fmod=1", "[ops][elementwise]") {
+  const Tensor a = i64({4}, {-7, 7, -7, 7}), b = i64({4}, {3, -3, -3, 3});
+  CHECK(vals<int64_t>(eval_single("Mod", {a, b})[0]) == std::vector<int64_t>{2, -2, -1, 1});
+  Attrs f;
+  f.set_int("fmod", 1);
+  CHECK(vals<int64_t>(eval_single("Mod", {a, b}, f)[0]) == std::vector<int64_t>{-1, 1, -1, 1});
+  CHECK_THROWS_AS(eval_single("Mod", {f32({1}, {1}), f32({1}, {2})}), Error);  // floats need fmod=1
+}
+
+TEST_CASE("Pow: scalar-exponent fast paths and integer powers", "[ops][elementwise]") {
+  const Tensor x = f32({3}, {-2, 3, 4});
+  CHECK(vals<float>(eval_single("Pow", {x, f32({}, {2})})[0]) == std::vector<float>{4, 9, 16});
+  CHECK(eval_single("Pow", {x, f32({}, {0.5f})})[0].data_as<float>()[2] == 2.f);
+  CHECK(eval_single("Pow", {x, i64({}, {3})})[0].data_as<float>()[0] == -8.f);
+  CHECK(vals<int64_t>(eval_single("Pow", {i64({3}, {2, -3, 5}), i64({3}, {10, 3, 0})})[0]) ==
+        std::vector<int64_t>{1024, -27, 1});
+}
+
+TEST_CASE("Clip: attributes before opset 11, optional inputs after", "[ops][elementwise]") {
+  const Tensor x = f32({4}, {-5, -0.5f, 0.5f, 5});
+  Attrs a;
+  a.set_float("min", -1.f);
+  a.set_float("max", 1.f);
+  EvalOptions o6;
+  o6.opset = 6;
+  CHECK(vals<float>(eval_single("Clip", {x}, a, o6)[0]) == std::vector<float>{-1, -0.5f, 0.5f, 1});
+  // Opset 13: only a max (min absent).
+  CHECK(vals<float>(eval_single("Clip", {x, Tensor(), f32({}, {0.f})})[0]) == std::vector<float>{-5, -0.5f, 0, 0});
+  CHECK(vals<int64_t>(eval_single("Clip", {i64({3}, {-9, 0, 9}), i64({}, {-2}), i64({}, {2})})[0]) ==
+        std::vector<int64_t>{-2, 0, 2});
+}
+
+TEST_CASE("activations: Sigmoid is safe at the extremes, HardSwish/LeakyRelu/HardSigmoid", "[ops][elementwise]") {
+  const Tensor s = eval_single("Sigmoid", {f32({3}, {-200, 0, 200})})[0];
+  CHECK(s.data_as<float>()[0] < 1e-30f);
+  CHECK(s.data_as<float>()[1] == 0.5f);
+  CHECK(s.data_as<float>()[2] == 1.f);
+  // The vectorised Sigmoid/Tanh stay within a few ulp of libm.
+  const Tensor x = rnd({1000}, 3);
+  const Tensor sg = eval_single("Sigmoid", {x})[0], th = eval_single("Tanh", {x})[0];
+  for (int64_t i = 0; i < 1000; ++i) {
+    CHECK(sg.data_as<float>()[i] == Approx(1.0 / (1.0 + std::exp(-double(x.data_as<float>()[i])))).epsilon(1e-6));
+    CHECK(th.data_as<float>()[i] == Approx(std::tanh(double(x.data_as<float>()[i]))).epsilon(1e-5).margin(1e-7));
+  }
+  const Tensor h = eval_single("HardSwish", {f32({3}, {-4, 1, 4})})[0];
+  CHECK(h.data_as<float>()[0] == 0.f);
+  CHECK(h.data_as<float>()[1] == Approx(1.f * (1.f / 6.f + 0.5f)));
+  CHECK(h.data_as<float>()[2] == 4.f);
+  CHECK(eval_single("LeakyRelu", {f32({1}, {-2})})[0].data_as<float>()[0] == Approx(-0.02f));
+  CHECK(eval_single("HardSigmoid", {f32({1}, {0})})[0].data_as<float>()[0] == 0.5f);
+  CHECK(std::isnan(eval_single("Sqrt", {f32({1}, {-1})})[0].data_as<float>()[0]));
+  CHECK(eval_single("Erf", {f32({1}, {0.5f})})[0].data_as<float>()[0] == Approx(std::erf(0.5f)));
+}
+
+TEST_CASE("variadic Min/Max/Sum/Mean broadcast over all inputs", "[ops][elementwise]") {
+  const Tensor a = f32({3}, {1, 5, 3}), b = f32({2, 1}, {2, 4}), c = f32({}, {3.5f});
+  const Tensor mx = eval_single("Max", {a, b, c})[0];
+  REQUIRE(mx.shape() == Shape{2, 3});
+  CHECK(vals<float>(mx) == std::vector<float>{3.5f, 5, 3.5f, 4, 5, 4});
+  CHECK(vals<float>(eval_single("Mean", {a, a})[0]) == vals<float>(a));
+  CHECK(vals<float>(eval_single("Min", {a})[0]) == vals<float>(a));
+}
+
+TEST_CASE("big elementwise ops give identical results on a thread pool", "[ops][elementwise]") {
+  const Tensor a = rnd({4, 300, 70}, 1), b = rnd({300, 1}, 2);
+  EvalOptions o;
+  o.threading = test_threads(4);
+  for (const char* op : {"Sub", "Mul", "Div", "Pow", "Max"}) {
+    INFO(op);
+    const Tensor y1 = eval_single(op, {a, b})[0], y2 = eval_single(op, {a, b}, {}, o)[0];
+    REQUIRE(y1.shape() == Shape{4, 300, 70});
+    const std::vector<float> v1 = vals<float>(y1), v2 = vals<float>(y2);
+    CHECK(std::equal(v1.begin(), v1.end(), v2.begin(), [](float p, float q) { return p == q || (std::isnan(p) && std::isnan(q)); }));
+  }
+  const Tensor t1 = eval_single("Tanh", {a})[0], t2 = eval_single("Tanh", {a}, {}, o)[0];
+  CHECK(max_abs_diff(t1, t2) == 0.f);
+}
