@@ -7,6 +7,9 @@ void register_all_ops(OpRegistry& r) {
   register_example_ops(r);
   register_matmul_ops(r);
   register_shape_fold_ops(r);
+  register_quant_linear_ops(r);
+  register_quant_matmul_ops(r);
+  register_quant_conv_ops(r);
 }
 
 }  // namespace ortkit::ops

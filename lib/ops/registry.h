@@ -62,5 +62,8 @@ void register_all_ops(OpRegistry& r);
 void register_example_ops(OpRegistry& r);     // examples.cpp: Add, Relu (engine lane)
 void register_matmul_ops(OpRegistry& r);      // matmul.cpp: MatMul, ortkit FusedGemm (engine lane)
 void register_shape_fold_ops(OpRegistry& r);  // shape_fold.cpp: Shape, Size, Identity, Constant (engine)
+void register_quant_linear_ops(OpRegistry& r);  // quant_linear.cpp: (De)QuantizeLinear, DynamicQuantizeLinear
+void register_quant_matmul_ops(OpRegistry& r);  // quant_matmul.cpp: MatMulInteger, QLinearMatMul, fused int8
+void register_quant_conv_ops(OpRegistry& r);    // quant_conv.cpp: ConvInteger, QLinearConv
 
 }  // namespace ortkit::ops
