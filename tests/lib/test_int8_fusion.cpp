@@ -4,8 +4,13 @@
 // reference ONNX ops (eval_single of DynamicQuantizeLinear, MatMulInteger, QuantizeLinear,
 // DequantizeLinear, MatMul) within the quantization tolerance; op_counts shows the fused op. Patterns
 // that are not safe to fuse are checked on the graph (the pass makes no rewrite).
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <cmath>
+#include <cstdlib>
+#include <iostream>
+#include <sstream>
 
 #include "engine_model_builder.h"
 #include "graph/from_onnx.h"
@@ -285,5 +290,45 @@ TEST_CASE("QDQ MatMul fuses into QdqMatMul", "[int8][fusion]") {
         ModelBuilder::attr_int(n, "axis", 0);
       }
     CHECK(rewrites(d.mb, graph::fuse_qdq_matmul) == 0);
+  }
+}
+
+// Hand-run timing (hidden): ORTKIT_INT8_BENCH="model_a.onnx model_b.onnx ..." test_lib "[.int8-bench]"
+// prints the median run time of each model on a random input (every input float, symbolic dims = 1).
+TEST_CASE("int8 timing loop", "[.int8-bench]") {
+  const char* env = std::getenv("ORTKIT_INT8_BENCH");
+  if (!env) {
+    WARN("set ORTKIT_INT8_BENCH to a list of model paths");
+    return;
+  }
+  const char* th = std::getenv("ORTKIT_THREADS");
+  std::istringstream models(env);
+  std::string path;
+  while (models >> path) {
+    SessionOptions o;
+    o.threads = th ? std::atoi(th) : 1;
+    auto s = Session::open(path, o);
+    std::vector<NamedTensor> ins;
+    std::vector<Tensor> keep;
+    for (const ValueInfo& v : s->inputs()) {
+      Shape shape;
+      for (const auto& d : v.dims) shape.push_back(d.value > 0 ? d.value : 1);
+      keep.push_back(make_random(shape, 1));
+    }
+    for (size_t i = 0; i < keep.size(); ++i) ins.push_back({s->inputs()[i].name, keep[i]});
+    s->run(ins);
+    std::vector<double> ms;
+    for (int r = 0; r < 20; ++r) {
+      const auto t0 = std::chrono::steady_clock::now();
+      s->run(ins);
+      ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    }
+    std::sort(ms.begin(), ms.end());
+    std::cout << path << ": median " << ms[ms.size() / 2] << " ms, min " << ms[0] << " ms (threads " << o.threads
+              << "); ops:";
+    for (const auto& [op, n] : s->op_counts()) std::cout << " " << op << "x" << n;
+    std::cout << "; kernels:";
+    for (const std::string& k : s->kernels_used()) std::cout << " " << k;
+    std::cout << "\n";
   }
 }
