@@ -198,27 +198,34 @@ class QLinearMatMul : public OpKernel {
 
 /// Packing of the fused ops' constant int8 weights with their scales (dequantization in the epilogue).
 /// Slots: B (u8/s8, 2-D), b_scale (f32, scalar or [N]), b_zero_point (optional).
-void pack_scaled(const CompileContext& ctx, PackedB& out, kernels::GemmKind kind, size_t ib, size_t is,
-                 size_t iz, const Tensor& b, const Tensor& scale, const Tensor* zp) {
+/// trans_b: B is stored [N, K].
+void pack_scaled(const CompileContext& ctx, PackedB& out, kernels::GemmKind kind, const Tensor& b,
+                 const Tensor& scale, const Tensor* zp, bool trans_b) {
   if (b.rank() != 2) ctx.unsupported("fused int8 matmul needs a 2-D B");
   std::vector<int32_t> zps;
   quant::read_zero_points(zp, zps);
-  (void)ib;
-  (void)is;
-  (void)iz;
-  kernels::pack_b_int8(out, kind, BDesc{b.data(), b.shape()[0], b.shape()[1], b.shape()[1], false},
+  const int64_t k = b.shape()[trans_b ? 1 : 0], n = b.shape()[trans_b ? 0 : 1];
+  kernels::pack_b_int8(out, kind, BDesc{b.data(), k, n, trans_b ? k : n, trans_b},
                        b.dtype() == DType::u8, scale.data_as<float>(), scale.numel(), zps.data(),
                        static_cast<int64_t>(zps.size()));
 }
 
-/// Common compile of the fused ops: A f32 [..., K], B int8 [K, N] const, scales, bias.
-MatShapes fused_compile(CompileContext& ctx, size_t ib, size_t is, size_t iz, size_t ibias) {
+/// Common compile of the fused ops: A f32 [..., K], B int8 [K, N] (or [N, K] with trans_b), scales, bias.
+MatShapes fused_compile(CompileContext& ctx, size_t ib, size_t is, size_t iz, size_t ibias, bool trans_b) {
   ctx.require_dtype(0, {DType::f32});
   ctx.require_dtype(ib, {DType::u8, DType::i8});
   ctx.require_dtype(is, {DType::f32});
   if (ctx.has_input(iz)) ctx.require_dtype(iz, {ctx.input(ib).dtype});
-  MatShapes s = matmul_shapes(ctx, 0, ib);
-  if (ctx.input(ib).shape.size() != 2) ctx.unsupported("fused int8 matmul needs a 2-D B");
+  const Shape& bs = ctx.input(ib).shape;
+  if (bs.size() != 2) ctx.unsupported("fused int8 matmul needs a 2-D B");
+  const Shape& as = ctx.input(0).shape;
+  if (as.empty()) ctx.fail("A must have rank >= 1");
+  MatShapes s;
+  s.k = as.back();
+  s.n = bs[trans_b ? 0 : 1];
+  if (bs[trans_b ? 1 : 0] != s.k) ctx.fail("inner dimensions differ: " + shape_str(as) + " @ " + shape_str(bs));
+  s.out = as;
+  s.out.back() = s.n;
   require_per_column(ctx, is, s.n, "b_scale");
   require_per_column(ctx, iz, s.n, "b_zero_point");
   if (ctx.has_input(ibias)) {
@@ -231,12 +238,12 @@ MatShapes fused_compile(CompileContext& ctx, size_t ib, size_t is, size_t iz, si
 /// ortkit.DynQuantMatMul(A f32, B u8/s8, b_scale, b_zero_point?, bias?).
 class DynQuantMatMul : public OpKernel {
   void compile(CompileContext& ctx) override {
-    const MatShapes s = fused_compile(ctx, 1, 2, 3, 4);
+    const MatShapes s = fused_compile(ctx, 1, 2, 3, 4, false);
     ctx.set_output(0, DType::f32, s.out);
     use_const_ = ctx.input(1).constant && ctx.input(2).constant && (!ctx.has_input(3) || ctx.input(3).constant);
     if (use_const_ && packed_.empty())
-      pack_scaled(ctx, packed_, kernels::GemmKind::u8s8, 1, 2, 3, *ctx.input(1).constant, *ctx.input(2).constant,
-                  ctx.has_input(3) ? ctx.input(3).constant : nullptr);
+      pack_scaled(ctx, packed_, kernels::GemmKind::u8s8, *ctx.input(1).constant, *ctx.input(2).constant,
+                  ctx.has_input(3) ? ctx.input(3).constant : nullptr, false);
   }
   void run(RunContext& ctx) override {
     const Tensor& a = ctx.input(0);
@@ -268,26 +275,26 @@ class DynQuantMatMul : public OpKernel {
   PackedB packed_, dyn_;
 };
 
-/// ortkit.QdqMatMul(X f32, a_scale, a_zero_point, W u8/s8, w_scale, w_zero_point?, bias?): X is
-/// quantized per tensor with the static parameters into scratch (u8 or s8 like a_zero_point), then one
-/// int8 GEMM dequantizes into Y with the bias in the epilogue.
+/// ortkit.QdqMatMul(X f32, a_scale, a_zero_point, W u8/s8, w_scale, w_zero_point?, bias?), attribute
+/// trans_b (W stored [N, K], from Gemm's transB): X is quantized per tensor with the static parameters
+/// into scratch (u8 or s8 like a_zero_point), then one int8 GEMM dequantizes into Y with the bias in
+/// the epilogue.
 class QdqMatMul : public OpKernel {
   void compile(CompileContext& ctx) override {
     ctx.require_dtype(1, {DType::f32});
     ctx.require_dtype(2, {DType::u8, DType::i8});
     require_per_tensor(ctx, 1, "a_scale");
     require_per_tensor(ctx, 2, "a_zero_point");
-    const MatShapes s = matmul_shapes(ctx, 0, 3);
-    (void)s;
-    const MatShapes f = fused_compile_w(ctx);
+    trans_b_ = ctx.attr().get_int("trans_b", 0) != 0;
+    const MatShapes f = fused_compile(ctx, 3, 4, 5, 6, trans_b_);
     ctx.set_output(0, DType::f32, f.out);
     a_type_ = ctx.input(2).dtype;
     kind_ = quant::int8_kind(a_type_);
     ctx.scratch_bytes = static_cast<size_t>(shape_numel(ctx.input(0).shape));
     use_const_ = ctx.input(3).constant && ctx.input(4).constant && (!ctx.has_input(5) || ctx.input(5).constant);
     if (use_const_ && packed_.empty())
-      pack_scaled(ctx, packed_, kind_, 3, 4, 5, *ctx.input(3).constant, *ctx.input(4).constant,
-                  ctx.has_input(5) ? ctx.input(5).constant : nullptr);
+      pack_scaled(ctx, packed_, kind_, *ctx.input(3).constant, *ctx.input(4).constant,
+                  ctx.has_input(5) ? ctx.input(5).constant : nullptr, trans_b_);
   }
   void run(RunContext& ctx) override {
     const Tensor& x = ctx.input(0);
@@ -298,7 +305,7 @@ class QdqMatMul : public OpKernel {
       std::vector<int32_t> zps;
       quant::read_zero_points(ctx.has_input(5) ? &ctx.input(5) : nullptr, zps);
       const Tensor& b = ctx.input(3);
-      kernels::pack_b_int8(dyn_, kind_, BDesc{b.data(), k, n, n, false}, b.dtype() == DType::u8,
+      kernels::pack_b_int8(dyn_, kind_, BDesc{b.data(), k, n, trans_b_ ? k : n, trans_b_}, b.dtype() == DType::u8,
                            ctx.input(4).data_as<float>(), ctx.input(4).numel(), zps.data(),
                            static_cast<int64_t>(zps.size()));
     }
@@ -328,7 +335,7 @@ class QdqMatMul : public OpKernel {
   }
 
  private:
-  MatShapes fused_compile_w(CompileContext& ctx) { return fused_compile(ctx, 3, 4, 5, 6); }
+  bool trans_b_ = false;
   DType a_type_ = DType::u8;
   kernels::GemmKind kind_ = kernels::GemmKind::u8s8;
   bool use_const_ = false;

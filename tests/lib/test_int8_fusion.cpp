@@ -293,6 +293,62 @@ TEST_CASE("QDQ MatMul fuses into QdqMatMul", "[int8][fusion]") {
   }
 }
 
+TEST_CASE("QDQ Gemm (transB, per-row weight scales) with an int32 DequantizeLinear bias", "[int8][fusion]") {
+  for (bool gemm : {true, false}) {
+    DYNAMIC_SECTION((gemm ? "Gemm transB=1, bias as C" : "MatMul + Add(DequantizeLinear(int32 bias))")) {
+      ModelBuilder mb(13);
+      mb.input("x", {"m", K});
+      // Gemm: W stored [N, K], per-output scales along axis 0. MatMul: [K, N], axis 1.
+      Tensor w = random_int8(DType::i8, gemm ? Shape{N, K} : Shape{K, N}, -127, 127, 41);
+      Tensor ws(DType::f32, {N});
+      for (int64_t i = 0; i < N; ++i) ws.data_as<float>()[i] = 0.002f + 0.0003f * static_cast<float>(i);
+      Tensor as = f32({}, {2.f / 255.f}), az = u8({}, {128});
+      Tensor bq(DType::i32, {N});
+      for (int64_t i = 0; i < N; ++i) bq.data_as<int32_t>()[i] = static_cast<int32_t>(i * 37 - 150);
+      Tensor bs = f32({N}, {});
+      for (int64_t i = 0; i < N; ++i) bs.data_as<float>()[i] = as.data_as<float>()[0] * ws.data_as<float>()[i];
+      mb.init("W_q", w);
+      mb.init("W_s", ws);
+      mb.init("a_s", as);
+      mb.init("a_z", az);
+      mb.init("b_q", bq);
+      mb.init("b_s", bs);
+      mb.node("QuantizeLinear", {"x", "a_s", "a_z"}, {"xq"});
+      mb.node("DequantizeLinear", {"xq", "a_s", "a_z"}, {"xd"});
+      ModelBuilder::attr_int(mb.node("DequantizeLinear", {"W_q", "W_s"}, {"Wd"}), "axis", gemm ? 0 : 1);
+      ModelBuilder::attr_int(mb.node("DequantizeLinear", {"b_q", "b_s"}, {"bd"}), "axis", 0);
+      if (gemm) {
+        ModelBuilder::attr_int(mb.node("Gemm", {"xd", "Wd", "bd"}, {"y"}), "transB", 1);
+      } else {
+        mb.node("MatMul", {"xd", "Wd"}, {"y0"});
+        mb.node("Add", {"bd", "y0"}, {"y"});
+      }
+      mb.output("y");
+      // Reference from the unfused operators.
+      Tensor x = make_random({5, K}, 42);
+      ops::EvalOptions o;
+      o.opset = 13;
+      Tensor xd = ops::eval_single(
+          "DequantizeLinear", {ops::eval_single("QuantizeLinear", {x, as, az}, {}, o)[0], as, az}, {}, o)[0];
+      ops::Attrs wa;
+      wa.set_int("axis", gemm ? 0 : 1);
+      Tensor wd = ops::eval_single("DequantizeLinear", {w, ws}, wa, o)[0];
+      ops::Attrs ga;
+      ga.set_int("transB", gemm ? 1 : 0);
+      Tensor y = ops::eval_single("Gemm", {xd, wd}, ga, o)[0];
+      for (int64_t i = 0; i < y.numel(); ++i)
+        y.data_as<float>()[i] += static_cast<float>(bq.data_as<int32_t>()[i % N]) * bs.data_as<float>()[i % N];
+      std::map<std::string, int> ops;
+      double ref = 0;
+      const double diff = run_fused(mb.bytes(), x, y, ops, ref);
+      CHECK(ops["QdqMatMul"] == 1);
+      CHECK(ops.size() == 1);
+      CHECK(diff <= 1e-4 * ref + 1e-5);
+      CHECK(ref > 0.01);
+    }
+  }
+}
+
 // Hand-run timing (hidden): ORTKIT_INT8_BENCH="model_a.onnx model_b.onnx ..." test_lib "[.int8-bench]"
 // prints the median run time of each model on a random input (every input float, symbolic dims = 1).
 TEST_CASE("int8 timing loop", "[.int8-bench]") {
