@@ -18,6 +18,7 @@ std::vector<std::string> optimize(Graph& g, const OptimizeOptions& opts) {
   static const Pass kPasses[] = {
       {"qdq_matmul_fusion", [](Graph& g) { return fuse_qdq_matmul(g); }, 2},
       {"dynquant_matmul_fusion", [](Graph& g) { return fuse_dynquant_matmul(g); }, 2},
+      {"dynquant_conv_fusion", [](Graph& g) { return fuse_dynquant_conv(g); }, 2},
       {"constant_folding", fold_constants, 1},
       {"dead_nodes", remove_dead_nodes, 1},
       {"layernorm_fusion", [](Graph& g) { return fuse_layer_norm(g); }, 2},

@@ -1,4 +1,5 @@
-// Integer 2-D convolutions on the int8 GEMM: ConvInteger (10, int32 output) and QLinearConv (10,
+// Integer 2-D convolutions on the int8 GEMM: ConvInteger (10, int32 output), ortkit.DynQuantConv (the
+// fused dynamic-quantization chain, fp32 output) and QLinearConv (10,
 // requantized u8/s8 output, per-output-channel weight scales, int32 bias). Per image and group, the
 // input is unfolded pixel-major (im2col: A[pixel, ci*kh*kw], padding filled with the input zero point, so
 // padded taps contribute exactly 0 after the zero-point correction), multiplied by the weights packed as
@@ -89,10 +90,15 @@ void im2col(const ConvGeom& gm, const uint8_t* x, int64_t b, int64_t g, uint8_t 
 }
 
 /// The int32 core shared by ConvInteger and QLinearConv. Slots: x, w, x_zero_point, w_zero_point.
+/// x_type: the dtype x has when it reaches the GEMM (u8 for the fused dynamic conv's f32 input).
 class IntConvCore {
  public:
-  ConvGeom compile(CompileContext& ctx, size_t ix, size_t iw, size_t ixzp, size_t iwzp) {
-    ctx.require_dtype(ix, {DType::u8, DType::i8});
+  ConvGeom compile(CompileContext& ctx, size_t ix, size_t iw, size_t ixzp, size_t iwzp,
+                   DType x_type = DType::undefined) {
+    if (x_type == DType::undefined) {
+      ctx.require_dtype(ix, {DType::u8, DType::i8});
+      x_type = ctx.input(ix).dtype;
+    }
     ctx.require_dtype(iw, {DType::u8, DType::i8});
     if (ctx.has_input(ixzp)) {
       ctx.require_dtype(ixzp, {ctx.input(ix).dtype});
@@ -104,7 +110,7 @@ class IntConvCore {
       const int64_t c = shape_numel(ctx.input(iwzp).shape);
       if (c != 1 && c != gm_.m) ctx.fail("w_zero_point must be a scalar or have one value per output channel");
     }
-    kind_ = quant::int8_kind(ctx.input(ix).dtype);
+    kind_ = quant::int8_kind(x_type);
     w_unsigned_ = ctx.input(iw).dtype == DType::u8;
     use_const_ = ctx.input(iw).constant && (!ctx.has_input(iwzp) || ctx.input(iwzp).constant);
     if (use_const_ && packed_const_.empty())
@@ -117,17 +123,22 @@ class IntConvCore {
   /// Calls emit(b, g, acc) with acc[p * mg + co] for every image b and group g.
   template <class Emit>
   void run(RunContext& ctx, size_t ix, size_t iw, size_t ixzp, size_t iwzp, Emit&& emit) {
+    run_on(ctx, static_cast<const uint8_t*>(ctx.input(ix).data()),
+           ctx.has_input(ixzp) ? quant::int_at(ctx.input(ixzp), 0) : 0, iw, iwzp, emit);
+  }
+  /// The same on quantized x data given directly (u8/s8 bits) with its zero point.
+  template <class Emit>
+  void run_on(RunContext& ctx, const uint8_t* x, int32_t x_zero_point, size_t iw, size_t iwzp, Emit&& emit) {
     const ConvGeom& gm = gm_;
     if (gm.pixels() == 0 || gm.mg() == 0) return;
     if (!use_const_ || packed_const_.empty())
       pack(dyn_, ctx.input(iw), ctx.has_input(iwzp) ? &ctx.input(iwzp) : nullptr);
     const std::vector<PackedB>& packs = use_const_ && !packed_const_.empty() ? packed_const_ : dyn_;
     kernels::QuantA qa;
-    qa.zero_point = ctx.has_input(ixzp) ? quant::int_at(ctx.input(ixzp), 0) : 0;
+    qa.zero_point = x_zero_point;
     const uint8_t pad = static_cast<uint8_t>(qa.zero_point);  // same bits for s8
     uint8_t* a = static_cast<uint8_t*>(ctx.scratch);
     int32_t* acc = reinterpret_cast<int32_t*>(a + a_bytes_);
-    const uint8_t* x = static_cast<const uint8_t*>(ctx.input(ix).data());
     for (int64_t b = 0; b < gm.n; ++b)
       for (int64_t g = 0; g < gm.g; ++g) {
         if (gm.kg() == 0) {
@@ -146,6 +157,10 @@ class IntConvCore {
     return kn ? std::vector<std::string>{kn->name} : std::vector<std::string>{};
   }
   const ConvGeom& geom() const { return gm_; }
+  /// Bytes of scratch the core uses (callers may append their own after it, 64-byte aligned).
+  size_t scratch_bytes() const {
+    return a_bytes_ + (static_cast<size_t>(gm_.pixels() * gm_.mg()) * sizeof(int32_t) + 63) / 64 * 64;
+  }
 
  private:
   void pack(std::vector<PackedB>& out, const Tensor& w, const Tensor* zp) {
@@ -235,11 +250,66 @@ class QLinearConv : public OpKernel {
   IntConvCore core_;
 };
 
+/// ortkit.DynQuantConv(x f32, W_q u8/s8, W_scale (1 or M values), W_zero_point?, bias? (M values)),
+/// Conv attributes: the fused DynamicQuantizeLinear -> ConvInteger -> Cast -> Mul [-> Add] chain of
+/// quantize_dynamic / ort-quantize. x is quantized to u8 per tensor (DynamicQuantizeLinear's rule) into
+/// scratch, then y = acc * (x_s * W_s[co]) + bias[co].
+class DynQuantConv : public OpKernel {
+  void compile(CompileContext& ctx) override {
+    ctx.require_dtype(0, {DType::f32});
+    ctx.require_dtype(2, {DType::f32});
+    const ConvGeom gm = core_.compile(ctx, 0, 1, 99, 3, DType::u8);
+    const int64_t ns = shape_numel(ctx.input(2).shape);
+    if (ns != 1 && ns != gm.m) ctx.fail("W_scale must have 1 or one value per output channel");
+    if (ctx.has_input(4)) {
+      ctx.require_dtype(4, {DType::f32});
+      if (shape_numel(ctx.input(4).shape) != gm.m) ctx.fail("bias must have one value per output channel");
+    }
+    ctx.set_output(0, DType::f32, {gm.n, gm.m, gm.oh, gm.ow});
+    ctx.scratch_bytes = core_.scratch_bytes() + static_cast<size_t>(shape_numel(ctx.input(0).shape));
+  }
+  void run(RunContext& ctx) override {
+    const Tensor& x = ctx.input(0);
+    const float* px = x.data_as<float>();
+    const int64_t nx = x.numel();
+    float lo = 0.f, hi = 0.f;
+    for (int64_t i = 0; i < nx; ++i) {
+      lo = std::min(lo, px[i]);
+      hi = std::max(hi, px[i]);
+    }
+    const float xs = (hi - lo) / 255.f;
+    const int32_t xz = xs == 0.f ? 0 : static_cast<int32_t>(quant::round_even(std::clamp(-lo / xs, 0.f, 255.f)));
+    uint8_t* q = static_cast<uint8_t*>(ctx.scratch) + core_.scratch_bytes();
+    parallel_range(ctx.threading, nx, 16384, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) quant::store_q(DType::u8, q, i, xs == 0.f ? 0.f : px[i] / xs, xz);
+    });
+    const ConvGeom& gm = core_.geom();
+    float* y = ctx.output(0).data_as<float>();
+    const Tensor& tws = ctx.input(2);
+    const float* ws = tws.data_as<float>();
+    const bool per_ch = tws.numel() > 1;
+    const float* bias = ctx.has_input(4) ? ctx.input(4).data_as<float>() : nullptr;
+    core_.run_on(ctx, q, xz, 1, 3, [&](int64_t b, int64_t g, const int32_t* acc) {
+      const int64_t p = gm.pixels(), mg = gm.mg();
+      for (int64_t co = 0; co < mg; ++co) {
+        const int64_t oc = g * mg + co;
+        const float s = xs * ws[per_ch ? oc : 0];
+        const float bb = bias ? bias[oc] : 0.f;
+        float* dst = y + (b * gm.m + oc) * p;
+        for (int64_t i = 0; i < p; ++i) dst[i] = static_cast<float>(acc[i * mg + co]) * s + bb;
+      }
+    });
+  }
+  std::vector<std::string> kernels_used() const override { return core_.kernels_used(); }
+  IntConvCore core_;
+};
+
 }  // namespace
 
 void register_quant_conv_ops(OpRegistry& r) {
   r.add(kOnnxDomain, "ConvInteger", 10, kAnyOpset, [] { return std::make_unique<ConvInteger>(); });
   r.add(kOnnxDomain, "QLinearConv", 10, kAnyOpset, [] { return std::make_unique<QLinearConv>(); });
+  r.add(kOrtkitDomain, "DynQuantConv", 1, kAnyOpset, [] { return std::make_unique<DynQuantConv>(); });
 }
 
 }  // namespace ortkit::ops

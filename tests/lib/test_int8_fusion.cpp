@@ -349,6 +349,79 @@ TEST_CASE("QDQ Gemm (transB, per-row weight scales) with an int32 DequantizeLine
   }
 }
 
+TEST_CASE("quantize_dynamic Conv chain fuses into DynQuantConv", "[int8][fusion]") {
+  for (bool per_channel : {false, true}) {
+    DYNAMIC_SECTION("per_channel " << per_channel) {
+      ModelBuilder mb(13);
+      mb.input("x", {int64_t{1}, int64_t{4}, "h", int64_t{6}});
+      Tensor w = random_int8(DType::i8, {6, 2, 3, 3}, -127, 127, 51);
+      Tensor ws = per_channel ? Tensor(DType::f32, {6, 1, 1}) : f32({}, {0.01f});
+      if (per_channel)
+        for (int i = 0; i < 6; ++i) ws.data_as<float>()[i] = 0.005f * static_cast<float>(i + 1);
+      Tensor bias(DType::f32, {1, 6, 1, 1});
+      for (int i = 0; i < 6; ++i) bias.data_as<float>()[i] = 0.1f * static_cast<float>(i) - 0.2f;
+      mb.init("W_q", w);
+      mb.init("W_s", ws);
+      mb.init("W_z", s8({}, {0}));
+      mb.init("bias", bias);
+      mb.node("DynamicQuantizeLinear", {"x"}, {"xq", "xs", "xz"});
+      mb.node("Mul", {"xs", "W_s"}, {"sc"});
+      auto& c = mb.node("ConvInteger", {"xq", "W_q", "xz", "W_z"}, {"acc"});
+      ModelBuilder::attr_int(c, "group", 2);
+      ModelBuilder::attr_ints(c, "pads", {1, 1, 1, 1});
+      ModelBuilder::attr_int(mb.node("Cast", {"acc"}, {"accf"}), "to", 1);
+      mb.node("Mul", {"accf", "sc"}, {"y0"});
+      mb.node("Add", {"y0", "bias"}, {"y"});
+      mb.output("y");
+
+      Tensor x = make_random({1, 4, 5, 6}, 52);
+      ops::EvalOptions o3;
+      o3.opset = 13;
+      o3.num_outputs = 3;
+      auto q = ops::eval_single("DynamicQuantizeLinear", {x}, {}, o3);
+      ops::Attrs ca;
+      ca.set_int("group", 2);
+      ca.set_ints("pads", {1, 1, 1, 1});
+      ops::EvalOptions o1;
+      o1.opset = 13;
+      Tensor acc = ops::eval_single("ConvInteger", {q[0], w, q[2], s8({}, {0})}, ca, o1)[0];
+      REQUIRE(acc.shape() == Shape{1, 6, 5, 6});
+      Tensor ref(DType::f32, acc.shape());
+      for (int64_t i = 0; i < ref.numel(); ++i) {
+        const int64_t oc = i / 30;
+        const float s = q[1].data_as<float>()[0] * ws.data_as<float>()[per_channel ? oc : 0];
+        ref.data_as<float>()[i] = static_cast<float>(acc.data_as<int32_t>()[i]) * s + bias.data_as<float>()[oc];
+      }
+      std::map<std::string, int> ops;
+      double mx = 0;
+      const double diff = run_fused(mb.bytes(), x, ref, ops, mx);
+      CHECK(ops["DynQuantConv"] == 1);
+      CHECK(ops.size() == 1);
+      CHECK(diff <= 1e-5 * mx + 1e-6);  // the same quantization of x (x / s) and the same integer sums
+      CHECK(mx > 0.01);
+    }
+  }
+  SECTION("a bias of shape [M] (broadcast over width) is not fused into the conv") {
+    ModelBuilder mb(13);
+    mb.input("x", {int64_t{1}, int64_t{2}, int64_t{4}, int64_t{4}});
+    mb.init("W_q", random_int8(DType::i8, {3, 2, 1, 1}, -127, 127, 53));
+    mb.init("W_s", f32({}, {0.01f}));
+    mb.init("bias", f32({3}, {1, 2, 3}));
+    mb.node("DynamicQuantizeLinear", {"x"}, {"xq", "xs", "xz"});
+    mb.node("Mul", {"xs", "W_s"}, {"sc"});
+    mb.node("ConvInteger", {"xq", "W_q", "xz"}, {"acc"});
+    ModelBuilder::attr_int(mb.node("Cast", {"acc"}, {"accf"}), "to", 1);
+    mb.node("Mul", {"accf", "sc"}, {"y0"});
+    mb.node("Add", {"y0", "bias"}, {"y"});
+    mb.output("y");
+    graph::Graph g = graph::from_onnx(mb.proto(), "test", ".");
+    CHECK(graph::fuse_dynquant_conv(g, true) == 1);  // the conv chain fuses, the Add stays separate
+    int adds = 0;
+    for (const graph::Node& n : g.nodes) adds += n.op_type == "Add";
+    CHECK(adds == 1);
+  }
+}
+
 // Hand-run timing (hidden): ORTKIT_INT8_BENCH="model_a.onnx model_b.onnx ..." test_lib "[.int8-bench]"
 // prints the median run time of each model on a random input (every input float, symbolic dims = 1).
 TEST_CASE("int8 timing loop", "[.int8-bench]") {
