@@ -275,3 +275,12 @@ TEST_CASE("an overridden weight is used instead of its prepacked default", "[ses
   CHECK(s->run({{"x", x}, {"W", make_f32({2, 2}, {0, 1, 1, 0})}})[0].data_as<float>()[0] == 4);
   CHECK(s->run({{"x", x}})[0].data_as<float>()[0] == 3);
 }
+
+TEST_CASE("pinned threads give the same results", "[session]") {
+  SessionOptions o;
+  o.threads = 2;
+  o.pin_threads = true;
+  auto s = Session::from_bytes(mlp().bytes(), o);
+  Tensor x = make_random({4, 8}, 4);
+  check_close(s->run({{"x", x}})[0], mlp_ref(x));
+}
