@@ -20,7 +20,8 @@ struct AxisSplit {
 AxisSplit axis_split(const CompileContext& ctx, const Shape& x, const Shape& scale) {
   AxisSplit s;
   s.inner = shape_numel(x);
-  if (quant::is_scalar_like(scale) && (scale.empty() || ctx.node->opset < 13)) return s;
+  // One value (a scalar, or shape [1] as many exporters write it) is per tensor at every opset.
+  if (quant::is_scalar_like(scale)) return s;
   if (ctx.node->opset < 13) {
     if (shape_numel(scale) != 1) ctx.fail("scale must be a scalar before opset 13");
     return s;

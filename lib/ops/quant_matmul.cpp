@@ -93,7 +93,7 @@ class IntMatMulCore {
     for (int d = 0; d < rb - 2; ++d) nb *= bs[d];
     if (na * m * n == 0) return;
     if (k == 0) {
-      std::fill(c32, c32 + shape_numel(ctx.output(0).shape()) / 1, 0);
+      std::fill(c32, c32 + ctx.output(0).numel(), 0);
       return;
     }
     if (!use_const_ || packed_const_.empty())

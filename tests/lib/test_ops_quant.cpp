@@ -73,6 +73,12 @@ TEST_CASE("QuantizeLinear rounds half to even and saturates", "[ops][quant]") {
     Tensor y = eval_single("QuantizeLinear", {xs, f32({2}, {1.f, 2.f}), u8({2}, {0, 10})}, a, opset(13))[0];
     CHECK(ints<uint8_t>(y) == std::vector<int32_t>{1, 2, 12, 12, 5, 6, 14, 14});
   }
+  SECTION("a [1]-shaped scale is per tensor, whatever the axis") {
+    Attrs a;
+    a.set_int("axis", 0);
+    Tensor y = eval_single("QuantizeLinear", {x, f32({1}, {1.f}), u8({1}, {128})}, a, opset(13))[0];
+    CHECK(ints<uint8_t>(y) == std::vector<int32_t>{128, 130, 130, 126, 126, 255, 0, 128});
+  }
   SECTION("per-axis scale before opset 13 is an error") {
     CHECK_THROWS_AS(eval_single("QuantizeLinear", {x, f32({8}, {1, 1, 1, 1, 1, 1, 1, 1}), u8({8}, {})}, {},
                                 opset(10)),
