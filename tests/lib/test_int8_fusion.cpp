@@ -423,7 +423,8 @@ TEST_CASE("quantize_dynamic Conv chain fuses into DynQuantConv", "[int8][fusion]
 }
 
 // Hand-run timing (hidden): ORTKIT_INT8_BENCH="model_a.onnx model_b.onnx ..." test_lib "[.int8-bench]"
-// prints the median run time of each model on a random input (every input float, symbolic dims = 1).
+// prints the median run time of each model (random floats, int64 inputs all ones; symbolic dims: batch 1,
+// others ORTKIT_SEQ or 128; ORTKIT_THREADS threads, default 1).
 TEST_CASE("int8 timing loop", "[.int8-bench]") {
   const char* env = std::getenv("ORTKIT_INT8_BENCH");
   if (!env) {
@@ -439,10 +440,18 @@ TEST_CASE("int8 timing loop", "[.int8-bench]") {
     auto s = Session::open(path, o);
     std::vector<NamedTensor> ins;
     std::vector<Tensor> keep;
+    const char* seq = std::getenv("ORTKIT_SEQ");
     for (const ValueInfo& v : s->inputs()) {
-      Shape shape;
-      for (const auto& d : v.dims) shape.push_back(d.value > 0 ? d.value : 1);
-      keep.push_back(make_random(shape, 1));
+      Shape shape;  // symbolic dims: the first (batch) 1, the others ORTKIT_SEQ (default 128)
+      for (size_t d = 0; d < v.dims.size(); ++d)
+        shape.push_back(v.dims[d].value > 0 ? v.dims[d].value : d == 0 ? 1 : (seq ? std::atoi(seq) : 128));
+      if (v.dtype == DType::i64) {  // token ids, masks, type ids: all ones is valid for each
+        Tensor t(DType::i64, shape);
+        std::fill_n(t.data_as<int64_t>(), t.numel(), int64_t{1});
+        keep.push_back(std::move(t));
+      } else {
+        keep.push_back(make_random(shape, 1));
+      }
     }
     for (size_t i = 0; i < keep.size(); ++i) ins.push_back({s->inputs()[i].name, keep[i]});
     s->run(ins);
