@@ -14,7 +14,11 @@ std::vector<std::string> optimize(Graph& g, const OptimizeOptions& opts) {
   };
   // Order matters: fold first (exposes constant weights), fuse GELU/LayerNorm before MatMul+Add so the
   // bias Add is still there for the GELU epilogue match, fold BN before fusing the Conv activation.
+  // The int8 fusions run before folding, which would turn DequantizeLinear(int8 weights) into floats.
   static const Pass kPasses[] = {
+      {"qdq_matmul_fusion", [](Graph& g) { return fuse_qdq_matmul(g); }, 2},
+      {"dynquant_matmul_fusion", [](Graph& g) { return fuse_dynquant_matmul(g); }, 2},
+      {"dynquant_conv_fusion", [](Graph& g) { return fuse_dynquant_conv(g); }, 2},
       {"constant_folding", fold_constants, 1},
       {"dead_nodes", remove_dead_nodes, 1},
       {"layernorm_fusion", [](Graph& g) { return fuse_layer_norm(g); }, 2},

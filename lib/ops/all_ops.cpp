@@ -15,6 +15,9 @@ void register_all_ops(OpRegistry& r) {
   register_reduce_ops(r);
   register_conv_ops(r);
   register_pool_ops(r);
+  register_quant_linear_ops(r);
+  register_quant_matmul_ops(r);
+  register_quant_conv_ops(r);
 }
 
 }  // namespace ortkit::ops

@@ -71,5 +71,8 @@ void register_movement_ops(OpRegistry& r);       // movement.cpp
 void register_reduce_ops(OpRegistry& r);         // reduce.cpp
 void register_conv_ops(OpRegistry& r);           // conv.cpp
 void register_pool_ops(OpRegistry& r);           // pool.cpp
+void register_quant_linear_ops(OpRegistry& r);  // quant_linear.cpp: (De)QuantizeLinear, DynamicQuantizeLinear
+void register_quant_matmul_ops(OpRegistry& r);  // quant_matmul.cpp: MatMulInteger, QLinearMatMul, fused int8
+void register_quant_conv_ops(OpRegistry& r);    // quant_conv.cpp: ConvInteger, QLinearConv
 
 }  // namespace ortkit::ops

@@ -1,0 +1,54 @@
+// Helpers shared by the quantized operators (quant_*.cpp): reading scales and zero points, the ONNX
+// rounding rule (round half to even, then saturate) and int8 GEMM kind selection.
+#pragma once
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "ops/op.h"
+
+namespace ortkit::ops::quant {
+
+/// Round half to even (the default FP rounding mode; ONNX QuantizeLinear's rule).
+inline float round_even(float v) { return std::nearbyint(v); }
+
+/// saturate(round(v) + zp) into u8 or s8, stored at out[i].
+inline void store_q(DType t, void* out, int64_t i, float v_scaled, int32_t zp) {
+  const float q = round_even(v_scaled) + static_cast<float>(zp);
+  if (t == DType::u8)
+    static_cast<uint8_t*>(out)[i] = static_cast<uint8_t>(std::clamp(q, 0.f, 255.f));
+  else
+    static_cast<int8_t*>(out)[i] = static_cast<int8_t>(std::clamp(q, -128.f, 127.f));
+}
+
+/// Element i of an integer tensor (u8, s8, i32) as int32.
+inline int32_t int_at(const Tensor& t, int64_t i) {
+  switch (t.dtype()) {
+    case DType::u8: return t.data_as<uint8_t>()[i];
+    case DType::i8: return t.data_as<int8_t>()[i];
+    case DType::i32: return t.data_as<int32_t>()[i];
+    default: return 0;
+  }
+}
+
+/// A zero-point tensor (or absent) as int32 values; `count` values expected (1 or per channel).
+inline void read_zero_points(const Tensor* t, std::vector<int32_t>& out) {
+  out.clear();
+  if (!t) {
+    out.push_back(0);
+    return;
+  }
+  for (int64_t i = 0; i < t->numel(); ++i) out.push_back(int_at(*t, i));
+}
+
+/// True if the shape is a scalar or a 1-element tensor (per-tensor quantization parameter).
+inline bool is_scalar_like(const Shape& s) { return shape_numel(s) == 1 && s.size() <= 1; }
+
+/// The int8 GEMM kind for an A of this dtype: u8 A -> u8s8, s8 A -> s8s8.
+inline kernels::GemmKind int8_kind(DType a) {
+  return a == DType::i8 ? kernels::GemmKind::s8s8 : kernels::GemmKind::u8s8;
+}
+
+}  // namespace ortkit::ops::quant

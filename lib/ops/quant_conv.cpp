@@ -1,0 +1,315 @@
+// Integer 2-D convolutions on the int8 GEMM: ConvInteger (10, int32 output), ortkit.DynQuantConv (the
+// fused dynamic-quantization chain, fp32 output) and QLinearConv (10,
+// requantized u8/s8 output, per-output-channel weight scales, int32 bias). Per image and group, the
+// input is unfolded pixel-major (im2col: A[pixel, ci*kh*kw], padding filled with the input zero point, so
+// padded taps contribute exactly 0 after the zero-point correction), multiplied by the weights packed as
+// B[ci*kh*kw, co] (constant weights once, others per run), and the int32 result is written channel-major.
+#include <algorithm>
+#include <cstring>
+
+#include "ops/quant_common.h"
+#include "ops/registry.h"
+#include "ortkit/kernels/registry.h"
+
+namespace ortkit::ops {
+namespace {
+
+using kernels::BDesc;
+using kernels::PackedB;
+
+struct ConvGeom {
+  int64_t n = 0, c = 0, h = 0, w = 0;     // input
+  int64_t m = 0, kh = 0, kw = 0, g = 1;   // weights, groups
+  int64_t oh = 0, ow = 0;
+  int64_t sh = 1, sw = 1, dh = 1, dw = 1, pt = 0, pl = 0;
+  int64_t cg() const { return c / g; }
+  int64_t mg() const { return m / g; }
+  int64_t kg() const { return cg() * kh * kw; }
+  int64_t pixels() const { return oh * ow; }
+};
+
+ConvGeom conv_geometry(const CompileContext& ctx, size_t ix, size_t iw) {
+  const Shape &x = ctx.input(ix).shape, &w = ctx.input(iw).shape;
+  if (x.size() != 4 || w.size() != 4) ctx.unsupported("only 2-D integer convolutions (rank-4 x and w)");
+  const Attrs& a = ctx.attr();
+  ConvGeom gm;
+  gm.n = x[0], gm.c = x[1], gm.h = x[2], gm.w = x[3];
+  gm.m = w[0], gm.kh = w[2], gm.kw = w[3];
+  gm.g = a.get_int("group", 1);
+  if (gm.g < 1 || gm.c % gm.g != 0 || gm.m % gm.g != 0 || w[1] != gm.c / gm.g)
+    ctx.fail("channels do not match groups: x " + shape_str(x) + ", w " + shape_str(w) + ", group " +
+             std::to_string(gm.g));
+  const std::vector<int64_t> ks = a.get_ints("kernel_shape", {gm.kh, gm.kw});
+  if (ks.size() != 2 || ks[0] != gm.kh || ks[1] != gm.kw) ctx.fail("kernel_shape does not match w");
+  const std::vector<int64_t> st = a.get_ints("strides", {1, 1}), dl = a.get_ints("dilations", {1, 1});
+  std::vector<int64_t> pads = a.get_ints("pads", {0, 0, 0, 0});
+  if (st.size() != 2 || dl.size() != 2 || pads.size() != 4) ctx.fail("strides/dilations/pads of wrong length");
+  gm.sh = st[0], gm.sw = st[1], gm.dh = dl[0], gm.dw = dl[1];
+  if (gm.sh < 1 || gm.sw < 1 || gm.dh < 1 || gm.dw < 1) ctx.fail("strides and dilations must be >= 1");
+  const std::string ap = a.get_string("auto_pad", "NOTSET");
+  const int64_t ekh = (gm.kh - 1) * gm.dh + 1, ekw = (gm.kw - 1) * gm.dw + 1;
+  if (ap == "SAME_UPPER" || ap == "SAME_LOWER") {
+    const int64_t in[2] = {gm.h, gm.w}, s[2] = {gm.sh, gm.sw}, ek[2] = {ekh, ekw};
+    for (int d = 0; d < 2; ++d) {
+      const int64_t out = (in[d] + s[d] - 1) / s[d];
+      const int64_t total = std::max<int64_t>(0, (out - 1) * s[d] + ek[d] - in[d]);
+      const int64_t small = total / 2, big = total - small;
+      pads[d] = ap == "SAME_UPPER" ? small : big;
+      pads[d + 2] = ap == "SAME_UPPER" ? big : small;
+    }
+  } else if (ap == "VALID") {
+    pads = {0, 0, 0, 0};
+  } else if (ap != "NOTSET") {
+    ctx.fail("unknown auto_pad '" + ap + "'");
+  }
+  gm.pt = pads[0], gm.pl = pads[1];
+  gm.oh = (gm.h + pads[0] + pads[2] - ekh) / gm.sh + 1;
+  gm.ow = (gm.w + pads[1] + pads[3] - ekw) / gm.sw + 1;
+  if (gm.oh < 0 || gm.ow < 0) ctx.fail("kernel larger than the padded input");
+  return gm;
+}
+
+/// Unfold group g of image b: A[p, (ci, ky, kx)] with out-of-image taps set to `pad`.
+void im2col(const ConvGeom& gm, const uint8_t* x, int64_t b, int64_t g, uint8_t pad, uint8_t* a) {
+  const int64_t kg = gm.kg();
+  for (int64_t oy = 0; oy < gm.oh; ++oy)
+    for (int64_t ox = 0; ox < gm.ow; ++ox) {
+      uint8_t* row = a + (oy * gm.ow + ox) * kg;
+      for (int64_t ci = 0; ci < gm.cg(); ++ci) {
+        const uint8_t* plane = x + ((b * gm.c) + g * gm.cg() + ci) * gm.h * gm.w;
+        for (int64_t ky = 0; ky < gm.kh; ++ky) {
+          const int64_t iy = oy * gm.sh - gm.pt + ky * gm.dh;
+          for (int64_t kx = 0; kx < gm.kw; ++kx) {
+            const int64_t ix = ox * gm.sw - gm.pl + kx * gm.dw;
+            const bool in = iy >= 0 && iy < gm.h && ix >= 0 && ix < gm.w;
+            *row++ = in ? plane[iy * gm.w + ix] : pad;
+          }
+        }
+      }
+    }
+}
+
+/// The int32 core shared by ConvInteger and QLinearConv. Slots: x, w, x_zero_point, w_zero_point.
+/// x_type: the dtype x has when it reaches the GEMM (u8 for the fused dynamic conv's f32 input).
+class IntConvCore {
+ public:
+  ConvGeom compile(CompileContext& ctx, size_t ix, size_t iw, size_t ixzp, size_t iwzp,
+                   DType x_type = DType::undefined) {
+    if (x_type == DType::undefined) {
+      ctx.require_dtype(ix, {DType::u8, DType::i8});
+      x_type = ctx.input(ix).dtype;
+    }
+    ctx.require_dtype(iw, {DType::u8, DType::i8});
+    if (ctx.has_input(ixzp)) {
+      ctx.require_dtype(ixzp, {ctx.input(ix).dtype});
+      if (shape_numel(ctx.input(ixzp).shape) != 1) ctx.unsupported("x_zero_point must be per tensor");
+    }
+    gm_ = conv_geometry(ctx, ix, iw);
+    if (ctx.has_input(iwzp)) {
+      ctx.require_dtype(iwzp, {ctx.input(iw).dtype});
+      const int64_t c = shape_numel(ctx.input(iwzp).shape);
+      if (c != 1 && c != gm_.m) ctx.fail("w_zero_point must be a scalar or have one value per output channel");
+    }
+    kind_ = quant::int8_kind(x_type);
+    w_unsigned_ = ctx.input(iw).dtype == DType::u8;
+    use_const_ = ctx.input(iw).constant && (!ctx.has_input(iwzp) || ctx.input(iwzp).constant);
+    if (use_const_ && packed_const_.empty())
+      pack(packed_const_, *ctx.input(iw).constant, ctx.has_input(iwzp) ? ctx.input(iwzp).constant : nullptr);
+    a_bytes_ = static_cast<size_t>(gm_.pixels() * gm_.kg() + 63) / 64 * 64;
+    ctx.scratch_bytes = a_bytes_ + static_cast<size_t>(gm_.pixels() * gm_.mg()) * sizeof(int32_t);
+    return gm_;
+  }
+
+  /// Calls emit(b, g, acc) with acc[p * mg + co] for every image b and group g.
+  template <class Emit>
+  void run(RunContext& ctx, size_t ix, size_t iw, size_t ixzp, size_t iwzp, Emit&& emit) {
+    run_on(ctx, static_cast<const uint8_t*>(ctx.input(ix).data()),
+           ctx.has_input(ixzp) ? quant::int_at(ctx.input(ixzp), 0) : 0, iw, iwzp, emit);
+  }
+  /// The same on quantized x data given directly (u8/s8 bits) with its zero point.
+  template <class Emit>
+  void run_on(RunContext& ctx, const uint8_t* x, int32_t x_zero_point, size_t iw, size_t iwzp, Emit&& emit) {
+    const ConvGeom& gm = gm_;
+    if (gm.pixels() == 0 || gm.mg() == 0) return;
+    if (!use_const_ || packed_const_.empty())
+      pack(dyn_, ctx.input(iw), ctx.has_input(iwzp) ? &ctx.input(iwzp) : nullptr);
+    const std::vector<PackedB>& packs = use_const_ && !packed_const_.empty() ? packed_const_ : dyn_;
+    kernels::QuantA qa;
+    qa.zero_point = x_zero_point;
+    const uint8_t pad = static_cast<uint8_t>(qa.zero_point);  // same bits for s8
+    uint8_t* a = static_cast<uint8_t*>(ctx.scratch);
+    int32_t* acc = reinterpret_cast<int32_t*>(a + a_bytes_);
+    for (int64_t b = 0; b < gm.n; ++b)
+      for (int64_t g = 0; g < gm.g; ++g) {
+        if (gm.kg() == 0) {
+          std::fill(acc, acc + gm.pixels() * gm.mg(), 0);
+        } else {
+          im2col(gm, x, b, g, pad, a);
+          kernels::gemm_int8(gm.pixels(), a, gm.kg(), qa, packs[g], nullptr, 0, acc, gm.mg(), {}, {},
+                             ctx.threading);
+        }
+        emit(b, g, acc);
+      }
+  }
+
+  std::vector<std::string> kernels_used() const {
+    const kernels::GemmKernel* kn = kernels::dispatched(kind_);
+    return kn ? std::vector<std::string>{kn->name} : std::vector<std::string>{};
+  }
+  const ConvGeom& geom() const { return gm_; }
+  /// Bytes of scratch the core uses (callers may append their own after it, 64-byte aligned).
+  size_t scratch_bytes() const {
+    return a_bytes_ + (static_cast<size_t>(gm_.pixels() * gm_.mg()) * sizeof(int32_t) + 63) / 64 * 64;
+  }
+
+ private:
+  void pack(std::vector<PackedB>& out, const Tensor& w, const Tensor* zp) {
+    const ConvGeom& gm = gm_;
+    if (out.size() < static_cast<size_t>(gm.g)) out.resize(static_cast<size_t>(gm.g));
+    quant::read_zero_points(zp, zps_);
+    const float one = 1.f;
+    const char* base = static_cast<const char*>(w.data());
+    for (int64_t g = 0; g < gm.g; ++g) {
+      const bool per_ch = zps_.size() > 1;
+      kernels::pack_b_int8(out[g], kind_, BDesc{base + g * gm.mg() * gm.kg(), gm.kg(), gm.mg(), gm.kg(), true},
+                           w_unsigned_, &one, 1, zps_.data() + (per_ch ? g * gm.mg() : 0),
+                           per_ch ? gm.mg() : 1);
+    }
+  }
+
+  ConvGeom gm_;
+  kernels::GemmKind kind_ = kernels::GemmKind::u8s8;
+  bool w_unsigned_ = false, use_const_ = false;
+  size_t a_bytes_ = 0;
+  std::vector<PackedB> packed_const_, dyn_;
+  std::vector<int32_t> zps_;
+};
+
+/// ConvInteger(x, w, x_zero_point?, w_zero_point?) -> int32 [N, M, OH, OW].
+class ConvInteger : public OpKernel {
+  void compile(CompileContext& ctx) override {
+    const ConvGeom gm = core_.compile(ctx, 0, 1, 2, 3);
+    ctx.set_output(0, DType::i32, {gm.n, gm.m, gm.oh, gm.ow});
+  }
+  void run(RunContext& ctx) override {
+    int32_t* y = ctx.output(0).data_as<int32_t>();
+    const ConvGeom& gm = core_.geom();
+    core_.run(ctx, 0, 1, 2, 3, [&](int64_t b, int64_t g, const int32_t* acc) {
+      const int64_t p = gm.pixels(), mg = gm.mg();
+      for (int64_t co = 0; co < mg; ++co) {
+        int32_t* dst = y + (b * gm.m + g * mg + co) * p;
+        for (int64_t i = 0; i < p; ++i) dst[i] = acc[i * mg + co];
+      }
+    });
+  }
+  std::vector<std::string> kernels_used() const override { return core_.kernels_used(); }
+  IntConvCore core_;
+};
+
+/// QLinearConv(x, x_scale, x_zp, w, w_scale, w_zp, y_scale, y_zp, B?): y = round((acc + B[co]) *
+/// x_s * w_s[co] / y_s) + y_zp, saturated.
+class QLinearConv : public OpKernel {
+  void compile(CompileContext& ctx) override {
+    for (size_t i : {1, 4, 6}) ctx.require_dtype(i, {DType::f32});
+    ctx.require_dtype(7, {DType::u8, DType::i8});
+    for (size_t i : {1, 6, 7})
+      if (shape_numel(ctx.input(i).shape) != 1) ctx.unsupported("x/y scale and zero point must be per tensor");
+    const ConvGeom gm = core_.compile(ctx, 0, 3, 2, 5);
+    const int64_t ns = shape_numel(ctx.input(4).shape);
+    if (ns != 1 && ns != gm.m) ctx.fail("w_scale must be a scalar or have one value per output channel");
+    if (ctx.has_input(8)) {
+      ctx.require_dtype(8, {DType::i32});
+      if (shape_numel(ctx.input(8).shape) != gm.m) ctx.fail("B must have one value per output channel");
+    }
+    ctx.set_output(0, ctx.input(7).dtype, {gm.n, gm.m, gm.oh, gm.ow});
+  }
+  void run(RunContext& ctx) override {
+    Tensor& y = ctx.output(0);
+    const ConvGeom& gm = core_.geom();
+    const float sx = ctx.input(1).data_as<float>()[0], sy = ctx.input(6).data_as<float>()[0];
+    const Tensor& tws = ctx.input(4);
+    const float* sw = tws.data_as<float>();
+    const bool per_ch = tws.numel() > 1;
+    const int32_t zy = quant::int_at(ctx.input(7), 0);
+    const int32_t* bias = ctx.has_input(8) ? ctx.input(8).data_as<int32_t>() : nullptr;
+    const DType out = y.dtype();
+    void* py = y.data();
+    core_.run(ctx, 0, 3, 2, 5, [&](int64_t b, int64_t g, const int32_t* acc) {
+      const int64_t p = gm.pixels(), mg = gm.mg();
+      for (int64_t co = 0; co < mg; ++co) {
+        const int64_t oc = g * mg + co;
+        const float mult = sx * sw[per_ch ? oc : 0] / sy;
+        const int32_t bb = bias ? bias[oc] : 0;
+        const int64_t base = (b * gm.m + oc) * p;
+        for (int64_t i = 0; i < p; ++i)
+          quant::store_q(out, py, base + i, static_cast<float>(acc[i * mg + co] + bb) * mult, zy);
+      }
+    });
+  }
+  std::vector<std::string> kernels_used() const override { return core_.kernels_used(); }
+  IntConvCore core_;
+};
+
+/// ortkit.DynQuantConv(x f32, W_q u8/s8, W_scale (1 or M values), W_zero_point?, bias? (M values)),
+/// Conv attributes: the fused DynamicQuantizeLinear -> ConvInteger -> Cast -> Mul [-> Add] chain of
+/// quantize_dynamic / ort-quantize. x is quantized to u8 per tensor (DynamicQuantizeLinear's rule) into
+/// scratch, then y = acc * (x_s * W_s[co]) + bias[co].
+class DynQuantConv : public OpKernel {
+  void compile(CompileContext& ctx) override {
+    ctx.require_dtype(0, {DType::f32});
+    ctx.require_dtype(2, {DType::f32});
+    const ConvGeom gm = core_.compile(ctx, 0, 1, 99, 3, DType::u8);
+    const int64_t ns = shape_numel(ctx.input(2).shape);
+    if (ns != 1 && ns != gm.m) ctx.fail("W_scale must have 1 or one value per output channel");
+    if (ctx.has_input(4)) {
+      ctx.require_dtype(4, {DType::f32});
+      if (shape_numel(ctx.input(4).shape) != gm.m) ctx.fail("bias must have one value per output channel");
+    }
+    ctx.set_output(0, DType::f32, {gm.n, gm.m, gm.oh, gm.ow});
+    ctx.scratch_bytes = core_.scratch_bytes() + static_cast<size_t>(shape_numel(ctx.input(0).shape));
+  }
+  void run(RunContext& ctx) override {
+    const Tensor& x = ctx.input(0);
+    const float* px = x.data_as<float>();
+    const int64_t nx = x.numel();
+    float lo = 0.f, hi = 0.f;
+    for (int64_t i = 0; i < nx; ++i) {
+      lo = std::min(lo, px[i]);
+      hi = std::max(hi, px[i]);
+    }
+    const float xs = (hi - lo) / 255.f;
+    const int32_t xz = xs == 0.f ? 0 : static_cast<int32_t>(quant::round_even(std::clamp(-lo / xs, 0.f, 255.f)));
+    uint8_t* q = static_cast<uint8_t*>(ctx.scratch) + core_.scratch_bytes();
+    parallel_range(ctx.threading, nx, 16384, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i) quant::store_q(DType::u8, q, i, xs == 0.f ? 0.f : px[i] / xs, xz);
+    });
+    const ConvGeom& gm = core_.geom();
+    float* y = ctx.output(0).data_as<float>();
+    const Tensor& tws = ctx.input(2);
+    const float* ws = tws.data_as<float>();
+    const bool per_ch = tws.numel() > 1;
+    const float* bias = ctx.has_input(4) ? ctx.input(4).data_as<float>() : nullptr;
+    core_.run_on(ctx, q, xz, 1, 3, [&](int64_t b, int64_t g, const int32_t* acc) {
+      const int64_t p = gm.pixels(), mg = gm.mg();
+      for (int64_t co = 0; co < mg; ++co) {
+        const int64_t oc = g * mg + co;
+        const float s = xs * ws[per_ch ? oc : 0];
+        const float bb = bias ? bias[oc] : 0.f;
+        float* dst = y + (b * gm.m + oc) * p;
+        for (int64_t i = 0; i < p; ++i) dst[i] = static_cast<float>(acc[i * mg + co]) * s + bb;
+      }
+    });
+  }
+  std::vector<std::string> kernels_used() const override { return core_.kernels_used(); }
+  IntConvCore core_;
+};
+
+}  // namespace
+
+void register_quant_conv_ops(OpRegistry& r) {
+  r.add(kOnnxDomain, "ConvInteger", 10, kAnyOpset, [] { return std::make_unique<ConvInteger>(); });
+  r.add(kOnnxDomain, "QLinearConv", 10, kAnyOpset, [] { return std::make_unique<QLinearConv>(); });
+  r.add(kOrtkitDomain, "DynQuantConv", 1, kAnyOpset, [] { return std::make_unique<DynQuantConv>(); });
+}
+
+}  // namespace ortkit::ops
