@@ -11,7 +11,7 @@ repeat, ours and ORT run back to back, alternating which goes first; each report
 
 ORT settings: CPUExecutionProvider, intra_op_num_threads = threads, inter_op 1, ORT_SEQUENTIAL,
 ORT_ENABLE_ALL. Ours: `ort-bench run --model M --batch B [--seq S] --precision P --threads T
---warmup W --iterations N --json` (JSON points[].latency_ms.p50).
+--warmup W --iterations N --json` (JSON points[].stats.p50_ms / mean_ms).
 
 --precision int8: ORT runs onnxruntime.quantization.quantize_dynamic (QInt8 weights) of the fp32
 file. Ours (--ours-int8): `quantize` runs ort-quantize --mode dynamic on the fp32 file and times that
@@ -171,13 +171,20 @@ class OursRunner:
         raise RuntimeError("ort-bench run gave no JSON report:\n  " + "\n  ".join(errors))
 
     @staticmethod
+    def latency(point):
+        if point.get("status", "ok") != "ok":
+            raise RuntimeError(f"ort-bench point {point.get('model')}: {point.get('status')}: {point.get('reason')}")
+        st = point["stats"]
+        return {"p50": st["p50_ms"], "mean": st["mean_ms"]}
+
+    @staticmethod
     def pick(report, batch, seq, threads):
         points = report.get("points", [])
         for p in points:
             if p.get("batch") == batch and p.get("threads") == threads and (not seq or p.get("seq") == seq):
-                return p["latency_ms"]
+                return OursRunner.latency(p)
         if len(points) == 1:
-            return points[0]["latency_ms"]
+            return OursRunner.latency(points[0])
         raise RuntimeError(f"no point for batch {batch} seq {seq} threads {threads} in the ort-bench report")
 
 

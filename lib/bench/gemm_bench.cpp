@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "bench/thread_pool.h"
+#include "ortkit/cpuinfo.h"
 #include "ortkit/error.h"
 #include "ortkit/kernels/gemm.h"
 #include "ortkit/kernels/peak.h"
@@ -250,9 +251,7 @@ std::string gemm_bench_json(const GemmBenchOptions& opt, const std::vector<GemmB
   j["build_type"] = ORTKIT_BUILD_TYPE;
   j["compiler"] = ORTKIT_COMPILER;
   j["cxx_flags"] = ORTKIT_CXX_FLAGS;
-  // MACHINE: ortkit::cpuinfo::machine_json() goes here once the cpuinfo lane lands it:
-  //   j["machine"] = ortkit::cpuinfo::machine_json();
-  j["machine"] = nullptr;
+  j["machine"] = ortkit::cpuinfo::machine_json();
   nlohmann::json settings;
   settings["repeats"] = opt.repeats;
   settings["sample_seconds"] = opt.sample_seconds;
@@ -323,23 +322,6 @@ std::string gemm_bench_table(const std::vector<GemmBenchResult>& rs) {
     s << line;
   }
   return s.str();
-}
-
-void write_file_atomic(const std::string& path, const std::string& content) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) throw Error("cannot open for writing", tmp);
-    f << content;
-    f.flush();
-    if (!f) throw Error("write failed", tmp);
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::filesystem::remove(tmp, ec);
-    throw Error("cannot rename into place: " + ec.message(), path);
-  }
 }
 
 }  // namespace ortkit::bench

@@ -6,6 +6,7 @@
 // sample lasts >= ~20 ms), `repeats` samples, median reported. Shapes x precisions x thread counts run
 // in that nesting order, so A/B runs of one shape sit next to each other in time.
 #pragma once
+#include "ortkit/bench/atomic_file.h"  // write_file_atomic for the gemm reports
 #include <cstdint>
 #include <ostream>
 #include <string>
@@ -62,7 +63,5 @@ std::string gemm_bench_json(const GemmBenchOptions& opt, const std::vector<GemmB
 std::string gemm_bench_csv(const std::vector<GemmBenchResult>& r);
 std::string gemm_bench_table(const std::vector<GemmBenchResult>& r);
 
-/// Write `content` to `path` through a temporary file and rename (no half-written reports).
-void write_file_atomic(const std::string& path, const std::string& content);
 
 }  // namespace ortkit::bench

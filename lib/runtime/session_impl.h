@@ -25,6 +25,7 @@ class SessionImpl final : public Session {
   const SessionTimings& timings() const override { return timings_; }
   std::vector<std::string> kernels_used() const override;
   std::map<std::string, int> op_counts() const override;
+  int64_t index_bound(const std::string& input) const override;  // index_bound.cpp
 
   /// run() without building a new result vector: outputs are written into `outs` (reused).
   void run_into(const std::vector<NamedTensor>& inputs, std::vector<Tensor>& outs);
