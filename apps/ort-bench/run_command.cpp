@@ -111,6 +111,7 @@ int run(CLI::App* app, RunFlags f) {
   bench::BenchConfig cfg = build_config(app, f);
   bench::SweepHooks hooks;
   hooks.cancel = &g_interrupted;
+  hooks.quantize = bench::quantize_dynamic_cached;
   hooks.progress = progress_bar(!cfg.quiet && isatty(STDERR_FILENO));
   struct sigaction sa = {}, old = {};
   sa.sa_handler = on_sigint;

@@ -96,7 +96,8 @@ bool has_quantized_ops(const std::map<std::string, int>& ops) {
     if (n <= 0) continue;
     if (op.find("QuantizeLinear") != std::string::npos || op.find("Integer") != std::string::npos ||
         op.starts_with("QLinear") || op.starts_with("QGemm") || op.starts_with("QAttention") ||
-        op.find("Int8") != std::string::npos || op.find("int8") != std::string::npos)
+        op.find("Int8") != std::string::npos || op.find("int8") != std::string::npos ||
+        op.find("DynQuant") != std::string::npos || op.find("QdqMatMul") != std::string::npos)  // fused int8
       return true;
   }
   return false;

@@ -134,13 +134,15 @@ const Recipe& require(const std::string& name) {
   return *r;
 }
 
-fs::path cache_dir() {
+fs::path cache_path() {
   if (const char* d = std::getenv("ORTKIT_CACHE_DIR"); d && *d) return d;
   if (const char* h = std::getenv("HOME"); h && *h) return fs::path(h) / ".cache" / "ortkit" / "zoo";
   return fs::temp_directory_path() / "ortkit-zoo";
 }
 
 }  // namespace
+
+std::string cache_dir() { return cache_path().string(); }
 
 uint64_t zoo_seed(const std::string& name) {
   return hash_name(name, 0x6f72746b6974ull /* "ortkit" */);
@@ -174,7 +176,7 @@ std::string resolve(const std::string& model) {
     throw Error("no such file, and not a zoo model name (zoo models: " + names_list() + ")",
                 "model '" + model + "'");
   }
-  const fs::path dir = cache_dir();
+  const fs::path dir = cache_path();
   const fs::path path = dir / (model + "-" + kBuilderVersion + ".onnx");
   if (fs::is_regular_file(path, ec)) return path.string();
   // One build at a time per process; concurrent processes are safe through the rename below.

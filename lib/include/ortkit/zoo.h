@@ -19,5 +19,7 @@ std::string build_bytes(const std::string& name);
 /// A path for `model`: itself if it is a file; for a zoo name, the cached .onnx (built on first use into
 /// $ORTKIT_CACHE_DIR or ~/.cache/ortkit/zoo, written atomically). Throws Error otherwise.
 std::string resolve(const std::string& model);
+/// The folder zoo models (and models derived from them, e.g. ort-bench's int8 versions) are cached in.
+std::string cache_dir();
 
 }  // namespace ortkit::zoo

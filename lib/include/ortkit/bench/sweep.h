@@ -60,6 +60,10 @@ struct SweepHooks {
   const std::atomic<bool>* cancel = nullptr;  ///< set (e.g. by SIGINT) to stop after the current iteration
 };
 
+/// int8 of an fp32 model: dynamic quantization (as ort-quantize --mode dynamic), cached on disk; returns
+/// the int8 model's path. The default SweepHooks::quantize of ort-bench run.
+std::string quantize_dynamic_cached(const std::string& model);
+
 /// True when the op counts show a quantized model (QuantizeLinear, MatMulInteger, QLinear*, ...).
 bool has_quantized_ops(const std::map<std::string, int>& op_counts);
 
