@@ -51,4 +51,24 @@ inline kernels::GemmKind int8_kind(DType a) {
   return a == DType::i8 ? kernels::GemmKind::s8s8 : kernels::GemmKind::u8s8;
 }
 
+/// The fused int8 GEMMs' optional activation (attributes `activation`, `clip_min`, `clip_max`, as
+/// ortkit.FusedMatMul): set by the GELU fusion pass.
+inline void read_activation(const CompileContext& ctx, kernels::Epilogue& ep) {
+  const std::string a = ctx.attr().get_string("activation", "");
+  if (a.empty() || a == "none")
+    ep.act = kernels::Act::none;
+  else if (a == "relu")
+    ep.act = kernels::Act::relu;
+  else if (a == "clip")
+    ep.act = kernels::Act::clip;
+  else if (a == "gelu_erf")
+    ep.act = kernels::Act::gelu_erf;
+  else if (a == "gelu_tanh")
+    ep.act = kernels::Act::gelu_tanh;
+  else
+    ctx.fail("unknown activation '" + a + "'");
+  ep.clip_lo = ctx.attr().get_float("clip_min", -3.4e38f);
+  ep.clip_hi = ctx.attr().get_float("clip_max", 3.4e38f);
+}
+
 }  // namespace ortkit::ops::quant

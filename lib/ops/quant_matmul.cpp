@@ -1,6 +1,7 @@
 // Integer matrix products on ortkit's int8 GEMM kernels:
 //   MatMulInteger (10)    int32 Y = (A - a_zp) @ (B - b_zp); u8/s8 A and B, scalar or per-column b_zp.
 //   QLinearMatMul (10)    u8/s8 Y = requantize((A - a_zp) @ (B - b_zp) * a_s * b_s / y_s) + y_zp.
+//   (both fused ops also take FusedMatMul's activation attributes, set by the GELU fusion)
 //   ortkit.DynQuantMatMul the fused DynamicQuantizeLinear -> MatMulInteger -> Cast -> Mul [-> Add] chain
 //                         of quantize_dynamic models: Y = a_s * b_s * (A_q - a_zp) @ (B - b_zp) + bias,
 //                         A quantized inside the GEMM's packing (kernels::gemm_f32_dynamic_u8).
@@ -15,6 +16,7 @@
 #include "ops/broadcast.h"
 #include "ops/quant_common.h"
 #include "ops/registry.h"
+#include "ortkit/kernels/epilogue.h"
 #include "ortkit/kernels/registry.h"
 
 namespace ortkit::ops {
@@ -240,6 +242,8 @@ class DynQuantMatMul : public OpKernel {
   void compile(CompileContext& ctx) override {
     const MatShapes s = fused_compile(ctx, 1, 2, 3, 4, false);
     ctx.set_output(0, DType::f32, s.out);
+    ep_ = {};
+    quant::read_activation(ctx, ep_);
     use_const_ = ctx.input(1).constant && ctx.input(2).constant && (!ctx.has_input(3) || ctx.input(3).constant);
     if (use_const_ && packed_.empty())
       pack_scaled(ctx, packed_, kernels::GemmKind::u8s8, *ctx.input(1).constant, *ctx.input(2).constant,
@@ -259,10 +263,11 @@ class DynQuantMatMul : public OpKernel {
                            zps.data(), static_cast<int64_t>(zps.size()));
     }
     const PackedB& pb = use_const_ && !packed_.empty() ? packed_ : dyn_;
-    kernels::Epilogue ep;
+    kernels::Epilogue ep = ep_;
     if (ctx.has_input(4)) ep.bias = ctx.input(4).data_as<float>();
     if (k == 0) {
-      for (int64_t i = 0; i < y.numel(); ++i) y.data_as<float>()[i] = ep.bias ? ep.bias[i % n] : 0.f;
+      for (int64_t i = 0; i < y.numel(); ++i)
+        y.data_as<float>()[i] = kernels::apply_act(ep.bias ? ep.bias[i % n] : 0.f, ep.act, ep.clip_lo, ep.clip_hi);
       return;
     }
     kernels::gemm_f32_dynamic_u8(m, a.data_as<float>(), k, pb, y.data_as<float>(), n, ep, ctx.threading);
@@ -272,6 +277,7 @@ class DynQuantMatMul : public OpKernel {
     return kn ? std::vector<std::string>{kn->name} : std::vector<std::string>{};
   }
   bool use_const_ = false;
+  kernels::Epilogue ep_;
   PackedB packed_, dyn_;
 };
 
@@ -288,6 +294,8 @@ class QdqMatMul : public OpKernel {
     trans_b_ = ctx.attr().get_int("trans_b", 0) != 0;
     const MatShapes f = fused_compile(ctx, 3, 4, 5, 6, trans_b_);
     ctx.set_output(0, DType::f32, f.out);
+    ep_ = {};
+    quant::read_activation(ctx, ep_);
     a_type_ = ctx.input(2).dtype;
     kind_ = quant::int8_kind(a_type_);
     ctx.scratch_bytes = static_cast<size_t>(shape_numel(ctx.input(0).shape));
@@ -313,10 +321,11 @@ class QdqMatMul : public OpKernel {
     kernels::QuantA qa;
     qa.scale = ctx.input(1).data_as<float>()[0];
     qa.zero_point = quant::int_at(ctx.input(2), 0);
-    kernels::Epilogue ep;
+    kernels::Epilogue ep = ep_;
     if (ctx.has_input(6)) ep.bias = ctx.input(6).data_as<float>();
     if (k == 0) {
-      for (int64_t i = 0; i < y.numel(); ++i) y.data_as<float>()[i] = ep.bias ? ep.bias[i % n] : 0.f;
+      for (int64_t i = 0; i < y.numel(); ++i)
+        y.data_as<float>()[i] = kernels::apply_act(ep.bias ? ep.bias[i % n] : 0.f, ep.act, ep.clip_lo, ep.clip_hi);
       return;
     }
     const float* px = x.data_as<float>();
@@ -336,6 +345,7 @@ class QdqMatMul : public OpKernel {
 
  private:
   bool trans_b_ = false;
+  kernels::Epilogue ep_;
   DType a_type_ = DType::u8;
   kernels::GemmKind kind_ = kernels::GemmKind::u8s8;
   bool use_const_ = false;

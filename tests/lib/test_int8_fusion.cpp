@@ -173,6 +173,35 @@ TEST_CASE("quantize_dynamic MatMul chain fuses into DynQuantMatMul", "[int8][fus
   }
 }
 
+TEST_CASE("a GELU after DynQuantMatMul moves into its epilogue", "[int8][fusion]") {
+  DynModel d;
+  dyn_model({.per_column = true}, d);
+  // y -> GELU (erf form) -> z
+  ModelBuilder& mb = d.mb;
+  mb.proto().mutable_graph()->clear_output();
+  mb.init("sqrt2", f32({}, {std::sqrt(2.f)}));
+  mb.init("one", f32({}, {1.f}));
+  mb.init("half", f32({}, {0.5f}));
+  mb.node("Div", {"y", "sqrt2"}, {"t"});
+  mb.node("Erf", {"t"}, {"e"});
+  mb.node("Add", {"e", "one"}, {"e1"});
+  mb.node("Mul", {"y", "e1"}, {"ye"});
+  mb.node("Mul", {"ye", "half"}, {"z"});
+  mb.output("z");
+  Tensor x = make_random({6, K}, 61);
+  Tensor ref = dyn_reference(d, x);
+  for (int64_t i = 0; i < ref.numel(); ++i) {
+    const float v = ref.data_as<float>()[i];
+    ref.data_as<float>()[i] = 0.5f * v * (1.f + std::erf(v / std::sqrt(2.f)));
+  }
+  std::map<std::string, int> ops;
+  double mx = 0;
+  const double diff = run_fused(mb.bytes(), x, ref, ops, mx);
+  CHECK(ops["DynQuantMatMul"] == 1);
+  CHECK(ops.size() == 1);  // Div, Erf, Add, Muls gone
+  CHECK(diff <= 0.02 * mx + 1e-5);
+}
+
 TEST_CASE("a DynamicQuantizeLinear shared by two MatMulIntegers fuses both", "[int8][fusion]") {
   ModelBuilder mb(13);
   mb.input("x", {"m", K});
