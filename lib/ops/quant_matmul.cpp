@@ -1,12 +1,12 @@
 // Integer matrix products on ortkit's int8 GEMM kernels:
 //   MatMulInteger (10)    int32 Y = (A - a_zp) @ (B - b_zp); u8/s8 A and B, scalar or per-column b_zp.
 //   QLinearMatMul (10)    u8/s8 Y = requantize((A - a_zp) @ (B - b_zp) * a_s * b_s / y_s) + y_zp.
-//   (both fused ops also take FusedMatMul's activation attributes, set by the GELU fusion)
 //   ortkit.DynQuantMatMul the fused DynamicQuantizeLinear -> MatMulInteger -> Cast -> Mul [-> Add] chain
 //                         of quantize_dynamic models: Y = a_s * b_s * (A_q - a_zp) @ (B - b_zp) + bias,
 //                         A quantized inside the GEMM's packing (kernels::gemm_f32_dynamic_u8).
 //   ortkit.QdqMatMul      the fused QDQ chain DQ(Q(X)) @ DQ(W) [+ bias]: X quantized with the static
 //                         (a_s, a_zp) into scratch, then kernels::gemm_int8 with fp32 output.
+//   Both fused ops also take FusedMatMul's activation attributes (set by the GELU fusion).
 // A is [..., M, K]; B is [K, N] (any batch of A folds into M) or batched like A. A constant B is packed
 // once (kernels::pack_b_int8, u8 B re-centred by the packer); a non-constant B is packed per run into
 // PackedB buffers that keep their capacity.
