@@ -12,7 +12,9 @@
 namespace ortkit::ops::quant {
 
 /// Round half to even (the default FP rounding mode; ONNX QuantizeLinear's rule).
-inline float round_even(float v) { return std::nearbyint(v); }
+inline float round_even(float v) {
+  return std::nearbyint(v);
+}
 
 /// saturate(round(v) + zp) into u8 or s8, stored at out[i].
 inline void store_q(DType t, void* out, int64_t i, float v_scaled, int32_t zp) {
@@ -44,7 +46,9 @@ inline void read_zero_points(const Tensor* t, std::vector<int32_t>& out) {
 }
 
 /// True if the shape is a scalar or a 1-element tensor (per-tensor quantization parameter).
-inline bool is_scalar_like(const Shape& s) { return shape_numel(s) == 1 && s.size() <= 1; }
+inline bool is_scalar_like(const Shape& s) {
+  return shape_numel(s) == 1 && s.size() <= 1;
+}
 
 /// The int8 GEMM kind for an A of this dtype: u8 A -> u8s8, s8 A -> s8s8.
 inline kernels::GemmKind int8_kind(DType a) {
