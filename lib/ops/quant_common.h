@@ -12,7 +12,9 @@
 namespace ortkit::ops::quant {
 
 /// Round half to even (the default FP rounding mode; ONNX QuantizeLinear's rule).
-inline float round_even(float v) { return std::nearbyint(v); }
+inline float round_even(float v) {
+  return std::nearbyint(v);
+}
 
 /// saturate(round(v) + zp) into u8 or s8, stored at out[i].
 inline void store_q(DType t, void* out, int64_t i, float v_scaled, int32_t zp) {
@@ -44,11 +46,33 @@ inline void read_zero_points(const Tensor* t, std::vector<int32_t>& out) {
 }
 
 /// True if the shape is a scalar or a 1-element tensor (per-tensor quantization parameter).
-inline bool is_scalar_like(const Shape& s) { return shape_numel(s) == 1 && s.size() <= 1; }
+inline bool is_scalar_like(const Shape& s) {
+  return shape_numel(s) == 1 && s.size() <= 1;
+}
 
 /// The int8 GEMM kind for an A of this dtype: u8 A -> u8s8, s8 A -> s8s8.
 inline kernels::GemmKind int8_kind(DType a) {
   return a == DType::i8 ? kernels::GemmKind::s8s8 : kernels::GemmKind::u8s8;
+}
+
+/// The fused int8 GEMMs' optional activation (attributes `activation`, `clip_min`, `clip_max`, as
+/// ortkit.FusedMatMul): set by the GELU fusion pass.
+inline void read_activation(const CompileContext& ctx, kernels::Epilogue& ep) {
+  const std::string a = ctx.attr().get_string("activation", "");
+  if (a.empty() || a == "none")
+    ep.act = kernels::Act::none;
+  else if (a == "relu")
+    ep.act = kernels::Act::relu;
+  else if (a == "clip")
+    ep.act = kernels::Act::clip;
+  else if (a == "gelu_erf")
+    ep.act = kernels::Act::gelu_erf;
+  else if (a == "gelu_tanh")
+    ep.act = kernels::Act::gelu_tanh;
+  else
+    ctx.fail("unknown activation '" + a + "'");
+  ep.clip_lo = ctx.attr().get_float("clip_min", -3.4e38f);
+  ep.clip_hi = ctx.attr().get_float("clip_max", 3.4e38f);
 }
 
 }  // namespace ortkit::ops::quant

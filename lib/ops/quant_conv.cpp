@@ -18,8 +18,8 @@ using kernels::BDesc;
 using kernels::PackedB;
 
 struct ConvGeom {
-  int64_t n = 0, c = 0, h = 0, w = 0;     // input
-  int64_t m = 0, kh = 0, kw = 0, g = 1;   // weights, groups
+  int64_t n = 0, c = 0, h = 0, w = 0;    // input
+  int64_t m = 0, kh = 0, kw = 0, g = 1;  // weights, groups
   int64_t oh = 0, ow = 0;
   int64_t sh = 1, sw = 1, dh = 1, dw = 1, pt = 0, pl = 0;
   int64_t cg() const { return c / g; }
@@ -43,7 +43,8 @@ ConvGeom conv_geometry(const CompileContext& ctx, size_t ix, size_t iw) {
   if (ks.size() != 2 || ks[0] != gm.kh || ks[1] != gm.kw) ctx.fail("kernel_shape does not match w");
   const std::vector<int64_t> st = a.get_ints("strides", {1, 1}), dl = a.get_ints("dilations", {1, 1});
   std::vector<int64_t> pads = a.get_ints("pads", {0, 0, 0, 0});
-  if (st.size() != 2 || dl.size() != 2 || pads.size() != 4) ctx.fail("strides/dilations/pads of wrong length");
+  if (st.size() != 2 || dl.size() != 2 || pads.size() != 4)
+    ctx.fail("strides/dilations/pads of wrong length");
   gm.sh = st[0], gm.sw = st[1], gm.dh = dl[0], gm.dw = dl[1];
   if (gm.sh < 1 || gm.sw < 1 || gm.dh < 1 || gm.dw < 1) ctx.fail("strides and dilations must be >= 1");
   const std::string ap = a.get_string("auto_pad", "NOTSET");
@@ -108,7 +109,8 @@ class IntConvCore {
     if (ctx.has_input(iwzp)) {
       ctx.require_dtype(iwzp, {ctx.input(iw).dtype});
       const int64_t c = shape_numel(ctx.input(iwzp).shape);
-      if (c != 1 && c != gm_.m) ctx.fail("w_zero_point must be a scalar or have one value per output channel");
+      if (c != 1 && c != gm_.m)
+        ctx.fail("w_zero_point must be a scalar or have one value per output channel");
     }
     kind_ = quant::int8_kind(x_type);
     w_unsigned_ = ctx.input(iw).dtype == DType::u8;
@@ -171,9 +173,9 @@ class IntConvCore {
     const char* base = static_cast<const char*>(w.data());
     for (int64_t g = 0; g < gm.g; ++g) {
       const bool per_ch = zps_.size() > 1;
-      kernels::pack_b_int8(out[g], kind_, BDesc{base + g * gm.mg() * gm.kg(), gm.kg(), gm.mg(), gm.kg(), true},
-                           w_unsigned_, &one, 1, zps_.data() + (per_ch ? g * gm.mg() : 0),
-                           per_ch ? gm.mg() : 1);
+      kernels::pack_b_int8(out[g], kind_,
+                           BDesc{base + g * gm.mg() * gm.kg(), gm.kg(), gm.mg(), gm.kg(), true}, w_unsigned_,
+                           &one, 1, zps_.data() + (per_ch ? g * gm.mg() : 0), per_ch ? gm.mg() : 1);
     }
   }
 
@@ -213,7 +215,8 @@ class QLinearConv : public OpKernel {
     for (size_t i : {1, 4, 6}) ctx.require_dtype(i, {DType::f32});
     ctx.require_dtype(7, {DType::u8, DType::i8});
     for (size_t i : {1, 6, 7})
-      if (shape_numel(ctx.input(i).shape) != 1) ctx.unsupported("x/y scale and zero point must be per tensor");
+      if (shape_numel(ctx.input(i).shape) != 1)
+        ctx.unsupported("x/y scale and zero point must be per tensor");
     const ConvGeom gm = core_.compile(ctx, 0, 3, 2, 5);
     const int64_t ns = shape_numel(ctx.input(4).shape);
     if (ns != 1 && ns != gm.m) ctx.fail("w_scale must be a scalar or have one value per output channel");
@@ -278,7 +281,8 @@ class DynQuantConv : public OpKernel {
       hi = std::max(hi, px[i]);
     }
     const float xs = (hi - lo) / 255.f;
-    const int32_t xz = xs == 0.f ? 0 : static_cast<int32_t>(quant::round_even(std::clamp(-lo / xs, 0.f, 255.f)));
+    const int32_t xz =
+        xs == 0.f ? 0 : static_cast<int32_t>(quant::round_even(std::clamp(-lo / xs, 0.f, 255.f)));
     uint8_t* q = static_cast<uint8_t*>(ctx.scratch) + core_.scratch_bytes();
     parallel_range(ctx.threading, nx, 16384, [&](int64_t b, int64_t e) {
       for (int64_t i = b; i < e; ++i) quant::store_q(DType::u8, q, i, xs == 0.f ? 0.f : px[i] / xs, xz);

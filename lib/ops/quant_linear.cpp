@@ -28,8 +28,8 @@ AxisSplit axis_split(const CompileContext& ctx, const Shape& x, const Shape& sca
   }
   if (ctx.attr().get_int("block_size", 0) != 0) ctx.unsupported("blocked quantization (block_size)");
   if (scale.size() != 1) ctx.fail("scale must be a scalar or 1-D, got " + shape_str(scale));
-  const int64_t axis = normalize_axis(ctx.attr().get_int("axis", 1), static_cast<int64_t>(x.size()),
-                                      ctx.node->describe());
+  const int64_t axis =
+      normalize_axis(ctx.attr().get_int("axis", 1), static_cast<int64_t>(x.size()), ctx.node->describe());
   if (scale[0] != x[axis])
     ctx.fail("scale has " + std::to_string(scale[0]) + " values, axis " + std::to_string(axis) + " has " +
              std::to_string(x[axis]));
@@ -161,11 +161,11 @@ class DynamicQuantizeLinear : public OpKernel {
     uint8_t* y = ctx.output(0).data_as<uint8_t>();
     const float inv = scale;
     parallel_range(ctx.threading, n, 16384, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i)
-        quant::store_q(DType::u8, y, i, inv == 0.f ? 0.f : px[i] / inv, zp);
+      for (int64_t i = b; i < e; ++i) quant::store_q(DType::u8, y, i, inv == 0.f ? 0.f : px[i] / inv, zp);
     });
     if (ctx.outputs.size() > 1 && ctx.outputs[1]) *ctx.output(1).data_as<float>() = scale;
-    if (ctx.outputs.size() > 2 && ctx.outputs[2]) *ctx.output(2).data_as<uint8_t>() = static_cast<uint8_t>(zp);
+    if (ctx.outputs.size() > 2 && ctx.outputs[2])
+      *ctx.output(2).data_as<uint8_t>() = static_cast<uint8_t>(zp);
   }
 };
 

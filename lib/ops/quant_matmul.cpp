@@ -6,6 +6,7 @@
 //                         A quantized inside the GEMM's packing (kernels::gemm_f32_dynamic_u8).
 //   ortkit.QdqMatMul      the fused QDQ chain DQ(Q(X)) @ DQ(W) [+ bias]: X quantized with the static
 //                         (a_s, a_zp) into scratch, then kernels::gemm_int8 with fp32 output.
+//   Both fused ops also take FusedMatMul's activation attributes (set by the GELU fusion).
 // A is [..., M, K]; B is [K, N] (any batch of A folds into M) or batched like A. A constant B is packed
 // once (kernels::pack_b_int8, u8 B re-centred by the packer); a non-constant B is packed per run into
 // PackedB buffers that keep their capacity.
@@ -15,6 +16,7 @@
 #include "ops/broadcast.h"
 #include "ops/quant_common.h"
 #include "ops/registry.h"
+#include "ortkit/kernels/epilogue.h"
 #include "ortkit/kernels/registry.h"
 
 namespace ortkit::ops {
@@ -36,9 +38,9 @@ MatShapes matmul_shapes(const CompileContext& ctx, size_t ia, size_t ib) {
   s.m = a[a.size() - 2];
   s.k = a.back();
   s.n = b.back();
-  if (b[b.size() - 2] != s.k)
-    ctx.fail("inner dimensions differ: " + shape_str(a) + " @ " + shape_str(b));
-  s.out = broadcast_shapes(Shape(a.begin(), a.end() - 2), Shape(b.begin(), b.end() - 2), ctx.node->describe());
+  if (b[b.size() - 2] != s.k) ctx.fail("inner dimensions differ: " + shape_str(a) + " @ " + shape_str(b));
+  s.out =
+      broadcast_shapes(Shape(a.begin(), a.end() - 2), Shape(b.begin(), b.end() - 2), ctx.node->describe());
   s.out.push_back(s.m);
   s.out.push_back(s.n);
   return s;
@@ -54,11 +56,13 @@ void require_per_column(const CompileContext& ctx, size_t i, int64_t n, const ch
   if (!ctx.has_input(i)) return;
   const int64_t c = shape_numel(ctx.input(i).shape);
   if (c != 1 && !(c == n && ctx.input(i).shape.size() == 1))
-    ctx.unsupported(std::string(what) + " must be a scalar or per column (got " + shape_str(ctx.input(i).shape) +
-                    ")");
+    ctx.unsupported(std::string(what) + " must be a scalar or per column (got " +
+                    shape_str(ctx.input(i).shape) + ")");
 }
 
-int32_t scalar_int(const Tensor* t) { return t ? quant::int_at(*t, 0) : 0; }
+int32_t scalar_int(const Tensor* t) {
+  return t ? quant::int_at(*t, 0) : 0;
+}
 
 /// Runs Y(int32 per batch) = (A - a_zp) @ (B - b_zp) with B packed once (constant) or per run.
 /// Shared by MatMulInteger and QLinearMatMul: B is packed with unit scales and its zero points.
@@ -75,7 +79,8 @@ class IntMatMulCore {
     const bool zp_const = !ctx.has_input(ibzp) || ctx.input(ibzp).constant;
     use_const_ = ctx.input(ib).constant && zp_const;
     if (use_const_ && packed_const_.empty())
-      pack_all(packed_const_, *ctx.input(ib).constant, ctx.has_input(ibzp) ? ctx.input(ibzp).constant : nullptr);
+      pack_all(packed_const_, *ctx.input(ib).constant,
+               ctx.has_input(ibzp) ? ctx.input(ibzp).constant : nullptr);
     return s;
   }
 
@@ -205,9 +210,8 @@ void pack_scaled(const CompileContext& ctx, PackedB& out, kernels::GemmKind kind
   std::vector<int32_t> zps;
   quant::read_zero_points(zp, zps);
   const int64_t k = b.shape()[trans_b ? 1 : 0], n = b.shape()[trans_b ? 0 : 1];
-  kernels::pack_b_int8(out, kind, BDesc{b.data(), k, n, trans_b ? k : n, trans_b},
-                       b.dtype() == DType::u8, scale.data_as<float>(), scale.numel(), zps.data(),
-                       static_cast<int64_t>(zps.size()));
+  kernels::pack_b_int8(out, kind, BDesc{b.data(), k, n, trans_b ? k : n, trans_b}, b.dtype() == DType::u8,
+                       scale.data_as<float>(), scale.numel(), zps.data(), static_cast<int64_t>(zps.size()));
 }
 
 /// Common compile of the fused ops: A f32 [..., K], B int8 [K, N] (or [N, K] with trans_b), scales, bias.
@@ -223,7 +227,8 @@ MatShapes fused_compile(CompileContext& ctx, size_t ib, size_t is, size_t iz, si
   MatShapes s;
   s.k = as.back();
   s.n = bs[trans_b ? 0 : 1];
-  if (bs[trans_b ? 1 : 0] != s.k) ctx.fail("inner dimensions differ: " + shape_str(as) + " @ " + shape_str(bs));
+  if (bs[trans_b ? 1 : 0] != s.k)
+    ctx.fail("inner dimensions differ: " + shape_str(as) + " @ " + shape_str(bs));
   s.out = as;
   s.out.back() = s.n;
   require_per_column(ctx, is, s.n, "b_scale");
@@ -240,7 +245,10 @@ class DynQuantMatMul : public OpKernel {
   void compile(CompileContext& ctx) override {
     const MatShapes s = fused_compile(ctx, 1, 2, 3, 4, false);
     ctx.set_output(0, DType::f32, s.out);
-    use_const_ = ctx.input(1).constant && ctx.input(2).constant && (!ctx.has_input(3) || ctx.input(3).constant);
+    ep_ = {};
+    quant::read_activation(ctx, ep_);
+    use_const_ =
+        ctx.input(1).constant && ctx.input(2).constant && (!ctx.has_input(3) || ctx.input(3).constant);
     if (use_const_ && packed_.empty())
       pack_scaled(ctx, packed_, kernels::GemmKind::u8s8, *ctx.input(1).constant, *ctx.input(2).constant,
                   ctx.has_input(3) ? ctx.input(3).constant : nullptr, false);
@@ -259,10 +267,12 @@ class DynQuantMatMul : public OpKernel {
                            zps.data(), static_cast<int64_t>(zps.size()));
     }
     const PackedB& pb = use_const_ && !packed_.empty() ? packed_ : dyn_;
-    kernels::Epilogue ep;
+    kernels::Epilogue ep = ep_;
     if (ctx.has_input(4)) ep.bias = ctx.input(4).data_as<float>();
     if (k == 0) {
-      for (int64_t i = 0; i < y.numel(); ++i) y.data_as<float>()[i] = ep.bias ? ep.bias[i % n] : 0.f;
+      for (int64_t i = 0; i < y.numel(); ++i)
+        y.data_as<float>()[i] =
+            kernels::apply_act(ep.bias ? ep.bias[i % n] : 0.f, ep.act, ep.clip_lo, ep.clip_hi);
       return;
     }
     kernels::gemm_f32_dynamic_u8(m, a.data_as<float>(), k, pb, y.data_as<float>(), n, ep, ctx.threading);
@@ -272,6 +282,7 @@ class DynQuantMatMul : public OpKernel {
     return kn ? std::vector<std::string>{kn->name} : std::vector<std::string>{};
   }
   bool use_const_ = false;
+  kernels::Epilogue ep_;
   PackedB packed_, dyn_;
 };
 
@@ -288,10 +299,13 @@ class QdqMatMul : public OpKernel {
     trans_b_ = ctx.attr().get_int("trans_b", 0) != 0;
     const MatShapes f = fused_compile(ctx, 3, 4, 5, 6, trans_b_);
     ctx.set_output(0, DType::f32, f.out);
+    ep_ = {};
+    quant::read_activation(ctx, ep_);
     a_type_ = ctx.input(2).dtype;
     kind_ = quant::int8_kind(a_type_);
     ctx.scratch_bytes = static_cast<size_t>(shape_numel(ctx.input(0).shape));
-    use_const_ = ctx.input(3).constant && ctx.input(4).constant && (!ctx.has_input(5) || ctx.input(5).constant);
+    use_const_ =
+        ctx.input(3).constant && ctx.input(4).constant && (!ctx.has_input(5) || ctx.input(5).constant);
     if (use_const_ && packed_.empty())
       pack_scaled(ctx, packed_, kind_, *ctx.input(3).constant, *ctx.input(4).constant,
                   ctx.has_input(5) ? ctx.input(5).constant : nullptr, trans_b_);
@@ -305,18 +319,20 @@ class QdqMatMul : public OpKernel {
       std::vector<int32_t> zps;
       quant::read_zero_points(ctx.has_input(5) ? &ctx.input(5) : nullptr, zps);
       const Tensor& b = ctx.input(3);
-      kernels::pack_b_int8(dyn_, kind_, BDesc{b.data(), k, n, trans_b_ ? k : n, trans_b_}, b.dtype() == DType::u8,
-                           ctx.input(4).data_as<float>(), ctx.input(4).numel(), zps.data(),
-                           static_cast<int64_t>(zps.size()));
+      kernels::pack_b_int8(dyn_, kind_, BDesc{b.data(), k, n, trans_b_ ? k : n, trans_b_},
+                           b.dtype() == DType::u8, ctx.input(4).data_as<float>(), ctx.input(4).numel(),
+                           zps.data(), static_cast<int64_t>(zps.size()));
     }
     const PackedB& pb = use_const_ && !packed_.empty() ? packed_ : dyn_;
     kernels::QuantA qa;
     qa.scale = ctx.input(1).data_as<float>()[0];
     qa.zero_point = quant::int_at(ctx.input(2), 0);
-    kernels::Epilogue ep;
+    kernels::Epilogue ep = ep_;
     if (ctx.has_input(6)) ep.bias = ctx.input(6).data_as<float>();
     if (k == 0) {
-      for (int64_t i = 0; i < y.numel(); ++i) y.data_as<float>()[i] = ep.bias ? ep.bias[i % n] : 0.f;
+      for (int64_t i = 0; i < y.numel(); ++i)
+        y.data_as<float>()[i] =
+            kernels::apply_act(ep.bias ? ep.bias[i % n] : 0.f, ep.act, ep.clip_lo, ep.clip_hi);
       return;
     }
     const float* px = x.data_as<float>();
@@ -336,6 +352,7 @@ class QdqMatMul : public OpKernel {
 
  private:
   bool trans_b_ = false;
+  kernels::Epilogue ep_;
   DType a_type_ = DType::u8;
   kernels::GemmKind kind_ = kernels::GemmKind::u8s8;
   bool use_const_ = false;

@@ -13,10 +13,18 @@ Tensor make_t(DType dt, Shape s, const std::vector<T>& v) {
   for (size_t i = 0; i < v.size(); ++i) t.data_as<T>()[i] = v[i];
   return t;
 }
-inline Tensor u8(Shape s, const std::vector<uint8_t>& v) { return make_t(DType::u8, std::move(s), v); }
-inline Tensor s8(Shape s, const std::vector<int8_t>& v) { return make_t(DType::i8, std::move(s), v); }
-inline Tensor i32(Shape s, const std::vector<int32_t>& v) { return make_t(DType::i32, std::move(s), v); }
-inline Tensor f32(Shape s, const std::vector<float>& v) { return make_t(DType::f32, std::move(s), v); }
+inline Tensor u8(Shape s, const std::vector<uint8_t>& v) {
+  return make_t(DType::u8, std::move(s), v);
+}
+inline Tensor s8(Shape s, const std::vector<int8_t>& v) {
+  return make_t(DType::i8, std::move(s), v);
+}
+inline Tensor i32(Shape s, const std::vector<int32_t>& v) {
+  return make_t(DType::i32, std::move(s), v);
+}
+inline Tensor f32(Shape s, const std::vector<float>& v) {
+  return make_t(DType::f32, std::move(s), v);
+}
 
 /// Deterministic integers in [lo, hi] as u8 or s8 tensor.
 inline Tensor random_int8(DType dt, Shape s, int lo, int hi, uint32_t seed) {

@@ -62,17 +62,20 @@ void dyn_model(const DynVariant& v, DynModel& d) {
   mb.init("W_scale", d.ws);
   mb.init("W_zp", d.wz);
   mb.node("DynamicQuantizeLinear", {"x"}, {"x_q", "x_s", "x_zp"});
-  mb.node("Mul", v.swap ? std::vector<std::string>{"W_scale", "x_s"} : std::vector<std::string>{"x_s", "W_scale"},
+  mb.node("Mul",
+          v.swap ? std::vector<std::string>{"W_scale", "x_s"} : std::vector<std::string>{"x_s", "W_scale"},
           {"scales"});
   mb.node("MatMulInteger", {"x_q", "W_q", "x_zp", "W_zp"}, {"acc"});
   ModelBuilder::attr_int(mb.node("Cast", {"acc"}, {"accf"}), "to", v.cast_to_int ? 6 : 1);
   const std::string mul_out = v.bias ? "y0" : "y";
-  mb.node("Mul", v.swap ? std::vector<std::string>{"scales", "accf"} : std::vector<std::string>{"accf", "scales"},
+  mb.node("Mul",
+          v.swap ? std::vector<std::string>{"scales", "accf"} : std::vector<std::string>{"accf", "scales"},
           {mul_out});
   if (v.bias) {
     d.bias = make_random({N}, 9);
     mb.init("bias", d.bias);
-    mb.node("Add", v.swap ? std::vector<std::string>{"y0", "bias"} : std::vector<std::string>{"bias", "y0"}, {"y"});
+    mb.node("Add", v.swap ? std::vector<std::string>{"y0", "bias"} : std::vector<std::string>{"bias", "y0"},
+            {"y"});
   }
   mb.output("y");
 }
@@ -91,15 +94,15 @@ Tensor dyn_reference(const DynModel& d, const Tensor& x) {
   for (int64_t i = 0; i < y.numel(); ++i) {
     const int64_t n = i % N;
     const float s = xs * d.ws.data_as<float>()[d.ws.numel() == 1 ? 0 : n];
-    y.data_as<float>()[i] =
-        static_cast<float>(acc.data_as<int32_t>()[i]) * s + (d.bias.empty() ? 0.f : d.bias.data_as<float>()[n]);
+    y.data_as<float>()[i] = static_cast<float>(acc.data_as<int32_t>()[i]) * s +
+                            (d.bias.empty() ? 0.f : d.bias.data_as<float>()[n]);
   }
   return y;
 }
 
 /// Run the optimized session on x; max abs difference to `ref` and the largest |ref|.
-double run_fused(const std::string& bytes, const Tensor& x, const Tensor& ref, std::map<std::string, int>& ops,
-                 double& max_ref, Precision precision = Precision::fp32) {
+double run_fused(const std::string& bytes, const Tensor& x, const Tensor& ref,
+                 std::map<std::string, int>& ops, double& max_ref, Precision precision = Precision::fp32) {
   SessionOptions o;
   o.precision = precision;
   o.threads = 2;
@@ -173,6 +176,35 @@ TEST_CASE("quantize_dynamic MatMul chain fuses into DynQuantMatMul", "[int8][fus
   }
 }
 
+TEST_CASE("a GELU after DynQuantMatMul moves into its epilogue", "[int8][fusion]") {
+  DynModel d;
+  dyn_model({.per_column = true}, d);
+  // y -> GELU (erf form) -> z
+  ModelBuilder& mb = d.mb;
+  mb.proto().mutable_graph()->clear_output();
+  mb.init("sqrt2", f32({}, {std::sqrt(2.f)}));
+  mb.init("one", f32({}, {1.f}));
+  mb.init("half", f32({}, {0.5f}));
+  mb.node("Div", {"y", "sqrt2"}, {"t"});
+  mb.node("Erf", {"t"}, {"e"});
+  mb.node("Add", {"e", "one"}, {"e1"});
+  mb.node("Mul", {"y", "e1"}, {"ye"});
+  mb.node("Mul", {"ye", "half"}, {"z"});
+  mb.output("z");
+  Tensor x = make_random({6, K}, 61);
+  Tensor ref = dyn_reference(d, x);
+  for (int64_t i = 0; i < ref.numel(); ++i) {
+    const float v = ref.data_as<float>()[i];
+    ref.data_as<float>()[i] = 0.5f * v * (1.f + std::erf(v / std::sqrt(2.f)));
+  }
+  std::map<std::string, int> ops;
+  double mx = 0;
+  const double diff = run_fused(mb.bytes(), x, ref, ops, mx);
+  CHECK(ops["DynQuantMatMul"] == 1);
+  CHECK(ops.size() == 1);  // Div, Erf, Add, Muls gone
+  CHECK(diff <= 0.02 * mx + 1e-5);
+}
+
 TEST_CASE("a DynamicQuantizeLinear shared by two MatMulIntegers fuses both", "[int8][fusion]") {
   ModelBuilder mb(13);
   mb.input("x", {"m", K});
@@ -218,7 +250,8 @@ void qdq_model(bool per_column, bool s8_act, bool bias, QdqModel& d) {
   mb.input("x", {"m", K});
   d.w = random_int8(DType::i8, {K, N}, -127, 127, 15);
   d.ws = per_column ? Tensor(DType::f32, {N}) : Tensor(DType::f32, {});
-  for (int64_t i = 0; i < d.ws.numel(); ++i) d.ws.data_as<float>()[i] = 0.003f + 0.0005f * static_cast<float>(i);
+  for (int64_t i = 0; i < d.ws.numel(); ++i)
+    d.ws.data_as<float>()[i] = 0.003f + 0.0005f * static_cast<float>(i);
   d.as = f32({}, {2.f / 255.f});
   d.az = s8_act ? s8({}, {0}) : u8({}, {128});
   mb.init("W_q", d.w);
@@ -306,7 +339,8 @@ TEST_CASE("QDQ Gemm (transB, per-row weight scales) with an int32 DequantizeLine
       Tensor bq(DType::i32, {N});
       for (int64_t i = 0; i < N; ++i) bq.data_as<int32_t>()[i] = static_cast<int32_t>(i * 37 - 150);
       Tensor bs = f32({N}, {});
-      for (int64_t i = 0; i < N; ++i) bs.data_as<float>()[i] = as.data_as<float>()[0] * ws.data_as<float>()[i];
+      for (int64_t i = 0; i < N; ++i)
+        bs.data_as<float>()[i] = as.data_as<float>()[0] * ws.data_as<float>()[i];
       mb.init("W_q", w);
       mb.init("W_s", ws);
       mb.init("a_s", as);
@@ -337,7 +371,8 @@ TEST_CASE("QDQ Gemm (transB, per-row weight scales) with an int32 DequantizeLine
       ga.set_int("transB", gemm ? 1 : 0);
       Tensor y = ops::eval_single("Gemm", {xd, wd}, ga, o)[0];
       for (int64_t i = 0; i < y.numel(); ++i)
-        y.data_as<float>()[i] += static_cast<float>(bq.data_as<int32_t>()[i % N]) * bs.data_as<float>()[i % N];
+        y.data_as<float>()[i] +=
+            static_cast<float>(bq.data_as<int32_t>()[i % N]) * bs.data_as<float>()[i % N];
       std::map<std::string, int> ops;
       double ref = 0;
       const double diff = run_fused(mb.bytes(), x, y, ops, ref);
@@ -390,7 +425,8 @@ TEST_CASE("quantize_dynamic Conv chain fuses into DynQuantConv", "[int8][fusion]
       for (int64_t i = 0; i < ref.numel(); ++i) {
         const int64_t oc = i / 30;
         const float s = q[1].data_as<float>()[0] * ws.data_as<float>()[per_channel ? oc : 0];
-        ref.data_as<float>()[i] = static_cast<float>(acc.data_as<int32_t>()[i]) * s + bias.data_as<float>()[oc];
+        ref.data_as<float>()[i] =
+            static_cast<float>(acc.data_as<int32_t>()[i]) * s + bias.data_as<float>()[oc];
       }
       std::map<std::string, int> ops;
       double mx = 0;
@@ -462,8 +498,8 @@ TEST_CASE("int8 timing loop", "[.int8-bench]") {
       ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
     }
     std::sort(ms.begin(), ms.end());
-    std::cout << path << ": median " << ms[ms.size() / 2] << " ms, min " << ms[0] << " ms (threads " << o.threads
-              << "); ops:";
+    std::cout << path << ": median " << ms[ms.size() / 2] << " ms, min " << ms[0] << " ms (threads "
+              << o.threads << "); ops:";
     for (const auto& [op, n] : s->op_counts()) std::cout << " " << op << "x" << n;
     std::cout << "; kernels:";
     for (const std::string& k : s->kernels_used()) std::cout << " " << k;

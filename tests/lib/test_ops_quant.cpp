@@ -30,7 +30,8 @@ std::vector<int32_t> ints(const Tensor& t) {
 }
 
 /// Naive (A - za) @ (B - zb[n]) for A [batch, M, K] and 2-D B [K, N].
-std::vector<int32_t> ref_matmul(const Tensor& a, const Tensor& b, int32_t za, const std::vector<int32_t>& zb) {
+std::vector<int32_t> ref_matmul(const Tensor& a, const Tensor& b, int32_t za,
+                                const std::vector<int32_t>& zb) {
   const int64_t k = a.shape().back(), m = a.numel() / k, n = b.shape().back();
   std::vector<int32_t> y(static_cast<size_t>(m * n));
   for (int64_t i = 0; i < m; ++i)
@@ -80,9 +81,9 @@ TEST_CASE("QuantizeLinear rounds half to even and saturates", "[ops][quant]") {
     CHECK(ints<uint8_t>(y) == std::vector<int32_t>{128, 130, 130, 126, 126, 255, 0, 128});
   }
   SECTION("per-axis scale before opset 13 is an error") {
-    CHECK_THROWS_AS(eval_single("QuantizeLinear", {x, f32({8}, {1, 1, 1, 1, 1, 1, 1, 1}), u8({8}, {})}, {},
-                                opset(10)),
-                    Error);
+    CHECK_THROWS_AS(
+        eval_single("QuantizeLinear", {x, f32({8}, {1, 1, 1, 1, 1, 1, 1, 1}), u8({8}, {})}, {}, opset(10)),
+        Error);
   }
 }
 
@@ -109,14 +110,14 @@ TEST_CASE("DequantizeLinear: u8, s8 and int32 inputs, per tensor and per axis", 
   SECTION("per axis 0") {
     Attrs a;
     a.set_int("axis", 0);
-    Tensor y = eval_single("DequantizeLinear", {u8({2, 2}, {10, 20, 10, 20}), f32({2}, {1.f, 0.5f}),
-                                                u8({2}, {10, 0})},
-                           a, opset(13))[0];
+    Tensor y =
+        eval_single("DequantizeLinear",
+                    {u8({2, 2}, {10, 20, 10, 20}), f32({2}, {1.f, 0.5f}), u8({2}, {10, 0})}, a, opset(13))[0];
     CHECK(std::vector<float>(y.data_as<float>(), y.data_as<float>() + 4) == std::vector<float>{0, 10, 5, 10});
   }
   SECTION("zero point of another dtype is an error") {
-    CHECK_THROWS_AS(eval_single("DequantizeLinear", {u8({1}, {1}), f32({}, {1.f}), s8({}, {0})}, {}, opset(13)),
-                    Error);
+    CHECK_THROWS_AS(
+        eval_single("DequantizeLinear", {u8({1}, {1}), f32({}, {1.f}), s8({}, {0})}, {}, opset(13)), Error);
   }
 }
 
@@ -155,7 +156,8 @@ TEST_CASE("MatMulInteger is exact for every signedness and zero-point form", "[o
         const int blo = c.b == DType::u8 ? 0 : -128, bhi = c.b == DType::u8 ? 255 : 127;
         Tensor a = random_int8(c.a, {2, 5, 37}, alo, ahi, 3);
         Tensor b = random_int8(c.b, {37, 17}, blo, bhi, 4);
-        Tensor za = c.a == DType::u8 ? u8({}, {static_cast<uint8_t>(c.za)}) : s8({}, {static_cast<int8_t>(c.za)});
+        Tensor za =
+            c.a == DType::u8 ? u8({}, {static_cast<uint8_t>(c.za)}) : s8({}, {static_cast<int8_t>(c.za)});
         Tensor zb(c.b, {static_cast<int64_t>(c.zb.size())});
         for (size_t i = 0; i < c.zb.size(); ++i) {
           if (c.b == DType::u8)
@@ -219,7 +221,8 @@ TEST_CASE("QLinearMatMul requantizes with saturation", "[ops][quant]") {
 namespace {
 /// Naive integer 2-D convolution: acc[b, m, oy, ox] with zero points, groups, pads, strides, dilations.
 std::vector<int32_t> ref_conv(const Tensor& x, const Tensor& w, int32_t zx, const std::vector<int32_t>& zw,
-                              int64_t group, int64_t pad, int64_t stride, int64_t dil, int64_t& oh, int64_t& ow) {
+                              int64_t group, int64_t pad, int64_t stride, int64_t dil, int64_t& oh,
+                              int64_t& ow) {
   const int64_t n = x.shape()[0], c = x.shape()[1], h = x.shape()[2], wd = x.shape()[3];
   const int64_t m = w.shape()[0], cg = w.shape()[1], kh = w.shape()[2], kw = w.shape()[3];
   oh = (h + 2 * pad - ((kh - 1) * dil + 1)) / stride + 1;
@@ -237,7 +240,8 @@ std::vector<int32_t> ref_conv(const Tensor& x, const Tensor& w, int32_t zx, cons
                 const int64_t iy = oy * stride - pad + ky * dil, ix = ox * stride - pad + kx * dil;
                 if (iy < 0 || iy >= h || ix < 0 || ix >= wd) continue;
                 const int32_t xv = ival(x, ((b * c + g * cg + ci) * h + iy) * wd + ix) - zx;
-                const int32_t wv = ival(w, ((oc * cg + ci) * kh + ky) * kw + kx) - zw[zw.size() == 1 ? 0 : oc];
+                const int32_t wv =
+                    ival(w, ((oc * cg + ci) * kh + ky) * kw + kx) - zw[zw.size() == 1 ? 0 : oc];
                 s += xv * wv;
               }
           y.push_back(s);
@@ -252,7 +256,8 @@ TEST_CASE("ConvInteger matches a naive convolution", "[ops][quant]") {
     int64_t group, pad, stride, dil;
     DType w;
   };
-  for (const Case& c : {Case{1, 0, 1, 1, DType::u8}, Case{1, 1, 2, 1, DType::i8}, Case{2, 2, 1, 2, DType::i8}}) {
+  for (const Case& c :
+       {Case{1, 0, 1, 1, DType::u8}, Case{1, 1, 2, 1, DType::i8}, Case{2, 2, 1, 2, DType::i8}}) {
     for (bool constant : {false, true}) {
       DYNAMIC_SECTION("group " << c.group << " pad " << c.pad << " stride " << c.stride << " dil " << c.dil
                                << (constant ? " const" : "")) {

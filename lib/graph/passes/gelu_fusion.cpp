@@ -2,7 +2,7 @@
 //   erf form:  0.5 * x * (1 + Erf(x / sqrt(2)))          (Div by 1.4142 or Mul by 0.7071)
 //   tanh form: 0.5 * x * (1 + Tanh(0.79788 * (x + 0.044715 * x^3)))   (x^3 as Pow(x, 3) or x*x*x)
 // The three multiplications may come in any order: (x * e) * 0.5, x * (e * 0.5), (x * 0.5) * e.
-// x must come from a MatMul / FusedMatMul without an activation, and every reader of x must be part of
+// x must come from a MatMul / FusedMatMul (or the int8 DynQuantMatMul / QdqMatMul) without an activation, and every reader of x must be part of
 // the pattern; then the GEMM takes the activation and the pattern's output name.
 #include <cmath>
 
@@ -125,13 +125,18 @@ int fuse_gelu(Graph& g) {
     const bool plain = gemm.op_type == "MatMul" && gemm.domain.empty() && gemm.inputs.size() == 2;
     const bool fused_mm = gemm.op_type == "FusedMatMul" && gemm.domain == ops::kOrtkitDomain &&
                           gemm.attrs.get_string("activation", "").empty();
-    if (!plain && !fused_mm) continue;
+    // The int8 GEMMs (passes/dynquant_matmul_fusion.cpp, qdq_matmul_fusion.cpp) take it in their epilogue.
+    const bool int8_mm = (gemm.op_type == "DynQuantMatMul" || gemm.op_type == "QdqMatMul") &&
+                         gemm.domain == ops::kOrtkitDomain && gemm.attrs.get_string("activation", "").empty();
+    if (!plain && !fused_mm && !int8_mm) continue;
     bool clash = false;
     for (int u : used) clash = clash || dead[u];
     if (clash) continue;
-    gemm.op_type = "FusedMatMul";
-    gemm.domain = ops::kOrtkitDomain;
-    gemm.opset = 1;
+    if (!int8_mm) {
+      gemm.op_type = "FusedMatMul";
+      gemm.domain = ops::kOrtkitDomain;
+      gemm.opset = 1;
+    }
     gemm.attrs.set_string("activation", tanh_form ? "gelu_tanh" : "gelu_erf");
     gemm.outputs[0] = y;
     for (int u : used) dead[u] = true;
