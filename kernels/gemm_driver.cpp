@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "ortkit/kernels/epilogue.h"
+#include "ortkit/kernels/quantize.h"
 #include "ortkit/kernels/registry.h"
 
 namespace ortkit::kernels {
@@ -81,10 +82,6 @@ thread_local Scratch t_apack, t_rowsum, t_tile, t_cols, t_arow;
 
 size_t a_elem(GemmKind k) { return k == GemmKind::f32 ? 4 : k == GemmKind::bf16 ? 2 : 1; }
 
-inline uint8_t quant_u8(float v, float inv_scale, int32_t zp) {
-  const float q = std::nearbyint(v * inv_scale) + static_cast<float>(zp);
-  return static_cast<uint8_t>(std::clamp(q, 0.f, 255.f));
-}
 
 // fp32 -> bf16 bits, nearest even, NaN kept quiet: branch-free so the row loop vectorizes.
 inline uint16_t to_bf16(float v) {
@@ -130,10 +127,10 @@ const void* source_row(const Job& j, int64_t row, void* tmp, int32_t* sum) {
     case ASrc::f32_to_u8: {
       const float* s = static_cast<const float*>(j.a) + row * j.lda;
       uint8_t* d = static_cast<uint8_t*>(tmp);
-      int32_t acc = 0;
-      for (int64_t i = 0; i < k; ++i) {
-        d[i] = static_cast<uint8_t>(quant_u8(s[i], j.q_inv_scale, j.q_zp) ^ j.a_xor);
-        acc += j.a_packed_signed ? int32_t{static_cast<int8_t>(d[i])} : int32_t{d[i]};
+      int32_t acc = quantize_ops().quantize_u8(s, k, j.q_inv_scale, j.q_zp, d);
+      if (j.a_xor) {  // u8 A on s8 hardware: store q - 128 as s8; the sum follows
+        for (int64_t i = 0; i < k; ++i) d[i] ^= j.a_xor;
+        acc -= 128 * static_cast<int32_t>(k);
       }
       *sum = acc;
       return d;
@@ -491,12 +488,7 @@ void gemm_f32_dynamic_u8(int64_t m, const float* a, int64_t lda, const PackedB& 
   if (b.kind_ != GemmKind::u8s8) throw std::invalid_argument("gemm_f32_dynamic_u8: B must be packed as u8s8");
   // ONNX DynamicQuantizeLinear: the range always includes 0; scale = (max - min) / 255.
   float lo = 0.f, hi = 0.f;
-  for (int64_t r = 0; r < m; ++r)
-    for (int64_t k = 0; k < b.k_; ++k) {
-      const float v = a[r * lda + k];
-      lo = std::min(lo, v);
-      hi = std::max(hi, v);
-    }
+  for (int64_t r = 0; r < m; ++r) quantize_ops().minmax(a + r * lda, b.k_, &lo, &hi);
   QuantA qa;
   qa.scale = (hi - lo) / 255.f;
   qa.zero_point = qa.scale == 0.f ? 0 : static_cast<int32_t>(std::clamp(std::nearbyint(-lo / qa.scale), 0.f, 255.f));
