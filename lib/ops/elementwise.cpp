@@ -186,6 +186,17 @@ enum class Un {
   hard_swish, softplus, elu, sign, round, sin, cos
 };
 
+/// Vectorised f32 maps for the exp-based activations (compiled per ISA, see fast_math.h).
+ORTKIT_OPS_CLONES void sigmoid_f32(const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] = 1.f / (1.f + fast_exp(-x[i]));
+}
+ORTKIT_OPS_CLONES void tanh_f32(const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const float v = x[i], t = 1.f - 2.f / (fast_exp(2.f * v) + 1.f);
+    y[i] = std::fabs(v) < 4e-3f ? v - v * v * v * (1.f / 3.f) : t;  // series near 0 keeps relative accuracy
+  }
+}
+
 template <Un kOp>
 inline float un_f(float x, float alpha, float beta) {
   if constexpr (kOp == Un::neg) return -x;
@@ -234,6 +245,13 @@ class UnaryOp : public OpKernel {
     const float a = alpha_, b = beta_;
     switch (x.dtype()) {
       case DType::f32:
+        if constexpr (kOp == Un::sigmoid || kOp == Un::tanh) {
+          const float* px = x.data_as<float>();
+          float* py = y.data_as<float>();
+          return parallel_range(ctx.threading, x.numel(), 16384, [&](int64_t s, int64_t e) {
+            (kOp == Un::sigmoid ? sigmoid_f32 : tanh_f32)(px + s, py + s, e - s);
+          });
+        }
         return unary_map<float, float>(x, y, ctx.threading, [a, b](float v) { return un_f<kOp>(v, a, b); });
       case DType::f64:
         // Double inputs go through the float formulas in double via a widening lambda.
