@@ -14,6 +14,7 @@
 #include <cstring>
 
 #include "ops/conv_util.h"
+#include "ops/fast_math.h"
 #include "ops/op_util.h"
 #include "ops/registry.h"
 #include "ortkit/kernels/epilogue.h"
@@ -42,6 +43,38 @@ inline float act(float v, Act a, float lo, float hi) {
     case Act::clip: return std::min(std::max(v, lo), hi);
     default: return kernels::apply_act(v, a, lo, hi);
   }
+}
+
+/// One channel of a depthwise conv: yc = bias + sum over taps of w * shifted xc. Rows are accumulated
+/// tap by tap over the valid output range, so the inner loop is a plain (vectorised) axpy.
+ORTKIT_OPS_CLONES void depthwise_plane(const float* xc, const float* wc, float* yc, const Window& w, float bias) {
+  std::fill(yc, yc + w.out_size(), bias);
+  for (int64_t od = 0; od < w.out[0]; ++od)
+    for (int64_t oh = 0; oh < w.out[1]; ++oh) {
+      float* yr = yc + (od * w.out[1] + oh) * w.out[2];
+      for (int64_t kd = 0; kd < w.k[0]; ++kd) {
+        const int64_t id = od * w.s[0] - w.pb[0] + kd * w.d[0];
+        if (id < 0 || id >= w.in[0]) continue;
+        for (int64_t kh = 0; kh < w.k[1]; ++kh) {
+          const int64_t ih = oh * w.s[1] - w.pb[1] + kh * w.d[1];
+          if (ih < 0 || ih >= w.in[1]) continue;
+          const float* xr = xc + (id * w.in[1] + ih) * w.in[2];
+          for (int64_t kw = 0; kw < w.k[2]; ++kw) {
+            const float wv = wc[(kd * w.k[1] + kh) * w.k[2] + kw];
+            const int64_t off = kw * w.d[2] - w.pb[2];  // iw = ow * s + off
+            // ow range with 0 <= iw < in_w
+            const int64_t lo = off >= 0 ? 0 : (-off + w.s[2] - 1) / w.s[2];
+            const int64_t hi = std::min(w.in[2] - 1 - off < 0 ? -1 : (w.in[2] - 1 - off) / w.s[2], w.out[2] - 1);
+            if (w.s[2] == 1) {
+              const float* xs = xr + off;
+              for (int64_t ow = lo; ow <= hi; ++ow) yr[ow] += wv * xs[ow];
+            } else {
+              for (int64_t ow = lo; ow <= hi; ++ow) yr[ow] += wv * xr[ow * w.s[2] + off];
+            }
+          }
+        }
+      }
+    }
 }
 
 enum class FusedKind { none, ortkit, ms };
@@ -207,39 +240,9 @@ class ConvOp : public OpKernel {
     float* y = ty.data_as<float>();
     parallel_for(th, N * C, [&](int64_t nc) {
       const int64_t c = nc % C;
-      const float* xc = x + nc * w.in_size();
-      const float* wc = wt + c * ks;
-      float* yc = y + nc * P;
-      std::fill(yc, yc + P, ep.bias ? ep.bias[c] : 0.f);
-      for (int64_t od = 0; od < w.out[0]; ++od)
-        for (int64_t oh = 0; oh < w.out[1]; ++oh) {
-          float* yr = yc + (od * w.out[1] + oh) * w.out[2];
-          for (int64_t kd = 0; kd < w.k[0]; ++kd) {
-            const int64_t id = od * w.s[0] - w.pb[0] + kd * w.d[0];
-            if (id < 0 || id >= w.in[0]) continue;
-            for (int64_t kh = 0; kh < w.k[1]; ++kh) {
-              const int64_t ih = oh * w.s[1] - w.pb[1] + kh * w.d[1];
-              if (ih < 0 || ih >= w.in[1]) continue;
-              const float* xr = xc + (id * w.in[1] + ih) * w.in[2];
-              for (int64_t kw = 0; kw < w.k[2]; ++kw) {
-                const float wv = wc[(kd * w.k[1] + kh) * w.k[2] + kw];
-                const int64_t off = kw * w.d[2] - w.pb[2];  // iw = ow * s + off
-                // ow range with 0 <= iw < in_w
-                int64_t lo = off >= 0 ? 0 : (-off + w.s[2] - 1) / w.s[2];
-                int64_t hi = w.in[2] - 1 - off < 0 ? -1 : (w.in[2] - 1 - off) / w.s[2];
-                hi = std::min(hi, w.out[2] - 1);
-                if (w.s[2] == 1) {
-                  const float* xs = xr + off;
-                  for (int64_t ow = lo; ow <= hi; ++ow) yr[ow] += wv * xs[ow];
-                } else {
-                  for (int64_t ow = lo; ow <= hi; ++ow) yr[ow] += wv * xr[ow * w.s[2] + off];
-                }
-              }
-            }
-          }
-        }
+      depthwise_plane(x + nc * w.in_size(), wt + c * ks, y + nc * P, w, ep.bias ? ep.bias[c] : 0.f);
       if (ep.act != Act::none)
-        for (int64_t i = 0; i < P; ++i) yc[i] = act(yc[i], ep.act, ep.clip_lo, ep.clip_hi);
+        for (int64_t i = 0; i < P; ++i) y[nc * P + i] = act(y[nc * P + i], ep.act, ep.clip_lo, ep.clip_hi);
     });
   }
 
