@@ -426,6 +426,7 @@ class TileOp : public OpKernel {
   void compile(CompileContext& ctx) override {
     if (dtype_size(ctx.input(0).dtype) == 0) ctx.unsupported("dtype");
     std::vector<int64_t> rep;
+    in_strides_ = strides_of(ctx.input(0).shape);
     if (const_ints(ctx, 1, rep)) {
       ctx.set_output(0, ctx.input(0).dtype, tile_shape(ctx.input(0).shape, rep, ctx.node->describe()));
     } else {
@@ -445,7 +446,8 @@ class TileOp : public OpKernel {
       std::memcpy(y->data(), x.data(), x.bytes());
       return;
     }
-    const std::vector<int64_t> st = strides_of(is);
+    if (dyn_ || in_strides_.size() != is.size()) in_strides_ = strides_of(is);
+    const std::vector<int64_t>& st = in_strides_;
     const int64_t inner = os[r - 1], rows = n / inner, iin = is[r - 1];
     const size_t es = dtype_size(x.dtype());
     const char* in = static_cast<const char*>(x.data());
@@ -465,6 +467,7 @@ class TileOp : public OpKernel {
 
  private:
   bool dyn_ = false;
+  std::vector<int64_t> in_strides_;
 };
 
 // ---------------------------------------------------------------------------------------------- CumSum

@@ -364,13 +364,25 @@ class RangeOp : public OpKernel {
 };
 
 /// Expand: numpy-broadcast the input to `shape` (bidirectionally).
+/// Input element strides aligned to the output's rank, 0 on broadcast dims.
+std::vector<int64_t> expand_strides(const Shape& x, const Shape& out) {
+  Shape in = x;
+  in.insert(in.begin(), out.size() - in.size(), 1);
+  std::vector<int64_t> st = strides_of(in);
+  for (size_t d = 0; d < in.size(); ++d)
+    if (in[d] == 1) st[d] = 0;
+  return st;
+}
+
 class ExpandOp : public OpKernel {
  public:
   void compile(CompileContext& ctx) override {
     if (dtype_size(ctx.input(0).dtype) == 0) ctx.unsupported("dtype");
     std::vector<int64_t> s;
     if (const_ints(ctx, 1, s)) {
-      ctx.set_output(0, ctx.input(0).dtype, broadcast_shapes(ctx.input(0).shape, Shape(s.begin(), s.end()), ctx.node->describe()));
+      const Shape out = broadcast_shapes(ctx.input(0).shape, Shape(s.begin(), s.end()), ctx.node->describe());
+      ctx.set_output(0, ctx.input(0).dtype, out);
+      strides_ = expand_strides(ctx.input(0).shape, out);
     } else {
       dyn_ = true;
       ctx.outputs[0].dtype = ctx.input(0).dtype;
@@ -384,11 +396,8 @@ class ExpandOp : public OpKernel {
       const std::vector<int64_t> s = to_int64_vector(ctx.input(1), ctx.node->describe());
       y = &ctx.allocate_output(0, x.dtype(), broadcast_shapes(x.shape(), Shape(s.begin(), s.end()), ctx.node->describe()));
     }
-    Shape in = x.shape();
-    in.insert(in.begin(), y->shape().size() - in.size(), 1);
-    std::vector<int64_t> st = strides_of(in);
-    for (size_t d = 0; d < in.size(); ++d)
-      if (in[d] == 1) st[d] = 0;
+    if (dyn_) strides_ = expand_strides(x.shape(), y->shape());
+    const std::vector<int64_t>& st = strides_;
     visit_bytes(x.dtype(), [&](auto tag) {
       using T = decltype(tag);
       strided_copy<T>(x.data_as<T>(), 0, st, y->data_as<T>(), y->shape(), ctx.threading);
@@ -397,6 +406,7 @@ class ExpandOp : public OpKernel {
 
  private:
   bool dyn_ = false;
+  std::vector<int64_t> strides_;
 };
 
 }  // namespace
