@@ -43,7 +43,8 @@ class CompareOp : public OpKernel {
     const Tensor &a = ctx.input(0), &b = ctx.input(1);
     visit_numeric(a.dtype(), [&](auto tag) {
       using T = decltype(tag);
-      broadcast_binary<T, T, bool>(a, b, ctx.output(0), ctx.threading, [](T x, T y) { return cmp<kOp>(x, y); });
+      broadcast_binary<T, T, bool>(a, b, ctx.output(0), ctx.threading,
+                                   [](T x, T y) { return cmp<kOp>(x, y); });
     });
   }
 };
@@ -66,8 +67,8 @@ class WhereOp : public OpKernel {
     const DType t = ctx.input(1).dtype;
     if (ctx.input(2).dtype != t) ctx.fail("X and Y have different types");
     if (dtype_size(t) == 0) ctx.unsupported(std::string("Where on ") + dtype_name(t));
-    const Shape out = broadcast_shapes({ctx.input(0).shape, ctx.input(1).shape, ctx.input(2).shape},
-                                       ctx.node->describe());
+    const Shape out =
+        broadcast_shapes({ctx.input(0).shape, ctx.input(1).shape, ctx.input(2).shape}, ctx.node->describe());
     ctx.set_output(0, t, out);
     // Broadcast strides now, so run() does not allocate.
     sc_ = broadcast_strides(ctx.input(0).shape, out);

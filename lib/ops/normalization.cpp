@@ -56,7 +56,8 @@ class SoftmaxOp : public OpKernel {
       }
     }
     // A strided axis is gathered into a contiguous row per thread.
-    ctx.scratch_bytes = inner_ > 1 ? static_cast<size_t>(len_ * std::max(1, ctx.threading.threads)) * sizeof(float) : 0;
+    ctx.scratch_bytes =
+        inner_ > 1 ? static_cast<size_t>(len_ * std::max(1, ctx.threading.threads)) * sizeof(float) : 0;
     ctx.set_output(0, DType::f32, s);
   }
 
@@ -97,8 +98,8 @@ class SoftmaxOp : public OpKernel {
 
 /// LayerNorm of one row: y = (x - mean) / sqrt(var + eps) * scale + bias (scale/bias broadcast when
 /// sc1/b1); optionally stores mean and 1/stddev.
-ORTKIT_OPS_CLONES void layernorm_row(const float* xr, float* yr, int64_t len, float eps, const float* sc, bool sc1,
-                                     const float* bias, bool b1, float* mean_out, float* inv_out) {
+ORTKIT_OPS_CLONES void layernorm_row(const float* xr, float* yr, int64_t len, float eps, const float* sc,
+                                     bool sc1, const float* bias, bool b1, float* mean_out, float* inv_out) {
   const float mean = sum_f32(xr, len) / static_cast<float>(len);
   for (int64_t i = 0; i < len; ++i) yr[i] = xr[i] - mean;  // centred values, reused below
   float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0}, var = 0;
@@ -163,8 +164,8 @@ class LayerNormOp : public OpKernel {
     if (len == 0) return;
     parallel_range(ctx.threading, rows_, std::max<int64_t>(1, 8192 / len), [&](int64_t r0, int64_t r1) {
       for (int64_t r = r0; r < r1; ++r) {
-        layernorm_row(x + r * len, y + r * len, len, eps, sc, sc1, bias, b1, mean_out ? mean_out + r : nullptr,
-                      inv_out ? inv_out + r : nullptr);
+        layernorm_row(x + r * len, y + r * len, len, eps, sc, sc1, bias, b1,
+                      mean_out ? mean_out + r : nullptr, inv_out ? inv_out + r : nullptr);
       }
     });
   }
@@ -187,7 +188,8 @@ class BatchNormOp : public OpKernel {
     if (s.size() < 2) ctx.fail("X must have rank >= 2");
     channels_ = s[1];
     for (size_t i = 1; i < 5; ++i)
-      if (shape_numel(ctx.input(i).shape) != channels_) ctx.fail("parameter " + std::to_string(i) + " must have C values");
+      if (shape_numel(ctx.input(i).shape) != channels_)
+        ctx.fail("parameter " + std::to_string(i) + " must have C values");
     eps_ = ctx.attr().get_float("epsilon", 1e-5f);
     batch_ = s[0];
     spatial_ = 1;

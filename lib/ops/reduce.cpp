@@ -166,8 +166,10 @@ class ReduceOp : public OpKernel {
     bool seen_red = false;
     for (int64_t d = 0; d < r; ++d) {
       if (s[d] == 1) continue;
-      if (reduced_[d]) seen_red = true;
-      else if (seen_red) suffix_ = false;
+      if (reduced_[d])
+        seen_red = true;
+      else if (seen_red)
+        suffix_ = false;
     }
     // Output element strides over the input's dims (0 on reduced dims), for the general path.
     out_strides_.assign(static_cast<size_t>(r), 0);
@@ -200,8 +202,10 @@ class ArgOp : public OpKernel {
     axis_ = normalize_axis(ctx.attr().get_int("axis", 0), r, ctx.node->describe());
     last_ = ctx.attr().get_int("select_last_index", 0) != 0;
     Shape out = s;
-    if (ctx.attr().get_int("keepdims", 1) != 0) out[axis_] = 1;
-    else out.erase(out.begin() + axis_);
+    if (ctx.attr().get_int("keepdims", 1) != 0)
+      out[axis_] = 1;
+    else
+      out.erase(out.begin() + axis_);
     ctx.set_output(0, DType::i64, out);
   }
   void run(RunContext& ctx) override {
