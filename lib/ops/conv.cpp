@@ -14,6 +14,7 @@
 #include <cstring>
 
 #include "ops/conv_util.h"
+#include "ops/fast_math.h"
 #include "ops/op_util.h"
 #include "ops/registry.h"
 #include "ortkit/kernels/epilogue.h"
@@ -25,7 +26,8 @@ namespace {
 using kernels::Act;
 
 /// Blocked 2-D transpose: dst[c * ldd + r] = src[r * lds + c] for r < rows, c < cols.
-inline void transpose_block(const float* src, int64_t lds, float* dst, int64_t ldd, int64_t rows, int64_t cols) {
+inline void transpose_block(const float* src, int64_t lds, float* dst, int64_t ldd, int64_t rows,
+                            int64_t cols) {
   constexpr int64_t kB = 16;
   for (int64_t r0 = 0; r0 < rows; r0 += kB)
     for (int64_t c0 = 0; c0 < cols; c0 += kB) {
@@ -44,6 +46,40 @@ inline float act(float v, Act a, float lo, float hi) {
   }
 }
 
+/// One channel of a depthwise conv: yc = bias + sum over taps of w * shifted xc. Rows are accumulated
+/// tap by tap over the valid output range, so the inner loop is a plain (vectorised) axpy.
+ORTKIT_OPS_CLONES void depthwise_plane(const float* xc, const float* wc, float* yc, const Window& w,
+                                       float bias) {
+  std::fill(yc, yc + w.out_size(), bias);
+  for (int64_t od = 0; od < w.out[0]; ++od)
+    for (int64_t oh = 0; oh < w.out[1]; ++oh) {
+      float* yr = yc + (od * w.out[1] + oh) * w.out[2];
+      for (int64_t kd = 0; kd < w.k[0]; ++kd) {
+        const int64_t id = od * w.s[0] - w.pb[0] + kd * w.d[0];
+        if (id < 0 || id >= w.in[0]) continue;
+        for (int64_t kh = 0; kh < w.k[1]; ++kh) {
+          const int64_t ih = oh * w.s[1] - w.pb[1] + kh * w.d[1];
+          if (ih < 0 || ih >= w.in[1]) continue;
+          const float* xr = xc + (id * w.in[1] + ih) * w.in[2];
+          for (int64_t kw = 0; kw < w.k[2]; ++kw) {
+            const float wv = wc[(kd * w.k[1] + kh) * w.k[2] + kw];
+            const int64_t off = kw * w.d[2] - w.pb[2];  // iw = ow * s + off
+            // ow range with 0 <= iw < in_w
+            const int64_t lo = off >= 0 ? 0 : (-off + w.s[2] - 1) / w.s[2];
+            const int64_t hi =
+                std::min(w.in[2] - 1 - off < 0 ? -1 : (w.in[2] - 1 - off) / w.s[2], w.out[2] - 1);
+            if (w.s[2] == 1) {
+              const float* xs = xr + off;
+              for (int64_t ow = lo; ow <= hi; ++ow) yr[ow] += wv * xs[ow];
+            } else {
+              for (int64_t ow = lo; ow <= hi; ++ow) yr[ow] += wv * xr[ow * w.s[2] + off];
+            }
+          }
+        }
+      }
+    }
+}
+
 enum class FusedKind { none, ortkit, ms };
 
 class ConvOp : public OpKernel {
@@ -58,7 +94,8 @@ class ConvOp : public OpKernel {
     group_ = ctx.attr().get_int("group", 1);
     const int64_t C = xs[1], M = ws[0];
     if (group_ < 1 || C % group_ || M % group_ || ws[1] != C / group_)
-      ctx.fail("channels " + std::to_string(C) + " / weights " + shape_str(ws) + " do not match group " + std::to_string(group_));
+      ctx.fail("channels " + std::to_string(C) + " / weights " + shape_str(ws) + " do not match group " +
+               std::to_string(group_));
     const std::vector<int64_t> kernel(ws.begin() + 2, ws.end());
     if (ctx.attr().has("kernel_shape") && ctx.attr().get_ints("kernel_shape") != kernel)
       ctx.fail("kernel_shape does not match the weights");
@@ -74,18 +111,26 @@ class ConvOp : public OpKernel {
     ep_ = {};
     if (fused_ == FusedKind::ortkit) {
       const std::string a = ctx.attr().get_string("activation", "");
-      if (a.empty() || a == "none") ep_.act = Act::none;
-      else if (a == "relu") ep_.act = Act::relu;
-      else if (a == "clip") ep_.act = Act::clip;
-      else if (a == "gelu_erf") ep_.act = Act::gelu_erf;
-      else if (a == "gelu_tanh") ep_.act = Act::gelu_tanh;
-      else ctx.fail("unknown activation '" + a + "'");
+      if (a.empty() || a == "none")
+        ep_.act = Act::none;
+      else if (a == "relu")
+        ep_.act = Act::relu;
+      else if (a == "clip")
+        ep_.act = Act::clip;
+      else if (a == "gelu_erf")
+        ep_.act = Act::gelu_erf;
+      else if (a == "gelu_tanh")
+        ep_.act = Act::gelu_tanh;
+      else
+        ctx.fail("unknown activation '" + a + "'");
       ep_.clip_lo = ctx.attr().get_float("clip_min", -3.4e38f);
       ep_.clip_hi = ctx.attr().get_float("clip_max", 3.4e38f);
     } else if (fused_ == FusedKind::ms) {
       const std::string a = ctx.attr().get_string("activation", "");
-      if (a.empty()) ep_.act = Act::none;
-      else if (a == "Relu") ep_.act = Act::relu;
+      if (a.empty())
+        ep_.act = Act::none;
+      else if (a == "Relu")
+        ep_.act = Act::relu;
       else if (a == "Clip") {
         ep_.act = Act::clip;
         const std::vector<float> p = ctx.attr().get_floats("activation_params", {});
@@ -109,7 +154,8 @@ class ConvOp : public OpKernel {
     if (!depthwise_) {
       // Pixel chunk: about 256 KiB of im2col + output rows per task, at least 16 rows.
       const int64_t per_row = kg_ + mg_;
-      chunk_ = std::clamp<int64_t>(65536 / std::max<int64_t>(per_row, 1), 16, std::max<int64_t>(w_.out_size(), 16));
+      chunk_ = std::clamp<int64_t>(65536 / std::max<int64_t>(per_row, 1), 16,
+                                   std::max<int64_t>(w_.out_size(), 16));
       chunk_ = std::min(chunk_, w_.out_size());
       ctx.scratch_bytes = static_cast<size_t>(threads_ * chunk_ * per_row) * sizeof(float);
       const Tensor* cw = ctx.input(1).constant;
@@ -141,8 +187,10 @@ class ConvOp : public OpKernel {
       float* col = buf;
       float* out = buf + chunk_ * kg_;
       const float* xg = x + (n * group_ + g) * cg_ * w_.in_size();
-      if (pointwise_) transpose_block(xg + p0, w_.in_size(), col, kg_, cg_, rows);
-      else im2col(xg, p0, rows, col);
+      if (pointwise_)
+        transpose_block(xg + p0, w_.in_size(), col, kg_, cg_, rows);
+      else
+        im2col(xg, p0, rows, col);
       kernels::Epilogue e = ep;
       if (e.bias) e.bias += g * mg_;
       kernels::gemm_f32(rows, col, kg_, packed_[g], out, mg_, e, th);
@@ -152,7 +200,8 @@ class ConvOp : public OpKernel {
       // Enough independent chunks: one slot per thread, single-threaded GEMMs inside.
       const int64_t T = threads_;
       parallel_for(ctx.threading, T, [&](int64_t s) {
-        for (int64_t t = tasks * s / T; t < tasks * (s + 1) / T; ++t) task(t, scratch + s * slot_floats, kernels::Threading{});
+        for (int64_t t = tasks * s / T; t < tasks * (s + 1) / T; ++t)
+          task(t, scratch + s * slot_floats, kernels::Threading{});
       });
     } else {
       for (int64_t t = 0; t < tasks; ++t) task(t, scratch, ctx.threading);
@@ -207,39 +256,9 @@ class ConvOp : public OpKernel {
     float* y = ty.data_as<float>();
     parallel_for(th, N * C, [&](int64_t nc) {
       const int64_t c = nc % C;
-      const float* xc = x + nc * w.in_size();
-      const float* wc = wt + c * ks;
-      float* yc = y + nc * P;
-      std::fill(yc, yc + P, ep.bias ? ep.bias[c] : 0.f);
-      for (int64_t od = 0; od < w.out[0]; ++od)
-        for (int64_t oh = 0; oh < w.out[1]; ++oh) {
-          float* yr = yc + (od * w.out[1] + oh) * w.out[2];
-          for (int64_t kd = 0; kd < w.k[0]; ++kd) {
-            const int64_t id = od * w.s[0] - w.pb[0] + kd * w.d[0];
-            if (id < 0 || id >= w.in[0]) continue;
-            for (int64_t kh = 0; kh < w.k[1]; ++kh) {
-              const int64_t ih = oh * w.s[1] - w.pb[1] + kh * w.d[1];
-              if (ih < 0 || ih >= w.in[1]) continue;
-              const float* xr = xc + (id * w.in[1] + ih) * w.in[2];
-              for (int64_t kw = 0; kw < w.k[2]; ++kw) {
-                const float wv = wc[(kd * w.k[1] + kh) * w.k[2] + kw];
-                const int64_t off = kw * w.d[2] - w.pb[2];  // iw = ow * s + off
-                // ow range with 0 <= iw < in_w
-                int64_t lo = off >= 0 ? 0 : (-off + w.s[2] - 1) / w.s[2];
-                int64_t hi = w.in[2] - 1 - off < 0 ? -1 : (w.in[2] - 1 - off) / w.s[2];
-                hi = std::min(hi, w.out[2] - 1);
-                if (w.s[2] == 1) {
-                  const float* xs = xr + off;
-                  for (int64_t ow = lo; ow <= hi; ++ow) yr[ow] += wv * xs[ow];
-                } else {
-                  for (int64_t ow = lo; ow <= hi; ++ow) yr[ow] += wv * xr[ow * w.s[2] + off];
-                }
-              }
-            }
-          }
-        }
+      depthwise_plane(x + nc * w.in_size(), wt + c * ks, y + nc * P, w, ep.bias ? ep.bias[c] : 0.f);
       if (ep.act != Act::none)
-        for (int64_t i = 0; i < P; ++i) yc[i] = act(yc[i], ep.act, ep.clip_lo, ep.clip_hi);
+        for (int64_t i = 0; i < P; ++i) y[nc * P + i] = act(y[nc * P + i], ep.act, ep.clip_lo, ep.clip_hi);
     });
   }
 

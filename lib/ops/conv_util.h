@@ -9,14 +9,14 @@
 namespace ortkit::ops {
 
 struct Window {
-  int nd = 0;                                // spatial dims in the model (1..3)
-  std::array<int64_t, 3> in{1, 1, 1};        // input spatial size
-  std::array<int64_t, 3> k{1, 1, 1};         // kernel
-  std::array<int64_t, 3> s{1, 1, 1};         // strides
-  std::array<int64_t, 3> d{1, 1, 1};         // dilations
-  std::array<int64_t, 3> pb{0, 0, 0};        // pads at the beginning
-  std::array<int64_t, 3> pe{0, 0, 0};        // pads at the end
-  std::array<int64_t, 3> out{1, 1, 1};       // output spatial size
+  int nd = 0;                           // spatial dims in the model (1..3)
+  std::array<int64_t, 3> in{1, 1, 1};   // input spatial size
+  std::array<int64_t, 3> k{1, 1, 1};    // kernel
+  std::array<int64_t, 3> s{1, 1, 1};    // strides
+  std::array<int64_t, 3> d{1, 1, 1};    // dilations
+  std::array<int64_t, 3> pb{0, 0, 0};   // pads at the beginning
+  std::array<int64_t, 3> pe{0, 0, 0};   // pads at the end
+  std::array<int64_t, 3> out{1, 1, 1};  // output spatial size
   int64_t in_size() const { return in[0] * in[1] * in[2]; }
   int64_t out_size() const { return out[0] * out[1] * out[2]; }
   int64_t k_size() const { return k[0] * k[1] * k[2]; }

@@ -5,10 +5,27 @@
 #include <bit>
 #include <cstdint>
 
+// Row kernels of the ops (softmax, layernorm, sigmoid...) are compiled twice on x86-64 GCC: baseline and
+// x86-64-v3 (AVX2+FMA), picked at load time by an ifunc. Helpers inlined into the v3 clone are compiled
+// for v3 there only; out-of-line copies stay baseline (so no AVX code leaks into baseline paths).
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(ORTKIT_NO_CLONES)
+#define ORTKIT_OPS_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define ORTKIT_OPS_CLONES
+#endif
+
 namespace ortkit::ops {
 
 inline float fast_exp(float x) {
-  x = std::min(std::max(x, -87.33654f), 88.3762626647949f);
+  // Clamp to [-87.33654, 88.37626] with integer masks on the bits: GCC (with the default
+  // -ftrapping-math) will not if-convert float compares here, and a branch stops vectorization.
+  // Floats below -87.3 have unsigned bits above those of -87.3; above 88.4, signed bits above 88.4's.
+  int32_t ix = std::bit_cast<int32_t>(x);
+  const int32_t lo_mask = -static_cast<int32_t>(std::bit_cast<uint32_t>(x) > 0xc2aeac4fu);
+  ix = (ix & ~lo_mask) | (static_cast<int32_t>(0xc2aeac4fu) & lo_mask);
+  const int32_t hi_mask = -static_cast<int32_t>(ix > 0x42b0c0a5);
+  ix = (ix & ~hi_mask) | (0x42b0c0a5 & hi_mask);
+  x = std::bit_cast<float>(ix);
   // Round x*log2(e) to nearest with the 1.5*2^23 trick (no SSE4.1 round instruction needed).
   const float fn = (x * 1.44269504088896341f + 12582912.f) - 12582912.f;
   const float r = x - fn * 0.693359375f + fn * 2.12194440e-4f;

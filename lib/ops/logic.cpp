@@ -43,7 +43,8 @@ class CompareOp : public OpKernel {
     const Tensor &a = ctx.input(0), &b = ctx.input(1);
     visit_numeric(a.dtype(), [&](auto tag) {
       using T = decltype(tag);
-      broadcast_binary<T, T, bool>(a, b, ctx.output(0), ctx.threading, [](T x, T y) { return cmp<kOp>(x, y); });
+      broadcast_binary<T, T, bool>(a, b, ctx.output(0), ctx.threading,
+                                   [](T x, T y) { return cmp<kOp>(x, y); });
     });
   }
 };
@@ -66,9 +67,13 @@ class WhereOp : public OpKernel {
     const DType t = ctx.input(1).dtype;
     if (ctx.input(2).dtype != t) ctx.fail("X and Y have different types");
     if (dtype_size(t) == 0) ctx.unsupported(std::string("Where on ") + dtype_name(t));
-    ctx.set_output(0, t,
-                   broadcast_shapes({ctx.input(0).shape, ctx.input(1).shape, ctx.input(2).shape},
-                                    ctx.node->describe()));
+    const Shape out =
+        broadcast_shapes({ctx.input(0).shape, ctx.input(1).shape, ctx.input(2).shape}, ctx.node->describe());
+    ctx.set_output(0, t, out);
+    // Broadcast strides now, so run() does not allocate.
+    sc_ = broadcast_strides(ctx.input(0).shape, out);
+    sx_ = broadcast_strides(ctx.input(1).shape, out);
+    sy_ = broadcast_strides(ctx.input(2).shape, out);
   }
   void run(RunContext& ctx) override {
     const Tensor &c = ctx.input(0), &x = ctx.input(1), &y = ctx.input(2);
@@ -90,8 +95,7 @@ class WhereOp : public OpKernel {
       // General broadcast: per output row, each operand at stride 0 or 1 along the last dim.
       const Shape& os = o.shape();
       const int64_t rank = static_cast<int64_t>(os.size());
-      const std::vector<int64_t> sc = broadcast_strides(c.shape(), os), sx = broadcast_strides(x.shape(), os),
-                                 sy = broadcast_strides(y.shape(), os);
+      const std::vector<int64_t>&sc = sc_, &sx = sx_, &sy = sy_;
       const int64_t inner = rank ? os[rank - 1] : 1, rows = n / inner;
       const int64_t ic = rank ? sc[rank - 1] : 0, ix = rank ? sx[rank - 1] : 0, iy = rank ? sy[rank - 1] : 0;
       parallel_range(ctx.threading, rows, std::max<int64_t>(1, 16384 / inner), [&](int64_t r0, int64_t r1) {
@@ -110,6 +114,9 @@ class WhereOp : public OpKernel {
       });
     });
   }
+
+ private:
+  std::vector<int64_t> sc_, sx_, sy_;
 };
 
 }  // namespace

@@ -21,7 +21,8 @@ bool all_const(const CompileContext& ctx, std::initializer_list<size_t> idx) {
 
 /// Blocked transpose of `batch` matrices [rows x cols] -> [cols x rows].
 template <class T>
-void batched_transpose(const T* in, T* out, int64_t batch, int64_t rows, int64_t cols, const kernels::Threading& th) {
+void batched_transpose(const T* in, T* out, int64_t batch, int64_t rows, int64_t cols,
+                       const kernels::Threading& th) {
   constexpr int64_t kB = 32;
   const int64_t rt = (rows + kB - 1) / kB, ct = (cols + kB - 1) / kB;
   const int64_t tiles = batch * rt * ct;
@@ -79,7 +80,8 @@ class TransposeOp : public OpKernel {
     // Reduced input shape (groups sorted by input position) and perm over it.
     std::vector<size_t> by_in(groups.size());
     for (size_t i = 0; i < groups.size(); ++i) by_in[i] = i;
-    std::sort(by_in.begin(), by_in.end(), [&](size_t a, size_t b) { return groups[a].first < groups[b].first; });
+    std::sort(by_in.begin(), by_in.end(),
+              [&](size_t a, size_t b) { return groups[a].first < groups[b].first; });
     in_shape_.assign(groups.size(), 0);
     perm_.assign(groups.size(), 0);
     for (size_t j = 0; j < by_in.size(); ++j) in_shape_[j] = groups[by_in[j]].second;
@@ -87,8 +89,10 @@ class TransposeOp : public OpKernel {
     const int64_t rr = static_cast<int64_t>(perm_.size());
     bool identity = true;
     for (int64_t i = 0; i < rr; ++i) identity = identity && perm_[i] == i;
-    if (identity) mode_ = Mode::copy;
-    else if (perm_[rr - 1] == rr - 1) mode_ = Mode::rows;
+    if (identity)
+      mode_ = Mode::copy;
+    else if (perm_[rr - 1] == rr - 1)
+      mode_ = Mode::rows;
     else {
       bool bt = rr >= 2 && perm_[rr - 1] == rr - 2 && perm_[rr - 2] == rr - 1;
       for (int64_t i = 0; i + 2 < rr; ++i) bt = bt && perm_[i] == i;
@@ -147,7 +151,9 @@ class ConcatOp : public OpKernel {
       if (in.dtype != ctx.input(0).dtype) ctx.fail("inputs have different types");
       if (static_cast<int64_t>(in.shape.size()) != r) ctx.fail("inputs have different ranks");
       for (int64_t d = 0; d < r; ++d)
-        if (d != axis_ && in.shape[d] != s0[d]) ctx.fail("input " + std::to_string(i) + " shape " + shape_str(in.shape) + " does not match " + shape_str(s0));
+        if (d != axis_ && in.shape[d] != s0[d])
+          ctx.fail("input " + std::to_string(i) + " shape " + shape_str(in.shape) + " does not match " +
+                   shape_str(s0));
       out[axis_] += in.shape[axis_];
     }
     ctx.set_output(0, ctx.input(0).dtype, out);
@@ -168,7 +174,8 @@ class ConcatOp : public OpKernel {
       const char* in = static_cast<const char*>(x.data());
       if (row > 0) {
         parallel_range(ctx.threading, outer, std::max<int64_t>(1, 262144 / row), [&](int64_t o0, int64_t o1) {
-          for (int64_t o = o0; o < o1; ++o) std::memcpy(out + o * orow + off, in + o * row, static_cast<size_t>(row));
+          for (int64_t o = o0; o < o1; ++o)
+            std::memcpy(out + o * orow + off, in + o * row, static_cast<size_t>(row));
         });
       }
       off += row;
@@ -194,7 +201,8 @@ SliceParams slice_params(const Shape& s, const std::vector<int64_t>& starts, con
   if (axes.empty())
     for (size_t i = 0; i < starts.size(); ++i) axes.push_back(static_cast<int64_t>(i));
   if (steps.empty()) steps.assign(starts.size(), 1);
-  if (axes.size() != starts.size() || steps.size() != starts.size()) throw Error("axes/steps length mismatch", where);
+  if (axes.size() != starts.size() || steps.size() != starts.size())
+    throw Error("axes/steps length mismatch", where);
   SliceParams p;
   p.out = s;
   const std::vector<int64_t> st = strides_of(s);
@@ -235,8 +243,10 @@ class SliceOp : public OpKernel {
       p_ = slice_params(ctx.input(0).shape, ctx.attr().get_ints("starts"), ctx.attr().get_ints("ends"),
                         ctx.attr().get_ints("axes", {}), {}, ctx.node->describe());
     } else if (all_const(ctx, {1, 2, 3, 4})) {
-      p_ = params(ctx.input(0).shape, [&](size_t i) { return to_int64_vector(*ctx.input(i).constant, ctx.node->describe()); },
-                  [&](size_t i) { return ctx.has_input(i); }, ctx.node->describe());
+      p_ = params(
+          ctx.input(0).shape,
+          [&](size_t i) { return to_int64_vector(*ctx.input(i).constant, ctx.node->describe()); },
+          [&](size_t i) { return ctx.has_input(i); }, ctx.node->describe());
     } else {
       dyn_ = true;
       ctx.outputs[0].dtype = ctx.input(0).dtype;
@@ -251,8 +261,9 @@ class SliceOp : public OpKernel {
     const SliceParams* p = &p_;
     SliceParams dp;
     if (dyn_) {
-      dp = params(x.shape(), [&](size_t i) { return to_int64_vector(ctx.input(i), ctx.node->describe()); },
-                  [&](size_t i) { return ctx.has_input(i); }, ctx.node->describe());
+      dp = params(
+          x.shape(), [&](size_t i) { return to_int64_vector(ctx.input(i), ctx.node->describe()); },
+          [&](size_t i) { return ctx.has_input(i); }, ctx.node->describe());
       y = &ctx.allocate_output(0, x.dtype(), dp.out);
       p = &dp;
     }
@@ -281,7 +292,8 @@ class SplitOp : public OpKernel {
   void compile(CompileContext& ctx) override {
     const Shape& s = ctx.input(0).shape;
     if (dtype_size(ctx.input(0).dtype) == 0) ctx.unsupported("dtype");
-    axis_ = normalize_axis(ctx.attr().get_int("axis", 0), static_cast<int64_t>(s.size()), ctx.node->describe());
+    axis_ =
+        normalize_axis(ctx.attr().get_int("axis", 0), static_cast<int64_t>(s.size()), ctx.node->describe());
     num_outputs_ = ctx.attr().get_int("num_outputs", 0);
     where_ = ctx.node->describe();
     std::vector<int64_t> sizes;
@@ -325,7 +337,8 @@ class SplitOp : public OpKernel {
       char* out = static_cast<char*>(ctx.output(i).data());
       if (row > 0)
         parallel_range(ctx.threading, outer, std::max<int64_t>(1, 262144 / row), [&](int64_t o0, int64_t o1) {
-          for (int64_t o = o0; o < o1; ++o) std::memcpy(out + o * row, in + o * irow + off, static_cast<size_t>(row));
+          for (int64_t o = o0; o < o1; ++o)
+            std::memcpy(out + o * row, in + o * irow + off, static_cast<size_t>(row));
         });
       off += row;
     }
@@ -343,12 +356,16 @@ class SplitOp : public OpKernel {
         for (int64_t i = 0; i < k; ++i) sizes.push_back(std::clamp<int64_t>(d - i * chunk, 0, chunk));
       } else {
         if (n == 0 || d % n)
-          throw Error("axis size " + std::to_string(d) + " is not divisible into " + std::to_string(n) + " outputs", where_);
+          throw Error(
+              "axis size " + std::to_string(d) + " is not divisible into " + std::to_string(n) + " outputs",
+              where_);
         sizes.assign(static_cast<size_t>(n), d / n);
       }
     }
     if (static_cast<int64_t>(sizes.size()) != n)
-      throw Error("split has " + std::to_string(sizes.size()) + " sizes for " + std::to_string(n) + " outputs", where_);
+      throw Error(
+          "split has " + std::to_string(sizes.size()) + " sizes for " + std::to_string(n) + " outputs",
+          where_);
     int64_t total = 0;
     for (int64_t v : sizes) {
       if (v < 0) throw Error("negative split size", where_);
@@ -374,7 +391,8 @@ class GatherOp : public OpKernel {
     const Shape& s = ctx.input(0).shape;
     if (s.empty()) ctx.fail("data must have rank >= 1");
     if (dtype_size(ctx.input(0).dtype) == 0) ctx.unsupported("dtype");
-    axis_ = normalize_axis(ctx.attr().get_int("axis", 0), static_cast<int64_t>(s.size()), ctx.node->describe());
+    axis_ =
+        normalize_axis(ctx.attr().get_int("axis", 0), static_cast<int64_t>(s.size()), ctx.node->describe());
     Shape out(s.begin(), s.begin() + axis_);
     const Shape& is = ctx.input(1).shape;
     out.insert(out.end(), is.begin(), is.end());
@@ -391,18 +409,20 @@ class GatherOp : public OpKernel {
     const int64_t n = s[axis_], ni = idx.numel();
     for (int64_t j = 0; j < ni; ++j) {
       const int64_t v = int_at(idx, j);
-      if (v < -n || v >= n) ctx.fail("index " + std::to_string(v) + " out of range for axis size " + std::to_string(n));
+      if (v < -n || v >= n)
+        ctx.fail("index " + std::to_string(v) + " out of range for axis size " + std::to_string(n));
     }
     const char* in = static_cast<const char*>(x.data());
     char* out = static_cast<char*>(ctx.output(0).data());
-    parallel_range(ctx.threading, outer * ni, std::max<int64_t>(1, 65536 / std::max<int64_t>(inner, 1)), [&](int64_t t0, int64_t t1) {
-      for (int64_t t = t0; t < t1; ++t) {
-        const int64_t o = t / ni, j = t % ni;
-        int64_t v = int_at(idx, j);
-        if (v < 0) v += n;
-        std::memcpy(out + t * inner, in + (o * n + v) * inner, static_cast<size_t>(inner));
-      }
-    });
+    parallel_range(ctx.threading, outer * ni, std::max<int64_t>(1, 65536 / std::max<int64_t>(inner, 1)),
+                   [&](int64_t t0, int64_t t1) {
+                     for (int64_t t = t0; t < t1; ++t) {
+                       const int64_t o = t / ni, j = t % ni;
+                       int64_t v = int_at(idx, j);
+                       if (v < 0) v += n;
+                       std::memcpy(out + t * inner, in + (o * n + v) * inner, static_cast<size_t>(inner));
+                     }
+                   });
   }
 
  private:
@@ -412,7 +432,9 @@ class GatherOp : public OpKernel {
 // ---------------------------------------------------------------------------------------------- Tile
 
 Shape tile_shape(const Shape& s, const std::vector<int64_t>& rep, const std::string& where) {
-  if (rep.size() != s.size()) throw Error("repeats has " + std::to_string(rep.size()) + " values for rank " + std::to_string(s.size()), where);
+  if (rep.size() != s.size())
+    throw Error("repeats has " + std::to_string(rep.size()) + " values for rank " + std::to_string(s.size()),
+                where);
   Shape o = s;
   for (size_t d = 0; d < s.size(); ++d) {
     if (rep[d] < 0) throw Error("negative repeat", where);
@@ -426,6 +448,7 @@ class TileOp : public OpKernel {
   void compile(CompileContext& ctx) override {
     if (dtype_size(ctx.input(0).dtype) == 0) ctx.unsupported("dtype");
     std::vector<int64_t> rep;
+    in_strides_ = strides_of(ctx.input(0).shape);
     if (const_ints(ctx, 1, rep)) {
       ctx.set_output(0, ctx.input(0).dtype, tile_shape(ctx.input(0).shape, rep, ctx.node->describe()));
     } else {
@@ -437,7 +460,9 @@ class TileOp : public OpKernel {
   void run(RunContext& ctx) override {
     const Tensor& x = ctx.input(0);
     Tensor* y = &ctx.output(0);
-    if (dyn_) y = &ctx.allocate_output(0, x.dtype(), tile_shape(x.shape(), to_int64_vector(ctx.input(1)), ctx.node->describe()));
+    if (dyn_)
+      y = &ctx.allocate_output(0, x.dtype(),
+                               tile_shape(x.shape(), to_int64_vector(ctx.input(1)), ctx.node->describe()));
     const Shape &is = x.shape(), &os = y->shape();
     const int64_t n = y->numel(), r = static_cast<int64_t>(os.size());
     if (n == 0) return;
@@ -445,7 +470,8 @@ class TileOp : public OpKernel {
       std::memcpy(y->data(), x.data(), x.bytes());
       return;
     }
-    const std::vector<int64_t> st = strides_of(is);
+    if (dyn_ || in_strides_.size() != is.size()) in_strides_ = strides_of(is);
+    const std::vector<int64_t>& st = in_strides_;
     const int64_t inner = os[r - 1], rows = n / inner, iin = is[r - 1];
     const size_t es = dtype_size(x.dtype());
     const char* in = static_cast<const char*>(x.data());
@@ -458,13 +484,15 @@ class TileOp : public OpKernel {
           rem /= os[d];
         }
         char* o = out + row * inner * es;
-        for (int64_t k = 0; k < inner; k += iin) std::memcpy(o + k * es, in + off * es, static_cast<size_t>(iin) * es);
+        for (int64_t k = 0; k < inner; k += iin)
+          std::memcpy(o + k * es, in + off * es, static_cast<size_t>(iin) * es);
       }
     });
   }
 
  private:
   bool dyn_ = false;
+  std::vector<int64_t> in_strides_;
 };
 
 // ---------------------------------------------------------------------------------------------- CumSum
@@ -526,7 +554,8 @@ void register_movement_ops(OpRegistry& r) {
   r.add(kOnnxDomain, "Slice", 10, kAnyOpset, [] { return std::make_unique<SliceOp>(true); });
   r.add(kOnnxDomain, "Split", 2, 12, [] { return std::make_unique<SplitOp>(SplitOp::Form::attr); });
   r.add(kOnnxDomain, "Split", 13, 17, [] { return std::make_unique<SplitOp>(SplitOp::Form::input); });
-  r.add(kOnnxDomain, "Split", 18, kAnyOpset, [] { return std::make_unique<SplitOp>(SplitOp::Form::input18); });
+  r.add(kOnnxDomain, "Split", 18, kAnyOpset,
+        [] { return std::make_unique<SplitOp>(SplitOp::Form::input18); });
   r.add(kOnnxDomain, "Gather", 1, kAnyOpset, [] { return std::make_unique<GatherOp>(); });
   r.add(kOnnxDomain, "Tile", 6, kAnyOpset, [] { return std::make_unique<TileOp>(); });
   r.add(kOnnxDomain, "CumSum", 11, kAnyOpset, [] { return std::make_unique<CumSumOp>(); });

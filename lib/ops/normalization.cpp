@@ -11,6 +11,28 @@
 namespace ortkit::ops {
 namespace {
 
+/// Softmax (or log-softmax) of one contiguous row; y may alias x.
+ORTKIT_OPS_CLONES void softmax_row(const float* x, float* y, int64_t n, bool lg) {
+  const float m = max_f32(x, n);
+  if (lg) {
+    float s = 0;
+    for (int64_t i = 0; i < n; ++i) y[i] = x[i] - m;
+    // log-sum-exp in double-free float: exp values of (x - max) are <= 1.
+    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+      for (int j = 0; j < 8; ++j) acc[j] += fast_exp(y[i + j]);
+    for (; i < n; ++i) s += fast_exp(y[i]);
+    for (float a : acc) s += a;
+    const float ls = std::log(s);
+    for (int64_t k = 0; k < n; ++k) y[k] -= ls;
+    return;
+  }
+  for (int64_t i = 0; i < n; ++i) y[i] = fast_exp(x[i] - m);
+  const float inv = 1.f / sum_f32(y, n);
+  for (int64_t i = 0; i < n; ++i) y[i] *= inv;
+}
+
 class SoftmaxOp : public OpKernel {
  public:
   SoftmaxOp(bool log, bool coerce) : log_(log), coerce_(coerce) {}
@@ -34,7 +56,8 @@ class SoftmaxOp : public OpKernel {
       }
     }
     // A strided axis is gathered into a contiguous row per thread.
-    ctx.scratch_bytes = inner_ > 1 ? static_cast<size_t>(len_ * std::max(1, ctx.threading.threads)) * sizeof(float) : 0;
+    ctx.scratch_bytes =
+        inner_ > 1 ? static_cast<size_t>(len_ * std::max(1, ctx.threading.threads)) * sizeof(float) : 0;
     ctx.set_output(0, DType::f32, s);
   }
 
@@ -46,7 +69,7 @@ class SoftmaxOp : public OpKernel {
     const bool lg = log_;
     if (inner == 1) {
       parallel_range(ctx.threading, outer_, std::max<int64_t>(1, 8192 / len), [&](int64_t r0, int64_t r1) {
-        for (int64_t r = r0; r < r1; ++r) row(x + r * len, y + r * len, len, lg);
+        for (int64_t r = r0; r < r1; ++r) softmax_row(x + r * len, y + r * len, len, lg);
       });
       return;
     }
@@ -62,37 +85,41 @@ class SoftmaxOp : public OpKernel {
         const float* xs = x + o * len * inner + i;
         float* ys = y + o * len * inner + i;
         for (int64_t k = 0; k < len; ++k) buf[k] = xs[k * inner];
-        row(buf, buf, len, lg);
+        softmax_row(buf, buf, len, lg);
         for (int64_t k = 0; k < len; ++k) ys[k * inner] = buf[k];
       }
     });
   }
 
  private:
-  static void row(const float* x, float* y, int64_t n, bool lg) {
-    const float m = max_f32(x, n);
-    if (lg) {
-      float s = 0;
-      for (int64_t i = 0; i < n; ++i) y[i] = x[i] - m;
-      // log-sum-exp in double-free float: exp values of (x - max) are <= 1.
-      float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-      int64_t i = 0;
-      for (; i + 8 <= n; i += 8)
-        for (int j = 0; j < 8; ++j) acc[j] += fast_exp(y[i + j]);
-      for (; i < n; ++i) s += fast_exp(y[i]);
-      for (float a : acc) s += a;
-      const float ls = std::log(s);
-      for (int64_t k = 0; k < n; ++k) y[k] -= ls;
-      return;
-    }
-    for (int64_t i = 0; i < n; ++i) y[i] = fast_exp(x[i] - m);
-    const float inv = 1.f / sum_f32(y, n);
-    for (int64_t i = 0; i < n; ++i) y[i] *= inv;
-  }
-
   bool log_, coerce_;
   int64_t outer_ = 1, len_ = 1, inner_ = 1;
 };
+
+/// LayerNorm of one row: y = (x - mean) / sqrt(var + eps) * scale + bias (scale/bias broadcast when
+/// sc1/b1); optionally stores mean and 1/stddev.
+ORTKIT_OPS_CLONES void layernorm_row(const float* xr, float* yr, int64_t len, float eps, const float* sc,
+                                     bool sc1, const float* bias, bool b1, float* mean_out, float* inv_out) {
+  const float mean = sum_f32(xr, len) / static_cast<float>(len);
+  for (int64_t i = 0; i < len; ++i) yr[i] = xr[i] - mean;  // centred values, reused below
+  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0}, var = 0;
+  int64_t i = 0;
+  for (; i + 8 <= len; i += 8)
+    for (int j = 0; j < 8; ++j) acc[j] += yr[i + j] * yr[i + j];
+  for (; i < len; ++i) var += yr[i] * yr[i];
+  for (float a : acc) var += a;
+  const float inv = 1.f / std::sqrt(var / static_cast<float>(len) + eps);
+  if (mean_out) *mean_out = mean;
+  if (inv_out) *inv_out = inv;
+  if (!sc1 && bias && !b1) {
+    for (int64_t k = 0; k < len; ++k) yr[k] = yr[k] * inv * sc[k] + bias[k];
+  } else {
+    for (int64_t k = 0; k < len; ++k) {
+      const float v = yr[k] * inv * sc[sc1 ? 0 : k];
+      yr[k] = bias ? v + bias[b1 ? 0 : k] : v;
+    }
+  }
+}
 
 /// LayerNormalization: normalise over dims [axis, rank), then * Scale + B. Optional outputs Mean and
 /// InvStdDev (shape of X with the normalised dims set to 1).
@@ -137,27 +164,8 @@ class LayerNormOp : public OpKernel {
     if (len == 0) return;
     parallel_range(ctx.threading, rows_, std::max<int64_t>(1, 8192 / len), [&](int64_t r0, int64_t r1) {
       for (int64_t r = r0; r < r1; ++r) {
-        const float* xr = x + r * len;
-        float* yr = y + r * len;
-        const float mean = sum_f32(xr, len) / static_cast<float>(len);
-        for (int64_t i = 0; i < len; ++i) yr[i] = xr[i] - mean;  // centred values, reused below
-        float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0}, var = 0;
-        int64_t i = 0;
-        for (; i + 8 <= len; i += 8)
-          for (int j = 0; j < 8; ++j) acc[j] += yr[i + j] * yr[i + j];
-        for (; i < len; ++i) var += yr[i] * yr[i];
-        for (float a : acc) var += a;
-        const float inv = 1.f / std::sqrt(var / static_cast<float>(len) + eps);
-        if (mean_out) mean_out[r] = mean;
-        if (inv_out) inv_out[r] = inv;
-        if (!sc1 && bias && !b1) {
-          for (int64_t k = 0; k < len; ++k) yr[k] = yr[k] * inv * sc[k] + bias[k];
-        } else {
-          for (int64_t k = 0; k < len; ++k) {
-            const float v = yr[k] * inv * sc[sc1 ? 0 : k];
-            yr[k] = bias ? v + bias[b1 ? 0 : k] : v;
-          }
-        }
+        layernorm_row(x + r * len, y + r * len, len, eps, sc, sc1, bias, b1,
+                      mean_out ? mean_out + r : nullptr, inv_out ? inv_out + r : nullptr);
       }
     });
   }
@@ -180,7 +188,8 @@ class BatchNormOp : public OpKernel {
     if (s.size() < 2) ctx.fail("X must have rank >= 2");
     channels_ = s[1];
     for (size_t i = 1; i < 5; ++i)
-      if (shape_numel(ctx.input(i).shape) != channels_) ctx.fail("parameter " + std::to_string(i) + " must have C values");
+      if (shape_numel(ctx.input(i).shape) != channels_)
+        ctx.fail("parameter " + std::to_string(i) + " must have C values");
     eps_ = ctx.attr().get_float("epsilon", 1e-5f);
     batch_ = s[0];
     spatial_ = 1;

@@ -17,8 +17,10 @@ class PoolOp : public OpKernel {
  public:
   explicit PoolOp(bool max) : max_(max) {}
   void compile(CompileContext& ctx) override {
-    if (max_) ctx.require_dtype(0, {DType::f32, DType::u8, DType::i8});
-    else ctx.require_dtype(0, {DType::f32});
+    if (max_)
+      ctx.require_dtype(0, {DType::f32, DType::u8, DType::i8});
+    else
+      ctx.require_dtype(0, {DType::f32});
     if (ctx.outputs.size() > 1) ctx.unsupported("MaxPool Indices output");
     const Shape& xs = ctx.input(0).shape;
     if (xs.size() < 3) ctx.fail("X must have rank >= 3");
@@ -72,8 +74,10 @@ class PoolOp : public OpKernel {
                   const int64_t iw = w0 + kw * w.d[2];
                   if (iw < 0 || iw >= w.in[2]) continue;
                   const float v = static_cast<float>(xr[iw]);
-                  if (mx) acc = v > acc ? v : acc;
-                  else acc += v;
+                  if (mx)
+                    acc = v > acc ? v : acc;
+                  else
+                    acc += v;
                   ++valid;
                 }
               }
@@ -120,13 +124,16 @@ class GlobalPoolOp : public OpKernel {
     const float* px = x.data_as<float>();
     float* py = ctx.output(0).data_as<float>();
     const bool mx = max_;
-    parallel_range(ctx.threading, planes, std::max<int64_t>(1, 16384 / std::max<int64_t>(sz, 1)), [&](int64_t a, int64_t b) {
-      for (int64_t p = a; p < b; ++p) {
-        const float* r = px + p * sz;
-        if (sz == 0) py[p] = 0.f;
-        else py[p] = mx ? max_f32(r, sz) : sum_f32(r, sz) / static_cast<float>(sz);
-      }
-    });
+    parallel_range(ctx.threading, planes, std::max<int64_t>(1, 16384 / std::max<int64_t>(sz, 1)),
+                   [&](int64_t a, int64_t b) {
+                     for (int64_t p = a; p < b; ++p) {
+                       const float* r = px + p * sz;
+                       if (sz == 0)
+                         py[p] = 0.f;
+                       else
+                         py[p] = mx ? max_f32(r, sz) : sum_f32(r, sz) / static_cast<float>(sz);
+                     }
+                   });
   }
 
  private:

@@ -123,14 +123,7 @@ class ReduceOp : public OpKernel {
     // General: walk input rows (last dim), accumulating into the output via strides (0 on reduced dims).
     const Shape& s = x.shape();
     const int64_t r = static_cast<int64_t>(s.size());
-    std::vector<int64_t> ost(static_cast<size_t>(r), 0);  // small: compile-time would need a member
-    int64_t stride = 1;
-    for (int64_t d = r - 1; d >= 0; --d) {
-      if (!reduced_[d]) {
-        ost[d] = stride;
-        stride *= s[d];
-      }
-    }
+    const std::vector<int64_t>& ost = out_strides_;
     for (int64_t i = 0; i < nout; ++i) out[i] = init;
     const int64_t inner = s[r - 1], rows = x.numel() / inner, is = ost[r - 1];
     for (int64_t row = 0; row < rows; ++row) {
@@ -173,8 +166,19 @@ class ReduceOp : public OpKernel {
     bool seen_red = false;
     for (int64_t d = 0; d < r; ++d) {
       if (s[d] == 1) continue;
-      if (reduced_[d]) seen_red = true;
-      else if (seen_red) suffix_ = false;
+      if (reduced_[d])
+        seen_red = true;
+      else if (seen_red)
+        suffix_ = false;
+    }
+    // Output element strides over the input's dims (0 on reduced dims), for the general path.
+    out_strides_.assign(static_cast<size_t>(r), 0);
+    int64_t stride = 1;
+    for (int64_t d = r - 1; d >= 0; --d) {
+      if (!reduced_[d]) {
+        out_strides_[d] = stride;
+        stride *= s[d];
+      }
     }
     return noop_ ? s : out;
   }
@@ -185,6 +189,7 @@ class ReduceOp : public OpKernel {
   bool noop_ = false, suffix_ = true;
   int64_t count_ = 1;
   std::vector<bool> reduced_;
+  std::vector<int64_t> out_strides_;
 };
 
 class ArgOp : public OpKernel {
@@ -197,8 +202,10 @@ class ArgOp : public OpKernel {
     axis_ = normalize_axis(ctx.attr().get_int("axis", 0), r, ctx.node->describe());
     last_ = ctx.attr().get_int("select_last_index", 0) != 0;
     Shape out = s;
-    if (ctx.attr().get_int("keepdims", 1) != 0) out[axis_] = 1;
-    else out.erase(out.begin() + axis_);
+    if (ctx.attr().get_int("keepdims", 1) != 0)
+      out[axis_] = 1;
+    else
+      out.erase(out.begin() + axis_);
     ctx.set_output(0, DType::i64, out);
   }
   void run(RunContext& ctx) override {

@@ -65,12 +65,14 @@ class ViewOp : public OpKernel {
   bool dyn_ = false;
 };
 
-Shape reshape_shape(const Shape& in, const std::vector<int64_t>& spec, bool allowzero, const std::string& where) {
+Shape reshape_shape(const Shape& in, const std::vector<int64_t>& spec, bool allowzero,
+                    const std::string& where) {
   Shape out(spec.begin(), spec.end());
   int64_t infer = -1, known = 1;
   for (size_t i = 0; i < out.size(); ++i) {
     if (out[i] == 0 && !allowzero) {
-      if (i >= in.size()) throw Error("shape has 0 at index " + std::to_string(i) + " past the input rank", where);
+      if (i >= in.size())
+        throw Error("shape has 0 at index " + std::to_string(i) + " past the input rank", where);
       out[i] = in[i];
     }
     if (out[i] == -1) {
@@ -84,7 +86,8 @@ Shape reshape_shape(const Shape& in, const std::vector<int64_t>& spec, bool allo
   }
   const int64_t n = shape_numel(in);
   if (infer >= 0) {
-    if (known == 0 || n % known) throw Error("cannot infer -1: " + shape_str(in) + " into " + shape_str(spec), where);
+    if (known == 0 || n % known)
+      throw Error("cannot infer -1: " + shape_str(in) + " into " + shape_str(spec), where);
     out[infer] = n / known;
   } else if (known != n) {
     throw Error("cannot reshape " + shape_str(in) + " into " + shape_str(out), where);
@@ -139,7 +142,8 @@ Shape squeeze_shape(const Shape& in, std::vector<int64_t> axes, bool have_axes, 
   } else {
     for (int64_t a : axes) {
       const int64_t d = normalize_axis(a, r, where);
-      if (in[d] != 1) throw Error("cannot squeeze axis " + std::to_string(a) + " of size " + std::to_string(in[d]), where);
+      if (in[d] != 1)
+        throw Error("cannot squeeze axis " + std::to_string(a) + " of size " + std::to_string(in[d]), where);
       drop[d] = true;
     }
   }
@@ -190,7 +194,9 @@ class SqueezeOp : public ViewOp {
   Shape infer(const Shape& in, const Vals& v, const CompileContext& ctx) override {
     return compute(in, v, &ctx.attr());
   }
-  Shape infer_run(const Shape& in, const Vals& v, const RunContext&) override { return compute(in, v, nullptr); }
+  Shape infer_run(const Shape& in, const Vals& v, const RunContext&) override {
+    return compute(in, v, nullptr);
+  }
   bool unsq_, input_;
 };
 
@@ -226,7 +232,8 @@ class CastOp : public OpKernel {
     to_ = dtype_from_onnx(static_cast<int>(ctx.attr().get_int("to")));
     const DType from = ctx.input(0).dtype;
     auto ok = [](DType t) { return t != DType::undefined && t != DType::string; };
-    if (!ok(to_) || !ok(from)) ctx.unsupported(std::string("Cast from ") + dtype_name(from) + " to " + dtype_name(to_));
+    if (!ok(to_) || !ok(from))
+      ctx.unsupported(std::string("Cast from ") + dtype_name(from) + " to " + dtype_name(to_));
     ctx.set_output(0, to_, ctx.input(0).shape);
     if (to_ == from) ctx.outputs[0].alias_of_input = 0;
   }
@@ -243,8 +250,10 @@ class CastOp : public OpKernel {
         using To = decltype(tag);
         unary_map<uint16_t, To>(x, y, th, [bf](uint16_t h) {
           const float f = bf ? kernels::bf16_to_f32(h) : f16_to_f32(h);
-          if constexpr (std::is_same_v<To, bool>) return f != 0.f;
-          else return static_cast<To>(f);
+          if constexpr (std::is_same_v<To, bool>)
+            return f != 0.f;
+          else
+            return static_cast<To>(f);
         });
       });
       if (to == DType::f16 || to == DType::bf16) {  // half -> other half
@@ -272,8 +281,10 @@ class CastOp : public OpKernel {
       visit_numeric(to, [&](auto to_tag) {
         using To = decltype(to_tag);
         unary_map<Ti, To>(x, y, th, [](Ti v) {
-          if constexpr (std::is_same_v<To, bool>) return v != Ti(0);
-          else return static_cast<To>(v);
+          if constexpr (std::is_same_v<To, bool>)
+            return v != Ti(0);
+          else
+            return static_cast<To>(v);
         });
       });
     });
@@ -327,7 +338,8 @@ class RangeOp : public OpKernel {
   void compile(CompileContext& ctx) override {
     ctx.require_dtype(0, {DType::f32, DType::f64, DType::i16, DType::i32, DType::i64});
     const DType t = ctx.input(0).dtype;
-    if (ctx.input(1).dtype != t || ctx.input(2).dtype != t) ctx.fail("start, limit and delta must share a type");
+    if (ctx.input(1).dtype != t || ctx.input(2).dtype != t)
+      ctx.fail("start, limit and delta must share a type");
     if (ctx.input(0).constant && ctx.input(1).constant && ctx.input(2).constant) {
       ctx.set_output(0, t, {count(*ctx.input(0).constant, *ctx.input(1).constant, *ctx.input(2).constant)});
     } else {
@@ -364,13 +376,25 @@ class RangeOp : public OpKernel {
 };
 
 /// Expand: numpy-broadcast the input to `shape` (bidirectionally).
+/// Input element strides aligned to the output's rank, 0 on broadcast dims.
+std::vector<int64_t> expand_strides(const Shape& x, const Shape& out) {
+  Shape in = x;
+  in.insert(in.begin(), out.size() - in.size(), 1);
+  std::vector<int64_t> st = strides_of(in);
+  for (size_t d = 0; d < in.size(); ++d)
+    if (in[d] == 1) st[d] = 0;
+  return st;
+}
+
 class ExpandOp : public OpKernel {
  public:
   void compile(CompileContext& ctx) override {
     if (dtype_size(ctx.input(0).dtype) == 0) ctx.unsupported("dtype");
     std::vector<int64_t> s;
     if (const_ints(ctx, 1, s)) {
-      ctx.set_output(0, ctx.input(0).dtype, broadcast_shapes(ctx.input(0).shape, Shape(s.begin(), s.end()), ctx.node->describe()));
+      const Shape out = broadcast_shapes(ctx.input(0).shape, Shape(s.begin(), s.end()), ctx.node->describe());
+      ctx.set_output(0, ctx.input(0).dtype, out);
+      strides_ = expand_strides(ctx.input(0).shape, out);
     } else {
       dyn_ = true;
       ctx.outputs[0].dtype = ctx.input(0).dtype;
@@ -382,13 +406,11 @@ class ExpandOp : public OpKernel {
     Tensor* y = &ctx.output(0);
     if (dyn_) {
       const std::vector<int64_t> s = to_int64_vector(ctx.input(1), ctx.node->describe());
-      y = &ctx.allocate_output(0, x.dtype(), broadcast_shapes(x.shape(), Shape(s.begin(), s.end()), ctx.node->describe()));
+      y = &ctx.allocate_output(0, x.dtype(),
+                               broadcast_shapes(x.shape(), Shape(s.begin(), s.end()), ctx.node->describe()));
     }
-    Shape in = x.shape();
-    in.insert(in.begin(), y->shape().size() - in.size(), 1);
-    std::vector<int64_t> st = strides_of(in);
-    for (size_t d = 0; d < in.size(); ++d)
-      if (in[d] == 1) st[d] = 0;
+    if (dyn_) strides_ = expand_strides(x.shape(), y->shape());
+    const std::vector<int64_t>& st = strides_;
     visit_bytes(x.dtype(), [&](auto tag) {
       using T = decltype(tag);
       strided_copy<T>(x.data_as<T>(), 0, st, y->data_as<T>(), y->shape(), ctx.threading);
@@ -397,6 +419,7 @@ class ExpandOp : public OpKernel {
 
  private:
   bool dyn_ = false;
+  std::vector<int64_t> strides_;
 };
 
 }  // namespace

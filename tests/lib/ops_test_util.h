@@ -17,9 +17,15 @@ inline Tensor make(DType dt, Shape s, std::vector<T> v) {
   std::copy(v.begin(), v.end(), t.data_as<T>());
   return t;
 }
-inline Tensor f32(Shape s, std::vector<float> v) { return make<float>(DType::f32, std::move(s), std::move(v)); }
-inline Tensor i64(Shape s, std::vector<int64_t> v) { return make<int64_t>(DType::i64, std::move(s), std::move(v)); }
-inline Tensor i32(Shape s, std::vector<int32_t> v) { return make<int32_t>(DType::i32, std::move(s), std::move(v)); }
+inline Tensor f32(Shape s, std::vector<float> v) {
+  return make<float>(DType::f32, std::move(s), std::move(v));
+}
+inline Tensor i64(Shape s, std::vector<int64_t> v) {
+  return make<int64_t>(DType::i64, std::move(s), std::move(v));
+}
+inline Tensor i32(Shape s, std::vector<int32_t> v) {
+  return make<int32_t>(DType::i32, std::move(s), std::move(v));
+}
 inline Tensor bools(Shape s, std::vector<bool> v) {
   Tensor t(DType::boolean, std::move(s));
   for (size_t i = 0; i < v.size(); ++i) t.data_as<bool>()[i] = v[i];
@@ -42,7 +48,8 @@ inline std::vector<T> vals(const Tensor& t) {
 inline float max_abs_diff(const Tensor& a, const Tensor& b) {
   REQUIRE(a.shape() == b.shape());
   float m = 0;
-  for (int64_t i = 0; i < a.numel(); ++i) m = std::max(m, std::fabs(a.data_as<float>()[i] - b.data_as<float>()[i]));
+  for (int64_t i = 0; i < a.numel(); ++i)
+    m = std::max(m, std::fabs(a.data_as<float>()[i] - b.data_as<float>()[i]));
   return m;
 }
 

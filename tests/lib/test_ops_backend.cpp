@@ -24,15 +24,82 @@ using namespace ortkit::ops;
 
 namespace {
 
-const std::set<std::string> kOps = {
-    "Sub", "Mul", "Div", "Mod", "Min", "Max", "Sum", "Mean", "Pow", "Neg", "Abs", "Sign", "Sqrt", "Exp", "Log",
-    "Reciprocal", "Floor", "Ceil", "Round", "Erf", "Tanh", "Sin", "Cos", "Sigmoid", "LeakyRelu", "HardSigmoid",
-    "HardSwish", "Softplus", "Elu", "Clip", "Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual", "And",
-    "Or", "Xor", "Not", "Where", "Softmax", "LogSoftmax", "LayerNormalization", "BatchNormalization",
-    "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Cast", "ConstantOfShape", "Range", "Expand", "Transpose",
-    "Concat", "Slice", "Split", "Gather", "Tile", "CumSum", "ReduceSum", "ReduceMean", "ReduceMax",
-    "ReduceMin", "ReduceProd", "ReduceSumSquare", "ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp",
-    "ArgMax", "ArgMin", "Conv", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool"};
+const std::set<std::string> kOps = {"Sub",
+                                    "Mul",
+                                    "Div",
+                                    "Mod",
+                                    "Min",
+                                    "Max",
+                                    "Sum",
+                                    "Mean",
+                                    "Pow",
+                                    "Neg",
+                                    "Abs",
+                                    "Sign",
+                                    "Sqrt",
+                                    "Exp",
+                                    "Log",
+                                    "Reciprocal",
+                                    "Floor",
+                                    "Ceil",
+                                    "Round",
+                                    "Erf",
+                                    "Tanh",
+                                    "Sin",
+                                    "Cos",
+                                    "Sigmoid",
+                                    "LeakyRelu",
+                                    "HardSigmoid",
+                                    "HardSwish",
+                                    "Softplus",
+                                    "Elu",
+                                    "Clip",
+                                    "Equal",
+                                    "Less",
+                                    "Greater",
+                                    "LessOrEqual",
+                                    "GreaterOrEqual",
+                                    "And",
+                                    "Or",
+                                    "Xor",
+                                    "Not",
+                                    "Where",
+                                    "Softmax",
+                                    "LogSoftmax",
+                                    "LayerNormalization",
+                                    "BatchNormalization",
+                                    "Reshape",
+                                    "Flatten",
+                                    "Squeeze",
+                                    "Unsqueeze",
+                                    "Cast",
+                                    "ConstantOfShape",
+                                    "Range",
+                                    "Expand",
+                                    "Transpose",
+                                    "Concat",
+                                    "Slice",
+                                    "Split",
+                                    "Gather",
+                                    "Tile",
+                                    "CumSum",
+                                    "ReduceSum",
+                                    "ReduceMean",
+                                    "ReduceMax",
+                                    "ReduceMin",
+                                    "ReduceProd",
+                                    "ReduceSumSquare",
+                                    "ReduceL1",
+                                    "ReduceL2",
+                                    "ReduceLogSum",
+                                    "ReduceLogSumExp",
+                                    "ArgMax",
+                                    "ArgMin",
+                                    "Conv",
+                                    "MaxPool",
+                                    "AveragePool",
+                                    "GlobalAveragePool",
+                                    "GlobalMaxPool"};
 
 template <class Msg>
 bool load_pb(const fs::path& p, Msg& m) {
@@ -42,7 +109,8 @@ bool load_pb(const fs::path& p, Msg& m) {
 
 Tensor from_proto(const onnx::TensorProto& tp) {
   const DType dt = dtype_from_onnx(tp.data_type());
-  if (dt == DType::undefined || dt == DType::string) throw Unsupported("tensor dtype " + std::to_string(tp.data_type()));
+  if (dt == DType::undefined || dt == DType::string)
+    throw Unsupported("tensor dtype " + std::to_string(tp.data_type()));
   Shape s(tp.dims().begin(), tp.dims().end());
   Tensor t(dt, s);
   const size_t n = static_cast<size_t>(t.numel());
@@ -59,15 +127,28 @@ Tensor from_proto(const onnx::TensorProto& tp) {
     case DType::f32: fill(tp.float_data(), [&](size_t i, float v) { t.data_as<float>()[i] = v; }); break;
     case DType::f64: fill(tp.double_data(), [&](size_t i, double v) { t.data_as<double>()[i] = v; }); break;
     case DType::i64: fill(tp.int64_data(), [&](size_t i, int64_t v) { t.data_as<int64_t>()[i] = v; }); break;
-    case DType::u64: fill(tp.uint64_data(), [&](size_t i, uint64_t v) { t.data_as<uint64_t>()[i] = v; }); break;
-    case DType::u32: fill(tp.uint64_data(), [&](size_t i, uint64_t v) { t.data_as<uint32_t>()[i] = static_cast<uint32_t>(v); }); break;
+    case DType::u64:
+      fill(tp.uint64_data(), [&](size_t i, uint64_t v) { t.data_as<uint64_t>()[i] = v; });
+      break;
+    case DType::u32:
+      fill(tp.uint64_data(),
+           [&](size_t i, uint64_t v) { t.data_as<uint32_t>()[i] = static_cast<uint32_t>(v); });
+      break;
     default: {
       const size_t es = dtype_size(dt);
       fill(tp.int32_data(), [&](size_t i, int32_t v) {
         char* p = static_cast<char*>(t.data()) + i * es;
         switch (es) {
-          case 1: { const auto b = static_cast<uint8_t>(v); std::memcpy(p, &b, 1); break; }
-          case 2: { const auto b = static_cast<uint16_t>(v); std::memcpy(p, &b, 2); break; }
+          case 1: {
+            const auto b = static_cast<uint8_t>(v);
+            std::memcpy(p, &b, 1);
+            break;
+          }
+          case 2: {
+            const auto b = static_cast<uint16_t>(v);
+            std::memcpy(p, &b, 2);
+            break;
+          }
           default: std::memcpy(p, &v, 4);
         }
       });
@@ -82,13 +163,34 @@ Attrs attrs_of(const onnx::NodeProto& n) {
   for (const auto& a : n.attribute()) {
     Attribute r;
     switch (a.type()) {
-      case onnx::AttributeProto::FLOAT: r.kind = K::f; r.f = a.f(); break;
-      case onnx::AttributeProto::INT: r.kind = K::i; r.i = a.i(); break;
-      case onnx::AttributeProto::STRING: r.kind = K::s; r.s = a.s(); break;
-      case onnx::AttributeProto::TENSOR: r.kind = K::t; r.t = from_proto(a.t()); break;
-      case onnx::AttributeProto::FLOATS: r.kind = K::floats; r.floats.assign(a.floats().begin(), a.floats().end()); break;
-      case onnx::AttributeProto::INTS: r.kind = K::ints; r.ints.assign(a.ints().begin(), a.ints().end()); break;
-      case onnx::AttributeProto::STRINGS: r.kind = K::strings; r.strings.assign(a.strings().begin(), a.strings().end()); break;
+      case onnx::AttributeProto::FLOAT:
+        r.kind = K::f;
+        r.f = a.f();
+        break;
+      case onnx::AttributeProto::INT:
+        r.kind = K::i;
+        r.i = a.i();
+        break;
+      case onnx::AttributeProto::STRING:
+        r.kind = K::s;
+        r.s = a.s();
+        break;
+      case onnx::AttributeProto::TENSOR:
+        r.kind = K::t;
+        r.t = from_proto(a.t());
+        break;
+      case onnx::AttributeProto::FLOATS:
+        r.kind = K::floats;
+        r.floats.assign(a.floats().begin(), a.floats().end());
+        break;
+      case onnx::AttributeProto::INTS:
+        r.kind = K::ints;
+        r.ints.assign(a.ints().begin(), a.ints().end());
+        break;
+      case onnx::AttributeProto::STRINGS:
+        r.kind = K::strings;
+        r.strings.assign(a.strings().begin(), a.strings().end());
+        break;
       default: throw Unsupported("graph attribute");
     }
     m[a.name()] = std::move(r);
@@ -115,8 +217,10 @@ double value_at(const Tensor& t, int64_t i) {
 
 /// Empty string when equal, else the first difference.
 std::string compare(const Tensor& got, const Tensor& want) {
-  if (got.dtype() != want.dtype()) return std::string("dtype ") + dtype_name(got.dtype()) + " vs " + dtype_name(want.dtype());
-  if (got.shape() != want.shape()) return "shape " + shape_str(got.shape()) + " vs " + shape_str(want.shape());
+  if (got.dtype() != want.dtype())
+    return std::string("dtype ") + dtype_name(got.dtype()) + " vs " + dtype_name(want.dtype());
+  if (got.shape() != want.shape())
+    return "shape " + shape_str(got.shape()) + " vs " + shape_str(want.shape());
   if (got.dtype() == DType::f16 || got.dtype() == DType::bf16) {
     if (std::memcmp(got.data(), want.data(), got.bytes()) != 0) return "half bits differ";
     return {};
@@ -193,7 +297,8 @@ Outcome run_case(const fs::path& dir, std::string& why, bool alt) {
       std::vector<Tensor> outs = eval_single(node.op_type(), ins, attrs, opts);
       for (int o = 0; o < g.output_size(); ++o) {
         onnx::TensorProto tp;
-        if (!load_pb(ds / ("output_" + std::to_string(o) + ".pb"), tp)) throw Unsupported("non-tensor output");
+        if (!load_pb(ds / ("output_" + std::to_string(o) + ".pb"), tp))
+          throw Unsupported("non-tensor output");
         int slot = -1;
         for (int j = 0; j < node.output_size(); ++j)
           if (node.output(j) == g.output(o).name()) slot = j;
@@ -252,7 +357,8 @@ TEST_CASE("ONNX backend node tests of the ops lane's operators", "[ops][backend]
       std::cout << "FAIL " << name << ": " << why << "\n";
     }
   }
-  std::cout << "ops backend node tests: " << pass << " passed, " << fail << " failed, " << skip << " skipped\n";
+  std::cout << "ops backend node tests: " << pass << " passed, " << fail << " failed, " << skip
+            << " skipped\n";
   INFO(failures);
   CHECK(fail == 0);
   CHECK(pass > 0);

@@ -54,7 +54,13 @@ struct Case {
 TEST_CASE("Conv matches a naive reference on every path", "[ops][conv]") {
   const Case cases[] = {
       {"3x3 pad 1", {2, 5, 9, 11}, {7, 5, 3, 3}, 1, {1, 1}, {1, 1}, {1, 1, 1, 1}},
-      {"stride 2, dilation 2, asymmetric pads", {1, 3, 13, 10}, {4, 3, 3, 2}, 1, {2, 2}, {2, 2}, {0, 1, 2, 0}},
+      {"stride 2, dilation 2, asymmetric pads",
+       {1, 3, 13, 10},
+       {4, 3, 3, 2},
+       1,
+       {2, 2},
+       {2, 2},
+       {0, 1, 2, 0}},
       {"pointwise", {2, 16, 7, 7}, {24, 16, 1, 1}, 1, {1, 1}, {1, 1}, {0, 0, 0, 0}},
       {"pointwise strided", {1, 8, 8, 8}, {4, 8, 1, 1}, 1, {2, 2}, {1, 1}, {0, 0, 0, 0}},
       {"grouped", {1, 8, 6, 6}, {6, 4, 3, 3}, 2, {1, 1}, {1, 1}, {1, 1, 1, 1}},
@@ -125,7 +131,8 @@ TEST_CASE("FusedConv applies the activation in the epilogue", "[ops][conv]") {
   om.domain = "com.microsoft";
   om.opset = 1;
   const Tensor yd = eval_single("FusedConv", {x, wd}, ms, om)[0];
-  for (int64_t i = 0; i < yd.numel(); ++i) CHECK(yd.data_as<float>()[i] == std::max(pd.data_as<float>()[i], 0.f));
+  for (int64_t i = 0; i < yd.numel(); ++i)
+    CHECK(yd.data_as<float>()[i] == std::max(pd.data_as<float>()[i], 0.f));
 }
 
 TEST_CASE("Conv under bf16 precision stays close to fp32", "[ops][conv]") {

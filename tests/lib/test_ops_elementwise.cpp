@@ -47,12 +47,14 @@ TEST_CASE("Clip: attributes before opset 11, optional inputs after", "[ops][elem
   o6.opset = 6;
   CHECK(vals<float>(eval_single("Clip", {x}, a, o6)[0]) == std::vector<float>{-1, -0.5f, 0.5f, 1});
   // Opset 13: only a max (min absent).
-  CHECK(vals<float>(eval_single("Clip", {x, Tensor(), f32({}, {0.f})})[0]) == std::vector<float>{-5, -0.5f, 0, 0});
+  CHECK(vals<float>(eval_single("Clip", {x, Tensor(), f32({}, {0.f})})[0]) ==
+        std::vector<float>{-5, -0.5f, 0, 0});
   CHECK(vals<int64_t>(eval_single("Clip", {i64({3}, {-9, 0, 9}), i64({}, {-2}), i64({}, {2})})[0]) ==
         std::vector<int64_t>{-2, 0, 2});
 }
 
-TEST_CASE("activations: Sigmoid is safe at the extremes, HardSwish/LeakyRelu/HardSigmoid", "[ops][elementwise]") {
+TEST_CASE("activations: Sigmoid is safe at the extremes, HardSwish/LeakyRelu/HardSigmoid",
+          "[ops][elementwise]") {
   const Tensor s = eval_single("Sigmoid", {f32({3}, {-200, 0, 200})})[0];
   CHECK(s.data_as<float>()[0] < 1e-30f);
   CHECK(s.data_as<float>()[1] == 0.5f);
@@ -61,8 +63,10 @@ TEST_CASE("activations: Sigmoid is safe at the extremes, HardSwish/LeakyRelu/Har
   const Tensor x = rnd({1000}, 3);
   const Tensor sg = eval_single("Sigmoid", {x})[0], th = eval_single("Tanh", {x})[0];
   for (int64_t i = 0; i < 1000; ++i) {
-    CHECK(sg.data_as<float>()[i] == Approx(1.0 / (1.0 + std::exp(-double(x.data_as<float>()[i])))).epsilon(1e-6));
-    CHECK(th.data_as<float>()[i] == Approx(std::tanh(double(x.data_as<float>()[i]))).epsilon(1e-5).margin(1e-7));
+    CHECK(sg.data_as<float>()[i] ==
+          Approx(1.0 / (1.0 + std::exp(-double(x.data_as<float>()[i])))).epsilon(1e-6));
+    CHECK(th.data_as<float>()[i] ==
+          Approx(std::tanh(double(x.data_as<float>()[i]))).epsilon(1e-5).margin(1e-7));
   }
   const Tensor h = eval_single("HardSwish", {f32({3}, {-4, 1, 4})})[0];
   CHECK(h.data_as<float>()[0] == 0.f);
@@ -92,7 +96,8 @@ TEST_CASE("big elementwise ops give identical results on a thread pool", "[ops][
     const Tensor y1 = eval_single(op, {a, b})[0], y2 = eval_single(op, {a, b}, {}, o)[0];
     REQUIRE(y1.shape() == Shape{4, 300, 70});
     const std::vector<float> v1 = vals<float>(y1), v2 = vals<float>(y2);
-    CHECK(std::equal(v1.begin(), v1.end(), v2.begin(), [](float p, float q) { return p == q || (std::isnan(p) && std::isnan(q)); }));
+    CHECK(std::equal(v1.begin(), v1.end(), v2.begin(),
+                     [](float p, float q) { return p == q || (std::isnan(p) && std::isnan(q)); }));
   }
   const Tensor t1 = eval_single("Tanh", {a})[0], t2 = eval_single("Tanh", {a}, {}, o)[0];
   CHECK(max_abs_diff(t1, t2) == 0.f);

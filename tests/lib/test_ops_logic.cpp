@@ -36,7 +36,8 @@ TEST_CASE("Where broadcasts condition, X and Y", "[ops][logic]") {
   // int64 and the same-shape fast path, on a pool.
   EvalOptions opt;
   opt.threading = test_threads(2);
-  const Tensor o2 = eval_single("Where", {bools({3}, {false, true, false}), i64({3}, {1, 2, 3}), i64({3}, {7, 8, 9})}, {}, opt)[0];
+  const Tensor o2 = eval_single(
+      "Where", {bools({3}, {false, true, false}), i64({3}, {1, 2, 3}), i64({3}, {7, 8, 9})}, {}, opt)[0];
   CHECK(vals<int64_t>(o2) == std::vector<int64_t>{7, 2, 9});
   CHECK_THROWS_AS(eval_single("Where", {c, x, i64({1}, {1})}), Error);
 }

@@ -52,7 +52,8 @@ TEST_CASE("Transpose: attention permutations, batched 2-D and general", "[ops][m
 TEST_CASE("Slice: clamping, negative steps, opset 1 attributes", "[ops][movement]") {
   const Tensor x = f32({2, 5}, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9});
   // all rows, columns from the end backwards in steps of 2
-  const Tensor y = eval_single("Slice", {x, i64({1}, {-1}), i64({1}, {-1000}), i64({1}, {1}), i64({1}, {-2})})[0];
+  const Tensor y =
+      eval_single("Slice", {x, i64({1}, {-1}), i64({1}, {-1000}), i64({1}, {1}), i64({1}, {-2})})[0];
   CHECK(y.shape() == Shape{2, 3});
   CHECK(vals<float>(y) == std::vector<float>{4, 2, 0, 9, 7, 5});
   const Tensor z = eval_single("Slice", {x, i64({2}, {1, 1}), i64({2}, {INT64_MAX, 3})})[0];

@@ -33,7 +33,8 @@ TEST_CASE("Softmax axis semantics differ between opset 11 and 13", "[ops][normal
     // opset 11: rows of 15 (dims 1.. flattened).
     const Tensor y11 = eval_single(op, {x}, a, o11)[0];
     Tensor r11(DType::f32, x.shape());
-    for (int64_t b = 0; b < 2; ++b) ref_softmax(x.data_as<float>() + b * 15, r11.data_as<float>() + b * 15, 15, 1, lg);
+    for (int64_t b = 0; b < 2; ++b)
+      ref_softmax(x.data_as<float>() + b * 15, r11.data_as<float>() + b * 15, 15, 1, lg);
     CHECK(max_abs_diff(y11, r11) < 1e-5f);
     // opset 13: along dim 1 only (stride 5), also on a pool.
     o13.threading = test_threads(3);
@@ -53,7 +54,8 @@ TEST_CASE("Softmax on long rows over a pool and with large values", "[ops][norma
   o.threading = test_threads(4);
   const Tensor y = eval_single("Softmax", {x}, {}, o)[0];
   Tensor r(DType::f32, x.shape());
-  for (int64_t b = 0; b < 64; ++b) ref_softmax(x.data_as<float>() + b * 1000, r.data_as<float>() + b * 1000, 1000, 1, false);
+  for (int64_t b = 0; b < 64; ++b)
+    ref_softmax(x.data_as<float>() + b * 1000, r.data_as<float>() + b * 1000, 1000, 1, false);
   CHECK(max_abs_diff(y, r) < 1e-6f);
   double s = 0;
   for (int64_t i = 0; i < 1000; ++i) s += y.data_as<float>()[i];

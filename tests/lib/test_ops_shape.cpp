@@ -53,9 +53,11 @@ TEST_CASE("Flatten, Squeeze and Unsqueeze by opset", "[ops][shape]") {
 TEST_CASE("Cast between floats, ints, bool and float16", "[ops][shape]") {
   Attrs to;
   to.set_int("to", 7);  // INT64
-  CHECK(vals<int64_t>(eval_single("Cast", {f32({3}, {-1.7f, 0.2f, 2.9f})}, to)[0]) == std::vector<int64_t>{-1, 0, 2});
+  CHECK(vals<int64_t>(eval_single("Cast", {f32({3}, {-1.7f, 0.2f, 2.9f})}, to)[0]) ==
+        std::vector<int64_t>{-1, 0, 2});
   to.set_int("to", 9);  // BOOL
-  CHECK(vals<bool>(eval_single("Cast", {i64({3}, {0, 5, -1})}, to)[0]) == std::vector<bool>{false, true, true});
+  CHECK(vals<bool>(eval_single("Cast", {i64({3}, {0, 5, -1})}, to)[0]) ==
+        std::vector<bool>{false, true, true});
   to.set_int("to", 10);  // FLOAT16
   const Tensor h = eval_single("Cast", {f32({4}, {1.f, -2.5f, 65504.f, 1e-7f})}, to)[0];
   CHECK(h.dtype() == DType::f16);
