@@ -14,6 +14,8 @@
 #include <map>
 #include <set>
 
+#include "graph/from_onnx.h"
+#include "onnx/model_io.h"
 #include "ops/eval.h"
 #include "ops/registry.h"
 #include "ops_test_util.h"
@@ -107,93 +109,20 @@ bool load_pb(const fs::path& p, Msg& m) {
   return f && m.ParseFromIstream(&f);
 }
 
+// The library's own readers, so these cases also exercise the loader the engine uses.
 Tensor from_proto(const onnx::TensorProto& tp) {
   const DType dt = dtype_from_onnx(tp.data_type());
   if (dt == DType::undefined || dt == DType::string)
     throw Unsupported("tensor dtype " + std::to_string(tp.data_type()));
-  Shape s(tp.dims().begin(), tp.dims().end());
-  Tensor t(dt, s);
-  const size_t n = static_cast<size_t>(t.numel());
-  if (tp.has_raw_data()) {
-    if (tp.raw_data().size() != t.bytes()) throw Error("raw_data size mismatch");
-    std::memcpy(t.data(), tp.raw_data().data(), t.bytes());
-    return t;
-  }
-  auto fill = [&](auto& field, auto conv) {
-    if (static_cast<size_t>(field.size()) != n) throw Error("typed data size mismatch");
-    for (size_t i = 0; i < n; ++i) conv(i, field.Get(static_cast<int>(i)));
-  };
-  switch (dt) {
-    case DType::f32: fill(tp.float_data(), [&](size_t i, float v) { t.data_as<float>()[i] = v; }); break;
-    case DType::f64: fill(tp.double_data(), [&](size_t i, double v) { t.data_as<double>()[i] = v; }); break;
-    case DType::i64: fill(tp.int64_data(), [&](size_t i, int64_t v) { t.data_as<int64_t>()[i] = v; }); break;
-    case DType::u64:
-      fill(tp.uint64_data(), [&](size_t i, uint64_t v) { t.data_as<uint64_t>()[i] = v; });
-      break;
-    case DType::u32:
-      fill(tp.uint64_data(),
-           [&](size_t i, uint64_t v) { t.data_as<uint32_t>()[i] = static_cast<uint32_t>(v); });
-      break;
-    default: {
-      const size_t es = dtype_size(dt);
-      fill(tp.int32_data(), [&](size_t i, int32_t v) {
-        char* p = static_cast<char*>(t.data()) + i * es;
-        switch (es) {
-          case 1: {
-            const auto b = static_cast<uint8_t>(v);
-            std::memcpy(p, &b, 1);
-            break;
-          }
-          case 2: {
-            const auto b = static_cast<uint16_t>(v);
-            std::memcpy(p, &b, 2);
-            break;
-          }
-          default: std::memcpy(p, &v, 4);
-        }
-      });
-    }
-  }
-  return t;
+  return onnxio::tensor_from_proto(tp);
 }
 
 Attrs attrs_of(const onnx::NodeProto& n) {
   std::map<std::string, Attribute> m;
-  using K = Attribute::Kind;
   for (const auto& a : n.attribute()) {
-    Attribute r;
-    switch (a.type()) {
-      case onnx::AttributeProto::FLOAT:
-        r.kind = K::f;
-        r.f = a.f();
-        break;
-      case onnx::AttributeProto::INT:
-        r.kind = K::i;
-        r.i = a.i();
-        break;
-      case onnx::AttributeProto::STRING:
-        r.kind = K::s;
-        r.s = a.s();
-        break;
-      case onnx::AttributeProto::TENSOR:
-        r.kind = K::t;
-        r.t = from_proto(a.t());
-        break;
-      case onnx::AttributeProto::FLOATS:
-        r.kind = K::floats;
-        r.floats.assign(a.floats().begin(), a.floats().end());
-        break;
-      case onnx::AttributeProto::INTS:
-        r.kind = K::ints;
-        r.ints.assign(a.ints().begin(), a.ints().end());
-        break;
-      case onnx::AttributeProto::STRINGS:
-        r.kind = K::strings;
-        r.strings.assign(a.strings().begin(), a.strings().end());
-        break;
-      default: throw Unsupported("graph attribute");
-    }
-    m[a.name()] = std::move(r);
+    if (a.type() == onnx::AttributeProto::GRAPH || a.type() == onnx::AttributeProto::GRAPHS)
+      throw Unsupported("graph attribute");
+    m[a.name()] = graph::attribute_from_proto(a, "");
   }
   return Attrs(std::move(m));
 }
