@@ -68,9 +68,11 @@ bench::BenchConfig build_config(CLI::App* app, const RunFlags& f) {
   if (given("--cv-threshold")) cfg.cv_threshold = f.cv_threshold;
   bench::validate(cfg);
   for (const auto& m : cfg.models)
-    if (!model_exists(m))
-      throw Error("no such file, and not a zoo model name (ort-cpuinfo / docs list the zoo)",
-                  "model '" + m + "'");
+    if (!model_exists(m)) {
+      std::string names;
+      for (const auto& z : zoo::list()) names += (names.empty() ? "" : ", ") + z.name;
+      throw Error("no such file, and not a zoo model name (zoo models: " + names + ")", "model '" + m + "'");
+    }
   if (!cfg.input_dir.empty() && !std::filesystem::is_directory(cfg.input_dir))
     throw Error("not a directory", "--input-dir " + cfg.input_dir);
   // Fail now, not after an hour of measuring.
