@@ -11,15 +11,16 @@
 namespace ortkit::kernels {
 
 namespace {
-const char* const kNames[] = {"sse4.2",   "avx",        "avx2",       "fma",       "f16c",
-                              "avx512f",  "avx512bw",   "avx512dq",   "avx512vl",  "avx512vnni",
-                              "avx512bf16", "avx512fp16", "avxvnni",  "amx-tile",  "amx-int8",
-                              "amx-bf16", "asimd",      "asimddp",    "i8mm",      "bf16",
-                              "sve",      "sve2",       "sme"};
+const char* const kNames[] = {"sse4.2",   "avx",      "avx2",     "fma",        "f16c",       "avx512f",
+                              "avx512bw", "avx512dq", "avx512vl", "avx512vnni", "avx512bf16", "avx512fp16",
+                              "avxvnni",  "amx-tile", "amx-int8", "amx-bf16",   "asimd",      "asimddp",
+                              "i8mm",     "bf16",     "sve",      "sve2",       "sme"};
 static_assert(sizeof(kNames) / sizeof(kNames[0]) == static_cast<size_t>(Feature::count_));
 }  // namespace
 
-const char* feature_name(Feature f) { return kNames[static_cast<uint32_t>(f)]; }
+const char* feature_name(Feature f) {
+  return kNames[static_cast<uint32_t>(f)];
+}
 
 std::vector<std::string> CpuFeatures::names() const {
   std::vector<std::string> out;

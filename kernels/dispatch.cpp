@@ -53,8 +53,9 @@ std::string env(const char* name) {
 }  // namespace
 
 const std::vector<const GemmKernel*>& kernels_for(GemmKind kind) {
-  static const std::vector<const GemmKernel*> tables[4] = {build_table(GemmKind::f32), build_table(GemmKind::bf16),
-                                                           build_table(GemmKind::u8s8), build_table(GemmKind::s8s8)};
+  static const std::vector<const GemmKernel*> tables[4] = {
+      build_table(GemmKind::f32), build_table(GemmKind::bf16), build_table(GemmKind::u8s8),
+      build_table(GemmKind::s8s8)};
   return tables[static_cast<int>(kind)];
 }
 
@@ -88,7 +89,8 @@ DispatchDecision choose_kernel(GemmKind kind, const CpuFeatures& cpu, const std:
     } else if (isa_rank(g->isa) > cap) {
       why = std::string("above ORTKIT_MAX_ISA=") + max_isa;
     } else if (g->sve_bits != 0 && g->sve_bits != cpu.sve_vector_bits) {
-      why = "needs SVE " + std::to_string(g->sve_bits) + "-bit, CPU has " + std::to_string(cpu.sve_vector_bits);
+      why =
+          "needs SVE " + std::to_string(g->sve_bits) + "-bit, CPU has " + std::to_string(cpu.sve_vector_bits);
     } else {
       d.chosen = g;
       return d;
@@ -111,6 +113,8 @@ const DispatchDecision& dispatch_decision(GemmKind kind) {
   return decisions[static_cast<int>(kind)];
 }
 
-const GemmKernel* dispatched(GemmKind kind) { return dispatch_decision(kind).chosen; }
+const GemmKernel* dispatched(GemmKind kind) {
+  return dispatch_decision(kind).chosen;
+}
 
 }  // namespace ortkit::kernels

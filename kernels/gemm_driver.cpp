@@ -33,9 +33,9 @@ struct Job {
   const void* a = nullptr;
   int64_t lda = 0;
   ASrc src = ASrc::f32;
-  uint8_t a_xor = 0;       // 0x80 when s8 A runs on a u8 kernel, or u8 A on an s8 kernel
+  uint8_t a_xor = 0;             // 0x80 when s8 A runs on a u8 kernel, or u8 A on an s8 kernel
   bool a_packed_signed = false;  // row sums read the packed bytes as s8
-  float q_inv_scale = 1.f;  // dynamic quantization of fp32 A
+  float q_inv_scale = 1.f;       // dynamic quantization of fp32 A
   int32_t q_zp = 0;
   float* c = nullptr;
   int64_t ldc = 0;
@@ -47,15 +47,17 @@ struct Job {
   const int32_t* col_zp_neg = nullptr;
   const float* col_scale = nullptr;
   int64_t mc = 0, m_blocks = 0, n_blocks = 0, panels_per_block = 0;
-  int64_t kc = 0;                   // K block (== k_padded when K is not split)
-  void* apack = nullptr;            // A packed for the whole call: a_panels panels of a_panel_bytes
-  int32_t* rsum = nullptr;          // int8 row sums of A, one per row (a_panels * mr)
+  int64_t kc = 0;           // K block (== k_padded when K is not split)
+  void* apack = nullptr;    // A packed for the whole call: a_panels panels of a_panel_bytes
+  int32_t* rsum = nullptr;  // int8 row sums of A, one per row (a_panels * mr)
   int64_t a_panels = 0, pack_panels = 0;
   // Balanced tail: when M % MR is small, panels bal_p and bal_p + 1 share the last MR + M % MR rows
   // (bal_h1 rows in the first), so no kernel call runs with only a row or two (B-load bound).
   int64_t bal_p = -1;
   int bal_h1 = 0;
-  int64_t panel_start(int mr, int64_t p) const { return p == bal_p + 1 && bal_p >= 0 ? bal_p * mr + bal_h1 : p * mr; }
+  int64_t panel_start(int mr, int64_t p) const {
+    return p == bal_p + 1 && bal_p >= 0 ? bal_p * mr + bal_h1 : p * mr;
+  }
   int panel_rows(int mr, int64_t p) const {
     if (bal_p >= 0 && p == bal_p) return bal_h1;
     return static_cast<int>(std::min<int64_t>(mr, m - panel_start(mr, p)));
@@ -80,8 +82,9 @@ struct Scratch {
 };
 thread_local Scratch t_apack, t_rowsum, t_tile, t_cols, t_arow;
 
-size_t a_elem(GemmKind k) { return k == GemmKind::f32 ? 4 : k == GemmKind::bf16 ? 2 : 1; }
-
+size_t a_elem(GemmKind k) {
+  return k == GemmKind::f32 ? 4 : k == GemmKind::bf16 ? 2 : 1;
+}
 
 // fp32 -> bf16 bits, nearest even, NaN kept quiet: branch-free so the row loop vectorizes.
 inline uint16_t to_bf16(float v) {
@@ -163,7 +166,8 @@ void interleave(const char* const* src, int m, int mr, int64_t k_bytes, int64_t 
   }
 }
 
-void interleave_any(const char* const* src, int m, int mr, int64_t k_bytes, int64_t groups, char* dst, int chunk) {
+void interleave_any(const char* const* src, int m, int mr, int64_t k_bytes, int64_t groups, char* dst,
+                    int chunk) {
   switch (chunk) {
     case 1: return interleave<1>(src, m, mr, k_bytes, groups, dst);
     case 2: return interleave<2>(src, m, mr, k_bytes, groups, dst);
@@ -202,7 +206,8 @@ void pack_a(const Job& j, int64_t m0, int64_t rows, void* dst, int32_t* row_sums
       const int m = static_cast<int>(std::min<int64_t>(mr, rows - p * mr));
       for (int r = 0; r < m; ++r) {
         const int64_t row = m0 + p * mr + r;
-        src[r] = static_cast<const char*>(j.a) + row * j.lda * (j.src == ASrc::u8 || j.src == ASrc::s8 ? 1 : 4);
+        src[r] =
+            static_cast<const char*>(j.a) + row * j.lda * (j.src == ASrc::u8 || j.src == ASrc::s8 ? 1 : 4);
       }
       if (row_sums)
         for (int r = m; r < mr; ++r) row_sums[p * mr + r] = 0;
@@ -337,8 +342,10 @@ void run_job(Job& j, const Threading& th) {
   }
   // Tuning overrides for experiments (read once): ORTKIT_TUNE_KC (K block in elements), ORTKIT_TUNE_MCB
   // (A block bytes). Not a stable interface.
-  static const int64_t tune_kc = std::getenv("ORTKIT_TUNE_KC") ? std::atoll(std::getenv("ORTKIT_TUNE_KC")) : 0;
-  static const int64_t tune_mcb = std::getenv("ORTKIT_TUNE_MCB") ? std::atoll(std::getenv("ORTKIT_TUNE_MCB")) : 0;
+  static const int64_t tune_kc =
+      std::getenv("ORTKIT_TUNE_KC") ? std::atoll(std::getenv("ORTKIT_TUNE_KC")) : 0;
+  static const int64_t tune_mcb =
+      std::getenv("ORTKIT_TUNE_MCB") ? std::atoll(std::getenv("ORTKIT_TUNE_MCB")) : 0;
   if (tune_kc >= kr) j.kc = std::min<int64_t>(b.k_padded_, tune_kc / kr * kr);
   const int64_t a_block_bytes = tune_mcb > 0 ? tune_mcb : 512 * 1024;
   // M blocks: the A block (mc x kc) of ~512 KiB stays in L2 while the B panels of a task stream past it.
@@ -425,8 +432,8 @@ void prepare_int8(Job& j, int32_t za, float sa) {
 
 }  // namespace
 
-void gemm_f32(int64_t m, const float* a, int64_t lda, const PackedB& b, float* c, int64_t ldc, const Epilogue& ep,
-              const Threading& th) {
+void gemm_f32(int64_t m, const float* a, int64_t lda, const PackedB& b, float* c, int64_t ldc,
+              const Epilogue& ep, const Threading& th) {
   check_b(b, false);
   if (m <= 0 || b.n_ <= 0) return;
   Job j;
@@ -450,8 +457,9 @@ void gemm_f32(int64_t m, const float* a, int64_t lda, const PackedB& b, float* c
   run_job(j, th);
 }
 
-void gemm_int8(int64_t m, const void* a, int64_t lda, const QuantA& qa, const PackedB& b, float* c, int64_t ldc,
-               int32_t* c32, int64_t ldc32, const Epilogue& ep, const QuantOut& qout, const Threading& th) {
+void gemm_int8(int64_t m, const void* a, int64_t lda, const QuantA& qa, const PackedB& b, float* c,
+               int64_t ldc, int32_t* c32, int64_t ldc32, const Epilogue& ep, const QuantOut& qout,
+               const Threading& th) {
   check_b(b, true);
   if (m <= 0 || b.n_ <= 0) return;
   Job j;
@@ -491,7 +499,8 @@ void gemm_f32_dynamic_u8(int64_t m, const float* a, int64_t lda, const PackedB& 
   for (int64_t r = 0; r < m; ++r) quantize_ops().minmax(a + r * lda, b.k_, &lo, &hi);
   QuantA qa;
   qa.scale = (hi - lo) / 255.f;
-  qa.zero_point = qa.scale == 0.f ? 0 : static_cast<int32_t>(std::clamp(std::nearbyint(-lo / qa.scale), 0.f, 255.f));
+  qa.zero_point =
+      qa.scale == 0.f ? 0 : static_cast<int32_t>(std::clamp(std::nearbyint(-lo / qa.scale), 0.f, 255.f));
   if (qa_out) *qa_out = qa;
   if (m <= 0 || b.n_ <= 0) return;
   Job j;

@@ -29,8 +29,12 @@ PackedB::PackedB() = default;
 PackedB::~PackedB() = default;
 PackedB::PackedB(PackedB&&) noexcept = default;
 PackedB& PackedB::operator=(PackedB&&) noexcept = default;
-size_t PackedB::bytes() const { return data_ ? data_->size : 0; }
-const void* PackedB::panels() const { return data_ ? data_->ptr : nullptr; }
+size_t PackedB::bytes() const {
+  return data_ ? data_->size : 0;
+}
+const void* PackedB::panels() const {
+  return data_ ? data_->ptr : nullptr;
+}
 
 namespace {
 size_t elem_size(GemmKind k) {
@@ -82,7 +86,8 @@ void pack_panels(D* dst, const PackedB& pb, F&& value) {
 }  // namespace
 
 void pack_b(PackedB& out, GemmKind kind, const BDesc& b, const GemmKernel* kernel) {
-  if (kind != GemmKind::f32 && kind != GemmKind::bf16) throw std::invalid_argument("pack_b: f32 or bf16 only");
+  if (kind != GemmKind::f32 && kind != GemmKind::bf16)
+    throw std::invalid_argument("pack_b: f32 or bf16 only");
   void* dst = prepare(out, kind, b, kernel);
   if (kind == GemmKind::f32)
     pack_panels(static_cast<float*>(dst), out, [&](int64_t k, int64_t n) { return b_at<float>(b, k, n); });
@@ -96,9 +101,11 @@ void pack_b(PackedB& out, GemmKind kind, const BDesc& b, const GemmKernel* kerne
 
 void pack_b_int8(PackedB& out, GemmKind kind, const BDesc& b, bool b_is_unsigned, const float* b_scale,
                  int64_t n_scale, const int32_t* b_zero_point, int64_t n_zp, const GemmKernel* kernel) {
-  if (kind != GemmKind::u8s8 && kind != GemmKind::s8s8) throw std::invalid_argument("pack_b_int8: int8 kinds only");
+  if (kind != GemmKind::u8s8 && kind != GemmKind::s8s8)
+    throw std::invalid_argument("pack_b_int8: int8 kinds only");
   if (n_scale != 1 && n_scale != b.n) throw std::invalid_argument("pack_b_int8: scale count must be 1 or N");
-  if (b_zero_point && n_zp != 1 && n_zp != b.n) throw std::invalid_argument("pack_b_int8: zero point count must be 1 or N");
+  if (b_zero_point && n_zp != 1 && n_zp != b.n)
+    throw std::invalid_argument("pack_b_int8: zero point count must be 1 or N");
   int8_t* dst = static_cast<int8_t*>(prepare(out, kind, b, kernel));
   // u8 weights are re-centred to s8 (b - 128) and the shift moves into the zero point, so every kernel
   // sees signed B.

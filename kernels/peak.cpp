@@ -38,7 +38,10 @@ StreamReadFn stream_read_fn() {
 
 double measure_peak(const PeakProbe& probe, double seconds, ClockFn now) {
   if (!probe.run) return 0.0;
-  if (!now) now = [] { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); };
+  if (!now)
+    now = [] {
+      return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+    };
   float sink = 0.f;
   probe.run(1000, &sink);  // warm up: wake the vector unit to full width and clock
   // Grow the iteration count until one run lasts a third of `seconds`; the best of 3 such runs is the peak.

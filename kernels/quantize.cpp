@@ -59,6 +59,8 @@ const QuantizeOps& quantize_ops() {
   return ops;
 }
 
-const QuantizeOps& quantize_ops_ref() { return kRef; }
+const QuantizeOps& quantize_ops_ref() {
+  return kRef;
+}
 
 }  // namespace ortkit::kernels

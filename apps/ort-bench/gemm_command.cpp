@@ -39,8 +39,8 @@ Command add_gemm_command(CLI::App& parent) {
     if (args->m || args->n || args->k) {
       if (args->m < 1 || args->n < 1 || args->k < 1)
         throw Error("--m, --n and --k must all be given and >= 1", "ort-bench gemm");
-      opt.shapes.push_back(bench::parse_gemm_shape(std::to_string(args->m) + "x" + std::to_string(args->n) + "x" +
-                                                   std::to_string(args->k)));
+      opt.shapes.push_back(bench::parse_gemm_shape(std::to_string(args->m) + "x" + std::to_string(args->n) +
+                                                   "x" + std::to_string(args->k)));
     }
     for (const auto& s : args->shapes) opt.shapes.push_back(bench::parse_gemm_shape(s));
     if (opt.shapes.empty()) throw Error("give a shape: --m/--n/--k or --shape MxNxK", "ort-bench gemm");

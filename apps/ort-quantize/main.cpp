@@ -75,7 +75,8 @@ int run(const Flags& f, ortkit::QuantizeOptions o) {
   for (const auto& name : o.exclude_nodes)  // a typo would silently quantize the node it meant to keep
     if (std::none_of(rep.result.nodes.begin(), rep.result.nodes.end(),
                      [&](const NodeDecision& d) { return d.name == name; }))
-      std::cerr << "ort-quantize: WARNING: --exclude-nodes: no MatMul/Gemm/Conv node named '" << name << "'\n";
+      std::cerr << "ort-quantize: WARNING: --exclude-nodes: no MatMul/Gemm/Conv node named '" << name
+                << "'\n";
 
   if (f.no_eval) {
     rep.eval_skipped = "--no-eval";
@@ -127,7 +128,9 @@ int main(int argc, char** argv) {
   app.add_flag("--keep-first-last", o.keep_first_last, "keep the first and last quantizable node fp32");
   app.add_option("--calibration-data", f.calib_dir, "folder of test_data_set_*/input_N.pb or .npy");
   app.add_option("--calibrate", f.method, "minmax | percentile | entropy")->capture_default_str();
-  app.add_option("--percentile", f.percentile, "percentile method: range from the (100-P)th to the Pth percentile")->capture_default_str();
+  app.add_option("--percentile", f.percentile,
+                 "percentile method: range from the (100-P)th to the Pth percentile")
+      ->capture_default_str();
   app.add_option("--calibration-samples", f.calib_samples, "generated samples when no data")
       ->capture_default_str();
   app.add_option("--ranges", f.ranges, "precomputed ranges JSON {tensor: [min, max]} instead of calibrating");

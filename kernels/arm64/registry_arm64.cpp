@@ -51,9 +51,9 @@ const GemmKernel kS8Neon{"gemm_s8s8_neon_8x8", GemmKind::s8s8, "neon", kNeon, 8,
 
 const GemmKernel kU8I8mm{"gemm_u8s8_neoni8mm_8x8c8", GemmKind::u8s8, "neoni8mm", kI8mm, 8, 8, 8,
                          gemm_u8s8_neoni8mm_8x8c8};
-const GemmKernel kU8Dot{
-    "gemm_u8s8_neondot_8x12c4", GemmKind::u8s8, "neondot", kDot, 8, 12, 4, gemm_u8s8_neondot_8x12c4, false, 0,
-    /*a_u8_to_s8=*/true};
+const GemmKernel kU8Dot{"gemm_u8s8_neondot_8x12c4", GemmKind::u8s8, "neondot", kDot, 8, 12, 4,
+                        gemm_u8s8_neondot_8x12c4,   false,          0,
+                        /*a_u8_to_s8=*/true};
 const GemmKernel kU8Neon{"gemm_u8s8_neon_8x8", GemmKind::u8s8, "neon", kNeon, 8, 8, 1, gemm_u8s8_neon_8x8};
 }  // namespace
 

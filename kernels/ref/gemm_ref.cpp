@@ -40,8 +40,12 @@ void int8_ref(const MicroTile& t) {
         for (int i = 0; i < 4; ++i) acc[r * kNR + c] += int32_t{a[r * 4 + i]} * int32_t{b[c * 4 + i]};
   store_tile_i32(t, acc, kNR);
 }
-void gemm_u8s8_ref_4x8c4(const MicroTile& t) { int8_ref<uint8_t>(t); }
-void gemm_s8s8_ref_4x8c4(const MicroTile& t) { int8_ref<int8_t>(t); }
+void gemm_u8s8_ref_4x8c4(const MicroTile& t) {
+  int8_ref<uint8_t>(t);
+}
+void gemm_s8s8_ref_4x8c4(const MicroTile& t) {
+  int8_ref<int8_t>(t);
+}
 }  // namespace
 
 extern const GemmKernel kRefF32{"gemm_f32_ref_4x8", GemmKind::f32, "ref", 0, kMR, kNR, 1, gemm_f32_ref_4x8};

@@ -80,8 +80,8 @@ __attribute__((target("avx512f,avx512vnni"))) uint64_t vnni_zmm(uint64_t iters, 
 
 // ymm probes name their 10 chains explicitly: with an array GCC 12 spilled them around every step.
 __attribute__((target("avx2,avxvnni"))) uint64_t vnni_ymm(uint64_t iters, float* sink) {
-  __m256i c0 = _mm256_set1_epi32(static_cast<int>(*sink)), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0,
-          c7 = c0, c8 = c0, c9 = c0;
+  __m256i c0 = _mm256_set1_epi32(static_cast<int>(*sink)), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0,
+          c6 = c0, c7 = c0, c8 = c0, c9 = c0;
   const __m256i a = _mm256_set1_epi8(3), b = _mm256_set1_epi8(-2);
   for (uint64_t i = 0; i < iters; ++i) {
     c0 = _mm256_dpbusd_avx_epi32(c0, a, b);
@@ -95,10 +95,10 @@ __attribute__((target("avx2,avxvnni"))) uint64_t vnni_ymm(uint64_t iters, float*
     c8 = _mm256_dpbusd_avx_epi32(c8, a, b);
     c9 = _mm256_dpbusd_avx_epi32(c9, a, b);
   }
-  const __m256i s = _mm256_add_epi32(
-      _mm256_add_epi32(_mm256_add_epi32(_mm256_add_epi32(c0, c1), _mm256_add_epi32(c2, c3)),
-                       _mm256_add_epi32(_mm256_add_epi32(c4, c5), _mm256_add_epi32(c6, c7))),
-      _mm256_add_epi32(c8, c9));
+  const __m256i s =
+      _mm256_add_epi32(_mm256_add_epi32(_mm256_add_epi32(_mm256_add_epi32(c0, c1), _mm256_add_epi32(c2, c3)),
+                                        _mm256_add_epi32(_mm256_add_epi32(c4, c5), _mm256_add_epi32(c6, c7))),
+                       _mm256_add_epi32(c8, c9));
   *sink = static_cast<float>(_mm256_extract_epi32(s, 0) + _mm256_extract_epi32(s, 7));
   return iters * 10 * 64;
 }
@@ -110,8 +110,8 @@ __attribute__((target("avx2"))) uint64_t maddubs_ymm(uint64_t iters, float* sink
   const __m256i a = _mm256_set1_epi8(3), p = _mm256_set1_epi8(1);
   const __m256i ones = _mm256_set1_epi16(1), twos = _mm256_set1_epi16(2);
   __m256i b0 = _mm256_set1_epi8(-2), b1 = _mm256_set1_epi8(-3);
-#define ORTKIT_STEP(c, b)                                                                       \
-  c = _mm256_add_epi32(c, _mm256_madd_epi16(_mm256_maddubs_epi16(a, b), twos));                \
+#define ORTKIT_STEP(c, b)                                                       \
+  c = _mm256_add_epi32(c, _mm256_madd_epi16(_mm256_maddubs_epi16(a, b), twos)); \
   c = _mm256_add_epi32(c, _mm256_madd_epi16(_mm256_maddubs_epi16(p, b), ones));
   for (uint64_t i = 0; i < iters; ++i) {
     asm volatile("" : "+x"(b0), "+x"(b1));
@@ -135,7 +135,8 @@ __attribute__((target("avx512f"))) uint64_t read_zmm(const void* p, size_t bytes
     s3 = _mm512_add_epi64(s3, _mm512_load_si512(v + i + 3));
   }
   for (; i < n; ++i) s0 = _mm512_add_epi64(s0, _mm512_load_si512(v + i));
-  return static_cast<uint64_t>(_mm512_reduce_add_epi64(_mm512_add_epi64(_mm512_add_epi64(s0, s1), _mm512_add_epi64(s2, s3))));
+  return static_cast<uint64_t>(
+      _mm512_reduce_add_epi64(_mm512_add_epi64(_mm512_add_epi64(s0, s1), _mm512_add_epi64(s2, s3))));
 }
 
 __attribute__((target("avx2"))) uint64_t read_ymm(const void* p, size_t bytes) {
@@ -151,11 +152,14 @@ __attribute__((target("avx2"))) uint64_t read_ymm(const void* p, size_t bytes) {
   }
   for (; i < n; ++i) s0 = _mm256_add_epi64(s0, _mm256_load_si256(v + i));
   alignas(32) uint64_t out[4];
-  _mm256_store_si256(reinterpret_cast<__m256i*>(out), _mm256_add_epi64(_mm256_add_epi64(s0, s1), _mm256_add_epi64(s2, s3)));
+  _mm256_store_si256(reinterpret_cast<__m256i*>(out),
+                     _mm256_add_epi64(_mm256_add_epi64(s0, s1), _mm256_add_epi64(s2, s3)));
   return out[0] + out[1] + out[2] + out[3];
 }
 
-bool is(const char* a, const char* b) { return std::strcmp(a, b) == 0; }
+bool is(const char* a, const char* b) {
+  return std::strcmp(a, b) == 0;
+}
 
 }  // namespace
 

@@ -21,30 +21,69 @@ constexpr FeatureMask kBf16 = kAvx512 | bit(Feature::avx512bf16);
 constexpr FeatureMask kAvxVnni = kAvx2 | bit(Feature::avxvnni);
 
 #if defined(ORTKIT_HAVE_X86_AVX512)
-const GemmKernel kF32Avx512{"gemm_f32_avx512_14x32", GemmKind::f32, "avx512", kAvx512, 14, 32, 1,
-                            gemm_f32_avx512_14x32, false, 0, /*a_u8_to_s8=*/false, pack_a_f32_avx512};
+const GemmKernel kF32Avx512{
+    "gemm_f32_avx512_14x32", GemmKind::f32,    "avx512", kAvx512, 14, 32, 1, gemm_f32_avx512_14x32, false, 0,
+    /*a_u8_to_s8=*/false,    pack_a_f32_avx512};
 #endif
 #if defined(ORTKIT_HAVE_X86_AVX2)
 const GemmKernel kF32Avx2{"gemm_f32_avx2_6x16", GemmKind::f32, "avx2", kAvx2, 6, 16, 1, gemm_f32_avx2_6x16};
-const GemmKernel kU8Avx2{"gemm_u8s8_avx2_4x16c4", GemmKind::u8s8, "avx2", kAvx2, 4, 16, 4, gemm_u8s8_avx2_4x16c4};
-const GemmKernel kS8Avx2{"gemm_s8s8_avx2_4x16c4", GemmKind::s8s8, "avx2", kAvx2, 4, 16, 4, gemm_u8s8_avx2_4x16c4,
-                         true};
+const GemmKernel kU8Avx2{"gemm_u8s8_avx2_4x16c4", GemmKind::u8s8, "avx2", kAvx2, 4, 16, 4,
+                         gemm_u8s8_avx2_4x16c4};
+const GemmKernel kS8Avx2{
+    "gemm_s8s8_avx2_4x16c4", GemmKind::s8s8, "avx2", kAvx2, 4, 16, 4, gemm_u8s8_avx2_4x16c4, true};
 #endif
 #if defined(ORTKIT_HAVE_X86_AVX512BF16)
-const GemmKernel kBf16Avx512{"gemm_bf16_avx512bf16_14x32c2", GemmKind::bf16, "avx512bf16", kBf16, 14, 32, 2,
-                             gemm_bf16_avx512bf16_14x32c2, false, 0, /*a_u8_to_s8=*/false, pack_a_bf16_avx512};
+const GemmKernel kBf16Avx512{"gemm_bf16_avx512bf16_14x32c2",
+                             GemmKind::bf16,
+                             "avx512bf16",
+                             kBf16,
+                             14,
+                             32,
+                             2,
+                             gemm_bf16_avx512bf16_14x32c2,
+                             false,
+                             0,
+                             /*a_u8_to_s8=*/false,
+                             pack_a_bf16_avx512};
 #endif
 #if defined(ORTKIT_HAVE_X86_AVX512VNNI)
-const GemmKernel kU8Vnni512{"gemm_u8s8_avx512vnni_14x32c4", GemmKind::u8s8, "avx512vnni", kVnni512, 14, 32, 4,
-                            gemm_u8s8_avx512vnni_14x32c4, false, 0, /*a_u8_to_s8=*/false, pack_a_u8_avx512};
-const GemmKernel kS8Vnni512{"gemm_s8s8_avx512vnni_14x32c4", GemmKind::s8s8, "avx512vnni", kVnni512, 14, 32, 4,
-                            gemm_u8s8_avx512vnni_14x32c4, true, 0, /*a_u8_to_s8=*/false, pack_a_u8_avx512};
+const GemmKernel kU8Vnni512{"gemm_u8s8_avx512vnni_14x32c4",
+                            GemmKind::u8s8,
+                            "avx512vnni",
+                            kVnni512,
+                            14,
+                            32,
+                            4,
+                            gemm_u8s8_avx512vnni_14x32c4,
+                            false,
+                            0,
+                            /*a_u8_to_s8=*/false,
+                            pack_a_u8_avx512};
+const GemmKernel kS8Vnni512{"gemm_s8s8_avx512vnni_14x32c4",
+                            GemmKind::s8s8,
+                            "avx512vnni",
+                            kVnni512,
+                            14,
+                            32,
+                            4,
+                            gemm_u8s8_avx512vnni_14x32c4,
+                            true,
+                            0,
+                            /*a_u8_to_s8=*/false,
+                            pack_a_u8_avx512};
 #endif
 #if defined(ORTKIT_HAVE_X86_AVXVNNI)
 const GemmKernel kU8AvxVnni{"gemm_u8s8_avxvnni_6x16c4", GemmKind::u8s8, "avxvnni", kAvxVnni, 6, 16, 4,
                             gemm_u8s8_avxvnni_6x16c4};
-const GemmKernel kS8AvxVnni{"gemm_s8s8_avxvnni_6x16c4", GemmKind::s8s8, "avxvnni", kAvxVnni, 6, 16, 4,
-                            gemm_u8s8_avxvnni_6x16c4, true};
+const GemmKernel kS8AvxVnni{"gemm_s8s8_avxvnni_6x16c4",
+                            GemmKind::s8s8,
+                            "avxvnni",
+                            kAvxVnni,
+                            6,
+                            16,
+                            4,
+                            gemm_u8s8_avxvnni_6x16c4,
+                            true};
 #endif
 }  // namespace
 

@@ -20,12 +20,12 @@ void store_f32_avx2(const MicroTile& t, const float* acc, int acc_ld);      // a
 void store_i32_avx2(const MicroTile& t, const int32_t* acc, int acc_ld);    // avx2/epilogue_avx2.cpp
 
 // A packers (avx512/pack_a_avx512.cpp), GemmKernel::pack_a of the 14-row AVX-512 kernels.
-void pack_a_f32_avx512(const void* const* rows, int m, int mr, int64_t k, int64_t kp, uint8_t a_xor, void* dst,
-                       int32_t* row_sums);
-void pack_a_bf16_avx512(const void* const* rows, int m, int mr, int64_t k, int64_t kp, uint8_t a_xor, void* dst,
-                       int32_t* row_sums);
+void pack_a_f32_avx512(const void* const* rows, int m, int mr, int64_t k, int64_t kp, uint8_t a_xor,
+                       void* dst, int32_t* row_sums);
+void pack_a_bf16_avx512(const void* const* rows, int m, int mr, int64_t k, int64_t kp, uint8_t a_xor,
+                        void* dst, int32_t* row_sums);
 void pack_a_u8_avx512(const void* const* rows, int m, int mr, int64_t k, int64_t kp, uint8_t a_xor, void* dst,
-                       int32_t* row_sums);
+                      int32_t* row_sums);
 
 // Micro-kernels (registry_x86.cpp lists them with their features).
 void gemm_f32_avx512_14x32(const MicroTile& t);

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <ctime>
 #include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -37,18 +37,26 @@ GemmShape parse_gemm_shape(const std::string& s) {
   return g;
 }
 
-bool is_small_m(const GemmShape& s) { return s.m <= 16; }
+bool is_small_m(const GemmShape& s) {
+  return s.m <= 16;
+}
 
 namespace {
 
-double wall_now() { return std::chrono::duration<double>(clock_type::now().time_since_epoch()).count(); }
+double wall_now() {
+  return std::chrono::duration<double>(clock_type::now().time_since_epoch()).count();
+}
 double cpu_clock(clockid_t id) {
   timespec ts{};
   clock_gettime(id, &ts);
   return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
 }
-double thread_cpu_now() { return cpu_clock(CLOCK_THREAD_CPUTIME_ID); }
-double process_cpu_now() { return cpu_clock(CLOCK_PROCESS_CPUTIME_ID); }
+double thread_cpu_now() {
+  return cpu_clock(CLOCK_THREAD_CPUTIME_ID);
+}
+double process_cpu_now() {
+  return cpu_clock(CLOCK_PROCESS_CPUTIME_ID);
+}
 
 k::GemmKind kind_of(const std::string& p) {
   if (p == "fp32" || p == "f32") return k::GemmKind::f32;
@@ -65,7 +73,8 @@ double read_bandwidth(BenchPool& pool, size_t bytes, bool cpu) {
   const size_t per = std::max<size_t>(bytes / pool.threads() / 64 * 64, 4096);
   const size_t words = per / 8 * pool.threads();
   std::vector<uint64_t> buf(words + 8, 1);
-  const uint64_t* base = reinterpret_cast<const uint64_t*>((reinterpret_cast<uintptr_t>(buf.data()) + 63) / 64 * 64);
+  const uint64_t* base =
+      reinterpret_cast<const uint64_t*>((reinterpret_cast<uintptr_t>(buf.data()) + 63) / 64 * 64);
   struct Ctx {
     const uint64_t* p;
     size_t per;
@@ -103,10 +112,12 @@ double pool_peak(BenchPool& pool, const k::PeakProbe& probe, double seconds, boo
     k::ClockFn clock;
     std::vector<double> rate;
   } ctx{probe, seconds, cpu ? thread_cpu_now : nullptr, std::vector<double>(pool.threads())};
-  pool.run_each([](void* c, int t) {
-    auto& x = *static_cast<Ctx*>(c);
-    x.rate[t] = k::measure_peak(x.probe, x.seconds, x.clock);
-  }, &ctx);
+  pool.run_each(
+      [](void* c, int t) {
+        auto& x = *static_cast<Ctx*>(c);
+        x.rate[t] = k::measure_peak(x.probe, x.seconds, x.clock);
+      },
+      &ctx);
   double sum = 0;
   for (double r : ctx.rate) sum += r;
   return sum;
@@ -160,9 +171,11 @@ std::vector<GemmBenchResult> run_gemm_bench(const GemmBenchOptions& opt, std::os
   if (opt.shapes.empty()) throw Error("no GEMM shape given", "ort-bench gemm");
   if (opt.repeats < 1) throw Error("--repeats must be >= 1", "ort-bench gemm");
   for (int t : opt.threads)
-    if (t < 1 || t > 1024) throw Error("thread count " + std::to_string(t) + " out of range 1..1024", "--threads");
+    if (t < 1 || t > 1024)
+      throw Error("thread count " + std::to_string(t) + " out of range 1..1024", "--threads");
   for (const auto& p : opt.precisions) kind_of(p);  // validate before any work
-  if (opt.clock != "wall" && opt.clock != "cpu") throw Error("unknown clock '" + opt.clock + "': wall or cpu", "--clock");
+  if (opt.clock != "wall" && opt.clock != "cpu")
+    throw Error("unknown clock '" + opt.clock + "': wall or cpu", "--clock");
   const bool cpu = opt.clock == "cpu";
 
   std::map<int, std::unique_ptr<BenchPool>> pools;
@@ -211,7 +224,8 @@ std::vector<GemmBenchResult> run_gemm_bench(const GemmBenchOptions& opt, std::os
           for (int i = 0; i < inner; ++i) call_gemm(o, s, kind, th);
           const double dt = now() - t0;
           if (dt >= opt.sample_seconds || inner >= (1 << 20)) break;
-          inner = dt <= 0 ? inner * 16 : std::max(inner + 1, static_cast<int>(inner * opt.sample_seconds / dt * 1.2));
+          inner = dt <= 0 ? inner * 16
+                          : std::max(inner + 1, static_cast<int>(inner * opt.sample_seconds / dt * 1.2));
         }
         std::vector<double> samples;
         for (int rep = 0; rep < opt.repeats; ++rep) {
@@ -304,8 +318,8 @@ std::string gemm_bench_csv(const std::vector<GemmBenchResult>& rs) {
 std::string gemm_bench_table(const std::vector<GemmBenchResult>& rs) {
   std::ostringstream s;
   char line[320];
-  std::snprintf(line, sizeof line, "%-16s %-5s %3s %-30s %10s %9s %10s %10s %7s %9s %9s\n", "MxNxK", "prec", "thr",
-                "kernel", "median_us", "min_us", "GOP/s", "peak", "%peak", "B GB/s", "mem GB/s");
+  std::snprintf(line, sizeof line, "%-16s %-5s %3s %-30s %10s %9s %10s %10s %7s %9s %9s\n", "MxNxK", "prec",
+                "thr", "kernel", "median_us", "min_us", "GOP/s", "peak", "%peak", "B GB/s", "mem GB/s");
   s << line;
   for (const auto& r : rs) {
     const std::string shape =
@@ -316,9 +330,8 @@ std::string gemm_bench_table(const std::vector<GemmBenchResult>& rs) {
       std::snprintf(bgs, sizeof bgs, "%.1f", r.b_gbs);
     }
     std::snprintf(line, sizeof line, "%-16s %-5s %3d %-30s %10.1f %9.1f %10.1f %10.1f %6.1f%% %9s %9s\n",
-                  shape.c_str(), r.precision.c_str(), r.threads, r.kernel.c_str(), r.median_s * 1e6, r.min_s * 1e6,
-                  r.gops, r.peak_gops,
-                  r.pct_peak, bgs, mem);
+                  shape.c_str(), r.precision.c_str(), r.threads, r.kernel.c_str(), r.median_s * 1e6,
+                  r.min_s * 1e6, r.gops, r.peak_gops, r.pct_peak, bgs, mem);
     s << line;
   }
   return s.str();

@@ -6,11 +6,12 @@
 // sample lasts >= ~20 ms), `repeats` samples, median reported. Shapes x precisions x thread counts run
 // in that nesting order, so A/B runs of one shape sit next to each other in time.
 #pragma once
-#include "ortkit/bench/atomic_file.h"  // write_file_atomic for the gemm reports
 #include <cstdint>
 #include <ostream>
 #include <string>
 #include <vector>
+
+#include "ortkit/bench/atomic_file.h"  // write_file_atomic for the gemm reports
 
 namespace ortkit::bench {
 
@@ -26,9 +27,9 @@ struct GemmBenchOptions {
   std::vector<std::string> precisions = {"fp32"};  ///< fp32, bf16, int8 (u8 x s8, fp32 output)
   std::vector<int> threads = {1};
   int repeats = 11;
-  double sample_seconds = 0.02;  ///< minimum duration of one sample
-  double peak_seconds = 0.15;    ///< duration of each peak probe
-  bool memory_bandwidth = true;  ///< measure read bandwidth for small-M shapes
+  double sample_seconds = 0.02;           ///< minimum duration of one sample
+  double peak_seconds = 0.15;             ///< duration of each peak probe
+  bool memory_bandwidth = true;           ///< measure read bandwidth for small-M shapes
   size_t dram_bytes = size_t{256} << 20;  ///< buffer of the DRAM bandwidth probe (well past any L3)
   /// "wall" (default) or "cpu": CPU seconds of the process divided by the thread count, which leaves
   /// out time spent descheduled on a shared machine (the peak probes then use thread CPU time too).
@@ -41,16 +42,16 @@ struct GemmBenchResult {
   GemmShape shape;
   std::string precision;
   int threads = 1;
-  std::string kernel;           ///< the micro-kernel that ran
+  std::string kernel;            ///< the micro-kernel that ran
   std::string peak_instruction;  ///< what the peak probe measured ("" if none)
   double median_s = 0, min_s = 0;
-  double gops = 0;        ///< 2*M*N*K / median, in 1e9/s (GFLOP/s or GOP/s)
-  double peak_gops = 0;   ///< measured peak of the instruction on `threads` threads (0: unknown)
-  double pct_peak = 0;    ///< 100 * gops / peak_gops
-  double b_bytes = 0;     ///< packed B size
-  double b_gbs = 0;       ///< b_bytes / median, 1e9 B/s
-  double mem_gbs = 0;     ///< read bandwidth over a buffer the size of packed B (0: not measured)
-  double dram_gbs = 0;    ///< read bandwidth over dram_bytes (0: not measured)
+  double gops = 0;       ///< 2*M*N*K / median, in 1e9/s (GFLOP/s or GOP/s)
+  double peak_gops = 0;  ///< measured peak of the instruction on `threads` threads (0: unknown)
+  double pct_peak = 0;   ///< 100 * gops / peak_gops
+  double b_bytes = 0;    ///< packed B size
+  double b_gbs = 0;      ///< b_bytes / median, 1e9 B/s
+  double mem_gbs = 0;    ///< read bandwidth over a buffer the size of packed B (0: not measured)
+  double dram_gbs = 0;   ///< read bandwidth over dram_bytes (0: not measured)
 };
 
 /// Small M is the decode-step regime where B is streamed once per call.
@@ -62,6 +63,5 @@ std::vector<GemmBenchResult> run_gemm_bench(const GemmBenchOptions& opt, std::os
 std::string gemm_bench_json(const GemmBenchOptions& opt, const std::vector<GemmBenchResult>& r);
 std::string gemm_bench_csv(const std::vector<GemmBenchResult>& r);
 std::string gemm_bench_table(const std::vector<GemmBenchResult>& r);
-
 
 }  // namespace ortkit::bench

@@ -18,7 +18,9 @@ double num(const nlohmann::json& j, const char* key) {
   return j.contains(key) && j[key].is_number() ? j[key].get<double>() : 0.0;
 }
 // Six decimals: sub-microsecond latencies of tiny models must not print as 0.0000.
-std::string f6(double v) { return fmt::format("{:.6f}", v); }
+std::string f6(double v) {
+  return fmt::format("{:.6f}", v);
+}
 
 }  // namespace
 

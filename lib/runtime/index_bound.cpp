@@ -10,8 +10,8 @@ namespace ortkit::runtime {
 namespace {
 // Ops that pass indices through unchanged in value (only their shape or dtype changes).
 bool passes_values(const std::string& op) {
-  static const std::set<std::string> ops = {"Cast", "Reshape", "Unsqueeze", "Squeeze", "Flatten", "Identity",
-                                            "Expand", "Transpose"};
+  static const std::set<std::string> ops = {"Cast",    "Reshape",  "Unsqueeze", "Squeeze",
+                                            "Flatten", "Identity", "Expand",    "Transpose"};
   return ops.count(op) != 0;
 }
 }  // namespace
@@ -34,7 +34,8 @@ int64_t SessionImpl::index_bound(const std::string& input) const {
             const int64_t rows = it->second->shape()[0];
             bound = bound < 0 ? rows : std::min(bound, rows);
           }
-        } else if (i == 0 && passes_values(n.op_type) && !n.outputs.empty() && seen.insert(n.outputs[0]).second) {
+        } else if (i == 0 && passes_values(n.op_type) && !n.outputs.empty() &&
+                   seen.insert(n.outputs[0]).second) {
           frontier.push_back(n.outputs[0]);
         }
       }

@@ -125,7 +125,8 @@ Plan::Plan(const graph::Graph& g, const std::vector<std::unique_ptr<ops::OpKerne
       k->compile(cc);
       // Unused optional outputs ("" in the node) may stay unset; they get an empty tensor.
       for (size_t o = 0; o < cc.outputs.size(); ++o)
-        if (cc.outputs[o].dtype == DType::undefined && !cc.outputs[o].data_dependent && !node.outputs[o].empty())
+        if (cc.outputs[o].dtype == DType::undefined && !cc.outputs[o].data_dependent &&
+            !node.outputs[o].empty())
           throw Error("the kernel set no type for output " + std::to_string(o), node.info().describe());
       bool all_out_const = !cc.outputs.empty();
       bool data_dep = false;

@@ -142,7 +142,9 @@ fs::path cache_path() {
 
 }  // namespace
 
-std::string cache_dir() { return cache_path().string(); }
+std::string cache_dir() {
+  return cache_path().string();
+}
 
 uint64_t zoo_seed(const std::string& name) {
   return hash_name(name, 0x6f72746b6974ull /* "ortkit" */);

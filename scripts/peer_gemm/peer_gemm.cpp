@@ -23,7 +23,9 @@
 
 namespace {
 
-double wall() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+double wall() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
 double cpu() {
   timespec ts{};
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
@@ -105,9 +107,8 @@ int main(int argc, char** argv) {
     for (auto& x : a) x = d(rng);
     for (auto& x : b) x = d(rng);
 #ifdef HAVE_DNNL
-    time_it("onednn_sgemm", "fp32", m, n, k, threads, repeats, [&] {
-      dnnl_sgemm('N', 'N', m, n, k, 1.f, a.data(), k, b.data(), n, 0.f, c.data(), n);
-    });
+    time_it("onednn_sgemm", "fp32", m, n, k, threads, repeats,
+            [&] { dnnl_sgemm('N', 'N', m, n, k, 1.f, a.data(), k, b.data(), n, 0.f, c.data(), n); });
     run_matmul("bf16", m, n, k, threads, repeats);
     run_matmul("int8", m, n, k, threads, repeats);
 #endif

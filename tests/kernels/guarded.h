@@ -16,7 +16,8 @@ class Guarded {
     const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
     const size_t bytes = (n * sizeof(T) + page - 1) / page * page;
     total_ = bytes + page;
-    base_ = static_cast<char*>(mmap(nullptr, total_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+    base_ =
+        static_cast<char*>(mmap(nullptr, total_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
     if (base_ == MAP_FAILED) throw std::runtime_error("mmap failed");
     mprotect(base_ + bytes, page, PROT_NONE);
     data_ = reinterpret_cast<T*>(base_ + bytes - n * sizeof(T));

@@ -2,6 +2,7 @@
 // edge-case sweep of ARCHITECTURE.md: m = 1..MR+1 and beyond, n and k around tile multiples, prime
 // strides, guard pages after every operand and NaN canaries in C's untouched parts.
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -9,8 +10,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <catch2/catch.hpp>
 
 #include "guarded.h"
 #include "ortkit/kernels/epilogue.h"
@@ -63,11 +62,13 @@ void thread_parallel_for(void*, int64_t n, void (*task)(void*, int64_t), void* c
   for (auto& t : ts) t.join();
 }
 
-float bf16_round(float v) { return bf16_to_f32(f32_to_bf16(v)); }
+float bf16_round(float v) {
+  return bf16_to_f32(f32_to_bf16(v));
+}
 
 // C is ldc-strided with canaries; returns the max error in units the caller chooses.
-void check_float_kernel(const GemmKernel& g, int64_t m, int64_t n, int64_t k, bool trans_b, const Epilogue& ep,
-                        bool threaded, std::mt19937& rng) {
+void check_float_kernel(const GemmKernel& g, int64_t m, int64_t n, int64_t k, bool trans_b,
+                        const Epilogue& ep, bool threaded, std::mt19937& rng) {
   const bool bf16 = g.kind == GemmKind::bf16;
   const int64_t lda = k + 3, ldb = (trans_b ? k : n) + 5, ldc = n + 7;
   // Small integers make fp32 sums exact; bf16 inputs are exact in bf16 too when small.
@@ -116,7 +117,8 @@ void check_int8_kernel(const GemmKernel& g, int64_t m, int64_t n, int64_t k, boo
   Guarded<uint8_t> a(m * lda);
   Guarded<int8_t> b(k * ldb);
   std::uniform_int_distribution<int> d(0, 255);
-  for (size_t i = 0; i < a.size(); ++i) a[i] = extremes ? (a_signed ? 0x80 : 255) : static_cast<uint8_t>(d(rng));
+  for (size_t i = 0; i < a.size(); ++i)
+    a[i] = extremes ? (a_signed ? 0x80 : 255) : static_cast<uint8_t>(d(rng));
   for (size_t i = 0; i < b.size(); ++i) b[i] = extremes ? int8_t(-128) : static_cast<int8_t>(d(rng) - 128);
   std::vector<float> bscale(per_col ? n : 1);
   for (auto& s : bscale) s = 0.01f * (1 + d(rng) % 7);
@@ -131,12 +133,14 @@ void check_int8_kernel(const GemmKernel& g, int64_t m, int64_t n, int64_t k, boo
   Guarded<int32_t> c32(m * ldc);
   for (size_t i = 0; i < c.size(); ++i) c[i] = std::nanf("");
   for (size_t i = 0; i < c32.size(); ++i) c32[i] = 0x7eadbeef;
-  gemm_int8(m, a.data(), lda, qa, pb, raw32 ? nullptr : c.data(), ldc, raw32 ? c32.data() : nullptr, ldc, {}, {}, {});
+  gemm_int8(m, a.data(), lda, qa, pb, raw32 ? nullptr : c.data(), ldc, raw32 ? c32.data() : nullptr, ldc, {},
+            {}, {});
   for (int64_t r = 0; r < m; ++r)
     for (int64_t j = 0; j < n; ++j) {
       int64_t s = 0;
       for (int64_t kk = 0; kk < k; ++kk) {
-        const int32_t av = a_signed ? int32_t{static_cast<int8_t>(a[r * lda + kk])} : int32_t{a[r * lda + kk]};
+        const int32_t av =
+            a_signed ? int32_t{static_cast<int8_t>(a[r * lda + kk])} : int32_t{a[r * lda + kk]};
         s += int64_t(av - qa.zero_point) * (int32_t{b[kk * ldb + j]} - bzp[per_col ? j : 0]);
       }
       INFO(g.name << " m=" << m << " n=" << n << " k=" << k << " r=" << r << " c=" << j);
@@ -186,7 +190,8 @@ TEST_CASE("every int8 kernel is exact over the edge sweep", "[kernels][gemm][int
       std::mt19937 rng(7);
       for (int64_t m = 1; m <= g->mr + 1; ++m)
         for (int64_t n : around(g->nr, 45))
-          for (int64_t k : around(g->kr * 4, 77)) check_int8_kernel(*g, m, n, k, false, (m + n + k) % 2 == 0, n % 2 == 0, k % 3 == 0, rng);
+          for (int64_t k : around(g->kr * 4, 77))
+            check_int8_kernel(*g, m, n, k, false, (m + n + k) % 2 == 0, n % 2 == 0, k % 3 == 0, rng);
       // 255 x -128 over a large K overflows any 16-bit intermediate.
       check_int8_kernel(*g, g->mr, g->nr + 1, 4099, true, true, false, false, rng);
       check_int8_kernel(*g, 2 * g->mr + 1, 3 * g->nr, 1024, false, false, true, true, rng);
@@ -194,7 +199,8 @@ TEST_CASE("every int8 kernel is exact over the edge sweep", "[kernels][gemm][int
   }
 }
 
-TEST_CASE("dynamic u8 quantization fused into packing follows DynamicQuantizeLinear", "[kernels][gemm][int8]") {
+TEST_CASE("dynamic u8 quantization fused into packing follows DynamicQuantizeLinear",
+          "[kernels][gemm][int8]") {
   const int64_t m = 5, n = 19, k = 33;
   std::mt19937 rng(3);
   std::normal_distribution<float> d(0.f, 1.f);

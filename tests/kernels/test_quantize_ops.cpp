@@ -1,9 +1,8 @@
 // The dispatched dynamic-quantization rows against the portable reference: exact bytes and sums, ties
 // rounded to even, saturation at both ends, every tail length.
+#include <catch2/catch.hpp>
 #include <random>
 #include <vector>
-
-#include <catch2/catch.hpp>
 
 #include "ortkit/kernels/quantize.h"
 
@@ -18,10 +17,10 @@ TEST_CASE("dispatched quantize rows match the reference bit for bit", "[kernels]
   for (int64_t n : {1, 5, 15, 16, 17, 33, 64, 100, 777}) {
     std::vector<float> x(n);
     for (auto& v : x) v = d(rng);
-    x[0] = 2.5f;                              // a tie: rounds to 2 (even), not 3
-    if (n > 1) x[1] = -1000.f;                // saturates at 0
-    if (n > 2) x[2] = 1000.f;                 // saturates at 255
-    if (n > 3) x[3] = 3.5f;                   // a tie: rounds to 4
+    x[0] = 2.5f;                // a tie: rounds to 2 (even), not 3
+    if (n > 1) x[1] = -1000.f;  // saturates at 0
+    if (n > 2) x[2] = 1000.f;   // saturates at 255
+    if (n > 3) x[3] = 3.5f;     // a tie: rounds to 4
     float lo1 = 0, hi1 = 0, lo2 = 0, hi2 = 0;
     fast.minmax(x.data(), n, &lo1, &hi1);
     ref.minmax(x.data(), n, &lo2, &hi2);

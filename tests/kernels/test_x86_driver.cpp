@@ -3,14 +3,13 @@
 // panels, including NaN/Inf/denormal rounding to bf16 and the s8 sign flip), and the peak/bandwidth
 // probes. Kernels this CPU cannot run are skipped with a warning.
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <cstring>
 #include <limits>
 #include <random>
 #include <thread>
 #include <vector>
-
-#include <catch2/catch.hpp>
 
 #include "ortkit/kernels/epilogue.h"
 #include "ortkit/kernels/gemm.h"
@@ -35,7 +34,9 @@ void two_threads(void*, int64_t n, void (*task)(void*, int64_t), void* ctx) {
   t.join();
 }
 
-float bf16r(float v) { return bf16_to_f32(f32_to_bf16(v)); }
+float bf16r(float v) {
+  return bf16_to_f32(f32_to_bf16(v));
+}
 
 // C = act(C_old + A*B + bias) against a double oracle; tolerance scaled by K (fp32 rounding over K terms).
 void check_long_k(const GemmKernel& g, int64_t m, int64_t n, int64_t k, const Threading& th) {
@@ -98,12 +99,14 @@ TEST_CASE("decode-sized M splits N over threads with exact int8 results", "[kern
       for (int64_t m = 1; m <= 3; ++m) {
         std::vector<int32_t> c(m * n, -1);
         const QuantA qa{1.f, kind == GemmKind::s8s8 ? -3 : 7};
-        gemm_int8(m, a.data(), k, qa, pb, nullptr, 0, c.data(), n, {}, {}, Threading{two_threads, nullptr, 2});
+        gemm_int8(m, a.data(), k, qa, pb, nullptr, 0, c.data(), n, {}, {},
+                  Threading{two_threads, nullptr, 2});
         for (int64_t r = 0; r < m; ++r)
           for (int64_t j = 0; j < n; ++j) {
             int64_t s = 0;
             for (int64_t kk = 0; kk < k; ++kk) {
-              const int32_t av = kind == GemmKind::s8s8 ? int32_t{static_cast<int8_t>(a[r * k + kk])} : a[r * k + kk];
+              const int32_t av =
+                  kind == GemmKind::s8s8 ? int32_t{static_cast<int8_t>(a[r * k + kk])} : a[r * k + kk];
               s += int64_t(av - qa.zero_point) * b[kk * n + j];
             }
             INFO(g->name << " m=" << m << " c=" << j);
@@ -114,9 +117,15 @@ TEST_CASE("decode-sized M splits N over threads with exact int8 results", "[kern
 }
 
 TEST_CASE("ISA A packers produce the portable packer's results bit for bit", "[kernels][x86][pack]") {
-  const float specials[] = {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(),
-                            -std::numeric_limits<float>::infinity(), 1e-40f, -1e-40f, 1.00390625f, 1.01171875f,
-                            -0.f, 3.4e38f};
+  const float specials[] = {std::numeric_limits<float>::quiet_NaN(),
+                            std::numeric_limits<float>::infinity(),
+                            -std::numeric_limits<float>::infinity(),
+                            1e-40f,
+                            -1e-40f,
+                            1.00390625f,
+                            1.01171875f,
+                            -0.f,
+                            3.4e38f};
   int tested = 0;
   for (GemmKind kind : {GemmKind::f32, GemmKind::bf16, GemmKind::u8s8, GemmKind::s8s8})
     for (const GemmKernel* g : kernels_for(kind)) {

@@ -1,10 +1,9 @@
 // lib/bench/gemm_bench: shape parsing, one tiny benchmark run end to end, and the report formats.
+#include <catch2/catch.hpp>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-
-#include <catch2/catch.hpp>
 
 #include "bench/gemm_bench.h"
 #include "bench/thread_pool.h"
@@ -25,7 +24,8 @@ TEST_CASE("the bench pool runs every index once on every thread count", "[bench]
   for (int t : {1, 2, 3}) {
     BenchPool pool(t);
     std::vector<int> hits(101, 0);
-    pool.run(101, [](void* c, int64_t i) { (*static_cast<std::vector<int>*>(c))[i]++; }, &hits);
+    pool.run(
+        101, [](void* c, int64_t i) { (*static_cast<std::vector<int>*>(c))[i]++; }, &hits);
     for (int h : hits) REQUIRE(h == 1);
     std::vector<int> each(t, 0);
     pool.run_each([](void* c, int i) { (*static_cast<std::vector<int>*>(c))[i]++; }, &each);

@@ -31,7 +31,8 @@ __m256 exp_ps(__m256 x) {
 __m256 erf_ps(__m256 x) {  // Abramowitz-Stegun 7.1.26, |error| < 1.5e-7
   const __m256 sign = _mm256_and_ps(x, _mm256_set1_ps(-0.f));
   const __m256 ax = _mm256_andnot_ps(_mm256_set1_ps(-0.f), x);
-  const __m256 t = _mm256_div_ps(_mm256_set1_ps(1.f), _mm256_fmadd_ps(ax, _mm256_set1_ps(0.3275911f), _mm256_set1_ps(1.f)));
+  const __m256 t = _mm256_div_ps(_mm256_set1_ps(1.f),
+                                 _mm256_fmadd_ps(ax, _mm256_set1_ps(0.3275911f), _mm256_set1_ps(1.f)));
   __m256 p = _mm256_set1_ps(1.061405429f);
   p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(-1.453152027f));
   p = _mm256_fmadd_ps(p, t, _mm256_set1_ps(1.421413741f));
@@ -100,7 +101,8 @@ void store_i32_avx2(const MicroTile& t, const int32_t* acc, int acc_ld) {
     const __m256 scale = t.c32 ? _mm256_setzero_ps() : _mm256_loadu_ps(t.col_scale + c0);
     const __m256 bias = t.bias ? _mm256_loadu_ps(t.bias + c0) : _mm256_setzero_ps();
     for (int r = 0; r < t.m; ++r) {
-      __m256i v = _mm256_add_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc + r * acc_ld + c0)), off);
+      __m256i v =
+          _mm256_add_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc + r * acc_ld + c0)), off);
       if (t.col_zp_neg) v = _mm256_add_epi32(v, _mm256_mullo_epi32(_mm256_set1_epi32(t.row_sum[r]), zpn));
       if (t.c32) {
         __m256i* c = reinterpret_cast<__m256i*>(t.c32 + r * t.ldc32 + c0);

@@ -32,7 +32,8 @@ __m512 exp_ps(__m512 x) {
 __m512 erf_ps(__m512 x) {
   const __m512 sign = _mm512_and_ps(x, _mm512_set1_ps(-0.f));
   const __m512 ax = _mm512_andnot_ps(_mm512_set1_ps(-0.f), x);
-  const __m512 t = _mm512_div_ps(_mm512_set1_ps(1.f), _mm512_fmadd_ps(ax, _mm512_set1_ps(0.3275911f), _mm512_set1_ps(1.f)));
+  const __m512 t = _mm512_div_ps(_mm512_set1_ps(1.f),
+                                 _mm512_fmadd_ps(ax, _mm512_set1_ps(0.3275911f), _mm512_set1_ps(1.f)));
   __m512 p = _mm512_set1_ps(1.061405429f);
   p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-1.453152027f));
   p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.421413741f));
@@ -88,8 +89,10 @@ void store_f32_avx512(const MicroTile& t, const float* acc, int acc_ld) {
 void store_i32_avx512(const MicroTile& t, const int32_t* acc, int acc_ld) {
   for (int c0 = 0; c0 < t.n; c0 += 16) {
     const __mmask16 k = col_mask(t.n, c0);
-    const __m512i off = t.col_offset ? _mm512_maskz_loadu_epi32(k, t.col_offset + c0) : _mm512_setzero_si512();
-    const __m512i zpn = t.col_zp_neg ? _mm512_maskz_loadu_epi32(k, t.col_zp_neg + c0) : _mm512_setzero_si512();
+    const __m512i off =
+        t.col_offset ? _mm512_maskz_loadu_epi32(k, t.col_offset + c0) : _mm512_setzero_si512();
+    const __m512i zpn =
+        t.col_zp_neg ? _mm512_maskz_loadu_epi32(k, t.col_zp_neg + c0) : _mm512_setzero_si512();
     const __m512 scale = t.c32 ? _mm512_setzero_ps() : _mm512_maskz_loadu_ps(k, t.col_scale + c0);
     const __m512 bias = t.bias ? _mm512_maskz_loadu_ps(k, t.bias + c0) : _mm512_setzero_ps();
     for (int r = 0; r < t.m; ++r) {

@@ -30,7 +30,8 @@ void transpose16(__m512 r[16]) {
     u[4 * q + 3] = _mm512_shuffle_ps(t[4 * q + 1], t[4 * q + 3], _MM_SHUFFLE(3, 2, 3, 2));
   }
   for (int j = 0; j < 4; ++j) {
-    const __m512 va = _mm512_shuffle_f32x4(u[j], u[4 + j], 0x44), vb = _mm512_shuffle_f32x4(u[j], u[4 + j], 0xEE);
+    const __m512 va = _mm512_shuffle_f32x4(u[j], u[4 + j], 0x44),
+                 vb = _mm512_shuffle_f32x4(u[j], u[4 + j], 0xEE);
     const __m512 wa = _mm512_shuffle_f32x4(u[8 + j], u[12 + j], 0x44);
     const __m512 wb = _mm512_shuffle_f32x4(u[8 + j], u[12 + j], 0xEE);
     r[j] = _mm512_shuffle_f32x4(va, wa, 0x88);
@@ -44,10 +45,12 @@ void transpose16(__m512 r[16]) {
 __m512i bf16_bits(__m512 v) {
   const __m512i u = _mm512_castps_si512(v);
   const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
-  const __m512i rounded = _mm512_srli_epi32(_mm512_add_epi32(_mm512_add_epi32(u, _mm512_set1_epi32(0x7fff)), lsb), 16);
+  const __m512i rounded =
+      _mm512_srli_epi32(_mm512_add_epi32(_mm512_add_epi32(u, _mm512_set1_epi32(0x7fff)), lsb), 16);
   const __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, _mm512_set1_epi32(0x7fffffff)),
                                                 _mm512_set1_epi32(0x7f800000));
-  return _mm512_mask_mov_epi32(rounded, nan, _mm512_or_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(0x40)));
+  return _mm512_mask_mov_epi32(rounded, nan,
+                               _mm512_or_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(0x40)));
 }
 
 enum class Src { f32, f32_bf16, u8 };
@@ -62,7 +65,9 @@ __m512 load_groups(const void* row, int64_t g0, int64_t k, uint8_t a_xor) {
   } else if constexpr (S == Src::f32_bf16) {
     const float* p = static_cast<const float*>(row) + 2 * g0;
     const int64_t left = k - 2 * g0;
-    auto mask = [](int64_t n) { return n >= 16 ? __mmask16(0xffff) : n <= 0 ? __mmask16(0) : __mmask16((1u << n) - 1); };
+    auto mask = [](int64_t n) {
+      return n >= 16 ? __mmask16(0xffff) : n <= 0 ? __mmask16(0) : __mmask16((1u << n) - 1);
+    };
     const __m512i lo = bf16_bits(_mm512_maskz_loadu_ps(mask(left), p));
     const __m512i hi = bf16_bits(_mm512_maskz_loadu_ps(mask(left - 16), p + 16));
     const __m256i l16 = _mm512_cvtepi32_epi16(lo), h16 = _mm512_cvtepi32_epi16(hi);
@@ -72,7 +77,8 @@ __m512 load_groups(const void* row, int64_t g0, int64_t k, uint8_t a_xor) {
     const int64_t left = k - 4 * g0;
     const __mmask64 m = left >= 64 ? ~__mmask64(0) : (__mmask64(1) << left) - 1;
     const __m512i v = _mm512_maskz_loadu_epi8(m, p);
-    return _mm512_castsi512_ps(_mm512_maskz_xor_epi32(0xffff, v, _mm512_maskz_set1_epi8(m, static_cast<char>(a_xor))));
+    return _mm512_castsi512_ps(
+        _mm512_maskz_xor_epi32(0xffff, v, _mm512_maskz_set1_epi8(m, static_cast<char>(a_xor))));
   }
 }
 
@@ -88,7 +94,8 @@ void pack(const void* const* rows, int m, int mr, int64_t k, int64_t kp, int kr,
     for (int i = 0; i < 16; ++i) r[i] = i < m ? load_groups<S>(rows[i], g0, k, a_xor) : _mm512_setzero_ps();
     if constexpr (S == Src::u8)  // row sums of the packed bytes: vpsadbw against zero, 8 partial sums
       for (int i = 0; i < m; ++i)
-        sums[i] += _mm512_reduce_add_epi64(_mm512_sad_epu8(_mm512_castps_si512(r[i]), _mm512_setzero_si512()));
+        sums[i] +=
+            _mm512_reduce_add_epi64(_mm512_sad_epu8(_mm512_castps_si512(r[i]), _mm512_setzero_si512()));
     transpose16(r);
     const int n = static_cast<int>(groups - g0 < 16 ? groups - g0 : 16);
     for (int c = 0; c < n; ++c) _mm512_mask_storeu_ps(d + (g0 + c) * mr, store_mask, r[c]);
@@ -99,7 +106,8 @@ void pack(const void* const* rows, int m, int mr, int64_t k, int64_t kp, int kr,
 
 }  // namespace
 
-void pack_a_f32_avx512(const void* const* rows, int m, int mr, int64_t k, int64_t kp, uint8_t, void* dst, int32_t*) {
+void pack_a_f32_avx512(const void* const* rows, int m, int mr, int64_t k, int64_t kp, uint8_t, void* dst,
+                       int32_t*) {
   pack<Src::f32>(rows, m, mr, k, kp, 1, 0, dst, nullptr);
 }
 void pack_a_bf16_avx512(const void* const* rows, int m, int mr, int64_t k, int64_t kp, uint8_t, void* dst,

@@ -32,7 +32,8 @@ int32_t quantize_u8_avx512(const float* x, int64_t n, float inv_scale, int32_t z
   __m512i sum = _mm512_setzero_si512();
   auto one = [&](__m512 v) {
     // roundscale with imm 0 = round to nearest even, the ONNX rule; then add zp and saturate to [0, 255].
-    __m512 q = _mm512_add_ps(_mm512_roundscale_ps(_mm512_mul_ps(v, s), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), z);
+    __m512 q = _mm512_add_ps(
+        _mm512_roundscale_ps(_mm512_mul_ps(v, s), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), z);
     q = _mm512_min_ps(_mm512_max_ps(q, zero), top);
     return _mm512_cvtps_epi32(q);
   };

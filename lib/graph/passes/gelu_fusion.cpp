@@ -2,8 +2,9 @@
 //   erf form:  0.5 * x * (1 + Erf(x / sqrt(2)))          (Div by 1.4142 or Mul by 0.7071)
 //   tanh form: 0.5 * x * (1 + Tanh(0.79788 * (x + 0.044715 * x^3)))   (x^3 as Pow(x, 3) or x*x*x)
 // The three multiplications may come in any order: (x * e) * 0.5, x * (e * 0.5), (x * 0.5) * e.
-// x must come from a MatMul / FusedMatMul (or the int8 DynQuantMatMul / QdqMatMul) without an activation, and every reader of x must be part of
-// the pattern; then the GEMM takes the activation and the pattern's output name.
+// x must come from a MatMul / FusedMatMul (or the int8 DynQuantMatMul / QdqMatMul) without an activation, and
+// every reader of x must be part of the pattern; then the GEMM takes the activation and the pattern's output
+// name.
 #include <cmath>
 
 #include "graph/optimizer.h"

@@ -17,15 +17,15 @@
 namespace ortkit {
 
 enum class Precision : uint8_t { fp32, bf16, int8 };
-const char* precision_name(Precision p);              ///< "fp32", "bf16", "int8"
-Precision parse_precision(const std::string& s);      ///< throws Error on an unknown name
+const char* precision_name(Precision p);          ///< "fp32", "bf16", "int8"
+Precision parse_precision(const std::string& s);  ///< throws Error on an unknown name
 
 struct SessionOptions {
   Precision precision = Precision::fp32;
-  int threads = 1;               ///< exact intra-op thread count, caller included
-  bool pin_threads = false;      ///< pin workers to cores through hwloc
-  int optimization_level = 99;   ///< 0: no graph optimization, 99: all passes
-  bool verbose = false;          ///< print optimizer and dispatch decisions to stderr
+  int threads = 1;              ///< exact intra-op thread count, caller included
+  bool pin_threads = false;     ///< pin workers to cores through hwloc
+  int optimization_level = 99;  ///< 0: no graph optimization, 99: all passes
+  bool verbose = false;         ///< print optimizer and dispatch decisions to stderr
 };
 
 /// A dimension: value >= 0 when fixed, else -1 with the symbolic name from the model ("batch", ...).
@@ -57,7 +57,7 @@ class Session {
                                              const std::string& base_dir = {});
   virtual ~Session() = default;
 
-  virtual const std::vector<ValueInfo>& inputs() const = 0;   ///< graph inputs that are not initializers
+  virtual const std::vector<ValueInfo>& inputs() const = 0;  ///< graph inputs that are not initializers
   virtual const std::vector<ValueInfo>& outputs() const = 0;
   /// Compile (or fetch from cache) the plan for these inputs' shapes without running.
   virtual void prepare(const std::vector<NamedTensor>& inputs) = 0;

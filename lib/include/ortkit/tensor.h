@@ -9,10 +9,26 @@
 namespace ortkit {
 
 /// Element types. Values match nothing external; use dtype_from_onnx / dtype_to_onnx for ONNX's enum.
-enum class DType : uint8_t { undefined, f32, f64, f16, bf16, i8, u8, i16, u16, i32, u32, i64, u64, boolean, string };
+enum class DType : uint8_t {
+  undefined,
+  f32,
+  f64,
+  f16,
+  bf16,
+  i8,
+  u8,
+  i16,
+  u16,
+  i32,
+  u32,
+  i64,
+  u64,
+  boolean,
+  string
+};
 
-size_t dtype_size(DType t);        ///< bytes per element (0 for string/undefined)
-const char* dtype_name(DType t);   ///< "float32", "int64", "bool", ...
+size_t dtype_size(DType t);                 ///< bytes per element (0 for string/undefined)
+const char* dtype_name(DType t);            ///< "float32", "int64", "bool", ...
 DType dtype_from_onnx(int onnx_elem_type);  ///< TensorProto_DataType value; undefined if unsupported
 int dtype_to_onnx(DType t);
 
@@ -37,8 +53,14 @@ class Tensor {
 
   void* data() { return data_; }
   const void* data() const { return data_; }
-  template <class T> T* data_as() { return static_cast<T*>(data_); }
-  template <class T> const T* data_as() const { return static_cast<const T*>(data_); }
+  template <class T>
+  T* data_as() {
+    return static_cast<T*>(data_);
+  }
+  template <class T>
+  const T* data_as() const {
+    return static_cast<const T*>(data_);
+  }
 
   /// A deep copy with owned storage.
   Tensor clone() const;

@@ -14,15 +14,37 @@ namespace ortkit::kernels {
 /// One bit per feature. Names (feature_name) are the lower-case words used in reports and ORTKIT_MAX_ISA.
 enum class Feature : uint32_t {
   // x86
-  sse42, avx, avx2, fma, f16c, avx512f, avx512bw, avx512dq, avx512vl, avx512vnni, avx512bf16,
-  avx512fp16, avxvnni, amx_tile, amx_int8, amx_bf16,
+  sse42,
+  avx,
+  avx2,
+  fma,
+  f16c,
+  avx512f,
+  avx512bw,
+  avx512dq,
+  avx512vl,
+  avx512vnni,
+  avx512bf16,
+  avx512fp16,
+  avxvnni,
+  amx_tile,
+  amx_int8,
+  amx_bf16,
   // arm64
-  asimd, asimddp, i8mm, bf16, sve, sve2, sme,
+  asimd,
+  asimddp,
+  i8mm,
+  bf16,
+  sve,
+  sve2,
+  sme,
   count_
 };
 
 using FeatureMask = uint64_t;
-constexpr FeatureMask bit(Feature f) { return FeatureMask{1} << static_cast<uint32_t>(f); }
+constexpr FeatureMask bit(Feature f) {
+  return FeatureMask{1} << static_cast<uint32_t>(f);
+}
 
 /// Lower-case name of a feature ("avx512vnni", "i8mm", ...).
 const char* feature_name(Feature f);
@@ -39,9 +61,9 @@ struct CpuFeatures {
 /// Raw x86 inputs: the cpuid leaves the detector reads and XCR0.
 struct X86CpuidRegs {
   uint32_t max_leaf = 0;
-  uint32_t l1_ecx = 0, l1_edx = 0;          // leaf 1
+  uint32_t l1_ecx = 0, l1_edx = 0;              // leaf 1
   uint32_t l7_ebx = 0, l7_ecx = 0, l7_edx = 0;  // leaf 7 subleaf 0
-  uint32_t l7s1_eax = 0;                    // leaf 7 subleaf 1
+  uint32_t l7s1_eax = 0;                        // leaf 7 subleaf 1
   uint64_t xcr0 = 0;
 };
 CpuFeatures features_from_x86(const X86CpuidRegs& regs);

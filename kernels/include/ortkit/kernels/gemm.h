@@ -57,7 +57,7 @@ using ParallelFn = void (*)(void* pool, int64_t n, void (*task)(void* task_ctx, 
 struct Threading {
   ParallelFn parallel_for = nullptr;  ///< null: run on the calling thread
   void* pool = nullptr;
-  int threads = 1;                    ///< how many threads parallel_for uses (for task splitting)
+  int threads = 1;  ///< how many threads parallel_for uses (for task splitting)
 };
 
 struct GemmKernel;  // registry.h
@@ -75,7 +75,7 @@ class PackedB {
   int64_t n() const { return n_; }
   const GemmKernel* kernel() const { return kernel_; }
   bool empty() const { return kernel_ == nullptr; }
-  size_t bytes() const;  ///< size of the packed panels
+  size_t bytes() const;        ///< size of the packed panels
   const void* panels() const;  ///< the packed panels (layout in registry.h)
 
   // Internal layout, read by the driver (see registry.h for the panel format).
@@ -83,10 +83,10 @@ class PackedB {
   int64_t k_ = 0, n_ = 0, k_padded_ = 0, n_panels_ = 0;
   const GemmKernel* kernel_ = nullptr;
   struct Buffer;
-  std::unique_ptr<Buffer> data_;      // panels, 64-byte aligned
-  std::vector<int32_t> col_sums_;     // int8: sum_k B[k,n] as stored (n_panels * nr entries)
-  std::vector<float> b_scale_;        // int8: per column (size n) or per tensor (size 1)
-  std::vector<int32_t> b_zero_point_; // int8: per column (size n) or per tensor (size 1); empty = 0
+  std::unique_ptr<Buffer> data_;       // panels, 64-byte aligned
+  std::vector<int32_t> col_sums_;      // int8: sum_k B[k,n] as stored (n_panels * nr entries)
+  std::vector<float> b_scale_;         // int8: per column (size n) or per tensor (size 1)
+  std::vector<int32_t> b_zero_point_;  // int8: per column (size n) or per tensor (size 1); empty = 0
 };
 
 /// Describes B as given: B[k, n] = b[k * ldb + n], or with trans_b, b[n * ldb + k] (ONNX Gemm transB).
@@ -101,8 +101,8 @@ void pack_b(PackedB& out, GemmKind kind, const BDesc& b, const GemmKernel* kerne
 /// Pack an int8 B (s8 data; u8 B is not supported by the u8s8/s8s8 kinds: pass b_is_unsigned and it is
 /// re-centred by -128 with the shift folded into the zero point). Scales/zero points: size 1 (per tensor)
 /// or n (per column).
-void pack_b_int8(PackedB& out, GemmKind kind, const BDesc& b, bool b_is_unsigned,
-                 const float* b_scale, int64_t n_scale, const int32_t* b_zero_point, int64_t n_zp,
+void pack_b_int8(PackedB& out, GemmKind kind, const BDesc& b, bool b_is_unsigned, const float* b_scale,
+                 int64_t n_scale, const int32_t* b_zero_point, int64_t n_zp,
                  const GemmKernel* kernel = nullptr);
 
 /// C = epilogue(A * B), A fp32 row-major with stride lda. B packed as f32 or bf16.
@@ -113,8 +113,8 @@ void gemm_f32(int64_t m, const float* a, int64_t lda, const PackedB& b, float* c
 /// c != null: fp32 dequantized output with the epilogue. c32 != null: raw int32 sum of
 /// (A - a_zp)(B - b_zp) (MatMulInteger), no scales. qout.enabled: requantized u8/s8 output as well.
 void gemm_int8(int64_t m, const void* a, int64_t lda, const QuantA& qa, const PackedB& b, float* c,
-               int64_t ldc, int32_t* c32, int64_t ldc32, const Epilogue& ep = {},
-               const QuantOut& qout = {}, const Threading& th = {});
+               int64_t ldc, int32_t* c32, int64_t ldc32, const Epilogue& ep = {}, const QuantOut& qout = {},
+               const Threading& th = {});
 
 /// Dynamic quantization fused with the GEMM: A fp32 is quantized per tensor to u8 (the ONNX
 /// DynamicQuantizeLinear rule: range includes 0, scale = (max - min) / 255) while packing, then run on

@@ -32,11 +32,11 @@ namespace ortkit::kernels {
 /// One tile's work. Pointers to per-column data (bias, col_*) are already offset to the tile's first column;
 /// per-row data (row_sum) to its first row.
 struct MicroTile {
-  int64_t kp = 0;            ///< padded depth, a multiple of KR
-  const void* a = nullptr;   ///< packed A panel
-  const void* b = nullptr;   ///< packed B panel
-  int m = 0, n = 0;          ///< valid rows (1..MR) and columns (1..NR)
-  float* c = nullptr;        ///< fp32 output (null for int8 raw output)
+  int64_t kp = 0;           ///< padded depth, a multiple of KR
+  const void* a = nullptr;  ///< packed A panel
+  const void* b = nullptr;  ///< packed B panel
+  int m = 0, n = 0;         ///< valid rows (1..MR) and columns (1..NR)
+  float* c = nullptr;       ///< fp32 output (null for int8 raw output)
   int64_t ldc = 0;
   const float* bias = nullptr;
   Act act = Act::none;
@@ -50,7 +50,7 @@ struct MicroTile {
   const int32_t* col_zp_neg = nullptr;
   const int32_t* row_sum = nullptr;
   const float* col_scale = nullptr;
-  int32_t* c32 = nullptr;    ///< int8: raw int32 result (acc + offsets, no scale) when non-null, else c
+  int32_t* c32 = nullptr;  ///< int8: raw int32 result (acc + offsets, no scale) when non-null, else c
   int64_t ldc32 = 0;
 };
 
@@ -61,14 +61,14 @@ using MicroKernelFn = void (*)(const MicroTile& t);
 /// while packing, as f32_to_bf16), uint8 for int8 kernels (each byte XOR-ed with a_xor). It writes the
 /// whole panel of depth kp in the layout above; rows >= m and the K tail are zero. int8 packers also
 /// write row_sums[r] (r < m) = the sum of row r's packed bytes; row_sums is null for float kinds.
-using PackAFn = void (*)(const void* const* rows, int m, int mr, int64_t k, int64_t kp, uint8_t a_xor, void* dst,
-                         int32_t* row_sums);
+using PackAFn = void (*)(const void* const* rows, int m, int mr, int64_t k, int64_t kp, uint8_t a_xor,
+                         void* dst, int32_t* row_sums);
 
 struct GemmKernel {
-  const char* name;        ///< gemm_<dtype>_<isa>_<MR>x<NR>[c<KR>], also the file stem
+  const char* name;  ///< gemm_<dtype>_<isa>_<MR>x<NR>[c<KR>], also the file stem
   GemmKind kind;
-  const char* isa;         ///< "ref", "avx2", "avx512", "avx512vnni", "avx512bf16", "avxvnni", "neon", ...
-  FeatureMask features;    ///< every feature needed to run it
+  const char* isa;       ///< "ref", "avx2", "avx512", "avx512vnni", "avx512bf16", "avxvnni", "neon", ...
+  FeatureMask features;  ///< every feature needed to run it
   int mr, nr, kr;
   MicroKernelFn run;
   /// For s8s8 entries that run on u8 hardware: A is packed with its sign bit flipped (a + 128) and the
