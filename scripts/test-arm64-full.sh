@@ -6,7 +6,8 @@
 #   under -cpu max,sve256=on (Graviton3-like), neoverse-n1 and cortex-a72; bf16 (max,sve256=on) at rtol 1e-2 /
 #   atol 2e-3; the int8 model (all three) at rtol 2e-2 / atol 5e-3 (quantization error against fp32 ORT).
 # Installs the arm64 packages first (scripts/setup.sh --arm64; needs root or sudo the first time).
-# Exits non-zero on any failure. Correctness only: qemu timings mean nothing.
+# Exits non-zero on any failure. Correctness only: qemu timings mean nothing. One thread only: multi-threaded
+# runs hang under qemu on arm64 (docs/arm64-kernels.md, "Known problem").
 #   ARM_FULL_BUILD_DIR (default build-arm64-full), QEMU (default qemu-aarch64), JOBS (default nproc).
 set -euo pipefail
 cd "$(dirname "$0")/.."
