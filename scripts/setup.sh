@@ -5,6 +5,12 @@
 #   scripts/setup.sh --peers  also the peers: oneDNN, OpenBLAS and a venv (.venv) with PyPI onnxruntime,
 #                             onnx, ml_dtypes and numpy (tests compare against ONNX Runtime; they skip without it)
 #   scripts/setup.sh --exports  also Debian's python3-torch, to re-export tests/data/torch (rarely needed)
+#   scripts/setup.sh --arm64  also the arm64 libraries for the whole-project cross build (scripts/test-arm64-full.sh):
+#                             adds the arm64 architecture, installs libprotobuf-dev, libfmt-dev, libhwloc-dev and
+#                             libonnx1 :arm64, and unpacks libonnx-dev:arm64 into $ORTKIT_ARM64_PREFIX (default
+#                             /opt/ortkit-arm64): it cannot be installed next to the amd64 one (its dependency
+#                             libonnxifi ships /usr/lib/libonnxifi.so outside the multiarch directory). Refuses to
+#                             go on if apt would remove any package.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,16 +20,32 @@ PKGS=(build-essential cmake pkg-config git
       g++-aarch64-linux-gnu qemu-user
       python3 python3-venv python3-numpy python3-onnx)
 PEER_PKGS=(libdnnl-dev libopenblas-dev)
+ARM64_PKGS=(libprotobuf-dev:arm64 libfmt-dev:arm64 libhwloc-dev:arm64 libonnx1:arm64)
+# Unpacked, not installed: libonnx-dev:arm64 and what its CMake config names (see --arm64 above).
+ARM64_ONNX_DEBS=(libonnx-dev:arm64 libonnxifi:arm64 libonnx1:arm64)
+ARM64_PREFIX=${ORTKIT_ARM64_PREFIX:-/opt/ortkit-arm64}
 
 want=("${PKGS[@]}")
 peers=0
+arm64=0
 for arg in "$@"; do
   case "$arg" in
     --peers) peers=1; want+=("${PEER_PKGS[@]}") ;;
     --exports) want+=(python3-torch) ;;
-    *) echo "setup: unknown option $arg (use --peers, --exports)" >&2; exit 2 ;;
+    --arm64) arm64=1; want+=("${ARM64_PKGS[@]}") ;;
+    *) echo "setup: unknown option $arg (use --peers, --exports, --arm64)" >&2; exit 2 ;;
   esac
 done
+
+SUDO=""
+[[ $(id -u) -ne 0 ]] && SUDO="sudo"
+updated=0
+if ((arm64)) && ! dpkg --print-foreign-architectures | grep -qx arm64; then
+  echo "setup: adding the arm64 architecture"
+  $SUDO dpkg --add-architecture arm64
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  updated=1
+fi
 
 missing=()
 for p in "${want[@]}"; do
@@ -31,12 +53,31 @@ for p in "${want[@]}"; do
 done
 if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}"
-  SUDO=""
-  [[ $(id -u) -ne 0 ]] && SUDO="sudo"
-  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  ((updated)) || $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  # Multi-Arch packages must match the installed amd64 versions: apt may upgrade amd64 packages to get
+  # there, but must never remove one.
+  removals=$(apt-get install -s --no-install-recommends "${missing[@]}" | awk '$1 == "Remv" {print $2}')
+  if [[ -n "$removals" ]]; then
+    echo "setup: refusing: installing ${missing[*]} would remove $(echo $removals)" >&2
+    exit 1
+  fi
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 else
   echo "setup: all Debian packages present"
+fi
+
+if ((arm64)) && [[ ! -f "$ARM64_PREFIX/usr/lib/aarch64-linux-gnu/cmake/ONNX/ONNXConfig.cmake" ]]; then
+  echo "setup: unpacking ${ARM64_ONNX_DEBS[*]} into $ARM64_PREFIX"
+  debs=$(mktemp -d)
+  chmod 755 "$debs"
+  id _apt >/dev/null 2>&1 && $SUDO chown _apt "$debs"  # apt-get download drops privileges to _apt
+  (cd "$debs" && apt-get download -q "${ARM64_ONNX_DEBS[@]}" >/dev/null)
+  staging="$ARM64_PREFIX.tmp.$$"
+  $SUDO mkdir -p "$staging"
+  for deb in "$debs"/*.deb; do $SUDO dpkg-deb -x "$deb" "$staging"; done
+  rm -rf "$debs"
+  $SUDO rm -rf "$ARM64_PREFIX"
+  $SUDO mv "$staging" "$ARM64_PREFIX"
 fi
 
 if ((peers)); then
