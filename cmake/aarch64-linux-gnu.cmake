@@ -34,5 +34,7 @@ if(NOT DEFINED ORTKIT_QEMU_CPU)
   set(ORTKIT_QEMU_CPU "max")
 endif()
 # The arm64 shared libraries live in /usr/lib/aarch64-linux-gnu, which qemu's -L sysroot does not hold.
+# The sysroot's lib/ comes first so libc matches the cross ld.so: with multiarch libc6:arm64 installed,
+# the host's ld.so.cache would otherwise hand the cross ld.so a different glibc build, and threads deadlock.
 set(CMAKE_CROSSCOMPILING_EMULATOR
-    env;LD_LIBRARY_PATH=/usr/lib/aarch64-linux-gnu;qemu-aarch64;-L;/usr/aarch64-linux-gnu;-cpu;${ORTKIT_QEMU_CPU})
+    env;LD_LIBRARY_PATH=/usr/aarch64-linux-gnu/lib:/usr/lib/aarch64-linux-gnu;qemu-aarch64;-L;/usr/aarch64-linux-gnu;-cpu;${ORTKIT_QEMU_CPU})

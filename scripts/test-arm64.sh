@@ -22,7 +22,7 @@ for entry in "cortex-a72|" "neoverse-n1|" "max,sve256=on|" "max,sve128=on|" "max
   echo "== arm64 kernels under qemu -cpu $cpu${filter:+ (sweep limited to *$filter*)}"
   log="$log_dir/${cpu//[,=]/_}.log"
   if ORTKIT_TEST_REPORT=1 ORTKIT_TEST_KERNELS="$filter" \
-    "$QEMU" -L /usr/aarch64-linux-gnu -cpu "$cpu" "$BUILD_DIR/tests/test_kernels" --use-colour no >"$log" 2>&1; then
+    LD_LIBRARY_PATH=/usr/aarch64-linux-gnu/lib "$QEMU" -L /usr/aarch64-linux-gnu -cpu "$cpu" "$BUILD_DIR/tests/test_kernels" --use-colour no >"$log" 2>&1; then
     tail -n 2 "$log" | grep -E "passed|failed" || true
   else
     cat "$log"
