@@ -1,12 +1,14 @@
 // The portable GEMM driver shared by every micro-kernel. Per call:
-//   1. pack all of A once (MR-row panels; the kernel's own GemmKernel::pack_a when it has one, else a
-//      portable row interleaver), split over the caller's parallel-for when A is large enough;
-//   2. run (M block x N block) tasks over the parallel-for. A task walks its B panels (outer) and A
-//      panels (inner), so one B micro-panel is reused against the whole A block held in L2;
-//   3. float kinds split K only past 384 KiB micro-panels (partial sums through C, see run_block).
+//   1. prepare A once: panel kernels get MR-row panels (a portable row interleaver); row kernels
+//      (GemmKernel::a_rows) read the caller's A in place, or rows converted into a buffer when A needs
+//      bf16 rounding, int8 sign flips, quantization, K padding or a stride that aliases in L1;
+//   2. cut the (A panel x B panel) grid into one rectangle per thread, of near equal area, since the
+//      pool splits work statically; a rectangle walks its M blocks, and within one its B panels (outer)
+//      and A panels (inner), so one B micro-panel is reused against the whole A block held in L2;
+//   3. float kinds split K only past 384 KiB micro-panels (partial sums through C, see run_tiles).
 // It also prepares the int8 zero-point / scale vectors. Kernels only see MicroTile (registry.h).
 // Small M (decode steps) needs nothing special here: kernels run m < MR rows without padding work, and
-// with threads the N panels are split into >= 4 tasks per thread so B streams from every core.
+// with threads the B panels are split between threads so B streams from every core.
 #include <algorithm>
 #include <cassert>
 #include <cmath>
@@ -46,11 +48,19 @@ struct Job {
   const int32_t* col_offset = nullptr;
   const int32_t* col_zp_neg = nullptr;
   const float* col_scale = nullptr;
-  int64_t mc = 0, m_blocks = 0, n_blocks = 0, panels_per_block = 0;
+  int64_t mc = 0;
+  int64_t tm = 1, tn = 1;   // per-thread rectangles: tm groups of A panels x tn groups of B panels
   int64_t kc = 0;           // K block (== k_padded when K is not split)
-  void* apack = nullptr;    // A packed for the whole call: a_panels panels of a_panel_bytes
-  int32_t* rsum = nullptr;  // int8 row sums of A, one per row (a_panels * mr)
+  void* apack = nullptr;    // panel kernels: A packed for the whole call, a_panels panels of a_panel_bytes
+  int32_t* rsum = nullptr;  // int8 row sums of A (panel kernels: a_panels * mr, by panel; row kernels: m)
   int64_t a_panels = 0, pack_panels = 0;
+  // Row kernels: A rows as the kernel reads them (the caller's A, or abuf), a_ld elements apart.
+  bool rows = false;
+  bool a_copy = false;      // rows are converted / copied into abuf (else read in place)
+  bool a_prep = false;      // phase 1 has work (a copy, or int8 row sums)
+  const char* arows = nullptr;
+  char* abuf = nullptr;
+  int64_t a_ld = 0, prep_rows = 0;
   // Balanced tail: when M % MR is small, panels bal_p and bal_p + 1 share the last MR + M % MR rows
   // (bal_h1 rows in the first), so no kernel call runs with only a row or two (B-load bound).
   int64_t bal_p = -1;
@@ -198,24 +208,6 @@ void pack_a(const Job& j, int64_t m0, int64_t rows, void* dst, int32_t* row_sums
   char* tmp = static_cast<char*>(t_arow.get(row_cap * mr));
   const char* src[64];
   assert(mr <= 64);
-  // The kernel's own packer takes raw rows (fp32, or int8 with the sign flip); conversions it does not
-  // know (dynamic quantization) go through source_row and the portable interleave.
-  const bool fast = j.kern->pack_a && j.src != ASrc::f32_to_u8 && (j.src != ASrc::s8 || j.kern->a_shift_128);
-  if (fast) {
-    for (int64_t p = 0; p < panels; ++p) {
-      const int m = static_cast<int>(std::min<int64_t>(mr, rows - p * mr));
-      for (int r = 0; r < m; ++r) {
-        const int64_t row = m0 + p * mr + r;
-        src[r] =
-            static_cast<const char*>(j.a) + row * j.lda * (j.src == ASrc::u8 || j.src == ASrc::s8 ? 1 : 4);
-      }
-      if (row_sums)
-        for (int r = m; r < mr; ++r) row_sums[p * mr + r] = 0;
-      j.kern->pack_a(reinterpret_cast<const void* const*>(src), m, mr, k, kp, j.a_xor,
-                     static_cast<char*>(dst) + p * panel_bytes, row_sums ? row_sums + p * mr : nullptr);
-    }
-    return;
-  }
   for (int64_t p = 0; p < panels; ++p) {
     const int m = static_cast<int>(std::min<int64_t>(mr, rows - p * mr));
     for (int r = 0; r < m; ++r) {
@@ -227,6 +219,51 @@ void pack_a(const Job& j, int64_t m0, int64_t rows, void* dst, int32_t* row_sums
       for (int r = m; r < mr; ++r) row_sums[p * mr + r] = 0;
     interleave_any(src, m, mr, k * esz, groups, static_cast<char*>(dst) + p * panel_bytes, chunk);
   }
+}
+
+// Row kernels: row r of A as the kernel reads it. With a_copy it is converted into abuf (kp elements,
+// zero tail); int8 row sums are taken over the bytes the kernel sees.
+void prep_row(const Job& j, int64_t r) {
+  const int64_t k = j.b->k_, kp = j.b->k_padded_;
+  const GemmKernel& kern = *j.kern;
+  const size_t esz = a_elem(j.b->kind_);
+  char* dst = j.a_copy ? j.abuf + r * j.a_ld * static_cast<int64_t>(esz) : nullptr;
+  int32_t sum = 0;
+  switch (j.src) {
+    case ASrc::f32:
+      std::memcpy(dst, static_cast<const float*>(j.a) + r * j.lda, static_cast<size_t>(k) * 4);
+      std::memset(dst + k * 4, 0, static_cast<size_t>(kp - k) * 4);
+      return;
+    case ASrc::f32_to_bf16:
+    case ASrc::u8:
+    case ASrc::s8: {
+      const bool f = j.src == ASrc::f32_to_bf16;
+      const char* src = static_cast<const char*>(j.a) + r * j.lda * (f ? 4 : 1);
+      if (kern.prep_row) {
+        sum = kern.prep_row(src, k, kp, j.a_xor, j.a_packed_signed, dst);
+      } else {
+        int32_t s = 0;
+        const void* row = source_row(j, r, dst ? dst : t_arow.get(static_cast<size_t>(k)), &s);
+        if (dst && row != dst) std::memcpy(dst, row, static_cast<size_t>(k) * esz);
+        if (dst) std::memset(dst + k * esz, 0, static_cast<size_t>(kp - k) * esz);
+        sum = s;
+      }
+      break;
+    }
+    case ASrc::f32_to_u8: {
+      source_row(j, r, dst, &sum);
+      std::memset(dst + k, 0, static_cast<size_t>(kp - k));
+      break;
+    }
+  }
+  if (j.rsum) j.rsum[r] = sum;
+}
+
+// Phase 1 task for row kernels: rows [i * prep_rows, ...).
+void prep_task(void* ctx, int64_t i) {
+  const Job& j = *static_cast<const Job*>(ctx);
+  const int64_t r1 = std::min(j.m, (i + 1) * j.prep_rows);
+  for (int64_t r = i * j.prep_rows; r < r1; ++r) prep_row(j, r);
 }
 
 void requantize_tile(const Job& j, const float* tile, int64_t ld, int64_t r0, int64_t c0, int m, int n) {
@@ -252,28 +289,25 @@ void pack_task(void* ctx, int64_t i) {
            j.rsum ? j.rsum + p * mr : nullptr);
 }
 
-// Phase 2 task: one (M block, N block) of C over every K block.
+// Tiles of C for A panels [ap0, ap1) x B panels [p0, p1), over every K block.
 //
 // Float kinds with a long K are split into K blocks of kc so that one B micro-panel (nr x kc) stays in
 // L1 while the A block (mc x kc) stays in L2: the packed panels are group-major, so the K block [k0, k1)
 // of a panel is the contiguous slice at k0 * {mr|nr} elements and kernels see it as a panel of depth
-// k1 - k0. Partial sums go through C: the first block stores (or accumulates into the caller's C), later
-// blocks accumulate, and only the last applies bias and activation. int8 never takes this path (its
-// panels are 4x smaller, and exact int32 partial sums would need an int32 C).
-void run_block(void* ctx, int64_t task) {
-  const Job& j = *static_cast<const Job*>(ctx);
+// k1 - k0 (row kernels: the rows from column k0). Partial sums go through C: the first block stores (or
+// accumulates into the caller's C), later blocks accumulate, and only the last applies bias and
+// activation. int8 never takes this path (its panels are 4x smaller, and exact int32 partial sums would
+// need an int32 C).
+void run_tiles(const Job& j, int64_t ap0, int64_t ap1, int64_t p0, int64_t p1) {
   const GemmKernel& kern = *j.kern;
   const PackedB& b = *j.b;
   const int mr = kern.mr, nr = kern.nr;
   const size_t esz = a_elem(b.kind_);
-  const int64_t mb = task / j.n_blocks, nb = task % j.n_blocks;
-  const int64_t ap0 = mb * (j.mc / mr), ap1 = std::min(j.a_panels, ap0 + j.mc / mr);
   const bool is_int8 = b.kind_ == GemmKind::u8s8 || b.kind_ == GemmKind::s8s8;
   const bool tile_out = j.qout.enabled && !j.c && !j.c32;
   float* tile = tile_out ? static_cast<float*>(t_tile.get(sizeof(float) * mr * nr)) : nullptr;
 
   const size_t b_panel_bytes = static_cast<size_t>(b.k_padded_) * nr * esz;
-  const int64_t p0 = nb * j.panels_per_block, p1 = std::min(b.n_panels_, p0 + j.panels_per_block);
   for (int64_t k0 = 0; k0 < b.k_padded_; k0 += j.kc) {
     const int64_t kl = std::min(j.kc, b.k_padded_ - k0);
     const bool first = k0 == 0, last = k0 + kl >= b.k_padded_;
@@ -295,9 +329,15 @@ void run_block(void* ctx, int64_t task) {
       }
       for (int64_t ap = ap0; ap < ap1; ++ap) {
         const int64_t r0 = j.panel_start(mr, ap);
-        t.a = static_cast<const char*>(j.apack) + ap * j.a_panel_bytes + k0 * mr * esz;
+        if (j.rows) {
+          t.a = j.arows + (r0 * j.a_ld + k0) * static_cast<int64_t>(esz);
+          t.lda = j.a_ld;
+          t.row_sum = j.rsum ? j.rsum + r0 : nullptr;
+        } else {
+          t.a = static_cast<const char*>(j.apack) + ap * j.a_panel_bytes + k0 * mr * esz;
+          t.row_sum = j.rsum ? j.rsum + ap * mr : nullptr;
+        }
         t.m = j.panel_rows(mr, ap);
-        t.row_sum = j.rsum ? j.rsum + ap * mr : nullptr;
         if (j.c32) {
           t.c32 = j.c32 + r0 * j.ldc32 + c0;
           t.ldc32 = j.ldc32;
@@ -315,6 +355,35 @@ void run_block(void* ctx, int64_t task) {
       }
     }
   }
+}
+
+// Phase 2 task t: thread t's rectangle of the (A panel x B panel) grid, M block by M block.
+void run_rect(void* ctx, int64_t t) {
+  const Job& j = *static_cast<const Job*>(ctx);
+  const int64_t n_panels = j.b->n_panels_;
+  const int64_t tr = t / j.tn, tc = t % j.tn;
+  const int64_t a_lo = j.a_panels * tr / j.tm, a_hi = j.a_panels * (tr + 1) / j.tm;
+  const int64_t b_lo = n_panels * tc / j.tn, b_hi = n_panels * (tc + 1) / j.tn;
+  const int64_t step = j.mc / j.kern->mr;
+  for (int64_t ap = a_lo; ap < a_hi; ap += step) run_tiles(j, ap, std::min(a_hi, ap + step), b_lo, b_hi);
+}
+
+// How many A-panel groups (tm) and B-panel groups (tn) to cut the grid into for `threads`: the
+// smallest largest rectangle wins (the static split waits for the slowest thread), then fewer
+// rectangles, then fewer A groups (threads sharing A read less than threads sharing B).
+void choose_split(Job& j, int threads) {
+  const int64_t ap = j.a_panels, bp = j.b->n_panels_;
+  int64_t best = -1;
+  for (int64_t tm = 1; tm <= std::min<int64_t>(threads, ap); ++tm)
+    for (int64_t tn = 1; tn <= std::min<int64_t>(threads / tm, bp); ++tn) {
+      const int64_t cost = (ap + tm - 1) / tm * ((bp + tn - 1) / tn);
+      const int64_t best_cost = best < 0 ? 0 : (ap + j.tm - 1) / j.tm * ((bp + j.tn - 1) / j.tn);
+      if (best < 0 || cost < best_cost || (cost == best_cost && tm * tn < j.tm * j.tn)) {
+        j.tm = tm;
+        j.tn = tn;
+        best = cost;
+      }
+    }
 }
 
 void run_job(Job& j, const Threading& th) {
@@ -353,39 +422,64 @@ void run_job(Job& j, const Threading& th) {
   int64_t mc = std::max<int64_t>(mr, (a_block_bytes / row_bytes) / mr * mr);
   mc = std::min<int64_t>(mc, (j.m + mr - 1) / mr * mr);
   j.mc = mc;
-  j.m_blocks = (j.m + mc - 1) / mc;
-  // Aim for at least 4 tasks per thread so a static split over threads stays balanced.
-  const int64_t want_n = (4 * threads + j.m_blocks - 1) / j.m_blocks;
-  j.n_blocks = std::clamp<int64_t>(threads > 1 ? want_n : 1, 1, std::max<int64_t>(1, b.n_panels_));
-  j.panels_per_block = (b.n_panels_ + j.n_blocks - 1) / j.n_blocks;
-  j.n_blocks = (b.n_panels_ + j.panels_per_block - 1) / j.panels_per_block;
 
-  // Phase 1: A is packed once per call (not once per task), in parallel over groups of panels.
   j.a_panels = (j.m + mr - 1) / mr;
   if (const int64_t rem = j.m % mr; j.a_panels >= 2 && rem != 0 && rem < mr / 2) {
     j.bal_p = j.a_panels - 2;
     j.bal_h1 = static_cast<int>((mr + rem + 1) / 2);
   }
-  j.a_panel_bytes = static_cast<size_t>(b.k_padded_) * mr * esz;
-  j.apack = t_apack.get(j.a_panel_bytes * j.a_panels);
-  j.rsum = is_int8 ? static_cast<int32_t*>(t_rowsum.get(sizeof(int32_t) * j.a_panels * mr)) : nullptr;
-  // Packing costs ~1/(2N) of the multiply per element of A; a parallel round costs a wake-up and a join,
-  // so it is split only past 512 KiB of A.
-  const int64_t pack_tasks =
-      threads > 1 && j.m * b.k_ * esz >= 512 * 1024 ? std::min<int64_t>(j.a_panels, 2 * threads) : 1;
-  j.pack_panels = (j.a_panels + pack_tasks - 1) / pack_tasks;
-  const int64_t pt = (j.a_panels + j.pack_panels - 1) / j.pack_panels;
-  if (pt > 1)
-    th.parallel_for(th.pool, pt, pack_task, &j);
-  else
-    pack_task(&j, 0);
+  if (threads > 1) choose_split(j, threads);
 
-  // Phase 2: the (M block, N block) tasks.
-  const int64_t tasks = j.m_blocks * j.n_blocks;
-  if (threads > 1 && tasks > 1)
-    th.parallel_for(th.pool, tasks, run_block, &j);
+  // Phase 1: A is prepared once per call (not once per task), in parallel when it is large: a round of
+  // the pool costs a wake-up and a join, so it is split only past 512 KiB of A.
+  const bool big_a = threads > 1 && j.m * b.k_ * esz >= 512 * 1024;
+  if (j.kern->a_rows) {
+    j.rows = true;
+    // A row stride that is a multiple of 4 KiB puts all 14 rows of a tile in one L1 set (12 ways): such
+    // an A is copied to a padded stride, as is any A the kernel cannot read as it is.
+    const int64_t src_esz = j.src == ASrc::u8 || j.src == ASrc::s8 ? 1 : 4;
+    const bool aliases = j.m > 1 && (j.lda * src_esz) % 4096 == 0;
+    j.a_copy = j.src == ASrc::f32_to_bf16 || j.src == ASrc::f32_to_u8 || j.a_xor != 0 || b.k_padded_ != b.k_ ||
+               aliases;
+    if (j.a_copy) {
+      j.a_ld = (b.k_padded_ * esz + 63) / 64 * 64 / esz;
+      if ((j.a_ld * esz) % 4096 == 0) j.a_ld += 64 / esz;
+      j.abuf = static_cast<char*>(t_apack.get(static_cast<size_t>(j.m * j.a_ld * esz)));
+      j.arows = j.abuf;
+    } else {
+      j.arows = static_cast<const char*>(j.a);
+      j.a_ld = j.lda;
+    }
+    j.rsum = is_int8 ? static_cast<int32_t*>(t_rowsum.get(sizeof(int32_t) * j.m)) : nullptr;
+    j.a_prep = j.a_copy || is_int8;
+    if (j.a_prep) {
+      const int64_t tasks = big_a ? std::min<int64_t>(j.m, 2 * threads) : 1;
+      j.prep_rows = (j.m + tasks - 1) / tasks;
+      const int64_t pt = (j.m + j.prep_rows - 1) / j.prep_rows;
+      if (pt > 1)
+        th.parallel_for(th.pool, pt, prep_task, &j);
+      else
+        prep_task(&j, 0);
+    }
+  } else {
+    j.a_panel_bytes = static_cast<size_t>(b.k_padded_) * mr * esz;
+    j.apack = t_apack.get(j.a_panel_bytes * j.a_panels);
+    j.rsum = is_int8 ? static_cast<int32_t*>(t_rowsum.get(sizeof(int32_t) * j.a_panels * mr)) : nullptr;
+    const int64_t pack_tasks = big_a ? std::min<int64_t>(j.a_panels, 2 * threads) : 1;
+    j.pack_panels = (j.a_panels + pack_tasks - 1) / pack_tasks;
+    const int64_t pt = (j.a_panels + j.pack_panels - 1) / j.pack_panels;
+    if (pt > 1)
+      th.parallel_for(th.pool, pt, pack_task, &j);
+    else
+      pack_task(&j, 0);
+  }
+
+  // Phase 2: one rectangle of C per thread.
+  const int64_t rects = j.tm * j.tn;
+  if (rects > 1)
+    th.parallel_for(th.pool, rects, run_rect, &j);
   else
-    for (int64_t t = 0; t < tasks; ++t) run_block(&j, t);
+    run_rect(&j, 0);
 }
 
 void check_b(const PackedB& b, bool int8) {

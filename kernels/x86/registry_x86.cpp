@@ -23,7 +23,7 @@ constexpr FeatureMask kAvxVnni = kAvx2 | bit(Feature::avxvnni);
 #if defined(ORTKIT_HAVE_X86_AVX512)
 const GemmKernel kF32Avx512{
     "gemm_f32_avx512_14x32", GemmKind::f32,    "avx512", kAvx512, 14, 32, 1, gemm_f32_avx512_14x32, false, 0,
-    /*a_u8_to_s8=*/false,    pack_a_f32_avx512};
+    /*a_u8_to_s8=*/false,    /*a_rows=*/true};
 #endif
 #if defined(ORTKIT_HAVE_X86_AVX2)
 const GemmKernel kF32Avx2{"gemm_f32_avx2_6x16", GemmKind::f32, "avx2", kAvx2, 6, 16, 1, gemm_f32_avx2_6x16};
@@ -44,7 +44,8 @@ const GemmKernel kBf16Avx512{"gemm_bf16_avx512bf16_14x32c2",
                              false,
                              0,
                              /*a_u8_to_s8=*/false,
-                             pack_a_bf16_avx512};
+                             /*a_rows=*/true,
+                             prep_row_bf16_avx512};
 #endif
 #if defined(ORTKIT_HAVE_X86_AVX512VNNI)
 const GemmKernel kU8Vnni512{"gemm_u8s8_avx512vnni_14x32c4",
@@ -58,7 +59,8 @@ const GemmKernel kU8Vnni512{"gemm_u8s8_avx512vnni_14x32c4",
                             false,
                             0,
                             /*a_u8_to_s8=*/false,
-                            pack_a_u8_avx512};
+                            /*a_rows=*/true,
+                            prep_row_u8_avx512};
 const GemmKernel kS8Vnni512{"gemm_s8s8_avx512vnni_14x32c4",
                             GemmKind::s8s8,
                             "avx512vnni",
@@ -70,7 +72,8 @@ const GemmKernel kS8Vnni512{"gemm_s8s8_avx512vnni_14x32c4",
                             true,
                             0,
                             /*a_u8_to_s8=*/false,
-                            pack_a_u8_avx512};
+                            /*a_rows=*/true,
+                            prep_row_u8_avx512};
 #endif
 #if defined(ORTKIT_HAVE_X86_AVXVNNI)
 const GemmKernel kU8AvxVnni{"gemm_u8s8_avxvnni_6x16c4", GemmKind::u8s8, "avxvnni", kAvxVnni, 6, 16, 4,

@@ -19,13 +19,10 @@ void store_i32_avx512(const MicroTile& t, const int32_t* acc, int acc_ld);  // a
 void store_f32_avx2(const MicroTile& t, const float* acc, int acc_ld);      // avx2/epilogue_avx2.cpp
 void store_i32_avx2(const MicroTile& t, const int32_t* acc, int acc_ld);    // avx2/epilogue_avx2.cpp
 
-// A packers (avx512/pack_a_avx512.cpp), GemmKernel::pack_a of the 14-row AVX-512 kernels.
-void pack_a_f32_avx512(const void* const* rows, int m, int mr, int64_t k, int64_t kp, uint8_t a_xor,
-                       void* dst, int32_t* row_sums);
-void pack_a_bf16_avx512(const void* const* rows, int m, int mr, int64_t k, int64_t kp, uint8_t a_xor,
-                        void* dst, int32_t* row_sums);
-void pack_a_u8_avx512(const void* const* rows, int m, int mr, int64_t k, int64_t kp, uint8_t a_xor, void* dst,
-                      int32_t* row_sums);
+// Row preparation (avx512/prep_row_avx512.cpp), GemmKernel::prep_row of the 14-row AVX-512 kernels,
+// which read A as rows (GemmKernel::a_rows). fp32 rows need none: the driver reads or copies them.
+int32_t prep_row_bf16_avx512(const void* src, int64_t k, int64_t kp, uint8_t a_xor, bool sum_signed, void* dst);
+int32_t prep_row_u8_avx512(const void* src, int64_t k, int64_t kp, uint8_t a_xor, bool sum_signed, void* dst);
 
 // Micro-kernels (registry_x86.cpp lists them with their features).
 void gemm_f32_avx512_14x32(const MicroTile& t);

@@ -116,7 +116,7 @@ TEST_CASE("decode-sized M splits N over threads with exact int8 results", "[kern
     }
 }
 
-TEST_CASE("ISA A packers produce the portable packer's results bit for bit", "[kernels][x86][pack]") {
+TEST_CASE("ISA row preparation matches the portable one bit for bit", "[kernels][x86][pack]") {
   const float specials[] = {std::numeric_limits<float>::quiet_NaN(),
                             std::numeric_limits<float>::infinity(),
                             -std::numeric_limits<float>::infinity(),
@@ -129,10 +129,10 @@ TEST_CASE("ISA A packers produce the portable packer's results bit for bit", "[k
   int tested = 0;
   for (GemmKind kind : {GemmKind::f32, GemmKind::bf16, GemmKind::u8s8, GemmKind::s8s8})
     for (const GemmKernel* g : kernels_for(kind)) {
-      if (!g->pack_a || !runnable(*g)) continue;
+      if (!g->prep_row || !runnable(*g)) continue;
       ++tested;
       GemmKernel portable = *g;
-      portable.pack_a = nullptr;
+      portable.prep_row = nullptr;
       std::mt19937 rng(9);
       for (int64_t m : {1, g->mr - 1, g->mr + 2})
         for (int64_t k : {1, 15, 17, 63, 66, 131}) {
@@ -167,7 +167,7 @@ TEST_CASE("ISA A packers produce the portable packer's results bit for bit", "[k
           REQUIRE(std::memcmp(c1.data(), c2.data(), c1.size() * sizeof(float)) == 0);
         }
     }
-  if (tested == 0) WARN("no kernel with an ISA A packer runs on this CPU");
+  if (tested == 0) WARN("no kernel with an ISA row preparation runs on this CPU");
 }
 
 TEST_CASE("peak probes and the read-bandwidth probe measure something", "[kernels][x86][peak]") {

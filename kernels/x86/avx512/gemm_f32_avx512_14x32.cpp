@@ -2,6 +2,7 @@
 // broadcast of A per row (folded into the FMA as {1to16}), so 31 of 32 zmm registers are live and every
 // k step issues 28 FMAs for 2 vector loads + 14 broadcasts. The row count is a template parameter:
 // edge tiles with m < 14 (and decode steps with M = 1..13) run a kernel with only m rows of work.
+// A is read in place, row-major with stride t.lda (GemmKernel::a_rows): no packing pass over A.
 // GCC 12 warns inside its own avx512fintrin.h (_mm512_undefined_ps as the merge source, GCC PR 105593).
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
@@ -11,11 +12,41 @@
 namespace ortkit::kernels::x86 {
 
 namespace {
-constexpr int kMR = 14, kNR = 32;
+constexpr int kNR = 32;
+
+// Row r of A at k: three base pointers (rows 0, 5, 10) and the strides l and 3l, so every row is one
+// addressing mode ([base + l*{0,1,2,4}] or [base + l3]) and a k step advances three pointers, not 14.
+struct Rows {
+  const char *p0, *p5, *p10;
+  int64_t l, l3;
+  template <int R>
+  const float* at() const {
+    const char* base = R < 5 ? p0 : R < 10 ? p5 : p10;
+    constexpr int i = R % 5;
+    return reinterpret_cast<const float*>(i == 0 ? base : i == 1 ? base + l : i == 2 ? base + 2 * l : i == 3 ? base + l3 : base + 4 * l);
+  }
+  void step(int64_t bytes) {
+    p0 += bytes;
+    p5 += bytes;
+    p10 += bytes;
+  }
+};
+
+template <int M, int R = 0>
+inline void fma_rows(const Rows& a, int64_t off, __m512 b0, __m512 b1, __m512* c0, __m512* c1) {
+  if constexpr (R < M) {
+    const __m512 av = _mm512_set1_ps(a.at<R>()[off]);
+    c0[R] = _mm512_fmadd_ps(av, b0, c0[R]);
+    c1[R] = _mm512_fmadd_ps(av, b1, c1[R]);
+    fma_rows<M, R + 1>(a, off, b0, b1, c0, c1);
+  }
+}
 
 template <int M>
 void tile(const MicroTile& t) {
-  const float* a = static_cast<const float*>(t.a);
+  const int64_t l = t.lda * static_cast<int64_t>(sizeof(float));
+  const char* a0 = static_cast<const char*>(t.a);
+  Rows a{a0, a0 + 5 * l, a0 + 10 * l, l, 3 * l};
   const float* b = static_cast<const float*>(t.b);
   __m512 c0[M], c1[M];
 #pragma GCC unroll 14
@@ -35,21 +66,15 @@ void tile(const MicroTile& t) {
   }
   int64_t k = 0;
   if constexpr (kSplit) {
-    for (; k + 2 <= t.kp; k += 2, a += 2 * kMR, b += 2 * kNR) {
+    for (; k + 2 <= t.kp; k += 2, a.step(2 * sizeof(float)), b += 2 * kNR) {
       _mm_prefetch(reinterpret_cast<const char*>(b + 16 * kNR), _MM_HINT_T0);
       _mm_prefetch(reinterpret_cast<const char*>(b + 16 * kNR + 16), _MM_HINT_T0);
       _mm_prefetch(reinterpret_cast<const char*>(b + 17 * kNR), _MM_HINT_T0);
       _mm_prefetch(reinterpret_cast<const char*>(b + 17 * kNR + 16), _MM_HINT_T0);
       const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
       const __m512 e0 = _mm512_load_ps(b + kNR), e1 = _mm512_load_ps(b + kNR + 16);
-#pragma GCC unroll 3
-      for (int r = 0; r < M; ++r) {
-        const __m512 av = _mm512_set1_ps(a[r]), aw = _mm512_set1_ps(a[kMR + r]);
-        c0[r] = _mm512_fmadd_ps(av, b0, c0[r]);
-        c1[r] = _mm512_fmadd_ps(av, b1, c1[r]);
-        d0[r] = _mm512_fmadd_ps(aw, e0, d0[r]);
-        d1[r] = _mm512_fmadd_ps(aw, e1, d1[r]);
-      }
+      fma_rows<M>(a, 0, b0, b1, c0, c1);
+      fma_rows<M>(a, 1, e0, e1, d0, d1);
     }
 #pragma GCC unroll 3
     for (int r = 0; r < M; ++r) {
@@ -58,16 +83,11 @@ void tile(const MicroTile& t) {
     }
   }
 #pragma GCC unroll 2
-  for (; k < t.kp; ++k, a += kMR, b += kNR) {
+  for (; k < t.kp; ++k, a.step(sizeof(float)), b += kNR) {
     _mm_prefetch(reinterpret_cast<const char*>(b + 8 * kNR), _MM_HINT_T0);
     _mm_prefetch(reinterpret_cast<const char*>(b + 8 * kNR + 16), _MM_HINT_T0);
     const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
-#pragma GCC unroll 14
-    for (int r = 0; r < M; ++r) {
-      const __m512 av = _mm512_set1_ps(a[r]);
-      c0[r] = _mm512_fmadd_ps(av, b0, c0[r]);
-      c1[r] = _mm512_fmadd_ps(av, b1, c1[r]);
-    }
+    fma_rows<M>(a, 0, b0, b1, c0, c1);
   }
   // Full-width tiles without a transcendental activation store straight from the registers (same
   // operation order as store_tile_f32: acc, + old C, + bias, then relu).

@@ -1,6 +1,7 @@
 // bf16 AVX-512 micro-kernel, 14 rows x 32 columns, KR = 2: per k pair one vdpbf16ps per (row, 16
 // columns), with A's (k, k+1) pair of row r broadcast as one 32-bit lane and B's panel holding the same
-// pair per column. 28 zmm accumulators (fp32), as in the fp32 14x32 kernel.
+// pair per column. 28 zmm accumulators (fp32), as in the fp32 14x32 kernel. A is read as rows of bf16
+// with stride t.lda (GemmKernel::a_rows), converted by the driver in one streaming pass.
 // GCC 12 warns inside its own avx512fintrin.h (_mm512_undefined_ps as the merge source, GCC PR 105593).
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
@@ -12,11 +13,44 @@
 namespace ortkit::kernels::x86 {
 
 namespace {
-constexpr int kMR = 14, kNR = 32, kKR = 2;
+constexpr int kNR = 32, kKR = 2;
+
+// Row r of A at byte offset off: three base pointers (rows 0, 5, 10) and the strides l and 3l, so every
+// row is one addressing mode and a k step advances three pointers, not 14.
+struct Rows {
+  const char *p0, *p5, *p10;
+  int64_t l, l3;
+  template <int R>
+  int32_t quad(int64_t off) const {  // the 32 bits of row R at byte offset off
+    const char* base = R < 5 ? p0 : R < 10 ? p5 : p10;
+    constexpr int i = R % 5;
+    const char* p = i == 0 ? base : i == 1 ? base + l : i == 2 ? base + 2 * l : i == 3 ? base + l3 : base + 4 * l;
+    int32_t v;
+    std::memcpy(&v, p + off, 4);
+    return v;
+  }
+  void step(int64_t bytes) {
+    p0 += bytes;
+    p5 += bytes;
+    p10 += bytes;
+  }
+};
+
+template <int M, int R = 0>
+inline void dot_rows(const Rows& a, int64_t off, __m512bh b0, __m512bh b1, __m512* c0, __m512* c1) {
+  if constexpr (R < M) {
+    const __m512bh av = (__m512bh)_mm512_set1_epi32(a.quad<R>(off));
+    c0[R] = _mm512_dpbf16_ps(c0[R], av, b0);
+    c1[R] = _mm512_dpbf16_ps(c1[R], av, b1);
+    dot_rows<M, R + 1>(a, off, b0, b1, c0, c1);
+  }
+}
 
 template <int M>
 void tile(const MicroTile& t) {
-  const uint16_t* a = static_cast<const uint16_t*>(t.a);
+  const int64_t l = t.lda * 2;
+  const char* a0 = static_cast<const char*>(t.a);
+  Rows a{a0, a0 + 5 * l, a0 + 10 * l, l, 3 * l};
   const uint16_t* b = static_cast<const uint16_t*>(t.b);
   __m512 c0[M], c1[M];
 #pragma GCC unroll 14
@@ -34,7 +68,7 @@ void tile(const MicroTile& t) {
   if constexpr (M <= 3) {
     __m512 d0[M], d1[M];
     for (int r = 0; r < M; ++r) d0[r] = d1[r] = _mm512_setzero_ps();
-    for (; g + 2 <= groups; g += 2, a += 2 * kMR * kKR, b += 2 * kNR * kKR) {
+    for (; g + 2 <= groups; g += 2, a.step(8), b += 2 * kNR * kKR) {
       _mm_prefetch(reinterpret_cast<const char*>(b + 16 * kNR * kKR), _MM_HINT_T0);
       _mm_prefetch(reinterpret_cast<const char*>(b + 16 * kNR * kKR + 32), _MM_HINT_T0);
       _mm_prefetch(reinterpret_cast<const char*>(b + 17 * kNR * kKR), _MM_HINT_T0);
@@ -42,16 +76,8 @@ void tile(const MicroTile& t) {
       const __m512bh b0 = (__m512bh)_mm512_load_si512(b), b1 = (__m512bh)_mm512_load_si512(b + 32);
       const __m512bh e0 = (__m512bh)_mm512_load_si512(b + kNR * kKR);
       const __m512bh e1 = (__m512bh)_mm512_load_si512(b + kNR * kKR + 32);
-      for (int r = 0; r < M; ++r) {
-        int32_t p0, p1;
-        std::memcpy(&p0, a + r * kKR, 4);
-        std::memcpy(&p1, a + kMR * kKR + r * kKR, 4);
-        const __m512bh av = (__m512bh)_mm512_set1_epi32(p0), aw = (__m512bh)_mm512_set1_epi32(p1);
-        c0[r] = _mm512_dpbf16_ps(c0[r], av, b0);
-        c1[r] = _mm512_dpbf16_ps(c1[r], av, b1);
-        d0[r] = _mm512_dpbf16_ps(d0[r], aw, e0);
-        d1[r] = _mm512_dpbf16_ps(d1[r], aw, e1);
-      }
+      dot_rows<M>(a, 0, b0, b1, c0, c1);
+      dot_rows<M>(a, 4, e0, e1, d0, d1);
     }
     for (int r = 0; r < M; ++r) {
       c0[r] = _mm512_add_ps(c0[r], d0[r]);
@@ -59,18 +85,11 @@ void tile(const MicroTile& t) {
     }
   }
 #pragma GCC unroll 2
-  for (; g < groups; ++g, a += kMR * kKR, b += kNR * kKR) {
+  for (; g < groups; ++g, a.step(4), b += kNR * kKR) {
     _mm_prefetch(reinterpret_cast<const char*>(b + 8 * kNR * kKR), _MM_HINT_T0);
     _mm_prefetch(reinterpret_cast<const char*>(b + 8 * kNR * kKR + 32), _MM_HINT_T0);
     const __m512bh b0 = (__m512bh)_mm512_load_si512(b), b1 = (__m512bh)_mm512_load_si512(b + 32);
-#pragma GCC unroll 14
-    for (int r = 0; r < M; ++r) {
-      int32_t pair;
-      std::memcpy(&pair, a + r * kKR, 4);
-      const __m512bh av = (__m512bh)_mm512_set1_epi32(pair);
-      c0[r] = _mm512_dpbf16_ps(c0[r], av, b0);
-      c1[r] = _mm512_dpbf16_ps(c1[r], av, b1);
-    }
+    dot_rows<M>(a, 0, b0, b1, c0, c1);
   }
   // Full-width tiles without a transcendental activation store straight from the registers (same
   // operation order as store_tile_f32: acc, + old C, + bias, then relu).

@@ -1,6 +1,7 @@
 // u8 x s8 AVX-512 VNNI micro-kernel, 14 rows x 32 columns, KR = 4: per group of 4 k one vpdpbusd per
 // (row, 16 columns), A's 4 u8 of row r broadcast as one 32-bit lane, B's panel holding 4 s8 per column.
-// vpdpbusd sums the four u8*s8 products in 32 bits: exact, no 16-bit intermediate.
+// vpdpbusd sums the four u8*s8 products in 32 bits: exact, no 16-bit intermediate. A is read in place
+// as rows with stride t.lda (GemmKernel::a_rows).
 // GCC 12 warns inside its own avx512fintrin.h (_mm512_undefined_ps as the merge source, GCC PR 105593).
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
@@ -12,29 +13,55 @@
 namespace ortkit::kernels::x86 {
 
 namespace {
-constexpr int kMR = 14, kNR = 32, kKR = 4;
+constexpr int kNR = 32, kKR = 4;
+
+// Row r of A at byte offset off: three base pointers (rows 0, 5, 10) and the strides l and 3l, so every
+// row is one addressing mode and a k step advances three pointers, not 14.
+struct Rows {
+  const char *p0, *p5, *p10;
+  int64_t l, l3;
+  template <int R>
+  int32_t quad(int64_t off) const {  // the 32 bits of row R at byte offset off
+    const char* base = R < 5 ? p0 : R < 10 ? p5 : p10;
+    constexpr int i = R % 5;
+    const char* p = i == 0 ? base : i == 1 ? base + l : i == 2 ? base + 2 * l : i == 3 ? base + l3 : base + 4 * l;
+    int32_t v;
+    std::memcpy(&v, p + off, 4);
+    return v;
+  }
+  void step(int64_t bytes) {
+    p0 += bytes;
+    p5 += bytes;
+    p10 += bytes;
+  }
+};
+
+template <int M, int R = 0>
+inline void dot_rows(const Rows& a, __m512i b0, __m512i b1, __m512i* c0, __m512i* c1) {
+  if constexpr (R < M) {
+    const __m512i av = _mm512_set1_epi32(a.quad<R>(0));
+    c0[R] = _mm512_dpbusd_epi32(c0[R], av, b0);
+    c1[R] = _mm512_dpbusd_epi32(c1[R], av, b1);
+    dot_rows<M, R + 1>(a, b0, b1, c0, c1);
+  }
+}
 
 template <int M>
 void tile(const MicroTile& t) {
-  const uint8_t* a = static_cast<const uint8_t*>(t.a);
+  const int64_t l = t.lda;
+  const char* a0 = static_cast<const char*>(t.a);
+  Rows a{a0, a0 + 5 * l, a0 + 10 * l, l, 3 * l};
   const int8_t* b = static_cast<const int8_t*>(t.b);
   __m512i c0[M], c1[M];
 #pragma GCC unroll 14
   for (int r = 0; r < M; ++r) c0[r] = c1[r] = _mm512_setzero_si512();
   const int64_t groups = t.kp / kKR;
 #pragma GCC unroll 2
-  for (int64_t g = 0; g < groups; ++g, a += kMR * kKR, b += kNR * kKR) {
+  for (int64_t g = 0; g < groups; ++g, a.step(4), b += kNR * kKR) {
     _mm_prefetch(reinterpret_cast<const char*>(b + 8 * kNR * kKR), _MM_HINT_T0);
     _mm_prefetch(reinterpret_cast<const char*>(b + 8 * kNR * kKR + 64), _MM_HINT_T0);
     const __m512i b0 = _mm512_load_si512(b), b1 = _mm512_load_si512(b + 64);
-#pragma GCC unroll 14
-    for (int r = 0; r < M; ++r) {
-      int32_t quad;
-      std::memcpy(&quad, a + r * kKR, 4);
-      const __m512i av = _mm512_set1_epi32(quad);
-      c0[r] = _mm512_dpbusd_epi32(c0[r], av, b0);
-      c1[r] = _mm512_dpbusd_epi32(c1[r], av, b1);
-    }
+    dot_rows<M>(a, b0, b1, c0, c1);
   }
   // Full-width fp32 tiles with symmetric weights (no B zero point) and no transcendental activation
   // dequantize straight from the registers, in store_tile_i32's order.

@@ -33,7 +33,8 @@ namespace ortkit::kernels {
 /// per-row data (row_sum) to its first row.
 struct MicroTile {
   int64_t kp = 0;           ///< padded depth, a multiple of KR
-  const void* a = nullptr;  ///< packed A panel
+  const void* a = nullptr;  ///< packed A panel, or row 0 of the tile for GemmKernel::a_rows kernels
+  int64_t lda = 0;          ///< a_rows kernels: A's row stride in elements (rows hold kp elements)
   const void* b = nullptr;  ///< packed B panel
   int m = 0, n = 0;         ///< valid rows (1..MR) and columns (1..NR)
   float* c = nullptr;       ///< fp32 output (null for int8 raw output)
@@ -56,13 +57,13 @@ struct MicroTile {
 
 using MicroKernelFn = void (*)(const MicroTile& t);
 
-/// Optional ISA-specific packer of one A panel (see GemmKernel::pack_a). rows[r] (r < m <= mr) point at
-/// the first element of source row r: float for f32 and bf16 kernels (bf16 ones round to nearest even
-/// while packing, as f32_to_bf16), uint8 for int8 kernels (each byte XOR-ed with a_xor). It writes the
-/// whole panel of depth kp in the layout above; rows >= m and the K tail are zero. int8 packers also
-/// write row_sums[r] (r < m) = the sum of row r's packed bytes; row_sums is null for float kinds.
-using PackAFn = void (*)(const void* const* rows, int m, int mr, int64_t k, int64_t kp, uint8_t a_xor,
-                         void* dst, int32_t* row_sums);
+/// Optional ISA-specific preparation of one A row for an a_rows kernel (see GemmKernel::prep_row). src
+/// is the source row: float for f32 and bf16 kernels (bf16 ones round to nearest even, as f32_to_bf16),
+/// uint8 for int8 kernels (each byte XOR-ed with a_xor). It writes kp elements of the kernel's A type
+/// to dst (elements k..kp-1 zero), or, for int8 with dst null, writes nothing. int8 returns the sum of
+/// the row's (XOR-ed) bytes, read as s8 when sum_signed; float kinds return 0.
+using PrepRowFn = int32_t (*)(const void* src, int64_t k, int64_t kp, uint8_t a_xor, bool sum_signed,
+                              void* dst);
 
 struct GemmKernel {
   const char* name;  ///< gemm_<dtype>_<isa>_<MR>x<NR>[c<KR>], also the file stem
@@ -79,9 +80,12 @@ struct GemmKernel {
   /// For u8s8 entries that run on s8 x s8 hardware (arm64 SDOT without I8MM's USDOT): A is packed as
   /// s8 (a ^ 0x80 = a - 128) and the driver uses zero point a_zp - 128, so the int32 sums are unchanged.
   bool a_u8_to_s8 = false;
-  /// Fast A packer for this kernel's layout, or null: the driver's portable packer then runs. Needs the
-  /// same features as the kernel. (Dynamic u8 quantization of fp32 A always uses the portable packer.)
-  PackAFn pack_a = nullptr;
+  /// A is read in place as rows (MicroTile::lda) instead of MR-row panels: the driver passes the caller's
+  /// A when no conversion is needed and its stride is harmless, else rows prepared into a buffer.
+  bool a_rows = false;
+  /// Fast row preparation for an a_rows kernel, or null: the driver's portable one then runs. Needs the
+  /// same features as the kernel. (Dynamic u8 quantization of fp32 A has its own row function.)
+  PrepRowFn prep_row = nullptr;
 };
 
 /// Every kernel compiled into this binary for a kind, best first (ref last).
