@@ -103,8 +103,10 @@ void tile(const MicroTile& t) {
         v0 = _mm512_add_ps(v0, _mm512_loadu_ps(c));
         v1 = _mm512_add_ps(v1, _mm512_loadu_ps(c + 16));
       }
-      v0 = _mm512_add_ps(v0, bias0);
-      v1 = _mm512_add_ps(v1, bias1);
+      if (t.bias) {
+        v0 = _mm512_add_ps(v0, bias0);
+        v1 = _mm512_add_ps(v1, bias1);
+      }
       if (relu) {
         v0 = _mm512_max_ps(v0, _mm512_setzero_ps());
         v1 = _mm512_max_ps(v1, _mm512_setzero_ps());

@@ -55,12 +55,6 @@ void tile(const MicroTile& t) {
   __m512 c0[M], c1[M];
 #pragma GCC unroll 14
   for (int r = 0; r < M; ++r) c0[r] = c1[r] = _mm512_setzero_ps();
-  // C is read back at the end when accumulating (K blocks, Epilogue::accumulate): start fetching it now.
-  if (t.accumulate)
-    for (int r = 0; r < M; ++r) {
-      _mm_prefetch(reinterpret_cast<const char*>(t.c + r * t.ldc), _MM_HINT_T0);
-      _mm_prefetch(reinterpret_cast<const char*>(t.c + r * t.ldc + 16), _MM_HINT_T0);
-    }
   const int64_t groups = t.kp / kKR;
   int64_t g = 0;
   // Decode-sized tiles: two chains per row cannot cover vdpbf16ps latency, so odd groups go to a second
@@ -84,13 +78,25 @@ void tile(const MicroTile& t) {
       c1[r] = _mm512_add_ps(c1[r], d1[r]);
     }
   }
-#pragma GCC unroll 2
-  for (; g < groups; ++g, a.step(4), b += kNR * kKR) {
+  auto body = [&] {
     _mm_prefetch(reinterpret_cast<const char*>(b + 8 * kNR * kKR), _MM_HINT_T0);
     _mm_prefetch(reinterpret_cast<const char*>(b + 8 * kNR * kKR + 32), _MM_HINT_T0);
     const __m512bh b0 = (__m512bh)_mm512_load_si512(b), b1 = (__m512bh)_mm512_load_si512(b + 32);
     dot_rows<M>(a, 0, b0, b1, c0, c1);
+    a.step(4);
+    b += kNR * kKR;
+  };
+  // The tile's C lines are fetched into L1 a few hundred cycles before the epilogue stores (or reads)
+  // them: a B panel of K = 768 alone fills L1, so lines fetched at the start would be gone by the end.
+  const int64_t c_fetch_at = groups > 32 ? groups - 32 : 0;
+#pragma GCC unroll 2
+  for (; g < c_fetch_at; ++g) body();
+  for (int r = 0; r < M; ++r) {
+    _mm_prefetch(reinterpret_cast<const char*>(t.c + r * t.ldc), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(t.c + r * t.ldc + 16), _MM_HINT_T0);
   }
+#pragma GCC unroll 2
+  for (; g < groups; ++g) body();
   // Full-width tiles without a transcendental activation store straight from the registers (same
   // operation order as store_tile_f32: acc, + old C, + bias, then relu).
   if (t.n == kNR && (t.act == Act::none || t.act == Act::relu)) {
@@ -105,8 +111,10 @@ void tile(const MicroTile& t) {
         v0 = _mm512_add_ps(v0, _mm512_loadu_ps(c));
         v1 = _mm512_add_ps(v1, _mm512_loadu_ps(c + 16));
       }
-      v0 = _mm512_add_ps(v0, bias0);
-      v1 = _mm512_add_ps(v1, bias1);
+      if (t.bias) {
+        v0 = _mm512_add_ps(v0, bias0);
+        v1 = _mm512_add_ps(v1, bias1);
+      }
       if (relu) {
         v0 = _mm512_max_ps(v0, _mm512_setzero_ps());
         v1 = _mm512_max_ps(v1, _mm512_setzero_ps());

@@ -52,21 +52,41 @@ void tile(const MicroTile& t) {
   const char* a0 = static_cast<const char*>(t.a);
   Rows a{a0, a0 + 5 * l, a0 + 10 * l, l, 3 * l};
   const int8_t* b = static_cast<const int8_t*>(t.b);
+  // Full-width fp32 tiles with symmetric weights (no B zero point) and no transcendental activation
+  // dequantize straight from the registers; their accumulators start at the column offsets (integer
+  // adds: exact in any order), which leaves convert, scale and store per vector at the end.
+  const bool direct = t.n == kNR && !t.c32 && !t.col_zp_neg && (t.act == Act::none || t.act == Act::relu);
+  const __m512i init0 = direct ? _mm512_loadu_si512(t.col_offset) : _mm512_setzero_si512();
+  const __m512i init1 = direct ? _mm512_loadu_si512(t.col_offset + 16) : _mm512_setzero_si512();
   __m512i c0[M], c1[M];
 #pragma GCC unroll 14
-  for (int r = 0; r < M; ++r) c0[r] = c1[r] = _mm512_setzero_si512();
+  for (int r = 0; r < M; ++r) {
+    c0[r] = init0;
+    c1[r] = init1;
+  }
   const int64_t groups = t.kp / kKR;
-#pragma GCC unroll 2
-  for (int64_t g = 0; g < groups; ++g, a.step(4), b += kNR * kKR) {
+  // The tile's C lines are fetched into L1 a few hundred cycles before the stores need them, so the
+  // epilogue does not wait on write-allocate misses (C sits in L2 or L3 between tiles).
+  const int64_t c_fetch_at = groups > 32 ? groups - 32 : 0;
+  int64_t g = 0;
+  auto body = [&] {
     _mm_prefetch(reinterpret_cast<const char*>(b + 8 * kNR * kKR), _MM_HINT_T0);
     _mm_prefetch(reinterpret_cast<const char*>(b + 8 * kNR * kKR + 64), _MM_HINT_T0);
     const __m512i b0 = _mm512_load_si512(b), b1 = _mm512_load_si512(b + 64);
     dot_rows<M>(a, b0, b1, c0, c1);
-  }
-  // Full-width fp32 tiles with symmetric weights (no B zero point) and no transcendental activation
-  // dequantize straight from the registers, in store_tile_i32's order.
-  if (t.n == kNR && !t.c32 && !t.col_zp_neg && (t.act == Act::none || t.act == Act::relu)) {
-    const __m512i off0 = _mm512_loadu_si512(t.col_offset), off1 = _mm512_loadu_si512(t.col_offset + 16);
+    a.step(4);
+    b += kNR * kKR;
+  };
+#pragma GCC unroll 2
+  for (; g < c_fetch_at; ++g) body();
+  if (t.c && !t.c32)
+    for (int r = 0; r < M; ++r) {
+      _mm_prefetch(reinterpret_cast<const char*>(t.c + r * t.ldc), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(t.c + r * t.ldc + 16), _MM_HINT_T0);
+    }
+#pragma GCC unroll 2
+  for (; g < groups; ++g) body();
+  if (direct) {  // store_tile_i32's order: (acc + offset) * scale, + old C, + bias, relu
     const __m512 sc0 = _mm512_loadu_ps(t.col_scale), sc1 = _mm512_loadu_ps(t.col_scale + 16);
     const __m512 bias0 = t.bias ? _mm512_loadu_ps(t.bias) : _mm512_setzero_ps();
     const __m512 bias1 = t.bias ? _mm512_loadu_ps(t.bias + 16) : _mm512_setzero_ps();
@@ -74,14 +94,16 @@ void tile(const MicroTile& t) {
 #pragma GCC unroll 14
     for (int r = 0; r < M; ++r) {
       float* c = t.c + r * t.ldc;
-      __m512 v0 = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(c0[r], off0)), sc0);
-      __m512 v1 = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(c1[r], off1)), sc1);
+      __m512 v0 = _mm512_mul_ps(_mm512_cvtepi32_ps(c0[r]), sc0);
+      __m512 v1 = _mm512_mul_ps(_mm512_cvtepi32_ps(c1[r]), sc1);
       if (t.accumulate) {
         v0 = _mm512_add_ps(v0, _mm512_loadu_ps(c));
         v1 = _mm512_add_ps(v1, _mm512_loadu_ps(c + 16));
       }
-      v0 = _mm512_add_ps(v0, bias0);
-      v1 = _mm512_add_ps(v1, bias1);
+      if (t.bias) {
+        v0 = _mm512_add_ps(v0, bias0);
+        v1 = _mm512_add_ps(v1, bias1);
+      }
       if (relu) {
         v0 = _mm512_max_ps(v0, _mm512_setzero_ps());
         v1 = _mm512_max_ps(v1, _mm512_setzero_ps());
