@@ -419,9 +419,12 @@ void run_job(Job& j, const Threading& th) {
   const int64_t a_block_bytes = tune_mcb > 0 ? tune_mcb : 512 * 1024;
   // M blocks: the A block (mc x kc) of ~512 KiB stays in L2 while the B panels of a task stream past it.
   const int64_t row_bytes = std::max<int64_t>(1, j.kc * esz);
-  int64_t mc = std::max<int64_t>(mr, (a_block_bytes / row_bytes) / mr * mr);
-  mc = std::min<int64_t>(mc, (j.m + mr - 1) / mr * mr);
-  j.mc = mc;
+  // Blocks are balanced: 512 rows in 252-row blocks would leave an 8-row block paying a whole pass
+  // over B.
+  const int64_t panels = (j.m + mr - 1) / mr;
+  const int64_t max_block = std::max<int64_t>(1, a_block_bytes / row_bytes / mr);
+  const int64_t m_blocks = (panels + max_block - 1) / max_block;
+  j.mc = (panels + m_blocks - 1) / m_blocks * mr;
 
   j.a_panels = (j.m + mr - 1) / mr;
   if (const int64_t rem = j.m % mr; j.a_panels >= 2 && rem != 0 && rem < mr / 2) {
@@ -429,6 +432,11 @@ void run_job(Job& j, const Threading& th) {
     j.bal_h1 = static_cast<int>((mr + rem + 1) / 2);
   }
   if (threads > 1) choose_split(j, threads);
+  static const int64_t tune_tm = std::getenv("ORTKIT_TUNE_TM") ? std::atoll(std::getenv("ORTKIT_TUNE_TM")) : 0;
+  if (threads > 1 && tune_tm > 0 && threads % tune_tm == 0) {
+    j.tm = tune_tm;
+    j.tn = threads / tune_tm;
+  }
 
   // Phase 1: A is prepared once per call (not once per task), in parallel when it is large: a round of
   // the pool costs a wake-up and a join, so it is split only past 512 KiB of A.
