@@ -67,13 +67,14 @@ float bf16_round(float v) {
 }
 
 // C is ldc-strided with canaries; returns the max error in units the caller chooses.
+// A's last row ends right at its guard page (row kernels read A in place). lda_in = 0: a prime-ish k + 3.
 void check_float_kernel(const GemmKernel& g, int64_t m, int64_t n, int64_t k, bool trans_b,
-                        const Epilogue& ep, bool threaded, std::mt19937& rng) {
+                        const Epilogue& ep, bool threaded, std::mt19937& rng, int64_t lda_in = 0) {
   const bool bf16 = g.kind == GemmKind::bf16;
-  const int64_t lda = k + 3, ldb = (trans_b ? k : n) + 5, ldc = n + 7;
+  const int64_t lda = lda_in ? lda_in : k + 3, ldb = (trans_b ? k : n) + 5, ldc = n + 7;
   // Small integers make fp32 sums exact; bf16 inputs are exact in bf16 too when small.
   std::uniform_int_distribution<int> d(-8, 8);
-  Guarded<float> a(m * lda), b((trans_b ? n : k) * ldb), c(m * ldc);
+  Guarded<float> a((m - 1) * lda + k), b((trans_b ? n : k) * ldb), c(m * ldc);
   for (size_t i = 0; i < a.size(); ++i) a[i] = static_cast<float>(d(rng)) * (bf16 ? 1.f : 0.5f);
   for (size_t i = 0; i < b.size(); ++i) b[i] = static_cast<float>(d(rng)) * 0.25f;
   std::vector<float> bias(static_cast<size_t>(std::max<int64_t>(n, 1)));
@@ -111,10 +112,10 @@ void check_float_kernel(const GemmKernel& g, int64_t m, int64_t n, int64_t k, bo
 }
 
 void check_int8_kernel(const GemmKernel& g, int64_t m, int64_t n, int64_t k, bool extremes, bool raw32,
-                       bool per_col, bool b_zp, std::mt19937& rng) {
+                       bool per_col, bool b_zp, std::mt19937& rng, int64_t lda_in = 0) {
   const bool a_signed = g.kind == GemmKind::s8s8;
-  const int64_t lda = k + 3, ldb = n + 5, ldc = n + 7;
-  Guarded<uint8_t> a(m * lda);
+  const int64_t lda = lda_in ? lda_in : k + 3, ldb = n + 5, ldc = n + 7;
+  Guarded<uint8_t> a((m - 1) * lda + k);
   Guarded<int8_t> b(k * ldb);
   std::uniform_int_distribution<int> d(0, 255);
   for (size_t i = 0; i < a.size(); ++i)
@@ -179,6 +180,9 @@ TEST_CASE("every float kernel matches the oracle over the edge sweep", "[kernels
         ep.accumulate = false;
       }
       check_float_kernel(*g, 5 * g->mr + 2, 9 * g->nr + 5, 301, false, {}, true, rng);
+      // Dense rows (lda = k) and a 4 KiB row stride, which row kernels copy to a padded stride.
+      check_float_kernel(*g, g->mr + 3, g->nr + 1, 96, false, {}, false, rng, 96);
+      check_float_kernel(*g, g->mr + 3, g->nr + 1, 1000, false, {}, true, rng, 1024);
     }
   }
 }
@@ -195,6 +199,10 @@ TEST_CASE("every int8 kernel is exact over the edge sweep", "[kernels][gemm][int
       // 255 x -128 over a large K overflows any 16-bit intermediate.
       check_int8_kernel(*g, g->mr, g->nr + 1, 4099, true, true, false, false, rng);
       check_int8_kernel(*g, 2 * g->mr + 1, 3 * g->nr, 1024, false, false, true, true, rng);
+      // Dense rows (lda = k, with and without a K tail) and a 4 KiB row stride.
+      check_int8_kernel(*g, g->mr + 3, g->nr + 1, 64, false, false, false, false, rng, 64);
+      check_int8_kernel(*g, g->mr + 3, g->nr + 1, 61, false, true, false, false, rng, 61);
+      check_int8_kernel(*g, g->mr + 3, g->nr + 1, 300, false, false, true, false, rng, 4096);
     }
   }
 }
