@@ -54,9 +54,6 @@ double cpu_clock(clockid_t id) {
 double thread_cpu_now() {
   return cpu_clock(CLOCK_THREAD_CPUTIME_ID);
 }
-double process_cpu_now() {
-  return cpu_clock(CLOCK_PROCESS_CPUTIME_ID);
-}
 
 k::GemmKind kind_of(const std::string& p) {
   if (p == "fp32" || p == "f32") return k::GemmKind::f32;
@@ -67,8 +64,7 @@ k::GemmKind kind_of(const std::string& p) {
 
 // Read bandwidth over `bytes` split across the pool's threads: the best of a few passes lasting >= 20 ms.
 double read_bandwidth(BenchPool& pool, size_t bytes, bool cpu) {
-  const int threads = pool.threads();
-  auto now = [&] { return cpu ? process_cpu_now() / threads : wall_now(); };
+  auto now = [&] { return cpu ? thread_cpu_now() : wall_now(); };  // see the sample clock below
   // Each thread reads its own 64-byte aligned slice with the widest loads the CPU has.
   const size_t per = std::max<size_t>(bytes / pool.threads() / 64 * 64, 4096);
   const size_t words = per / 8 * pool.threads();
@@ -215,8 +211,11 @@ std::vector<GemmBenchResult> run_gemm_bench(const GemmBenchOptions& opt, std::os
           r.peak_gops = peaks[key] / 1e9;
         }
         // Calibrate: how many calls make one sample last sample_seconds.
-        // One sample: `inner` calls, in wall seconds or in process CPU seconds per thread.
-        auto now = [&] { return cpu ? process_cpu_now() / t : wall_now(); };
+        // One sample: `inner` calls, in wall seconds or in CPU seconds of the calling thread. The caller
+        // takes part in every call and spins at the join, so its CPU time is the call's duration minus
+        // time descheduled. (Process CPU / threads was wrong for calls the driver keeps on one thread:
+        // the idle worker sleeps, accrues nothing, and halved the time.)
+        auto now = [&] { return cpu ? thread_cpu_now() : wall_now(); };
         call_gemm(o, s, kind, th);
         int inner = 1;
         for (;;) {
