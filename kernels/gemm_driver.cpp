@@ -438,9 +438,10 @@ void run_job(Job& j, const Threading& th) {
     j.tn = threads / tune_tm;
   }
 
-  // Phase 1: A is prepared once per call (not once per task), in parallel when it is large: a round of
-  // the pool costs a wake-up and a join, so it is split only past 512 KiB of A.
-  const bool big_a = threads > 1 && j.m * b.k_ * esz >= 512 * 1024;
+  // Phase 1: A is prepared once per call (not once per task). With threads it is split once the work
+  // outweighs a round of the pool (~1 us with the workers spinning): 64 KiB of A. Row kernels with an
+  // in-place fp32 A skip this phase.
+  const bool big_a = threads > 1 && j.m * b.k_ * esz >= 64 * 1024;
   if (j.kern->a_rows) {
     j.rows = true;
     // A row stride that is a multiple of 4 KiB puts all 14 rows of a tile in one L1 set (12 ways): such
@@ -461,7 +462,7 @@ void run_job(Job& j, const Threading& th) {
     j.rsum = is_int8 ? static_cast<int32_t*>(t_rowsum.get(sizeof(int32_t) * j.m)) : nullptr;
     j.a_prep = j.a_copy || is_int8;
     if (j.a_prep) {
-      const int64_t tasks = big_a ? std::min<int64_t>(j.m, 2 * threads) : 1;
+      const int64_t tasks = big_a ? std::min<int64_t>(j.m, threads) : 1;
       j.prep_rows = (j.m + tasks - 1) / tasks;
       const int64_t pt = (j.m + j.prep_rows - 1) / j.prep_rows;
       if (pt > 1)
@@ -473,7 +474,7 @@ void run_job(Job& j, const Threading& th) {
     j.a_panel_bytes = static_cast<size_t>(b.k_padded_) * mr * esz;
     j.apack = t_apack.get(j.a_panel_bytes * j.a_panels);
     j.rsum = is_int8 ? static_cast<int32_t*>(t_rowsum.get(sizeof(int32_t) * j.a_panels * mr)) : nullptr;
-    const int64_t pack_tasks = big_a ? std::min<int64_t>(j.a_panels, 2 * threads) : 1;
+    const int64_t pack_tasks = big_a ? std::min<int64_t>(j.a_panels, threads) : 1;
     j.pack_panels = (j.a_panels + pack_tasks - 1) / pack_tasks;
     const int64_t pt = (j.a_panels + j.pack_panels - 1) / j.pack_panels;
     if (pt > 1)

@@ -17,7 +17,10 @@ for r in $(seq 1 "$rounds"); do
     for t in ${threads//,/ }; do
       "$bench" gemm --shape "$s" --precision fp32,bf16,int8 --threads "$t" --repeats 7 --clock "$clock" \
         --csv "$out/ours_${s}_t${t}_r${r}.csv" > /dev/null 2>&1
-      OMP_NUM_THREADS=$t OPENBLAS_NUM_THREADS=$t OMP_WAIT_POLICY=passive "$peer" "$t" 7 "$s" > "$out/peer_${s}_t${t}_r${r}.csv"
+      # Passive OpenMP threads sleep between calls: right for the CPU clock on a loaded box (spinning
+      # would steal the cores), unfair on the wall clock, where oneDNN runs with GOMP's default spin.
+      policy=(); [[ $clock == cpu ]] && policy=(OMP_WAIT_POLICY=passive)
+      env "${policy[@]}" OMP_NUM_THREADS=$t OPENBLAS_NUM_THREADS=$t "$peer" "$t" 7 "$s" > "$out/peer_${s}_t${t}_r${r}.csv"
     done
   done
 done
