@@ -56,8 +56,8 @@ struct Job {
   int64_t a_panels = 0, pack_panels = 0;
   // Row kernels: A rows as the kernel reads them (the caller's A, or abuf), a_ld elements apart.
   bool rows = false;
-  bool a_copy = false;      // rows are converted / copied into abuf (else read in place)
-  bool a_prep = false;      // phase 1 has work (a copy, or int8 row sums)
+  bool a_copy = false;  // rows are converted / copied into abuf (else read in place)
+  bool a_prep = false;  // phase 1 has work (a copy, or int8 row sums)
   const char* arows = nullptr;
   char* abuf = nullptr;
   int64_t a_ld = 0, prep_rows = 0;
@@ -432,7 +432,8 @@ void run_job(Job& j, const Threading& th) {
     j.bal_h1 = static_cast<int>((mr + rem + 1) / 2);
   }
   if (threads > 1) choose_split(j, threads);
-  static const int64_t tune_tm = std::getenv("ORTKIT_TUNE_TM") ? std::atoll(std::getenv("ORTKIT_TUNE_TM")) : 0;
+  static const int64_t tune_tm =
+      std::getenv("ORTKIT_TUNE_TM") ? std::atoll(std::getenv("ORTKIT_TUNE_TM")) : 0;
   if (threads > 1 && tune_tm > 0 && threads % tune_tm == 0) {
     j.tm = tune_tm;
     j.tn = threads / tune_tm;
@@ -448,8 +449,8 @@ void run_job(Job& j, const Threading& th) {
     // an A is copied to a padded stride, as is any A the kernel cannot read as it is.
     const int64_t src_esz = j.src == ASrc::u8 || j.src == ASrc::s8 ? 1 : 4;
     const bool aliases = j.m > 1 && (j.lda * src_esz) % 4096 == 0;
-    j.a_copy = j.src == ASrc::f32_to_bf16 || j.src == ASrc::f32_to_u8 || j.a_xor != 0 || b.k_padded_ != b.k_ ||
-               aliases;
+    j.a_copy = j.src == ASrc::f32_to_bf16 || j.src == ASrc::f32_to_u8 || j.a_xor != 0 ||
+               b.k_padded_ != b.k_ || aliases;
     if (j.a_copy) {
       j.a_ld = (b.k_padded_ * esz + 63) / 64 * 64 / esz;
       if ((j.a_ld * esz) % 4096 == 0) j.a_ld += 64 / esz;

@@ -31,7 +31,8 @@ Command add_gemm_command(CLI::App& parent) {
   c.app->add_option("--precision", args->precisions, "fp32, bf16, int8 (comma separated)")->delimiter(',');
   c.app->add_option("--threads", args->threads, "thread counts (comma separated)")->delimiter(',');
   c.app->add_option("--repeats", args->repeats, "timed samples per point (median reported)");
-  c.app->add_option("--clock", args->clock, "wall, or cpu: CPU seconds of the calling thread (shared machines)");
+  c.app->add_option("--clock", args->clock,
+                    "wall, or cpu: CPU seconds of the calling thread (shared machines)");
   c.app->add_option("--json", args->json, "write the report as JSON (atomically)");
   c.app->add_option("--csv", args->csv, "write the results as CSV (atomically)");
   c.run = [args] {

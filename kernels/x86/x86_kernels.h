@@ -21,7 +21,8 @@ void store_i32_avx2(const MicroTile& t, const int32_t* acc, int acc_ld);    // a
 
 // Row preparation (avx512/prep_row_avx512.cpp), GemmKernel::prep_row of the 14-row AVX-512 kernels,
 // which read A as rows (GemmKernel::a_rows). fp32 rows need none: the driver reads or copies them.
-int32_t prep_row_bf16_avx512(const void* src, int64_t k, int64_t kp, uint8_t a_xor, bool sum_signed, void* dst);
+int32_t prep_row_bf16_avx512(const void* src, int64_t k, int64_t kp, uint8_t a_xor, bool sum_signed,
+                             void* dst);
 int32_t prep_row_u8_avx512(const void* src, int64_t k, int64_t kp, uint8_t a_xor, bool sum_signed, void* dst);
 
 // Micro-kernels (registry_x86.cpp lists them with their features).

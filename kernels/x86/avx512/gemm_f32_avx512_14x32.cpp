@@ -23,7 +23,11 @@ struct Rows {
   const float* at() const {
     const char* base = R < 5 ? p0 : R < 10 ? p5 : p10;
     constexpr int i = R % 5;
-    return reinterpret_cast<const float*>(i == 0 ? base : i == 1 ? base + l : i == 2 ? base + 2 * l : i == 3 ? base + l3 : base + 4 * l);
+    return reinterpret_cast<const float*>(i == 0   ? base
+                                          : i == 1 ? base + l
+                                          : i == 2 ? base + 2 * l
+                                          : i == 3 ? base + l3
+                                                   : base + 4 * l);
   }
   void step(int64_t bytes) {
     p0 += bytes;

@@ -49,7 +49,8 @@ int32_t prep_row_bf16_avx512(const void* src, int64_t k, int64_t kp, uint8_t, bo
   return 0;
 }
 
-int32_t prep_row_u8_avx512(const void* src, int64_t k, int64_t kp, uint8_t a_xor, bool sum_signed, void* dst) {
+int32_t prep_row_u8_avx512(const void* src, int64_t k, int64_t kp, uint8_t a_xor, bool sum_signed,
+                           void* dst) {
   const uint8_t* s = static_cast<const uint8_t*>(src);
   uint8_t* d = static_cast<uint8_t*>(dst);
   const __m512i flip = _mm512_set1_epi8(static_cast<char>(a_xor));

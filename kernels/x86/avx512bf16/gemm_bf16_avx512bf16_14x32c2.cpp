@@ -24,7 +24,11 @@ struct Rows {
   int32_t quad(int64_t off) const {  // the 32 bits of row R at byte offset off
     const char* base = R < 5 ? p0 : R < 10 ? p5 : p10;
     constexpr int i = R % 5;
-    const char* p = i == 0 ? base : i == 1 ? base + l : i == 2 ? base + 2 * l : i == 3 ? base + l3 : base + 4 * l;
+    const char* p = i == 0   ? base
+                    : i == 1 ? base + l
+                    : i == 2 ? base + 2 * l
+                    : i == 3 ? base + l3
+                             : base + 4 * l;
     int32_t v;
     std::memcpy(&v, p + off, 4);
     return v;

@@ -17,6 +17,8 @@
 //   KR=8 (SMMLA): two rows x 8 = one 128-bit A operand; two columns x 8 = one B operand.
 // Rows beyond m in the last A panel and columns beyond n in the last B panel are zero. Panels are
 // 64-byte aligned; the panel of B columns [j*NR, j*NR+NR) starts at j * Kp * NR * sizeof(elem).
+// Row-A kernels (GemmKernel::a_rows) take no A panel: row r of the tile is the Kp elements at
+// a + r * lda (the caller's A read in place, or rows the driver prepared with zeroed K padding).
 // Element types: f32 kernels float; bf16 kernels uint16_t (bf16 bits); int8 kernels A uint8_t (u8s8) or
 // int8_t (s8s8 native kernels), B int8_t.
 #pragma once
