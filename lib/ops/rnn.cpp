@@ -236,6 +236,8 @@ class Recurrent : public OpKernel {
     r_const_ = ctx.input(2).constant != nullptr;
     if (w_const_ && w_packed_.empty()) pack_w(w_packed_, ctx.input(1).constant->data_as<float>());
     if (r_const_ && r_packed_.empty()) pack_r(r_packed_, rh_packed_, ctx.input(2).constant->data_as<float>());
+    // Per-run packing targets for non-constant weights (their buffers keep capacity across runs).
+    if (w_dyn_.size() < 2) w_dyn_.resize(2), r_dyn_.resize(2), rh_dyn_.resize(2);
   }
 
   void run(RunContext& ctx) override {
@@ -295,7 +297,6 @@ class Recurrent : public OpKernel {
       // XW for every step at once (rows follow X's layout).
       const PackedB* pw = &w_packed_[d];
       if (!w_const_ || w_packed_.empty()) {
-        if (w_dyn_.empty()) w_dyn_.resize(2);
         kernels::pack_b(w_dyn_[d], kind_, BDesc{w + d * GH * in_, in_, GH, in_, true});
         pw = &w_dyn_[d];
       }
@@ -308,7 +309,6 @@ class Recurrent : public OpKernel {
       const PackedB *pr = r_packed_.empty() ? nullptr : &r_packed_[d];
       const PackedB *prh = rh_packed_.empty() ? nullptr : &rh_packed_[d];
       if (!r_const_ || r_packed_.empty()) {
-        if (r_dyn_.empty()) r_dyn_.resize(2), rh_dyn_.resize(2);
         pack_r_dir(r_dyn_[d], rh_dyn_[d], r + d * GH * H);
         pr = &r_dyn_[d];
         prh = &rh_dyn_[d];

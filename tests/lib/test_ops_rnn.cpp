@@ -321,3 +321,43 @@ TEST_CASE("Einsum rejects malformed equations", "[ops][rnn][einsum]") {
   e.set_string("equation", "ii->i");  // diagonal of a non-square matrix
   CHECK_THROWS_AS(eval_single("Einsum", {x}, e, at(12)), Error);
 }
+
+// ---------------------------------------------------------------------------------------------- detection
+
+TEST_CASE("NonMaxSuppression: per class, limits, strict score threshold, ties", "[ops][rnn][detection]") {
+  // Boxes 0 and 1 overlap (IoU 0.81), box 2 is apart.
+  const Tensor boxes = f32({1, 3, 4}, {0, 0, 1, 1, 0, 0.1f, 1, 1.1f, 0, 2, 1, 3});
+  const Tensor scores = f32({1, 2, 3}, {0.9f, 0.8f, 0.7f, 0.5f, 0.5f, 0.6f});
+  const Tensor maxo = i64({1}, {3}), iou = f32({1}, {0.5f}), sth = f32({1}, {0.5f});
+  const Tensor y = eval_single("NonMaxSuppression", {boxes, scores, maxo, iou, sth}, {}, at(11))[0];
+  // class 0: 0 then 2 (1 suppressed); class 1: 2 only (0.5 is not > 0.5).
+  CHECK(vals<int64_t>(y) == std::vector<int64_t>{0, 0, 0, 0, 0, 2, 0, 1, 2});
+  // No threshold: class 1 ties 0/1 at 0.5 -> lower index first, 1 suppressed by 0.
+  const Tensor y2 = eval_single("NonMaxSuppression", {boxes, scores, maxo, iou}, {}, at(11))[0];
+  CHECK(vals<int64_t>(y2) == std::vector<int64_t>{0, 0, 0, 0, 0, 2, 0, 1, 2, 0, 1, 0});
+  const Tensor none = eval_single("NonMaxSuppression", {boxes, scores}, {}, at(11))[0];  // max 0
+  CHECK(none.shape() == Shape{0, 3});
+  CHECK_THROWS_AS(eval_single("NonMaxSuppression", {boxes, f32({1, 1, 2}, {1, 2})}, {}, at(11)), Error);
+}
+
+TEST_CASE("RoiAlign avg and max modes, both coordinate modes", "[ops][rnn][detection]") {
+  std::vector<float> v(16);
+  for (int i = 0; i < 16; ++i) v[i] = static_cast<float>(i);  // X[y, x] = 4y + x
+  const Tensor x = f32({1, 1, 4, 4}, v), bi = i64({1}, {0});
+  Attrs a;
+  a.set_int("sampling_ratio", 1);
+  a.set_string("coordinate_transformation_mode", "output_half_pixel");
+  // One sample at (1.5, 1.5): bilinear 7.5; "max" keeps the largest weighted corner, 0.25 * 10.
+  CHECK(vals<float>(eval_single("RoiAlign", {x, f32({1, 4}, {0, 0, 3, 3}), bi}, a, at(16))[0]) ==
+        std::vector<float>{7.5f});
+  a.set_string("coordinate_transformation_mode", "half_pixel");
+  CHECK(vals<float>(eval_single("RoiAlign", {x, f32({1, 4}, {0.5f, 0.5f, 3.5f, 3.5f}), bi}, a, at(16))[0]) ==
+        std::vector<float>{7.5f});
+  a.set_string("mode", "max");
+  CHECK(vals<float>(eval_single("RoiAlign", {x, f32({1, 4}, {0.5f, 0.5f, 3.5f, 3.5f}), bi}, a, at(16))[0]) ==
+        std::vector<float>{2.5f});
+  a.set_string("mode", "median");
+  CHECK_THROWS_AS(eval_single("RoiAlign", {x, f32({1, 4}, {0, 0, 3, 3}), bi}, a, at(16)), Error);
+  Attrs b;
+  CHECK_THROWS_AS(eval_single("RoiAlign", {x, f32({1, 4}, {0, 0, 3, 3}), i64({1}, {2})}, b, at(16)), Error);
+}
