@@ -39,7 +39,8 @@ class NonMaxSuppression : public OpKernel {
     const int64_t nb = tb.shape()[0], nbox = tb.shape()[1], nc = ts.shape()[1];
     int64_t max_out = 0;
     if (ctx.has_input(2) && ctx.input(2).numel() > 0) max_out = int_at(ctx.input(2), 0);
-    const float iou_th = ctx.has_input(3) && ctx.input(3).numel() > 0 ? ctx.input(3).data_as<float>()[0] : 0.f;
+    const float iou_th =
+        ctx.has_input(3) && ctx.input(3).numel() > 0 ? ctx.input(3).data_as<float>()[0] : 0.f;
     const bool has_st = ctx.has_input(4) && ctx.input(4).numel() > 0;
     const float score_th = has_st ? ctx.input(4).data_as<float>()[0] : 0.f;
     if (iou_th < 0.f || iou_th > 1.f) ctx.fail("iou_threshold must be in [0, 1]");
@@ -58,12 +59,14 @@ class NonMaxSuppression : public OpKernel {
         for (int64_t i = 0; i < nbox; ++i)
           if (!has_st || sc[i] > score_th) order[ncand++] = i;
         // Descending score, ties by lower index.
-        std::sort(order, order + ncand, [&](int64_t x, int64_t y) { return sc[x] > sc[y] || (sc[x] == sc[y] && x < y); });
+        std::sort(order, order + ncand,
+                  [&](int64_t x, int64_t y) { return sc[x] > sc[y] || (sc[x] == sc[y] && x < y); });
         int64_t npicked = 0;
         for (int64_t k = 0; k < ncand && npicked < limit; ++k) {
           const int64_t i = order[k];
           bool keep = true;
-          for (int64_t p = 0; p < npicked && keep; ++p) keep = !suppress(bx + i * 4, bx + picked[p] * 4, iou_th);
+          for (int64_t p = 0; p < npicked && keep; ++p)
+            keep = !suppress(bx + i * 4, bx + picked[p] * 4, iou_th);
           if (!keep) continue;
           picked[npicked++] = i;
           sel[count * 3] = b, sel[count * 3 + 1] = c, sel[count * 3 + 2] = i;
@@ -113,8 +116,8 @@ class RoiAlign : public OpKernel {
     const std::string mode = a.get_string("mode", "avg");
     if (mode != "avg" && mode != "max") ctx.fail("mode must be avg or max, got '" + mode + "'");
     max_ = mode == "max";
-    const std::string ctm =
-        a.get_string("coordinate_transformation_mode", ctx.node->opset >= 16 ? "half_pixel" : "output_half_pixel");
+    const std::string ctm = a.get_string("coordinate_transformation_mode",
+                                         ctx.node->opset >= 16 ? "half_pixel" : "output_half_pixel");
     if (ctm != "half_pixel" && ctm != "output_half_pixel")
       ctx.fail("unknown coordinate_transformation_mode '" + ctm + "'");
     half_pixel_ = ctm == "half_pixel";
@@ -137,7 +140,8 @@ class RoiAlign : public OpKernel {
     const float* rois = ctx.input(1).data_as<float>();
     for (int64_t r = 0; r < nr; ++r) {
       const int64_t b = int_at(ctx.input(2), r);
-      if (b < 0 || b >= N) ctx.fail("batch_indices[" + std::to_string(r) + "] = " + std::to_string(b) + " out of range");
+      if (b < 0 || b >= N)
+        ctx.fail("batch_indices[" + std::to_string(r) + "] = " + std::to_string(b) + " out of range");
     }
     const float* x = tx.data_as<float>();
     float* y = ctx.output(0).data_as<float>();
@@ -150,8 +154,10 @@ class RoiAlign : public OpKernel {
       float rw = roi[2] * scale_ - off - sw, rh = roi[3] * scale_ - off - sh;
       if (!half_pixel_) rw = std::max(rw, 1.f), rh = std::max(rh, 1.f);
       const float bh = rh / static_cast<float>(oh_), bw = rw / static_cast<float>(ow_);
-      const int64_t gh = sampling_ > 0 ? sampling_ : static_cast<int64_t>(std::ceil(rh / static_cast<float>(oh_)));
-      const int64_t gw = sampling_ > 0 ? sampling_ : static_cast<int64_t>(std::ceil(rw / static_cast<float>(ow_)));
+      const int64_t gh =
+          sampling_ > 0 ? sampling_ : static_cast<int64_t>(std::ceil(rh / static_cast<float>(oh_)));
+      const int64_t gw =
+          sampling_ > 0 ? sampling_ : static_cast<int64_t>(std::ceil(rw / static_cast<float>(ow_)));
       const float cnt = static_cast<float>(std::max<int64_t>(gh * gw, 1));
       float* out = y + rc * oh_ * ow_;
       for (int64_t ph = 0; ph < oh_; ++ph)
@@ -192,7 +198,8 @@ class RoiAlign : public OpKernel {
       x1 = x0 = W - 1, x = static_cast<float>(x0);
     else
       x1 = x0 + 1;
-    const float ly = y - static_cast<float>(y0), lx = x - static_cast<float>(x0), hy = 1.f - ly, hx = 1.f - lx;
+    const float ly = y - static_cast<float>(y0), lx = x - static_cast<float>(x0), hy = 1.f - ly,
+                hx = 1.f - lx;
     v[0] = hy * hx * img[y0 * W + x0];
     v[1] = hy * lx * img[y0 * W + x1];
     v[2] = ly * hx * img[y1 * W + x0];
@@ -207,7 +214,8 @@ class RoiAlign : public OpKernel {
 }  // namespace
 
 void register_detection_ops(OpRegistry& r) {
-  r.add(kOnnxDomain, "NonMaxSuppression", 10, kAnyOpset, [] { return std::make_unique<NonMaxSuppression>(); });
+  r.add(kOnnxDomain, "NonMaxSuppression", 10, kAnyOpset,
+        [] { return std::make_unique<NonMaxSuppression>(); });
   r.add(kOnnxDomain, "RoiAlign", 10, kAnyOpset, [] { return std::make_unique<RoiAlign>(); });
 }
 

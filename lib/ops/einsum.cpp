@@ -239,7 +239,9 @@ class Einsum : public OpKernel {
       off += (elems * static_cast<int64_t>(esz) + 63) / 64 * 64;
       return b;
     };
-    auto in_output = [&](int c) { return std::find(out_codes.begin(), out_codes.end(), c) != out_codes.end(); };
+    auto in_output = [&](int c) {
+      return std::find(out_codes.begin(), out_codes.end(), c) != out_codes.end();
+    };
     steps_.clear();
     max_batch_ = 0;
     View cur = views[0];
@@ -273,7 +275,8 @@ class Einsum : public OpKernel {
         return a;
       };
       st.ga = make_gather(cur, cur_buf, cat(cat(batch, left), contract), size);
-      st.gb = make_gather(o, Buf{Buf::input, static_cast<int64_t>(i)}, cat(cat(batch, contract), right), size);
+      st.gb =
+          make_gather(o, Buf{Buf::input, static_cast<int64_t>(i)}, cat(cat(batch, contract), right), size);
       if (!st.ga.identity) st.ga.dst = alloc(st.nb * st.m * st.k);
       if (!st.gb.identity) st.gb.dst = alloc(st.nb * st.k * st.n);
       st.c = alloc(st.nb * st.m * st.n);
@@ -378,7 +381,8 @@ class Einsum : public OpKernel {
       T* c = ptr<T>(ctx, st.c);
       matmul<T>(st, a, b, c, ctx.threading);
     }
-    if (steps_.empty() || !final_.identity) run_gather<T>(final_, ptr<T>(ctx, final_.src), ptr<T>(ctx, final_.dst), ctx.threading);
+    if (steps_.empty() || !final_.identity)
+      run_gather<T>(final_, ptr<T>(ctx, final_.src), ptr<T>(ctx, final_.dst), ctx.threading);
   }
 
   template <class T>

@@ -91,7 +91,9 @@ std::vector<ActFn> parse_activations(const CompileContext& ctx, const std::vecto
   return out;
 }
 
-inline float sigmoidf(float x) { return 1.f / (1.f + std::exp(-x)); }
+inline float sigmoidf(float x) {
+  return 1.f / (1.f + std::exp(-x));
+}
 
 /// x[i] = act(clip(x[i])) in place; clip <= 0 means no clipping.
 void apply_act(const ActFn& f, float* x, int64_t n, float clip) {
@@ -213,8 +215,7 @@ class Recurrent : public OpKernel {
     if (has_cell_ && ctx.has_input(7) && ctx.input(7).shape != Shape{dirs_, 3 * hs_})
       ctx.fail("P must have shape " + shape_str({dirs_, 3 * hs_}));
 
-    const Shape yshape =
-        layout_ == 0 ? Shape{seq_, dirs_, batch_, hs_} : Shape{batch_, seq_, dirs_, hs_};
+    const Shape yshape = layout_ == 0 ? Shape{seq_, dirs_, batch_, hs_} : Shape{batch_, seq_, dirs_, hs_};
     const size_t nout = ctx.outputs.size();
     if (nout > 0) ctx.set_output(0, DType::f32, yshape);
     if (nout > 1) ctx.set_output(1, DType::f32, state);
@@ -306,8 +307,8 @@ class Recurrent : public OpKernel {
       } else if (S * B > 0) {
         kernels::gemm_f32(S * B, x, in_, *pw, xw, GH, ep, ctx.threading);
       }
-      const PackedB *pr = r_packed_.empty() ? nullptr : &r_packed_[d];
-      const PackedB *prh = rh_packed_.empty() ? nullptr : &rh_packed_[d];
+      const PackedB* pr = r_packed_.empty() ? nullptr : &r_packed_[d];
+      const PackedB* prh = rh_packed_.empty() ? nullptr : &rh_packed_[d];
       if (!r_const_ || r_packed_.empty()) {
         pack_r_dir(r_dyn_[d], rh_dyn_[d], r + d * GH * H);
         pr = &r_dyn_[d];
@@ -336,7 +337,8 @@ class Recurrent : public OpKernel {
         auto row = [&](int64_t b) {
           const int64_t l = len_of(b);
           const int64_t t = rev ? l - 1 - s : s;
-          StepRow sr{xw + xrow(t, b, S, B) * GH, g + b * ng, hst + b * H, cst + b * H, act, pd, rbh, H, clip_};
+          StepRow sr{
+              xw + xrow(t, b, S, B) * GH, g + b * ng, hst + b * H, cst + b * H, act, pd, rbh, H, clip_};
           return sr;
         };
         if (gru_split) {
@@ -396,7 +398,8 @@ class Recurrent : public OpKernel {
   void pack_w(std::vector<PackedB>& out, const float* w) {
     const int64_t gh = gates_ * hs_;
     out.resize(static_cast<size_t>(dirs_));
-    for (int d = 0; d < dirs_; ++d) kernels::pack_b(out[d], kind_, BDesc{w + d * gh * in_, in_, gh, in_, true});
+    for (int d = 0; d < dirs_; ++d)
+      kernels::pack_b(out[d], kind_, BDesc{w + d * gh * in_, in_, gh, in_, true});
   }
   void pack_r(std::vector<PackedB>& out, std::vector<PackedB>& out_h, const float* r) {
     out.resize(static_cast<size_t>(dirs_));
@@ -460,7 +463,7 @@ class Gru final : public Recurrent {
     const int64_t H = sr.hs;
     float* z = sr.g;
     float* hh = sr.g + 2 * H;
-    if (g2) {  // z, r done in gru_zr; hh scratch is free (the split GEMM has 2H columns only)
+    if (g2) {         // z, r done in gru_zr; hh scratch is free (the split GEMM has 2H columns only)
       hh = sr.g + H;  // reuse r's slot: r is no longer needed
       for (int64_t j = 0; j < H; ++j) hh[j] = sr.xw[2 * H + j] + g2[j];
     } else {

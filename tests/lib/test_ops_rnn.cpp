@@ -15,7 +15,9 @@ namespace {
 
 enum class Cell { rnn, gru, lstm };
 
-double sigm(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+double sigm(double x) {
+  return 1.0 / (1.0 + std::exp(-x));
+}
 
 struct RefOut {
   Tensor y, yh, yc;
@@ -97,7 +99,9 @@ RefOut ref_rnn(Cell cell, const Tensor& x, const Tensor& w, const Tensor& r, con
   return o;
 }
 
-const char* op_name(Cell c) { return c == Cell::lstm ? "LSTM" : c == Cell::gru ? "GRU" : "RNN"; }
+const char* op_name(Cell c) {
+  return c == Cell::lstm ? "LSTM" : c == Cell::gru ? "GRU" : "RNN";
+}
 
 void check_against_ref(Cell cell, bool bidir, bool with_lens, bool lbr, bool constant, int threads,
                        float clip = 0.f) {
@@ -135,7 +139,7 @@ TEST_CASE("LSTM matches the reference: directions, sequence_lens, peepholes, sta
       INFO("bidir " << bidir << " lens " << lens);
       check_against_ref(Cell::lstm, bidir, lens, false, false, 1);
     }
-  check_against_ref(Cell::lstm, true, true, false, true, 3);  // prepacked weights, pool
+  check_against_ref(Cell::lstm, true, true, false, true, 3);          // prepacked weights, pool
   check_against_ref(Cell::lstm, true, false, false, false, 1, 0.5f);  // clip
 }
 
@@ -184,7 +188,8 @@ TEST_CASE("LSTM layout 1 is the transpose of layout 0", "[ops][rnn]") {
   Tensor xt(DType::f32, {B, S, I});
   for (int64_t s = 0; s < S; ++s)
     for (int64_t b = 0; b < B; ++b)
-      for (int64_t i = 0; i < I; ++i) xt.data_as<float>()[(b * S + s) * I + i] = x.data_as<float>()[(s * B + b) * I + i];
+      for (int64_t i = 0; i < I; ++i)
+        xt.data_as<float>()[(b * S + s) * I + i] = x.data_as<float>()[(s * B + b) * I + i];
   Attrs a;
   a.set_int("hidden_size", H);
   EvalOptions o = at(14);
@@ -231,7 +236,8 @@ TEST_CASE("Einsum batched matmul, transposed output and implicit output", "[ops]
     for (int64_t i = 0; i < 4; ++i)
       for (int64_t k = 0; k < 6; ++k) {
         double s = 0;
-        for (int64_t j = 0; j < 5; ++j) s += a.data_as<float>()[(n * 4 + i) * 5 + j] * b.data_as<float>()[(n * 5 + j) * 6 + k];
+        for (int64_t j = 0; j < 5; ++j)
+          s += a.data_as<float>()[(n * 4 + i) * 5 + j] * b.data_as<float>()[(n * 5 + j) * 6 + k];
         m = std::max(m, float(std::fabs(s - y.data_as<float>()[(n * 6 + k) * 4 + i])));
       }
   CHECK(m < 1e-5f);
