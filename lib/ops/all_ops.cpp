@@ -18,6 +18,9 @@ void register_all_ops(OpRegistry& r) {
   register_quant_linear_ops(r);
   register_quant_matmul_ops(r);
   register_quant_conv_ops(r);
+  register_conv_transpose_ops(r);
+  register_nn_misc_ops(r);
+  register_elementwise_more_ops(r);
 }
 
 }  // namespace ortkit::ops

@@ -74,5 +74,8 @@ void register_pool_ops(OpRegistry& r);           // pool.cpp
 void register_quant_linear_ops(OpRegistry& r);  // quant_linear.cpp: (De)QuantizeLinear, DynamicQuantizeLinear
 void register_quant_matmul_ops(OpRegistry& r);  // quant_matmul.cpp: MatMulInteger, QLinearMatMul, fused int8
 void register_quant_conv_ops(OpRegistry& r);    // quant_conv.cpp: ConvInteger, QLinearConv
+void register_conv_transpose_ops(OpRegistry& r);    // conv_transpose.cpp: ConvTranspose
+void register_nn_misc_ops(OpRegistry& r);           // nn_misc.cpp: PRelu, InstanceNorm, LRN, MVN, Dropout...
+void register_elementwise_more_ops(OpRegistry& r);  // elementwise_more.cpp: trig, Selu, IsInf, windows...
 
 }  // namespace ortkit::ops
