@@ -289,3 +289,15 @@ TEST_CASE("window functions, Det, MaxUnpool", "[ops][math]") {
       eval_single("MaxUnpool", {f32({1, 1, 2}, {7, 9}), i64({1, 1, 2}, {1, 2}), i64({3}, {1, 1, 3})}, u, oc),
       Error);
 }
+
+TEST_CASE("ConvTranspose under bf16 precision stays close to fp32", "[ops][math]") {
+  const Tensor x = rnd({1, 8, 6, 6}, 41), w = rnd({8, 4, 3, 3}, 42);
+  Attrs a;
+  a.set_ints("strides", {2, 2});
+  const Tensor y32 = eval_single("ConvTranspose", {x, w}, a)[0];
+  EvalOptions o;
+  o.precision = Precision::bf16;
+  o.inputs_constant = true;
+  const Tensor y16 = eval_single("ConvTranspose", {x, w}, a, o)[0];
+  CHECK(max_abs_diff(y32, y16) < 0.1f);
+}
