@@ -21,6 +21,9 @@ void register_all_ops(OpRegistry& r) {
   register_rnn_ops(r);
   register_einsum_ops(r);
   register_detection_ops(r);
+  register_conv_transpose_ops(r);
+  register_nn_misc_ops(r);
+  register_elementwise_more_ops(r);
 }
 
 }  // namespace ortkit::ops

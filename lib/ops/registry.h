@@ -77,5 +77,8 @@ void register_quant_conv_ops(OpRegistry& r);    // quant_conv.cpp: ConvInteger, 
 void register_rnn_ops(OpRegistry& r);           // rnn.cpp: RNN, GRU, LSTM
 void register_einsum_ops(OpRegistry& r);        // einsum.cpp: Einsum
 void register_detection_ops(OpRegistry& r);     // detection.cpp: NonMaxSuppression, RoiAlign
+void register_conv_transpose_ops(OpRegistry& r);    // conv_transpose.cpp: ConvTranspose
+void register_nn_misc_ops(OpRegistry& r);           // nn_misc.cpp: PRelu, InstanceNorm, LRN, MVN, Dropout...
+void register_elementwise_more_ops(OpRegistry& r);  // elementwise_more.cpp: trig, Selu, IsInf, windows...
 
 }  // namespace ortkit::ops
