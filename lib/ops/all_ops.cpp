@@ -18,6 +18,9 @@ void register_all_ops(OpRegistry& r) {
   register_quant_linear_ops(r);
   register_quant_matmul_ops(r);
   register_quant_conv_ops(r);
+  register_pad_resize_ops(r);
+  register_gather_scatter_ops(r);
+  register_tensor_misc_ops(r);
 }
 
 }  // namespace ortkit::ops

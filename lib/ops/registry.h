@@ -74,5 +74,8 @@ void register_pool_ops(OpRegistry& r);           // pool.cpp
 void register_quant_linear_ops(OpRegistry& r);  // quant_linear.cpp: (De)QuantizeLinear, DynamicQuantizeLinear
 void register_quant_matmul_ops(OpRegistry& r);  // quant_matmul.cpp: MatMulInteger, QLinearMatMul, fused int8
 void register_quant_conv_ops(OpRegistry& r);    // quant_conv.cpp: ConvInteger, QLinearConv
+void register_pad_resize_ops(OpRegistry& r);     // pad_resize.cpp: Pad, Resize, Upsample
+void register_gather_scatter_ops(OpRegistry& r); // gather_scatter.cpp: GatherElements/ND, Scatter*, Trilu...
+void register_tensor_misc_ops(OpRegistry& r);    // tensor_misc.cpp: OneHot, EyeLike, TopK, NonZero, ...
 
 }  // namespace ortkit::ops
