@@ -14,11 +14,13 @@ namespace {
 /// Reads index j of an i32/i64 tensor, wrapping negatives by n; throws when out of [-n, n).
 inline int64_t checked_index(const RunContext& ctx, const Tensor& idx, int64_t j, int64_t n) {
   int64_t v = int_at(idx, j);
-  if (v < -n || v >= n) ctx.fail("index " + std::to_string(v) + " out of range for axis size " + std::to_string(n));
+  if (v < -n || v >= n)
+    ctx.fail("index " + std::to_string(v) + " out of range for axis size " + std::to_string(n));
   return v < 0 ? v + n : v;
 }
 
-// ---------------------------------------------------------------------------------------------- GatherElements
+// ----------------------------------------------------------------------------------------------
+// GatherElements
 
 class GatherElementsOp : public OpKernel {
  public:
@@ -27,7 +29,8 @@ class GatherElementsOp : public OpKernel {
     const Shape &s = ctx.input(0).shape, &is = ctx.input(1).shape;
     if (dtype_size(ctx.input(0).dtype) == 0) ctx.unsupported("dtype");
     if (s.empty() || s.size() != is.size()) ctx.fail("data and indices must have the same rank >= 1");
-    axis_ = normalize_axis(ctx.attr().get_int("axis", 0), static_cast<int64_t>(s.size()), ctx.node->describe());
+    axis_ =
+        normalize_axis(ctx.attr().get_int("axis", 0), static_cast<int64_t>(s.size()), ctx.node->describe());
     ctx.set_output(0, ctx.input(0).dtype, is);
   }
   void run(RunContext& ctx) override {
@@ -105,7 +108,8 @@ void check_reduction_dtype(const CompileContext& ctx, DType dt, Red red) {
   }
 }
 
-// ---------------------------------------------------------------------------------------------- ScatterElements
+// ----------------------------------------------------------------------------------------------
+// ScatterElements
 
 class ScatterElementsOp : public OpKernel {
  public:
@@ -118,7 +122,8 @@ class ScatterElementsOp : public OpKernel {
     if (ctx.input(2).dtype != ctx.input(0).dtype) ctx.fail("updates and data have different dtypes");
     if (ctx.input(2).shape != is) ctx.fail("updates and indices have different shapes");
     if (s.empty() || s.size() != is.size()) ctx.fail("data and indices must have the same rank >= 1");
-    axis_ = normalize_axis(ctx.attr().get_int("axis", 0), static_cast<int64_t>(s.size()), ctx.node->describe());
+    axis_ =
+        normalize_axis(ctx.attr().get_int("axis", 0), static_cast<int64_t>(s.size()), ctx.node->describe());
     ctx.set_output(0, ctx.input(0).dtype, s);
   }
   void run(RunContext& ctx) override {
@@ -234,7 +239,8 @@ class GatherNDOp : public OpKernel {
       for (int64_t t = 0; t < per_batch; ++t) {
         const int64_t tup = bb * per_batch + t;
         int64_t off = 0;
-        for (int64_t d = 0; d < k; ++d) off = off * s[b_ + d] + checked_index(ctx, idx, tup * k + d, s[b_ + d]);
+        for (int64_t d = 0; d < k; ++d)
+          off = off * s[b_ + d] + checked_index(ctx, idx, tup * k + d, s[b_ + d]);
         std::memcpy(out + tup * slice * es, in + (bb * data_batch + off * slice) * es,
                     static_cast<size_t>(slice) * es);
       }
@@ -263,7 +269,8 @@ class TriluOp : public OpKernel {
       if (ctx.input(1).numel() != 1) ctx.fail("k must be a scalar");
       k = ctx.input(1).data_as<int64_t>()[0];
     }
-    const int64_t rows = s[s.size() - 2], cols = s.back(), mats = rows * cols == 0 ? 0 : x.numel() / (rows * cols);
+    const int64_t rows = s[s.size() - 2], cols = s.back(),
+                  mats = rows * cols == 0 ? 0 : x.numel() / (rows * cols);
     visit_bytes(x.dtype(), [&](auto tag) {
       using T = decltype(tag);
       const T* in = x.data_as<T>();
@@ -351,7 +358,8 @@ class BlockShuffleOp : public OpKernel {
 void register_gather_scatter_ops(OpRegistry& r) {
   r.add(kOnnxDomain, "GatherElements", 11, kAnyOpset, [] { return std::make_unique<GatherElementsOp>(); });
   r.add(kOnnxDomain, "Scatter", 9, 10, [] { return std::make_unique<ScatterElementsOp>(false); });
-  r.add(kOnnxDomain, "ScatterElements", 11, kAnyOpset, [] { return std::make_unique<ScatterElementsOp>(true); });
+  r.add(kOnnxDomain, "ScatterElements", 11, kAnyOpset,
+        [] { return std::make_unique<ScatterElementsOp>(true); });
   r.add(kOnnxDomain, "ScatterND", 11, kAnyOpset, [] { return std::make_unique<ScatterNDOp>(); });
   r.add(kOnnxDomain, "GatherND", 11, kAnyOpset, [] { return std::make_unique<GatherNDOp>(); });
   r.add(kOnnxDomain, "Trilu", 14, kAnyOpset, [] { return std::make_unique<TriluOp>(); });

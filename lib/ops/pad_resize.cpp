@@ -66,16 +66,17 @@ class PadOp : public OpKernel {
       });
       pads_ = ctx.attr().get_ints("pads");
     } else {
-      if (ctx.has_input(2) && ctx.input(2).dtype != dt) ctx.fail("constant_value has another dtype than data");
+      if (ctx.has_input(2) && ctx.input(2).dtype != dt)
+        ctx.fail("constant_value has another dtype than data");
       if (!absent_or_const(ctx, 1) || !absent_or_const(ctx, 3)) {
         dyn_ = true;
         ctx.outputs[0].dtype = dt;
         ctx.outputs[0].data_dependent = true;
         return;
       }
-      pads_ = full_pads(to_int64_vector(*ctx.input(1).constant, where_),
-                        ctx.has_input(3) ? to_int64_vector(*ctx.input(3).constant, where_)
-                                         : std::vector<int64_t>{});
+      pads_ = full_pads(
+          to_int64_vector(*ctx.input(1).constant, where_),
+          ctx.has_input(3) ? to_int64_vector(*ctx.input(3).constant, where_) : std::vector<int64_t>{});
     }
     ctx.set_output(0, dt, out_shape(ctx.input(0).shape, pads_));
   }
@@ -100,12 +101,14 @@ class PadOp : public OpKernel {
   std::vector<int64_t> full_pads(const std::vector<int64_t>& p, const std::vector<int64_t>& axes) const {
     if (axes.empty()) {
       if (static_cast<int64_t>(p.size()) != 2 * rank_)
-        throw Error("pads has " + std::to_string(p.size()) + " values for rank " + std::to_string(rank_), where_);
+        throw Error("pads has " + std::to_string(p.size()) + " values for rank " + std::to_string(rank_),
+                    where_);
       return p;
     }
     const size_t na = axes.size();
-    if (p.size() != 2 * na) throw Error("pads has " + std::to_string(p.size()) + " values for " +
-                                            std::to_string(na) + " axes", where_);
+    if (p.size() != 2 * na)
+      throw Error("pads has " + std::to_string(p.size()) + " values for " + std::to_string(na) + " axes",
+                  where_);
     std::vector<int64_t> out(static_cast<size_t>(2 * rank_), 0);
     for (size_t i = 0; i < na; ++i) {
       const int64_t a = normalize_axis(axes[i], rank_, where_);
@@ -116,7 +119,8 @@ class PadOp : public OpKernel {
   }
   Shape out_shape(const Shape& s, const std::vector<int64_t>& p) const {
     if (static_cast<int64_t>(p.size()) != 2 * static_cast<int64_t>(s.size()))
-      throw Error("pads has " + std::to_string(p.size()) + " values for rank " + std::to_string(s.size()), where_);
+      throw Error("pads has " + std::to_string(p.size()) + " values for rank " + std::to_string(s.size()),
+                  where_);
     Shape o = s;
     const size_t r = s.size();
     for (size_t d = 0; d < r; ++d) {
@@ -187,8 +191,15 @@ class PadOp : public OpKernel {
 // ---------------------------------------------------------------------------------------------- Resize
 
 enum class Interp { nearest, linear, cubic };
-enum class Coord { half_pixel, half_pixel_symmetric, pytorch_half_pixel, align_corners, asymmetric, tf_half_pixel_for_nn,
-                   tf_crop_and_resize };
+enum class Coord {
+  half_pixel,
+  half_pixel_symmetric,
+  pytorch_half_pixel,
+  align_corners,
+  asymmetric,
+  tf_half_pixel_for_nn,
+  tf_crop_and_resize
+};
 enum class NearestMode { round_prefer_floor, round_prefer_ceil, floor, ceil, simple };
 
 struct ResizeConfig {
@@ -317,7 +328,8 @@ bool identity_pass(const AxisPass& p) {
 
 class ResizeOp : public OpKernel {
  public:
-  /// form: 7 = Upsample attr scales; 9 = Upsample / Resize-10 (X, scales); 11 = Resize (X, roi, scales, sizes).
+  /// form: 7 = Upsample attr scales; 9 = Upsample / Resize-10 (X, scales); 11 = Resize (X, roi, scales,
+  /// sizes).
   explicit ResizeOp(int form) : form_(form) {}
 
   void compile(CompileContext& ctx) override {
@@ -429,7 +441,8 @@ class ResizeOp : public OpKernel {
             const float f = cf_.extrapolation;  // only meaningful for float data
             std::memcpy(&ev, &f, sizeof(T));
           }
-          nearest_pass<T>(ctx, p, reinterpret_cast<const T*>(src), reinterpret_cast<T*>(dst), outer, inner, ev);
+          nearest_pass<T>(ctx, p, reinterpret_cast<const T*>(src), reinterpret_cast<T*>(dst), outer, inner,
+                          ev);
         });
       else
         interp_pass(ctx, p, reinterpret_cast<const float*>(src), reinterpret_cast<float*>(dst), outer, inner);
@@ -485,7 +498,8 @@ class ResizeOp : public OpKernel {
         for (size_t i = 0; i < na; ++i) {
           if (szv[i] < 0) throw Error("negative size", where_);
           out[axes[i]] = szv[i];
-          scales[axes[i]] = s[axes[i]] == 0 ? 1.0 : static_cast<double>(szv[i]) / static_cast<double>(s[axes[i]]);
+          scales[axes[i]] =
+              s[axes[i]] == 0 ? 1.0 : static_cast<double>(szv[i]) / static_cast<double>(s[axes[i]]);
         }
       } else {
         double k = cf_.keep_policy == "not_larger" ? 1e300 : 0;
@@ -507,7 +521,8 @@ class ResizeOp : public OpKernel {
           return roi->dtype() == DType::f64 ? roi->data_as<double>()[k]
                                             : static_cast<double>(roi->data_as<float>()[k]);
         };
-        if (roi->dtype() != DType::f32 && roi->dtype() != DType::f64) throw Error("roi must be float", where_);
+        if (roi->dtype() != DType::f32 && roi->dtype() != DType::f64)
+          throw Error("roi must be float", where_);
         rs[axes[i]] = at(i);
         re[axes[i]] = at(i + na);
       }
@@ -534,45 +549,47 @@ class ResizeOp : public OpKernel {
   template <class T>
   void nearest_pass(RunContext& ctx, const AxisPass& p, const T* in, T* out, int64_t outer, int64_t inner,
                     T ev) const {
-    parallel_range(ctx.threading, outer * p.out, std::max<int64_t>(1, 16384 / inner), [&](int64_t b, int64_t e) {
-      for (int64_t t = b; t < e; ++t) {
-        const int64_t o = t / p.out, j = t % p.out;
-        T* dst = out + t * inner;
-        if (p.extrap[j]) {
-          std::fill(dst, dst + inner, ev);
-          continue;
-        }
-        const T* s = in + (o * p.in + p.idx[j]) * inner;
-        if (inner == 1)
-          dst[0] = s[0];
-        else
-          std::memcpy(dst, s, static_cast<size_t>(inner) * sizeof(T));
-      }
-    });
+    parallel_range(ctx.threading, outer * p.out, std::max<int64_t>(1, 16384 / inner),
+                   [&](int64_t b, int64_t e) {
+                     for (int64_t t = b; t < e; ++t) {
+                       const int64_t o = t / p.out, j = t % p.out;
+                       T* dst = out + t * inner;
+                       if (p.extrap[j]) {
+                         std::fill(dst, dst + inner, ev);
+                         continue;
+                       }
+                       const T* s = in + (o * p.in + p.idx[j]) * inner;
+                       if (inner == 1)
+                         dst[0] = s[0];
+                       else
+                         std::memcpy(dst, s, static_cast<size_t>(inner) * sizeof(T));
+                     }
+                   });
   }
 
   void interp_pass(RunContext& ctx, const AxisPass& p, const float* in, float* out, int64_t outer,
                    int64_t inner) const {
     const float ev = cf_.extrapolation;
-    parallel_range(ctx.threading, outer * p.out, std::max<int64_t>(1, 8192 / inner), [&](int64_t b, int64_t e) {
-      for (int64_t t = b; t < e; ++t) {
-        const int64_t o = t / p.out, j = t % p.out;
-        float* dst = out + t * inner;
-        if (p.extrap[j]) {
-          std::fill(dst, dst + inner, ev);
-          continue;
-        }
-        const int64_t* id = &p.idx[j * p.taps];
-        const float* w = &p.w[j * p.taps];
-        const float* s0 = in + (o * p.in + id[0]) * inner;
-        for (int64_t i = 0; i < inner; ++i) dst[i] = w[0] * s0[i];
-        for (int tp = 1; tp < p.taps; ++tp) {
-          const float* st = in + (o * p.in + id[tp]) * inner;
-          const float wt = w[tp];
-          for (int64_t i = 0; i < inner; ++i) dst[i] += wt * st[i];
-        }
-      }
-    });
+    parallel_range(ctx.threading, outer * p.out, std::max<int64_t>(1, 8192 / inner),
+                   [&](int64_t b, int64_t e) {
+                     for (int64_t t = b; t < e; ++t) {
+                       const int64_t o = t / p.out, j = t % p.out;
+                       float* dst = out + t * inner;
+                       if (p.extrap[j]) {
+                         std::fill(dst, dst + inner, ev);
+                         continue;
+                       }
+                       const int64_t* id = &p.idx[j * p.taps];
+                       const float* w = &p.w[j * p.taps];
+                       const float* s0 = in + (o * p.in + id[0]) * inner;
+                       for (int64_t i = 0; i < inner; ++i) dst[i] = w[0] * s0[i];
+                       for (int tp = 1; tp < p.taps; ++tp) {
+                         const float* st = in + (o * p.in + id[tp]) * inner;
+                         const float wt = w[tp];
+                         for (int64_t i = 0; i < inner; ++i) dst[i] += wt * st[i];
+                       }
+                     }
+                   });
   }
 
   int form_;

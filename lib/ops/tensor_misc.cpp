@@ -21,7 +21,9 @@ inline double num_at(const Tensor& t, int64_t i) {
   return v;
 }
 
-bool is_numeric(DType t) { return visit_numeric(t, [](auto) {}); }
+bool is_numeric(DType t) {
+  return visit_numeric(t, [](auto) {});
+}
 
 // ---------------------------------------------------------------------------------------------- OneHot
 
@@ -29,10 +31,12 @@ class OneHotOp : public OpKernel {
  public:
   void compile(CompileContext& ctx) override {
     for (size_t i = 0; i < 3; ++i)
-      if (!is_numeric(ctx.input(i).dtype)) ctx.unsupported(std::string("OneHot on ") + dtype_name(ctx.input(i).dtype));
+      if (!is_numeric(ctx.input(i).dtype))
+        ctx.unsupported(std::string("OneHot on ") + dtype_name(ctx.input(i).dtype));
     if (dtype_size(ctx.input(2).dtype) == 0) ctx.unsupported("values dtype");
     const Shape& is = ctx.input(0).shape;
-    axis_ = normalize_axis(ctx.attr().get_int("axis", -1), static_cast<int64_t>(is.size()) + 1, ctx.node->describe());
+    axis_ = normalize_axis(ctx.attr().get_int("axis", -1), static_cast<int64_t>(is.size()) + 1,
+                           ctx.node->describe());
     where_ = ctx.node->describe();
     if (ctx.input(1).constant) {
       ctx.set_output(0, ctx.input(2).dtype, out_shape(is, *ctx.input(1).constant));
@@ -122,7 +126,8 @@ class CastLikeOp : public OpKernel {
       cast_ = e->make();
     }
     const DType to = ctx.input(1).dtype;
-    if (to == DType::undefined || to == DType::string) ctx.unsupported(std::string("CastLike to ") + dtype_name(to));
+    if (to == DType::undefined || to == DType::string)
+      ctx.unsupported(std::string("CastLike to ") + dtype_name(to));
     attrs_ = Attrs({}, ctx.node->describe());
     attrs_.set_int("to", dtype_to_onnx(to));
     const Attrs* saved = ctx.attrs;
@@ -196,7 +201,8 @@ class CompressOp : public OpKernel {
   int64_t axis_ = 0;
 };
 
-// ---------------------------------------------------------------------------------------------- ReverseSequence
+// ----------------------------------------------------------------------------------------------
+// ReverseSequence
 
 class ReverseSequenceOp : public OpKernel {
  public:
@@ -241,7 +247,8 @@ class ReverseSequenceOp : public OpKernel {
 class NonZeroOp : public OpKernel {
  public:
   void compile(CompileContext& ctx) override {
-    if (!is_numeric(ctx.input(0).dtype)) ctx.unsupported(std::string("NonZero on ") + dtype_name(ctx.input(0).dtype));
+    if (!is_numeric(ctx.input(0).dtype))
+      ctx.unsupported(std::string("NonZero on ") + dtype_name(ctx.input(0).dtype));
     ctx.outputs[0].dtype = DType::i64;
     ctx.outputs[0].data_dependent = true;
   }
@@ -433,7 +440,8 @@ class UniqueOp : public OpKernel {
         std::vector<int64_t>& by_first = scratch_;
         by_first.resize(static_cast<size_t>(u));
         std::iota(by_first.begin(), by_first.end(), int64_t{0});
-        std::sort(by_first.begin(), by_first.end(), [&](int64_t a, int64_t b) { return firsts_[a] < firsts_[b]; });
+        std::sort(by_first.begin(), by_first.end(),
+                  [&](int64_t a, int64_t b) { return firsts_[a] < firsts_[b]; });
         for (int64_t pos = 0; pos < u; ++pos) remap_[by_first[pos]] = pos;
       }
       Shape ys = has_axis_ ? s : Shape{u};
@@ -443,7 +451,8 @@ class UniqueOp : public OpKernel {
       for (int64_t g = 0; g < u; ++g) {
         const int64_t pos = remap_[g], src = firsts_[g];
         for (int64_t o = 0; o < outer; ++o)
-          for (int64_t j = 0; j < inner; ++j) out[(o * u + pos) * inner + j] = in[(o * len + src) * inner + j];
+          for (int64_t j = 0; j < inner; ++j)
+            out[(o * u + pos) * inner + j] = in[(o * len + src) * inner + j];
       }
       if (ctx.outputs.size() > 1) {
         int64_t* idx = ctx.allocate_output(1, DType::i64, Shape{u}).data_as<int64_t>();

@@ -90,16 +90,19 @@ TEST_CASE("Scatter/Gather: reductions, negative indices, batch_dims, errors", "[
   Attrs a;
   a.set_int("axis", 1);
   a.set_string("reduction", "max");
-  const Tensor y = eval_single("ScatterElements", {data, i64({1, 2}, {-1, -1}), f32({1, 2}, {9, 5})}, a, at(18))[0];
+  const Tensor y =
+      eval_single("ScatterElements", {data, i64({1, 2}, {-1, -1}), f32({1, 2}, {9, 5})}, a, at(18))[0];
   CHECK(vals<float>(y) == std::vector<float>{1, 2, 3, 9});
   a.set_string("reduction", "mul");
   CHECK(vals<float>(eval_single("ScatterElements", {data, i64({1, 2}, {0, 0}), f32({1, 2}, {3, 5})}, a,
                                 at(16))[0]) == std::vector<float>{15, 2, 3, 4});
   a.set_string("reduction", "max");  // max is opset 18+
-  CHECK_THROWS_AS(eval_single("ScatterElements", {data, i64({1, 1}, {0}), f32({1, 1}, {3})}, a, at(16)), Error);
+  CHECK_THROWS_AS(eval_single("ScatterElements", {data, i64({1, 1}, {0}), f32({1, 1}, {3})}, a, at(16)),
+                  Error);
   Attrs ax;
   ax.set_int("axis", 1);
-  CHECK_THROWS_AS(eval_single("ScatterElements", {data, i64({1, 1}, {4}), f32({1, 1}, {3})}, ax, at(13)), Error);
+  CHECK_THROWS_AS(eval_single("ScatterElements", {data, i64({1, 1}, {4}), f32({1, 1}, {3})}, ax, at(13)),
+                  Error);
   CHECK(vals<float>(eval_single("GatherElements", {data, i64({1, 2}, {-1, 0})}, ax, at(13))[0]) ==
         std::vector<float>{4, 1});
   // ScatterND with min reduction on rows
@@ -111,8 +114,8 @@ TEST_CASE("Scatter/Gather: reductions, negative indices, batch_dims, errors", "[
   // GatherND batch_dims = 1
   Attrs b;
   b.set_int("batch_dims", 1);
-  const Tensor g = eval_single("GatherND", {f32({2, 2, 2}, {0, 1, 2, 3, 4, 5, 6, 7}), i64({2, 1}, {1, 0})}, b,
-                               at(13))[0];
+  const Tensor g =
+      eval_single("GatherND", {f32({2, 2, 2}, {0, 1, 2, 3, 4, 5, 6, 7}), i64({2, 1}, {1, 0})}, b, at(13))[0];
   CHECK(g.shape() == Shape{2, 2});
   CHECK(vals<float>(g) == std::vector<float>{2, 3, 4, 5});
 }
@@ -123,7 +126,8 @@ TEST_CASE("Trilu, DepthToSpace round trip, EyeLike, OneHot", "[ops][tensor]") {
   lo.set_int("upper", 0);
   CHECK(vals<float>(eval_single("Trilu", {x, i64({}, {-1})}, lo, at(14))[0]) ==
         std::vector<float>{0, 0, 0, 4, 0, 0, 7, 8, 0});
-  CHECK(vals<float>(eval_single("Trilu", {x}, {}, at(14))[0]) == std::vector<float>{1, 2, 3, 0, 5, 6, 0, 0, 9});
+  CHECK(vals<float>(eval_single("Trilu", {x}, {}, at(14))[0]) ==
+        std::vector<float>{1, 2, 3, 0, 5, 6, 0, 0, 9});
   CHECK_THROWS_AS(eval_single("Trilu", {f32({3}, {1, 2, 3})}, {}, at(14)), Error);
   const Tensor img = rnd({1, 8, 2, 3});
   Attrs bs;
@@ -160,8 +164,8 @@ TEST_CASE("TopK ties, NonZero, Compress, Unique, ReverseSequence", "[ops][tensor
   CHECK(eval_single("NonZero", {f32({0, 3}, {})}, {}, at(13))[0].shape() == Shape{2, 0});
   Attrs ax;
   ax.set_int("axis", -1);
-  CHECK(vals<float>(eval_single("Compress", {f32({2, 2}, {1, 2, 3, 4}), bools({1}, {true})}, ax, at(11))[0]) ==
-        std::vector<float>{1, 3});
+  CHECK(vals<float>(eval_single("Compress", {f32({2, 2}, {1, 2, 3, 4}), bools({1}, {true})}, ax,
+                                at(11))[0]) == std::vector<float>{1, 3});
   EvalOptions u = at(11);
   u.num_outputs = 4;
   Attrs ns;
