@@ -24,6 +24,9 @@ void register_all_ops(OpRegistry& r) {
   register_conv_transpose_ops(r);
   register_nn_misc_ops(r);
   register_elementwise_more_ops(r);
+  register_pad_resize_ops(r);
+  register_gather_scatter_ops(r);
+  register_tensor_misc_ops(r);
 }
 
 }  // namespace ortkit::ops

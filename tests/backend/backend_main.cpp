@@ -26,6 +26,8 @@ namespace {
 const std::map<std::string, std::string> kSkip = {
     {"test_cast_FLOAT_to_BFLOAT16",
      "onnx 1.12 reference data truncates to bfloat16; ortkit rounds to nearest even (the current spec)"},
+    {"test_castlike_BFLOAT16_to_FLOAT", "onnx 1.12 test data: input 'like' is rank 1, the model says 2"},
+    {"test_castlike_FLOAT_to_BFLOAT16", "onnx 1.12 test data: input 'like' is rank 1, the model says 2"},
     {"test_castlike_BFLOAT16_to_FLOAT_expanded",
      "onnx 1.12 test data: input 'like' is rank 1, the model says 2"},
     {"test_castlike_FLOAT_to_BFLOAT16_expanded",
