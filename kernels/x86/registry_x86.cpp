@@ -26,11 +26,13 @@ const GemmKernel kF32Avx512{"gemm_f32_avx512_14x32", GemmKind::f32,  "avx512", k
                             /*a_u8_to_s8=*/false,    /*a_rows=*/true};
 #endif
 #if defined(ORTKIT_HAVE_X86_AVX2)
-const GemmKernel kF32Avx2{"gemm_f32_avx2_6x16", GemmKind::f32, "avx2", kAvx2, 6, 16, 1, gemm_f32_avx2_6x16};
-const GemmKernel kU8Avx2{"gemm_u8s8_avx2_4x16c4", GemmKind::u8s8, "avx2", kAvx2, 4, 16, 4,
-                         gemm_u8s8_avx2_4x16c4};
-const GemmKernel kS8Avx2{
-    "gemm_s8s8_avx2_4x16c4", GemmKind::s8s8, "avx2", kAvx2, 4, 16, 4, gemm_u8s8_avx2_4x16c4, true};
+// Positional fields after the function: a_shift_128, sve_bits, a_u8_to_s8, a_rows (registry.h).
+const GemmKernel kF32Avx2{"gemm_f32_avx2_6x16", GemmKind::f32, "avx2", kAvx2, 6,   16, 1,
+                          gemm_f32_avx2_6x16,   false,         0,      false, true};
+const GemmKernel kU8Avx2{"gemm_u8s8_avx2_4x16c4", GemmKind::u8s8, "avx2", kAvx2, 4,   16, 4,
+                         gemm_u8s8_avx2_4x16c4,   false,          0,      false, true};
+const GemmKernel kS8Avx2{"gemm_s8s8_avx2_4x16c4", GemmKind::s8s8, "avx2", kAvx2, 4,   16, 4,
+                         gemm_u8s8_avx2_4x16c4,   true,           0,      false, true};
 #endif
 #if defined(ORTKIT_HAVE_X86_AVX512BF16)
 const GemmKernel kBf16Avx512{"gemm_bf16_avx512bf16_14x32c2",
@@ -76,8 +78,18 @@ const GemmKernel kS8Vnni512{"gemm_s8s8_avx512vnni_14x32c4",
                             prep_row_u8_avx512};
 #endif
 #if defined(ORTKIT_HAVE_X86_AVXVNNI)
-const GemmKernel kU8AvxVnni{"gemm_u8s8_avxvnni_6x16c4", GemmKind::u8s8, "avxvnni", kAvxVnni, 6, 16, 4,
-                            gemm_u8s8_avxvnni_6x16c4};
+const GemmKernel kU8AvxVnni{"gemm_u8s8_avxvnni_6x16c4",
+                            GemmKind::u8s8,
+                            "avxvnni",
+                            kAvxVnni,
+                            6,
+                            16,
+                            4,
+                            gemm_u8s8_avxvnni_6x16c4,
+                            false,
+                            0,
+                            false,
+                            /*a_rows=*/true};
 const GemmKernel kS8AvxVnni{"gemm_s8s8_avxvnni_6x16c4",
                             GemmKind::s8s8,
                             "avxvnni",
@@ -86,7 +98,10 @@ const GemmKernel kS8AvxVnni{"gemm_s8s8_avxvnni_6x16c4",
                             16,
                             4,
                             gemm_u8s8_avxvnni_6x16c4,
-                            true};
+                            true,
+                            0,
+                            false,
+                            /*a_rows=*/true};
 #endif
 }  // namespace
 

@@ -1,6 +1,6 @@
 // fp32 AVX2 micro-kernel, 6 rows x 16 columns: 12 ymm accumulators + 2 of B + 1 broadcast of A = 15
 // of 16 ymm registers (the classic Haswell shape). The row count is a template parameter, so m < 6 edge
-// tiles and small-M calls do only m rows of work.
+// tiles and small-M calls do only m rows of work. A is read in place as rows (GemmKernel::a_rows).
 #include <immintrin.h>
 
 #include "x86/x86_kernels.h"
@@ -8,22 +8,23 @@
 namespace ortkit::kernels::x86 {
 
 namespace {
-constexpr int kMR = 6, kNR = 16;
+constexpr int kNR = 16;
 
 template <int M>
 void tile(const MicroTile& t) {
   const float* a = static_cast<const float*>(t.a);
+  const int64_t lda = t.lda;
   const float* b = static_cast<const float*>(t.b);
   __m256 c0[M], c1[M];
 #pragma GCC unroll 6
   for (int r = 0; r < M; ++r) c0[r] = c1[r] = _mm256_setzero_ps();
 #pragma GCC unroll 2
-  for (int64_t k = 0; k < t.kp; ++k, a += kMR, b += kNR) {
+  for (int64_t k = 0; k < t.kp; ++k, ++a, b += kNR) {
     _mm_prefetch(reinterpret_cast<const char*>(b + 8 * kNR), _MM_HINT_T0);
     const __m256 b0 = _mm256_load_ps(b), b1 = _mm256_load_ps(b + 8);
 #pragma GCC unroll 6
     for (int r = 0; r < M; ++r) {
-      const __m256 av = _mm256_broadcast_ss(a + r);
+      const __m256 av = _mm256_broadcast_ss(a + r * lda);
       c0[r] = _mm256_fmadd_ps(av, b0, c0[r]);
       c1[r] = _mm256_fmadd_ps(av, b1, c1[r]);
     }

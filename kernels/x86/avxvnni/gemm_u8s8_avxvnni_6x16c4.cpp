@@ -9,25 +9,26 @@
 namespace ortkit::kernels::x86 {
 
 namespace {
-constexpr int kMR = 6, kNR = 16, kKR = 4;
+constexpr int kNR = 16, kKR = 4;
 
 template <int M>
 void tile(const MicroTile& t) {
-  const uint8_t* a = static_cast<const uint8_t*>(t.a);
+  const uint8_t* a = static_cast<const uint8_t*>(t.a);  // rows of A, t.lda apart (GemmKernel::a_rows)
+  const int64_t lda = t.lda;
   const int8_t* b = static_cast<const int8_t*>(t.b);
   __m256i c0[M], c1[M];
 #pragma GCC unroll 6
   for (int r = 0; r < M; ++r) c0[r] = c1[r] = _mm256_setzero_si256();
   const int64_t groups = t.kp / kKR;
 #pragma GCC unroll 2
-  for (int64_t g = 0; g < groups; ++g, a += kMR * kKR, b += kNR * kKR) {
+  for (int64_t g = 0; g < groups; ++g, a += kKR, b += kNR * kKR) {
     _mm_prefetch(reinterpret_cast<const char*>(b + 8 * kNR * kKR), _MM_HINT_T0);
     const __m256i b0 = _mm256_load_si256(reinterpret_cast<const __m256i*>(b));
     const __m256i b1 = _mm256_load_si256(reinterpret_cast<const __m256i*>(b + 32));
 #pragma GCC unroll 6
     for (int r = 0; r < M; ++r) {
       int32_t quad;
-      std::memcpy(&quad, a + r * kKR, 4);
+      std::memcpy(&quad, a + r * lda, 4);
       const __m256i av = _mm256_set1_epi32(quad);
       c0[r] = _mm256_dpbusd_avx_epi32(c0[r], av, b0);
       c1[r] = _mm256_dpbusd_avx_epi32(c1[r], av, b1);
