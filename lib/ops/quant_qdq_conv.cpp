@@ -31,21 +31,48 @@ size_t align64(size_t n) {
   return (n + 63) / 64 * 64;
 }
 
-/// dst[c * rows + r] = src[r * cols + c] for bytes, in 32 x 32 tiles (rows split over threads).
+/// Transposes the 8 x 8 byte block at src (row stride ss) into dst (row stride ds): 64-bit lanes, three
+/// rounds of swaps (4x4, 2x2, 1x1 sub-blocks), portable and ~8x faster than byte loads and stores.
+inline void transpose8x8(const uint8_t* src, int64_t ss, uint8_t* dst, int64_t ds) {
+  uint64_t r[8];
+  for (int i = 0; i < 8; ++i) std::memcpy(&r[i], src + i * ss, 8);
+  // Little-endian: byte j of r[i] is element (i, j). Swap off-diagonal blocks of 4, 2, 1.
+  for (int i = 0; i < 4; ++i) {
+    const uint64_t t = ((r[i] >> 32) ^ r[i + 4]) & 0x00000000FFFFFFFFull;
+    r[i] ^= t << 32;
+    r[i + 4] ^= t;
+  }
+  for (int i : {0, 1, 4, 5}) {
+    const uint64_t t = ((r[i] >> 16) ^ r[i + 2]) & 0x0000FFFF0000FFFFull;
+    r[i] ^= t << 16;
+    r[i + 2] ^= t;
+  }
+  for (int i : {0, 2, 4, 6}) {
+    const uint64_t t = ((r[i] >> 8) ^ r[i + 1]) & 0x00FF00FF00FF00FFull;
+    r[i] ^= t << 8;
+    r[i + 1] ^= t;
+  }
+  for (int i = 0; i < 8; ++i) std::memcpy(dst + i * ds, &r[i], 8);
+}
+
+/// dst[c * rows + r] = src[r * cols + c] for bytes, in 8 x 8 blocks (rows split over threads).
 void transpose_bytes(const kernels::Threading& th, const uint8_t* src, int64_t rows, int64_t cols,
                      uint8_t* dst) {
-  constexpr int64_t T = 32;
-  parallel_range(th, (rows + T - 1) / T, std::max<int64_t>(1, 8192 / std::max<int64_t>(1, cols)),
-                 [&](int64_t t0, int64_t t1) {
-                   for (int64_t r0 = t0 * T; r0 < std::min(rows, t1 * T); r0 += T) {
-                     const int64_t r1 = std::min(rows, r0 + T);
-                     for (int64_t c0 = 0; c0 < cols; c0 += T) {
-                       const int64_t c1 = std::min(cols, c0 + T);
-                       for (int64_t r = r0; r < r1; ++r)
-                         for (int64_t c = c0; c < c1; ++c) dst[c * rows + r] = src[r * cols + c];
-                     }
-                   }
-                 });
+  const int64_t rb = rows / 8;
+  const auto rows_range = [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r)
+      for (int64_t c = 0; c < cols; ++c) dst[c * rows + r] = src[r * cols + c];
+  };
+  parallel_range(th, rb, std::max<int64_t>(1, 2048 / std::max<int64_t>(1, cols)), [&](int64_t b0, int64_t b1) {
+    for (int64_t b = b0; b < b1; ++b) {
+      const int64_t r = b * 8;
+      int64_t c = 0;
+      for (; c + 8 <= cols; c += 8) transpose8x8(src + r * cols + c, cols, dst + c * rows + r, rows);
+      for (; c < cols; ++c)
+        for (int64_t i = 0; i < 8; ++i) dst[c * rows + r + i] = src[(r + i) * cols + c];
+    }
+  });
+  rows_range(rb * 8, rows);
 }
 
 class QdqConv : public OpKernel {
@@ -84,7 +111,9 @@ class QdqConv : public OpKernel {
               gm_.oh == gm_.h && gm_.ow == gm_.w;
     nhwc_bytes_ = align64(static_cast<size_t>(gm_.c * gm_.h * gm_.w));
     col_bytes_ = direct_ ? 0 : align64(static_cast<size_t>(gm_.pixels() * gm_.kg()));
-    ctx.scratch_bytes = nhwc_bytes_ + col_bytes_ + align64(static_cast<size_t>(gm_.pixels() * gm_.m));
+    obuf_bytes_ = align64(static_cast<size_t>(gm_.pixels() * gm_.m));
+    ctx.scratch_bytes = nhwc_bytes_ + col_bytes_ + obuf_bytes_ +
+                        static_cast<size_t>(gm_.pixels() * gm_.m) * sizeof(float);
     if (packed_.empty()) pack(ctx);
   }
 
@@ -139,18 +168,15 @@ class QdqConv : public OpKernel {
     kernels::QuantA qa;
     qa.scale = ctx.input(1).data_as<float>()[0];
     qa.zero_point = quant::int_at(ctx.input(2), 0);
-    kernels::QuantOut qo;
-    qo.enabled = true;
-    qo.is_signed = out_type_ == DType::i8;
-    qo.scale = ctx.input(7).data_as<float>()[0];
-    qo.zero_point = ctx.has_input(8) ? quant::int_at(ctx.input(8), 0) : 0;
-    qo.ld = gm.m;
-    if (qo.scale == 0.f) ctx.fail("y_scale is 0");
+    const float ys = ctx.input(7).data_as<float>()[0];
+    const int32_t yz = ctx.has_input(8) ? quant::int_at(ctx.input(8), 0) : 0;
+    if (ys == 0.f) ctx.fail("y_scale is 0");
     const float* bias = ctx.has_input(6) ? ctx.input(6).data_as<float>() : nullptr;
     const uint8_t pad = static_cast<uint8_t>(qa.zero_point);  // same bits for s8
     uint8_t* nhwc = static_cast<uint8_t*>(ctx.scratch);
     uint8_t* col = nhwc + nhwc_bytes_;
     uint8_t* obuf = col + col_bytes_;
+    float* fbuf = reinterpret_cast<float*>(obuf + obuf_bytes_);
     const uint8_t* x = static_cast<const uint8_t*>(ctx.input(0).data());
     uint8_t* y = static_cast<uint8_t*>(ctx.output(0).data());
     const int64_t mg = gm.mg();
@@ -166,9 +192,16 @@ class QdqConv : public OpKernel {
         }
         kernels::Epilogue ep = ep_;
         ep.bias = bias ? bias + g * mg : nullptr;
-        qo.data = obuf + g * mg;
-        kernels::gemm_int8(p, a, lda, qa, packed_[g], nullptr, 0, nullptr, 0, ep, qo, ctx.threading);
+        kernels::gemm_int8(p, a, lda, qa, packed_[g], fbuf + g * mg, gm.m, nullptr, 0, ep, {}, ctx.threading);
       }
+      // Requantize: x / y_s like QuantizeLinear (not the driver's x * (1 / y_s)), vectorized.
+      parallel_range(ctx.threading, p, std::max<int64_t>(1, 16384 / gm.m), [&](int64_t p0, int64_t p1) {
+        if (out_type_ == DType::u8)
+          quant::quantize_span(fbuf + p0 * gm.m, (p1 - p0) * gm.m, ys, yz, obuf + p0 * gm.m);
+        else
+          quant::quantize_span(fbuf + p0 * gm.m, (p1 - p0) * gm.m, ys, yz,
+                               reinterpret_cast<int8_t*>(obuf) + p0 * gm.m);
+      });
       transpose_bytes(ctx.threading, obuf, p, gm.m, y + b * gm.m * p);
     }
   }
@@ -183,7 +216,7 @@ class QdqConv : public OpKernel {
   kernels::GemmKind kind_ = kernels::GemmKind::u8s8;
   DType out_type_ = DType::u8;
   bool direct_ = false;
-  size_t nhwc_bytes_ = 0, col_bytes_ = 0;
+  size_t nhwc_bytes_ = 0, col_bytes_ = 0, obuf_bytes_ = 0;
   std::vector<PackedB> packed_;
 };
 
