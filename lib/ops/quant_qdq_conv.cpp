@@ -63,15 +63,17 @@ void transpose_bytes(const kernels::Threading& th, const uint8_t* src, int64_t r
     for (int64_t r = r0; r < r1; ++r)
       for (int64_t c = 0; c < cols; ++c) dst[c * rows + r] = src[r * cols + c];
   };
-  parallel_range(th, rb, std::max<int64_t>(1, 2048 / std::max<int64_t>(1, cols)), [&](int64_t b0, int64_t b1) {
-    for (int64_t b = b0; b < b1; ++b) {
-      const int64_t r = b * 8;
-      int64_t c = 0;
-      for (; c + 8 <= cols; c += 8) transpose8x8(src + r * cols + c, cols, dst + c * rows + r, rows);
-      for (; c < cols; ++c)
-        for (int64_t i = 0; i < 8; ++i) dst[c * rows + r + i] = src[(r + i) * cols + c];
-    }
-  });
+  parallel_range(th, rb, std::max<int64_t>(1, 2048 / std::max<int64_t>(1, cols)),
+                 [&](int64_t b0, int64_t b1) {
+                   for (int64_t b = b0; b < b1; ++b) {
+                     const int64_t r = b * 8;
+                     int64_t c = 0;
+                     for (; c + 8 <= cols; c += 8)
+                       transpose8x8(src + r * cols + c, cols, dst + c * rows + r, rows);
+                     for (; c < cols; ++c)
+                       for (int64_t i = 0; i < 8; ++i) dst[c * rows + r + i] = src[(r + i) * cols + c];
+                   }
+                 });
   rows_range(rb * 8, rows);
 }
 
@@ -82,7 +84,8 @@ class QdqConv : public OpKernel {
     ctx.require_dtype(3, {DType::u8, DType::i8});
     for (size_t i : {1, 4, 7}) ctx.require_dtype(i, {DType::f32});
     for (size_t i : {1, 2, 7})
-      if (shape_numel(ctx.input(i).shape) != 1) ctx.unsupported("x/y scale and zero point must be per tensor");
+      if (shape_numel(ctx.input(i).shape) != 1)
+        ctx.unsupported("x/y scale and zero point must be per tensor");
     if (ctx.has_input(8)) {
       ctx.require_dtype(8, {DType::u8, DType::i8});
       if (shape_numel(ctx.input(8).shape) != 1) ctx.unsupported("y_zero_point must be per tensor");
@@ -112,8 +115,8 @@ class QdqConv : public OpKernel {
     nhwc_bytes_ = align64(static_cast<size_t>(gm_.c * gm_.h * gm_.w));
     col_bytes_ = direct_ ? 0 : align64(static_cast<size_t>(gm_.pixels() * gm_.kg()));
     obuf_bytes_ = align64(static_cast<size_t>(gm_.pixels() * gm_.m));
-    ctx.scratch_bytes = nhwc_bytes_ + col_bytes_ + obuf_bytes_ +
-                        static_cast<size_t>(gm_.pixels() * gm_.m) * sizeof(float);
+    ctx.scratch_bytes =
+        nhwc_bytes_ + col_bytes_ + obuf_bytes_ + static_cast<size_t>(gm_.pixels() * gm_.m) * sizeof(float);
     if (packed_.empty()) pack(ctx);
   }
 

@@ -63,8 +63,9 @@ void add_conv(Model& md, const ConvSpec& sp, const std::string& in, const std::s
   mb.init(p + "W", w);
   mb.init(p + "Ws", ws);
   mb.init(p + "Wz", wz);
-  mb.node("DequantizeLinear", {in, idx == 0 ? "x_s" : nm("c", static_cast<size_t>(idx - 1)) + "_ys",
-                               idx == 0 ? "x_z" : nm("c", static_cast<size_t>(idx - 1)) + "_yz"},
+  mb.node("DequantizeLinear",
+          {in, idx == 0 ? "x_s" : nm("c", static_cast<size_t>(idx - 1)) + "_ys",
+           idx == 0 ? "x_z" : nm("c", static_cast<size_t>(idx - 1)) + "_yz"},
           {p + "xd"});
   ModelBuilder::attr_int(mb.node("DequantizeLinear", {p + "W", p + "Ws", p + "Wz"}, {p + "Wd"}), "axis", 0);
   std::vector<std::string> conv_in = {p + "xd", p + "Wd"};
@@ -128,7 +129,8 @@ void build(Model& md, const std::vector<ConvSpec>& convs, int64_t n, int64_t h, 
   }
   mb.node("QuantizeLinear", {"x", "x_s", "x_z"}, {"xq"});
   for (size_t i = 0; i < convs.size(); ++i)
-    add_conv(md, convs[i], i == 0 ? "xq" : nm("q", i - 1), i + 1 == convs.size() ? "y" : nm("q", i), static_cast<int>(i));
+    add_conv(md, convs[i], i == 0 ? "xq" : nm("q", i - 1), i + 1 == convs.size() ? "y" : nm("q", i),
+             static_cast<int>(i));
   mb.output("y", md.s8 ? 3 : 2);
 }
 

@@ -137,8 +137,8 @@ int fuse_qdq_conv(Graph& g, bool require_kernel) {
     f.opset = 1;
     for (const char* a : {"auto_pad", "dilations", "group", "kernel_shape", "pads", "strides"})
       if (const ops::Attribute* at = cv.attrs.find(a)) f.attrs.set(a, *at);
-    f.inputs = {dx.inputs[0], dx.inputs[1], dx.inputs[2], dw.inputs[0], dw.inputs[1], wzp, bias,
-                q.inputs[1],  yzp};
+    f.inputs = {dx.inputs[0], dx.inputs[1], dx.inputs[2], dw.inputs[0], dw.inputs[1],
+                wzp,          bias,         q.inputs[1],  yzp};
     int8::trim_inputs(f);
     f.outputs = {q.outputs[0]};
     dead[static_cast<size_t>(qi)] = true;
