@@ -1,5 +1,6 @@
 #include "graph/optimizer.h"
 
+#include <algorithm>
 #include <iostream>
 
 namespace ortkit::graph {
@@ -19,6 +20,7 @@ std::vector<std::string> optimize(Graph& g, const OptimizeOptions& opts) {
       {"qdq_matmul_fusion", [](Graph& g) { return fuse_qdq_matmul(g); }, 2},
       {"dynquant_matmul_fusion", [](Graph& g) { return fuse_dynquant_matmul(g); }, 2},
       {"dynquant_conv_fusion", [](Graph& g) { return fuse_dynquant_conv(g); }, 2},
+      {"qdq_conv_fusion", [](Graph& g) { return fuse_qdq_conv(g); }, 2},
       {"constant_folding", fold_constants, 1},
       {"dead_nodes", remove_dead_nodes, 1},
       {"layernorm_fusion", [](Graph& g) { return fuse_layer_norm(g); }, 2},
@@ -30,6 +32,9 @@ std::vector<std::string> optimize(Graph& g, const OptimizeOptions& opts) {
   };
   for (const Pass& p : kPasses) {
     if (opts.level < p.min_level) continue;
+    if (std::find(opts.disabled_passes.begin(), opts.disabled_passes.end(), p.name) !=
+        opts.disabled_passes.end())
+      continue;
     const int n = p.fn(g);
     if (n > 0) {
       log.push_back(std::string(p.name) + ": " + std::to_string(n));

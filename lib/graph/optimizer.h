@@ -10,6 +10,8 @@ namespace ortkit::graph {
 struct OptimizeOptions {
   int level = 99;        ///< 0: nothing; 1: folding and dead-node removal; 2+: fusions too
   bool verbose = false;  ///< print each rewrite to stderr
+  /// Pass names (as in the log, e.g. "qdq_conv_fusion") to skip: for A/B comparisons of a fusion.
+  std::vector<std::string> disabled_passes;
 };
 
 /// A pass returns how many rewrites it made. require_kernel: only rewrite into an op that has a registered
@@ -24,6 +26,7 @@ int fuse_conv_activation(Graph& g, bool require_kernel = true);  // passes/conv_
 int fuse_dynquant_matmul(Graph& g, bool require_kernel = true);  // passes/dynquant_matmul_fusion.cpp
 int fuse_qdq_matmul(Graph& g, bool require_kernel = true);       // passes/qdq_matmul_fusion.cpp
 int fuse_dynquant_conv(Graph& g, bool require_kernel = true);    // passes/dynquant_conv_fusion.cpp
+int fuse_qdq_conv(Graph& g, bool require_kernel = true);         // passes/qdq_conv_fusion.cpp
 
 /// Run the pipeline; returns "pass: count" lines for the passes that changed something.
 std::vector<std::string> optimize(Graph& g, const OptimizeOptions& opts = {});

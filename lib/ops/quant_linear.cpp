@@ -83,7 +83,10 @@ class QuantizeLinear : public OpKernel {
       const int64_t base = r * s.inner;
       if (x.dtype() == DType::f32) {
         const float* px = x.data_as<float>() + base;
-        for (int64_t i = 0; i < s.inner; ++i) quant::store_q(out, y.data(), base + i, px[i] / scale, z);
+        if (out == DType::u8)
+          quant::quantize_span(px, s.inner, scale, z, y.data_as<uint8_t>() + base);
+        else
+          quant::quantize_span(px, s.inner, scale, z, y.data_as<int8_t>() + base);
       } else {
         const int32_t* px = x.data_as<int32_t>() + base;
         for (int64_t i = 0; i < s.inner; ++i)

@@ -1,4 +1,6 @@
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <set>
@@ -82,6 +84,15 @@ SessionImpl::SessionImpl(graph::Graph g, const SessionOptions& opts, double load
   graph::OptimizeOptions oo;
   oo.level = opts_.optimization_level;
   oo.verbose = opts_.verbose;
+  oo.disabled_passes = opts_.disabled_passes;
+  if (const char* env = std::getenv("ORTKIT_DISABLE_PASSES")) {  // A/B runs through the CLI tools
+    std::string list = env;
+    for (size_t b = 0; b <= list.size();) {
+      const size_t e = std::min(list.find(',', b), list.size());
+      if (e > b) oo.disabled_passes.push_back(list.substr(b, e - b));
+      b = e + 1;
+    }
+  }
   opt_log_ = graph::optimize(g_, oo);
   timings_.optimize_ms = ms_since(t0);
   // After optimization: ops that a fusion absorbed (e.g. a GELU's Erf) need no kernel of their own.

@@ -26,6 +26,9 @@ struct SessionOptions {
   bool pin_threads = false;     ///< pin workers to cores through hwloc
   int optimization_level = 99;  ///< 0: no graph optimization, 99: all passes
   bool verbose = false;         ///< print optimizer and dispatch decisions to stderr
+  /// Optimizer passes to skip by name (e.g. "qdq_conv_fusion"), for fused-vs-unfused comparisons. The
+  /// environment variable ORTKIT_DISABLE_PASSES (comma-separated names) adds to this list.
+  std::vector<std::string> disabled_passes;
 };
 
 /// A dimension: value >= 0 when fixed, else -1 with the symbolic name from the model ("batch", ...).

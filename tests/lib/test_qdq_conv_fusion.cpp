@@ -1,0 +1,278 @@
+// QDQ Conv fusion (graph/passes/qdq_conv_fusion.cpp -> ortkit.QdqConv): small statically quantized conv
+// models in QDQ form (Q(x) -> DQ -> Conv(DQ(W), DQ(int32 bias)) [-> Relu/Clip] -> Q [-> next conv]) run
+// fused and with the pass disabled (DQ -> fp32 Conv -> Q). The quantized outputs must agree within one
+// output quantization step (the fp32 conv sums in float, the fused one in int32, so a value sitting on
+// a rounding tie may land one step apart), with almost every element identical. Patterns that are not
+// exact (per-channel activation scales, a Conv result read twice, depthwise) must stay unfused.
+#include <catch2/catch.hpp>
+#include <cmath>
+
+#include "engine_model_builder.h"
+#include "graph/from_onnx.h"
+#include "graph/optimizer.h"
+#include "int8_test_util.h"
+#include "ortkit/session.h"
+
+using namespace ortkit;
+using namespace ortkit::testing;
+
+namespace {
+
+/// prefix + i (built by append: GCC 12's -Wrestrict misfires on "literal" + std::string).
+std::string nm(const char* prefix, size_t i) {
+  std::string s(prefix);
+  s += std::to_string(i);
+  return s;
+}
+
+struct ConvSpec {
+  int64_t c = 4, m = 6, k = 3, group = 1, stride = 1, dilation = 1;
+  std::vector<int64_t> pads{1, 1, 1, 1};
+  bool per_channel = false;  // per-output-channel weight scales / zero points (DQ axis 0)
+  bool u8_weights = false;   // u8 weights with a zero point of 120 (else s8, zero point 0 or small)
+  std::string act;           // "", "Relu", "Clip"
+  bool float_bias = false;   // a float bias constant instead of DQ(int32)
+  bool no_bias = false;
+};
+
+struct Model {
+  ModelBuilder mb{13};
+  bool s8 = false;  // s8 activations (QuantizeLinear zero points s8)
+};
+
+/// Appends one QDQ conv reading quantized `in` (zero point / scale names in_s, in_z) and producing the
+/// quantized `out` with new parameters out_s / out_z.
+void add_conv(Model& md, const ConvSpec& sp, const std::string& in, const std::string& out, int idx) {
+  ModelBuilder& mb = md.mb;
+  const std::string p = nm("c", static_cast<size_t>(idx)) + "_";
+  const int64_t cg = sp.c / sp.group, kk = sp.k * sp.k, kdim = cg * kk;
+  const DType wt = sp.u8_weights ? DType::u8 : DType::i8;
+  Tensor w = sp.u8_weights ? random_int8(wt, {sp.m, cg, sp.k, sp.k}, 0, 255, 31 + idx)
+                           : random_int8(wt, {sp.m, cg, sp.k, sp.k}, -127, 127, 31 + idx);
+  const int64_t nq = sp.per_channel ? sp.m : 1;
+  Tensor ws = sp.per_channel ? Tensor(DType::f32, {sp.m}) : Tensor(DType::f32, {});
+  Tensor wz = sp.per_channel ? Tensor(wt, {sp.m}) : Tensor(wt, {});
+  const float base = 1.f / (127.f * std::sqrt(static_cast<float>(kdim)));
+  for (int64_t i = 0; i < nq; ++i) {
+    ws.data_as<float>()[i] = base * (0.6f + 0.15f * static_cast<float>(i % 5));
+    if (sp.u8_weights)
+      wz.data_as<uint8_t>()[i] = static_cast<uint8_t>(120 + i % 3);
+    else
+      wz.data_as<int8_t>()[i] = static_cast<int8_t>(sp.per_channel ? i % 3 - 1 : 0);
+  }
+  mb.init(p + "W", w);
+  mb.init(p + "Ws", ws);
+  mb.init(p + "Wz", wz);
+  mb.node("DequantizeLinear",
+          {in, idx == 0 ? "x_s" : nm("c", static_cast<size_t>(idx - 1)) + "_ys",
+           idx == 0 ? "x_z" : nm("c", static_cast<size_t>(idx - 1)) + "_yz"},
+          {p + "xd"});
+  ModelBuilder::attr_int(mb.node("DequantizeLinear", {p + "W", p + "Ws", p + "Wz"}, {p + "Wd"}), "axis", 0);
+  std::vector<std::string> conv_in = {p + "xd", p + "Wd"};
+  if (!sp.no_bias) {
+    if (sp.float_bias) {
+      mb.init(p + "b", make_random({sp.m}, 77 + idx));
+      conv_in.push_back(p + "b");
+    } else {
+      // ORT's form: int32 bias with scale x_s * w_s (per channel), zero point 0.
+      const float xs = idx == 0 ? (md.s8 ? 1.f / 127.f : 2.f / 255.f) : (md.s8 ? 1.5f / 127.f : 3.f / 255.f);
+      Tensor bq(DType::i32, {sp.m}), bs(DType::f32, {sp.m});
+      for (int64_t i = 0; i < sp.m; ++i) {
+        bs.data_as<float>()[i] = xs * ws.data_as<float>()[sp.per_channel ? i : 0];
+        bq.data_as<int32_t>()[i] = static_cast<int32_t>((i * 53) % 400 - 200);
+      }
+      if (!sp.per_channel) bs = f32({}, {bs.data_as<float>()[0]});
+      mb.init(p + "bq", bq);
+      mb.init(p + "bs", bs);
+      ModelBuilder::attr_int(mb.node("DequantizeLinear", {p + "bq", p + "bs"}, {p + "bd"}), "axis", 0);
+      conv_in.push_back(p + "bd");
+    }
+  }
+  auto& cv = mb.node("Conv", conv_in, {p + "y"});
+  ModelBuilder::attr_int(cv, "group", sp.group);
+  ModelBuilder::attr_ints(cv, "kernel_shape", {sp.k, sp.k});
+  ModelBuilder::attr_ints(cv, "strides", {sp.stride, sp.stride});
+  ModelBuilder::attr_ints(cv, "dilations", {sp.dilation, sp.dilation});
+  ModelBuilder::attr_ints(cv, "pads", sp.pads);
+  std::string yv = p + "y";
+  if (sp.act == "Relu") {
+    mb.node("Relu", {yv}, {p + "r"});
+    yv = p + "r";
+  } else if (sp.act == "Clip") {
+    mb.init(p + "lo", f32({}, {0.f}));
+    mb.init(p + "hi", f32({}, {0.6f}));
+    mb.node("Clip", {yv, p + "lo", p + "hi"}, {p + "r"});
+    yv = p + "r";
+  }
+  // Output range about +-1.5 (s8, or u8 around 128); after Relu/Clip, [0, 1.5] on u8 with zero point 0.
+  const bool pos = !sp.act.empty();
+  if (md.s8) {
+    mb.init(p + "ys", f32({}, {1.5f / 127.f}));
+    mb.init(p + "yz", s8({}, {static_cast<int8_t>(pos ? -100 : 3)}));
+  } else {
+    mb.init(p + "ys", f32({}, {pos ? 1.5f / 255.f : 3.f / 255.f}));
+    mb.init(p + "yz", u8({}, {static_cast<uint8_t>(pos ? 0 : 128)}));
+  }
+  mb.node("QuantizeLinear", {yv, p + "ys", p + "yz"}, {out});
+}
+
+/// x [n, c, h, w] float -> Q -> conv(s) -> quantized output "y".
+void build(Model& md, const std::vector<ConvSpec>& convs, int64_t n, int64_t h, int64_t w) {
+  ModelBuilder& mb = md.mb;
+  mb.input("x", {n, convs[0].c, h, w});
+  if (md.s8) {
+    mb.init("x_s", f32({}, {1.f / 127.f}));
+    mb.init("x_z", s8({}, {0}));
+  } else {
+    mb.init("x_s", f32({}, {2.f / 255.f}));
+    mb.init("x_z", u8({}, {128}));
+  }
+  mb.node("QuantizeLinear", {"x", "x_s", "x_z"}, {"xq"});
+  for (size_t i = 0; i < convs.size(); ++i)
+    add_conv(md, convs[i], i == 0 ? "xq" : nm("q", i - 1), i + 1 == convs.size() ? "y" : nm("q", i),
+             static_cast<int>(i));
+  mb.output("y", md.s8 ? 3 : 2);
+}
+
+struct Result {
+  Tensor y;
+  std::map<std::string, int> ops;
+};
+
+Result run(const Model& md, const Tensor& x, bool fused) {
+  SessionOptions o;
+  o.threads = 2;
+  if (!fused) o.disabled_passes = {"qdq_conv_fusion"};
+  auto s = Session::from_bytes(md.mb.bytes(), o);
+  Result r;
+  r.ops = s->op_counts();
+  r.y = s->run({{"x", x}})[0].clone();
+  return r;
+}
+
+/// Fused vs unfused: at most 1 step apart everywhere, identical on nearly all elements; the output must
+/// use a real range (not all saturated or all zero point).
+void check_match(const Model& md, const Tensor& x, int expect_fused) {
+  const Result f = run(md, x, true), u = run(md, x, false);
+  const int n_fused = f.ops.count("QdqConv") ? f.ops.at("QdqConv") : 0;
+  CHECK(n_fused == expect_fused);
+  if (expect_fused > 0) CHECK(f.ops.count("Conv") == 0);
+  CHECK(u.ops.count("QdqConv") == 0);
+  REQUIRE(f.y.shape() == u.y.shape());
+  REQUIRE(f.y.dtype() == u.y.dtype());
+  int max_diff = 0;
+  int64_t differ = 0;
+  int lo = 1000, hi = -1000;
+  for (int64_t i = 0; i < f.y.numel(); ++i) {
+    const int a = ival(f.y, i), b = ival(u.y, i);
+    max_diff = std::max(max_diff, std::abs(a - b));
+    differ += a != b;
+    lo = std::min(lo, b);
+    hi = std::max(hi, b);
+  }
+  INFO("elements " << f.y.numel() << ", differ " << differ << ", unfused range [" << lo << ", " << hi << "]");
+  CHECK(max_diff <= 1);
+  CHECK(differ * 50 <= f.y.numel());  // <= 2%: only rounding ties
+  CHECK(hi - lo > 20);
+}
+
+}  // namespace
+
+TEST_CASE("QDQ Conv fuses into QdqConv and matches the unfused graph", "[int8][qdq]") {
+  SECTION("3x3 pad 1, per-tensor s8 weights, int32 bias, Conv -> Q") {
+    Model md;
+    build(md, {ConvSpec{}}, 1, 7, 6);
+    check_match(md, make_random({1, 4, 7, 6}, 1), 1);
+  }
+  SECTION("stride 2, asymmetric pads, per-channel weights, Relu") {
+    Model md;
+    ConvSpec s;
+    s.c = 5, s.m = 7, s.stride = 2, s.pads = {0, 1, 1, 2}, s.per_channel = true, s.act = "Relu";
+    build(md, {s}, 1, 9, 8);
+    check_match(md, make_random({1, 5, 9, 8}, 2), 1);
+  }
+  SECTION("groups 2, dilation 2, Clip(0, 0.6), u8 weights with zero points, batch 2") {
+    Model md;
+    ConvSpec s;
+    s.c = 6, s.m = 8, s.group = 2, s.dilation = 2, s.pads = {2, 2, 2, 2}, s.act = "Clip";
+    s.per_channel = true, s.u8_weights = true;
+    build(md, {s}, 2, 6, 7);
+    check_match(md, make_random({2, 6, 6, 7}, 3), 1);
+  }
+  SECTION("s8 activations: a chain of 1x1 (direct) and 3x3 stride 2 convs stays int8") {
+    Model md;
+    md.s8 = true;
+    ConvSpec a;
+    a.c = 8, a.m = 12, a.k = 1, a.pads = {0, 0, 0, 0}, a.per_channel = true, a.act = "Relu";
+    ConvSpec b;
+    b.c = 12, b.m = 16, b.stride = 2, b.float_bias = true;
+    ConvSpec c;
+    c.c = 16, c.m = 5, c.k = 1, c.stride = 2, c.pads = {0, 0, 0, 0}, c.no_bias = true, c.per_channel = true;
+    build(md, {a, b, c}, 1, 10, 9);
+    check_match(md, make_random({1, 8, 10, 9}, 4), 3);
+  }
+  SECTION("u8 activations: grouped 1x1 (direct, lda = C) then 3x3") {
+    Model md;
+    ConvSpec a;
+    a.c = 8, a.m = 8, a.k = 1, a.group = 4, a.pads = {0, 0, 0, 0}, a.act = "Relu";
+    ConvSpec b;
+    b.c = 8, b.m = 4, b.per_channel = true;
+    build(md, {a, b}, 1, 5, 5);
+    check_match(md, make_random({1, 8, 5, 5}, 5), 2);
+  }
+}
+
+TEST_CASE("QDQ Conv patterns that are not exact stay unfused", "[int8][qdq]") {
+  SECTION("depthwise conv (one channel per group) stays on the fp32 path") {
+    Model md;
+    ConvSpec s;
+    s.c = 4, s.m = 4, s.group = 4, s.per_channel = true;
+    build(md, {s}, 1, 6, 6);
+    check_match(md, make_random({1, 4, 6, 6}, 6), 0);
+  }
+  SECTION("per-channel activation scales") {
+    Model md;
+    build(md, {ConvSpec{}}, 1, 5, 5);
+    Tensor xs(DType::f32, {4});
+    for (int i = 0; i < 4; ++i) xs.data_as<float>()[i] = 0.01f * static_cast<float>(i + 1);
+    Tensor xz(DType::u8, {4});
+    std::fill_n(xz.data_as<uint8_t>(), 4, uint8_t{128});
+    md.mb.init("x_s4", xs);
+    md.mb.init("x_z4", xz);
+    for (auto& n : *md.mb.proto().mutable_graph()->mutable_node())
+      if (n.op_type() == "DequantizeLinear" && n.input(0) == "xq") {
+        n.set_input(1, "x_s4");
+        n.set_input(2, "x_z4");
+        ModelBuilder::attr_int(n, "axis", 1);
+      }
+    graph::Graph g = graph::from_onnx(md.mb.proto(), "test", ".");
+    CHECK(graph::fuse_qdq_conv(g, true) == 0);
+  }
+  SECTION("a Conv result that is also a graph output") {
+    Model md;
+    build(md, {ConvSpec{}}, 1, 5, 5);
+    md.mb.output("c0_y");
+    graph::Graph g = graph::from_onnx(md.mb.proto(), "test", ".");
+    CHECK(graph::fuse_qdq_conv(g, true) == 0);
+  }
+  SECTION("weights that are not DequantizeLinear of a constant") {
+    Model md;
+    build(md, {ConvSpec{}}, 1, 5, 5);
+    for (auto& n : *md.mb.proto().mutable_graph()->mutable_node())
+      if (n.op_type() == "Conv") n.set_input(1, "c0_Wf");
+    md.mb.init("c0_Wf", make_random({6, 4, 3, 3}, 9));
+    graph::Graph g = graph::from_onnx(md.mb.proto(), "test", ".");
+    CHECK(graph::fuse_qdq_conv(g, true) == 0);
+  }
+  SECTION("the pass can be disabled by name") {
+    Model md;
+    build(md, {ConvSpec{}}, 1, 5, 5);
+    graph::Graph g = graph::from_onnx(md.mb.proto(), "test", ".");
+    graph::OptimizeOptions oo;
+    oo.disabled_passes = {"qdq_conv_fusion"};
+    graph::optimize(g, oo);
+    int qdq = 0;
+    for (const graph::Node& n : g.nodes) qdq += n.op_type == "QdqConv";
+    CHECK(qdq == 0);
+  }
+}
