@@ -44,12 +44,36 @@ struct Body {
   std::unique_ptr<runtime::SubgraphRunner> runner;
   std::vector<int> outer_src;        ///< per bound input after the formal ones: node input index
   std::vector<const Tensor*> given;  ///< reused argument vector
+  std::string name;                  ///< the attribute ("body", "then_branch")
   size_t formal() const { return runner->num_formal_inputs(); }
   const graph::Graph& graph() const { return runner->graph(); }
   void bind_outer(const std::vector<const Tensor*>& node_inputs) {
     for (size_t k = 0; k < outer_src.size(); ++k) given[formal() + k] = node_inputs[outer_src[k]];
   }
+  /// Run with `given`; errors say which node's which body they come from.
+  const std::vector<Tensor>& run(const NodeInfo* node) {
+    try {
+      return runner->run(given);
+    } catch (const Unsupported& e) {
+      throw Unsupported(e.what(), context(e.where(), node));
+    } catch (const Error& e) {
+      throw Error(e.what(), context(e.where(), node));
+    }
+  }
+  std::string context(const std::string& where, const NodeInfo* node) const {
+    return where + (where.empty() ? "" : " ") + "(in '" + name + "' of " + (node ? node->describe() : "?") + ")";
+  }
 };
+
+/// kernels_used() of a control-flow kernel: its bodies' GEMM kernels.
+std::vector<std::string> bodies_kernels(std::initializer_list<const Body*> bodies) {
+  std::vector<std::string> names;
+  for (const Body* b : bodies)
+    if (b->runner)
+      for (const std::string& n : b->runner->kernels_used())
+        if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(n);
+  return names;
+}
 
 std::vector<std::string> implicit_inputs(const Attrs& a) {
   const Attribute* at = a.find(graph::kImplicitInputsAttr);
@@ -66,7 +90,7 @@ size_t formal_node_inputs(const Attrs& a, size_t node_inputs, const std::string&
 /// Build body `name`. `constants` holds the node inputs' constant values (may be empty: none known).
 void build_body(Body& b, const Attrs& attrs, const std::string& name, size_t node_inputs,
                 const std::vector<const Tensor*>& constants, Precision precision, const kernels::Threading& th,
-                const std::string& where) {
+                const std::string& where, int opt_level) {
   const graph::Graph& g = attrs.get_graph(name);
   const std::vector<std::string> implicit = implicit_inputs(attrs);
   const size_t formal = formal_node_inputs(attrs, node_inputs, where);
@@ -74,7 +98,8 @@ void build_body(Body& b, const Attrs& attrs, const std::string& name, size_t nod
   for (size_t j = 0; j < implicit.size(); ++j)
     if (formal + j < constants.size() && constants[formal + j])
       outer_constants[implicit[j]] = constants[formal + j];
-  b.runner = std::make_unique<runtime::SubgraphRunner>(g, outer_constants, precision, th);
+  b.name = name;
+  b.runner = std::make_unique<runtime::SubgraphRunner>(g, outer_constants, precision, th, opt_level);
   const auto& names = b.runner->bind_names();
   b.outer_src.clear();
   for (size_t k = b.formal(); k < names.size(); ++k) {
@@ -118,7 +143,8 @@ Shape empty_scan_shape(const ValueInfo& v, int64_t axis_hint = 0) {
 class If : public OpKernel {
  public:
   void prepack(const PrepackContext& pc) override {
-    build(*pc.attrs, pc.constants.size(), pc.constants, pc.precision, pc.threading, pc.node->describe());
+    build(*pc.attrs, pc.constants.size(), pc.constants, pc.precision, pc.threading, pc.node->describe(),
+          pc.optimization_level);
   }
   void compile(CompileContext& cc) override {
     if (!branch_[0].runner)
@@ -146,17 +172,18 @@ class If : public OpKernel {
     const std::string where = rc.node ? rc.node->describe() : "If";
     Body& b = branch_[read_bool(rc.input(0), "cond", where) ? 0 : 1];
     b.bind_outer(rc.inputs);
-    const std::vector<Tensor>& outs = b.runner->run(b.given);
+    const std::vector<Tensor>& outs = b.run(rc.node);
     for (size_t i = 0; i < outs.size(); ++i) copy_to_output(rc, i, outs[i]);
   }
 
  private:
   void build(const Attrs& a, size_t node_inputs, const std::vector<const Tensor*>& consts, Precision p,
-             const kernels::Threading& th, const std::string& where) {
+             const kernels::Threading& th, const std::string& where, int opt_level = 99) {
     formal_ = formal_node_inputs(a, node_inputs, where);
-    build_body(branch_[0], a, "then_branch", node_inputs, consts, p, th, where);
-    build_body(branch_[1], a, "else_branch", node_inputs, consts, p, th, where);
+    build_body(branch_[0], a, "then_branch", node_inputs, consts, p, th, where, opt_level);
+    build_body(branch_[1], a, "else_branch", node_inputs, consts, p, th, where, opt_level);
   }
+  std::vector<std::string> kernels_used() const override { return bodies_kernels({&branch_[0], &branch_[1]}); }
   Body branch_[2];
   size_t formal_ = 0;
 };
@@ -166,7 +193,8 @@ class If : public OpKernel {
 class Loop : public OpKernel {
  public:
   void prepack(const PrepackContext& pc) override {
-    build(*pc.attrs, pc.constants.size(), pc.constants, pc.precision, pc.threading, pc.node->describe());
+    build(*pc.attrs, pc.constants.size(), pc.constants, pc.precision, pc.threading, pc.node->describe(),
+          pc.optimization_level);
   }
   void compile(CompileContext& cc) override {
     if (!body_.runner) build(cc.attr(), cc.num_inputs(), {}, cc.precision, cc.threading, cc.node->describe());
@@ -225,7 +253,7 @@ class Loop : public OpKernel {
       body_.given[0] = &iter_;
       body_.given[1] = &cond_;
       for (size_t j = 0; j < n_; ++j) body_.given[2 + j] = &cur_[j];
-      const std::vector<Tensor>& outs = body_.runner->run(body_.given);
+      const std::vector<Tensor>& outs = body_.run(rc.node);
       cond = read_bool(outs[0], "the body's condition output", where);
       for (size_t j = 0; j < n_; ++j) cur_[j] = state_[1 - side][j].copy_of(outs[1 + j]);
       side = 1 - side;
@@ -262,12 +290,13 @@ class Loop : public OpKernel {
 
  private:
   void build(const Attrs& a, size_t node_inputs, const std::vector<const Tensor*>& consts, Precision p,
-             const kernels::Threading& th, const std::string& where) {
+             const kernels::Threading& th, const std::string& where, int opt_level = 99) {
     formal_ = formal_node_inputs(a, node_inputs, where);
-    build_body(body_, a, "body", node_inputs, consts, p, th, where);
+    build_body(body_, a, "body", node_inputs, consts, p, th, where, opt_level);
     iter_ = Tensor(DType::i64, {});
     cond_ = Tensor(DType::boolean, {});
   }
+  std::vector<std::string> kernels_used() const override { return bodies_kernels({&body_}); }
   Body body_;
   size_t formal_ = 0, n_ = 0, k_ = 0;
   Tensor iter_, cond_;
@@ -312,7 +341,7 @@ class Scan : public OpKernel {
  public:
   void prepack(const PrepackContext& pc) override {
     build(*pc.attrs, pc.constants.size(), pc.constants, pc.precision, pc.threading, pc.node->describe(),
-          pc.node->opset);
+          pc.node->opset, pc.optimization_level);
   }
   void compile(CompileContext& cc) override {
     if (!body_.runner)
@@ -430,10 +459,10 @@ class Scan : public OpKernel {
 
  private:
   void build(const Attrs& a, size_t node_inputs, const std::vector<const Tensor*>& consts, Precision p,
-             const kernels::Threading& th, const std::string& where, int opset) {
+             const kernels::Threading& th, const std::string& where, int opset, int opt_level = 99) {
     batched_ = opset < 9;
     formal_ = formal_node_inputs(a, node_inputs, where);
-    build_body(body_, a, "body", node_inputs, consts, p, th, where);
+    build_body(body_, a, "body", node_inputs, consts, p, th, where, opt_level);
   }
 
   Tensor batch_entry(const Tensor& t, int64_t b, RunContext& rc) {
@@ -469,7 +498,7 @@ class Scan : public OpKernel {
         body_.given[n_ + i] = &slice_t_[i];
       }
       for (size_t j = 0; j < n_; ++j) body_.given[j] = &cur_[j];
-      const std::vector<Tensor>& outs = body_.runner->run(body_.given);
+      const std::vector<Tensor>& outs = body_.run(rc.node);
       for (size_t j = 0; j < n_; ++j) cur_[j] = state_[1 - side][j].copy_of(outs[j]);
       side = 1 - side;
       for (size_t k = 0; k < k_; ++k) {
@@ -498,6 +527,7 @@ class Scan : public OpKernel {
     }
   }
 
+  std::vector<std::string> kernels_used() const override { return bodies_kernels({&body_}); }
   Body body_;
   bool batched_ = false;
   size_t formal_ = 0, n_ = 0, k_ = 0;

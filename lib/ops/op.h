@@ -199,6 +199,7 @@ struct PrepackContext {
   std::vector<const Tensor*> constants;  ///< per input slot: the constant value, or null
   Precision precision = Precision::fp32;
   kernels::Threading threading;
+  int optimization_level = 99;  ///< the session's; subgraphs (If/Loop/Scan bodies) are optimized with it
   kernels::GemmKind float_gemm_kind() const {
     return precision == Precision::bf16 ? kernels::GemmKind::bf16 : kernels::GemmKind::f32;
   }

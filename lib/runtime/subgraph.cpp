@@ -14,8 +14,8 @@ constexpr size_t kMaxPlans = 8;
 
 SubgraphRunner::SubgraphRunner(const graph::Graph& body,
                                const std::map<std::string, const Tensor*>& outer_constants,
-                               Precision precision, const kernels::Threading& th)
-    : g_(body), precision_(precision), th_(th) {
+                               Precision precision, const kernels::Threading& th, int optimization_level)
+    : g_(body), precision_(precision), opt_level_(optimization_level), th_(th) {
   formal_ = g_.inputs.size();
   for (const ValueInfo& v : g_.inputs) bind_names_.push_back(v.name);
   for (const std::string& r : g_.outer_refs) {
@@ -34,7 +34,9 @@ SubgraphRunner::SubgraphRunner(const graph::Graph& body,
     bind_names_.push_back(r);
   }
   g_.outer_refs.clear();
-  graph::optimize(g_, {});
+  graph::OptimizeOptions oo;
+  oo.level = opt_level_;
+  graph::optimize(g_, oo);
   check_supported(g_);
   for (graph::Node& n : g_.nodes) {
     infos_.push_back(n.info());
@@ -50,6 +52,7 @@ SubgraphRunner::SubgraphRunner(const graph::Graph& body,
     pc.attrs = &n.attrs;
     pc.precision = precision_;
     pc.threading = th_;
+    pc.optimization_level = opt_level_;
     for (const std::string& in : n.inputs) pc.constants.push_back(g_.constant(in));
     kernels_.back()->prepack(pc);
   }
@@ -59,6 +62,14 @@ SubgraphRunner::SubgraphRunner(const graph::Graph& body,
 }
 
 SubgraphRunner::~SubgraphRunner() = default;
+
+std::vector<std::string> SubgraphRunner::kernels_used() const {
+  std::vector<std::string> names;
+  for (const auto& k : kernels_)
+    for (const std::string& n : k->kernels_used())
+      if (std::find(names.begin(), names.end(), n) == names.end()) names.push_back(n);
+  return names;
+}
 
 Plan& SubgraphRunner::plan_for(const std::vector<const Tensor*>& given) {
   for (size_t i = plans_.size(); i-- > 0;) {

@@ -22,7 +22,7 @@ class SubgraphRunner {
  public:
   /// `outer_constants`: outer-scope values known now (not owned: they must outlive the runner).
   SubgraphRunner(const graph::Graph& body, const std::map<std::string, const Tensor*>& outer_constants,
-                 Precision precision, const kernels::Threading& th);
+                 Precision precision, const kernels::Threading& th, int optimization_level = 99);
   ~SubgraphRunner();
 
   /// Names run() binds, in order (formal inputs, then the remaining outer refs).
@@ -33,12 +33,15 @@ class SubgraphRunner {
   /// the next run() of this runner.
   const std::vector<Tensor>& run(const std::vector<const Tensor*>& given);
   size_t plan_count() const { return plans_.size(); }
+  /// GEMM kernel names the body's nodes run (nested bodies included).
+  std::vector<std::string> kernels_used() const;
 
  private:
   Plan& plan_for(const std::vector<const Tensor*>& given);
 
   graph::Graph g_;
   Precision precision_;
+  int opt_level_;
   kernels::Threading th_;
   size_t formal_ = 0;
   std::vector<std::string> bind_names_;
