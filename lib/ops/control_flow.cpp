@@ -111,11 +111,20 @@ void build_body(Body& b, const Attrs& attrs, const std::string& name, size_t nod
   b.given.assign(names.size(), nullptr);
 }
 
-bool read_bool(const Tensor& t, const std::string& what, const std::string& where) {
+bool read_bool(const Tensor& t, const char* what, const RunContext& rc) {
   if (t.dtype() != DType::boolean || t.numel() != 1)
-    throw Error(what + " must be a single bool, got " + dtype_name(t.dtype()) + " " + shape_str(t.shape()),
-                where);
+    rc.fail(std::string(what) + " must be a single bool, got " + dtype_name(t.dtype()) + " " +
+            shape_str(t.shape()));
   return *t.data_as<uint8_t>() != 0;
+}
+
+/// An axis in [-rank, rank) as [0, rank), without building strings on the happy path (run() must not
+/// allocate).
+int64_t axis_in(int64_t axis, int64_t rank, const RunContext& rc) {
+  const int64_t a = axis < 0 ? axis + rank : axis;
+  if (a < 0 || a >= rank)
+    rc.fail("axis " + std::to_string(axis) + " is out of range for rank " + std::to_string(rank));
+  return a;
 }
 
 void copy_to_output(RunContext& rc, size_t i, const Tensor& t) {
@@ -169,8 +178,7 @@ class If : public OpKernel {
     }
   }
   void run(RunContext& rc) override {
-    const std::string where = rc.node ? rc.node->describe() : "If";
-    Body& b = branch_[read_bool(rc.input(0), "cond", where) ? 0 : 1];
+    Body& b = branch_[read_bool(rc.input(0), "cond", rc) ? 0 : 1];
     b.bind_outer(rc.inputs);
     const std::vector<Tensor>& outs = b.run(rc.node);
     for (size_t i = 0; i < outs.size(); ++i) copy_to_output(rc, i, outs[i]);
@@ -234,14 +242,13 @@ class Loop : public OpKernel {
     acc_dtype_.resize(k);
   }
   void run(RunContext& rc) override {
-    const std::string where = rc.node ? rc.node->describe() : "Loop";
     int64_t max_trips = INT64_MAX;
     if (rc.has_input(0)) {
       const Tensor& m = rc.input(0);
       if (m.numel() != 1) rc.fail("M must hold a single value, got shape " + shape_str(m.shape()));
       max_trips = *m.data_as<int64_t>();
     }
-    bool cond = rc.has_input(1) ? read_bool(rc.input(1), "cond", where) : true;
+    bool cond = rc.has_input(1) ? read_bool(rc.input(1), "cond", rc) : true;
     for (size_t j = 0; j < n_; ++j) cur_[j] = state_[0][j].copy_of(rc.input(2 + j));
     for (size_t k = 0; k < k_; ++k) acc_[k].clear();
     body_.bind_outer(rc.inputs);
@@ -254,7 +261,7 @@ class Loop : public OpKernel {
       body_.given[1] = &cond_;
       for (size_t j = 0; j < n_; ++j) body_.given[2 + j] = &cur_[j];
       const std::vector<Tensor>& outs = body_.run(rc.node);
-      cond = read_bool(outs[0], "the body's condition output", where);
+      cond = read_bool(outs[0], "the body's condition output", rc);
       for (size_t j = 0; j < n_; ++j) cur_[j] = state_[1 - side][j].copy_of(outs[1 + j]);
       side = 1 - side;
       for (size_t k = 0; k < k_; ++k) {
@@ -427,9 +434,13 @@ class Scan : public OpKernel {
       for (size_t i = 0; i < ins_.size(); ++i) ins_[i] = batch_entry(rc.input(lead + n_ + i), b, rc);
       const int64_t len = seq_len(rc);
       if (rc.has_input(0)) {
-        for (int64_t l : to_int64_vector(rc.input(0)))
+        const Tensor& sl = rc.input(0);
+        for (int64_t i = 0; i < sl.numel(); ++i) {
+          const int64_t l = sl.dtype() == DType::i64 ? sl.data_as<int64_t>()[i] : sl.data_as<int32_t>()[i];
           if (l != len)
-            throw Unsupported("sequence_lens shorter than the sequence axis are not supported", rc.node->describe());
+            throw Unsupported("sequence_lens shorter than the sequence axis are not supported",
+                              rc.node ? rc.node->describe() : std::string());
+        }
       }
       scan(rc, len, [&](size_t k, const Shape& full, DType dt) -> Tensor {
         Shape s = full;
@@ -475,7 +486,7 @@ class Scan : public OpKernel {
   int64_t seq_len(RunContext& rc) {
     int64_t len = -1;
     for (size_t i = 0; i < ins_.size(); ++i) {
-      const int64_t ax = normalize_axis(in_axes_[i], ins_[i].rank(), rc.node->describe());
+      const int64_t ax = axis_in(in_axes_[i], ins_[i].rank(), rc);
       const int64_t l = ins_[i].shape()[ax];
       if (len >= 0 && l != len)
         rc.fail("scan inputs have different sequence lengths (" + std::to_string(len) + " and " +
@@ -493,7 +504,7 @@ class Scan : public OpKernel {
     int side = 0;
     for (int64_t t = 0; t < len; ++t) {
       for (size_t i = 0; i < ins_.size(); ++i) {
-        const int64_t ax = normalize_axis(in_axes_[i], ins_[i].rank(), rc.node->describe());
+        const int64_t ax = axis_in(in_axes_[i], ins_[i].rank(), rc);
         slice_t_[i] = take_slice(ins_[i], ax, in_dirs_[i] ? len - 1 - t : t, slices_[i]);
         body_.given[n_ + i] = &slice_t_[i];
       }
@@ -503,7 +514,7 @@ class Scan : public OpKernel {
       side = 1 - side;
       for (size_t k = 0; k < k_; ++k) {
         const Tensor& s = outs[n_ + k];
-        const int64_t ax = normalize_axis(out_axes_[k], s.rank() + 1, rc.node->describe());
+        const int64_t ax = axis_in(out_axes_[k], s.rank() + 1, rc);
         if (t == 0) {
           Shape full = s.shape();
           full.insert(full.begin() + ax, len);
