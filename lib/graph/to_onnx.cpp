@@ -57,7 +57,8 @@ void write_attribute(onnx::AttributeProto* a, const std::string& name, const ops
       for (const auto& s : at.strings) a->add_strings(s);
       break;
     case K::graph:
-      throw Error("attribute '" + name + "' is a subgraph (If/Loop/Scan): writing control flow is not supported");
+      throw Error("attribute '" + name +
+                  "' is a subgraph (If/Loop/Scan): writing control flow is not supported");
     case K::undefined: throw Error("attribute '" + name + "' has a kind that cannot be written (a graph?)");
   }
 }

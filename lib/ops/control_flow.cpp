@@ -61,7 +61,8 @@ struct Body {
     }
   }
   std::string context(const std::string& where, const NodeInfo* node) const {
-    return where + (where.empty() ? "" : " ") + "(in '" + name + "' of " + (node ? node->describe() : "?") + ")";
+    return where + (where.empty() ? "" : " ") + "(in '" + name + "' of " + (node ? node->describe() : "?") +
+           ")";
   }
 };
 
@@ -89,8 +90,8 @@ size_t formal_node_inputs(const Attrs& a, size_t node_inputs, const std::string&
 
 /// Build body `name`. `constants` holds the node inputs' constant values (may be empty: none known).
 void build_body(Body& b, const Attrs& attrs, const std::string& name, size_t node_inputs,
-                const std::vector<const Tensor*>& constants, Precision precision, const kernels::Threading& th,
-                const std::string& where, int opt_level) {
+                const std::vector<const Tensor*>& constants, Precision precision,
+                const kernels::Threading& th, const std::string& where, int opt_level) {
   const graph::Graph& g = attrs.get_graph(name);
   const std::vector<std::string> implicit = implicit_inputs(attrs);
   const size_t formal = formal_node_inputs(attrs, node_inputs, where);
@@ -105,7 +106,8 @@ void build_body(Body& b, const Attrs& attrs, const std::string& name, size_t nod
   for (size_t k = b.formal(); k < names.size(); ++k) {
     auto it = std::find(implicit.begin(), implicit.end(), names[k]);
     if (it == implicit.end())
-      throw Error("subgraph '" + name + "' reads '" + names[k] + "', which is not an input of the node", where);
+      throw Error("subgraph '" + name + "' reads '" + names[k] + "', which is not an input of the node",
+                  where);
     b.outer_src.push_back(static_cast<int>(formal + static_cast<size_t>(it - implicit.begin())));
   }
   b.given.assign(names.size(), nullptr);
@@ -191,7 +193,9 @@ class If : public OpKernel {
     build_body(branch_[0], a, "then_branch", node_inputs, consts, p, th, where, opt_level);
     build_body(branch_[1], a, "else_branch", node_inputs, consts, p, th, where, opt_level);
   }
-  std::vector<std::string> kernels_used() const override { return bodies_kernels({&branch_[0], &branch_[1]}); }
+  std::vector<std::string> kernels_used() const override {
+    return bodies_kernels({&branch_[0], &branch_[1]});
+  }
   Body branch_[2];
   size_t formal_ = 0;
 };
@@ -357,8 +361,8 @@ class Scan : public OpKernel {
     m_ = a.get_int("num_scan_inputs");
     const size_t lead = batched_ ? 1 : 0;  // opset 8: sequence_lens first
     if (m_ < 1 || static_cast<size_t>(m_) + lead > formal_)
-      cc.fail("num_scan_inputs " + std::to_string(m_) + " does not fit the node's " + std::to_string(formal_) +
-              " inputs");
+      cc.fail("num_scan_inputs " + std::to_string(m_) + " does not fit the node's " +
+              std::to_string(formal_) + " inputs");
     n_ = formal_ - lead - static_cast<size_t>(m_);
     const graph::Graph& g = body_.graph();
     if (body_.formal() != n_ + static_cast<size_t>(m_))

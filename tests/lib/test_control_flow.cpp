@@ -287,12 +287,13 @@ TEST_CASE("Control flow: malformed bodies give a clear Error", "[control]") {
     auto* b = mb.proto().mutable_graph()->mutable_node(0)->mutable_attribute(0)->mutable_g();
     b->mutable_output(0)->set_name("s_out");  // a float where the condition goes
     auto s = Session::from_bytes(mb.bytes());
-    CHECK_THROWS_AS(s->run({{"M", scalar_i64(1)}, {"s0", make_f32({1}, {0.f})}, {"bias", make_f32({1}, {0.f})}}),
-                    Error);
+    CHECK_THROWS_AS(
+        s->run({{"M", scalar_i64(1)}, {"s0", make_f32({1}, {0.f})}, {"bias", make_f32({1}, {0.f})}}), Error);
   }
   SECTION("an error inside a body names the body and its node") {
     ModelBuilder mb = if_model();
-    *mb.proto().mutable_graph()->mutable_initializer(0) = onnxio::tensor_to_proto(make_f32({3}, {1, 2, 3}), "w");
+    *mb.proto().mutable_graph()->mutable_initializer(0) =
+        onnxio::tensor_to_proto(make_f32({3}, {1, 2, 3}), "w");
     auto s = Session::from_bytes(mb.bytes());
     std::string msg;
     try {
@@ -300,7 +301,8 @@ TEST_CASE("Control flow: malformed bodies give a clear Error", "[control]") {
     } catch (const Error& e) {
       msg = e.message();
     }
-    CHECK_THAT(msg, Catch::Contains("cannot be broadcast") && Catch::Contains("in 'then_branch' of node 'if'"));
+    CHECK_THAT(msg,
+               Catch::Contains("cannot be broadcast") && Catch::Contains("in 'then_branch' of node 'if'"));
     // The other branch still runs.
     CHECK(s->run({{"cond", make_bool(false)}, {"x", make_f32({2}, {1.f, 2.f})}})[0].shape() == Shape{4});
   }
