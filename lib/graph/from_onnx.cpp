@@ -95,17 +95,16 @@ std::shared_ptr<const Tensor> constant_value(const Node& n) {
 
 }  // namespace
 
-Graph from_onnx(const onnx::ModelProto& model, const std::string& source, const std::string& base_dir) {
+namespace {
+
+/// One GraphProto (the model's graph or a subgraph) as a Graph. A subgraph may read values of enclosing
+/// scopes: those become its outer_refs instead of an error.
+Graph graph_from_proto(const onnx::GraphProto& gp, const std::map<std::string, int>& opsets,
+                       const std::string& source, const std::string& base_dir, bool subgraph) {
   Graph g;
   g.source = source;
   g.base_dir = base_dir;
-  if (model.ir_version() < 3)
-    throw Error("IR version " + std::to_string(model.ir_version()) + " is not supported (need 3 or newer)",
-                source);
-  for (const auto& op : model.opset_import())
-    g.opsets[ops::canonical_domain(op.domain())] = static_cast<int>(op.version());
-  if (!g.opsets.count("")) throw Error("the model imports no ai.onnx opset", source);
-  const onnx::GraphProto& gp = model.graph();
+  g.opsets = opsets;
   g.name = gp.name();
 
   for (const auto& t : gp.initializer()) {
@@ -135,7 +134,29 @@ Graph from_onnx(const onnx::ModelProto& model, const std::string& source, const 
     n.inputs.assign(np.input().begin(), np.input().end());
     n.outputs.assign(np.output().begin(), np.output().end());
     std::map<std::string, ops::Attribute> attrs;
-    for (const auto& a : np.attribute()) attrs[a.name()] = attribute_from_proto(a, base_dir);
+    std::vector<std::string> implicit;  // outer-scope values the node's subgraphs read
+    for (const auto& a : np.attribute()) {
+      if (a.type() == onnx::AttributeProto::GRAPH) {
+        const std::string where = source + ": " + n.info().describe() + " attribute '" + a.name() + "'";
+        auto sub = std::make_shared<Graph>(graph_from_proto(a.g(), opsets, where, base_dir, true));
+        for (const std::string& r : sub->outer_refs)
+          if (std::find(implicit.begin(), implicit.end(), r) == implicit.end()) implicit.push_back(r);
+        ops::Attribute at;
+        at.kind = ops::Attribute::Kind::graph;
+        at.g = std::move(sub);
+        attrs[a.name()] = std::move(at);
+        continue;
+      }
+      attrs[a.name()] = attribute_from_proto(a, base_dir);
+    }
+    if (!implicit.empty()) {
+      // Explicit inputs make the outer graph's liveness, folding and sort see what the bodies use.
+      n.inputs.insert(n.inputs.end(), implicit.begin(), implicit.end());
+      ops::Attribute at;
+      at.kind = ops::Attribute::Kind::strings;
+      at.strings = implicit;
+      attrs[kImplicitInputsAttr] = std::move(at);
+    }
     n.attrs = ops::Attrs(std::move(attrs), n.info().describe());
     if (n.op_type == "Constant" && n.domain.empty() && n.outputs.size() == 1) {
       if (auto v = constant_value(n)) {
@@ -146,20 +167,43 @@ Graph from_onnx(const onnx::ModelProto& model, const std::string& source, const 
     g.nodes.push_back(std::move(n));
   }
   g.topo_sort();
-  // Every node input must come from somewhere.
+  // Every node input must come from somewhere (in a subgraph: possibly an enclosing scope).
   std::set<std::string> known;
   for (const auto& v : g.inputs) known.insert(v.name);
   for (const auto& [k, v] : g.initializers) known.insert(k);
   for (const Node& n : g.nodes)
     for (const auto& o : n.outputs) known.insert(o);
+  auto outer = [&](const std::string& name) {
+    if (std::find(g.outer_refs.begin(), g.outer_refs.end(), name) == g.outer_refs.end())
+      g.outer_refs.push_back(name);
+  };
   for (const Node& n : g.nodes)
     for (const auto& i : n.inputs)
-      if (!i.empty() && !known.count(i))
-        throw Error("input '" + i + "' is not produced by any node, input or initializer",
-                    n.info().describe() + " in " + source);
+      if (!i.empty() && !known.count(i)) {
+        if (!subgraph)
+          throw Error("input '" + i + "' is not produced by any node, input or initializer",
+                      n.info().describe() + " in " + source);
+        outer(i);
+      }
   for (const ValueInfo& o : g.outputs)
-    if (!known.count(o.name)) throw Error("graph output '" + o.name + "' is never produced", source);
+    if (!known.count(o.name)) {
+      if (!subgraph) throw Error("graph output '" + o.name + "' is never produced", source);
+      outer(o.name);
+    }
   return g;
+}
+
+}  // namespace
+
+Graph from_onnx(const onnx::ModelProto& model, const std::string& source, const std::string& base_dir) {
+  if (model.ir_version() < 3)
+    throw Error("IR version " + std::to_string(model.ir_version()) + " is not supported (need 3 or newer)",
+                source);
+  std::map<std::string, int> opsets;
+  for (const auto& op : model.opset_import())
+    opsets[ops::canonical_domain(op.domain())] = static_cast<int>(op.version());
+  if (!opsets.count("")) throw Error("the model imports no ai.onnx opset", source);
+  return graph_from_proto(model.graph(), opsets, source, base_dir, false);
 }
 
 }  // namespace ortkit::graph

@@ -17,6 +17,10 @@
 
 namespace ortkit::graph {
 
+/// Node attribute (strings) naming the outer-scope values a control-flow node's subgraphs read; they are
+/// the node's last inputs, in this order (bound by position, so outer renames do not break them).
+inline constexpr const char* kImplicitInputsAttr = "ortkit.implicit_inputs";
+
 struct Node {
   std::string name;
   std::string op_type;
@@ -41,6 +45,10 @@ struct Graph {
   std::map<std::string, int> opsets;  ///< domain ("" = ai.onnx) -> version imported by the model
   std::string source;                 ///< file path (for error messages)
   std::string base_dir;               ///< external data directory
+  /// Subgraphs only (If/Loop/Scan bodies): the names the body reads from enclosing scopes, in first-use
+  /// order. from_onnx appends them to the owning node's inputs (after its formal inputs, listed in the
+  /// node's kImplicitInputsAttr attribute), so the outer graph's passes see the dependency.
+  std::vector<std::string> outer_refs;
 
   /// A value that is a constant for graph passes: an initializer that is not overridable.
   const Tensor* constant(const std::string& value) const;

@@ -56,6 +56,9 @@ void write_attribute(onnx::AttributeProto* a, const std::string& name, const ops
       a->set_type(onnx::AttributeProto::STRINGS);
       for (const auto& s : at.strings) a->add_strings(s);
       break;
+    case K::graph:
+      throw Error("attribute '" + name +
+                  "' is a subgraph (If/Loop/Scan): writing control flow is not supported");
     case K::undefined: throw Error("attribute '" + name + "' has a kind that cannot be written (a graph?)");
   }
 }

@@ -28,6 +28,7 @@ void register_all_ops(OpRegistry& r) {
   register_pad_resize_ops(r);
   register_gather_scatter_ops(r);
   register_tensor_misc_ops(r);
+  register_control_flow_ops(r);
 }
 
 }  // namespace ortkit::ops

@@ -15,6 +15,7 @@ const char* attribute_kind_name(Attribute::Kind k) {
     case Attribute::Kind::floats: return "floats";
     case Attribute::Kind::ints: return "ints";
     case Attribute::Kind::strings: return "strings";
+    case Attribute::Kind::graph: return "graph";
   }
   return "?";
 }
@@ -71,6 +72,11 @@ std::vector<std::string> Attrs::get_strings(const std::string& n) const {
 }
 const Tensor& Attrs::get_tensor(const std::string& n) const {
   return need(n, Attribute::Kind::t).t;
+}
+const graph::Graph& Attrs::get_graph(const std::string& n) const {
+  const Attribute& a = need(n, Attribute::Kind::graph);
+  if (!a.g) throw Error("graph attribute '" + n + "' is empty", where_);
+  return *a.g;
 }
 
 void Attrs::set_int(const std::string& n, int64_t v) {

@@ -33,13 +33,18 @@
 #include "ortkit/session.h"
 #include "ortkit/tensor.h"
 
+namespace ortkit::graph {
+struct Graph;
+}
+
 namespace ortkit::ops {
 
 // ---------------------------------------------------------------------------------------------- attributes
 
-/// One node attribute, converted from the ONNX AttributeProto (graph attributes are not supported).
+/// One node attribute, converted from the ONNX AttributeProto. A graph attribute (If/Loop/Scan bodies)
+/// is the parsed subgraph (graph/from_onnx.h); lists of graphs and sparse tensors stay `undefined`.
 struct Attribute {
-  enum class Kind : uint8_t { undefined, f, i, s, t, floats, ints, strings };
+  enum class Kind : uint8_t { undefined, f, i, s, t, floats, ints, strings, graph };
   Kind kind = Kind::undefined;
   float f = 0.f;
   int64_t i = 0;
@@ -48,6 +53,7 @@ struct Attribute {
   std::vector<float> floats;
   std::vector<int64_t> ints;
   std::vector<std::string> strings;
+  std::shared_ptr<const graph::Graph> g;  ///< Kind::graph: the subgraph (shared by copies of the node)
 };
 const char* attribute_kind_name(Attribute::Kind k);
 
@@ -75,6 +81,7 @@ class Attrs {
   std::vector<float> get_floats(const std::string& name, const std::vector<float>& def) const;
   std::vector<std::string> get_strings(const std::string& name) const;
   const Tensor& get_tensor(const std::string& name) const;
+  const graph::Graph& get_graph(const std::string& name) const;
 
   void set(const std::string& name, Attribute a) { map_[name] = std::move(a); }
   void set_int(const std::string& name, int64_t v);
@@ -192,6 +199,7 @@ struct PrepackContext {
   std::vector<const Tensor*> constants;  ///< per input slot: the constant value, or null
   Precision precision = Precision::fp32;
   kernels::Threading threading;
+  int optimization_level = 99;  ///< the session's; subgraphs (If/Loop/Scan bodies) are optimized with it
   kernels::GemmKind float_gemm_kind() const {
     return precision == Precision::bf16 ? kernels::GemmKind::bf16 : kernels::GemmKind::f32;
   }

@@ -116,6 +116,7 @@ SessionImpl::SessionImpl(graph::Graph g, const SessionOptions& opts, double load
     pc.attrs = &n.attrs;
     pc.precision = opts_.precision;
     pc.threading = th;
+    pc.optimization_level = opts_.optimization_level;
     for (const std::string& in : n.inputs) pc.constants.push_back(g_.constant(in));
     kernels_.back()->prepack(pc);
   }
