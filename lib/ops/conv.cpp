@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "ops/conv_util.h"
 #include "ops/fast_math.h"
@@ -46,11 +47,26 @@ inline float act(float v, Act a, float lo, float hi) {
   }
 }
 
-/// One channel of a depthwise conv: yc = bias + sum over taps of w * shifted xc. Rows are accumulated
-/// tap by tap over the valid output range, so the inner loop is a plain (vectorised) axpy.
-ORTKIT_OPS_CLONES void depthwise_plane(const float* xc, const float* wc, float* yc, const Window& w,
-                                       float bias) {
-  std::fill(yc, yc + w.out_size(), bias);
+/// Clamp to [lo, hi] keeping NaN; written as x86 max/min semantics so GCC vectorises it to vmax/vmin.
+inline float clamp_keep_nan(float v, float lo, float hi) {
+  v = v < lo ? lo : v;
+  return hi < v ? hi : v;
+}
+
+/// Bias, clamp bounds (-inf/+inf when unused) and the per-channel weights of one depthwise plane.
+struct DwPlane {
+  const float* x;  // input plane
+  const float* w;  // k_size weights
+  float* y;        // output plane
+  float bias, lo, hi;
+};
+
+/// Generic depthwise plane (any rank, kernel, strides, dilations): rows are accumulated tap by tap over
+/// the valid output range, so the inner loop is a plain axpy. The clamp epilogue is a final pass.
+ORTKIT_OPS_CLONES void depthwise_plane_generic(const DwPlane& p, const Window& w) {
+  const float *xc = p.x, *wc = p.w;
+  float* yc = p.y;
+  std::fill(yc, yc + w.out_size(), p.bias);
   for (int64_t od = 0; od < w.out[0]; ++od)
     for (int64_t oh = 0; oh < w.out[1]; ++oh) {
       float* yr = yc + (od * w.out[1] + oh) * w.out[2];
@@ -78,6 +94,93 @@ ORTKIT_OPS_CLONES void depthwise_plane(const float* xc, const float* wc, float* 
         }
       }
     }
+  const float lo = p.lo, hi = p.hi;
+  for (int64_t i = 0; i < w.out_size(); ++i) yc[i] = clamp_keep_nan(yc[i], lo, hi);
+}
+
+/// 2-D depthwise plane with a KxK kernel and horizontal stride S (dilation 1 along W when D1, else
+/// w.d[2]), any pads, vertical stride and dilation. Per output row the K input rows are picked once
+/// (a row of zeros stands in for rows in the padding), the interior columns, where every tap is inside
+/// the row, run all K*K taps in registers in one vectorised pass with the bias and clamp fused, and the
+/// few border columns take a checked scalar path. `zeros` holds at least in_w zeros.
+template <int K, int S, bool D1>
+ORTKIT_OPS_CLONES void depthwise_plane_kxk(const DwPlane& p, const Window& w, const float* zeros) {
+  const int64_t IH = w.in[1], IW = w.in[2], OH = w.out[1], OW = w.out[2];
+  const int64_t sh = w.s[1], dh = w.d[1], ph = w.pb[1], pw = w.pb[2];
+  const int64_t dw = D1 ? 1 : w.d[2];
+  float wk[K * K];
+  for (int i = 0; i < K * K; ++i) wk[i] = p.w[i];
+  const float bias = p.bias, lo = p.lo, hi = p.hi;
+  // Interior columns: ow * S - pw >= 0 and ow * S - pw + (K - 1) * dw <= IW - 1.
+  const int64_t c0 = std::min(OW, (pw + S - 1) / S);
+  const int64_t last = IW - 1 - (K - 1) * dw + pw;
+  const int64_t c1 = std::max(c0, std::min(OW, last < 0 ? 0 : last / S + 1));  // exclusive
+  for (int64_t oh = 0; oh < OH; ++oh) {
+    const float* rows[K];
+    for (int kh = 0; kh < K; ++kh) {
+      const int64_t ih = oh * sh - ph + kh * dh;
+      rows[kh] = ih >= 0 && ih < IH ? p.x + ih * IW : zeros;
+    }
+    float* __restrict yr = p.y + oh * OW;
+    auto border = [&](int64_t ow) {
+      float acc = bias;
+      for (int kh = 0; kh < K; ++kh)
+        for (int kw = 0; kw < K; ++kw) {
+          const int64_t iw = ow * S - pw + kw * dw;
+          if (iw >= 0 && iw < IW) acc += wk[kh * K + kw] * rows[kh][iw];
+        }
+      yr[ow] = clamp_keep_nan(acc, lo, hi);
+    };
+    for (int64_t ow = 0; ow < c0; ++ow) border(ow);
+    if constexpr (K == 3) {
+      // Spelled out so that GCC sees nine independent streams (and, for S = 2, one even/odd
+      // interleaving group per row).
+      const float* __restrict r0 = rows[0];
+      const float* __restrict r1 = rows[1];
+      const float* __restrict r2 = rows[2];
+      const float w0 = wk[0], w1 = wk[1], w2 = wk[2], w3 = wk[3], w4 = wk[4], w5 = wk[5], w6 = wk[6],
+                  w7 = wk[7], w8 = wk[8];
+      const int64_t e1 = dw, e2 = 2 * dw;
+#pragma GCC ivdep
+      for (int64_t ow = c0; ow < c1; ++ow) {
+        const int64_t i = ow * S - pw;
+        float a = bias + w0 * r0[i] + w1 * r0[i + e1] + w2 * r0[i + e2];
+        float b = w3 * r1[i] + w4 * r1[i + e1] + w5 * r1[i + e2];
+        float c = w6 * r2[i] + w7 * r2[i + e1] + w8 * r2[i + e2];
+        yr[ow] = clamp_keep_nan(a + b + c, lo, hi);
+      }
+    } else {
+#pragma GCC ivdep
+      for (int64_t ow = c0; ow < c1; ++ow) {
+        const int64_t i = ow * S - pw;
+        float acc = bias;
+#pragma GCC unroll 16
+        for (int kh = 0; kh < K; ++kh)
+#pragma GCC unroll 16
+          for (int kw = 0; kw < K; ++kw) acc += wk[kh * K + kw] * rows[kh][i + kw * dw];
+        yr[ow] = clamp_keep_nan(acc, lo, hi);
+      }
+    }
+    for (int64_t ow = c1; ow < OW; ++ow) border(ow);
+  }
+}
+
+using DwPlaneFn = void (*)(const DwPlane&, const Window&, const float*);
+
+/// The specialised plane kernel for this window, or nullptr for the generic loop.
+DwPlaneFn pick_depthwise(const Window& w) {
+  if (w.k[0] != 1 || w.s[0] != 1 || w.k[1] != w.k[2]) return nullptr;
+  const bool d1 = w.d[2] == 1;
+  const int64_t k = w.k[2], s = w.s[2];
+#define ORTKIT_DW_CASE(K, S)                                                     \
+  if (k == K && s == S)                                                          \
+    return d1 ? &depthwise_plane_kxk<K, S, true> : &depthwise_plane_kxk<K, S, false>;
+  ORTKIT_DW_CASE(3, 1)
+  ORTKIT_DW_CASE(3, 2)
+  ORTKIT_DW_CASE(5, 1)
+  ORTKIT_DW_CASE(5, 2)
+#undef ORTKIT_DW_CASE
+  return nullptr;
 }
 
 enum class FusedKind { none, ortkit, ms };
@@ -147,6 +250,8 @@ class ConvOp : public OpKernel {
     mg_ = M / group_;
     kg_ = cg_ * w_.k_size();
     depthwise_ = cg_ == 1 && mg_ == 1;
+    dw_fn_ = depthwise_ ? pick_depthwise(w_) : nullptr;
+    if (dw_fn_) zeros_.assign(static_cast<size_t>(w_.in[2]), 0.f);
     pointwise_ = w_.k_size() == 1 && w_.s == std::array<int64_t, 3>{1, 1, 1} &&
                  w_.pb == std::array<int64_t, 3>{0, 0, 0} && w_.pe == std::array<int64_t, 3>{0, 0, 0};
     kind_ = ctx.float_gemm_kind();
@@ -254,11 +359,23 @@ class ConvOp : public OpKernel {
     const Window& w = w_;
     const int64_t N = ty.shape()[0], C = ty.shape()[1], P = w.out_size(), ks = w.k_size();
     float* y = ty.data_as<float>();
-    parallel_for(th, N * C, [&](int64_t nc) {
-      const int64_t c = nc % C;
-      depthwise_plane(x + nc * w.in_size(), wt + c * ks, y + nc * P, w, ep.bias ? ep.bias[c] : 0.f);
-      if (ep.act != Act::none)
-        for (int64_t i = 0; i < P; ++i) y[nc * P + i] = act(y[nc * P + i], ep.act, ep.clip_lo, ep.clip_hi);
+    constexpr float kInf = std::numeric_limits<float>::infinity();
+    // relu and clip are the fused clamp; other activations run as a scalar pass afterwards.
+    const bool clamp = ep.act == Act::relu || ep.act == Act::clip;
+    const float lo = ep.act == Act::relu ? 0.f : ep.act == Act::clip ? ep.clip_lo : -kInf;
+    const float hi = ep.act == Act::clip ? ep.clip_hi : kInf;
+    const DwPlaneFn fn = dw_fn_;
+    parallel_range(th, N * C, 1, [&](int64_t b, int64_t e) {
+      for (int64_t nc = b; nc < e; ++nc) {
+        const int64_t c = nc % C;
+        const DwPlane p{x + nc * w.in_size(), wt + c * ks, y + nc * P, ep.bias ? ep.bias[c] : 0.f, lo, hi};
+        if (fn)
+          fn(p, w, zeros_.data());
+        else
+          depthwise_plane_generic(p, w);
+        if (!clamp && ep.act != Act::none)
+          for (int64_t i = 0; i < P; ++i) p.y[i] = act(p.y[i], ep.act, ep.clip_lo, ep.clip_hi);
+      }
     });
   }
 
@@ -269,6 +386,8 @@ class ConvOp : public OpKernel {
   int threads_ = 1;
   bool depthwise_ = false, pointwise_ = false;
   bool const_weights_ = false;
+  DwPlaneFn dw_fn_ = nullptr;
+  std::vector<float> zeros_;  // a padding row for the depthwise kernels
   kernels::GemmKind kind_ = kernels::GemmKind::f32;
   std::vector<kernels::PackedB> packed_;
 };
