@@ -18,6 +18,7 @@
 #include "ops/fast_math.h"
 #include "ops/op_util.h"
 #include "ops/registry.h"
+#include "ops/transpose_kernel.h"
 #include "ortkit/kernels/epilogue.h"
 #include "ortkit/kernels/registry.h"
 
@@ -26,16 +27,10 @@ namespace {
 
 using kernels::Act;
 
-/// Blocked 2-D transpose: dst[c * ldd + r] = src[r * lds + c] for r < rows, c < cols.
+/// dst[c * ldd + r] = src[r * lds + c] for r < rows, c < cols.
 inline void transpose_block(const float* src, int64_t lds, float* dst, int64_t ldd, int64_t rows,
                             int64_t cols) {
-  constexpr int64_t kB = 16;
-  for (int64_t r0 = 0; r0 < rows; r0 += kB)
-    for (int64_t c0 = 0; c0 < cols; c0 += kB) {
-      const int64_t r1 = std::min(rows, r0 + kB), c1 = std::min(cols, c0 + kB);
-      for (int64_t c = c0; c < c1; ++c)
-        for (int64_t r = r0; r < r1; ++r) dst[c * ldd + r] = src[r * lds + c];
-    }
+  transpose_2d_b32(src, lds, dst, ldd, rows, cols);
 }
 
 inline float act(float v, Act a, float lo, float hi) {
