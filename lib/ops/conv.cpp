@@ -251,7 +251,7 @@ using DwSmallFn = void (*)(const DwPlane&, const DwSmall&, float*);
 /// The small-plane kernel for this window (2-D, square K in {3, 5}, equal strides 1 or 2, no
 /// dilation, short rows), or nullptr.
 DwSmallFn pick_depthwise_small(const Window& w) {
-  if (w.k[0] != 1 || w.s[0] != 1 || w.k[1] != w.k[2] || w.s[1] != w.s[2] || w.d[1] != 1 || w.d[2] != 1)
+  if (w.in[0] != 1 || w.out[0] != 1 || w.k[1] != w.k[2] || w.s[1] != w.s[2] || w.d[1] != 1 || w.d[2] != 1)
     return nullptr;
   // Stride 2 stays on the row kernel: splitting the phases costs more than the borders it saves.
   if (w.out[2] > kDwSmallMaxWidth || w.s[2] != 1) return nullptr;
@@ -265,7 +265,8 @@ using DwPlaneFn = void (*)(const DwPlane&, const Window&, const float*);
 
 /// The specialised plane kernel for this window, or nullptr for the generic loop.
 DwPlaneFn pick_depthwise(const Window& w) {
-  if (w.k[0] != 1 || w.s[0] != 1 || w.k[1] != w.k[2]) return nullptr;
+  // 2-D only (a 3-D window with a depth-1 kernel still has several depth slices per plane).
+  if (w.in[0] != 1 || w.out[0] != 1 || w.k[1] != w.k[2]) return nullptr;
   const bool d1 = w.d[2] == 1;
   const int64_t k = w.k[2], s = w.s[2];
 #define ORTKIT_DW_CASE(K, S)                                                     \
