@@ -43,9 +43,10 @@ inline float act(float v, Act a, float lo, float hi) {
 }
 
 /// Clamp to [lo, hi] keeping NaN; written as x86 max/min semantics so GCC vectorises it to vmax/vmin.
-/// Output widths up to this use the small-plane depthwise path (flat loop over padded phase planes).
-/// Measured on Zen 5 (1 thread): the flat path wins from 7x7 to 56x56, ties at 112x112.
-constexpr int64_t kDwSmallMaxWidth = 64;
+/// Output widths up to which the flat depthwise path replaces the row kernel. Measured on Zen 5 (1 thread,
+/// MobileNet shapes): stride 1 wins from 7x7 to 56x56 and ties at 112x112; stride 2 computes about
+/// twice the outputs it keeps, and wins at 7 wide (14x14 input), ties at 14, loses from 28.
+constexpr int64_t kDwFlatMaxWidthS1 = 64, kDwFlatMaxWidthS2 = 8;
 
 inline float clamp_keep_nan(float v, float lo, float hi) {
   v = v < lo ? lo : v;
@@ -103,7 +104,7 @@ ORTKIT_OPS_CLONES void depthwise_plane_generic(const DwPlane& p, const Window& w
 /// the row, run all K*K taps in registers in one vectorised pass with the bias and clamp fused, and the
 /// few border columns take a checked scalar path. `zeros` holds at least in_w zeros.
 template <int K, int S, bool D1>
-ORTKIT_OPS_CLONES void depthwise_plane_kxk(const DwPlane& p, const Window& w, const float* zeros) {
+ORTKIT_OPS_CLONES_512 void depthwise_plane_kxk(const DwPlane& p, const Window& w, const float* zeros) {
   const int64_t IH = w.in[1], IW = w.in[2], OH = w.out[1], OW = w.out[2];
   const int64_t sh = w.s[1], dh = w.d[1], ph = w.pb[1], pw = w.pb[2];
   const int64_t dw = D1 ? 1 : w.d[2];
@@ -164,23 +165,28 @@ ORTKIT_OPS_CLONES void depthwise_plane_kxk(const DwPlane& p, const Window& w, co
   }
 }
 
-/// Geometry of the small-plane depthwise path: the zero-padded input is split into S*S phase planes
-/// (phase (a, b) holds padded[S*r + a][S*c + b]), each hh x wh with wh = OW + (K-1)/S, so that output
-/// pixel j = oh * wh + ow reads tap (kh, kw) at phase (kh%S, kw%S), offset j + (kh/S)*wh + kw/S: the
-/// whole plane is one flat vectorised loop (columns ow >= OW are computed and dropped), with no borders
-/// and no short rows. Used where rows are short (7x7, 14x14 planes) and the row kernel is mostly borders.
+/// Geometry of the flat depthwise path: the input plane is copied into a zero-padded hp x wp buffer
+/// (hp = S*(OH-1) + K, wp = S*(OW-1) + K), so that output j = oh * wp + ow reads tap (kh, kw) at
+/// S*j + kh*wp + kw: the whole plane is one flat vectorised loop with no borders and no short rows
+/// (columns ow >= OW are computed and dropped: wp - OW of them for stride 1, about half for stride 2).
+/// n, the flat length, is rounded up to 16 so that no scalar remainder runs; the slack after the
+/// padded plane covers the reads of those extra outputs.
 struct DwSmall {
-  int64_t k = 0, s = 1, hh = 0, wh = 0, phase = 0;  // phase: floats per phase plane incl. slack
-  int64_t slot() const { return s * s * phase + (hh - (k - 1) / s) * wh; }  // phases + wide output
+  int64_t k = 0, s = 1, oh = 0, ow = 0, hp = 0, wp = 0, n = 0, plane = 0;  // plane: floats incl. slack
+  int64_t slot() const { return plane + n; }  // padded plane + wide output
 };
 
 DwSmall make_dw_small(const Window& w) {
   DwSmall g;
   g.k = w.k[2];
   g.s = w.s[2];
-  g.hh = w.out[1] + (g.k - 1) / g.s;
-  g.wh = w.out[2] + (g.k - 1) / g.s;
-  g.phase = (g.hh * g.wh + (g.k - 1) / g.s + 15) / 16 * 16;  // slack: the last garbage column's taps
+  g.oh = w.out[1];
+  g.ow = w.out[2];
+  g.hp = g.s * (g.oh - 1) + g.k;
+  g.wp = g.s * (g.ow - 1) + g.k;
+  g.n = (g.oh * g.wp + 15) / 16 * 16;
+  const int64_t reads = g.s * (g.n - 1) + (g.k - 1) * g.wp + g.k;  // highest index read + 1
+  g.plane = (std::max(reads, g.hp * g.wp) + 15) / 16 * 16;
   return g;
 }
 
@@ -200,64 +206,50 @@ inline void copy_short(float* d, const float* s, int64_t n) {
   if (i < n) d[i] = s[i];
 }
 
-/// Copies one input plane into the phase planes of `buf`; the padding (and slack) must already be 0
+/// Copies one input plane into the padded plane of `buf`; the padding (and slack) must already be 0
 /// and stays 0 because only in-range pixels are written.
 void dw_small_fill(const float* x, const Window& w, const DwSmall& g, float* buf) {
-  const int64_t IH = w.in[1], IW = w.in[2], ph = w.pb[1], pw = w.pb[2], S = g.s;
-  for (int64_t a = 0; a < S; ++a)
-    for (int64_t b = 0; b < S; ++b) {
-      float* pl = buf + (a * S + b) * g.phase;
-      // Columns cc with 0 <= S*cc + b - pw < IW.
-      const int64_t cc0 = std::max<int64_t>(0, (pw - b + S - 1) / S);
-      const int64_t cc1 = std::min(g.wh, (IW - 1 + pw - b) / S + 1);
-      if (cc1 <= cc0) continue;
-      for (int64_t rr = 0; rr < g.hh; ++rr) {
-        const int64_t ih = S * rr + a - ph;
-        if (ih < 0 || ih >= IH) continue;
-        const float* xr = x + ih * IW + (S * cc0 + b - pw);
-        float* pr = pl + rr * g.wh + cc0;
-        if (S == 1)
-          copy_short(pr, xr, cc1 - cc0);
-        else
-          for (int64_t c = 0; c < cc1 - cc0; ++c) pr[c] = xr[c * S];
-      }
-    }
+  const int64_t IH = w.in[1], IW = w.in[2], ph = w.pb[1], pw = w.pb[2];
+  // Columns cc with 0 <= cc - pw < IW, rows rr with 0 <= rr - ph < IH.
+  const int64_t c0 = std::min(pw, g.wp), c1 = std::min(g.wp, IW + pw);
+  const int64_t r0 = std::min(ph, g.hp), r1 = std::min(g.hp, IH + ph);
+  if (c1 <= c0) return;
+  for (int64_t rr = r0; rr < r1; ++rr) copy_short(buf + rr * g.wp + c0, x + (rr - ph) * IW + (c0 - pw), c1 - c0);
 }
 
 template <int K, int S>
-ORTKIT_OPS_CLONES void depthwise_small(const DwPlane& p, const DwSmall& g, float* buf) {
+ORTKIT_OPS_CLONES_512 void depthwise_small(const DwPlane& p, const DwSmall& g, float* buf) {
   const float* taps[K * K];
   for (int kh = 0; kh < K; ++kh)
-    for (int kw = 0; kw < K; ++kw)
-      taps[kh * K + kw] = buf + ((kh % S) * S + kw % S) * g.phase + (kh / S) * g.wh + kw / S;
+    for (int kw = 0; kw < K; ++kw) taps[kh * K + kw] = buf + kh * g.wp + kw;
   float wk[K * K];
   for (int i = 0; i < K * K; ++i) wk[i] = p.w[i];
-  const int64_t OH = g.hh - (K - 1) / S, OW = g.wh - (K - 1) / S, n = OH * g.wh;
-  float* __restrict wide = buf + S * S * g.phase;
+  const int64_t n = g.n;
+  float* __restrict wide = buf + g.plane;
   const float bias = p.bias, lo = p.lo, hi = p.hi;
 #pragma GCC ivdep
   for (int64_t j = 0; j < n; ++j) {
     float acc = bias;
 #pragma GCC unroll 32
-    for (int t = 0; t < K * K; ++t) acc += wk[t] * taps[t][j];
+    for (int t = 0; t < K * K; ++t) acc += wk[t] * taps[t][S * j];
     wide[j] = clamp_keep_nan(acc, lo, hi);
   }
-  for (int64_t oh = 0; oh < OH; ++oh)
-    copy_short(p.y + oh * OW, wide + oh * g.wh, OW);
+  for (int64_t oh = 0; oh < g.oh; ++oh) copy_short(p.y + oh * g.ow, wide + oh * g.wp, g.ow);
 }
 
 using DwSmallFn = void (*)(const DwPlane&, const DwSmall&, float*);
 
-/// The small-plane kernel for this window (2-D, square K in {3, 5}, equal strides 1 or 2, no
-/// dilation, short rows), or nullptr.
+/// The flat kernel for this window (2-D, square K in {3, 5}, equal strides 1 or 2, no dilation,
+/// output width <= kDwFlatMaxWidthS1 / S2), or nullptr.
 DwSmallFn pick_depthwise_small(const Window& w) {
   if (w.in[0] != 1 || w.out[0] != 1 || w.k[1] != w.k[2] || w.s[1] != w.s[2] || w.d[1] != 1 || w.d[2] != 1)
     return nullptr;
-  // Stride 2 stays on the row kernel: splitting the phases costs more than the borders it saves.
-  if (w.out[2] > kDwSmallMaxWidth || w.s[2] != 1) return nullptr;
   const int64_t k = w.k[2], s = w.s[2];
+  if (w.out[2] > (s == 1 ? kDwFlatMaxWidthS1 : kDwFlatMaxWidthS2)) return nullptr;
   if (k == 3 && s == 1) return &depthwise_small<3, 1>;
+  if (k == 3 && s == 2) return &depthwise_small<3, 2>;
   if (k == 5 && s == 1) return &depthwise_small<5, 1>;
+  if (k == 5 && s == 2) return &depthwise_small<5, 2>;
   return nullptr;
 }
 
@@ -474,7 +466,7 @@ class ConvOp : public OpKernel {
       const int64_t T = std::min<int64_t>(threads_, N * C), tasks = N * C;
       parallel_for(th, T, [&](int64_t t) {
         float* buf = scratch + t * dw_geo_.slot();
-        std::fill(buf, buf + dw_geo_.s * dw_geo_.s * dw_geo_.phase, 0.f);
+        std::fill(buf, buf + dw_geo_.plane, 0.f);
         for (int64_t nc = tasks * t / T; nc < tasks * (t + 1) / T; ++nc) {
           const int64_t c = nc % C;
           const DwPlane p{x + nc * w.in_size(), wt + c * ks, y + nc * P, ep.bias ? ep.bias[c] : 0.f, lo, hi};

@@ -1,6 +1,6 @@
 // The fast paths of the perf round against naive references: depthwise Conv (row kernel for K in {3, 5}
-// and strides 1/2 with scalar borders, flat padded-copy kernel for stride-1 planes up to 64 wide, the
-// generic loop for everything else) with bias and fused activations; the 8x8 register-tile transpose
+// and strides 1/2 with scalar borders; flat padded-copy kernel for outputs up to 64 wide at stride 1,
+// 8 wide at stride 2; the generic loop for everything else) with bias and fused activations; the 8x8 register-tile transpose
 // (Transpose [0,2,3,1] and ragged 2-D sizes); Softmax rows.
 #include <catch2/catch.hpp>
 #include <cmath>
@@ -72,10 +72,13 @@ TEST_CASE("depthwise Conv fast paths match a naive reference", "[ops][perf]") {
       {"3x3 s1 no padding", {1, 2, 6, 9}, 3, 3, {1, 1}, {1, 1}, {0, 0, 0, 0}},
       {"5x5 s1 pad 2", {1, 3, 12, 12}, 5, 5, {1, 1}, {1, 1}, {2, 2, 2, 2}},
       {"3x3 s1 width 64 (largest flat)", {1, 2, 3, 64}, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}},
+      {"3x3 s2 14x14 (MobileNet, flat)", {1, 4, 14, 14}, 3, 3, {2, 2}, {1, 1}, {1, 1, 1, 1}},
+      {"3x3 s2 flat asymmetric pads", {1, 2, 9, 11}, 3, 3, {2, 2}, {1, 1}, {0, 1, 2, 0}},
+      {"5x5 s2 flat odd 9x13", {1, 3, 9, 13}, 5, 5, {2, 2}, {1, 1}, {2, 2, 2, 2}},
       // Row kernel (stride 2, dilation, or width > 64).
       {"3x3 s1 width 70 (row kernel)", {1, 2, 4, 70}, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}},
       {"3x3 s1 width 67 asymmetric pads", {1, 2, 5, 67}, 3, 3, {1, 1}, {1, 1}, {2, 0, 0, 2}},
-      {"3x3 s2 14x14 (MobileNet)", {1, 4, 14, 14}, 3, 3, {2, 2}, {1, 1}, {1, 1, 1, 1}},
+      {"3x3 s2 28x28 (MobileNet)", {1, 4, 28, 28}, 3, 3, {2, 2}, {1, 1}, {1, 1, 1, 1}},
       {"3x3 s2 odd 15x17", {2, 3, 15, 17}, 3, 3, {2, 2}, {1, 1}, {1, 1, 1, 1}},
       {"3x3 s2 width 2", {1, 2, 6, 2}, 3, 3, {2, 2}, {1, 1}, {1, 1, 1, 1}},
       {"3x3 s2 asymmetric pads", {1, 3, 10, 21}, 3, 3, {2, 2}, {1, 1}, {0, 0, 1, 1}},
@@ -223,6 +226,32 @@ TEST_CASE("Transpose [0,2,3,1] and [0,2,1,3] match index arithmetic", "[ops][per
               ok = ok && y.data_as<float>()[((idx[0] * os[1] + idx[1]) * os[2] + idx[2]) * os[3] + idx[3]] == want;
             }
       CHECK(ok);
+    }
+  }
+}
+
+TEST_CASE("Softmax and LogSoftmax rows around the 16-lane blocks match double math", "[ops][perf]") {
+  for (int64_t len : {1, 7, 15, 16, 17, 33, 128, 1000}) {
+    const int64_t rows = 3;
+    Tensor x = rnd({rows, len}, static_cast<uint32_t>(len));
+    for (int64_t i = 0; i < x.numel(); ++i) x.data_as<float>()[i] *= 20.f;  // spread: exp underflows
+    for (const char* op : {"Softmax", "LogSoftmax"}) {
+      INFO(op << " len " << len);
+      const bool lg = op[0] == 'L';
+      EvalOptions o;
+      o.opset = 13;
+      o.threading = test_threads(2);
+      const Tensor y = eval_single(op, {x}, {}, o)[0];
+      for (int64_t r = 0; r < rows; ++r) {
+        const float* xr = x.data_as<float>() + r * len;
+        double m = xr[0], s = 0;
+        for (int64_t i = 0; i < len; ++i) m = std::max<double>(m, xr[i]);
+        for (int64_t i = 0; i < len; ++i) s += std::exp(xr[i] - m);
+        for (int64_t i = 0; i < len; ++i) {
+          const double want = lg ? xr[i] - m - std::log(s) : std::exp(xr[i] - m) / s;
+          CHECK(y.data_as<float>()[r * len + i] == Approx(want).margin(1e-6).epsilon(1e-5));
+        }
+      }
     }
   }
 }
