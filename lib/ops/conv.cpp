@@ -352,7 +352,8 @@ class ConvOp : public OpKernel {
     kind_ = ctx.float_gemm_kind();
     if (!depthwise_) {
       // Pixel chunk: about 256 KiB of im2col + output rows per task, at least 16 rows.
-      const int64_t per_row = kg_ + mg_;
+      // im2col also needs its K-major staging rows (see im2col).
+      const int64_t per_row = kg_ + mg_ + (pointwise_ ? 0 : kg_);
       chunk_ = std::clamp<int64_t>(65536 / std::max<int64_t>(per_row, 1), 16,
                                    std::max<int64_t>(w_.out_size(), 16));
       chunk_ = std::min(chunk_, w_.out_size());
@@ -381,7 +382,7 @@ class ConvOp : public OpKernel {
     const float* x = tx.data_as<float>();
     float* y = ty.data_as<float>();
     float* scratch = static_cast<float*>(ctx.scratch);
-    const int64_t slot_floats = chunk_ * (kg_ + mg_);
+    const int64_t slot_floats = chunk_ * (kg_ + mg_ + (pointwise_ ? 0 : kg_));
     auto task = [&](int64_t t, float* buf, const kernels::Threading& th) {
       const int64_t c = t % nchunks, g = (t / nchunks) % group_, n = t / (nchunks * group_);
       const int64_t p0 = c * chunk_, rows = std::min(chunk_, P - p0);
@@ -391,7 +392,7 @@ class ConvOp : public OpKernel {
       if (pointwise_)
         transpose_block(xg + p0, w_.in_size(), col, kg_, cg_, rows);
       else
-        im2col(xg, p0, rows, col);
+        im2col(xg, p0, rows, col, out + chunk_ * mg_);
       kernels::Epilogue e = ep;
       if (e.bias) e.bias += g * mg_;
       kernels::gemm_f32(rows, col, kg_, packed_[g], out, mg_, e, th);
@@ -423,31 +424,50 @@ class ConvOp : public OpKernel {
       kernels::pack_b(packed_[g], kind_, kernels::BDesc{w + g * mg_ * kg_, kg_, mg_, kg_, true});
   }
 
-  /// Rows p0..p0+rows of the pixel-major im2col matrix of one group's channels.
-  void im2col(const float* xg, int64_t p0, int64_t rows, float* col) const {
+  /// Rows p0..p0+rows of the pixel-major im2col matrix of one group's channels. Built K-major first
+  /// (tmp[kidx][r]: for a fixed tap, consecutive pixels of an output row read consecutive inputs at
+  /// stride s, so rows are copies with zeroed ends and no per-element checks), then transposed with
+  /// the 8x8 tile kernel: two streaming passes instead of a per-element loop with bounds checks.
+  void im2col(const float* xg, int64_t p0, int64_t rows, float* col, float* tmp) const {
     const Window& w = w_;
-    const int64_t oh_ow = w.out[1] * w.out[2], ihw = w.in[1] * w.in[2];
-    for (int64_t r = 0; r < rows; ++r) {
-      const int64_t p = p0 + r;
-      const int64_t od = p / oh_ow, oh = (p / w.out[2]) % w.out[1], ow = p % w.out[2];
-      float* row = col + r * kg_;
-      const int64_t d0 = od * w.s[0] - w.pb[0], h0 = oh * w.s[1] - w.pb[1], w0 = ow * w.s[2] - w.pb[2];
-      for (int64_t c = 0; c < cg_; ++c) {
-        const float* xc = xg + c * w.in_size();
-        for (int64_t kd = 0; kd < w.k[0]; ++kd) {
-          const int64_t id = d0 + kd * w.d[0];
-          for (int64_t kh = 0; kh < w.k[1]; ++kh) {
-            const int64_t ih = h0 + kh * w.d[1];
-            const bool rv = id >= 0 && id < w.in[0] && ih >= 0 && ih < w.in[1];
-            const float* xr = xc + id * ihw + ih * w.in[2];
-            for (int64_t kw = 0; kw < w.k[2]; ++kw) {
-              const int64_t iw = w0 + kw * w.d[2];
-              *row++ = rv && iw >= 0 && iw < w.in[2] ? xr[iw] : 0.f;
+    const int64_t OW = w.out[2], oh_ow = w.out[1] * w.out[2], ihw = w.in[1] * w.in[2], sw = w.s[2];
+    int64_t kidx = 0;
+    for (int64_t c = 0; c < cg_; ++c) {
+      const float* xc = xg + c * w.in_size();
+      for (int64_t kd = 0; kd < w.k[0]; ++kd)
+        for (int64_t kh = 0; kh < w.k[1]; ++kh)
+          for (int64_t kw = 0; kw < w.k[2]; ++kw, ++kidx) {
+            float* t = tmp + kidx * rows;
+            const int64_t off = kw * w.d[2] - w.pb[2];  // iw = ow * sw + off
+            // Valid ow: 0 <= ow * sw + off < in_w.
+            const int64_t vlo = off >= 0 ? 0 : (-off + sw - 1) / sw;
+            const int64_t vhi = w.in[2] - 1 - off < 0 ? -1 : (w.in[2] - 1 - off) / sw;  // inclusive
+            // Runs of pixels along one output row; (od, oh, ow0) advance without divisions.
+            int64_t od = p0 / oh_ow, oh = (p0 / OW) % w.out[1], ow0 = p0 % OW;
+            for (int64_t p = p0; p < p0 + rows; ow0 = 0, oh = oh + 1 == w.out[1] ? 0 : oh + 1, od += oh == 0) {
+              const int64_t run = std::min(OW - ow0, p0 + rows - p);
+              float* tr = t + (p - p0);
+              p += run;
+              const int64_t id = od * w.s[0] - w.pb[0] + kd * w.d[0];
+              const int64_t ih = oh * w.s[1] - w.pb[1] + kh * w.d[1];
+              if (id < 0 || id >= w.in[0] || ih < 0 || ih >= w.in[1]) {
+                std::fill(tr, tr + run, 0.f);
+                continue;
+              }
+              const float* xr = xc + id * ihw + ih * w.in[2];
+              const int64_t a = std::clamp(vlo - ow0, int64_t{0}, run);
+              const int64_t b = std::clamp(vhi + 1 - ow0, a, run);
+              std::fill(tr, tr + a, 0.f);
+              const float* xs = xr + (ow0 + a) * sw + off;
+              if (sw == 1)
+                std::memcpy(tr + a, xs, static_cast<size_t>(b - a) * sizeof(float));
+              else
+                for (int64_t r = a; r < b; ++r) tr[r] = xs[(r - a) * sw];
+              std::fill(tr + b, tr + run, 0.f);
             }
           }
-        }
-      }
     }
+    transpose_block(tmp, rows, col, kg_, kg_, rows);
   }
 
   void run_depthwise(const float* x, const float* wt, const kernels::Epilogue& ep, Tensor& ty,

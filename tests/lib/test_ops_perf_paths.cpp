@@ -255,3 +255,43 @@ TEST_CASE("Softmax and LogSoftmax rows around the 16-lane blocks match double ma
     }
   }
 }
+
+TEST_CASE("Conv 3-D im2col (runs across rows and depth slices) equals sums of 2-D convs", "[ops][perf]") {
+  // Y[d] = conv2d(X[d], W[:, :, 0]) + conv2d(X[d + 1], W[:, :, 1]) + B, no depth padding; 2-D spatial pads
+  // and stride 2 make rows ragged, and a big enough plane spans several pixel chunks.
+  const int64_t C = 3, M = 4, D = 3, H = 9, W = 11;
+  const Tensor x = rnd({1, C, D, H, W}, 41), w = rnd({M, C, 2, 3, 3}, 42), b = rnd({M}, 43);
+  Attrs a;
+  a.set_ints("pads", {0, 1, 2, 0, 0, 1});
+  a.set_ints("strides", {1, 2, 1});
+  EvalOptions o;
+  o.opset = 11;
+  o.threading = test_threads(2);
+  const Tensor y = eval_single("Conv", {x, w, b}, a, o)[0];
+  const int64_t OH = (H + 1 - 3) / 2 + 1, OW = (W + 2 + 1 - 3) + 1;
+  REQUIRE(y.shape() == Shape{1, M, D - 1, OH, OW});
+  Attrs a2;
+  a2.set_ints("pads", {1, 2, 0, 1});
+  a2.set_ints("strides", {2, 1});
+  for (int64_t d = 0; d + 1 < D; ++d) {
+    Tensor acc;
+    for (int64_t kd = 0; kd < 2; ++kd) {
+      std::vector<float> xs, ws;
+      for (int64_t c = 0; c < C; ++c)
+        for (int64_t i = 0; i < H * W; ++i) xs.push_back(x.data_as<float>()[(c * D + d + kd) * H * W + i]);
+      for (int64_t m = 0; m < M; ++m)
+        for (int64_t c = 0; c < C; ++c)
+          for (int64_t i = 0; i < 9; ++i) ws.push_back(w.data_as<float>()[((m * C + c) * 2 + kd) * 9 + i]);
+      const Tensor y2 = eval_single("Conv", {f32({1, C, H, W}, xs), f32({M, C, 3, 3}, ws)}, a2, at(11))[0];
+      REQUIRE(y2.shape() == Shape{1, M, OH, OW});
+      if (kd == 0)
+        acc = y2;
+      else
+        for (int64_t i = 0; i < acc.numel(); ++i) acc.data_as<float>()[i] += y2.data_as<float>()[i];
+    }
+    for (int64_t m = 0; m < M; ++m)
+      for (int64_t i = 0; i < OH * OW; ++i)
+        CHECK(y.data_as<float>()[((m * (D - 1)) + d) * OH * OW + i] ==
+              Approx(acc.data_as<float>()[m * OH * OW + i] + b.data_as<float>()[m]).margin(1e-5));
+  }
+}
