@@ -173,7 +173,7 @@ ORTKIT_OPS_CLONES_512 void depthwise_plane_kxk(const DwPlane& p, const Window& w
 /// padded plane covers the reads of those extra outputs.
 struct DwSmall {
   int64_t k = 0, s = 1, oh = 0, ow = 0, hp = 0, wp = 0, n = 0, plane = 0;  // plane: floats incl. slack
-  int64_t slot() const { return plane + n; }  // padded plane + wide output
+  int64_t slot() const { return plane + n; }                               // padded plane + wide output
 };
 
 DwSmall make_dw_small(const Window& w) {
@@ -214,7 +214,8 @@ void dw_small_fill(const float* x, const Window& w, const DwSmall& g, float* buf
   const int64_t c0 = std::min(pw, g.wp), c1 = std::min(g.wp, IW + pw);
   const int64_t r0 = std::min(ph, g.hp), r1 = std::min(g.hp, IH + ph);
   if (c1 <= c0) return;
-  for (int64_t rr = r0; rr < r1; ++rr) copy_short(buf + rr * g.wp + c0, x + (rr - ph) * IW + (c0 - pw), c1 - c0);
+  for (int64_t rr = r0; rr < r1; ++rr)
+    copy_short(buf + rr * g.wp + c0, x + (rr - ph) * IW + (c0 - pw), c1 - c0);
 }
 
 template <int K, int S>
@@ -261,9 +262,8 @@ DwPlaneFn pick_depthwise(const Window& w) {
   if (w.in[0] != 1 || w.out[0] != 1 || w.k[1] != w.k[2]) return nullptr;
   const bool d1 = w.d[2] == 1;
   const int64_t k = w.k[2], s = w.s[2];
-#define ORTKIT_DW_CASE(K, S)                                                     \
-  if (k == K && s == S)                                                          \
-    return d1 ? &depthwise_plane_kxk<K, S, true> : &depthwise_plane_kxk<K, S, false>;
+#define ORTKIT_DW_CASE(K, S) \
+  if (k == K && s == S) return d1 ? &depthwise_plane_kxk<K, S, true> : &depthwise_plane_kxk<K, S, false>;
   ORTKIT_DW_CASE(3, 1)
   ORTKIT_DW_CASE(3, 2)
   ORTKIT_DW_CASE(5, 1)
@@ -444,7 +444,8 @@ class ConvOp : public OpKernel {
             const int64_t vhi = w.in[2] - 1 - off < 0 ? -1 : (w.in[2] - 1 - off) / sw;  // inclusive
             // Runs of pixels along one output row; (od, oh, ow0) advance without divisions.
             int64_t od = p0 / oh_ow, oh = (p0 / OW) % w.out[1], ow0 = p0 % OW;
-            for (int64_t p = p0; p < p0 + rows; ow0 = 0, oh = oh + 1 == w.out[1] ? 0 : oh + 1, od += oh == 0) {
+            for (int64_t p = p0; p < p0 + rows;
+                 ow0 = 0, oh = oh + 1 == w.out[1] ? 0 : oh + 1, od += oh == 0) {
               const int64_t run = std::min(OW - ow0, p0 + rows - p);
               float* tr = t + (p - p0);
               p += run;

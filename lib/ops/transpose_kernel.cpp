@@ -33,15 +33,23 @@ __attribute__((always_inline)) inline void tile8(const float* s, int64_t lds, fl
   std::memcpy(&r6, s + 6 * lds, 32);
   std::memcpy(&r7, s + 7 * lds, 32);
   // Interleave pairs of rows (unpacklo/hi within 128-bit halves).
-  const v8f t0 = ORTKIT_SHUF(r0, r1, 0, 8, 1, 9, 4, 12, 5, 13), t1 = ORTKIT_SHUF(r0, r1, 2, 10, 3, 11, 6, 14, 7, 15);
-  const v8f t2 = ORTKIT_SHUF(r2, r3, 0, 8, 1, 9, 4, 12, 5, 13), t3 = ORTKIT_SHUF(r2, r3, 2, 10, 3, 11, 6, 14, 7, 15);
-  const v8f t4 = ORTKIT_SHUF(r4, r5, 0, 8, 1, 9, 4, 12, 5, 13), t5 = ORTKIT_SHUF(r4, r5, 2, 10, 3, 11, 6, 14, 7, 15);
-  const v8f t6 = ORTKIT_SHUF(r6, r7, 0, 8, 1, 9, 4, 12, 5, 13), t7 = ORTKIT_SHUF(r6, r7, 2, 10, 3, 11, 6, 14, 7, 15);
+  const v8f t0 = ORTKIT_SHUF(r0, r1, 0, 8, 1, 9, 4, 12, 5, 13),
+            t1 = ORTKIT_SHUF(r0, r1, 2, 10, 3, 11, 6, 14, 7, 15);
+  const v8f t2 = ORTKIT_SHUF(r2, r3, 0, 8, 1, 9, 4, 12, 5, 13),
+            t3 = ORTKIT_SHUF(r2, r3, 2, 10, 3, 11, 6, 14, 7, 15);
+  const v8f t4 = ORTKIT_SHUF(r4, r5, 0, 8, 1, 9, 4, 12, 5, 13),
+            t5 = ORTKIT_SHUF(r4, r5, 2, 10, 3, 11, 6, 14, 7, 15);
+  const v8f t6 = ORTKIT_SHUF(r6, r7, 0, 8, 1, 9, 4, 12, 5, 13),
+            t7 = ORTKIT_SHUF(r6, r7, 2, 10, 3, 11, 6, 14, 7, 15);
   // Pairs of pairs (shufps 0x44 / 0xee).
-  const v8f u0 = ORTKIT_SHUF(t0, t2, 0, 1, 8, 9, 4, 5, 12, 13), u1 = ORTKIT_SHUF(t0, t2, 2, 3, 10, 11, 6, 7, 14, 15);
-  const v8f u2 = ORTKIT_SHUF(t1, t3, 0, 1, 8, 9, 4, 5, 12, 13), u3 = ORTKIT_SHUF(t1, t3, 2, 3, 10, 11, 6, 7, 14, 15);
-  const v8f u4 = ORTKIT_SHUF(t4, t6, 0, 1, 8, 9, 4, 5, 12, 13), u5 = ORTKIT_SHUF(t4, t6, 2, 3, 10, 11, 6, 7, 14, 15);
-  const v8f u6 = ORTKIT_SHUF(t5, t7, 0, 1, 8, 9, 4, 5, 12, 13), u7 = ORTKIT_SHUF(t5, t7, 2, 3, 10, 11, 6, 7, 14, 15);
+  const v8f u0 = ORTKIT_SHUF(t0, t2, 0, 1, 8, 9, 4, 5, 12, 13),
+            u1 = ORTKIT_SHUF(t0, t2, 2, 3, 10, 11, 6, 7, 14, 15);
+  const v8f u2 = ORTKIT_SHUF(t1, t3, 0, 1, 8, 9, 4, 5, 12, 13),
+            u3 = ORTKIT_SHUF(t1, t3, 2, 3, 10, 11, 6, 7, 14, 15);
+  const v8f u4 = ORTKIT_SHUF(t4, t6, 0, 1, 8, 9, 4, 5, 12, 13),
+            u5 = ORTKIT_SHUF(t4, t6, 2, 3, 10, 11, 6, 7, 14, 15);
+  const v8f u6 = ORTKIT_SHUF(t5, t7, 0, 1, 8, 9, 4, 5, 12, 13),
+            u7 = ORTKIT_SHUF(t5, t7, 2, 3, 10, 11, 6, 7, 14, 15);
   // 128-bit halves (vperm2f128 0x20 / 0x31).
   {
     const v8f o = ORTKIT_SHUF(u0, u4, 0, 1, 2, 3, 8, 9, 10, 11);

@@ -1,7 +1,7 @@
 // The fast paths of the perf round against naive references: depthwise Conv (row kernel for K in {3, 5}
 // and strides 1/2 with scalar borders; flat padded-copy kernel for outputs up to 64 wide at stride 1,
-// 8 wide at stride 2; the generic loop for everything else) with bias and fused activations; the 8x8 register-tile transpose
-// (Transpose [0,2,3,1] and ragged 2-D sizes); Softmax rows.
+// 8 wide at stride 2; the generic loop for everything else) with bias and fused activations; the 8x8
+// register-tile transpose (Transpose [0,2,3,1] and ragged 2-D sizes); Softmax rows.
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <limits>
@@ -223,7 +223,8 @@ TEST_CASE("Transpose [0,2,3,1] and [0,2,1,3] match index arithmetic", "[ops][per
               int64_t in[4];
               for (int k = 0; k < 4; ++k) in[perm[k]] = idx[k];
               const float want = x.data_as<float>()[((in[0] * s[1] + in[1]) * s[2] + in[2]) * s[3] + in[3]];
-              ok = ok && y.data_as<float>()[((idx[0] * os[1] + idx[1]) * os[2] + idx[2]) * os[3] + idx[3]] == want;
+              ok = ok &&
+                   y.data_as<float>()[((idx[0] * os[1] + idx[1]) * os[2] + idx[2]) * os[3] + idx[3]] == want;
             }
       CHECK(ok);
     }
