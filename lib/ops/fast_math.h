@@ -10,8 +10,11 @@
 // for v3 there only; out-of-line copies stay baseline (so no AVX code leaks into baseline paths).
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(ORTKIT_NO_CLONES)
 #define ORTKIT_OPS_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+// Also x86-64-v4 (AVX-512, 16 lanes): for compute-bound row kernels (exp), where 512-bit pays.
+#define ORTKIT_OPS_CLONES_512 __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define ORTKIT_OPS_CLONES
+#define ORTKIT_OPS_CLONES_512
 #endif
 
 namespace ortkit::ops {
@@ -27,6 +30,23 @@ inline float fast_exp(float x) {
   ix = (ix & ~hi_mask) | (0x42b0c0a5 & hi_mask);
   x = std::bit_cast<float>(ix);
   // Round x*log2(e) to nearest with the 1.5*2^23 trick (no SSE4.1 round instruction needed).
+  const float fn = (x * 1.44269504088896341f + 12582912.f) - 12582912.f;
+  const float r = x - fn * 0.693359375f + fn * 2.12194440e-4f;
+  float p = 1.9875691500E-4f;
+  p = p * r + 1.3981999507E-3f;
+  p = p * r + 8.3334519073E-3f;
+  p = p * r + 4.1665795894E-2f;
+  p = p * r + 1.6666665459E-1f;
+  p = p * r + 5.0000001201E-1f;
+  const float y = p * r * r + r + 1.f;
+  const int32_t n = static_cast<int32_t>(fn);
+  return y * std::bit_cast<float>(static_cast<int32_t>((n + 127) << 23));
+}
+
+/// fast_exp for x <= 0 (softmax's x - max): only the low clamp, as a float select (vmaxps), so fewer
+/// instructions per lane than fast_exp. NaN in, NaN out.
+inline float fast_exp_le0(float x) {
+  x = x < -87.33654f ? -87.33654f : x;
   const float fn = (x * 1.44269504088896341f + 12582912.f) - 12582912.f;
   const float r = x - fn * 0.693359375f + fn * 2.12194440e-4f;
   float p = 1.9875691500E-4f;

@@ -7,6 +7,7 @@
 #include "ops/copy_util.h"
 #include "ops/op_util.h"
 #include "ops/registry.h"
+#include "ops/transpose_kernel.h"
 
 namespace ortkit::ops {
 namespace {
@@ -19,7 +20,9 @@ bool all_const(const CompileContext& ctx, std::initializer_list<size_t> idx) {
 
 // ---------------------------------------------------------------------------------------------- Transpose
 
-/// Blocked transpose of `batch` matrices [rows x cols] -> [cols x rows].
+/// Blocked transpose of `batch` matrices [rows x cols] -> [cols x rows]. 4-byte types use the 8x8
+/// register-tile kernel per 32x32 tile (parallel over tiles), others a scalar loop. 32, not 64: with
+/// 64 columns of a 1 KiB-strided destination the written lines no longer fit L1's sets.
 template <class T>
 void batched_transpose(const T* in, T* out, int64_t batch, int64_t rows, int64_t cols,
                        const kernels::Threading& th) {
@@ -32,8 +35,12 @@ void batched_transpose(const T* in, T* out, int64_t batch, int64_t rows, int64_t
       const T* src = in + b * rows * cols;
       T* dst = out + b * rows * cols;
       const int64_t r1 = std::min(rows, r0 + kB), c1 = std::min(cols, c0 + kB);
-      for (int64_t c = c0; c < c1; ++c)
-        for (int64_t r = r0; r < r1; ++r) dst[c * rows + r] = src[r * cols + c];
+      if constexpr (sizeof(T) == 4) {
+        transpose_2d_b32(src + r0 * cols + c0, cols, dst + c0 * rows + r0, rows, r1 - r0, c1 - c0);
+      } else {
+        for (int64_t c = c0; c < c1; ++c)
+          for (int64_t r = r0; r < r1; ++r) dst[c * rows + r] = src[r * cols + c];
+      }
     }
   });
 }

@@ -11,26 +11,66 @@
 namespace ortkit::ops {
 namespace {
 
-/// Softmax (or log-softmax) of one contiguous row; y may alias x.
-ORTKIT_OPS_CLONES void softmax_row(const float* x, float* y, int64_t n, bool lg) {
-  const float m = max_f32(x, n);
+typedef float v16f __attribute__((vector_size(64)));
+
+/// Max of a row, 16 lanes in a generic vector (vmaxps in the clones; the array form of this loop stayed
+/// scalar vmaxss, and a plain `m = max(m, x)` reduction does not vectorise without -ffast-math).
+inline float softmax_max(const float* x, int64_t n) {
+  float m = x[0];
+  int64_t i = 0;
+  if (n >= 16) {
+    v16f acc;
+    std::memcpy(&acc, x, sizeof(acc));
+    for (i = 16; i + 16 <= n; i += 16) {
+      v16f v;
+      std::memcpy(&v, x + i, sizeof(v));
+      acc = acc > v ? acc : v;
+    }
+    for (int j = 0; j < 16; ++j) m = m > acc[j] ? m : acc[j];
+  }
+  for (; i < n; ++i) m = m > x[i] ? m : x[i];
+  return m;
+}
+
+/// Softmax (or log-softmax) of one contiguous row; y may alias x (same index: read before write). Three
+/// passes: max; exp(x - max) stored and summed in 16 partial sums; scale (or, for log-softmax, the
+/// sum only, then x - max - log(sum)). Cloned for x86-64-v4 too: exp is compute-bound, so 16 lanes
+/// pay where AVX-512 exists.
+ORTKIT_OPS_CLONES_512 void softmax_row(const float* x, float* y, int64_t n, bool lg) {
+  const float m = softmax_max(x, n);
+  float acc[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+  float s = 0;
+  int64_t i = 0;
   if (lg) {
-    float s = 0;
-    for (int64_t i = 0; i < n; ++i) y[i] = x[i] - m;
-    // log-sum-exp in double-free float: exp values of (x - max) are <= 1.
-    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-      for (int j = 0; j < 8; ++j) acc[j] += fast_exp(y[i + j]);
-    for (; i < n; ++i) s += fast_exp(y[i]);
-    for (float a : acc) s += a;
+    for (; i + 16 <= n; i += 16)
+      for (int j = 0; j < 16; ++j) acc[j] += fast_exp_le0(x[i + j] - m);
+    for (; i < n; ++i) s += fast_exp_le0(x[i] - m);
+  } else {
+    for (; i + 16 <= n; i += 16)
+#pragma GCC ivdep
+      for (int j = 0; j < 16; ++j) {
+        const float e = fast_exp_le0(x[i + j] - m);
+        y[i + j] = e;
+        acc[j] += e;
+      }
+    for (; i < n; ++i) {
+      const float e = fast_exp_le0(x[i] - m);
+      y[i] = e;
+      s += e;
+    }
+  }
+  for (int w = 8; w >= 1; w /= 2)
+    for (int j = 0; j < w; ++j) acc[j] += acc[j + w];
+  s += acc[0];
+  if (lg) {
+    // exp values of (x - max) are <= 1 and one is 1, so s >= 1 and log(s) is finite.
     const float ls = std::log(s);
-    for (int64_t k = 0; k < n; ++k) y[k] -= ls;
+#pragma GCC ivdep
+    for (int64_t k = 0; k < n; ++k) y[k] = (x[k] - m) - ls;
     return;
   }
-  for (int64_t i = 0; i < n; ++i) y[i] = fast_exp(x[i] - m);
-  const float inv = 1.f / sum_f32(y, n);
-  for (int64_t i = 0; i < n; ++i) y[i] *= inv;
+  const float inv = 1.f / s;
+  for (int64_t k = 0; k < n; ++k) y[k] *= inv;
 }
 
 class SoftmaxOp : public OpKernel {
