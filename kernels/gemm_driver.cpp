@@ -391,9 +391,11 @@ void run_job(Job& j, const Threading& th) {
   const int mr = j.kern->mr, nr = j.kern->nr, kr = j.kern->kr;
   const int64_t esz = static_cast<int64_t>(a_elem(b.kind_));
   const bool is_int8 = b.kind_ == GemmKind::u8s8 || b.kind_ == GemmKind::s8s8;
-  // A call this small (e.g. an int8 decode step over 768 x 768 weights, ~5 us) runs faster on one thread
-  // than a wake-up and join of the others cost; B of 1 MiB or more is worth streaming from every core.
-  const bool tiny = b.bytes() < (size_t{1} << 20) && 2.0 * static_cast<double>(j.m) * b.n_ * b.k_ < 4e6;
+  // A call this small (B under 256 KiB and under 1 MOP, ~1 us) runs faster on one thread than a round of
+  // the pool costs. Above it, splitting B pays even for a decode step: an int8 768 x 768 GEMV went from
+  // 4.8 to 2.9 us on 2 threads once the pool's workers spin between calls (they do between the ops of a
+  // run).
+  const bool tiny = b.bytes() < (size_t{1} << 18) && 2.0 * static_cast<double>(j.m) * b.n_ * b.k_ < 1e6;
   const int threads = tiny ? 1 : std::max(1, th.parallel_for ? th.threads : 1);
 
   // K blocks (float kinds), only for very long K (see below). Blocks are balanced so the
