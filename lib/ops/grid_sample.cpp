@@ -50,8 +50,12 @@ inline int64_t to_index(float f) {
   return static_cast<int64_t>(f);
 }
 
-inline float cubic1(float x, float a) { return ((a + 2) * x - (a + 3)) * x * x + 1; }
-inline float cubic2(float x, float a) { return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a; }
+inline float cubic1(float x, float a) {
+  return ((a + 2) * x - (a + 3)) * x * x + 1;
+}
+inline float cubic2(float x, float a) {
+  return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a;
+}
 
 class GridSample : public OpKernel {
  public:

@@ -17,7 +17,9 @@ namespace {
 
 constexpr double kTwoPi = 6.283185307179586476925286766559;
 
-inline bool is_pow2(int64_t n) { return n > 0 && (n & (n - 1)) == 0; }
+inline bool is_pow2(int64_t n) {
+  return n > 0 && (n & (n - 1)) == 0;
+}
 
 inline double scalar_at(const Tensor& t) {
   double v = 0;
@@ -110,7 +112,8 @@ class DFT : public OpKernel {
     const InputDesc& x = ctx.input(0);
     const int64_t r = static_cast<int64_t>(x.shape.size());
     if (r < 2) ctx.fail("input must have rank >= 2 ([..., n, 1 or 2])");
-    if (x.shape[r - 1] != 1 && x.shape[r - 1] != 2) ctx.fail("last dimension must be 1 (real) or 2 (complex)");
+    if (x.shape[r - 1] != 1 && x.shape[r - 1] != 2)
+      ctx.fail("last dimension must be 1 (real) or 2 (complex)");
     inverse_ = ctx.attr().get_int("inverse", 0) != 0;
     onesided_ = ctx.attr().get_int("onesided", 0) != 0;
     int64_t axis = 1;
@@ -126,7 +129,8 @@ class DFT : public OpKernel {
     // The axis counts over the signal dims (the trailing re/im dim excluded); negative counts from
     // the end of the whole tensor in opset 20 (-2 = the last signal dim).
     if (axis < 0) axis += r;
-    if (axis < 0 || axis >= r - 1) ctx.fail("axis " + std::to_string(axis) + " out of range for rank " + std::to_string(r));
+    if (axis < 0 || axis >= r - 1)
+      ctx.fail("axis " + std::to_string(axis) + " out of range for rank " + std::to_string(r));
     axis_ = axis;
     if (onesided_ && x.shape[r - 1] == 2) ctx.fail("onesided requires a real input (last dim 1)");
     if (onesided_ && inverse_) ctx.unsupported("onesided inverse DFT");
@@ -214,7 +218,8 @@ class STFT : public OpKernel {
     ctx.require_dtype(0, {DType::f32, DType::f64});
     const InputDesc& x = ctx.input(0);
     if (x.shape.size() != 3) ctx.fail("signal must be [batch, signal_length, 1 or 2]");
-    if (x.shape[2] != 1 && x.shape[2] != 2) ctx.fail("signal's last dimension must be 1 (real) or 2 (complex)");
+    if (x.shape[2] != 1 && x.shape[2] != 2)
+      ctx.fail("signal's last dimension must be 1 (real) or 2 (complex)");
     onesided_ = ctx.attr().get_int("onesided", 1) != 0;
     if (onesided_ && x.shape[2] == 2) ctx.fail("onesided requires a real signal (last dim 1)");
     dtype_ = x.dtype;
@@ -294,7 +299,8 @@ class STFT : public OpKernel {
   DType dtype_ = DType::f32;
 };
 
-// ---------------------------------------------------------------------------------------------- MelWeightMatrix
+// ----------------------------------------------------------------------------------------------
+// MelWeightMatrix
 
 class MelWeightMatrix : public OpKernel {
  public:
