@@ -85,5 +85,7 @@ void register_pad_resize_ops(OpRegistry& r);     // pad_resize.cpp: Pad, Resize,
 void register_gather_scatter_ops(OpRegistry& r); // gather_scatter.cpp: GatherElements/ND, Scatter*, Trilu...
 void register_control_flow_ops(OpRegistry& r);   // control_flow.cpp: If, Loop, Scan (subgraphs)
 void register_tensor_misc_ops(OpRegistry& r);    // tensor_misc.cpp: OneHot, EyeLike, TopK, NonZero, ...
+void register_grid_sample_ops(OpRegistry& r);    // grid_sample.cpp: GridSample
+void register_spectral_ops(OpRegistry& r);       // spectral.cpp: DFT, STFT, MelWeightMatrix
 
 }  // namespace ortkit::ops
