@@ -24,9 +24,10 @@ namespace {
 /// GPT-2 exported with past_key_values (2 layers, 3 heads, head_dim 4), as Optimum names its dims.
 FakeSpec gpt2_past_spec() {
   FakeSpec s;
-  s.inputs = {vi("input_ids", DType::i64, {sym("batch_size"), sym("sequence_length")}),
-              vi("attention_mask", DType::i64, {sym("batch_size"), sym("past_sequence_length + sequence_length")}),
-              vi("position_ids", DType::i64, {sym("batch_size"), sym("sequence_length")})};
+  s.inputs = {
+      vi("input_ids", DType::i64, {sym("batch_size"), sym("sequence_length")}),
+      vi("attention_mask", DType::i64, {sym("batch_size"), sym("past_sequence_length + sequence_length")}),
+      vi("position_ids", DType::i64, {sym("batch_size"), sym("sequence_length")})};
   for (int l = 0; l < 2; ++l)
     for (const char* kv : {"key", "value"})
       s.inputs.push_back(vi("past_key_values." + std::to_string(l) + "." + kv, DType::f32,
@@ -42,8 +43,8 @@ ortkit::testing::ModelBuilder kv_past_model() {
   using ortkit::testing::ModelBuilder;
   ModelBuilder mb(14);
   mb.input("input_ids", {std::string("batch_size"), std::string("sequence_length")}, 7)
-      .input("attention_mask", {std::string("batch_size"), std::string("past_sequence_length + sequence_length")},
-             7)
+      .input("attention_mask",
+             {std::string("batch_size"), std::string("past_sequence_length + sequence_length")}, 7)
       .input("past_key_values.0.key",
              {std::string("batch_size"), int64_t{2}, std::string("past_sequence_length"), int64_t{4}})
       .input("past_key_values.0.value",
@@ -126,7 +127,8 @@ TEST_CASE("bench past: generated shapes and values for past 0 and 7", "[bench][p
   CHECK(g74.tensors[1].tensor.shape() == Shape{1, 11});
   CHECK(g74.tensors[3].tensor.shape() == Shape{1, 3, 7, 4});
   CHECK(std::vector<int64_t>(g74.tensors[2].tensor.data_as<int64_t>(),
-                             g74.tensors[2].tensor.data_as<int64_t>() + 4) == std::vector<int64_t>{7, 8, 9, 10});
+                             g74.tensors[2].tensor.data_as<int64_t>() + 4) ==
+        std::vector<int64_t>{7, 8, 9, 10});
 }
 
 TEST_CASE("bench past: the sweep has a past axis, reported in JSON, CSV and the table", "[bench][past]") {
