@@ -28,7 +28,7 @@ extern "C" void on_sigint(int) {
 
 struct RunFlags {
   std::vector<std::string> models;
-  std::string batch, seq, precision, threads, duration, config, json, csv, input_dir;
+  std::string batch, seq, past, precision, threads, duration, config, json, csv, input_dir;
   int64_t warmup = 0, iterations = 0, min_iterations = 0;
   uint64_t seed = 0;
   double padding = 0, cv_threshold = 0;
@@ -52,6 +52,7 @@ bench::BenchConfig build_config(CLI::App* app, const RunFlags& f) {
   if (given("--model")) cfg.models = f.models;
   if (given("--batch")) cfg.batch = bench::parse_int_list(f.batch, "--batch");
   if (given("--seq")) cfg.seq = bench::parse_int_list(f.seq, "--seq");
+  if (given("--past")) cfg.past = bench::parse_int_list(f.past, "--past", 0);
   if (given("--precision")) cfg.precision = bench::parse_precisions(f.precision);
   if (given("--threads")) cfg.threads = bench::parse_threads(f.threads);
   if (given("--warmup")) cfg.warmup = f.warmup;
@@ -143,11 +144,13 @@ Command add_run_command(CLI::App& parent) {
   auto f = std::make_shared<RunFlags>();
   Command c;
   CLI::App* a =
-      parent.add_subcommand("run", "sweep models over batch, seq, precision and threads (default verb)");
+      parent.add_subcommand("run", "sweep models over batch, seq, past, precision and threads (default verb)");
   c.app = a;
   a->add_option("-m,--model", f->models, "ONNX file or zoo name (repeatable)");
   a->add_option("-b,--batch", f->batch, "batch sizes, e.g. 1,2,4 (default 1)");
   a->add_option("-s,--seq", f->seq, "sequence lengths, e.g. 8,16,32 (default 128 for text models)");
+  a->add_option("--past", f->past,
+                "KV-cache lengths of past inputs, e.g. 0,128 (default 0; decoders exported with past)");
   a->add_option("-p,--precision", f->precision, "fp32,bf16,int8 (default fp32)");
   a->add_option("-t,--threads", f->threads, "thread counts: 1,2 or 1..nproc (default 1)");
   a->add_option("--warmup", f->warmup, "untimed runs per point after the first inference (default 5)");

@@ -14,11 +14,13 @@ namespace ortkit::bench {
 
 namespace {
 
+// A past (KV-cache) length of 0 or none is left out, so reports from before --past still match.
 std::string point_key(const nlohmann::json& p) {
-  return fmt::format("{} {} b{}{} t{}", p["model"].get<std::string>(), p["precision"].get<std::string>(),
+  int64_t past = p.contains("past") && p["past"].is_number_integer() ? p["past"].get<int64_t>() : 0;
+  return fmt::format("{} {} b{}{}{} t{}", p["model"].get<std::string>(), p["precision"].get<std::string>(),
                      p["batch"].get<int64_t>(),
                      p["seq"].is_null() ? "" : fmt::format(" s{}", p["seq"].get<int64_t>()),
-                     p["threads"].get<int>());
+                     past > 0 ? fmt::format(" p{}", past) : "", p["threads"].get<int>());
 }
 
 const char* metric_field(const std::string& m) {
@@ -62,6 +64,8 @@ void check_report(const nlohmann::json& r, const std::string& origin) {
     need("batch", p.contains("batch") && p["batch"].is_number_integer());
     need("seq", p.contains("seq") && (p["seq"].is_null() || p["seq"].is_number_integer()));
     need("threads", p.contains("threads") && p["threads"].is_number_integer());
+    if (p.contains("past") && !p["past"].is_null() && !p["past"].is_number_integer())
+      throw Error("wrong type: \"past\" (an integer or null)", where);
     need("status", p.contains("status") && p["status"].is_string());
     need("stats", p.contains("stats") && (p["stats"].is_null() || p["stats"].is_object()));
     if (p["status"] == "ok") {

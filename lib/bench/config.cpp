@@ -64,11 +64,14 @@ int nproc() {
   return std::max(1u, std::thread::hardware_concurrency());
 }
 
-std::vector<int64_t> parse_int_list(const std::string& s, const std::string& what) {
+std::vector<int64_t> parse_int_list(const std::string& s, const std::string& what, int64_t min) {
   std::vector<int64_t> out;
   for (const auto& item : split(s, ',')) {
     int64_t v = parse_int(item, what);
-    if (v <= 0) throw Error("values must be positive, got " + item, what);
+    if (v < min)
+      throw Error(min == 1 ? "values must be positive, got " + item
+                           : "values must be >= " + std::to_string(min) + ", got " + item,
+                  what);
     out.push_back(v);
   }
   if (out.empty()) throw Error("empty list: give at least one value", what);
@@ -140,6 +143,8 @@ void apply_json(BenchConfig& cfg, const nlohmann::json& j, const std::string& or
         cfg.batch = parse_int_list(as_list_string(v, where), where);
       } else if (key == "seq") {
         cfg.seq = parse_int_list(as_list_string(v, where), where);
+      } else if (key == "past") {
+        cfg.past = parse_int_list(as_list_string(v, where), where, 0);
       } else if (key == "precision") {
         cfg.precision = parse_precisions(as_list_string(v, where));
       } else if (key == "threads") {
@@ -195,6 +200,7 @@ nlohmann::json to_json(const BenchConfig& c) {
   return {{"models", c.models},
           {"batch", c.batch},
           {"seq", c.seq},
+          {"past", c.past},
           {"precision", c.precision},
           {"threads", c.threads},
           {"warmup", c.warmup},
@@ -222,6 +228,10 @@ void validate(const BenchConfig& c) {
   if (!(c.cv_threshold > 0)) throw Error("must be > 0", "cv_threshold");
   if (!c.input_dir.empty() && (c.batch.size() > 1 || c.seq.size() > 1))
     throw Error("--input-dir fixes the input shapes; drop the --batch/--seq sweep", "--input-dir");
+  if (!c.input_dir.empty() && !c.past.empty())
+    throw Error("--input-dir fixes the input shapes (the KV cache too); drop --past", "--input-dir");
+  for (int64_t p : c.past)
+    if (p < 0) throw Error("KV-cache lengths must be >= 0", "--past");
 }
 
 }  // namespace ortkit::bench

@@ -72,27 +72,43 @@ void store(Tensor& t, int64_t i, double v) {
 
 }  // namespace
 
-DimRole dim_role(const ValueInfo& in, size_t d) {
+DimRole dim_role(const ValueInfo& in, size_t d, bool model_has_past) {
   const Dim& dim = in.dims[d];
   if (dim.value >= 0) return DimRole::fixed;
   std::string s = lower(dim.symbol);
-  if (contains(s, "past") && !contains(s, "total")) return DimRole::past;
-  if (contains(s, "seq") || contains(s, "length") || contains(s, "token")) return DimRole::seq;
-  if (contains(s, "batch") || d == 0) return DimRole::batch;
-  if (d == 1 && in.dims.size() == 2 && is_integer(in.dtype)) return DimRole::seq;
-  return DimRole::unknown;
+  if (contains(s, "total") || (contains(s, "past") && contains(s, "+"))) return DimRole::total;
+  if (contains(s, "past")) return DimRole::past;
+  DimRole r = DimRole::unknown;
+  if (contains(s, "seq") || contains(s, "length") || contains(s, "token"))
+    r = DimRole::seq;
+  else if (contains(s, "batch") || d == 0)
+    return DimRole::batch;
+  else if (d == 1 && in.dims.size() == 2 && is_integer(in.dtype))
+    r = DimRole::seq;
+  // The mask of a decoder with a KV cache covers the cached tokens and the new ones.
+  if (r == DimRole::seq && model_has_past && contains(lower(in.name), "mask")) return DimRole::total;
+  return r;
+}
+
+bool has_past_inputs(const std::vector<ValueInfo>& inputs) {
+  for (const auto& in : inputs)
+    if (in.has_shape)
+      for (size_t d = 0; d < in.dims.size(); ++d)
+        if (dim_role(in, d) == DimRole::past) return true;
+  return false;
 }
 
 InputLayout analyze_inputs(const std::vector<ValueInfo>& inputs) {
   InputLayout l;
+  l.has_past_dim = has_past_inputs(inputs);
   for (const auto& in : inputs) {
     if (!l.summary.empty()) l.summary += ", ";
     l.summary += in.name + ":" + dtype_name(in.dtype) + dims_str(in);
     if (!in.has_shape) continue;
     for (size_t d = 0; d < in.dims.size(); ++d) {
-      DimRole r = dim_role(in, d);
+      DimRole r = dim_role(in, d, l.has_past_dim);
       if (r == DimRole::batch) l.has_batch_dim = true;
-      if (r == DimRole::seq) l.has_seq_dim = true;
+      if (r == DimRole::seq || r == DimRole::total) l.has_seq_dim = true;
     }
     if (!in.dims.empty() && in.dims[0].value >= 0 && l.fixed_batch < 0) l.fixed_batch = in.dims[0].value;
     if (in.dims.size() == 2 && is_integer(in.dtype) && in.dims[1].value >= 0 && l.fixed_seq < 0)
@@ -103,20 +119,25 @@ InputLayout analyze_inputs(const std::vector<ValueInfo>& inputs) {
 }
 
 void check_sweep_fits(const std::string& model, const std::vector<ValueInfo>& inputs,
-                      const std::vector<int64_t>& batch, const std::vector<int64_t>& seq) {
+                      const std::vector<int64_t>& batch, const std::vector<int64_t>& seq,
+                      const std::vector<int64_t>& past) {
   InputLayout l = analyze_inputs(inputs);
   std::string where = "model '" + model + "' (inputs: " + l.summary + ")";
   for (const auto& in : inputs) {
     if (!in.has_shape)
       throw Error("input '" + in.name + "' has no shape in the model; use --input-dir", where);
     for (size_t d = 0; d < in.dims.size(); ++d)
-      if (dim_role(in, d) == DimRole::unknown)
+      if (dim_role(in, d, l.has_past_dim) == DimRole::unknown)
         throw Error("cannot choose a value for dim " + std::to_string(d) + " ('" + in.dims[d].symbol +
                         "') of input '" + in.name + "': it is neither batch nor sequence; use --input-dir",
                     where);
   }
   if (!seq.empty() && !l.has_seq_dim)
     throw Error("the model has no sequence dimension, so it cannot run a --seq sweep; drop --seq", where);
+  bool nonzero_past = std::any_of(past.begin(), past.end(), [](int64_t p) { return p != 0; });
+  if (nonzero_past && !l.has_past_dim)
+    throw Error("the model has no past (KV-cache) inputs, so it cannot run a --past sweep; drop --past",
+                where);
   if (!l.has_batch_dim) {
     int64_t fixed = l.fixed_batch < 0 ? 1 : l.fixed_batch;
     for (int64_t b : batch)
@@ -128,17 +149,25 @@ void check_sweep_fits(const std::string& model, const std::vector<ValueInfo>& in
 }
 
 GeneratedInputs make_inputs(const Session& session, int64_t batch, int64_t seq, double padding,
-                            uint64_t seed) {
+                            uint64_t seed, int64_t past) {
   GeneratedInputs g;
   std::mt19937_64 rng(seed);
+  if (past < 0) past = 0;
+  const int64_t cur = seq > 0 ? seq : 1;
+  bool model_has_past = has_past_inputs(session.inputs());
   for (const auto& in : session.inputs()) {
     Shape shape;
+    bool is_cache = false;
     for (size_t d = 0; d < in.dims.size(); ++d) {
-      switch (dim_role(in, d)) {
+      switch (dim_role(in, d, model_has_past)) {
         case DimRole::fixed: shape.push_back(in.dims[d].value); break;
         case DimRole::batch: shape.push_back(batch); break;
-        case DimRole::seq: shape.push_back(seq > 0 ? seq : 1); break;
-        case DimRole::past: shape.push_back(0); break;
+        case DimRole::seq: shape.push_back(cur); break;
+        case DimRole::past:
+          shape.push_back(past);
+          is_cache = true;
+          break;
+        case DimRole::total: shape.push_back(past + cur); break;
         case DimRole::unknown:
           throw Error("cannot choose a value for dim '" + in.dims[d].symbol + "'", "input '" + in.name + "'");
       }
@@ -155,7 +184,9 @@ GeneratedInputs make_inputs(const Session& session, int64_t batch, int64_t seq, 
       } else if (contains(name, "token_type") || contains(name, "segment")) {
         // zeros already
       } else if (contains(name, "position")) {
-        for (int64_t i = 0; i < n; ++i) store(t, i, static_cast<double>(i % last));
+        // The new tokens follow the cached ones.
+        int64_t first = model_has_past && last == cur ? past : 0;
+        for (int64_t i = 0; i < n; ++i) store(t, i, static_cast<double>(first + i % last));
       } else {
         int64_t bound = session.index_bound(in.name);
         if (bound <= 0) {
@@ -167,7 +198,8 @@ GeneratedInputs make_inputs(const Session& session, int64_t batch, int64_t seq, 
         for (int64_t i = 0; i < n; ++i) store(t, i, static_cast<double>(dist(rng)));
       }
     } else {
-      std::uniform_real_distribution<double> dist(0.0, 1.0);
+      // A KV cache holds keys and values of earlier tokens: centred, like real activations.
+      std::uniform_real_distribution<double> dist(is_cache ? -1.0 : 0.0, 1.0);
       for (int64_t i = 0; i < n; ++i) store(t, i, dist(rng));
     }
     g.tensors.push_back({in.name, std::move(t)});

@@ -22,6 +22,7 @@ nlohmann::json point_json(const PointResult& p, bool raw) {
                       {"precision", p.precision},
                       {"batch", p.batch},
                       {"seq", p.seq >= 0 ? nlohmann::json(p.seq) : nlohmann::json(nullptr)},
+                      {"past", p.past >= 0 ? nlohmann::json(p.past) : nlohmann::json(nullptr)},
                       {"threads", p.threads},
                       {"status", p.status},
                       {"reason", p.reason},

@@ -22,6 +22,11 @@ std::string f6(double v) {
   return fmt::format("{:.6f}", v);
 }
 
+// The KV-cache length of a point; -1 when it has none (no past inputs, or a report from before --past).
+int64_t past_of(const nlohmann::json& p) {
+  return p.contains("past") && p["past"].is_number_integer() ? p["past"].get<int64_t>() : -1;
+}
+
 }  // namespace
 
 const std::vector<std::string>& csv_columns() {
@@ -32,7 +37,7 @@ const std::vector<std::string>& csv_columns() {
       "QPS", "average_latency_ms", "latency_variance", "latency_90_percentile", "latency_95_percentile",
       "latency_99_percentile",
       // ours
-      "p50", "min", "max", "std", "ci_low", "ci_high", "throughput", "cv", "outliers", "load_ms",
+      "past_sequence_length", "p50", "min", "max", "std", "ci_low", "ci_high", "throughput", "cv", "outliers", "load_ms",
       "compile_ms", "first_inference_ms", "status"};
   return cols;
 }
@@ -73,6 +78,7 @@ std::string report_to_csv(const nlohmann::json& r) {
         stat("p90_ms"),
         stat("p95_ms"),
         stat("p99_ms"),
+        past_of(p) < 0 ? std::string() : std::to_string(past_of(p)),
         stat("p50_ms"),
         stat("min_ms"),
         stat("max_ms"),
@@ -97,18 +103,19 @@ std::string report_to_csv(const nlohmann::json& r) {
 
 std::string report_to_table(const nlohmann::json& r) {
   std::string out = fmt::format(
-      "{:<24} {:<5} {:>5} {:>5} {:>3} {:>6} {:>10} {:>21} {:>10} {:>10} {:>10} {:>6}  {}\n", "model", "prec",
-      "batch", "seq", "thr", "iters", "p50 ms", "95% CI of p50", "mean ms", "p99 ms", "QPS", "CV", "status");
+      "{:<24} {:<5} {:>5} {:>5} {:>5} {:>3} {:>6} {:>10} {:>21} {:>10} {:>10} {:>10} {:>6}  {}\n", "model",
+      "prec", "batch", "seq", "past", "thr", "iters", "p50 ms", "95% CI of p50", "mean ms", "p99 ms", "QPS", "CV", "status");
   for (const auto& p : r["points"]) {
     std::string model = p["model"].get<std::string>();
     if (model.size() > 24) model = "..." + model.substr(model.size() - 21);
     std::string seq = p["seq"].is_null() ? "-" : std::to_string(p["seq"].get<int64_t>());
+    std::string past = past_of(p) < 0 ? "-" : std::to_string(past_of(p));
     const auto& s = p["stats"];
     if (s.is_object()) {
       out += fmt::format(
-          "{:<24} {:<5} {:>5} {:>5} {:>3} {:>6} {:>10.4g} {:>21} {:>10.4g} {:>10.4g} {:>10.1f} {:>5.1f}%  "
+          "{:<24} {:<5} {:>5} {:>5} {:>5} {:>3} {:>6} {:>10.4g} {:>21} {:>10.4g} {:>10.4g} {:>10.1f} {:>5.1f}%  "
           "{}\n",
-          model, p["precision"].get<std::string>(), p["batch"].get<int64_t>(), seq, p["threads"].get<int>(),
+          model, p["precision"].get<std::string>(), p["batch"].get<int64_t>(), seq, past, p["threads"].get<int>(),
           s["iterations"].get<int64_t>(), num(s, "p50_ms"),
           fmt::format("[{:.4g}, {:.4g}]", s["ci95_median_ms"][0].get<double>(),
                       s["ci95_median_ms"][1].get<double>()),
@@ -116,8 +123,9 @@ std::string report_to_table(const nlohmann::json& r) {
           p["warnings"].empty() ? std::string("ok")
                                 : "ok (" + std::to_string(p["warnings"].size()) + " warnings)");
     } else {
-      out += fmt::format("{:<24} {:<5} {:>5} {:>5} {:>3}  {}: {}\n", model, p["precision"].get<std::string>(),
-                         p["batch"].get<int64_t>(), seq, p["threads"].get<int>(),
+      out += fmt::format("{:<24} {:<5} {:>5} {:>5} {:>5} {:>3}  {}: {}\n", model,
+                         p["precision"].get<std::string>(), p["batch"].get<int64_t>(), seq, past,
+                         p["threads"].get<int>(),
                          p["status"].get<std::string>(), p["reason"].get<std::string>());
     }
   }
@@ -127,7 +135,8 @@ std::string report_to_table(const nlohmann::json& r) {
     for (const auto& w : p["warnings"])
       warnings.push_back(p["model"].get<std::string>() + " " + p["precision"].get<std::string>() + " b" +
                          std::to_string(p["batch"].get<int64_t>()) +
-                         (p["seq"].is_null() ? "" : " s" + std::to_string(p["seq"].get<int64_t>())) + " t" +
+                         (p["seq"].is_null() ? "" : " s" + std::to_string(p["seq"].get<int64_t>())) +
+                         (past_of(p) < 0 ? "" : " p" + std::to_string(past_of(p))) + " t" +
                          std::to_string(p["threads"].get<int>()) + ": " + w.get<std::string>());
   for (const auto& w : warnings) out += "warning: " + w + "\n";
   if (!r["complete"].get<bool>()) out += "warning: interrupted: the report holds only the points finished\n";

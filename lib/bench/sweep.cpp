@@ -136,28 +136,31 @@ SweepResult run_sweep(const BenchConfig& cfg_in, const SweepHooks& hooks) {
                       "--input-dir");
       }
     } else {
-      check_sweep_fits(m, mi.inputs, cfg.batch, cfg.seq);
+      check_sweep_fits(m, mi.inputs, cfg.batch, cfg.seq, cfg.past);
     }
     info[m] = std::move(mi);
   }
 
   struct Shape2 {
-    int64_t batch, seq;
+    int64_t batch, seq, past;
   };
   auto shapes_of = [&](const ModelInfo& mi) {
     std::vector<Shape2> out;
     if (!mi.data.empty()) {
       int64_t b, q;
       shape_of_inputs(mi.inputs, mi.data, b, q);
-      return std::vector<Shape2>{{b, q}};
+      return std::vector<Shape2>{{b, q, -1}};
     }
     std::vector<int64_t> bs = cfg.batch;
     if (bs.empty())
       bs = {mi.layout.has_batch_dim ? 1 : (mi.layout.fixed_batch > 0 ? mi.layout.fixed_batch : 1)};
     std::vector<int64_t> qs = cfg.seq;
     if (qs.empty()) qs = {mi.layout.has_seq_dim ? 128 : mi.layout.fixed_seq};
+    std::vector<int64_t> ps = mi.layout.has_past_dim ? cfg.past : std::vector<int64_t>{};
+    if (ps.empty()) ps = {mi.layout.has_past_dim ? 0 : -1};
     for (int64_t b : bs)
-      for (int64_t q : qs) out.push_back({b, q});
+      for (int64_t q : qs)
+        for (int64_t pl : ps) out.push_back({b, q, pl});
     return out;
   };
   size_t total = 0;
@@ -220,10 +223,12 @@ SweepResult run_sweep(const BenchConfig& cfg_in, const SweepHooks& hooks) {
           PointResult p = proto;
           p.batch = sh.batch;
           p.seq = sh.seq;
+          p.past = sh.past;
           if (hooks.progress)
             hooks.progress(done, total,
                            m + " " + prec + " b" + std::to_string(sh.batch) +
-                               (sh.seq >= 0 ? " s" + std::to_string(sh.seq) : "") + " t" +
+                               (sh.seq >= 0 ? " s" + std::to_string(sh.seq) : "") +
+                               (sh.past >= 0 ? " p" + std::to_string(sh.past) : "") + " t" +
                                std::to_string(threads));
           if (cancelled()) break;
           if (s) {
@@ -232,7 +237,7 @@ SweepResult run_sweep(const BenchConfig& cfg_in, const SweepHooks& hooks) {
               if (!mi.data.empty()) {
                 in = mi.data;
               } else {
-                auto g = make_inputs(*s, sh.batch, sh.seq, cfg.padding, cfg.seed);
+                auto g = make_inputs(*s, sh.batch, sh.seq, cfg.padding, cfg.seed, sh.past);
                 in = std::move(g.tensors);
                 p.notes.insert(p.notes.end(), g.notes.begin(), g.notes.end());
               }

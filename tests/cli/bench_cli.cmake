@@ -82,3 +82,42 @@ bench_cli_test(compare-schema 2 "schema_version 99 is not supported" ARGS compar
 bench_cli_test(compare-no-file 2 "cannot open report" ARGS compare base.json nothing.json)
 bench_cli_test(compare-bad-metric 2 "metric" ARGS compare base.json base.json --metric p42)
 bench_cli_test(compare-bad-threshold 2 "not a percentage" ARGS compare base.json base.json --threshold lots)
+
+# --past: a tiny decoder step with a KV cache (tests/data/bench/kv_past_tiny.onnx, built by
+# tests/lib/test_bench_past.cpp) swept over past 0 and 4; the JSON report holds both points, measured,
+# and the settings name the sweep.
+file(WRITE ${_bc_dir}/check_past.cmake [=[
+file(REMOVE ${WORKDIR}/past.json)
+execute_process(COMMAND ${EXE} run --model ${MODEL} --seq 1 --past 0,4 -n 3 --warmup 0 -q --json past.json
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err WORKING_DIRECTORY ${WORKDIR})
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "exit code ${rc}\n${out}${err}")
+endif()
+file(READ ${WORKDIR}/past.json j)
+string(JSON n LENGTH "${j}" points)
+if(NOT n EQUAL 2)
+  message(FATAL_ERROR "expected 2 points, got ${n}")
+endif()
+foreach(i 0 1)
+  string(JSON past GET "${j}" points ${i} past)
+  string(JSON status GET "${j}" points ${i} status)
+  string(JSON reason GET "${j}" points ${i} reason)
+  list(APPEND pasts ${past})
+  if(NOT status STREQUAL "ok")
+    message(FATAL_ERROR "point ${i} (past ${past}): ${status}: ${reason}")
+  endif()
+endforeach()
+if(NOT pasts STREQUAL "0;4")
+  message(FATAL_ERROR "past values ${pasts}, expected 0 and 4")
+endif()
+string(JSON settings GET "${j}" context settings past)
+string(JSON s1 GET "${j}" context settings past 1)
+if(NOT s1 EQUAL 4)
+  message(FATAL_ERROR "settings.past is ${settings}")
+endif()
+]=])
+add_test(NAME cli:ort-bench:past-sweep
+         COMMAND ${CMAKE_COMMAND} -DEXE=$<TARGET_FILE:ort-bench> -DMODEL=${CMAKE_SOURCE_DIR}/tests/data/bench/kv_past_tiny.onnx
+                 -DWORKDIR=${_bc_dir} -P ${_bc_dir}/check_past.cmake)
+set_tests_properties(cli:ort-bench:past-sweep PROPERTIES LABELS cli)
+bench_cli_test(past-negative 2 "--past: values must be >= 0" ARGS run --model empty.onnx --past 0,-1)

@@ -226,7 +226,7 @@ TEST_CASE("bench inputs: dim roles", "[bench][inputs]") {
   CHECK(dim_role(past, 0) == DimRole::batch);
   CHECK(dim_role(past, 2) == DimRole::past);
   ValueInfo mask = vi("attention_mask", DType::i64, {sym("batch_size"), sym("total_sequence_length")});
-  CHECK(dim_role(mask, 1) == DimRole::seq);
+  CHECK(dim_role(mask, 1) == DimRole::total);  // past + seq: seq while --past is 0
   ValueInfo img = vi("x", DType::f32, {sym("N"), fix(3), sym("H"), sym("W")});
   CHECK(dim_role(img, 2) == DimRole::unknown);
   InputLayout l = analyze_inputs({ids});

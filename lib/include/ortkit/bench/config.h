@@ -14,6 +14,7 @@ struct BenchConfig {
   std::vector<std::string> models;  ///< paths or zoo names
   std::vector<int64_t> batch;       ///< empty: 1 (or the model's fixed batch)
   std::vector<int64_t> seq;         ///< empty: 128 for models with a sequence dim
+  std::vector<int64_t> past;        ///< KV-cache lengths; empty: 0 for models with past inputs
   std::vector<std::string> precision = {"fp32"};
   std::vector<int> threads = {1};
   int64_t warmup = 5;
@@ -29,8 +30,8 @@ struct BenchConfig {
   double cv_threshold = 0.10;  ///< a point with CV above this is flagged noisy
 };
 
-/// "1,2,4" -> {1,2,4}; throws Error naming `what` on a bad or non-positive item.
-std::vector<int64_t> parse_int_list(const std::string& s, const std::string& what);
+/// "1,2,4" -> {1,2,4}; throws Error naming `what` on a bad item or one below `min`.
+std::vector<int64_t> parse_int_list(const std::string& s, const std::string& what, int64_t min = 1);
 /// "1,2", "1..nproc", "2..8,16"; throws Error.
 std::vector<int> parse_threads(const std::string& s);
 /// "10s", "500ms", "2m", "3" (seconds) -> seconds; throws Error.

@@ -1,5 +1,5 @@
 // The sweep engine: for each (model, precision, threads) it opens one Session, then for each (batch,
-// seq) point it generates inputs, times prepare() (plan compile) and the first run, warms up, and runs
+// seq, past) point it generates inputs, times prepare() (plan compile) and the first run, warms up, and runs
 // the timed loop. Sessions come from a factory so tests can inject a fake engine.
 //
 // Before measuring anything, every model is opened once and the sweep is checked against its inputs
@@ -24,7 +24,8 @@ namespace ortkit::bench {
 struct PointResult {
   std::string model, precision;
   int64_t batch = 1;
-  int64_t seq = -1;  ///< -1: the model has no sequence dim
+  int64_t seq = -1;   ///< -1: the model has no sequence dim
+  int64_t past = -1;  ///< KV-cache length; -1: the model has no past inputs
   int threads = 1;
   std::string status = "ok";  ///< "ok", "unsupported", "failed"
   std::string reason;
