@@ -83,9 +83,13 @@ bench_cli_test(compare-no-file 2 "cannot open report" ARGS compare base.json not
 bench_cli_test(compare-bad-metric 2 "metric" ARGS compare base.json base.json --metric p42)
 bench_cli_test(compare-bad-threshold 2 "not a percentage" ARGS compare base.json base.json --threshold lots)
 
-# --past: a tiny decoder step with a KV cache (tests/data/bench/kv_past_tiny.onnx, built by
-# tests/lib/test_bench_past.cpp) swept over past 0 and 4; the JSON report holds both points, measured,
-# and the settings name the sweep.
+# --past: a tiny decoder step with a KV cache (built in code by tests/lib/test_bench_past.cpp, which a
+# fixture runs to write it into the build tree) swept over past 0 and 4; the JSON report holds both
+# points, measured, and the settings name the sweep.
+add_test(NAME bench:make-kv-past-model
+         COMMAND ${CMAKE_COMMAND} -E env ORTKIT_KV_PAST_MODEL=${_bc_dir}/kv_past_tiny.onnx
+                 $<TARGET_FILE:test_lib> "bench past: a real decoder step runs with past 0 and 7")
+set_tests_properties(bench:make-kv-past-model PROPERTIES FIXTURES_SETUP kv_past_model LABELS cli)
 file(WRITE ${_bc_dir}/check_past.cmake [=[
 file(REMOVE ${WORKDIR}/past.json)
 execute_process(COMMAND ${EXE} run --model ${MODEL} --seq 1 --past 0,4 -n 3 --warmup 0 -q --json past.json
@@ -117,7 +121,7 @@ if(NOT s1 EQUAL 4)
 endif()
 ]=])
 add_test(NAME cli:ort-bench:past-sweep
-         COMMAND ${CMAKE_COMMAND} -DEXE=$<TARGET_FILE:ort-bench> -DMODEL=${CMAKE_SOURCE_DIR}/tests/data/bench/kv_past_tiny.onnx
+         COMMAND ${CMAKE_COMMAND} -DEXE=$<TARGET_FILE:ort-bench> -DMODEL=${_bc_dir}/kv_past_tiny.onnx
                  -DWORKDIR=${_bc_dir} -P ${_bc_dir}/check_past.cmake)
-set_tests_properties(cli:ort-bench:past-sweep PROPERTIES LABELS cli)
+set_tests_properties(cli:ort-bench:past-sweep PROPERTIES LABELS cli FIXTURES_REQUIRED kv_past_model)
 bench_cli_test(past-negative 2 "--past: values must be >= 0" ARGS run --model empty.onnx --past 0,-1)
