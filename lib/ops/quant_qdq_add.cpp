@@ -11,7 +11,7 @@
 // a and b broadcast like Add: equal sizes and scalar operands take a flat vectorized path, other shapes
 // a per-element index path.
 // The float arithmetic is the unfused graph's, step by step (each operand dequantized as
-// DequantizeLinear does, one float add, max(., 0), x / y_s as QuantizeLinear does; this file is compiled
+// DequantizeLinear does, one float add, max(., 0), x / y_s and the rounding as QuantizeLinear does (quant::quantize_one); this file is compiled
 // without FMA contraction), so the results equal DQ, DQ -> Add [-> Relu] -> Q exactly.
 #include <algorithm>
 #include <limits>
@@ -31,7 +31,7 @@ struct Params {
 };
 
 template <class Tb>
-inline float deq_b(Tb b, const Params& p) {
+__attribute__((always_inline)) inline float deq_b(Tb b, const Params& p) {
   if constexpr (std::is_same_v<Tb, float>)
     return b;
   else
@@ -39,9 +39,9 @@ inline float deq_b(Tb b, const Params& p) {
 }
 
 template <class To>
-inline To quantize(float v, const Params& p) {
+__attribute__((always_inline)) inline To quantize(float v, const Params& p) {
   constexpr float lo = std::is_signed_v<To> ? -128.f : 0.f, hi = std::is_signed_v<To> ? 127.f : 255.f;
-  return static_cast<To>(static_cast<int32_t>(std::clamp(quant::round_even_fast(v / p.sy) + p.zy, lo, hi)));
+  return quant::quantize_one<To>(v / p.sy, lo - p.zy, hi - p.zy, p.zy);
 }
 
 /// The flat loop (a and b full, or a scalar when its stride is 0): writes y_q (q) and/or v (f), those
