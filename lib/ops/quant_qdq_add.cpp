@@ -11,8 +11,9 @@
 // a and b broadcast like Add: equal sizes and scalar operands take a flat vectorized path, other shapes
 // a per-element index path.
 // The float arithmetic is the unfused graph's, step by step (each operand dequantized as
-// DequantizeLinear does, one float add, max(., 0), x / y_s and the rounding as QuantizeLinear does (quant::quantize_one); this file is compiled
-// without FMA contraction), so the results equal DQ, DQ -> Add [-> Relu] -> Q exactly.
+// DequantizeLinear does, one float add, max(., 0), x / y_s and the rounding as QuantizeLinear does
+// (quant::quantize_one); this file is compiled without FMA contraction), so the results equal DQ, DQ -> Add
+// [-> Relu] -> Q exactly.
 #include <algorithm>
 #include <limits>
 #include <type_traits>
@@ -47,8 +48,8 @@ __attribute__((always_inline)) inline To quantize(float v, const Params& p) {
 /// The flat loop (a and b full, or a scalar when its stride is 0): writes y_q (q) and/or v (f), those
 /// not null. Inlined into the cloned wrappers below, so it is compiled for AVX2 there.
 template <class Ta, class Tb, class To>
-__attribute__((always_inline)) inline void flat_rows(const Ta* a, int64_t sa, const Tb* b, int64_t sb, int64_t n,
-                                                     const Params& p, To* q, float* f) {
+__attribute__((always_inline)) inline void flat_rows(const Ta* a, int64_t sa, const Tb* b, int64_t sb,
+                                                     int64_t n, const Params& p, To* q, float* f) {
   const auto val = [&](int64_t i) {
     const float fa = static_cast<float>(int32_t{a[i * sa]} - p.za) * p.sa;
     return std::max(fa + deq_b(b[i * sb], p), p.lo);
@@ -67,12 +68,12 @@ __attribute__((always_inline)) inline void flat_rows(const Ta* a, int64_t sa, co
 }
 
 // Equal sizes (stride 1 on both) are the hot case: one baseline + AVX2 clone per dtype combination.
-#define ORTKIT_QDQ_ADD_FLAT(NAME, TA, TB, TO)                                                               \
-  ORTKIT_OPS_CLONES void NAME(const TA* a, const TB* b, int64_t n, const Params& p, TO* q, float* f) {     \
-    flat_rows<TA, TB, TO>(a, 1, b, 1, n, p, q, f);                                                         \
-  }                                                                                                        \
-  inline void flat_same(const TA* a, const TB* b, int64_t n, const Params& p, TO* q, float* f) {           \
-    NAME(a, b, n, p, q, f);                                                                                \
+#define ORTKIT_QDQ_ADD_FLAT(NAME, TA, TB, TO)                                                          \
+  ORTKIT_OPS_CLONES void NAME(const TA* a, const TB* b, int64_t n, const Params& p, TO* q, float* f) { \
+    flat_rows<TA, TB, TO>(a, 1, b, 1, n, p, q, f);                                                     \
+  }                                                                                                    \
+  inline void flat_same(const TA* a, const TB* b, int64_t n, const Params& p, TO* q, float* f) {       \
+    NAME(a, b, n, p, q, f);                                                                            \
   }
 ORTKIT_QDQ_ADD_FLAT(flat_u8_u8_u8, uint8_t, uint8_t, uint8_t)
 ORTKIT_QDQ_ADD_FLAT(flat_u8_u8_s8, uint8_t, uint8_t, int8_t)
@@ -145,7 +146,8 @@ class QdqAdd : public OpKernel {
     if ((na == n || na == 1) && (nb == n || nb == 1)) {  // a scalar operand: stride 0
       const int64_t ia = na == n ? 1 : 0, ib = nb == n ? 1 : 0;
       parallel_range(ctx.threading, n, 16384, [&](int64_t s, int64_t e) {
-        flat_rows<Ta, Tb, To>(pa + s * ia, ia, pb + s * ib, ib, e - s, p, Q ? pq + s : nullptr, F ? pf + s : nullptr);
+        flat_rows<Ta, Tb, To>(pa + s * ia, ia, pb + s * ib, ib, e - s, p, Q ? pq + s : nullptr,
+                              F ? pf + s : nullptr);
       });
       return;
     }

@@ -10,8 +10,9 @@
 // GEMM A straight from it (lda = C) and other convs unfold it with one memcpy of C/g bytes per tap
 // (A[pixel, (ky, kx, ci)], padding = x_zp, contributing exactly 0). The weights are reordered to the same
 // (ky, kx, ci) order and packed once per group with their scales and zero points. One gemm_int8 per image
-// and group writes the requantized u8/s8 result (QuantOut) pixel-major into scratch; it is transposed
-// back to NCHW. The fp32 tile never leaves the GEMM.
+// and group writes the dequantized fp32 result (bias and activation applied) pixel-major into scratch;
+// it is requantized as QuantizeLinear does (x / y_s, round half even, saturate) 64 pixels at a time and
+// each chunk transposed back to NCHW while it is still in L1.
 #include <algorithm>
 #include <cstring>
 
@@ -229,7 +230,8 @@ class QdqConv : public OpKernel {
           if (out_type_ == DType::u8)
             requant_u8(fbuf + r0 * gm.m, (r1 - r0) * gm.m, ys, yz, obuf + r0 * gm.m);
           else
-            requant_s8(fbuf + r0 * gm.m, (r1 - r0) * gm.m, ys, yz, reinterpret_cast<int8_t*>(obuf) + r0 * gm.m);
+            requant_s8(fbuf + r0 * gm.m, (r1 - r0) * gm.m, ys, yz,
+                       reinterpret_cast<int8_t*>(obuf) + r0 * gm.m);
           transpose_rows(obuf, p, gm.m, r0, r1, yb);
         }
       });

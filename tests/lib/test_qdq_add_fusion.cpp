@@ -25,7 +25,7 @@ struct AddSpec {
   float sa = 0.5f, sb = 0.25f, sy = 1.f;  // powers of two: many exact ties
   int za = 128, zb = 120, zy = 128;
   bool relu = false;
-  bool no_yzp = false;  // QuantizeLinear without zero point (u8, 0)
+  bool no_yzp = false;    // QuantizeLinear without zero point (u8, 0)
   bool b_float = false;   // b is a float input read by the Add directly (resnet's residual stream)
   bool v_output = false;  // the Add/Relu result is also a graph output (fused: the float output)
   bool no_q = false;      // no QuantizeLinear: only the float result

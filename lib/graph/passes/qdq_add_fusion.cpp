@@ -34,7 +34,8 @@ int per_tensor_dq(const Graph& g, const std::string& v) {
   const int i = pattern::producer_of(g, v, "DequantizeLinear");
   if (i < 0) return -1;
   const Node& d = g.nodes[static_cast<size_t>(i)];
-  if (d.inputs.size() < 3 || !is_scalar_f32(g.constant(d.inputs[1])) || !is_scalar_int8(g.constant(d.inputs[2])))
+  if (d.inputs.size() < 3 || !is_scalar_f32(g.constant(d.inputs[1])) ||
+      !is_scalar_int8(g.constant(d.inputs[2])))
     return -1;
   if (d.attrs.get_int("block_size", 0) != 0) return -1;
   return i;
