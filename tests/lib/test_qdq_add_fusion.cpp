@@ -51,11 +51,8 @@ ModelBuilder build(const AddSpec& sp) {
   mb.node("DequantizeLinear", {"a", "a_s", "a_z"}, {"ad"});
   if (!sp.b_float) mb.node("DequantizeLinear", {"b", "b_s", "b_z"}, {"bd"});
   mb.node("Add", {"ad", sp.b_float ? "b" : "bd"}, {"s"});
-  std::string v = "s";
-  if (sp.relu) {
-    mb.node("Relu", {"s"}, {"r"});
-    v = "r";
-  }
+  if (sp.relu) mb.node("Relu", {"s"}, {"r"});
+  const std::string v(sp.relu ? "r" : "s");  // (one construction: GCC 12's -Wrestrict misfires on v = "r")
   if (sp.v_output || sp.no_q) mb.output(v);
   if (sp.no_q) return mb;
   if (sp.no_yzp) {
