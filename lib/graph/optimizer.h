@@ -27,6 +27,7 @@ int fuse_dynquant_matmul(Graph& g, bool require_kernel = true);  // passes/dynqu
 int fuse_qdq_matmul(Graph& g, bool require_kernel = true);       // passes/qdq_matmul_fusion.cpp
 int fuse_dynquant_conv(Graph& g, bool require_kernel = true);    // passes/dynquant_conv_fusion.cpp
 int fuse_qdq_conv(Graph& g, bool require_kernel = true);         // passes/qdq_conv_fusion.cpp
+int fuse_qdq_add(Graph& g, bool require_kernel = true);          // passes/qdq_add_fusion.cpp
 
 /// Run the pipeline; returns "pass: count" lines for the passes that changed something.
 std::vector<std::string> optimize(Graph& g, const OptimizeOptions& opts = {});

@@ -19,6 +19,7 @@ void register_all_ops(OpRegistry& r) {
   register_quant_matmul_ops(r);
   register_quant_conv_ops(r);
   register_quant_qdq_conv_ops(r);
+  register_quant_qdq_add_ops(r);
   register_rnn_ops(r);
   register_einsum_ops(r);
   register_detection_ops(r);

@@ -37,12 +37,23 @@ inline void store_q(DType t, void* out, int64_t i, float v_scaled, int32_t zp) {
 
 /// out[i] = saturate(round_even(x[i] / scale) + zp) for n floats, T = uint8_t or int8_t. The same values
 /// as store_q, in a loop the compiler vectorizes (no dtype switch, no libm call per element).
+/// One element of quantize_span: the saturation bounds are applied before rounding, shifted by the zero
+/// point (lo_z = lo - zp, hi_z = hi - zp, integers, so rounding commutes with the clamp), as min/max in
+/// the form x86's minps/maxps implement (std::clamp compiles to compare-and-blend chains); the clamped
+/// value is within +-383, so the 1.5 * 2^23 rounding needs no range clamp of its own.
+template <class T>
+__attribute__((always_inline)) inline T quantize_one(float v_scaled, float lo_z, float hi_z, float z) {
+  constexpr float kMagic = 12582912.f;  // 1.5 * 2^23
+  float v = v_scaled > lo_z ? v_scaled : lo_z;
+  v = v < hi_z ? v : hi_z;
+  return static_cast<T>(static_cast<int32_t>(((v + kMagic) - kMagic) + z));
+}
+
 template <class T>
 inline void quantize_span(const float* x, int64_t n, float scale, int32_t zp, T* out) {
   constexpr float lo = std::is_signed_v<T> ? -128.f : 0.f, hi = std::is_signed_v<T> ? 127.f : 255.f;
-  const float z = static_cast<float>(zp);
-  for (int64_t i = 0; i < n; ++i)
-    out[i] = static_cast<T>(static_cast<int32_t>(std::clamp(round_even_fast(x[i] / scale) + z, lo, hi)));
+  const float z = static_cast<float>(zp), lo_z = lo - z, hi_z = hi - z;
+  for (int64_t i = 0; i < n; ++i) out[i] = quantize_one<T>(x[i] / scale, lo_z, hi_z, z);
 }
 
 /// Element i of an integer tensor (u8, s8, i32) as int32.

@@ -3,11 +3,26 @@
 #include <algorithm>
 #include <cmath>
 
+#include "ops/fast_math.h"
 #include "ops/quant_common.h"
 #include "ops/registry.h"
 
 namespace ortkit::ops {
 namespace {
+
+// The per-tensor row loops, baseline and AVX2 (same values: no multiply-add to contract).
+ORTKIT_OPS_CLONES void quantize_u8(const float* x, int64_t n, float scale, int32_t z, uint8_t* y) {
+  quant::quantize_span(x, n, scale, z, y);
+}
+ORTKIT_OPS_CLONES void quantize_s8(const float* x, int64_t n, float scale, int32_t z, int8_t* y) {
+  quant::quantize_span(x, n, scale, z, y);
+}
+ORTKIT_OPS_CLONES void dequantize_row(const uint8_t* x, int64_t n, float scale, int32_t z, float* y) {
+  for (int64_t i = 0; i < n; ++i) y[i] = static_cast<float>(int32_t{x[i]} - z) * scale;
+}
+ORTKIT_OPS_CLONES void dequantize_row(const int8_t* x, int64_t n, float scale, int32_t z, float* y) {
+  for (int64_t i = 0; i < n; ++i) y[i] = static_cast<float>(int32_t{x[i]} - z) * scale;
+}
 
 using quant::int_at;
 
@@ -84,9 +99,9 @@ class QuantizeLinear : public OpKernel {
       if (x.dtype() == DType::f32) {
         const float* px = x.data_as<float>() + base;
         if (out == DType::u8)
-          quant::quantize_span(px, s.inner, scale, z, y.data_as<uint8_t>() + base);
+          quantize_u8(px, s.inner, scale, z, y.data_as<uint8_t>() + base);
         else
-          quant::quantize_span(px, s.inner, scale, z, y.data_as<int8_t>() + base);
+          quantize_s8(px, s.inner, scale, z, y.data_as<int8_t>() + base);
       } else {
         const int32_t* px = x.data_as<int32_t>() + base;
         for (int64_t i = 0; i < s.inner; ++i)
@@ -120,13 +135,11 @@ class DequantizeLinear : public OpKernel {
       const int64_t base = r * s.inner;
       switch (x.dtype()) {
         case DType::u8: {
-          const uint8_t* px = x.data_as<uint8_t>() + base;
-          for (int64_t i = 0; i < s.inner; ++i) y[base + i] = static_cast<float>(int32_t{px[i]} - z) * scale;
+          dequantize_row(x.data_as<uint8_t>() + base, s.inner, scale, z, y + base);
           break;
         }
         case DType::i8: {
-          const int8_t* px = x.data_as<int8_t>() + base;
-          for (int64_t i = 0; i < s.inner; ++i) y[base + i] = static_cast<float>(int32_t{px[i]} - z) * scale;
+          dequantize_row(x.data_as<int8_t>() + base, s.inner, scale, z, y + base);
           break;
         }
         default: {

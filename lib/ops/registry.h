@@ -74,6 +74,7 @@ void register_pool_ops(OpRegistry& r);           // pool.cpp
 void register_quant_linear_ops(OpRegistry& r);  // quant_linear.cpp: (De)QuantizeLinear, DynamicQuantizeLinear
 void register_quant_matmul_ops(OpRegistry& r);  // quant_matmul.cpp: MatMulInteger, QLinearMatMul, fused int8
 void register_quant_conv_ops(OpRegistry& r);    // quant_conv.cpp: ConvInteger, QLinearConv
+void register_quant_qdq_add_ops(OpRegistry& r);   // quant_qdq_add.cpp: ortkit.QdqAdd (fused QDQ Add)
 void register_quant_qdq_conv_ops(OpRegistry& r);  // quant_qdq_conv.cpp: ortkit.QdqConv (fused QDQ Conv)
 void register_rnn_ops(OpRegistry& r);           // rnn.cpp: RNN, GRU, LSTM
 void register_einsum_ops(OpRegistry& r);        // einsum.cpp: Einsum
