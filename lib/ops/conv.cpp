@@ -398,16 +398,10 @@ class ConvOp : public OpKernel {
       kernels::gemm_f32(rows, col, kg_, packed_[g], out, mg_, e, th);
       transpose_block(out, mg_, y + (n * group_ + g) * mg_ * P + p0, P, rows, mg_);
     };
-    if (tasks >= threads_ && threads_ > 1) {
-      // Enough independent chunks: one slot per thread, single-threaded GEMMs inside.
-      const int64_t T = threads_;
-      parallel_for(ctx.threading, T, [&](int64_t s) {
-        for (int64_t t = tasks * s / T; t < tasks * (s + 1) / T; ++t)
-          task(t, scratch + s * slot_floats, kernels::Threading{});
-      });
-    } else {
-      for (int64_t t = 0; t < tasks; ++t) task(t, scratch, ctx.threading);
-    }
+    // Enough independent chunks: one scratch slot per thread, single-threaded GEMMs inside.
+    run_tasks(ctx.threading, threads_, tasks, [&](int64_t t, int64_t s, const kernels::Threading& th) {
+      task(t, scratch + s * slot_floats, th);
+    });
   }
 
   std::vector<std::string> kernels_used() const override {

@@ -54,8 +54,8 @@ class ConvTransposeOp : public OpKernel {
     group_ = a.get_int("group", 1);
     const int64_t C = xs[1];
     if (group_ < 1 || C % group_ || ws[0] != C)
-      ctx.fail("input channels " + std::to_string(C) + " / weights " + shape_str(ws) + " do not match group " +
-               std::to_string(group_));
+      ctx.fail("input channels " + std::to_string(C) + " / weights " + shape_str(ws) +
+               " do not match group " + std::to_string(group_));
     cg_ = C / group_;
     mg_ = ws[1];
     const int64_t M = mg_ * group_;
@@ -121,8 +121,8 @@ class ConvTransposeOp : public OpKernel {
     threads_ = std::max(1, ctx.threading.threads);
     // Input-pixel chunk: about 256 KiB of transposed input + col rows per task, at least 16 rows.
     const int64_t per_row = cg_ + ncol_;
-    chunk_ = std::clamp<int64_t>(65536 / std::max<int64_t>(per_row, 1), 16,
-                                 std::max<int64_t>(g.in_size(), 16));
+    chunk_ =
+        std::clamp<int64_t>(65536 / std::max<int64_t>(per_row, 1), 16, std::max<int64_t>(g.in_size(), 16));
     chunk_ = std::max<int64_t>(1, std::min(chunk_, g.in_size()));
     ctx.scratch_bytes = static_cast<size_t>(threads_ * chunk_ * per_row) * sizeof(float);
     const Tensor* cw = ctx.input(1).constant;
@@ -170,15 +170,8 @@ class ConvTransposeOp : public OpKernel {
         });
       }
     };
-    if (slices >= threads_ && threads_ > 1) {
-      const int64_t T = threads_;
-      parallel_for(ctx.threading, T, [&](int64_t s) {
-        for (int64_t t = slices * s / T; t < slices * (s + 1) / T; ++t)
-          slice(t, scratch + s * slot, kernels::Threading{});
-      });
-    } else {
-      for (int64_t t = 0; t < slices; ++t) slice(t, scratch, ctx.threading);
-    }
+    run_tasks(ctx.threading, threads_, slices,
+              [&](int64_t t, int64_t s, const kernels::Threading& th) { slice(t, scratch + s * slot, th); });
   }
 
   std::vector<std::string> kernels_used() const override {

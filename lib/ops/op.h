@@ -249,6 +249,20 @@ void parallel_range(const kernels::Threading& th, int64_t total, int64_t grain, 
   parallel_for(th, chunks, [&](int64_t c) { f(c * per, std::min(total, (c + 1) * per)); });
 }
 
+/// Independent tasks with per-thread scratch: when there are at least `slots` (> 1) tasks, thread s of
+/// `slots` runs a contiguous share as task(t, s, single-threaded Threading), so s indexes its scratch
+/// slot; otherwise the tasks run one by one on the caller as task(t, 0, th), threading inside.
+template <class F>
+void run_tasks(const kernels::Threading& th, int64_t slots, int64_t tasks, F&& task) {
+  if (tasks >= slots && slots > 1) {
+    parallel_for(th, slots, [&](int64_t s) {
+      for (int64_t t = tasks * s / slots; t < tasks * (s + 1) / slots; ++t) task(t, s, kernels::Threading{});
+    });
+  } else {
+    for (int64_t t = 0; t < tasks; ++t) task(t, int64_t{0}, th);
+  }
+}
+
 // ---------------------------------------------------------------------------------------------- helpers
 
 /// numpy broadcasting of two shapes; throws Error (with `where`) when incompatible.
