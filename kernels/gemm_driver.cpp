@@ -53,14 +53,14 @@ struct Job {
   int64_t kc = 0;           // K block (== k_padded when K is not split)
   void* apack = nullptr;    // panel kernels: A packed for the whole call, a_panels panels of a_panel_bytes
   int32_t* rsum = nullptr;  // int8 row sums of A (panel kernels: a_panels * mr, by panel; row kernels: m)
-  int64_t a_panels = 0, pack_panels = 0;
+  int64_t a_panels = 0;
+  int64_t prep_per = 0;  // phase 1: rows (row kernels) or panels (panel kernels) per task
   // Row kernels: A rows as the kernel reads them (the caller's A, or abuf), a_ld elements apart.
   bool rows = false;
   bool a_copy = false;  // rows are converted / copied into abuf (else read in place)
-  bool a_prep = false;  // phase 1 has work (a copy, or int8 row sums)
   const char* arows = nullptr;
   char* abuf = nullptr;
-  int64_t a_ld = 0, prep_rows = 0;
+  int64_t a_ld = 0;
   // Balanced tail: when M % MR is small, panels bal_p and bal_p + 1 share the last MR + M % MR rows
   // (bal_h1 rows in the first), so no kernel call runs with only a row or two (B-load bound).
   int64_t bal_p = -1;
@@ -259,13 +259,6 @@ void prep_row(const Job& j, int64_t r) {
   if (j.rsum) j.rsum[r] = sum;
 }
 
-// Phase 1 task for row kernels: rows [i * prep_rows, ...).
-void prep_task(void* ctx, int64_t i) {
-  const Job& j = *static_cast<const Job*>(ctx);
-  const int64_t r1 = std::min(j.m, (i + 1) * j.prep_rows);
-  for (int64_t r = i * j.prep_rows; r < r1; ++r) prep_row(j, r);
-}
-
 void requantize_tile(const Job& j, const float* tile, int64_t ld, int64_t r0, int64_t c0, int m, int n) {
   const float inv = 1.f / j.qout.scale;
   for (int r = 0; r < m; ++r)
@@ -279,14 +272,19 @@ void requantize_tile(const Job& j, const float* tile, int64_t ld, int64_t r0, in
     }
 }
 
-// Phase 1 task: pack A panels [i * panels_per_pack, ...) of the whole M into the shared buffer.
-void pack_task(void* ctx, int64_t i) {
+// Phase 1 task i: A items [i * prep_per, ...) of the whole M: rows (row kernels, prepared in place or
+// into abuf) or MR-row panels (panel kernels, packed into the shared buffer).
+void prep_task(void* ctx, int64_t i) {
   const Job& j = *static_cast<const Job*>(ctx);
   const int mr = j.kern->mr;
-  const int64_t p0 = i * j.pack_panels, p1 = std::min(j.a_panels, p0 + j.pack_panels);
-  for (int64_t p = p0; p < p1; ++p)
-    pack_a(j, j.panel_start(mr, p), j.panel_rows(mr, p), static_cast<char*>(j.apack) + p * j.a_panel_bytes,
-           j.rsum ? j.rsum + p * mr : nullptr);
+  const int64_t end = std::min(j.rows ? j.m : j.a_panels, (i + 1) * j.prep_per);
+  for (int64_t x = i * j.prep_per; x < end; ++x) {
+    if (j.rows)
+      prep_row(j, x);
+    else
+      pack_a(j, j.panel_start(mr, x), j.panel_rows(mr, x), static_cast<char*>(j.apack) + x * j.a_panel_bytes,
+             j.rsum ? j.rsum + x * mr : nullptr);
+  }
 }
 
 // Tiles of C for A panels [ap0, ap1) x B panels [p0, p1), over every K block.
@@ -463,27 +461,21 @@ void run_job(Job& j, const Threading& th) {
       j.a_ld = j.lda;
     }
     j.rsum = is_int8 ? static_cast<int32_t*>(t_rowsum.get(sizeof(int32_t) * j.m)) : nullptr;
-    j.a_prep = j.a_copy || is_int8;
-    if (j.a_prep) {
-      const int64_t tasks = big_a ? std::min<int64_t>(j.m, threads) : 1;
-      j.prep_rows = (j.m + tasks - 1) / tasks;
-      const int64_t pt = (j.m + j.prep_rows - 1) / j.prep_rows;
-      if (pt > 1)
-        th.parallel_for(th.pool, pt, prep_task, &j);
-      else
-        prep_task(&j, 0);
-    }
   } else {
     j.a_panel_bytes = static_cast<size_t>(b.k_padded_) * mr * esz;
     j.apack = t_apack.get(j.a_panel_bytes * j.a_panels);
     j.rsum = is_int8 ? static_cast<int32_t*>(t_rowsum.get(sizeof(int32_t) * j.a_panels * mr)) : nullptr;
-    const int64_t pack_tasks = big_a ? std::min<int64_t>(j.a_panels, threads) : 1;
-    j.pack_panels = (j.a_panels + pack_tasks - 1) / pack_tasks;
-    const int64_t pt = (j.a_panels + j.pack_panels - 1) / j.pack_panels;
+  }
+  // Row kernels with an in-place A and no row sums to take have nothing to prepare.
+  if (!j.rows || j.a_copy || is_int8) {
+    const int64_t items = j.rows ? j.m : j.a_panels;
+    const int64_t tasks = big_a ? std::min<int64_t>(items, threads) : 1;
+    j.prep_per = (items + tasks - 1) / tasks;
+    const int64_t pt = (items + j.prep_per - 1) / j.prep_per;
     if (pt > 1)
-      th.parallel_for(th.pool, pt, pack_task, &j);
+      th.parallel_for(th.pool, pt, prep_task, &j);
     else
-      pack_task(&j, 0);
+      prep_task(&j, 0);
   }
 
   // Phase 2: one rectangle of C per thread.
