@@ -442,6 +442,8 @@ void run_job(Job& j, const Threading& th) {
   // Phase 1: A is prepared once per call (not once per task). With threads it is split once the work
   // outweighs a round of the pool (~1 us with the workers spinning): 64 KiB of A. Row kernels with an
   // in-place fp32 A skip this phase.
+  // Row sums of A only feed the B zero-point term: symmetric weights (the usual export) skip the pass.
+  const bool need_rsum = is_int8 && !b.b_zero_point_.empty();
   const bool big_a = threads > 1 && j.m * b.k_ * esz >= 64 * 1024;
   if (j.kern->a_rows) {
     j.rows = true;
@@ -460,14 +462,14 @@ void run_job(Job& j, const Threading& th) {
       j.arows = static_cast<const char*>(j.a);
       j.a_ld = j.lda;
     }
-    j.rsum = is_int8 ? static_cast<int32_t*>(t_rowsum.get(sizeof(int32_t) * j.m)) : nullptr;
+    j.rsum = need_rsum ? static_cast<int32_t*>(t_rowsum.get(sizeof(int32_t) * j.m)) : nullptr;
   } else {
     j.a_panel_bytes = static_cast<size_t>(b.k_padded_) * mr * esz;
     j.apack = t_apack.get(j.a_panel_bytes * j.a_panels);
-    j.rsum = is_int8 ? static_cast<int32_t*>(t_rowsum.get(sizeof(int32_t) * j.a_panels * mr)) : nullptr;
+    j.rsum = need_rsum ? static_cast<int32_t*>(t_rowsum.get(sizeof(int32_t) * j.a_panels * mr)) : nullptr;
   }
   // Row kernels with an in-place A and no row sums to take have nothing to prepare.
-  if (!j.rows || j.a_copy || is_int8) {
+  if (!j.rows || j.a_copy || j.rsum) {
     const int64_t items = j.rows ? j.m : j.a_panels;
     const int64_t tasks = big_a ? std::min<int64_t>(items, threads) : 1;
     j.prep_per = (items + tasks - 1) / tasks;
