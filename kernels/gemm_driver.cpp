@@ -1,7 +1,8 @@
 // The portable GEMM driver shared by every micro-kernel. Per call:
 //   1. prepare A once: panel kernels get MR-row panels (a portable row interleaver); row kernels
 //      (GemmKernel::a_rows) read the caller's A in place, or rows converted into a buffer when A needs
-//      bf16 rounding, int8 sign flips, quantization, K padding or a stride that aliases in L1;
+//      bf16 rounding, int8 sign flips, quantization, K padding or a stride that aliases in L1 (bf16
+//      kernels with GemmKernel::a_from_f32 round their rows themselves, behind the arithmetic);
 //   2. cut the (A panel x B panel) grid into one rectangle per thread, of near equal area, since the
 //      pool splits work statically; a rectangle walks its M blocks, and within one its B panels (outer)
 //      and A panels (inner), so one B micro-panel is reused against the whole A block held in L2;
@@ -57,7 +58,10 @@ struct Job {
   int64_t prep_per = 0;  // phase 1: rows (row kernels) or panels (panel kernels) per task
   // Row kernels: A rows as the kernel reads them (the caller's A, or abuf), a_ld elements apart.
   bool rows = false;
-  bool a_copy = false;  // rows are converted / copied into abuf (else read in place)
+  bool a_copy = false;  // rows are converted / copied into abuf in phase 1 (else read in place)
+  // bf16 kernels with GemmKernel::a_from_f32 round A themselves on a rectangle's first B panel, into
+  // abuf's copy for that rectangle's B-panel group (tn copies: threads sharing rows must not share lines).
+  bool a_fused = false;
   const char* arows = nullptr;
   char* abuf = nullptr;
   int64_t a_ld = 0;
@@ -296,7 +300,7 @@ void prep_task(void* ctx, int64_t i) {
 // accumulates into the caller's C), later blocks accumulate, and only the last applies bias and
 // activation. int8 never takes this path (its panels are 4x smaller, and exact int32 partial sums would
 // need an int32 C).
-void run_tiles(const Job& j, int64_t ap0, int64_t ap1, int64_t p0, int64_t p1) {
+void run_tiles(const Job& j, const char* arows, int64_t ap0, int64_t ap1, int64_t p0, int64_t p1) {
   const GemmKernel& kern = *j.kern;
   const PackedB& b = *j.b;
   const int mr = kern.mr, nr = kern.nr;
@@ -328,8 +332,15 @@ void run_tiles(const Job& j, int64_t ap0, int64_t ap1, int64_t p0, int64_t p1) {
       for (int64_t ap = ap0; ap < ap1; ++ap) {
         const int64_t r0 = j.panel_start(mr, ap);
         if (j.rows) {
-          t.a = j.arows + (r0 * j.a_ld + k0) * static_cast<int64_t>(esz);
+          t.a = arows + (r0 * j.a_ld + k0) * static_cast<int64_t>(esz);
           t.lda = j.a_ld;
+          if (j.a_fused && p == p0) {  // single K block: a_fused requires kc == kp
+            t.a_f32 = static_cast<const float*>(j.a) + r0 * j.lda;
+            t.lda_f32 = j.lda;
+            t.k_f32 = b.k_;
+          } else {
+            t.a_f32 = nullptr;
+          }
           t.row_sum = j.rsum ? j.rsum + r0 : nullptr;
         } else {
           t.a = static_cast<const char*>(j.apack) + ap * j.a_panel_bytes + k0 * mr * esz;
@@ -363,7 +374,10 @@ void run_rect(void* ctx, int64_t t) {
   const int64_t a_lo = j.a_panels * tr / j.tm, a_hi = j.a_panels * (tr + 1) / j.tm;
   const int64_t b_lo = n_panels * tc / j.tn, b_hi = n_panels * (tc + 1) / j.tn;
   const int64_t step = j.mc / j.kern->mr;
-  for (int64_t ap = a_lo; ap < a_hi; ap += step) run_tiles(j, ap, std::min(a_hi, ap + step), b_lo, b_hi);
+  const char* arows =
+      j.a_fused ? j.abuf + tc * j.m * j.a_ld * static_cast<int64_t>(a_elem(j.b->kind_)) : j.arows;
+  for (int64_t ap = a_lo; ap < a_hi; ap += step)
+    run_tiles(j, arows, ap, std::min(a_hi, ap + step), b_lo, b_hi);
 }
 
 // How many A-panel groups (tm) and B-panel groups (tn) to cut the grid into for `threads`: the
@@ -451,12 +465,15 @@ void run_job(Job& j, const Threading& th) {
     // an A is copied to a padded stride, as is any A the kernel cannot read as it is.
     const int64_t src_esz = j.src == ASrc::u8 || j.src == ASrc::s8 ? 1 : 4;
     const bool aliases = j.m > 1 && (j.lda * src_esz) % 4096 == 0;
-    j.a_copy = j.src == ASrc::f32_to_bf16 || j.src == ASrc::f32_to_u8 || j.a_xor != 0 ||
-               b.k_padded_ != b.k_ || aliases;
-    if (j.a_copy) {
+    j.a_fused = j.src == ASrc::f32_to_bf16 && j.kern->a_from_f32 && j.kc == b.k_padded_;
+    j.a_copy = !j.a_fused && (j.src == ASrc::f32_to_bf16 || j.src == ASrc::f32_to_u8 || j.a_xor != 0 ||
+                              b.k_padded_ != b.k_ || aliases);
+    if (j.a_copy || j.a_fused) {
+      // Whole 64-byte lines per row (a fused kernel writes A in 64-byte chunks).
       j.a_ld = (b.k_padded_ * esz + 63) / 64 * 64 / esz;
       if ((j.a_ld * esz) % 4096 == 0) j.a_ld += 64 / esz;
-      j.abuf = static_cast<char*>(t_apack.get(static_cast<size_t>(j.m * j.a_ld * esz)));
+      const int64_t copies = j.a_fused ? j.tn : 1;
+      j.abuf = static_cast<char*>(t_apack.get(static_cast<size_t>(copies * j.m * j.a_ld * esz)));
       j.arows = j.abuf;
     } else {
       j.arows = static_cast<const char*>(j.a);

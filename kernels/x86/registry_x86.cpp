@@ -47,7 +47,8 @@ const GemmKernel kBf16Avx512{"gemm_bf16_avx512bf16_14x32c2",
                              0,
                              /*a_u8_to_s8=*/false,
                              /*a_rows=*/true,
-                             prep_row_bf16_avx512};
+                             prep_row_bf16_avx512,
+                             /*a_from_f32=*/true};
 #endif
 #if defined(ORTKIT_HAVE_X86_AVX512VNNI)
 const GemmKernel kU8Vnni512{"gemm_u8s8_avx512vnni_14x32c4",

@@ -180,6 +180,9 @@ TEST_CASE("every float kernel matches the oracle over the edge sweep", "[kernels
         ep.accumulate = false;
       }
       check_float_kernel(*g, 5 * g->mr + 2, 9 * g->nr + 5, 301, false, {}, true, rng);
+      // Few rows, many columns: threads split N and share A (bf16 kernels that round their own A keep
+      // one copy per thread).
+      check_float_kernel(*g, g->mr + 3, 9 * g->nr + 5, 77, false, {}, true, rng);
       // Dense rows (lda = k) and a 4 KiB row stride, which row kernels copy to a padded stride.
       check_float_kernel(*g, g->mr + 3, g->nr + 1, 96, false, {}, false, rng, 96);
       check_float_kernel(*g, g->mr + 3, g->nr + 1, 1000, false, {}, true, rng, 1024);

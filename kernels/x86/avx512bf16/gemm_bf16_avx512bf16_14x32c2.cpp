@@ -1,11 +1,13 @@
 // bf16 AVX-512 micro-kernel, 14 rows x 32 columns, KR = 2: per k pair one vdpbf16ps per (row, 16
 // columns), with A's (k, k+1) pair of row r broadcast as one 32-bit lane and B's panel holding the same
 // pair per column. 28 zmm accumulators (fp32), as in the fp32 14x32 kernel. A is read as rows of bf16
-// with stride t.lda (GemmKernel::a_rows), converted by the driver in one streaming pass.
+// with stride t.lda (GemmKernel::a_rows). It rounds them itself from fp32 rows (MicroTile::a_f32) on
+// a rectangle's first B panel, hidden behind the dot products, or reads rows the driver prepared.
 // GCC 12 warns inside its own avx512fintrin.h (_mm512_undefined_ps as the merge source, GCC PR 105593).
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "x86/x86_kernels.h"
@@ -50,7 +52,31 @@ inline void dot_rows(const Rows& a, int64_t off, __m512bh b0, __m512bh b1, __m51
   }
 }
 
+__mmask16 mask16(int64_t n) {
+  return n >= 16 ? __mmask16(0xffff) : n <= 0 ? __mmask16(0) : static_cast<__mmask16>((1u << n) - 1);
+}
+
+// Chunk c (k in [32c, 32c + 32): one 64-byte line per row) of the tile's M rows, fp32 -> bf16 nearest
+// even, zeros past k_f32. vcvtne2ps2bf16 reads denormal inputs as zero; vdpbf16ps would read the bf16
+// denormals the exact rounding gives as zero too, so only values just under FLT_MIN (which round up to
+// it) differ from the portable pass, by < 1.2e-38 each.
 template <int M>
+inline void convert_chunk(const MicroTile& t, int64_t c, int64_t l) {
+  const int64_t valid = t.k_f32 - 32 * c;
+  const __mmask16 lo = mask16(valid), hi = mask16(valid - 16);
+  const float* s = t.a_f32 + 32 * c;
+  char* d = const_cast<char*>(static_cast<const char*>(t.a)) + 64 * c;
+#pragma GCC unroll 14
+  for (int r = 0; r < M; ++r) {
+    const __m512 v0 = _mm512_maskz_loadu_ps(lo, s + r * t.lda_f32);
+    const __m512 v1 = _mm512_maskz_loadu_ps(hi, s + r * t.lda_f32 + 16);
+    _mm512_storeu_si512(d + r * l, (__m512i)_mm512_cvtne2ps_pbh(v1, v0));
+    _mm_prefetch(reinterpret_cast<const char*>(s + r * t.lda_f32 + 64), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(s + r * t.lda_f32 + 80), _MM_HINT_T0);
+  }
+}
+
+template <int M, bool Cvt>
 void tile(const MicroTile& t) {
   const int64_t l = t.lda * 2;
   const char* a0 = static_cast<const char*>(t.a);
@@ -60,7 +86,12 @@ void tile(const MicroTile& t) {
 #pragma GCC unroll 14
   for (int r = 0; r < M; ++r) c0[r] = c1[r] = _mm512_setzero_ps();
   const int64_t groups = t.kp / kKR;
+  const int64_t chunks = (groups + 15) / 16;
   int64_t g = 0;
+  // Decode-sized tiles convert their few rows up front; larger ones one chunk ahead of the dot products
+  // (below), so the stores have long retired when the broadcasts read them back.
+  if constexpr (Cvt && M <= 3)
+    for (int64_t c = 0; c < chunks; ++c) convert_chunk<M>(t, c, l);
   // Decode-sized tiles: two chains per row cannot cover vdpbf16ps latency, so odd groups go to a second
   // accumulator set (summed at the end).
   if constexpr (M <= 3) {
@@ -93,14 +124,29 @@ void tile(const MicroTile& t) {
   // The tile's C lines are fetched into L1 a few hundred cycles before the epilogue stores (or reads)
   // them: a B panel of K = 768 alone fills L1, so lines fetched at the start would be gone by the end.
   const int64_t c_fetch_at = groups > 32 ? groups - 32 : 0;
+  auto fetch_c = [&] {
+    for (int r = 0; r < M; ++r) {
+      _mm_prefetch(reinterpret_cast<const char*>(t.c + r * t.ldc), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(t.c + r * t.ldc + 16), _MM_HINT_T0);
+    }
+  };
+  if constexpr (Cvt && M > 3) {
+    convert_chunk<M>(t, 0, l);
+    const int64_t fetch_chunk = c_fetch_at / 16;
+    for (int64_t c = 0; c < chunks; ++c) {
+      if (c + 1 < chunks) convert_chunk<M>(t, c + 1, l);
+      if (c == fetch_chunk) fetch_c();
+      const int64_t end = std::min(groups, 16 * (c + 1));
 #pragma GCC unroll 2
-  for (; g < c_fetch_at; ++g) body();
-  for (int r = 0; r < M; ++r) {
-    _mm_prefetch(reinterpret_cast<const char*>(t.c + r * t.ldc), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(t.c + r * t.ldc + 16), _MM_HINT_T0);
+      for (; g < end; ++g) body();
+    }
+  } else {
+#pragma GCC unroll 2
+    for (; g < c_fetch_at; ++g) body();
+    fetch_c();
+#pragma GCC unroll 2
+    for (; g < groups; ++g) body();
   }
-#pragma GCC unroll 2
-  for (; g < groups; ++g) body();
   // Full-width tiles without a transcendental activation store straight from the registers (same
   // operation order as store_tile_f32: acc, + old C, + bias, then relu).
   if (t.n == kNR && (t.act == Act::none || t.act == Act::relu)) {
@@ -138,23 +184,33 @@ void tile(const MicroTile& t) {
 }
 }  // namespace
 
-void gemm_bf16_avx512bf16_14x32c2(const MicroTile& t) {
+namespace {
+template <bool Cvt>
+void run(const MicroTile& t) {
   switch (t.m) {
-    case 1: return tile<1>(t);
-    case 2: return tile<2>(t);
-    case 3: return tile<3>(t);
-    case 4: return tile<4>(t);
-    case 5: return tile<5>(t);
-    case 6: return tile<6>(t);
-    case 7: return tile<7>(t);
-    case 8: return tile<8>(t);
-    case 9: return tile<9>(t);
-    case 10: return tile<10>(t);
-    case 11: return tile<11>(t);
-    case 12: return tile<12>(t);
-    case 13: return tile<13>(t);
-    default: return tile<14>(t);
+    case 1: return tile<1, Cvt>(t);
+    case 2: return tile<2, Cvt>(t);
+    case 3: return tile<3, Cvt>(t);
+    case 4: return tile<4, Cvt>(t);
+    case 5: return tile<5, Cvt>(t);
+    case 6: return tile<6, Cvt>(t);
+    case 7: return tile<7, Cvt>(t);
+    case 8: return tile<8, Cvt>(t);
+    case 9: return tile<9, Cvt>(t);
+    case 10: return tile<10, Cvt>(t);
+    case 11: return tile<11, Cvt>(t);
+    case 12: return tile<12, Cvt>(t);
+    case 13: return tile<13, Cvt>(t);
+    default: return tile<14, Cvt>(t);
   }
+}
+}  // namespace
+
+void gemm_bf16_avx512bf16_14x32c2(const MicroTile& t) {
+  if (t.a_f32)
+    run<true>(t);
+  else
+    run<false>(t);
 }
 
 }  // namespace ortkit::kernels::x86

@@ -55,6 +55,12 @@ struct MicroTile {
   const float* col_scale = nullptr;
   int32_t* c32 = nullptr;  ///< int8: raw int32 result (acc + offsets, no scale) when non-null, else c
   int64_t ldc32 = 0;
+  // GemmKernel::a_from_f32 kernels only: when a_f32 is set, the tile's A rows (t.a, a writable buffer
+  // then) are first written from these fp32 rows (k_f32 valid elements, zeros up to kp), chunk by chunk
+  // ahead of the dot products that read them, so the conversion hides behind the arithmetic.
+  const float* a_f32 = nullptr;
+  int64_t lda_f32 = 0;
+  int64_t k_f32 = 0;
 };
 
 using MicroKernelFn = void (*)(const MicroTile& t);
@@ -88,6 +94,9 @@ struct GemmKernel {
   /// Fast row preparation for an a_rows kernel, or null: the driver's portable one then runs. Needs the
   /// same features as the kernel. (Dynamic u8 quantization of fp32 A has its own row function.)
   PrepRowFn prep_row = nullptr;
+  /// An a_rows bf16 kernel that can round its own A from fp32 rows (MicroTile::a_f32): the driver then
+  /// skips the separate conversion pass, which cost ~2% of a BERT-sized GEMM.
+  bool a_from_f32 = false;
 };
 
 /// Every kernel compiled into this binary for a kind, best first (ref last).
