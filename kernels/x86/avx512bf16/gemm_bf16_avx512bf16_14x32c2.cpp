@@ -88,13 +88,14 @@ void tile(const MicroTile& t) {
   const int64_t groups = t.kp / kKR;
   const int64_t chunks = (groups + 15) / 16;
   int64_t g = 0;
+  constexpr bool kSplit = M <= 6;  // see the second accumulator set below
   // Decode-sized tiles convert their few rows up front; larger ones one chunk ahead of the dot products
   // (below), so the stores have long retired when the broadcasts read them back.
-  if constexpr (Cvt && M <= 3)
+  if constexpr (Cvt && kSplit)
     for (int64_t c = 0; c < chunks; ++c) convert_chunk<M>(t, c, l);
   // Decode-sized tiles: two chains per row cannot cover vdpbf16ps latency, so odd groups go to a second
   // accumulator set (summed at the end).
-  if constexpr (M <= 3) {
+  if constexpr (kSplit) {
     __m512 d0[M], d1[M];
     for (int r = 0; r < M; ++r) d0[r] = d1[r] = _mm512_setzero_ps();
     for (; g + 2 <= groups; g += 2, a.step(8), b += 2 * kNR * kKR) {
@@ -130,7 +131,7 @@ void tile(const MicroTile& t) {
       _mm_prefetch(reinterpret_cast<const char*>(t.c + r * t.ldc + 16), _MM_HINT_T0);
     }
   };
-  if constexpr (Cvt && M > 3) {
+  if constexpr (Cvt && !kSplit) {
     convert_chunk<M>(t, 0, l);
     const int64_t fetch_chunk = c_fetch_at / 16;
     for (int64_t c = 0; c < chunks; ++c) {
