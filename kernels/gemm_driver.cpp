@@ -465,7 +465,11 @@ void run_job(Job& j, const Threading& th) {
     // an A is copied to a padded stride, as is any A the kernel cannot read as it is.
     const int64_t src_esz = j.src == ASrc::u8 || j.src == ASrc::s8 ? 1 : 4;
     const bool aliases = j.m > 1 && (j.lda * src_esz) % 4096 == 0;
-    j.a_fused = j.src == ASrc::f32_to_bf16 && j.kern->a_from_f32 && j.kc == b.k_padded_;
+    // One rounded copy per B-panel group: a tall A split over N would double the scratch (an im2col
+    // A of 50k rows is ~58 MiB a copy), so past 8 MiB of copies the one shared pass runs instead.
+    const int64_t fused_bytes = j.tn * j.m * ((b.k_padded_ * esz + 63) / 64 * 64);
+    j.a_fused = j.src == ASrc::f32_to_bf16 && j.kern->a_from_f32 && j.kc == b.k_padded_ &&
+                (j.tn == 1 || fused_bytes <= (int64_t{8} << 20));
     j.a_copy = !j.a_fused && (j.src == ASrc::f32_to_bf16 || j.src == ASrc::f32_to_u8 || j.a_xor != 0 ||
                               b.k_padded_ != b.k_ || aliases);
     if (j.a_copy || j.a_fused) {
