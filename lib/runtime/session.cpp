@@ -10,6 +10,7 @@
 #include "onnx/model_io.h"
 #include "ops/registry.h"
 #include "ortkit/zoo.h"
+#include "runtime/node_kernels.h"
 #include "runtime/session_impl.h"
 
 namespace ortkit {
@@ -101,25 +102,8 @@ SessionImpl::SessionImpl(graph::Graph g, const SessionOptions& opts, double load
   pool_ = std::make_unique<ThreadPool>(opts_.threads, opts_.pin_threads);
   const kernels::Threading th = pool_->threading();
   t0 = Clock::now();
-  infos_.reserve(g_.nodes.size());
-  for (graph::Node& n : g_.nodes) {
-    infos_.push_back(n.info());
-    n.attrs.set_where(n.info().describe());
-  }
-  for (size_t i = 0; i < g_.nodes.size(); ++i) {
-    const graph::Node& n = g_.nodes[i];
-    const ops::OpEntry* e = ops::OpRegistry::global().find(n.domain, n.op_type, n.opset);
-    if (!e) throw Error("no kernel for this node after optimization (optimizer bug)", infos_[i].describe());
-    kernels_.push_back(e->make());
-    ops::PrepackContext pc;
-    pc.node = &infos_[i];
-    pc.attrs = &n.attrs;
-    pc.precision = opts_.precision;
-    pc.threading = th;
-    pc.optimization_level = opts_.optimization_level;
-    for (const std::string& in : n.inputs) pc.constants.push_back(g_.constant(in));
-    kernels_.back()->prepack(pc);
-  }
+  make_node_kernels(g_, opts_.precision, th, opts_.optimization_level,
+                    "no kernel for this node after optimization (optimizer bug)", "", infos_, kernels_);
   timings_.prepack_ms = ms_since(t0);
   if (opts_.verbose) {
     std::cerr << "ortkit: session: " << g_.nodes.size() << " nodes after optimization, " << opts_.threads

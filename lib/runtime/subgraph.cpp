@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "graph/optimizer.h"
-#include "ops/registry.h"
+#include "runtime/node_kernels.h"
 #include "runtime/session_impl.h"
 
 namespace ortkit::runtime {
@@ -38,24 +38,8 @@ SubgraphRunner::SubgraphRunner(const graph::Graph& body,
   oo.level = opt_level_;
   graph::optimize(g_, oo);
   check_supported(g_);
-  for (graph::Node& n : g_.nodes) {
-    infos_.push_back(n.info());
-    n.attrs.set_where(n.info().describe());
-  }
-  for (size_t i = 0; i < g_.nodes.size(); ++i) {
-    const graph::Node& n = g_.nodes[i];
-    const ops::OpEntry* e = ops::OpRegistry::global().find(n.domain, n.op_type, n.opset);
-    if (!e) throw Error("no kernel for this node", infos_[i].describe() + " in " + g_.source);
-    kernels_.push_back(e->make());
-    ops::PrepackContext pc;
-    pc.node = &infos_[i];
-    pc.attrs = &n.attrs;
-    pc.precision = precision_;
-    pc.threading = th_;
-    pc.optimization_level = opt_level_;
-    for (const std::string& in : n.inputs) pc.constants.push_back(g_.constant(in));
-    kernels_.back()->prepack(pc);
-  }
+  make_node_kernels(g_, precision_, th_, opt_level_, "no kernel for this node", " in " + g_.source, infos_,
+                    kernels_);
   for (const ValueInfo& v : g_.inputs) bindable_.push_back({v.name, true});
   for (const ValueInfo& v : g_.optional_inputs) bindable_.push_back({v.name, false});
   given_all_.assign(bindable_.size(), nullptr);
