@@ -81,11 +81,7 @@ int fuse_dynquant_conv(Graph& g, bool require_kernel) {
     g.nodes[i] = std::move(f);
     ++fused;
   }
-  if (fused) {
-    g.erase_nodes(dead);
-    remove_dead_nodes(g);
-    g.topo_sort();
-  }
+  if (fused) int8::erase_fused(g, dead);
   return fused;
 }
 

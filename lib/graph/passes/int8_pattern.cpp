@@ -1,5 +1,6 @@
 #include "graph/passes/int8_pattern.h"
 
+#include "graph/optimizer.h"
 #include "graph/passes/pattern.h"
 #include "ops/eval.h"
 
@@ -77,6 +78,12 @@ int bias_add_after(Graph& g, const std::string& v, int64_t n, std::string& bias)
 
 void trim_inputs(Node& n) {
   while (!n.inputs.empty() && n.inputs.back().empty()) n.inputs.pop_back();
+}
+
+void erase_fused(Graph& g, const std::vector<bool>& dead) {
+  g.erase_nodes(dead);
+  remove_dead_nodes(g);
+  g.topo_sort();
 }
 
 }  // namespace ortkit::graph::int8

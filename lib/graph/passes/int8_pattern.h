@@ -1,6 +1,7 @@
-// Pattern helpers for the int8 fusion passes (dynquant_matmul_fusion.cpp, qdq_matmul_fusion.cpp).
+// Pattern helpers for the int8 fusion passes (dynquant_*_fusion.cpp, qdq_*_fusion.cpp).
 #pragma once
 #include <string>
+#include <vector>
 
 #include "graph/graph.h"
 
@@ -23,5 +24,8 @@ std::string constant_or_folded_dq(Graph& g, const std::string& v);
 bool is_bias(const Tensor* t, int64_t n);
 /// Drop trailing "" inputs.
 void trim_inputs(Node& n);
+/// After a pass fused nodes: erase the `dead` ones, then the quantize / dequantize / scale nodes that
+/// nothing reads any more, and restore topological order.
+void erase_fused(Graph& g, const std::vector<bool>& dead);
 
 }  // namespace ortkit::graph::int8

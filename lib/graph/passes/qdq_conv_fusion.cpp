@@ -146,11 +146,7 @@ int fuse_qdq_conv(Graph& g, bool require_kernel) {
     g.nodes[i] = std::move(f);
     ++fused;
   }
-  if (fused) {
-    g.erase_nodes(dead);
-    remove_dead_nodes(g);  // DequantizeLinear nodes nothing reads any more
-    g.topo_sort();
-  }
+  if (fused) int8::erase_fused(g, dead);
   return fused;
 }
 
