@@ -7,6 +7,7 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
+#include "x86/rows_avx512.h"
 #include "x86/x86_kernels.h"
 
 namespace ortkit::kernels::x86 {
@@ -14,32 +15,10 @@ namespace ortkit::kernels::x86 {
 namespace {
 constexpr int kNR = 32;
 
-// Row r of A at k: three base pointers (rows 0, 5, 10) and the strides l and 3l, so every row is one
-// addressing mode ([base + l*{0,1,2,4}] or [base + l3]) and a k step advances three pointers, not 14.
-struct Rows {
-  const char *p0, *p5, *p10;
-  int64_t l, l3;
-  template <int R>
-  const float* at() const {
-    const char* base = R < 5 ? p0 : R < 10 ? p5 : p10;
-    constexpr int i = R % 5;
-    return reinterpret_cast<const float*>(i == 0   ? base
-                                          : i == 1 ? base + l
-                                          : i == 2 ? base + 2 * l
-                                          : i == 3 ? base + l3
-                                                   : base + 4 * l);
-  }
-  void step(int64_t bytes) {
-    p0 += bytes;
-    p5 += bytes;
-    p10 += bytes;
-  }
-};
-
 template <int M, int R = 0>
 inline void fma_rows(const Rows& a, int64_t off, __m512 b0, __m512 b1, __m512* c0, __m512* c1) {
   if constexpr (R < M) {
-    const __m512 av = _mm512_set1_ps(a.at<R>()[off]);
+    const __m512 av = _mm512_set1_ps(reinterpret_cast<const float*>(a.row<R>())[off]);
     c0[R] = _mm512_fmadd_ps(av, b0, c0[R]);
     c1[R] = _mm512_fmadd_ps(av, b1, c1[R]);
     fma_rows<M, R + 1>(a, off, b0, b1, c0, c1);
@@ -50,7 +29,7 @@ template <int M>
 void tile(const MicroTile& t) {
   const int64_t l = t.lda * static_cast<int64_t>(sizeof(float));
   const char* a0 = static_cast<const char*>(t.a);
-  Rows a{a0, a0 + 5 * l, a0 + 10 * l, l, 3 * l};
+  Rows a(a0, l);
   const float* b = static_cast<const float*>(t.b);
   __m512 c0[M], c1[M];
 #pragma GCC unroll 14

@@ -8,39 +8,14 @@
 #include <immintrin.h>
 
 #include <algorithm>
-#include <cstring>
 
+#include "x86/rows_avx512.h"
 #include "x86/x86_kernels.h"
 
 namespace ortkit::kernels::x86 {
 
 namespace {
 constexpr int kNR = 32, kKR = 2;
-
-// Row r of A at byte offset off: three base pointers (rows 0, 5, 10) and the strides l and 3l, so every
-// row is one addressing mode and a k step advances three pointers, not 14.
-struct Rows {
-  const char *p0, *p5, *p10;
-  int64_t l, l3;
-  template <int R>
-  int32_t quad(int64_t off) const {  // the 32 bits of row R at byte offset off
-    const char* base = R < 5 ? p0 : R < 10 ? p5 : p10;
-    constexpr int i = R % 5;
-    const char* p = i == 0   ? base
-                    : i == 1 ? base + l
-                    : i == 2 ? base + 2 * l
-                    : i == 3 ? base + l3
-                             : base + 4 * l;
-    int32_t v;
-    std::memcpy(&v, p + off, 4);
-    return v;
-  }
-  void step(int64_t bytes) {
-    p0 += bytes;
-    p5 += bytes;
-    p10 += bytes;
-  }
-};
 
 template <int M, int R = 0>
 inline void dot_rows(const Rows& a, int64_t off, __m512bh b0, __m512bh b1, __m512* c0, __m512* c1) {
@@ -80,7 +55,7 @@ template <int M, bool Cvt>
 void tile(const MicroTile& t) {
   const int64_t l = t.lda * 2;
   const char* a0 = static_cast<const char*>(t.a);
-  Rows a{a0, a0 + 5 * l, a0 + 10 * l, l, 3 * l};
+  Rows a(a0, l);
   const uint16_t* b = static_cast<const uint16_t*>(t.b);
   __m512 c0[M], c1[M];
 #pragma GCC unroll 14

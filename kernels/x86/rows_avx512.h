@@ -1,0 +1,42 @@
+// Row addressing shared by the 14-row AVX-512 kernels (fp32, bf16, VNNI), which read A in place as rows
+// (GemmKernel::a_rows). Everything here has internal linkage: each ISA-flagged file gets its own copy,
+// so no inline function is shared across flag sets (ARCHITECTURE.md, kernels).
+#pragma once
+#include <cstdint>
+#include <cstring>
+
+namespace ortkit::kernels::x86 {
+namespace {
+
+// Row r of A: three base pointers (rows 0, 5, 10) and the strides l and 3l, so every row is one
+// addressing mode ([base + l*{0,1,2,4}] or [base + l3]) and a k step advances three pointers, not 14.
+struct Rows {
+  const char *p0, *p5, *p10;
+  int64_t l, l3;
+  Rows(const void* a, int64_t row_bytes)
+      : p0(static_cast<const char*>(a)),
+        p5(p0 + 5 * row_bytes),
+        p10(p0 + 10 * row_bytes),
+        l(row_bytes),
+        l3(3 * row_bytes) {}
+  template <int R>
+  const char* row() const {
+    const char* base = R < 5 ? p0 : R < 10 ? p5 : p10;
+    constexpr int i = R % 5;
+    return i == 0 ? base : i == 1 ? base + l : i == 2 ? base + 2 * l : i == 3 ? base + l3 : base + 4 * l;
+  }
+  template <int R>
+  int32_t quad(int64_t off) const {  // the 32 bits of row R at byte offset off
+    int32_t v;
+    std::memcpy(&v, row<R>() + off, 4);
+    return v;
+  }
+  void step(int64_t bytes) {
+    p0 += bytes;
+    p5 += bytes;
+    p10 += bytes;
+  }
+};
+
+}  // namespace
+}  // namespace ortkit::kernels::x86
