@@ -338,8 +338,6 @@ void run_tiles(const Job& j, const char* arows, int64_t ap0, int64_t ap1, int64_
             t.a_f32 = static_cast<const float*>(j.a) + r0 * j.lda;
             t.lda_f32 = j.lda;
             t.k_f32 = b.k_;
-          } else {
-            t.a_f32 = nullptr;
           }
           t.row_sum = j.rsum ? j.rsum + r0 : nullptr;
         } else {
@@ -465,19 +463,21 @@ void run_job(Job& j, const Threading& th) {
     // an A is copied to a padded stride, as is any A the kernel cannot read as it is.
     const int64_t src_esz = j.src == ASrc::u8 || j.src == ASrc::s8 ? 1 : 4;
     const bool aliases = j.m > 1 && (j.lda * src_esz) % 4096 == 0;
+    // Buffered rows hold whole 64-byte lines (a fused kernel writes A in 64-byte chunks); a stride that
+    // is a multiple of 4 KiB gets one more line.
+    int64_t buf_ld = (b.k_padded_ * esz + 63) / 64 * 64 / esz;
+    if ((buf_ld * esz) % 4096 == 0) buf_ld += 64 / esz;
+    const int64_t copy_bytes = j.m * buf_ld * esz;
     // One rounded copy per B-panel group: a tall A split over N would double the scratch (an im2col
     // A of 50k rows is ~58 MiB a copy), so past 8 MiB of copies the one shared pass runs instead.
-    const int64_t fused_bytes = j.tn * j.m * ((b.k_padded_ * esz + 63) / 64 * 64);
     j.a_fused = j.src == ASrc::f32_to_bf16 && j.kern->a_from_f32 && j.kc == b.k_padded_ &&
-                (j.tn == 1 || fused_bytes <= (int64_t{8} << 20));
+                (j.tn == 1 || j.tn * copy_bytes <= (int64_t{8} << 20));
     j.a_copy = !j.a_fused && (j.src == ASrc::f32_to_bf16 || j.src == ASrc::f32_to_u8 || j.a_xor != 0 ||
                               b.k_padded_ != b.k_ || aliases);
     if (j.a_copy || j.a_fused) {
-      // Whole 64-byte lines per row (a fused kernel writes A in 64-byte chunks).
-      j.a_ld = (b.k_padded_ * esz + 63) / 64 * 64 / esz;
-      if ((j.a_ld * esz) % 4096 == 0) j.a_ld += 64 / esz;
+      j.a_ld = buf_ld;
       const int64_t copies = j.a_fused ? j.tn : 1;
-      j.abuf = static_cast<char*>(t_apack.get(static_cast<size_t>(copies * j.m * j.a_ld * esz)));
+      j.abuf = static_cast<char*>(t_apack.get(static_cast<size_t>(copies * copy_bytes)));
       j.arows = j.abuf;
     } else {
       j.arows = static_cast<const char*>(j.a);
