@@ -7,6 +7,7 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
+#include "x86/mask_avx512.h"
 #include "x86/x86_kernels.h"
 
 namespace ortkit::kernels::x86 {
@@ -24,10 +25,6 @@ __m512i bf16_bits(__m512 v) {
                                                 _mm512_set1_epi32(0x7f800000));
   return _mm512_mask_mov_epi32(rounded, nan,
                                _mm512_or_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(0x40)));
-}
-
-__mmask16 mask16(int64_t n) {
-  return n >= 16 ? __mmask16(0xffff) : n <= 0 ? __mmask16(0) : static_cast<__mmask16>((1u << n) - 1);
 }
 
 }  // namespace

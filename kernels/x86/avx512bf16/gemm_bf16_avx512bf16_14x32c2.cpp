@@ -9,6 +9,7 @@
 
 #include <algorithm>
 
+#include "x86/mask_avx512.h"
 #include "x86/rows_avx512.h"
 #include "x86/x86_kernels.h"
 
@@ -25,10 +26,6 @@ inline void dot_rows(const Rows& a, int64_t off, __m512bh b0, __m512bh b1, __m51
     c1[R] = _mm512_dpbf16_ps(c1[R], av, b1);
     dot_rows<M, R + 1>(a, off, b0, b1, c0, c1);
   }
-}
-
-__mmask16 mask16(int64_t n) {
-  return n >= 16 ? __mmask16(0xffff) : n <= 0 ? __mmask16(0) : static_cast<__mmask16>((1u << n) - 1);
 }
 
 // Chunk c (k in [32c, 32c + 32): one 64-byte line per row) of the tile's M rows, fp32 -> bf16 nearest
@@ -158,9 +155,7 @@ void tile(const MicroTile& t) {
   }
   store_f32_avx512(t, acc, kNR);
 }
-}  // namespace
 
-namespace {
 template <bool Cvt>
 void run(const MicroTile& t) {
   switch (t.m) {
