@@ -19,6 +19,21 @@ inline int64_t checked_index(const RunContext& ctx, const Tensor& idx, int64_t j
   return v < 0 ? v + n : v;
 }
 
+// GatherElements / ScatterElements: the offset in data (shape s) of element t of idx, which shares its
+// coordinates with data except on `axis`, where the index value (checked against s[axis]) stands.
+int64_t element_offset(const RunContext& ctx, const Tensor& idx, int64_t t, const Shape& s, int64_t axis) {
+  const Shape& is = idx.shape();
+  int64_t rem = t, off = 0, stride = 1;
+  for (int64_t d = static_cast<int64_t>(s.size()) - 1; d >= 0; --d) {
+    const int64_t c = rem % is[d];
+    rem /= is[d];
+    if (d != axis && c >= s[d]) ctx.fail("indices shape exceeds data shape");
+    off += (d == axis ? checked_index(ctx, idx, t, s[d]) : c) * stride;
+    stride *= s[d];
+  }
+  return off;
+}
+
 // ----------------------------------------------------------------------------------------------
 // GatherElements
 
@@ -35,23 +50,13 @@ class GatherElementsOp : public OpKernel {
   }
   void run(RunContext& ctx) override {
     const Tensor &x = ctx.input(0), &idx = ctx.input(1);
-    const Shape &s = x.shape(), &is = idx.shape();
-    const int64_t r = static_cast<int64_t>(s.size()), n = idx.numel();
+    const Shape& s = x.shape();
+    const int64_t n = idx.numel();
     visit_bytes(x.dtype(), [&](auto tag) {
       using T = decltype(tag);
       const T* in = x.data_as<T>();
       T* out = ctx.output(0).data_as<T>();
-      for (int64_t t = 0; t < n; ++t) {
-        int64_t rem = t, off = 0, stride = 1;
-        for (int64_t d = r - 1; d >= 0; --d) {
-          const int64_t c = rem % is[d];
-          rem /= is[d];
-          if (d != axis_ && c >= s[d]) ctx.fail("indices shape exceeds data shape");
-          off += (d == axis_ ? checked_index(ctx, idx, t, s[d]) : c) * stride;
-          stride *= s[d];
-        }
-        out[t] = in[off];
-      }
+      for (int64_t t = 0; t < n; ++t) out[t] = in[element_offset(ctx, idx, t, s, axis_)];
     });
   }
 
@@ -129,24 +134,14 @@ class ScatterElementsOp : public OpKernel {
   void run(RunContext& ctx) override {
     const Tensor &x = ctx.input(0), &idx = ctx.input(1), &upd = ctx.input(2);
     Tensor& y = ctx.output(0);
-    const Shape &s = x.shape(), &is = idx.shape();
-    const int64_t r = static_cast<int64_t>(s.size()), n = idx.numel();
+    const Shape& s = x.shape();
+    const int64_t n = idx.numel();
     std::memcpy(y.data(), x.data(), x.bytes());
     visit_reduction(nullptr, &ctx, x.dtype(), red_, [&](auto tag) {
       using T = decltype(tag);
       const T* u = upd.data_as<T>();
       T* out = y.data_as<T>();
-      for (int64_t t = 0; t < n; ++t) {
-        int64_t rem = t, off = 0, stride = 1;
-        for (int64_t d = r - 1; d >= 0; --d) {
-          const int64_t c = rem % is[d];
-          rem /= is[d];
-          if (d != axis_ && c >= s[d]) ctx.fail("indices shape exceeds data shape");
-          off += (d == axis_ ? checked_index(ctx, idx, t, s[d]) : c) * stride;
-          stride *= s[d];
-        }
-        apply_red<T>(out[off], u[t], red_);
-      }
+      for (int64_t t = 0; t < n; ++t) apply_red<T>(out[element_offset(ctx, idx, t, s, axis_)], u[t], red_);
     });
   }
 
