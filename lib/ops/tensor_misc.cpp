@@ -11,6 +11,25 @@
 namespace ortkit::ops {
 namespace {
 
+// Compress and Unique with an optional axis: the tensor as [outer, len, inner] around it; without one,
+// the flattened tensor as a single row.
+struct AxisView {
+  int64_t outer = 1, len = 1, inner = 1;
+};
+AxisView axis_view(const Shape& s, bool has_axis, int64_t axis) {
+  AxisView v;
+  for (int64_t d = 0; d < static_cast<int64_t>(s.size()); ++d) {
+    const int64_t e = s[static_cast<size_t>(d)];
+    if (!has_axis || d == axis)
+      v.len *= e;
+    else if (d < axis)
+      v.outer *= e;
+    else
+      v.inner *= e;
+  }
+  return v;
+}
+
 /// Element i of a numeric tensor as double.
 inline double num_at(const Tensor& t, int64_t i) {
   double v = 0;
@@ -165,12 +184,8 @@ class CompressOp : public OpKernel {
   void run(RunContext& ctx) override {
     const Tensor &x = ctx.input(0), &c = ctx.input(1);
     const Shape& s = x.shape();
-    int64_t outer = 1, len = x.numel(), inner = 1;
-    if (has_axis_) {
-      len = s[axis_];
-      for (int64_t d = 0; d < axis_; ++d) outer *= s[d];
-      for (size_t d = static_cast<size_t>(axis_) + 1; d < s.size(); ++d) inner *= s[d];
-    }
+    const AxisView v = axis_view(s, has_axis_, axis_);
+    const int64_t outer = v.outer, len = v.len, inner = v.inner;
     const bool* cond = c.data_as<bool>();
     const int64_t n = std::min(len, c.numel());
     for (int64_t i = n; i < c.numel(); ++i)
@@ -398,12 +413,8 @@ class UniqueOp : public OpKernel {
   void run(RunContext& ctx) override {
     const Tensor& x = ctx.input(0);
     const Shape& s = x.shape();
-    int64_t outer = 1, len = x.numel(), inner = 1;
-    if (has_axis_) {
-      len = s[axis_];
-      for (int64_t d = 0; d < axis_; ++d) outer *= s[d];
-      for (size_t d = static_cast<size_t>(axis_) + 1; d < s.size(); ++d) inner *= s[d];
-    }
+    const AxisView v = axis_view(s, has_axis_, axis_);
+    const int64_t outer = v.outer, len = v.len, inner = v.inner;
     visit_numeric(x.dtype(), [&](auto tag) {
       using T = decltype(tag);
       const T* in = x.data_as<T>();
