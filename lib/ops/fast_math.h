@@ -19,16 +19,9 @@
 
 namespace ortkit::ops {
 
-inline float fast_exp(float x) {
-  // Clamp to [-87.33654, 88.37626] with integer masks on the bits: GCC (with the default
-  // -ftrapping-math) will not if-convert float compares here, and a branch stops vectorization.
-  // Floats below -87.3 have unsigned bits above those of -87.3; above 88.4, signed bits above 88.4's.
-  int32_t ix = std::bit_cast<int32_t>(x);
-  const int32_t lo_mask = -static_cast<int32_t>(std::bit_cast<uint32_t>(x) > 0xc2aeac4fu);
-  ix = (ix & ~lo_mask) | (static_cast<int32_t>(0xc2aeac4fu) & lo_mask);
-  const int32_t hi_mask = -static_cast<int32_t>(ix > 0x42b0c0a5);
-  ix = (ix & ~hi_mask) | (0x42b0c0a5 & hi_mask);
-  x = std::bit_cast<float>(ix);
+/// exp(x) for x already clamped to [-87.33654, 88.37626]: Cody-Waite reduction by ln 2 and a degree-5
+/// polynomial; the shared core of fast_exp and fast_exp_le0.
+inline float exp_in_range(float x) {
   // Round x*log2(e) to nearest with the 1.5*2^23 trick (no SSE4.1 round instruction needed).
   const float fn = (x * 1.44269504088896341f + 12582912.f) - 12582912.f;
   const float r = x - fn * 0.693359375f + fn * 2.12194440e-4f;
@@ -43,21 +36,22 @@ inline float fast_exp(float x) {
   return y * std::bit_cast<float>(static_cast<int32_t>((n + 127) << 23));
 }
 
+inline float fast_exp(float x) {
+  // Clamp to [-87.33654, 88.37626] with integer masks on the bits: GCC (with the default
+  // -ftrapping-math) will not if-convert float compares here, and a branch stops vectorization.
+  // Floats below -87.3 have unsigned bits above those of -87.3; above 88.4, signed bits above 88.4's.
+  int32_t ix = std::bit_cast<int32_t>(x);
+  const int32_t lo_mask = -static_cast<int32_t>(std::bit_cast<uint32_t>(x) > 0xc2aeac4fu);
+  ix = (ix & ~lo_mask) | (static_cast<int32_t>(0xc2aeac4fu) & lo_mask);
+  const int32_t hi_mask = -static_cast<int32_t>(ix > 0x42b0c0a5);
+  ix = (ix & ~hi_mask) | (0x42b0c0a5 & hi_mask);
+  return exp_in_range(std::bit_cast<float>(ix));
+}
+
 /// fast_exp for x <= 0 (softmax's x - max): only the low clamp, as a float select (vmaxps), so fewer
 /// instructions per lane than fast_exp. NaN in, NaN out.
 inline float fast_exp_le0(float x) {
-  x = x < -87.33654f ? -87.33654f : x;
-  const float fn = (x * 1.44269504088896341f + 12582912.f) - 12582912.f;
-  const float r = x - fn * 0.693359375f + fn * 2.12194440e-4f;
-  float p = 1.9875691500E-4f;
-  p = p * r + 1.3981999507E-3f;
-  p = p * r + 8.3334519073E-3f;
-  p = p * r + 4.1665795894E-2f;
-  p = p * r + 1.6666665459E-1f;
-  p = p * r + 5.0000001201E-1f;
-  const float y = p * r * r + r + 1.f;
-  const int32_t n = static_cast<int32_t>(fn);
-  return y * std::bit_cast<float>(static_cast<int32_t>((n + 127) << 23));
+  return exp_in_range(x < -87.33654f ? -87.33654f : x);
 }
 
 /// Sum with 8 independent partial sums (float adds do not reassociate, so a plain loop is serial).
