@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <new>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <regex>
@@ -119,10 +121,33 @@ double pool_peak(BenchPool& pool, const k::PeakProbe& probe, double seconds, boo
   return sum;
 }
 
+// Operands are 64-byte aligned, as the engine's tensors are (runtime/arena, runtime/tensor) and as
+// oneDNN's are in scripts/peer_gemm. malloc's 16-byte alignment split every kernel's 128-byte row of
+// C across three cache lines, two of them shared with the neighbouring tile: a cost no model run pays.
+template <class T>
+struct Aligned64 {
+  using value_type = T;
+  Aligned64() = default;
+  template <class U>
+  Aligned64(const Aligned64<U>&) {}
+  T* allocate(size_t n) {
+    void* p = std::aligned_alloc(64, (std::max<size_t>(n * sizeof(T), 1) + 63) / 64 * 64);
+    if (!p) throw std::bad_alloc();
+    return static_cast<T*>(p);
+  }
+  void deallocate(T* p, size_t) { std::free(p); }
+  template <class U>
+  bool operator==(const Aligned64<U>&) const {
+    return true;
+  }
+};
+template <class T>
+using AlignedVector = std::vector<T, Aligned64<T>>;
+
 struct Operands {
-  std::vector<float> a_f32;
-  std::vector<uint8_t> a_u8;
-  std::vector<float> c;
+  AlignedVector<float> a_f32;
+  AlignedVector<uint8_t> a_u8;
+  AlignedVector<float> c;
   k::PackedB b;
 };
 

@@ -7,7 +7,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <ctime>
 #include <functional>
 #include <random>
@@ -60,6 +59,28 @@ void time_it(const char* lib, const char* prec, long m, long n, long k, int thre
 }
 
 #ifdef HAVE_DNNL
+// The same operand values as `ort-bench gemm` (lib/bench/gemm_bench.cpp): uniform random bytes for
+// u8 / s8, uniform [-1, 1) rounded to bf16. Constant operands would let the multipliers toggle fewer
+// bits than real data does.
+void fill(dnnl::memory& a, dnnl::memory& b, bool int8, dnnl::engine& eng, dnnl::stream& s) {
+  using namespace dnnl;
+  std::mt19937 rng(1234);
+  std::uniform_real_distribution<float> d(-1.f, 1.f);
+  for (memory* m : {&a, &b}) {
+    const memory::desc md = m->get_desc();
+    if (int8) {
+      auto* p = static_cast<uint8_t*>(m->get_data_handle());
+      for (size_t i = 0; i < md.get_size(); ++i) p[i] = static_cast<uint8_t>(rng());
+    } else {
+      memory f({md.dims(), memory::data_type::f32, memory::format_tag::ab}, eng);
+      auto* p = static_cast<float*>(f.get_data_handle());
+      for (size_t i = 0; i < f.get_desc().get_size() / 4; ++i) p[i] = d(rng);
+      reorder(f, *m).execute(s, f, *m);
+      s.wait();
+    }
+  }
+}
+
 void run_matmul(const char* prec, long m, long n, long k, int threads, int repeats) {
   using namespace dnnl;
   using dt = memory::data_type;
@@ -75,8 +96,7 @@ void run_matmul(const char* prec, long m, long n, long k, int threads, int repea
   matmul::primitive_desc pd(matmul::desc(a_md, b_any, c_md), attr, eng);
   memory a(a_md, eng), c(c_md, eng), b(pd.weights_desc(), eng);
   memory b_plain({{k, n}, b_dt, memory::format_tag::ab}, eng);
-  std::memset(a.get_data_handle(), 1, a_md.get_size());
-  std::memset(b_plain.get_data_handle(), 1, b_plain.get_desc().get_size());
+  fill(a, b_plain, int8, eng, s);
   reorder(b_plain, b).execute(s, b_plain, b);
   matmul mm(pd);
   s.wait();
