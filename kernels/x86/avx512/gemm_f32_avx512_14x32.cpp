@@ -13,7 +13,10 @@
 namespace ortkit::kernels::x86 {
 
 namespace {
-constexpr int kNR = 32;
+// The K loop reads B 8 KiB ahead. A micro-panel of K = 768 does not fit L1 beside the A rows, so every
+// tile streams it from L2 (and a panel's first tile from L3); 1 KiB ahead left loads waiting:
+// 128x3072x768 and 512x1024x1024 went 8% faster on 1 thread (in-process A/B), small M unchanged.
+constexpr int kNR = 32, kBAhead = 64;  // k steps of 128 bytes
 
 template <int M, int R = 0>
 inline void fma_rows(const Rows& a, int64_t off, __m512 b0, __m512 b1, __m512* c0, __m512* c1) {
@@ -68,8 +71,8 @@ void tile(const MicroTile& t) {
   }
 #pragma GCC unroll 2
   for (; k < t.kp; ++k, a.step(sizeof(float)), b += kNR) {
-    _mm_prefetch(reinterpret_cast<const char*>(b + 8 * kNR), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(b + 8 * kNR + 16), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(b + kBAhead * kNR), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(b + kBAhead * kNR + 16), _MM_HINT_T0);
     const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
     fma_rows<M>(a, 0, b0, b1, c0, c1);
   }

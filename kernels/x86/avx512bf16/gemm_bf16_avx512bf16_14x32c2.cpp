@@ -16,7 +16,10 @@
 namespace ortkit::kernels::x86 {
 
 namespace {
-constexpr int kNR = 32, kKR = 2;
+// The K loop reads B 8 KiB ahead. A micro-panel of K = 768 does not fit L1 beside the A rows, so every
+// tile streams it from L2 (and a panel's first tile from L3); 1 KiB ahead left loads waiting:
+// 128x3072x768 and 512x1024x1024 went 7% and 1% faster on 1 thread (in-process A/B), small M unchanged.
+constexpr int kNR = 32, kKR = 2, kBAhead = 64;  // k pairs of 128 bytes
 
 template <int M, int R = 0>
 inline void dot_rows(const Rows& a, int64_t off, __m512bh b0, __m512bh b1, __m512* c0, __m512* c1) {
@@ -87,8 +90,8 @@ void tile(const MicroTile& t) {
     }
   }
   auto body = [&] {
-    _mm_prefetch(reinterpret_cast<const char*>(b + 8 * kNR * kKR), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(b + 8 * kNR * kKR + 32), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(b + kBAhead * kNR * kKR), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(b + kBAhead * kNR * kKR + 32), _MM_HINT_T0);
     const __m512bh b0 = (__m512bh)_mm512_load_si512(b), b1 = (__m512bh)_mm512_load_si512(b + 32);
     dot_rows<M>(a, 0, b0, b1, c0, c1);
     a.step(4);
