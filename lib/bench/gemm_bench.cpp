@@ -3,12 +3,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <new>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <regex>
@@ -20,6 +18,7 @@
 #include "ortkit/kernels/gemm.h"
 #include "ortkit/kernels/peak.h"
 #include "ortkit/kernels/registry.h"
+#include "ortkit/tensor.h"
 #include "ortkit/version.h"
 
 namespace ortkit::bench {
@@ -121,33 +120,12 @@ double pool_peak(BenchPool& pool, const k::PeakProbe& probe, double seconds, boo
   return sum;
 }
 
-// Operands are 64-byte aligned, as the engine's tensors are (runtime/arena, runtime/tensor) and as
-// oneDNN's are in scripts/peer_gemm. malloc's 16-byte alignment split every kernel's 128-byte row of
-// C across three cache lines, two of them shared with the neighbouring tile: a cost no model run pays.
-template <class T>
-struct Aligned64 {
-  using value_type = T;
-  Aligned64() = default;
-  template <class U>
-  Aligned64(const Aligned64<U>&) {}
-  T* allocate(size_t n) {
-    void* p = std::aligned_alloc(64, (std::max<size_t>(n * sizeof(T), 1) + 63) / 64 * 64);
-    if (!p) throw std::bad_alloc();
-    return static_cast<T*>(p);
-  }
-  void deallocate(T* p, size_t) { std::free(p); }
-  template <class U>
-  bool operator==(const Aligned64<U>&) const {
-    return true;
-  }
-};
-template <class T>
-using AlignedVector = std::vector<T, Aligned64<T>>;
-
+// Operands are engine tensors: 64-byte aligned, as a model run sees them and as oneDNN's are in
+// scripts/peer_gemm. malloc's 16-byte alignment split every kernel's 128-byte row of C across three
+// cache lines, two of them shared with the neighbouring tile: a cost no model run pays.
 struct Operands {
-  AlignedVector<float> a_f32;
-  AlignedVector<uint8_t> a_u8;
-  AlignedVector<float> c;
+  Tensor a;  // u8 for u8s8, else f32
+  Tensor c;
   k::PackedB b;
 };
 
@@ -155,17 +133,19 @@ Operands make_operands(const GemmShape& s, k::GemmKind kind) {
   Operands o;
   std::mt19937 rng(1234);
   std::uniform_real_distribution<float> d(-1.f, 1.f);
-  o.c.assign(s.m * s.n, 0.f);
+  o.c = Tensor(DType::f32, {s.m, s.n});
   if (kind == k::GemmKind::u8s8) {
-    o.a_u8.resize(s.m * s.k);
-    for (auto& v : o.a_u8) v = static_cast<uint8_t>(rng());
+    o.a = Tensor(DType::u8, {s.m, s.k});
+    uint8_t* a = o.a.data_as<uint8_t>();
+    for (int64_t i = 0; i < o.a.numel(); ++i) a[i] = static_cast<uint8_t>(rng());
     std::vector<int8_t> b(s.k * s.n);
     for (auto& v : b) v = static_cast<int8_t>(rng());
     const float scale = 0.01f;
     k::pack_b_int8(o.b, kind, k::BDesc{b.data(), s.k, s.n, s.n, false}, false, &scale, 1, nullptr, 0);
   } else {
-    o.a_f32.resize(s.m * s.k);
-    for (auto& v : o.a_f32) v = d(rng);
+    o.a = Tensor(DType::f32, {s.m, s.k});
+    float* a = o.a.data_as<float>();
+    for (int64_t i = 0; i < o.a.numel(); ++i) a[i] = d(rng);
     std::vector<float> b(s.k * s.n);
     for (auto& v : b) v = d(rng);
     k::pack_b(o.b, kind, k::BDesc{b.data(), s.k, s.n, s.n, false});
@@ -175,9 +155,10 @@ Operands make_operands(const GemmShape& s, k::GemmKind kind) {
 
 void call_gemm(Operands& o, const GemmShape& s, k::GemmKind kind, const k::Threading& th) {
   if (kind == k::GemmKind::u8s8)
-    k::gemm_int8(s.m, o.a_u8.data(), s.k, k::QuantA{0.02f, 3}, o.b, o.c.data(), s.n, nullptr, 0, {}, {}, th);
+    k::gemm_int8(s.m, o.a.data_as<uint8_t>(), s.k, k::QuantA{0.02f, 3}, o.b, o.c.data_as<float>(), s.n,
+                 nullptr, 0, {}, {}, th);
   else
-    k::gemm_f32(s.m, o.a_f32.data(), s.k, o.b, o.c.data(), s.n, {}, th);
+    k::gemm_f32(s.m, o.a.data_as<float>(), s.k, o.b, o.c.data_as<float>(), s.n, {}, th);
 }
 
 double median(std::vector<double> v) {
