@@ -59,11 +59,14 @@ struct Job {
   // Row kernels: A rows as the kernel reads them (the caller's A, or abuf), a_ld elements apart.
   bool rows = false;
   bool a_copy = false;  // rows are converted / copied into abuf in phase 1 (else read in place)
-  // bf16 kernels with GemmKernel::a_from_f32 round A themselves on a rectangle's first B panel, into
-  // abuf's copy for that rectangle's B-panel group (tn copies: threads sharing rows must not share lines).
+  // bf16 kernels with GemmKernel::a_from_f32 round A themselves on an M block's first B panel, into
+  // their rectangle's own slice of abuf, one M block long and reused block after block: the scratch is
+  // bounded by the block size (a whole-M copy per thread grew with M; an im2col A of 50k rows is ~58 MiB)
+  // and the rounded rows land in lines the previous block kept in L2. Threads never share a slice.
   bool a_fused = false;
   const char* arows = nullptr;
   char* abuf = nullptr;
+  int64_t a_block_bytes = 0;  // a_fused: one rectangle's slice of abuf (mc rows)
   int64_t a_ld = 0;
   // Balanced tail: when M % MR is small, panels bal_p and bal_p + 1 share the last MR + M % MR rows
   // (bal_h1 rows in the first), so no kernel call runs with only a row or two (B-load bound).
@@ -300,7 +303,9 @@ void prep_task(void* ctx, int64_t i) {
 // accumulates into the caller's C), later blocks accumulate, and only the last applies bias and
 // activation. int8 never takes this path (its panels are 4x smaller, and exact int32 partial sums would
 // need an int32 C).
-void run_tiles(const Job& j, const char* arows, int64_t ap0, int64_t ap1, int64_t p0, int64_t p1) {
+// Row kernels find row r at arows + (r - row0) * a_ld elements.
+void run_tiles(const Job& j, const char* arows, int64_t row0, int64_t ap0, int64_t ap1, int64_t p0,
+               int64_t p1) {
   const GemmKernel& kern = *j.kern;
   const PackedB& b = *j.b;
   const int mr = kern.mr, nr = kern.nr;
@@ -332,7 +337,7 @@ void run_tiles(const Job& j, const char* arows, int64_t ap0, int64_t ap1, int64_
       for (int64_t ap = ap0; ap < ap1; ++ap) {
         const int64_t r0 = j.panel_start(mr, ap);
         if (j.rows) {
-          t.a = arows + (r0 * j.a_ld + k0) * static_cast<int64_t>(esz);
+          t.a = arows + ((r0 - row0) * j.a_ld + k0) * static_cast<int64_t>(esz);
           t.lda = j.a_ld;
           if (j.a_fused && p == p0) {  // single K block: a_fused requires kc == kp
             t.a_f32 = static_cast<const float*>(j.a) + r0 * j.lda;
@@ -372,10 +377,13 @@ void run_rect(void* ctx, int64_t t) {
   const int64_t a_lo = j.a_panels * tr / j.tm, a_hi = j.a_panels * (tr + 1) / j.tm;
   const int64_t b_lo = n_panels * tc / j.tn, b_hi = n_panels * (tc + 1) / j.tn;
   const int64_t step = j.mc / j.kern->mr;
-  const char* arows =
-      j.a_fused ? j.abuf + tc * j.m * j.a_ld * static_cast<int64_t>(a_elem(j.b->kind_)) : j.arows;
-  for (int64_t ap = a_lo; ap < a_hi; ap += step)
-    run_tiles(j, arows, ap, std::min(a_hi, ap + step), b_lo, b_hi);
+  for (int64_t ap = a_lo; ap < a_hi; ap += step) {
+    if (j.a_fused)
+      run_tiles(j, j.abuf + t * j.a_block_bytes, j.panel_start(j.kern->mr, ap), ap, std::min(a_hi, ap + step),
+                b_lo, b_hi);
+    else
+      run_tiles(j, j.arows, 0, ap, std::min(a_hi, ap + step), b_lo, b_hi);
+  }
 }
 
 // How many A-panel groups (tm) and B-panel groups (tn) to cut the grid into for `threads`: the
@@ -468,16 +476,18 @@ void run_job(Job& j, const Threading& th) {
     int64_t buf_ld = (b.k_padded_ * esz + 63) / 64 * 64 / esz;
     if ((buf_ld * esz) % 4096 == 0) buf_ld += 64 / esz;
     const int64_t copy_bytes = j.m * buf_ld * esz;
-    // One rounded copy per B-panel group: a tall A split over N would double the scratch (an im2col
-    // A of 50k rows is ~58 MiB a copy), so past 8 MiB of copies the one shared pass runs instead.
+    // A fused kernel rounds into one M block's slice per rectangle (~512 KiB each); past 8 MiB of
+    // slices (many threads) the one shared pass runs instead.
+    const int64_t n_rects = j.tm * j.tn;
+    j.a_block_bytes = j.mc * buf_ld * esz;
     j.a_fused = j.src == ASrc::f32_to_bf16 && j.kern->a_from_f32 && j.kc == b.k_padded_ &&
-                (j.tn == 1 || j.tn * copy_bytes <= (int64_t{8} << 20));
+                n_rects * j.a_block_bytes <= (int64_t{8} << 20);
     j.a_copy = !j.a_fused && (j.src == ASrc::f32_to_bf16 || j.src == ASrc::f32_to_u8 || j.a_xor != 0 ||
                               b.k_padded_ != b.k_ || aliases);
     if (j.a_copy || j.a_fused) {
       j.a_ld = buf_ld;
-      const int64_t copies = j.a_fused ? j.tn : 1;
-      j.abuf = static_cast<char*>(t_apack.get(static_cast<size_t>(copies * copy_bytes)));
+      const int64_t bytes = j.a_fused ? n_rects * j.a_block_bytes : copy_bytes;
+      j.abuf = static_cast<char*>(t_apack.get(static_cast<size_t>(bytes)));
       j.arows = j.abuf;
     } else {
       j.arows = static_cast<const char*>(j.a);

@@ -183,6 +183,12 @@ TEST_CASE("every float kernel matches the oracle over the edge sweep", "[kernels
       // Few rows, many columns: threads split N and share A (bf16 kernels that round their own A keep
       // one copy per thread).
       check_float_kernel(*g, g->mr + 3, 9 * g->nr + 5, 77, false, {}, true, rng);
+      // Tall A, several ~512 KiB M blocks per rectangle (bf16 kernels that round their own A do so
+      // block by block into their rectangle's slice, the block's first B panels in a skewed order), on
+      // one thread, on threads that split N, and on threads that split M.
+      check_float_kernel(*g, 260, 4 * g->nr + 1, 1100, false, {}, false, rng);
+      check_float_kernel(*g, 260, 2 * g->nr + 1, 1100, true, {}, true, rng);
+      check_float_kernel(*g, 260, g->nr - 3, 1100, false, {}, true, rng);
       // Dense rows (lda = k) and a 4 KiB row stride, which row kernels copy to a padded stride.
       check_float_kernel(*g, g->mr + 3, g->nr + 1, 96, false, {}, false, rng, 96);
       check_float_kernel(*g, g->mr + 3, g->nr + 1, 1000, false, {}, true, rng, 1024);
