@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 namespace ortkit::kernels::x86 {
 namespace {
@@ -37,6 +38,28 @@ struct Rows {
     p10 += bytes;
   }
 };
+
+// Calls f(std::integral_constant<int, m>) for the tile's row count m in 1..14 (14 past that), so each
+// kernel instantiates its tile once per row count and an edge tile runs only its rows.
+template <class F>
+inline void for_rows(int m, F&& f) {
+  switch (m) {
+    case 1: return f(std::integral_constant<int, 1>{});
+    case 2: return f(std::integral_constant<int, 2>{});
+    case 3: return f(std::integral_constant<int, 3>{});
+    case 4: return f(std::integral_constant<int, 4>{});
+    case 5: return f(std::integral_constant<int, 5>{});
+    case 6: return f(std::integral_constant<int, 6>{});
+    case 7: return f(std::integral_constant<int, 7>{});
+    case 8: return f(std::integral_constant<int, 8>{});
+    case 9: return f(std::integral_constant<int, 9>{});
+    case 10: return f(std::integral_constant<int, 10>{});
+    case 11: return f(std::integral_constant<int, 11>{});
+    case 12: return f(std::integral_constant<int, 12>{});
+    case 13: return f(std::integral_constant<int, 13>{});
+    default: return f(std::integral_constant<int, 14>{});
+  }
+}
 
 }  // namespace
 }  // namespace ortkit::kernels::x86

@@ -114,22 +114,7 @@ void tile(const MicroTile& t) {
 }  // namespace
 
 void gemm_f32_avx512_14x32(const MicroTile& t) {
-  switch (t.m) {
-    case 1: return tile<1>(t);
-    case 2: return tile<2>(t);
-    case 3: return tile<3>(t);
-    case 4: return tile<4>(t);
-    case 5: return tile<5>(t);
-    case 6: return tile<6>(t);
-    case 7: return tile<7>(t);
-    case 8: return tile<8>(t);
-    case 9: return tile<9>(t);
-    case 10: return tile<10>(t);
-    case 11: return tile<11>(t);
-    case 12: return tile<12>(t);
-    case 13: return tile<13>(t);
-    default: return tile<14>(t);
-  }
+  for_rows(t.m, [&](auto m) { tile<m()>(t); });
 }
 
 }  // namespace ortkit::kernels::x86

@@ -159,32 +159,15 @@ void tile(const MicroTile& t) {
   store_f32_avx512(t, acc, kNR);
 }
 
-template <bool Cvt>
-void run(const MicroTile& t) {
-  switch (t.m) {
-    case 1: return tile<1, Cvt>(t);
-    case 2: return tile<2, Cvt>(t);
-    case 3: return tile<3, Cvt>(t);
-    case 4: return tile<4, Cvt>(t);
-    case 5: return tile<5, Cvt>(t);
-    case 6: return tile<6, Cvt>(t);
-    case 7: return tile<7, Cvt>(t);
-    case 8: return tile<8, Cvt>(t);
-    case 9: return tile<9, Cvt>(t);
-    case 10: return tile<10, Cvt>(t);
-    case 11: return tile<11, Cvt>(t);
-    case 12: return tile<12, Cvt>(t);
-    case 13: return tile<13, Cvt>(t);
-    default: return tile<14, Cvt>(t);
-  }
-}
 }  // namespace
 
 void gemm_bf16_avx512bf16_14x32c2(const MicroTile& t) {
-  if (t.a_f32)
-    run<true>(t);
-  else
-    run<false>(t);
+  for_rows(t.m, [&](auto m) {
+    if (t.a_f32)
+      tile<m(), true>(t);
+    else
+      tile<m(), false>(t);
+  });
 }
 
 }  // namespace ortkit::kernels::x86
