@@ -2,6 +2,7 @@
 # Interleaved A/B: for each shape and round, `ort-bench gemm` then peer_gemm (oneDNN, OpenBLAS), so both
 # see the same machine state; then one markdown table of medians over rounds (ours vs peak vs oneDNN).
 # Usage: scripts/peer_gemm/ab.sh OUT_DIR [ROUNDS=3] [CLOCK=cpu] [THREADS=1,2] [shapes...]
+# bf16 is compared twice: with oneDNN given bf16 A, and given fp32 A (reorder + matmul, the same work).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -10,7 +11,7 @@ rounds="${2:-3}"; clock="${3:-cpu}"; threads="${4:-1,2}"; shift $(( $# > 4 ? 4 :
 shapes=("$@")
 [[ ${#shapes[@]} -gt 0 ]] || shapes=(128x768x768 128x3072x768 128x768x3072 512x1024x1024 32x768x768 1x768x768 8x768x3072)
 bench="${ORT_BENCH:-$root/build/apps/ort-bench}"
-peer="$("$here/build.sh")"
+peer="$("$here/build.sh" ${PEER_GEMM_BIN:+"$PEER_GEMM_BIN"})"  # PEER_GEMM_BIN: where to build it
 mkdir -p "$out"
 for r in $(seq 1 "$rounds"); do
   for s in "${shapes[@]}"; do
