@@ -5,6 +5,7 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
+#include "x86/mask_avx512.h"
 #include "x86/x86_kernels.h"
 
 namespace ortkit::kernels::x86 {
@@ -66,16 +67,11 @@ __m512 act_ps(__m512 v, const MicroTile& t) {
   return v;
 }
 
-__mmask16 col_mask(int n, int c0) {
-  const int left = n - c0;
-  return left >= 16 ? __mmask16(0xffff) : __mmask16((1u << left) - 1);
-}
-
 }  // namespace
 
 void store_f32_avx512(const MicroTile& t, const float* acc, int acc_ld) {
   for (int c0 = 0; c0 < t.n; c0 += 16) {
-    const __mmask16 k = col_mask(t.n, c0);
+    const __mmask16 k = mask16(t.n - c0);
     const __m512 bias = t.bias ? _mm512_maskz_loadu_ps(k, t.bias + c0) : _mm512_setzero_ps();
     for (int r = 0; r < t.m; ++r) {
       float* c = t.c + r * t.ldc + c0;
@@ -88,7 +84,7 @@ void store_f32_avx512(const MicroTile& t, const float* acc, int acc_ld) {
 
 void store_i32_avx512(const MicroTile& t, const int32_t* acc, int acc_ld) {
   for (int c0 = 0; c0 < t.n; c0 += 16) {
-    const __mmask16 k = col_mask(t.n, c0);
+    const __mmask16 k = mask16(t.n - c0);
     const __m512i off =
         t.col_offset ? _mm512_maskz_loadu_epi32(k, t.col_offset + c0) : _mm512_setzero_si512();
     const __m512i zpn =
