@@ -29,9 +29,7 @@ def med(v):
 def paired_ratio(key, lib):
     """Median over rounds of ours / peer within a round: this box's timings move between rounds (2-thread
     ones jump between two levels), so a ratio of two medians can pair a fast round with a slow one."""
-    m, n, k, prec, t = key
-    r = [g / peers_r[(lib, m, n, k, prec, t, rd)] for (*kk, rd), g in ours_r.items()
-         if tuple(kk) == key and peers_r.get((lib, m, n, k, prec, t, rd), 0) > 0]
+    r = [g / peers_r[(lib,) + kr] for kr, g in ours_r.items() if kr[:5] == key and peers_r.get((lib,) + kr, 0) > 0]
     return med(r)
 
 peer_lib = {"fp32": "onednn_sgemm", "bf16": "onednn_matmul", "int8": "onednn_matmul"}
