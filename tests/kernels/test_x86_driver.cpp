@@ -1,7 +1,7 @@
 // x86 lane tests beyond the generic registry sweep: the driver's K blocking (long K, float kinds), the
-// threaded split at decode-sized M, the AVX-512 A packers against the portable packer (bit-identical
-// panels, including NaN/Inf/denormal rounding to bf16 and the s8 sign flip), and the peak/bandwidth
-// probes. Kernels this CPU cannot run are skipped with a warning.
+// threaded split at decode-sized M, bf16 A rounded once for threads that share it, the AVX-512 A packers
+// against the portable packer (bit-identical panels, including NaN/Inf/denormal rounding to bf16 and the s8
+// sign flip), and the peak/bandwidth probes. Kernels this CPU cannot run are skipped with a warning.
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
@@ -119,6 +119,49 @@ TEST_CASE("decode-sized M splits N over threads with exact int8 results", "[kern
           }
       }
     }
+}
+
+void serial_forward(void*, int64_t n, void (*task)(void*, int64_t), void* ctx) {
+  for (int64_t i = 0; i < n; ++i) task(ctx, i);
+}
+
+void serial_backward(void*, int64_t n, void (*task)(void*, int64_t), void* ctx) {
+  for (int64_t i = n - 1; i >= 0; --i) task(ctx, i);
+}
+
+// Threads that split N share A's rows: a bf16 kernel that rounds A itself rounds each row panel once,
+// for whichever thread claims it. Every schedule (threads at once, or the pool running the tasks one
+// after another, in either order) must give the 1-thread result bit for bit. A 1-thread call with
+// another A before each checked one leaves other rows in the buffer, so a tile reading rows nobody
+// rounded shows.
+TEST_CASE("bf16 threads that share A round it once and match one thread bit for bit",
+          "[kernels][x86][bf16]") {
+  for (const GemmKernel* g : kernels_for(GemmKind::bf16)) {
+    if (!runnable(*g)) continue;
+    for (int64_t k : {40, 300, 1024}) {
+      // 47 rows: three full 14-row panels and a balanced tail; N of 9 NR panels and a partial one.
+      const int64_t m = 47, n = 9 * g->nr + 7, lda = k == 1024 ? k : k + 3;
+      std::mt19937 rng(static_cast<unsigned>(k));
+      std::uniform_real_distribution<float> d(-1.f, 1.f);
+      std::vector<float> a(m * lda), other(m * lda), b(k * n);
+      for (auto& x : a) x = d(rng);
+      for (auto& x : other) x = d(rng);
+      for (auto& x : b) x = d(rng);
+      PackedB pb;
+      pack_b(pb, GemmKind::bf16, BDesc{b.data(), k, n, n, false}, g);
+      std::vector<float> want(m * n), got(m * n);
+      gemm_f32(m, a.data(), lda, pb, want.data(), n);
+      const ParallelFn schedules[] = {two_threads, serial_forward, serial_backward};
+      for (ParallelFn sched : schedules)
+        for (int threads : {2, 3, 4}) {
+          const Threading th{sched, nullptr, threads};
+          gemm_f32(m, other.data(), lda, pb, got.data(), n);
+          gemm_f32(m, a.data(), lda, pb, got.data(), n, {}, th);
+          INFO(g->name << " k=" << k << " threads=" << threads);
+          REQUIRE(std::memcmp(got.data(), want.data(), want.size() * sizeof(float)) == 0);
+        }
+    }
+  }
 }
 
 TEST_CASE("ISA row preparation matches the portable one bit for bit", "[kernels][x86][pack]") {
