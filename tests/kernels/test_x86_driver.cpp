@@ -138,29 +138,31 @@ TEST_CASE("bf16 threads that share A round it once and match one thread bit for 
           "[kernels][x86][bf16]") {
   for (const GemmKernel* g : kernels_for(GemmKind::bf16)) {
     if (!runnable(*g)) continue;
-    for (int64_t k : {40, 300, 1024}) {
-      // 47 rows: three full 14-row panels and a balanced tail; N of 9 NR panels and a partial one.
-      const int64_t m = 47, n = 9 * g->nr + 7, lda = k == 1024 ? k : k + 3;
-      std::mt19937 rng(static_cast<unsigned>(k));
-      std::uniform_real_distribution<float> d(-1.f, 1.f);
-      std::vector<float> a(m * lda), other(m * lda), b(k * n);
-      for (auto& x : a) x = d(rng);
-      for (auto& x : other) x = d(rng);
-      for (auto& x : b) x = d(rng);
-      PackedB pb;
-      pack_b(pb, GemmKind::bf16, BDesc{b.data(), k, n, n, false}, g);
-      std::vector<float> want(m * n), got(m * n);
-      gemm_f32(m, a.data(), lda, pb, want.data(), n);
-      const ParallelFn schedules[] = {two_threads, serial_forward, serial_backward};
-      for (ParallelFn sched : schedules)
-        for (int threads : {2, 3, 4}) {
-          const Threading th{sched, nullptr, threads};
-          gemm_f32(m, other.data(), lda, pb, got.data(), n);
-          gemm_f32(m, a.data(), lda, pb, got.data(), n, {}, th);
-          INFO(g->name << " k=" << k << " threads=" << threads);
-          REQUIRE(std::memcmp(got.data(), want.data(), want.size() * sizeof(float)) == 0);
-        }
-    }
+    // 47 rows: three full 14-row panels and a balanced tail; 8 rows: one panel, fewer than the threads,
+    // which then round their own copies. N: 9 NR panels and a partial one.
+    for (int64_t m : {47, 8})
+      for (int64_t k : {40, 300, 1024}) {
+        const int64_t n = 9 * g->nr + 7, lda = k == 1024 ? k : k + 3;
+        std::mt19937 rng(static_cast<unsigned>(k));
+        std::uniform_real_distribution<float> d(-1.f, 1.f);
+        std::vector<float> a(m * lda), other(m * lda), b(k * n);
+        for (auto& x : a) x = d(rng);
+        for (auto& x : other) x = d(rng);
+        for (auto& x : b) x = d(rng);
+        PackedB pb;
+        pack_b(pb, GemmKind::bf16, BDesc{b.data(), k, n, n, false}, g);
+        std::vector<float> want(m * n), got(m * n);
+        gemm_f32(m, a.data(), lda, pb, want.data(), n);
+        const ParallelFn schedules[] = {two_threads, serial_forward, serial_backward};
+        for (ParallelFn sched : schedules)
+          for (int threads : {2, 3, 4}) {
+            const Threading th{sched, nullptr, threads};
+            gemm_f32(m, other.data(), lda, pb, got.data(), n);
+            gemm_f32(m, a.data(), lda, pb, got.data(), n, {}, th);
+            INFO(g->name << " m=" << m << " k=" << k << " threads=" << threads);
+            REQUIRE(std::memcmp(got.data(), want.data(), want.size() * sizeof(float)) == 0);
+          }
+      }
   }
 }
 
