@@ -18,6 +18,7 @@
 #include <cstring>
 #include <new>
 #include <stdexcept>
+#include <thread>
 #include <vector>
 
 #include "ortkit/kernels/epilogue.h"
@@ -360,9 +361,10 @@ void run_tiles(const Job& j, const char* arows, int64_t row0, int64_t ap0, int64
             std::atomic<int>& st = j.a_state[ap];
             int expect = 0;
             claimed = st.load(std::memory_order_acquire) == 0 && st.compare_exchange_strong(expect, 1);
-            if (!claimed)
-              while (st.load(std::memory_order_acquire) != 2) {
-              }
+            // The wait is about one tile; past ~1k polls the claimer may share this core (more
+            // threads than cores), so the waiter yields it.
+            for (int polls = 0; !claimed && st.load(std::memory_order_acquire) != 2; ++polls)
+              if (polls >= 1024) std::this_thread::yield();
             round_here = claimed;
           }
           t.a_f32 = round_here ? static_cast<const float*>(j.a) + r0 * j.lda : nullptr;
