@@ -355,9 +355,10 @@ void run_tiles(const Job& j, const char* arows, int64_t row0, int64_t ap0, int64
         if (j.rows) {
           t.a = arows + ((r0 - row0) * j.a_ld + k0) * static_cast<int64_t>(esz);
           t.lda = j.a_ld;
-          // single K block: a_fused requires kc == kp
+          // single K block: a_fused requires kc == kp. With a_shared, a thread has claimed or waited
+          // for every panel of the block by the end of its first B panel, so later panels skip the state.
           bool round_here = j.a_fused && p == p0;
-          if (j.a_shared) {
+          if (j.a_shared && round_here) {
             std::atomic<int>& st = j.a_state[ap];
             int expect = 0;
             claimed = st.load(std::memory_order_acquire) == 0 && st.compare_exchange_strong(expect, 1);
