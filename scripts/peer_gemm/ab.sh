@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Interleaved A/B: for each shape and round, `ort-bench gemm` then peer_gemm (oneDNN, OpenBLAS), so both
-# see the same machine state; then one markdown table of medians over rounds (ours vs peak vs oneDNN).
+# Interleaved A/B: for each shape and round, `ort-bench gemm` and peer_gemm (oneDNN, OpenBLAS) back to
+# back, in alternating order, so both see the same machine state; then one markdown table of medians over
+# rounds (ours vs peak vs oneDNN).
 # Usage: scripts/peer_gemm/ab.sh OUT_DIR [ROUNDS=3] [CLOCK=cpu] [THREADS=1,2] [shapes...]
 # bf16 is compared twice: with oneDNN given bf16 A, and given fp32 A (reorder + matmul, the same work).
 set -euo pipefail
@@ -16,12 +17,19 @@ mkdir -p "$out"
 for r in $(seq 1 "$rounds"); do
   for s in "${shapes[@]}"; do
     for t in ${threads//,/ }; do
-      "$bench" gemm --shape "$s" --precision fp32,bf16,int8 --threads "$t" --repeats 7 --clock "$clock" \
-        --csv "$out/ours_${s}_t${t}_r${r}.csv" > /dev/null 2>&1
+      ours() {
+        "$bench" gemm --shape "$s" --precision fp32,bf16,int8 --threads "$t" --repeats 7 --clock "$clock" \
+          --csv "$out/ours_${s}_t${t}_r${r}.csv" > /dev/null 2>&1
+      }
       # Passive OpenMP threads sleep between calls: right for the CPU clock on a loaded box (spinning
       # would steal the cores), unfair on the wall clock, where oneDNN runs with GOMP's default spin.
       policy=(); [[ $clock == cpu ]] && policy=(OMP_WAIT_POLICY=passive)
-      env "${policy[@]}" OMP_NUM_THREADS=$t OPENBLAS_NUM_THREADS=$t "$peer" "$t" 7 "$s" > "$out/peer_${s}_t${t}_r${r}.csv"
+      peer_run() {
+        env "${policy[@]}" OMP_NUM_THREADS=$t OPENBLAS_NUM_THREADS=$t "$peer" "$t" 7 "$s" > "$out/peer_${s}_t${t}_r${r}.csv"
+      }
+      # Odd rounds run ours first, even rounds the peer first, so neither side always gets the state
+      # the other leaves behind (caches, clocks, the box's slow or fast level).
+      if (( r % 2 )); then ours; peer_run; else peer_run; ours; fi
     done
   done
 done
