@@ -26,11 +26,19 @@ for f in glob.glob(f"{out}/peer_*.csv"):
 def med(v):
     return statistics.median(v) if v else float("nan")
 
+verdicts = defaultdict(int)
+
 def paired_ratio(key, lib):
     """Median over rounds of ours / peer within a round: this box's timings move between rounds (2-thread
-    ones jump between two levels), so a ratio of two medians can pair a fast round with a slow one."""
+    ones jump between two levels), so a ratio of two medians can pair a fast round with a slow one.
+    With 4+ rounds the quartiles of those per-round ratios follow in brackets: a cell whose lower quartile
+    is above 1 is a lead, one whose upper quartile is below 1 a loss, anything else parity."""
     r = [g / peers_r[(lib,) + kr] for kr, g in ours_r.items() if kr[:5] == key and peers_r.get((lib,) + kr, 0) > 0]
-    return med(r)
+    if len(r) < 4:
+        return f"{med(r):.2f}x"
+    q1, _, q3 = statistics.quantiles(r, n=4)
+    verdicts[(f"{key[3]} vs {lib}", "lead" if q1 > 1 else "loss" if q3 < 1 else "parity")] += 1
+    return f"{med(r):.2f}x [{q1:.2f}-{q3:.2f}]"
 
 peer_lib = {"fp32": "onednn_sgemm", "bf16": "onednn_matmul", "int8": "onednn_matmul"}
 # bf16 also against oneDNN given fp32 A (reorder to bf16 + matmul): the work ortkit's bf16 does.
@@ -47,5 +55,10 @@ for key in sorted(ours, key=lambda k: (k[0] <= 16, -k[0] * k[1] * k[2], k[:3], o
     ratio = paired_ratio(key, peer_lib[prec])
     obs = f"{ob:.0f}" if ob == ob else "-"
     fa = med(peers.get(("onednn_matmul_f32a", m, n, k, prec, t), [])) if prec == "bf16" else float("nan")
-    fas = f"{fa:.0f} | {paired_ratio(key, 'onednn_matmul_f32a'):.2f}x" if fa == fa and fa > 0 else "- | -"
-    print(f"| {m}x{n}x{k} | {prec} | {t} | {v[0][2]} | {g:.0f} | {pct:.0f}% | {dn:.0f} | {ratio:.2f}x | {fas} | {obs} | {bw} |")
+    fas = f"{fa:.0f} | {paired_ratio(key, 'onednn_matmul_f32a')}" if fa == fa and fa > 0 else "- | -"
+    print(f"| {m}x{n}x{k} | {prec} | {t} | {v[0][2]} | {g:.0f} | {pct:.0f}% | {dn:.0f} | {ratio} | {fas} | {obs} | {bw} |")
+if verdicts:
+    print()
+    for what in sorted({w for w, _ in verdicts}):
+        print(f"{what}: " + ", ".join(f"{verdicts[(what, v)]} {v}" for v in ("lead", "parity", "loss")) +
+              " (per-round ratio quartiles above 1, straddling 1, below 1)")
