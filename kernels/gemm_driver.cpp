@@ -278,16 +278,10 @@ void prep_row(const Job& j, int64_t r) {
 }
 
 void requantize_tile(const Job& j, const float* tile, int64_t ld, int64_t r0, int64_t c0, int m, int n) {
-  const float inv = 1.f / j.qout.scale;
-  for (int r = 0; r < m; ++r)
-    for (int c = 0; c < n; ++c) {
-      const float q = std::nearbyint(tile[r * ld + c] * inv) + static_cast<float>(j.qout.zero_point);
-      const int64_t off = (r0 + r) * j.qout.ld + c0 + c;
-      if (j.qout.is_signed)
-        static_cast<int8_t*>(j.qout.data)[off] = static_cast<int8_t>(std::clamp(q, -128.f, 127.f));
-      else
-        static_cast<uint8_t*>(j.qout.data)[off] = static_cast<uint8_t>(std::clamp(q, 0.f, 255.f));
-    }
+  const QuantizeOps& q = quantize_ops();
+  for (int r = 0; r < m; ++r)  // one byte per value, u8 or s8
+    q.requantize(tile + r * ld, n, j.qout.scale, j.qout.zero_point, j.qout.is_signed,
+                 static_cast<char*>(j.qout.data) + (r0 + r) * j.qout.ld + c0);
 }
 
 // Phase 1 task i: A items [i * prep_per, ...) of the whole M: rows (row kernels, prepared in place or
@@ -664,7 +658,15 @@ void gemm_int8(int64_t m, const void* a, int64_t lda, const QuantA& qa, const Pa
   j.ldc32 = ldc32;
   j.ep = ep;
   j.qout = qout;
-  if (j.qout.enabled && j.qout.scale == 0.f) throw std::invalid_argument("gemm_int8: output scale is 0");
+  if (j.qout.enabled) {
+    if (!(j.qout.scale > 0.f) || !std::isfinite(j.qout.scale))
+      throw std::invalid_argument("gemm_int8: requantized output scale must be positive and finite");
+    if (!j.qout.data) throw std::invalid_argument("gemm_int8: requantized output has no data pointer");
+    if (j.qout.ld < b.n_) throw std::invalid_argument("gemm_int8: requantized output stride is below N");
+    if (c32)
+      throw std::invalid_argument(
+          "gemm_int8: requantized output comes from the fp32 result, not the raw int32 one");
+  }
   prepare_int8(j, za, qa.scale);
   run_job(j, th);
 }

@@ -14,6 +14,7 @@
 #include "guarded.h"
 #include "ortkit/kernels/epilogue.h"
 #include "ortkit/kernels/gemm.h"
+#include "ortkit/kernels/quantize.h"
 #include "ortkit/kernels/registry.h"
 
 using namespace ortkit::kernels;
@@ -214,6 +215,92 @@ TEST_CASE("every int8 kernel is exact over the edge sweep", "[kernels][gemm][int
       check_int8_kernel(*g, g->mr + 3, g->nr + 1, 300, false, false, true, false, rng, 4096);
     }
   }
+}
+
+// QuantOut: the requantized u8/s8 output equals QuantizeLinear of the fp32 result of the same kernel
+// (after bias and activation), whether or not the caller also takes that fp32 C; the bytes past N in
+// each output row stay untouched.
+void check_quant_out(const GemmKernel& g, int64_t m, int64_t n, int64_t k, bool out_signed, bool with_c,
+                     bool threaded, std::mt19937& rng) {
+  const bool a_signed = g.kind == GemmKind::s8s8;
+  std::uniform_int_distribution<int> d(0, 255);
+  Guarded<uint8_t> a(m * k);
+  for (size_t i = 0; i < a.size(); ++i) a[i] = static_cast<uint8_t>(d(rng));
+  std::vector<int8_t> b(k * n);
+  for (auto& v : b) v = static_cast<int8_t>(d(rng) - 128);
+  std::vector<float> bias(n), bscale(n);
+  for (int64_t j = 0; j < n; ++j) {
+    bias[j] = 0.5f * static_cast<float>(d(rng) - 128);
+    bscale[j] = 0.002f * static_cast<float>(1 + d(rng) % 5);
+  }
+  PackedB pb;
+  pack_b_int8(pb, g.kind, BDesc{b.data(), k, n, n, false}, false, bscale.data(), n, nullptr, 0, &g);
+  const QuantA qa{0.05f, a_signed ? -3 : 9};
+  Epilogue ep;
+  ep.bias = bias.data();
+  ep.act = (m + n) % 2 ? Act::relu : Act::none;
+  Threading th;
+  if (threaded) th = Threading{thread_parallel_for, nullptr, 3};
+  std::vector<float> want_c(m * n);
+  gemm_int8(m, a.data(), k, qa, pb, want_c.data(), n, nullptr, 0, ep, {}, th);
+
+  const int64_t ldq = n + 3;
+  Guarded<uint8_t> q(m * ldq);
+  for (size_t i = 0; i < q.size(); ++i) q[i] = 0xcc;
+  QuantOut qo;
+  qo.enabled = true;
+  qo.is_signed = out_signed;
+  qo.scale = 0.4f;  // results span about +-150: both saturation ends are reached
+  qo.zero_point = out_signed ? -5 : 100;
+  qo.data = q.data();
+  qo.ld = ldq;
+  std::vector<float> c(with_c ? m * n : 0, std::nanf(""));
+  gemm_int8(m, a.data(), k, qa, pb, with_c ? c.data() : nullptr, n, nullptr, 0, ep, qo, th);
+  if (with_c) REQUIRE(c == want_c);
+  std::vector<uint8_t> want(n);
+  for (int64_t r = 0; r < m; ++r) {
+    quantize_ops_ref().requantize(want_c.data() + r * n, n, qo.scale, qo.zero_point, out_signed, want.data());
+    INFO(g.name << " m=" << m << " n=" << n << " k=" << k << " signed=" << out_signed << " with_c=" << with_c
+                << " r=" << r);
+    REQUIRE(std::equal(want.begin(), want.end(), q.data() + r * ldq));
+    for (int64_t j = n; j < ldq && r + 1 < m; ++j) REQUIRE(q[r * ldq + j] == 0xcc);
+  }
+}
+
+TEST_CASE("every int8 kernel writes requantized u8/s8 output (QuantOut)", "[kernels][gemm][int8]") {
+  for (GemmKind kind : {GemmKind::u8s8, GemmKind::s8s8}) {
+    for (const GemmKernel* g : kernels_for(kind)) {
+      if (!sweep_this(*g)) continue;
+      std::mt19937 rng(17);
+      int i = 0;
+      for (int64_t m : {int64_t{1}, int64_t{g->mr}, int64_t{2 * g->mr + 3}})
+        for (int64_t n : {int64_t{1}, int64_t{g->nr + 1}, int64_t{2 * g->nr + 5}}) {
+          ++i;
+          check_quant_out(*g, m, n, 45, i % 2 == 0, i % 3 == 0, i % 4 == 0, rng);
+        }
+    }
+  }
+  // Requantized output is taken from the fp32 result: asking for it with the raw int32 sums is refused.
+  const std::vector<int8_t> b(8 * 4, 1);
+  const float sc = 1.f;
+  PackedB pb;
+  pack_b_int8(pb, GemmKind::u8s8, BDesc{b.data(), 8, 4, 4, false}, false, &sc, 1, nullptr, 0);
+  const std::vector<uint8_t> a(2 * 8, 1);
+  std::vector<int32_t> c32(2 * 4);
+  std::vector<uint8_t> q(2 * 4);
+  QuantOut qo;
+  qo.enabled = true;
+  qo.data = q.data();
+  qo.ld = 4;
+  REQUIRE_THROWS_WITH(gemm_int8(2, a.data(), 8, {}, pb, nullptr, 0, c32.data(), 4, {}, qo),
+                      Catch::Contains("raw int32"));
+  qo.scale = 0.f;
+  REQUIRE_THROWS_WITH(gemm_int8(2, a.data(), 8, {}, pb, nullptr, 0, nullptr, 0, {}, qo),
+                      Catch::Contains("positive"));
+  qo.scale = 1.f;
+  qo.ld = 3;
+  REQUIRE_THROWS_WITH(gemm_int8(2, a.data(), 8, {}, pb, nullptr, 0, nullptr, 0, {}, qo),
+                      Catch::Contains("stride"));
 }
 
 TEST_CASE("dynamic u8 quantization fused into packing follows DynamicQuantizeLinear",

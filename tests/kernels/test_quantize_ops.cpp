@@ -1,6 +1,10 @@
-// The dispatched dynamic-quantization rows against the portable reference: exact bytes and sums, ties
-// rounded to even, saturation at both ends, every tail length.
+// The dispatched dynamic-quantization and requantization rows against the portable reference: exact
+// bytes and sums, ties rounded to even, saturation at both ends, NaN and infinities, every tail length.
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <cmath>
+#include <iterator>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -35,4 +39,51 @@ TEST_CASE("dispatched quantize rows match the reference bit for bit", "[kernels]
       if (zp == 0) REQUIRE(q1[0] == 2);
     }
   }
+}
+
+namespace {
+// QuantizeLinear written out plainly: the oracle for the portable requantize row.
+int32_t quantize_linear(float x, float scale, int32_t zp, bool is_signed) {
+  const double lo = is_signed ? -128 : 0, hi = is_signed ? 127 : 255;
+  if (std::isnan(x)) return static_cast<int32_t>(lo);
+  const double q = std::nearbyint(double(x / scale)) + zp;  // the division in float, as ONNX does
+  return static_cast<int32_t>(std::clamp(q, lo, hi));
+}
+}  // namespace
+
+TEST_CASE("requantize rows follow QuantizeLinear, dispatched and portable alike", "[kernels][quantize]") {
+  const QuantizeOps& fast = quantize_ops();
+  const QuantizeOps& ref = quantize_ops_ref();
+  INFO("isa " << fast.isa);
+  std::mt19937 rng(12);
+  std::normal_distribution<float> d(0.f, 200.f);
+  const float inf = std::numeric_limits<float>::infinity();
+  const float specials[] = {2.5f, -2.5f,  3.5f, -0.5f, 0.5f,   1000.f,  -1000.f, std::nanf(""), inf,
+                            -inf, 1e-40f, -0.f, 3e38f, 127.5f, -128.5f, 254.5f,  255.5f};
+  for (bool is_signed : {false, true})
+    for (int32_t zp :
+         is_signed ? std::vector<int32_t>{-128, -3, 0, 127} : std::vector<int32_t>{0, 7, 128, 255})
+      for (float scale : {1.f, 0.37f, 3e-3f})
+        for (int64_t n : {1, 7, 16, 17, 31, 32, 33, 100}) {
+          std::vector<float> x(n);
+          for (int64_t i = 0; i < n; ++i)
+            x[i] = i < int64_t(std::size(specials)) && (i + n) % 2 ? specials[i] * scale : d(rng) * scale;
+          std::vector<uint8_t> q1(n + 1, 0xcc), q2(n + 1, 0xcc);
+          fast.requantize(x.data(), n, scale, zp, is_signed, q1.data());
+          ref.requantize(x.data(), n, scale, zp, is_signed, q2.data());
+          INFO("signed " << is_signed << " zp " << zp << " scale " << scale << " n " << n);
+          REQUIRE(q1 == q2);  // includes the untouched guard byte at [n]
+          for (int64_t i = 0; i < n; ++i) {
+            INFO("x " << x[i]);
+            const int32_t got = is_signed ? int32_t{static_cast<int8_t>(q2[i])} : int32_t{q2[i]};
+            REQUIRE(got == quantize_linear(x[i], scale, zp, is_signed));
+          }
+        }
+  uint8_t t[4];
+  const float ties[] = {2.5f, 3.5f, -2.5f, 0.4999999f};
+  ref.requantize(ties, 4, 1.f, 0, true, t);
+  REQUIRE(int8_t(t[0]) == 2);
+  REQUIRE(int8_t(t[1]) == 4);
+  REQUIRE(int8_t(t[2]) == -2);
+  REQUIRE(int8_t(t[3]) == 0);
 }

@@ -5,6 +5,7 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstdint>
 
 namespace ortkit::kernels::x86 {
@@ -50,6 +51,32 @@ int32_t quantize_u8_avx512(const float* x, int64_t n, float inv_scale, int32_t z
     _mm512_mask_cvtusepi32_storeu_epi8(dst + i, m, q);
   }
   return _mm512_reduce_add_epi32(sum);
+}
+
+void requantize_avx512(const float* x, int64_t n, float scale, int32_t zp, bool is_signed, void* dst) {
+  // As the portable one: clamp to the bounds shifted by zp (max first, so NaN takes the low bound:
+  // vmaxps returns its second operand when the first is NaN), round to nearest even, add zp, saturate.
+  const float lo = is_signed ? -128.f : 0.f, hi = is_signed ? 127.f : 255.f, z = static_cast<float>(zp);
+  const __m512 s = _mm512_set1_ps(scale);
+  const __m512 lo_z = _mm512_set1_ps(std::max(lo - z, -4194304.f));
+  const __m512 hi_z = _mm512_set1_ps(std::min(hi - z, 4194304.f));
+  const __m512i zi = _mm512_set1_epi32(zp);
+  const __m512i lo_i = _mm512_set1_epi32(static_cast<int32_t>(lo)),
+                hi_i = _mm512_set1_epi32(static_cast<int32_t>(hi));
+  auto one = [&](__m512 v) {
+    v = _mm512_min_ps(_mm512_max_ps(_mm512_div_ps(v, s), lo_z), hi_z);
+    const __m512i q =
+        _mm512_add_epi32(_mm512_cvt_roundps_epi32(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), zi);
+    return _mm512_min_epi32(_mm512_max_epi32(q, lo_i), hi_i);  // zp itself may be out of range
+  };
+  int8_t* d = static_cast<int8_t*>(dst);
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(d + i), _mm512_cvtepi32_epi8(one(_mm512_loadu_ps(x + i))));
+  if (i < n) {
+    const __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1);
+    _mm512_mask_cvtepi32_storeu_epi8(d + i, m, one(_mm512_maskz_loadu_ps(m, x + i)));
+  }
 }
 
 }  // namespace ortkit::kernels::x86

@@ -42,7 +42,9 @@ struct QuantA {
   int32_t zero_point = 0;
 };
 
-/// Optional requantized output (QLinearMatMul): Cq = saturate(round(C / scale) + zero_point).
+/// Optional requantized output (QLinearMatMul): Cq = saturate(round_half_even(C / scale) + zero_point),
+/// C being the fp32 result after the epilogue (NaN gives the low bound). With c == null in gemm_int8 the
+/// fp32 result goes through a per-thread tile only. ld is in elements (bytes), at least N.
 struct QuantOut {
   bool enabled = false;
   bool is_signed = false;  ///< s8 output, else u8

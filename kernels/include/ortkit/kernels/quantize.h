@@ -1,5 +1,6 @@
 // Row primitives of dynamic u8 quantization (ONNX DynamicQuantizeLinear), used by the GEMM driver's fused
-// quantize-while-packing path and available to operators. Chosen once from the CPU's features, like the
+// quantize-while-packing path, and of requantization (QuantizeLinear, the GEMM's u8/s8 output); available
+// to operators. Chosen once from the CPU's features, like the
 // GEMM kernels; the portable versions are the reference the fast ones are tested against.
 #pragma once
 #include <cstdint>
@@ -12,6 +13,9 @@ struct QuantizeOps {
   void (*minmax)(const float* x, int64_t n, float* lo, float* hi);
   /// dst[i] = clamp(round_half_even(x[i] * inv_scale) + zp, 0, 255); returns the sum of dst.
   int32_t (*quantize_u8)(const float* x, int64_t n, float inv_scale, int32_t zp, uint8_t* dst);
+  /// ONNX QuantizeLinear of n floats: dst[i] = saturate(round_half_even(x[i] / scale) + zp) as u8, or as
+  /// s8 when is_signed; NaN gives the low bound. The GEMM's requantized output (QuantOut) runs through it.
+  void (*requantize)(const float* x, int64_t n, float scale, int32_t zp, bool is_signed, void* dst);
 };
 
 /// The best implementation for this CPU (ORTKIT_MAX_ISA=ref forces the portable one).
