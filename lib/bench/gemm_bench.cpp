@@ -186,7 +186,6 @@ std::vector<GemmBenchResult> run_gemm_bench(const GemmBenchOptions& opt, std::os
     if (!p) p = std::make_unique<BenchPool>(t);
     return *p;
   };
-  std::map<std::pair<std::string, int>, double> peaks;
   std::map<std::pair<size_t, int>, double> bandwidths;
   auto bandwidth = [&](size_t bytes, int t) {
     auto key = std::make_pair(bytes, t);
@@ -211,11 +210,6 @@ std::vector<GemmBenchResult> run_gemm_bench(const GemmBenchOptions& opt, std::os
         r.kernel = kern.name;
         const k::PeakProbe probe = k::peak_probe_for(kern);
         r.peak_instruction = probe.instruction ? probe.instruction : "";
-        if (probe.run) {
-          auto key = std::make_pair(std::string(kern.isa) + "/" + k::gemm_kind_name(kind), t);
-          if (!peaks.count(key)) peaks[key] = pool_peak(pool, probe, opt.peak_seconds, cpu);
-          r.peak_gops = peaks[key] / 1e9;
-        }
         // Calibrate: how many calls make one sample last sample_seconds.
         // One sample: `inner` calls, in wall seconds or in CPU seconds of the calling thread. The caller
         // takes part in every call and spins at the join, so its CPU time is the call's duration minus
@@ -232,16 +226,25 @@ std::vector<GemmBenchResult> run_gemm_bench(const GemmBenchOptions& opt, std::os
           inner = dt <= 0 ? inner * 16
                           : std::max(inner + 1, static_cast<int>(inner * opt.sample_seconds / dt * 1.2));
         }
-        std::vector<double> samples;
+        // Each sample follows a short probe of the instruction's peak on the same threads, and % of peak
+        // is the median of the per-sample ratios: on a shared machine whose speed moves between levels,
+        // a peak measured once per run could pair a fast probe with a slow GEMM (2-thread cells read
+        // 75-106% from one run to the next that way).
+        const double probe_seconds = std::max(opt.peak_seconds / opt.repeats, 1e-3);
+        const double ops = 2.0 * s.m * s.n * s.k;
+        std::vector<double> samples, peaks, fractions;
         for (int rep = 0; rep < opt.repeats; ++rep) {
+          if (probe.run) peaks.push_back(pool_peak(pool, probe, probe_seconds, cpu));
           const double t0 = now();
           for (int i = 0; i < inner; ++i) call_gemm(o, s, kind, th);
           samples.push_back((now() - t0) / inner);
+          if (probe.run && peaks.back() > 0) fractions.push_back(ops / samples.back() / peaks.back());
         }
         r.median_s = median(samples);
         r.min_s = *std::min_element(samples.begin(), samples.end());
-        r.gops = 2.0 * s.m * s.n * s.k / r.median_s / 1e9;
-        r.pct_peak = r.peak_gops > 0 ? 100.0 * r.gops / r.peak_gops : 0.0;
+        r.gops = ops / r.median_s / 1e9;
+        r.peak_gops = peaks.empty() ? 0.0 : median(peaks) / 1e9;
+        r.pct_peak = fractions.empty() ? 0.0 : 100.0 * median(fractions);
         r.b_bytes = static_cast<double>(o.b.bytes());
         r.b_gbs = r.b_bytes / r.median_s / 1e9;
         if (opt.memory_bandwidth && is_small_m(s)) {

@@ -3,8 +3,10 @@
 // measured read bandwidth.
 //
 // Method: B is packed once (weights); every sample times `inner` back-to-back calls (inner chosen so a
-// sample lasts >= ~20 ms), `repeats` samples, median reported. Shapes x precisions x thread counts run
-// in that nesting order, so A/B runs of one shape sit next to each other in time.
+// sample lasts >= ~20 ms), `repeats` samples, median reported. Each sample is preceded by a short probe
+// of its instruction's peak on the same threads; % of peak is the median of the per-sample ratios. Shapes x
+// precisions x thread counts run in that nesting order, so A/B runs of one shape sit next to each other in
+// time.
 #pragma once
 #include <cstdint>
 #include <ostream>
@@ -28,7 +30,7 @@ struct GemmBenchOptions {
   std::vector<int> threads = {1};
   int repeats = 11;
   double sample_seconds = 0.02;           ///< minimum duration of one sample
-  double peak_seconds = 0.15;             ///< duration of each peak probe
+  double peak_seconds = 0.15;             ///< peak probe time per point, split over its samples
   bool memory_bandwidth = true;           ///< measure read bandwidth for small-M shapes
   size_t dram_bytes = size_t{256} << 20;  ///< buffer of the DRAM bandwidth probe (well past any L3)
   /// "wall" (default) or "cpu": CPU seconds of the process divided by the thread count, which leaves
@@ -46,8 +48,8 @@ struct GemmBenchResult {
   std::string peak_instruction;  ///< what the peak probe measured ("" if none)
   double median_s = 0, min_s = 0;
   double gops = 0;       ///< 2*M*N*K / median, in 1e9/s (GFLOP/s or GOP/s)
-  double peak_gops = 0;  ///< measured peak of the instruction on `threads` threads (0: unknown)
-  double pct_peak = 0;   ///< 100 * gops / peak_gops
+  double peak_gops = 0;  ///< measured peak of the instruction on `threads` threads, median (0: unknown)
+  double pct_peak = 0;   ///< 100 * median over samples of (sample's GOP/s / the probe's just before it)
   double b_bytes = 0;    ///< packed B size
   double b_gbs = 0;      ///< b_bytes / median, 1e9 B/s
   double mem_gbs = 0;    ///< read bandwidth over a buffer the size of packed B (0: not measured)

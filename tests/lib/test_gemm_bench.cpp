@@ -50,7 +50,14 @@ TEST_CASE("a tiny gemm benchmark reports throughput, peak and bandwidth", "[benc
     REQUIRE(r.median_s >= r.min_s);
     REQUIRE(!r.kernel.empty());
     REQUIRE(r.mem_gbs > 0);  // M = 3 is a small-M shape
-    if (r.kernel.find("_ref_") == std::string::npos) REQUIRE(r.peak_gops > 0);
+    if (r.kernel.find("_ref_") == std::string::npos) {
+      REQUIRE(r.peak_gops > 0);
+      // % of peak is the median of per-sample ratios (each sample against the probe just before it), so
+      // it is near, not equal to, the ratio of the medians.
+      const double of_medians = 100.0 * r.gops / r.peak_gops;
+      REQUIRE(r.pct_peak > 0.5 * of_medians);
+      REQUIRE(r.pct_peak < 2.0 * of_medians);
+    }
   }
   const auto j = nlohmann::json::parse(gemm_bench_json(opt, rs));
   REQUIRE(j["results"].size() == 6);
