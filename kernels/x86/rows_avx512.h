@@ -1,7 +1,9 @@
-// Row addressing shared by the 14-row AVX-512 kernels (fp32, bf16, VNNI), which read A in place as rows
-// (GemmKernel::a_rows). Everything here has internal linkage: each ISA-flagged file gets its own copy,
-// so no inline function is shared across flag sets (ARCHITECTURE.md, kernels).
+// Row addressing (and the C-tile fetch) shared by the 14-row AVX-512 kernels (fp32, bf16, VNNI), which read A
+// in place as rows (GemmKernel::a_rows). Everything here has internal linkage: each ISA-flagged file gets its
+// own copy, so no inline function is shared across flag sets (ARCHITECTURE.md, kernels).
 #pragma once
+#include <immintrin.h>
+
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
@@ -38,6 +40,16 @@ struct Rows {
     p10 += bytes;
   }
 };
+
+// Fetches a 14x32 fp32 C tile's lines (two 64-byte lines a row) into L1, for the kernels' epilogues: each
+// kernel decides how far ahead of its stores (or its reads, when accumulating) to call it.
+template <int M>
+inline void fetch_c_tile(const float* c, int64_t ldc) {
+  for (int r = 0; r < M; ++r) {
+    _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc + 16), _MM_HINT_T0);
+  }
+}
 
 // Calls f(std::integral_constant<int, m>) for the tile's row count m in 1..14 (14 past that), so each
 // kernel instantiates its tile once per row count and an edge tile runs only its rows.

@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "x86/mask_avx512.h"
+
 namespace ortkit::kernels::x86 {
 
 void minmax_f32_avx512(const float* x, int64_t n, float* lo, float* hi) {
@@ -19,7 +21,7 @@ void minmax_f32_avx512(const float* x, int64_t n, float* lo, float* hi) {
     h = _mm512_max_ps(h, v);
   }
   if (i < n) {
-    const __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1);
+    const __mmask16 m = mask16(n - i);
     l = _mm512_mask_min_ps(l, m, l, _mm512_maskz_loadu_ps(m, x + i));
     h = _mm512_mask_max_ps(h, m, h, _mm512_maskz_loadu_ps(m, x + i));
   }
@@ -45,7 +47,7 @@ int32_t quantize_u8_avx512(const float* x, int64_t n, float inv_scale, int32_t z
     _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i), _mm512_cvtusepi32_epi8(q));
   }
   if (i < n) {
-    const __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1);
+    const __mmask16 m = mask16(n - i);
     const __m512i q = _mm512_maskz_mov_epi32(m, one(_mm512_maskz_loadu_ps(m, x + i)));
     sum = _mm512_add_epi32(sum, q);
     _mm512_mask_cvtusepi32_storeu_epi8(dst + i, m, q);
@@ -74,7 +76,7 @@ void requantize_avx512(const float* x, int64_t n, float scale, int32_t zp, bool 
   for (; i + 16 <= n; i += 16)
     _mm_storeu_si128(reinterpret_cast<__m128i*>(d + i), _mm512_cvtepi32_epi8(one(_mm512_loadu_ps(x + i))));
   if (i < n) {
-    const __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1);
+    const __mmask16 m = mask16(n - i);
     _mm512_mask_cvtepi32_storeu_epi8(d + i, m, one(_mm512_maskz_loadu_ps(m, x + i)));
   }
 }

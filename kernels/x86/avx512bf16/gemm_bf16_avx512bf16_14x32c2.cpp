@@ -100,12 +100,7 @@ void tile(const MicroTile& t) {
   // The tile's C lines are fetched into L1 a few hundred cycles before the epilogue stores (or reads)
   // them: a B panel of K = 768 alone fills L1, so lines fetched at the start would be gone by the end.
   const int64_t c_fetch_at = groups > 32 ? groups - 32 : 0;
-  auto fetch_c = [&] {
-    for (int r = 0; r < M; ++r) {
-      _mm_prefetch(reinterpret_cast<const char*>(t.c + r * t.ldc), _MM_HINT_T0);
-      _mm_prefetch(reinterpret_cast<const char*>(t.c + r * t.ldc + 16), _MM_HINT_T0);
-    }
-  };
+  auto fetch_c = [&] { fetch_c_tile<M>(t.c, t.ldc); };
   if constexpr (Cvt && !kSplit) {
     convert_chunk<M>(t, 0, l);
     const int64_t fetch_chunk = c_fetch_at / 16;

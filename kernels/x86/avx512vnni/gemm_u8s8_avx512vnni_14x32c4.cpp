@@ -83,11 +83,7 @@ void tile(const MicroTile& t) {
   };
 #pragma GCC unroll 2
   for (; g < c_fetch_at; ++g) body();
-  if (t.c && !t.c32)
-    for (int r = 0; r < M; ++r) {
-      _mm_prefetch(reinterpret_cast<const char*>(t.c + r * t.ldc), _MM_HINT_T0);
-      _mm_prefetch(reinterpret_cast<const char*>(t.c + r * t.ldc + 16), _MM_HINT_T0);
-    }
+  if (t.c && !t.c32) fetch_c_tile<M>(t.c, t.ldc);
 #pragma GCC unroll 2
   for (; g < groups; ++g) body();
   if (direct) {  // store_tile_i32's order: (acc + offset) * scale, + old C, + bias, relu
