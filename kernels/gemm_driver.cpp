@@ -6,7 +6,8 @@
 //   2. cut the (A panel x B panel) grid into one rectangle per thread, of near equal area, since the
 //      pool splits work statically; a rectangle walks its M blocks, and within one its B panels (outer)
 //      and A panels (inner), so one B micro-panel is reused against the whole A block held in L2;
-//   3. float kinds split K only past 384 KiB micro-panels (partial sums through C, see run_tiles).
+//   3. float kinds split K only past micro-panels of 3/8 of the L2 (partial sums through C, see run_tiles);
+//      the blocking comes from the detected cache sizes (cache_info.h).
 // It also prepares the int8 zero-point / scale vectors. Kernels only see MicroTile (registry.h).
 // Small M (decode steps) needs nothing special here: kernels run m < MR rows without padding work, and
 // with threads the B panels are split between threads so B streams from every core.
@@ -21,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "ortkit/kernels/cache_info.h"
 #include "ortkit/kernels/epilogue.h"
 #include "ortkit/kernels/quantize.h"
 #include "ortkit/kernels/registry.h"
@@ -449,14 +451,16 @@ void run_job(Job& j, const Threading& th) {
   const bool tiny = b.bytes() < (size_t{1} << 18) && 2.0 * static_cast<double>(j.m) * b.n_ * b.k_ < 1e6;
   const int threads = tiny ? 1 : std::max(1, th.parallel_for ? th.threads : 1);
 
+  const GemmBlocking blocking = gemm_blocking();
   // K blocks (float kinds), only for very long K (see below). Blocks are balanced so the
   // last one is not a sliver, and K is only split when it is clearly longer than one block.
   j.kc = b.k_padded_;
   if (!is_int8) {
     // Measured on Zen 5 (48 KiB L1, 1 MiB L2): every K block costs one more pass of C through the
     // epilogue, and an L2-streamed B micro-panel keeps the FMAs fed, so K is split only when one
-    // micro-panel passes 384 KiB (fp32 K > 3072 at NR = 32); BLIS-style L1-sized blocks measured slower.
-    const int64_t target = std::max<int64_t>(64, 384 * 1024 / (nr * esz)) / kr * kr;
+    // micro-panel passes 3/8 of the L2 (384 KiB there: fp32 K > 3072 at NR = 32); BLIS-style L1-sized
+    // blocks measured slower. The fraction scales with the detected L2 (cache_info.h).
+    const int64_t target = std::max<int64_t>(64, blocking.k_split_panel_bytes / (nr * esz)) / kr * kr;
     if (b.k_padded_ > target + target / 4) {
       const int64_t nkb = (b.k_padded_ + target - 1) / target;
       j.kc = ((b.k_padded_ + nkb - 1) / nkb + kr - 1) / kr * kr;
@@ -469,8 +473,9 @@ void run_job(Job& j, const Threading& th) {
   static const int64_t tune_mcb =
       std::getenv("ORTKIT_TUNE_MCB") ? std::atoll(std::getenv("ORTKIT_TUNE_MCB")) : 0;
   if (tune_kc >= kr) j.kc = std::min<int64_t>(b.k_padded_, tune_kc / kr * kr);
-  const int64_t a_block_bytes = tune_mcb > 0 ? tune_mcb : 512 * 1024;
-  // M blocks: the A block (mc x kc) of ~512 KiB stays in L2 while the B panels of a task stream past it.
+  const int64_t a_block_bytes = tune_mcb > 0 ? tune_mcb : blocking.a_block_bytes;
+  // M blocks: the A block (mc x kc) of half the L2 (512 KiB on a 1 MiB L2) stays in L2 while the B
+  // panels of a task stream past it.
   const int64_t row_bytes = std::max<int64_t>(1, j.kc * esz);
   // Blocks are balanced: 512 rows in 252-row blocks would leave an 8-row block paying a whole pass
   // over B.
@@ -509,7 +514,7 @@ void run_job(Job& j, const Threading& th) {
     int64_t buf_ld = (b.k_padded_ * esz + 63) / 64 * 64 / esz;
     if ((buf_ld * esz) % 4096 == 0) buf_ld += 64 / esz;
     const int64_t copy_bytes = j.m * buf_ld * esz;
-    // A fused kernel rounds into one M block's slice per rectangle (~512 KiB each); past 8 MiB of
+    // A fused kernel rounds into one M block's slice per rectangle (half an L2 each); past 8 MiB of
     // slices (many threads) the one shared pass runs instead.
     const int64_t n_rects = j.tm * j.tn;
     j.a_block_bytes = j.mc * buf_ld * esz;

@@ -16,6 +16,7 @@
 #include "ortkit/kernels/gemm.h"
 #include "ortkit/kernels/quantize.h"
 #include "ortkit/kernels/registry.h"
+#include "threads.h"
 
 using namespace ortkit::kernels;
 using ortkit::test::Guarded;
@@ -53,15 +54,7 @@ std::vector<int64_t> around(int64_t t, int64_t extra) {
   return v;
 }
 
-// A parallel-for on plain std::threads, to run the driver's threaded split in the tests.
-void thread_parallel_for(void*, int64_t n, void (*task)(void*, int64_t), void* ctx) {
-  std::vector<std::thread> ts;
-  for (int w = 0; w < 3; ++w)
-    ts.emplace_back([=] {
-      for (int64_t i = w; i < n; i += 3) task(ctx, i);
-    });
-  for (auto& t : ts) t.join();
-}
+using ortkit::test::thread_parallel_for;
 
 float bf16_round(float v) {
   return bf16_to_f32(f32_to_bf16(v));
