@@ -2,12 +2,14 @@
 // derives the kernel choices and warnings the same way.
 #include <sched.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <sstream>
 #include <thread>
 
 #include "ortkit/cpuinfo.h"
 #include "ortkit/error.h"
+#include "ortkit/kernels/cache_info.h"
 #include "system/text_util.h"
 
 namespace ortkit::cpuinfo {
@@ -34,8 +36,30 @@ std::vector<int> intersect(const std::vector<int>& a, const std::vector<int>& b)
   return out;
 }
 
+// This process blocks for the sizes the kernels library detected (or was given); a recorded machine for
+// its hwloc L2, shared out among the PUs that share one instance.
+GemmBlockingInfo blocking_for(const MachineInfo& m, bool this_process) {
+  GemmBlockingInfo g;
+  if (this_process) {
+    const kernels::CacheSizes c = kernels::cache_sizes();
+    g.l2_bytes_per_thread = c.l2;
+    g.source = c.source;
+  } else {
+    for (const CacheLevel& l : m.topology.caches)
+      if (l.level == 2 && l.size_bytes > 0)
+        g.l2_bytes_per_thread = static_cast<int64_t>(l.size_bytes) / std::max(1, l.pus_per_instance);
+    g.source = g.l2_bytes_per_thread > 0 ? "topology" : "default";
+    if (g.l2_bytes_per_thread == 0) g.l2_bytes_per_thread = int64_t{1} << 20;  // cache_info.h's default
+  }
+  const kernels::GemmBlocking b = kernels::gemm_blocking_for(g.l2_bytes_per_thread);
+  g.a_block_bytes = b.a_block_bytes;
+  g.k_split_panel_bytes = b.k_split_panel_bytes;
+  return g;
+}
+
 void finish(MachineInfo& m, bool this_process) {
   m.kernels = kernel_choices(m.cpu.features, this_process);
+  m.gemm_blocking = blocking_for(m, this_process);
   auto& w = m.warnings;
   const OsInfo& os = m.os;
   if (os.kernel_major > 0 && (os.kernel_major < 5 || (os.kernel_major == 5 && os.kernel_minor < 10)))

@@ -82,6 +82,11 @@ json to_json(const MachineInfo& m, int processes) {
                   {"isa", k.isa},
                   {"rejected", k.rejected}});
   j["kernels"] = ks;
+  const GemmBlockingInfo& gb = m.gemm_blocking;
+  j["gemm_blocking"] = {{"l2_bytes_per_thread", gb.l2_bytes_per_thread},
+                        {"a_block_bytes", gb.a_block_bytes},
+                        {"k_split_panel_bytes", gb.k_split_panel_bytes},
+                        {"source", gb.source}};
   json rs = json::array();
   for (const Recommendation& r : recommendations(m, processes))
     rs.push_back({{"key", r.key}, {"value", r.value}, {"applies_to", r.applies_to}, {"reason", r.reason}});
@@ -143,6 +148,10 @@ std::string to_text(const MachineInfo& m, int processes) {
       << k.chosen << " [" << k.isa << "]\n";
     for (const std::string& r : k.rejected) s << "      rejected " << r << "\n";
   }
+  const GemmBlockingInfo& gb = m.gemm_blocking;
+  s << "  blocking: A blocks of " << human_bytes(gb.a_block_bytes) << " held in L2, K split past "
+    << human_bytes(gb.k_split_panel_bytes) << " B micro-panels (from an L2 of "
+    << human_bytes(gb.l2_bytes_per_thread) << " per thread, " << gb.source << ")\n";
   s << "\nRecommendations (" << processes << " process" << (processes == 1 ? "" : "es") << ")\n";
   for (const Recommendation& r : recommendations(m, processes))
     s << "  " << r.key << "=" << r.value << "  [" << r.applies_to << "]\n      " << r.reason << "\n";

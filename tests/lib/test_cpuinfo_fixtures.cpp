@@ -139,6 +139,11 @@ TEST_CASE("cpuinfo: fixture graviton4: Neoverse V2, SVE2 128", "[cpuinfo][fixtur
   CHECK(m.cpu.features.sve_vector_bits == 128);
   CHECK(m.topology.caches[1].size_bytes == 2u << 20);
   CHECK(m.topology.caches[2].size_bytes == 36u << 20);
+  // The GEMM blocking follows the 2 MiB L2 (twice Zen 5's blocks).
+  CHECK(m.gemm_blocking.source == "topology");
+  CHECK(m.gemm_blocking.l2_bytes_per_thread == 2 << 20);
+  CHECK(m.gemm_blocking.a_block_bytes == 1 << 20);
+  CHECK(m.gemm_blocking.k_split_panel_bytes == 768 << 10);
   CHECK(m.os.quota.cgroup_version == 2);
   CHECK(m.os.quota.cpus == 0);  // "max": no limit
   CHECK(m.usable_vcpus() == 64);
@@ -181,6 +186,9 @@ TEST_CASE("cpuinfo: fixture x86-avx2: Zen 2 Rome, no AVX-512, THP off, schedutil
   CHECK(m.topology.caches[2].instances == 2);
   CHECK(m.topology.caches[2].pus_per_instance == 8);
   CHECK(m.topology.caches[2].size_bytes == 16u << 20);
+  // Zen 2's 512 KiB L2 is shared by two SMT siblings: blocks for 256 KiB a thread.
+  CHECK(m.gemm_blocking.l2_bytes_per_thread == 256 << 10);
+  CHECK(m.gemm_blocking.a_block_bytes == 128 << 10);
   CHECK(m.os.thp == "never");
   CHECK(m.os.governor == "schedutil");
   CHECK(has_warning(m, "never"));
@@ -207,6 +215,9 @@ TEST_CASE("cpuinfo: fixture JSON document", "[cpuinfo][fixture]") {
   CHECK(j["os"]["cpu_quota"] == 8.0);
   CHECK(j["os"]["thp"] == "madvise");
   CHECK(j["kernels"].size() == 4);
+  CHECK(j["gemm_blocking"]["l2_bytes_per_thread"] == 1 << 20);
+  CHECK(j["gemm_blocking"]["a_block_bytes"] == 512 << 10);
+  CHECK(j["gemm_blocking"]["source"] == "topology");
   CHECK(j["processes"] == 2);
   CHECK(j["recommendations"][0]["key"] == "threads_per_process");
   CHECK(j["recommendations"][0]["value"] == "4");
@@ -214,6 +225,7 @@ TEST_CASE("cpuinfo: fixture JSON document", "[cpuinfo][fixture]") {
   CHECK(text.find("AWS Graviton3") != std::string::npos);
   CHECK(text.find("SVE 256-bit") != std::string::npos);
   CHECK(text.find("threads_per_process=4") != std::string::npos);
+  CHECK(text.find("blocking: A blocks of 512 KiB held in L2") != std::string::npos);
 }
 
 TEST_CASE("cpuinfo: bad fixtures fail with a clear error", "[cpuinfo][fixture]") {

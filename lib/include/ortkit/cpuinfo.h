@@ -80,6 +80,14 @@ struct KernelChoice {
   std::vector<std::string> rejected;
 };
 
+/// The cache blocking ortkit's GEMM driver uses on this machine (kernels/cache_info.h).
+struct GemmBlockingInfo {
+  int64_t l2_bytes_per_thread = 0;  ///< the L2 the blocking is derived from
+  int64_t a_block_bytes = 0;        ///< A held in L2 per M block
+  int64_t k_split_panel_bytes = 0;  ///< float kinds split K past B micro-panels of this size
+  std::string source;  ///< "sysfs", "cpuid", "default", "set" (this process) or "topology" (a fixture)
+};
+
 struct Recommendation {
   std::string key;  ///< "threads_per_process", "OMP_NUM_THREADS", ...
   std::string value;
@@ -93,6 +101,7 @@ struct MachineInfo {
   Topology topology;
   OsInfo os;
   std::vector<KernelChoice> kernels;
+  GemmBlockingInfo gemm_blocking;
   std::vector<std::string> warnings;
 
   /// vCPUs this process can really use: allowed CPUs, capped by the cgroup quota (at least 1).
