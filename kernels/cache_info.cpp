@@ -63,16 +63,6 @@ int count_cpus(const std::string& list) {
   return std::max(1, n);
 }
 
-// 1 MiB per core is the common server L2 (Graviton 2/3, Zen 4/5, Skylake-SP..Ice Lake), and the one the
-// blocking fractions were measured on.
-CacheSizes default_sizes() {
-  CacheSizes c;
-  c.l1d = 48 << 10;
-  c.l2 = 1 << 20;
-  c.source = "default";
-  return c;
-}
-
 CacheSizes detect() {
   CacheSizes c = cache_sizes_from_sysfs("/sys/devices/system/cpu/cpu0");
   if (c.l2 > 0) return c;
@@ -100,7 +90,7 @@ CacheSizes detect() {
     if (c.l2 > 0) return c;
   }
 #endif
-  return default_sizes();
+  return default_cache_sizes();
 }
 
 const CacheSizes& detected() {
@@ -114,6 +104,16 @@ std::atomic<int64_t> g_set_l2{0};    // the driver's per-call read
 constexpr int64_t kMinBlock = 4096;  // below a page the blocking stops meaning anything
 
 }  // namespace
+
+// 1 MiB per core is the common server L2 (Graviton 2/3, Zen 4/5, Skylake-SP..Ice Lake), and the one the
+// blocking fractions were measured on.
+CacheSizes default_cache_sizes() {
+  CacheSizes c;
+  c.l1d = 48 << 10;
+  c.l2 = 1 << 20;
+  c.source = "default";
+  return c;
+}
 
 CacheSizes cache_sizes_from_sysfs(const std::string& cpu_dir) {
   CacheSizes c;

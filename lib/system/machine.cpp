@@ -45,11 +45,14 @@ GemmBlockingInfo blocking_for(const MachineInfo& m, bool this_process) {
     g.l2_bytes_per_thread = c.l2;
     g.source = c.source;
   } else {
+    const kernels::CacheSizes fallback = kernels::default_cache_sizes();
+    g.l2_bytes_per_thread = fallback.l2;
+    g.source = fallback.source;
     for (const CacheLevel& l : m.topology.caches)
-      if (l.level == 2 && l.size_bytes > 0)
+      if (l.level == 2 && l.size_bytes > 0) {
         g.l2_bytes_per_thread = static_cast<int64_t>(l.size_bytes) / std::max(1, l.pus_per_instance);
-    g.source = g.l2_bytes_per_thread > 0 ? "topology" : "default";
-    if (g.l2_bytes_per_thread == 0) g.l2_bytes_per_thread = int64_t{1} << 20;  // cache_info.h's default
+        g.source = "topology";
+      }
   }
   const kernels::GemmBlocking b = kernels::gemm_blocking_for(g.l2_bytes_per_thread);
   g.a_block_bytes = b.a_block_bytes;

@@ -39,6 +39,9 @@ struct X86CacheLeaf {
 /// Sizes from the subleaves of the deterministic cache parameters leaf (stops at a type-0 subleaf).
 CacheSizes cache_sizes_from_cpuid(const X86CacheLeaf* leaves, int count);
 
+/// What detection falls back to: 48 KiB L1d and 1 MiB L2 (source "default").
+CacheSizes default_cache_sizes();
+
 /// The sizes of this machine (detected once), or those given to set_cache_sizes.
 CacheSizes cache_sizes();
 /// Replace the sizes the driver blocks for (e.g. with an hwloc topology's, or small ones in tests so
