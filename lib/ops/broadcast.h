@@ -101,3 +101,25 @@ void unary_map(const Tensor& in, Tensor& out, const kernels::Threading& th, F f)
 }
 
 }  // namespace ortkit::ops
+
+namespace ortkit::ops {
+
+// Opset < 7 binary ops (Add, Sub, Mul, Div, Pow, And, Or, Xor, Equal, Greater, Less) broadcast only with
+// the attribute broadcast=1, and then line B's dimensions up with A's from `axis` on (default: B's
+// trailing dimensions, which is numpy's rule). PyTorch's exporters of 2017-2018 wrote such graphs.
+
+/// B's shape with ones around it so that its dimensions start at `axis` of a rank-`rank` shape.
+Shape aligned_at_axis(const Shape& b, size_t rank, int64_t axis);
+
+/// What a binary op keeps from compile() to apply a legacy `axis` (attributes only, per the op rules).
+struct LegacyBroadcast {
+  bool active = false;  ///< opset < 7, broadcast=1 and an axis given
+  int64_t axis = 0;     ///< the attribute as written (may be negative: from A's rank)
+  /// compile(): reads the node's attributes and returns B's shape as numpy broadcasting must see it.
+  /// Fails naming the node when B does not fit inside A from the axis.
+  Shape b_shape(const CompileContext& ctx, const Shape& a, const Shape& b);
+  /// run(): B itself, or `tmp` set to a view of B's bytes with the aligned shape.
+  const Tensor& b(const Tensor& a, const Tensor& b, Tensor& tmp) const;
+};
+
+}  // namespace ortkit::ops

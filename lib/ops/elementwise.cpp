@@ -87,6 +87,7 @@ class BinaryOp : public OpKernel {
       const DType t = ctx.input(0).dtype;
       if (!fmod_ && (t == DType::f32 || t == DType::f64)) ctx.fail("Mod on floats requires fmod=1");
     }
+    if (n == 2) shapes[1] = legacy_.b_shape(ctx, shapes[0], shapes[1]);
     ctx.set_output(0, ctx.input(0).dtype, broadcast_shapes(shapes, ctx.node->describe()));
   }
 
@@ -112,7 +113,8 @@ class BinaryOp : public OpKernel {
     if (n == 1) {
       if (o.bytes()) std::memcpy(o.data(), ctx.input(0).data(), o.bytes());
     } else {
-      broadcast_binary<T, T, T>(ctx.input(0), ctx.input(1), o, ctx.threading,
+      Tensor view;
+      broadcast_binary<T, T, T>(ctx.input(0), legacy_.b(ctx.input(0), ctx.input(1), view), o, ctx.threading,
                                 [](T a, T b) { return bin<kRealOp>(a, b); });
       // Further inputs fold into the output in place (it already has the full shape).
       for (size_t i = 2; i < n; ++i)
@@ -129,6 +131,7 @@ class BinaryOp : public OpKernel {
 
   bool variadic_, mean_;
   bool fmod_ = false;
+  LegacyBroadcast legacy_;
 };
 
 /// Pow: base T (float/int), exponent T1 (float/int), output T.
@@ -137,11 +140,13 @@ class PowOp : public OpKernel {
   void compile(CompileContext& ctx) override {
     ctx.require_dtype(0, {DType::f32, DType::f64, DType::i32, DType::i64});
     ctx.require_dtype(1, {DType::f32, DType::f64, DType::i32, DType::i64, DType::u32, DType::u64});
-    ctx.set_output(0, ctx.input(0).dtype,
-                   broadcast_shapes(ctx.input(0).shape, ctx.input(1).shape, ctx.node->describe()));
+    const Shape b = legacy_.b_shape(ctx, ctx.input(0).shape, ctx.input(1).shape);
+    ctx.set_output(0, ctx.input(0).dtype, broadcast_shapes(ctx.input(0).shape, b, ctx.node->describe()));
   }
   void run(RunContext& ctx) override {
-    const Tensor &a = ctx.input(0), &b = ctx.input(1);
+    Tensor view;
+    const Tensor& a = ctx.input(0);
+    const Tensor& b = legacy_.b(a, ctx.input(1), view);
     Tensor& o = ctx.output(0);
     visit_numeric(a.dtype(), [&](auto ta) {
       using Ta = decltype(ta);
@@ -184,6 +189,9 @@ class PowOp : public OpKernel {
       });
     });
   }
+
+ private:
+  LegacyBroadcast legacy_;
 };
 
 // ------------------------------------------------------------------------------------------------ unary
@@ -377,38 +385,38 @@ KernelFactory make(A... a) {
 }  // namespace
 
 void register_elementwise_ops(OpRegistry& r) {
-  r.add(kOnnxDomain, "Sub", 7, kAnyOpset, make<BinaryOp<Bin::sub>>());
-  r.add(kOnnxDomain, "Mul", 7, kAnyOpset, make<BinaryOp<Bin::mul>>());
-  r.add(kOnnxDomain, "Div", 7, kAnyOpset, make<BinaryOp<Bin::div>>());
+  r.add(kOnnxDomain, "Sub", 1, kAnyOpset, make<BinaryOp<Bin::sub>>());
+  r.add(kOnnxDomain, "Mul", 1, kAnyOpset, make<BinaryOp<Bin::mul>>());
+  r.add(kOnnxDomain, "Div", 1, kAnyOpset, make<BinaryOp<Bin::div>>());
   r.add(kOnnxDomain, "Mod", 10, kAnyOpset, make<BinaryOp<Bin::mod>>());
   // Variadic with numpy broadcasting from opset 8.
-  r.add(kOnnxDomain, "Min", 8, kAnyOpset, make<BinaryOp<Bin::min>>(true, false));
-  r.add(kOnnxDomain, "Max", 8, kAnyOpset, make<BinaryOp<Bin::max>>(true, false));
-  r.add(kOnnxDomain, "Sum", 8, kAnyOpset, make<BinaryOp<Bin::sum>>(true, false));
-  r.add(kOnnxDomain, "Mean", 8, kAnyOpset, make<BinaryOp<Bin::sum>>(true, true));
-  r.add(kOnnxDomain, "Pow", 7, kAnyOpset, make<PowOp>());
+  r.add(kOnnxDomain, "Min", 1, kAnyOpset, make<BinaryOp<Bin::min>>(true, false));
+  r.add(kOnnxDomain, "Max", 1, kAnyOpset, make<BinaryOp<Bin::max>>(true, false));
+  r.add(kOnnxDomain, "Sum", 1, kAnyOpset, make<BinaryOp<Bin::sum>>(true, false));
+  r.add(kOnnxDomain, "Mean", 1, kAnyOpset, make<BinaryOp<Bin::sum>>(true, true));
+  r.add(kOnnxDomain, "Pow", 1, kAnyOpset, make<PowOp>());
 
-  r.add(kOnnxDomain, "Neg", 6, kAnyOpset, make<UnaryOp<Un::neg>>());
-  r.add(kOnnxDomain, "Abs", 6, kAnyOpset, make<UnaryOp<Un::abs>>());
+  r.add(kOnnxDomain, "Neg", 1, kAnyOpset, make<UnaryOp<Un::neg>>());
+  r.add(kOnnxDomain, "Abs", 1, kAnyOpset, make<UnaryOp<Un::abs>>());
   r.add(kOnnxDomain, "Sign", 9, kAnyOpset, make<UnaryOp<Un::sign>>());
-  r.add(kOnnxDomain, "Sqrt", 6, kAnyOpset, make<UnaryOp<Un::sqrt>>());
-  r.add(kOnnxDomain, "Exp", 6, kAnyOpset, make<UnaryOp<Un::exp>>());
-  r.add(kOnnxDomain, "Log", 6, kAnyOpset, make<UnaryOp<Un::log>>());
-  r.add(kOnnxDomain, "Reciprocal", 6, kAnyOpset, make<UnaryOp<Un::reciprocal>>());
-  r.add(kOnnxDomain, "Floor", 6, kAnyOpset, make<UnaryOp<Un::floor>>());
-  r.add(kOnnxDomain, "Ceil", 6, kAnyOpset, make<UnaryOp<Un::ceil>>());
+  r.add(kOnnxDomain, "Sqrt", 1, kAnyOpset, make<UnaryOp<Un::sqrt>>());
+  r.add(kOnnxDomain, "Exp", 1, kAnyOpset, make<UnaryOp<Un::exp>>());
+  r.add(kOnnxDomain, "Log", 1, kAnyOpset, make<UnaryOp<Un::log>>());
+  r.add(kOnnxDomain, "Reciprocal", 1, kAnyOpset, make<UnaryOp<Un::reciprocal>>());
+  r.add(kOnnxDomain, "Floor", 1, kAnyOpset, make<UnaryOp<Un::floor>>());
+  r.add(kOnnxDomain, "Ceil", 1, kAnyOpset, make<UnaryOp<Un::ceil>>());
   r.add(kOnnxDomain, "Round", 11, kAnyOpset, make<UnaryOp<Un::round>>());
   r.add(kOnnxDomain, "Erf", 9, kAnyOpset, make<UnaryOp<Un::erf>>());
-  r.add(kOnnxDomain, "Tanh", 6, kAnyOpset, make<UnaryOp<Un::tanh>>());
+  r.add(kOnnxDomain, "Tanh", 1, kAnyOpset, make<UnaryOp<Un::tanh>>());
   r.add(kOnnxDomain, "Sin", 7, kAnyOpset, make<UnaryOp<Un::sin>>());
   r.add(kOnnxDomain, "Cos", 7, kAnyOpset, make<UnaryOp<Un::cos>>());
-  r.add(kOnnxDomain, "Sigmoid", 6, kAnyOpset, make<UnaryOp<Un::sigmoid>>());
-  r.add(kOnnxDomain, "LeakyRelu", 6, kAnyOpset, make<UnaryOp<Un::leaky_relu>>(0.01f, 0.f));
-  r.add(kOnnxDomain, "HardSigmoid", 6, kAnyOpset, make<UnaryOp<Un::hard_sigmoid>>(0.2f, 0.5f));
+  r.add(kOnnxDomain, "Sigmoid", 1, kAnyOpset, make<UnaryOp<Un::sigmoid>>());
+  r.add(kOnnxDomain, "LeakyRelu", 1, kAnyOpset, make<UnaryOp<Un::leaky_relu>>(0.01f, 0.f));
+  r.add(kOnnxDomain, "HardSigmoid", 1, kAnyOpset, make<UnaryOp<Un::hard_sigmoid>>(0.2f, 0.5f));
   r.add(kOnnxDomain, "HardSwish", 14, kAnyOpset, make<UnaryOp<Un::hard_swish>>());
   r.add(kOnnxDomain, "Softplus", 1, kAnyOpset, make<UnaryOp<Un::softplus>>());
-  r.add(kOnnxDomain, "Elu", 6, kAnyOpset, make<UnaryOp<Un::elu>>(1.f, 0.f));
-  r.add(kOnnxDomain, "Clip", 6, 10, make<ClipOp>(true));
+  r.add(kOnnxDomain, "Elu", 1, kAnyOpset, make<UnaryOp<Un::elu>>(1.f, 0.f));
+  r.add(kOnnxDomain, "Clip", 1, 10, make<ClipOp>(true));
   r.add(kOnnxDomain, "Clip", 11, kAnyOpset, make<ClipOp>(false));
 }
 

@@ -44,11 +44,13 @@ class Add : public OpKernel {
   void compile(CompileContext& ctx) override {
     ctx.require_dtype(0, {DType::f32, DType::f64, DType::i32, DType::i64});
     if (ctx.input(1).dtype != ctx.input(0).dtype) ctx.fail("inputs have different types");
-    ctx.set_output(0, ctx.input(0).dtype,
-                   broadcast_shapes(ctx.input(0).shape, ctx.input(1).shape, ctx.node->describe()));
+    const Shape b = legacy_.b_shape(ctx, ctx.input(0).shape, ctx.input(1).shape);
+    ctx.set_output(0, ctx.input(0).dtype, broadcast_shapes(ctx.input(0).shape, b, ctx.node->describe()));
   }
   void run(RunContext& ctx) override {
-    const Tensor &a = ctx.input(0), &b = ctx.input(1);
+    Tensor view;
+    const Tensor& a = ctx.input(0);
+    const Tensor& b = legacy_.b(a, ctx.input(1), view);
     Tensor& o = ctx.output(0);
     switch (a.dtype()) {
       case DType::f32: return go<float>(a, b, o, ctx.threading);
@@ -64,6 +66,7 @@ class Add : public OpKernel {
   static void go(const Tensor& a, const Tensor& b, Tensor& o, const kernels::Threading& th) {
     broadcast_binary<T, T, T>(a, b, o, th, [](T x, T y) { return static_cast<T>(x + y); });
   }
+  LegacyBroadcast legacy_;
 };
 
 class Relu : public OpKernel {
@@ -96,8 +99,8 @@ class Relu : public OpKernel {
 }  // namespace
 
 void register_example_ops(OpRegistry& r) {
-  r.add(kOnnxDomain, "Add", 7, kAnyOpset, [] { return std::make_unique<Add>(); });
-  r.add(kOnnxDomain, "Relu", 6, kAnyOpset, [] { return std::make_unique<Relu>(); });
+  r.add(kOnnxDomain, "Add", 1, kAnyOpset, [] { return std::make_unique<Add>(); });
+  r.add(kOnnxDomain, "Relu", 1, kAnyOpset, [] { return std::make_unique<Relu>(); });
 }
 
 }  // namespace ortkit::ops

@@ -36,17 +36,22 @@ class CompareOp : public OpKernel {
                             DType::u32, DType::i64, DType::u64, DType::boolean});
     }
     if (ctx.input(1).dtype != ctx.input(0).dtype) ctx.fail("inputs have different types");
-    ctx.set_output(0, DType::boolean,
-                   broadcast_shapes(ctx.input(0).shape, ctx.input(1).shape, ctx.node->describe()));
+    const Shape b = legacy_.b_shape(ctx, ctx.input(0).shape, ctx.input(1).shape);
+    ctx.set_output(0, DType::boolean, broadcast_shapes(ctx.input(0).shape, b, ctx.node->describe()));
   }
   void run(RunContext& ctx) override {
-    const Tensor &a = ctx.input(0), &b = ctx.input(1);
+    Tensor view;
+    const Tensor& a = ctx.input(0);
+    const Tensor& b = legacy_.b(a, ctx.input(1), view);
     visit_numeric(a.dtype(), [&](auto tag) {
       using T = decltype(tag);
       broadcast_binary<T, T, bool>(a, b, ctx.output(0), ctx.threading,
                                    [](T x, T y) { return cmp<kOp>(x, y); });
     });
   }
+
+ private:
+  LegacyBroadcast legacy_;
 };
 
 class NotOp : public OpKernel {
@@ -122,14 +127,14 @@ class WhereOp : public OpKernel {
 }  // namespace
 
 void register_logic_ops(OpRegistry& r) {
-  r.add(kOnnxDomain, "Equal", 7, kAnyOpset, [] { return std::make_unique<CompareOp<Cmp::eq>>(); });
-  r.add(kOnnxDomain, "Less", 7, kAnyOpset, [] { return std::make_unique<CompareOp<Cmp::lt>>(); });
-  r.add(kOnnxDomain, "Greater", 7, kAnyOpset, [] { return std::make_unique<CompareOp<Cmp::gt>>(); });
+  r.add(kOnnxDomain, "Equal", 1, kAnyOpset, [] { return std::make_unique<CompareOp<Cmp::eq>>(); });
+  r.add(kOnnxDomain, "Less", 1, kAnyOpset, [] { return std::make_unique<CompareOp<Cmp::lt>>(); });
+  r.add(kOnnxDomain, "Greater", 1, kAnyOpset, [] { return std::make_unique<CompareOp<Cmp::gt>>(); });
   r.add(kOnnxDomain, "LessOrEqual", 12, kAnyOpset, [] { return std::make_unique<CompareOp<Cmp::le>>(); });
   r.add(kOnnxDomain, "GreaterOrEqual", 12, kAnyOpset, [] { return std::make_unique<CompareOp<Cmp::ge>>(); });
-  r.add(kOnnxDomain, "And", 7, kAnyOpset, [] { return std::make_unique<CompareOp<Cmp::and_>>(); });
-  r.add(kOnnxDomain, "Or", 7, kAnyOpset, [] { return std::make_unique<CompareOp<Cmp::or_>>(); });
-  r.add(kOnnxDomain, "Xor", 7, kAnyOpset, [] { return std::make_unique<CompareOp<Cmp::xor_>>(); });
+  r.add(kOnnxDomain, "And", 1, kAnyOpset, [] { return std::make_unique<CompareOp<Cmp::and_>>(); });
+  r.add(kOnnxDomain, "Or", 1, kAnyOpset, [] { return std::make_unique<CompareOp<Cmp::or_>>(); });
+  r.add(kOnnxDomain, "Xor", 1, kAnyOpset, [] { return std::make_unique<CompareOp<Cmp::xor_>>(); });
   r.add(kOnnxDomain, "Not", 1, kAnyOpset, [] { return std::make_unique<NotOp>(); });
   r.add(kOnnxDomain, "Where", 9, kAnyOpset, [] { return std::make_unique<WhereOp>(); });
 }

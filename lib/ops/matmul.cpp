@@ -270,7 +270,7 @@ class Gemm : public OpKernel {
 void register_matmul_ops(OpRegistry& r) {
   r.add(kOnnxDomain, "MatMul", 1, kAnyOpset, [] { return std::make_unique<MatMul>(false); });
   r.add(kOrtkitDomain, "FusedMatMul", 1, kAnyOpset, [] { return std::make_unique<MatMul>(true); });
-  r.add(kOnnxDomain, "Gemm", 7, kAnyOpset, [] { return std::make_unique<Gemm>(); });
+  r.add(kOnnxDomain, "Gemm", 1, kAnyOpset, [] { return std::make_unique<Gemm>(); });
 }
 
 }  // namespace ortkit::ops

@@ -21,24 +21,36 @@ class PReluOp : public OpKernel {
     ctx.require_dtype(0, {DType::f32, DType::f64, DType::i32, DType::i64});
     if (ctx.input(1).dtype != ctx.input(0).dtype) ctx.fail("X and slope have different types");
     const Shape& xs = ctx.input(0).shape;
-    const Shape& ss = ctx.input(1).shape;
+    Shape ss = ctx.input(1).shape;
+    // Before opset 7 a slope of C values (Caffe2's PReLU, as PyTorch exported it) is one per channel,
+    // X's dimension 1, whatever X's rank; from opset 7 on it broadcasts numpy-style.
+    per_channel_.active = ctx.node->opset < 7 && ss.size() == 1 && xs.size() >= 2 && ss[0] == xs[1];
+    per_channel_.axis = 1;
+    if (per_channel_.active) ss = aligned_at_axis(ss, xs.size(), 1);
     // Unidirectional broadcast: the slope broadcasts to X, never the other way.
     if (broadcast_shapes(xs, ss, ctx.node->describe()) != xs)
       ctx.fail("slope " + shape_str(ss) + " does not broadcast to X " + shape_str(xs));
     ctx.set_output(0, ctx.input(0).dtype, xs);
   }
   void run(RunContext& ctx) override {
-    visit_numeric(ctx.input(0).dtype(), [&](auto tag) {
+    Tensor view;
+    const Tensor& x = ctx.input(0);
+    const Tensor& slope = per_channel_.b(x, ctx.input(1), view);
+    visit_numeric(x.dtype(), [&](auto tag) {
       using T = decltype(tag);
       if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double> || std::is_same_v<T, int32_t> ||
                     std::is_same_v<T, int64_t>)
-        broadcast_binary<T, T, T>(ctx.input(0), ctx.input(1), ctx.output(0), ctx.threading,
+        broadcast_binary<T, T, T>(x, slope, ctx.output(0), ctx.threading,
                                   [](T x, T s) { return x < 0 ? static_cast<T>(x * s) : x; });
     });
   }
+
+ private:
+  LegacyBroadcast per_channel_;
 };
 
-// ------------------------------------------------------------------------------------------------ InstanceNormalization
+// ------------------------------------------------------------------------------------------------
+// InstanceNormalization
 
 class InstanceNormOp : public OpKernel {
  public:
@@ -57,7 +69,8 @@ class InstanceNormOp : public OpKernel {
   void run(RunContext& ctx) override {
     const Tensor& x = ctx.input(0);
     const int64_t N = x.shape()[0], C = x.shape()[1], P = C ? x.numel() / std::max<int64_t>(1, N * C) : 0;
-    const float *px = x.data_as<float>(), *sc = ctx.input(1).data_as<float>(), *b = ctx.input(2).data_as<float>();
+    const float *px = x.data_as<float>(), *sc = ctx.input(1).data_as<float>(),
+                *b = ctx.input(2).data_as<float>();
     float* py = ctx.output(0).data_as<float>();
     const double eps = eps_;
     parallel_for(ctx.threading, N * C, [&](int64_t nc) {
@@ -132,7 +145,8 @@ class MvnOp : public OpKernel {
     if (rank > kMaxBroadcastRank) ctx.unsupported("rank above 8");
     std::vector<int64_t> axes = ctx.attr().get_ints("axes", {0, 2, 3});
     reduced_.assign(static_cast<size_t>(rank), false);
-    for (int64_t ax : axes) reduced_[static_cast<size_t>(normalize_axis(ax, rank, ctx.node->describe()))] = true;
+    for (int64_t ax : axes)
+      reduced_[static_cast<size_t>(normalize_axis(ax, rank, ctx.node->describe()))] = true;
     groups_ = 1;
     for (int64_t d = 0; d < rank; ++d)
       if (!reduced_[static_cast<size_t>(d)]) groups_ *= xs[static_cast<size_t>(d)];
@@ -433,8 +447,8 @@ KernelFactory make(A... a) {
 }  // namespace
 
 void register_nn_misc_ops(OpRegistry& r) {
-  r.add(kOnnxDomain, "PRelu", 6, kAnyOpset, make<PReluOp>());
-  r.add(kOnnxDomain, "InstanceNormalization", 6, kAnyOpset, make<InstanceNormOp>());
+  r.add(kOnnxDomain, "PRelu", 1, kAnyOpset, make<PReluOp>());
+  r.add(kOnnxDomain, "InstanceNormalization", 1, kAnyOpset, make<InstanceNormOp>());
   r.add(kOnnxDomain, "LRN", 1, kAnyOpset, make<LrnOp>());
   r.add(kOnnxDomain, "MeanVarianceNormalization", 9, kAnyOpset, make<MvnOp>());
   r.add(kOnnxDomain, "Dropout", 1, kAnyOpset, make<DropoutOp>());
