@@ -31,8 +31,18 @@ std::vector<std::string> optimize(Graph& g, const OptimizeOptions& opts) {
       {"conv_act_fusion", [](Graph& g) { return fuse_conv_activation(g); }, 2},
       {"dead_nodes", remove_dead_nodes, 1},
   };
+  // An opset < 7 binary op with broadcast=1 and an axis does not broadcast numpy-style, which the
+  // elementwise pattern matchers assume; such (rare, 2017-era) graphs keep those nodes unfused.
+  const bool legacy_axis = std::any_of(g.nodes.begin(), g.nodes.end(), [](const Node& n) {
+    return n.domain.empty() && n.opset < 7 && n.attrs.get_int("broadcast", 0) != 0 && n.attrs.has("axis");
+  });
+  static const char* const kElementwiseMatchers[] = {"qdq_add_fusion", "layernorm_fusion",
+                                                     "matmul_add_fusion", "gelu_fusion"};
   for (const Pass& p : kPasses) {
     if (opts.level < p.min_level) continue;
+    if (legacy_axis && std::any_of(std::begin(kElementwiseMatchers), std::end(kElementwiseMatchers),
+                                   [&](const char* m) { return std::string(m) == p.name; }))
+      continue;
     if (std::find(opts.disabled_passes.begin(), opts.disabled_passes.end(), p.name) !=
         opts.disabled_passes.end())
       continue;

@@ -170,6 +170,29 @@ TEST_CASE("MatMul + Add(bias) becomes FusedMatMul in either operand order", "[op
   CHECK(fuse_matmul_add(g) == 0);
 }
 
+TEST_CASE("an opset 6 Add with broadcast=1 and an axis stays out of the bias fusion", "[optimizer][legacy]") {
+  // b [2] over axis 0 of mm [2, 2] adds b[i] to row i; a bias fusion would add b[j] to column j.
+  ModelBuilder mb(6);
+  mb.input("a", {int64_t{2}, int64_t{3}});
+  mb.init("W", make_random({3, 2}, 2));
+  mb.init("b", make_f32({2}, {100, -100}));
+  mb.node("MatMul", {"a", "W"}, {"mm"});
+  auto& add = mb.node("Add", {"mm", "b"}, {"y"});
+  ModelBuilder::attr_int(add, "broadcast", 1);
+  ModelBuilder::attr_int(add, "axis", 0);
+  mb.output("y");
+  auto s = Session::from_bytes(mb.bytes());
+  CHECK(s->op_counts().count("FusedMatMul") == 0);
+  const Tensor a = make_random({2, 3}, 9), W = make_random({3, 2}, 2);
+  const Tensor y = s->run({{"a", a}})[0];
+  for (int64_t i = 0; i < 2; ++i)
+    for (int64_t j = 0; j < 2; ++j) {
+      double x = i == 0 ? 100 : -100;
+      for (int64_t k = 0; k < 3; ++k) x += a.data_as<float>()[i * 3 + k] * W.data_as<float>()[k * 2 + j];
+      CHECK(y.data_as<float>()[i * 2 + j] == Approx(x).margin(1e-4));
+    }
+}
+
 TEST_CASE("GELU (erf and tanh forms, any order) goes into the GEMM epilogue", "[optimizer]") {
   for (int variant = 0; variant < 5; ++variant) {
     for (bool bias : {false, true}) {
