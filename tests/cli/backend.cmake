@@ -4,6 +4,13 @@ target_link_libraries(onnx_backend_tests PRIVATE ortkit)
 target_include_directories(onnx_backend_tests PRIVATE ${CMAKE_SOURCE_DIR}/lib)
 add_test(NAME backend:onnx_node_tests COMMAND onnx_backend_tests)
 set_tests_properties(backend:onnx_node_tests PROPERTIES LABELS backend TIMEOUT 300)
+# The suite's model-level cases: PyTorch exports of whole modules and operators (opset 6, with the
+# legacy broadcast attributes) and small hand-built graphs. Each skips cleanly without the data.
+foreach(_suite pytorch-converted pytorch-operator simple)
+  add_test(NAME backend:onnx_${_suite}_tests
+           COMMAND onnx_backend_tests /usr/include/onnx/backend/test/data/${_suite})
+  set_tests_properties(backend:onnx_${_suite}_tests PROPERTIES LABELS backend TIMEOUT 300)
+endforeach()
 
 # ort-bench verify against an ONNX test_data_set: PASS exits 0; a mismatch (zero tolerance on a result
 # with fp32 rounding differences) exits 1 and says FAIL; --save-outputs writes output_N.pb.
