@@ -32,6 +32,7 @@ void register_all_ops(OpRegistry& r) {
   register_control_flow_ops(r);
   register_grid_sample_ops(r);
   register_spectral_ops(r);
+  register_loss_ops(r);
 }
 
 }  // namespace ortkit::ops

@@ -101,7 +101,9 @@ const std::set<std::string> kOps = {"Sub",
                                     "MaxPool",
                                     "AveragePool",
                                     "GlobalAveragePool",
-                                    "GlobalMaxPool"};
+                                    "GlobalMaxPool",
+                                    "NegativeLogLikelihoodLoss",
+                                    "SoftmaxCrossEntropyLoss"};
 
 template <class Msg>
 bool load_pb(const fs::path& p, Msg& m) {
