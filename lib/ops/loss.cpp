@@ -12,17 +12,9 @@ namespace {
 
 enum class Reduction { none, sum, mean };
 
-Reduction reduction_of(const CompileContext& ctx) {
-  const std::string r = ctx.attr().get_string("reduction", "mean");
-  if (r == "none") return Reduction::none;
-  if (r == "sum") return Reduction::sum;
-  if (r == "mean") return Reduction::mean;
-  ctx.fail("reduction '" + r + "': none, sum or mean");
-}
-
 // Checks scores [N, C, d...], target [N, d...] and weight [C]; sets the loss output (target's shape for
 // reduction none, else a scalar).
-void compile_loss(CompileContext& ctx, Reduction red) {
+void check_loss_inputs(CompileContext& ctx, Reduction red) {
   ctx.require_dtype(0, {DType::f32, DType::f64});
   ctx.require_dtype(1, {DType::i32, DType::i64});
   const Shape& x = ctx.input(0).shape;
@@ -73,8 +65,31 @@ Dims dims_of(const Tensor& x) {
   return {s[0], s[1], d};
 }
 
+// The attributes both losses share, read at compile (the op rules: attributes only), and the NLL step.
+struct LossAttrs {
+  Reduction red = Reduction::mean;
+  bool has_ignore = false;
+  int64_t ignore = 0;
+  void compile(CompileContext& ctx) {
+    const std::string r = ctx.attr().get_string("reduction", "mean");
+    if (r == "none")
+      red = Reduction::none;
+    else if (r == "sum")
+      red = Reduction::sum;
+    else if (r == "mean")
+      red = Reduction::mean;
+    else
+      ctx.fail("reduction '" + r + "': none, sum or mean");
+    has_ignore = ctx.attr().has("ignore_index");
+    ignore = ctx.attr().get_int("ignore_index", 0);
+    check_loss_inputs(ctx, red);
+  }
+  template <class T>
+  void run_nll(RunContext& ctx, const T* logp, Dims dm) const;
+};
+
 template <class T>
-void run_nll(RunContext& ctx, const T* logp, Dims dm, bool has_ignore, int64_t ignore, Reduction red) {
+void LossAttrs::run_nll(RunContext& ctx, const T* logp, Dims dm) const {
   const Tensor& t = ctx.input(1);
   const T* w = ctx.has_input(2) ? ctx.input(2).data_as<T>() : nullptr;
   T* out = ctx.output(0).data_as<T>();
@@ -86,24 +101,17 @@ void run_nll(RunContext& ctx, const T* logp, Dims dm, bool has_ignore, int64_t i
 
 class NllLossOp : public OpKernel {
  public:
-  void compile(CompileContext& ctx) override {
-    red_ = reduction_of(ctx);
-    has_ignore_ = ctx.attr().has("ignore_index");
-    ignore_ = ctx.attr().get_int("ignore_index", 0);
-    compile_loss(ctx, red_);
-  }
+  void compile(CompileContext& ctx) override { loss_.compile(ctx); }
   void run(RunContext& ctx) override {
     const Tensor& x = ctx.input(0);
     if (x.dtype() == DType::f64)
-      run_nll(ctx, x.data_as<double>(), dims_of(x), has_ignore_, ignore_, red_);
+      loss_.run_nll(ctx, x.data_as<double>(), dims_of(x));
     else
-      run_nll(ctx, x.data_as<float>(), dims_of(x), has_ignore_, ignore_, red_);
+      loss_.run_nll(ctx, x.data_as<float>(), dims_of(x));
   }
 
  private:
-  Reduction red_ = Reduction::mean;
-  bool has_ignore_ = false;
-  int64_t ignore_ = 0;
+  LossAttrs loss_;
 };
 
 // LogSoftmax over C of an [N, C, D] tensor, in double for the sums.
@@ -126,10 +134,7 @@ void log_softmax_c(const T* x, T* y, Dims dm) {
 class SoftmaxCrossEntropyOp : public OpKernel {
  public:
   void compile(CompileContext& ctx) override {
-    red_ = reduction_of(ctx);
-    has_ignore_ = ctx.attr().has("ignore_index");
-    ignore_ = ctx.attr().get_int("ignore_index", 0);
-    compile_loss(ctx, red_);
+    loss_.compile(ctx);
     const Shape& x = ctx.input(0).shape;
     if (ctx.outputs.size() > 1) ctx.set_output(1, ctx.input(0).dtype, x);
     // Without the log_prob output (absent, or named "") the log-probabilities go to scratch.
@@ -153,11 +158,9 @@ class SoftmaxCrossEntropyOp : public OpKernel {
     const Dims dm = dims_of(x);
     T* lp = out_lp ? ctx.output(1).data_as<T>() : static_cast<T*>(ctx.scratch);
     log_softmax_c(x.data_as<T>(), lp, dm);
-    run_nll(ctx, static_cast<const T*>(lp), dm, has_ignore_, ignore_, red_);
+    loss_.run_nll(ctx, static_cast<const T*>(lp), dm);
   }
-  Reduction red_ = Reduction::mean;
-  bool has_ignore_ = false;
-  int64_t ignore_ = 0;
+  LossAttrs loss_;
 };
 
 }  // namespace
