@@ -13,21 +13,7 @@
 namespace ortkit::ops {
 namespace {
 
-enum class Fn {
-  acos,
-  acosh,
-  asin,
-  asinh,
-  atan,
-  atanh,
-  cosh,
-  sinh,
-  tan,
-  celu,
-  selu,
-  softsign,
-  thresholded_relu
-};
+enum class Fn { acos, acosh, asin, asinh, atan, atanh, cosh, sinh, tan, celu, selu, softsign, thresholded_relu };
 
 /// One element in T (float or double); alpha/gamma are the op's attributes (unused by the trig ones).
 template <Fn kF, class T>
@@ -126,11 +112,9 @@ class FloatTestOp : public OpKernel {
   void go(RunContext& ctx) {
     const bool pos = pos_, neg = neg_;
     if (!inf_)
-      return unary_map<T, bool>(ctx.input(0), ctx.output(0), ctx.threading,
-                                [](T v) { return std::isnan(v); });
+      return unary_map<T, bool>(ctx.input(0), ctx.output(0), ctx.threading, [](T v) { return std::isnan(v); });
     unary_map<T, bool>(ctx.input(0), ctx.output(0), ctx.threading, [pos, neg](T v) {
-      return (pos && v == std::numeric_limits<T>::infinity()) ||
-             (neg && v == -std::numeric_limits<T>::infinity());
+      return (pos && v == std::numeric_limits<T>::infinity()) || (neg && v == -std::numeric_limits<T>::infinity());
     });
   }
   bool inf_;
@@ -243,8 +227,7 @@ void register_elementwise_more_ops(OpRegistry& r) {
   r.add(kOnnxDomain, "Cosh", 9, kAnyOpset, make<MapOp<Fn::cosh>>());
   r.add(kOnnxDomain, "Sinh", 9, kAnyOpset, make<MapOp<Fn::sinh>>());
   r.add(kOnnxDomain, "Celu", 12, kAnyOpset, make<MapOp<Fn::celu>>(1.f, 0.f));
-  r.add(kOnnxDomain, "Selu", 1, kAnyOpset,
-        make<MapOp<Fn::selu>>(1.67326319217681884765625f, 1.05070102214813232421875f));
+  r.add(kOnnxDomain, "Selu", 1, kAnyOpset, make<MapOp<Fn::selu>>(1.67326319217681884765625f, 1.05070102214813232421875f));
   r.add(kOnnxDomain, "Softsign", 1, kAnyOpset, make<MapOp<Fn::softsign>>());
   r.add(kOnnxDomain, "ThresholdedRelu", 10, kAnyOpset, make<MapOp<Fn::thresholded_relu>>(1.f, 0.f));
   r.add(kOnnxDomain, "Shrink", 9, kAnyOpset, make<ShrinkOp>());

@@ -49,8 +49,7 @@ class PReluOp : public OpKernel {
   LegacyBroadcast per_channel_;
 };
 
-// ------------------------------------------------------------------------------------------------
-// InstanceNormalization
+// ------------------------------------------------------------------------------------------------ InstanceNormalization
 
 class InstanceNormOp : public OpKernel {
  public:
@@ -69,8 +68,7 @@ class InstanceNormOp : public OpKernel {
   void run(RunContext& ctx) override {
     const Tensor& x = ctx.input(0);
     const int64_t N = x.shape()[0], C = x.shape()[1], P = C ? x.numel() / std::max<int64_t>(1, N * C) : 0;
-    const float *px = x.data_as<float>(), *sc = ctx.input(1).data_as<float>(),
-                *b = ctx.input(2).data_as<float>();
+    const float *px = x.data_as<float>(), *sc = ctx.input(1).data_as<float>(), *b = ctx.input(2).data_as<float>();
     float* py = ctx.output(0).data_as<float>();
     const double eps = eps_;
     parallel_for(ctx.threading, N * C, [&](int64_t nc) {
@@ -145,8 +143,7 @@ class MvnOp : public OpKernel {
     if (rank > kMaxBroadcastRank) ctx.unsupported("rank above 8");
     std::vector<int64_t> axes = ctx.attr().get_ints("axes", {0, 2, 3});
     reduced_.assign(static_cast<size_t>(rank), false);
-    for (int64_t ax : axes)
-      reduced_[static_cast<size_t>(normalize_axis(ax, rank, ctx.node->describe()))] = true;
+    for (int64_t ax : axes) reduced_[static_cast<size_t>(normalize_axis(ax, rank, ctx.node->describe()))] = true;
     groups_ = 1;
     for (int64_t d = 0; d < rank; ++d)
       if (!reduced_[static_cast<size_t>(d)]) groups_ *= xs[static_cast<size_t>(d)];

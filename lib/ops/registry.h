@@ -74,20 +74,20 @@ void register_pool_ops(OpRegistry& r);           // pool.cpp
 void register_quant_linear_ops(OpRegistry& r);  // quant_linear.cpp: (De)QuantizeLinear, DynamicQuantizeLinear
 void register_quant_matmul_ops(OpRegistry& r);  // quant_matmul.cpp: MatMulInteger, QLinearMatMul, fused int8
 void register_quant_conv_ops(OpRegistry& r);    // quant_conv.cpp: ConvInteger, QLinearConv
-void register_quant_qdq_add_ops(OpRegistry& r);     // quant_qdq_add.cpp: ortkit.QdqAdd (fused QDQ Add)
-void register_quant_qdq_conv_ops(OpRegistry& r);    // quant_qdq_conv.cpp: ortkit.QdqConv (fused QDQ Conv)
-void register_rnn_ops(OpRegistry& r);               // rnn.cpp: RNN, GRU, LSTM
-void register_einsum_ops(OpRegistry& r);            // einsum.cpp: Einsum
-void register_detection_ops(OpRegistry& r);         // detection.cpp: NonMaxSuppression, RoiAlign
+void register_quant_qdq_add_ops(OpRegistry& r);   // quant_qdq_add.cpp: ortkit.QdqAdd (fused QDQ Add)
+void register_quant_qdq_conv_ops(OpRegistry& r);  // quant_qdq_conv.cpp: ortkit.QdqConv (fused QDQ Conv)
+void register_rnn_ops(OpRegistry& r);           // rnn.cpp: RNN, GRU, LSTM
+void register_einsum_ops(OpRegistry& r);        // einsum.cpp: Einsum
+void register_detection_ops(OpRegistry& r);     // detection.cpp: NonMaxSuppression, RoiAlign
 void register_conv_transpose_ops(OpRegistry& r);    // conv_transpose.cpp: ConvTranspose
 void register_nn_misc_ops(OpRegistry& r);           // nn_misc.cpp: PRelu, InstanceNorm, LRN, MVN, Dropout...
 void register_elementwise_more_ops(OpRegistry& r);  // elementwise_more.cpp: trig, Selu, IsInf, windows...
-void register_pad_resize_ops(OpRegistry& r);        // pad_resize.cpp: Pad, Resize, Upsample
-void register_gather_scatter_ops(OpRegistry& r);  // gather_scatter.cpp: GatherElements/ND, Scatter*, Trilu...
-void register_control_flow_ops(OpRegistry& r);    // control_flow.cpp: If, Loop, Scan (subgraphs)
-void register_tensor_misc_ops(OpRegistry& r);     // tensor_misc.cpp: OneHot, EyeLike, TopK, NonZero, ...
-void register_grid_sample_ops(OpRegistry& r);     // grid_sample.cpp: GridSample
-void register_spectral_ops(OpRegistry& r);        // spectral.cpp: DFT, STFT, MelWeightMatrix
-void register_loss_ops(OpRegistry& r);  // loss.cpp: NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss
+void register_pad_resize_ops(OpRegistry& r);     // pad_resize.cpp: Pad, Resize, Upsample
+void register_gather_scatter_ops(OpRegistry& r); // gather_scatter.cpp: GatherElements/ND, Scatter*, Trilu...
+void register_control_flow_ops(OpRegistry& r);   // control_flow.cpp: If, Loop, Scan (subgraphs)
+void register_tensor_misc_ops(OpRegistry& r);    // tensor_misc.cpp: OneHot, EyeLike, TopK, NonZero, ...
+void register_grid_sample_ops(OpRegistry& r);    // grid_sample.cpp: GridSample
+void register_spectral_ops(OpRegistry& r);       // spectral.cpp: DFT, STFT, MelWeightMatrix
+void register_loss_ops(OpRegistry& r);           // loss.cpp: NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss
 
 }  // namespace ortkit::ops
