@@ -31,30 +31,6 @@ void check_loss_inputs(CompileContext& ctx, Reduction red) {
   ctx.set_output(0, ctx.input(0).dtype, red == Reduction::none ? t : Shape{});
 }
 
-// loss[n, d] = -logp[n, target[n, d], d] * weight[target], 0 where target == ignore_index; then the
-// reduction (mean: over the summed weights of the elements not ignored).
-template <class T, class I>
-void nll(const T* logp, const I* target, const T* weight, int64_t n, int64_t c, int64_t d, bool has_ignore,
-         int64_t ignore, Reduction red, T* out, const RunContext& ctx) {
-  double total = 0, wsum = 0;
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t j = 0; j < d; ++j) {
-      const int64_t k = static_cast<int64_t>(target[i * d + j]);
-      double loss = 0, w = 0;
-      if (!(has_ignore && k == ignore)) {
-        if (k < 0 || k >= c)
-          ctx.fail("target value " + std::to_string(k) + " out of range [0, " + std::to_string(c) + ")");
-        w = weight ? static_cast<double>(weight[k]) : 1.0;
-        loss = -static_cast<double>(logp[(i * c + k) * d + j]) * w;
-      }
-      if (red == Reduction::none) out[i * d + j] = static_cast<T>(loss);
-      total += loss;
-      wsum += w;
-    }
-  if (red == Reduction::sum) out[0] = static_cast<T>(total);
-  if (red == Reduction::mean) out[0] = static_cast<T>(total / wsum);  // all ignored: 0/0, NaN as in numpy
-}
-
 struct Dims {
   int64_t n, c, d;
 };
@@ -86,7 +62,36 @@ struct LossAttrs {
   }
   template <class T>
   void run_nll(RunContext& ctx, const T* logp, Dims dm) const;
+
+ private:
+  template <class T, class I>
+  void nll(const T* logp, const I* target, const T* weight, Dims dm, T* out, const RunContext& ctx) const;
 };
+
+// loss[n, d] = -logp[n, target[n, d], d] * weight[target], 0 where target == ignore_index; then the
+// reduction (mean: over the summed weights of the elements not ignored).
+template <class T, class I>
+void LossAttrs::nll(const T* logp, const I* target, const T* weight, Dims dm, T* out,
+                    const RunContext& ctx) const {
+  const int64_t n = dm.n, c = dm.c, d = dm.d;
+  double total = 0, wsum = 0;
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < d; ++j) {
+      const int64_t k = static_cast<int64_t>(target[i * d + j]);
+      double loss = 0, w = 0;
+      if (!(has_ignore && k == ignore)) {
+        if (k < 0 || k >= c)
+          ctx.fail("target value " + std::to_string(k) + " out of range [0, " + std::to_string(c) + ")");
+        w = weight ? static_cast<double>(weight[k]) : 1.0;
+        loss = -static_cast<double>(logp[(i * c + k) * d + j]) * w;
+      }
+      if (red == Reduction::none) out[i * d + j] = static_cast<T>(loss);
+      total += loss;
+      wsum += w;
+    }
+  if (red == Reduction::sum) out[0] = static_cast<T>(total);
+  if (red == Reduction::mean) out[0] = static_cast<T>(total / wsum);  // all ignored: 0/0, NaN as in numpy
+}
 
 template <class T>
 void LossAttrs::run_nll(RunContext& ctx, const T* logp, Dims dm) const {
@@ -94,9 +99,9 @@ void LossAttrs::run_nll(RunContext& ctx, const T* logp, Dims dm) const {
   const T* w = ctx.has_input(2) ? ctx.input(2).data_as<T>() : nullptr;
   T* out = ctx.output(0).data_as<T>();
   if (t.dtype() == DType::i64)
-    nll(logp, t.data_as<int64_t>(), w, dm.n, dm.c, dm.d, has_ignore, ignore, red, out, ctx);
+    nll(logp, t.data_as<int64_t>(), w, dm, out, ctx);
   else
-    nll(logp, t.data_as<int32_t>(), w, dm.n, dm.c, dm.d, has_ignore, ignore, red, out, ctx);
+    nll(logp, t.data_as<int32_t>(), w, dm, out, ctx);
 }
 
 class NllLossOp : public OpKernel {
@@ -138,9 +143,7 @@ class SoftmaxCrossEntropyOp : public OpKernel {
     const Shape& x = ctx.input(0).shape;
     if (ctx.outputs.size() > 1) ctx.set_output(1, ctx.input(0).dtype, x);
     // Without the log_prob output (absent, or named "") the log-probabilities go to scratch.
-    int64_t numel = 1;
-    for (int64_t v : x) numel *= v;
-    ctx.scratch_bytes = static_cast<size_t>(numel) * dtype_size(ctx.input(0).dtype);
+    ctx.scratch_bytes = static_cast<size_t>(shape_numel(x)) * dtype_size(ctx.input(0).dtype);
   }
   void run(RunContext& ctx) override {
     const Tensor& x = ctx.input(0);
