@@ -12,6 +12,7 @@ std::vector<std::string> optimize(Graph& g, const OptimizeOptions& opts) {
     const char* name;
     int (*fn)(Graph&);
     int min_level;
+    bool numpy_broadcast = false;  ///< its matchers assume numpy broadcasting of elementwise ops
   };
   // Order matters: fold first (exposes constant weights), fuse GELU/LayerNorm before MatMul+Add so the
   // bias Add is still there for the GELU epilogue match, fold BN before fusing the Conv activation.
@@ -21,13 +22,13 @@ std::vector<std::string> optimize(Graph& g, const OptimizeOptions& opts) {
       {"dynquant_matmul_fusion", [](Graph& g) { return fuse_dynquant_matmul(g); }, 2},
       {"dynquant_conv_fusion", [](Graph& g) { return fuse_dynquant_conv(g); }, 2},
       {"qdq_conv_fusion", [](Graph& g) { return fuse_qdq_conv(g); }, 2},
-      {"qdq_add_fusion", [](Graph& g) { return fuse_qdq_add(g); }, 2},
+      {"qdq_add_fusion", [](Graph& g) { return fuse_qdq_add(g); }, 2, true},
       {"constant_folding", fold_constants, 1},
       {"dead_nodes", remove_dead_nodes, 1},
-      {"layernorm_fusion", [](Graph& g) { return fuse_layer_norm(g); }, 2},
+      {"layernorm_fusion", [](Graph& g) { return fuse_layer_norm(g); }, 2, true},
       {"conv_bn_fold", fold_conv_batchnorm, 2},
-      {"matmul_add_fusion", fuse_matmul_add, 2},
-      {"gelu_fusion", fuse_gelu, 2},
+      {"matmul_add_fusion", fuse_matmul_add, 2, true},
+      {"gelu_fusion", fuse_gelu, 2, true},
       {"conv_act_fusion", [](Graph& g) { return fuse_conv_activation(g); }, 2},
       {"dead_nodes", remove_dead_nodes, 1},
   };
@@ -36,13 +37,8 @@ std::vector<std::string> optimize(Graph& g, const OptimizeOptions& opts) {
   const bool legacy_axis = std::any_of(g.nodes.begin(), g.nodes.end(), [](const Node& n) {
     return n.domain.empty() && n.opset < 7 && n.attrs.get_int("broadcast", 0) != 0 && n.attrs.has("axis");
   });
-  static const char* const kElementwiseMatchers[] = {"qdq_add_fusion", "layernorm_fusion",
-                                                     "matmul_add_fusion", "gelu_fusion"};
   for (const Pass& p : kPasses) {
-    if (opts.level < p.min_level) continue;
-    if (legacy_axis && std::any_of(std::begin(kElementwiseMatchers), std::end(kElementwiseMatchers),
-                                   [&](const char* m) { return std::string(m) == p.name; }))
-      continue;
+    if (opts.level < p.min_level || (legacy_axis && p.numpy_broadcast)) continue;
     if (std::find(opts.disabled_passes.begin(), opts.disabled_passes.end(), p.name) !=
         opts.disabled_passes.end())
       continue;
