@@ -33,6 +33,10 @@ void register_all_ops(OpRegistry& r) {
   register_grid_sample_ops(r);
   register_spectral_ops(r);
   register_loss_ops(r);
+  register_gelu_ops(r);
+  register_skip_layer_norm_ops(r);
+  register_embed_layer_norm_ops(r);
+  register_attention_ops(r);
 }
 
 }  // namespace ortkit::ops

@@ -7,6 +7,7 @@
 #include "ops/fast_math.h"
 #include "ops/op_util.h"
 #include "ops/registry.h"
+#include "ops/row_kernels.h"
 
 namespace ortkit::ops {
 namespace {
@@ -31,6 +32,10 @@ inline float softmax_max(const float* x, int64_t n) {
   for (; i < n; ++i) m = m > x[i] ? m : x[i];
   return m;
 }
+
+}  // namespace
+
+// softmax_row, layernorm_row and rmsnorm_row are shared with the transformer ops (row_kernels.h).
 
 /// Softmax (or log-softmax) of one contiguous row; y may alias x (same index: read before write). Three
 /// passes: max; exp(x - max) stored and summed in 16 partial sums; scale (or, for log-softmax, the
@@ -72,6 +77,8 @@ ORTKIT_OPS_CLONES_512 void softmax_row(const float* x, float* y, int64_t n, bool
   const float inv = 1.f / s;
   for (int64_t k = 0; k < n; ++k) y[k] *= inv;
 }
+
+namespace {
 
 class SoftmaxOp : public OpKernel {
  public:
@@ -136,8 +143,8 @@ class SoftmaxOp : public OpKernel {
   int64_t outer_ = 1, len_ = 1, inner_ = 1;
 };
 
-/// LayerNorm of one row: y = (x - mean) / sqrt(var + eps) * scale + bias (scale/bias broadcast when
-/// sc1/b1); optionally stores mean and 1/stddev.
+}  // namespace
+
 ORTKIT_OPS_CLONES void layernorm_row(const float* xr, float* yr, int64_t len, float eps, const float* sc,
                                      bool sc1, const float* bias, bool b1, float* mean_out, float* inv_out) {
   const float mean = sum_f32(xr, len) / static_cast<float>(len);
@@ -160,6 +167,25 @@ ORTKIT_OPS_CLONES void layernorm_row(const float* xr, float* yr, int64_t len, fl
     }
   }
 }
+
+ORTKIT_OPS_CLONES void rmsnorm_row(const float* xr, float* yr, int64_t len, float eps, const float* sc, bool sc1,
+                                   float* inv_out) {
+  float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0}, ss = 0;
+  int64_t i = 0;
+  for (; i + 8 <= len; i += 8)
+    for (int j = 0; j < 8; ++j) acc[j] += xr[i + j] * xr[i + j];
+  for (; i < len; ++i) ss += xr[i] * xr[i];
+  for (float a : acc) ss += a;
+  const float inv = 1.f / std::sqrt(ss / static_cast<float>(len) + eps);
+  if (inv_out) *inv_out = inv;
+  if (sc1) {
+    for (int64_t k = 0; k < len; ++k) yr[k] = xr[k] * inv * sc[0];
+  } else {
+    for (int64_t k = 0; k < len; ++k) yr[k] = xr[k] * inv * sc[k];
+  }
+}
+
+namespace {
 
 /// LayerNormalization: normalise over dims [axis, rank), then * Scale + B. Optional outputs Mean and
 /// InvStdDev (shape of X with the normalised dims set to 1).
@@ -271,7 +297,9 @@ void register_normalization_ops(OpRegistry& r) {
   r.add(kOnnxDomain, "Softmax", 13, kAnyOpset, [] { return std::make_unique<SoftmaxOp>(false, false); });
   r.add(kOnnxDomain, "LogSoftmax", 1, 12, [] { return std::make_unique<SoftmaxOp>(true, true); });
   r.add(kOnnxDomain, "LogSoftmax", 13, kAnyOpset, [] { return std::make_unique<SoftmaxOp>(true, false); });
-  r.add(kOnnxDomain, "LayerNormalization", 17, kAnyOpset, [] { return std::make_unique<LayerNormOp>(); });
+  // ONNX Runtime has run LayerNormalization in the ai.onnx domain since opset 1 (a contrib op there before
+  // ONNX 17 made it standard), and its transformer optimizer writes it into opset 11-16 models.
+  r.add(kOnnxDomain, "LayerNormalization", 1, kAnyOpset, [] { return std::make_unique<LayerNormOp>(); });
   // The optimizer's fused LayerNorm (ONNX semantics) for models whose opset predates 17.
   r.add(kOrtkitDomain, "LayerNormalization", 1, kAnyOpset, [] { return std::make_unique<LayerNormOp>(); });
   r.add(kOnnxDomain, "BatchNormalization", 6, kAnyOpset, [] { return std::make_unique<BatchNormOp>(); });

@@ -89,5 +89,9 @@ void register_tensor_misc_ops(OpRegistry& r);    // tensor_misc.cpp: OneHot, Eye
 void register_grid_sample_ops(OpRegistry& r);    // grid_sample.cpp: GridSample
 void register_spectral_ops(OpRegistry& r);       // spectral.cpp: DFT, STFT, MelWeightMatrix
 void register_loss_ops(OpRegistry& r);           // loss.cpp: NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss
+void register_gelu_ops(OpRegistry& r);             // gelu.cpp: Gelu (opset 20), com.microsoft Gelu family
+void register_skip_layer_norm_ops(OpRegistry& r);  // skip_layer_norm.cpp: SkipLayerNorm, RMS norms
+void register_embed_layer_norm_ops(OpRegistry& r); // embed_layer_norm.cpp: com.microsoft EmbedLayerNorm
+void register_attention_ops(OpRegistry& r);        // attention.cpp: com.microsoft Attention
 
 }  // namespace ortkit::ops

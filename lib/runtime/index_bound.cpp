@@ -28,8 +28,14 @@ int64_t SessionImpl::index_bound(const std::string& input) const {
     for (const graph::Node& n : g_.nodes) {
       for (size_t i = 0; i < n.inputs.size(); ++i) {
         if (n.inputs[i] != v) continue;
-        if (n.op_type == "Gather" && i == 1 && n.attrs.get_int("axis", 0) == 0) {
-          auto it = g_.initializers.find(n.inputs[0]);
+        // The table an index input selects rows of: Gather's data, or for ONNX Runtime's fused
+        // EmbedLayerNormalization, word_embedding (input_ids) and segment_embedding (segment_ids).
+        std::string table;
+        if (n.op_type == "Gather" && i == 1 && n.attrs.get_int("axis", 0) == 0) table = n.inputs[0];
+        const size_t ti = i == 0 ? 2 : 4;
+        if (n.op_type == "EmbedLayerNormalization" && i <= 1 && n.inputs.size() > ti) table = n.inputs[ti];
+        if (!table.empty()) {
+          auto it = g_.initializers.find(table);
           if (it != g_.initializers.end() && it->second->rank() >= 1) {
             const int64_t rows = it->second->shape()[0];
             bound = bound < 0 ? rows : std::min(bound, rows);

@@ -88,7 +88,9 @@ TEST_CASE("LayerNormalization: ONNX 17 and the ortkit-domain fused form agree", 
   CHECK(max_abs_diff(eval_single("LayerNormalization", {x, sc, b}, {}, ok)[0], ys[0]) < 1e-6f);
   EvalOptions o16;
   o16.opset = 16;
-  CHECK_THROWS_AS(eval_single("LayerNormalization", {x, sc, b}, {}, o16), Error);  // not an ONNX op before 17
+  // Not an ONNX op before 17, but ONNX Runtime runs it at any opset and its transformer optimizer writes
+  // it into opset 11-16 models, so it runs here too, with the same semantics.
+  CHECK(max_abs_diff(eval_single("LayerNormalization", {x, sc, b}, {}, o16)[0], ys[0]) < 1e-6f);
 }
 
 TEST_CASE("BatchNormalization inference and training rejection", "[ops][normalization]") {

@@ -371,3 +371,67 @@ TEST_CASE("optimize() runs the pipeline by level and logs rewrites", "[optimizer
   for (const auto& l : log) saw = saw || l.rfind("gelu_fusion", 0) == 0;
   CHECK(saw);
 }
+
+TEST_CASE("single-node GELUs (ONNX Gelu, ORT's BiasGelu / FastGelu / Gelu) go into the GEMM epilogue",
+          "[optimizer][contrib]") {
+  struct Case {
+    const char* op;
+    const char* domain;
+    bool bias;
+  };
+  for (const Case c : {Case{"BiasGelu", "com.microsoft", true}, Case{"FastGelu", "com.microsoft", true},
+                       Case{"FastGelu", "com.microsoft", false}, Case{"Gelu", "com.microsoft", false},
+                       Case{"Gelu", "", false}}) {
+    for (bool mm_has_bias : {false, true}) {
+      CAPTURE(c.op, c.domain, c.bias, mm_has_bias);
+      ModelBuilder mb(c.domain[0] ? 14 : 20);
+      mb.import("com.microsoft", 1);
+      mb.input("a", {int64_t{3}, int64_t{4}});
+      mb.init("W", make_random({4, 5}, 2));
+      mb.init("b", make_random({5}, 3));
+      mb.init("gb", make_random({5}, 4));
+      mb.node("MatMul", {"a", "W"}, {"mm"});
+      std::string x = "mm";
+      if (mm_has_bias) {
+        mb.node("Add", {"mm", "b"}, {"mmb"});
+        x = "mmb";
+      }
+      std::vector<std::string> ins = {x};
+      if (c.bias) ins.push_back("gb");
+      mb.node(c.op, ins, {"y"}, "", c.domain);
+      mb.output("y");
+      SessionOptions o0, o99;
+      o0.optimization_level = 0;
+      auto s0 = Session::from_bytes(mb.bytes(), o0), s1 = Session::from_bytes(mb.bytes(), o99);
+      // A GELU bias cannot join a GEMM that already took the Add's bias: that GELU node stays.
+      const bool fused = !(c.bias && mm_has_bias);
+      CHECK(s1->op_counts().count(c.op) == (fused ? 0u : 1u));
+      CHECK(s1->op_counts().count("FusedMatMul") == 1);
+      const Tensor a = make_random({3, 4}, 9);
+      Tensor y0 = s0->run({{"a", a}})[0].clone(), y1 = s1->run({{"a", a}})[0];
+      for (int64_t i = 0; i < y0.numel(); ++i)
+        CHECK(y1.data_as<float>()[i] == Approx(y0.data_as<float>()[i]).margin(1e-6));
+    }
+  }
+}
+
+TEST_CASE("index_bound reads the tables of ORT's EmbedLayerNormalization", "[optimizer][contrib][session]") {
+  ModelBuilder mb(14);
+  mb.import("com.microsoft", 1);
+  mb.input("input_ids", {std::string("batch"), std::string("sequence")}, 7);
+  mb.input("token_type_ids", {std::string("batch"), std::string("sequence")}, 7);
+  mb.init("we", make_random({37, 4}, 1));
+  mb.init("pe", make_random({16, 4}, 2));
+  mb.init("se", make_random({3, 4}, 3));
+  mb.init("g", make_random({4}, 4));
+  mb.init("b", make_random({4}, 5));
+  auto& ids = mb.node("Cast", {"input_ids"}, {"ids32"});
+  ModelBuilder::attr_int(ids, "to", 6);
+  auto& seg = mb.node("Cast", {"token_type_ids"}, {"seg32"});
+  ModelBuilder::attr_int(seg, "to", 6);
+  mb.node("EmbedLayerNormalization", {"ids32", "seg32", "we", "pe", "se", "g", "b"}, {"y"}, "", "com.microsoft");
+  mb.output("y");
+  auto s = Session::from_bytes(mb.bytes());
+  CHECK(s->index_bound("input_ids") == 37);
+  CHECK(s->index_bound("token_type_ids") == 3);
+}

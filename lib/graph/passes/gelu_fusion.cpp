@@ -5,6 +5,9 @@
 // x must come from a MatMul / FusedMatMul (or the int8 DynQuantMatMul / QdqMatMul) without an activation, and
 // every reader of x must be part of the pattern; then the GEMM takes the activation and the pattern's output
 // name.
+// The single-node forms go the same way: ONNX Gelu (opset 20) and the com.microsoft Gelu, BiasGelu and
+// FastGelu that ONNX Runtime's transformer optimizer writes; a BiasGelu / FastGelu bias (a constant of N
+// values) becomes the GEMM's bias, so a MatMul that already has one keeps its GELU node.
 #include <cmath>
 
 #include "graph/optimizer.h"
@@ -80,6 +83,60 @@ std::string match_inner(const Graph& g, const Node& act, bool tanh_form, std::ve
 
 }  // namespace
 
+namespace {
+
+/// The activation a single GELU node computes, or "" when it is not one (or has attributes we do not fold).
+std::string single_node_gelu(const Node& n) {
+  if (n.domain.empty() && n.op_type == "Gelu")
+    return n.attrs.get_string("approximate", "none") == "tanh" ? "gelu_tanh" : "gelu_erf";
+  if (n.domain != ops::kMsDomain) return {};
+  if (n.op_type == "Gelu" || n.op_type == "BiasGelu") return "gelu_erf";
+  if (n.op_type == "FastGelu") return "gelu_tanh";
+  return {};
+}
+
+int fuse_single_node_gelu(Graph& g, std::vector<bool>& dead) {
+  using namespace pattern;
+  int fused = 0;
+  for (size_t e = 0; e < g.nodes.size(); ++e) {
+    const Node& act = g.nodes[e];
+    const std::string kind = dead[e] || act.inputs.empty() ? std::string() : single_node_gelu(act);
+    if (kind.empty() || act.outputs.size() != 1) continue;
+    const std::string bias = act.inputs.size() > 1 ? act.inputs[1] : std::string();
+    const int gi = g.producer(act.inputs[0]);
+    if (gi < 0 || dead[gi] || sole_consumer(g, act.inputs[0]) != static_cast<int>(e)) continue;
+    Node& gemm = g.nodes[gi];
+    const bool plain = gemm.op_type == "MatMul" && gemm.domain.empty() && gemm.inputs.size() == 2;
+    const bool fused_mm = gemm.op_type == "FusedMatMul" && gemm.domain == ops::kOrtkitDomain &&
+                          gemm.attrs.get_string("activation", "").empty();
+    const bool int8_mm = (gemm.op_type == "DynQuantMatMul" || gemm.op_type == "QdqMatMul") &&
+                         gemm.domain == ops::kOrtkitDomain && gemm.attrs.get_string("activation", "").empty();
+    if (!bias.empty()) {
+      // The bias joins a float GEMM that has none yet; it must be N constant values.
+      const Tensor* w = plain ? g.constant(gemm.inputs[1]) : nullptr;
+      const Tensor* c = g.constant(bias);
+      if (!w || w->rank() < 2 || !c || c->dtype() != DType::f32 || c->rank() != 1 ||
+          c->numel() != w->shape().back())
+        continue;
+      gemm.inputs.push_back(bias);
+    } else if (!plain && !fused_mm && !int8_mm) {
+      continue;
+    }
+    if (!int8_mm) {
+      gemm.op_type = "FusedMatMul";
+      gemm.domain = ops::kOrtkitDomain;
+      gemm.opset = 1;
+    }
+    gemm.attrs.set_string("activation", kind);
+    gemm.outputs[0] = act.outputs[0];
+    dead[e] = true;
+    ++fused;
+  }
+  return fused;
+}
+
+}  // namespace
+
 int fuse_gelu(Graph& g) {
   int fused = 0;
   std::vector<bool> dead(g.nodes.size(), false);
@@ -143,6 +200,7 @@ int fuse_gelu(Graph& g) {
     for (int u : used) dead[u] = true;
     ++fused;
   }
+  fused += fuse_single_node_gelu(g, dead);
   if (fused) {
     g.erase_nodes(dead);
     g.topo_sort();

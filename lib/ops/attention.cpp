@@ -1,0 +1,222 @@
+// com.microsoft Attention: BERT / GPT-2 self-attention as ONNX Runtime's transformer optimizer fuses it
+// (the graphs `python -m onnxruntime.transformers.optimizer` and ORT's benchmark.py write).
+//   inputs:  input [B, S, Hin], weights [Hin, Dq + Dk + Dv], bias [Dq + Dk + Dv]?, mask_index (int32)?,
+//            past [2, B, N, P, Dk / N]?, attention_bias [B or 1, N, S, P + S]?
+//   outputs: output [B, S, Dv], present [2, B, N, P + S, Dk / N]? (past K, V followed by this call's)
+//   attrs:   num_heads, qkv_hidden_sizes (default three equal parts), unidirectional, scale (default
+//            1 / sqrt(head size)), mask_filter_value (default -10000)
+// mask_index, as ORT reads it (T = P + S keys):
+//   [B]       keys at or after mask_index[b] are masked (right padding; EmbedLayerNormalization's count)
+//   [2B]      also keys before mask_index[B + b] (left padding)
+//   [B, T]    raw 0/1 mask per key;  [B, S, T]  raw 0/1 mask per query and key
+// A masked score gets mask_filter_value added; with unidirectional, keys after the query's position are
+// set to the lowest float. Then softmax over the keys and the weighted sum of V.
+// The projection is one GEMM with the bias in its epilogue (weights packed once when constant); each
+// (batch, head) then runs Q K^T and P V as small GEMMs on one thread, heads in parallel.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "ops/op_util.h"
+#include "ops/registry.h"
+#include "ops/row_kernels.h"
+#include "ortkit/kernels/registry.h"
+
+namespace ortkit::ops {
+namespace {
+
+using kernels::BDesc;
+using kernels::PackedB;
+
+enum In { kInput, kWeights, kBias, kMask, kPast, kAttnBias, kPastLen };
+
+class AttentionOp : public OpKernel {
+ public:
+  void compile(CompileContext& ctx) override {
+    ctx.require_dtype(kInput, {DType::f32});
+    ctx.require_dtype(kWeights, {DType::f32});
+    const Shape& x = ctx.input(kInput).shape;
+    const Shape& w = ctx.input(kWeights).shape;
+    if (x.size() != 3) ctx.fail("input must be 3-D [batch, sequence, hidden], got " + shape_str(x));
+    if (w.size() != 2 || w[0] != x[2])
+      ctx.fail("weights must be [" + std::to_string(x[2]) + ", Dq + Dk + Dv], got " + shape_str(w));
+    heads_ = ctx.attr().get_int("num_heads");
+    if (heads_ <= 0) ctx.fail("num_heads must be positive");
+    std::vector<int64_t> qkv = ctx.attr().get_ints("qkv_hidden_sizes", {});
+    if (qkv.empty()) {
+      if (w[1] % 3) ctx.fail("weights' second dimension " + std::to_string(w[1]) + " is not 3 equal parts");
+      qkv = {w[1] / 3, w[1] / 3, w[1] / 3};
+    }
+    if (qkv.size() != 3 || qkv[0] + qkv[1] + qkv[2] != w[1] || qkv[0] != qkv[1])
+      ctx.fail("qkv_hidden_sizes must be 3 sizes with Dq == Dk summing to the weights' width");
+    dq_ = qkv[0], dv_ = qkv[2];
+    if (dq_ % heads_ || dv_ % heads_) ctx.fail("hidden sizes are not divisible by num_heads");
+    if (ctx.attr().get_int("do_rotary", 0)) ctx.unsupported("do_rotary=1");
+    if (ctx.attr().get_int("past_present_share_buffer", 0)) ctx.unsupported("past_present_share_buffer=1");
+    if (ctx.has_input(kPastLen)) ctx.unsupported("the past_sequence_length input");
+    unidirectional_ = ctx.attr().get_int("unidirectional", 0) != 0;
+    const float sc = ctx.attr().get_float("scale", 0.f);
+    scale_ = sc != 0.f ? sc : 1.f / std::sqrt(static_cast<float>(dq_ / heads_));
+    filter_ = ctx.attr().get_float("mask_filter_value", -10000.f);
+    const int64_t B = x[0], S = x[1], hk = dq_ / heads_;
+    if (ctx.has_input(kBias)) {
+      ctx.require_dtype(kBias, {DType::f32});
+      const Shape& b = ctx.input(kBias).shape;
+      if (b.size() != 1 || b[0] != w[1])
+        ctx.fail("bias must be 1-D with " + std::to_string(w[1]) + " values");
+    }
+    int64_t P = 0;
+    if (ctx.has_input(kPast)) {
+      ctx.require_dtype(kPast, {DType::f32});
+      const Shape& p = ctx.input(kPast).shape;
+      if (dq_ != dv_) ctx.unsupported("past with Dk != Dv");
+      if (p.size() != 5 || p[0] != 2 || p[1] != B || p[2] != heads_ || p[4] != hk)
+        ctx.fail("past must be [2, " + std::to_string(B) + ", " + std::to_string(heads_) + ", past, " +
+                 std::to_string(hk) + "], got " + shape_str(p));
+      P = p[3];
+    }
+    const int64_t T = P + S;
+    if (ctx.has_input(kMask)) {
+      ctx.require_dtype(kMask, {DType::i32});
+      const Shape& m = ctx.input(kMask).shape;
+      const bool ok = (m.size() == 1 && (m[0] == B || m[0] == 2 * B)) ||
+                      (m.size() == 2 && m[0] == B && m[1] == T) ||
+                      (m.size() == 3 && m[0] == B && m[1] == S && m[2] == T);
+      if (!ok) {
+        if (m.size() == 4) ctx.unsupported("a 4-D mask_index");
+        ctx.fail("mask_index " + shape_str(m) + " is none of [B], [2B], [B, T], [B, S, T] for B=" +
+                 std::to_string(B) + ", S=" + std::to_string(S) + ", T=" + std::to_string(T));
+      }
+    }
+    if (ctx.has_input(kAttnBias)) {
+      ctx.require_dtype(kAttnBias, {DType::f32});
+      const Shape& a = ctx.input(kAttnBias).shape;
+      if (a.size() != 4 || (a[0] != B && a[0] != 1) || a[1] != heads_ || a[2] != S || a[3] != T)
+        ctx.fail("attention_bias must be [B or 1, num_heads, S, T], got " + shape_str(a));
+    }
+    ctx.set_output(0, DType::f32, {B, S, dv_});
+    if (ctx.outputs.size() > 1) {
+      if (dq_ != dv_) ctx.unsupported("present with Dk != Dv");
+      ctx.set_output(1, DType::f32, {2, B, heads_, T, hk});
+    }
+    if (ctx.outputs.size() > 2) ctx.fail("at most 2 outputs");
+
+    kind_ = ctx.float_gemm_kind();
+    const InputDesc& wd = ctx.input(kWeights);
+    if (wd.constant && packed_w_.empty())
+      kernels::pack_b(packed_w_, kind_, BDesc{wd.constant->data_as<float>(), w[0], w[1], w[1], false});
+    slots_ = std::max(1, ctx.threading.threads);
+    if (static_cast<int>(k_pack_.size()) < slots_) {
+      k_pack_.resize(static_cast<size_t>(slots_));
+      v_pack_.resize(static_cast<size_t>(slots_));
+    }
+    const int64_t D = w[1];
+    const int64_t per_slot = T * hk + T * (dv_ / heads_) + S * T;
+    ctx.scratch_bytes = sizeof(float) * static_cast<size_t>(B * S * D + slots_ * per_slot);
+  }
+
+  void run(RunContext& ctx) override {
+    const Tensor& x = ctx.input(kInput);
+    const int64_t B = x.shape()[0], S = x.shape()[1], Hin = x.shape()[2];
+    const int64_t D = ctx.input(kWeights).shape()[1];
+    const int64_t N = heads_, hk = dq_ / N, hv = dv_ / N;
+    const Tensor* past = ctx.has_input(kPast) ? &ctx.input(kPast) : nullptr;
+    const int64_t P = past ? past->shape()[3] : 0, T = P + S;
+    float* qkv = static_cast<float*>(ctx.scratch);
+    float* slot_mem = qkv + B * S * D;
+    const int64_t per_slot = T * hk + T * hv + S * T;
+
+    // Q | K | V for every token, bias in the epilogue.
+    const PackedB* wp = &packed_w_;
+    if (packed_w_.empty()) {
+      kernels::pack_b(dyn_w_, kind_, BDesc{ctx.input(kWeights).data_as<float>(), Hin, D, D, false});
+      wp = &dyn_w_;
+    }
+    kernels::Epilogue ep;
+    ep.bias = ctx.has_input(kBias) ? ctx.input(kBias).data_as<float>() : nullptr;
+    kernels::gemm_f32(B * S, x.data_as<float>(), Hin, *wp, qkv, D, ep, ctx.threading);
+
+    const int32_t* mask = ctx.has_input(kMask) ? ctx.input(kMask).data_as<int32_t>() : nullptr;
+    const Shape mshape = mask ? ctx.input(kMask).shape() : Shape{};
+    const Tensor* ab = ctx.has_input(kAttnBias) ? &ctx.input(kAttnBias) : nullptr;
+    float* out = ctx.output(0).data_as<float>();
+    float* present = ctx.outputs.size() > 1 && ctx.outputs[1] ? ctx.output(1).data_as<float>() : nullptr;
+    const float lowest = std::numeric_limits<float>::lowest();
+
+    run_tasks(ctx.threading, slots_, B * N, [&](int64_t task, int64_t slot, const kernels::Threading& th) {
+      const int64_t b = task / N, n = task % N;
+      float* kbuf = slot_mem + slot * per_slot;
+      float* vbuf = kbuf + T * hk;
+      float* scores = vbuf + T * hv;
+      // Keys and values of this head: the past ones, then this call's.
+      for (int64_t t = 0; t < T; ++t) {
+        const float* ks = t < P ? past->data_as<float>() + ((b * N + n) * P + t) * hk
+                                : qkv + (b * S + t - P) * D + dq_ + n * hk;
+        const float* vs = t < P ? past->data_as<float>() + (((B + b) * N + n) * P + t) * hk
+                                : qkv + (b * S + t - P) * D + 2 * dq_ + n * hv;
+        std::memcpy(kbuf + t * hk, ks, sizeof(float) * static_cast<size_t>(hk));
+        std::memcpy(vbuf + t * hv, vs, sizeof(float) * static_cast<size_t>(hv));
+      }
+      if (present) {
+        std::memcpy(present + (b * N + n) * T * hk, kbuf, sizeof(float) * static_cast<size_t>(T * hk));
+        std::memcpy(present + ((B + b) * N + n) * T * hk, vbuf, sizeof(float) * static_cast<size_t>(T * hv));
+      }
+      // scores = Q K^T: K rows are B's columns (BDesc trans).
+      PackedB& kp = k_pack_[static_cast<size_t>(slot)];
+      kernels::pack_b(kp, kernels::GemmKind::f32, BDesc{kbuf, hk, T, hk, true});
+      kernels::gemm_f32(S, qkv + b * S * D + n * hk, D, kp, scores, T, {}, th);
+      for (int64_t i = 0; i < S; ++i) {
+        float* row = scores + i * T;
+        const float* bias_row =
+            ab ? ab->data_as<float>() + (((ab->shape()[0] == 1 ? 0 : b) * N + n) * S + i) * T : nullptr;
+        for (int64_t j = 0; j < T; ++j) {
+          float m = 0.f;
+          if (mask) {
+            bool keep = true;
+            if (mshape.size() == 1) {
+              keep = j < mask[b] && (mshape[0] == B || j >= std::min<int64_t>(mask[B + b], T));
+            } else if (mshape.size() == 2) {
+              keep = mask[b * T + j] > 0;
+            } else {
+              keep = mask[(b * S + i) * T + j] > 0;
+            }
+            if (!keep) m = filter_;
+          }
+          if (unidirectional_ && j > P + i) m = lowest;
+          float v = row[j] * scale_ + m;
+          if (bias_row) v += bias_row[j];
+          row[j] = v;
+        }
+        softmax_row(row, row, T, false);
+      }
+      // out[b, :, n*hv : (n+1)*hv] = P V
+      PackedB& vp = v_pack_[static_cast<size_t>(slot)];
+      kernels::pack_b(vp, kernels::GemmKind::f32, BDesc{vbuf, T, hv, hv, false});
+      kernels::gemm_f32(S, scores, T, vp, out + b * S * dv_ + n * hv, dv_, {}, th);
+    });
+  }
+
+  std::vector<std::string> kernels_used() const override {
+    std::vector<std::string> k;
+    if (!packed_w_.empty() && packed_w_.kernel()) k.push_back(packed_w_.kernel()->name);
+    return k;
+  }
+
+ private:
+  int64_t heads_ = 1, dq_ = 0, dv_ = 0;
+  bool unidirectional_ = false;
+  float scale_ = 1.f, filter_ = -10000.f;
+  int slots_ = 1;
+  kernels::GemmKind kind_ = kernels::GemmKind::f32;
+  PackedB packed_w_, dyn_w_;
+  std::vector<PackedB> k_pack_, v_pack_;
+};
+
+}  // namespace
+
+void register_attention_ops(OpRegistry& r) {
+  r.add(kMsDomain, "Attention", 1, kAnyOpset, [] { return std::make_unique<AttentionOp>(); });
+}
+
+}  // namespace ortkit::ops

@@ -1,0 +1,20 @@
+# ONNX Runtime's transformer-optimizer ops (com.microsoft Attention, SkipLayerNormalization, ...) and the
+# torch exports after its optimizer, against ONNX Runtime / torch. Skips (exit 77) without a Python that
+# has onnxruntime: .venv in the repo root or $ORTKIT_PYTHON.
+set(_contrib_py "")
+if(DEFINED ENV{ORTKIT_PYTHON})
+  set(_contrib_py $ENV{ORTKIT_PYTHON})
+elseif(EXISTS ${CMAKE_SOURCE_DIR}/.venv/bin/python)
+  set(_contrib_py ${CMAKE_SOURCE_DIR}/.venv/bin/python)
+else()
+  find_program(ORTKIT_CONTRIB_PYTHON3 NAMES python3)
+  if(ORTKIT_CONTRIB_PYTHON3)
+    set(_contrib_py ${ORTKIT_CONTRIB_PYTHON3})
+  endif()
+endif()
+if(_contrib_py)
+  add_test(NAME contrib:ort_transformer_ops
+           COMMAND ${_contrib_py} ${CMAKE_SOURCE_DIR}/scripts/contrib_ops_check.py $<TARGET_FILE:ort-bench>
+                   ${CMAKE_CURRENT_BINARY_DIR}/contrib_ops)
+  set_tests_properties(contrib:ort_transformer_ops PROPERTIES SKIP_RETURN_CODE 77 LABELS "engine;peers" TIMEOUT 300)
+endif()
