@@ -2,18 +2,22 @@
 """ONNX Runtime's transformer-optimizer ops in ortkit, checked against ONNX Runtime itself.
 
 1. Single-node models of com.microsoft Attention (every mask_index form, unidirectional, past/present,
-   attention_bias, qkv_hidden_sizes, scale), SkipLayerNormalization and SkipSimplifiedLayerNormalization
-   (every optional input and output), EmbedLayerNormalization, Gelu / BiasGelu / FastGelu / QuickGelu,
-   SimplifiedLayerNormalization, LayerNormalization at opset 14 (as ORT's optimizer writes it) and ONNX
-   Gelu (opset 20), run in ONNX Runtime and in ortkit (`ort-bench verify`).
+   attention_bias, qkv_hidden_sizes, scale) and QAttention, SkipLayerNormalization and
+   SkipSimplifiedLayerNormalization (every optional input and output), EmbedLayerNormalization and
+   QEmbedLayerNormalization, Gelu / BiasGelu / FastGelu / QuickGelu, SimplifiedLayerNormalization,
+   LayerNormalization at opset 14 (as ORT's optimizer writes it) and ONNX Gelu (opset 20), run in ONNX
+   Runtime and in ortkit (`ort-bench verify`).
 2. The PyTorch exports in tests/data/torch (BERT, RoBERTa, DistilBERT, GPT-2) passed through
-   onnxruntime.transformers.optimizer, compared with torch's own outputs.
+   onnxruntime.transformers.optimizer, compared with torch's own outputs; and those optimized graphs
+   after ORT's quantize_dynamic (QAttention, QEmbedLayerNormalization, MatMulInteger), compared with
+   ONNX Runtime running the same int8 model.
 
     contrib_ops_check.py ORT_BENCH WORKDIR
 
 Exit 0 when every case agrees, 1 on a mismatch, 77 (skip) when onnxruntime is not installed.
 """
 import os
+import shutil
 import subprocess
 import sys
 
@@ -48,9 +52,11 @@ def main():
             print(r.stdout, r.stderr, sep="")
             failures.append(name)
 
-    def check(name, node, inputs, n_out=1, opset=14, ms=True):
-        """inputs: list of (name, array or None for an omitted optional input). Outputs are float but
-        EmbedLayerNormalization's mask_index."""
+    def check(name, node, inputs, n_out=1, opset=14, ms=True, atol="1e-5", inits=()):
+        """inputs: list of (name, array or None for an omitted optional input); those named in `inits`
+        become initializers. Outputs are float but EmbedLayerNormalization's mask_index."""
+        initializers = [numpy_helper.from_array(a, n) for n, a in inputs if n in inits]
+        inputs = [(n, a) for n, a in inputs if n not in inits]
         graph_inputs = [helper.make_tensor_value_info(n, helper.np_dtype_to_tensor_dtype(a.dtype), a.shape)
                         for n, a in inputs if a is not None]
         outs = [helper.make_tensor_value_info(o, I32 if o == "mask_index" else F, None)
@@ -58,19 +64,21 @@ def main():
         imports = [helper.make_opsetid("", opset)]
         if ms:
             imports.append(helper.make_opsetid("com.microsoft", 1))
-        model = helper.make_model(helper.make_graph([node], name, graph_inputs, outs), opset_imports=imports)
+        model = helper.make_model(helper.make_graph([node], name, graph_inputs, outs, initializers),
+                                  opset_imports=imports)
         model.ir_version = 8
         path = os.path.join(work, name + ".onnx")
         onnx.save(model, path)
         feeds = {n: a for n, a in inputs if a is not None}
         ref = ort.InferenceSession(path, providers=["CPUExecutionProvider"]).run(None, feeds)
         data = os.path.join(work, name)
-        os.makedirs(data, exist_ok=True)
+        shutil.rmtree(data, ignore_errors=True)  # no stale input_N.pb from an earlier run
+        os.makedirs(data)
         for i, (n, a) in enumerate((n, a) for n, a in inputs if a is not None):
             onnx.save_tensor(numpy_helper.from_array(a, n), os.path.join(data, f"input_{i}.pb"))
         for i, (o, v) in enumerate(zip([o for o in node.output[:n_out] if o], ref)):
             onnx.save_tensor(numpy_helper.from_array(v, o), os.path.join(data, f"output_{i}.pb"))
-        verify(name, path, data)
+        verify(name, path, data, atol=atol)
 
     def f32(*shape, scale=1.0):
         return (rng.standard_normal(shape) * scale).astype(np.float32)
@@ -104,6 +112,20 @@ def main():
     node = helper.make_node("Attention", ["x", "w2", "b2"], ["y"], domain="com.microsoft", num_heads=N,
                             qkv_hidden_sizes=[D, D, 2 * N])
     check("attention_qkv_sizes", node, [("x", x), ("w2", w2), ("b2", f32(2 * D + 2 * N))])
+
+    # ---- QAttention: u8 input as DynamicQuantizeLinear makes it, s8 or u8 weights, scales per tensor or
+    # per column. The int32 sums are exact on both sides; the float rest differs by rounding only.
+    xq = rng.integers(0, 256, (B, S, Hin)).astype(np.uint8)
+    for wtype, per_col in [(np.int8, False), (np.int8, True), (np.uint8, False)]:
+        lo, hi = (-128, 128) if wtype == np.int8 else (0, 256)
+        wq = rng.integers(lo, hi, (Hin, 3 * D)).astype(wtype)
+        ws = (rng.random(3 * D if per_col else 1) * 0.01 + 0.001).astype(np.float32)
+        wz = np.array([0 if wtype == np.int8 else 131], wtype)
+        ins = [("xq", xq), ("wq", wq), ("bias", bias), ("xs", np.array([0.02], np.float32)),
+               ("ws", ws.reshape(-1) if per_col else ws.reshape(())), ("mask", np.array([5, 3], np.int32)),
+               ("xz", np.array(7, np.uint8)), ("wz", wz.reshape(()))]
+        node = helper.make_node("QAttention", [n for n, _ in ins], ["y"], domain="com.microsoft", num_heads=N)
+        check(f"qattention_{np.dtype(wtype).name}{'_per_column' if per_col else ''}", node, ins, atol="1e-4")
 
     # ---- SkipLayerNormalization / SkipSimplifiedLayerNormalization
     H = 24
@@ -144,6 +166,17 @@ def main():
     check("embed_ln_position_ids", node, [("ids", ids), ("seg", seg)] + emb + [("mask", None), ("pos", pos_ids)],
           n_out=2)
 
+    qtabs = []
+    for tname, arr in [("we", emb[0][1]), ("pe", emb[1][1]), ("se", emb[2][1]), ("g", gamma), ("b", beta)]:
+        sc = float(np.abs(arr).max()) / 127
+        qtabs.append((tname + "_q", np.clip(np.round(arr / sc) + 128, 0, 255).astype(np.uint8),
+                      np.array(sc, np.float32), np.array(128, np.uint8)))
+    q_ins = [("ids", ids), ("seg", seg)] + [(n, q) for n, q, _, _ in qtabs] + [("mask", mask)]
+    q_ins += [(n + "_s", sc) for n, _, sc, _ in qtabs] + [(n + "_z", z) for n, _, _, z in qtabs]
+    node = helper.make_node("QEmbedLayerNormalization", [n for n, _ in q_ins], ["y", "mask_index"],
+                            domain="com.microsoft", epsilon=1e-12)
+    check("qembed_ln", node, q_ins, n_out=2, atol="1e-4", inits={n for n, _ in q_ins[2:] if n != "mask"})
+
     # ---- GELU family
     a = f32(3, 4, 20, scale=3.0)
     gb = f32(20)
@@ -173,6 +206,31 @@ def main():
             m.save_model_to_file(out)
             print(f"{name}: ORT-optimized graph has {', '.join(ops)}")
             verify(f"{name}_ort_optimized", out, os.path.join(src, "test_data_set_0"))
+            if kind != "bert":
+                continue
+            # ... then ORT's dynamic quantization, against ORT running the same int8 model.
+            from onnxruntime.quantization import QuantType, quantize_dynamic
+            q = os.path.join(work, name + "_ort_optimized_int8.onnx")
+            quantize_dynamic(out, q, weight_type=QuantType.QInt8,
+                             extra_options={"DefaultTensorType": TensorProto.FLOAT})
+            ops = sorted({f"{n.domain}.{n.op_type}" for n in onnx.load(q).graph.node if n.domain})
+            print(f"{name}: after quantize_dynamic: {', '.join(ops)}")
+            model = onnx.load(q)
+            feeds = {}
+            for i, gi in enumerate(model.graph.input):
+                t = onnx.load_tensor(os.path.join(src, "test_data_set_0", f"input_{i}.pb"))
+                feeds[t.name] = numpy_helper.to_array(t)
+            ref = ort.InferenceSession(q, providers=["CPUExecutionProvider"]).run(None, feeds)
+            data = os.path.join(work, name + "_int8_data")
+            shutil.rmtree(data, ignore_errors=True)
+            os.makedirs(data)
+            for i, (k, v) in enumerate(feeds.items()):
+                onnx.save_tensor(numpy_helper.from_array(v, k), os.path.join(data, f"input_{i}.pb"))
+            for i, (o, v) in enumerate(zip(model.graph.output, ref)):
+                onnx.save_tensor(numpy_helper.from_array(v, o.name), os.path.join(data, f"output_{i}.pb"))
+            # Same int8 model, same quantization rule: only float rounding (and the rare activation
+            # value it moves across a quantization step) differs.
+            verify(f"{name}_ort_optimized_int8", q, data, rtol="1e-3", atol="2e-3")
 
     print(f"{len(failures)} failure(s)" + (": " + ", ".join(failures) if failures else ""))
     return 1 if failures else 0

@@ -11,14 +11,21 @@
 //   [B, T]    raw 0/1 mask per key;  [B, S, T]  raw 0/1 mask per query and key
 // A masked score gets mask_filter_value added; with unidirectional, keys after the query's position are
 // set to the lowest float. Then softmax over the keys and the weighted sum of V.
-// The projection is one GEMM with the bias in its epilogue (weights packed once when constant); each
-// (batch, head) then runs Q K^T and P V as small GEMMs on one thread, heads in parallel.
+// com.microsoft QAttention (what ORT's quantize_dynamic makes of Attention) is the same op with an int8
+// projection: input u8/s8 with input_scale / input_zero_point (DynamicQuantizeLinear's outputs), weight
+// u8/s8 with weight_scale / weight_zero_point per tensor or per column, float bias; no attention_bias.
+//   inputs:  input, weight, bias, input_scale, weight_scale, mask_index?, input_zero_point?,
+//            weight_zero_point?, past?
+// The projection is one GEMM with the bias in its epilogue (weights packed once when constant; int8 for
+// QAttention, dequantized in the epilogue); each (batch, head) then runs Q K^T and P V as small fp32
+// GEMMs on one thread, heads in parallel.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
 
 #include "ops/op_util.h"
+#include "ops/quant_common.h"
 #include "ops/registry.h"
 #include "ops/row_kernels.h"
 #include "ortkit/kernels/registry.h"
@@ -29,13 +36,37 @@ namespace {
 using kernels::BDesc;
 using kernels::PackedB;
 
-enum In { kInput, kWeights, kBias, kMask, kPast, kAttnBias, kPastLen };
+enum In { kInput, kWeights, kBias };
+
+/// Input slots that differ between Attention and QAttention (-1: the op has no such input).
+struct Slots {
+  int mask, past, attn_bias, past_len, in_scale, w_scale, in_zp, w_zp;
+};
+constexpr Slots kFloatSlots{3, 4, 5, 6, -1, -1, -1, -1};
+constexpr Slots kQuantSlots{5, 8, -1, -1, 3, 4, 6, 7};
+
+bool has(const CompileContext& ctx, int slot) {
+  return slot >= 0 && ctx.has_input(static_cast<size_t>(slot));
+}
+bool has(const RunContext& ctx, int slot) {
+  return slot >= 0 && ctx.has_input(static_cast<size_t>(slot));
+}
 
 class AttentionOp : public OpKernel {
  public:
+  explicit AttentionOp(bool quantized) : quant_(quantized), in_(quantized ? kQuantSlots : kFloatSlots) {}
+
   void compile(CompileContext& ctx) override {
-    ctx.require_dtype(kInput, {DType::f32});
-    ctx.require_dtype(kWeights, {DType::f32});
+    const size_t mask_in = static_cast<size_t>(in_.mask), past_in = static_cast<size_t>(in_.past);
+    if (quant_) {
+      ctx.require_dtype(kInput, {DType::u8, DType::i8});
+      ctx.require_dtype(kWeights, {DType::u8, DType::i8});
+      if (!ctx.has_input(kBias)) ctx.fail("bias is required");
+      compile_quant(ctx);
+    } else {
+      ctx.require_dtype(kInput, {DType::f32});
+      ctx.require_dtype(kWeights, {DType::f32});
+    }
     const Shape& x = ctx.input(kInput).shape;
     const Shape& w = ctx.input(kWeights).shape;
     if (x.size() != 3) ctx.fail("input must be 3-D [batch, sequence, hidden], got " + shape_str(x));
@@ -54,7 +85,7 @@ class AttentionOp : public OpKernel {
     if (dq_ % heads_ || dv_ % heads_) ctx.fail("hidden sizes are not divisible by num_heads");
     if (ctx.attr().get_int("do_rotary", 0)) ctx.unsupported("do_rotary=1");
     if (ctx.attr().get_int("past_present_share_buffer", 0)) ctx.unsupported("past_present_share_buffer=1");
-    if (ctx.has_input(kPastLen)) ctx.unsupported("the past_sequence_length input");
+    if (has(ctx, in_.past_len)) ctx.unsupported("the past_sequence_length input");
     unidirectional_ = ctx.attr().get_int("unidirectional", 0) != 0;
     const float sc = ctx.attr().get_float("scale", 0.f);
     scale_ = sc != 0.f ? sc : 1.f / std::sqrt(static_cast<float>(dq_ / heads_));
@@ -67,9 +98,9 @@ class AttentionOp : public OpKernel {
         ctx.fail("bias must be 1-D with " + std::to_string(w[1]) + " values");
     }
     int64_t P = 0;
-    if (ctx.has_input(kPast)) {
-      ctx.require_dtype(kPast, {DType::f32});
-      const Shape& p = ctx.input(kPast).shape;
+    if (has(ctx, in_.past)) {
+      ctx.require_dtype(past_in, {DType::f32});
+      const Shape& p = ctx.input(past_in).shape;
       if (dq_ != dv_) ctx.unsupported("past with Dk != Dv");
       if (p.size() != 5 || p[0] != 2 || p[1] != B || p[2] != heads_ || p[4] != hk)
         ctx.fail("past must be [2, " + std::to_string(B) + ", " + std::to_string(heads_) + ", past, " +
@@ -77,9 +108,9 @@ class AttentionOp : public OpKernel {
       P = p[3];
     }
     const int64_t T = P + S;
-    if (ctx.has_input(kMask)) {
-      ctx.require_dtype(kMask, {DType::i32});
-      const Shape& m = ctx.input(kMask).shape;
+    if (has(ctx, in_.mask)) {
+      ctx.require_dtype(mask_in, {DType::i32});
+      const Shape& m = ctx.input(mask_in).shape;
       const bool ok = (m.size() == 1 && (m[0] == B || m[0] == 2 * B)) ||
                       (m.size() == 2 && m[0] == B && m[1] == T) ||
                       (m.size() == 3 && m[0] == B && m[1] == S && m[2] == T);
@@ -89,9 +120,10 @@ class AttentionOp : public OpKernel {
                  std::to_string(B) + ", S=" + std::to_string(S) + ", T=" + std::to_string(T));
       }
     }
-    if (ctx.has_input(kAttnBias)) {
-      ctx.require_dtype(kAttnBias, {DType::f32});
-      const Shape& a = ctx.input(kAttnBias).shape;
+    if (has(ctx, in_.attn_bias)) {
+      const size_t bias_in = static_cast<size_t>(in_.attn_bias);
+      ctx.require_dtype(bias_in, {DType::f32});
+      const Shape& a = ctx.input(bias_in).shape;
       if (a.size() != 4 || (a[0] != B && a[0] != 1) || a[1] != heads_ || a[2] != S || a[3] != T)
         ctx.fail("attention_bias must be [B or 1, num_heads, S, T], got " + shape_str(a));
     }
@@ -102,10 +134,13 @@ class AttentionOp : public OpKernel {
     }
     if (ctx.outputs.size() > 2) ctx.fail("at most 2 outputs");
 
-    kind_ = ctx.float_gemm_kind();
     const InputDesc& wd = ctx.input(kWeights);
-    if (wd.constant && packed_w_.empty())
-      kernels::pack_b(packed_w_, kind_, BDesc{wd.constant->data_as<float>(), w[0], w[1], w[1], false});
+    if (!quant_) {
+      kind_ = ctx.float_gemm_kind();
+      use_const_w_ = wd.constant != nullptr;
+      if (use_const_w_ && packed_w_.empty())
+        kernels::pack_b(packed_w_, kind_, BDesc{wd.constant->data_as<float>(), w[0], w[1], w[1], false});
+    }
     slots_ = std::max(1, ctx.threading.threads);
     if (static_cast<int>(k_pack_.size()) < slots_) {
       k_pack_.resize(static_cast<size_t>(slots_));
@@ -121,7 +156,7 @@ class AttentionOp : public OpKernel {
     const int64_t B = x.shape()[0], S = x.shape()[1], Hin = x.shape()[2];
     const int64_t D = ctx.input(kWeights).shape()[1];
     const int64_t N = heads_, hk = dq_ / N, hv = dv_ / N;
-    const Tensor* past = ctx.has_input(kPast) ? &ctx.input(kPast) : nullptr;
+    const Tensor* past = has(ctx, in_.past) ? &ctx.input(static_cast<size_t>(in_.past)) : nullptr;
     const int64_t P = past ? past->shape()[3] : 0, T = P + S;
     float* qkv = static_cast<float*>(ctx.scratch);
     float* slot_mem = qkv + B * S * D;
@@ -129,17 +164,25 @@ class AttentionOp : public OpKernel {
 
     // Q | K | V for every token, bias in the epilogue.
     const PackedB* wp = &packed_w_;
-    if (packed_w_.empty()) {
-      kernels::pack_b(dyn_w_, kind_, BDesc{ctx.input(kWeights).data_as<float>(), Hin, D, D, false});
+    if (!use_const_w_ || packed_w_.empty()) {
+      pack_weights(ctx, dyn_w_);
       wp = &dyn_w_;
     }
     kernels::Epilogue ep;
     ep.bias = ctx.has_input(kBias) ? ctx.input(kBias).data_as<float>() : nullptr;
-    kernels::gemm_f32(B * S, x.data_as<float>(), Hin, *wp, qkv, D, ep, ctx.threading);
+    if (quant_) {
+      kernels::QuantA qa;
+      qa.scale = ctx.input(static_cast<size_t>(in_.in_scale)).data_as<float>()[0];
+      qa.zero_point = has(ctx, in_.in_zp) ? quant::int_at(ctx.input(static_cast<size_t>(in_.in_zp)), 0) : 0;
+      kernels::gemm_int8(B * S, x.data(), Hin, qa, *wp, qkv, D, nullptr, 0, ep, {}, ctx.threading);
+    } else {
+      kernels::gemm_f32(B * S, x.data_as<float>(), Hin, *wp, qkv, D, ep, ctx.threading);
+    }
 
-    const int32_t* mask = ctx.has_input(kMask) ? ctx.input(kMask).data_as<int32_t>() : nullptr;
-    const Shape mshape = mask ? ctx.input(kMask).shape() : Shape{};
-    const Tensor* ab = ctx.has_input(kAttnBias) ? &ctx.input(kAttnBias) : nullptr;
+    const int32_t* mask =
+        has(ctx, in_.mask) ? ctx.input(static_cast<size_t>(in_.mask)).data_as<int32_t>() : nullptr;
+    const Shape mshape = mask ? ctx.input(static_cast<size_t>(in_.mask)).shape() : Shape{};
+    const Tensor* ab = has(ctx, in_.attn_bias) ? &ctx.input(static_cast<size_t>(in_.attn_bias)) : nullptr;
     float* out = ctx.output(0).data_as<float>();
     float* present = ctx.outputs.size() > 1 && ctx.outputs[1] ? ctx.output(1).data_as<float>() : nullptr;
     const float lowest = std::numeric_limits<float>::lowest();
@@ -198,12 +241,65 @@ class AttentionOp : public OpKernel {
   }
 
   std::vector<std::string> kernels_used() const override {
-    std::vector<std::string> k;
-    if (!packed_w_.empty() && packed_w_.kernel()) k.push_back(packed_w_.kernel()->name);
-    return k;
+    const kernels::GemmKernel* kn = !packed_w_.empty() ? packed_w_.kernel() : kernels::dispatched(kind_);
+    return kn ? std::vector<std::string>{kn->name} : std::vector<std::string>{};
   }
 
  private:
+  /// QAttention: scales and zero points per tensor (weight's also per column), weights packed once
+  /// with their scales when they are constant.
+  void compile_quant(CompileContext& ctx) {
+    const size_t is = static_cast<size_t>(in_.in_scale), ws = static_cast<size_t>(in_.w_scale);
+    ctx.require_dtype(is, {DType::f32});
+    ctx.require_dtype(ws, {DType::f32});
+    if (shape_numel(ctx.input(is).shape) != 1) ctx.fail("input_scale must be a scalar");
+    const int64_t D = ctx.input(kWeights).shape.size() == 2 ? ctx.input(kWeights).shape[1] : 0;
+    const int64_t nws = shape_numel(ctx.input(ws).shape);
+    if (nws != 1 && nws != D)
+      ctx.fail("weight_scale must be a scalar or have " + std::to_string(D) + " values");
+    if (has(ctx, in_.in_zp)) {
+      ctx.require_dtype(static_cast<size_t>(in_.in_zp), {ctx.input(kInput).dtype});
+      if (shape_numel(ctx.input(static_cast<size_t>(in_.in_zp)).shape) != 1)
+        ctx.fail("input_zero_point must be a scalar");
+    }
+    if (has(ctx, in_.w_zp)) {
+      const size_t wz = static_cast<size_t>(in_.w_zp);
+      ctx.require_dtype(wz, {ctx.input(kWeights).dtype});
+      const int64_t n = shape_numel(ctx.input(wz).shape);
+      if (n != 1 && n != D)
+        ctx.fail("weight_zero_point must be a scalar or have " + std::to_string(D) + " values");
+    }
+    kind_ = quant::int8_kind(ctx.input(kInput).dtype);
+    use_const_w_ = ctx.input(kWeights).constant && ctx.input(ws).constant &&
+                   (!has(ctx, in_.w_zp) || ctx.input(static_cast<size_t>(in_.w_zp)).constant);
+    if (use_const_w_ && packed_w_.empty() && D > 0) {
+      const Tensor* zp = has(ctx, in_.w_zp) ? ctx.input(static_cast<size_t>(in_.w_zp)).constant : nullptr;
+      pack_int8(packed_w_, *ctx.input(kWeights).constant, *ctx.input(ws).constant, zp);
+    }
+  }
+
+  void pack_int8(PackedB& out, const Tensor& w, const Tensor& scale, const Tensor* zp) const {
+    std::vector<int32_t> zps;
+    quant::read_zero_points(zp, zps);
+    const int64_t k = w.shape()[0], n = w.shape()[1];
+    kernels::pack_b_int8(out, kind_, BDesc{w.data(), k, n, n, false}, w.dtype() == DType::u8,
+                         scale.data_as<float>(), scale.numel(), zps.data(), static_cast<int64_t>(zps.size()));
+  }
+
+  void pack_weights(const RunContext& ctx, PackedB& out) const {
+    const Tensor& w = ctx.input(kWeights);
+    if (quant_) {
+      pack_int8(out, w, ctx.input(static_cast<size_t>(in_.w_scale)),
+                has(ctx, in_.w_zp) ? &ctx.input(static_cast<size_t>(in_.w_zp)) : nullptr);
+      return;
+    }
+    const int64_t k = w.shape()[0], n = w.shape()[1];
+    kernels::pack_b(out, kind_, BDesc{w.data_as<float>(), k, n, n, false});
+  }
+
+  bool quant_;
+  Slots in_;
+  bool use_const_w_ = false;
   int64_t heads_ = 1, dq_ = 0, dv_ = 0;
   bool unidirectional_ = false;
   float scale_ = 1.f, filter_ = -10000.f;
@@ -216,7 +312,8 @@ class AttentionOp : public OpKernel {
 }  // namespace
 
 void register_attention_ops(OpRegistry& r) {
-  r.add(kMsDomain, "Attention", 1, kAnyOpset, [] { return std::make_unique<AttentionOp>(); });
+  r.add(kMsDomain, "Attention", 1, kAnyOpset, [] { return std::make_unique<AttentionOp>(false); });
+  r.add(kMsDomain, "QAttention", 1, kAnyOpset, [] { return std::make_unique<AttentionOp>(true); });
 }
 
 }  // namespace ortkit::ops

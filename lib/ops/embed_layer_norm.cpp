@@ -6,9 +6,15 @@
 //   outputs: output [B, S, H], mask_index [B] (int32: the number of mask values equal to 1 per batch row,
 //            which Attention reads as each row's key length), embedding_sum [B, S, H]? (before the norm)
 // Ids are int32 (ORT's type) or int64; an id outside its table is an error naming it.
+// com.microsoft QEmbedLayerNormalization (what ORT's quantize_dynamic makes of it) holds the five tables
+// as u8/s8 with a scale and zero point each, after the mask:
+//   ..., mask?, word/position/segment?/gamma/beta scales, the same five zero points
+// (outputs: output, mask_index). The tables must be constants: they are dequantized once at compile.
 #include <algorithm>
+#include <array>
 
 #include "ops/op_util.h"
+#include "ops/quant_common.h"
 #include "ops/registry.h"
 #include "ops/row_kernels.h"
 
@@ -16,15 +22,21 @@ namespace ortkit::ops {
 namespace {
 
 enum In { kIds, kSeg, kWord, kPos, kSegEmb, kGamma, kBeta, kMask, kPosIds };
+// QEmbedLayerNormalization: the scale of table input t (kWord..kBeta) is at t + kScaleOff, its zero
+// point at t + kZpOff.
+constexpr int kScaleOff = 6, kZpOff = 11;
 
 class EmbedLayerNormOp : public OpKernel {
  public:
+  explicit EmbedLayerNormOp(bool quantized) : quant_(quantized) {}
+
   void compile(CompileContext& ctx) override {
+    if (quant_) dequantize_tables(ctx);
     ctx.require_dtype(kIds, {DType::i32, DType::i64});
     const Shape& ids = ctx.input(kIds).shape;
     if (ids.size() != 2) ctx.fail("input_ids must be 2-D [batch, sequence], got " + shape_str(ids));
     for (int i : {kWord, kPos}) {
-      ctx.require_dtype(static_cast<size_t>(i), {DType::f32});
+      require_table(ctx, i);
       if (ctx.input(static_cast<size_t>(i)).shape.size() != 2)
         ctx.fail(std::string(i == kWord ? "word" : "position") + "_embedding must be 2-D");
     }
@@ -35,13 +47,13 @@ class EmbedLayerNormOp : public OpKernel {
       ctx.fail("segment_ids and segment_embedding must both be given or both be absent");
     if (ctx.has_input(kSeg)) {
       ctx.require_dtype(kSeg, {DType::i32, DType::i64});
-      ctx.require_dtype(kSegEmb, {DType::f32});
+      require_table(ctx, kSegEmb);
       if (ctx.input(kSeg).shape != ids) ctx.fail("segment_ids must have input_ids' shape");
       const Shape& se = ctx.input(kSegEmb).shape;
       if (se.size() != 2 || se[1] != hidden_) ctx.fail("segment_embedding must be 2-D with the hidden width");
     }
     for (int i : {kGamma, kBeta}) {
-      ctx.require_dtype(static_cast<size_t>(i), {DType::f32});
+      require_table(ctx, i);
       const Shape& s = ctx.input(static_cast<size_t>(i)).shape;
       if (s.size() != 1 || s[0] != hidden_)
         ctx.fail(std::string(i == kGamma ? "gamma" : "beta") + " must be 1-D with " +
@@ -51,13 +63,14 @@ class EmbedLayerNormOp : public OpKernel {
       ctx.require_dtype(kMask, {DType::i32, DType::i64});
       if (ctx.input(kMask).shape != ids) ctx.fail("mask must have input_ids' shape");
     }
-    if (ctx.has_input(kPosIds)) {
+    if (!quant_ && ctx.has_input(kPosIds)) {
       ctx.require_dtype(kPosIds, {DType::i32, DType::i64});
       const Shape& p = ctx.input(kPosIds).shape;
       if (p.size() != 2 || (p[0] != ids[0] && p[0] != 1) || p[1] != ids[1])
         ctx.fail("position_ids must be [batch, sequence] or [1, sequence], got " + shape_str(p));
     }
     eps_ = ctx.attr().get_float("epsilon", 1e-12f);
+    if (quant_ && ctx.outputs.size() > 2) ctx.fail("at most 2 outputs");
     ctx.set_output(0, DType::f32, {ids[0], ids[1], hidden_});
     if (ctx.outputs.size() > 1) ctx.set_output(1, DType::i32, {ids[0]});
     if (ctx.outputs.size() > 2) ctx.set_output(2, DType::f32, {ids[0], ids[1], hidden_});
@@ -67,13 +80,13 @@ class EmbedLayerNormOp : public OpKernel {
   void run(RunContext& ctx) override {
     const Tensor& ids = ctx.input(kIds);
     const int64_t batch = ids.shape()[0], seq = ids.shape()[1], h = hidden_;
-    const Tensor& word = ctx.input(kWord);
-    const Tensor& pos = ctx.input(kPos);
+    const Tensor& word = table(ctx, kWord);
+    const Tensor& pos = table(ctx, kPos);
     const Tensor* seg = ctx.has_input(kSeg) ? &ctx.input(kSeg) : nullptr;
-    const Tensor* seg_emb = seg ? &ctx.input(kSegEmb) : nullptr;
-    const Tensor* pos_ids = ctx.has_input(kPosIds) ? &ctx.input(kPosIds) : nullptr;
-    const float* gamma = ctx.input(kGamma).data_as<float>();
-    const float* beta = ctx.input(kBeta).data_as<float>();
+    const Tensor* seg_emb = seg ? &table(ctx, kSegEmb) : nullptr;
+    const Tensor* pos_ids = !quant_ && ctx.has_input(kPosIds) ? &ctx.input(kPosIds) : nullptr;
+    const float* gamma = table(ctx, kGamma).data_as<float>();
+    const float* beta = table(ctx, kBeta).data_as<float>();
     float* y = ctx.output(0).data_as<float>();
     float* emb_sum = ctx.outputs.size() > 2 && ctx.outputs[2] ? ctx.output(2).data_as<float>() : nullptr;
     const std::string where = ctx.node->describe();
@@ -118,6 +131,39 @@ class EmbedLayerNormOp : public OpKernel {
   }
 
  private:
+  void require_table(const CompileContext& ctx, int i) const {
+    if (!quant_) ctx.require_dtype(static_cast<size_t>(i), {DType::f32});
+  }
+  const Tensor& table(const RunContext& ctx, int i) const {
+    return quant_ ? deq_[static_cast<size_t>(i - kWord)] : ctx.input(static_cast<size_t>(i));
+  }
+
+  /// (q - zero_point) * scale of every constant table, once (compile runs again per input shape). The
+  /// dequantized tables have the inputs' shapes, which compile() checks as for the float op.
+  void dequantize_tables(const CompileContext& ctx) {
+    for (int i = kWord; i <= kBeta; ++i) {
+      if (i == kSegEmb && !ctx.has_input(kSegEmb)) continue;
+      const size_t t = static_cast<size_t>(i), sc = t + kScaleOff, zp = t + kZpOff;
+      ctx.require_dtype(t, {DType::u8, DType::i8});
+      ctx.require_dtype(sc, {DType::f32});
+      const InputDesc& q = ctx.input(t);
+      if (!q.constant || !ctx.input(sc).constant || (ctx.has_input(zp) && !ctx.input(zp).constant))
+        ctx.unsupported("quantized embedding tables, scales and zero points must be constants");
+      if (shape_numel(ctx.input(sc).shape) != 1 ||
+          (ctx.has_input(zp) && shape_numel(ctx.input(zp).shape) != 1))
+        ctx.fail("table scales and zero points must be scalars");
+      Tensor& out = deq_[t - kWord];
+      if (out.numel() == q.constant->numel() && out.shape() == q.constant->shape()) continue;
+      const float s = ctx.input(sc).constant->data_as<float>()[0];
+      const int32_t z = ctx.has_input(zp) ? quant::int_at(*ctx.input(zp).constant, 0) : 0;
+      out = Tensor(DType::f32, q.constant->shape());
+      for (int64_t k = 0; k < out.numel(); ++k)
+        out.data_as<float>()[k] = static_cast<float>(quant::int_at(*q.constant, k) - z) * s;
+    }
+  }
+
+  bool quant_;
+  std::array<Tensor, 5> deq_;
   int64_t hidden_ = 0;
   float eps_ = 1e-12f;
 };
@@ -126,7 +172,9 @@ class EmbedLayerNormOp : public OpKernel {
 
 void register_embed_layer_norm_ops(OpRegistry& r) {
   r.add(kMsDomain, "EmbedLayerNormalization", 1, kAnyOpset,
-        [] { return std::make_unique<EmbedLayerNormOp>(); });
+        [] { return std::make_unique<EmbedLayerNormOp>(false); });
+  r.add(kMsDomain, "QEmbedLayerNormalization", 1, kAnyOpset,
+        [] { return std::make_unique<EmbedLayerNormOp>(true); });
 }
 
 }  // namespace ortkit::ops

@@ -3,6 +3,7 @@
 // their ai.onnx relatives (Gelu 20, SimplifiedLayerNormalization, RMSNormalization 23), against naive
 // references written here. scripts/contrib_ops_check.py compares the same ops with ONNX Runtime itself
 // when it is installed.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <limits>
@@ -245,4 +246,81 @@ TEST_CASE("Attention matches a naive reference with and without masks", "[ops][c
   CHECK_THROWS_WITH(
       eval_single("Attention", {x, f32({Hin + 1, 3 * D}, seq((Hin + 1) * 3 * D, 1.f)), b}, a, ms()),
       Catch::Contains("weights must be [6, Dq + Dk + Dv]"));
+}
+
+TEST_CASE("QAttention and QEmbedLayerNormalization equal their float ops on dequantized data",
+          "[ops][contrib][int8]") {
+  const int64_t B = 2, S = 4, Hin = 5, N = 2, hd = 3, D = N * hd;
+  std::vector<uint8_t> xq(static_cast<size_t>(B * S * Hin));
+  std::vector<int8_t> wq(static_cast<size_t>(Hin * 3 * D));
+  for (size_t i = 0; i < xq.size(); ++i) xq[i] = static_cast<uint8_t>((i * 37 + 11) % 256);
+  for (size_t i = 0; i < wq.size(); ++i)
+    wq[i] = static_cast<int8_t>(static_cast<int>((i * 53 + 7) % 256) - 128);
+  const float xs = 0.02f, ws = 0.004f;
+  const int32_t xz = 9;
+  std::vector<float> xf, wf;
+  for (uint8_t v : xq) xf.push_back((static_cast<float>(v) - xz) * xs);
+  for (int8_t v : wq) wf.push_back(static_cast<float>(v) * ws);
+  const auto bv = seq(3 * D, 0.1f, 1.3f);
+  Tensor xt(DType::u8, {B, S, Hin}), wt(DType::i8, {Hin, 3 * D}), zt(DType::u8, {});
+  std::copy(xq.begin(), xq.end(), xt.data_as<uint8_t>());
+  std::copy(wq.begin(), wq.end(), wt.data_as<int8_t>());
+  zt.data_as<uint8_t>()[0] = static_cast<uint8_t>(xz);
+  Attrs a;
+  a.set_int("num_heads", N);
+  const Tensor mask = i32({B}, {4, 2});
+  const auto want = vals<float>(eval_single(
+      "Attention", {f32({B, S, Hin}, xf), f32({Hin, 3 * D}, wf), f32({3 * D}, bv), mask}, a, ms())[0]);
+  for (bool constant : {false, true}) {
+    EvalOptions o = ms();
+    o.inputs_constant = constant;
+    const auto got = vals<float>(eval_single(
+        "QAttention", {xt, wt, f32({3 * D}, bv), f32({}, {xs}), f32({}, {ws}), mask, zt}, a, o)[0]);
+    std::vector<double> wd(want.begin(), want.end());
+    check_close(got, wd, 1e-5);
+  }
+  CHECK_THROWS_WITH(
+      eval_single("QAttention", {xt, wt, f32({3 * D}, bv), f32({2}, {xs, xs}), f32({}, {ws})}, a, ms()),
+      Catch::Contains("input_scale must be a scalar"));
+
+  // QEmbedLayerNormalization: u8 tables with zero point 128.
+  const int64_t H = 4, V = 5, P = 6;
+  auto quantize = [](const std::vector<float>& v, float s, Shape shape, std::vector<float>& deq) {
+    Tensor q(DType::u8, std::move(shape));
+    for (size_t i = 0; i < v.size(); ++i) {
+      const int r = std::clamp(static_cast<int>(std::lround(v[i] / s)) + 128, 0, 255);
+      q.data_as<uint8_t>()[i] = static_cast<uint8_t>(r);
+      deq.push_back(static_cast<float>(r - 128) * s);
+    }
+    return q;
+  };
+  std::vector<float> dw, dp, dg, db;
+  const Tensor qw = quantize(seq(V * H, 1.f), 0.01f, {V, H}, dw),
+               qp = quantize(seq(P * H, 0.5f, 1.f), 0.005f, {P, H}, dp),
+               qg = quantize(seq(H, 1.f, 3.f), 0.01f, {H}, dg),
+               qb = quantize(seq(H, 0.2f, 4.f), 0.002f, {H}, db);
+  Tensor z128(DType::u8, {});
+  z128.data_as<uint8_t>()[0] = 128;
+  const Tensor ids = i32({2, 3}, {4, 0, 2, 1, 1, 3}), emask = i32({2, 3}, {1, 1, 1, 1, 0, 0});
+  const auto fw = eval_single(
+      "EmbedLayerNormalization",
+      {ids, Tensor(), f32({V, H}, dw), f32({P, H}, dp), Tensor(), f32({H}, dg), f32({H}, db), emask}, {},
+      ms(2));
+  EvalOptions oc = ms(2);
+  oc.inputs_constant = true;
+  const auto qy =
+      eval_single("QEmbedLayerNormalization",
+                  {ids, Tensor(), qw, qp, Tensor(), qg, qb, emask, f32({}, {0.01f}), f32({}, {0.005f}),
+                   Tensor(), f32({}, {0.01f}), f32({}, {0.002f}), z128, z128, Tensor(), z128, z128},
+                  {}, oc);
+  const auto fv = vals<float>(fw[0]);
+  check_close(vals<float>(qy[0]), std::vector<double>(fv.begin(), fv.end()), 1e-6);
+  CHECK(vals<int32_t>(qy[1]) == std::vector<int32_t>{3, 1});
+  // Tables given at run time (not constants) are not supported: they would be dequantized every run.
+  CHECK_THROWS_AS(
+      eval_single("QEmbedLayerNormalization",
+                  {ids, Tensor(), qw, qp, Tensor(), qg, qb, emask, f32({}, {0.01f}), f32({}, {0.005f}),
+                   Tensor(), f32({}, {0.01f}), f32({}, {0.002f}), z128, z128, Tensor(), z128, z128},
+                  {}, ms(2)),
+      Unsupported);
 }
