@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""ONNX Runtime's transformer-optimizer ops in ortkit, checked against ONNX Runtime itself.
+"""ONNX Runtime's contrib ops (transformer optimizer, quantize_dynamic, QOperator quantize_static) in
+ortkit, checked against ONNX Runtime itself.
 
 1. Single-node models of com.microsoft Attention (every mask_index form, unidirectional, past/present,
    attention_bias, qkv_hidden_sizes, scale) and QAttention, SkipLayerNormalization and
@@ -11,6 +12,9 @@
    onnxruntime.transformers.optimizer, compared with torch's own outputs; and those optimized graphs
    after ORT's quantize_dynamic (QAttention, QEmbedLayerNormalization, MatMulInteger), compared with
    ONNX Runtime running the same int8 model.
+3. The QOperator ops (QLinearAdd, QLinearMul, QLinearGlobalAveragePool, QLinearConcat, QLinearSigmoid,
+   QLinearLeakyRelu, QGemm) as single nodes, u8 and s8, and the resnet_tiny / mobilenet_tiny exports
+   after quantize_static in the QOperator format, against ONNX Runtime.
 
     contrib_ops_check.py ORT_BENCH WORKDIR
 
@@ -59,8 +63,12 @@ def main():
         inputs = [(n, a) for n, a in inputs if n not in inits]
         graph_inputs = [helper.make_tensor_value_info(n, helper.np_dtype_to_tensor_dtype(a.dtype), a.shape)
                         for n, a in inputs if a is not None]
-        outs = [helper.make_tensor_value_info(o, I32 if o == "mask_index" else F, None)
-                for o in node.output[:n_out] if o]
+        out_type = {"mask_index": I32}
+        if node.op_type in ("QLinearAdd", "QLinearMul", "QLinearGlobalAveragePool", "QLinearConcat",
+                            "QLinearSigmoid", "QLinearLeakyRelu") or (node.op_type == "QGemm" and len(node.input) > 7):
+            x0 = next(a for n, a in inputs if n in ("a", "x", "x0"))
+            out_type["y"] = helper.np_dtype_to_tensor_dtype(x0.dtype) if node.op_type != "QGemm" else TensorProto.UINT8
+        outs = [helper.make_tensor_value_info(o, out_type.get(o, F), None) for o in node.output[:n_out] if o]
         imports = [helper.make_opsetid("", opset)]
         if ms:
             imports.append(helper.make_opsetid("com.microsoft", 1))
@@ -177,6 +185,47 @@ def main():
                             domain="com.microsoft", epsilon=1e-12)
     check("qembed_ln", node, q_ins, n_out=2, atol="1e-4", inits={n for n, _ in q_ins[2:] if n != "mask"})
 
+    # ---- QOperator-format ops (quantize_static QOperator, the ONNX model zoo's int8 CNNs). Outputs are
+    # integers: one quantization step apart is the most ONNX Runtime's vectorized rounding can differ.
+    def qt(shape, dtype=np.uint8):
+        lo, hi = (0, 256) if dtype == np.uint8 else (-128, 128)
+        return rng.integers(lo, hi, shape).astype(dtype)
+
+    def sc(v):
+        return np.array(v, np.float32)
+
+    for dt in [np.uint8, np.int8]:
+        tag = np.dtype(dt).name
+        z = lambda v: np.array(v if dt == np.uint8 else v - 128, dt)  # noqa: E731
+        for op in ["QLinearAdd", "QLinearMul"]:
+            ins = [("a", qt((2, 3, 4), dt)), ("as", sc(0.05)), ("az", z(120)), ("b", qt((3, 1), dt)),
+                   ("bs", sc(0.03)), ("bz", z(131)), ("cs", sc(0.07 if op == "QLinearAdd" else 0.4)), ("cz", z(125))]
+            check(f"{op.lower()}_{tag}", helper.make_node(op, [n for n, _ in ins], ["y"], domain="com.microsoft"),
+                  ins, atol="1")
+        for last in [0, 1]:
+            ins = [("x", qt((2, 3, 4, 5), dt)), ("xs", sc(0.05)), ("xz", z(120)), ("ys", sc(0.02)), ("yz", z(128))]
+            node = helper.make_node("QLinearGlobalAveragePool", [n for n, _ in ins], ["y"], domain="com.microsoft",
+                                    channels_last=last)
+            check(f"qlinear_global_avgpool_{tag}_last{last}", node, ins, atol="1")
+        ins = [("ys", sc(0.05)), ("yz", z(128)), ("x0", qt((2, 3, 2), dt)), ("x0s", sc(0.05)), ("x0z", z(128)),
+               ("x1", qt((2, 1, 2), dt)), ("x1s", sc(0.11)), ("x1z", z(100))]
+        check(f"qlinear_concat_{tag}", helper.make_node("QLinearConcat", [n for n, _ in ins], ["y"],
+                                                          domain="com.microsoft", axis=1), ins, atol="1")
+        for op, attrs in [("QLinearSigmoid", {}), ("QLinearLeakyRelu", {"alpha": 0.1})]:
+            ins = [("x", qt((3, 7), dt)), ("xs", sc(0.05)), ("xz", z(128)), ("ys", sc(1 / 256)), ("yz", z(0))]
+            check(f"{op.lower()}_{tag}", helper.make_node(op, [n for n, _ in ins], ["y"], domain="com.microsoft",
+                                                         **attrs), ins, atol="1")
+    # QGemm: u8 A x s8 B (transB, per-column scales, int32 C, alpha), float and u8 outputs.
+    a_q, b_q = qt((3, 10)), qt((6, 10), np.int8)
+    c_q = rng.integers(-500, 500, 6).astype(np.int32)
+    base = [("a", a_q), ("as", sc(0.02)), ("az", np.array(130, np.uint8)), ("b", b_q),
+            ("bs", (rng.random(6) * 0.01 + 0.001).astype(np.float32)), ("bz", np.zeros(6, np.int8)), ("c", c_q)]
+    check("qgemm_float", helper.make_node("QGemm", [n for n, _ in base], ["y"], domain="com.microsoft", transB=1,
+                                          alpha=0.5), base, atol="1e-4")
+    outq = base + [("ys", sc(0.003)), ("yz", np.array(128, np.uint8))]
+    check("qgemm_u8", helper.make_node("QGemm", [n for n, _ in outq], ["y"], domain="com.microsoft", transB=1),
+          outq, atol="1")
+
     # ---- GELU family
     a = f32(3, 4, 20, scale=3.0)
     gb = f32(20)
@@ -231,6 +280,42 @@ def main():
             # Same int8 model, same quantization rule: only float rounding (and the rare activation
             # value it moves across a quantization step) differs.
             verify(f"{name}_ort_optimized_int8", q, data, rtol="1e-3", atol="2e-3")
+
+    # ---- CNN exports through ORT's quantize_static in the QOperator format (QLinearConv, QLinearAdd,
+    # QLinearGlobalAveragePool, QGemm), against ONNX Runtime running the same model.
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
+    class Reader(CalibrationDataReader):
+        def __init__(self, name, shape):
+            self.name, self.shape, self.i = name, shape, 0
+
+        def get_next(self):
+            if self.i >= 4:
+                return None
+            self.i += 1
+            return {self.name: np.random.default_rng(self.i).standard_normal(self.shape).astype(np.float32)}
+
+    for name in ["resnet_tiny", "mobilenet_tiny"]:
+        src = os.path.join(TORCH_DATA, name)
+        model = onnx.load(os.path.join(src, "model.onnx"))
+        inp = model.graph.input[0].name
+        x_in = numpy_helper.to_array(onnx.load_tensor(os.path.join(src, "test_data_set_0", "input_0.pb")))
+        q = os.path.join(work, name + "_qoperator.onnx")
+        quantize_static(os.path.join(src, "model.onnx"), q, Reader(inp, x_in.shape), quant_format=QuantFormat.QOperator,
+                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+        ops = sorted({f"{n.domain}.{n.op_type}" for n in onnx.load(q).graph.node if n.domain})
+        print(f"{name}: quantize_static QOperator: {', '.join(ops)}")
+        ref = ort.InferenceSession(q, providers=["CPUExecutionProvider"]).run(None, {inp: x_in})
+        data = os.path.join(work, name + "_qoperator_data")
+        shutil.rmtree(data, ignore_errors=True)
+        os.makedirs(data)
+        onnx.save_tensor(numpy_helper.from_array(x_in, inp), os.path.join(data, "input_0.pb"))
+        qm = onnx.load(q)
+        for i, (o, v) in enumerate(zip(qm.graph.output, ref)):
+            onnx.save_tensor(numpy_helper.from_array(v, o.name), os.path.join(data, f"output_{i}.pb"))
+        # The logits are dequantized from u8: allow two quantization steps of the output.
+        step = float(np.abs(ref[0]).max()) / 127
+        verify(f"{name}_qoperator", q, data, rtol="0", atol=f"{2 * step:g}")
 
     print(f"{len(failures)} failure(s)" + (": " + ", ".join(failures) if failures else ""))
     return 1 if failures else 0
