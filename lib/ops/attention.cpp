@@ -181,7 +181,9 @@ class AttentionOp : public OpKernel {
 
     const int32_t* mask =
         has(ctx, in_.mask) ? ctx.input(static_cast<size_t>(in_.mask)).data_as<int32_t>() : nullptr;
-    const Shape mshape = mask ? ctx.input(static_cast<size_t>(in_.mask)).shape() : Shape{};
+    // Mask rank and length, read in place (a steady-state run does not allocate).
+    const size_t mrank = mask ? ctx.input(static_cast<size_t>(in_.mask)).shape().size() : 0;
+    const int64_t mlen0 = mask ? ctx.input(static_cast<size_t>(in_.mask)).shape()[0] : 0;
     const Tensor* ab = has(ctx, in_.attn_bias) ? &ctx.input(static_cast<size_t>(in_.attn_bias)) : nullptr;
     float* out = ctx.output(0).data_as<float>();
     float* present = ctx.outputs.size() > 1 && ctx.outputs[1] ? ctx.output(1).data_as<float>() : nullptr;
@@ -217,9 +219,9 @@ class AttentionOp : public OpKernel {
           float m = 0.f;
           if (mask) {
             bool keep = true;
-            if (mshape.size() == 1) {
-              keep = j < mask[b] && (mshape[0] == B || j >= std::min<int64_t>(mask[B + b], T));
-            } else if (mshape.size() == 2) {
+            if (mrank == 1) {
+              keep = j < mask[b] && (mlen0 == B || j >= std::min<int64_t>(mask[B + b], T));
+            } else if (mrank == 2) {
               keep = mask[b * T + j] > 0;
             } else {
               keep = mask[(b * S + i) * T + j] > 0;

@@ -89,13 +89,12 @@ class EmbedLayerNormOp : public OpKernel {
     const float* beta = table(ctx, kBeta).data_as<float>();
     float* y = ctx.output(0).data_as<float>();
     float* emb_sum = ctx.outputs.size() > 2 && ctx.outputs[2] ? ctx.output(2).data_as<float>() : nullptr;
-    const std::string where = ctx.node->describe();
     auto row_of = [&](const Tensor& table, int64_t id, const char* what) {
       const int64_t rows = table.shape()[0];
       if (id < 0 || id >= rows)
         throw Error(
             std::string(what) + " " + std::to_string(id) + " is outside [0, " + std::to_string(rows) + ")",
-            where);
+            ctx.node->describe());
       return table.data_as<float>() + id * h;
     };
     // Ids are checked here, before the parallel part, so an error leaves from the calling thread.

@@ -168,3 +168,59 @@ TEST_CASE("a steady-state run does not allocate", "[runtime]") {
     CHECK(impl->arena().allocations() == 1);
   }
 }
+
+TEST_CASE("a steady-state run of ORT's transformer contrib ops does not allocate", "[runtime][contrib]") {
+  if (!kCountingNew) {
+    WARN("sanitizer build: allocation counting is off");
+    return;
+  }
+  using ortkit::testing::make_random;
+  // EmbedLayerNormalization -> Attention (mask from its mask_index) -> SkipLayerNormalization -> MatMul
+  // -> BiasGelu, and a com.microsoft.FusedMatMul with a transposed, non-constant B.
+  ortkit::testing::ModelBuilder mb(14);
+  mb.import("com.microsoft", 1);
+  mb.input("ids", {int64_t{2}, int64_t{8}}, 6);
+  mb.input("mask", {int64_t{2}, int64_t{8}}, 6);
+  mb.input("k", {int64_t{2}, int64_t{8}, int64_t{16}});
+  mb.init("we", make_random({50, 16}, 1));
+  mb.init("pe", make_random({8, 16}, 2));
+  mb.init("g", make_random({16}, 3));
+  mb.init("b", make_random({16}, 4));
+  mb.init("qkv_w", make_random({16, 48}, 5));
+  mb.init("qkv_b", make_random({48}, 6));
+  mb.init("ff_w", make_random({16, 32}, 7));
+  mb.init("ff_b", make_random({32}, 8));
+  mb.node("EmbedLayerNormalization", {"ids", "", "we", "pe", "", "g", "b", "mask"}, {"emb", "mask_index"}, "",
+          "com.microsoft");
+  auto& att = mb.node("Attention", {"emb", "qkv_w", "qkv_b", "mask_index"}, {"att"}, "", "com.microsoft");
+  ortkit::testing::ModelBuilder::attr_int(att, "num_heads", 2);
+  mb.node("SkipLayerNormalization", {"att", "emb", "g", "b"}, {"ln"}, "", "com.microsoft");
+  mb.node("MatMul", {"ln", "ff_w"}, {"ff"});
+  mb.node("BiasGelu", {"ff", "ff_b"}, {"y"}, "", "com.microsoft");
+  auto& fm = mb.node("FusedMatMul", {"emb", "k"}, {"scores"}, "", "com.microsoft");
+  ortkit::testing::ModelBuilder::attr_int(fm, "transB", 1);
+  ortkit::testing::ModelBuilder::attr_float(fm, "alpha", 0.25f);
+  mb.output("y").output("scores");
+  ortkit::Tensor ids(ortkit::DType::i32, {2, 8}), mask(ortkit::DType::i32, {2, 8});
+  for (int i = 0; i < 16; ++i) {
+    ids.data_as<int32_t>()[i] = (i * 7) % 50;
+    mask.data_as<int32_t>()[i] = i < 13 ? 1 : 0;
+  }
+  for (int threads : {1, 2}) {
+    SessionOptions o;
+    o.threads = threads;
+    auto s = Session::from_bytes(mb.bytes(), o);
+    auto* impl = dynamic_cast<SessionImpl*>(s.get());
+    REQUIRE(impl);
+    std::vector<NamedTensor> ins = {{"ids", ids}, {"mask", mask}, {"k", make_random({2, 8, 16}, 9)}};
+    std::vector<Tensor> outs;
+    impl->run_into(ins, outs);
+    impl->run_into(ins, outs);
+    g_allocs = 0;
+    g_count_allocs = true;
+    for (int i = 0; i < 5; ++i) impl->run_into(ins, outs);
+    g_count_allocs = false;
+    CHECK(g_allocs.load() == 0);
+    CHECK(outs[1].shape() == ortkit::Shape{2, 8, 8});
+  }
+}
