@@ -226,6 +226,23 @@ def main():
     check("qgemm_u8", helper.make_node("QGemm", [n for n, _ in outq], ["y"], domain="com.microsoft", transB=1),
           outq, atol="1")
 
+    # ---- ORT's FusedMatMul (alpha * op(A) @ op(B)), MatMulIntegerToFloat, DynamicQuantizeMatMul
+    for ta, tb in [(0, 0), (0, 1), (1, 0), (1, 1)]:
+        a = f32(2, 3, *((7, 5) if ta else (5, 7)))
+        b = f32(3, *((4, 7) if tb else (7, 4)))
+        node = helper.make_node("FusedMatMul", ["a", "b"], ["y"], domain="com.microsoft", alpha=0.125, transA=ta,
+                                transB=tb)
+        check(f"fused_matmul_ta{ta}_tb{tb}", node, [("a", a), ("b", b)])
+    node = helper.make_node("FusedMatMul", ["a", "w"], ["y"], domain="com.microsoft", alpha=2.0, transB=1)
+    check("fused_matmul_const_b", node, [("a", f32(4, 6)), ("w", f32(5, 6))], inits={"w"})
+    ins = [("a", qt((2, 3, 8))), ("b", qt((8, 5), np.int8)), ("as", sc(0.03)), ("bs", (rng.random(5) * 0.01).astype(np.float32)),
+           ("az", np.array(120, np.uint8)), ("bz", np.zeros(5, np.int8)), ("bias", f32(5))]
+    check("matmul_integer_to_float", helper.make_node("MatMulIntegerToFloat", [n for n, _ in ins], ["y"],
+                                                      domain="com.microsoft"), ins, atol="1e-5", inits={"b", "bs", "bz"})
+    ins = [("a", f32(4, 8)), ("b", qt((8, 5), np.int8)), ("bs", sc(0.02)), ("bz", np.array(0, np.int8)), ("bias", f32(5))]
+    check("dynamic_quantize_matmul", helper.make_node("DynamicQuantizeMatMul", [n for n, _ in ins], ["y"],
+                                                      domain="com.microsoft"), ins, atol="1e-4", inits={"b", "bs", "bz"})
+
     # ---- GELU family
     a = f32(3, 4, 20, scale=3.0)
     gb = f32(20)
@@ -280,6 +297,36 @@ def main():
             # Same int8 model, same quantization rule: only float rounding (and the rare activation
             # value it moves across a quantization step) differs.
             verify(f"{name}_ort_optimized_int8", q, data, rtol="1e-3", atol="2e-3")
+
+    # ---- models saved by ONNX Runtime itself at its extended level (com.microsoft FusedMatMul, FusedConv,
+    # DynamicQuantizeMatMul, ...: what `benchmark.py -o by_ort` and optimized_model_filepath write).
+    saved = [(os.path.join(TORCH_DATA, n, "model.onnx"), n, n) for n in ["bert_tiny", "gpt2_tiny", "resnet_tiny"]]
+    saved += [(os.path.join(work, "bert_tiny_ort_optimized_int8.onnx"), "bert_tiny", "bert_tiny_int8")]
+    for src, name, tag in saved:
+        if not os.path.exists(src):
+            continue
+        so = ort.SessionOptions()
+        so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+        out = os.path.join(work, tag + "_ort_saved.onnx")
+        so.optimized_model_filepath = out
+        ort.InferenceSession(src, so, providers=["CPUExecutionProvider"])
+        ops = sorted({f"{n.domain}.{n.op_type}" for n in onnx.load(out).graph.node if n.domain})
+        print(f"{os.path.basename(out)}: {', '.join(ops)}")
+        data_in = os.path.join(TORCH_DATA, name, "test_data_set_0")
+        feeds = {}
+        for i in range(len(onnx.load(out).graph.input)):
+            t = onnx.load_tensor(os.path.join(data_in, f"input_{i}.pb"))
+            feeds[t.name] = numpy_helper.to_array(t)
+        ref = ort.InferenceSession(out, providers=["CPUExecutionProvider"]).run(None, feeds)
+        data = out[:-5] + "_data"
+        shutil.rmtree(data, ignore_errors=True)
+        os.makedirs(data)
+        for i, (k, v) in enumerate(feeds.items()):
+            onnx.save_tensor(numpy_helper.from_array(v, k), os.path.join(data, f"input_{i}.pb"))
+        for i, (o, v) in enumerate(zip(onnx.load(out).graph.output, ref)):
+            onnx.save_tensor(numpy_helper.from_array(v, o.name), os.path.join(data, f"output_{i}.pb"))
+        int8 = "int8" in src
+        verify(os.path.basename(out)[:-5], out, data, rtol="1e-3" if int8 else "1e-4", atol="2e-3" if int8 else "1e-5")
 
     # ---- CNN exports through ORT's quantize_static in the QOperator format (QLinearConv, QLinearAdd,
     # QLinearGlobalAveragePool, QGemm), against ONNX Runtime running the same model.

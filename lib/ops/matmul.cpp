@@ -1,7 +1,8 @@
-// GEMM-backed operators: MatMul (numpy semantics, batched), Gemm, and ortkit.FusedMatMul (MatMul + bias +
-// activation, made by the optimizer). A constant B is packed once (first compile); a non-constant B
-// (attention's K^T and V) is packed per run into PackedB buffers that keep their capacity, so a
-// steady-state run does not allocate.
+// GEMM-backed operators: MatMul (numpy semantics, batched), Gemm, ortkit.FusedMatMul (MatMul + bias +
+// activation, made by the optimizer) and com.microsoft.FusedMatMul (ONNX Runtime's: alpha * op(A) @ op(B)
+// with op a transpose of the last two dims, from its MatMul + Transpose + Mul fusions). A constant B is
+// packed once (first compile); a non-constant B (attention's K^T and V) is packed per run into PackedB
+// buffers that keep their capacity, so a steady-state run does not allocate.
 #include <algorithm>
 #include <cstring>
 
@@ -27,10 +28,11 @@ Act parse_act(const std::string& s, const std::string& where) {
   throw Error("unknown activation '" + s + "'", where);
 }
 
-/// MatMul and FusedMatMul: Y = act(A @ B + bias), numpy matmul broadcasting over batch dims.
+/// MatMul and FusedMatMul: Y = act(A @ B + bias), numpy matmul broadcasting over batch dims. `ms`: ORT's
+/// com.microsoft.FusedMatMul, Y = alpha * op(A) @ op(B) (transA / transB; transBatch* unsupported).
 class MatMul : public OpKernel {
  public:
-  explicit MatMul(bool fused) : fused_(fused) {}
+  explicit MatMul(bool fused, bool ms = false) : fused_(fused), ms_(ms) {}
 
   void compile(CompileContext& ctx) override {
     ctx.require_dtype(0, {DType::f32});
@@ -38,6 +40,19 @@ class MatMul : public OpKernel {
     const std::string where = ctx.node->describe();
     Shape a = ctx.input(0).shape, b = ctx.input(1).shape;
     if (a.empty() || b.empty()) ctx.fail("MatMul inputs must have rank >= 1");
+    ta_ = tb_ = false;
+    alpha_ = 1.f;
+    if (ms_) {
+      if (ctx.attr().get_int("transBatchA", 0) || ctx.attr().get_int("transBatchB", 0))
+        ctx.unsupported("transBatchA / transBatchB");
+      ta_ = ctx.attr().get_int("transA", 0) != 0 && a.size() >= 2;
+      tb_ = ctx.attr().get_int("transB", 0) != 0 && b.size() >= 2;
+      alpha_ = ctx.attr().get_float("alpha", 1.f);
+      if (ta_) std::swap(a[a.size() - 1], a[a.size() - 2]);
+      if (tb_) std::swap(b[b.size() - 1], b[b.size() - 2]);
+      // op(A) is materialized for the GEMM, which reads A row-major.
+      ctx.scratch_bytes = ta_ ? sizeof(float) * static_cast<size_t>(shape_numel(a)) : 0;
+    }
     const bool a1 = a.size() == 1, b1 = b.size() == 1;
     if (a1) a.insert(a.begin(), 1);
     if (b1) b.push_back(1);
@@ -72,17 +87,21 @@ class MatMul : public OpKernel {
   void prepack(const PrepackContext& ctx) override {
     kind_ = ctx.float_gemm_kind();
     if (ctx.constants.size() > 1 && ctx.constants[1] && ctx.constants[1]->dtype() == DType::f32 &&
-        ctx.constants[1]->rank() >= 2)
+        ctx.constants[1]->rank() >= 2) {
+      tb_ = ms_ && ctx.attrs->get_int("transB", 0) != 0;
       pack_const(*ctx.constants[1]);
+    }
   }
 
   void run(RunContext& ctx) override {
     // No allocation here: shapes are read in place, batch broadcasting uses fixed-size arrays.
     const Tensor &ta = ctx.input(0), &tb = ctx.input(1);
     Tensor& ty = ctx.output(0);
-    const Shape &as = ta.shape(), &bs = tb.shape();
+    const Shape &as = ta.shape(), &bs = tb.shape();  // no copies: a steady-state run does not allocate
     const int ra = static_cast<int>(as.size()), rb = static_cast<int>(bs.size());
-    const int64_t m = ra == 1 ? 1 : as[ra - 2], k = as[ra - 1], n = rb == 1 ? 1 : bs[rb - 1];
+    // op(A) [M, K] and op(B) [K, N]: with transA / transB the stored matrices are [K, M] and [N, K].
+    const int64_t m = ra == 1 ? 1 : as[ra - (ta_ ? 1 : 2)], k = as[ra - (ta_ ? 2 : 1)];
+    const int64_t n = rb == 1 ? 1 : bs[rb - (tb_ ? 2 : 1)];
     const int bra = std::max(ra - 2, 0), brb = std::max(rb - 2, 0);  // batch ranks
     Epilogue ep = ep_;
     if (fused_ && ctx.has_input(2)) ep.bias = ctx.input(2).data_as<float>();
@@ -90,6 +109,14 @@ class MatMul : public OpKernel {
     const float* pa = ta.data_as<float>();
     const float* pb = tb.data_as<float>();
     if (ty.numel() == 0) return;
+    if (ta_) {  // op(A): each [K, M] matrix transposed into scratch as [M, K]
+      float* t = static_cast<float*>(ctx.scratch);
+      const int64_t mats = ta.numel() / (m * k);
+      for (int64_t i = 0; i < mats; ++i)
+        for (int64_t r = 0; r < k; ++r)
+          for (int64_t c = 0; c < m; ++c) t[i * m * k + c * k + r] = pa[i * m * k + r * m + c];
+      pa = t;
+    }
     if (k == 0) {  // empty reduction: act(bias) or zeros
       for (int64_t i = 0; i < ty.numel(); ++i)
         y[i] = kernels::apply_act(ep.bias ? ep.bias[i % n] : 0.f, ep.act, ep.clip_lo, ep.clip_hi);
@@ -103,6 +130,7 @@ class MatMul : public OpKernel {
     if (nb == 1) {
       const PackedB* pk = b_const ? &packed_const_[0] : &pack_dynamic(0, pb, k, n);
       kernels::gemm_f32(na * m, pa, k, *pk, y, n, ep, ctx.threading);
+      scale_output(ctx, ty);
       return;
     }
     BroadcastIndex bi;
@@ -113,8 +141,9 @@ class MatMul : public OpKernel {
     if (!b_const) {
       if (dyn_.size() < static_cast<size_t>(nb)) dyn_.resize(static_cast<size_t>(nb));
       const kernels::GemmKind kind = kind_;
+      const bool tb = tb_;
       parallel_for(ctx.threading, nb, [&](int64_t i) {
-        kernels::pack_b(dyn_[i], kind, BDesc{pb + i * k * n, k, n, n, false});
+        kernels::pack_b(dyn_[i], kind, BDesc{pb + i * k * n, k, n, tb ? k : n, tb});
       });
     }
     const std::vector<PackedB>& packs = b_const ? packed_const_ : dyn_;
@@ -130,6 +159,7 @@ class MatMul : public OpKernel {
     } else {
       for (int64_t b = 0; b < nbatch; ++b) one(b, ctx.threading);
     }
+    scale_output(ctx, ty);
   }
 
   std::vector<std::string> kernels_used() const override {
@@ -138,22 +168,32 @@ class MatMul : public OpKernel {
   }
 
  private:
+  /// com.microsoft.FusedMatMul's alpha, applied to the product (it has no bias or activation).
+  void scale_output(RunContext& ctx, Tensor& y) const {
+    if (alpha_ == 1.f) return;
+    const float a = alpha_;
+    unary_map<float, float>(y, y, ctx.threading, [a](float v) { return v * a; });
+  }
+
   void pack_const(const Tensor& b) {
     Shape s = b.shape();
     if (s.size() == 1) s.push_back(1);
+    if (tb_) std::swap(s[s.size() - 1], s[s.size() - 2]);
     const int64_t k = s[s.size() - 2], n = s.back(), nb = shape_numel(Shape(s.begin(), s.end() - 2));
     packed_const_.resize(static_cast<size_t>(nb));
     for (int64_t i = 0; i < nb; ++i)
-      kernels::pack_b(packed_const_[i], kind_, BDesc{b.data_as<float>() + i * k * n, k, n, n, false});
+      kernels::pack_b(packed_const_[i], kind_, BDesc{b.data_as<float>() + i * k * n, k, n, tb_ ? k : n, tb_});
   }
 
   const PackedB& pack_dynamic(size_t i, const float* b, int64_t k, int64_t n) {
     if (dyn_.size() <= i) dyn_.resize(i + 1);
-    kernels::pack_b(dyn_[i], kind_, BDesc{b, k, n, n, false});
+    kernels::pack_b(dyn_[i], kind_, BDesc{b, k, n, tb_ ? k : n, tb_});
     return dyn_[i];
   }
 
-  bool fused_;
+  bool fused_, ms_;
+  bool ta_ = false, tb_ = false;
+  float alpha_ = 1.f;
   bool use_const_ = false;
   Epilogue ep_;
   kernels::GemmKind kind_ = kernels::GemmKind::f32;
@@ -270,6 +310,7 @@ class Gemm : public OpKernel {
 void register_matmul_ops(OpRegistry& r) {
   r.add(kOnnxDomain, "MatMul", 1, kAnyOpset, [] { return std::make_unique<MatMul>(false); });
   r.add(kOrtkitDomain, "FusedMatMul", 1, kAnyOpset, [] { return std::make_unique<MatMul>(true); });
+  r.add(kMsDomain, "FusedMatMul", 1, kAnyOpset, [] { return std::make_unique<MatMul>(false, true); });
   r.add(kOnnxDomain, "Gemm", 1, kAnyOpset, [] { return std::make_unique<Gemm>(); });
 }
 

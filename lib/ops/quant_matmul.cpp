@@ -7,6 +7,10 @@
 //   ortkit.QdqMatMul      the fused QDQ chain DQ(Q(X)) @ DQ(W) [+ bias]: X quantized with the static
 //                         (a_s, a_zp) into scratch, then kernels::gemm_int8 with fp32 output.
 //   Both fused ops also take FusedMatMul's activation attributes (set by the GELU fusion).
+//   com.microsoft.DynamicQuantizeMatMul  ONNX Runtime's own name for DynQuantMatMul (same inputs), found in
+//                         models saved from ORT at its extended optimization level.
+//   com.microsoft.MatMulIntegerToFloat(A u8/s8, B u8/s8, a_scale, b_scale, a_zp?, b_zp?, bias?): Y =
+//                         a_s * b_s * (A - a_zp) @ (B - b_zp) + bias, one int8 GEMM with fp32 output.
 // A is [..., M, K]; B is [K, N] (any batch of A folds into M) or batched like A. A constant B is packed
 // once (kernels::pack_b_int8, u8 B re-centred by the packer); a non-constant B is packed per run into
 // PackedB buffers that keep their capacity.
@@ -286,6 +290,78 @@ class DynQuantMatMul : public OpKernel {
   PackedB packed_, dyn_;
 };
 
+/// com.microsoft.MatMulIntegerToFloat: A is already quantized (per tensor); B's scale / zero point per
+/// tensor or per column; the dequantization and bias are the GEMM's epilogue.
+class MatMulIntegerToFloat : public OpKernel {
+  void compile(CompileContext& ctx) override {
+    ctx.require_dtype(0, {DType::u8, DType::i8});
+    ctx.require_dtype(1, {DType::u8, DType::i8});
+    ctx.require_dtype(2, {DType::f32});
+    ctx.require_dtype(3, {DType::f32});
+    require_per_tensor(ctx, 2, "a_scale");
+    if (ctx.has_input(4)) {
+      ctx.require_dtype(4, {ctx.input(0).dtype});
+      require_per_tensor(ctx, 4, "a_zero_point");
+    }
+    const Shape& as = ctx.input(0).shape;
+    const Shape& bs = ctx.input(1).shape;
+    if (as.empty() || bs.size() != 2)
+      ctx.unsupported("MatMulIntegerToFloat needs A of rank >= 1 and a 2-D B");
+    if (as.back() != bs[0]) ctx.fail("inner dimensions differ: " + shape_str(as) + " @ " + shape_str(bs));
+    const int64_t n = bs[1];
+    require_per_column(ctx, 3, n, "b_scale");
+    if (ctx.has_input(5)) {
+      ctx.require_dtype(5, {ctx.input(1).dtype});
+      require_per_column(ctx, 5, n, "b_zero_point");
+    }
+    if (ctx.has_input(6)) {
+      ctx.require_dtype(6, {DType::f32});
+      if (shape_numel(ctx.input(6).shape) != n) ctx.fail("bias must have N values");
+    }
+    Shape out = as;
+    out.back() = n;
+    ctx.set_output(0, DType::f32, out);
+    kind_ = quant::int8_kind(ctx.input(0).dtype);
+    use_const_ =
+        ctx.input(1).constant && ctx.input(3).constant && (!ctx.has_input(5) || ctx.input(5).constant);
+    if (use_const_ && packed_.empty())
+      pack_scaled(ctx, packed_, kind_, *ctx.input(1).constant, *ctx.input(3).constant,
+                  ctx.has_input(5) ? ctx.input(5).constant : nullptr, false);
+  }
+  void run(RunContext& ctx) override {
+    const Tensor& a = ctx.input(0);
+    Tensor& y = ctx.output(0);
+    if (y.numel() == 0) return;
+    const int64_t k = a.shape().back(), n = y.shape().back(), m = y.numel() / n;
+    if (!use_const_ || packed_.empty()) {
+      std::vector<int32_t> zps;
+      quant::read_zero_points(ctx.has_input(5) ? &ctx.input(5) : nullptr, zps);
+      const Tensor& b = ctx.input(1);
+      kernels::pack_b_int8(dyn_, kind_, BDesc{b.data(), k, n, n, false}, b.dtype() == DType::u8,
+                           ctx.input(3).data_as<float>(), ctx.input(3).numel(), zps.data(),
+                           static_cast<int64_t>(zps.size()));
+    }
+    const PackedB& pb = use_const_ && !packed_.empty() ? packed_ : dyn_;
+    kernels::Epilogue ep;
+    if (ctx.has_input(6)) ep.bias = ctx.input(6).data_as<float>();
+    if (k == 0) {
+      for (int64_t i = 0; i < y.numel(); ++i) y.data_as<float>()[i] = ep.bias ? ep.bias[i % n] : 0.f;
+      return;
+    }
+    kernels::QuantA qa;
+    qa.scale = ctx.input(2).data_as<float>()[0];
+    qa.zero_point = ctx.has_input(4) ? quant::int_at(ctx.input(4), 0) : 0;
+    kernels::gemm_int8(m, a.data(), k, qa, pb, y.data_as<float>(), n, nullptr, 0, ep, {}, ctx.threading);
+  }
+  std::vector<std::string> kernels_used() const override {
+    const kernels::GemmKernel* kn = kernels::dispatched(kind_);
+    return kn ? std::vector<std::string>{kn->name} : std::vector<std::string>{};
+  }
+  bool use_const_ = false;
+  kernels::GemmKind kind_ = kernels::GemmKind::u8s8;
+  PackedB packed_, dyn_;
+};
+
 /// ortkit.QdqMatMul(X f32, a_scale, a_zero_point, W u8/s8, w_scale, w_zero_point?, bias?), attribute
 /// trans_b (W stored [N, K], from Gemm's transB): X is quantized per tensor with the static parameters
 /// into scratch (u8 or s8 like a_zero_point), then one int8 GEMM dequantizes into Y with the bias in
@@ -366,6 +442,9 @@ void register_quant_matmul_ops(OpRegistry& r) {
   r.add(kOnnxDomain, "QLinearMatMul", 10, kAnyOpset, [] { return std::make_unique<QLinearMatMul>(); });
   r.add(kOrtkitDomain, "DynQuantMatMul", 1, kAnyOpset, [] { return std::make_unique<DynQuantMatMul>(); });
   r.add(kOrtkitDomain, "QdqMatMul", 1, kAnyOpset, [] { return std::make_unique<QdqMatMul>(); });
+  r.add(kMsDomain, "DynamicQuantizeMatMul", 1, kAnyOpset, [] { return std::make_unique<DynQuantMatMul>(); });
+  r.add(kMsDomain, "MatMulIntegerToFloat", 1, kAnyOpset,
+        [] { return std::make_unique<MatMulIntegerToFloat>(); });
 }
 
 }  // namespace ortkit::ops

@@ -132,3 +132,55 @@ TEST_CASE("QGemm computes alpha * (A B + C) at a_scale * b_scale", "[ops][int8][
   CHECK_THROWS_WITH(eval_single("QGemm", {a, sc(0.5f), u8({}, {1}), b, sc(0.1f)}, {}, ms()),
                     Catch::Contains("inner dimensions differ"));
 }
+
+TEST_CASE("MatMulIntegerToFloat and DynamicQuantizeMatMul dequantize in the GEMM", "[ops][int8][contrib]") {
+  // A u8 (zp 2, scale 0.5) [2, 3] @ B s8 [3, 2] (per-column scales 0.1, 0.2) + bias.
+  const Tensor a = u8({2, 3}, {3, 2, 6, 2, 4, 2}), b = s8({3, 2}, {1, -1, 2, 0, -3, 4});
+  // A - 2 = [[1, 0, 4], [0, 2, 0]]; (A - 2) @ B = [[1 - 12, -1 + 16], [4, 0]] = [[-11, 15], [4, 0]].
+  for (bool constant : {false, true}) {
+    EvalOptions o = ms();
+    o.inputs_constant = constant;
+    const auto y = vals<float>(eval_single(
+        "MatMulIntegerToFloat",
+        {a, b, sc(0.5f), f32({2}, {0.1f, 0.2f}), u8({}, {2}), Tensor(), f32({2}, {1, -1})}, {}, o)[0]);
+    REQUIRE(y.size() == 4);
+    CHECK(y[0] == Approx(-11 * 0.05 + 1));
+    CHECK(y[1] == Approx(15 * 0.1 - 1));
+    CHECK(y[2] == Approx(4 * 0.05 + 1));
+    CHECK(y[3] == Approx(-1));
+  }
+  // DynamicQuantizeMatMul: float A quantized on the fly; with A exactly representable the result is exact.
+  const auto yd = vals<float>(eval_single("DynamicQuantizeMatMul",
+                                          {f32({1, 3}, {0, 1, 2}), b, sc(1.f), Tensor(), f32({2}, {0.5f, 0})},
+                                          {}, ms())[0]);
+  REQUIRE(yd.size() == 2);
+  CHECK(yd[0] == Approx(0 * 1 + 1 * 2 + 2 * -3 + 0.5).margin(0.02));
+  CHECK(yd[1] == Approx(0 * -1 + 1 * 0 + 2 * 4).margin(0.02));
+}
+
+TEST_CASE("com.microsoft.FusedMatMul is alpha * op(A) @ op(B), batched", "[ops][contrib]") {
+  // A [2, 2, 3] used transposed ([2, 3, 2]); B [2, 2] used transposed; alpha 0.5.
+  const std::vector<float> av = {1, 2, 3, 4, 5, 6, -1, 0, 1, 2, 3, 4}, bv = {1, 2, 3, 4};
+  Attrs t;
+  t.set_int("transA", 1);
+  t.set_int("transB", 1);
+  t.set_float("alpha", 0.5f);
+  for (bool constant : {false, true}) {
+    EvalOptions o = ms();
+    o.inputs_constant = constant;
+    const auto y = eval_single("FusedMatMul", {f32({2, 2, 3}, av), f32({2, 2}, bv)}, t, o)[0];
+    REQUIRE(y.shape() == Shape{2, 3, 2});
+    for (int64_t bi = 0; bi < 2; ++bi)
+      for (int64_t i = 0; i < 3; ++i)
+        for (int64_t j = 0; j < 2; ++j) {
+          double want = 0;
+          for (int64_t k = 0; k < 2; ++k)
+            want += av[bi * 6 + k * 3 + i] * bv[j * 2 + k];  // A^T[i,k] B^T[k,j]
+          CHECK(y.data_as<float>()[(bi * 3 + i) * 2 + j] == Approx(0.5 * want));
+        }
+  }
+  Attrs tb;
+  tb.set_int("transBatchA", 1);
+  CHECK_THROWS_AS(eval_single("FusedMatMul", {f32({2, 2, 3}, av), f32({3, 2}, {1, 2, 3, 4, 5, 6})}, tb, ms()),
+                  Unsupported);
+}
