@@ -257,9 +257,10 @@ def main():
 
     # ---- whole models: torch exports through ORT's transformer optimizer
     try:
+        import sympy  # noqa: F401  (ORT's transformer optimizer needs it for its shape inference)
         from onnxruntime.transformers.optimizer import optimize_model
     except ImportError as e:
-        print(f"(onnxruntime.transformers not importable: {e}; model cases skipped)")
+        print(f"SKIPPED: ORT's transformer optimizer is not usable ({e}); its model cases are skipped")
         optimize_model = None
     if optimize_model:
         for name, kind in [("bert_tiny", "bert"), ("roberta_tiny", "bert"), ("distilbert_tiny", "bert"),
