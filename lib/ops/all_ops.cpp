@@ -37,6 +37,7 @@ void register_all_ops(OpRegistry& r) {
   register_skip_layer_norm_ops(r);
   register_embed_layer_norm_ops(r);
   register_attention_ops(r);
+  register_onnx_attention_ops(r);
   register_quant_contrib_ops(r);
 }
 
