@@ -82,11 +82,9 @@ class BinaryOp : public OpKernel {
       if (ctx.input(i).dtype != ctx.input(0).dtype) ctx.fail("inputs have different types");
       shapes.push_back(ctx.input(i).shape);
     }
-    if constexpr (kOp == Bin::mod) {
-      fmod_ = ctx.attr().get_int("fmod", 0) != 0;
-      const DType t = ctx.input(0).dtype;
-      if (!fmod_ && (t == DType::f32 || t == DType::f64)) ctx.fail("Mod on floats requires fmod=1");
-    }
+    // Float Mod with fmod=0 takes the divisor's sign (Python's %): the spec required fmod=1 for floats
+    // until newer opsets defined it, and the result is well defined either way.
+    if constexpr (kOp == Bin::mod) fmod_ = ctx.attr().get_int("fmod", 0) != 0;
     if (n == 2) shapes[1] = legacy_.b_shape(ctx, shapes[0], shapes[1]);
     ctx.set_output(0, ctx.input(0).dtype, broadcast_shapes(shapes, ctx.node->describe()));
   }
@@ -367,7 +365,11 @@ class ClipOp : public OpKernel {
         }
         if (ctx.has_input(1)) lo = ctx.input(1).data_as<T>()[0];
         if (ctx.has_input(2)) hi = ctx.input(2).data_as<T>()[0];
-        unary_map<T, T>(x, y, ctx.threading, [lo, hi](T v) { return v < lo ? lo : (v > hi ? hi : v); });
+        // max then min: with min > max every value becomes max (the spec's rule since opset 11).
+        unary_map<T, T>(x, y, ctx.threading, [lo, hi](T v) {
+          const T m = v < lo ? lo : v;
+          return hi < m ? hi : m;
+        });
       }
     });
   }

@@ -321,8 +321,15 @@ class BlockShuffleOp : public OpKernel {
       out = {N, c, H * b, W * b};
     } else {
       if (H % b || W % b) ctx.fail("H and W must be divisible by blocksize");
+      // DCR: output channel (bh * b + bw) * C + c; CRD (opset 25): (c * b + bh) * b + bw.
+      const std::string mode = ctx.attr().get_string("mode", "DCR");
       in6 = {N, C, H / b, b, W / b, b};
-      perm = {0, 3, 5, 1, 2, 4};
+      if (mode == "DCR")
+        perm = {0, 3, 5, 1, 2, 4};
+      else if (mode == "CRD")
+        perm = {0, 1, 3, 5, 2, 4};
+      else
+        ctx.fail("unknown mode '" + mode + "'");
       out = {N, C * b * b, H / b, W / b};
     }
     const std::vector<int64_t> st = strides_of(in6);

@@ -208,6 +208,7 @@ struct ResizeConfig {
   NearestMode nearest = NearestMode::round_prefer_floor;
   float cubic_a = -0.75f;
   bool exclude_outside = false;
+  bool antialias = false;  ///< opset 18: linear / cubic downsampling widens the filter by 1 / scale
   float extrapolation = 0.f;
   std::string keep_policy = "stretch";
   std::vector<int64_t> axes;
@@ -255,6 +256,16 @@ AxisPass make_pass(const ResizeConfig& cf, int64_t axis, int64_t in, int64_t out
   p.in = in;
   p.out = out;
   p.taps = cf.interp == Interp::nearest ? 1 : cf.interp == Interp::linear ? 2 : 4;
+  // Antialiasing (a downsampling linear or cubic filter stretched by 1 / scale, as the ONNX reference
+  // does): taps at offsets start .. 1 - start around the source cell, weights renormalized to one.
+  const double fs = std::min(scale, 1.0);
+  const bool wide = cf.antialias && cf.interp != Interp::nearest && fs < 1.0;
+  int64_t start = cf.interp == Interp::cubic ? -1 : 0;
+  if (wide) {
+    start = static_cast<int64_t>(std::floor((cf.interp == Interp::linear ? -1.0 : -2.0) / fs)) + 1;
+    p.taps = static_cast<int>(2 - 2 * start);
+  }
+  std::vector<double> c(static_cast<size_t>(p.taps));
   p.idx.resize(static_cast<size_t>(out * p.taps));
   p.w.resize(p.idx.size());
   p.extrap.assign(static_cast<size_t>(out), 0);
@@ -286,8 +297,20 @@ AxisPass make_pass(const ResizeConfig& cf, int64_t axis, int64_t in, int64_t out
       w[0] = 1.f;
       continue;
     }
-    double c[4];
-    if (cf.interp == Interp::linear) {
+    if (wide) {
+      base += start;
+      const double A = cf.cubic_a;
+      for (int t = 0; t < p.taps; ++t) {
+        const double x = std::fabs(fs * (static_cast<double>(start + t) - ratio));
+        if (cf.interp == Interp::linear)
+          c[t] = std::max(0.0, 1 - x);
+        else
+          c[t] = x <= 1 ? ((A + 2) * x - (A + 3)) * x * x + 1 : x < 2 ? ((A * x - 5 * A) * x + 8 * A) * x - 4 * A : 0;
+      }
+      double total = 0;
+      for (double v : c) total += v;
+      for (double& v : c) v /= total;
+    } else if (cf.interp == Interp::linear) {
       c[0] = 1 - ratio;
       c[1] = ratio;
     } else {
@@ -371,6 +394,7 @@ class ResizeOp : public OpKernel {
         ctx.fail("unknown nearest_mode '" + nm + "'");
       cf_.cubic_a = a.get_float("cubic_coeff_a", -0.75f);
       cf_.exclude_outside = a.get_int("exclude_outside", 0) != 0;
+      cf_.antialias = a.get_int("antialias", 0) != 0;
       cf_.extrapolation = a.get_float("extrapolation_value", 0.f);
       cf_.keep_policy = a.get_string("keep_aspect_ratio_policy", "stretch");
       if (cf_.keep_policy != "stretch" && cf_.keep_policy != "not_larger" && cf_.keep_policy != "not_smaller")

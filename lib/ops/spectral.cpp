@@ -132,8 +132,8 @@ class DFT : public OpKernel {
     if (axis < 0 || axis >= r - 1)
       ctx.fail("axis " + std::to_string(axis) + " out of range for rank " + std::to_string(r));
     axis_ = axis;
+    if (onesided_ && inverse_) ctx.unsupported("onesided inverse DFT (irfft)");
     if (onesided_ && x.shape[r - 1] == 2) ctx.fail("onesided requires a real input (last dim 1)");
-    if (onesided_ && inverse_) ctx.unsupported("onesided inverse DFT");
     length_known_ = true;
     length_ = x.shape[axis_];
     if (ctx.has_input(1)) {
