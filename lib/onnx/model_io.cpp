@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 
 #include "ortkit/error.h"
@@ -93,10 +94,28 @@ void save_model(const onnx::ModelProto& model, const std::string& path) {
   write_file_atomic(path, bytes);
 }
 
+namespace {
+/// "17 (FLOAT8E4M3FN)": the number and, for the types newer ONNX releases added (which the protobuf
+/// definitions a distribution ships may not know), their name.
+std::string element_type_name(int32_t type) {
+  static const char* const kNewer[] = {
+      "FLOAT8E4M3FN", "FLOAT8E4M3FNUZ", "FLOAT8E5M2", "FLOAT8E5M2FNUZ", "UINT4",
+      "INT4",         "FLOAT4E2M1",     "FLOAT8E8M0", "UINT2",          "INT2"};
+  std::string s = std::to_string(type);
+  if (type >= 17 && type < 17 + static_cast<int32_t>(std::size(kNewer))) {
+    s.append(" (");
+    s.append(kNewer[type - 17]);
+    s.push_back(')');
+  }
+  return s;
+}
+}  // namespace
+
 Tensor tensor_from_proto(const onnx::TensorProto& t, const std::string& base_dir) {
   const std::string where = "tensor '" + t.name() + "'";
   const DType dt = dtype_from_onnx(t.data_type());
-  if (dt == DType::undefined) throw Error("unsupported element type " + std::to_string(t.data_type()), where);
+  if (dt == DType::undefined)
+    throw Unsupported("unsupported element type " + element_type_name(t.data_type()), where);
   if (dt == DType::string) throw Error("string tensors are not supported", where);
   Shape shape(t.dims().begin(), t.dims().end());
   for (int64_t d : shape)

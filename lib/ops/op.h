@@ -112,10 +112,7 @@ struct NodeInfo {
 };
 
 /// Raised by kernels for dtype/attribute combinations they do not implement (a subclass of Error).
-class Unsupported : public Error {
- public:
-  using Error::Error;
-};
+using Unsupported = ortkit::Unsupported;
 
 // ---------------------------------------------------------------------------------------------- compile
 

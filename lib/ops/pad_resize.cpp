@@ -305,7 +305,9 @@ AxisPass make_pass(const ResizeConfig& cf, int64_t axis, int64_t in, int64_t out
         if (cf.interp == Interp::linear)
           c[t] = std::max(0.0, 1 - x);
         else
-          c[t] = x <= 1 ? ((A + 2) * x - (A + 3)) * x * x + 1 : x < 2 ? ((A * x - 5 * A) * x + 8 * A) * x - 4 * A : 0;
+          c[t] = x <= 1  ? ((A + 2) * x - (A + 3)) * x * x + 1
+                 : x < 2 ? ((A * x - 5 * A) * x + 8 * A) * x - 4 * A
+                         : 0;
       }
       double total = 0;
       for (double v : c) total += v;

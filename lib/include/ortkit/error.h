@@ -19,4 +19,12 @@ class Error : public std::runtime_error {
   std::string where_;
 };
 
+/// Something valid ONNX that ortkit does not implement (an element type, an attribute value, a dtype
+/// combination of an operator): still an Error, so callers that only report errors need nothing else;
+/// conformance drivers count it as "skipped (unsupported)" rather than as a wrong result.
+class Unsupported : public Error {
+ public:
+  using Error::Error;
+};
+
 }  // namespace ortkit
