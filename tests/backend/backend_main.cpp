@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <set>
 
 #include "graph/from_onnx.h"
 #include "onnx/model_io.h"
@@ -61,8 +62,14 @@ Result run_case(const fs::path& dir, bool verbose) {
       if (v.type().tensor_type().elem_type() == onnx::TensorProto::STRING)
         return {Result::unclaimed, "string tensors"};
     }
+  // Data sets feed the graph inputs that are not initializers, in order (IR < 4 models list their
+  // weights as inputs too: the light CNNs of the onnx package).
+  std::set<std::string> inits;
+  for (const auto& t : proto.graph().initializer()) inits.insert(t.name());
   std::vector<std::string> in_names, out_names;
-  for (const auto& v : proto.graph().input()) in_names.push_back(v.name());
+  std::vector<const onnx::ValueInfoProto*> in_infos;
+  for (const auto& v : proto.graph().input())
+    if (!inits.count(v.name())) in_names.push_back(v.name()), in_infos.push_back(&v);
   for (const auto& v : proto.graph().output()) out_names.push_back(v.name());
   try {
     auto s = Session::open(model_path);
@@ -82,7 +89,7 @@ Result run_case(const fs::path& dir, bool verbose) {
       };
       std::vector<NamedTensor> ins;
       for (size_t i = 0; i < ds.inputs.size(); ++i) {
-        if (i < in_names.size()) as_model_type(ds.inputs[i], proto.graph().input(static_cast<int>(i)));
+        if (i < in_names.size()) as_model_type(ds.inputs[i], *in_infos[i]);
         ins.push_back({i < in_names.size() ? in_names[i] : ds.input_names[i], ds.inputs[i]});
       }
       for (size_t i = 0; i < ds.outputs.size() && i < out_names.size(); ++i)

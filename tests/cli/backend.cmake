@@ -12,6 +12,24 @@ foreach(_suite pytorch-converted pytorch-operator simple)
   set_tests_properties(backend:onnx_${_suite}_tests PROPERTIES LABELS backend TIMEOUT 300)
 endforeach()
 
+# The node tests of the onnx package on PyPI (newer opsets than Debian's data: Attention, RMS norms,
+# float8 casts...), generated offline from its reference implementation into the build tree, and the
+# nine "light" CNNs it ships (AlexNet ... ZFNet-512) with their stored outputs. Skips
+# (77) without a Python that has onnx: .venv in the repo root or $ORTKIT_PYTHON.
+set(_node_py "")
+if(DEFINED ENV{ORTKIT_PYTHON})
+  set(_node_py $ENV{ORTKIT_PYTHON})
+elseif(EXISTS ${CMAKE_SOURCE_DIR}/.venv/bin/python)
+  set(_node_py ${CMAKE_SOURCE_DIR}/.venv/bin/python)
+endif()
+if(_node_py)
+  set(_pypi_dir ${CMAKE_CURRENT_BINARY_DIR}/onnx_pypi_tests)
+  add_test(NAME backend:onnx_pypi_node_tests
+           COMMAND sh -c "'${_node_py}' '${CMAKE_SOURCE_DIR}/scripts/gen_onnx_node_tests.py' '${_pypi_dir}' || exit $?; '$<TARGET_FILE:onnx_backend_tests>' '${_pypi_dir}/node' && '$<TARGET_FILE:onnx_backend_tests>' '${_pypi_dir}/light'")
+  set_tests_properties(backend:onnx_pypi_node_tests PROPERTIES LABELS "backend;peers" SKIP_RETURN_CODE 77
+                                                                TIMEOUT 300)
+endif()
+
 # ort-bench verify against an ONNX test_data_set: PASS exits 0; a mismatch (zero tolerance on a result
 # with fp32 rounding differences) exits 1 and says FAIL; --save-outputs writes output_N.pb.
 set(_node_dir /usr/include/onnx/backend/test/data/node)
