@@ -39,6 +39,10 @@ void register_all_ops(OpRegistry& r) {
   register_attention_ops(r);
   register_onnx_attention_ops(r);
   register_quant_contrib_ops(r);
+  register_recent_elementwise_ops(r);
+  register_recent_pool_norm_ops(r);
+  register_recent_geometry_ops(r);
+  register_recent_llm_ops(r);
 }
 
 }  // namespace ortkit::ops

@@ -95,5 +95,9 @@ void register_embed_layer_norm_ops(OpRegistry& r); // embed_layer_norm.cpp: com.
 void register_onnx_attention_ops(OpRegistry& r);   // onnx_attention.cpp: Attention (opset 23+)
 void register_attention_ops(OpRegistry& r);        // attention.cpp: com.microsoft (Q)Attention
 void register_quant_contrib_ops(OpRegistry& r);     // quant_contrib.cpp: QLinearAdd, QGemm, ... (QOperator)
+void register_recent_elementwise_ops(OpRegistry& r);  // recent_elementwise.cpp: Mish, Swish, SwiGLU, Bitwise*...
+void register_recent_pool_norm_ops(OpRegistry& r);    // recent_pool_norm.cpp: LpNormalization, GroupNorm, LpPool
+void register_recent_geometry_ops(OpRegistry& r);     // recent_geometry.cpp: CenterCropPad, Col2Im, AffineGrid
+void register_recent_llm_ops(OpRegistry& r);          // recent_llm.cpp: RotaryEmbedding, TensorScatter
 
 }  // namespace ortkit::ops

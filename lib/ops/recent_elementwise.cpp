@@ -1,0 +1,244 @@
+// Elementwise ops added in recent opsets: Mish (18), Swish (24), SwiGLU (28), BitwiseAnd/Or/Xor/Not (18),
+// CumProd (26), BitCast (26). Float ops take float32/float64 (float16/bfloat16 are reported unsupported).
+#include <cmath>
+#include <cstring>
+#include <type_traits>
+
+#include "ops/broadcast.h"
+#include "ops/op_util.h"
+#include "ops/registry.h"
+
+namespace ortkit::ops {
+namespace {
+
+/// Calls f(T{}) for float32/float64; the caller has checked the dtype at compile.
+template <class F>
+void visit_float(DType t, F&& f) {
+  if (t == DType::f64)
+    f(double{});
+  else
+    f(float{});
+}
+
+void require_float(const CompileContext& ctx, size_t i) {
+  ctx.require_dtype(i, {DType::f32, DType::f64});
+}
+
+// ---------------------------------------------------------------------------------------------- activations
+
+class MishOp : public OpKernel {
+  void compile(CompileContext& ctx) override {
+    require_float(ctx, 0);
+    ctx.set_output(0, ctx.input(0).dtype, ctx.input(0).shape);
+  }
+  void run(RunContext& ctx) override {
+    visit_float(ctx.input(0).dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      // log1p(exp(x)) overflows to inf for large x, and tanh(inf) = 1 gives y = x as it should.
+      unary_map<T, T>(ctx.input(0), ctx.output(0), ctx.threading,
+                      [](T x) { return x * std::tanh(std::log1p(std::exp(x))); });
+    });
+  }
+};
+
+template <class T>
+T swish(T x, T alpha) {
+  return x / (T(1) + std::exp(-alpha * x));
+}
+
+class SwishOp : public OpKernel {
+  void compile(CompileContext& ctx) override {
+    require_float(ctx, 0);
+    alpha_ = ctx.attr().get_float("alpha", 1.f);
+    ctx.set_output(0, ctx.input(0).dtype, ctx.input(0).shape);
+  }
+  void run(RunContext& ctx) override {
+    visit_float(ctx.input(0).dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      const T alpha = static_cast<T>(alpha_);
+      unary_map<T, T>(ctx.input(0), ctx.output(0), ctx.threading, [alpha](T x) { return swish(x, alpha); });
+    });
+  }
+  float alpha_ = 1.f;
+};
+
+/// Y = Swish_alpha(A) * B with A and B of one shape (the spec forbids broadcasting here).
+class SwiGluOp : public OpKernel {
+  void compile(CompileContext& ctx) override {
+    require_float(ctx, 0);
+    if (ctx.input(1).dtype != ctx.input(0).dtype) ctx.fail("A and B must have the same dtype");
+    if (ctx.input(0).shape != ctx.input(1).shape)
+      ctx.fail("A " + shape_str(ctx.input(0).shape) + " and B " + shape_str(ctx.input(1).shape) +
+               " must have the same shape (SwiGLU does not broadcast)");
+    alpha_ = ctx.attr().get_float("alpha", 1.f);
+    ctx.set_output(0, ctx.input(0).dtype, ctx.input(0).shape);
+  }
+  void run(RunContext& ctx) override {
+    visit_float(ctx.input(0).dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      const T alpha = static_cast<T>(alpha_);
+      broadcast_binary<T, T, T>(ctx.input(0), ctx.input(1), ctx.output(0), ctx.threading,
+                                [alpha](T a, T b) { return swish(a, alpha) * b; });
+    });
+  }
+  float alpha_ = 1.f;
+};
+
+// ---------------------------------------------------------------------------------------------- bitwise
+
+/// Calls f(T{}) for the integer dtypes of the Bitwise* ops; false for others.
+template <class F>
+bool visit_integer(DType t, F&& f) {
+  switch (t) {
+    case DType::i8: f(int8_t{}); return true;
+    case DType::u8: f(uint8_t{}); return true;
+    case DType::i16: f(int16_t{}); return true;
+    case DType::u16: f(uint16_t{}); return true;
+    case DType::i32: f(int32_t{}); return true;
+    case DType::u32: f(uint32_t{}); return true;
+    case DType::i64: f(int64_t{}); return true;
+    case DType::u64: f(uint64_t{}); return true;
+    default: return false;
+  }
+}
+
+void require_integer(const CompileContext& ctx, size_t i) {
+  ctx.require_dtype(
+      i, {DType::i8, DType::u8, DType::i16, DType::u16, DType::i32, DType::u32, DType::i64, DType::u64});
+}
+
+enum class BitOp { and_, or_, xor_ };
+
+class BitwiseBinaryOp : public OpKernel {
+ public:
+  explicit BitwiseBinaryOp(BitOp op) : op_(op) {}
+  void compile(CompileContext& ctx) override {
+    require_integer(ctx, 0);
+    if (ctx.input(1).dtype != ctx.input(0).dtype)
+      ctx.fail(std::string("A and B must have the same dtype, got ") + dtype_name(ctx.input(0).dtype) +
+               " and " + dtype_name(ctx.input(1).dtype));
+    ctx.set_output(0, ctx.input(0).dtype,
+                   broadcast_shapes(ctx.input(0).shape, ctx.input(1).shape, ctx.node->describe()));
+  }
+  void run(RunContext& ctx) override {
+    visit_integer(ctx.input(0).dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      const Tensor &a = ctx.input(0), &b = ctx.input(1);
+      Tensor& y = ctx.output(0);
+      switch (op_) {
+        case BitOp::and_:
+          return broadcast_binary<T, T, T>(a, b, y, ctx.threading, [](T p, T q) { return T(p & q); });
+        case BitOp::or_:
+          return broadcast_binary<T, T, T>(a, b, y, ctx.threading, [](T p, T q) { return T(p | q); });
+        case BitOp::xor_:
+          return broadcast_binary<T, T, T>(a, b, y, ctx.threading, [](T p, T q) { return T(p ^ q); });
+      }
+    });
+  }
+
+ private:
+  BitOp op_;
+};
+
+class BitwiseNotOp : public OpKernel {
+  void compile(CompileContext& ctx) override {
+    require_integer(ctx, 0);
+    ctx.set_output(0, ctx.input(0).dtype, ctx.input(0).shape);
+  }
+  void run(RunContext& ctx) override {
+    visit_integer(ctx.input(0).dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      unary_map<T, T>(ctx.input(0), ctx.output(0), ctx.threading, [](T v) { return T(~v); });
+    });
+  }
+};
+
+// ---------------------------------------------------------------------------------------------- CumProd
+
+/// CumSum's scan with products: exclusive starts from 1, reverse scans from the end of the axis.
+class CumProdOp : public OpKernel {
+  void compile(CompileContext& ctx) override {
+    ctx.require_dtype(0, {DType::f32, DType::f64, DType::i32, DType::i64, DType::u32, DType::u64});
+    ctx.require_dtype(1, {DType::i32, DType::i64});
+    if (ctx.input(1).shape_known && shape_numel(ctx.input(1).shape) != 1)
+      ctx.fail("axis must be a scalar, got shape " + shape_str(ctx.input(1).shape));
+    exclusive_ = ctx.attr().get_int("exclusive", 0) != 0;
+    reverse_ = ctx.attr().get_int("reverse", 0) != 0;
+    ctx.set_output(0, ctx.input(0).dtype, ctx.input(0).shape);
+  }
+  void run(RunContext& ctx) override {
+    const Tensor& x = ctx.input(0);
+    const Shape& s = x.shape();
+    if (ctx.input(1).numel() != 1) ctx.fail("axis must be a scalar");
+    const int64_t axis = normalize_axis(int_at(ctx.input(1), 0), x.rank(), ctx.node->describe());
+    int64_t outer = 1, inner = 1;
+    for (int64_t d = 0; d < axis; ++d) outer *= s[d];
+    for (int64_t d = axis + 1; d < x.rank(); ++d) inner *= s[d];
+    const int64_t len = s[axis];
+    visit_numeric(x.dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      if constexpr (!std::is_same_v<T, bool>) {
+        const T* in = x.data_as<T>();
+        T* out = ctx.output(0).data_as<T>();
+        parallel_for(ctx.threading, outer, [&](int64_t o) {
+          const T* xo = in + o * len * inner;
+          T* yo = out + o * len * inner;
+          for (int64_t step = 0; step < len; ++step) {
+            const int64_t k = reverse_ ? len - 1 - step : step, prev = reverse_ ? k + 1 : k - 1;
+            T* row = yo + k * inner;
+            if (step == 0) {
+              for (int64_t i = 0; i < inner; ++i) row[i] = exclusive_ ? T(1) : xo[k * inner + i];
+            } else {
+              const T* pr = yo + prev * inner;
+              const T* src = xo + (exclusive_ ? prev : k) * inner;
+              for (int64_t i = 0; i < inner; ++i) row[i] = static_cast<T>(pr[i] * src[i]);
+            }
+          }
+        });
+      }
+    });
+  }
+  bool exclusive_ = false, reverse_ = false;
+};
+
+// ---------------------------------------------------------------------------------------------- BitCast
+
+/// Reinterprets the bytes (little endian, as the host) as dtype `to` of the same width.
+class BitCastOp : public OpKernel {
+  void compile(CompileContext& ctx) override {
+    const DType from = ctx.input(0).dtype;
+    const int64_t to_onnx = ctx.attr().get_int("to");
+    const DType to = dtype_from_onnx(static_cast<int>(to_onnx));
+    if (from == DType::string || to_onnx == 8) ctx.fail("BitCast does not apply to strings");
+    if (to == DType::undefined || dtype_size(from) == 0)
+      ctx.unsupported("BitCast to or from ONNX type " + std::to_string(to_onnx) + " / " + dtype_name(from));
+    if (dtype_size(to) != dtype_size(from))
+      ctx.fail(std::string("BitCast needs types of the same width: ") + dtype_name(from) + " (" +
+               std::to_string(8 * dtype_size(from)) + " bits) to " + dtype_name(to) + " (" +
+               std::to_string(8 * dtype_size(to)) + " bits)");
+    ctx.set_output(0, to, ctx.input(0).shape);
+  }
+  void run(RunContext& ctx) override {
+    const Tensor& x = ctx.input(0);
+    if (x.bytes()) std::memcpy(ctx.output(0).data(), x.data(), x.bytes());
+  }
+};
+
+}  // namespace
+
+void register_recent_elementwise_ops(OpRegistry& r) {
+  r.add(kOnnxDomain, "Mish", 18, kAnyOpset, [] { return std::make_unique<MishOp>(); });
+  r.add(kOnnxDomain, "Swish", 24, kAnyOpset, [] { return std::make_unique<SwishOp>(); });
+  r.add(kOnnxDomain, "SwiGLU", 28, kAnyOpset, [] { return std::make_unique<SwiGluOp>(); });
+  r.add(kOnnxDomain, "BitwiseAnd", 18, kAnyOpset,
+        [] { return std::make_unique<BitwiseBinaryOp>(BitOp::and_); });
+  r.add(kOnnxDomain, "BitwiseOr", 18, kAnyOpset,
+        [] { return std::make_unique<BitwiseBinaryOp>(BitOp::or_); });
+  r.add(kOnnxDomain, "BitwiseXor", 18, kAnyOpset,
+        [] { return std::make_unique<BitwiseBinaryOp>(BitOp::xor_); });
+  r.add(kOnnxDomain, "BitwiseNot", 18, kAnyOpset, [] { return std::make_unique<BitwiseNotOp>(); });
+  r.add(kOnnxDomain, "CumProd", 26, kAnyOpset, [] { return std::make_unique<CumProdOp>(); });
+  r.add(kOnnxDomain, "BitCast", 26, kAnyOpset, [] { return std::make_unique<BitCastOp>(); });
+}
+
+}  // namespace ortkit::ops
