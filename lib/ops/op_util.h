@@ -27,6 +27,37 @@ bool visit_numeric(DType t, F&& f) {
   }
 }
 
+/// Calls f(double{}) for f64, else f(float{}): for float-only kernels whose compile() admitted f32 / f64.
+template <class F>
+void visit_float(DType t, F&& f) {
+  if (t == DType::f64)
+    f(double{});
+  else
+    f(float{});
+}
+
+/// Calls f(T{}) for the integer dtypes (bool and floats excluded). Returns false for other dtypes.
+template <class F>
+bool visit_integer(DType t, F&& f) {
+  bool hit = false;
+  visit_numeric(t, [&](auto tag) {
+    using T = decltype(tag);
+    if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+      f(tag);
+      hit = true;
+    }
+  });
+  return hit;
+}
+
+/// A tensor seen as rows normalized over dims [axis, rank): rows = product of the dims before axis,
+/// len = product of the dims from axis on (LayerNormalization, RMS norms).
+inline void rows_from_axis(const Shape& s, int64_t axis, int64_t& rows, int64_t& len) {
+  rows = 1, len = 1;
+  for (int64_t d = 0; d < axis; ++d) rows *= s[static_cast<size_t>(d)];
+  for (int64_t d = axis; d < static_cast<int64_t>(s.size()); ++d) len *= s[static_cast<size_t>(d)];
+}
+
 /// Like visit_numeric for types where only the byte size matters (data movement): calls f(T{}) with an
 /// unsigned integer of the element's size (f16/bf16 included).
 template <class F>

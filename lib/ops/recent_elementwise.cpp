@@ -11,15 +11,6 @@
 namespace ortkit::ops {
 namespace {
 
-/// Calls f(T{}) for float32/float64; the caller has checked the dtype at compile.
-template <class F>
-void visit_float(DType t, F&& f) {
-  if (t == DType::f64)
-    f(double{});
-  else
-    f(float{});
-}
-
 void require_float(const CompileContext& ctx, size_t i) {
   ctx.require_dtype(i, {DType::f32, DType::f64});
 }
@@ -85,22 +76,6 @@ class SwiGluOp : public OpKernel {
 };
 
 // ---------------------------------------------------------------------------------------------- bitwise
-
-/// Calls f(T{}) for the integer dtypes of the Bitwise* ops; false for others.
-template <class F>
-bool visit_integer(DType t, F&& f) {
-  switch (t) {
-    case DType::i8: f(int8_t{}); return true;
-    case DType::u8: f(uint8_t{}); return true;
-    case DType::i16: f(int16_t{}); return true;
-    case DType::u16: f(uint16_t{}); return true;
-    case DType::i32: f(int32_t{}); return true;
-    case DType::u32: f(uint32_t{}); return true;
-    case DType::i64: f(int64_t{}); return true;
-    case DType::u64: f(uint64_t{}); return true;
-    default: return false;
-  }
-}
 
 void require_integer(const CompileContext& ctx, size_t i) {
   ctx.require_dtype(

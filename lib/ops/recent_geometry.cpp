@@ -326,7 +326,7 @@ class AffineGridOp : public OpKernel {
       if (align) return n == 1 ? -1.0 : -1.0 + 2.0 * static_cast<double>(i) / static_cast<double>(n - 1);
       return -1.0 + (2.0 * static_cast<double>(i) + 1.0) / static_cast<double>(n);
     };
-    visit_float_dtype(theta.dtype(), [&](auto tag) {
+    visit_float(theta.dtype(), [&](auto tag) {
       using T = decltype(tag);
       const T* th = theta.data_as<T>();
       T* out = y->data_as<T>();
@@ -351,14 +351,6 @@ class AffineGridOp : public OpKernel {
         }
       });
     });
-  }
-
-  template <class F>
-  static void visit_float_dtype(DType t, F&& f) {
-    if (t == DType::f64)
-      f(double{});
-    else
-      f(float{});
   }
 
   bool align_ = false, dyn_ = false;

@@ -10,14 +10,6 @@
 namespace ortkit::ops {
 namespace {
 
-template <class F>
-void visit_float(DType t, F&& f) {
-  if (t == DType::f64)
-    f(double{});
-  else
-    f(float{});
-}
-
 /// The `p` attribute: a float in opset 1 of LpPool/GlobalLpPool, an int later.
 double lp_exponent(const CompileContext& ctx, double def) {
   const Attribute* a = ctx.attr().find("p");

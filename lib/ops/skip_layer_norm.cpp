@@ -118,9 +118,7 @@ class RmsNormOp : public OpKernel {
     if (rank == 0) ctx.fail("X must have rank >= 1");
     const int64_t axis = normalize_axis(ctx.attr().get_int("axis", -1), rank, ctx.node->describe());
     eps_ = ctx.attr().get_float("epsilon", 1e-5f);
-    rows_ = 1, len_ = 1;
-    for (int64_t d = 0; d < axis; ++d) rows_ *= s[d];
-    for (int64_t d = axis; d < rank; ++d) len_ *= s[d];
+    rows_from_axis(s, axis, rows_, len_);
     const int64_t ns = shape_numel(ctx.input(1).shape);
     if (ns != len_ && ns != 1)
       ctx.unsupported("scale must have the normalized shape or one value, got " +
