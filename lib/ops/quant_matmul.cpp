@@ -205,12 +205,11 @@ class QLinearMatMul : public OpKernel {
   IntMatMulCore core_;
 };
 
-/// Packing of the fused ops' constant int8 weights with their scales (dequantization in the epilogue).
-/// Slots: B (u8/s8, 2-D), b_scale (f32, scalar or [N]), b_zero_point (optional).
-/// trans_b: B is stored [N, K].
-void pack_scaled(const CompileContext& ctx, PackedB& out, kernels::GemmKind kind, const Tensor& b,
-                 const Tensor& scale, const Tensor* zp, bool trans_b) {
-  if (b.rank() != 2) ctx.unsupported("fused int8 matmul needs a 2-D B");
+/// Packing of the fused ops' int8 weights with their scales (dequantization in the epilogue): constant
+/// ones once at compile, others per run into a reused buffer. B is 2-D (checked at compile), b_scale
+/// f32 scalar or [N], b_zero_point optional. trans_b: B is stored [N, K].
+void pack_scaled(PackedB& out, kernels::GemmKind kind, const Tensor& b, const Tensor& scale, const Tensor* zp,
+                 bool trans_b) {
   std::vector<int32_t> zps;
   quant::read_zero_points(zp, zps);
   const int64_t k = b.shape()[trans_b ? 1 : 0], n = b.shape()[trans_b ? 0 : 1];
@@ -254,7 +253,7 @@ class DynQuantMatMul : public OpKernel {
     use_const_ =
         ctx.input(1).constant && ctx.input(2).constant && (!ctx.has_input(3) || ctx.input(3).constant);
     if (use_const_ && packed_.empty())
-      pack_scaled(ctx, packed_, kernels::GemmKind::u8s8, *ctx.input(1).constant, *ctx.input(2).constant,
+      pack_scaled(packed_, kernels::GemmKind::u8s8, *ctx.input(1).constant, *ctx.input(2).constant,
                   ctx.has_input(3) ? ctx.input(3).constant : nullptr, false);
   }
   void run(RunContext& ctx) override {
@@ -262,14 +261,9 @@ class DynQuantMatMul : public OpKernel {
     Tensor& y = ctx.output(0);
     if (y.numel() == 0) return;
     const int64_t k = a.shape().back(), n = y.shape().back(), m = y.numel() / n;
-    if (!use_const_ || packed_.empty()) {
-      std::vector<int32_t> zps;  // only for a non-constant B (not made by the optimizer)
-      quant::read_zero_points(ctx.has_input(3) ? &ctx.input(3) : nullptr, zps);
-      const Tensor& b = ctx.input(1);
-      kernels::pack_b_int8(dyn_, kernels::GemmKind::u8s8, BDesc{b.data(), k, n, n, false},
-                           b.dtype() == DType::u8, ctx.input(2).data_as<float>(), ctx.input(2).numel(),
-                           zps.data(), static_cast<int64_t>(zps.size()));
-    }
+    if (!use_const_ || packed_.empty())  // only for a non-constant B (not made by the optimizer)
+      pack_scaled(dyn_, kernels::GemmKind::u8s8, ctx.input(1), ctx.input(2),
+                  ctx.has_input(3) ? &ctx.input(3) : nullptr, false);
     const PackedB& pb = use_const_ && !packed_.empty() ? packed_ : dyn_;
     kernels::Epilogue ep = ep_;
     if (ctx.has_input(4)) ep.bias = ctx.input(4).data_as<float>();
@@ -325,7 +319,7 @@ class MatMulIntegerToFloat : public OpKernel {
     use_const_ =
         ctx.input(1).constant && ctx.input(3).constant && (!ctx.has_input(5) || ctx.input(5).constant);
     if (use_const_ && packed_.empty())
-      pack_scaled(ctx, packed_, kind_, *ctx.input(1).constant, *ctx.input(3).constant,
+      pack_scaled(packed_, kind_, *ctx.input(1).constant, *ctx.input(3).constant,
                   ctx.has_input(5) ? ctx.input(5).constant : nullptr, false);
   }
   void run(RunContext& ctx) override {
@@ -333,14 +327,8 @@ class MatMulIntegerToFloat : public OpKernel {
     Tensor& y = ctx.output(0);
     if (y.numel() == 0) return;
     const int64_t k = a.shape().back(), n = y.shape().back(), m = y.numel() / n;
-    if (!use_const_ || packed_.empty()) {
-      std::vector<int32_t> zps;
-      quant::read_zero_points(ctx.has_input(5) ? &ctx.input(5) : nullptr, zps);
-      const Tensor& b = ctx.input(1);
-      kernels::pack_b_int8(dyn_, kind_, BDesc{b.data(), k, n, n, false}, b.dtype() == DType::u8,
-                           ctx.input(3).data_as<float>(), ctx.input(3).numel(), zps.data(),
-                           static_cast<int64_t>(zps.size()));
-    }
+    if (!use_const_ || packed_.empty())
+      pack_scaled(dyn_, kind_, ctx.input(1), ctx.input(3), ctx.has_input(5) ? &ctx.input(5) : nullptr, false);
     const PackedB& pb = use_const_ && !packed_.empty() ? packed_ : dyn_;
     kernels::Epilogue ep;
     if (ctx.has_input(6)) ep.bias = ctx.input(6).data_as<float>();
@@ -383,7 +371,7 @@ class QdqMatMul : public OpKernel {
     use_const_ =
         ctx.input(3).constant && ctx.input(4).constant && (!ctx.has_input(5) || ctx.input(5).constant);
     if (use_const_ && packed_.empty())
-      pack_scaled(ctx, packed_, kind_, *ctx.input(3).constant, *ctx.input(4).constant,
+      pack_scaled(packed_, kind_, *ctx.input(3).constant, *ctx.input(4).constant,
                   ctx.has_input(5) ? ctx.input(5).constant : nullptr, trans_b_);
   }
   void run(RunContext& ctx) override {
@@ -391,14 +379,9 @@ class QdqMatMul : public OpKernel {
     Tensor& y = ctx.output(0);
     if (y.numel() == 0) return;
     const int64_t k = x.shape().back(), n = y.shape().back(), m = y.numel() / n;
-    if (!use_const_ || packed_.empty()) {
-      std::vector<int32_t> zps;
-      quant::read_zero_points(ctx.has_input(5) ? &ctx.input(5) : nullptr, zps);
-      const Tensor& b = ctx.input(3);
-      kernels::pack_b_int8(dyn_, kind_, BDesc{b.data(), k, n, trans_b_ ? k : n, trans_b_},
-                           b.dtype() == DType::u8, ctx.input(4).data_as<float>(), ctx.input(4).numel(),
-                           zps.data(), static_cast<int64_t>(zps.size()));
-    }
+    if (!use_const_ || packed_.empty())
+      pack_scaled(dyn_, kind_, ctx.input(3), ctx.input(4), ctx.has_input(5) ? &ctx.input(5) : nullptr,
+                  trans_b_);
     const PackedB& pb = use_const_ && !packed_.empty() ? packed_ : dyn_;
     kernels::QuantA qa;
     qa.scale = ctx.input(1).data_as<float>()[0];
