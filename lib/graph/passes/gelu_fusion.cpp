@@ -22,6 +22,17 @@ bool is_mul(const Node& n) {
   return n.op_type == "Mul" && n.domain.empty();
 }
 
+/// A GEMM a GELU can join: a plain MatMul, our FusedMatMul without an activation, or one of the int8
+/// GEMMs (passes/dynquant_matmul_fusion.cpp, qdq_matmul_fusion.cpp), which take it in their epilogue.
+enum class GeluHost { none, plain, fused, int8 };
+GeluHost gelu_host(const Node& n) {
+  if (n.op_type == "MatMul" && n.domain.empty() && n.inputs.size() == 2) return GeluHost::plain;
+  if (n.domain != ops::kOrtkitDomain || !n.attrs.get_string("activation", "").empty()) return GeluHost::none;
+  if (n.op_type == "FusedMatMul") return GeluHost::fused;
+  if (n.op_type == "DynQuantMatMul" || n.op_type == "QdqMatMul") return GeluHost::int8;
+  return GeluHost::none;
+}
+
 /// x^3 as Pow(x, 3), Mul(x, Mul(x, x)) or Mul(Mul(x, x), x). Adds the nodes to `used`.
 bool is_cube(const Graph& g, const std::string& v, const std::string& x, std::vector<int>& used) {
   const int p = g.producer(v);
@@ -106,11 +117,8 @@ int fuse_single_node_gelu(Graph& g, std::vector<bool>& dead) {
     const int gi = g.producer(act.inputs[0]);
     if (gi < 0 || dead[gi] || sole_consumer(g, act.inputs[0]) != static_cast<int>(e)) continue;
     Node& gemm = g.nodes[gi];
-    const bool plain = gemm.op_type == "MatMul" && gemm.domain.empty() && gemm.inputs.size() == 2;
-    const bool fused_mm = gemm.op_type == "FusedMatMul" && gemm.domain == ops::kOrtkitDomain &&
-                          gemm.attrs.get_string("activation", "").empty();
-    const bool int8_mm = (gemm.op_type == "DynQuantMatMul" || gemm.op_type == "QdqMatMul") &&
-                         gemm.domain == ops::kOrtkitDomain && gemm.attrs.get_string("activation", "").empty();
+    const GeluHost host = gelu_host(gemm);
+    const bool plain = host == GeluHost::plain, int8_mm = host == GeluHost::int8;
     if (!bias.empty()) {
       // The bias joins a float GEMM that has none yet; it must be N constant values.
       const Tensor* w = plain ? g.constant(gemm.inputs[1]) : nullptr;
@@ -119,7 +127,7 @@ int fuse_single_node_gelu(Graph& g, std::vector<bool>& dead) {
           c->numel() != w->shape().back())
         continue;
       gemm.inputs.push_back(bias);
-    } else if (!plain && !fused_mm && !int8_mm) {
+    } else if (host == GeluHost::none) {
       continue;
     }
     if (!int8_mm) {
@@ -180,13 +188,9 @@ int fuse_gelu(Graph& g) {
     const int gi = g.producer(x);
     if (gi < 0 || !consumers_within(g, x, used)) continue;
     Node& gemm = g.nodes[gi];
-    const bool plain = gemm.op_type == "MatMul" && gemm.domain.empty() && gemm.inputs.size() == 2;
-    const bool fused_mm = gemm.op_type == "FusedMatMul" && gemm.domain == ops::kOrtkitDomain &&
-                          gemm.attrs.get_string("activation", "").empty();
-    // The int8 GEMMs (passes/dynquant_matmul_fusion.cpp, qdq_matmul_fusion.cpp) take it in their epilogue.
-    const bool int8_mm = (gemm.op_type == "DynQuantMatMul" || gemm.op_type == "QdqMatMul") &&
-                         gemm.domain == ops::kOrtkitDomain && gemm.attrs.get_string("activation", "").empty();
-    if (!plain && !fused_mm && !int8_mm) continue;
+    const GeluHost host = gelu_host(gemm);
+    const bool int8_mm = host == GeluHost::int8;
+    if (host == GeluHost::none) continue;
     bool clash = false;
     for (int u : used) clash = clash || dead[u];
     if (clash) continue;
