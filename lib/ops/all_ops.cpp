@@ -38,6 +38,7 @@ void register_all_ops(OpRegistry& r) {
   register_embed_layer_norm_ops(r);
   register_attention_ops(r);
   register_onnx_attention_ops(r);
+  register_deform_conv_ops(r);
   register_quant_contrib_ops(r);
   register_recent_elementwise_ops(r);
   register_recent_pool_norm_ops(r);

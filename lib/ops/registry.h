@@ -92,6 +92,7 @@ void register_loss_ops(OpRegistry& r);           // loss.cpp: NegativeLogLikelih
 void register_gelu_ops(OpRegistry& r);             // gelu.cpp: Gelu (opset 20), com.microsoft Gelu family
 void register_skip_layer_norm_ops(OpRegistry& r);  // skip_layer_norm.cpp: SkipLayerNorm, RMS norms
 void register_embed_layer_norm_ops(OpRegistry& r); // embed_layer_norm.cpp: com.microsoft EmbedLayerNorm
+void register_deform_conv_ops(OpRegistry& r);      // deform_conv.cpp: DeformConv (opset 19)
 void register_onnx_attention_ops(OpRegistry& r);   // onnx_attention.cpp: Attention (opset 23+)
 void register_attention_ops(OpRegistry& r);        // attention.cpp: com.microsoft (Q)Attention
 void register_quant_contrib_ops(OpRegistry& r);     // quant_contrib.cpp: QLinearAdd, QGemm, ... (QOperator)

@@ -165,3 +165,28 @@ TEST_CASE("SpaceToDepth CRD, Clip with min > max, float Mod with fmod=0", "[ops]
   CHECK(vals<float>(eval_single("Mod", {f32({4}, {-5, 5, -5, 5.5f}), f32({4}, {3, -3, -3, 2})}, py)[0]) ==
         std::vector<float>{1, -1, -2, 1.5f});
 }
+
+TEST_CASE("DeformConv: zero offsets are a convolution; offsets move taps, the mask weights them",
+          "[ops][onnx_newer]") {
+  // X [1, 2, 3, 4], W [2, 2, 2, 2], stride 1, pads 1 0 1 0 -> output [1, 2, 4, 3].
+  const auto xv = wave(24, 1.f, 0.f), wv = wave(16, 1.f, 1.f);
+  const Tensor x = f32({1, 2, 3, 4}, xv), w = f32({2, 2, 2, 2}, wv), b = f32({2}, {0.5f, -1});
+  Attrs a;
+  a.set_ints("pads", {1, 0, 1, 0});
+  const Tensor zero = f32({1, 8, 4, 3}, std::vector<float>(96, 0.f));
+  const auto conv = vals<float>(eval_single("Conv", {x, w, b}, a)[0]);
+  const auto dc = vals<float>(eval_single("DeformConv", {x, w, zero, b}, a, opset(19))[0]);
+  REQUIRE(dc.size() == conv.size());
+  for (size_t i = 0; i < dc.size(); ++i) CHECK(dc[i] == Approx(conv[i]).margin(1e-5));
+  // A 1x1 kernel with dx = +0.5 everywhere averages each pixel with its right neighbour (0 past the
+  // edge); a mask of 2 doubles it.
+  const Tensor x1 = f32({1, 1, 1, 3}, {1, 2, 4}), w1 = f32({1, 1, 1, 1}, {1});
+  const Tensor off = f32({1, 2, 1, 3}, {0, 0, 0, 0.5f, 0.5f, 0.5f});
+  CHECK(vals<float>(eval_single("DeformConv", {x1, w1, off}, {}, opset(19))[0]) ==
+        std::vector<float>{1.5f, 3, 2});
+  const Tensor mask = f32({1, 1, 1, 3}, {2, 2, 2});
+  CHECK(vals<float>(eval_single("DeformConv", {x1, w1, off, Tensor(), mask}, {}, opset(19))[0]) ==
+        std::vector<float>{3, 6, 4});
+  CHECK_THROWS_WITH(eval_single("DeformConv", {x1, w1, f32({1, 1, 1, 3}, {0, 0, 0})}, {}, opset(19)),
+                    Catch::Contains("offset must be [1, 2, 1, 3]"));
+}
