@@ -296,8 +296,9 @@ class Recurrent : public OpKernel {
         std::fill(rbh, rbh + H, 0.f);
       }
       // XW for every step at once (rows follow X's layout).
-      const PackedB* pw = &w_packed_[d];
-      if (!w_const_ || w_packed_.empty()) {
+      // (No &w_packed_[d] before checking it is there: indexing an empty vector is undefined.)
+      const PackedB* pw = w_const_ && !w_packed_.empty() ? &w_packed_[d] : nullptr;
+      if (!pw) {
         kernels::pack_b(w_dyn_[d], kind_, BDesc{w + d * GH * in_, in_, GH, in_, true});
         pw = &w_dyn_[d];
       }
