@@ -16,12 +16,8 @@ endforeach()
 # float8 casts...), generated offline from its reference implementation into the build tree, and the
 # nine "light" CNNs it ships (AlexNet ... ZFNet-512) with their stored outputs. Skips
 # (77) without a Python that has onnx: .venv in the repo root or $ORTKIT_PYTHON.
-set(_node_py "")
-if(DEFINED ENV{ORTKIT_PYTHON})
-  set(_node_py $ENV{ORTKIT_PYTHON})
-elseif(EXISTS ${CMAKE_SOURCE_DIR}/.venv/bin/python)
-  set(_node_py ${CMAKE_SOURCE_DIR}/.venv/bin/python)
-endif()
+# Only a venv or $ORTKIT_PYTHON: the system python3 may carry an older onnx (Debian's 1.12).
+set(_node_py ${ORTKIT_VENV_PYTHON})  # tests/CMakeLists.txt
 if(_node_py)
   set(_pypi_dir ${CMAKE_CURRENT_BINARY_DIR}/onnx_pypi_tests)
   add_test(NAME backend:onnx_pypi_node_tests

@@ -1,17 +1,7 @@
 # ONNX Runtime's transformer-optimizer ops (com.microsoft Attention, SkipLayerNormalization, ...) and the
 # torch exports after its optimizer, against ONNX Runtime / torch. Skips (exit 77) without a Python that
 # has onnxruntime: .venv in the repo root or $ORTKIT_PYTHON.
-set(_contrib_py "")
-if(DEFINED ENV{ORTKIT_PYTHON})
-  set(_contrib_py $ENV{ORTKIT_PYTHON})
-elseif(EXISTS ${CMAKE_SOURCE_DIR}/.venv/bin/python)
-  set(_contrib_py ${CMAKE_SOURCE_DIR}/.venv/bin/python)
-else()
-  find_program(ORTKIT_CONTRIB_PYTHON3 NAMES python3)
-  if(ORTKIT_CONTRIB_PYTHON3)
-    set(_contrib_py ${ORTKIT_CONTRIB_PYTHON3})
-  endif()
-endif()
+set(_contrib_py ${ORTKIT_PEER_PYTHON})  # tests/CMakeLists.txt
 if(_contrib_py)
   add_test(NAME contrib:ort_transformer_ops
            COMMAND ${_contrib_py} ${CMAKE_SOURCE_DIR}/scripts/contrib_ops_check.py $<TARGET_FILE:ort-bench>

@@ -1,16 +1,6 @@
 # ONNX Runtime's quantize_dynamic output runs in ortkit (fused int8 path) and matches ONNX Runtime.
 # Skips (exit 77) without a Python that has onnxruntime: .venv in the repo root or $ORTKIT_PYTHON.
-set(_int8_py "")
-if(DEFINED ENV{ORTKIT_PYTHON})
-  set(_int8_py $ENV{ORTKIT_PYTHON})
-elseif(EXISTS ${CMAKE_SOURCE_DIR}/.venv/bin/python)
-  set(_int8_py ${CMAKE_SOURCE_DIR}/.venv/bin/python)
-else()
-  find_program(ORTKIT_INT8_PYTHON3 NAMES python3)
-  if(ORTKIT_INT8_PYTHON3)
-    set(_int8_py ${ORTKIT_INT8_PYTHON3})
-  endif()
-endif()
+set(_int8_py ${ORTKIT_PEER_PYTHON})  # tests/CMakeLists.txt
 if(_int8_py)
   foreach(_mode per_tensor per_channel)
     set(_flag "")
