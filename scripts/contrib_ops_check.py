@@ -15,6 +15,8 @@ ortkit, checked against ONNX Runtime itself.
 3. The QOperator ops (QLinearAdd, QLinearMul, QLinearGlobalAveragePool, QLinearConcat, QLinearSigmoid,
    QLinearLeakyRelu, QGemm) as single nodes, u8 and s8, and the resnet_tiny / mobilenet_tiny exports
    after quantize_static in the QOperator format, against ONNX Runtime.
+4. float16 models (ORT's float16 converter over the torch exports and the ORT-optimized BERT), against
+   ONNX Runtime running the same float16 model: ortkit computes them in fp32 (narrow_float_compute).
 
     contrib_ops_check.py ORT_BENCH WORKDIR
 
@@ -364,6 +366,42 @@ def main():
         # The logits are dequantized from u8: allow two quantization steps of the output.
         step = float(np.abs(ref[0]).max()) / 127
         verify(f"{name}_qoperator", q, data, rtol="0", atol=f"{2 * step:g}")
+
+    # ---- float16 models: the torch exports through ORT's float16 converter (with float16 and with fp32
+    # graph inputs/outputs), and the ORT-optimized BERT in float16 (Attention, SkipLayerNormalization,
+    # ... on float16), against ONNX Runtime running the same float16 model.
+    from onnxruntime.transformers.float16 import convert_float_to_float16
+
+    def fp16_case(tag, model, src):
+        path = os.path.join(work, tag + ".onnx")
+        onnx.save(model, path)
+        feeds = {}
+        for i, gi in enumerate(model.graph.input):
+            t = numpy_helper.to_array(onnx.load_tensor(os.path.join(src, "test_data_set_0", f"input_{i}.pb")))
+            feeds[gi.name] = t.astype(np.float16) if gi.type.tensor_type.elem_type == TensorProto.FLOAT16 else t
+        ref = ort.InferenceSession(path, providers=["CPUExecutionProvider"]).run(None, feeds)
+        data = os.path.join(work, tag + "_data")
+        shutil.rmtree(data, ignore_errors=True)
+        os.makedirs(data)
+        for i, (k, v) in enumerate(feeds.items()):
+            onnx.save_tensor(numpy_helper.from_array(v, k), os.path.join(data, f"input_{i}.pb"))
+        for i, (o, v) in enumerate(zip(model.graph.output, ref)):
+            onnx.save_tensor(numpy_helper.from_array(v, o.name), os.path.join(data, f"output_{i}.pb"))
+        # ORT rounds to float16 where its kernels do, ortkit only where the model casts and at the outputs:
+        # a few float16 steps apart (one step is 2^-9 at 2..4, where layer-norm outputs reach).
+        verify(tag, path, data, rtol="1e-2", atol="1e-2")
+
+    for name in ["bert_tiny", "gpt2_tiny", "resnet_tiny", "mobilenet_tiny"]:
+        src = os.path.join(TORCH_DATA, name)
+        for keep_io in (False, True):
+            m16 = convert_float_to_float16(onnx.load(os.path.join(src, "model.onnx")), keep_io_types=keep_io)
+            fp16_case(f"{name}_fp16" + ("_io32" if keep_io else ""), m16, src)
+    if optimize_model:
+        src = os.path.join(TORCH_DATA, "bert_tiny")
+        m = optimize_model(os.path.join(src, "model.onnx"), model_type="bert", num_heads=2, hidden_size=64,
+                           opt_level=0)
+        m.convert_float_to_float16(keep_io_types=False)
+        fp16_case("bert_tiny_ort_optimized_fp16", m.model, src)
 
     print(f"{len(failures)} failure(s)" + (": " + ", ".join(failures) if failures else ""))
     return 1 if failures else 0

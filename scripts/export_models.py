@@ -93,8 +93,9 @@ class TinyBert(nn.Module):
         self.layer = nn.ModuleList(BertLayer(hidden, heads, 4 * hidden, eps) for _ in range(layers))
 
     def forward(self, input_ids, attention_mask, token_type_ids):
-        mask = attention_mask[:, None, None, :].to(torch.float32)
-        mask = (1.0 - mask) * FINFO_MIN
+        dtype = next(self.parameters()).dtype  # as HF: the mask in the weights' type (bert_tiny_bf16)
+        mask = attention_mask[:, None, None, :].to(dtype)
+        mask = (1.0 - mask) * torch.finfo(dtype).min
         x = self.embeddings(input_ids, token_type_ids)
         for layer in self.layer:
             x = layer(x, mask)
@@ -418,20 +419,35 @@ def models():
                            {"input": {0: "batch"}, "output": {0: "batch"}}, False),
         "mobilenet_tiny": (TinyMobileNetV2, init_cnn, image_inputs, ["output"],
                            {"input": {0: "batch"}, "output": {0: "batch"}}, True),
+        # bert_tiny's weights in bfloat16 (`model.bfloat16()`): a narrow-float export with torch's own
+        # bfloat16 outputs (torch 1.13 cannot run LayerNorm in float16 on a CPU, so not float16).
+        "bert_tiny_bf16": (TinyBert, init_transformer, lambda: text_inputs(True), ["last_hidden_state"],
+                           {"input_ids": seq, "attention_mask": seq, "token_type_ids": seq,
+                            "last_hidden_state": seq}, True, torch.bfloat16),
     }
 
 
-def write_pb(arr, name, path):
+def write_pb(t, name, path):
+    if t.dtype == torch.bfloat16:  # numpy has no bfloat16: the raw 16-bit patterns
+        raw = t.contiguous().view(torch.int16).numpy().tobytes()
+        proto = onnx.helper.make_tensor(name, onnx.TensorProto.BFLOAT16, list(t.shape), raw, raw=True)
+    else:
+        proto = numpy_helper.from_array(t.numpy(), name)
     with open(path, "wb") as f:
-        f.write(numpy_helper.from_array(arr, name).SerializeToString())
+        f.write(proto.SerializeToString())
 
 
 def export(name, spec, out_root):
-    cls, init, make_inputs, out_names, axes, fold = spec
+    cls, init, make_inputs, out_names, axes, fold = spec[:6]
+    dtype = spec[6] if len(spec) > 6 else None
     torch.manual_seed(0)
     model = cls()
     init(model)
     model.eval()
+    opset = OPSET
+    if dtype is not None:
+        model = model.to(dtype)
+        opset = 15  # torch writes LayerNorm's Pow with a bfloat16 exponent, valid from Pow-15 on
     feeds = make_inputs()
     d = os.path.join(out_root, name)
     os.makedirs(os.path.join(d, "test_data_set_0"), exist_ok=True)
@@ -442,16 +458,16 @@ def export(name, spec, out_root):
         # Eval-mode export folds BatchNorm into Conv; PRESERVE (with the model in eval mode) keeps
         # inference-mode BatchNormalization nodes, which the optimizer's folding pass must handle.
         mode = torch.onnx.TrainingMode.EVAL if fold else torch.onnx.TrainingMode.PRESERVE
-        torch.onnx.export(model, tuple(feeds.values()), tmp, opset_version=OPSET, input_names=list(feeds),
+        torch.onnx.export(model, tuple(feeds.values()), tmp, opset_version=opset, input_names=list(feeds),
                           output_names=out_names, dynamic_axes=axes, do_constant_folding=True,
                           training=mode)
     onnx.checker.check_model(onnx.load(tmp), full_check=True)
     os.replace(tmp, path)
     outs = outs if isinstance(outs, (tuple, list)) else [outs]
     for i, (k, v) in enumerate(feeds.items()):
-        write_pb(v.numpy(), k, os.path.join(d, "test_data_set_0", f"input_{i}.pb"))
+        write_pb(v, k, os.path.join(d, "test_data_set_0", f"input_{i}.pb"))
     for i, (k, v) in enumerate(zip(out_names, outs)):
-        write_pb(v.numpy(), k, os.path.join(d, "test_data_set_0", f"output_{i}.pb"))
+        write_pb(v, k, os.path.join(d, "test_data_set_0", f"output_{i}.pb"))
     print(f"{name}: {os.path.getsize(path)} bytes, outputs {[tuple(o.shape) for o in outs]}")
 
 

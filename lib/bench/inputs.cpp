@@ -6,6 +6,7 @@
 #include <random>
 
 #include "ortkit/error.h"
+#include "ortkit/float16.h"
 
 namespace ortkit::bench {
 
@@ -66,7 +67,8 @@ void store(Tensor& t, int64_t i, double v) {
       static_cast<uint16_t*>(p)[i] = static_cast<uint16_t>(bits >> 16);
       break;
     }
-    default: break;  // f16 / string: left zero
+    case DType::f16: static_cast<uint16_t*>(p)[i] = f32_to_f16(static_cast<float>(v)); break;
+    default: break;  // string: left zero
   }
 }
 

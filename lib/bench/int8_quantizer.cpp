@@ -2,6 +2,7 @@
 // `ort-quantize --mode dynamic`), written once into the zoo cache and reused by later points and runs.
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "ortkit/bench/atomic_file.h"
@@ -31,7 +32,20 @@ std::string quantize_dynamic_cached(const std::string& model) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) throw Error("cannot create the cache folder: " + ec.message(), dir.string());
-  write_file_atomic(out.string(), quantize_dynamic_bytes(bytes, QuantizeOptions{}));
+  QuantizeOptions opts;
+  opts.mode = QuantMode::dynamic;
+  QuantizeResult q = quantize_model_bytes(bytes, opts);
+  if (q.quantized_count() == 0) {
+    // An "int8" point that ran fp32 kernels would be a false label: say why no node was quantized.
+    std::set<std::string> why;
+    for (const NodeDecision& d : q.nodes) why.insert(d.op_type + ": " + d.reason);
+    std::string list;
+    for (const std::string& w : why) list += (list.empty() ? "" : "; ") + w;
+    throw Error("int8 not supported: dynamic quantization found no node to quantize" +
+                    (list.empty() ? std::string(" (no MatMul, Gemm or Conv)") : " (" + list + ")"),
+                src);
+  }
+  write_file_atomic(out.string(), q.model_bytes);
   return out.string();
 }
 

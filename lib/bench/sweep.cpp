@@ -209,6 +209,7 @@ SweepResult run_sweep(const BenchConfig& cfg_in, const SweepHooks& hooks) {
             proto.optimize_ms = s->timings().optimize_ms;
             proto.prepack_ms = s->timings().prepack_ms;
             proto.kernels = s->kernels_used();
+            for (std::string& n : s->notes()) proto.notes.push_back(std::move(n));
           }
         } catch (const Error& e) {
           s.reset();

@@ -29,6 +29,11 @@ int fuse_dynquant_conv(Graph& g, bool require_kernel = true);    // passes/dynqu
 int fuse_qdq_conv(Graph& g, bool require_kernel = true);         // passes/qdq_conv_fusion.cpp
 int fuse_qdq_add(Graph& g, bool require_kernel = true);          // passes/qdq_add_fusion.cpp
 
+/// float16 / bfloat16 weights, constants and dtype attributes to fp32, Casts at the narrow graph inputs
+/// and outputs (passes/narrow_float_compute.cpp). Not an optimization: Session runs it at every level,
+/// as the ops compute in fp32. Returns the number of rewrites.
+int compute_narrow_floats_in_f32(Graph& g);
+
 /// Run the pipeline; returns "pass: count" lines for the passes that changed something.
 std::vector<std::string> optimize(Graph& g, const OptimizeOptions& opts = {});
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "ortkit/tensor.h"
 #include "quant/onnx_util.h"
 
 namespace ortkit::quant {
@@ -24,7 +25,9 @@ static std::string structural_reason(const onnx::NodeProto& n,
   auto w = inits.find(n.input(1));
   if (w == inits.end())
     return "weight is not a constant initializer (only constant-B MatMul/Gemm/Conv are quantized)";
-  if (w->second->data_type() != onnx::TensorProto::FLOAT) return "weight is not float32";
+  if (w->second->data_type() != onnx::TensorProto::FLOAT)
+    return std::string("weight is ") + dtype_name(dtype_from_onnx(w->second->data_type())) +
+           ", not float32 (export or convert the model in float32 to quantize it)";
   if (w->second->data_location() == onnx::TensorProto::EXTERNAL)
     return "weight uses external data (not supported)";
   int rank = w->second->dims_size();

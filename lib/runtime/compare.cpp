@@ -5,6 +5,7 @@
 
 #include "onnx/model_io.h"
 #include "ortkit/error.h"
+#include "ortkit/float16.h"
 #include "ortkit/kernels/epilogue.h"
 
 namespace ortkit {
@@ -19,8 +20,8 @@ double value_at(const Tensor& t, int64_t i) {
     case DType::u8:
     case DType::boolean: return t.data_as<uint8_t>()[i];
     case DType::i16: return t.data_as<int16_t>()[i];
-    case DType::u16:
-    case DType::f16: return t.data_as<uint16_t>()[i];  // f16: compared bitwise
+    case DType::u16: return t.data_as<uint16_t>()[i];
+    case DType::f16: return f16_to_f32(t.data_as<uint16_t>()[i]);
     case DType::i32: return t.data_as<int32_t>()[i];
     case DType::u32: return t.data_as<uint32_t>()[i];
     case DType::i64: return static_cast<double>(t.data_as<int64_t>()[i]);
@@ -30,7 +31,7 @@ double value_at(const Tensor& t, int64_t i) {
 }
 
 bool is_float(DType t) {
-  return t == DType::f32 || t == DType::f64 || t == DType::bf16;
+  return t == DType::f32 || t == DType::f64 || t == DType::bf16 || t == DType::f16;
 }
 
 }  // namespace

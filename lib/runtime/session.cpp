@@ -94,7 +94,12 @@ SessionImpl::SessionImpl(graph::Graph g, const SessionOptions& opts, double load
       b = e + 1;
     }
   }
-  opt_log_ = graph::optimize(g_, oo);
+  if (const int n = graph::compute_narrow_floats_in_f32(g_); n > 0) {
+    opt_log_.push_back("narrow_float_compute: " + std::to_string(n));
+    notes_.push_back("float16/bfloat16 model: weights widened and computed in fp32 (" + std::to_string(n) +
+                     " rewrites); narrow inputs and outputs keep their types");
+  }
+  for (std::string& line : graph::optimize(g_, oo)) opt_log_.push_back(std::move(line));
   timings_.optimize_ms = ms_since(t0);
   // After optimization: ops that a fusion absorbed (e.g. a GELU's Erf) need no kernel of their own.
   check_supported(g_);

@@ -34,6 +34,7 @@ class SessionImpl final : public Session {
   const Arena& arena() const { return arena_; }
   /// The optimizer's log ("pass: count").
   const std::vector<std::string>& optimizer_log() const { return opt_log_; }
+  std::vector<std::string> notes() const override { return notes_; }
 
  private:
   /// Match named inputs to bindable inputs (validating names, dtypes, ranks, dims); fills given_.
@@ -44,6 +45,7 @@ class SessionImpl final : public Session {
   SessionOptions opts_;
   SessionTimings timings_;
   std::vector<std::string> opt_log_;
+  std::vector<std::string> notes_;
   std::unique_ptr<ThreadPool> pool_;
   std::vector<ops::NodeInfo> infos_;
   std::vector<std::unique_ptr<ops::OpKernel>> kernels_;

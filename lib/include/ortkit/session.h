@@ -73,6 +73,9 @@ class Session {
   virtual std::vector<std::string> kernels_used() const = 0;
   /// Node count per op type after optimization (fused ops included), for reports.
   virtual std::map<std::string, int> op_counts() const = 0;
+  /// What the engine changed about the model's arithmetic (e.g. a float16 model computed in fp32), for
+  /// reports; empty when it runs as written.
+  virtual std::vector<std::string> notes() const { return {}; }
   /// Exclusive upper bound of the index values `input` may hold: the first dimension of the data
   /// (table) of the Gather that consumes it, e.g. the vocabulary size for input_ids; -1 if the input
   /// feeds no Gather or the engine does not know. ort-bench uses it to make valid token ids.
