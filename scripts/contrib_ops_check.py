@@ -15,7 +15,9 @@ ortkit, checked against ONNX Runtime itself.
 3. The QOperator ops (QLinearAdd, QLinearMul, QLinearGlobalAveragePool, QLinearConcat, QLinearSigmoid,
    QLinearLeakyRelu, QGemm) as single nodes, u8 and s8, and the resnet_tiny / mobilenet_tiny exports
    after quantize_static in the QOperator format, against ONNX Runtime.
-4. float16 models (ORT's float16 converter over the torch exports and the ORT-optimized BERT), against
+4. com.microsoft.MatMulNBits single nodes (2/4/8 bits, packed, float and default zero points, bias) and
+   BERT after ORT's MatMulNBitsQuantizer, against ONNX Runtime.
+5. float16 models (ORT's float16 converter over the torch exports and the ORT-optimized BERT), against
    ONNX Runtime running the same float16 model: ortkit computes them in fp32 (narrow_float_compute).
 
     contrib_ops_check.py ORT_BENCH WORKDIR
@@ -366,6 +368,82 @@ def main():
         # The logits are dequantized from u8: allow two quantization steps of the output.
         step = float(np.abs(ref[0]).max()) / 127
         verify(f"{name}_qoperator", q, data, rtol="0", atol=f"{2 * step:g}")
+
+    # ---- com.microsoft.MatMulNBits (block-quantized LLM weights): single nodes over bits, zero-point forms,
+    # a partial last block and bias; then BERT after ORT's MatMulNBitsQuantizer (needs onnx_ir).
+    def nbits_case(tag, bits, block, k, n, zp_kind, bias=False):
+        blocks, blob = (k + block - 1) // block, block * bits // 8
+        q = rng.integers(0, 2 ** bits, (n, blocks * block))
+        packed = np.zeros((n, blocks, blob), np.uint8)
+        for j in range(block):  # element j of a block: byte j*bits//8, low bits first
+            packed[:, :, j * bits // 8] |= (q.reshape(n, blocks, block)[:, :, j] << (j * bits % 8)).astype(np.uint8)
+        inits = [numpy_helper.from_array(packed, "B"),
+                 numpy_helper.from_array((rng.random(n * blocks) * 0.1 + 0.01).astype(np.float32), "S")]
+        ins = ["A", "B", "S"]
+        if zp_kind == "u8":
+            zq, row = rng.integers(0, 2 ** bits, (n, blocks)), (blocks * bits + 7) // 8
+            zp = np.zeros((n, row), np.uint8)
+            for b in range(blocks):
+                zp[:, b * bits // 8] |= (zq[:, b] << (b * bits % 8)).astype(np.uint8)
+            inits.append(numpy_helper.from_array(zp.reshape(-1), "Z"))
+            ins.append("Z")
+        elif zp_kind == "float":
+            inits.append(numpy_helper.from_array((rng.random(n * blocks) * 2 ** bits).astype(np.float32), "Z"))
+            ins.append("Z")
+        if bias:
+            ins += [""] * (5 - len(ins)) + ["bias"]
+            inits.append(numpy_helper.from_array(f32(n), "bias"))
+        a = f32(2, 3, k)
+        node = helper.make_node("MatMulNBits", ins, ["y"], domain="com.microsoft", K=k, N=n, bits=bits,
+                                block_size=block)
+        g = helper.make_graph([node], tag, [helper.make_tensor_value_info("A", F, list(a.shape))],
+                              [helper.make_tensor_value_info("y", F, None)], inits)
+        m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)],
+                              ir_version=9)
+        path = os.path.join(work, tag + ".onnx")
+        onnx.save(m, path)
+        y = ort.InferenceSession(path, providers=["CPUExecutionProvider"]).run(None, {"A": a})[0]
+        data = os.path.join(work, tag + "_data")
+        shutil.rmtree(data, ignore_errors=True)
+        os.makedirs(data)
+        onnx.save_tensor(numpy_helper.from_array(a, "A"), os.path.join(data, "input_0.pb"))
+        onnx.save_tensor(numpy_helper.from_array(y, "y"), os.path.join(data, "output_0.pb"))
+        verify(tag, path, data, rtol="1e-4", atol="1e-4")
+
+    for bits in (2, 4, 8):
+        for zk in ("none", "u8", "float"):
+            if bits == 8 and zk == "float":
+                continue  # ONNX Runtime 1.31: "Only 2b and 4b quantization is supported for unpacked compute"
+            nbits_case(f"matmul_nbits_b{bits}_{zk}", bits, 16, 40, 6, zk)
+    nbits_case("matmul_nbits_b4_block32_bias", 4, 32, 96, 17, "u8", bias=True)
+    try:
+        from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
+    except ImportError as e:
+        print(f"SKIPPED: ORT's MatMulNBitsQuantizer is not usable ({e}); its model case is skipped")
+        MatMulNBitsQuantizer = None
+    if MatMulNBitsQuantizer:
+        src = os.path.join(TORCH_DATA, "bert_tiny")
+        for sym in (True, False):
+            qz = MatMulNBitsQuantizer(onnx.load(os.path.join(src, "model.onnx")), block_size=32, is_symmetric=sym)
+            qz.process()
+            tag = "bert_tiny_nbits_" + ("sym" if sym else "asym")
+            out = os.path.join(work, tag + ".onnx")
+            qz.model.save_model_to_file(out, False)
+            model = onnx.load(out)
+            print(f"{tag}: {sum(n.op_type == 'MatMulNBits' for n in model.graph.node)} MatMulNBits nodes")
+            feeds = {}
+            for i, gi in enumerate(model.graph.input):
+                t = onnx.load_tensor(os.path.join(src, "test_data_set_0", f"input_{i}.pb"))
+                feeds[gi.name] = numpy_helper.to_array(t)
+            ref = ort.InferenceSession(out, providers=["CPUExecutionProvider"]).run(None, feeds)
+            data = out[:-5] + "_data"
+            shutil.rmtree(data, ignore_errors=True)
+            os.makedirs(data)
+            for i, (k, v) in enumerate(feeds.items()):
+                onnx.save_tensor(numpy_helper.from_array(v, k), os.path.join(data, f"input_{i}.pb"))
+            for i, (o, v) in enumerate(zip(model.graph.output, ref)):
+                onnx.save_tensor(numpy_helper.from_array(v, o.name), os.path.join(data, f"output_{i}.pb"))
+            verify(tag, out, data, rtol="1e-4", atol="1e-4")
 
     # ---- float16 models: the torch exports through ORT's float16 converter (with float16 and with fp32
     # graph inputs/outputs), and the ORT-optimized BERT in float16 (Attention, SkipLayerNormalization,

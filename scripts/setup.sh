@@ -3,8 +3,9 @@
 # Idempotent and fast when everything is present: apt-get runs only for what is missing.
 #   scripts/setup.sh          build + tests (x86 and arm64 under qemu)
 #   scripts/setup.sh --peers  also the peers: oneDNN, OpenBLAS and a venv (.venv) with PyPI onnxruntime,
-#                             onnx, ml_dtypes, numpy and sympy (tests compare against ONNX Runtime; they skip
-#                             without it; sympy is what ORT's transformer optimizer needs)
+#                             onnx, ml_dtypes, numpy, sympy and onnx_ir (tests compare against ONNX Runtime;
+#                             they skip without it; sympy is what ORT's transformer optimizer needs, onnx_ir
+#                             its MatMulNBits quantizer)
 #   scripts/setup.sh --exports  also Debian's python3-torch, to re-export tests/data/torch (rarely needed)
 #   scripts/setup.sh --arm64  also the arm64 libraries for the whole-project cross build (scripts/test-arm64-full.sh):
 #                             adds the arm64 architecture, installs libprotobuf-dev, libfmt-dev, libhwloc-dev and
@@ -87,7 +88,7 @@ if ((peers)); then
   if [[ ! -x .venv/bin/python ]]; then
     /usr/bin/python3 -m venv .venv
   fi
-  .venv/bin/python -c "import onnxruntime, onnx, ml_dtypes, numpy, sympy" 2>/dev/null ||
-    .venv/bin/pip install -q onnxruntime onnx ml_dtypes numpy sympy ||
+  .venv/bin/python -c "import onnxruntime, onnx, ml_dtypes, numpy, sympy, onnx_ir" 2>/dev/null ||
+    .venv/bin/pip install -q onnxruntime onnx ml_dtypes numpy sympy onnx_ir ||
     echo "setup: PyPI peers unavailable (tests that need them skip)"
 fi

@@ -17,6 +17,7 @@ void register_all_ops(OpRegistry& r) {
   register_pool_ops(r);
   register_quant_linear_ops(r);
   register_quant_matmul_ops(r);
+  register_matmul_nbits_ops(r);
   register_quant_conv_ops(r);
   register_quant_qdq_conv_ops(r);
   register_quant_qdq_add_ops(r);

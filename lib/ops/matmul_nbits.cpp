@@ -1,0 +1,173 @@
+// com.microsoft.MatMulNBits: Y = A @ dequant(B)^T + bias, the block-quantized weights (2, 4 or 8 bits) of
+// LLMs exported by ONNX Runtime's GenAI model builder and its MatMulNBitsQuantizer (int4 "RTN"/"HQQ").
+//
+//   B            uint8 [N, n_blocks, block_size * bits / 8]: per output column n, K values in blocks along
+//                K, packed low bits first (4 bits: element 2j in the low nibble of byte j).
+//   scales       [N * n_blocks] (or [N, n_blocks]), A's float type.
+//   zero_points  optional: uint8 packed like B, ceil(n_blocks * bits / 8) bytes per column; or A's float
+//                type, one per block; absent: 2^(bits - 1).   w = (q - zero_point) * scale.
+//   g_idx        optional int32 [K]: accepted only when it is the plain k / block_size (act-order GPTQ
+//                layouts are refused; ONNX Runtime's meaning of a permuted g_idx is not documented).
+//   bias         optional [N].
+//
+// The weights are dequantized once, when the session starts, and packed for the float GEMM kernels
+// (fp32, or bf16 under --precision bf16): a benchmark of such a model measures an fp32 GEMM over the
+// dequantized weights, not int4 arithmetic (4-8x the weight bytes a decode step streams). accuracy_level
+// (ONNX Runtime's choice of int8 arithmetic for A) is ignored: A stays fp32.
+#include <cmath>
+
+#include "ops/registry.h"
+#include "ortkit/kernels/epilogue.h"
+#include "ortkit/kernels/registry.h"
+
+namespace ortkit::ops {
+namespace {
+
+using kernels::BDesc;
+using kernels::PackedB;
+
+struct NBitsLayout {
+  int64_t k = 0, n = 0, bits = 4, block = 0, blocks = 0, blob = 0;
+};
+
+/// The dequantized weights as [N, K] (row n = output column n), from constant B, scales, zero points.
+std::vector<float> dequantize(const NBitsLayout& L, const Tensor& b, const Tensor& scales, const Tensor* zp,
+                              const NodeInfo& where) {
+  const std::string w = where.describe();
+  if (b.dtype() != DType::u8) throw Unsupported("B of type " + std::string(dtype_name(b.dtype())), w);
+  if (b.numel() != L.n * L.blocks * L.blob)
+    throw Error("B has " + std::to_string(b.numel()) +
+                    " bytes, expected N * n_blocks * blob = " + std::to_string(L.n * L.blocks * L.blob),
+                w);
+  if (scales.dtype() != DType::f32)
+    throw Unsupported("scales of type " + std::string(dtype_name(scales.dtype())), w);
+  if (scales.numel() != L.n * L.blocks)
+    throw Error("scales has " + std::to_string(scales.numel()) +
+                    " values, expected N * n_blocks = " + std::to_string(L.n * L.blocks),
+                w);
+  const int64_t zp_row = (L.blocks * L.bits + 7) / 8;
+  if (zp) {
+    const bool packed = zp->dtype() == DType::u8;
+    if (!packed && zp->dtype() != DType::f32)
+      throw Unsupported("zero_points of type " + std::string(dtype_name(zp->dtype())), w);
+    const int64_t want = packed ? L.n * zp_row : L.n * L.blocks;
+    if (zp->numel() != want)
+      throw Error(
+          "zero_points has " + std::to_string(zp->numel()) + " values, expected " + std::to_string(want), w);
+  }
+  const uint8_t* q = b.data_as<uint8_t>();
+  const float* s = scales.data_as<float>();
+  const uint32_t mask = (1u << L.bits) - 1;
+  const float default_zp = static_cast<float>(1 << (L.bits - 1));
+  // Bit j*bits of a block never straddles a byte: bits is 2, 4 or 8.
+  auto field = [&](const uint8_t* bytes, int64_t j) {
+    const int64_t bit = j * L.bits;
+    return static_cast<float>((bytes[bit / 8] >> (bit % 8)) & mask);
+  };
+  std::vector<float> out(static_cast<size_t>(L.n * L.k));
+  for (int64_t n = 0; n < L.n; ++n)
+    for (int64_t blk = 0; blk < L.blocks; ++blk) {
+      float z = default_zp;
+      if (zp && zp->dtype() == DType::u8)
+        z = field(zp->data_as<uint8_t>() + n * zp_row, blk);
+      else if (zp)
+        z = zp->data_as<float>()[n * L.blocks + blk];
+      const float sc = s[n * L.blocks + blk];
+      const uint8_t* blob = q + (n * L.blocks + blk) * L.blob;
+      const int64_t k0 = blk * L.block, k1 = std::min(L.k, k0 + L.block);
+      for (int64_t k = k0; k < k1; ++k) out[n * L.k + k] = (field(blob, k - k0) - z) * sc;
+    }
+  return out;
+}
+
+class MatMulNBits : public OpKernel {
+ public:
+  void compile(CompileContext& ctx) override {
+    ctx.require_dtype(0, {DType::f32});
+    read_layout(ctx.attr(), ctx.node->describe());
+    const Shape& a = ctx.input(0).shape;
+    if (a.empty() || a.back() != L_.k)
+      ctx.fail("A's last dimension must be K = " + std::to_string(L_.k) + ", got " + shape_str(a));
+    if (ctx.has_input(4)) check_g_idx(ctx.input(4).constant, ctx);
+    if (ctx.has_input(5)) {
+      const InputDesc& bias = ctx.input(5);
+      if (bias.dtype != DType::f32 || shape_numel(bias.shape) != L_.n)
+        ctx.fail("bias must be float32 with N = " + std::to_string(L_.n) + " values");
+    }
+    Shape out(a.begin(), a.end() - 1);
+    out.push_back(L_.n);
+    ctx.set_output(0, DType::f32, out);
+    kind_ = ctx.float_gemm_kind();
+    if (packed_.empty()) {
+      const Tensor *b = ctx.input(1).constant, *s = ctx.input(2).constant;
+      const Tensor* zp = ctx.has_input(3) ? ctx.input(3).constant : nullptr;
+      if (!b || !s || (ctx.has_input(3) && !zp))
+        ctx.unsupported("B, scales and zero_points must be constants (initializers)");
+      pack(*b, *s, zp, *ctx.node);
+    }
+  }
+
+  void prepack(const PrepackContext& ctx) override {
+    kind_ = ctx.float_gemm_kind();
+    const auto c = [&](size_t i) { return i < ctx.constants.size() ? ctx.constants[i] : nullptr; };
+    if (!c(1) || !c(2)) return;  // compile() reports it
+    read_layout(*ctx.attrs, ctx.node->describe());
+    pack(*c(1), *c(2), c(3), *ctx.node);
+  }
+
+  void run(RunContext& ctx) override {
+    const Tensor& a = ctx.input(0);
+    Tensor& y = ctx.output(0);
+    if (y.numel() == 0) return;
+    const int64_t m = a.numel() / L_.k;
+    kernels::Epilogue ep;
+    if (ctx.has_input(5)) ep.bias = ctx.input(5).data_as<float>();
+    kernels::gemm_f32(m, a.data_as<float>(), L_.k, packed_, y.data_as<float>(), L_.n, ep, ctx.threading);
+  }
+
+  std::vector<std::string> kernels_used() const override {
+    const kernels::GemmKernel* kn = kernels::dispatched(kind_);
+    return kn ? std::vector<std::string>{kn->name} : std::vector<std::string>{};
+  }
+
+ private:
+  void read_layout(const Attrs& at, const std::string& where) {
+    L_.k = at.get_int("K");
+    L_.n = at.get_int("N");
+    L_.bits = at.get_int("bits", 4);
+    L_.block = at.get_int("block_size");
+    if (L_.bits != 2 && L_.bits != 4 && L_.bits != 8)
+      throw Unsupported("bits = " + std::to_string(L_.bits) + " (2, 4 and 8 are supported)", where);
+    if (L_.k <= 0 || L_.n <= 0 || L_.block < 16 || (L_.block & (L_.block - 1)) != 0)
+      throw Error("K and N must be positive and block_size a power of 2 >= 16 (K " + std::to_string(L_.k) +
+                      ", N " + std::to_string(L_.n) + ", block_size " + std::to_string(L_.block) + ")",
+                  where);
+    L_.blocks = (L_.k + L_.block - 1) / L_.block;
+    L_.blob = L_.block * L_.bits / 8;
+  }
+
+  void check_g_idx(const Tensor* g, const CompileContext& ctx) const {
+    if (!g) ctx.unsupported("a non-constant g_idx");
+    if (g->dtype() != DType::i32 || g->numel() != L_.k) ctx.fail("g_idx must be int32 with K values");
+    for (int64_t k = 0; k < L_.k; ++k)
+      if (g->data_as<int32_t>()[k] != k / L_.block)
+        ctx.unsupported("g_idx that reorders K (act-order); only the plain k / block_size layout");
+  }
+
+  void pack(const Tensor& b, const Tensor& s, const Tensor* zp, const NodeInfo& node) {
+    const std::vector<float> w = dequantize(L_, b, s, zp, node);
+    kernels::pack_b(packed_, kind_, BDesc{w.data(), L_.k, L_.n, L_.k, /*transposed=*/true});
+  }
+
+  NBitsLayout L_;
+  kernels::GemmKind kind_ = kernels::GemmKind::f32;
+  PackedB packed_;
+};
+
+}  // namespace
+
+void register_matmul_nbits_ops(OpRegistry& r) {
+  r.add(kMsDomain, "MatMulNBits", 1, kAnyOpset, [] { return std::make_unique<MatMulNBits>(); });
+}
+
+}  // namespace ortkit::ops
