@@ -247,6 +247,79 @@ def main():
     check("dynamic_quantize_matmul", helper.make_node("DynamicQuantizeMatMul", [n for n, _ in ins], ["y"],
                                                       domain="com.microsoft"), ins, atol="1e-4", inits={"b", "bs", "bz"})
 
+    # ---- MultiHeadAttention (BART / T5 / Whisper / ViT graphs of ORT's optimizer): every q/k/v layout,
+    # bias, key padding masks, attention_bias, past/present, unidirectional.
+    Nm, Hm, Sm, Lm = 2, 4, 5, 6
+    Dm = Nm * Hm
+
+    def mha(name, ins, n_out=1, **attrs):
+        outs = ["y", "present_key", "present_value"][:n_out]
+        node = helper.make_node("MultiHeadAttention", [n if a is not None else "" for n, a in ins], outs,
+                                domain="com.microsoft", num_heads=Nm, **attrs)
+        check(name, node, ins, n_out=n_out)
+
+    q3, k3, v3 = f32(B, Sm, Dm), f32(B, Lm, Dm), f32(B, Lm, 2 * Dm)
+    mha("mha_cross_bsd", [("q", q3), ("k", k3), ("v", v3)])
+    mha("mha_bias", [("q", q3), ("k", k3), ("v", f32(B, Lm, Dm)), ("bias", f32(3 * Dm, scale=0.1))])
+    # (packed QKV [B, S, N, 3, H] and packed KV [B, L, N, 2, H]: ORT 1.31 has no CPU kernel for them;
+    # tests/lib/test_ops_ms_attention.cpp checks them against the unpacked layouts)
+    mha("mha_bnsh_kv", [("q", q3), ("k", f32(B, Nm, Lm, Hm)), ("v", f32(B, Nm, Lm, Hm))], n_out=3)
+    mha("mha_mask_lengths", [("q", q3), ("k", k3), ("v", v3), ("bias", None), ("m", np.array([6, 3], np.int32))])
+    mha("mha_mask_raw", [("q", q3), ("k", k3), ("v", v3), ("bias", None),
+                         ("m", rng.integers(0, 2, (B, Lm)).astype(np.int32) | np.eye(1, Lm, dtype=np.int32))])
+    mha("mha_mask_3d_bias", [("q", q3), ("k", k3), ("v", v3), ("bias", None),
+                             ("m", np.ones((B, Sm, Lm), np.int32)), ("ab", f32(1, Nm, Sm, Lm))], scale=0.4)
+    ks = f32(B, Sm, Dm)
+    mha("mha_self_past_present", [("q", q3), ("k", ks), ("v", f32(B, Sm, Dm)), ("bias", f32(3 * Dm, scale=0.1)),
+                                  ("m", None), ("ab", None), ("pk", f32(B, Nm, 3, Hm)), ("pv", f32(B, Nm, 3, Hm))],
+        n_out=3, unidirectional=1)
+
+    # ---- GroupQueryAttention (ORT GenAI decoders): prompt and decode steps, packed QKV, rotary (plain and
+    # interleaved), local window, softcap, attention_bias; seqlens_k / total_sequence_length as ORT's
+    # generator feeds them.
+    Hq, Hkv, Hg = 4, 2, 16  # ORT rotary: "head_size shall be a multiple of 16"
+
+    def gqa(name, S_, past, packed=False, n_out=3, extra=(), B=B, **attrs):
+        total = past + S_
+        ins = []
+        if packed:
+            ins.append(("q", f32(B, S_, (Hq + 2 * Hkv) * Hg)))
+            ins += [("k", None), ("v", None)]
+        else:
+            ins += [("q", f32(B, S_, Hq * Hg)), ("k", f32(B, S_, Hkv * Hg)), ("v", f32(B, S_, Hkv * Hg))]
+        if past:
+            ins += [("pk", f32(B, Hkv, past, Hg)), ("pv", f32(B, Hkv, past, Hg))]
+        else:
+            ins += [("pk", None), ("pv", None)]
+        ins += [("seqlens_k", np.full(B, total - 1, np.int32)), ("total", np.array(total, np.int32))]
+        ins += list(extra)
+        node = helper.make_node("GroupQueryAttention", [n if a is not None else "" for n, a in ins],
+                                ["y", "present_key", "present_value"][:n_out], domain="com.microsoft",
+                                num_heads=Hq, kv_num_heads=Hkv, **attrs)
+        check(name, node, ins, n_out=n_out, atol="1e-5")
+
+    cos_sin = np.linspace(0, 3, 32 * Hg // 2).reshape(32, Hg // 2)
+    cosc, sinc = np.cos(cos_sin).astype(np.float32), np.sin(cos_sin).astype(np.float32)
+    gqa("gqa_prompt", 5, 0)
+    gqa("gqa_prompt_packed", 5, 0, packed=True)
+    gqa("gqa_decode", 1, 4)
+    gqa("gqa_chunk_with_past", 3, 4, B=1)  # ORT: "batch_size must be 1 when sequence_length > 1 and past"
+    gqa("gqa_prompt_rotary", 5, 0, extra=[("cos", cosc), ("sin", sinc)], do_rotary=1)
+    gqa("gqa_decode_rotary_interleaved", 1, 6, extra=[("cos", cosc), ("sin", sinc)], do_rotary=1,
+        rotary_interleaved=1)
+    gqa("gqa_local_window", 6, 0, local_window_size=3)
+    gqa("gqa_softcap_scale", 4, 2, softcap=2.0, scale=0.5, B=1)
+
+    # ---- com.microsoft.RotaryEmbedding (3-D and 4-D input, start offset or position ids, interleaved)
+    def rope(name, x, pos, **attrs):
+        node = helper.make_node("RotaryEmbedding", ["x", "pos", "cos", "sin"], ["y"], domain="com.microsoft",
+                                **attrs)
+        check(name, node, [("x", x), ("pos", pos), ("cos", cosc), ("sin", sinc)])
+
+    rope("ms_rotary_3d_start", f32(B, 5, 2 * Hg), np.array([3], np.int64), num_heads=2)
+    rope("ms_rotary_4d_ids_interleaved", f32(B, 2, 5, Hg), rng.integers(0, 32, (B, 5)).astype(np.int64),
+         interleaved=1)
+
     # ---- GELU family
     a = f32(3, 4, 20, scale=3.0)
     gb = f32(20)
