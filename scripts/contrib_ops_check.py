@@ -17,13 +17,16 @@ ortkit, checked against ONNX Runtime itself.
    after quantize_static in the QOperator format, against ONNX Runtime.
 4. com.microsoft.MatMulNBits single nodes (2/4/8 bits, packed, float and default zero points, bias) and
    BERT after ORT's MatMulNBitsQuantizer, against ONNX Runtime.
-5. float16 models (ORT's float16 converter over the torch exports and the ORT-optimized BERT), against
+5. MultiHeadAttention, GroupQueryAttention and RotaryEmbedding single nodes, and a one-layer decoder in
+   the layout of ORT GenAI's model builder (GQA with rotary, MatMulNBits, Skip/SimplifiedLayerNorm).
+6. float16 models (ORT's float16 converter over the torch exports and the ORT-optimized BERT), against
    ONNX Runtime running the same float16 model: ortkit computes them in fp32 (narrow_float_compute).
 
     contrib_ops_check.py ORT_BENCH WORKDIR
 
 Exit 0 when every case agrees, 1 on a mismatch, 77 (skip) when onnxruntime is not installed.
 """
+import json
 import os
 import shutil
 import subprocess
@@ -517,6 +520,84 @@ def main():
             for i, (o, v) in enumerate(zip(model.graph.output, ref)):
                 onnx.save_tensor(numpy_helper.from_array(v, o.name), os.path.join(data, f"output_{i}.pb"))
             verify(tag, out, data, rtol="1e-4", atol="1e-4")
+
+    # ---- a one-layer decoder laid out as ORT GenAI's model builder writes Llama/Phi: seqlens_k and
+    # total_sequence_length computed from attention_mask in the graph, SimplifiedLayerNormalization,
+    # packed-QKV GroupQueryAttention with rotary caches, SkipSimplifiedLayerNormalization, SiLU MLP,
+    # 4-bit MatMulNBits weights (ORT's quantizer); a prompt and a decode step against ONNX Runtime.
+    if MatMulNBitsQuantizer:
+        Dd, Vd, FF, MAXP = 64, 100, 128, 64
+
+        def W(*shape, sc=0.1):
+            return (rng.standard_normal(shape) * sc).astype(np.float32)
+
+        ang = np.outer(np.arange(MAXP), 1.0 / (10000 ** (np.arange(0, Hg, 2) / Hg)))
+        inits = [numpy_helper.from_array(a, n) for n, a in [
+            ("embed", W(Vd, Dd, sc=1.0)), ("ln1", 1 + W(Dd, sc=0.05)), ("wqkv", W(Dd, (Hq + 2 * Hkv) * Hg)),
+            ("wo", W(Hq * Hg, Dd)), ("ln2", np.ones(Dd, np.float32)), ("wg", W(Dd, FF)), ("wu", W(Dd, FF)),
+            ("wd", W(FF, Dd)), ("lnf", np.ones(Dd, np.float32)), ("lm", W(Dd, Vd)),
+            ("one64", np.array([1], np.int64)), ("idx1", np.array(1, np.int64)),
+            ("cos", np.cos(ang).astype(np.float32)), ("sin", np.sin(ang).astype(np.float32))]]
+        mk = helper.make_node
+        nodes = [
+            mk("ReduceSum", ["attention_mask", "one64"], ["msum"], keepdims=0), mk("Sub", ["msum", "one64"], ["sk"]),
+            mk("Cast", ["sk"], ["seqlens_k"], to=I32), mk("Shape", ["attention_mask"], ["mshape"]),
+            mk("Gather", ["mshape", "idx1"], ["tot"], axis=0), mk("Cast", ["tot"], ["total"], to=I32),
+            mk("Gather", ["embed", "input_ids"], ["x"]),
+            mk("SimplifiedLayerNormalization", ["x", "ln1"], ["h"], epsilon=1e-5, axis=-1),
+            mk("MatMul", ["h", "wqkv"], ["qkv"]),
+            mk("GroupQueryAttention", ["qkv", "", "", "past_key_values.0.key", "past_key_values.0.value", "seqlens_k",
+                                       "total", "cos", "sin"], ["attn", "present.0.key", "present.0.value"],
+               domain="com.microsoft", num_heads=Hq, kv_num_heads=Hkv, do_rotary=1),
+            mk("MatMul", ["attn", "wo"], ["o"]),
+            mk("SkipSimplifiedLayerNormalization", ["o", "x", "ln2"], ["h2", "", "", "x2"], domain="com.microsoft",
+               epsilon=1e-5),
+            mk("MatMul", ["h2", "wg"], ["g"]), mk("Sigmoid", ["g"], ["sg"]), mk("Mul", ["g", "sg"], ["silu"]),
+            mk("MatMul", ["h2", "wu"], ["u"]), mk("Mul", ["silu", "u"], ["act"]), mk("MatMul", ["act", "wd"], ["dn"]),
+            mk("Add", ["dn", "x2"], ["x3"]), mk("SimplifiedLayerNormalization", ["x3", "lnf"], ["hf"], epsilon=1e-5,
+                                                 axis=-1),
+            mk("MatMul", ["hf", "lm"], ["logits"])]
+        kv_dims = ["batch_size", Hkv, "past_sequence_length", Hg]
+        g_ins = [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch_size", "sequence_length"]),
+                 helper.make_tensor_value_info("attention_mask", TensorProto.INT64,
+                                               ["batch_size", "total_sequence_length"]),
+                 helper.make_tensor_value_info("past_key_values.0.key", F, kv_dims),
+                 helper.make_tensor_value_info("past_key_values.0.value", F, kv_dims)]
+        present = ["batch_size", Hkv, "total_sequence_length", Hg]
+        g_outs = [helper.make_tensor_value_info("logits", F, ["batch_size", "sequence_length", Vd]),
+                  helper.make_tensor_value_info("present.0.key", F, present),
+                  helper.make_tensor_value_info("present.0.value", F, present)]
+        dec = helper.make_model(helper.make_graph(nodes, "tiny_decoder", g_ins, g_outs, inits), ir_version=9,
+                                opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)])
+        qz = MatMulNBitsQuantizer(dec, block_size=32, is_symmetric=True)
+        qz.process()
+        path = os.path.join(work, "genai_style_decoder.onnx")
+        qz.model.save_model_to_file(path, False)
+        for tag, Bq, Sq, Pq in [("prompt", 2, 7, 0), ("decode", 2, 1, 6)]:
+            feeds = {"input_ids": rng.integers(0, Vd, (Bq, Sq)).astype(np.int64),
+                     "attention_mask": np.ones((Bq, Pq + Sq), np.int64),
+                     "past_key_values.0.key": W(Bq, Hkv, Pq, Hg, sc=1.0),
+                     "past_key_values.0.value": W(Bq, Hkv, Pq, Hg, sc=1.0)}
+            ref = ort.InferenceSession(path, providers=["CPUExecutionProvider"]).run(None, feeds)
+            data = os.path.join(work, "genai_style_decoder_" + tag)
+            shutil.rmtree(data, ignore_errors=True)
+            os.makedirs(data)
+            for i, (k, v) in enumerate(feeds.items()):
+                onnx.save_tensor(numpy_helper.from_array(v, k), os.path.join(data, f"input_{i}.pb"))
+            for i, (o, v) in enumerate(zip(g_outs, ref)):
+                onnx.save_tensor(numpy_helper.from_array(v, o.name), os.path.join(data, f"output_{i}.pb"))
+            verify("genai_style_decoder_" + tag, path, data, rtol="1e-4", atol="1e-4")
+        # ort-bench's sweep must find the KV-cache inputs by their dim names and feed a mask that
+        # seqlens_k / total_sequence_length are computed from.
+        rep = os.path.join(work, "genai_style_decoder_sweep.json")
+        r = subprocess.run([ort_bench, "run", "--model", path, "--batch", "2", "--seq", "1,4", "--past", "0,8",
+                            "--iterations", "3", "--warmup", "1", "--json", rep], capture_output=True, text=True)
+        points = json.load(open(rep))["points"] if r.returncode == 0 else []
+        ok = len(points) == 4 and all(p["status"] == "ok" for p in points)
+        print(f"{'PASS' if ok else 'FAIL'} genai_style_decoder_sweep")
+        if not ok:
+            print(r.stdout, r.stderr, sep="")
+            failures.append("genai_style_decoder_sweep")
 
     # ---- float16 models: the torch exports through ORT's float16 converter (with float16 and with fp32
     # graph inputs/outputs), and the ORT-optimized BERT in float16 (Attention, SkipLayerNormalization,
