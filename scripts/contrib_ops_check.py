@@ -63,6 +63,15 @@ def main():
             print(r.stdout, r.stderr, sep="")
             failures.append(name)
 
+    def write_data_set(data, feeds, out_names, outputs):
+        """An ONNX test_data_set: input_N.pb from feeds (name -> array), output_N.pb from outputs."""
+        shutil.rmtree(data, ignore_errors=True)  # no stale input_N.pb from an earlier run
+        os.makedirs(data)
+        for i, (k, v) in enumerate(feeds.items()):
+            onnx.save_tensor(numpy_helper.from_array(v, k), os.path.join(data, f"input_{i}.pb"))
+        for i, (o, v) in enumerate(zip(out_names, outputs)):
+            onnx.save_tensor(numpy_helper.from_array(v, o), os.path.join(data, f"output_{i}.pb"))
+
     def check(name, node, inputs, n_out=1, opset=14, ms=True, atol="1e-5", inits=()):
         """inputs: list of (name, array or None for an omitted optional input); those named in `inits`
         become initializers. Outputs are float but EmbedLayerNormalization's mask_index."""
@@ -87,12 +96,7 @@ def main():
         feeds = {n: a for n, a in inputs if a is not None}
         ref = ort.InferenceSession(path, providers=["CPUExecutionProvider"]).run(None, feeds)
         data = os.path.join(work, name)
-        shutil.rmtree(data, ignore_errors=True)  # no stale input_N.pb from an earlier run
-        os.makedirs(data)
-        for i, (n, a) in enumerate((n, a) for n, a in inputs if a is not None):
-            onnx.save_tensor(numpy_helper.from_array(a, n), os.path.join(data, f"input_{i}.pb"))
-        for i, (o, v) in enumerate(zip([o for o in node.output[:n_out] if o], ref)):
-            onnx.save_tensor(numpy_helper.from_array(v, o), os.path.join(data, f"output_{i}.pb"))
+        write_data_set(data, feeds, [o for o in node.output[:n_out] if o], ref)
         verify(name, path, data, atol=atol)
 
     def f32(*shape, scale=1.0):
@@ -369,12 +373,7 @@ def main():
                 feeds[t.name] = numpy_helper.to_array(t)
             ref = ort.InferenceSession(q, providers=["CPUExecutionProvider"]).run(None, feeds)
             data = os.path.join(work, name + "_int8_data")
-            shutil.rmtree(data, ignore_errors=True)
-            os.makedirs(data)
-            for i, (k, v) in enumerate(feeds.items()):
-                onnx.save_tensor(numpy_helper.from_array(v, k), os.path.join(data, f"input_{i}.pb"))
-            for i, (o, v) in enumerate(zip(model.graph.output, ref)):
-                onnx.save_tensor(numpy_helper.from_array(v, o.name), os.path.join(data, f"output_{i}.pb"))
+            write_data_set(data, feeds, [o.name for o in model.graph.output], ref)
             # Same int8 model, same quantization rule: only float rounding (and the rare activation
             # value it moves across a quantization step) differs.
             verify(f"{name}_ort_optimized_int8", q, data, rtol="1e-3", atol="2e-3")
@@ -400,12 +399,7 @@ def main():
             feeds[t.name] = numpy_helper.to_array(t)
         ref = ort.InferenceSession(out, providers=["CPUExecutionProvider"]).run(None, feeds)
         data = out[:-5] + "_data"
-        shutil.rmtree(data, ignore_errors=True)
-        os.makedirs(data)
-        for i, (k, v) in enumerate(feeds.items()):
-            onnx.save_tensor(numpy_helper.from_array(v, k), os.path.join(data, f"input_{i}.pb"))
-        for i, (o, v) in enumerate(zip(onnx.load(out).graph.output, ref)):
-            onnx.save_tensor(numpy_helper.from_array(v, o.name), os.path.join(data, f"output_{i}.pb"))
+        write_data_set(data, feeds, [o.name for o in onnx.load(out).graph.output], ref)
         int8 = "int8" in src
         verify(os.path.basename(out)[:-5], out, data, rtol="1e-3" if int8 else "1e-4", atol="2e-3" if int8 else "1e-5")
 
@@ -435,12 +429,7 @@ def main():
         print(f"{name}: quantize_static QOperator: {', '.join(ops)}")
         ref = ort.InferenceSession(q, providers=["CPUExecutionProvider"]).run(None, {inp: x_in})
         data = os.path.join(work, name + "_qoperator_data")
-        shutil.rmtree(data, ignore_errors=True)
-        os.makedirs(data)
-        onnx.save_tensor(numpy_helper.from_array(x_in, inp), os.path.join(data, "input_0.pb"))
-        qm = onnx.load(q)
-        for i, (o, v) in enumerate(zip(qm.graph.output, ref)):
-            onnx.save_tensor(numpy_helper.from_array(v, o.name), os.path.join(data, f"output_{i}.pb"))
+        write_data_set(data, {inp: x_in}, [o.name for o in onnx.load(q).graph.output], ref)
         # The logits are dequantized from u8: allow two quantization steps of the output.
         step = float(np.abs(ref[0]).max()) / 127
         verify(f"{name}_qoperator", q, data, rtol="0", atol=f"{2 * step:g}")
@@ -480,10 +469,7 @@ def main():
         onnx.save(m, path)
         y = ort.InferenceSession(path, providers=["CPUExecutionProvider"]).run(None, {"A": a})[0]
         data = os.path.join(work, tag + "_data")
-        shutil.rmtree(data, ignore_errors=True)
-        os.makedirs(data)
-        onnx.save_tensor(numpy_helper.from_array(a, "A"), os.path.join(data, "input_0.pb"))
-        onnx.save_tensor(numpy_helper.from_array(y, "y"), os.path.join(data, "output_0.pb"))
+        write_data_set(data, {"A": a}, ["y"], [y])
         verify(tag, path, data, rtol="1e-4", atol="1e-4")
 
     for bits in (2, 4, 8):
@@ -513,12 +499,7 @@ def main():
                 feeds[gi.name] = numpy_helper.to_array(t)
             ref = ort.InferenceSession(out, providers=["CPUExecutionProvider"]).run(None, feeds)
             data = out[:-5] + "_data"
-            shutil.rmtree(data, ignore_errors=True)
-            os.makedirs(data)
-            for i, (k, v) in enumerate(feeds.items()):
-                onnx.save_tensor(numpy_helper.from_array(v, k), os.path.join(data, f"input_{i}.pb"))
-            for i, (o, v) in enumerate(zip(model.graph.output, ref)):
-                onnx.save_tensor(numpy_helper.from_array(v, o.name), os.path.join(data, f"output_{i}.pb"))
+            write_data_set(data, feeds, [o.name for o in model.graph.output], ref)
             verify(tag, out, data, rtol="1e-4", atol="1e-4")
 
     # ---- a one-layer decoder laid out as ORT GenAI's model builder writes Llama/Phi: seqlens_k and
@@ -580,12 +561,7 @@ def main():
                      "past_key_values.0.value": W(Bq, Hkv, Pq, Hg, sc=1.0)}
             ref = ort.InferenceSession(path, providers=["CPUExecutionProvider"]).run(None, feeds)
             data = os.path.join(work, "genai_style_decoder_" + tag)
-            shutil.rmtree(data, ignore_errors=True)
-            os.makedirs(data)
-            for i, (k, v) in enumerate(feeds.items()):
-                onnx.save_tensor(numpy_helper.from_array(v, k), os.path.join(data, f"input_{i}.pb"))
-            for i, (o, v) in enumerate(zip(g_outs, ref)):
-                onnx.save_tensor(numpy_helper.from_array(v, o.name), os.path.join(data, f"output_{i}.pb"))
+            write_data_set(data, feeds, [o.name for o in g_outs], ref)
             verify("genai_style_decoder_" + tag, path, data, rtol="1e-4", atol="1e-4")
         # ort-bench's sweep must find the KV-cache inputs by their dim names and feed a mask that
         # seqlens_k / total_sequence_length are computed from.
@@ -613,12 +589,7 @@ def main():
             feeds[gi.name] = t.astype(np.float16) if gi.type.tensor_type.elem_type == TensorProto.FLOAT16 else t
         ref = ort.InferenceSession(path, providers=["CPUExecutionProvider"]).run(None, feeds)
         data = os.path.join(work, tag + "_data")
-        shutil.rmtree(data, ignore_errors=True)
-        os.makedirs(data)
-        for i, (k, v) in enumerate(feeds.items()):
-            onnx.save_tensor(numpy_helper.from_array(v, k), os.path.join(data, f"input_{i}.pb"))
-        for i, (o, v) in enumerate(zip(model.graph.output, ref)):
-            onnx.save_tensor(numpy_helper.from_array(v, o.name), os.path.join(data, f"output_{i}.pb"))
+        write_data_set(data, feeds, [o.name for o in model.graph.output], ref)
         # ORT rounds to float16 where its kernels do, ortkit only where the model casts and at the outputs:
         # a few float16 steps apart (one step is 2^-9 at 2..4, where layer-norm outputs reach).
         verify(tag, path, data, rtol="1e-2", atol="1e-2")

@@ -99,6 +99,14 @@ class ModelBuilder {
     a->set_type(onnx::AttributeProto::TENSOR);
     *a->mutable_t() = onnxio::tensor_to_proto(t);
   }
+  /// A subgraph attribute (If's branches, Loop's and Scan's body) of node n, to fill in.
+  static onnx::GraphProto* graph_attr(onnx::NodeProto& n, const std::string& name) {
+    auto* a = n.add_attribute();
+    a->set_name(name);
+    a->set_type(onnx::AttributeProto::GRAPH);
+    a->mutable_g()->set_name(name);
+    return a->mutable_g();
+  }
   onnx::ModelProto& proto() { return m_; }
   std::string bytes() const { return m_.SerializeAsString(); }
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "ops/eval.h"
+#include "ops/registry.h"
 #include "ortkit/tensor.h"
 
 namespace ortkit::ops::testing {
@@ -51,6 +52,16 @@ inline float max_abs_diff(const Tensor& a, const Tensor& b) {
   for (int64_t i = 0; i < a.numel(); ++i)
     m = std::max(m, std::fabs(a.data_as<float>()[i] - b.data_as<float>()[i]));
   return m;
+}
+
+/// com.microsoft contrib ops (opset 1); `constant`: every input is an initializer (prepacked weights).
+inline EvalOptions ms(int outputs = 1, bool constant = false) {
+  EvalOptions o;
+  o.domain = kMsDomain;
+  o.opset = 1;
+  o.num_outputs = outputs;
+  o.inputs_constant = constant;
+  return o;
 }
 
 /// Options for one opset (designated initializers would warn about the other members).

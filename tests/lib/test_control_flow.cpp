@@ -18,13 +18,6 @@ namespace {
 constexpr int kF32 = onnx::TensorProto::FLOAT, kI64 = onnx::TensorProto::INT64,
               kBool = onnx::TensorProto::BOOL;
 
-onnx::GraphProto* graph_attr(onnx::NodeProto& n, const std::string& name) {
-  auto* a = n.add_attribute();
-  a->set_name(name);
-  a->set_type(onnx::AttributeProto::GRAPH);
-  a->mutable_g()->set_name(name);
-  return a->mutable_g();
-}
 void g_in(onnx::GraphProto* g, const std::string& name, int elem, const std::vector<int64_t>& dims) {
   auto* v = g->add_input();
   v->set_name(name);
@@ -66,10 +59,10 @@ ModelBuilder if_model() {
   mb.input("x", {int64_t{2}});
   mb.init("w", make_f32({2}, {10.f, 20.f}));
   auto& n = mb.node("If", {"cond"}, {"r"}, "if");
-  auto* t = graph_attr(n, "then_branch");
+  auto* t = ModelBuilder::graph_attr(n, "then_branch");
   g_node(t, "Add", {"x", "w"}, {"t_out"});
   g_out(t, "t_out", kF32, {2});
-  auto* e = graph_attr(n, "else_branch");
+  auto* e = ModelBuilder::graph_attr(n, "else_branch");
   g_node(e, "Neg", {"x"}, {"neg"});
   auto& cat = g_node(e, "Concat", {"x", "neg"}, {"e_out"});
   ModelBuilder::attr_int(cat, "axis", 0);
@@ -88,7 +81,7 @@ ModelBuilder loop_model(const std::string& m_input, const std::string& cond_inpu
   mb.input("s0", {int64_t{1}});
   mb.input("bias", {int64_t{1}});
   auto& n = mb.node("Loop", {m_input, cond_input, "s0"}, {"s_final", "s_scan"}, "loop");
-  auto* b = graph_attr(n, "body");
+  auto* b = ModelBuilder::graph_attr(n, "body");
   g_in(b, "i", kI64, {});
   g_in(b, "c_in", kBool, {});
   g_in(b, "s_in", kF32, {1});
@@ -172,9 +165,9 @@ TEST_CASE("Loop nested inside If reads a top-level value through both scopes", "
   mb.input("x", {int64_t{1}});
   mb.init("M", scalar_i64(3));
   auto& n = mb.node("If", {"cond"}, {"r"}, "if");
-  auto* t = graph_attr(n, "then_branch");
+  auto* t = ModelBuilder::graph_attr(n, "then_branch");
   auto& loop = g_node(t, "Loop", {"M", "", "x"}, {"t_out"});
-  auto* b = graph_attr(loop, "body");
+  auto* b = ModelBuilder::graph_attr(loop, "body");
   g_in(b, "i", kI64, {});
   g_in(b, "c_in", kBool, {});
   g_in(b, "v_in", kF32, {1});
@@ -183,7 +176,7 @@ TEST_CASE("Loop nested inside If reads a top-level value through both scopes", "
   g_out(b, "c_out", kBool, {});
   g_out(b, "v_out", kF32, {1});
   g_out(t, "t_out", kF32, {1});
-  auto* e = graph_attr(n, "else_branch");
+  auto* e = ModelBuilder::graph_attr(n, "else_branch");
   g_node(e, "Identity", {"x"}, {"e_out"});
   g_out(e, "e_out", kF32, {1});
   mb.output("r");
@@ -203,7 +196,7 @@ TEST_CASE("Scan: reverse input direction and reverse output direction", "[contro
     ModelBuilder::attr_int(n, "num_scan_inputs", 1);
     ModelBuilder::attr_ints(n, "scan_input_directions", {1});
     ModelBuilder::attr_ints(n, "scan_output_directions", {out_dir});
-    auto* b = graph_attr(n, "body");
+    auto* b = ModelBuilder::graph_attr(n, "body");
     g_in(b, "s_in", kF32, {2});
     g_in(b, "row", kF32, {2});
     g_node(b, "Add", {"s_in", "row"}, {"s_out"});
@@ -232,7 +225,7 @@ TEST_CASE("Scan: scan axis 1 of the input and axis 1 of the output", "[control]"
   ModelBuilder::attr_int(n, "num_scan_inputs", 1);
   ModelBuilder::attr_ints(n, "scan_input_axes", {1});
   ModelBuilder::attr_ints(n, "scan_output_axes", {-1});
-  auto* b = graph_attr(n, "body");
+  auto* b = ModelBuilder::graph_attr(n, "body");
   g_in(b, "s_in", kF32, {2});
   g_in(b, "col", kF32, {2});
   g_node(b, "Add", {"s_in", "col"}, {"s_out"});
@@ -254,7 +247,7 @@ TEST_CASE("Control flow: malformed bodies give a clear Error", "[control]") {
     mb.input("M", {}, kI64);
     mb.input("v", {int64_t{1}});
     auto& n = mb.node("Loop", {"M", "", "v"}, {"v_out"}, "loop");
-    auto* b = graph_attr(n, "body");
+    auto* b = ModelBuilder::graph_attr(n, "body");
     g_in(b, "i", kI64, {});
     g_in(b, "c_in", kBool, {});  // v_in missing
     g_node(b, "Identity", {"c_in"}, {"c_out"});

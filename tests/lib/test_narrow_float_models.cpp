@@ -40,13 +40,6 @@ std::vector<float> f32_values(const Tensor& t) {
   REQUIRE(t.dtype() == DType::f32);
   return {t.data_as<float>(), t.data_as<float>() + t.numel()};
 }
-onnx::GraphProto* graph_attr(onnx::NodeProto& n, const std::string& name) {
-  auto* a = n.add_attribute();
-  a->set_name(name);
-  a->set_type(onnx::AttributeProto::GRAPH);
-  a->mutable_g()->set_name(name);
-  return a->mutable_g();
-}
 
 // std::string arguments: GCC 12 warns (-Wrestrict, a false positive) on protobuf's const char* setters.
 void add_node(onnx::GraphProto* g, const std::string& op, const std::vector<std::string>& ins,
@@ -147,7 +140,7 @@ TEST_CASE("float16 model: an If branch with its own float16 initializer reads a 
   auto& n = mb.node("If", {"cond"}, {"r"}, "if");
   for (const char* branch : {"then_branch", "else_branch"}) {
     const bool then = std::string(branch) == "then_branch";
-    auto* g = graph_attr(n, branch);
+    auto* g = ModelBuilder::graph_attr(n, branch);
     *g->add_initializer() = onnxio::tensor_to_proto(make_f16({2}, {then ? 10.f : -10.f, 0.5f}), "w");
     add_node(g, "Add", {"x", "w"}, {"o"});
     auto* o = g->add_output();

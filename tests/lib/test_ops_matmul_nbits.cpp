@@ -14,14 +14,6 @@ using namespace ortkit::ops::testing;
 
 namespace {
 
-EvalOptions ms_const() {
-  EvalOptions o;
-  o.domain = kMsDomain;
-  o.opset = 1;
-  o.inputs_constant = true;  // B, scales and zero points are initializers in real models
-  return o;
-}
-
 struct Quantized {
   Tensor b, scales, zp_packed, zp_float;
   std::vector<float> w;  // [K, N] what the op must multiply by, for each zero-point form
@@ -104,12 +96,12 @@ TEST_CASE("MatMulNBits: 2, 4 and 8 bits with every zero-point form", "[ops][cont
       const Quantized q = make_weights(k, n, bits, block, static_cast<uint32_t>(bits * 100 + k));
       const Tensor a = rnd({2, 3, k}, 7);
       const Attrs at = nbits_attrs(k, n, bits, block);
-      const auto y = eval_single("MatMulNBits", {a, q.b, q.scales, q.zp_packed}, at, ms_const());
+      const auto y = eval_single("MatMulNBits", {a, q.b, q.scales, q.zp_packed}, at, ms(1, true));
       CHECK(y[0].shape() == Shape{2, 3, n});
       check_close(vals<float>(y[0]), matmul_ref(a, q.w, k, n, nullptr));
-      check_close(vals<float>(eval_single("MatMulNBits", {a, q.b, q.scales, q.zp_float}, at, ms_const())[0]),
+      check_close(vals<float>(eval_single("MatMulNBits", {a, q.b, q.scales, q.zp_float}, at, ms(1, true))[0]),
                   matmul_ref(a, q.w_zp_float, k, n, nullptr));
-      check_close(vals<float>(eval_single("MatMulNBits", {a, q.b, q.scales}, at, ms_const())[0]),
+      check_close(vals<float>(eval_single("MatMulNBits", {a, q.b, q.scales}, at, ms(1, true))[0]),
                   matmul_ref(a, q.w_default, k, n, nullptr));
     }
 }
@@ -121,9 +113,9 @@ TEST_CASE("MatMulNBits: bias, and under bf16 precision", "[ops][contrib][nbits]"
   std::vector<float> bias(static_cast<size_t>(n));
   for (int64_t j = 0; j < n; ++j) bias[j] = 0.5f * static_cast<float>(j % 5) - 1.f;
   const auto y = eval_single("MatMulNBits", {a, q.b, q.scales, q.zp_packed, Tensor(), f32({n}, bias)},
-                             nbits_attrs(k, n, 4, block), ms_const());
+                             nbits_attrs(k, n, 4, block), ms(1, true));
   check_close(vals<float>(y[0]), matmul_ref(a, q.w, k, n, &bias));
-  EvalOptions o = ms_const();
+  EvalOptions o = ms(1, true);
   o.precision = Precision::bf16;  // A and the dequantized weights rounded to bf16: ~3 significant digits
   const auto yb =
       vals<float>(eval_single("MatMulNBits", {a, q.b, q.scales, q.zp_packed, Tensor(), f32({n}, bias)},
@@ -137,18 +129,18 @@ TEST_CASE("MatMulNBits: what it refuses, with the reason", "[ops][contrib][nbits
   const Quantized q = make_weights(k, n, 4, block, 9);
   const Tensor a = rnd({2, k}, 1);
   // 3 bits: not a layout ONNX Runtime writes.
-  CHECK_THROWS_AS(eval_single("MatMulNBits", {a, q.b, q.scales}, nbits_attrs(k, n, 3, block), ms_const()),
+  CHECK_THROWS_AS(eval_single("MatMulNBits", {a, q.b, q.scales}, nbits_attrs(k, n, 3, block), ms(1, true)),
                   Unsupported);
   // A whose last dimension is not K.
   CHECK_THROWS_AS(eval_single("MatMulNBits", {rnd({2, k + 1}, 1), q.b, q.scales}, nbits_attrs(k, n, 4, block),
-                              ms_const()),
+                              ms(1, true)),
                   Error);
   // Too few scales for N * n_blocks.
   CHECK_THROWS_AS(
-      eval_single("MatMulNBits", {a, q.b, f32({3}, {1, 1, 1})}, nbits_attrs(k, n, 4, block), ms_const()),
+      eval_single("MatMulNBits", {a, q.b, f32({3}, {1, 1, 1})}, nbits_attrs(k, n, 4, block), ms(1, true)),
       Error);
   // B not constant: nothing to dequantize once.
-  EvalOptions dyn = ms_const();
+  EvalOptions dyn = ms(1, true);
   dyn.inputs_constant = false;
   CHECK_THROWS_AS(eval_single("MatMulNBits", {a, q.b, q.scales}, nbits_attrs(k, n, 4, block), dyn),
                   Unsupported);
@@ -158,8 +150,8 @@ TEST_CASE("MatMulNBits: what it refuses, with the reason", "[ops][contrib][nbits
     plain[i] = static_cast<int32_t>(i / block), perm[i] = static_cast<int32_t>((k - 1 - i) / block);
   const Tensor g_plain = make<int32_t>(DType::i32, {k}, plain), g_perm = make<int32_t>(DType::i32, {k}, perm);
   CHECK_NOTHROW(eval_single("MatMulNBits", {a, q.b, q.scales, q.zp_packed, g_plain},
-                            nbits_attrs(k, n, 4, block), ms_const()));
+                            nbits_attrs(k, n, 4, block), ms(1, true)));
   CHECK_THROWS_AS(eval_single("MatMulNBits", {a, q.b, q.scales, q.zp_packed, g_perm},
-                              nbits_attrs(k, n, 4, block), ms_const()),
+                              nbits_attrs(k, n, 4, block), ms(1, true)),
                   Unsupported);
 }

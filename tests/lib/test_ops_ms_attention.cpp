@@ -15,14 +15,6 @@ using namespace ortkit::ops::testing;
 
 namespace {
 
-EvalOptions ms(int outputs = 1) {
-  EvalOptions o;
-  o.domain = kMsDomain;
-  o.opset = 1;
-  o.num_outputs = outputs;
-  return o;
-}
-
 void check_close(const Tensor& a, const Tensor& b, float tol = 1e-5f) {
   REQUIRE(a.shape() == b.shape());
   CHECK(max_abs_diff(a, b) <= tol);

@@ -13,12 +13,6 @@ using namespace ortkit::ops;
 using namespace ortkit::ops::testing;
 
 namespace {
-EvalOptions ms() {
-  EvalOptions o;
-  o.domain = kMsDomain;
-  o.opset = 1;
-  return o;
-}
 Tensor u8(Shape s, std::vector<uint8_t> v) {
   return make<uint8_t>(DType::u8, std::move(s), std::move(v));
 }

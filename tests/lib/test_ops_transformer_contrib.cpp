@@ -17,14 +17,6 @@ using namespace ortkit::ops;
 using namespace ortkit::ops::testing;
 
 namespace {
-EvalOptions ms(int outputs = 1) {
-  EvalOptions o;
-  o.domain = kMsDomain;
-  o.opset = 1;
-  o.num_outputs = outputs;
-  return o;
-}
-
 std::vector<float> seq(int64_t n, float scale, float shift = 0.f) {
   std::vector<float> v(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i)
