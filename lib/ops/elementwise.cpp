@@ -19,11 +19,26 @@ namespace {
 enum class Bin { sub, mul, div, mod, fmod, min, max, sum };
 
 /// Binary arithmetic on one dtype; `kOp` is a template parameter so each loop is specialised.
+/// Integers wrap on overflow; integer division or modulo by zero gives 0 instead of trapping (ONNX leaves
+/// it undefined), and the one signed quotient that overflows (lowest / -1) wraps to lowest.
 template <Bin kOp, class T>
 inline T bin(T a, T b) {
-  if constexpr (kOp == Bin::sub) return static_cast<T>(a - b);
-  if constexpr (kOp == Bin::mul) return static_cast<T>(a * b);
-  if constexpr (kOp == Bin::sum) return static_cast<T>(a + b);
+  if constexpr (std::is_integral_v<T>) {
+    if constexpr (kOp == Bin::sub) return wrap_sub(a, b);
+    if constexpr (kOp == Bin::mul) return wrap_mul(a, b);
+    if constexpr (kOp == Bin::sum) return wrap_add(a, b);
+    if constexpr (std::is_signed_v<T>) {
+      // x86 traps on lowest / -1 and lowest % -1: answer them without dividing.
+      if constexpr (kOp == Bin::div)
+        if (b == -1) return wrap_sub(T(0), a);
+      if constexpr (kOp == Bin::mod || kOp == Bin::fmod)
+        if (b == -1) return T(0);
+    }
+  } else {
+    if constexpr (kOp == Bin::sub) return a - b;
+    if constexpr (kOp == Bin::mul) return a * b;
+    if constexpr (kOp == Bin::sum) return a + b;
+  }
   if constexpr (kOp == Bin::min) {
     if constexpr (std::is_floating_point_v<T>)
       if (std::isnan(a) || std::isnan(b)) return std::numeric_limits<T>::quiet_NaN();
@@ -137,7 +152,8 @@ class PowOp : public OpKernel {
  public:
   void compile(CompileContext& ctx) override {
     ctx.require_dtype(0, {DType::f32, DType::f64, DType::i32, DType::i64});
-    ctx.require_dtype(1, {DType::f32, DType::f64, DType::i32, DType::i64, DType::u32, DType::u64});
+    ctx.require_dtype(1, {DType::f32, DType::f64, DType::i8, DType::u8, DType::i16, DType::u16, DType::i32,
+                          DType::u32, DType::i64, DType::u64});
     const Shape b = legacy_.b_shape(ctx, ctx.input(0).shape, ctx.input(1).shape);
     ctx.set_output(0, ctx.input(0).dtype, broadcast_shapes(ctx.input(0).shape, b, ctx.node->describe()));
   }
@@ -166,7 +182,7 @@ class PowOp : public OpKernel {
               if constexpr (std::is_signed_v<Tb>) {
                 if (y < 0) {
                   if constexpr (std::is_signed_v<Ta>)
-                    return static_cast<Ta>(x == 1 ? 1 : (x == -1 ? ((-y) % 2 ? -1 : 1) : 0));
+                    return static_cast<Ta>(x == 1 ? 1 : (x == -1 ? (y % 2 != 0 ? -1 : 1) : 0));
                   else
                     return static_cast<Ta>(x == 1 ? 1 : 0);
                 }
@@ -174,8 +190,8 @@ class PowOp : public OpKernel {
               Ta r = 1, base = x;
               auto e = static_cast<uint64_t>(y);
               while (e) {
-                if (e & 1) r = static_cast<Ta>(r * base);
-                base = static_cast<Ta>(base * base);
+                if (e & 1) r = wrap_mul(r, base);
+                base = wrap_mul(base, base);
                 e >>= 1;
               }
               return r;

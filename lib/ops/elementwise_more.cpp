@@ -1,10 +1,12 @@
 // More elementwise ops: inverse/hyperbolic trigonometry (Acos Acosh Asin Asinh Atan Atanh Cosh Sinh
 // Tan), activations (Celu Selu Softsign Shrink ThresholdedRelu), float tests (IsInf IsNaN -> bool),
-// BitShift on unsigned integers, and the opset-17 window generators (Blackman/Hamming/HannWindow).
+// BitShift on integers, and the opset-17 window generators (Blackman/Hamming/HannWindow).
 // All are per-element maps over unary_map / broadcast_binary (broadcast.h); f32 and f64.
 #include <cmath>
 #include <limits>
 #include <numbers>
+#include <type_traits>
+#include <utility>
 
 #include "ops/broadcast.h"
 #include "ops/op_util.h"
@@ -121,12 +123,15 @@ class FloatTestOp : public OpKernel {
   bool pos_ = true, neg_ = true;
 };
 
-/// BitShift (direction LEFT | RIGHT) on u8/u16/u32/u64 with broadcasting. Shifts of the type's width or
-/// more give 0 (C++ leaves them undefined).
+/// BitShift (direction LEFT | RIGHT) with broadcasting, on unsigned integers and (opset 28) signed ones.
+/// Shifts outside [0, width) are undefined in C++; ONNX's reference gives them 0, except a right shift of
+/// a negative signed value, which gives -1 (all sign bits, as shifting one bit at a time would).
+/// Left shifts go through the unsigned type so that the bits shifted out of a signed value are dropped.
 class BitShiftOp : public OpKernel {
  public:
   void compile(CompileContext& ctx) override {
-    ctx.require_dtype(0, {DType::u8, DType::u16, DType::u32, DType::u64});
+    ctx.require_dtype(
+        0, {DType::u8, DType::u16, DType::u32, DType::u64, DType::i8, DType::i16, DType::i32, DType::i64});
     if (ctx.input(1).dtype != ctx.input(0).dtype) ctx.fail("X and Y have different types");
     const std::string d = ctx.attr().get_string("direction");
     if (d != "LEFT" && d != "RIGHT") ctx.fail("direction must be LEFT or RIGHT, not '" + d + "'");
@@ -135,17 +140,21 @@ class BitShiftOp : public OpKernel {
                    broadcast_shapes(ctx.input(0).shape, ctx.input(1).shape, ctx.node->describe()));
   }
   void run(RunContext& ctx) override {
-    visit_numeric(ctx.input(0).dtype(), [&](auto tag) {
+    visit_integer(ctx.input(0).dtype(), [&](auto tag) {
       using T = decltype(tag);
-      if constexpr (std::is_unsigned_v<T> && !std::is_same_v<T, bool>) {
-        constexpr T kBits = static_cast<T>(sizeof(T) * 8);
-        if (left_)
-          broadcast_binary<T, T, T>(ctx.input(0), ctx.input(1), ctx.output(0), ctx.threading,
-                                    [](T x, T s) { return s >= kBits ? T(0) : static_cast<T>(x << s); });
-        else
-          broadcast_binary<T, T, T>(ctx.input(0), ctx.input(1), ctx.output(0), ctx.threading,
-                                    [](T x, T s) { return s >= kBits ? T(0) : static_cast<T>(x >> s); });
-      }
+      using U = std::make_unsigned_t<T>;
+      constexpr T kBits = static_cast<T>(sizeof(T) * 8);
+      // cmp_less: `v < 0` on unsigned T would trip -Wtype-limits.
+      const auto out_of_range = [](T s) { return std::cmp_less(s, 0) || s >= kBits; };
+      if (left_)
+        broadcast_binary<T, T, T>(ctx.input(0), ctx.input(1), ctx.output(0), ctx.threading, [=](T x, T s) {
+          return out_of_range(s) ? T(0) : static_cast<T>(static_cast<U>(static_cast<U>(x) << s));
+        });
+      else
+        broadcast_binary<T, T, T>(ctx.input(0), ctx.input(1), ctx.output(0), ctx.threading, [=](T x, T s) {
+          // C++20 defines >> of a negative value as arithmetic (sign-filling), like numpy.
+          return out_of_range(s) ? (std::cmp_less(x, 0) ? T(-1) : T(0)) : static_cast<T>(x >> s);
+        });
     });
   }
 

@@ -2,6 +2,7 @@
 #include <algorithm>
 
 #include "ops/broadcast.h"
+#include "ops/op_util.h"
 #include "ops/registry.h"
 
 namespace ortkit::ops {
@@ -42,7 +43,8 @@ namespace {
 class Add : public OpKernel {
  public:
   void compile(CompileContext& ctx) override {
-    ctx.require_dtype(0, {DType::f32, DType::f64, DType::i32, DType::i64});
+    ctx.require_dtype(0, {DType::f32, DType::f64, DType::i8, DType::u8, DType::i16, DType::u16, DType::i32,
+                          DType::u32, DType::i64, DType::u64});
     if (ctx.input(1).dtype != ctx.input(0).dtype) ctx.fail("inputs have different types");
     const Shape b = legacy_.b_shape(ctx, ctx.input(0).shape, ctx.input(1).shape);
     ctx.set_output(0, ctx.input(0).dtype, broadcast_shapes(ctx.input(0).shape, b, ctx.node->describe()));
@@ -52,19 +54,19 @@ class Add : public OpKernel {
     const Tensor& a = ctx.input(0);
     const Tensor& b = legacy_.b(a, ctx.input(1), view);
     Tensor& o = ctx.output(0);
-    switch (a.dtype()) {
-      case DType::f32: return go<float>(a, b, o, ctx.threading);
-      case DType::f64: return go<double>(a, b, o, ctx.threading);
-      case DType::i32: return go<int32_t>(a, b, o, ctx.threading);
-      case DType::i64: return go<int64_t>(a, b, o, ctx.threading);
-      default: ctx.fail("unsupported dtype");
-    }
+    visit_numeric(a.dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      if constexpr (!std::is_same_v<T, bool>) go<T>(a, b, o, ctx.threading);
+    });
   }
 
  private:
   template <class T>
   static void go(const Tensor& a, const Tensor& b, Tensor& o, const kernels::Threading& th) {
-    broadcast_binary<T, T, T>(a, b, o, th, [](T x, T y) { return static_cast<T>(x + y); });
+    if constexpr (std::is_integral_v<T>)
+      broadcast_binary<T, T, T>(a, b, o, th, [](T x, T y) { return wrap_add(x, y); });
+    else
+      broadcast_binary<T, T, T>(a, b, o, th, [](T x, T y) { return x + y; });
   }
   LegacyBroadcast legacy_;
 };

@@ -35,8 +35,10 @@ class MatMul : public OpKernel {
   explicit MatMul(bool fused, bool ms = false) : fused_(fused), ms_(ms) {}
 
   void compile(CompileContext& ctx) override {
-    ctx.require_dtype(0, {DType::f32});
-    ctx.require_dtype(1, {DType::f32});
+    // Plain ONNX MatMul also takes f64, through a reference loop instead of the packed f32 GEMM.
+    f64_ = !fused_ && !ms_ && ctx.input(0).dtype == DType::f64;
+    ctx.require_dtype(0, {f64_ ? DType::f64 : DType::f32});
+    ctx.require_dtype(1, {f64_ ? DType::f64 : DType::f32});
     const std::string where = ctx.node->describe();
     Shape a = ctx.input(0).shape, b = ctx.input(1).shape;
     if (a.empty() || b.empty()) ctx.fail("MatMul inputs must have rank >= 1");
@@ -64,7 +66,8 @@ class MatMul : public OpKernel {
     Shape out = broadcast_shapes(ba, bb, where);
     if (!a1) out.push_back(a[a.size() - 2]);
     if (!b1) out.push_back(b.back());
-    ctx.set_output(0, DType::f32, out);
+    ctx.set_output(0, f64_ ? DType::f64 : DType::f32, out);
+    if (f64_) return;
 
     ep_ = {};
     if (fused_) {
@@ -95,6 +98,7 @@ class MatMul : public OpKernel {
 
   void run(RunContext& ctx) override {
     // No allocation here: shapes are read in place, batch broadcasting uses fixed-size arrays.
+    if (f64_) return run_f64(ctx);
     const Tensor &ta = ctx.input(0), &tb = ctx.input(1);
     Tensor& ty = ctx.output(0);
     const Shape &as = ta.shape(), &bs = tb.shape();  // no copies: a steady-state run does not allocate
@@ -163,11 +167,43 @@ class MatMul : public OpKernel {
   }
 
   std::vector<std::string> kernels_used() const override {
+    if (f64_) return {};
     const kernels::GemmKernel* kn = kernels::dispatched(kind_);
     return kn ? std::vector<std::string>{kn->name} : std::vector<std::string>{};
   }
 
  private:
+  /// f64 MatMul: a plain i-p-j loop per batch matrix (no packing; f64 models are rare and small).
+  void run_f64(RunContext& ctx) const {
+    const Tensor &ta = ctx.input(0), &tb = ctx.input(1);
+    Tensor& ty = ctx.output(0);
+    const Shape &as = ta.shape(), &bs = tb.shape();
+    const int ra = static_cast<int>(as.size()), rb = static_cast<int>(bs.size());
+    const int64_t m = ra == 1 ? 1 : as[ra - 2], k = as[ra - 1], n = rb == 1 ? 1 : bs[rb - 1];
+    if (ty.numel() == 0) return;
+    BroadcastIndex bi;
+    if (!make_broadcast_index(as.data(), std::max(ra - 2, 0), bs.data(), std::max(rb - 2, 0), bi))
+      ctx.fail("batch dimensions do not broadcast or batch rank above 8");
+    int64_t nbatch = 1;
+    for (int d = 0; d < bi.rank; ++d) nbatch *= bi.out[d];
+    const double* pa = ta.data_as<double>();
+    const double* pb = tb.data_as<double>();
+    double* py = ty.data_as<double>();
+    parallel_for(ctx.threading, nbatch, [&](int64_t bt) {
+      int64_t oa, ob;
+      bi.offsets(bt, oa, ob);
+      const double* a = pa + oa * m * k;
+      const double* b = pb + ob * k * n;
+      double* y = py + bt * m * n;
+      for (int64_t i = 0; i < m * n; ++i) y[i] = 0;
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t p = 0; p < k; ++p) {
+          const double v = a[i * k + p];
+          for (int64_t j = 0; j < n; ++j) y[i * n + j] += v * b[p * n + j];
+        }
+    });
+  }
+
   /// com.microsoft.FusedMatMul's alpha, applied to the product (it has no bias or activation).
   void scale_output(RunContext& ctx, Tensor& y) const {
     if (alpha_ == 1.f) return;
@@ -192,6 +228,7 @@ class MatMul : public OpKernel {
   }
 
   bool fused_, ms_;
+  bool f64_ = false;
   bool ta_ = false, tb_ = false;
   float alpha_ = 1.f;
   bool use_const_ = false;

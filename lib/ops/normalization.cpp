@@ -80,12 +80,27 @@ ORTKIT_OPS_CLONES_512 void softmax_row(const float* x, float* y, int64_t n, bool
 
 namespace {
 
+/// Softmax (or log-softmax) of one double row read and written at stride `inner`, in libm double math:
+/// f64 graphs are reference computations, where exactness matters more than speed.
+void softmax_row_f64(const double* x, double* y, int64_t n, int64_t inner, bool lg) {
+  double m = x[0];
+  for (int64_t k = 1; k < n; ++k) m = m > x[k * inner] ? m : x[k * inner];
+  double s = 0;
+  for (int64_t k = 0; k < n; ++k) s += std::exp(x[k * inner] - m);
+  if (lg) {
+    const double ls = std::log(s);
+    for (int64_t k = 0; k < n; ++k) y[k * inner] = (x[k * inner] - m) - ls;
+  } else {
+    for (int64_t k = 0; k < n; ++k) y[k * inner] = std::exp(x[k * inner] - m) / s;
+  }
+}
+
 class SoftmaxOp : public OpKernel {
  public:
   SoftmaxOp(bool log, bool coerce) : log_(log), coerce_(coerce) {}
 
   void compile(CompileContext& ctx) override {
-    ctx.require_dtype(0, {DType::f32});
+    ctx.require_dtype(0, {DType::f32, DType::f64});
     const Shape& s = ctx.input(0).shape;
     const int64_t rank = static_cast<int64_t>(s.size());
     const int64_t axis = ctx.attr().get_int("axis", coerce_ ? 1 : -1);
@@ -102,18 +117,30 @@ class SoftmaxOp : public OpKernel {
         for (int64_t d = a + 1; d < rank; ++d) inner_ *= s[d];
       }
     }
-    // A strided axis is gathered into a contiguous row per thread.
-    ctx.scratch_bytes =
-        inner_ > 1 ? static_cast<size_t>(len_ * std::max(1, ctx.threading.threads)) * sizeof(float) : 0;
-    ctx.set_output(0, DType::f32, s);
+    // A strided f32 axis is gathered into a contiguous row per thread (f64 rows are read in place).
+    const size_t rows = static_cast<size_t>(len_ * std::max(1, ctx.threading.threads));
+    ctx.scratch_bytes = ctx.input(0).dtype == DType::f32 && inner_ > 1 ? rows * sizeof(float) : 0;
+    ctx.set_output(0, ctx.input(0).dtype, s);
   }
 
   void run(RunContext& ctx) override {
-    const float* x = ctx.input(0).data_as<float>();
-    float* y = ctx.output(0).data_as<float>();
     if (ctx.output(0).numel() == 0 || len_ == 0) return;
     const int64_t len = len_, inner = inner_;
     const bool lg = log_;
+    if (ctx.input(0).dtype() == DType::f64) {
+      const double* x = ctx.input(0).data_as<double>();
+      double* y = ctx.output(0).data_as<double>();
+      auto rows = [&](int64_t b, int64_t e) {
+        for (int64_t idx = b; idx < e; ++idx) {
+          const int64_t off = idx / inner * len * inner + idx % inner;
+          softmax_row_f64(x + off, y + off, len, inner, lg);
+        }
+      };
+      parallel_range(ctx.threading, outer_ * inner, std::max<int64_t>(1, 4096 / len), rows);
+      return;
+    }
+    const float* x = ctx.input(0).data_as<float>();
+    float* y = ctx.output(0).data_as<float>();
     if (inner == 1) {
       parallel_range(ctx.threading, outer_, std::max<int64_t>(1, 8192 / len), [&](int64_t r0, int64_t r1) {
         for (int64_t r = r0; r < r1; ++r) softmax_row(x + r * len, y + r * len, len, lg);

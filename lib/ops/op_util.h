@@ -50,6 +50,23 @@ bool visit_integer(DType t, F&& f) {
   return hit;
 }
 
+/// Integer arithmetic in an unsigned type: wraps modulo 2^bits like ONNX Runtime, where the plain
+/// expression is undefined (signed overflow; uint16 * uint16 promoted to int can overflow int).
+template <class T>
+using WrapUInt = std::conditional_t<(sizeof(T) < sizeof(unsigned)), unsigned, std::make_unsigned_t<T>>;
+template <class T>
+inline T wrap_add(T a, T b) {
+  return static_cast<T>(static_cast<WrapUInt<T>>(a) + static_cast<WrapUInt<T>>(b));
+}
+template <class T>
+inline T wrap_sub(T a, T b) {
+  return static_cast<T>(static_cast<WrapUInt<T>>(a) - static_cast<WrapUInt<T>>(b));
+}
+template <class T>
+inline T wrap_mul(T a, T b) {
+  return static_cast<T>(static_cast<WrapUInt<T>>(a) * static_cast<WrapUInt<T>>(b));
+}
+
 /// A tensor seen as rows normalized over dims [axis, rank): rows = product of the dims before axis,
 /// len = product of the dims from axis on (LayerNormalization, RMS norms).
 inline void rows_from_axis(const Shape& s, int64_t axis, int64_t& rows, int64_t& len) {

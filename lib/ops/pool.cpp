@@ -1,6 +1,6 @@
 // Pooling: MaxPool (dilations, ceil_mode, auto_pad; the Indices output is not supported), AveragePool
-// (count_include_pad, ceil_mode), GlobalAveragePool, GlobalMaxPool. NCHW, 1-3 spatial dims, parallel
-// over N*C planes.
+// (count_include_pad, ceil_mode, dilations: opset 19), GlobalAveragePool, GlobalMaxPool. NCHW, 1-3 spatial
+// dims, parallel over N*C planes.
 #include <algorithm>
 #include <cstring>
 #include <limits>
@@ -24,10 +24,6 @@ class PoolOp : public OpKernel {
     if (ctx.outputs.size() > 1) ctx.unsupported("MaxPool Indices output");
     const Shape& xs = ctx.input(0).shape;
     if (xs.size() < 3) ctx.fail("X must have rank >= 3");
-    if (!max_ && ctx.attr().has("dilations")) {
-      for (int64_t d : ctx.attr().get_ints("dilations"))
-        if (d != 1) ctx.unsupported("AveragePool dilations");
-    }
     if (max_ && ctx.attr().get_int("storage_order", 0) != 0) {
       // storage_order only affects Indices, which we do not produce.
     }

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -35,12 +36,12 @@ inline void store_q(DType t, void* out, int64_t i, float v_scaled, int32_t zp) {
     static_cast<int8_t*>(out)[i] = static_cast<int8_t>(std::clamp(q, -128.f, 127.f));
 }
 
-/// out[i] = saturate(round_even(x[i] / scale) + zp) for n floats, T = uint8_t or int8_t. The same values
-/// as store_q, in a loop the compiler vectorizes (no dtype switch, no libm call per element).
+/// out[i] = saturate(round_even(x[i] / scale) + zp) for n floats, T = (u)int8_t or (u)int16_t. The values
+/// of store_q, in a loop the compiler vectorizes (no dtype switch, no libm call per element).
 /// One element of quantize_span: the saturation bounds are applied before rounding, shifted by the zero
 /// point (lo_z = lo - zp, hi_z = hi - zp, integers, so rounding commutes with the clamp), as min/max in
 /// the form x86's minps/maxps implement (std::clamp compiles to compare-and-blend chains); the clamped
-/// value is within +-383, so the 1.5 * 2^23 rounding needs no range clamp of its own.
+/// value is within +-383 (+-131070 for 16-bit types), so the 1.5 * 2^23 rounding needs no range clamp.
 template <class T>
 __attribute__((always_inline)) inline T quantize_one(float v_scaled, float lo_z, float hi_z, float z) {
   constexpr float kMagic = 12582912.f;  // 1.5 * 2^23
@@ -51,16 +52,18 @@ __attribute__((always_inline)) inline T quantize_one(float v_scaled, float lo_z,
 
 template <class T>
 inline void quantize_span(const float* x, int64_t n, float scale, int32_t zp, T* out) {
-  constexpr float lo = std::is_signed_v<T> ? -128.f : 0.f, hi = std::is_signed_v<T> ? 127.f : 255.f;
+  constexpr float lo = std::numeric_limits<T>::lowest(), hi = std::numeric_limits<T>::max();
   const float z = static_cast<float>(zp), lo_z = lo - z, hi_z = hi - z;
   for (int64_t i = 0; i < n; ++i) out[i] = quantize_one<T>(x[i] / scale, lo_z, hi_z, z);
 }
 
-/// Element i of an integer tensor (u8, s8, i32) as int32.
+/// Element i of an integer tensor (u8, s8, u16, s16, i32) as int32.
 inline int32_t int_at(const Tensor& t, int64_t i) {
   switch (t.dtype()) {
     case DType::u8: return t.data_as<uint8_t>()[i];
     case DType::i8: return t.data_as<int8_t>()[i];
+    case DType::u16: return t.data_as<uint16_t>()[i];
+    case DType::i16: return t.data_as<int16_t>()[i];
     case DType::i32: return t.data_as<int32_t>()[i];
     default: return 0;
   }

@@ -1,7 +1,8 @@
 // QuantizeLinear (10, 13+ per-axis), DequantizeLinear (10, 13+ per-axis), DynamicQuantizeLinear (11).
-// Rounding is ONNX's: x / scale rounded half to even, plus the zero point, saturated to u8/s8.
+// Rounding is ONNX's: x / scale rounded half to even, plus the zero point, saturated to u8/s8/u16/s16.
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "ops/fast_math.h"
 #include "ops/quant_common.h"
@@ -17,14 +18,37 @@ ORTKIT_OPS_CLONES void quantize_u8(const float* x, int64_t n, float scale, int32
 ORTKIT_OPS_CLONES void quantize_s8(const float* x, int64_t n, float scale, int32_t z, int8_t* y) {
   quant::quantize_span(x, n, scale, z, y);
 }
+ORTKIT_OPS_CLONES void quantize_u16(const float* x, int64_t n, float scale, int32_t z, uint16_t* y) {
+  quant::quantize_span(x, n, scale, z, y);
+}
+ORTKIT_OPS_CLONES void quantize_s16(const float* x, int64_t n, float scale, int32_t z, int16_t* y) {
+  quant::quantize_span(x, n, scale, z, y);
+}
 ORTKIT_OPS_CLONES void dequantize_row(const uint8_t* x, int64_t n, float scale, int32_t z, float* y) {
   for (int64_t i = 0; i < n; ++i) y[i] = static_cast<float>(int32_t{x[i]} - z) * scale;
 }
 ORTKIT_OPS_CLONES void dequantize_row(const int8_t* x, int64_t n, float scale, int32_t z, float* y) {
   for (int64_t i = 0; i < n; ++i) y[i] = static_cast<float>(int32_t{x[i]} - z) * scale;
 }
+ORTKIT_OPS_CLONES void dequantize_row(const uint16_t* x, int64_t n, float scale, int32_t z, float* y) {
+  for (int64_t i = 0; i < n; ++i) y[i] = static_cast<float>(int32_t{x[i]} - z) * scale;
+}
+ORTKIT_OPS_CLONES void dequantize_row(const int16_t* x, int64_t n, float scale, int32_t z, float* y) {
+  for (int64_t i = 0; i < n; ++i) y[i] = static_cast<float>(int32_t{x[i]} - z) * scale;
+}
 
 using quant::int_at;
+
+/// Calls f(T{}) for QuantizeLinear's output types (u8, s8, u16, s16).
+template <class F>
+void visit_quant_int(DType t, F&& f) {
+  switch (t) {
+    case DType::u8: return f(uint8_t{});
+    case DType::i8: return f(int8_t{});
+    case DType::u16: return f(uint16_t{});
+    default: return f(int16_t{});
+  }
+}
 
 /// Per-tensor or per-axis parameters: rows of `inner` elements, row r uses channel r % ch.
 struct AxisSplit {
@@ -77,7 +101,7 @@ class QuantizeLinear : public OpKernel {
     ctx.require_dtype(1, {DType::f32});
     DType out = DType::u8;
     if (ctx.has_input(2)) {
-      ctx.require_dtype(2, {DType::u8, DType::i8});
+      ctx.require_dtype(2, {DType::u8, DType::i8, DType::u16, DType::i16});
       out = ctx.input(2).dtype;
     }
     if (ctx.attr().has("output_dtype")) ctx.unsupported("output_dtype attribute");
@@ -98,15 +122,22 @@ class QuantizeLinear : public OpKernel {
       const int64_t base = r * s.inner;
       if (x.dtype() == DType::f32) {
         const float* px = x.data_as<float>() + base;
-        if (out == DType::u8)
-          quantize_u8(px, s.inner, scale, z, y.data_as<uint8_t>() + base);
-        else
-          quantize_s8(px, s.inner, scale, z, y.data_as<int8_t>() + base);
-      } else {
-        const int32_t* px = x.data_as<int32_t>() + base;
-        for (int64_t i = 0; i < s.inner; ++i)
-          quant::store_q(out, y.data(), base + i, static_cast<float>(px[i]) / scale, z);
+        switch (out) {
+          case DType::u8: return quantize_u8(px, s.inner, scale, z, y.data_as<uint8_t>() + base);
+          case DType::i8: return quantize_s8(px, s.inner, scale, z, y.data_as<int8_t>() + base);
+          case DType::u16: return quantize_u16(px, s.inner, scale, z, y.data_as<uint16_t>() + base);
+          default: return quantize_s16(px, s.inner, scale, z, y.data_as<int16_t>() + base);
+        }
       }
+      const int32_t* px = x.data_as<int32_t>() + base;
+      visit_quant_int(out, [&](auto tag) {
+        using T = decltype(tag);
+        const float lo = std::numeric_limits<T>::lowest(), hi = std::numeric_limits<T>::max();
+        const float zf = static_cast<float>(z);
+        T* py = y.data_as<T>() + base;
+        for (int64_t i = 0; i < s.inner; ++i)
+          py[i] = quant::quantize_one<T>(static_cast<float>(px[i]) / scale, lo - zf, hi - zf, zf);
+      });
     });
   }
   AxisSplit split_;
@@ -114,7 +145,7 @@ class QuantizeLinear : public OpKernel {
 
 class DequantizeLinear : public OpKernel {
   void compile(CompileContext& ctx) override {
-    ctx.require_dtype(0, {DType::u8, DType::i8, DType::i32});
+    ctx.require_dtype(0, {DType::u8, DType::i8, DType::u16, DType::i16, DType::i32});
     ctx.require_dtype(1, {DType::f32});
     if (ctx.has_input(2) && ctx.input(2).dtype != ctx.input(0).dtype)
       ctx.fail("zero point dtype " + std::string(dtype_name(ctx.input(2).dtype)) + " differs from x's " +
@@ -140,6 +171,14 @@ class DequantizeLinear : public OpKernel {
         }
         case DType::i8: {
           dequantize_row(x.data_as<int8_t>() + base, s.inner, scale, z, y + base);
+          break;
+        }
+        case DType::u16: {
+          dequantize_row(x.data_as<uint16_t>() + base, s.inner, scale, z, y + base);
+          break;
+        }
+        case DType::i16: {
+          dequantize_row(x.data_as<int16_t>() + base, s.inner, scale, z, y + base);
           break;
         }
         default: {

@@ -14,12 +14,21 @@ namespace {
 
 enum class Red { sum, mean, max, min, prod, sum_square, l1, l2, log_sum, log_sum_exp };
 
-template <Red kOp>
-inline float red_init() {
-  if constexpr (kOp == Red::max) return -std::numeric_limits<float>::infinity();
-  if constexpr (kOp == Red::min) return std::numeric_limits<float>::infinity();
-  if constexpr (kOp == Red::prod) return 1.f;
-  return 0.f;
+/// The identity of the combine, which is also the result over an empty set: -inf / lowest for max
+/// (false for bool), +inf / max for min (true for bool).
+template <Red kOp, class T>
+inline T red_init() {
+  using L = std::numeric_limits<T>;
+  if constexpr (kOp == Red::max) {
+    if constexpr (L::has_infinity) return -L::infinity();
+    return L::lowest();
+  } else if constexpr (kOp == Red::min) {
+    if constexpr (L::has_infinity) return L::infinity();
+    return L::max();
+  } else if constexpr (kOp == Red::prod) {
+    return T(1);
+  }
+  return T(0);
 }
 template <Red kOp, class T>
 inline T red_map(T v) {  // per-element transform before the sum-like combine
@@ -31,10 +40,17 @@ inline T red_map(T v) {  // per-element transform before the sum-like combine
 }
 template <Red kOp, class T>
 inline T red_combine(T a, T b) {
-  if constexpr (kOp == Red::max) return a > b || std::isnan(static_cast<double>(a)) ? a : b;
-  if constexpr (kOp == Red::min) return a < b || std::isnan(static_cast<double>(a)) ? a : b;
-  if constexpr (kOp == Red::prod) return a * b;
-  return a + b;
+  if constexpr (kOp == Red::max) {
+    return a > b || std::isnan(static_cast<double>(a)) ? a : b;
+  } else if constexpr (kOp == Red::min) {
+    return a < b || std::isnan(static_cast<double>(a)) ? a : b;
+  } else if constexpr (std::is_integral_v<T>) {
+    if constexpr (kOp == Red::prod) return wrap_mul(a, b);
+    return wrap_add(a, b);
+  } else {
+    if constexpr (kOp == Red::prod) return a * b;
+    return a + b;
+  }
 }
 template <Red kOp, class T>
 inline T red_final(T v, int64_t count) {
@@ -50,8 +66,11 @@ class ReduceOp : public OpKernel {
   explicit ReduceOp(bool axes_input) : axes_input_(axes_input) {}
 
   void compile(CompileContext& ctx) override {
-    if constexpr (kOp == Red::sum || kOp == Red::max || kOp == Red::min || kOp == Red::prod)
-      ctx.require_dtype(0, {DType::f32, DType::f64, DType::i32, DType::i64});
+    if constexpr (kOp == Red::max || kOp == Red::min)
+      ctx.require_dtype(0, {DType::f32, DType::f64, DType::i8, DType::u8, DType::i32, DType::u32, DType::i64,
+                            DType::u64, DType::boolean});
+    else if constexpr (kOp == Red::sum || kOp == Red::prod)
+      ctx.require_dtype(0, {DType::f32, DType::f64, DType::i32, DType::u32, DType::i64, DType::u64});
     else
       ctx.require_dtype(0, {DType::f32, DType::f64});
     keep_ = ctx.attr().get_int("keepdims", 1) != 0;
@@ -87,7 +106,9 @@ class ReduceOp : public OpKernel {
     }
     visit_numeric(x.dtype(), [&](auto tag) {
       using T = decltype(tag);
-      if constexpr (!std::is_same_v<T, bool>) go<T>(x, y, ctx.threading);
+      // bool only reaches here for ReduceMax / ReduceMin (compile() admits it for them alone).
+      if constexpr (!std::is_same_v<T, bool> || kOp == Red::max || kOp == Red::min)
+        go<T>(x, y, ctx.threading);
     });
   }
 
@@ -97,7 +118,7 @@ class ReduceOp : public OpKernel {
     const T* in = x.data_as<T>();
     T* out = y.data_as<T>();
     const int64_t nout = y.numel(), cnt = count_;
-    const T init = static_cast<T>(red_init<kOp>());
+    const T init = red_init<kOp, T>();
     if (nout == 0) return;
     if (cnt == 0) {
       for (int64_t i = 0; i < nout; ++i) out[i] = red_final<kOp, T>(init, cnt);

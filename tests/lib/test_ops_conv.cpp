@@ -164,3 +164,25 @@ TEST_CASE("pools agree with and without a thread pool", "[ops][pool]") {
   const Tensor g = eval_single("GlobalAveragePool", {f32({1, 2, 2, 2}, {1, 2, 3, 4, 5, 6, 7, 8})})[0];
   CHECK(vals<float>(g) == std::vector<float>{2.5f, 6.5f});
 }
+
+TEST_CASE("AveragePool with dilations, with and without counting the padding", "[ops][pool]") {
+  // The ONNX example: 4x4, kernel 2, dilation 2, ceil_mode: each output averages a 2x2 grid of stride 2.
+  std::vector<float> v(16);
+  for (int i = 0; i < 16; ++i) v[static_cast<size_t>(i)] = static_cast<float>(i + 1);
+  Attrs a;
+  a.set_ints("kernel_shape", {2, 2});
+  a.set_ints("dilations", {2, 2});
+  a.set_int("ceil_mode", 1);
+  const Tensor y = eval_single("AveragePool", {f32({1, 1, 4, 4}, v)}, a, at(19))[0];
+  CHECK(y.shape() == Shape{1, 1, 2, 2});
+  CHECK(vals<float>(y) == std::vector<float>{6, 7, 10, 11});
+  // 1-D, pads 1: windows {s, s + 2} for s = -1..3; padding counts only with count_include_pad.
+  Attrs p;
+  p.set_ints("kernel_shape", {2});
+  p.set_ints("dilations", {2});
+  p.set_ints("pads", {1, 1});
+  const Tensor x = f32({1, 1, 5}, {1, 2, 3, 4, 5});
+  CHECK(vals<float>(eval_single("AveragePool", {x}, p, at(19))[0]) == std::vector<float>{2, 2, 3, 4, 4});
+  p.set_int("count_include_pad", 1);
+  CHECK(vals<float>(eval_single("AveragePool", {x}, p, at(19))[0]) == std::vector<float>{1, 2, 3, 4, 2});
+}

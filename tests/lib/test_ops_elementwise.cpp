@@ -1,7 +1,9 @@
-// Elementwise ops: integer semantics (Div truncation, Mod sign), broadcasting, the Pow fast paths, Clip
-// across opsets, numerically safe Sigmoid, variadic Min/Max, and thread-pool equivalence.
+// Elementwise ops: integer semantics (Div truncation, Mod sign, wrap-around, no trap on division by zero)
+// on every integer type, broadcasting, the Pow fast paths, Clip across opsets, numerically safe Sigmoid,
+// variadic Min/Max, and thread-pool equivalence.
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <limits>
 
 #include "ops/eval.h"
 #include "ops_test_util.h"
@@ -18,6 +20,44 @@ TEST_CASE("integer Sub/Mul/Div follow C semantics with broadcasting", "[ops][ele
   const Tensor c = i32({3}, {5, 6, 7}), d = i32({}, {2});
   CHECK(vals<int32_t>(eval_single("Div", {c, d})[0]) == std::vector<int32_t>{2, 3, 3});
   CHECK_THROWS_AS(eval_single("Mul", {a, f32({2}, {1, 2})}), Error);  // mixed types
+}
+
+TEST_CASE("Add/Sub/Mul/Div/Mod on narrow and unsigned integers wrap, truncate and never trap",
+          "[ops][elementwise]") {
+  const Tensor a = make<int8_t>(DType::i8, {5}, {127, -128, -7, 100, -128});
+  const Tensor b = make<int8_t>(DType::i8, {5}, {1, -1, 2, 0, 0});
+  CHECK(vals<int8_t>(eval_single("Add", {a, b})[0]) == std::vector<int8_t>{-128, 127, -5, 100, -128});
+  CHECK(vals<int8_t>(eval_single("Sub", {a, b})[0]) == std::vector<int8_t>{126, -127, -9, 100, -128});
+  CHECK(vals<int8_t>(eval_single("Mul", {a, b})[0]) == std::vector<int8_t>{127, -128, -14, 0, 0});
+  // lowest / -1 wraps to lowest; -7 / 2 truncates toward zero; division by zero gives 0.
+  CHECK(vals<int8_t>(eval_single("Div", {a, b})[0]) == std::vector<int8_t>{127, -128, -3, 0, 0});
+  CHECK(vals<int8_t>(eval_single("Mod", {a, b})[0]) == std::vector<int8_t>{0, 0, 1, 0, 0});
+  Attrs f;
+  f.set_int("fmod", 1);
+  CHECK(vals<int8_t>(eval_single("Mod", {a, b}, f)[0]) == std::vector<int8_t>{0, 0, -1, 0, 0});
+  constexpr int64_t kMin64 = std::numeric_limits<int64_t>::min();
+  CHECK(vals<int64_t>(eval_single("Div", {i64({2}, {kMin64, 9}), i64({2}, {-1, 0})})[0]) ==
+        std::vector<int64_t>{kMin64, 0});
+  CHECK(vals<int32_t>(eval_single("Add", {i32({1}, {2147483647}), i32({1}, {1})})[0]) ==
+        std::vector<int32_t>{-2147483647 - 1});
+  // uint16 * uint16 is computed in int after promotion: 65535^2 overflows int, so it must wrap unsigned.
+  const Tensor u16 = make<uint16_t>(DType::u16, {2}, {65535, 300});
+  CHECK(vals<uint16_t>(eval_single("Mul", {u16, u16})[0]) == std::vector<uint16_t>{1, 24464});
+  CHECK(vals<uint16_t>(eval_single("Add", {u16, u16})[0]) == std::vector<uint16_t>{65534, 600});
+  const Tensor u8a = make<uint8_t>(DType::u8, {3}, {200, 7, 0}), u8b = make<uint8_t>(DType::u8, {}, {100});
+  CHECK(vals<uint8_t>(eval_single("Add", {u8a, u8b})[0]) == std::vector<uint8_t>{44, 107, 100});
+  CHECK(vals<uint8_t>(eval_single("Sub", {u8a, u8b})[0]) == std::vector<uint8_t>{100, 163, 156});
+  CHECK(vals<uint8_t>(eval_single("Div", {u8a, u8b})[0]) == std::vector<uint8_t>{2, 0, 0});
+  const Tensor u64 = make<uint64_t>(DType::u64, {2}, {0, 18446744073709551615ull});
+  const Tensor one64 = make<uint64_t>(DType::u64, {}, {1});
+  CHECK(vals<uint64_t>(eval_single("Sub", {u64, one64})[0]) ==
+        std::vector<uint64_t>{18446744073709551615ull, 18446744073709551614ull});
+  CHECK(vals<uint64_t>(eval_single("Add", {u64, one64})[0]) == std::vector<uint64_t>{1, 0});
+  const Tensor u32 = make<uint32_t>(DType::u32, {2}, {4000000000u, 5});
+  CHECK(vals<uint32_t>(eval_single("Max", {u32, make<uint32_t>(DType::u32, {}, {7})})[0]) ==
+        std::vector<uint32_t>{4000000000u, 7});
+  const Tensor s1 = make<int16_t>(DType::i16, {2}, {32767, -5}), s2 = make<int16_t>(DType::i16, {2}, {1, 5});
+  CHECK(vals<int16_t>(eval_single("Sum", {s1, s2, s2})[0]) == std::vector<int16_t>{-32767, 5});
 }
 
 TEST_CASE("Mod: Python sign by default, C fmod with fmod=1", "[ops][elementwise]") {
@@ -38,6 +78,14 @@ TEST_CASE("Pow: scalar-exponent fast paths and integer powers", "[ops][elementwi
   CHECK(eval_single("Pow", {x, i64({}, {3})})[0].data_as<float>()[0] == -8.f);
   CHECK(vals<int64_t>(eval_single("Pow", {i64({3}, {2, -3, 5}), i64({3}, {10, 3, 0})})[0]) ==
         std::vector<int64_t>{1024, -27, 1});
+  // Narrow integer exponents; negative ones give 0 or +-1; the power wraps like the product.
+  const Tensor e8 = make<int8_t>(DType::i8, {4}, {3, -1, -3, 2});
+  CHECK(vals<int32_t>(eval_single("Pow", {i32({4}, {2, 2, -1, 65536}), e8})[0]) ==
+        std::vector<int32_t>{8, 0, -1, 0});
+  const Tensor min64 = i64({1}, {std::numeric_limits<int64_t>::min()});
+  CHECK(vals<int64_t>(eval_single("Pow", {i64({1}, {-1}), min64})[0]) == std::vector<int64_t>{1});
+  CHECK(vals<float>(eval_single("Pow", {x, make<uint16_t>(DType::u16, {}, {3})})[0]) ==
+        std::vector<float>{-8, 27, 64});
 }
 
 TEST_CASE("Clip: attributes before opset 11, optional inputs after", "[ops][elementwise]") {

@@ -245,6 +245,30 @@ TEST_CASE("elementwise additions: trig, activations, IsInf/IsNaN, Shrink, BitShi
   CHECK_THROWS_AS(eval_single("BitShift", {x, x}, l), Unsupported);
 }
 
+TEST_CASE("BitShift on signed integers (opset 28): negative and over-wide shifts, overflow", "[ops][math]") {
+  Attrs l, r;
+  l.set_string("direction", "LEFT");
+  r.set_string("direction", "RIGHT");
+  // Left: bits shifted out are dropped (two's complement wrap); shifts < 0 or >= width give 0.
+  const Tensor x8 = make<int8_t>(DType::i8, {6}, {1, -1, 64, 5, 3, -128});
+  const Tensor s8 = make<int8_t>(DType::i8, {6}, {7, 1, 1, -1, 8, 0});
+  CHECK(vals<int8_t>(eval_single("BitShift", {x8, s8}, l, at(28))[0]) ==
+        std::vector<int8_t>{-128, -2, -128, 0, 0, -128});
+  // Right: arithmetic (sign-filling); out-of-range shifts give -1 for negative values, else 0.
+  const Tensor y8 = make<int8_t>(DType::i8, {6}, {-128, -1, 64, -5, 5, -7});
+  const Tensor t8 = make<int8_t>(DType::i8, {6}, {7, 3, 8, -1, 9, 1});
+  CHECK(vals<int8_t>(eval_single("BitShift", {y8, t8}, r, at(28))[0]) ==
+        std::vector<int8_t>{-1, -1, 0, -1, 0, -4});
+  constexpr int64_t kMin64 = std::numeric_limits<int64_t>::min();
+  CHECK(vals<int64_t>(eval_single("BitShift", {i64({3}, {1, 1, 3}), i64({3}, {63, 64, 62})}, l, at(28))[0]) ==
+        std::vector<int64_t>{kMin64, 0, kMin64 + (int64_t{1} << 62)});
+  CHECK(vals<int32_t>(eval_single("BitShift", {i32({3}, {-8, -8, 8}), i32({}, {-40})}, r, at(28))[0]) ==
+        std::vector<int32_t>{-1, -1, 0});
+  const Tensor x16 = make<int16_t>(DType::i16, {2}, {-32768, 16384});
+  const Tensor s16 = make<int16_t>(DType::i16, {2}, {15, 1});
+  CHECK(vals<int16_t>(eval_single("BitShift", {x16, s16}, r, at(28))[0]) == std::vector<int16_t>{-1, 8192});
+}
+
 TEST_CASE("window functions, Det, MaxUnpool", "[ops][math]") {
   EvalOptions o = at(17);
   o.inputs_constant = true;

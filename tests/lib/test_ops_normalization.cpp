@@ -62,6 +62,41 @@ TEST_CASE("Softmax on long rows over a pool and with large values", "[ops][norma
   CHECK(s == Approx(1.0).epsilon(1e-5));
 }
 
+TEST_CASE("Softmax and LogSoftmax on float64, contiguous and strided axes", "[ops][normalization]") {
+  Tensor x(DType::f64, {2, 3, 2});
+  const double xv[12] = {1, -2, 0.5, 3, 1e-9, 700, -1, 2, 0, 0, 4, -700};
+  std::copy(xv, xv + 12, x.data_as<double>());
+  for (int64_t axis : {1, 2}) {
+    Attrs a;
+    a.set_int("axis", axis);
+    const Tensor y = eval_single("Softmax", {x}, a, at(13))[0];
+    const Tensor ly = eval_single("LogSoftmax", {x}, a, at(13))[0];
+    REQUIRE(y.dtype() == DType::f64);
+    REQUIRE(ly.dtype() == DType::f64);
+    // Reference in long double over the same rows (len 3 stride 2, or len 2 stride 1).
+    const int64_t len = axis == 1 ? 3 : 2, inner = axis == 1 ? 2 : 1;
+    for (int64_t o = 0; o < 2; ++o)
+      for (int64_t i = 0; i < (axis == 1 ? 2 : 3); ++i) {
+        const int64_t base = axis == 1 ? o * 6 + i : o * 6 + i * 2;
+        long double m = xv[base], s = 0;
+        for (int64_t k = 1; k < len; ++k) m = std::max<long double>(m, xv[base + k * inner]);
+        for (int64_t k = 0; k < len; ++k) s += std::exp(static_cast<long double>(xv[base + k * inner]) - m);
+        for (int64_t k = 0; k < len; ++k) {
+          const int64_t at_k = base + k * inner;
+          const long double ref = std::exp(static_cast<long double>(xv[at_k]) - m) / s;
+          CHECK(y.data_as<double>()[at_k] == Approx(static_cast<double>(ref)).epsilon(1e-14).margin(1e-300));
+          CHECK(ly.data_as<double>()[at_k] ==
+                Approx(static_cast<double>(xv[at_k] - m - std::log(s))).epsilon(1e-14));
+        }
+      }
+  }
+  // Values only double holds: e^-1400 underflows to 0 in float but log-softmax stays exact.
+  Attrs last;
+  last.set_int("axis", 2);
+  CHECK(eval_single("LogSoftmax", {x}, last, at(13))[0].data_as<double>()[11] ==
+        Approx(-704.0).epsilon(1e-14));
+}
+
 TEST_CASE("LayerNormalization: ONNX 17 and the ortkit-domain fused form agree", "[ops][normalization]") {
   const Tensor x = rnd({3, 4, 16}, 5), sc = rnd({16}, 6), b = rnd({16}, 7);
   EvalOptions o;

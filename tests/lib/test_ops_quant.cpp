@@ -80,6 +80,28 @@ TEST_CASE("QuantizeLinear rounds half to even and saturates", "[ops][quant]") {
     Tensor y = eval_single("QuantizeLinear", {x, f32({1}, {1.f}), u8({1}, {128})}, a, opset(13))[0];
     CHECK(ints<uint8_t>(y) == std::vector<int32_t>{128, 130, 130, 126, 126, 255, 0, 128});
   }
+  SECTION("16-bit outputs saturate at their own limits (the ONNX 1.23 test data)") {
+    const Tensor x16 = f32({16}, {0.f, -514.f, 3.f, -3.f, 2.9f, -2.9f, 3.1f, -3.1f, 65022.f, -66046.f,
+                                  65023.f, -66047.f, 65024.f, -66048.f, 70000.f, -70000.f});
+    Tensor y = eval_single("QuantizeLinear", {x16, f32({}, {2.f}), make_t<int16_t>(DType::i16, {}, {256})},
+                           {}, opset(21))[0];
+    REQUIRE(y.dtype() == DType::i16);
+    CHECK(ints<int16_t>(y) == std::vector<int32_t>{256, -1, 258, 254, 257, 255, 258, 254, 32767, -32767,
+                                                   32767, -32768, 32767, -32768, 32767, -32768});
+    const Tensor xu =
+        f32({12}, {0.f, -128.f, 3.f, -3.f, 2.9f, -2.9f, 3.1f, -3.1f, 65536.f, -65534.f, 70000.f, -70000.f});
+    Tensor yu = eval_single("QuantizeLinear", {xu, f32({}, {2.f}), make_t<uint16_t>(DType::u16, {}, {32767})},
+                            {}, opset(21))[0];
+    REQUIRE(yu.dtype() == DType::u16);
+    CHECK(ints<uint16_t>(yu) ==
+          std::vector<int32_t>{32767, 32703, 32769, 32765, 32768, 32766, 32769, 32765, 65535, 0, 65535, 0});
+    // int32 input to int16, rounding half to even (5 / 2 = 2.5 -> 2).
+    Tensor yi =
+        eval_single("QuantizeLinear",
+                    {i32({3}, {-70000, 5, 70000}), f32({}, {2.f}), make_t<int16_t>(DType::i16, {}, {0})}, {},
+                    opset(21))[0];
+    CHECK(ints<int16_t>(yi) == std::vector<int32_t>{-32768, 2, 32767});
+  }
   SECTION("per-axis scale before opset 13 is an error") {
     CHECK_THROWS_AS(
         eval_single("QuantizeLinear", {x, f32({8}, {1, 1, 1, 1, 1, 1, 1, 1}), u8({8}, {})}, {}, opset(10)),
@@ -87,7 +109,7 @@ TEST_CASE("QuantizeLinear rounds half to even and saturates", "[ops][quant]") {
   }
 }
 
-TEST_CASE("DequantizeLinear: u8, s8 and int32 inputs, per tensor and per axis", "[ops][quant]") {
+TEST_CASE("DequantizeLinear: u8, s8, u16, s16 and int32 inputs, per tensor and per axis", "[ops][quant]") {
   SECTION("u8 extremes") {
     Tensor y = eval_single("DequantizeLinear", {u8({3}, {0, 128, 255}), f32({}, {0.5f}), u8({}, {128})}, {},
                            opset(10))[0];
@@ -114,6 +136,20 @@ TEST_CASE("DequantizeLinear: u8, s8 and int32 inputs, per tensor and per axis", 
         eval_single("DequantizeLinear",
                     {u8({2, 2}, {10, 20, 10, 20}), f32({2}, {1.f, 0.5f}), u8({2}, {10, 0})}, a, opset(13))[0];
     CHECK(std::vector<float>(y.data_as<float>(), y.data_as<float>() + 4) == std::vector<float>{0, 10, 5, 10});
+  }
+  SECTION("u16 and s16 with zero points at the type's extremes") {
+    Tensor yu = eval_single("DequantizeLinear",
+                            {make_t<uint16_t>(DType::u16, {4}, {30000, 31000, 32768, 65535}), f32({}, {2.f}),
+                             make_t<uint16_t>(DType::u16, {}, {32767})},
+                            {}, opset(21))[0];
+    CHECK(std::vector<float>(yu.data_as<float>(), yu.data_as<float>() + 4) ==
+          std::vector<float>{-5534.f, -3534.f, 2.f, 65536.f});
+    Tensor ys = eval_single("DequantizeLinear",
+                            {make_t<int16_t>(DType::i16, {3}, {-32768, 32767, -1025}), f32({}, {0.5f}),
+                             make_t<int16_t>(DType::i16, {}, {-32768})},
+                            {}, opset(21))[0];
+    CHECK(std::vector<float>(ys.data_as<float>(), ys.data_as<float>() + 3) ==
+          std::vector<float>{0.f, 32767.5f, 15871.5f});
   }
   SECTION("zero point of another dtype is an error") {
     CHECK_THROWS_AS(

@@ -59,3 +59,31 @@ TEST_CASE("ArgMax/ArgMin with ties", "[ops][reduce]") {
   CHECK(vals<int64_t>(eval_single("ArgMax", {x}, a)[0]) == std::vector<int64_t>{2, 2});
   CHECK(vals<int64_t>(eval_single("ArgMin", {x}, a)[0]) == std::vector<int64_t>{0, 1});
 }
+
+TEST_CASE("ReduceMax/Min on bool and narrow integers, and over an empty set", "[ops][reduce]") {
+  const Tensor b = bools({2, 3}, {true, false, false, true, true, true});
+  const Tensor axis1 = i64({1}, {1});
+  CHECK(vals<bool>(eval_single("ReduceMax", {b, axis1}, {}, at(20))[0]) == std::vector<bool>{true, true});
+  CHECK(vals<bool>(eval_single("ReduceMin", {b, axis1}, {}, at(20))[0]) == std::vector<bool>{false, true});
+  // Axis 0 takes the strided (non-suffix) path.
+  CHECK(vals<bool>(eval_single("ReduceMin", {b, i64({1}, {0})}, {}, at(20))[0]) ==
+        std::vector<bool>{true, false, false});
+  // The empty set gives the combine's identity: false / true for bool, lowest / max for integers.
+  const Tensor e = bools({2, 0}, {});
+  const Tensor ymax = eval_single("ReduceMax", {e, axis1}, {}, at(20))[0];
+  CHECK(ymax.shape() == Shape{2, 1});
+  CHECK(vals<bool>(ymax) == std::vector<bool>{false, false});
+  CHECK(vals<bool>(eval_single("ReduceMin", {e, axis1}, {}, at(20))[0]) == std::vector<bool>{true, true});
+  CHECK(vals<int8_t>(eval_single("ReduceMax", {make<int8_t>(DType::i8, {2, 0}, {}), axis1}, {}, at(18))[0]) ==
+        std::vector<int8_t>{-128, -128});
+  CHECK(vals<uint8_t>(eval_single("ReduceMin", {make<uint8_t>(DType::u8, {1, 0}, {}), axis1}, {},
+                                  at(18))[0]) == std::vector<uint8_t>{255});
+  CHECK(vals<int32_t>(eval_single("ReduceMax", {i32({1, 0}, {}), axis1}, {}, at(18))[0]) ==
+        std::vector<int32_t>{-2147483647 - 1});
+  CHECK(vals<uint64_t>(eval_single("ReduceMax",
+                                   {make<uint64_t>(DType::u64, {3}, {5, 18446744073709551615ull, 7})}, {},
+                                   at(18))[0]) == std::vector<uint64_t>{18446744073709551615ull});
+  // Integer sums wrap instead of overflowing (undefined for signed types in C++).
+  CHECK(vals<int32_t>(eval_single("ReduceSum", {i32({2}, {2147483647, 1})})[0]) ==
+        std::vector<int32_t>{-2147483647 - 1});
+}

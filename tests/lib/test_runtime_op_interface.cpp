@@ -128,6 +128,34 @@ TEST_CASE("MatMul matches a naive product, constant and non-constant B, batched"
   }
 }
 
+TEST_CASE("MatMul on float64: batched, broadcast and 1-D, in double precision", "[ops]") {
+  auto f64 = [](Shape s, std::vector<double> v) {
+    Tensor t(DType::f64, std::move(s));
+    REQUIRE(static_cast<size_t>(t.numel()) == v.size());
+    std::copy(v.begin(), v.end(), t.data_as<double>());
+    return t;
+  };
+  auto dv = [](const Tensor& t) {
+    return std::vector<double>(t.data_as<double>(), t.data_as<double>() + t.numel());
+  };
+  Tensor y =
+      eval_single("MatMul", {f64({2, 2, 2}, {1, 2, 3, 4, 5, 6, 7, 8}), f64({2, 2}, {1, 0.5, 0, 2})})[0];
+  REQUIRE(y.dtype() == DType::f64);
+  CHECK(y.shape() == Shape{2, 2, 2});
+  CHECK(dv(y) == std::vector<double>{1, 4.5, 3, 9.5, 5, 14.5, 7, 19.5});
+  // Both batch shapes broadcast: [2,1,1,2] @ [3,2,1] -> [2,3,1,1].
+  y = eval_single("MatMul", {f64({2, 1, 1, 2}, {1, 2, 3, 4}), f64({3, 2, 1}, {1, 1, 1, -1, 0.5, 0.25})})[0];
+  CHECK(y.shape() == Shape{2, 3, 1, 1});
+  CHECK(dv(y) == std::vector<double>{3, -1, 1, 7, -1, 2.5});
+  y = eval_single("MatMul", {f64({3}, {1, 2, 3}), f64({3}, {4, 5, 6})})[0];
+  CHECK(y.shape() == Shape{});
+  CHECK(dv(y) == std::vector<double>{32});
+  // Computed in double, not through float: 0.1 * 3 keeps its double rounding.
+  CHECK(dv(eval_single("MatMul", {f64({1, 1}, {0.1}), f64({1, 1}, {3})})[0])[0] == 0.1 * 3.0);
+  // Mixed f32 @ f64 is not a valid MatMul.
+  CHECK_THROWS_AS(eval_single("MatMul", {f32({1, 1}, {1}), f64({1, 1}, {1})}), Error);
+}
+
 TEST_CASE("FusedMatMul applies bias and activation in the epilogue", "[ops]") {
   Tensor a = f32({2, 2}, {1, -2, 3, 4}), b = f32({2, 2}, {1, 0, 0, 1}), bias = f32({2}, {0.5f, -10});
   Attrs at;
