@@ -20,6 +20,7 @@ void register_all_ops(OpRegistry& r) {
   register_matmul_nbits_ops(r);
   register_ms_llm_attention_ops(r);
   register_recent_recurrent_ops(r);
+  register_flex_attention_ops(r);
   register_quant_conv_ops(r);
   register_quant_qdq_conv_ops(r);
   register_quant_qdq_add_ops(r);
