@@ -64,7 +64,8 @@ class Session {
   virtual const std::vector<ValueInfo>& outputs() const = 0;
   /// Compile (or fetch from cache) the plan for these inputs' shapes without running.
   virtual void prepare(const std::vector<NamedTensor>& inputs) = 0;
-  /// Outputs in outputs() order.
+  /// Outputs in outputs() order. They view the session's own memory (no copy per run): valid until the
+  /// next run() and never after the session is destroyed; Tensor::clone() keeps one.
   virtual std::vector<Tensor> run(const std::vector<NamedTensor>& inputs) = 0;
 
   virtual const SessionOptions& options() const = 0;
