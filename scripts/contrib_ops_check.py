@@ -316,6 +316,9 @@ def main():
         rotary_interleaved=1)
     gqa("gqa_local_window", 6, 0, local_window_size=3)
     gqa("gqa_softcap_scale", 4, 2, softcap=2.0, scale=0.5, B=1)
+    gqa("gqa_smooth_softmax", 5, 0, smooth_softmax=1)
+    gqa("gqa_head_sink", 1, 4, extra=[("cos", None), ("sin", None), ("pos", None), ("ab", None),
+                                      ("sink", f32(Hq))])  # gpt-oss
 
     # ---- com.microsoft.RotaryEmbedding (3-D and 4-D input, start offset or position ids, interleaved)
     def rope(name, x, pos, **attrs):

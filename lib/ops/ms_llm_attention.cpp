@@ -22,8 +22,9 @@
 //   A first prompt (no past rows, total == S) starts at position 0; otherwise batch b's new tokens sit at
 //   total_b - S .. total_b - 1. Query i sees keys j < total_b, j <= its position (causal) and, with a
 //   local window W > 0, j > position - W. Query head h reads KV head h / (Hq / Hkv).
-//   Not supported (a clear error): KV-cache quantization, head_sink / smooth_softmax, q/k norm weights,
-//   a sliding window cache, the QK output, packed batching.
+//   head_sink [Hq] (gpt-oss) adds a per-head logit to every softmax denominator; smooth_softmax alone
+//   adds 0. Not supported (a clear error): KV-cache quantization, q/k norm weights, a sliding window
+//   cache, the QK output.
 //
 // com.microsoft.RotaryEmbedding (num_heads, rotary_embedding_dim, interleaved)
 //   input [B, S, hidden] or [B, N, S, H]; position_ids [1] (the first position; tokens follow it) or
@@ -71,10 +72,12 @@ class HeadAttention {
       vp_.resize(static_cast<size_t>(slots));
     }
   }
+  /// `sink`: an extra logit that joins each softmax denominator and then is dropped (GQA's head_sink /
+  /// smooth_softmax: attention may go "nowhere"); null for none.
   template <class Bias>
   void run(int64_t slot, const float* q, int64_t ldq, int64_t S, const float* k, const float* v, int64_t T,
-           int64_t dk, int64_t dv, float scale, float softcap, float* scores, float* y, int64_t ldy,
-           const kernels::Threading& th, Bias&& bias) {
+           int64_t dk, int64_t dv, float scale, float softcap, const float* sink, float* scores, float* y,
+           int64_t ldy, const kernels::Threading& th, Bias&& bias) {
     PackedB& kp = kp_[static_cast<size_t>(slot)];
     kernels::pack_b(kp, kernels::GemmKind::f32, BDesc{k, dk, T, dk, true});
     kernels::gemm_f32(S, q, ldq, kp, scores, T, {}, th);
@@ -88,10 +91,17 @@ class HeadAttention {
         any = any || add != kNegInf;
         row[j] = s + add;
       }
-      if (any)
+      if (sink) {
+        float m = *sink;
+        for (int64_t j = 0; j < T; ++j) m = std::max(m, row[j]);
+        float sum = std::exp(*sink - m);
+        for (int64_t j = 0; j < T; ++j) sum += row[j] = std::exp(row[j] - m);
+        for (int64_t j = 0; j < T; ++j) row[j] /= sum;
+      } else if (any) {
         softmax_row(row, row, T, false);
-      else
+      } else {
         std::fill(row, row + T, 0.f);
+      }
     }
     PackedB& vp = vp_[static_cast<size_t>(slot)];
     kernels::pack_b(vp, kernels::GemmKind::f32, BDesc{v, T, dv, dv, false});
@@ -285,7 +295,7 @@ class MultiHeadAttention : public OpKernel {
                    ((ab->shape()[0] == 1 ? 0 : b) * ab->shape()[1] + (ab->shape()[1] == 1 ? 0 : n)) * S_ * T_
              : nullptr;
       heads_.run(slot, qb + (b * N_ + n) * S_ * H_, H_, S_, kc + (b * N_ + n) * T_ * H_,
-                 vc + (b * N_ + n) * T_ * Hv_, T_, H_, Hv_, scale_, 0.f, slot_mem + slot * S_ * T_,
+                 vc + (b * N_ + n) * T_ * Hv_, T_, H_, Hv_, scale_, 0.f, nullptr, slot_mem + slot * S_ * T_,
                  out + b * S_ * Dv + n * Hv_, Dv, th, [&](int64_t i, int64_t j) {
                    float add = bias_rows ? bias_rows[i * T_ + j] : 0.f;
                    if (m) {
@@ -341,13 +351,17 @@ class GroupQueryAttention : public OpKernel {
     if (Hq_ <= 0 || Hkv_ <= 0 || Hq_ % Hkv_)
       ctx.fail("num_heads (" + std::to_string(Hq_) + ") must be a positive multiple of kv_num_heads (" +
                std::to_string(Hkv_) + ")");
-    for (int i : {kHeadSink, kKScale, kVScale, kQNorm, kKNorm})
-      if (ctx.has_input(static_cast<size_t>(i)))
-        ctx.unsupported("head_sink, KV-cache scales and q/k norm weights");
-    if (at.get_int("smooth_softmax", 0) || at.get_int("sliding_window_cache", 0) ||
-        at.get_int("qk_output", 0) || at.get_int("kv_cache_bit_width", 0) ||
-        at.get_string("k_quant_type", "NONE") != "NONE" || at.get_string("v_quant_type", "NONE") != "NONE")
-      ctx.unsupported("smooth_softmax, sliding_window_cache, qk_output and KV-cache quantization");
+    for (int i : {kKScale, kVScale, kQNorm, kKNorm})
+      if (ctx.has_input(static_cast<size_t>(i))) ctx.unsupported("KV-cache scales and q/k norm weights");
+    smooth_ = at.get_int("smooth_softmax", 0) != 0;
+    if (ctx.has_input(kHeadSink)) {
+      ctx.require_dtype(kHeadSink, {DType::f32});
+      if (shape_numel(ctx.input(kHeadSink).shape) != Hq_) ctx.fail("head_sink must have num_heads values");
+    }
+    if (at.get_int("sliding_window_cache", 0) || at.get_int("qk_output", 0) ||
+        at.get_int("kv_cache_bit_width", 0) || at.get_string("k_quant_type", "NONE") != "NONE" ||
+        at.get_string("v_quant_type", "NONE") != "NONE")
+      ctx.unsupported("sliding_window_cache, qk_output and KV-cache quantization");
     if (ctx.outputs.size() > 3) ctx.unsupported("the output_qk output");
     causal_ = at.get_int("causal", 1) != 0;
     window_ = at.get_int("local_window_size", -1);
@@ -505,6 +519,11 @@ class GroupQueryAttention : public OpKernel {
       }
     }
     const Tensor* ab = ctx.has_input(kGAttnBias) ? &ctx.input(kGAttnBias) : nullptr;
+    // head_sink per head; smooth_softmax alone is a sink of 0 for every head.
+    static constexpr float kZeroSink = 0.f;
+    const float* sinks = ctx.has_input(kHeadSink) ? ctx.input(kHeadSink).data_as<float>() : nullptr;
+    const int64_t sink_step = sinks ? 1 : 0;
+    if (!sinks && smooth_) sinks = &kZeroSink;
     const int64_t ab_t = ab ? ab->shape()[3] : 0;
     float* out = ctx.output(0).data_as<float>();
     const int64_t reps = Hq_ / Hkv_;
@@ -516,7 +535,8 @@ class GroupQueryAttention : public OpKernel {
                                                                S_ * ab_t
                                   : nullptr;
       heads_.run(slot, qb + (b * Hq_ + h) * S_ * H_, H_, S_, kc + (b * Hkv_ + g) * T * H_,
-                 vc + (b * Hkv_ + g) * T * H_, T, H_, H_, scale_, softcap_, slot_mem + slot * S_ * T,
+                 vc + (b * Hkv_ + g) * T * H_, T, H_, H_, scale_, softcap_,
+                 sinks ? sinks + h * sink_step : nullptr, slot_mem + slot * S_ * T,
                  out + b * S_ * Hq_ * H_ + h * H_, Hq_ * H_, th, [&](int64_t i, int64_t j) {
                    const int64_t p = past + i;
                    if (j >= tb || (causal_ && j > p) || (window_ > 0 && j <= p - window_)) return kNegInf;
@@ -528,6 +548,7 @@ class GroupQueryAttention : public OpKernel {
  private:
   int64_t Hq_ = 1, Hkv_ = 1, B_ = 0, S_ = 0, H_ = 0, P_ = 0, rot_dim_ = 0, window_ = -1;
   bool packed_ = false, causal_ = true, rotary_ = false, interleaved_ = false, static_present_ = false;
+  bool smooth_ = false;
   float scale_ = 1.f, softcap_ = 0.f;
   int slots_ = 1;
   HeadAttention heads_;

@@ -130,7 +130,7 @@ TEST_CASE("GroupQueryAttention and MultiHeadAttention refuse what they do not im
   Attrs sm;
   sm.set_int("num_heads", 4);
   sm.set_int("kv_num_heads", 2);
-  sm.set_int("smooth_softmax", 1);
+  sm.set_int("sliding_window_cache", 1);
   const Tensor k2 = rnd({1, 2, 16}, 2);
   CHECK_THROWS_AS(
       eval_single("GroupQueryAttention",
@@ -151,6 +151,30 @@ TEST_CASE("GroupQueryAttention and MultiHeadAttention refuse what they do not im
   CHECK_THROWS_AS(eval_single("MultiHeadAttention",
                               {mq, mq, mq, none, make<int32_t>(DType::i32, {5}, {1, 1, 1, 1, 1})}, mh, ms()),
                   Unsupported);  // [3B + 2] mask
+}
+
+TEST_CASE("GroupQueryAttention: smooth_softmax and head_sink add a logit to the denominator",
+          "[ops][contrib][gqa]") {
+  // One query, one key: p = e^s / (e^s + e^sink), so y = sigmoid(s - sink) * v.
+  const int64_t H = 4;
+  const Tensor q = f32({1, 1, H}, {1, 0.5f, -1, 2}), k = f32({1, 1, H}, {0.5f, 1, 1, 0.25f});
+  const Tensor v = f32({1, 1, H}, {1, -2, 3, 4}), none;
+  const float s = (0.5f + 0.5f - 1 + 0.5f) / 2.f;  // q.k / sqrt(H)
+  Attrs at;
+  at.set_int("num_heads", 1);
+  at.set_int("kv_num_heads", 1);
+  const std::vector<Tensor> base = {q, k, v, none, none, make<int32_t>(DType::i32, {1}, {0}), i32_scalar(1)};
+  at.set_int("smooth_softmax", 1);
+  const auto smooth = vals<float>(eval_single("GroupQueryAttention", base, at, ms())[0]);
+  std::vector<Tensor> with_sink = base;
+  with_sink.resize(12);
+  with_sink[11] = f32({1}, {0.75f});
+  const auto sunk = vals<float>(eval_single("GroupQueryAttention", with_sink, at, ms())[0]);
+  for (int64_t x = 0; x < H; ++x) {
+    const float vx = v.data_as<float>()[x];
+    CHECK(smooth[x] == Approx(vx / (1.f + std::exp(-s))));
+    CHECK(sunk[x] == Approx(vx / (1.f + std::exp(0.75f - s))));
+  }
 }
 
 TEST_CASE("com.microsoft RotaryEmbedding: a start offset equals explicit position ids",
