@@ -107,6 +107,16 @@ class ModelBuilder {
     a->mutable_g()->set_name(name);
     return a->mutable_g();
   }
+  /// A node of a subgraph (std::string arguments: GCC 12 warns, -Wrestrict, on protobuf's const char*
+  /// setters).
+  static onnx::NodeProto& graph_node(onnx::GraphProto* g, const std::string& op,
+                                     const std::vector<std::string>& ins, const std::vector<std::string>& outs) {
+    auto* n = g->add_node();
+    n->set_op_type(op);
+    for (const auto& i : ins) n->add_input(i);
+    for (const auto& o : outs) n->add_output(o);
+    return *n;
+  }
   onnx::ModelProto& proto() { return m_; }
   std::string bytes() const { return m_.SerializeAsString(); }
 

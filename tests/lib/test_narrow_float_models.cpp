@@ -41,15 +41,6 @@ std::vector<float> f32_values(const Tensor& t) {
   return {t.data_as<float>(), t.data_as<float>() + t.numel()};
 }
 
-// std::string arguments: GCC 12 warns (-Wrestrict, a false positive) on protobuf's const char* setters.
-void add_node(onnx::GraphProto* g, const std::string& op, const std::vector<std::string>& ins,
-              const std::vector<std::string>& outs) {
-  auto* n = g->add_node();
-  n->set_op_type(op);
-  for (const auto& i : ins) n->add_input(i);
-  for (const auto& o : outs) n->add_output(o);
-}
-
 }  // namespace
 
 TEST_CASE("float16 model: MatMul + Add with float16 weights, float16 in and out", "[narrow_float]") {
@@ -142,7 +133,7 @@ TEST_CASE("float16 model: an If branch with its own float16 initializer reads a 
     const bool then = std::string(branch) == "then_branch";
     auto* g = ModelBuilder::graph_attr(n, branch);
     *g->add_initializer() = onnxio::tensor_to_proto(make_f16({2}, {then ? 10.f : -10.f, 0.5f}), "w");
-    add_node(g, "Add", {"x", "w"}, {"o"});
+    ModelBuilder::graph_node(g, "Add", {"x", "w"}, {"o"});
     auto* o = g->add_output();
     o->set_name("o");
     ModelBuilder::set_type(o, kF16, {int64_t{2}});

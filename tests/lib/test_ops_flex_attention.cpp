@@ -25,14 +25,6 @@ ModelBuilder flex_model(int64_t hq, int64_t hkv) {
   return mb;
 }
 
-void add_node(onnx::GraphProto* g, const std::string& op, const std::vector<std::string>& ins,
-              const std::vector<std::string>& outs) {
-  auto* n = g->add_node();
-  n->set_op_type(op);
-  for (const auto& i : ins) n->add_input(i);
-  for (const auto& o : outs) n->add_output(o);
-}
-
 void io(onnx::GraphProto* g, const std::string& in, const std::string& out) {
   auto* i = g->add_input();
   i->set_name(in);
@@ -74,11 +66,11 @@ TEST_CASE("FlexAttention: score_mod with an outer-scope bias, prob_mod scaling",
   auto& n = mb.node("FlexAttention", {"Q", "K", "V"}, {"Y"}, "flex", "ai.onnx.preview");
   auto* sm = ModelBuilder::graph_attr(n, "score_mod");
   io(sm, "s", "s_out");
-  add_node(sm, "Add", {"s", "bias"}, {"s_out"});
+  ModelBuilder::graph_node(sm, "Add", {"s", "bias"}, {"s_out"});
   auto* pm = ModelBuilder::graph_attr(n, "prob_mod");
   io(pm, "p", "p_out");
   *pm->add_initializer() = onnxio::tensor_to_proto(ops::testing::f32({}, {2.f}), "two");
-  add_node(pm, "Mul", {"p", "two"}, {"p_out"});
+  ModelBuilder::graph_node(pm, "Mul", {"p", "two"}, {"p_out"});
   mb.output("Y");
   auto s = Session::from_bytes(mb.bytes());
   ModelBuilder plain = flex_model(2, 2);
@@ -108,7 +100,7 @@ TEST_CASE("FlexAttention: a score_mod that changes the shape is an error", "[ops
   auto* sm = ModelBuilder::graph_attr(n, "score_mod");
   io(sm, "s", "s_out");
   *sm->add_initializer() = onnxio::tensor_to_proto(ops::testing::i64({1}, {-1}), "axes");
-  add_node(sm, "ReduceSum", {"s", "axes"}, {"s_out"});
+  ModelBuilder::graph_node(sm, "ReduceSum", {"s", "axes"}, {"s_out"});
   mb.output("Y");
   CHECK_THROWS_WITH(Session::from_bytes(mb.bytes())->run(inputs(2, 2)), Catch::Contains("score_mod"));
 }
