@@ -110,7 +110,8 @@ class ModelBuilder {
   /// A node of a subgraph (std::string arguments: GCC 12 warns, -Wrestrict, on protobuf's const char*
   /// setters).
   static onnx::NodeProto& graph_node(onnx::GraphProto* g, const std::string& op,
-                                     const std::vector<std::string>& ins, const std::vector<std::string>& outs) {
+                                     const std::vector<std::string>& ins,
+                                     const std::vector<std::string>& outs) {
     auto* n = g->add_node();
     n->set_op_type(op);
     for (const auto& i : ins) n->add_input(i);
