@@ -74,8 +74,8 @@ void register_pool_ops(OpRegistry& r);           // pool.cpp
 void register_quant_linear_ops(OpRegistry& r);  // quant_linear.cpp: (De)QuantizeLinear, DynamicQuantizeLinear
 void register_matmul_nbits_ops(OpRegistry& r);      // matmul_nbits.cpp: com.microsoft.MatMulNBits
 void register_recent_recurrent_ops(OpRegistry& r);  // recent_recurrent.cpp: CausalConvWithState, LinearAttention
-void register_ms_llm_attention_ops(OpRegistry& r);
-void register_flex_attention_ops(OpRegistry& r);  // flex_attention.cpp: ai.onnx.preview FlexAttention  // ms_llm_attention.cpp: MultiHeadAttention, GQA, RotaryEmbedding
+void register_ms_llm_attention_ops(OpRegistry& r);  // ms_llm_attention.cpp: MultiHeadAttention, GQA, Rotary
+void register_flex_attention_ops(OpRegistry& r);    // flex_attention.cpp: ai.onnx.preview FlexAttention
 void register_quant_matmul_ops(OpRegistry& r);  // quant_matmul.cpp: MatMulInteger, QLinearMatMul, fused int8
 void register_quant_conv_ops(OpRegistry& r);    // quant_conv.cpp: ConvInteger, QLinearConv
 void register_quant_qdq_add_ops(OpRegistry& r);   // quant_qdq_add.cpp: ortkit.QdqAdd (fused QDQ Add)
