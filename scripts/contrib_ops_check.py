@@ -81,7 +81,8 @@ def main():
                         for n, a in inputs if a is not None]
         out_type = {"mask_index": I32}
         if node.op_type in ("QLinearAdd", "QLinearMul", "QLinearGlobalAveragePool", "QLinearConcat",
-                            "QLinearSigmoid", "QLinearLeakyRelu") or (node.op_type == "QGemm" and len(node.input) > 7):
+                            "QLinearSigmoid", "QLinearLeakyRelu", "QLinearSoftmax", "QLinearAveragePool") or (
+                                node.op_type == "QGemm" and len(node.input) > 7):
             x0 = next(a for n, a in inputs if n in ("a", "x", "x0"))
             out_type["y"] = helper.np_dtype_to_tensor_dtype(x0.dtype) if node.op_type != "QGemm" else TensorProto.UINT8
         outs = [helper.make_tensor_value_info(o, out_type.get(o, F), None) for o in node.output[:n_out] if o]
@@ -226,6 +227,18 @@ def main():
             ins = [("x", qt((3, 7), dt)), ("xs", sc(0.05)), ("xz", z(128)), ("ys", sc(1 / 256)), ("yz", z(0))]
             check(f"{op.lower()}_{tag}", helper.make_node(op, [n for n, _ in ins], ["y"], domain="com.microsoft",
                                                          **attrs), ins, atol="1")
+        yz0 = np.array(0 if dt == np.uint8 else -128, dt)  # probabilities in [0, 1] at scale 1/256
+        for shape, opset, axis in [((3, 7), 13, -1), ((2, 3, 5), 13, 1), ((2, 3, 5), 12, 1)]:
+            ins = [("x", qt(shape, dt)), ("xs", sc(0.08)), ("xz", np.array(128 if dt == np.uint8 else 0, dt)), ("ys", sc(1 / 256)),
+                   ("yz", yz0)]
+            check(f"qlinear_softmax_{tag}_opset{opset}_axis{axis}_{len(shape)}d",
+                  helper.make_node("QLinearSoftmax", [n for n, _ in ins], ["y"], domain="com.microsoft", axis=axis,
+                                   opset=opset), ins, atol="1")
+        for attrs in [dict(kernel_shape=[3, 3]), dict(kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]),
+                      dict(kernel_shape=[2, 3], pads=[1, 0, 1, 2], count_include_pad=1, ceil_mode=1, strides=[2, 2])]:
+            ins = [("x", qt((2, 3, 7, 8), dt)), ("xs", sc(0.05)), ("xz", z(120)), ("ys", sc(0.03)), ("yz", z(110))]
+            check(f"qlinear_avgpool_{tag}_{len(attrs)}", helper.make_node("QLinearAveragePool", [n for n, _ in ins], ["y"],
+                                                                    domain="com.microsoft", **attrs), ins, atol="1")
     # QGemm: u8 A x s8 B (transB, per-column scales, int32 C, alpha), float and u8 outputs.
     a_q, b_q = qt((3, 10)), qt((6, 10), np.int8)
     c_q = rng.integers(-500, 500, 6).astype(np.int32)

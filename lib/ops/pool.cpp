@@ -1,13 +1,18 @@
 // Pooling: MaxPool (dilations, ceil_mode, auto_pad; the Indices output is not supported), AveragePool
 // (count_include_pad, ceil_mode, dilations: opset 19), GlobalAveragePool, GlobalMaxPool. NCHW, 1-3 spatial
-// dims, parallel over N*C planes.
+// dims, parallel over N*C planes. com.microsoft.QLinearAveragePool (what ONNX Runtime's quantize_static
+// writes for AveragePool in the QOperator format) is the same loop over (q - x_zp), requantized with
+// x_scale / y_scale and y_zp.
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 
 #include "ops/conv_util.h"
 #include "ops/fast_math.h"
 #include "ops/op_util.h"
+#include "ops/quant_common.h"
 #include "ops/registry.h"
 
 namespace ortkit::ops {
@@ -15,12 +20,25 @@ namespace {
 
 class PoolOp : public OpKernel {
  public:
-  explicit PoolOp(bool max) : max_(max) {}
+  explicit PoolOp(bool max, bool qlinear = false) : max_(max), q_(qlinear) {}
   void compile(CompileContext& ctx) override {
-    if (max_)
+    if (max_ || q_)
       ctx.require_dtype(0, {DType::f32, DType::u8, DType::i8});
     else
       ctx.require_dtype(0, {DType::f32});
+    if (q_) {
+      if (ctx.input(0).dtype == DType::f32) ctx.fail("X must be uint8 or int8");
+      if (ctx.attr().get_int("channels_last", 0)) ctx.unsupported("channels_last=1");
+      for (size_t i : {size_t{1}, size_t{3}}) {
+        ctx.require_dtype(i, {DType::f32});
+        if (shape_numel(ctx.input(i).shape) != 1) ctx.fail("x_scale and y_scale must be scalars");
+      }
+      for (size_t i : {size_t{2}, size_t{4}})
+        if (ctx.has_input(i)) {
+          ctx.require_dtype(i, {ctx.input(0).dtype});
+          if (shape_numel(ctx.input(i).shape) != 1) ctx.fail("zero points must be scalars");
+        }
+    }
     if (ctx.outputs.size() > 1) ctx.unsupported("MaxPool Indices output");
     const Shape& xs = ctx.input(0).shape;
     if (xs.size() < 3) ctx.fail("X must have rank >= 3");
@@ -37,6 +55,16 @@ class PoolOp : public OpKernel {
     const Tensor& x = ctx.input(0);
     Tensor& y = ctx.output(0);
     const int64_t planes = x.shape()[0] * x.shape()[1];
+    if (q_) {
+      Quant q;
+      q.zx = ctx.has_input(2) ? static_cast<float>(quant::int_at(ctx.input(2), 0)) : 0.f;
+      q.sx = ctx.input(1).data_as<float>()[0];
+      q.sy = ctx.input(3).data_as<float>()[0];
+      q.zy = ctx.has_input(4) ? static_cast<float>(quant::int_at(ctx.input(4), 0)) : 0.f;
+      if (x.dtype() == DType::u8)
+        return go<uint8_t>(x.data_as<uint8_t>(), y.data_as<uint8_t>(), planes, ctx.threading, &q);
+      return go<int8_t>(x.data_as<int8_t>(), y.data_as<int8_t>(), planes, ctx.threading, &q);
+    }
     switch (x.dtype()) {
       case DType::f32: return go<float>(x.data_as<float>(), y.data_as<float>(), planes, ctx.threading);
       case DType::u8: return go<uint8_t>(x.data_as<uint8_t>(), y.data_as<uint8_t>(), planes, ctx.threading);
@@ -46,9 +74,17 @@ class PoolOp : public OpKernel {
   }
 
  private:
+  /// QLinearAveragePool, in ONNX Runtime's arithmetic (its op; the outputs match bit for bit):
+  /// y = saturate(round_even(sum(sx * (q - zx)) / count / sy + zy)), count the whole kernel with
+  /// count_include_pad.
+  struct Quant {
+    float zx = 0.f, sx = 1.f, sy = 1.f, zy = 0.f;
+  };
+
   template <class T>
-  void go(const T* x, T* y, int64_t planes, const kernels::Threading& th) const {
+  void go(const T* x, T* y, int64_t planes, const kernels::Threading& th, const Quant* q = nullptr) const {
     const Window& w = w_;
+    const float zx = q ? q->zx : 0.f, sx = q ? q->sx : 1.f;
     const bool mx = max_, inc = include_pad_;
     parallel_for(th, planes, [&](int64_t pl) {
       const T* xp = x + pl * w.in_size();
@@ -69,7 +105,7 @@ class PoolOp : public OpKernel {
                 for (int64_t kw = 0; kw < w.k[2]; ++kw) {
                   const int64_t iw = w0 + kw * w.d[2];
                   if (iw < 0 || iw >= w.in[2]) continue;
-                  const float v = static_cast<float>(xr[iw]);
+                  const float v = q ? sx * (static_cast<float>(xr[iw]) - zx) : static_cast<float>(xr[iw]);
                   if (mx)
                     acc = v > acc ? v : acc;
                   else
@@ -83,7 +119,9 @@ class PoolOp : public OpKernel {
               out = acc;
             } else {
               int64_t count = valid;
-              if (inc) {
+              if (inc && q) {
+                count = w.k[0] * w.k[1] * w.k[2];
+              } else if (inc) {
                 // Window clipped to the padded extent (ceil_mode windows may overhang it).
                 count = 1;
                 const int64_t starts[3] = {d0, h0, w0};
@@ -94,12 +132,18 @@ class PoolOp : public OpKernel {
               }
               out = count ? acc / static_cast<float>(count) : 0.f;
             }
+            if constexpr (std::is_integral_v<T>) {
+              if (q) {
+                constexpr float lo = std::numeric_limits<T>::lowest(), hi = std::numeric_limits<T>::max();
+                out = std::clamp(std::nearbyint(out / q->sy + q->zy), lo, hi);
+              }
+            }
             yp[(od * w.out[1] + oh) * w.out[2] + ow] = static_cast<T>(out);
           }
     });
   }
 
-  bool max_, include_pad_ = false;
+  bool max_, q_, include_pad_ = false;
   Window w_;
 };
 
@@ -143,6 +187,7 @@ void register_pool_ops(OpRegistry& r) {
   r.add(kOnnxDomain, "AveragePool", 1, kAnyOpset, [] { return std::make_unique<PoolOp>(false); });
   r.add(kOnnxDomain, "GlobalAveragePool", 1, kAnyOpset, [] { return std::make_unique<GlobalPoolOp>(false); });
   r.add(kOnnxDomain, "GlobalMaxPool", 1, kAnyOpset, [] { return std::make_unique<GlobalPoolOp>(true); });
+  r.add(kMsDomain, "QLinearAveragePool", 1, kAnyOpset, [] { return std::make_unique<PoolOp>(false, true); });
 }
 
 }  // namespace ortkit::ops

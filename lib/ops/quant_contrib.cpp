@@ -5,6 +5,8 @@
 //   QLinearGlobalAveragePool  (X, x_scale, x_zp, y_scale, y_zp), channels_last 0/1
 //   QLinearConcat             (Y_scale, Y_zp, then X, X_scale, X_zp per input), axis
 //   QLinearSigmoid, QLinearLeakyRelu (X, X_scale, X_zp?, Y_scale, Y_zp?), LeakyRelu's alpha
+//   QLinearSoftmax            (X, X_scale, X_zp?, Y_scale, Y_zp?), axis, opset (the Softmax semantics:
+//                             before 13 over the flattened dims [axis, rank), from 13 over one axis)
 //   QGemm                     (A, a_scale, a_zp, B, b_scale, b_zp, C?, y_scale?, y_zp?), alpha, transB:
 //                             y = alpha * (A B + C), int32 C at scale a_scale * b_scale; float
 //                             output without y_scale
@@ -238,6 +240,69 @@ class QLinearUnary : public OpKernel {
   float alpha_ = 0.01f;
 };
 
+/// QLinearSoftmax: each softmax row dequantized through a 256-entry table of exp((q - max) * sx) (the row
+/// maximum cancels in the ratio), normalized and requantized.
+class QLinearSoftmax : public OpKernel {
+ public:
+  void compile(CompileContext& ctx) override {
+    ctx.require_dtype(0, {DType::u8, DType::i8});
+    const DType t = ctx.input(0).dtype;
+    require_scalar(ctx, 1, {DType::f32}, "X_scale");
+    require_scalar(ctx, 3, {DType::f32}, "Y_scale");
+    require_scalar(ctx, 2, {t}, "X_zero_point");
+    require_scalar(ctx, 4, {t}, "Y_zero_point");
+    const Shape& x = ctx.input(0).shape;
+    const int64_t rank = static_cast<int64_t>(x.size());
+    const int64_t opset = ctx.attr().get_int("opset");
+    const int64_t axis =
+        normalize_axis(ctx.attr().get_int("axis", opset < 13 ? 1 : -1), rank, ctx.node->describe());
+    outer_ = inner_ = 1;
+    for (int64_t d = 0; d < axis; ++d) outer_ *= x[d];
+    if (opset < 13) {  // flattened [axis, rank) is one softmax row
+      len_ = 1;
+      for (int64_t d = axis; d < rank; ++d) len_ *= x[d];
+    } else {
+      len_ = x[axis];
+      for (int64_t d = axis + 1; d < rank; ++d) inner_ *= x[d];
+    }
+    ctx.set_output(0, t, x);
+    slots_ = std::max(1, ctx.threading.threads);
+    ctx.scratch_bytes = sizeof(float) * static_cast<size_t>(std::max<int64_t>(1, len_ * slots_));
+  }
+  void run(RunContext& ctx) override {
+    const Tensor& x = ctx.input(0);
+    const bool u8 = x.dtype() == DType::u8;
+    const float sx = scale_at(ctx, 1), sy = scale_at(ctx, 3);
+    const int32_t zy = zp_at(ctx, 4);
+    // exp((q - m) * sx) for q - m in [-255, 0]: index 255 + (q - m). The zero point cancels too.
+    float table[256];
+    for (int i = 0; i < 256; ++i) table[i] = std::exp(static_cast<float>(i - 255) * sx);
+    const auto* px = static_cast<const uint8_t*>(x.data());
+    auto* py = static_cast<uint8_t*>(ctx.output(0).data());
+    auto value = [u8](uint8_t b) {
+      return u8 ? static_cast<int32_t>(b) : static_cast<int32_t>(static_cast<int8_t>(b));
+    };
+    const int64_t len = len_, inner = inner_;
+    float* scratch = static_cast<float*>(ctx.scratch);
+    run_tasks(ctx.threading, slots_, outer_ * inner,
+              [&](int64_t row, int64_t slot, const kernels::Threading&) {
+                const int64_t o = row / inner, in = row % inner, base = o * len * inner + in;
+                float* e = scratch + slot * len;
+                int32_t m = value(px[base]);
+                for (int64_t j = 1; j < len; ++j) m = std::max(m, value(px[base + j * inner]));
+                float sum = 0.f;
+                for (int64_t j = 0; j < len; ++j) sum += e[j] = table[255 + value(px[base + j * inner]) - m];
+                const float inv = 1.f / (sum * sy);
+                for (int64_t j = 0; j < len; ++j)
+                  quant::store_q(x.dtype(), py, base + j * inner, e[j] * inv, zy);
+              });
+  }
+
+ private:
+  int64_t outer_ = 1, len_ = 1, inner_ = 1;
+  int slots_ = 1;
+};
+
 /// QGemm: int32 sums (A - a_zp)(B - b_zp) from the int8 GEMM, then
 /// y = alpha * a_scale * b_scale[n] * (acc + C), float or requantized.
 class QGemm : public OpKernel {
@@ -354,6 +419,7 @@ void register_quant_contrib_ops(OpRegistry& r) {
   r.add(kMsDomain, "QLinearConcat", 1, kAnyOpset, [] { return std::make_unique<QLinearConcat>(); });
   r.add(kMsDomain, "QLinearSigmoid", 1, kAnyOpset, [] { return std::make_unique<QLinearUnary>(false); });
   r.add(kMsDomain, "QLinearLeakyRelu", 1, kAnyOpset, [] { return std::make_unique<QLinearUnary>(true); });
+  r.add(kMsDomain, "QLinearSoftmax", 1, kAnyOpset, [] { return std::make_unique<QLinearSoftmax>(); });
   r.add(kMsDomain, "QGemm", 1, kAnyOpset, [] { return std::make_unique<QGemm>(); });
 }
 

@@ -178,3 +178,37 @@ TEST_CASE("com.microsoft.FusedMatMul is alpha * op(A) @ op(B), batched", "[ops][
   CHECK_THROWS_AS(eval_single("FusedMatMul", {f32({2, 2, 3}, av), f32({3, 2}, {1, 2, 3, 4, 5, 6})}, tb, ms()),
                   Unsupported);
 }
+
+TEST_CASE("QLinearSoftmax: equal logits share the probability, a large gap takes it all",
+          "[ops][int8][contrib]") {
+  Attrs at;
+  at.set_int("opset", 13);
+  // Row 0: two equal values -> 0.5 each = 128 at scale 1/256; row 1: a gap of 40 * 0.5 = 20 -> ~1 and ~0.
+  const Tensor x = u8({2, 2}, {7, 7, 50, 10});
+  const auto y = vals<uint8_t>(
+      eval_single("QLinearSoftmax", {x, sc(0.5f), u8({}, {3}), sc(1.f / 256), u8({}, {0})}, at, ms())[0]);
+  CHECK(y == std::vector<uint8_t>{128, 128, 255, 0});
+  at.set_int("opset", 12);  // before 13: the flattened dims [axis, rank) are one row
+  at.set_int("axis", 0);
+  const auto flat = vals<uint8_t>(eval_single(
+      "QLinearSoftmax", {u8({2, 2}, {9, 9, 9, 9}), sc(0.5f), u8({}, {0}), sc(1.f / 256), u8({}, {0})}, at,
+      ms())[0]);
+  CHECK(flat == std::vector<uint8_t>{64, 64, 64, 64});
+}
+
+TEST_CASE("QLinearAveragePool: the mean of the real values, requantized", "[ops][int8][contrib]") {
+  Attrs at;
+  at.set_ints("kernel_shape", {2, 2});
+  // Real values (q - 10) * 0.5: 0, 1, 2, 3 -> mean 1.5; at scale 0.25, zero point 100 -> 106.
+  const Tensor x = u8({1, 1, 2, 2}, {10, 12, 14, 16});
+  CHECK(vals<uint8_t>(eval_single("QLinearAveragePool", {x, sc(0.5f), u8({}, {10}), sc(0.25f), u8({}, {100})},
+                                  at, ms())[0]) == std::vector<uint8_t>{106});
+  // count_include_pad counts the whole kernel (ONNX Runtime's rule): a 2x2 window over one real value 4 -> 1.
+  Attrs pad;
+  pad.set_ints("kernel_shape", {2, 2});
+  pad.set_ints("pads", {1, 1, 0, 0});
+  pad.set_int("count_include_pad", 1);
+  CHECK(vals<uint8_t>(eval_single("QLinearAveragePool",
+                                  {u8({1, 1, 1, 1}, {8}), sc(1.f), u8({}, {4}), sc(1.f), u8({}, {0})}, pad,
+                                  ms())[0]) == std::vector<uint8_t>{1});
+}
