@@ -35,6 +35,18 @@ void require_scalar(const CompileContext& ctx, size_t i, std::initializer_list<D
   if (!quant::is_scalar_like(ctx.input(i).shape)) ctx.fail(std::string(what) + " must be a scalar");
 }
 
+/// The unary QOperator layout: X (u8 or s8), scalar X_scale (1), X_zero_point (2), Y_scale (3) and
+/// Y_zero_point (4), the zero points of X's type. `x` / `y` name them in errors ("x" or "X").
+DType require_unary_quant_io(const CompileContext& ctx, const std::string& x, const std::string& y) {
+  ctx.require_dtype(0, {DType::u8, DType::i8});
+  const DType t = ctx.input(0).dtype;
+  require_scalar(ctx, 1, {DType::f32}, (x + "_scale").c_str());
+  require_scalar(ctx, 3, {DType::f32}, (y + "_scale").c_str());
+  require_scalar(ctx, 2, {t}, (x + "_zero_point").c_str());
+  require_scalar(ctx, 4, {t}, (y + "_zero_point").c_str());
+  return t;
+}
+
 float scale_at(const RunContext& ctx, size_t i) {
   return ctx.input(i).data_as<float>()[0];
 }
@@ -95,12 +107,7 @@ class QLinearBinary : public OpKernel {
 class QLinearGlobalAveragePool : public OpKernel {
  public:
   void compile(CompileContext& ctx) override {
-    ctx.require_dtype(0, {DType::u8, DType::i8});
-    const DType t = ctx.input(0).dtype;
-    require_scalar(ctx, 1, {DType::f32}, "x_scale");
-    require_scalar(ctx, 3, {DType::f32}, "y_scale");
-    require_scalar(ctx, 2, {t}, "x_zero_point");
-    require_scalar(ctx, 4, {t}, "y_zero_point");
+    const DType t = require_unary_quant_io(ctx, "x", "y");
     const Shape& s = ctx.input(0).shape;
     if (s.size() < 3) ctx.fail("X must have rank >= 3, got " + shape_str(s));
     nhwc_ = ctx.attr().get_int("channels_last", 0) != 0;
@@ -207,12 +214,7 @@ class QLinearUnary : public OpKernel {
  public:
   explicit QLinearUnary(bool leaky) : leaky_(leaky) {}
   void compile(CompileContext& ctx) override {
-    ctx.require_dtype(0, {DType::u8, DType::i8});
-    const DType t = ctx.input(0).dtype;
-    require_scalar(ctx, 1, {DType::f32}, "X_scale");
-    require_scalar(ctx, 3, {DType::f32}, "Y_scale");
-    require_scalar(ctx, 2, {t}, "X_zero_point");
-    require_scalar(ctx, 4, {t}, "Y_zero_point");
+    const DType t = require_unary_quant_io(ctx, "X", "Y");
     alpha_ = ctx.attr().get_float("alpha", 0.01f);
     ctx.set_output(0, t, ctx.input(0).shape);
   }
@@ -245,12 +247,7 @@ class QLinearUnary : public OpKernel {
 class QLinearSoftmax : public OpKernel {
  public:
   void compile(CompileContext& ctx) override {
-    ctx.require_dtype(0, {DType::u8, DType::i8});
-    const DType t = ctx.input(0).dtype;
-    require_scalar(ctx, 1, {DType::f32}, "X_scale");
-    require_scalar(ctx, 3, {DType::f32}, "Y_scale");
-    require_scalar(ctx, 2, {t}, "X_zero_point");
-    require_scalar(ctx, 4, {t}, "Y_zero_point");
+    const DType t = require_unary_quant_io(ctx, "X", "Y");
     const Shape& x = ctx.input(0).shape;
     const int64_t rank = static_cast<int64_t>(x.size());
     const int64_t opset = ctx.attr().get_int("opset");

@@ -32,11 +32,7 @@ void g_out(onnx::GraphProto* g, const std::string& name, int elem, const std::ve
 }
 onnx::NodeProto& g_node(onnx::GraphProto* g, const std::string& op, const std::vector<std::string>& ins,
                         const std::vector<std::string>& outs) {
-  auto* n = g->add_node();
-  n->set_op_type(op);
-  for (const auto& i : ins) n->add_input(i);
-  for (const auto& o : outs) n->add_output(o);
-  return *n;
+  return ModelBuilder::graph_node(g, op, ins, outs);
 }
 Tensor make_bool(bool v) {
   Tensor t(DType::boolean, {});
