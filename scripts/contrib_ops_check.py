@@ -267,6 +267,49 @@ def main():
     check("dynamic_quantize_matmul", helper.make_node("DynamicQuantizeMatMul", [n for n, _ in ins], ["y"],
                                                       domain="com.microsoft"), ins, atol="1e-4", inits={"b", "bs", "bz"})
 
+    # ---- quantize_dynamic of an LSTM -> com.microsoft.DynamicQuantizeLSTM, which ortkit lowers to an fp32
+    # LSTM over the dequantized weights: against ONNX Runtime's fp32 LSTM given those same weights (tight),
+    # and against ORT's DynamicQuantizeLSTM, which also quantizes X and H on the fly (loose).
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    for dirn, per_ch in [("forward", False), ("bidirectional", False), ("forward", True)]:
+        T, Bl, I, Hl = 5, 2, 8, 6
+        nd = 2 if dirn == "bidirectional" else 1
+        inits = [numpy_helper.from_array(f32(nd, 4 * Hl, I, scale=0.3), "W"),
+                 numpy_helper.from_array(f32(nd, 4 * Hl, Hl, scale=0.3), "R"),
+                 numpy_helper.from_array(f32(nd, 8 * Hl, scale=0.1), "B")]
+        outs = [helper.make_tensor_value_info(o, F, None) for o in ("Y", "Yh", "Yc")]
+        lstm = helper.make_model(helper.make_graph(
+            [helper.make_node("LSTM", ["x", "W", "R", "B"], ["Y", "Yh", "Yc"], hidden_size=Hl, direction=dirn)], "lstm",
+            [helper.make_tensor_value_info("x", F, [T, Bl, I])], outs, inits), opset_imports=[helper.make_opsetid("", 14)])
+        lstm.ir_version = 8
+        tag = f"dq_lstm_{dirn}" + ("_per_channel" if per_ch else "")
+        fp, qp = os.path.join(work, tag + "_fp32.onnx"), os.path.join(work, tag + ".onnx")
+        onnx.save(lstm, fp)
+        quantize_dynamic(fp, qp, weight_type=QuantType.QInt8, op_types_to_quantize=["LSTM"], per_channel=per_ch)
+        qm = onnx.load(qp)
+        qi = {t.name: numpy_helper.to_array(t) for t in qm.graph.initializer}
+        node = next(n for n in qm.graph.node if n.op_type == "DynamicQuantizeLSTM")
+
+        def deq(w, s, z):  # [dirs, rows, 4H] -> [dirs, 4H, rows], scale per direction or per column
+            s = s.reshape(s.shape[0], 1, -1)
+            z = z.reshape(z.shape[0], 1, -1).astype(np.float32)
+            return ((qi[w].astype(np.float32) - z) * s).transpose(0, 2, 1).astype(np.float32)
+
+        wd = deq(node.input[1], qi[node.input[8]], qi[node.input[9]])
+        rd = deq(node.input[2], qi[node.input[10]], qi[node.input[11]])
+        x = f32(T, Bl, I)
+        ref_int8 = ort.InferenceSession(qp, providers=["CPUExecutionProvider"]).run(None, {"x": x})
+        deq_model = onnx.load(fp)
+        for t in deq_model.graph.initializer:
+            if t.name in ("W", "R"):
+                t.CopyFrom(numpy_helper.from_array(wd if t.name == "W" else rd, t.name))
+        ref_deq = ort.InferenceSession(deq_model.SerializeToString(), providers=["CPUExecutionProvider"]).run(
+            None, {"x": x})
+        for sfx, ref, rtol, atol in [("", ref_deq, "1e-4", "1e-5"), ("_vs_ort_int8", ref_int8, "0", "2e-2")]:
+            data = os.path.join(work, tag + sfx)
+            write_data_set(data, {"x": x}, ["Y", "Yh", "Yc"], ref)
+            verify(tag + sfx, qp, data, rtol=rtol, atol=atol)
+
     # ---- MultiHeadAttention (BART / T5 / Whisper / ViT graphs of ORT's optimizer): every q/k/v layout,
     # bias, key padding masks, attention_bias, past/present, unidirectional.
     Nm, Hm, Sm, Lm = 2, 4, 5, 6

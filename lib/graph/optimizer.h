@@ -34,6 +34,10 @@ int fuse_qdq_add(Graph& g, bool require_kernel = true);          // passes/qdq_a
 /// as the ops compute in fp32. Returns the number of rewrites.
 int compute_narrow_floats_in_f32(Graph& g);
 
+/// com.microsoft.DynamicQuantizeLSTM with constant int8 weights -> LSTM over the dequantized weights
+/// (passes/dq_lstm_lowering.cpp). Session runs it at every level, before the pipeline.
+int lower_dynamic_quantize_lstm(Graph& g);
+
 /// Run the pipeline; returns "pass: count" lines for the passes that changed something.
 std::vector<std::string> optimize(Graph& g, const OptimizeOptions& opts = {});
 

@@ -99,6 +99,11 @@ SessionImpl::SessionImpl(graph::Graph g, const SessionOptions& opts, double load
     notes_.push_back("float16/bfloat16 model: weights widened and computed in fp32 (" + std::to_string(n) +
                      " rewrites); narrow inputs and outputs keep their types");
   }
+  if (const int n = graph::lower_dynamic_quantize_lstm(g_); n > 0) {
+    opt_log_.push_back("dq_lstm_lowering: " + std::to_string(n));
+    notes_.push_back(std::to_string(n) +
+                     " DynamicQuantizeLSTM node(s) run as fp32 LSTM over dequantized weights");
+  }
   for (std::string& line : graph::optimize(g_, oo)) opt_log_.push_back(std::move(line));
   timings_.optimize_ms = ms_since(t0);
   // After optimization: ops that a fusion absorbed (e.g. a GELU's Erf) need no kernel of their own.
