@@ -628,7 +628,9 @@ def main():
         r = subprocess.run([ort_bench, "run", "--model", path, "--batch", "2", "--seq", "1,4", "--past", "0,8",
                             "--iterations", "3", "--warmup", "1", "--json", rep], capture_output=True, text=True)
         points = json.load(open(rep))["points"] if r.returncode == 0 else []
-        ok = len(points) == 4 and all(p["status"] == "ok" for p in points)
+        # ... and each point must say that the 4-bit weights ran as fp32 GEMMs.
+        ok = len(points) == 4 and all(p["status"] == "ok" and any("MatMulNBits" in n for n in p["notes"])
+                                      for p in points)
         print(f"{'PASS' if ok else 'FAIL'} genai_style_decoder_sweep")
         if not ok:
             print(r.stdout, r.stderr, sep="")

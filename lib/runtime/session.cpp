@@ -108,6 +108,13 @@ SessionImpl::SessionImpl(graph::Graph g, const SessionOptions& opts, double load
   timings_.optimize_ms = ms_since(t0);
   // After optimization: ops that a fusion absorbed (e.g. a GELU's Erf) need no kernel of their own.
   check_supported(g_);
+  // Ops whose int4 / int8 weights are widened rather than computed in their own precision: say so.
+  const auto nbits = std::count_if(g_.nodes.begin(), g_.nodes.end(), [](const graph::Node& n) {
+    return n.op_type == "MatMulNBits" && n.domain == "com.microsoft";
+  });
+  if (nbits > 0)
+    notes_.push_back(std::to_string(nbits) +
+                     " MatMulNBits node(s) run as fp32 GEMMs over weights dequantized once");
 
   pool_ = std::make_unique<ThreadPool>(opts_.threads, opts_.pin_threads);
   const kernels::Threading th = pool_->threading();
