@@ -1,8 +1,9 @@
-// Data movement: Transpose, Concat, Slice, Split, Gather, Tile, CumSum. Copies are memcpy of contiguous
-// runs where the layout allows it; Transpose coalesces dimensions first so the attention permutations
-// ([0,2,1,3]: contiguous rows; [0,2,3,1] / [0,3,1,2]: a batched 2-D transpose) hit fast paths.
+// Data movement: Transpose, Concat, Slice, Split, Gather, Tile, CumSum, CumProd. Copies are memcpy of
+// contiguous runs where the layout allows it; Transpose coalesces dimensions first so the attention
+// permutations ([0,2,1,3]: contiguous rows; [0,2,3,1] / [0,3,1,2]: a batched 2-D transpose) hit fast paths.
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 
 #include "ops/copy_util.h"
 #include "ops/op_util.h"
@@ -502,45 +503,55 @@ class TileOp : public OpKernel {
   std::vector<int64_t> in_strides_;
 };
 
-// ---------------------------------------------------------------------------------------------- CumSum
+// ------------------------------------------------------------------------------------------ CumSum, CumProd
 
-class CumSumOp : public OpKernel {
+/// CumSum (11+) and CumProd (26+): a scan along the axis input, inclusive or exclusive (starting from the
+/// identity, 0 or 1), forward or reversed. Integers wrap modulo 2^bits, as Add and Mul do.
+class ScanAlongAxisOp : public OpKernel {
  public:
+  explicit ScanAlongAxisOp(bool product) : product_(product) {}
   void compile(CompileContext& ctx) override {
     ctx.require_dtype(0, {DType::f32, DType::f64, DType::i32, DType::i64, DType::u32, DType::u64});
     ctx.require_dtype(1, {DType::i32, DType::i64});
+    if (ctx.input(1).shape_known && shape_numel(ctx.input(1).shape) != 1)
+      ctx.fail("axis must be a scalar, got shape " + shape_str(ctx.input(1).shape));
     exclusive_ = ctx.attr().get_int("exclusive", 0) != 0;
     reverse_ = ctx.attr().get_int("reverse", 0) != 0;
     ctx.set_output(0, ctx.input(0).dtype, ctx.input(0).shape);
   }
   void run(RunContext& ctx) override {
     const Tensor& x = ctx.input(0);
-    Tensor& y = ctx.output(0);
     const Shape& s = x.shape();
-    const int64_t r = static_cast<int64_t>(s.size());
     if (ctx.input(1).numel() != 1) ctx.fail("axis must be a scalar");
-    const int64_t axis = normalize_axis(int_at(ctx.input(1), 0), r, ctx.node->describe());
+    const int64_t axis = normalize_axis(int_at(ctx.input(1), 0), x.rank(), ctx.node->describe());
     int64_t outer = 1, inner = 1;
     for (int64_t d = 0; d < axis; ++d) outer *= s[d];
-    for (int64_t d = axis + 1; d < r; ++d) inner *= s[d];
+    for (int64_t d = axis + 1; d < x.rank(); ++d) inner *= s[d];
     const int64_t len = s[axis];
     visit_numeric(x.dtype(), [&](auto tag) {
       using T = decltype(tag);
       if constexpr (!std::is_same_v<T, bool>) {
+        auto combine = [product = product_](T a, T b) -> T {
+          if constexpr (std::is_integral_v<T>)
+            return product ? wrap_mul(a, b) : wrap_add(a, b);
+          else
+            return product ? a * b : a + b;
+        };
+        const T identity = product_ ? T(1) : T(0);
         const T* in = x.data_as<T>();
-        T* out = y.data_as<T>();
+        T* out = ctx.output(0).data_as<T>();
         parallel_for(ctx.threading, outer, [&](int64_t o) {
-          const T* xi = in + o * len * inner;
+          const T* xo = in + o * len * inner;
           T* yo = out + o * len * inner;
           for (int64_t step = 0; step < len; ++step) {
             const int64_t k = reverse_ ? len - 1 - step : step, prev = reverse_ ? k + 1 : k - 1;
             T* row = yo + k * inner;
             if (step == 0) {
-              for (int64_t i = 0; i < inner; ++i) row[i] = exclusive_ ? T(0) : xi[k * inner + i];
+              for (int64_t i = 0; i < inner; ++i) row[i] = exclusive_ ? identity : xo[k * inner + i];
             } else {
               const T* pr = yo + prev * inner;
-              const T* src = xi + (exclusive_ ? prev : k) * inner;
-              for (int64_t i = 0; i < inner; ++i) row[i] = pr[i] + src[i];
+              const T* src = xo + (exclusive_ ? prev : k) * inner;
+              for (int64_t i = 0; i < inner; ++i) row[i] = combine(pr[i], src[i]);
             }
           }
         });
@@ -549,7 +560,7 @@ class CumSumOp : public OpKernel {
   }
 
  private:
-  bool exclusive_ = false, reverse_ = false;
+  bool product_, exclusive_ = false, reverse_ = false;
 };
 
 }  // namespace
@@ -565,7 +576,8 @@ void register_movement_ops(OpRegistry& r) {
         [] { return std::make_unique<SplitOp>(SplitOp::Form::input18); });
   r.add(kOnnxDomain, "Gather", 1, kAnyOpset, [] { return std::make_unique<GatherOp>(); });
   r.add(kOnnxDomain, "Tile", 6, kAnyOpset, [] { return std::make_unique<TileOp>(); });
-  r.add(kOnnxDomain, "CumSum", 11, kAnyOpset, [] { return std::make_unique<CumSumOp>(); });
+  r.add(kOnnxDomain, "CumSum", 11, kAnyOpset, [] { return std::make_unique<ScanAlongAxisOp>(false); });
+  r.add(kOnnxDomain, "CumProd", 26, kAnyOpset, [] { return std::make_unique<ScanAlongAxisOp>(true); });
 }
 
 }  // namespace ortkit::ops

@@ -1,5 +1,6 @@
 // Elementwise ops added in recent opsets: Mish (18), Swish (24), SwiGLU (28), BitwiseAnd/Or/Xor/Not (18),
-// CumProd (26), BitCast (26). Float ops take float32/float64 (float16/bfloat16 are reported unsupported).
+// BitCast (26); CumProd (26) shares CumSum's scan in movement.cpp. Float ops take float32/float64
+// (float16/bfloat16 models arrive as fp32, see graph/passes/narrow_float_compute.cpp).
 #include <cmath>
 #include <cstring>
 #include <type_traits>
@@ -128,54 +129,6 @@ class BitwiseNotOp : public OpKernel {
   }
 };
 
-// ---------------------------------------------------------------------------------------------- CumProd
-
-/// CumSum's scan with products: exclusive starts from 1, reverse scans from the end of the axis.
-class CumProdOp : public OpKernel {
-  void compile(CompileContext& ctx) override {
-    ctx.require_dtype(0, {DType::f32, DType::f64, DType::i32, DType::i64, DType::u32, DType::u64});
-    ctx.require_dtype(1, {DType::i32, DType::i64});
-    if (ctx.input(1).shape_known && shape_numel(ctx.input(1).shape) != 1)
-      ctx.fail("axis must be a scalar, got shape " + shape_str(ctx.input(1).shape));
-    exclusive_ = ctx.attr().get_int("exclusive", 0) != 0;
-    reverse_ = ctx.attr().get_int("reverse", 0) != 0;
-    ctx.set_output(0, ctx.input(0).dtype, ctx.input(0).shape);
-  }
-  void run(RunContext& ctx) override {
-    const Tensor& x = ctx.input(0);
-    const Shape& s = x.shape();
-    if (ctx.input(1).numel() != 1) ctx.fail("axis must be a scalar");
-    const int64_t axis = normalize_axis(int_at(ctx.input(1), 0), x.rank(), ctx.node->describe());
-    int64_t outer = 1, inner = 1;
-    for (int64_t d = 0; d < axis; ++d) outer *= s[d];
-    for (int64_t d = axis + 1; d < x.rank(); ++d) inner *= s[d];
-    const int64_t len = s[axis];
-    visit_numeric(x.dtype(), [&](auto tag) {
-      using T = decltype(tag);
-      if constexpr (!std::is_same_v<T, bool>) {
-        const T* in = x.data_as<T>();
-        T* out = ctx.output(0).data_as<T>();
-        parallel_for(ctx.threading, outer, [&](int64_t o) {
-          const T* xo = in + o * len * inner;
-          T* yo = out + o * len * inner;
-          for (int64_t step = 0; step < len; ++step) {
-            const int64_t k = reverse_ ? len - 1 - step : step, prev = reverse_ ? k + 1 : k - 1;
-            T* row = yo + k * inner;
-            if (step == 0) {
-              for (int64_t i = 0; i < inner; ++i) row[i] = exclusive_ ? T(1) : xo[k * inner + i];
-            } else {
-              const T* pr = yo + prev * inner;
-              const T* src = xo + (exclusive_ ? prev : k) * inner;
-              for (int64_t i = 0; i < inner; ++i) row[i] = static_cast<T>(pr[i] * src[i]);
-            }
-          }
-        });
-      }
-    });
-  }
-  bool exclusive_ = false, reverse_ = false;
-};
-
 // ---------------------------------------------------------------------------------------------- BitCast
 
 /// Reinterprets the bytes (little endian, as the host) as dtype `to` of the same width.
@@ -212,7 +165,6 @@ void register_recent_elementwise_ops(OpRegistry& r) {
   r.add(kOnnxDomain, "BitwiseXor", 18, kAnyOpset,
         [] { return std::make_unique<BitwiseBinaryOp>(BitOp::xor_); });
   r.add(kOnnxDomain, "BitwiseNot", 18, kAnyOpset, [] { return std::make_unique<BitwiseNotOp>(); });
-  r.add(kOnnxDomain, "CumProd", 26, kAnyOpset, [] { return std::make_unique<CumProdOp>(); });
   r.add(kOnnxDomain, "BitCast", 26, kAnyOpset, [] { return std::make_unique<BitCastOp>(); });
 }
 
