@@ -22,6 +22,26 @@ struct Window {
   int64_t k_size() const { return k[0] * k[1] * k[2]; }
 };
 
+/// Calls f(offset in the input plane) for every tap of output (od, oh, ow)'s window that lies inside the
+/// input (padding taps are skipped): the window walk of the pooling ops.
+template <class F>
+inline void for_each_window_tap(const Window& w, int64_t od, int64_t oh, int64_t ow, F&& f) {
+  const int64_t d0 = od * w.s[0] - w.pb[0], h0 = oh * w.s[1] - w.pb[1], w0 = ow * w.s[2] - w.pb[2];
+  for (int64_t kd = 0; kd < w.k[0]; ++kd) {
+    const int64_t id = d0 + kd * w.d[0];
+    if (id < 0 || id >= w.in[0]) continue;
+    for (int64_t kh = 0; kh < w.k[1]; ++kh) {
+      const int64_t ih = h0 + kh * w.d[1];
+      if (ih < 0 || ih >= w.in[1]) continue;
+      const int64_t row = (id * w.in[1] + ih) * w.in[2];
+      for (int64_t kw = 0; kw < w.k[2]; ++kw) {
+        const int64_t iw = w0 + kw * w.d[2];
+        if (iw >= 0 && iw < w.in[2]) f(row + iw);
+      }
+    }
+  }
+}
+
 /// Builds the window from the attributes for spatial input `spatial` and kernel `kernel` (ints from the
 /// weight shape or the kernel_shape attribute). Throws via ctx.fail / ctx.unsupported.
 inline Window make_window(const CompileContext& ctx, const Shape& spatial, const std::vector<int64_t>& kernel,

@@ -167,21 +167,8 @@ class LpPoolOp : public OpKernel {
       for (int64_t od = 0; od < w.out[0]; ++od)
         for (int64_t oh = 0; oh < w.out[1]; ++oh)
           for (int64_t ow = 0; ow < w.out[2]; ++ow) {
-            const int64_t d0 = od * w.s[0] - w.pb[0], h0 = oh * w.s[1] - w.pb[1], w0 = ow * w.s[2] - w.pb[2];
             double sum = 0;
-            for (int64_t kd = 0; kd < w.k[0]; ++kd) {
-              const int64_t id = d0 + kd * w.d[0];
-              if (id < 0 || id >= w.in[0]) continue;
-              for (int64_t kh = 0; kh < w.k[1]; ++kh) {
-                const int64_t ih = h0 + kh * w.d[1];
-                if (ih < 0 || ih >= w.in[1]) continue;
-                const T* xr = xp + (id * w.in[1] + ih) * w.in[2];
-                for (int64_t kw = 0; kw < w.k[2]; ++kw) {
-                  const int64_t iw = w0 + kw * w.d[2];
-                  if (iw >= 0 && iw < w.in[2]) sum += lp.term(xr[iw]);
-                }
-              }
-            }
+            for_each_window_tap(w, od, oh, ow, [&](int64_t i) { sum += lp.term(xp[i]); });
             yp[(od * w.out[1] + oh) * w.out[2] + ow] = static_cast<T>(lp.root(sum));
           }
     });
