@@ -108,13 +108,20 @@ SessionImpl::SessionImpl(graph::Graph g, const SessionOptions& opts, double load
   timings_.optimize_ms = ms_since(t0);
   // After optimization: ops that a fusion absorbed (e.g. a GELU's Erf) need no kernel of their own.
   check_supported(g_);
-  // Ops whose int4 / int8 weights are widened rather than computed in their own precision: say so.
-  const auto nbits = std::count_if(g_.nodes.begin(), g_.nodes.end(), [](const graph::Node& n) {
-    return n.op_type == "MatMulNBits" && n.domain == "com.microsoft";
-  });
-  if (nbits > 0)
-    notes_.push_back(std::to_string(nbits) +
-                     " MatMulNBits node(s) run as fp32 GEMMs over weights dequantized once");
+  // Say how MatMulNBits' int4 / 2- / 8-bit weights are computed: only 4-bit decode steps stay int4.
+  int64_t nbits4 = 0, nbits_other = 0;
+  for (const graph::Node& n : g_.nodes) {
+    if (n.op_type != "MatMulNBits" || n.domain != "com.microsoft") continue;
+    (n.attrs.get_int("bits", 4) == 4 ? nbits4 : nbits_other) += 1;
+  }
+  if (nbits4 > 0)
+    notes_.push_back(
+        std::to_string(nbits4) +
+        " MatMulNBits 4-bit node(s): decode steps on the fused int4 kernel, longer inputs as float"
+        " GEMMs over weights dequantized on first use");
+  if (nbits_other > 0)
+    notes_.push_back(std::to_string(nbits_other) +
+                     " MatMulNBits 2/8-bit node(s) run as fp32 GEMMs over weights dequantized once");
 
   pool_ = std::make_unique<ThreadPool>(opts_.threads, opts_.pin_threads);
   const kernels::Threading th = pool_->threading();

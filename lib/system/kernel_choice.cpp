@@ -1,5 +1,6 @@
 // Which ortkit GEMM kernel each precision runs, and why better candidates were rejected.
 #include "ortkit/cpuinfo.h"
+#include "ortkit/kernels/q4gemm.h"
 #include "ortkit/kernels/registry.h"
 
 namespace ortkit::cpuinfo {
@@ -26,6 +27,9 @@ std::vector<KernelChoice> kernel_choices(const kernels::CpuFeatures& features, b
     c.rejected = d.rejected;
     out.push_back(std::move(c));
   }
+  // MatMulNBits' 4-bit weights (decode steps) have their own fused kernel.
+  const kernels::Q4Kernel& q4 = this_process ? kernels::q4_kernel() : kernels::choose_q4_kernel(features, "");
+  out.push_back(KernelChoice{"int4 weights", "q4", q4.name, q4.isa, 0, {}});
   return out;
 }
 

@@ -8,6 +8,7 @@
 
 #include "ortkit/cpuinfo.h"
 #include "ortkit/error.h"
+#include "ortkit/kernels/q4gemm.h"
 #include "ortkit/kernels/registry.h"
 
 using namespace ortkit::cpuinfo;
@@ -50,7 +51,7 @@ bool has_warning(const MachineInfo& m, const std::string& needle) {
 // kernel before it in the table was rightly rejected (the CPU lacks a feature or the SVE length differs).
 void check_kernel_choices(const MachineInfo& m) {
   using ortkit::kernels::GemmKind;
-  REQUIRE(m.kernels.size() == 4);
+  REQUIRE(m.kernels.size() == 5);  // the four GEMM kinds, then MatMulNBits' 4-bit kernel
   const GemmKind kinds[] = {GemmKind::f32, GemmKind::bf16, GemmKind::u8s8, GemmKind::s8s8};
   for (int i = 0; i < 4; ++i) {
     const KernelChoice& c = m.kernels[i];
@@ -71,6 +72,8 @@ void check_kernel_choices(const MachineInfo& m) {
   CHECK(m.kernels[0].precision == "fp32");
   CHECK(m.kernels[1].precision == "bf16");
   CHECK(m.kernels[2].precision == "int8");
+  CHECK(m.kernels[4].gemm == "q4");
+  CHECK(m.kernels[4].chosen == ortkit::kernels::choose_q4_kernel(m.cpu.features, "").name);
 }
 
 }  // namespace
@@ -214,7 +217,7 @@ TEST_CASE("cpuinfo: fixture JSON document", "[cpuinfo][fixture]") {
   CHECK(j["os"]["allowed_cpu_count"] == 16);
   CHECK(j["os"]["cpu_quota"] == 8.0);
   CHECK(j["os"]["thp"] == "madvise");
-  CHECK(j["kernels"].size() == 4);
+  CHECK(j["kernels"].size() == 5);  // four GEMM kinds and the 4-bit weight kernel
   CHECK(j["gemm_blocking"]["l2_bytes_per_thread"] == 1 << 20);
   CHECK(j["gemm_blocking"]["a_block_bytes"] == 512 << 10);
   CHECK(j["gemm_blocking"]["source"] == "topology");

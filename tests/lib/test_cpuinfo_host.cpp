@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "ortkit/cpuinfo.h"
+#include "ortkit/kernels/q4gemm.h"
 #include "ortkit/kernels/registry.h"
 
 using namespace ortkit::cpuinfo;
@@ -45,8 +46,9 @@ TEST_CASE("cpuinfo: this host: identity, features, topology and caches agree wit
   CHECK(m.usable_vcpus() <= static_cast<int>(std::thread::hardware_concurrency()));
   CHECK(m.os.kernel_major >= 3);
   CHECK(m.os.mem_total_bytes > 0);
-  REQUIRE(m.kernels.size() == 4);
-  for (const auto& k : m.kernels)
+  REQUIRE(m.kernels.size() == 5);
+  CHECK(m.kernels[4].chosen == std::string(ortkit::kernels::q4_kernel().name));
+  for (const auto& k : std::vector<KernelChoice>(m.kernels.begin(), m.kernels.begin() + 4))
     CHECK(k.chosen == ortkit::kernels::dispatched(k.gemm == "f32"    ? ortkit::kernels::GemmKind::f32
                                                   : k.gemm == "bf16" ? ortkit::kernels::GemmKind::bf16
                                                   : k.gemm == "u8s8" ? ortkit::kernels::GemmKind::u8s8
@@ -97,7 +99,7 @@ TEST_CASE("cpuinfo: machine_json is the schema-versioned host document", "[cpuin
   CHECK(j["source"] == "host");
   CHECK(j["cpu"]["features"].is_array());
   CHECK(j["topology"]["pus"].get<int>() >= 1);
-  CHECK(j["kernels"].size() == 4);
+  CHECK(j["kernels"].size() == 5);  // four GEMM kinds and the 4-bit weight kernel
   CHECK(j["recommendations"].size() >= 4);
   CHECK(machine_json() == j);  // cached: every report of one process describes the same machine
 }

@@ -124,6 +124,23 @@ TEST_CASE("MatMulNBits: bias, and under bf16 precision", "[ops][contrib][nbits]"
   for (size_t i = 0; i < want.size(); ++i) CHECK(yb[i] == Approx(want[i]).margin(0.05));
 }
 
+TEST_CASE("MatMulNBits: 4-bit decode rows (fused int4 kernel) and prompt rows (float GEMM) agree",
+          "[ops][contrib][nbits]") {
+  // Up to 8 rows run the fused kernel on the packed nibbles, more rows a float GEMM over weights
+  // dequantized on first use: both must give the reference, odd N and K across panels and blocks.
+  const int64_t k = 97, n = 45, block = 32;
+  const Quantized q = make_weights(k, n, 4, block, 21);
+  const Attrs at = nbits_attrs(k, n, 4, block);
+  for (int64_t rows : {1, 3, 8, 9, 20}) {
+    CAPTURE(rows);
+    const Tensor a = rnd({rows, k}, static_cast<uint32_t>(rows));
+    check_close(vals<float>(eval_single("MatMulNBits", {a, q.b, q.scales, q.zp_packed}, at, ms(1, true))[0]),
+                matmul_ref(a, q.w, k, n, nullptr));
+    check_close(vals<float>(eval_single("MatMulNBits", {a, q.b, q.scales}, at, ms(1, true))[0]),
+                matmul_ref(a, q.w_default, k, n, nullptr));
+  }
+}
+
 TEST_CASE("MatMulNBits: what it refuses, with the reason", "[ops][contrib][nbits]") {
   const int64_t k = 32, n = 4, block = 16;
   const Quantized q = make_weights(k, n, 4, block, 9);
