@@ -24,6 +24,7 @@
 #include <cstring>
 #include <limits>
 
+#include "ops/attention_matmul.h"
 #include "ops/op_util.h"
 #include "ops/quant_common.h"
 #include "ops/registry.h"
@@ -209,8 +210,7 @@ class AttentionOp : public OpKernel {
       }
       // scores = Q K^T: K rows are B's columns (BDesc trans).
       PackedB& kp = k_pack_[static_cast<size_t>(slot)];
-      kernels::pack_b(kp, kernels::GemmKind::f32, BDesc{kbuf, hk, T, hk, true});
-      kernels::gemm_f32(S, qkv + b * S * D + n * hk, D, kp, scores, T, {}, th);
+      attention_qk(kp, S, qkv + b * S * D + n * hk, D, kbuf, T, hk, scores, th);
       for (int64_t i = 0; i < S; ++i) {
         float* row = scores + i * T;
         const float* bias_row =
@@ -237,8 +237,7 @@ class AttentionOp : public OpKernel {
       }
       // out[b, :, n*hv : (n+1)*hv] = P V
       PackedB& vp = v_pack_[static_cast<size_t>(slot)];
-      kernels::pack_b(vp, kernels::GemmKind::f32, BDesc{vbuf, T, hv, hv, false});
-      kernels::gemm_f32(S, scores, T, vp, out + b * S * dv_ + n * hv, dv_, {}, th);
+      attention_pv(vp, S, scores, T, vbuf, hv, out + b * S * dv_ + n * hv, dv_, th);
     });
   }
 

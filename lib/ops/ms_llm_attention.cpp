@@ -30,13 +30,15 @@
 //   input [B, S, hidden] or [B, N, S, H]; position_ids [1] (the first position; tokens follow it) or
 //   [B, S]; cos_cache / sin_cache [max_pos, rotary_dim / 2].
 //
-// Scores, softmax and outputs in fp32; each (batch, head) runs Q K^T and P V as small GEMMs on one thread,
-// heads in parallel (as the com.microsoft Attention kernel does).
+// Scores, softmax and outputs in fp32; each (batch, head) runs Q K^T and P V on one thread, heads in
+// parallel (as the com.microsoft Attention kernel does): small GEMMs, or for a decode step products that
+// read the KV cache in place (ops/attention_matmul.h).
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
 
+#include "ops/attention_matmul.h"
 #include "ops/op_util.h"
 #include "ops/registry.h"
 #include "ops/row_kernels.h"
@@ -79,8 +81,7 @@ class HeadAttention {
            int64_t dk, int64_t dv, float scale, float softcap, const float* sink, float* scores, float* y,
            int64_t ldy, const kernels::Threading& th, Bias&& bias) {
     PackedB& kp = kp_[static_cast<size_t>(slot)];
-    kernels::pack_b(kp, kernels::GemmKind::f32, BDesc{k, dk, T, dk, true});
-    kernels::gemm_f32(S, q, ldq, kp, scores, T, {}, th);
+    attention_qk(kp, S, q, ldq, k, T, dk, scores, th);
     for (int64_t i = 0; i < S; ++i) {
       float* row = scores + i * T;
       bool any = false;
@@ -104,8 +105,7 @@ class HeadAttention {
       }
     }
     PackedB& vp = vp_[static_cast<size_t>(slot)];
-    kernels::pack_b(vp, kernels::GemmKind::f32, BDesc{v, T, dv, dv, false});
-    kernels::gemm_f32(S, scores, T, vp, y, ldy, {}, th);
+    attention_pv(vp, S, scores, T, v, dv, y, ldy, th);
   }
 
  private:

@@ -16,6 +16,7 @@
 #include <limits>
 #include <vector>
 
+#include "ops/attention_matmul.h"
 #include "ops/op_util.h"
 #include "ops/registry.h"
 #include "ops/row_kernels.h"
@@ -175,8 +176,7 @@ class OnnxAttention : public OpKernel {
       const float* qh = rank3_ ? q + b * sq_ * hq_ * dq_ + h * dq_ : q + (b * hq_ + h) * sq_ * dq_;
       const int64_t ldq = rank3_ ? hq_ * dq_ : dq_;
       PackedB& kp = kp_[static_cast<size_t>(slot)];
-      kernels::pack_b(kp, kernels::GemmKind::f32, BDesc{kh, dk_, T_, dk_, true});
-      kernels::gemm_f32(sq_, qh, ldq, kp, scores, T_, {}, th);
+      attention_qk(kp, sq_, qh, ldq, kh, T_, dk_, scores, th);
       // Causal and window frontiers are bottom-right aligned: query i sits at position i + offset.
       const int64_t offset = P_ ? P_ : nonpad ? nonpad[b] - sq_ : 0;
       float* qk = qk_out ? qk_out + ((b * hq_ + h) * sq_) * T_ : nullptr;
@@ -211,9 +211,8 @@ class OnnxAttention : public OpKernel {
         if (qk && mode_ == 3) std::memcpy(qk + i * T_, row, sizeof(float) * static_cast<size_t>(T_));
       }
       PackedB& vp = vp_[static_cast<size_t>(slot)];
-      kernels::pack_b(vp, kernels::GemmKind::f32, BDesc{vh, T_, dv_, dv_, false});
       float* yh = rank3_ ? y + b * sq_ * hq_ * dv_ + h * dv_ : y + (b * hq_ + h) * sq_ * dv_;
-      kernels::gemm_f32(sq_, scores, T_, vp, yh, rank3_ ? hq_ * dv_ : dv_, {}, th);
+      attention_pv(vp, sq_, scores, T_, vh, dv_, yh, rank3_ ? hq_ * dv_ : dv_, th);
     });
   }
 
