@@ -24,14 +24,14 @@ void q4gemm_neon_4x32(const Q4Tile& t);
 const Q4Kernel kQ4Neon{"q4gemm_neon_4x32", "neon", arm64::q4gemm_neon_4x32};
 #endif
 
-struct Q4Weights::Buffer {
-  void* ptr = nullptr;
-  explicit Buffer(size_t n) : ptr(std::aligned_alloc(64, (std::max<size_t>(n, 1) + 63) / 64 * 64)) {
-    if (!ptr) throw std::bad_alloc();
-    std::memset(ptr, 0, n);
-  }
-  ~Buffer() { std::free(ptr); }
-};
+AlignedBytes::AlignedBytes(size_t n) : ptr(std::aligned_alloc(64, (std::max<size_t>(n, 1) + 63) / 64 * 64)) {
+  if (!ptr) throw std::bad_alloc();
+  std::memset(ptr, 0, n);
+}
+
+AlignedBytes::~AlignedBytes() {
+  std::free(ptr);
+}
 
 const uint8_t* Q4Weights::q_data() const {
   return q ? static_cast<const uint8_t*>(q->ptr) : nullptr;
@@ -50,7 +50,7 @@ Q4Weights pack_q4(int64_t n, int64_t k, int64_t block, const uint8_t* q, const f
   w.blocks = (k + block - 1) / block;
   w.panels = (n + 31) / 32;
   w.kpairs = (k + 1) / 2;
-  w.q = std::make_shared<Q4Weights::Buffer>(static_cast<size_t>(w.panels * w.kpairs * 32));
+  w.q = std::make_shared<AlignedBytes>(static_cast<size_t>(w.panels * w.kpairs * 32));
   w.scale.assign(static_cast<size_t>(w.panels * w.blocks * 32), 0.f);
   w.nzs.assign(w.scale.size(), 0.f);
   uint8_t* dst = static_cast<uint8_t*>(w.q->ptr);

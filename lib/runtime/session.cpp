@@ -9,6 +9,7 @@
 #include "graph/optimizer.h"
 #include "onnx/model_io.h"
 #include "ops/registry.h"
+#include "ortkit/kernels/q4gemm.h"
 #include "ortkit/zoo.h"
 #include "runtime/node_kernels.h"
 #include "runtime/session_impl.h"
@@ -109,11 +110,20 @@ SessionImpl::SessionImpl(graph::Graph g, const SessionOptions& opts, double load
   // After optimization: ops that a fusion absorbed (e.g. a GELU's Erf) need no kernel of their own.
   check_supported(g_);
   // Say how MatMulNBits' int4 / 2- / 8-bit weights are computed: only 4-bit decode steps stay int4.
-  int64_t nbits4 = 0, nbits_other = 0;
+  int64_t nbits4 = 0, nbits4_int8 = 0, nbits_other = 0;
   for (const graph::Node& n : g_.nodes) {
     if (n.op_type != "MatMulNBits" || n.domain != "com.microsoft") continue;
-    (n.attrs.get_int("bits", 4) == 4 ? nbits4 : nbits_other) += 1;
+    if (n.attrs.get_int("bits", 4) != 4)
+      ++nbits_other;
+    else if (n.attrs.get_int("accuracy_level", 0) == 4 && kernels::q4s8_kernel())
+      ++nbits4_int8;
+    else
+      ++nbits4;
   }
+  if (nbits4_int8 > 0)
+    notes_.push_back(std::to_string(nbits4_int8) +
+                     " MatMulNBits 4-bit node(s) with accuracy_level 4: A quantized to int8 per block, int4 x"
+                     " int8 kernel (as ONNX Runtime's CompInt8)");
   if (nbits4 > 0)
     notes_.push_back(
         std::to_string(nbits4) +

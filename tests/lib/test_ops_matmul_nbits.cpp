@@ -2,7 +2,9 @@
 // points, the default zero point, a K that is not a block multiple, bias, batch dims of A, and the
 // inputs it refuses. scripts/contrib_ops_check.py compares it with ONNX Runtime (single nodes and BERT
 // after ORT's MatMulNBitsQuantizer).
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <cmath>
 
 #include "ops/eval.h"
 #include "ops/registry.h"
@@ -138,6 +140,36 @@ TEST_CASE("MatMulNBits: 4-bit decode rows (fused int4 kernel) and prompt rows (f
                 matmul_ref(a, q.w, k, n, nullptr));
     check_close(vals<float>(eval_single("MatMulNBits", {a, q.b, q.scales}, at, ms(1, true))[0]),
                 matmul_ref(a, q.w_default, k, n, nullptr));
+  }
+}
+
+TEST_CASE("MatMulNBits: accuracy_level 4 quantizes A to int8 per block (within its rounding error)",
+          "[ops][contrib][nbits]") {
+  // With AVX-512 VNNI the int4 x int8 kernel runs (as ONNX Runtime's CompInt8; scripts/contrib_ops_check.py
+  // compares it with ORT to 2e-5); elsewhere fp32. Either way the result is within A's int8 rounding:
+  // |error| <= sum_k |w| * max|a_block| / 254.
+  const int64_t k = 96, n = 37, block = 32;
+  const Quantized q = make_weights(k, n, 4, block, 33);
+  Attrs at = nbits_attrs(k, n, 4, block);
+  at.set_int("accuracy_level", 4);
+  for (int64_t rows : {1, 9}) {
+    CAPTURE(rows);
+    const Tensor a = rnd({rows, k}, static_cast<uint32_t>(40 + rows));
+    const auto got =
+        vals<float>(eval_single("MatMulNBits", {a, q.b, q.scales, q.zp_packed}, at, ms(1, true))[0]);
+    const auto want = matmul_ref(a, q.w, k, n, nullptr);
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t j = 0; j < n; ++j) {
+        double bound = 0;
+        for (int64_t b = 0; b < k / block; ++b) {
+          float amax = 0;
+          for (int64_t i = b * block; i < (b + 1) * block; ++i)
+            amax = std::max(amax, std::abs(a.data_as<float>()[r * k + i]));
+          for (int64_t i = b * block; i < (b + 1) * block; ++i)
+            bound += std::abs(q.w[i * n + j]) * amax / 254;
+        }
+        CHECK(std::abs(got[r * n + j] - want[r * n + j]) <= bound + 1e-5);
+      }
   }
 }
 

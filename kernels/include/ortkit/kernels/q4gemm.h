@@ -24,11 +24,19 @@
 
 namespace ortkit::kernels {
 
+/// Zero-filled, 64-byte aligned bytes, shared by copies of the packed weights.
+struct AlignedBytes {
+  explicit AlignedBytes(size_t n);
+  ~AlignedBytes();
+  AlignedBytes(const AlignedBytes&) = delete;
+  AlignedBytes& operator=(const AlignedBytes&) = delete;
+  void* ptr = nullptr;
+};
+
 struct Q4Weights {
   int64_t n = 0, k = 0, block = 0, blocks = 0, panels = 0, kpairs = 0;
-  struct Buffer;
-  std::shared_ptr<Buffer> q;      // panels * kpairs * 32 bytes, 64-byte aligned
-  std::vector<float> scale, nzs;  // [panel][block][32]: scale and -zp * scale
+  std::shared_ptr<AlignedBytes> q;  // panels * kpairs * 32 bytes
+  std::vector<float> scale, nzs;    // [panel][block][32]: scale and -zp * scale
   const uint8_t* q_data() const;
   size_t bytes() const;  ///< packed weights, scales and zero-point terms
 };
@@ -77,5 +85,64 @@ const Q4Kernel& choose_q4_kernel(const CpuFeatures& features, const std::string&
 /// panels. kernel = null uses q4_kernel().
 void q4_gemm(int64_t m, const float* a, int64_t lda, const Q4Weights& w, float* c, int64_t ldc,
              const float* bias, const Threading& th = {}, const Q4Kernel* kernel = nullptr);
+
+// ---------------------------------------------------------------------------------------------------------
+// int8 activations (MatMulNBits accuracy_level 4, ONNX Runtime's "CompInt8"): A is quantized per row and
+// block to s8 (symmetric, scale = max|a| / 127, round to nearest even), and each block's dot product is
+// exact int32 arithmetic, u4 weights x s8 activations (AVX-512 VNNI vpdpbusd):
+//   C[m][n] = sum_b a_scale[m][b] * scale[n][b] * (sum_k qa[m][k] q[n][k] - zp[n][b] * sum_k qa[m][k]).
+// accuracy_level is a floor on accuracy: where no int8 kernel runs, the fp32 kernels above serve it.
+//
+// Packed layout (Q4S8Weights): 32-column panels of two 16-column groups; per group and k quad (4 k, K
+// padded to a multiple of 4), 32 bytes where byte 4c + j holds column c's k j in its low nibble and column
+// c + 8's in its high one (c < 8): an AND and a shift give the u8 lanes of vpdpbusd directly.
+
+struct Q4S8Weights {
+  int64_t n = 0, k = 0, kp = 0, block = 0, blocks = 0, panels = 0;
+  std::shared_ptr<AlignedBytes> q;  // panels * (kp / 4) * 64 bytes
+  std::vector<float> scale, zp;     // [panel][block][32]
+  const uint8_t* q_data() const;
+  size_t bytes() const;
+};
+
+Q4S8Weights pack_q4_s8(int64_t n, int64_t k, int64_t block, const uint8_t* q, const float* scales,
+                       const uint8_t* zp_u4, const float* zp_f32);
+
+/// One call of an int8-activation tile kernel: rows [0, m) (m <= 4) against one 32-column panel.
+struct Q4S8Tile {
+  const int8_t* a = nullptr;  ///< row 0 of the quantized A, kp values (zero past k)
+  int64_t lda = 0;            ///< = kp
+  int m = 0, n = 0;
+  int64_t kp = 0, block = 0, blocks = 0;
+  const float* a_scale = nullptr;  ///< [r * blocks + b]
+  const float* a_sum = nullptr;    ///< sum of the block's quantized values, [r * blocks + b]
+  const uint8_t* q = nullptr;      ///< the panel's packed weights
+  const float* scale = nullptr;    ///< the panel's [block][32]
+  const float* zp = nullptr;       ///< the panel's [block][32]
+  float* c = nullptr;
+  int64_t ldc = 0;
+  const float* bias = nullptr;
+};
+
+struct Q4S8Kernel {
+  const char* name;
+  const char* isa;
+  void (*run)(const Q4S8Tile& t);
+};
+
+/// Every int8-activation kernel this CPU can run, best first, the portable reference last.
+const std::vector<const Q4S8Kernel*>& q4s8_kernels();
+/// The SIMD one chosen for this process, or null (none runs here, or ORTKIT_MAX_ISA caps it away).
+const Q4S8Kernel* q4s8_kernel();
+
+/// Quantizes A (M rows, stride lda) per row and block, then C = A * w^T (+ bias). kernel = null uses
+/// q4s8_kernel(), else the reference.
+void q4_gemm_s8(int64_t m, const float* a, int64_t lda, const Q4S8Weights& w, float* c, int64_t ldc,
+                const float* bias, const Threading& th = {}, const Q4S8Kernel* kernel = nullptr);
+
+/// The portable per-block quantization of one row of A (exposed for tests): k values into kp (zeros past
+/// k), scales and sums per block.
+void q4s8_quantize_row(const float* a, int64_t k, int64_t kp, int64_t block, int8_t* qa, float* scale,
+                       float* sum);
 
 }  // namespace ortkit::kernels
