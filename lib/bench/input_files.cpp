@@ -7,8 +7,10 @@
 #include <fstream>
 #include <sstream>
 
+#include "onnx/model_io.h"
 #include "ortkit/bench/inputs.h"
 #include "ortkit/error.h"
+#include "ortkit/narrow_types.h"
 
 namespace fs = std::filesystem;
 
@@ -46,6 +48,11 @@ Tensor load_pb(const std::string& path, std::string* name) {
   DType dt = dtype_from_onnx(p.data_type());
   if (dt == DType::undefined || dt == DType::string)
     throw Error("unsupported data type " + std::to_string(p.data_type()), path);
+  // 4- and 2-bit types are packed in the file; the engine's reader unpacks them.
+  if (is_narrow(dt)) {
+    if (name) *name = p.name();
+    return onnxio::tensor_from_proto(p, onnxio::dir_of(path));
+  }
   Shape shape(p.dims().begin(), p.dims().end());
   Tensor t(dt, shape);
   if (name) *name = p.name();

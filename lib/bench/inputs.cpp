@@ -7,6 +7,7 @@
 
 #include "ortkit/error.h"
 #include "ortkit/float16.h"
+#include "ortkit/narrow_types.h"
 
 namespace ortkit::bench {
 
@@ -68,7 +69,9 @@ void store(Tensor& t, int64_t i, double v) {
       break;
     }
     case DType::f16: static_cast<uint16_t*>(p)[i] = f32_to_f16(static_cast<float>(v)); break;
-    default: break;  // string: left zero
+    default:  // the narrow types by Cast's rules (saturating for float8); string: left zero
+      if (is_narrow(t.dtype())) static_cast<uint8_t*>(p)[i] = narrow_from_float(t.dtype(), v);
+      break;
   }
 }
 

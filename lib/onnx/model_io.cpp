@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "ortkit/error.h"
+#include "ortkit/narrow_types.h"
 
 namespace ortkit::onnxio {
 namespace fs = std::filesystem;
@@ -98,9 +99,9 @@ namespace {
 /// "17 (FLOAT8E4M3FN)": the number and, for the types newer ONNX releases added (which the protobuf
 /// definitions a distribution ships may not know), their name.
 std::string element_type_name(int32_t type) {
-  static const char* const kNewer[] = {
-      "FLOAT8E4M3FN", "FLOAT8E4M3FNUZ", "FLOAT8E5M2", "FLOAT8E5M2FNUZ", "UINT4",
-      "INT4",         "FLOAT4E2M1",     "FLOAT8E8M0", "UINT2",          "INT2"};
+  static const char* const kNewer[] = {"FLOAT8E4M3FN", "FLOAT8E4M3FNUZ", "FLOAT8E5M2", "FLOAT8E5M2FNUZ",
+                                       "UINT4",        "INT4",           "FLOAT4E2M1", "FLOAT8E8M0",
+                                       "UINT2",        "INT2",           "FLOAT6E2M3", "FLOAT6E3M2"};
   std::string s = std::to_string(type);
   if (type >= 17 && type < 17 + static_cast<int32_t>(std::size(kNewer))) {
     s.append(" (");
@@ -108,6 +109,55 @@ std::string element_type_name(int32_t type) {
     s.push_back(')');
   }
   return s;
+}
+
+/// Bytes n elements of dt take in a TensorProto: 4-bit types two per byte, 2-bit types four per byte.
+size_t stored_bytes(DType dt, int64_t n) {
+  const size_t un = static_cast<size_t>(n);
+  switch (narrow_bits(dt)) {
+    case 4: return (un + 1) / 2;
+    case 2: return (un + 3) / 4;
+    default: return un * dtype_size(dt);
+  }
+}
+
+/// Packed 4- / 2-bit elements (first element in the lowest bits) to one byte each, int4 / int2
+/// sign-extended (tensor.h). `in` holds stored_bytes(dt, n) bytes.
+void unpack_narrow(DType dt, const uint8_t* in, int64_t n, uint8_t* out) {
+  const int bits = narrow_bits(dt);
+  const int per_byte = 8 / bits;
+  const unsigned mask = (1u << bits) - 1;
+  for (int64_t i = 0; i < n; ++i) {
+    const unsigned v = (in[i / per_byte] >> (bits * (i % per_byte))) & mask;
+    out[i] = dt == DType::i4   ? static_cast<uint8_t>(wrap_to_int4(v))
+             : dt == DType::i2 ? static_cast<uint8_t>(wrap_to_int2(v))
+                               : static_cast<uint8_t>(v);
+  }
+}
+
+/// The inverse of unpack_narrow; the unused high bits of a last partial byte are zero.
+std::string pack_narrow(DType dt, const uint8_t* in, int64_t n) {
+  const int bits = narrow_bits(dt);
+  const int per_byte = 8 / bits;
+  const unsigned mask = (1u << bits) - 1;
+  std::string out(stored_bytes(dt, n), '\0');
+  for (int64_t i = 0; i < n; ++i)
+    out[i / per_byte] = static_cast<char>(static_cast<uint8_t>(out[i / per_byte]) |
+                                          ((in[i] & mask) << (bits * (i % per_byte))));
+  return out;
+}
+
+/// True for the types a TensorProto packs several to a byte.
+bool packed(DType dt) {
+  return narrow_bits(dt) == 4 || narrow_bits(dt) == 2;
+}
+
+/// Stored bytes (raw_data, external data, or int32_data's packed bytes) into `out`.
+void fill_from_stored(Tensor& out, const uint8_t* bytes) {
+  if (packed(out.dtype()))
+    unpack_narrow(out.dtype(), bytes, out.numel(), out.data_as<uint8_t>());
+  else if (out.bytes())
+    std::memcpy(out.data(), bytes, out.bytes());
 }
 }  // namespace
 
@@ -128,7 +178,7 @@ Tensor tensor_from_proto(const onnx::TensorProto& t, const std::string& base_dir
       throw Error("shape " + shape_str(shape) + " is too large", where);
     n *= d;
   }
-  const size_t nbytes = static_cast<size_t>(n) * dtype_size(dt);
+  const size_t nbytes = stored_bytes(dt, n);
   if (t.data_location() != onnx::TensorProto::EXTERNAL && t.has_raw_data() && t.raw_data().size() != nbytes)
     throw Error("raw_data has " + std::to_string(t.raw_data().size()) + " bytes, shape " + shape_str(shape) +
                     " needs " + std::to_string(nbytes),
@@ -161,11 +211,18 @@ Tensor tensor_from_proto(const onnx::TensorProto& t, const std::string& base_dir
                       std::to_string(nbytes) + " bytes of shape " + shape_str(shape),
                   where);
     f.seekg(offset);
-    f.read(static_cast<char*>(out.data()), static_cast<std::streamsize>(nbytes));
+    std::string packed_bytes;
+    char* dst = static_cast<char*>(out.data());
+    if (packed(dt)) {
+      packed_bytes.resize(nbytes);
+      dst = packed_bytes.data();
+    }
+    f.read(dst, static_cast<std::streamsize>(nbytes));
     if (!f || static_cast<size_t>(f.gcount()) != nbytes)
       throw Error("external data file " + file.string() + " is too short (offset " + std::to_string(offset) +
                       ", " + std::to_string(nbytes) + " bytes needed)",
                   where);
+    if (packed(dt)) fill_from_stored(out, reinterpret_cast<const uint8_t*>(packed_bytes.data()));
     return out;
   }
   if (t.has_raw_data()) {
@@ -173,7 +230,18 @@ Tensor tensor_from_proto(const onnx::TensorProto& t, const std::string& base_dir
       throw Error("raw_data has " + std::to_string(t.raw_data().size()) + " bytes, shape " +
                       shape_str(shape) + " needs " + std::to_string(nbytes),
                   where);
-    if (nbytes) std::memcpy(out.data(), t.raw_data().data(), nbytes);
+    fill_from_stored(out, reinterpret_cast<const uint8_t*>(t.raw_data().data()));
+    return out;
+  }
+  if (is_narrow(dt)) {  // int32_data: one stored byte per entry (two 4-bit or four 2-bit elements packed)
+    const int64_t entries = static_cast<int64_t>(nbytes);
+    if (t.int32_data_size() != entries)
+      throw Error("holds " + std::to_string(t.int32_data_size()) + " int32_data entries, its shape " +
+                      shape_str(shape) + " of " + dtype_name(dt) + " needs " + std::to_string(entries),
+                  where);
+    std::string stored(nbytes, '\0');
+    for (int64_t i = 0; i < entries; ++i) stored[i] = static_cast<char>(t.int32_data(static_cast<int>(i)));
+    fill_from_stored(out, reinterpret_cast<const uint8_t*>(stored.data()));
     return out;
   }
   switch (dt) {
@@ -225,7 +293,10 @@ onnx::TensorProto tensor_to_proto(const Tensor& t, const std::string& name) {
   p.set_name(name);
   p.set_data_type(dtype_to_onnx(t.dtype()));
   for (int64_t d : t.shape()) p.add_dims(d);
-  p.set_raw_data(std::string(static_cast<const char*>(t.data()), t.bytes()));
+  if (packed(t.dtype()))
+    p.set_raw_data(pack_narrow(t.dtype(), t.data_as<uint8_t>(), t.numel()));
+  else
+    p.set_raw_data(std::string(static_cast<const char*>(t.data()), t.bytes()));
   return p;
 }
 

@@ -8,6 +8,7 @@
 #include "ops/broadcast.h"
 #include "ops/op_util.h"
 #include "ops/registry.h"
+#include "ortkit/narrow_types.h"
 
 namespace ortkit::ops {
 namespace {
@@ -140,15 +141,36 @@ class BitCastOp : public OpKernel {
     if (from == DType::string || to_onnx == 8) ctx.fail("BitCast does not apply to strings");
     if (to == DType::undefined || dtype_size(from) == 0)
       ctx.unsupported("BitCast to or from ONNX type " + std::to_string(to_onnx) + " / " + dtype_name(from));
-    if (dtype_size(to) != dtype_size(from))
+    if (bit_width(to) != bit_width(from))
       ctx.fail(std::string("BitCast needs types of the same width: ") + dtype_name(from) + " (" +
-               std::to_string(8 * dtype_size(from)) + " bits) to " + dtype_name(to) + " (" +
-               std::to_string(8 * dtype_size(to)) + " bits)");
+               std::to_string(bit_width(from)) + " bits) to " + dtype_name(to) + " (" +
+               std::to_string(bit_width(to)) + " bits)");
     ctx.set_output(0, to, ctx.input(0).shape);
   }
   void run(RunContext& ctx) override {
     const Tensor& x = ctx.input(0);
-    if (x.bytes()) std::memcpy(ctx.output(0).data(), x.data(), x.bytes());
+    Tensor& y = ctx.output(0);
+    const int bits = bit_width(x.dtype());
+    if (bits >= 8) {
+      if (x.bytes()) std::memcpy(y.data(), x.data(), x.bytes());
+      return;
+    }
+    // 4- and 2-bit types sit one per byte (int4 / int2 sign-extended): reinterpret the element's bits.
+    const uint8_t* in = x.data_as<uint8_t>();
+    uint8_t* out = y.data_as<uint8_t>();
+    const DType to = y.dtype();
+    for (int64_t i = 0; i < x.numel(); ++i) {
+      const int v = in[i] & ((1 << bits) - 1);
+      out[i] = static_cast<uint8_t>(to == DType::i4   ? wrap_to_int4(v)
+                                    : to == DType::i2 ? wrap_to_int2(v)
+                                                      : v);
+    }
+  }
+
+ private:
+  static int bit_width(DType t) {
+    const int narrow = narrow_bits(t);
+    return narrow ? narrow : 8 * static_cast<int>(dtype_size(t));
   }
 };
 

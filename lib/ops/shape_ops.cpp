@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "ops/broadcast.h"
+#include "ops/cast_narrow.h"
 #include "ops/copy_util.h"
 #include "ops/op_util.h"
 #include "ops/registry.h"
@@ -207,11 +208,15 @@ class SqueezeOp : public ViewOp {
 class CastOp : public OpKernel {
  public:
   void compile(CompileContext& ctx) override {
-    to_ = dtype_from_onnx(static_cast<int>(ctx.attr().get_int("to")));
+    const int64_t to_onnx = ctx.attr().get_int("to");
+    to_ = dtype_from_onnx(static_cast<int>(to_onnx));
     const DType from = ctx.input(0).dtype;
     auto ok = [](DType t) { return t != DType::undefined && t != DType::string; };
+    if (to_ == DType::undefined)
+      ctx.unsupported("Cast to ONNX element type " + std::to_string(to_onnx) + " (not an ortkit dtype)");
     if (!ok(to_) || !ok(from))
       ctx.unsupported(std::string("Cast from ") + dtype_name(from) + " to " + dtype_name(to_));
+    narrow_ = narrow_cast_options(ctx);
     ctx.set_output(0, to_, ctx.input(0).shape);
     if (to_ == from) ctx.outputs[0].alias_of_input = 0;
   }
@@ -219,6 +224,7 @@ class CastOp : public OpKernel {
     const Tensor& x = ctx.input(0);
     Tensor& y = ctx.output(0);
     if (x.dtype() == y.dtype()) return;  // alias
+    if (is_narrow(x.dtype()) || is_narrow(y.dtype())) return cast_narrow(x, y, narrow_, ctx.threading);
     // Half types go through float.
     const DType from = x.dtype(), to = y.dtype();
     const kernels::Threading& th = ctx.threading;
@@ -270,6 +276,7 @@ class CastOp : public OpKernel {
 
  private:
   DType to_ = DType::undefined;
+  NarrowCast narrow_;
 };
 
 class ConstantOfShapeOp : public OpKernel {

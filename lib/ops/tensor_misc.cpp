@@ -149,6 +149,9 @@ class CastLikeOp : public OpKernel {
       ctx.unsupported(std::string("CastLike to ") + dtype_name(to));
     attrs_ = Attrs({}, ctx.node->describe());
     attrs_.set_int("to", dtype_to_onnx(to));
+    // saturate (19+) and round_mode (24+) mean what they mean for Cast.
+    if (ctx.attr().has("saturate")) attrs_.set_int("saturate", ctx.attr().get_int("saturate"));
+    if (ctx.attr().has("round_mode")) attrs_.set_string("round_mode", ctx.attr().get_string("round_mode"));
     const Attrs* saved = ctx.attrs;
     ctx.attrs = &attrs_;
     try {

@@ -4,6 +4,7 @@
 #include <regex>
 
 #include "ortkit/error.h"
+#include "ortkit/narrow_types.h"
 #include "ortkit/quantize.h"
 
 namespace ortkit::quant {
@@ -16,7 +17,7 @@ static void copy_field(Tensor& out, const Field& f) {
 
 Tensor tensor_from_proto(const onnx::TensorProto& t, const std::string& where) {
   DType dt = dtype_from_onnx(t.data_type());
-  if (dt == DType::undefined || dt == DType::string || dt == DType::f16 || dt == DType::bf16)
+  if (dt == DType::undefined || dt == DType::string || dt == DType::f16 || dt == DType::bf16 || is_narrow(dt))
     throw Error("unsupported tensor data type " + std::to_string(t.data_type()), where);
   if (t.data_location() == onnx::TensorProto::EXTERNAL) throw Error("external data is not supported", where);
   Shape s(t.dims().begin(), t.dims().end());

@@ -7,6 +7,7 @@
 #include "ortkit/error.h"
 #include "ortkit/float16.h"
 #include "ortkit/kernels/epilogue.h"
+#include "ortkit/narrow_types.h"
 
 namespace ortkit {
 namespace {
@@ -26,7 +27,9 @@ double value_at(const Tensor& t, int64_t i) {
     case DType::u32: return t.data_as<uint32_t>()[i];
     case DType::i64: return static_cast<double>(t.data_as<int64_t>()[i]);
     case DType::u64: return static_cast<double>(t.data_as<uint64_t>()[i]);
-    default: return 0;
+    default:
+      if (is_narrow(t.dtype())) return narrow_to_float(t.dtype(), t.data_as<uint8_t>()[i]);
+      return 0;
   }
 }
 
@@ -50,9 +53,20 @@ TensorDiff compare_tensors(const Tensor& actual, const Tensor& expected, double 
     return d;
   }
   const bool fl = is_float(actual.dtype());
+  // float8 / float4 compare bit for bit (value and sign, so -0 is not +0), any NaN equal to any NaN;
+  // the 4- and 2-bit integers compare as integers (below).
+  const bool exact_bits = is_narrow(actual.dtype()) && !is_narrow_int(actual.dtype());
   int64_t first_bad = -1;
   for (int64_t i = 0; i < actual.numel(); ++i) {
     const double a = value_at(actual, i), e = value_at(expected, i);
+    if (exact_bits) {
+      const bool same = (std::isnan(a) && std::isnan(e)) || (a == e && std::signbit(a) == std::signbit(e));
+      if (!same) {
+        if (first_bad < 0) first_bad = i;
+        ++d.mismatches;
+      }
+      continue;
+    }
     if (fl && std::isnan(e) && std::isnan(a)) continue;
     if (fl && std::isinf(e) && a == e) continue;
     const double diff = std::fabs(a - e);

@@ -23,7 +23,17 @@ size_t dtype_size(DType t) {
     case DType::u16: return 2;
     case DType::i8:
     case DType::u8:
-    case DType::boolean: return 1;
+    case DType::boolean:
+    case DType::i4:  // narrow types: one byte per element in memory (tensor.h)
+    case DType::u4:
+    case DType::i2:
+    case DType::u2:
+    case DType::f8e4m3fn:
+    case DType::f8e4m3fnuz:
+    case DType::f8e5m2:
+    case DType::f8e5m2fnuz:
+    case DType::f8e8m0:
+    case DType::f4e2m1: return 1;
     case DType::string:
     case DType::undefined: return 0;
   }
@@ -47,6 +57,16 @@ const char* dtype_name(DType t) {
     case DType::u64: return "uint64";
     case DType::boolean: return "bool";
     case DType::string: return "string";
+    case DType::i4: return "int4";
+    case DType::u4: return "uint4";
+    case DType::i2: return "int2";
+    case DType::u2: return "uint2";
+    case DType::f8e4m3fn: return "float8e4m3fn";
+    case DType::f8e4m3fnuz: return "float8e4m3fnuz";
+    case DType::f8e5m2: return "float8e5m2";
+    case DType::f8e5m2fnuz: return "float8e5m2fnuz";
+    case DType::f8e8m0: return "float8e8m0";
+    case DType::f4e2m1: return "float4e2m1";
   }
   return "?";
 }
@@ -68,12 +88,22 @@ DType dtype_from_onnx(int t) {
     case 12: return DType::u32;
     case 13: return DType::u64;
     case 16: return DType::bf16;
-    default: return DType::undefined;
+    case 17: return DType::f8e4m3fn;
+    case 18: return DType::f8e4m3fnuz;
+    case 19: return DType::f8e5m2;
+    case 20: return DType::f8e5m2fnuz;
+    case 21: return DType::u4;
+    case 22: return DType::i4;
+    case 23: return DType::f4e2m1;
+    case 24: return DType::f8e8m0;
+    case 25: return DType::u2;
+    case 26: return DType::i2;
+    default: return DType::undefined;  // 14/15 complex, 27/28 float6: not supported
   }
 }
 
 int dtype_to_onnx(DType t) {
-  for (int i = 1; i <= 16; ++i)
+  for (int i = 1; i <= 26; ++i)
     if (dtype_from_onnx(i) == t && t != DType::undefined) return i;
   return 0;
 }

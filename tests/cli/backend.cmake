@@ -24,6 +24,14 @@ if(_node_py)
            COMMAND sh -c "'${_node_py}' '${CMAKE_SOURCE_DIR}/scripts/gen_onnx_node_tests.py' '${_pypi_dir}' || exit $?; '$<TARGET_FILE:onnx_backend_tests>' '${_pypi_dir}/node' && '$<TARGET_FILE:onnx_backend_tests>' '${_pypi_dir}/light'")
   set_tests_properties(backend:onnx_pypi_node_tests PROPERTIES LABELS "backend;peers" SKIP_RETURN_CODE 77
                                                                 TIMEOUT 300)
+  # The narrow element types against the same reference, more widely than the suite: Cast between each
+  # of them and every other type (saturate on and off), QuantizeLinear / DequantizeLinear per tensor,
+  # per axis and blocked, bit for bit.
+  set(_narrow_dir ${CMAKE_CURRENT_BINARY_DIR}/onnx_narrow_type_tests)
+  add_test(NAME backend:onnx_narrow_type_tests
+           COMMAND sh -c "'${_node_py}' '${CMAKE_SOURCE_DIR}/scripts/gen_narrow_type_tests.py' '${_narrow_dir}' || exit $?; '$<TARGET_FILE:onnx_backend_tests>' '${_narrow_dir}'")
+  set_tests_properties(backend:onnx_narrow_type_tests PROPERTIES LABELS "backend;peers" SKIP_RETURN_CODE 77
+                                                                 TIMEOUT 120)
 endif()
 
 # ort-bench verify against an ONNX test_data_set: PASS exits 0; a mismatch (zero tolerance on a result

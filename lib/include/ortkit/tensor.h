@@ -9,6 +9,10 @@
 namespace ortkit {
 
 /// Element types. Values match nothing external; use dtype_from_onnx / dtype_to_onnx for ONNX's enum.
+/// The narrow types after `string` (ONNX 1.14+: 4- and 2-bit integers, float8, float4) are stored one
+/// element per byte, unpacked, so every op that moves bytes by dtype_size() handles them unchanged: int4
+/// and int2 sign-extended into an int8, uint4 / uint2 / float4 in the low bits, float8 as its byte. Only
+/// TensorProto files pack them (ortkit/narrow_types.h has the conversions).
 enum class DType : uint8_t {
   undefined,
   f32,
@@ -24,7 +28,17 @@ enum class DType : uint8_t {
   i64,
   u64,
   boolean,
-  string
+  string,
+  i4,
+  u4,
+  i2,
+  u2,
+  f8e4m3fn,
+  f8e4m3fnuz,
+  f8e5m2,
+  f8e5m2fnuz,
+  f8e8m0,
+  f4e2m1
 };
 
 size_t dtype_size(DType t);                 ///< bytes per element (0 for string/undefined)
