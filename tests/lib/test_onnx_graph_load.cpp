@@ -146,7 +146,7 @@ TEST_CASE("Constant nodes in every attribute form become initializers", "[onnx]"
   CHECK(g.constant("c_fs")->data_as<float>()[0] == 7);
 }
 
-TEST_CASE("nodes out of order are sorted; cycles and dangling inputs are errors", "[graph]") {
+TEST_CASE("nodes out of order are sorted, cycles and dangling inputs are errors", "[graph]") {
   ModelBuilder mb;
   mb.input("x", {int64_t{2}});
   mb.node("Relu", {"b"}, {"y"}, "last");

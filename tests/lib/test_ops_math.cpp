@@ -163,7 +163,7 @@ TEST_CASE("Hardmax: coerced 2-D before opset 13, one axis from 13, first maximum
   CHECK_THROWS_AS(eval_single("Hardmax", {x}, a, at(13)), Error);
 }
 
-TEST_CASE("Dropout is the identity in inference; training with a ratio is refused", "[ops][math]") {
+TEST_CASE("Dropout is the identity in inference, training with a ratio is refused", "[ops][math]") {
   const Tensor x = rnd({3, 4}, 9);
   EvalOptions o = at(13);
   o.num_outputs = 2;

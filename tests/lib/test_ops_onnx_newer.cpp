@@ -166,7 +166,7 @@ TEST_CASE("SpaceToDepth CRD, Clip with min > max, float Mod with fmod=0", "[ops]
         std::vector<float>{1, -1, -2, 1.5f});
 }
 
-TEST_CASE("DeformConv: zero offsets are a convolution; offsets move taps, the mask weights them",
+TEST_CASE("DeformConv: zero offsets are a convolution, offsets move taps, the mask weights them",
           "[ops][onnx_newer]") {
   // X [1, 2, 3, 4], W [2, 2, 2, 2], stride 1, pads 1 0 1 0 -> output [1, 2, 4, 3].
   const auto xv = wave(24, 1.f, 0.f), wv = wave(16, 1.f, 1.f);

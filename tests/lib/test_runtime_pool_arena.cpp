@@ -78,7 +78,7 @@ TEST_CASE("thread pool runs every index exactly once over exactly N threads", "[
   }
 }
 
-TEST_CASE("thread pool: exceptions reach the caller; nested calls run inline", "[runtime]") {
+TEST_CASE("thread pool: exceptions reach the caller, nested calls run inline", "[runtime]") {
   ThreadPool pool(3);
   CHECK_THROWS_WITH(pool.parallel_for(
                         9,

@@ -169,7 +169,7 @@ TEST_CASE("graph outputs may be inputs, constants or shared values", "[session]"
   CHECK(y[3].data_as<float>()[0] == 0);
 }
 
-TEST_CASE("threads: results match across thread counts; bf16 precision is close", "[session]") {
+TEST_CASE("threads: results match across thread counts, bf16 precision is close", "[session]") {
   ModelBuilder mb;
   mb.input("a", {"m", int64_t{64}});
   mb.init("W", make_random({64, 48}, 3));

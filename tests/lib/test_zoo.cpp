@@ -139,7 +139,7 @@ TEST_CASE("tiny transformers have the HF export interface", "[zoo]") {
   }
 }
 
-TEST_CASE("GPT-2 uses Conv1D Gemms and a causal Where; BERT an additive mask", "[zoo]") {
+TEST_CASE("GPT-2 uses Conv1D Gemms and a causal Where, BERT an additive mask", "[zoo]") {
   const auto gpt = op_counts(parse(build_bytes("gpt2-tiny")));
   CHECK(gpt.at("Gemm") == 2 * 4);  // c_attn, c_proj, c_fc, mlp.c_proj
   CHECK(gpt.at("Where") == 2);

@@ -127,7 +127,7 @@ TEST_CASE("tiny zoo models give the promised output shapes at two input shapes",
   }
 }
 
-TEST_CASE("folded and explicit-BN resnet-tiny agree; runs repeat exactly", "[zoo][engine]") {
+TEST_CASE("folded and explicit-BN resnet-tiny agree, runs repeat exactly", "[zoo][engine]") {
   auto a = open_zoo("resnet-tiny");
   auto b = open_zoo("resnet-tiny-bn");
   const Tensor ya = a->run(image_inputs(2))[0].clone();
@@ -137,7 +137,7 @@ TEST_CASE("folded and explicit-BN resnet-tiny agree; runs repeat exactly", "[zoo
   require_close(ya2, ya, 0.f, 0.f);
 }
 
-TEST_CASE("masked tokens do not change unmasked outputs; GPT-2 is causal", "[zoo][engine]") {
+TEST_CASE("masked tokens do not change unmasked outputs, GPT-2 is causal", "[zoo][engine]") {
   constexpr int64_t kB = 2, kS = 12;
   for (const char* name : {"bert-tiny", "roberta-tiny", "distilbert-tiny", "gpt2-tiny"}) {
     INFO(name);
