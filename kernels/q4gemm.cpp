@@ -7,6 +7,7 @@
 #include <new>
 
 #include "ortkit/kernels/cpu_features.h"
+#include "q4_panels.h"
 
 namespace ortkit::kernels {
 
@@ -127,7 +128,7 @@ void block_sums(int64_t m, const float* a, int64_t lda, int64_t k, int64_t block
 }
 
 struct Job {
-  int64_t m, lda, ldc, tasks;
+  int64_t m, lda, ldc;
   const float *a, *bias, *asum;
   const Q4Weights* w;
   float* c;
@@ -159,11 +160,6 @@ void run_panels(const Job& j, int64_t p0, int64_t p1) {
   }
 }
 
-void run_task(void* ctx, int64_t i) {
-  const Job& j = *static_cast<const Job*>(ctx);
-  const int64_t panels = j.w->panels;
-  run_panels(j, i * panels / j.tasks, (i + 1) * panels / j.tasks);
-}
 }  // namespace
 
 const std::vector<const Q4Kernel*>& q4_kernels() {
@@ -194,14 +190,8 @@ void q4_gemm(int64_t m, const float* a, int64_t lda, const Q4Weights& w, float* 
   thread_local std::vector<float> asum;
   asum.resize(static_cast<size_t>(m * w.blocks));
   block_sums(m, a, lda, w.k, w.block, asum.data());
-  Job j{m, lda, ldc, 1, a, bias, asum.data(), &w, c, kernel ? kernel : &q4_kernel()};
-  const int64_t tasks = std::min<int64_t>(th.parallel_for ? std::max(th.threads, 1) : 1, w.panels);
-  if (tasks <= 1) {
-    run_panels(j, 0, w.panels);
-    return;
-  }
-  j.tasks = tasks;
-  th.parallel_for(th.pool, tasks, run_task, &j);
+  const Job j{m, lda, ldc, a, bias, asum.data(), &w, c, kernel ? kernel : &q4_kernel()};
+  for_panel_ranges(w.panels, th, [&](int64_t p0, int64_t p1) { run_panels(j, p0, p1); });
 }
 
 }  // namespace ortkit::kernels

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "ortkit/kernels/q4gemm.h"
+#include "q4_panels.h"
 
 namespace ortkit::kernels {
 
@@ -99,7 +100,7 @@ std::vector<const Q4S8Kernel*> build_table() {
 }
 
 struct Job {
-  int64_t m, ldc, tasks;
+  int64_t m, ldc;
   const int8_t* qa;
   const float *a_scale, *a_sum, *bias;
   const Q4S8Weights* w;
@@ -132,10 +133,6 @@ void run_panels(const Job& j, int64_t p0, int64_t p1) {
   }
 }
 
-void run_task(void* ctx, int64_t i) {
-  const Job& j = *static_cast<const Job*>(ctx);
-  run_panels(j, i * j.w->panels / j.tasks, (i + 1) * j.w->panels / j.tasks);
-}
 }  // namespace
 
 const std::vector<const Q4S8Kernel*>& q4s8_kernels() {
@@ -166,14 +163,8 @@ void q4_gemm_s8(int64_t m, const float* a, int64_t lda, const Q4S8Weights& w, fl
     q4s8_quantize_row(a + r * lda, w.k, w.kp, w.block, qa.data() + r * w.kp, a_scale.data() + r * w.blocks,
                       a_sum.data() + r * w.blocks);
   const Q4S8Kernel* kern = kernel ? kernel : q4s8_kernel();
-  Job j{m, ldc, 1, qa.data(), a_scale.data(), a_sum.data(), bias, &w, c, kern ? kern : &kQ4S8Ref};
-  const int64_t tasks = std::min<int64_t>(th.parallel_for ? std::max(th.threads, 1) : 1, w.panels);
-  if (tasks <= 1) {
-    run_panels(j, 0, w.panels);
-    return;
-  }
-  j.tasks = tasks;
-  th.parallel_for(th.pool, tasks, run_task, &j);
+  const Job j{m, ldc, qa.data(), a_scale.data(), a_sum.data(), bias, &w, c, kern ? kern : &kQ4S8Ref};
+  for_panel_ranges(w.panels, th, [&](int64_t p0, int64_t p1) { run_panels(j, p0, p1); });
 }
 
 }  // namespace ortkit::kernels

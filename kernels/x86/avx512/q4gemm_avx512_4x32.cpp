@@ -10,7 +10,7 @@
 #include <algorithm>
 
 #include "ortkit/kernels/q4gemm.h"
-#include "x86/mask_avx512.h"
+#include "x86/q4_tile_avx512.h"
 
 namespace ortkit::kernels::x86 {
 
@@ -67,24 +67,13 @@ void tile(const Q4Tile& t) {
       tot1[r] = _mm512_fmadd_ps(z1, as, tot1[r]);
     }
   }
-  const __mmask16 m0 = mask16(t.n), m1 = mask16(t.n - 16);
-  const __m512 bias0 = t.bias ? _mm512_maskz_loadu_ps(m0, t.bias) : _mm512_setzero_ps();
-  const __m512 bias1 = t.bias ? _mm512_maskz_loadu_ps(m1, t.bias + 16) : _mm512_setzero_ps();
-  for (int r = 0; r < M; ++r) {
-    _mm512_mask_storeu_ps(t.c + r * t.ldc, m0, _mm512_add_ps(tot0[r], bias0));
-    _mm512_mask_storeu_ps(t.c + r * t.ldc + 16, m1, _mm512_add_ps(tot1[r], bias1));
-  }
+  store_q4_rows<M>(t.c, t.ldc, t.n, t.bias, tot0, tot1);
 }
 
 }  // namespace
 
 void q4gemm_avx512_4x32(const Q4Tile& t) {
-  switch (t.m) {
-    case 1: return tile<1>(t);
-    case 2: return tile<2>(t);
-    case 3: return tile<3>(t);
-    default: return tile<4>(t);
-  }
+  for_q4_rows(t.m, [&](auto m) { tile<m()>(t); });
 }
 
 }  // namespace ortkit::kernels::x86
