@@ -8,7 +8,7 @@ ortkit, checked against ONNX Runtime itself.
    QEmbedLayerNormalization, Gelu / BiasGelu / FastGelu / QuickGelu, SimplifiedLayerNormalization,
    LayerNormalization at opset 14 (as ORT's optimizer writes it) and ONNX Gelu (opset 20), run in ONNX
    Runtime and in ortkit (`ort-bench verify`).
-2. The PyTorch exports in tests/data/torch (BERT, RoBERTa, DistilBERT, GPT-2) passed through
+2. The PyTorch exports of scripts/export_models.py (BERT, RoBERTa, DistilBERT, GPT-2) passed through
    onnxruntime.transformers.optimizer, compared with torch's own outputs; and those optimized graphs
    after ORT's quantize_dynamic (QAttention, QEmbedLayerNormalization, MatMulInteger), compared with
    ONNX Runtime running the same int8 model.
@@ -33,7 +33,8 @@ import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-TORCH_DATA = os.path.join(HERE, "..", "tests", "data", "torch")
+# The tiny PyTorch exports (scripts/export_models.py), which the test build writes (tests/CMakeLists.txt).
+TORCH_DATA = os.environ.get("ORTKIT_TORCH_EXPORTS") or os.path.join(HERE, "..", "build", "torch_exports")
 
 
 def main():
@@ -48,6 +49,10 @@ def main():
         from onnx import TensorProto, helper, numpy_helper
     except ImportError as e:
         print(f"SKIP: onnxruntime/onnx/numpy not available ({e})")
+        return 77
+    if not os.path.exists(os.path.join(TORCH_DATA, "bert_tiny", "model.onnx")):
+        print(f"SKIP: no PyTorch exports in {TORCH_DATA} (Debian's python3-torch: scripts/setup.sh --peers; "
+              "/usr/bin/python3 scripts/export_models.py --out DIR writes them)")
         return 77
     os.makedirs(work, exist_ok=True)
     rng = np.random.default_rng(11)

@@ -3,8 +3,11 @@
 ResNet and MobileNetV2) with torch.onnx.export at opset 14, and write torch's own outputs for fixed
 inputs as an ONNX test_data_set next to each model:
 
-    tests/data/torch/<name>/model.onnx
-    tests/data/torch/<name>/test_data_set_0/{input_N.pb, output_N.pb}
+    <out>/<name>/model.onnx
+    <out>/<name>/test_data_set_0/{input_N.pb, output_N.pb}
+
+The test build runs it into build/torch_exports (tests/CMakeLists.txt); the models are not kept in the
+repository. docs/torch-exports.md describes them.
 
 The modules are written here in plain torch (no transformers / torchvision package) so the script
 runs with Debian's python3-torch:  /usr/bin/python3 scripts/export_models.py [--out DIR] [--only NAME]
@@ -474,7 +477,7 @@ def export(name, spec, out_root):
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--out", default=os.path.join(here, "..", "tests", "data", "torch"))
+    ap.add_argument("--out", default=os.path.join(here, "..", "build", "torch_exports"))
     ap.add_argument("--only", action="append", help="export only this model (repeatable)")
     args = ap.parse_args()
     torch.set_num_threads(1)

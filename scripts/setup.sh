@@ -5,8 +5,9 @@
 #   scripts/setup.sh --peers  also the peers: oneDNN, OpenBLAS and a venv (.venv) with PyPI onnxruntime,
 #                             onnx, ml_dtypes, numpy, sympy and onnx_ir (tests compare against ONNX Runtime;
 #                             they skip without it; sympy is what ORT's transformer optimizer needs, onnx_ir
-#                             its MatMulNBits quantizer)
-#   scripts/setup.sh --exports  also Debian's python3-torch, to re-export tests/data/torch (rarely needed)
+#                             its MatMulNBits quantizer); and Debian's python3-torch, with which the test
+#                             build exports the tiny PyTorch test models (scripts/export_models.py)
+#   scripts/setup.sh --exports  only python3-torch of those
 #   scripts/setup.sh --arm64  also the arm64 libraries for the whole-project cross build (scripts/test-arm64-full.sh):
 #                             adds the arm64 architecture, installs libprotobuf-dev, libfmt-dev, libhwloc-dev and
 #                             libonnx1 :arm64, and unpacks libonnx-dev:arm64 into $ORTKIT_ARM64_PREFIX (default
@@ -21,7 +22,7 @@ PKGS=(build-essential cmake pkg-config git
       libhwloc-dev hwloc catch2 libonnx-testdata
       g++-aarch64-linux-gnu qemu-user
       python3 python3-venv python3-numpy python3-onnx)
-PEER_PKGS=(libdnnl-dev libopenblas-dev)
+PEER_PKGS=(libdnnl-dev libopenblas-dev python3-torch)
 ARM64_PKGS=(libprotobuf-dev:arm64 libfmt-dev:arm64 libhwloc-dev:arm64 libonnx1:arm64)
 # Unpacked, not installed: libonnx-dev:arm64 and what its CMake config names (see --arm64 above).
 ARM64_ONNX_DEBS=(libonnx-dev:arm64 libonnxifi:arm64 libonnx1:arm64)
