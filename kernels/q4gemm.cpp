@@ -8,6 +8,7 @@
 
 #include "ortkit/kernels/cpu_features.h"
 #include "q4_panels.h"
+#include "q4_source.h"
 
 namespace ortkit::kernels {
 
@@ -55,27 +56,16 @@ Q4Weights pack_q4(int64_t n, int64_t k, int64_t block, const uint8_t* q, const f
   w.scale.assign(static_cast<size_t>(w.panels * w.blocks * 32), 0.f);
   w.nzs.assign(w.scale.size(), 0.f);
   uint8_t* dst = static_cast<uint8_t*>(w.q->ptr);
-  const int64_t blob = block / 2, zp_row = (w.blocks + 1) / 2;
+  const Q4Source src{block, w.blocks, q, scales, zp_u4, zp_f32};
   for (int64_t col = 0; col < n; ++col) {
     const int64_t p = col / 32, j = col % 32;
     uint8_t* panel = dst + p * w.kpairs * 32 + j;
-    for (int64_t kk = 0; kk < k; ++kk) {
-      const uint8_t byte = q[(col * w.blocks + kk / block) * blob + (kk % block) / 2];
-      const uint8_t v = (kk % block) & 1 ? byte >> 4 : byte & 15;
-      panel[(kk / 2) * 32] |= static_cast<uint8_t>(v << (4 * (kk & 1)));
-    }
+    for (int64_t kk = 0; kk < k; ++kk)
+      panel[(kk / 2) * 32] |= static_cast<uint8_t>(src.q_at(col, kk) << (4 * (kk & 1)));
     for (int64_t b = 0; b < w.blocks; ++b) {
-      float zp = 8.f;
-      if (zp_u4) {
-        const uint8_t z = zp_u4[col * zp_row + b / 2];
-        zp = static_cast<float>(b & 1 ? z >> 4 : z & 15);
-      } else if (zp_f32) {
-        zp = zp_f32[col * w.blocks + b];
-      }
-      const float s = scales[col * w.blocks + b];
       const size_t at = static_cast<size_t>((p * w.blocks + b) * 32 + j);
-      w.scale[at] = s;
-      w.nzs[at] = -zp * s;
+      w.scale[at] = src.scale_at(col, b);
+      w.nzs[at] = -src.zp_at(col, b) * w.scale[at];
     }
   }
   return w;

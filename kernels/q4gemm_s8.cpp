@@ -7,6 +7,7 @@
 
 #include "ortkit/kernels/q4gemm.h"
 #include "q4_panels.h"
+#include "q4_source.h"
 
 namespace ortkit::kernels {
 
@@ -39,26 +40,16 @@ Q4S8Weights pack_q4_s8(int64_t n, int64_t k, int64_t block, const uint8_t* q, co
   w.scale.assign(static_cast<size_t>(w.panels * w.blocks * 32), 0.f);
   w.zp.assign(w.scale.size(), 0.f);
   uint8_t* dst = static_cast<uint8_t*>(w.q->ptr);
-  const int64_t blob = block / 2, zp_row = (w.blocks + 1) / 2;
+  const Q4Source src{block, w.blocks, q, scales, zp_u4, zp_f32};
   for (int64_t col = 0; col < n; ++col) {
     const int64_t p = col / 32, j = col % 32, group = j / 16, c = j % 8, shift = j % 16 < 8 ? 0 : 4;
     uint8_t* lane = dst + p * (w.kp / 4) * 64 + group * 32 + 4 * c;
-    for (int64_t kk = 0; kk < k; ++kk) {
-      const uint8_t byte = q[(col * w.blocks + kk / block) * blob + (kk % block) / 2];
-      const uint8_t v = (kk % block) & 1 ? byte >> 4 : byte & 15;
-      lane[(kk / 4) * 64 + kk % 4] |= static_cast<uint8_t>(v << shift);
-    }
+    for (int64_t kk = 0; kk < k; ++kk)
+      lane[(kk / 4) * 64 + kk % 4] |= static_cast<uint8_t>(src.q_at(col, kk) << shift);
     for (int64_t b = 0; b < w.blocks; ++b) {
-      float z = 8.f;
-      if (zp_u4) {
-        const uint8_t zb = zp_u4[col * zp_row + b / 2];
-        z = static_cast<float>(b & 1 ? zb >> 4 : zb & 15);
-      } else if (zp_f32) {
-        z = zp_f32[col * w.blocks + b];
-      }
       const size_t at = static_cast<size_t>((p * w.blocks + b) * 32 + j);
-      w.scale[at] = scales[col * w.blocks + b];
-      w.zp[at] = z;
+      w.scale[at] = src.scale_at(col, b);
+      w.zp[at] = src.zp_at(col, b);
     }
   }
   return w;

@@ -50,24 +50,11 @@ inline float zero_at(const Tensor* t, int64_t i) {
   }
 }
 
-/// QuantizeLinear's output types.
+/// QuantizeLinear's output types: the 8- and 16-bit integers and every narrow type but float8e8m0 (a
+/// scale type).
 inline bool is_quant_type(DType t) {
-  switch (t) {
-    case DType::u8:
-    case DType::i8:
-    case DType::u16:
-    case DType::i16:
-    case DType::i4:
-    case DType::u4:
-    case DType::i2:
-    case DType::u2:
-    case DType::f8e4m3fn:
-    case DType::f8e4m3fnuz:
-    case DType::f8e5m2:
-    case DType::f8e5m2fnuz:
-    case DType::f4e2m1: return true;
-    default: return false;
-  }
+  return t == DType::u8 || t == DType::i8 || t == DType::u16 || t == DType::i16 ||
+         (is_narrow(t) && t != DType::f8e8m0);
 }
 
 }  // namespace ortkit::ops::quant
