@@ -184,18 +184,15 @@ class MatMulNBits : public OpKernel {
   void pack(const Tensor& b, const Tensor& s, const Tensor* zp, const NodeInfo& node) {
     check_weights(L_, b, s, zp, node);
     have_weights_ = true;
-    if (int8_a_) {
-      const bool zp_u4 = zp && zp->dtype() == DType::u8;
-      q4s8_ = kernels::pack_q4_s8(L_.n, L_.k, L_.block, b.data_as<uint8_t>(), s.data_as<float>(),
-                                  zp_u4 ? zp->data_as<uint8_t>() : nullptr,
-                                  zp && !zp_u4 ? zp->data_as<float>() : nullptr);
-      return;
-    }
     if (L_.bits == 4) {
+      const uint8_t* q = b.data_as<uint8_t>();
       const bool zp_u4 = zp && zp->dtype() == DType::u8;
-      q4_ = kernels::pack_q4(L_.n, L_.k, L_.block, b.data_as<uint8_t>(), s.data_as<float>(),
-                             zp_u4 ? zp->data_as<uint8_t>() : nullptr,
-                             zp && !zp_u4 ? zp->data_as<float>() : nullptr);
+      const uint8_t* zq = zp_u4 ? zp->data_as<uint8_t>() : nullptr;
+      const float* zf = zp && !zp_u4 ? zp->data_as<float>() : nullptr;
+      if (int8_a_)
+        q4s8_ = kernels::pack_q4_s8(L_.n, L_.k, L_.block, q, s.data_as<float>(), zq, zf);
+      else
+        q4_ = kernels::pack_q4(L_.n, L_.k, L_.block, q, s.data_as<float>(), zq, zf);
       return;
     }
     const std::vector<float> w = dequantize(L_, b, s, zp);
