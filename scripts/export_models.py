@@ -426,7 +426,13 @@ def models():
         # bfloat16 outputs (torch 1.13 cannot run LayerNorm in float16 on a CPU, so not float16).
         "bert_tiny_bf16": (TinyBert, init_transformer, lambda: text_inputs(True), ["last_hidden_state"],
                            {"input_ids": seq, "attention_mask": seq, "token_type_ids": seq,
-                            "last_hidden_state": seq}, True, torch.bfloat16),
+                            "last_hidden_state": seq}, True, {"dtype": torch.bfloat16}),
+        # bert_tiny with its layers, attention and LayerNorms exported as ONNX model-local functions
+        # (nested, with attributes: LayerNorm's eps): the graph is a few calls, the ops live in the bodies.
+        "bert_tiny_functions": (TinyBert, init_transformer, lambda: text_inputs(True), ["last_hidden_state"],
+                                {"input_ids": seq, "attention_mask": seq, "token_type_ids": seq,
+                                 "last_hidden_state": seq}, True,
+                                {"functions": {BertLayer, BertSelfAttention, nn.LayerNorm}}),
     }
 
 
@@ -442,7 +448,9 @@ def write_pb(t, name, path):
 
 def export(name, spec, out_root):
     cls, init, make_inputs, out_names, axes, fold = spec[:6]
-    dtype = spec[6] if len(spec) > 6 else None
+    extra = spec[6] if len(spec) > 6 else {}
+    dtype = extra.get("dtype")
+    functions = extra.get("functions")
     torch.manual_seed(0)
     model = cls()
     init(model)
@@ -451,6 +459,8 @@ def export(name, spec, out_root):
     if dtype is not None:
         model = model.to(dtype)
         opset = 15  # torch writes LayerNorm's Pow with a bfloat16 exponent, valid from Pow-15 on
+    if functions:
+        opset = 15  # export_modules_as_functions needs opset 15
     feeds = make_inputs()
     d = os.path.join(out_root, name)
     os.makedirs(os.path.join(d, "test_data_set_0"), exist_ok=True)
@@ -463,7 +473,7 @@ def export(name, spec, out_root):
         mode = torch.onnx.TrainingMode.EVAL if fold else torch.onnx.TrainingMode.PRESERVE
         torch.onnx.export(model, tuple(feeds.values()), tmp, opset_version=opset, input_names=list(feeds),
                           output_names=out_names, dynamic_axes=axes, do_constant_folding=True,
-                          training=mode)
+                          training=mode, export_modules_as_functions=functions or False)
     onnx.checker.check_model(onnx.load(tmp), full_check=True)
     os.replace(tmp, path)
     outs = outs if isinstance(outs, (tuple, list)) else [outs]

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "graph/local_functions.h"
 #include "onnx/model_io.h"
 #include "ops/registry.h"
 
@@ -99,12 +100,14 @@ namespace {
 
 /// One GraphProto (the model's graph or a subgraph) as a Graph. A subgraph may read values of enclosing
 /// scopes: those become its outer_refs instead of an error.
-Graph graph_from_proto(const onnx::GraphProto& gp, const std::map<std::string, int>& opsets,
-                       const std::string& source, const std::string& base_dir, bool subgraph) {
+/// `fns` expands calls of the model's local functions (their body nodes carry their own opsets).
+Graph graph_from_proto(const onnx::GraphProto& gp, const std::shared_ptr<const Opsets>& opsets,
+                       LocalFunctions& fns, const std::string& source, const std::string& base_dir,
+                       bool subgraph) {
   Graph g;
   g.source = source;
   g.base_dir = base_dir;
-  g.opsets = opsets;
+  g.opsets = *opsets;
   g.name = gp.name();
 
   for (const auto& t : gp.initializer()) {
@@ -122,15 +125,18 @@ Graph graph_from_proto(const onnx::GraphProto& gp, const std::map<std::string, i
   }
   for (const auto& out : gp.output()) g.outputs.push_back(value_info(out));
 
-  int index = 0;
-  for (const auto& np : gp.node()) {
+  std::vector<ExpandedNode> expanded;
+  if (!fns.empty()) expanded = fns.expand(gp.node(), opsets);
+  const int count = fns.empty() ? gp.node_size() : static_cast<int>(expanded.size());
+  for (int index = 0; index < count; ++index) {
+    const onnx::NodeProto& np = fns.empty() ? gp.node(index) : expanded[static_cast<size_t>(index)].node;
+    const Opsets& node_opsets = fns.empty() ? *opsets : *expanded[static_cast<size_t>(index)].opsets;
     Node n;
     n.op_type = np.op_type();
     n.domain = ops::canonical_domain(np.domain());
     n.name = np.name().empty() ? n.op_type + "_" + std::to_string(index) : np.name();
-    ++index;
-    auto it = g.opsets.find(n.domain);
-    n.opset = it == g.opsets.end() ? 1 : it->second;
+    auto it = node_opsets.find(n.domain);
+    n.opset = it == node_opsets.end() ? 1 : it->second;
     n.inputs.assign(np.input().begin(), np.input().end());
     n.outputs.assign(np.output().begin(), np.output().end());
     std::map<std::string, ops::Attribute> attrs;
@@ -138,7 +144,8 @@ Graph graph_from_proto(const onnx::GraphProto& gp, const std::map<std::string, i
     for (const auto& a : np.attribute()) {
       if (a.type() == onnx::AttributeProto::GRAPH) {
         const std::string where = source + ": " + n.info().describe() + " attribute '" + a.name() + "'";
-        auto sub = std::make_shared<Graph>(graph_from_proto(a.g(), opsets, where, base_dir, true));
+        const auto& sub_opsets = fns.empty() ? opsets : expanded[static_cast<size_t>(index)].opsets;
+        auto sub = std::make_shared<Graph>(graph_from_proto(a.g(), sub_opsets, fns, where, base_dir, true));
         for (const std::string& r : sub->outer_refs)
           if (std::find(implicit.begin(), implicit.end(), r) == implicit.end()) implicit.push_back(r);
         ops::Attribute at;
@@ -199,11 +206,12 @@ Graph from_onnx(const onnx::ModelProto& model, const std::string& source, const 
   if (model.ir_version() < 3)
     throw Error("IR version " + std::to_string(model.ir_version()) + " is not supported (need 3 or newer)",
                 source);
-  std::map<std::string, int> opsets;
+  auto opsets = std::make_shared<Opsets>();
   for (const auto& op : model.opset_import())
-    opsets[ops::canonical_domain(op.domain())] = static_cast<int>(op.version());
-  if (!opsets.count("")) throw Error("the model imports no ai.onnx opset", source);
-  return graph_from_proto(model.graph(), opsets, source, base_dir, false);
+    (*opsets)[ops::canonical_domain(op.domain())] = static_cast<int>(op.version());
+  if (!opsets->count("")) throw Error("the model imports no ai.onnx opset", source);
+  LocalFunctions fns(model, source);
+  return graph_from_proto(model.graph(), opsets, fns, source, base_dir, false);
 }
 
 }  // namespace ortkit::graph

@@ -1,6 +1,7 @@
 // ONNX ModelProto -> Graph: opsets, initializers (raw, typed, external), Constant nodes folded into
 // initializers (every attribute form), initializers listed in graph.input kept as overridable defaults,
-// nodes sorted topologically (cycles are an Error), unnamed nodes named "<OpType>_<index>".
+// calls of model-local functions replaced by their bodies (local_functions.h), nodes sorted topologically
+// (cycles are an Error), unnamed nodes named "<OpType>_<index>".
 // Graph attributes (If/Loop/Scan bodies) are parsed recursively into ops::Attribute::Kind::graph; the
 // outer-scope values a body reads (Graph::outer_refs) are appended to the owning node's inputs.
 #pragma once

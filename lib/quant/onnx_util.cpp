@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "graph/local_functions.h"
 #include "ortkit/error.h"
 
 namespace ortkit::quant {
@@ -11,6 +12,9 @@ onnx::ModelProto parse_model(const std::string& bytes, const std::string& where)
   if (bytes.empty() || !m.ParseFromString(bytes))
     throw Error("not a valid ONNX model (protobuf parse failed)", where);
   if (!m.has_graph()) throw Error("model has no graph", where);
+  // The rewrite and calibration see the MatMuls and Convs inside local functions (PyTorch's
+  // export_modules_as_functions puts a whole layer's weights behind a call).
+  graph::inline_local_functions(m, where);
   return m;
 }
 

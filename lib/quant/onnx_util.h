@@ -10,6 +10,7 @@
 
 namespace ortkit::quant {
 
+/// The ModelProto in `bytes`, local functions inlined (graph/local_functions.h).
 onnx::ModelProto parse_model(const std::string& bytes, const std::string& where = "model");
 std::string serialize_model(const onnx::ModelProto& m);
 
