@@ -84,6 +84,22 @@ void q4_dequantize(const Q4Weights& w, float* out) {
   }
 }
 
+void q4_dequantize_panels(const Q4Weights& w, int64_t p0, int64_t p1, float* out, int64_t ldo) {
+  // 32 contiguous columns per (panel, k): the inner loop vectorizes.
+  for (int64_t p = p0; p < p1; ++p) {
+    const uint8_t* panel = w.q_data() + p * w.kpairs * 32;
+    for (int64_t kk = 0; kk < w.k; ++kk) {
+      const uint8_t* bytes = panel + (kk / 2) * 32;
+      const int shift = kk & 1 ? 4 : 0;
+      const size_t at = static_cast<size_t>((p * w.blocks + kk / w.block) * 32);
+      const float* scale = w.scale.data() + at;
+      const float* nzs = w.nzs.data() + at;
+      float* o = out + kk * ldo + (p - p0) * 32;
+      for (int j = 0; j < 32; ++j) o[j] = static_cast<float>((bytes[j] >> shift) & 15) * scale[j] + nzs[j];
+    }
+  }
+}
+
 namespace {
 std::vector<const Q4Kernel*> build_table(const CpuFeatures& f) {
   std::vector<const Q4Kernel*> v;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <cstdlib>
 
 #include "ops/eval.h"
 #include "ops/registry.h"
@@ -140,6 +141,31 @@ TEST_CASE("MatMulNBits: 4-bit decode rows (fused int4 kernel) and prompt rows (f
                 matmul_ref(a, q.w, k, n, nullptr));
     check_close(vals<float>(eval_single("MatMulNBits", {a, q.b, q.scales}, at, ms(1, true))[0]),
                 matmul_ref(a, q.w_default, k, n, nullptr));
+  }
+}
+
+TEST_CASE("MatMulNBits: prompts over weights too big for a float copy dequantize per call, same results",
+          "[ops][contrib][nbits]") {
+  // ORTKIT_Q4_FLOAT_COPY_MAX=0 streams every node: chunks of 32-column panels dequantized per call into
+  // per-thread scratch (K = 2048: two panels per chunk, so N = 70 is a full chunk and a partial one).
+  // Same kernel, same K order per column: the same bits as over the float copy.
+  const int64_t k = 2048, n = 70, block = 64;
+  const Quantized q = make_weights(k, n, 4, block, 31);
+  const Attrs at = nbits_attrs(k, n, 4, block);
+  std::vector<float> bias(static_cast<size_t>(n));
+  for (int64_t j = 0; j < n; ++j) bias[j] = 0.25f * static_cast<float>(j % 7) - 0.5f;
+  const Tensor a = rnd({2, 11, k}, 17);
+  const std::vector<Tensor> ins{a, q.b, q.scales, q.zp_packed, Tensor(), f32({n}, bias)};
+  for (int threads : {1, 3}) {
+    CAPTURE(threads);
+    EvalOptions o = ms(1, true);
+    if (threads > 1) o.threading = test_threads(threads);
+    const auto copied = vals<float>(eval_single("MatMulNBits", ins, at, o)[0]);
+    ::setenv("ORTKIT_Q4_FLOAT_COPY_MAX", "0", 1);
+    const auto streamed = vals<float>(eval_single("MatMulNBits", ins, at, o)[0]);
+    ::unsetenv("ORTKIT_Q4_FLOAT_COPY_MAX");
+    CHECK(streamed == copied);
+    check_close(streamed, matmul_ref(a, q.w, k, n, &bias));
   }
 }
 

@@ -51,6 +51,11 @@ Q4Weights pack_q4(int64_t n, int64_t k, int64_t block, const uint8_t* q, const f
 /// float GEMM over many rows.
 void q4_dequantize(const Q4Weights& w, float* out);
 
+/// Panels [p0, p1) (columns 32 * p0 up to min(N, 32 * p1)) as fp32 rows: out[k * ldo + c] for column
+/// 32 * p0 + c, K rows, ldo >= 32 * (p1 - p0) (a padded last panel writes its unused columns too). A
+/// prompt over weights too big to keep an fp32 copy of dequantizes one chunk of panels at a time.
+void q4_dequantize_panels(const Q4Weights& w, int64_t p0, int64_t p1, float* out, int64_t ldo);
+
 /// One call of a tile kernel: rows [0, m) (m <= 4) of A against one 32-column panel.
 struct Q4Tile {
   const float* a = nullptr;  ///< row 0, k elements
