@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "onnx/model_io.h"
+#include "ortkit/error.h"
 #include "ortkit/tensor.h"
 
 namespace ortkit::testing {
@@ -124,6 +125,17 @@ class ModelBuilder {
  private:
   onnx::ModelProto m_;
 };
+
+/// The full "where: what" message of the Error thrown by f ("" if none).
+template <class F>
+std::string error_of(F f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.message();
+  }
+  return {};
+}
 
 inline Tensor make_f32(Shape s, std::vector<float> v) {
   Tensor t(DType::f32, std::move(s));

@@ -12,6 +12,7 @@
 #include "ortkit/session.h"
 
 using namespace ortkit;
+using ortkit::testing::error_of;
 using ortkit::testing::make_f32;
 using ortkit::testing::ModelBuilder;
 
@@ -69,16 +70,6 @@ void default_float(onnx::FunctionProto& f, const std::string& name, float v) {
 std::vector<float> values(const Tensor& t) {
   REQUIRE(t.dtype() == DType::f32);
   return {t.data_as<float>(), t.data_as<float>() + t.numel()};
-}
-
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.message();
-  }
-  return "(no error)";
 }
 
 /// custom.Scale(X) -> (Y, Xpass): Y = AddOne(X * alpha) (alpha: the call's, else 2), Xpass = X (a formal

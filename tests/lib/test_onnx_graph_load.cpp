@@ -12,6 +12,7 @@
 #include "ortkit/session.h"
 
 using namespace ortkit;
+using ortkit::testing::error_of;
 using ortkit::testing::make_f32;
 using ortkit::testing::ModelBuilder;
 namespace fs = std::filesystem;
@@ -22,16 +23,6 @@ fs::path temp_dir(const std::string& name) {
   fs::remove_all(d);
   fs::create_directories(d);
   return d;
-}
-/// The full "where: what" message of the Error thrown by f ("" if none).
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.message();
-  }
-  return {};
 }
 }  // namespace
 
