@@ -71,35 +71,6 @@ Q4Weights pack_q4(int64_t n, int64_t k, int64_t block, const uint8_t* q, const f
   return w;
 }
 
-void q4_dequantize(const Q4Weights& w, float* out) {
-  for (int64_t col = 0; col < w.n; ++col) {
-    const int64_t p = col / 32, j = col % 32;
-    const uint8_t* panel = w.q_data() + p * w.kpairs * 32 + j;
-    for (int64_t kk = 0; kk < w.k; ++kk) {
-      const uint8_t byte = panel[(kk / 2) * 32];
-      const float q = static_cast<float>(kk & 1 ? byte >> 4 : byte & 15);
-      const size_t at = static_cast<size_t>((p * w.blocks + kk / w.block) * 32 + j);
-      out[col * w.k + kk] = q * w.scale[at] + w.nzs[at];
-    }
-  }
-}
-
-void q4_dequantize_panels(const Q4Weights& w, int64_t p0, int64_t p1, float* out, int64_t ldo) {
-  // 32 contiguous columns per (panel, k): the inner loop vectorizes.
-  for (int64_t p = p0; p < p1; ++p) {
-    const uint8_t* panel = w.q_data() + p * w.kpairs * 32;
-    for (int64_t kk = 0; kk < w.k; ++kk) {
-      const uint8_t* bytes = panel + (kk / 2) * 32;
-      const int shift = kk & 1 ? 4 : 0;
-      const size_t at = static_cast<size_t>((p * w.blocks + kk / w.block) * 32);
-      const float* scale = w.scale.data() + at;
-      const float* nzs = w.nzs.data() + at;
-      float* o = out + kk * ldo + (p - p0) * 32;
-      for (int j = 0; j < 32; ++j) o[j] = static_cast<float>((bytes[j] >> shift) & 15) * scale[j] + nzs[j];
-    }
-  }
-}
-
 namespace {
 std::vector<const Q4Kernel*> build_table(const CpuFeatures& f) {
   std::vector<const Q4Kernel*> v;
@@ -131,6 +102,34 @@ void block_sums(int64_t m, const float* a, int64_t lda, int64_t k, int64_t block
       for (; i < len; ++i) s[0] += x[i];
       out[r * blocks + b] = ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
     }
+}
+
+// Panels [p0, p1) (columns 32 * p0 up to min(N, 32 * p1)) as fp32 rows: out[k * ldo + c] for column
+// 32 * p0 + c, K rows, ldo >= 32 * (p1 - p0) (a padded last panel writes its unused columns too).
+void dequantize_panels(const Q4Weights& w, int64_t p0, int64_t p1, float* out, int64_t ldo) {
+  // 32 contiguous columns per (panel, k): the inner loop vectorizes.
+  for (int64_t p = p0; p < p1; ++p) {
+    const uint8_t* panel = w.q_data() + p * w.kpairs * 32;
+    for (int64_t kk = 0; kk < w.k; ++kk) {
+      const uint8_t* bytes = panel + (kk / 2) * 32;
+      const int shift = kk & 1 ? 4 : 0;
+      const size_t at = static_cast<size_t>((p * w.blocks + kk / w.block) * 32);
+      const float* scale = w.scale.data() + at;
+      const float* nzs = w.nzs.data() + at;
+      float* o = out + kk * ldo + (p - p0) * 32;
+      for (int j = 0; j < 32; ++j) o[j] = static_cast<float>((bytes[j] >> shift) & 15) * scale[j] + nzs[j];
+    }
+  }
+}
+
+// Panels [p0, p1) dequantized and packed for the float kernel of `kind` (a row-major fp32 B packs by row
+// copies), through `rows` as scratch.
+void pack_panels_float(const Q4Weights& w, int64_t p0, int64_t p1, GemmKind kind, std::vector<float>& rows,
+                       PackedB& out) {
+  const int64_t ld = (p1 - p0) * 32;
+  rows.resize(static_cast<size_t>(w.k * ld));
+  dequantize_panels(w, p0, p1, rows.data(), ld);
+  pack_b(out, kind, BDesc{rows.data(), w.k, std::min(w.n, p1 * 32) - p0 * 32, ld, /*trans=*/false});
 }
 
 struct Job {
@@ -198,6 +197,28 @@ void q4_gemm(int64_t m, const float* a, int64_t lda, const Q4Weights& w, float* 
   block_sums(m, a, lda, w.k, w.block, asum.data());
   const Job j{m, lda, ldc, a, bias, asum.data(), &w, c, kernel ? kernel : &q4_kernel()};
   for_panel_ranges(w.panels, th, [&](int64_t p0, int64_t p1) { run_panels(j, p0, p1); });
+}
+
+void pack_q4_float(const Q4Weights& w, GemmKind kind, PackedB& out) {
+  std::vector<float> rows;
+  pack_panels_float(w, 0, w.panels, kind, rows, out);
+}
+
+void q4_gemm_float(int64_t m, const float* a, int64_t lda, const Q4Weights& w, GemmKind kind, float* c,
+                   int64_t ldc, const Epilogue& ep, const Threading& th) {
+  if (m <= 0 || w.n <= 0) return;
+  // ~512 KiB of fp32 rows per chunk: they and their packed copy stay in L2 between the three passes.
+  const int64_t chunk = std::max<int64_t>(1, (int64_t{512} << 10) / (w.k * 4 * 32));
+  for_panel_ranges(w.panels, th, [&](int64_t p0, int64_t p1) {
+    thread_local std::vector<float> rows;
+    thread_local PackedB packed;
+    for (int64_t q0 = p0; q0 < p1; q0 += chunk) {
+      pack_panels_float(w, q0, std::min(p1, q0 + chunk), kind, rows, packed);
+      Epilogue e = ep;
+      if (e.bias) e.bias += q0 * 32;
+      gemm_f32(m, a, lda, packed, c + q0 * 32, ldc, e, Threading{});  // this thread's panels only
+    }
+  });
 }
 
 }  // namespace ortkit::kernels

@@ -16,12 +16,12 @@
 // on the first such call (fp32, or bf16 under --precision bf16), unless that copy would pass
 // 48 MiB (float_copy_max_bytes(); a real LLM: 8x the int4 bytes would not fit in memory for a 7B model);
 // then each call dequantizes chunks of 32-column panels into per-thread scratch and runs the float
-// kernel over each, so the weights stay 4-bit at every row count. 2- and 8-bit weights are dequantized
-// once, when the session starts. accuracy_level 4 (ONNX Runtime's "CompInt8", which GenAI's builder
-// writes for CPU models) runs 4-bit weights on the int8-activation kernel at every row count where one
-// exists for this CPU (AVX-512 VNNI): A quantized per row and block, exact int32 block dot products; it
-// was 1.4x the fp32 GEMM at prompt sizes and 4x at a decode row. Elsewhere, and for other levels, A
-// stays fp32 (the level is a floor on accuracy).
+// kernel over each (kernels::q4_gemm_float), so the weights stay 4-bit at every row count. 2- and 8-bit
+// weights are dequantized once, when the session starts. accuracy_level 4 (ONNX Runtime's "CompInt8", which
+// GenAI's builder writes for CPU models) runs 4-bit weights on the int8-activation kernel at every row count
+// where one exists for this CPU (AVX-512 VNNI): A quantized per row and block, exact int32 block dot
+// products; it was 1.4x the fp32 GEMM at prompt sizes and 4x at a decode row. Elsewhere, and for other
+// levels, A stays fp32 (the level is a floor on accuracy).
 #include <cmath>
 #include <cstdlib>
 #include <mutex>
@@ -149,7 +149,8 @@ class MatMulNBits : public OpKernel {
       return;
     }
     if (L_.bits == 4 && stream_) {
-      run_streamed(m, a.data_as<float>(), y.data_as<float>(), ep, ctx.threading);
+      kernels::q4_gemm_float(m, a.data_as<float>(), L_.k, q4_, kind_, y.data_as<float>(), L_.n, ep,
+                             ctx.threading);
       return;
     }
     kernels::gemm_f32(m, a.data_as<float>(), L_.k, float_weights(), y.data_as<float>(), L_.n, ep,
@@ -211,48 +212,8 @@ class MatMulNBits : public OpKernel {
   // 4-bit weights for a prompt: dequantized and packed once, on the first call with more rows than the
   // fused kernel takes, so that a decode-only run never holds the fp32 copy (8x the int4 bytes).
   const PackedB& float_weights() {
-    if (L_.bits == 4)
-      std::call_once(float_once_, [&] {
-        std::vector<float> w(static_cast<size_t>(L_.n * L_.k));
-        kernels::q4_dequantize(q4_, w.data());
-        kernels::pack_b(packed_, kind_, BDesc{w.data(), L_.k, L_.n, L_.k, /*transposed=*/true});
-      });
+    if (L_.bits == 4) std::call_once(float_once_, [&] { kernels::pack_q4_float(q4_, kind_, packed_); });
     return packed_;
-  }
-
-  // A prompt over 4-bit weights without an fp32 copy: chunks of panels split between the threads, each
-  // dequantized into the thread's scratch, packed for the float kernel and multiplied on that thread
-  // (no pool round per chunk; the dequantizing runs in parallel too).
-  struct StreamJob {
-    const MatMulNBits* self;
-    int64_t m, chunk_panels, chunks;
-    const float* a;
-    float* y;
-    kernels::Epilogue ep;
-  };
-  static void stream_chunk(void* ctx, int64_t i) {
-    const StreamJob& j = *static_cast<const StreamJob*>(ctx);
-    const NBitsLayout& L = j.self->L_;
-    const int64_t p0 = i * j.chunk_panels, p1 = std::min(j.self->q4_.panels, p0 + j.chunk_panels);
-    const int64_t n0 = p0 * 32, nc = std::min(L.n, p1 * 32) - n0, ld = (p1 - p0) * 32;
-    thread_local std::vector<float> rows;
-    thread_local PackedB packed;
-    rows.resize(static_cast<size_t>(L.k * ld));
-    kernels::q4_dequantize_panels(j.self->q4_, p0, p1, rows.data(), ld);
-    kernels::pack_b(packed, j.self->kind_, BDesc{rows.data(), L.k, nc, ld, /*transposed=*/false});
-    kernels::Epilogue ep = j.ep;
-    if (ep.bias) ep.bias += n0;
-    kernels::gemm_f32(j.m, j.a, L.k, packed, j.y + n0, L.n, ep, kernels::Threading{});
-  }
-  void run_streamed(int64_t m, const float* a, float* y, const kernels::Epilogue& ep,
-                    const kernels::Threading& th) const {
-    // ~512 KiB of fp32 rows per chunk: they and their packed copy stay in L2 between the three passes.
-    const int64_t chunk_panels = std::max<int64_t>(1, (int64_t{512} << 10) / (L_.k * 4 * 32));
-    StreamJob job{this, m, chunk_panels, (q4_.panels + chunk_panels - 1) / chunk_panels, a, y, ep};
-    if (th.parallel_for && th.threads > 1 && job.chunks > 1)
-      th.parallel_for(th.pool, job.chunks, &stream_chunk, &job);
-    else
-      for (int64_t i = 0; i < job.chunks; ++i) stream_chunk(&job, i);
   }
 
   // The largest fp32 (or bf16) copy of one node's 4-bit weights kept for prompts; ORTKIT_Q4_FLOAT_COPY_MAX

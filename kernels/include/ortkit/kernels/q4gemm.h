@@ -47,14 +47,15 @@ struct Q4Weights {
 Q4Weights pack_q4(int64_t n, int64_t k, int64_t block, const uint8_t* q, const float* scales,
                   const uint8_t* zp_u4, const float* zp_f32);
 
-/// The weights as fp32 w[n][k] (out: N x K, row n = output column n), q * scale - zp * scale, for a
-/// float GEMM over many rows.
-void q4_dequantize(const Q4Weights& w, float* out);
+/// The weights dequantized (q * scale - zp * scale) and packed for the float GEMM kernel of `kind` (f32
+/// or bf16): a copy 8x (bf16: 4x) the int4 bytes, for gemm_f32 over many rows.
+void pack_q4_float(const Q4Weights& w, GemmKind kind, PackedB& out);
 
-/// Panels [p0, p1) (columns 32 * p0 up to min(N, 32 * p1)) as fp32 rows: out[k * ldo + c] for column
-/// 32 * p0 + c, K rows, ldo >= 32 * (p1 - p0) (a padded last panel writes its unused columns too). A
-/// prompt over weights too big to keep an fp32 copy of dequantizes one chunk of panels at a time.
-void q4_dequantize_panels(const Q4Weights& w, int64_t p0, int64_t p1, float* out, int64_t ldo);
+/// The same product as gemm_f32 over pack_q4_float's copy, without the copy: threads split the panels,
+/// and each dequantizes and packs its panels a chunk (~512 KiB of fp32) at a time into per-thread scratch
+/// before multiplying. Bit for bit the same result; for weights whose float copy would not fit in memory.
+void q4_gemm_float(int64_t m, const float* a, int64_t lda, const Q4Weights& w, GemmKind kind, float* c,
+                   int64_t ldc, const Epilogue& ep, const Threading& th);
 
 /// One call of a tile kernel: rows [0, m) (m <= 4) of A against one 32-column panel.
 struct Q4Tile {
