@@ -130,13 +130,14 @@ Graph graph_from_proto(const onnx::GraphProto& gp, const std::shared_ptr<const O
   const int count = fns.empty() ? gp.node_size() : static_cast<int>(expanded.size());
   for (int index = 0; index < count; ++index) {
     const onnx::NodeProto& np = fns.empty() ? gp.node(index) : expanded[static_cast<size_t>(index)].node;
-    const Opsets& node_opsets = fns.empty() ? *opsets : *expanded[static_cast<size_t>(index)].opsets;
+    const std::shared_ptr<const Opsets>& node_opsets =
+        fns.empty() ? opsets : expanded[static_cast<size_t>(index)].opsets;
     Node n;
     n.op_type = np.op_type();
     n.domain = ops::canonical_domain(np.domain());
     n.name = np.name().empty() ? n.op_type + "_" + std::to_string(index) : np.name();
-    auto it = node_opsets.find(n.domain);
-    n.opset = it == node_opsets.end() ? 1 : it->second;
+    auto it = node_opsets->find(n.domain);
+    n.opset = it == node_opsets->end() ? 1 : it->second;
     n.inputs.assign(np.input().begin(), np.input().end());
     n.outputs.assign(np.output().begin(), np.output().end());
     std::map<std::string, ops::Attribute> attrs;
@@ -144,8 +145,7 @@ Graph graph_from_proto(const onnx::GraphProto& gp, const std::shared_ptr<const O
     for (const auto& a : np.attribute()) {
       if (a.type() == onnx::AttributeProto::GRAPH) {
         const std::string where = source + ": " + n.info().describe() + " attribute '" + a.name() + "'";
-        const auto& sub_opsets = fns.empty() ? opsets : expanded[static_cast<size_t>(index)].opsets;
-        auto sub = std::make_shared<Graph>(graph_from_proto(a.g(), sub_opsets, fns, where, base_dir, true));
+        auto sub = std::make_shared<Graph>(graph_from_proto(a.g(), node_opsets, fns, where, base_dir, true));
         for (const std::string& r : sub->outer_refs)
           if (std::find(implicit.begin(), implicit.end(), r) == implicit.end()) implicit.push_back(r);
         ops::Attribute at;

@@ -150,11 +150,11 @@ std::vector<ExpandedNode> LocalFunctions::expand(
   return out;
 }
 
-void LocalFunctions::expand_node(const onnx::NodeProto& call, const std::shared_ptr<const Opsets>& opsets,
-                                 int depth, std::vector<ExpandedNode>& out) {
+void LocalFunctions::expand_node(onnx::NodeProto call, const std::shared_ptr<const Opsets>& opsets, int depth,
+                                 std::vector<ExpandedNode>& out) {
   const Function* f = find(call);
   if (!f) {
-    out.push_back({call, opsets});
+    out.push_back({std::move(call), opsets});
     return;
   }
   const onnx::FunctionProto& fp = *f->proto;
@@ -204,7 +204,7 @@ void LocalFunctions::expand_node(const onnx::NodeProto& call, const std::shared_
     id.add_output(actual);
     body.push_back(std::move(id));
   }
-  for (const auto& n : body) expand_node(n, f->opsets, depth + 1, out);
+  for (auto& n : body) expand_node(std::move(n), f->opsets, depth + 1, out);
 }
 
 void inline_local_functions(onnx::ModelProto& model, const std::string& source) {

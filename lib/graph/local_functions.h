@@ -50,7 +50,7 @@ class LocalFunctions {
   using Key = std::tuple<std::string, std::string, std::string>;  // domain, name, overload
 
   const Function* find(const onnx::NodeProto& n) const;
-  void expand_node(const onnx::NodeProto& n, const std::shared_ptr<const Opsets>& opsets, int depth,
+  void expand_node(onnx::NodeProto n, const std::shared_ptr<const Opsets>& opsets, int depth,
                    std::vector<ExpandedNode>& out);
 
   std::map<Key, Function> table_;
