@@ -1,4 +1,4 @@
-// Pooling: MaxPool (dilations, ceil_mode, auto_pad; the Indices output is not supported), AveragePool
+// Pooling: MaxPool (dilations, ceil_mode, auto_pad; the Indices output in either storage_order), AveragePool
 // (count_include_pad, ceil_mode, dilations: opset 19), GlobalAveragePool, GlobalMaxPool. NCHW, 1-3 spatial
 // dims, parallel over N*C planes. com.microsoft.QLinearAveragePool (what ONNX Runtime's quantize_static
 // writes for AveragePool in the QOperator format) is the same loop over (q - x_zp), requantized with
@@ -39,22 +39,26 @@ class PoolOp : public OpKernel {
           if (shape_numel(ctx.input(i).shape) != 1) ctx.fail("zero points must be scalars");
         }
     }
-    if (ctx.outputs.size() > 1) ctx.unsupported("MaxPool Indices output");
     const Shape& xs = ctx.input(0).shape;
     if (xs.size() < 3) ctx.fail("X must have rank >= 3");
-    if (max_ && ctx.attr().get_int("storage_order", 0) != 0) {
-      // storage_order only affects Indices, which we do not produce.
-    }
+    // MaxPool 8+ has a second output, Indices: where each maximum came from, flattened over the whole
+    // tensor (N and C included), in row-major or (storage_order 1) column-major order of the spatial dims.
+    indices_ = max_ && !q_ && ctx.outputs.size() > 1;
+    if (ctx.outputs.size() > (indices_ ? 2u : 1u)) ctx.fail("too many outputs");
+    col_major_ = ctx.attr().get_int("storage_order", 0);
+    if (col_major_ != 0 && col_major_ != 1) ctx.fail("storage_order must be 0 or 1");
     w_ = make_window(ctx, Shape(xs.begin() + 2, xs.end()), ctx.attr().get_ints("kernel_shape"), true);
     include_pad_ = ctx.attr().get_int("count_include_pad", 0) != 0;
     Shape out = {xs[0], xs[1]};
     for (int i = 3 - w_.nd; i < 3; ++i) out.push_back(w_.out[i]);
     ctx.set_output(0, ctx.input(0).dtype, out);
+    if (indices_) ctx.set_output(1, DType::i64, out);
   }
   void run(RunContext& ctx) override {
     const Tensor& x = ctx.input(0);
     Tensor& y = ctx.output(0);
     const int64_t planes = x.shape()[0] * x.shape()[1];
+    int64_t* idx = indices_ && ctx.outputs[1] ? ctx.output(1).data_as<int64_t>() : nullptr;
     if (q_) {
       Quant q;
       q.zx = ctx.has_input(2) ? static_cast<float>(quant::int_at(ctx.input(2), 0)) : 0.f;
@@ -66,9 +70,12 @@ class PoolOp : public OpKernel {
       return go<int8_t>(x.data_as<int8_t>(), y.data_as<int8_t>(), planes, ctx.threading, &q);
     }
     switch (x.dtype()) {
-      case DType::f32: return go<float>(x.data_as<float>(), y.data_as<float>(), planes, ctx.threading);
-      case DType::u8: return go<uint8_t>(x.data_as<uint8_t>(), y.data_as<uint8_t>(), planes, ctx.threading);
-      case DType::i8: return go<int8_t>(x.data_as<int8_t>(), y.data_as<int8_t>(), planes, ctx.threading);
+      case DType::f32:
+        return go<float>(x.data_as<float>(), y.data_as<float>(), planes, ctx.threading, nullptr, idx);
+      case DType::u8:
+        return go<uint8_t>(x.data_as<uint8_t>(), y.data_as<uint8_t>(), planes, ctx.threading, nullptr, idx);
+      case DType::i8:
+        return go<int8_t>(x.data_as<int8_t>(), y.data_as<int8_t>(), planes, ctx.threading, nullptr, idx);
       default: ctx.fail("dtype");
     }
   }
@@ -81,8 +88,22 @@ class PoolOp : public OpKernel {
     float zx = 0.f, sx = 1.f, sy = 1.f, zy = 0.f;
   };
 
+  /// Input plane offset `off` (row-major over the window's three dims) in the Indices order.
+  int64_t index_of(int64_t off) const {
+    if (!col_major_) return off;
+    const Window& w = w_;
+    const int64_t id = off / (w.in[1] * w.in[2]), ih = off / w.in[2] % w.in[1], iw = off % w.in[2];
+    // Column-major over the model's spatial dims: the first one varies fastest (unused dims are 1).
+    switch (w.nd) {
+      case 1: return iw;
+      case 2: return ih + iw * w.in[1];
+      default: return id + ih * w.in[0] + iw * w.in[0] * w.in[1];
+    }
+  }
+
   template <class T>
-  void go(const T* x, T* y, int64_t planes, const kernels::Threading& th, const Quant* q = nullptr) const {
+  void go(const T* x, T* y, int64_t planes, const kernels::Threading& th, const Quant* q = nullptr,
+          int64_t* idx = nullptr) const {
     const Window& w = w_;
     const float zx = q ? q->zx : 0.f, sx = q ? q->sx : 1.f;
     const bool mx = max_, inc = include_pad_;
@@ -95,6 +116,20 @@ class PoolOp : public OpKernel {
             const int64_t d0 = od * w.s[0] - w.pb[0], h0 = oh * w.s[1] - w.pb[1], w0 = ow * w.s[2] - w.pb[2];
             float acc = mx ? -std::numeric_limits<float>::infinity() : 0.f;
             int64_t valid = 0;
+            if (idx) {  // the first tap counts even when it is -inf or NaN, then the first strict maximum
+              int64_t best = -1;
+              for_each_window_tap(w, od, oh, ow, [&](int64_t i) {
+                const float v = static_cast<float>(xp[i]);
+                if (best < 0 || v > acc) {
+                  acc = v;
+                  best = i;
+                }
+              });
+              const int64_t o = (od * w.out[1] + oh) * w.out[2] + ow;
+              yp[o] = static_cast<T>(acc);
+              idx[pl * w.out_size() + o] = best < 0 ? -1 : pl * w.in_size() + index_of(best);
+              continue;
+            }
             for_each_window_tap(w, od, oh, ow, [&](int64_t i) {
               const float v = q ? sx * (static_cast<float>(xp[i]) - zx) : static_cast<float>(xp[i]);
               if (mx)
@@ -132,7 +167,8 @@ class PoolOp : public OpKernel {
     });
   }
 
-  bool max_, q_, include_pad_ = false;
+  bool max_, q_, include_pad_ = false, indices_ = false;
+  int64_t col_major_ = 0;
   Window w_;
 };
 

@@ -1,7 +1,9 @@
 // Conv against a naive reference over the shapes the GEMM paths distinguish: im2col (pads, strides,
 // dilations), pointwise (no im2col), grouped, depthwise (direct loop), 1-D; constant (prepacked) and
-// per-run weights; a thread pool; and the fused activation forms. Pools: a thread-pool smoke test.
+// per-run weights; a thread pool; and the fused activation forms. Pools: a thread-pool smoke test, and
+// MaxPool Indices against a direct walk.
 #include <catch2/catch.hpp>
+#include <cmath>
 
 #include "ops/eval.h"
 #include "ops/registry.h"
@@ -185,4 +187,79 @@ TEST_CASE("AveragePool with dilations, with and without counting the padding", "
   CHECK(vals<float>(eval_single("AveragePool", {x}, p, at(19))[0]) == std::vector<float>{2, 2, 3, 4, 4});
   p.set_int("count_include_pad", 1);
   CHECK(vals<float>(eval_single("AveragePool", {x}, p, at(19))[0]) == std::vector<float>{1, 2, 3, 4, 2});
+}
+
+TEST_CASE("MaxPool Indices: flat over N, C and the spatial dims, row- or column-major", "[ops][pool]") {
+  // A direct walk of every window (the ONNX reference's order: first strict maximum wins), against the
+  // kernel, for 1-3 spatial dims with padding, strides, dilations and ceil_mode.
+  struct Case {
+    Shape x;
+    std::vector<int64_t> k, s, d, pads;
+    int ceil;
+  };
+  const Case cases[] = {
+      {{2, 3, 7}, {3}, {2}, {1}, {1, 1}, 0},
+      {{2, 3, 7, 6}, {3, 2}, {2, 1}, {1, 2}, {1, 0, 1, 1}, 1},
+      {{1, 2, 5, 4, 6}, {2, 3, 2}, {2, 1, 2}, {1, 1, 2}, {0, 1, 1, 1, 0, 0}, 0},
+  };
+  for (const Case& c : cases)
+    for (int order : {0, 1}) {
+      // Repeated values make ties, which must resolve to the first tap in window order.
+      Tensor x = rnd(c.x, 41);
+      for (int64_t i = 0; i < x.numel(); ++i) x.data_as<float>()[i] = std::round(x.data_as<float>()[i] * 3.f);
+      Attrs a;
+      a.set_ints("kernel_shape", c.k);
+      a.set_ints("strides", c.s);
+      a.set_ints("dilations", c.d);
+      a.set_ints("pads", c.pads);
+      a.set_int("ceil_mode", c.ceil);
+      a.set_int("storage_order", order);
+      EvalOptions o;
+      o.opset = 12;
+      o.num_outputs = 2;
+      const auto out = eval_single("MaxPool", {x}, a, o);
+      const Tensor& y = out[0];
+      const Tensor& ind = out[1];
+      REQUIRE(ind.dtype() == DType::i64);
+      REQUIRE(ind.shape() == y.shape());
+      const Shape& ys = y.shape();
+      const size_t nd = c.x.size() - 2;
+      Shape in(c.x.begin() + 2, c.x.end()), os(ys.begin() + 2, ys.end());
+      int64_t plane = 1, oplane = 1;
+      for (size_t j = 0; j < nd; ++j) plane *= in[j], oplane *= os[j];
+      for (int64_t p = 0; p < c.x[0] * c.x[1]; ++p)
+        for (int64_t oi = 0; oi < oplane; ++oi) {
+          std::vector<int64_t> oc(nd);
+          for (int64_t r = oi, j = static_cast<int64_t>(nd) - 1; j >= 0; --j) oc[j] = r % os[j], r /= os[j];
+          float best = 0;
+          int64_t where = -1;
+          for (int64_t t = 0; t < c.k[0] * (nd > 1 ? c.k[1] : 1) * (nd > 2 ? c.k[2] : 1); ++t) {
+            std::vector<int64_t> kc(nd), ic(nd);
+            bool inside = true;
+            for (int64_t r = t, j = static_cast<int64_t>(nd) - 1; j >= 0; --j)
+              kc[j] = r % c.k[j], r /= c.k[j];
+            int64_t row = 0, col = 0, mul = 1;
+            for (size_t j = 0; j < nd; ++j) {
+              ic[j] = oc[j] * c.s[j] - c.pads[j] + kc[j] * c.d[j];
+              inside = inside && ic[j] >= 0 && ic[j] < in[j];
+              row = row * in[j] + ic[j];
+              col += ic[j] * mul;
+              mul *= in[j];
+            }
+            if (!inside) continue;
+            const float v = x.data_as<float>()[p * plane + row];
+            if (where < 0 || v > best) best = v, where = p * plane + (order ? col : row);
+          }
+          INFO("rank " << c.x.size() << " order " << order << " plane " << p << " output " << oi);
+          CHECK(y.data_as<float>()[p * oplane + oi] == best);
+          CHECK(ind.data_as<int64_t>()[p * oplane + oi] == where);
+        }
+    }
+  // storage_order is 0 or 1.
+  Attrs bad;
+  bad.set_ints("kernel_shape", {2, 2});
+  bad.set_int("storage_order", 2);
+  EvalOptions o;
+  o.num_outputs = 2;
+  CHECK_THROWS_WITH(eval_single("MaxPool", {rnd({1, 1, 4, 4})}, bad, o), Catch::Contains("storage_order"));
 }
