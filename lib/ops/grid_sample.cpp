@@ -1,5 +1,7 @@
 // GridSample (opset 16; opset 20 mode names "linear"/"cubic" accepted too): samples a 4-D NCHW input at
-// the normalized (x, y) locations of a grid [N, H_out, W_out, 2]. Follows PyTorch's grid_sample, which
+// the normalized (x, y) locations of a grid [N, H_out, W_out, 2]; from opset 20 also 3-D and 5-D
+// (volumetric: grid [N, D_out, H_out, W_out, 3] of (x, y, z)) inputs, linear or nearest. Follows PyTorch's
+// grid_sample, which
 // generated the ONNX test data: unnormalize with/without align_corners, padding zeros/border/reflection
 // applied to the source coordinate (bilinear/nearest) or to each of the 16 taps (bicubic, A = -0.75),
 // nearest rounds half to even.
@@ -84,16 +86,23 @@ class GridSample : public OpKernel {
     const Shape& x = ctx.input(0).shape;
     const Shape& g = ctx.input(1).shape;
     if (x.size() != g.size()) ctx.fail("X and Grid must have the same rank");
-    if (x.size() != 4) {
-      if (x.size() >= 3 && ctx.node->opset >= 20) ctx.unsupported("only 4-D (2 spatial dims) GridSample");
-      ctx.fail("X must be 4-D [N, C, H, W]");
-    }
-    if (g[3] != 2) ctx.fail("Grid must be [N, H_out, W_out, 2]");
+    const bool nd = ctx.node->opset >= 20;  // opset 20 made GridSample N-D
+    if (x.size() != 4 && !(nd && (x.size() == 3 || x.size() == 5)))
+      ctx.fail(nd ? "X must be [N, C, D1, ..., Dr] with r = 1, 2 or 3" : "X must be 4-D [N, C, H, W]");
+    const int64_t r = static_cast<int64_t>(x.size()) - 2;
+    if (g.back() != r)
+      ctx.fail("Grid must be [N, D1_out, ..., Dr_out, " + std::to_string(r) + "], last dim is " +
+               std::to_string(g.back()));
     if (g[0] != x[0]) ctx.fail("Grid batch differs from X batch");
-    ctx.set_output(0, DType::f32, Shape{x[0], x[1], g[1], g[2]});
+    if (r != 2 && mode_ == Mode::bicubic)
+      ctx.unsupported("cubic mode with " + std::to_string(r) + " spatial dims");
+    Shape out = {x[0], x[1]};
+    out.insert(out.end(), g.begin() + 1, g.end() - 1);
+    ctx.set_output(0, DType::f32, out);
   }
 
   void run(RunContext& ctx) override {
+    if (ctx.input(0).rank() != 4) return run_nd(ctx);
     const Tensor &xt = ctx.input(0), &gt = ctx.input(1);
     const int64_t N = xt.shape()[0], C = xt.shape()[1], H = xt.shape()[2], W = xt.shape()[3];
     const int64_t Ho = gt.shape()[1], Wo = gt.shape()[2];
@@ -160,6 +169,78 @@ class GridSample : public OpKernel {
   }
 
  private:
+  /// 1 or 3 spatial dims (linear or nearest): grid component j addresses spatial dim r - 1 - j (x is the
+  /// last dim), and linear mode blends the 2^r corners around the point, zero outside X.
+  void run_nd(RunContext& ctx) {
+    const Tensor &xt = ctx.input(0), &gt = ctx.input(1);
+    const int r = static_cast<int>(xt.rank()) - 2;
+    const int64_t N = xt.shape()[0], C = xt.shape()[1];
+    int64_t size[3] = {1, 1, 1}, in_plane = 1, plane = 1;
+    for (int d = 0; d < r; ++d) {
+      size[d] = xt.shape()[static_cast<size_t>(2 + d)];
+      in_plane *= size[d];
+      plane *= gt.shape()[static_cast<size_t>(1 + d)];
+    }
+    const float* X = xt.data_as<float>();
+    const float* G = gt.data_as<float>();
+    float* Y = ctx.output(0).data_as<float>();
+    const Mode mode = mode_;
+    const Padding pad = pad_;
+    const bool align = align_;
+    parallel_range(ctx.threading, N * C, 1, [&](int64_t b, int64_t e) {
+      for (int64_t nc = b; nc < e; ++nc) {
+        const float* xp = X + nc * in_plane;
+        const float* gp = G + nc / C * plane * r;
+        float* yp = Y + nc * plane;
+        for (int64_t p = 0; p < plane; ++p) {
+          float c[3];
+          bool finite = true;
+          for (int d = 0; d < r; ++d) {
+            c[d] = compute_coord(unnormalize(gp[p * r + (r - 1 - d)], size[d], align), size[d], pad, align);
+            finite = finite && std::isfinite(c[d]);
+          }
+          if (!finite) {
+            yp[p] = 0.f;
+            continue;
+          }
+          if (mode == Mode::nearest) {
+            int64_t off = 0;
+            bool inside = true;
+            for (int d = 0; d < r; ++d) {
+              const int64_t i = to_index(std::nearbyint(c[d]));
+              inside = inside && i >= 0 && i < size[d];
+              off = off * size[d] + i;
+            }
+            yp[p] = inside ? xp[off] : 0.f;
+            continue;
+          }
+          int64_t lo[3];
+          float frac[3];
+          for (int d = 0; d < r; ++d) {
+            const float f = std::floor(c[d]);
+            lo[d] = to_index(f);
+            frac[d] = c[d] - f;
+          }
+          float acc = 0.f;
+          for (int corner = 0; corner < (1 << r); ++corner) {
+            float w = 1.f;
+            int64_t off = 0;
+            bool inside = true;
+            for (int d = 0; d < r; ++d) {
+              const int up = (corner >> (r - 1 - d)) & 1;
+              const int64_t i = lo[d] + up;
+              w *= up ? frac[d] : 1.f - frac[d];
+              inside = inside && i >= 0 && i < size[d];
+              off = off * size[d] + i;
+            }
+            if (inside) acc += w * xp[off];
+          }
+          yp[p] = acc;
+        }
+      }
+    });
+  }
+
   Mode mode_ = Mode::bilinear;
   Padding pad_ = Padding::zeros;
   bool align_ = false;

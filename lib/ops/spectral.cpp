@@ -8,6 +8,7 @@
 #include <cmath>
 #include <complex>
 #include <string>
+#include <vector>
 
 #include "ops/op_util.h"
 #include "ops/registry.h"
@@ -90,6 +91,40 @@ void dft_line(const T* in, int64_t in_stride, bool complex_in, int64_t n_in, con
   }
 }
 
+/// One line of an inverse real DFT (numpy's irfft): the input holds bins 0..n_in-1 of a spectrum whose
+/// other half is their conjugate; bins past L / 2 are ignored, missing ones are zero, and the imaginary
+/// parts of bin 0 and (L even) bin L / 2 do not count. Writes L real samples at out[t * out_stride].
+/// buf: L complex values.
+template <class T>
+void irfft_line(const T* in, int64_t in_stride, bool complex_in, int64_t n_in, int64_t L, T* out,
+                int64_t out_stride, std::complex<double>* buf) {
+  for (int64_t k = 0; k < L; ++k) {
+    const int64_t b = k <= L / 2 ? k : L - k;
+    std::complex<double> v = 0.0;
+    if (b < n_in) {
+      const T* p = in + b * in_stride;
+      const bool real_bin = b == 0 || 2 * b == L;
+      v = {static_cast<double>(p[0]), complex_in && !real_bin ? static_cast<double>(p[1]) : 0.0};
+    }
+    buf[k] = k <= L / 2 ? v : std::conj(v);
+  }
+  const double scale = 1.0 / static_cast<double>(L);
+  if (is_pow2(L)) {
+    fft_pow2(buf, L, 1.0);
+    for (int64_t t = 0; t < L; ++t) out[t * out_stride] = static_cast<T>(buf[t].real() * scale);
+    return;
+  }
+  const double step = kTwoPi / static_cast<double>(L);
+  for (int64_t t = 0; t < L; ++t) {
+    double acc = 0;
+    for (int64_t k = 0; k < L; ++k) {
+      const double ang = step * static_cast<double>((k * t) % L);
+      acc += buf[k].real() * std::cos(ang) - buf[k].imag() * std::sin(ang);
+    }
+    out[t * out_stride] = static_cast<T>(acc * scale);
+  }
+}
+
 /// Runs f(line, buf) for line in [0, lines) over at most `workers` workers, worker w owning
 /// bufs + w * buf_len (or null when buf_len == 0).
 template <class F>
@@ -116,43 +151,40 @@ class DFT : public OpKernel {
       ctx.fail("last dimension must be 1 (real) or 2 (complex)");
     inverse_ = ctx.attr().get_int("inverse", 0) != 0;
     onesided_ = ctx.attr().get_int("onesided", 0) != 0;
-    int64_t axis = 1;
+    if (onesided_ && !inverse_ && x.shape[r - 1] == 2)
+      ctx.fail("onesided requires a real input (last dim 1)");
+    rank_ = r;
+    axis_known_ = true;
     if (ctx.node->opset >= 20) {
-      axis = -2;
+      axis_ = -2;
       if (ctx.has_input(2)) {
-        if (!ctx.input(2).constant) ctx.unsupported("non-constant axis input");
-        axis = to_int64_vector(*ctx.input(2).constant, ctx.node->describe()).at(0);
+        if (ctx.input(2).constant)
+          axis_ = to_int64_vector(*ctx.input(2).constant, ctx.node->describe()).at(0);
+        else
+          axis_known_ = false;  // read in run(); the output is then allocated there
       }
     } else {
-      axis = ctx.attr().get_int("axis", 1);
+      axis_ = ctx.attr().get_int("axis", 1);
     }
-    // The axis counts over the signal dims (the trailing re/im dim excluded); negative counts from
-    // the end of the whole tensor in opset 20 (-2 = the last signal dim).
-    if (axis < 0) axis += r;
-    if (axis < 0 || axis >= r - 1)
-      ctx.fail("axis " + std::to_string(axis) + " out of range for rank " + std::to_string(r));
-    axis_ = axis;
-    if (onesided_ && inverse_) ctx.unsupported("onesided inverse DFT (irfft)");
-    if (onesided_ && x.shape[r - 1] == 2) ctx.fail("onesided requires a real input (last dim 1)");
-    length_known_ = true;
-    length_ = x.shape[axis_];
-    if (ctx.has_input(1)) {
-      if (ctx.input(1).constant) {
-        length_ = static_cast<int64_t>(scalar_at(*ctx.input(1).constant));
-        if (length_ < 1) ctx.fail("dft_length must be >= 1");
-      } else {
-        length_known_ = false;
-      }
+    if (axis_known_) axis_ = checked_axis(axis_, [&](const std::string& m) { ctx.fail(m); });
+    length_given_ = ctx.has_input(1);
+    length_ = 0;
+    if (length_given_ && ctx.input(1).constant) {
+      length_ = static_cast<int64_t>(scalar_at(*ctx.input(1).constant));
+      if (length_ < 1) ctx.fail("dft_length must be >= 1");
     }
     dtype_ = x.dtype;
     scratch_len_ = 0;
     workers_ = std::max(1, ctx.threading.threads);
-    if (length_known_) {
-      if (is_pow2(length_)) {
-        scratch_len_ = length_;
-        ctx.scratch_bytes = static_cast<size_t>(workers_ * length_) * sizeof(std::complex<double>);
+    const bool length_known = axis_known_ && (!length_given_ || length_ > 0);
+    if (length_known) {
+      const int64_t L = length_ > 0 ? length_ : default_length(x.shape);
+      if (L < 1) ctx.fail("transform length " + std::to_string(L) + " (dft_length must be >= 1)");
+      if (is_pow2(L) || irfft()) {  // the FFT and the inverse real transform work in a line buffer
+        scratch_len_ = L;
+        ctx.scratch_bytes = static_cast<size_t>(workers_ * L) * sizeof(std::complex<double>);
       }
-      ctx.set_output(0, dtype_, out_shape(x.shape, length_));
+      ctx.set_output(0, dtype_, out_shape(x.shape, axis_, L));
     } else {
       ctx.outputs[0].dtype = dtype_;
       ctx.outputs[0].data_dependent = true;
@@ -161,53 +193,99 @@ class DFT : public OpKernel {
 
   void run(RunContext& ctx) override {
     const Tensor& x = ctx.input(0);
+    int64_t axis = axis_;
+    if (!axis_known_)
+      axis = checked_axis(static_cast<int64_t>(scalar_at(ctx.input(2))),
+                          [&](const std::string& m) { ctx.fail(m); });
     int64_t L = length_;
-    Tensor* y = &ctx.output(0);
-    if (!length_known_) {
+    if (length_given_ && L == 0) {
       L = static_cast<int64_t>(scalar_at(ctx.input(1)));
       if (L < 1) ctx.fail("dft_length must be >= 1");
-      y = &ctx.allocate_output(0, dtype_, out_shape(x.shape(), L));
+    }
+    if (L == 0) L = default_length(x.shape(), axis);
+    if (L < 1) ctx.fail("transform length " + std::to_string(L) + " (dft_length must be >= 1)");
+    Tensor* y = ctx.outputs[0];
+    if (!axis_known_ || (length_given_ && length_ == 0))
+      y = &ctx.allocate_output(0, dtype_, out_shape(x.shape(), axis, L));
+    // A line buffer per worker: the plan's scratch when the length was known at compile, else one kept
+    // here (a data-dependent length or axis), grown on demand.
+    std::complex<double>* bufs = nullptr;
+    int64_t workers = workers_;
+    if (is_pow2(L) || irfft()) {
+      if (scratch_len_ == L && ctx.scratch) {
+        bufs = static_cast<std::complex<double>*>(ctx.scratch);
+      } else {
+        dyn_.resize(static_cast<size_t>(workers * L));
+        bufs = dyn_.data();
+      }
+    } else {
+      workers = ctx.threading.threads;
     }
     if (dtype_ == DType::f32)
-      compute<float>(ctx, x, *y, L);
+      compute<float>(ctx, x, *y, axis, L, bufs, workers);
     else
-      compute<double>(ctx, x, *y, L);
+      compute<double>(ctx, x, *y, axis, L, bufs, workers);
   }
 
  private:
-  Shape out_shape(const Shape& in, int64_t L) const {
+  bool irfft() const { return inverse_ && onesided_; }
+
+  /// The axis over the signal dims (the trailing re/im dim excluded); negative counts from the end of the
+  /// whole tensor (opset 20's default -2 is the last signal dim).
+  template <class Fail>
+  int64_t checked_axis(int64_t axis, Fail&& fail) const {
+    const int64_t a = axis < 0 ? axis + rank_ : axis;
+    if (a < 0 || a >= rank_ - 1)
+      fail("axis " + std::to_string(axis) + " out of range for rank " + std::to_string(rank_));
+    return a;
+  }
+
+  /// Without dft_length: the input's length, or for the inverse real transform the even length whose
+  /// one-sided spectrum the input holds (numpy's irfft default).
+  int64_t default_length(const Shape& in, int64_t axis) const {
+    return irfft() ? 2 * (in[axis] - 1) : in[axis];
+  }
+  int64_t default_length(const Shape& in) const { return default_length(in, axis_); }
+
+  Shape out_shape(const Shape& in, int64_t axis, int64_t L) const {
     Shape s = in;
-    s[axis_] = onesided_ ? L / 2 + 1 : L;
-    s.back() = 2;
+    s[axis] = onesided_ && !inverse_ ? L / 2 + 1 : L;
+    s.back() = irfft() ? 1 : 2;
     return s;
   }
 
   template <class T>
-  void compute(RunContext& ctx, const Tensor& x, Tensor& y, int64_t L) {
+  void compute(RunContext& ctx, const Tensor& x, Tensor& y, int64_t axis, int64_t L,
+               std::complex<double>* bufs, int64_t workers) {
     const Shape& s = x.shape();
     const int64_t r = x.rank();
-    const int64_t comp = s[r - 1];
+    const int64_t comp = s[r - 1], out_comp = y.shape().back();
     int64_t outer = 1, inner = 1;
-    for (int64_t d = 0; d < axis_; ++d) outer *= s[d];
-    for (int64_t d = axis_ + 1; d < r - 1; ++d) inner *= s[d];
-    const int64_t n_in = s[axis_];
-    const int64_t out_len = y.shape()[axis_];
+    for (int64_t d = 0; d < axis; ++d) outer *= s[d];
+    for (int64_t d = axis + 1; d < r - 1; ++d) inner *= s[d];
+    const int64_t n_in = s[axis];
+    const int64_t out_len = y.shape()[axis];
     const T* in = x.data_as<T>();
     T* out = y.data_as<T>();
-    auto* bufs = static_cast<std::complex<double>*>(ctx.scratch);
-    const int64_t buf_len = (scratch_len_ == L && bufs) ? L : 0;
-    for_lines(ctx.threading, outer * inner, buf_len ? workers_ : ctx.threading.threads, bufs, buf_len,
+    const bool c2r = irfft();
+    for_lines(ctx.threading, outer * inner, workers, bufs, bufs ? L : 0,
               [&](int64_t line, std::complex<double>* buf) {
                 const int64_t o = line / inner, i = line % inner;
-                dft_line<T>(in + (o * n_in * inner + i) * comp, inner * comp, comp == 2, n_in, nullptr, L,
-                            inverse_, out_len, out + (o * out_len * inner + i) * 2, inner * 2, buf);
+                const T* src = in + (o * n_in * inner + i) * comp;
+                T* dst = out + (o * out_len * inner + i) * out_comp;
+                if (c2r)
+                  irfft_line<T>(src, inner * comp, comp == 2, n_in, L, dst, inner, buf);
+                else
+                  dft_line<T>(src, inner * comp, comp == 2, n_in, nullptr, L, inverse_, out_len, dst,
+                              inner * 2, is_pow2(L) ? buf : nullptr);
               });
   }
 
-  bool inverse_ = false, onesided_ = false, length_known_ = true;
-  int64_t axis_ = 1, length_ = 0, scratch_len_ = 0;
+  bool inverse_ = false, onesided_ = false, axis_known_ = true, length_given_ = false;
+  int64_t rank_ = 0, axis_ = 1, length_ = 0, scratch_len_ = 0;
   int64_t workers_ = 1;
   DType dtype_ = DType::f32;
+  std::vector<std::complex<double>> dyn_;
 };
 
 // ---------------------------------------------------------------------------------------------- STFT
