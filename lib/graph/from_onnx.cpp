@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "graph/local_functions.h"
+#include "graph/node_arity.h"
 #include "onnx/model_io.h"
 #include "ops/registry.h"
 
@@ -140,6 +141,7 @@ Graph graph_from_proto(const onnx::GraphProto& gp, const std::shared_ptr<const O
     n.opset = it == node_opsets->end() ? 1 : it->second;
     n.inputs.assign(np.input().begin(), np.input().end());
     n.outputs.assign(np.output().begin(), np.output().end());
+    check_node_arity(n, source);
     std::map<std::string, ops::Attribute> attrs;
     std::vector<std::string> implicit;  // outer-scope values the node's subgraphs read
     for (const auto& a : np.attribute()) {
