@@ -195,6 +195,8 @@ class PowOp : public OpKernel {
                 e >>= 1;
               }
               return r;
+            } else if constexpr (std::is_integral_v<Ta>) {  // e.g. int base, float exponent: 0^-1 is inf
+              return saturate_to_int<Ta>(std::pow(static_cast<double>(x), static_cast<double>(y)));
             } else {
               return static_cast<Ta>(std::pow(static_cast<double>(x), static_cast<double>(y)));
             }

@@ -22,8 +22,11 @@ namespace ortkit::ops {
 /// exp(x) for x already clamped to [-87.33654, 88.37626]: Cody-Waite reduction by ln 2 and a degree-5
 /// polynomial; the shared core of fast_exp and fast_exp_le0.
 inline float exp_in_range(float x) {
-  // Round x*log2(e) to nearest with the 1.5*2^23 trick (no SSE4.1 round instruction needed).
-  const float fn = (x * 1.44269504088896341f + 12582912.f) - 12582912.f;
+  // Round x*log2(e) to nearest with the 1.5*2^23 trick (no SSE4.1 round instruction needed): t's low
+  // mantissa bits then hold n itself, read back as an integer difference (a float -> int conversion of a
+  // NaN would be undefined behaviour; this way a NaN x gives a NaN y times some power of two: NaN out).
+  const float t = x * 1.44269504088896341f + 12582912.f;
+  const float fn = t - 12582912.f;
   const float r = x - fn * 0.693359375f + fn * 2.12194440e-4f;
   float p = 1.9875691500E-4f;
   p = p * r + 1.3981999507E-3f;
@@ -32,8 +35,8 @@ inline float exp_in_range(float x) {
   p = p * r + 1.6666665459E-1f;
   p = p * r + 5.0000001201E-1f;
   const float y = p * r * r + r + 1.f;
-  const int32_t n = static_cast<int32_t>(fn);
-  return y * std::bit_cast<float>(static_cast<int32_t>((n + 127) << 23));
+  const uint32_t n = std::bit_cast<uint32_t>(t) - 0x4b400000u;  // 0x4b400000: the bits of 1.5 * 2^23
+  return y * std::bit_cast<float>((n + 127u) << 23);
 }
 
 inline float fast_exp(float x) {

@@ -306,7 +306,8 @@ class BlockShuffleOp : public OpKernel {
     std::vector<int64_t> in6, perm;
     Shape out;
     if (to_space_) {
-      if (C % (b * b)) ctx.fail("channels are not divisible by blocksize^2");
+      if (b > C || C % (b * b))
+        ctx.fail("channels are not divisible by blocksize^2");  // b > C: b * b may overflow
       const std::string mode = ctx.attr().get_string("mode", "DCR");
       const int64_t c = C / (b * b);
       if (mode == "DCR") {

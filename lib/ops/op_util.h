@@ -2,6 +2,7 @@
 #pragma once
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <type_traits>
 
 #include "ops/op.h"
@@ -65,6 +66,21 @@ inline T wrap_sub(T a, T b) {
 template <class T>
 inline T wrap_mul(T a, T b) {
   return static_cast<T>(static_cast<WrapUInt<T>>(a) * static_cast<WrapUInt<T>>(b));
+}
+
+/// A float to integer type I without undefined behaviour: NaN gives 0, values past I's range its limits
+/// (what arm64's conversions do; a plain static_cast of inf or 1e30 is undefined, ONNX leaves the value
+/// unspecified). Integer I only.
+template <class I>
+inline I saturate_to_int(double v) {
+  static_assert(std::is_integral_v<I> && !std::is_same_v<I, bool>);
+  if (v != v) return I(0);
+  constexpr double lo = static_cast<double>(std::numeric_limits<I>::lowest());
+  // 2^digits, one past I's max: exact in a double, where int64's max is not.
+  constexpr double hi_excl = 2.0 * static_cast<double>(std::numeric_limits<I>::max() / 2 + 1);
+  if (v <= lo) return std::numeric_limits<I>::lowest();
+  if (v >= hi_excl) return std::numeric_limits<I>::max();
+  return static_cast<I>(v);
 }
 
 /// A tensor seen as rows normalized over dims [axis, rank): rows = product of the dims before axis,

@@ -1,6 +1,6 @@
 // Elementwise ops: integer semantics (Div truncation, Mod sign, wrap-around, no trap on division by zero)
-// on every integer type, broadcasting, the Pow fast paths, Clip across opsets, numerically safe Sigmoid,
-// variadic Min/Max, and thread-pool equivalence.
+// on every integer type, broadcasting, the Pow fast paths and saturating float exponents on integers, Clip
+// across opsets, numerically safe Sigmoid, variadic Min/Max, and thread-pool equivalence.
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <limits>
@@ -68,7 +68,8 @@ TEST_CASE("Mod: Python sign by default, C fmod with fmod=1", "[ops][elementwise]
   CHECK(vals<int64_t>(eval_single("Mod", {a, b}, f)[0]) == std::vector<int64_t>{-1, 1, -1, 1});
   // Floats with fmod=0 take the divisor's sign, as numpy.mod (defined by newer opsets; earlier ones
   // required fmod=1 for floats, and ONNX Runtime's answer was the same).
-  CHECK(vals<float>(eval_single("Mod", {f32({2}, {-1, 1}), f32({2}, {2, -2})})[0]) == std::vector<float>{1, -1});
+  CHECK(vals<float>(eval_single("Mod", {f32({2}, {-1, 1}), f32({2}, {2, -2})})[0]) ==
+        std::vector<float>{1, -1});
 }
 
 TEST_CASE("Pow: scalar-exponent fast paths and integer powers", "[ops][elementwise]") {
@@ -86,6 +87,12 @@ TEST_CASE("Pow: scalar-exponent fast paths and integer powers", "[ops][elementwi
   CHECK(vals<int64_t>(eval_single("Pow", {i64({1}, {-1}), min64})[0]) == std::vector<int64_t>{1});
   CHECK(vals<float>(eval_single("Pow", {x, make<uint16_t>(DType::u16, {}, {3})})[0]) ==
         std::vector<float>{-8, 27, 64});
+  // An integer base with a float exponent: results past the type (0^-1 = inf, (-1)^0.5 = NaN) saturate,
+  // NaN to 0, instead of an undefined float -> int conversion.
+  CHECK(vals<int32_t>(eval_single("Pow", {i32({4}, {0, -1, 2, 3}), f32({4}, {-1, 0.5f, 40, 2})})[0]) ==
+        std::vector<int32_t>{std::numeric_limits<int32_t>::max(), 0, std::numeric_limits<int32_t>::max(), 9});
+  CHECK(vals<int64_t>(eval_single("Pow", {i64({2}, {-2, 7}), f32({2}, {63, 1})})[0]) ==
+        std::vector<int64_t>{std::numeric_limits<int64_t>::min(), 7});
 }
 
 TEST_CASE("Clip: attributes before opset 11, optional inputs after", "[ops][elementwise]") {
