@@ -8,6 +8,7 @@
 #                             its MatMulNBits quantizer); and Debian's python3-torch, with which the test
 #                             build exports the tiny PyTorch test models (scripts/export_models.py)
 #   scripts/setup.sh --exports  only python3-torch of those
+#   scripts/setup.sh --fuzz   also clang (libFuzzer, for scripts/fuzz.sh)
 #   scripts/setup.sh --arm64  also the arm64 libraries for the whole-project cross build (scripts/test-arm64-full.sh):
 #                             adds the arm64 architecture, installs libprotobuf-dev, libfmt-dev, libhwloc-dev and
 #                             libonnx1 :arm64, and unpacks libonnx-dev:arm64 into $ORTKIT_ARM64_PREFIX (default
@@ -35,8 +36,9 @@ for arg in "$@"; do
   case "$arg" in
     --peers) peers=1; want+=("${PEER_PKGS[@]}") ;;
     --exports) want+=(python3-torch) ;;
+    --fuzz) want+=(clang) ;;
     --arm64) arm64=1; want+=("${ARM64_PKGS[@]}") ;;
-    *) echo "setup: unknown option $arg (use --peers, --exports, --arm64)" >&2; exit 2 ;;
+    *) echo "setup: unknown option $arg (use --peers, --exports, --arm64, --fuzz)" >&2; exit 2 ;;
   esac
 done
 
