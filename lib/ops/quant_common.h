@@ -18,24 +18,6 @@ inline float round_even(float v) {
   return std::nearbyint(v);
 }
 
-/// Round half to even without a libm call, so loops vectorize: for |v| <= 2^22, adding and subtracting
-/// 1.5 * 2^23 leaves the nearest-even integer (the default FP rounding mode). Callers clamp first; the
-/// clamp to +-2^22 keeps every saturating result unchanged (zero points are within [-128, 255]).
-inline float round_even_fast(float v) {
-  constexpr float kMagic = 12582912.f;  // 1.5 * 2^23
-  v = std::clamp(v, -4194304.f, 4194304.f);
-  return (v + kMagic) - kMagic;
-}
-
-/// saturate(round(v) + zp) into u8 or s8, stored at out[i].
-inline void store_q(DType t, void* out, int64_t i, float v_scaled, int32_t zp) {
-  const float q = round_even_fast(v_scaled) + static_cast<float>(zp);
-  if (t == DType::u8)
-    static_cast<uint8_t*>(out)[i] = static_cast<uint8_t>(std::clamp(q, 0.f, 255.f));
-  else
-    static_cast<int8_t*>(out)[i] = static_cast<int8_t>(std::clamp(q, -128.f, 127.f));
-}
-
 /// out[i] = saturate(round_even(x[i] / scale) + zp) for n floats, T = (u)int8_t or (u)int16_t. The values
 /// of store_q, in a loop the compiler vectorizes (no dtype switch, no libm call per element).
 /// One element of quantize_span: the saturation bounds are applied before rounding, shifted by the zero
@@ -48,6 +30,16 @@ __attribute__((always_inline)) inline T quantize_one(float v_scaled, float lo_z,
   float v = v_scaled > lo_z ? v_scaled : lo_z;
   v = v < hi_z ? v : hi_z;
   return static_cast<T>(static_cast<int32_t>(((v + kMagic) - kMagic) + z));
+}
+
+/// saturate(round(v) + zp) into u8 or s8, stored at out[i] (NaN gives the type's lowest value, as in
+/// quantize_one).
+inline void store_q(DType t, void* out, int64_t i, float v_scaled, int32_t zp) {
+  const float z = static_cast<float>(zp);
+  if (t == DType::u8)
+    static_cast<uint8_t*>(out)[i] = quantize_one<uint8_t>(v_scaled, 0.f - z, 255.f - z, z);
+  else
+    static_cast<int8_t*>(out)[i] = quantize_one<int8_t>(v_scaled, -128.f - z, 127.f - z, z);
 }
 
 template <class T>

@@ -57,7 +57,8 @@ int32_t zp_at(const RunContext& ctx, size_t i) {
 template <class T>
 T saturate_round(float v, int32_t zp) {
   constexpr float lo = std::is_signed_v<T> ? -128.f : 0.f, hi = std::is_signed_v<T> ? 127.f : 255.f;
-  return static_cast<T>(std::clamp(quant::round_even_fast(v) + static_cast<float>(zp), lo, hi));
+  const float z = static_cast<float>(zp);
+  return quant::quantize_one<T>(v, lo - z, hi - z, z);  // NaN: the low end, no undefined conversion
 }
 
 /// QLinearAdd / QLinearMul.

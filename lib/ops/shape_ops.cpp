@@ -267,6 +267,9 @@ class CastOp : public OpKernel {
         unary_map<Ti, To>(x, y, th, [](Ti v) {
           if constexpr (std::is_same_v<To, bool>)
             return v != Ti(0);
+          else if constexpr (std::is_floating_point_v<Ti> && std::is_integral_v<To>)
+            return saturate_to_int<To>(
+                static_cast<double>(v));  // NaN, inf, 1e30: defined (ONNX leaves it open)
           else
             return static_cast<To>(v);
         });
