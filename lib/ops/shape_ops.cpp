@@ -82,8 +82,8 @@ Shape reshape_shape(const Shape& in, const std::vector<int64_t>& spec, bool allo
       infer = static_cast<int64_t>(i);
     } else if (out[i] < 0) {
       throw Error("shape has a negative dimension " + std::to_string(out[i]), where);
-    } else {
-      known *= out[i];
+    } else if (__builtin_mul_overflow(known, out[i], &known)) {
+      throw Error("shape " + shape_str(spec) + " has more elements than any tensor can hold", where);
     }
   }
   const int64_t n = shape_numel(in);

@@ -109,8 +109,13 @@ int dtype_to_onnx(DType t) {
 }
 
 int64_t shape_numel(const Shape& s) {
+  // A model can ask for any dims (a Reshape target, a ConstantOfShape value): a product past 2^56
+  // elements is refused here, before it wraps or its byte size (x 16 at most) overflows an allocation.
+  constexpr int64_t kMax = int64_t{1} << 56;
   int64_t n = 1;
-  for (int64_t d : s) n *= d;
+  for (int64_t d : s)
+    if (__builtin_mul_overflow(n, d, &n) || n > kMax || n < -kMax)
+      throw Error("shape " + shape_str(s) + " has more elements than any tensor can hold");
   return n;
 }
 

@@ -47,7 +47,7 @@ DType dtype_from_onnx(int onnx_elem_type);  ///< TensorProto_DataType value; und
 int dtype_to_onnx(DType t);
 
 using Shape = std::vector<int64_t>;
-int64_t shape_numel(const Shape& s);
+int64_t shape_numel(const Shape& s);    ///< throws Error past 2^56 elements (a model's dims can be anything)
 std::string shape_str(const Shape& s);  ///< "[1, 128, 768]"
 
 class Tensor {
