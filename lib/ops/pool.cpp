@@ -107,6 +107,16 @@ class PoolOp : public OpKernel {
     const Window& w = w_;
     const float zx = q ? q->zx : 0.f, sx = q ? q->sx : 1.f;
     const bool mx = max_, inc = include_pad_;
+    // A window entirely in the padding has no maximum (-inf), and a zero y_scale makes inf or NaN: an
+    // integer output takes the type's lowest value for those instead of an undefined conversion.
+    auto to_t = [](float v) -> T {
+      if constexpr (std::is_integral_v<T>) {
+        constexpr float lo = std::numeric_limits<T>::lowest(), hi = std::numeric_limits<T>::max();
+        return static_cast<T>(v >= lo ? (v <= hi ? v : hi) : lo);
+      } else {
+        return v;
+      }
+    };
     parallel_for(th, planes, [&](int64_t pl) {
       const T* xp = x + pl * w.in_size();
       T* yp = y + pl * w.out_size();
@@ -126,7 +136,7 @@ class PoolOp : public OpKernel {
                 }
               });
               const int64_t o = (od * w.out[1] + oh) * w.out[2] + ow;
-              yp[o] = static_cast<T>(acc);
+              yp[o] = to_t(acc);
               idx[pl * w.out_size() + o] = best < 0 ? -1 : pl * w.in_size() + index_of(best);
               continue;
             }
@@ -158,11 +168,10 @@ class PoolOp : public OpKernel {
             }
             if constexpr (std::is_integral_v<T>) {
               if (q) {
-                constexpr float lo = std::numeric_limits<T>::lowest(), hi = std::numeric_limits<T>::max();
-                out = std::clamp(std::nearbyint(out / q->sy + q->zy), lo, hi);
+                out = std::nearbyint(out / q->sy + q->zy);
               }
             }
-            yp[(od * w.out[1] + oh) * w.out[2] + ow] = static_cast<T>(out);
+            yp[(od * w.out[1] + oh) * w.out[2] + ow] = to_t(out);
           }
     });
   }

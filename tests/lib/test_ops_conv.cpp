@@ -255,6 +255,14 @@ TEST_CASE("MaxPool Indices: flat over N, C and the spatial dims, row- or column-
           CHECK(ind.data_as<int64_t>()[p * oplane + oi] == where);
         }
     }
+  // A window entirely in the padding has no maximum: -inf for float, the type's lowest for integers.
+  Attrs far;
+  far.set_ints("kernel_shape", {1, 1});
+  far.set_ints("pads", {1, 1, 1, 1});
+  const Tensor u = make<uint8_t>(DType::u8, {1, 1, 1, 1}, {7});
+  CHECK(vals<uint8_t>(eval_single("MaxPool", {u}, far)[0]) ==
+        std::vector<uint8_t>{0, 0, 0, 0, 7, 0, 0, 0, 0});
+  CHECK(std::isinf(eval_single("MaxPool", {f32({1, 1, 1, 1}, {7})}, far)[0].data_as<float>()[0]));
   // storage_order is 0 or 1.
   Attrs bad;
   bad.set_ints("kernel_shape", {2, 2});
