@@ -356,7 +356,12 @@ class RangeOp : public OpKernel {
       const double st = static_cast<double>(*s.data_as<T>()), li = static_cast<double>(*l.data_as<T>()),
                    dl = static_cast<double>(*d.data_as<T>());
       if (dl == 0) throw Error("Range delta is 0");
-      n = std::max<int64_t>(0, static_cast<int64_t>(std::ceil((li - st) / dl)));
+      const double q = std::ceil((li - st) / dl);
+      // NaN or inf bounds, or a count no tensor holds, before the conversion to int64 (undefined past it).
+      if (std::isnan(q) || q > 72057594037927936.0)  // 2^56, shape_numel's limit
+        throw Error("Range (start " + std::to_string(st) + ", limit " + std::to_string(li) + ", delta " +
+                    std::to_string(dl) + ") has no element count a tensor can hold");
+      n = q > 0 ? static_cast<int64_t>(q) : 0;
     });
     return n;
   }
