@@ -4,7 +4,9 @@
 #   scripts/fuzz.sh [SECONDS=300] [JOBS=1]
 # Builds build-fuzz/ with clang (scripts/setup.sh --fuzz installs it). Seeds: the ONNX node-test models
 # (Debian's libonnx-testdata) and tests/fuzz/regressions. The corpus grows in build-fuzz/corpus; a crash
-# is written to build-fuzz/crash-* and the script exits non-zero. Copy the file into tests/fuzz/regressions
+# is written to build-fuzz/crash-* and the script exits non-zero (with JOBS > 1 each job logs to
+# build-fuzz/fuzz-N.log). `build/tests/fuzz_replay -v FILE` shows what a crash input does in the plain
+# build, and scripts/fuzz_mutants.py writes structure-aware inputs to replay or add to the corpus. Copy the file into tests/fuzz/regressions
 # once fixed: ctest `fuzz:replay` then runs it in every build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
