@@ -105,6 +105,17 @@ class NonMaxSuppression : public OpKernel {
   int64_t center_ = 0;
 };
 
+/// RoiAlign's adaptive sampling grid along one side: ceil(roi size / output bins), as ONNX Runtime
+/// computes it. A NaN or astronomically large ROI (the grid is sampled per output bin, so 2^16 would
+/// already be millions of taps) is an error instead of an undefined conversion and an endless loop.
+int64_t adaptive_grid(float roi_size, int64_t bins, int64_t roi) {
+  const double g = std::ceil(static_cast<double>(roi_size) / static_cast<double>(bins));
+  if (std::isnan(g) || g > 65536.0)
+    throw Error("RoiAlign: roi " + std::to_string(roi) + " spans " + std::to_string(roi_size) +
+                " pixels, too many samples per bin (give sampling_ratio)");
+  return g > 0 ? static_cast<int64_t>(g) : 0;
+}
+
 /// Y[r, c, ph, pw] = average (or max) of bilinear samples of X[batch_indices[r], c] in bin (ph, pw) of roi r.
 class RoiAlign : public OpKernel {
  public:
@@ -138,26 +149,35 @@ class RoiAlign : public OpKernel {
     const int64_t N = tx.shape()[0], C = tx.shape()[1], H = tx.shape()[2], W = tx.shape()[3];
     const int64_t nr = ctx.input(1).shape()[0];
     const float* rois = ctx.input(1).data_as<float>();
-    for (int64_t r = 0; r < nr; ++r) {
+    const float off = half_pixel_ ? 0.5f : 0.f;
+    // Roi r's start (sw, sh) and size (rw, rh) in feature-map pixels.
+    auto geometry = [&](int64_t r, float& sw, float& sh, float& rw, float& rh) {
+      const float* roi = rois + r * 4;
+      sw = roi[0] * scale_ - off, sh = roi[1] * scale_ - off;
+      rw = roi[2] * scale_ - off - sw, rh = roi[3] * scale_ - off - sh;
+      if (!half_pixel_) rw = std::max(rw, 1.f), rh = std::max(rh, 1.f);
+    };
+    for (int64_t r = 0; r < nr; ++r) {  // checked here, on the calling thread, not inside the workers
       const int64_t b = int_at(ctx.input(2), r);
       if (b < 0 || b >= N)
         ctx.fail("batch_indices[" + std::to_string(r) + "] = " + std::to_string(b) + " out of range");
+      float sw, sh, rw, rh;
+      geometry(r, sw, sh, rw, rh);
+      if (sampling_ <= 0) {
+        adaptive_grid(rh, oh_, r);
+        adaptive_grid(rw, ow_, r);
+      }
     }
     const float* x = tx.data_as<float>();
     float* y = ctx.output(0).data_as<float>();
-    const float off = half_pixel_ ? 0.5f : 0.f;
     parallel_for(ctx.threading, nr * C, [&](int64_t rc) {
       const int64_t r = rc / C, c = rc % C;
-      const float* roi = rois + r * 4;
       const float* img = x + (int_at(ctx.input(2), r) * C + c) * H * W;
-      const float sw = roi[0] * scale_ - off, sh = roi[1] * scale_ - off;
-      float rw = roi[2] * scale_ - off - sw, rh = roi[3] * scale_ - off - sh;
-      if (!half_pixel_) rw = std::max(rw, 1.f), rh = std::max(rh, 1.f);
+      float sw, sh, rw, rh;
+      geometry(r, sw, sh, rw, rh);
       const float bh = rh / static_cast<float>(oh_), bw = rw / static_cast<float>(ow_);
-      const int64_t gh =
-          sampling_ > 0 ? sampling_ : static_cast<int64_t>(std::ceil(rh / static_cast<float>(oh_)));
-      const int64_t gw =
-          sampling_ > 0 ? sampling_ : static_cast<int64_t>(std::ceil(rw / static_cast<float>(ow_)));
+      const int64_t gh = sampling_ > 0 ? sampling_ : adaptive_grid(rh, oh_, r);
+      const int64_t gw = sampling_ > 0 ? sampling_ : adaptive_grid(rw, ow_, r);
       const float cnt = static_cast<float>(std::max<int64_t>(gh * gw, 1));
       float* out = y + rc * oh_ * ow_;
       for (int64_t ph = 0; ph < oh_; ++ph)

@@ -3,6 +3,7 @@
 // naive loops (batched matmul, diagonal, trace, ellipsis broadcast, three operands, implicit output).
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <limits>
 
 #include "ops/eval.h"
 #include "ops_test_util.h"
@@ -366,4 +367,10 @@ TEST_CASE("RoiAlign avg and max modes, both coordinate modes", "[ops][rnn][detec
   CHECK_THROWS_AS(eval_single("RoiAlign", {x, f32({1, 4}, {0, 0, 3, 3}), bi}, a, at(16)), Error);
   Attrs b;
   CHECK_THROWS_AS(eval_single("RoiAlign", {x, f32({1, 4}, {0, 0, 3, 3}), i64({1}, {2})}, b, at(16)), Error);
+  // The adaptive sampling grid (no sampling_ratio) of a NaN or absurdly large roi: an error, not a loop
+  // over 1e30 samples; an ordinary roi still runs.
+  for (float bad : {std::numeric_limits<float>::quiet_NaN(), 1e30f})
+    CHECK_THROWS_WITH(eval_single("RoiAlign", {x, f32({1, 4}, {0, 0, bad, 3}), bi}, b, at(16)),
+                      Catch::Contains("too many samples per bin"));
+  CHECK(eval_single("RoiAlign", {x, f32({1, 4}, {0, 0, 3, 3}), bi}, b, at(16))[0].numel() == 1);
 }
