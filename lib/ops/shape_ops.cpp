@@ -267,9 +267,8 @@ class CastOp : public OpKernel {
         unary_map<Ti, To>(x, y, th, [](Ti v) {
           if constexpr (std::is_same_v<To, bool>)
             return v != Ti(0);
-          else if constexpr (std::is_floating_point_v<Ti> && std::is_integral_v<To>)
-            return saturate_to_int<To>(
-                static_cast<double>(v));  // NaN, inf, 1e30: defined (ONNX leaves it open)
+          else if constexpr (std::is_floating_point_v<Ti> && std::is_integral_v<To>)  // NaN, inf, 1e30:
+            return saturate_to_int<To>(static_cast<double>(v));  // defined here, open in ONNX
           else
             return static_cast<To>(v);
         });
@@ -358,7 +357,7 @@ class RangeOp : public OpKernel {
       if (dl == 0) throw Error("Range delta is 0");
       const double q = std::ceil((li - st) / dl);
       // NaN or inf bounds, or a count no tensor holds, before the conversion to int64 (undefined past it).
-      if (std::isnan(q) || q > 72057594037927936.0)  // 2^56, shape_numel's limit
+      if (std::isnan(q) || q > static_cast<double>(kMaxElements))
         throw Error("Range (start " + std::to_string(st) + ", limit " + std::to_string(li) + ", delta " +
                     std::to_string(dl) + ") has no element count a tensor can hold");
       n = q > 0 ? static_cast<int64_t>(q) : 0;

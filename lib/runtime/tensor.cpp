@@ -109,12 +109,9 @@ int dtype_to_onnx(DType t) {
 }
 
 int64_t shape_numel(const Shape& s) {
-  // A model can ask for any dims (a Reshape target, a ConstantOfShape value): a product past 2^56
-  // elements is refused here, before it wraps or its byte size (x 16 at most) overflows an allocation.
-  constexpr int64_t kMax = int64_t{1} << 56;
   int64_t n = 1;
   for (int64_t d : s)
-    if (__builtin_mul_overflow(n, d, &n) || n > kMax || n < -kMax)
+    if (__builtin_mul_overflow(n, d, &n) || n > kMaxElements || n < -kMaxElements)
       throw Error("shape " + shape_str(s) + " has more elements than any tensor can hold");
   return n;
 }
@@ -128,6 +125,7 @@ std::string shape_str(const Shape& s) {
 Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape)) {
   for (int64_t d : shape_)
     if (d < 0) throw Error("negative dimension in shape " + shape_str(shape_));
+  numel_ = shape_numel(shape_);
   const size_t n = std::max<size_t>(bytes(), 1);
   void* p = std::aligned_alloc(64, (n + 63) / 64 * 64);
   if (!p) throw std::bad_alloc();
@@ -140,6 +138,7 @@ Tensor Tensor::view(DType dtype, Shape shape, void* data) {
   Tensor t;
   t.dtype_ = dtype;
   t.shape_ = std::move(shape);
+  t.numel_ = shape_numel(t.shape_);
   t.data_ = data;
   return t;
 }

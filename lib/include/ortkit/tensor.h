@@ -47,7 +47,10 @@ DType dtype_from_onnx(int onnx_elem_type);  ///< TensorProto_DataType value; und
 int dtype_to_onnx(DType t);
 
 using Shape = std::vector<int64_t>;
-int64_t shape_numel(const Shape& s);    ///< throws Error past 2^56 elements (a model's dims can be anything)
+/// The most elements a shape may have: a model can ask for any dims, and past this product (or its byte
+/// size, x 16 at most) int64 arithmetic would wrap.
+inline constexpr int64_t kMaxElements = int64_t{1} << 56;
+int64_t shape_numel(const Shape& s);    ///< throws Error past kMaxElements
 std::string shape_str(const Shape& s);  ///< "[1, 128, 768]"
 
 class Tensor {
@@ -61,7 +64,7 @@ class Tensor {
   DType dtype() const { return dtype_; }
   const Shape& shape() const { return shape_; }
   int64_t rank() const { return static_cast<int64_t>(shape_.size()); }
-  int64_t numel() const { return shape_numel(shape_); }
+  int64_t numel() const { return numel_; }  // checked once, when the shape is set
   size_t bytes() const { return static_cast<size_t>(numel()) * dtype_size(dtype_); }
   bool empty() const { return dtype_ == DType::undefined; }
 
@@ -88,6 +91,7 @@ class Tensor {
  private:
   DType dtype_ = DType::undefined;
   Shape shape_;
+  int64_t numel_ = 1;  // shape_numel(shape_)
   void* data_ = nullptr;
   std::shared_ptr<void> owner_;
 };
