@@ -166,7 +166,7 @@ class DFT : public OpKernel {
     } else {
       axis_ = ctx.attr().get_int("axis", 1);
     }
-    if (axis_known_) axis_ = checked_axis(axis_, [&](const std::string& m) { ctx.fail(m); });
+    if (axis_known_) axis_ = checked_axis(axis_, ctx);
     length_given_ = ctx.has_input(1);
     length_ = 0;
     if (length_given_ && ctx.input(1).constant) {
@@ -178,7 +178,7 @@ class DFT : public OpKernel {
     workers_ = std::max(1, ctx.threading.threads);
     const bool length_known = axis_known_ && (!length_given_ || length_ > 0);
     if (length_known) {
-      const int64_t L = length_ > 0 ? length_ : default_length(x.shape);
+      const int64_t L = length_ > 0 ? length_ : default_length(x.shape, axis_);
       if (L < 1) ctx.fail("transform length " + std::to_string(L) + " (dft_length must be >= 1)");
       if (is_pow2(L) || irfft()) {  // the FFT and the inverse real transform work in a line buffer
         scratch_len_ = L;
@@ -194,9 +194,7 @@ class DFT : public OpKernel {
   void run(RunContext& ctx) override {
     const Tensor& x = ctx.input(0);
     int64_t axis = axis_;
-    if (!axis_known_)
-      axis = checked_axis(static_cast<int64_t>(scalar_at(ctx.input(2))),
-                          [&](const std::string& m) { ctx.fail(m); });
+    if (!axis_known_) axis = checked_axis(static_cast<int64_t>(scalar_at(ctx.input(2))), ctx);
     int64_t L = length_;
     if (length_given_ && L == 0) {
       L = static_cast<int64_t>(scalar_at(ctx.input(1)));
@@ -232,11 +230,11 @@ class DFT : public OpKernel {
 
   /// The axis over the signal dims (the trailing re/im dim excluded); negative counts from the end of the
   /// whole tensor (opset 20's default -2 is the last signal dim).
-  template <class Fail>
-  int64_t checked_axis(int64_t axis, Fail&& fail) const {
+  template <class Ctx>  // CompileContext or RunContext
+  int64_t checked_axis(int64_t axis, const Ctx& ctx) const {
     const int64_t a = axis < 0 ? axis + rank_ : axis;
     if (a < 0 || a >= rank_ - 1)
-      fail("axis " + std::to_string(axis) + " out of range for rank " + std::to_string(rank_));
+      ctx.fail("axis " + std::to_string(axis) + " out of range for rank " + std::to_string(rank_));
     return a;
   }
 
@@ -245,7 +243,6 @@ class DFT : public OpKernel {
   int64_t default_length(const Shape& in, int64_t axis) const {
     return irfft() ? 2 * (in[axis] - 1) : in[axis];
   }
-  int64_t default_length(const Shape& in) const { return default_length(in, axis_); }
 
   Shape out_shape(const Shape& in, int64_t axis, int64_t L) const {
     Shape s = in;
