@@ -39,8 +39,11 @@ int run_verify(const VerifyArgs& a) {
   auto session = Session::open(a.model, opts);
   bool all_ok = true;
   int set_index = 0;
+  std::vector<DType> in_kinds, out_kinds;  // sequence / optional files are not TensorProtos
+  for (const auto& v : session->inputs()) in_kinds.push_back(v.dtype);
+  for (const auto& v : session->outputs()) out_kinds.push_back(v.dtype);
   for (const std::string& dir : data_sets(a.data_dir)) {
-    TestDataSet ds = load_test_data_set(dir);
+    TestDataSet ds = load_test_data_set(dir, in_kinds, out_kinds);
     // input_K.pb goes to the K-th graph input unless it carries a name the model knows.
     std::vector<NamedTensor> ins;
     const auto& model_inputs = session->inputs();
@@ -75,7 +78,10 @@ int run_verify(const VerifyArgs& a) {
       }
       if (k >= ds.outputs.size()) continue;
       const TensorDiff diff = compare_tensors(outs[k], ds.outputs[k], a.rtol, a.atol);
-      std::cout << "  output " << k << " '" << name << "' " << shape_str(outs[k].shape())
+      const std::string what = outs[k].is_list() ? std::string(dtype_name(outs[k].dtype())) + " of " +
+                                                       std::to_string(outs[k].items().size())
+                                                 : shape_str(outs[k].shape());
+      std::cout << "  output " << k << " '" << name << "' " << what
                 << std::setprecision(3) << std::scientific << "  max_abs_err " << diff.max_abs
                 << "  max_rel_err " << diff.max_rel << std::defaultfloat << "  "
                 << (diff.ok ? "PASS" : "FAIL");

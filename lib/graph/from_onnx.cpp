@@ -52,6 +52,10 @@ ValueInfo value_info(const onnx::ValueInfoProto& v) {
   ValueInfo out;
   out.name = v.name();
   if (!v.type().has_tensor_type()) {
+    // Sequences and optionals are whole values of their own kind; maps and sparse tensors stay undefined
+    // (the session then checks nothing about them, and the ops reject them).
+    if (v.type().has_sequence_type()) out.dtype = DType::sequence;
+    if (v.type().has_optional_type()) out.dtype = DType::optional;
     out.has_shape = false;
     return out;
   }

@@ -13,6 +13,7 @@
 #include <iterator>
 #include <sstream>
 
+#include "onnx/onnx-data_pb.h"
 #include "ortkit/error.h"
 #include "ortkit/narrow_types.h"
 
@@ -309,8 +310,96 @@ Tensor load_tensor_file(const std::string& path, std::string* name) {
   return tensor_from_proto(p, dir_of(path));
 }
 
+namespace {
+
+Tensor from_optional_proto(const onnx::OptionalProto& p, const std::string& dir, const std::string& where);
+
+Tensor from_sequence_proto(const onnx::SequenceProto& p, const std::string& dir, const std::string& where) {
+  std::vector<Tensor> items;
+  switch (p.elem_type()) {
+    case onnx::SequenceProto::UNDEFINED: break;  // an empty sequence may leave it unset
+    case onnx::SequenceProto::TENSOR:
+      for (const auto& t : p.tensor_values()) items.push_back(tensor_from_proto(t, dir));
+      break;
+    default:
+      throw Error("sequences of sequences, maps, optionals or sparse tensors are not supported (elem_type " +
+                      std::to_string(p.elem_type()) + ")",
+                  where);
+  }
+  if (p.elem_type() == onnx::SequenceProto::UNDEFINED && p.tensor_values_size())
+    throw Error("a sequence with tensor values but no elem_type", where);
+  const DType elem = items.empty() ? DType::undefined : items.front().dtype();
+  for (const Tensor& t : items)
+    if (t.dtype() != elem) throw Error("sequence items of different types", where);
+  return Tensor::sequence(elem, std::move(items));
+}
+
+Tensor from_optional_proto(const onnx::OptionalProto& p, const std::string& dir, const std::string& where) {
+  switch (p.elem_type()) {
+    case onnx::OptionalProto::UNDEFINED: return Tensor::optional_none(DType::undefined);
+    case onnx::OptionalProto::TENSOR:
+      if (!p.has_tensor_value()) return Tensor::optional_none(DType::undefined);
+      return Tensor::optional_of(tensor_from_proto(p.tensor_value(), dir));
+    case onnx::OptionalProto::SEQUENCE:
+      if (!p.has_sequence_value()) return Tensor::optional_none(DType::sequence);
+      return Tensor::optional_of(from_sequence_proto(p.sequence_value(), dir, where));
+    default:
+      throw Error("optionals of maps, optionals or sparse tensors are not supported (elem_type " +
+                      std::to_string(p.elem_type()) + ")",
+                  where);
+  }
+}
+
+}  // namespace
+
+Tensor load_value_file(const std::string& path, DType kind, std::string* name) {
+  if (kind != DType::sequence && kind != DType::optional) return load_tensor_file(path, name);
+  const std::string bytes = read_file(path);
+  google::protobuf::io::ArrayInputStream in(bytes.data(), static_cast<int>(bytes.size()));
+  if (kind == DType::sequence) {
+    onnx::SequenceProto p;
+    if (!parse_stream(&in, p)) throw Error("not a valid SequenceProto file", path);
+    if (name) *name = p.name();
+    return from_sequence_proto(p, dir_of(path), path);
+  }
+  onnx::OptionalProto p;
+  if (!parse_stream(&in, p)) throw Error("not a valid OptionalProto file", path);
+  if (name) *name = p.name();
+  return from_optional_proto(p, dir_of(path), path);
+}
+
+namespace {
+
+onnx::SequenceProto sequence_to_proto(const Tensor& t, const std::string& name) {
+  onnx::SequenceProto p;
+  p.set_name(name);
+  p.set_elem_type(onnx::SequenceProto::TENSOR);
+  for (const Tensor& i : t.items()) *p.add_tensor_values() = tensor_to_proto(i);
+  return p;
+}
+
+}  // namespace
+
 void save_tensor_file(const Tensor& t, const std::string& name, const std::string& path) {
-  write_file_atomic(path, tensor_to_proto(t, name).SerializeAsString());
+  if (t.dtype() == DType::sequence) {
+    write_file_atomic(path, sequence_to_proto(t, name).SerializeAsString());
+  } else if (t.dtype() == DType::optional) {
+    onnx::OptionalProto p;
+    p.set_name(name);
+    if (!t.items().empty()) {
+      const Tensor& v = t.items().front();
+      if (v.dtype() == DType::sequence) {
+        p.set_elem_type(onnx::OptionalProto::SEQUENCE);
+        *p.mutable_sequence_value() = sequence_to_proto(v, {});
+      } else {
+        p.set_elem_type(onnx::OptionalProto::TENSOR);
+        *p.mutable_tensor_value() = tensor_to_proto(v);
+      }
+    }
+    write_file_atomic(path, p.SerializeAsString());
+  } else {
+    write_file_atomic(path, tensor_to_proto(t, name).SerializeAsString());
+  }
 }
 
 }  // namespace ortkit::onnxio

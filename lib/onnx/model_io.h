@@ -28,6 +28,10 @@ Tensor tensor_from_proto(const onnx::TensorProto& t, const std::string& base_dir
 onnx::TensorProto tensor_to_proto(const Tensor& t, const std::string& name = {});
 /// Read one serialized TensorProto file (test_data_set_N/input_0.pb); returns its name through `name`.
 Tensor load_tensor_file(const std::string& path, std::string* name = nullptr);
+/// A serialized value file of the given kind: a SequenceProto for DType::sequence, an OptionalProto for
+/// DType::optional, a TensorProto otherwise (the bytes alone cannot tell them apart).
+Tensor load_value_file(const std::string& path, DType kind, std::string* name = nullptr);
+/// A TensorProto file; a SequenceProto / OptionalProto one for a sequence / optional (load_value_file).
 void save_tensor_file(const Tensor& t, const std::string& name, const std::string& path);
 
 /// Directory part of a path ("" -> ".").

@@ -6,7 +6,8 @@
 // (a branch or an iteration count decides their shape): they are copied out of the body's arena into
 // the plan's reusable dynamic buffers. Loop-carried values live in two kernel-owned buffers per value
 // (written alternately), because the body's outputs are views into an arena the next iteration reuses.
-// Sequence- and optional-typed values are not supported (the engine has no sequence type).
+// Sequence- and optional-typed values (If outputs, loop-carried values) pass as they are: their items
+// are owned tensors that no arena reuses (ortkit/tensor.h), so they need no copy.
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -34,6 +35,7 @@ struct Buffer {
     return mem.get();
   }
   Tensor copy_of(const Tensor& t) {
+    if (t.is_list()) return t;
     void* p = ensure(t.bytes());
     if (t.bytes()) std::memcpy(p, t.data(), t.bytes());
     return Tensor::view(t.dtype(), t.shape(), p);
@@ -58,6 +60,10 @@ int64_t axis_in(int64_t axis, int64_t rank, const RunContext& rc) {
 
 void copy_to_output(RunContext& rc, size_t i, const Tensor& t) {
   if (i >= rc.outputs.size()) return;
+  if (t.is_list()) {
+    rc.output(i) = t;
+    return;
+  }
   Tensor& o = rc.allocate_output(i, t.dtype(), t.shape());
   if (t.bytes()) std::memcpy(o.data(), t.data(), t.bytes());
 }
@@ -197,6 +203,8 @@ class Loop : public OpKernel {
       side = 1 - side;
       for (size_t k = 0; k < k_; ++k) {
         const Tensor& s = outs[1 + n_ + k];
+        if (s.is_list()) rc.fail("scan output " + std::to_string(k) + " is a " + dtype_name(s.dtype()) +
+                                 "; scan outputs must be tensors");
         if (it == 0) {
           acc_shape_[k] = s.shape();
           acc_dtype_[k] = s.dtype();

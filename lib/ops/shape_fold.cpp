@@ -54,10 +54,21 @@ class SizeOp : public OpKernel {
 class IdentityOp : public OpKernel {
  public:
   void compile(CompileContext& ctx) override {
+    list_ = ctx.input(0).dtype == DType::sequence || ctx.input(0).dtype == DType::optional;
+    if (list_) {  // a sequence or optional has no bytes to alias: the value itself is passed on
+      ctx.outputs[0].dtype = ctx.input(0).dtype;
+      ctx.outputs[0].data_dependent = true;
+      return;
+    }
     ctx.set_output(0, ctx.input(0).dtype, ctx.input(0).shape);
     ctx.outputs[0].alias_of_input = 0;
   }
-  void run(RunContext&) override {}  // the output aliases the input's bytes
+  void run(RunContext& ctx) override {  // a tensor output aliases the input's bytes
+    if (list_) ctx.output(0) = ctx.input(0);
+  }
+
+ private:
+  bool list_ = false;
 };
 
 /// Constant: the value attribute in any of its forms (value, value_float(s), value_int(s)).

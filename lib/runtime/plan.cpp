@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "ops/registry.h"
+
 namespace ortkit::runtime {
 namespace {
 
@@ -31,6 +33,12 @@ Tensor dynamic_tensor(Slot& s, DType dtype, const Shape& shape) {
   }
   std::memset(s.storage.get(), 0, bytes);
   return Tensor::view(dtype, shape, s.storage.get());
+}
+
+/// A sequence or optional reaching an op that reads tensor bytes would be read as an empty buffer.
+void check_list_input(const ops::NodeInfo& info, DType dt, const std::string& name) {
+  if ((dt == DType::sequence || dt == DType::optional) && !ops::accepts_lists(info))
+    throw Error("input '" + name + "' is a " + dtype_name(dt) + "; this op takes tensors", info.describe());
 }
 
 struct DynPool {
@@ -108,6 +116,7 @@ Plan::Plan(const graph::Graph& g, const std::vector<std::unique_ptr<ops::OpKerne
       st.in_slots.push_back(s);
       if (s >= 0) {
         const Slot& sl = slots_[s];
+        check_list_input(infos[ni], sl.dtype, in);
         d.present = true;
         d.dtype = sl.dtype;
         d.shape = sl.shape;
@@ -310,6 +319,7 @@ void Plan::run_dynamic(Step& st) {
     const int s = st.in_slots[j];
     if (s < 0) continue;
     const Tensor& t = slots_[s].tensor;
+    check_list_input(*st.compiled.node, t.dtype(), node.inputs[j]);
     cc.inputs[j].dtype = t.dtype();
     cc.inputs[j].shape = t.shape();
     cc.inputs[j].shape_known = true;
@@ -333,7 +343,6 @@ void Plan::run_dynamic(Step& st) {
   }
   st.rc.scratch = st.dyn_scratch.get();
   st.rc.scratch_bytes = cc.scratch_bytes;
-  (void)node;
 }
 
 void Plan::execute(const std::vector<const Tensor*>& given, std::vector<Tensor>& outputs) {

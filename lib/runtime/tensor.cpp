@@ -35,6 +35,8 @@ size_t dtype_size(DType t) {
     case DType::f8e8m0:
     case DType::f4e2m1: return 1;
     case DType::string:
+    case DType::sequence:
+    case DType::optional:
     case DType::undefined: return 0;
   }
   return 0;
@@ -67,6 +69,8 @@ const char* dtype_name(DType t) {
     case DType::f8e5m2fnuz: return "float8e5m2fnuz";
     case DType::f8e8m0: return "float8e8m0";
     case DType::f4e2m1: return "float4e2m1";
+    case DType::sequence: return "sequence";
+    case DType::optional: return "optional";
   }
   return "?";
 }
@@ -143,7 +147,44 @@ Tensor Tensor::view(DType dtype, Shape shape, void* data) {
   return t;
 }
 
+Tensor Tensor::sequence(DType elem, std::vector<Tensor> items) {
+  Tensor t;
+  t.dtype_ = DType::sequence;
+  t.elem_ = elem;
+  t.items_ = std::make_shared<const std::vector<Tensor>>(std::move(items));
+  return t;
+}
+
+Tensor Tensor::optional_of(Tensor value) {
+  Tensor t;
+  t.dtype_ = DType::optional;
+  t.elem_ = value.is_list() ? DType::sequence : value.dtype();
+  t.items_ = std::make_shared<const std::vector<Tensor>>(std::vector<Tensor>{std::move(value)});
+  return t;
+}
+
+Tensor Tensor::optional_none(DType elem) {
+  Tensor t;
+  t.dtype_ = DType::optional;
+  t.elem_ = elem;
+  t.items_ = std::make_shared<const std::vector<Tensor>>();
+  return t;
+}
+
+const std::vector<Tensor>& Tensor::items() const {
+  static const std::vector<Tensor> kNone;
+  return items_ ? *items_ : kNone;
+}
+
 Tensor Tensor::clone() const {
+  if (is_list()) {
+    std::vector<Tensor> copies;
+    copies.reserve(items().size());
+    for (const Tensor& i : items()) copies.push_back(i.clone());
+    Tensor t = *this;
+    t.items_ = std::make_shared<const std::vector<Tensor>>(std::move(copies));
+    return t;
+  }
   Tensor t(dtype_, shape_);
   if (bytes()) std::memcpy(t.data_, data_, bytes());
   return t;

@@ -56,12 +56,28 @@ Result run_case(const fs::path& dir, bool verbose) {
     if (!ops::OpRegistry::global().find(d, n.op_type(), opsets.count(d) ? opsets[d] : 1))
       return {Result::unclaimed, n.op_type()};
   }
+  // The kind of each graph value: a tensor's element type, or a sequence / optional (of tensors).
+  auto tensor_elem = [](const onnx::TypeProto& t) -> const onnx::TypeProto* {
+    const onnx::TypeProto* p = &t;
+    for (int depth = 0; depth < 3; ++depth) {
+      if (p->has_tensor_type()) return p;
+      if (p->has_sequence_type()) p = &p->sequence_type().elem_type();
+      else if (p->has_optional_type()) p = &p->optional_type().elem_type();
+      else return nullptr;
+    }
+    return nullptr;
+  };
   for (const auto* vs : {&proto.graph().input(), &proto.graph().output()})
     for (const auto& v : *vs) {
-      if (!v.type().has_tensor_type()) return {Result::unclaimed, "non-tensor graph input/output"};
-      if (v.type().tensor_type().elem_type() == onnx::TensorProto::STRING)
-        return {Result::unclaimed, "string tensors"};
+      const onnx::TypeProto* t = tensor_elem(v.type());
+      if (!t) return {Result::unclaimed, "map / sparse / nested graph input/output"};
+      if (t->tensor_type().elem_type() == onnx::TensorProto::STRING) return {Result::unclaimed, "string tensors"};
     }
+  auto kind_of = [](const onnx::ValueInfoProto& v) {
+    return v.type().has_sequence_type()   ? DType::sequence
+           : v.type().has_optional_type() ? DType::optional
+                                          : DType::f32;
+  };
   // Data sets feed the graph inputs that are not initializers, in order (IR < 4 models list their
   // weights as inputs too: the light CNNs of the onnx package).
   std::set<std::string> inits;
@@ -70,7 +86,9 @@ Result run_case(const fs::path& dir, bool verbose) {
   std::vector<const onnx::ValueInfoProto*> in_infos;
   for (const auto& v : proto.graph().input())
     if (!inits.count(v.name())) in_names.push_back(v.name()), in_infos.push_back(&v);
-  for (const auto& v : proto.graph().output()) out_names.push_back(v.name());
+  std::vector<DType> in_kinds, out_kinds;
+  for (const auto* v : in_infos) in_kinds.push_back(kind_of(*v));
+  for (const auto& v : proto.graph().output()) out_names.push_back(v.name()), out_kinds.push_back(kind_of(v));
   try {
     auto s = Session::open(model_path);
     int sets = 0;
@@ -78,7 +96,7 @@ Result run_case(const fs::path& dir, bool verbose) {
       const fs::path ds_dir = dir / ("test_data_set_" + std::to_string(k));
       if (!fs::exists(ds_dir)) break;
       ++sets;
-      runtime::TestDataSet ds = runtime::load_test_data_set(ds_dir.string());
+      runtime::TestDataSet ds = runtime::load_test_data_set(ds_dir.string(), in_kinds, out_kinds);
       // onnx 1.12's test data stores bfloat16 tensors as uint16: reinterpret the bits.
       auto as_model_type = [](Tensor& t, const onnx::ValueInfoProto& v) {
         if (t.dtype() == DType::u16 && v.type().tensor_type().elem_type() == onnx::TensorProto::BFLOAT16) {

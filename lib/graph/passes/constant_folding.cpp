@@ -49,7 +49,8 @@ int fold_constants(Graph& g) {
       continue;  // leave it to run time, where the error (if any) is reported with its inputs
     }
     bool all = true;
-    for (const Tensor& t : outs) all = all && t.dtype() != DType::undefined;
+    // A sequence or optional is made at run time: initializers are tensors.
+    for (const Tensor& t : outs) all = all && t.dtype() != DType::undefined && !t.is_list();
     if (!all) continue;
     for (size_t o = 0; o < n.outputs.size(); ++o)
       if (!n.outputs[o].empty()) g.initializers[n.outputs[o]] = std::make_shared<Tensor>(std::move(outs[o]));

@@ -8,7 +8,8 @@
 
 namespace ortkit {
 
-/// Element types. Values match nothing external; use dtype_from_onnx / dtype_to_onnx for ONNX's enum.
+/// Element types, plus the two non-tensor kinds of ONNX value (`sequence`, `optional`), which a Tensor
+/// carries as a list of owned tensors with no bytes of its own. Values match nothing external; use dtype_from_onnx / dtype_to_onnx for ONNX's enum.
 /// The narrow types after `string` (ONNX 1.14+: 4- and 2-bit integers, float8, float4) are stored one
 /// element per byte, unpacked, so every op that moves bytes by dtype_size() handles them unchanged: int4
 /// and int2 sign-extended into an int8, uint4 / uint2 / float4 in the low bits, float8 as its byte. Only
@@ -38,7 +39,9 @@ enum class DType : uint8_t {
   f8e5m2,
   f8e5m2fnuz,
   f8e8m0,
-  f4e2m1
+  f4e2m1,
+  sequence,  ///< an ONNX sequence: a list of tensors of one element type (Tensor::items())
+  optional   ///< an ONNX optional: no value, or one tensor or sequence (Tensor::items() holds 0 or 1)
 };
 
 size_t dtype_size(DType t);                 ///< bytes per element (0 for string/undefined)
@@ -60,6 +63,13 @@ class Tensor {
   Tensor(DType dtype, Shape shape);
   /// Borrowed storage: the caller keeps `data` alive while the tensor is used.
   static Tensor view(DType dtype, Shape shape, void* data);
+  /// An ONNX sequence of `elem` tensors. Items are kept as given: pass tensors that own their storage
+  /// (clone() views), since the sequence may outlive the memory a view points into.
+  static Tensor sequence(DType elem, std::vector<Tensor> items);
+  /// An ONNX optional holding `value` (a tensor or a sequence; owned as for sequence()).
+  static Tensor optional_of(Tensor value);
+  /// An ONNX optional with no value; `elem` is the declared type of what it would hold.
+  static Tensor optional_none(DType elem);
 
   DType dtype() const { return dtype_; }
   const Shape& shape() const { return shape_; }
@@ -67,6 +77,12 @@ class Tensor {
   int64_t numel() const { return numel_; }  // checked once, when the shape is set
   size_t bytes() const { return static_cast<size_t>(numel()) * dtype_size(dtype_); }
   bool empty() const { return dtype_ == DType::undefined; }
+  /// True for a sequence or an optional (no bytes of its own; see items()).
+  bool is_list() const { return dtype_ == DType::sequence || dtype_ == DType::optional; }
+  /// A sequence's items, or an optional's value (none or one); empty for a tensor.
+  const std::vector<Tensor>& items() const;
+  /// A sequence's element type, or the type an optional holds (DType::sequence for an optional sequence).
+  DType elem_dtype() const { return elem_; }
 
   void* data() { return data_; }
   const void* data() const { return data_; }
@@ -79,7 +95,7 @@ class Tensor {
     return static_cast<const T*>(data_);
   }
 
-  /// A deep copy with owned storage.
+  /// A deep copy with owned storage (sequences and optionals: of every item).
   Tensor clone() const;
   /// Point this tensor at other memory, keeping dtype and shape (drops ownership; the caller keeps
   /// `data` alive). Used by the runtime to re-target prebuilt views without allocating.
@@ -94,6 +110,8 @@ class Tensor {
   int64_t numel_ = 1;  // shape_numel(shape_)
   void* data_ = nullptr;
   std::shared_ptr<void> owner_;
+  DType elem_ = DType::undefined;                     // sequence / optional only
+  std::shared_ptr<const std::vector<Tensor>> items_;  // sequence / optional only; shared, never mutated
 };
 
 struct NamedTensor {

@@ -17,7 +17,8 @@ struct TensorDiff {
 };
 
 /// Floats: |a - e| <= atol + rtol * |e| (NaN matches NaN, inf matches the same inf); integers and bools
-/// exactly. dtype and shape must match.
+/// exactly. dtype and shape must match. Sequences match item by item; optionals when both hold nothing or
+/// their values match.
 TensorDiff compare_tensors(const Tensor& actual, const Tensor& expected, double rtol, double atol);
 
 /// One ONNX test_data_set_N folder: input_K.pb / output_K.pb in K order (names as stored, may be empty).
@@ -25,11 +26,15 @@ struct TestDataSet {
   std::vector<std::string> input_names, output_names;
   std::vector<Tensor> inputs, outputs;
 };
-TestDataSet load_test_data_set(const std::string& dir);
+/// `input_kinds` / `output_kinds` give the model's value kind per position where it is not a tensor
+/// (DType::sequence or DType::optional: those files hold a SequenceProto / OptionalProto).
+TestDataSet load_test_data_set(const std::string& dir, const std::vector<DType>& input_kinds = {},
+                               const std::vector<DType>& output_kinds = {});
 
 /// A serialized TensorProto file (.pb); `name` receives the stored name.
 Tensor load_tensor_pb(const std::string& path, std::string* name = nullptr);
-/// Write a tensor as a TensorProto file, atomically.
+/// Write a tensor as a TensorProto file (a sequence or optional as a SequenceProto / OptionalProto),
+/// atomically.
 void save_tensor_pb(const Tensor& t, const std::string& name, const std::string& path);
 
 }  // namespace ortkit
