@@ -81,10 +81,9 @@ int run_verify(const VerifyArgs& a) {
       const std::string what = outs[k].is_list() ? std::string(dtype_name(outs[k].dtype())) + " of " +
                                                        std::to_string(outs[k].items().size())
                                                  : shape_str(outs[k].shape());
-      std::cout << "  output " << k << " '" << name << "' " << what
-                << std::setprecision(3) << std::scientific << "  max_abs_err " << diff.max_abs
-                << "  max_rel_err " << diff.max_rel << std::defaultfloat << "  "
-                << (diff.ok ? "PASS" : "FAIL");
+      std::cout << "  output " << k << " '" << name << "' " << what << std::setprecision(3) << std::scientific
+                << "  max_abs_err " << diff.max_abs << "  max_rel_err " << diff.max_rel << std::defaultfloat
+                << "  " << (diff.ok ? "PASS" : "FAIL");
       if (!diff.ok) std::cout << " (" << diff.reason << ")";
       std::cout << "\n";
       all_ok = all_ok && diff.ok;

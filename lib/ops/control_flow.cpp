@@ -203,8 +203,9 @@ class Loop : public OpKernel {
       side = 1 - side;
       for (size_t k = 0; k < k_; ++k) {
         const Tensor& s = outs[1 + n_ + k];
-        if (s.is_list()) rc.fail("scan output " + std::to_string(k) + " is a " + dtype_name(s.dtype()) +
-                                 "; scan outputs must be tensors");
+        if (s.is_list())
+          rc.fail("scan output " + std::to_string(k) + " is a " + dtype_name(s.dtype()) +
+                  "; scan outputs must be tensors");
         if (it == 0) {
           acc_shape_[k] = s.shape();
           acc_dtype_[k] = s.dtype();

@@ -16,7 +16,9 @@
 namespace ortkit::ops {
 namespace {
 
-bool is_list_type(DType t) { return t == DType::sequence || t == DType::optional; }
+bool is_list_type(DType t) {
+  return t == DType::sequence || t == DType::optional;
+}
 
 void require_sequence(const CompileContext& cc, size_t i, const char* what) {
   if (cc.input(i).dtype != DType::sequence)
@@ -50,8 +52,8 @@ Tensor owned(const Tensor& t, const RunContext& rc) {
 
 void check_elem(const RunContext& rc, DType elem, const Tensor& t) {
   if (elem != DType::undefined && t.dtype() != elem)
-    rc.fail("the sequence holds " + std::string(dtype_name(elem)) + " tensors, got a " + dtype_name(t.dtype()) +
-            " tensor");
+    rc.fail("the sequence holds " + std::string(dtype_name(elem)) + " tensors, got a " +
+            dtype_name(t.dtype()) + " tensor");
 }
 
 void copy_out(RunContext& rc, size_t i, const Tensor& t) {
@@ -244,11 +246,15 @@ class ConcatFromSequence : public OpKernel {
     if (rank == 0 && !new_axis_) rc.fail("cannot concatenate scalars without new_axis");
     const int64_t axis = normalize_axis(axis_, new_axis_ ? rank + 1 : rank, rc.node->describe(), false);
     Shape out = f.shape();
-    if (new_axis_) out.insert(out.begin() + axis, 0);
+    if (new_axis_)
+      out.insert(out.begin() + axis, 0);
+    else
+      out[static_cast<size_t>(axis)] = 0;  // the items' lengths are summed below
     for (const Tensor& t : items) {
       bool ok = t.dtype() == f.dtype() && t.rank() == rank;
       for (int64_t d = 0; ok && d < rank; ++d)
-        ok = t.shape()[static_cast<size_t>(d)] == f.shape()[static_cast<size_t>(d)] || (!new_axis_ && d == axis);
+        ok = t.shape()[static_cast<size_t>(d)] == f.shape()[static_cast<size_t>(d)] ||
+             (!new_axis_ && d == axis);
       if (!ok)
         rc.fail("sequence items " + shape_str(f.shape()) + " " + dtype_name(f.dtype()) + " and " +
                 shape_str(t.shape()) + " " + dtype_name(t.dtype()) + " cannot be " +
@@ -330,7 +336,8 @@ class SequenceMap : public OpKernel {
 class OptionalOp : public OpKernel {
  public:
   void compile(CompileContext& cc) override {
-    if (cc.has_input(0) && cc.input(0).dtype == DType::optional) cc.fail("input must be a tensor or sequence");
+    if (cc.has_input(0) && cc.input(0).dtype == DType::optional)
+      cc.fail("input must be a tensor or sequence");
     cc.outputs[0].dtype = DType::optional;
     cc.outputs[0].data_dependent = true;
   }
@@ -379,11 +386,10 @@ class OptionalGetElement : public OpKernel {
 }  // namespace
 
 bool accepts_lists(const NodeInfo& n) {
-  static const char* kOps[] = {"Identity",           "If",                 "Loop",
-                               "SequenceEmpty",      "SequenceConstruct",  "SequenceInsert",
-                               "SequenceAt",         "SequenceErase",      "SequenceLength",
-                               "SplitToSequence",    "ConcatFromSequence", "SequenceMap",
-                               "Optional",           "OptionalHasElement", "OptionalGetElement"};
+  static const char* kOps[] = {
+      "Identity",           "If",          "Loop",          "SequenceEmpty",      "SequenceConstruct",
+      "SequenceInsert",     "SequenceAt",  "SequenceErase", "SequenceLength",     "SplitToSequence",
+      "ConcatFromSequence", "SequenceMap", "Optional",      "OptionalHasElement", "OptionalGetElement"};
   if (canonical_domain(n.domain) != kOnnxDomain) return false;
   for (const char* o : kOps)
     if (n.op_type == o) return true;
@@ -392,7 +398,8 @@ bool accepts_lists(const NodeInfo& n) {
 
 void register_sequence_ops(OpRegistry& r) {
   r.add(kOnnxDomain, "SequenceEmpty", 11, kAnyOpset, [] { return std::make_unique<SequenceEmpty>(); });
-  r.add(kOnnxDomain, "SequenceConstruct", 11, kAnyOpset, [] { return std::make_unique<SequenceConstruct>(); });
+  r.add(kOnnxDomain, "SequenceConstruct", 11, kAnyOpset,
+        [] { return std::make_unique<SequenceConstruct>(); });
   r.add(kOnnxDomain, "SequenceInsert", 11, kAnyOpset, [] { return std::make_unique<SequenceInsert>(); });
   r.add(kOnnxDomain, "SequenceAt", 11, kAnyOpset, [] { return std::make_unique<SequenceAt>(); });
   r.add(kOnnxDomain, "SequenceErase", 11, kAnyOpset, [] { return std::make_unique<SequenceErase>(); });
@@ -402,8 +409,10 @@ void register_sequence_ops(OpRegistry& r) {
         [] { return std::make_unique<ConcatFromSequence>(); });
   r.add(kOnnxDomain, "SequenceMap", 17, kAnyOpset, [] { return std::make_unique<SequenceMap>(); });
   r.add(kOnnxDomain, "Optional", 15, kAnyOpset, [] { return std::make_unique<OptionalOp>(); });
-  r.add(kOnnxDomain, "OptionalHasElement", 15, kAnyOpset, [] { return std::make_unique<OptionalHasElement>(); });
-  r.add(kOnnxDomain, "OptionalGetElement", 15, kAnyOpset, [] { return std::make_unique<OptionalGetElement>(); });
+  r.add(kOnnxDomain, "OptionalHasElement", 15, kAnyOpset,
+        [] { return std::make_unique<OptionalHasElement>(); });
+  r.add(kOnnxDomain, "OptionalGetElement", 15, kAnyOpset,
+        [] { return std::make_unique<OptionalGetElement>(); });
 }
 
 }  // namespace ortkit::ops

@@ -51,9 +51,10 @@ TensorDiff compare_tensors(const Tensor& actual, const Tensor& expected, double 
     const auto &a = actual.items(), &e = expected.items();
     if (a.size() != e.size()) {
       d.ok = false;
-      d.reason = actual.dtype() == DType::optional
-                     ? std::string(a.empty() ? "no value" : "a value") + ", expected " + (e.empty() ? "none" : "one")
-                     : std::to_string(a.size()) + " items, expected " + std::to_string(e.size());
+      d.reason =
+          actual.dtype() == DType::optional
+              ? std::string(a.empty() ? "no value" : "a value") + ", expected " + (e.empty() ? "none" : "one")
+              : std::to_string(a.size()) + " items, expected " + std::to_string(e.size());
       return d;
     }
     for (size_t i = 0; i < a.size(); ++i) {
@@ -115,7 +116,9 @@ TensorDiff compare_tensors(const Tensor& actual, const Tensor& expected, double 
 
 TestDataSet load_test_data_set(const std::string& dir, const std::vector<DType>& input_kinds,
                                const std::vector<DType>& output_kinds) {
-  auto kind = [](const std::vector<DType>& kinds, size_t k) { return k < kinds.size() ? kinds[k] : DType::f32; };
+  auto kind = [](const std::vector<DType>& kinds, size_t k) {
+    return k < kinds.size() ? kinds[k] : DType::f32;
+  };
   namespace fs = std::filesystem;
   if (!fs::is_directory(dir)) throw Error("not a directory", dir);
   TestDataSet ds;
@@ -123,14 +126,16 @@ TestDataSet load_test_data_set(const std::string& dir, const std::vector<DType>&
     const fs::path p = fs::path(dir) / ("input_" + std::to_string(k) + ".pb");
     if (!fs::exists(p)) break;
     std::string name;
-    ds.inputs.push_back(onnxio::load_value_file(p.string(), kind(input_kinds, static_cast<size_t>(k)), &name));
+    ds.inputs.push_back(
+        onnxio::load_value_file(p.string(), kind(input_kinds, static_cast<size_t>(k)), &name));
     ds.input_names.push_back(name);
   }
   for (int k = 0;; ++k) {
     const fs::path p = fs::path(dir) / ("output_" + std::to_string(k) + ".pb");
     if (!fs::exists(p)) break;
     std::string name;
-    ds.outputs.push_back(onnxio::load_value_file(p.string(), kind(output_kinds, static_cast<size_t>(k)), &name));
+    ds.outputs.push_back(
+        onnxio::load_value_file(p.string(), kind(output_kinds, static_cast<size_t>(k)), &name));
     ds.output_names.push_back(name);
   }
   if (ds.inputs.empty() && ds.outputs.empty()) throw Error("no input_N.pb or output_N.pb files", dir);

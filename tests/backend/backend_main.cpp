@@ -61,9 +61,12 @@ Result run_case(const fs::path& dir, bool verbose) {
     const onnx::TypeProto* p = &t;
     for (int depth = 0; depth < 3; ++depth) {
       if (p->has_tensor_type()) return p;
-      if (p->has_sequence_type()) p = &p->sequence_type().elem_type();
-      else if (p->has_optional_type()) p = &p->optional_type().elem_type();
-      else return nullptr;
+      if (p->has_sequence_type())
+        p = &p->sequence_type().elem_type();
+      else if (p->has_optional_type())
+        p = &p->optional_type().elem_type();
+      else
+        return nullptr;
     }
     return nullptr;
   };
@@ -71,7 +74,8 @@ Result run_case(const fs::path& dir, bool verbose) {
     for (const auto& v : *vs) {
       const onnx::TypeProto* t = tensor_elem(v.type());
       if (!t) return {Result::unclaimed, "map / sparse / nested graph input/output"};
-      if (t->tensor_type().elem_type() == onnx::TensorProto::STRING) return {Result::unclaimed, "string tensors"};
+      if (t->tensor_type().elem_type() == onnx::TensorProto::STRING)
+        return {Result::unclaimed, "string tensors"};
     }
   auto kind_of = [](const onnx::ValueInfoProto& v) {
     return v.type().has_sequence_type()   ? DType::sequence

@@ -9,11 +9,12 @@
 namespace ortkit {
 
 /// Element types, plus the two non-tensor kinds of ONNX value (`sequence`, `optional`), which a Tensor
-/// carries as a list of owned tensors with no bytes of its own. Values match nothing external; use dtype_from_onnx / dtype_to_onnx for ONNX's enum.
-/// The narrow types after `string` (ONNX 1.14+: 4- and 2-bit integers, float8, float4) are stored one
-/// element per byte, unpacked, so every op that moves bytes by dtype_size() handles them unchanged: int4
-/// and int2 sign-extended into an int8, uint4 / uint2 / float4 in the low bits, float8 as its byte. Only
-/// TensorProto files pack them (ortkit/narrow_types.h has the conversions).
+/// carries as a list of owned tensors with no bytes of its own. Values match nothing external; use
+/// dtype_from_onnx / dtype_to_onnx for ONNX's enum. The narrow types after `string` (ONNX 1.14+: 4- and 2-bit
+/// integers, float8, float4) are stored one element per byte, unpacked, so every op that moves bytes by
+/// dtype_size() handles them unchanged: int4 and int2 sign-extended into an int8, uint4 / uint2 / float4 in
+/// the low bits, float8 as its byte. Only TensorProto files pack them (ortkit/narrow_types.h has the
+/// conversions).
 enum class DType : uint8_t {
   undefined,
   f32,
