@@ -18,6 +18,7 @@ import argparse
 import math
 import os
 import sys
+from typing import List
 
 try:
     import numpy as np
@@ -366,6 +367,25 @@ class TinyMobileNetV2(nn.Module):
 
 
 # ------------------------------------------------------------------------------------ export
+class TinyListLoop(nn.Module):
+    """A scripted module with Python lists: torch.onnx.export writes the loop as a Loop whose body grows a
+    sequence (SequenceEmpty, SequenceInsert), torch.cat / torch.stack of the list as ConcatFromSequence,
+    and torch.split with a size as SplitToSequence (an RNN-style decode loop's export habit)."""
+
+    def __init__(self, hidden=8):
+        super().__init__()
+        self.cell = nn.Linear(hidden, hidden)
+
+    def forward(self, x, steps):
+        outs: List[torch.Tensor] = []
+        h = x
+        for _ in range(int(steps)):
+            h = torch.tanh(self.cell(h))
+            outs.append(h)
+        parts = torch.split(x, 3, dim=1)
+        return torch.cat(outs, 0), torch.stack(outs, 1), parts[-1]
+
+
 def init_transformer(m):
     for p in m.parameters():
         nn.init.normal_(p, 0.0, 0.02)
@@ -396,6 +416,11 @@ def text_inputs(with_types):
         types[:, 8:] = 1
         feeds["token_type_ids"] = types
     return feeds
+
+
+def loop_inputs():
+    g = torch.Generator().manual_seed(4)
+    return {"x": torch.randn(2, 8, generator=g), "steps": torch.tensor(3, dtype=torch.int64)}
 
 
 def image_inputs():
@@ -433,6 +458,9 @@ def models():
                                 {"input_ids": seq, "attention_mask": seq, "token_type_ids": seq,
                                  "last_hidden_state": seq}, True,
                                 {"functions": {BertLayer, BertSelfAttention, nn.LayerNorm}}),
+        # Scripted (torch.jit.script): lists become sequence values carried through a Loop.
+        "list_loop_tiny": (TinyListLoop, init_cnn, loop_inputs, ["cat", "stack", "last_part"],
+                           {"x": {0: "batch"}}, True, {"script": True}),
     }
 
 
@@ -462,6 +490,8 @@ def export(name, spec, out_root):
     if functions:
         opset = 15  # export_modules_as_functions needs opset 15
     feeds = make_inputs()
+    if extra.get("script"):
+        model = torch.jit.script(model)
     d = os.path.join(out_root, name)
     os.makedirs(os.path.join(d, "test_data_set_0"), exist_ok=True)
     path = os.path.join(d, "model.onnx")

@@ -4,7 +4,7 @@ if(NOT ORTKIT_TORCH_EXPORTS)  # tests/CMakeLists.txt: no python3-torch
   return()
 endif()
 foreach(_m bert_tiny roberta_tiny distilbert_tiny gpt2_tiny resnet_tiny resnet_tiny_bn mobilenet_tiny
-           bert_tiny_functions)
+           bert_tiny_functions list_loop_tiny)
   set(_d ${ORTKIT_TORCH_EXPORTS}/${_m})
   add_test(NAME torch_export:${_m}
            COMMAND $<TARGET_FILE:ort-bench> verify ${_d}/model.onnx ${_d}/test_data_set_0 --rtol 1e-4 --atol 1e-5)
