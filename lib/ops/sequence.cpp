@@ -123,6 +123,7 @@ class SequenceAt : public OpKernel {
  public:
   void compile(CompileContext& cc) override {
     require_sequence(cc, 0, "input_sequence");
+    require_tensor(cc, 1, "position");
     cc.outputs[0].data_dependent = true;
   }
   void run(RunContext& rc) override {
@@ -292,6 +293,7 @@ class SequenceMap : public OpKernel {
   void compile(CompileContext& cc) override {
     if (!body_.runner) build(cc.attr(), cc.num_inputs(), {}, cc.precision, cc.threading, cc.node->describe());
     require_sequence(cc, 0, "input_sequence");
+    for (size_t j = 1; j < formal_; ++j) cc.input(j);  // every input is required
     if (body_.formal() != formal_)
       cc.fail("the body takes " + std::to_string(body_.formal()) + " inputs, the node has " +
               std::to_string(formal_));

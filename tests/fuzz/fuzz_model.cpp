@@ -18,6 +18,16 @@ constexpr int64_t kMaxElements = 1 << 14;
 
 bool make_input(const ortkit::ValueInfo& v, ortkit::NamedTensor* out) {
   using ortkit::DType;
+  // Sequences and optionals: a model declares no element shapes we keep, so two float vectors (the
+  // kernels must reject other element types with an Error, not read them as floats).
+  if (v.dtype == DType::sequence || v.dtype == DType::optional) {
+    ortkit::Tensor a(DType::f32, {2}), b(DType::f32, {2});
+    a.data_as<float>()[0] = 1.f;
+    b.data_as<float>()[1] = -2.f;
+    *out = {v.name, v.dtype == DType::sequence ? ortkit::Tensor::sequence(DType::f32, {a, b})
+                                               : ortkit::Tensor::optional_of(a)};
+    return true;
+  }
   if (v.dtype == DType::undefined || v.dtype == DType::string || ortkit::dtype_size(v.dtype) == 0)
     return false;
   ortkit::Shape shape;
