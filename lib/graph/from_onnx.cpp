@@ -215,7 +215,12 @@ Graph from_onnx(const onnx::ModelProto& model, const std::string& source, const 
   auto opsets = std::make_shared<Opsets>();
   for (const auto& op : model.opset_import())
     (*opsets)[ops::canonical_domain(op.domain())] = static_cast<int>(op.version());
-  if (!opsets->count("")) throw Error("the model imports no ai.onnx opset", source);
+  // A model of other domains only (the training optimizers' ai.onnx.preview.training) may import no
+  // ai.onnx opset; an ai.onnx node without one would silently run at opset 1.
+  if (!opsets->count(""))
+    for (const auto& n : model.graph().node())
+      if (ops::canonical_domain(n.domain()).empty())
+        throw Error("the model imports no ai.onnx opset but uses its op " + n.op_type(), source);
   LocalFunctions fns(model, source);
   return graph_from_proto(model.graph(), opsets, fns, source, base_dir, false);
 }

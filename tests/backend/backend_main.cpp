@@ -48,6 +48,14 @@ Result run_case(const fs::path& dir, bool verbose) {
   } catch (const Error& e) {
     return {Result::unclaimed, e.message()};
   }
+  // onnx 1.12 computed this case's outputs with epsilon 1e-2 but wrote the node without it (default
+  // 1e-6); later onnx versions set the attribute.
+  if (dir.filename() == "test_adam_multiple" && proto.graph().node_size() == 1) {
+    bool has_eps = false;
+    for (const auto& a : proto.graph().node(0).attribute()) has_eps = has_eps || a.name() == "epsilon";
+    if (!has_eps)
+      return {Result::skip, "onnx 1.12 test data: outputs use epsilon 1e-2, the node does not set it"};
+  }
   std::map<std::string, int> opsets;
   for (const auto& op : proto.opset_import())
     opsets[ops::canonical_domain(op.domain())] = static_cast<int>(op.version());
