@@ -37,6 +37,7 @@ void register_all_ops(OpRegistry& r) {
   register_sequence_ops(r);
   register_tfidf_vectorizer_ops(r);
   register_training_ops(r);
+  register_ml_basic_ops(r);
   register_grid_sample_ops(r);
   register_spectral_ops(r);
   register_loss_ops(r);
