@@ -135,14 +135,10 @@ class If : public OpKernel {
 
 // ------------------------------------------------------------------------------------------------ Loop
 
-class Loop : public OpKernel {
+class Loop : public BodyKernel {
  public:
-  void prepack(const PrepackContext& pc) override {
-    build(*pc.attrs, pc.constants.size(), pc.constants, pc.precision, pc.threading, pc.node->describe(),
-          pc.optimization_level);
-  }
   void compile(CompileContext& cc) override {
-    if (!body_.runner) build(cc.attr(), cc.num_inputs(), {}, cc.precision, cc.threading, cc.node->describe());
+    ensure_body(cc);
     if (formal_ < 2) cc.fail("Loop needs inputs M and cond (either may be \"\")");
     const size_t n = formal_ - 2;
     const graph::Graph& g = body_.graph();
@@ -236,17 +232,8 @@ class Loop : public OpKernel {
   }
 
  private:
-  void build(const Attrs& a, size_t node_inputs, const std::vector<const Tensor*>& consts, Precision p,
-             const kernels::Threading& th, const std::string& where, int opt_level = 99) {
-    formal_ = formal_node_inputs(a, node_inputs, where);
-    build_body(body_, a, "body", node_inputs, consts, p, th, where, opt_level);
-    iter_ = Tensor(DType::i64, {});
-    cond_ = Tensor(DType::boolean, {});
-  }
-  std::vector<std::string> kernels_used() const override { return bodies_kernels({&body_}); }
-  Body body_;
-  size_t formal_ = 0, n_ = 0, k_ = 0;
-  Tensor iter_, cond_;
+  size_t n_ = 0, k_ = 0;
+  Tensor iter_{DType::i64, {}}, cond_{DType::boolean, {}};
   std::vector<Buffer> state_[2];
   std::vector<Tensor> cur_;
   std::vector<std::vector<char>> acc_;

@@ -284,14 +284,10 @@ class ConcatFromSequence : public OpKernel {
 
 /// SequenceMap: the body runs once per item of the sequence inputs (all of one length), seeing item i of
 /// each sequence input and every tensor input whole; each body output is collected into a sequence.
-class SequenceMap : public OpKernel {
+class SequenceMap : public BodyKernel {
  public:
-  void prepack(const PrepackContext& pc) override {
-    build(*pc.attrs, pc.constants.size(), pc.constants, pc.precision, pc.threading, pc.node->describe(),
-          pc.optimization_level);
-  }
   void compile(CompileContext& cc) override {
-    if (!body_.runner) build(cc.attr(), cc.num_inputs(), {}, cc.precision, cc.threading, cc.node->describe());
+    ensure_body(cc);
     require_sequence(cc, 0, "input_sequence");
     for (size_t j = 1; j < formal_; ++j) cc.input(j);  // every input is required
     if (body_.formal() != formal_)
@@ -323,16 +319,6 @@ class SequenceMap : public OpKernel {
       rc.output(k) = Tensor::sequence(elem, std::move(outs[k]));
     }
   }
-
- private:
-  void build(const Attrs& a, size_t node_inputs, const std::vector<const Tensor*>& consts, Precision p,
-             const kernels::Threading& th, const std::string& where, int opt_level = 99) {
-    formal_ = formal_node_inputs(a, node_inputs, where);
-    build_body(body_, a, "body", node_inputs, consts, p, th, where, opt_level);
-  }
-  std::vector<std::string> kernels_used() const override { return bodies_kernels({&body_}); }
-  Body body_;
-  size_t formal_ = 0;
 };
 
 class OptionalOp : public OpKernel {

@@ -88,4 +88,31 @@ inline void build_body(Body& b, const Attrs& attrs, const std::string& name, siz
   b.given.assign(names.size(), nullptr);
 }
 
+/// A kernel with one "body" subgraph (Loop, SequenceMap): built at prepack, with the outer constants
+/// folded into it, or at the first compile when prepack did not run. `formal_` counts the node's own
+/// inputs (without the outer-scope values appended after them).
+class BodyKernel : public OpKernel {
+ public:
+  void prepack(const PrepackContext& pc) override {
+    build(*pc.attrs, pc.constants.size(), pc.constants, pc.precision, pc.threading, pc.node->describe(),
+          pc.optimization_level);
+  }
+  std::vector<std::string> kernels_used() const override { return bodies_kernels({&body_}); }
+
+ protected:
+  void ensure_body(const CompileContext& cc) {
+    if (!body_.runner)
+      build(cc.attr(), cc.num_inputs(), {}, cc.precision, cc.threading, cc.node->describe(), 99);
+  }
+  Body body_;
+  size_t formal_ = 0;
+
+ private:
+  void build(const Attrs& a, size_t node_inputs, const std::vector<const Tensor*>& consts, Precision p,
+             const kernels::Threading& th, const std::string& where, int opt_level) {
+    formal_ = formal_node_inputs(a, node_inputs, where);
+    build_body(body_, a, "body", node_inputs, consts, p, th, where, opt_level);
+  }
+};
+
 }  // namespace ortkit::ops
