@@ -89,9 +89,9 @@ void register_elementwise_more_ops(OpRegistry& r);  // elementwise_more.cpp: tri
 void register_pad_resize_ops(OpRegistry& r);     // pad_resize.cpp: Pad, Resize, Upsample
 void register_gather_scatter_ops(OpRegistry& r); // gather_scatter.cpp: GatherElements/ND, Scatter*, Trilu...
 void register_control_flow_ops(OpRegistry& r);   // control_flow.cpp: If, Loop, Scan (subgraphs)
-void register_training_ops(OpRegistry& r);          // training.cpp: Adagrad, Momentum, Adam (preview.training)
-void register_tfidf_vectorizer_ops(OpRegistry& r);
-void register_ml_basic_ops(OpRegistry& r);  // ml_basic.cpp: ai.onnx.ml ArrayFeatureExtractor, Binarizer  // tfidf_vectorizer.cpp: TfIdfVectorizer
+void register_training_ops(OpRegistry& r);       // training.cpp: Adagrad, Momentum, Adam (preview.training)
+void register_tfidf_vectorizer_ops(OpRegistry& r);  // tfidf_vectorizer.cpp: TfIdfVectorizer
+void register_ml_basic_ops(OpRegistry& r);       // ml_basic.cpp: ai.onnx.ml ArrayFeatureExtractor, Binarizer
 void register_sequence_ops(OpRegistry& r);       // sequence.cpp: Sequence*, SplitToSequence, Optional*
 /// True for the ops that take sequence or optional inputs (sequence.cpp); every other op takes tensors.
 bool accepts_lists(const NodeInfo& n);
