@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "graph/graph.h"
+#include "ops/op_util.h"
 #include "ops/registry.h"
 #include "ops/subgraph_body.h"
 #include "runtime/subgraph.h"
@@ -56,16 +57,6 @@ int64_t axis_in(int64_t axis, int64_t rank, const RunContext& rc) {
   if (a < 0 || a >= rank)
     rc.fail("axis " + std::to_string(axis) + " is out of range for rank " + std::to_string(rank));
   return a;
-}
-
-void copy_to_output(RunContext& rc, size_t i, const Tensor& t) {
-  if (i >= rc.outputs.size()) return;
-  if (t.is_list()) {
-    rc.output(i) = t;
-    return;
-  }
-  Tensor& o = rc.allocate_output(i, t.dtype(), t.shape());
-  if (t.bytes()) std::memcpy(o.data(), t.data(), t.bytes());
 }
 
 /// A body output's declared type as an empty-along-axis tensor shape (zero iterations): [0] + dims when

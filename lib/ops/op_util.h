@@ -123,4 +123,17 @@ inline int64_t int_at(const Tensor& t, int64_t i) {
   return t.dtype() == DType::i32 ? t.data_as<int32_t>()[i] : t.data_as<int64_t>()[i];
 }
 
+/// A data-dependent output `i` (if the node has it) set to `t`: a tensor is copied into storage from the
+/// plan's dynamic pool (t may view memory the next run reuses); a sequence or optional, whose items are
+/// owned, is passed on as it is.
+inline void copy_to_output(RunContext& rc, size_t i, const Tensor& t) {
+  if (i >= rc.outputs.size()) return;
+  if (t.is_list()) {
+    rc.output(i) = t;
+    return;
+  }
+  Tensor& o = rc.allocate_output(i, t.dtype(), t.shape());
+  if (t.bytes()) std::memcpy(o.data(), t.data(), t.bytes());
+}
+
 }  // namespace ortkit::ops

@@ -10,15 +10,12 @@
 #include <cstring>
 
 #include "graph/graph.h"
+#include "ops/op_util.h"
 #include "ops/registry.h"
 #include "ops/subgraph_body.h"
 
 namespace ortkit::ops {
 namespace {
-
-bool is_list_type(DType t) {
-  return t == DType::sequence || t == DType::optional;
-}
 
 void require_sequence(const CompileContext& cc, size_t i, const char* what) {
   if (cc.input(i).dtype != DType::sequence)
@@ -26,7 +23,7 @@ void require_sequence(const CompileContext& cc, size_t i, const char* what) {
 }
 
 void require_tensor(const CompileContext& cc, size_t i, const char* what) {
-  if (is_list_type(cc.input(i).dtype))
+  if (is_list_dtype(cc.input(i).dtype))
     cc.fail(std::string(what) + " must be a tensor, got a " + dtype_name(cc.input(i).dtype));
 }
 
@@ -54,11 +51,6 @@ void check_elem(const RunContext& rc, DType elem, const Tensor& t) {
   if (elem != DType::undefined && t.dtype() != elem)
     rc.fail("the sequence holds " + std::string(dtype_name(elem)) + " tensors, got a " +
             dtype_name(t.dtype()) + " tensor");
-}
-
-void copy_out(RunContext& rc, size_t i, const Tensor& t) {
-  Tensor& o = rc.allocate_output(i, t.dtype(), t.shape());
-  if (t.bytes()) std::memcpy(o.data(), t.data(), t.bytes());
 }
 
 void sequence_output(CompileContext& cc, size_t i = 0) {
@@ -128,7 +120,8 @@ class SequenceAt : public OpKernel {
   }
   void run(RunContext& rc) override {
     const auto& items = rc.input(0).items();
-    copy_out(rc, 0, items[static_cast<size_t>(position(rc, 1, static_cast<int64_t>(items.size()), false))]);
+    copy_to_output(rc, 0,
+                   items[static_cast<size_t>(position(rc, 1, static_cast<int64_t>(items.size()), false))]);
   }
 };
 
@@ -364,10 +357,7 @@ class OptionalGetElement : public OpKernel {
       if (x.items().empty()) rc.fail("the optional input holds no value");
       v = &x.items().front();
     }
-    if (v->is_list())
-      rc.output(0) = *v;
-    else
-      copy_out(rc, 0, *v);
+    copy_to_output(rc, 0, *v);
   }
 };
 

@@ -65,7 +65,7 @@ class TfIdfVectorizer : public OpKernel {
     const std::string mode = a.get_string("mode");
     if (mode != "TF" && mode != "IDF" && mode != "TFIDF")
       cc.fail("mode must be TF, IDF or TFIDF, got '" + mode + "'");
-    mode_ = mode;
+    mode_ = mode == "TF" ? Mode::tf : mode == "IDF" ? Mode::idf : Mode::tfidf;
     const std::vector<int64_t> counts = a.get_ints("ngram_counts");
     indexes_ = a.get_ints("ngram_indexes");
     weights_ = a.get_floats("weights", {});
@@ -140,16 +140,16 @@ class TfIdfVectorizer : public OpKernel {
   }
 
   void weigh(float* y) const {
-    if (mode_ == "TF") return;
+    if (mode_ == Mode::tf) return;
     for (int64_t i = 0; i < output_size_; ++i) {
       const float w = weights_.empty() ? 1.f : weights_[static_cast<size_t>(i)];
-      y[i] = mode_ == "IDF" ? (y[i] > 0 ? w : 0.f) : y[i] * w;
+      y[i] = mode_ == Mode::idf ? (y[i] > 0 ? w : 0.f) : y[i] * w;
     }
   }
 
   bool built_ = false, dynamic_ = false;
   int64_t min_n_ = 1, max_n_ = 1, max_skip_ = 0, output_size_ = 0;
-  std::string mode_;
+  enum class Mode { tf, idf, tfidf } mode_ = Mode::tf;
   std::vector<int64_t> indexes_;
   std::vector<float> weights_;
   std::vector<TrieNode> trie_;

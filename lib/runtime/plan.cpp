@@ -37,7 +37,7 @@ Tensor dynamic_tensor(Slot& s, DType dtype, const Shape& shape) {
 
 /// A sequence or optional reaching an op that reads tensor bytes would be read as an empty buffer.
 void check_list_input(const ops::NodeInfo& info, DType dt, const std::string& name) {
-  if ((dt == DType::sequence || dt == DType::optional) && !ops::accepts_lists(info))
+  if (is_list_dtype(dt) && !ops::accepts_lists(info))
     throw Error("input '" + name + "' is a " + dtype_name(dt) + "; this op takes tensors", info.describe());
 }
 

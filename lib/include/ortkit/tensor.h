@@ -49,6 +49,10 @@ size_t dtype_size(DType t);                 ///< bytes per element (0 for string
 const char* dtype_name(DType t);            ///< "float32", "int64", "bool", ...
 DType dtype_from_onnx(int onnx_elem_type);  ///< TensorProto_DataType value; undefined if unsupported
 int dtype_to_onnx(DType t);
+/// A sequence or an optional: a value with no bytes of its own (Tensor::items()).
+inline bool is_list_dtype(DType t) {
+  return t == DType::sequence || t == DType::optional;
+}
 
 using Shape = std::vector<int64_t>;
 /// The most elements a shape may have: a model can ask for any dims, and past this product (or its byte
@@ -79,7 +83,7 @@ class Tensor {
   size_t bytes() const { return static_cast<size_t>(numel()) * dtype_size(dtype_); }
   bool empty() const { return dtype_ == DType::undefined; }
   /// True for a sequence or an optional (no bytes of its own; see items()).
-  bool is_list() const { return dtype_ == DType::sequence || dtype_ == DType::optional; }
+  bool is_list() const { return is_list_dtype(dtype_); }
   /// A sequence's items, or an optional's value (none or one); empty for a tensor.
   const std::vector<Tensor>& items() const;
   /// A sequence's element type, or the type an optional holds (DType::sequence for an optional sequence).
