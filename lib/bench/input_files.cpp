@@ -46,10 +46,9 @@ Tensor load_pb(const std::string& path, std::string* name) {
   onnx::TensorProto p;
   if (!p.ParseFromString(read_all(path))) throw Error("not a TensorProto file", path);
   DType dt = dtype_from_onnx(p.data_type());
-  if (dt == DType::undefined || dt == DType::string)
-    throw Error("unsupported data type " + std::to_string(p.data_type()), path);
-  // 4- and 2-bit types are packed in the file; the engine's reader unpacks them.
-  if (is_narrow(dt)) {
+  if (dt == DType::undefined) throw Error("unsupported data type " + std::to_string(p.data_type()), path);
+  // 4- and 2-bit types are packed in the file, strings are objects: the engine's reader makes both.
+  if (is_narrow(dt) || dt == DType::string) {
     if (name) *name = p.name();
     return onnxio::tensor_from_proto(p, onnxio::dir_of(path));
   }

@@ -181,7 +181,9 @@ GeneratedInputs make_inputs(const Session& session, int64_t batch, int64_t seq, 
     int64_t n = t.numel();
     int64_t last = shape.empty() ? 1 : std::max<int64_t>(shape.back(), 1);
     std::string name = lower(in.name);
-    if (in.dtype == DType::string) throw Error("string inputs are not supported", "input '" + in.name + "'");
+    if (in.dtype == DType::string)
+      throw Error("a string input cannot be made up; give it as a TensorProto file with --input-dir",
+                  "input '" + in.name + "'");
     if (is_integer(in.dtype) || in.dtype == DType::boolean) {
       if (contains(name, "mask")) {
         int64_t pad = std::min<int64_t>(static_cast<int64_t>(padding * static_cast<double>(last)), last - 1);

@@ -167,7 +167,6 @@ Tensor tensor_from_proto(const onnx::TensorProto& t, const std::string& base_dir
   const DType dt = dtype_from_onnx(t.data_type());
   if (dt == DType::undefined)
     throw Unsupported("unsupported element type " + element_type_name(t.data_type()), where);
-  if (dt == DType::string) throw Error("string tensors are not supported", where);
   Shape shape(t.dims().begin(), t.dims().end());
   for (int64_t d : shape)
     if (d < 0) throw Error("negative dimension " + std::to_string(d), where);
@@ -178,6 +177,17 @@ Tensor tensor_from_proto(const onnx::TensorProto& t, const std::string& base_dir
     if (d != 0 && n > (int64_t{1} << 40) / d)
       throw Error("shape " + shape_str(shape) + " is too large", where);
     n *= d;
+  }
+  if (dt == DType::string) {  // string_data only: raw and external data have no framing for strings
+    if (t.data_location() == onnx::TensorProto::EXTERNAL || t.has_raw_data())
+      throw Error("a string tensor must hold its values in string_data", where);
+    if (t.string_data_size() != n)
+      throw Error("holds " + std::to_string(t.string_data_size()) + " strings, its shape " +
+                      shape_str(shape) + " needs " + std::to_string(n),
+                  where);
+    Tensor out(dt, shape);
+    std::copy(t.string_data().begin(), t.string_data().end(), out.data_as<std::string>());
+    return out;
   }
   const size_t nbytes = stored_bytes(dt, n);
   if (t.data_location() != onnx::TensorProto::EXTERNAL && t.has_raw_data() && t.raw_data().size() != nbytes)
@@ -294,7 +304,9 @@ onnx::TensorProto tensor_to_proto(const Tensor& t, const std::string& name) {
   p.set_name(name);
   p.set_data_type(dtype_to_onnx(t.dtype()));
   for (int64_t d : t.shape()) p.add_dims(d);
-  if (packed(t.dtype()))
+  if (t.dtype() == DType::string)
+    for (int64_t i = 0; i < t.numel(); ++i) p.add_string_data(t.data_as<std::string>()[i]);
+  else if (packed(t.dtype()))
     p.set_raw_data(pack_narrow(t.dtype(), t.data_as<uint8_t>(), t.numel()));
   else
     p.set_raw_data(std::string(static_cast<const char*>(t.data()), t.bytes()));

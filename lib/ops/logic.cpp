@@ -127,7 +127,8 @@ class WhereOp : public OpKernel {
 }  // namespace
 
 void register_logic_ops(OpRegistry& r) {
-  r.add(kOnnxDomain, "Equal", 1, kAnyOpset, [] { return std::make_unique<CompareOp<Cmp::eq>>(); });
+  r.add(kOnnxDomain, "Equal", 1, kAnyOpset,
+        [] { return equal_with_strings(std::make_unique<CompareOp<Cmp::eq>>()); });
   r.add(kOnnxDomain, "Less", 1, kAnyOpset, [] { return std::make_unique<CompareOp<Cmp::lt>>(); });
   r.add(kOnnxDomain, "Greater", 1, kAnyOpset, [] { return std::make_unique<CompareOp<Cmp::gt>>(); });
   r.add(kOnnxDomain, "LessOrEqual", 12, kAnyOpset, [] { return std::make_unique<CompareOp<Cmp::le>>(); });

@@ -1,6 +1,6 @@
 // ai.onnx.ml feature ops that sklearn-onnx pipelines put in front of a model: ArrayFeatureExtractor
-// (columns of the last axis picked by index) and Binarizer (x > threshold as 1 or 0, in x's type). The
-// tree, label and string ops of the domain are not implemented.
+// (columns of the last axis picked by index) and Binarizer (x > threshold as 1 or 0, in x's type).
+// LabelEncoder is in label_encoder.cpp; the tree ops of the domain are not implemented.
 #include <cstring>
 
 #include "ops/registry.h"
@@ -90,9 +90,9 @@ class Binarizer : public OpKernel {
 }  // namespace
 
 void register_ml_basic_ops(OpRegistry& r) {
-  r.add("ai.onnx.ml", "ArrayFeatureExtractor", 1, kAnyOpset,
+  r.add(kMlDomain, "ArrayFeatureExtractor", 1, kAnyOpset,
         [] { return std::make_unique<ArrayFeatureExtractor>(); });
-  r.add("ai.onnx.ml", "Binarizer", 1, kAnyOpset, [] { return std::make_unique<Binarizer>(); });
+  r.add(kMlDomain, "Binarizer", 1, kAnyOpset, [] { return std::make_unique<Binarizer>(); });
 }
 
 }  // namespace ortkit::ops

@@ -20,6 +20,7 @@ namespace ortkit::ops {
 inline constexpr int kAnyOpset = 1 << 30;                  ///< open upper bound of an opset range
 inline constexpr const char* kOnnxDomain = "";             ///< ai.onnx ("ai.onnx" is accepted as an alias)
 inline constexpr const char* kMsDomain = "com.microsoft";  ///< contrib ops
+inline constexpr const char* kMlDomain = "ai.onnx.ml";     ///< classical ML (sklearn-onnx)
 inline constexpr const char* kOrtkitDomain = "ortkit";     ///< fused ops made by our optimizer
 
 using KernelFactory = std::function<std::unique_ptr<OpKernel>()>;
@@ -95,6 +96,13 @@ void register_ml_basic_ops(OpRegistry& r);       // ml_basic.cpp: ai.onnx.ml Arr
 void register_sequence_ops(OpRegistry& r);       // sequence.cpp: Sequence*, SplitToSequence, Optional*
 /// True for the ops that take sequence or optional inputs (sequence.cpp); every other op takes tensors.
 bool accepts_lists(const NodeInfo& n);
+void register_string_ops(OpRegistry& r);         // string_ops.cpp: String*, RegexFullMatch
+void register_label_encoder_ops(OpRegistry& r);  // label_encoder.cpp: ai.onnx.ml LabelEncoder
+/// True for the ops that take string tensors (string_ops.cpp); every other op is refused one at compile.
+bool accepts_strings(const NodeInfo& n);
+/// Cast and Equal with a second kernel for strings (string_cast.cpp), picked at compile.
+std::unique_ptr<OpKernel> cast_with_strings(std::unique_ptr<OpKernel> numeric);
+std::unique_ptr<OpKernel> equal_with_strings(std::unique_ptr<OpKernel> numeric);
 void register_tensor_misc_ops(OpRegistry& r);    // tensor_misc.cpp: OneHot, EyeLike, TopK, NonZero, ...
 void register_grid_sample_ops(OpRegistry& r);    // grid_sample.cpp: GridSample
 void register_spectral_ops(OpRegistry& r);       // spectral.cpp: DFT, STFT, MelWeightMatrix

@@ -54,8 +54,8 @@ class SizeOp : public OpKernel {
 class IdentityOp : public OpKernel {
  public:
   void compile(CompileContext& ctx) override {
-    list_ = is_list_dtype(ctx.input(0).dtype);
-    if (list_) {  // a sequence or optional has no bytes to alias: the value itself is passed on
+    list_ = is_list_dtype(ctx.input(0).dtype) || ctx.input(0).dtype == DType::string;
+    if (list_) {  // no bytes to alias (a sequence, optional or strings): the value itself is passed on
       ctx.outputs[0].dtype = ctx.input(0).dtype;
       ctx.outputs[0].data_dependent = true;
       return;

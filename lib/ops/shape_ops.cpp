@@ -55,7 +55,10 @@ class ViewOp : public OpKernel {
     Vals v{nullptr, &ctx, ctx.node->describe()};
     const Tensor& x = ctx.input(0);
     Tensor& y = ctx.allocate_output(0, x.dtype(), infer_run(x.shape(), v, ctx));
-    if (x.bytes()) std::memcpy(y.data(), x.data(), x.bytes());
+    if (x.dtype() == DType::string)
+      std::copy_n(x.data_as<std::string>(), x.numel(), y.data_as<std::string>());
+    else if (x.bytes())
+      std::memcpy(y.data(), x.data(), x.bytes());
   }
 
  protected:
@@ -424,7 +427,7 @@ void register_shape_ops(OpRegistry& r) {
   r.add(kOnnxDomain, "Squeeze", 13, kAnyOpset, [] { return std::make_unique<SqueezeOp>(false, true); });
   r.add(kOnnxDomain, "Unsqueeze", 1, 12, [] { return std::make_unique<SqueezeOp>(true, false); });
   r.add(kOnnxDomain, "Unsqueeze", 13, kAnyOpset, [] { return std::make_unique<SqueezeOp>(true, true); });
-  r.add(kOnnxDomain, "Cast", 6, kAnyOpset, [] { return std::make_unique<CastOp>(); });
+  r.add(kOnnxDomain, "Cast", 6, kAnyOpset, [] { return cast_with_strings(std::make_unique<CastOp>()); });
   r.add(kOnnxDomain, "ConstantOfShape", 9, kAnyOpset, [] { return std::make_unique<ConstantOfShapeOp>(); });
   r.add(kOnnxDomain, "Range", 11, kAnyOpset, [] { return std::make_unique<RangeOp>(); });
   r.add(kOnnxDomain, "Expand", 8, kAnyOpset, [] { return std::make_unique<ExpandOp>(); });

@@ -145,8 +145,7 @@ class CastLikeOp : public OpKernel {
       cast_ = e->make();
     }
     const DType to = ctx.input(1).dtype;
-    if (to == DType::undefined || to == DType::string)
-      ctx.unsupported(std::string("CastLike to ") + dtype_name(to));
+    if (to == DType::undefined) ctx.unsupported(std::string("CastLike to ") + dtype_name(to));
     attrs_ = Attrs({}, ctx.node->describe());
     attrs_.set_int("to", dtype_to_onnx(to));
     // saturate (19+) and round_mode (24+) mean what they mean for Cast.

@@ -1,10 +1,12 @@
 // TfIdfVectorizer (opset 9+): n-gram counts of integer token ids (what sklearn-onnx writes after a
 // tokenizer, and text models' bag-of-n-grams features), weighted TF, IDF or TFIDF. The pool's n-grams go
 // into a trie at compile; each row is walked from every start position for every skip distance, unigrams
-// once (skips do not change them), exactly as the ONNX reference and ONNX Runtime count. String pools
-// (pool_strings) need string tensors, which the engine does not have.
+// once (skips do not change them), exactly as the ONNX reference and ONNX Runtime count. A string pool
+// (pool_strings, with string input) is numbered word by word, and each row's words are looked up to the
+// same numbers (a word outside the pool gets none that the trie holds).
 #include <algorithm>
 #include <map>
+#include <unordered_map>
 
 #include "ops/registry.h"
 
@@ -15,8 +17,12 @@ class TfIdfVectorizer : public OpKernel {
  public:
   void compile(CompileContext& cc) override {
     const Attrs& a = cc.attr();
-    if (a.has("pool_strings")) cc.unsupported("pool_strings (string tensors)");
-    cc.require_dtype(0, {DType::i32, DType::i64});
+    strings_ = a.has("pool_strings");
+    if (strings_ == a.has("pool_int64s")) cc.fail("needs exactly one of pool_strings and pool_int64s");
+    if (strings_)
+      cc.require_dtype(0, {DType::string});
+    else
+      cc.require_dtype(0, {DType::i32, DType::i64});
     const InputDesc& x = cc.input(0);
     if (x.shape_known && x.shape.size() > 2)
       cc.fail("input must be [C] or [N, C], got " + shape_str(x.shape));
@@ -42,8 +48,19 @@ class TfIdfVectorizer : public OpKernel {
     Tensor& y = dynamic_ ? rc.allocate_output(0, DType::f32, out_shape) : rc.output(0);
     float* out = y.data_as<float>();
     std::fill(out, out + y.numel(), 0.f);
+    std::vector<int64_t> words;
+    if (strings_) {
+      words.resize(static_cast<size_t>(x.numel()));
+      const std::string* in = x.data_as<std::string>();
+      for (int64_t i = 0; i < x.numel(); ++i) {
+        const auto it = vocab_.find(in[i]);
+        words[static_cast<size_t>(i)] = it == vocab_.end() ? -1 : it->second;
+      }
+    }
     for (int64_t r = 0; r < rows; ++r) {
-      if (x.dtype() == DType::i32)
+      if (strings_)
+        count_row(words.data() + r * cols, cols, out + r * output_size_);
+      else if (x.dtype() == DType::i32)
         count_row(x.data_as<int32_t>() + r * cols, cols, out + r * output_size_);
       else
         count_row(x.data_as<int64_t>() + r * cols, cols, out + r * output_size_);
@@ -69,7 +86,14 @@ class TfIdfVectorizer : public OpKernel {
     const std::vector<int64_t> counts = a.get_ints("ngram_counts");
     indexes_ = a.get_ints("ngram_indexes");
     weights_ = a.get_floats("weights", {});
-    const std::vector<int64_t> pool = a.get_ints("pool_int64s", {});
+    std::vector<int64_t> pool;
+    if (strings_) {  // words numbered in pool order; a repeated word keeps its first number
+      vocab_.clear();
+      for (const std::string& w : a.get_strings("pool_strings"))
+        pool.push_back(vocab_.emplace(w, static_cast<int64_t>(vocab_.size())).first->second);
+    } else {
+      pool = a.get_ints("pool_int64s");
+    }
     if (min_n_ < 1 || max_n_ < min_n_ || max_skip_ < 0)
       cc.fail("need 1 <= min_gram_length <= max_gram_length and max_skip_count >= 0, got " +
               std::to_string(min_n_) + ", " + std::to_string(max_n_) + ", " + std::to_string(max_skip_));
@@ -147,7 +171,8 @@ class TfIdfVectorizer : public OpKernel {
     }
   }
 
-  bool built_ = false, dynamic_ = false;
+  bool built_ = false, dynamic_ = false, strings_ = false;
+  std::unordered_map<std::string, int64_t> vocab_;  // pool_strings' words, numbered
   int64_t min_n_ = 1, max_n_ = 1, max_skip_ = 0, output_size_ = 0;
   enum class Mode { tf, idf, tfidf } mode_ = Mode::tf;
   std::vector<int64_t> indexes_;

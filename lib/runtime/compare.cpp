@@ -74,6 +74,22 @@ TensorDiff compare_tensors(const Tensor& actual, const Tensor& expected, double 
     d.reason = "shape " + shape_str(actual.shape()) + ", expected " + shape_str(expected.shape());
     return d;
   }
+  if (actual.dtype() == DType::string) {  // exact, byte for byte
+    const std::string *a = actual.data_as<std::string>(), *e = expected.data_as<std::string>();
+    int64_t first_bad = -1;
+    for (int64_t i = 0; i < actual.numel(); ++i)
+      if (a[i] != e[i]) {
+        if (first_bad < 0) first_bad = i;
+        ++d.mismatches;
+      }
+    if (d.mismatches) {
+      d.ok = false;
+      d.reason = std::to_string(d.mismatches) + " of " + std::to_string(actual.numel()) +
+                 " strings differ; first at index " + std::to_string(first_bad) + ": \"" + a[first_bad] +
+                 "\" vs expected \"" + e[first_bad] + "\"";
+    }
+    return d;
+  }
   const bool fl = is_float(actual.dtype());
   // float8 / float4 compare bit for bit (value and sign, so -0 is not +0), any NaN equal to any NaN;
   // the 4- and 2-bit integers compare as integers (below).

@@ -26,6 +26,7 @@ std::shared_ptr<void> alloc_bytes(size_t n) {
 
 /// Storage for a dynamic slot, reused when big enough.
 Tensor dynamic_tensor(Slot& s, DType dtype, const Shape& shape) {
+  if (dtype == DType::string) return Tensor(dtype, shape);  // objects, made afresh each run
   const size_t bytes = static_cast<size_t>(shape_numel(shape)) * dtype_size(dtype);
   if (!s.storage || s.capacity < bytes) {
     s.storage = alloc_bytes(bytes);
@@ -35,10 +36,13 @@ Tensor dynamic_tensor(Slot& s, DType dtype, const Shape& shape) {
   return Tensor::view(dtype, shape, s.storage.get());
 }
 
-/// A sequence or optional reaching an op that reads tensor bytes would be read as an empty buffer.
+/// A sequence, optional or string tensor reaching an op that reads tensor bytes would be read as an empty
+/// buffer: only the ops that say they take them may see one.
 void check_list_input(const ops::NodeInfo& info, DType dt, const std::string& name) {
   if (is_list_dtype(dt) && !ops::accepts_lists(info))
     throw Error("input '" + name + "' is a " + dtype_name(dt) + "; this op takes tensors", info.describe());
+  if (dt == DType::string && !ops::accepts_strings(info))
+    throw Unsupported("input '" + name + "' is a string tensor; this op takes numbers", info.describe());
 }
 
 struct DynPool {
@@ -217,6 +221,9 @@ Plan::Plan(const graph::Graph& g, const std::vector<std::unique_ptr<ops::OpKerne
             s.kind = Slot::Kind::dynamic;
             s.alias_root = -1;
           }
+        } else if (od.dtype == DType::string) {
+          throw Error("a string output must be allocated at run time (data_dependent) or alias an input",
+                      node.info().describe());
         } else {
           s.kind = Slot::Kind::arena;
           s.buffer = static_cast<int>(requests_.size());

@@ -1,5 +1,6 @@
 #include "ortkit/tensor.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -130,6 +131,12 @@ Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape
   for (int64_t d : shape_)
     if (d < 0) throw Error("negative dimension in shape " + shape_str(shape_));
   numel_ = shape_numel(shape_);
+  if (dtype_ == DType::string) {  // constructed objects, not bytes: owned as an array
+    auto* strs = new std::string[static_cast<size_t>(std::max<int64_t>(numel_, 1))];
+    owner_ = std::shared_ptr<void>(strs, [](void* q) { delete[] static_cast<std::string*>(q); });
+    data_ = strs;
+    return;
+  }
   const size_t n = std::max<size_t>(bytes(), 1);
   void* p = std::aligned_alloc(64, (n + 63) / 64 * 64);
   if (!p) throw std::bad_alloc();
@@ -186,7 +193,10 @@ Tensor Tensor::clone() const {
     return t;
   }
   Tensor t(dtype_, shape_);
-  if (bytes()) std::memcpy(t.data_, data_, bytes());
+  if (dtype_ == DType::string)
+    std::copy_n(data_as<std::string>(), numel_, t.data_as<std::string>());
+  else if (bytes())
+    std::memcpy(t.data_, data_, bytes());
   return t;
 }
 

@@ -82,8 +82,6 @@ Result run_case(const fs::path& dir, bool verbose) {
     for (const auto& v : *vs) {
       const onnx::TypeProto* t = tensor_elem(v.type());
       if (!t) return {Result::unclaimed, "map / sparse / nested graph input/output"};
-      if (t->tensor_type().elem_type() == onnx::TensorProto::STRING)
-        return {Result::unclaimed, "string tensors"};
     }
   auto kind_of = [](const onnx::ValueInfoProto& v) {
     return v.type().has_sequence_type()   ? DType::sequence

@@ -28,7 +28,7 @@ bool make_input(const ortkit::ValueInfo& v, ortkit::NamedTensor* out) {
                                                : ortkit::Tensor::optional_of(a)};
     return true;
   }
-  if (v.dtype == DType::undefined || v.dtype == DType::string || ortkit::dtype_size(v.dtype) == 0)
+  if (v.dtype == DType::undefined || (v.dtype != DType::string && ortkit::dtype_size(v.dtype) == 0))
     return false;
   ortkit::Shape shape;
   int64_t n = 1;
@@ -37,6 +37,13 @@ bool make_input(const ortkit::ValueInfo& v, ortkit::NamedTensor* out) {
     if (x > kMaxElements || (x > 0 && n > kMaxElements / x)) return false;
     shape.push_back(x);
     n *= x;
+  }
+  if (v.dtype == DType::string) {  // words, numbers, empty and malformed UTF-8
+    static const char* kWords[] = {"monday", "1.5", "", "a b-c", "\xff\xfe", "INF"};
+    ortkit::Tensor t(DType::string, shape);
+    for (int64_t i = 0; i < n; ++i) t.data_as<std::string>()[i] = kWords[i % 6];
+    *out = {v.name, t};
+    return true;
   }
   ortkit::Tensor t(v.dtype, shape);
   auto* bytes = static_cast<uint8_t*>(t.data());

@@ -94,6 +94,18 @@ class ModelBuilder {
     a->set_type(onnx::AttributeProto::INTS);
     for (int64_t x : v) a->add_ints(x);
   }
+  static void attr_string(onnx::NodeProto& n, const std::string& name, const std::string& v) {
+    auto* a = n.add_attribute();
+    a->set_name(name);
+    a->set_type(onnx::AttributeProto::STRING);
+    a->set_s(v);
+  }
+  static void attr_strings(onnx::NodeProto& n, const std::string& name, const std::vector<std::string>& v) {
+    auto* a = n.add_attribute();
+    a->set_name(name);
+    a->set_type(onnx::AttributeProto::STRINGS);
+    for (const auto& x : v) a->add_strings(x);
+  }
   static void attr_tensor(onnx::NodeProto& n, const std::string& name, const Tensor& t) {
     auto* a = n.add_attribute();
     a->set_name(name);
@@ -146,6 +158,14 @@ inline Tensor make_i64(Shape s, std::vector<int64_t> v) {
   Tensor t(DType::i64, std::move(s));
   std::copy(v.begin(), v.end(), t.data_as<int64_t>());
   return t;
+}
+inline Tensor make_strings(Shape s, std::vector<std::string> v) {
+  Tensor t(DType::string, std::move(s));
+  std::copy(v.begin(), v.end(), t.data_as<std::string>());
+  return t;
+}
+inline std::vector<std::string> strings_of(const Tensor& t) {
+  return {t.data_as<std::string>(), t.data_as<std::string>() + t.numel()};
 }
 /// Deterministic pseudo-random floats in [-1, 1).
 inline Tensor make_random(Shape s, uint32_t seed = 1) {

@@ -14,7 +14,8 @@ namespace ortkit {
 /// integers, float8, float4) are stored one element per byte, unpacked, so every op that moves bytes by
 /// dtype_size() handles them unchanged: int4 and int2 sign-extended into an int8, uint4 / uint2 / float4 in
 /// the low bits, float8 as its byte. Only TensorProto files pack them (ortkit/narrow_types.h has the
-/// conversions).
+/// conversions). A `string` tensor holds std::string objects (data_as<std::string>()), owned as an array;
+/// it has no bytes (bytes() is 0), so only the ops that say they take strings see one (ops::accepts_strings).
 enum class DType : uint8_t {
   undefined,
   f32,
@@ -64,7 +65,7 @@ std::string shape_str(const Shape& s);  ///< "[1, 128, 768]"
 class Tensor {
  public:
   Tensor() = default;
-  /// Owned, zero-filled, 64-byte aligned storage.
+  /// Owned, zero-filled, 64-byte aligned storage (strings: numel() empty strings).
   Tensor(DType dtype, Shape shape);
   /// Borrowed storage: the caller keeps `data` alive while the tensor is used.
   static Tensor view(DType dtype, Shape shape, void* data);
