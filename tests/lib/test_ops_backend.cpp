@@ -114,8 +114,7 @@ bool load_pb(const fs::path& p, Msg& m) {
 // The library's own readers, so these cases also exercise the loader the engine uses.
 Tensor from_proto(const onnx::TensorProto& tp) {
   const DType dt = dtype_from_onnx(tp.data_type());
-  if (dt == DType::undefined)
-    throw Unsupported("tensor dtype " + std::to_string(tp.data_type()));
+  if (dt == DType::undefined) throw Unsupported("tensor dtype " + std::to_string(tp.data_type()));
   return onnxio::tensor_from_proto(tp);
 }
 
