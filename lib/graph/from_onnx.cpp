@@ -73,36 +73,6 @@ ValueInfo value_info(const onnx::ValueInfoProto& v) {
   return out;
 }
 
-/// The value of a Constant node, or null when it has a form we keep as a node (sparse, strings).
-std::shared_ptr<const Tensor> constant_value(const Node& n) {
-  const ops::Attrs& a = n.attrs;
-  auto t = std::make_shared<Tensor>();
-  if (a.has("value") && a.find("value")->kind == ops::Attribute::Kind::t) {
-    *t = a.get_tensor("value");
-  } else if (a.has("value_float")) {
-    *t = Tensor(DType::f32, {});
-    *t->data_as<float>() = a.get_float("value_float");
-  } else if (a.has("value_floats")) {
-    const auto v = a.get_floats("value_floats");
-    *t = Tensor(DType::f32, {static_cast<int64_t>(v.size())});
-    std::copy(v.begin(), v.end(), t->data_as<float>());
-  } else if (a.has("value_int")) {
-    *t = Tensor(DType::i64, {});
-    *t->data_as<int64_t>() = a.get_int("value_int");
-  } else if (a.has("value_ints")) {
-    const auto v = a.get_ints("value_ints");
-    *t = Tensor(DType::i64, {static_cast<int64_t>(v.size())});
-    std::copy(v.begin(), v.end(), t->data_as<int64_t>());
-  } else {
-    return nullptr;
-  }
-  return t;
-}
-
-}  // namespace
-
-namespace {
-
 /// One GraphProto (the model's graph or a subgraph) as a Graph. A subgraph may read values of enclosing
 /// scopes: those become its outer_refs instead of an error.
 /// `fns` expands calls of the model's local functions (their body nodes carry their own opsets).
@@ -172,7 +142,7 @@ Graph graph_from_proto(const onnx::GraphProto& gp, const std::shared_ptr<const O
     }
     n.attrs = ops::Attrs(std::move(attrs), n.info().describe());
     if (n.op_type == "Constant" && n.domain.empty() && n.outputs.size() == 1) {
-      if (auto v = constant_value(n)) {
+      if (auto v = ops::constant_node_value(n.attrs)) {
         g.initializers[n.outputs[0]] = std::move(v);
         continue;
       }

@@ -37,6 +37,7 @@ struct Buffer {
   }
   Tensor copy_of(const Tensor& t) {
     if (t.is_list()) return t;
+    if (t.dtype() == DType::string) return t.clone();  // objects: an owned deep copy
     void* p = ensure(t.bytes());
     if (t.bytes()) std::memcpy(p, t.data(), t.bytes());
     return Tensor::view(t.dtype(), t.shape(), p);
@@ -190,9 +191,9 @@ class Loop : public BodyKernel {
       side = 1 - side;
       for (size_t k = 0; k < k_; ++k) {
         const Tensor& s = outs[1 + n_ + k];
-        if (s.is_list())
+        if (s.is_list() || s.dtype() == DType::string)
           rc.fail("scan output " + std::to_string(k) + " is a " + dtype_name(s.dtype()) +
-                  "; scan outputs must be tensors");
+                  "; scan outputs must be numeric tensors");
         if (it == 0) {
           acc_shape_[k] = s.shape();
           acc_dtype_[k] = s.dtype();
@@ -432,6 +433,9 @@ class Scan : public OpKernel {
       side = 1 - side;
       for (size_t k = 0; k < k_; ++k) {
         const Tensor& s = outs[n_ + k];
+        if (s.is_list() || s.dtype() == DType::string)
+          rc.fail("scan output " + std::to_string(k) + " is a " + dtype_name(s.dtype()) +
+                  "; scan outputs must be numeric tensors");
         const int64_t ax = axis_in(out_axes_[k], s.rank() + 1, rc);
         if (t == 0) {
           Shape full = s.shape();

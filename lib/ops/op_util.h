@@ -1,5 +1,6 @@
 // Helpers shared by the ops lane's families: dtype dispatch, shape-input reading, element copies.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <limits>
@@ -125,7 +126,7 @@ inline int64_t int_at(const Tensor& t, int64_t i) {
 
 /// A data-dependent output `i` (if the node has it) set to `t`: a tensor is copied into storage from the
 /// plan's dynamic pool (t may view memory the next run reuses); a sequence or optional, whose items are
-/// owned, is passed on as it is.
+/// owned, is passed on as it is; strings are copied object by object.
 inline void copy_to_output(RunContext& rc, size_t i, const Tensor& t) {
   if (i >= rc.outputs.size()) return;
   if (t.is_list()) {
@@ -133,7 +134,10 @@ inline void copy_to_output(RunContext& rc, size_t i, const Tensor& t) {
     return;
   }
   Tensor& o = rc.allocate_output(i, t.dtype(), t.shape());
-  if (t.bytes()) std::memcpy(o.data(), t.data(), t.bytes());
+  if (t.dtype() == DType::string)
+    std::copy_n(t.data_as<std::string>(), t.numel(), o.data_as<std::string>());
+  else if (t.bytes())
+    std::memcpy(o.data(), t.data(), t.bytes());
 }
 
 }  // namespace ortkit::ops

@@ -100,6 +100,8 @@ void register_string_ops(OpRegistry& r);         // string_ops.cpp: String*, Reg
 void register_label_encoder_ops(OpRegistry& r);  // label_encoder.cpp: ai.onnx.ml LabelEncoder
 /// True for the ops that take string tensors (string_ops.cpp); every other op is refused one at compile.
 bool accepts_strings(const NodeInfo& n);
+/// A Constant node's value from whichever attribute holds it (shape_fold.cpp); null for sparse_value.
+std::shared_ptr<Tensor> constant_node_value(const Attrs& a);
 /// Cast and Equal with a second kernel for strings (string_cast.cpp), picked at compile.
 std::unique_ptr<OpKernel> cast_with_strings(std::unique_ptr<OpKernel> numeric);
 std::unique_ptr<OpKernel> equal_with_strings(std::unique_ptr<OpKernel> numeric);

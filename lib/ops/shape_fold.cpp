@@ -71,41 +71,48 @@ class IdentityOp : public OpKernel {
   bool list_ = false;
 };
 
-/// Constant: the value attribute in any of its forms (value, value_float(s), value_int(s)).
+/// Constant: the value attribute in any of its forms (constant_node_value).
 class ConstantOp : public OpKernel {
  public:
   void compile(CompileContext& ctx) override {
-    const Attrs& a = ctx.attr();
-    auto t = std::make_shared<Tensor>();
-    if (a.has("value")) {
-      *t = a.get_tensor("value").clone();
-    } else if (a.has("value_float")) {
-      *t = Tensor(DType::f32, {});
-      *t->data_as<float>() = a.get_float("value_float");
-    } else if (a.has("value_floats")) {
-      auto v = a.get_floats("value_floats");
-      *t = Tensor(DType::f32, {static_cast<int64_t>(v.size())});
-      std::copy(v.begin(), v.end(), t->data_as<float>());
-    } else if (a.has("value_int")) {
-      t = i64_tensor({a.get_int("value_int")}, true);
-    } else if (a.has("value_ints")) {
-      t = i64_tensor(a.get_ints("value_ints"), false);
-    } else {
-      ctx.unsupported("Constant without a value/value_float(s)/value_int(s) attribute");
-    }
+    auto t = constant_node_value(ctx.attr());
+    if (!t)
+      ctx.unsupported("Constant without a value / value_float(s) / value_int(s) / value_string(s) attribute");
     ctx.set_output(0, t->dtype(), t->shape());
     ctx.outputs[0].constant = t;
-    value_ = t;
   }
-  void run(RunContext& ctx) override {
-    if (value_->bytes()) std::memcpy(ctx.output(0).data(), value_->data(), value_->bytes());
-  }
-
- private:
-  std::shared_ptr<Tensor> value_;
+  void run(RunContext&) override {}  // a constant output is never computed
 };
 
 }  // namespace
+
+std::shared_ptr<Tensor> constant_node_value(const Attrs& a) {
+  auto t = std::make_shared<Tensor>();
+  if (a.has("value") && a.find("value")->kind == Attribute::Kind::t) {
+    *t = a.get_tensor("value");  // shares the attribute's storage: constants are never written
+  } else if (a.has("value_float")) {
+    *t = Tensor(DType::f32, {});
+    *t->data_as<float>() = a.get_float("value_float");
+  } else if (a.has("value_floats")) {
+    const auto v = a.get_floats("value_floats");
+    *t = Tensor(DType::f32, {static_cast<int64_t>(v.size())});
+    std::copy(v.begin(), v.end(), t->data_as<float>());
+  } else if (a.has("value_int")) {
+    t = i64_tensor({a.get_int("value_int")}, true);
+  } else if (a.has("value_ints")) {
+    t = i64_tensor(a.get_ints("value_ints"), false);
+  } else if (a.has("value_string")) {
+    *t = Tensor(DType::string, {});
+    *t->data_as<std::string>() = a.get_string("value_string");
+  } else if (a.has("value_strings")) {
+    const auto v = a.get_strings("value_strings");
+    *t = Tensor(DType::string, {static_cast<int64_t>(v.size())});
+    std::copy(v.begin(), v.end(), t->data_as<std::string>());
+  } else {
+    return nullptr;  // sparse_value
+  }
+  return t;
+}
 
 void register_shape_fold_ops(OpRegistry& r) {
   r.add(kOnnxDomain, "Shape", 1, kAnyOpset, [] { return std::make_unique<ShapeOp>(); });

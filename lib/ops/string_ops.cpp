@@ -280,10 +280,23 @@ class RegexFullMatch : public OpKernel {
 }  // namespace
 
 bool accepts_strings(const NodeInfo& n) {
-  static const char* kOnnx[] = {"Identity",         "Reshape",        "Flatten",        "Squeeze",
-                                "Unsqueeze",        "Shape",          "Size",           "Cast",
-                                "CastLike",         "Equal",          "StringConcat",   "StringSplit",
-                                "StringNormalizer", "RegexFullMatch", "TfIdfVectorizer"};
+  static const char* kOnnx[] = {"Identity",
+                                "Reshape",
+                                "Flatten",
+                                "Squeeze",
+                                "Unsqueeze",
+                                "Shape",
+                                "Size",
+                                "Cast",
+                                "CastLike",
+                                "Equal",
+                                "StringConcat",
+                                "StringSplit",
+                                "StringNormalizer",
+                                "RegexFullMatch",
+                                "TfIdfVectorizer",
+                                "If",
+                                "Loop"};
   const std::string d = canonical_domain(n.domain);
   if (d == kMlDomain) return n.op_type == "LabelEncoder";
   if (d != kOnnxDomain) return false;

@@ -312,3 +312,59 @@ TEST_CASE("TfIdfVectorizer counts n-grams of a string pool", "[ops][strings]") {
   CHECK(std::vector<float>(y[0].data_as<float>(), y[0].data_as<float>() + 10) ==
         std::vector<float>{2, 4, 3, 8, 5, 1, 4, 3, 4, 5});
 }
+
+TEST_CASE("strings through Loop and If: carried, then picked by a branch", "[ops][strings][control]") {
+  // Loop(M) { s = s_in + (string)i }  then  If(cond) { s } else { "none" }.
+  ModelBuilder mb(20);
+  mb.input("M", {}, onnx::TensorProto::INT64);
+  mb.input("cond", {}, onnx::TensorProto::BOOL);
+  mb.input("s0", {int64_t{1}}, kStr);
+  auto& loop = mb.node("Loop", {"M", "", "s0"}, {"s_final"}, "loop");
+  auto* b = ModelBuilder::graph_attr(loop, "body");
+  auto body_io = [](google::protobuf::RepeatedPtrField<onnx::ValueInfoProto>* vs, const std::string& name, int elem,
+                    std::vector<ortkit::testing::DimSpec> dims) {
+    auto* v = vs->Add();
+    v->set_name(name);
+    ModelBuilder::set_type(v, elem, dims);
+  };
+  body_io(b->mutable_input(), "i", onnx::TensorProto::INT64, {});
+  body_io(b->mutable_input(), "c_in", onnx::TensorProto::BOOL, {});
+  body_io(b->mutable_input(), "s_in", kStr, {int64_t{1}});
+  auto& cast = ModelBuilder::graph_node(b, "Cast", {"i"}, {"si"});
+  ModelBuilder::attr_int(cast, "to", kStr);
+  ModelBuilder::graph_node(b, "StringConcat", {"s_in", "si"}, {"s_out"});
+  ModelBuilder::graph_node(b, "Identity", {"c_in"}, {"c_out"});
+  body_io(b->mutable_output(), "c_out", onnx::TensorProto::BOOL, {});
+  body_io(b->mutable_output(), "s_out", kStr, {int64_t{1}});
+
+  auto& iff = mb.node("If", {"cond"}, {"y"}, "if");
+  auto* then_g = ModelBuilder::graph_attr(iff, "then_branch");
+  ModelBuilder::graph_node(then_g, "Identity", {"s_final"}, {"t"});
+  body_io(then_g->mutable_output(), "t", kStr, {int64_t{1}});
+  auto* else_g = ModelBuilder::graph_attr(iff, "else_branch");
+  auto& k = ModelBuilder::graph_node(else_g, "Constant", {}, {"e"});
+  ModelBuilder::attr_tensor(k, "value", make_strings({1}, {"none"}));
+  body_io(else_g->mutable_output(), "e", kStr, {int64_t{1}});
+  mb.output("y", kStr);
+
+  auto s = Session::from_bytes(mb.bytes());
+  Tensor m(DType::i64, {}), yes(DType::boolean, {}), no(DType::boolean, {});
+  *m.data_as<int64_t>() = 4;
+  *yes.data_as<bool>() = true;
+  CHECK(strings_of(s->run({{"M", m}, {"cond", yes}, {"s0", make_strings({1}, {">"})}})[0]) == Strs{">0123"});
+  CHECK(strings_of(s->run({{"M", m}, {"cond", no}, {"s0", make_strings({1}, {">"})}})[0]) == Strs{"none"});
+}
+
+TEST_CASE("Constant value_string / value_strings make string tensors", "[ops][strings]") {
+  ModelBuilder mb(20);
+  mb.input("x", {int64_t{2}}, kStr);
+  auto& one = mb.node("Constant", {}, {"bang"});
+  ModelBuilder::attr_string(one, "value_string", "!");
+  auto& two = mb.node("Constant", {}, {"pre"});
+  ModelBuilder::attr_strings(two, "value_strings", {"<", "["});
+  mb.node("StringConcat", {"pre", "x"}, {"px"});
+  mb.node("StringConcat", {"px", "bang"}, {"y"});
+  mb.output("y", kStr);
+  auto s = Session::from_bytes(mb.bytes());
+  CHECK(strings_of(s->run({{"x", make_strings({2}, {"a", "b"})}})[0]) == Strs{"<a!", "[b!"});
+}
