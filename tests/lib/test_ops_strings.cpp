@@ -321,8 +321,8 @@ TEST_CASE("strings through Loop and If: carried, then picked by a branch", "[ops
   mb.input("s0", {int64_t{1}}, kStr);
   auto& loop = mb.node("Loop", {"M", "", "s0"}, {"s_final"}, "loop");
   auto* b = ModelBuilder::graph_attr(loop, "body");
-  auto body_io = [](google::protobuf::RepeatedPtrField<onnx::ValueInfoProto>* vs, const std::string& name, int elem,
-                    std::vector<ortkit::testing::DimSpec> dims) {
+  auto body_io = [](google::protobuf::RepeatedPtrField<onnx::ValueInfoProto>* vs, const std::string& name,
+                    int elem, std::vector<ortkit::testing::DimSpec> dims) {
     auto* v = vs->Add();
     v->set_name(name);
     ModelBuilder::set_type(v, elem, dims);
