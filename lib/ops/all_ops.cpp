@@ -39,6 +39,7 @@ void register_all_ops(OpRegistry& r) {
   register_training_ops(r);
   register_ml_basic_ops(r);
   register_string_ops(r);
+  register_random_ops(r);
   register_label_encoder_ops(r);
   register_grid_sample_ops(r);
   register_spectral_ops(r);

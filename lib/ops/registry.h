@@ -96,6 +96,7 @@ void register_ml_basic_ops(OpRegistry& r);       // ml_basic.cpp: ai.onnx.ml Arr
 void register_sequence_ops(OpRegistry& r);       // sequence.cpp: Sequence*, SplitToSequence, Optional*
 /// True for the ops that take sequence or optional inputs (sequence.cpp); every other op takes tensors.
 bool accepts_lists(const NodeInfo& n);
+void register_random_ops(OpRegistry& r);         // random.cpp: RandomNormal/Uniform(Like), Bernoulli, Multinomial
 void register_string_ops(OpRegistry& r);         // string_ops.cpp: String*, RegexFullMatch
 void register_label_encoder_ops(OpRegistry& r);  // label_encoder.cpp: ai.onnx.ml LabelEncoder
 /// True for the ops that take string tensors (string_ops.cpp); every other op is refused one at compile.
