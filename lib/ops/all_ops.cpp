@@ -41,6 +41,7 @@ void register_all_ops(OpRegistry& r) {
   register_string_ops(r);
   register_random_ops(r);
   register_label_encoder_ops(r);
+  register_tree_ensemble_ops(r);
   register_grid_sample_ops(r);
   register_spectral_ops(r);
   register_loss_ops(r);

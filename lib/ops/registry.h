@@ -99,6 +99,7 @@ bool accepts_lists(const NodeInfo& n);
 void register_random_ops(OpRegistry& r);         // random.cpp: RandomNormal/Uniform(Like), Bernoulli, Multinomial
 void register_string_ops(OpRegistry& r);         // string_ops.cpp: String*, RegexFullMatch
 void register_label_encoder_ops(OpRegistry& r);  // label_encoder.cpp: ai.onnx.ml LabelEncoder
+void register_tree_ensemble_ops(OpRegistry& r);  // tree_ensemble.cpp: ai.onnx.ml TreeEnsemble*
 /// True for the ops that take string tensors (string_ops.cpp); every other op is refused one at compile.
 bool accepts_strings(const NodeInfo& n);
 /// A Constant node's value from whichever attribute holds it (shape_fold.cpp); null for sparse_value.

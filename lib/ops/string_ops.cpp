@@ -173,11 +173,13 @@ class StringConcat : public OpKernel {
   }
 };
 
-/// Python's str.split: on runs of white space (no delimiter; leading and trailing space gives no piece) or
-/// on each delimiter (empty pieces kept), at most `maxsplit` splits (negative: no limit).
+/// Python's str.split, as ONNX Runtime reads it: on runs of white space (no delimiter; leading and trailing
+/// space gives no piece, and a remainder left by `maxsplit` loses its trailing space) or on each delimiter
+/// (empty pieces kept), at most `maxsplit` splits (negative: no limit); an empty string has no pieces.
 void split_one(const std::string& s, const std::string& delim, int64_t maxsplit,
                std::vector<std::string>& out) {
   out.clear();
+  if (s.empty()) return;
   if (delim.empty()) {
     auto space = [](char c) {
       return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
@@ -187,7 +189,9 @@ void split_one(const std::string& s, const std::string& delim, int64_t maxsplit,
       while (i < s.size() && space(s[i])) ++i;
       if (i == s.size()) return;
       if (maxsplit >= 0 && static_cast<int64_t>(out.size()) == maxsplit) {
-        out.push_back(s.substr(i));
+        size_t e = s.size();
+        while (e > i && space(s[e - 1])) --e;
+        out.push_back(s.substr(i, e - i));
         return;
       }
       size_t j = i;

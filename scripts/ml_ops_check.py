@@ -1,0 +1,304 @@
+#!/usr/bin/env python3
+"""The ai.onnx.ml tree ensembles and LabelEncoder, and the string ops, in ortkit, checked against ONNX Runtime.
+
+1. Random forests built with onnx.helper: TreeEnsembleRegressor (1 and 3 targets; SUM, AVERAGE, MIN, MAX;
+   every post transform; base values; BRANCH_* rules; NaN inputs with and without
+   nodes_missing_value_tracks_true; opset 3's *_as_tensor attributes) and TreeEnsembleClassifier (two
+   classes with weights for both or for one, all positive or mixed; several classes; int64 and string
+   labels; every post transform; base values), and TreeEnsemble (opset 5, with set membership).
+2. LabelEncoder (string / int64 / float tables, opset 2 and 4) and StringNormalizer, StringSplit,
+   StringConcat, RegexFullMatch on word lists.
+3. When scikit-learn and skl2onnx are installed (`.venv/bin/pip install scikit-learn skl2onnx`), real
+   sklearn-onnx conversions: decision trees, random forests, extra trees and gradient boosting, regressors
+   and classifiers (binary, multiclass, string labels), without ZipMap.
+
+Each case runs in ONNX Runtime, its outputs become an ONNX test_data_set, and `ort-bench verify` checks
+ortkit against it.
+
+    ml_ops_check.py ORT_BENCH WORKDIR
+
+Exit 0 when every case agrees, 1 on a mismatch, 77 (skip) when onnxruntime is not installed.
+"""
+import os
+import shutil
+import subprocess
+import sys
+
+
+def main():
+    if len(sys.argv) < 3:
+        print(__doc__)
+        return 2
+    ort_bench, work = sys.argv[1], sys.argv[2]
+    try:
+        import numpy as np
+        import onnx
+        import onnxruntime as ort
+        from onnx import TensorProto, helper, numpy_helper
+    except ImportError as e:
+        print(f"SKIP: onnxruntime/onnx/numpy not available ({e})")
+        return 77
+    os.makedirs(work, exist_ok=True)
+    rng = np.random.default_rng(5)
+    failures = []
+    count = [0]
+    F, D, I64, STR = TensorProto.FLOAT, TensorProto.DOUBLE, TensorProto.INT64, TensorProto.STRING
+
+    def run_case(name, model, feeds, rtol="1e-4", atol="1e-5", ort_model=None):
+        """Runs `model` (or `ort_model`, the same computation as ONNX Runtime spells it) in ONNX Runtime,
+        writes the test_data_set and checks ortkit on `model` against it."""
+        count[0] += 1
+        d = os.path.join(work, name)
+        shutil.rmtree(d, ignore_errors=True)
+        os.makedirs(os.path.join(d, "test_data_set_0"))
+        path = os.path.join(d, "model.onnx")
+        onnx.save(model, path)
+        try:
+            sess = ort.InferenceSession((ort_model or model).SerializeToString(),
+                                        providers=["CPUExecutionProvider"])
+        except Exception as e:  # a model ONNX Runtime refuses is a bug in this script
+            print(f"FAIL {name}: ONNX Runtime refused the model: {e}")
+            failures.append(name)
+            return
+        outs = sess.run(None, feeds)
+        data = os.path.join(d, "test_data_set_0")
+        for i, (k, v) in enumerate(feeds.items()):
+            onnx.save_tensor(numpy_helper.from_array(v, k), os.path.join(data, f"input_{i}.pb"))
+        for i, (o, v) in enumerate(zip([o.name for o in sess.get_outputs()], outs)):
+            onnx.save_tensor(numpy_helper.from_array(np.asarray(v), o), os.path.join(data, f"output_{i}.pb"))
+        r = subprocess.run([ort_bench, "verify", path, data, "--rtol", rtol, "--atol", atol],
+                           capture_output=True, text=True)
+        ok = r.returncode == 0
+        print(f"{'PASS' if ok else 'FAIL'} {name}")
+        if not ok:
+            print(r.stdout[-3000:], r.stderr[-2000:], sep="")
+            failures.append(name)
+
+    def model_of(node, inputs, outputs, ml_opset, opset=17):
+        g = helper.make_graph([node], "g", inputs, outputs)
+        m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset),
+                                                helper.make_opsetid("ai.onnx.ml", ml_opset)])
+        m.ir_version = 8 if ml_opset < 4 else 9
+        return m
+
+    # ------------------------------------------------------------------------------------------ forests
+    def random_forest(n_trees, depth, n_features, modes=("BRANCH_LEQ",), missing=False):
+        """Old-style node table: full binary trees, random features, thresholds and rules."""
+        t_ids, n_ids, feats, rules, vals, yes, no, miss, leaves = [], [], [], [], [], [], [], [], []
+        for t in range(n_trees):
+            n_nodes = 2 ** (depth + 1) - 1
+            for i in range(n_nodes):
+                t_ids.append(t)
+                n_ids.append(i)
+                if i < 2 ** depth - 1:
+                    feats.append(int(rng.integers(n_features)))
+                    rules.append(str(rng.choice(modes)))
+                    vals.append(float(np.round(rng.normal(), 1)))
+                    yes.append(2 * i + 1)
+                    no.append(2 * i + 2)
+                    miss.append(int(rng.integers(2)) if missing else 0)
+                else:
+                    feats.append(0)
+                    rules.append("LEAF")
+                    vals.append(0.0)
+                    yes.append(0)
+                    no.append(0)
+                    miss.append(0)
+                    leaves.append((t, i))
+        attrs = dict(nodes_treeids=t_ids, nodes_nodeids=n_ids, nodes_featureids=feats, nodes_modes=rules,
+                     nodes_values=vals, nodes_truenodeids=yes, nodes_falsenodeids=no)
+        if missing:
+            attrs["nodes_missing_value_tracks_true"] = miss
+        return attrs, leaves
+
+    def inputs_for(n_rows, n_features, nan=False):
+        x = rng.normal(size=(n_rows, n_features)).astype(np.float32)
+        x = np.round(x, 1)  # some values land on the thresholds (EQ / NEQ / LEQ vs LT)
+        if nan:
+            x[rng.random(x.shape) < 0.15] = np.nan
+        return x
+
+    all_modes = ("BRANCH_LEQ", "BRANCH_LT", "BRANCH_GTE", "BRANCH_GT", "BRANCH_EQ", "BRANCH_NEQ")
+    for targets in (1, 3):
+        for agg in ("SUM", "AVERAGE", "MIN", "MAX"):
+            for post in ("NONE", "LOGISTIC", "SOFTMAX", "SOFTMAX_ZERO", "PROBIT"):
+                if post == "PROBIT" and targets > 1:
+                    continue
+                attrs, leaves = random_forest(4, 3, 5, all_modes, missing=agg == "SUM")
+                tt, tn, ti, tw = [], [], [], []
+                for (t, i) in leaves:
+                    for k in range(targets):
+                        if targets > 1 and rng.random() < 0.2:
+                            continue  # a leaf without a weight for some target
+                        tt.append(t), tn.append(i), ti.append(k)
+                        tw.append(float(rng.uniform(0.05, 0.45)) if post == "PROBIT" else float(rng.normal()))
+                extra = {}
+                if agg == "SUM":
+                    extra["base_values"] = [float(v) for v in rng.normal(size=targets)]
+                elif agg == "AVERAGE" and targets == 1:
+                    extra["base_values"] = [0.25]
+                node = helper.make_node("TreeEnsembleRegressor", ["X"], ["Y"], domain="ai.onnx.ml",
+                                        n_targets=targets, aggregate_function=agg, post_transform=post,
+                                        target_treeids=tt, target_nodeids=tn, target_ids=ti, target_weights=tw,
+                                        **attrs, **extra)
+                m = model_of(node, [helper.make_tensor_value_info("X", F, [None, 5])],
+                             [helper.make_tensor_value_info("Y", F, [None, targets])], 1)
+                # ONNX Runtime approximates erfinv (Winitzki's formula, ~3e-4 relative); ortkit's is exact.
+                run_case(f"regressor_t{targets}_{agg}_{post}", m, {"X": inputs_for(64, 5, nan=agg == "SUM")},
+                         rtol="1e-3" if post == "PROBIT" else "1e-4")
+
+    # opset 3: thresholds and weights as double tensors, double input.
+    attrs, leaves = random_forest(3, 3, 4)
+    vals = attrs.pop("nodes_values")
+    node = helper.make_node(
+        "TreeEnsembleRegressor", ["X"], ["Y"], domain="ai.onnx.ml", n_targets=1,
+        nodes_values_as_tensor=numpy_helper.from_array(np.array(vals, np.float64)),
+        target_treeids=[t for t, _ in leaves], target_nodeids=[i for _, i in leaves], target_ids=[0] * len(leaves),
+        target_weights_as_tensor=numpy_helper.from_array(rng.normal(size=len(leaves))),
+        base_values_as_tensor=numpy_helper.from_array(np.array([0.5])), **attrs)
+    m = model_of(node, [helper.make_tensor_value_info("X", D, [None, 4])],
+                 [helper.make_tensor_value_info("Y", F, [None, 1])], 3)
+    run_case("regressor_opset3_tensors_double", m, {"X": inputs_for(32, 4).astype(np.float64)})
+
+    def classifier(name, n_classes, label_kind, weight_classes, positive, post, base, nan=False):
+        attrs, leaves = random_forest(5, 3, 6, all_modes, missing=nan)
+        ct, cn, ci, cw = [], [], [], []
+        for (t, i) in leaves:
+            for k in weight_classes:
+                ct.append(t), cn.append(i), ci.append(k)
+                cw.append(float(rng.uniform(0, 0.3)) if positive else float(rng.normal()))
+        labels = ({"classlabels_int64s": [int(v) for v in rng.permutation(10)[:n_classes] * 3]}
+                  if label_kind == "int" else {"classlabels_strings": [f"c{k}" for k in range(n_classes)]})
+        extra = {"base_values": base} if base is not None else {}
+        node = helper.make_node("TreeEnsembleClassifier", ["X"], ["label", "scores"], domain="ai.onnx.ml",
+                                post_transform=post, class_treeids=ct, class_nodeids=cn, class_ids=ci,
+                                class_weights=cw, **labels, **attrs, **extra)
+        m = model_of(node, [helper.make_tensor_value_info("X", F, [None, 6])],
+                     [helper.make_tensor_value_info("label", I64 if label_kind == "int" else STR, [None]),
+                      helper.make_tensor_value_info("scores", F, [None, n_classes])], 1)
+        run_case(name, m, {"X": inputs_for(64, 6, nan)}, rtol="1e-3" if post == "PROBIT" else "1e-4")
+
+    for post in ("NONE", "LOGISTIC", "SOFTMAX", "SOFTMAX_ZERO", "PROBIT"):
+        classifier(f"classifier_multi_{post}", 4, "int", [0, 1, 2, 3], False, post, None)
+    classifier("classifier_multi_base_nan", 3, "str", [0, 2], False, "NONE", [0.1, -0.2, 0.3], nan=True)
+    for positive in (True, False):
+        # (PROBIT with one score: ONNX Runtime leaves the second score unwritten, so it is not compared.)
+        for post in ("NONE", "LOGISTIC", "SOFTMAX"):
+            for base in (None, [0.2]):
+                tag = f"{'pos' if positive else 'mixed'}_{post}_{'base' if base else 'nobase'}"
+                classifier(f"classifier_binary_one_class_{tag}", 2, "int", [0], positive, post, base)
+        classifier(f"classifier_binary_one_class_{'pos' if positive else 'mixed'}_strings", 2, "str", [1],
+                   positive, "NONE", None)
+    for post in ("NONE", "LOGISTIC", "SOFTMAX"):
+        classifier(f"classifier_binary_two_classes_{post}", 2, "int", [0, 1], False, post, None)
+    classifier("classifier_binary_two_classes_base2", 2, "str", [0, 1], True, "NONE", [0.1, 0.4])
+
+    # TreeEnsemble (opset 5): the same forests by index, with a set-membership node.
+    for agg, post in ((1, 0), (0, 0), (2, 0), (3, 0), (1, 2), (1, 1)):
+        n_nodes, leaves_w, leaves_t = 7, rng.normal(size=8), [int(v) for v in rng.integers(2, size=8)]
+        modes = np.array([0, 6, 4, 1, 2, 3, 5], np.uint8)
+        node = helper.make_node(
+            "TreeEnsemble", ["X"], ["Y"], domain="ai.onnx.ml", n_targets=2, aggregate_function=agg,
+            post_transform=post, tree_roots=[0, 3],
+            nodes_featureids=[0, 1, 2, 0, 1, 2, 3], nodes_modes=numpy_helper.from_array(modes),
+            nodes_splits=numpy_helper.from_array(np.array([0.1, 0, 0.5, -0.2, 0.3, 0.0, 1.0], np.float32)),
+            nodes_truenodeids=[1, 0, 2, 4, 4, 6, 6], nodes_trueleafs=[0, 1, 1, 0, 1, 1, 1],
+            nodes_falsenodeids=[2, 1, 3, 5, 5, 7, 7], nodes_falseleafs=[0, 1, 1, 0, 1, 1, 1],
+            nodes_missing_value_tracks_true=[1, 0, 0, 0, 1, 0, 0],
+            # ONNX Runtime takes integer members only.
+            membership_values=numpy_helper.from_array(np.array([5.0, -1.0, 2.0, np.nan], np.float32)),
+            leaf_targetids=leaves_t, leaf_weights=numpy_helper.from_array(leaves_w.astype(np.float32)))
+        del n_nodes
+        m = model_of(node, [helper.make_tensor_value_info("X", F, [None, 4])],
+                     [helper.make_tensor_value_info("Y", F, [None, 2])], 5, opset=21)
+        x = inputs_for(48, 4, nan=True)
+        # ONNX Runtime casts the feature to an integer before the set lookup (-1.1 is a member of {-1}):
+        # integers and NaN only in the set-membership feature.
+        x[:, 1] = rng.choice([5.0, -1.0, 2.0, 0.0, 3.0, np.nan], size=len(x))
+        # ONNX Runtime reads post_transform 1 as LOGISTIC and 2 as SOFTMAX; the spec (and ortkit) 1 as
+        # SOFTMAX and 2 as LOGISTIC: ONNX Runtime runs the model with the two codes exchanged.
+        ort_m = None
+        if post in (1, 2):
+            ort_m = onnx.ModelProto()
+            ort_m.CopyFrom(m)
+            for a in ort_m.graph.node[0].attribute:
+                if a.name == "post_transform":
+                    a.i = 3 - post
+        run_case(f"tree_ensemble_v5_agg{agg}_post{post}", m, {"X": x}, ort_model=ort_m)
+
+    # ------------------------------------------------------------------------------------- label, text
+    # ONNX Runtime changes case through the named locale; with C's, only ASCII letters change (ortkit's
+    # UTF-8 mapping would upper-case "ça" too), so the non-ASCII words have no case to change.
+    words = np.array(["apple", "Banana", "cherry", "APPLE", "kiwi", "", "straße", "日本"], dtype=object)
+    node = helper.make_node("LabelEncoder", ["x"], ["y"], domain="ai.onnx.ml",
+                            keys_strings=["apple", "cherry", "kiwi"], values_int64s=[3, 1, 4], default_int64=-7)
+    run_case("label_encoder_strings", model_of(node, [helper.make_tensor_value_info("x", STR, [None])],
+                                               [helper.make_tensor_value_info("y", I64, [None])], 2), {"x": words})
+    node = helper.make_node("LabelEncoder", ["x"], ["y"], domain="ai.onnx.ml",
+                            keys_floats=[0.5, -1.0, 2.0], values_strings=["half", "minus one", "two"])
+    run_case("label_encoder_floats", model_of(node, [helper.make_tensor_value_info("x", F, [None])],
+                                              [helper.make_tensor_value_info("y", STR, [None])], 2),
+             {"x": np.array([0.5, 2.0, 3.0, -1.0], np.float32)})
+    for action in ("LOWER", "UPPER", "NONE"):
+        for sensitive in (0, 1):
+            # ONNX Runtime needs the locale installed (en_US, its default, often is not): C's UTF-8 one.
+            node = helper.make_node("StringNormalizer", ["x"], ["y"], case_change_action=action,
+                                    is_case_sensitive=sensitive, stopwords=["apple", "kiwi"], locale="C")
+            m = model_of(node, [helper.make_tensor_value_info("x", STR, [None])],
+                         [helper.make_tensor_value_info("y", STR, [None])], 2)
+            run_case(f"string_normalizer_{action}_{sensitive}", m, {"x": words})
+    for delim, maxsplit in ((None, None), (" ", None), ("an", 1), (None, 1)):
+        kw = {k: v for k, v in (("delimiter", delim), ("maxsplit", maxsplit)) if v is not None}
+        node = helper.make_node("StringSplit", ["x"], ["y", "n"], **kw)
+        m = model_of(node, [helper.make_tensor_value_info("x", STR, [None])],
+                     [helper.make_tensor_value_info("y", STR, None), helper.make_tensor_value_info("n", I64, None)], 2,
+                     opset=20)
+        run_case(f"string_split_{delim!r}_{maxsplit}".replace("'", "").replace(" ", "space"), m,
+                 {"x": np.array(["a banana  split ", "", "  ", "banana"], dtype=object)})
+    node = helper.make_node("RegexFullMatch", ["x"], ["y"], pattern=r"[A-Za-z]+\d*(\.[a-z]{2,3})?")
+    m = model_of(node, [helper.make_tensor_value_info("x", STR, [None])],
+                 [helper.make_tensor_value_info("y", TensorProto.BOOL, [None])], 2, opset=20)
+    run_case("regex_full_match", m, {"x": np.array(["abc12.com", "abc", "12abc", "a.b", ""], dtype=object)})
+
+    # ----------------------------------------------------------------------------------- sklearn-onnx
+    try:
+        from skl2onnx import to_onnx
+        from sklearn.ensemble import (ExtraTreesClassifier, GradientBoostingClassifier,
+                                      GradientBoostingRegressor, RandomForestClassifier, RandomForestRegressor)
+        from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+    except ImportError:
+        print("sklearn-onnx cases skipped: scikit-learn or skl2onnx is not installed")
+    else:
+        X = rng.normal(size=(300, 8)).astype(np.float32)
+        y_reg = X[:, 0] * 2 + np.sin(X[:, 1]) + 0.1 * rng.normal(size=300)
+        y_multi = np.stack([y_reg, X[:, 2] - X[:, 3]], axis=1)
+        y_bin = (X[:, 0] + X[:, 1] > 0).astype(np.int64)
+        y_cls = np.digitize(X[:, 0] + 0.5 * X[:, 2], [-1, 0, 1]).astype(np.int64)
+        y_str = np.array(["low", "mid", "high", "top"], dtype=object)[y_cls]
+        models = [
+            ("sk_decision_tree_regressor", DecisionTreeRegressor(max_depth=6), y_reg),
+            ("sk_random_forest_regressor", RandomForestRegressor(n_estimators=12, max_depth=6, random_state=0), y_reg),
+            ("sk_random_forest_regressor_2targets", RandomForestRegressor(n_estimators=8, max_depth=5,
+                                                                          random_state=0), y_multi),
+            ("sk_gradient_boosting_regressor", GradientBoostingRegressor(n_estimators=20, max_depth=3), y_reg),
+            ("sk_decision_tree_classifier_binary", DecisionTreeClassifier(max_depth=6), y_bin),
+            ("sk_random_forest_classifier_multi", RandomForestClassifier(n_estimators=10, max_depth=6,
+                                                                         random_state=0), y_cls),
+            ("sk_extra_trees_classifier_strings", ExtraTreesClassifier(n_estimators=10, max_depth=6,
+                                                                       random_state=0), y_str),
+            ("sk_gradient_boosting_classifier_binary", GradientBoostingClassifier(n_estimators=15, max_depth=3), y_bin),
+            ("sk_gradient_boosting_classifier_multi", GradientBoostingClassifier(n_estimators=10, max_depth=3), y_cls),
+        ]
+        for name, est, y in models:
+            est.fit(X, y)
+            for ml in (1, 3):
+                onx = to_onnx(est, X[:1], options={"zipmap": False} if hasattr(est, "predict_proba") else None,
+                              target_opset={"": 17, "ai.onnx.ml": ml})
+                run_case(f"{name}_ml{ml}", onx, {onx.graph.input[0].name: X[:64]})
+
+    print(f"ml ops vs ONNX Runtime: {count[0] - len(failures)} of {count[0]} cases agree")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
