@@ -1,6 +1,6 @@
 // ai.onnx.ml feature ops that sklearn-onnx pipelines put in front of a model: ArrayFeatureExtractor
 // (columns of the last axis picked by index) and Binarizer (x > threshold as 1 or 0, in x's type).
-// LabelEncoder is in label_encoder.cpp; the tree ops of the domain are not implemented.
+// The rest of the domain: label_encoder.cpp, tree_ensemble.cpp, ml_linear.cpp, ml_encode.cpp.
 #include <cstring>
 
 #include "ops/registry.h"

@@ -100,6 +100,8 @@ void register_random_ops(OpRegistry& r);         // random.cpp: RandomNormal/Uni
 void register_string_ops(OpRegistry& r);         // string_ops.cpp: String*, RegexFullMatch
 void register_label_encoder_ops(OpRegistry& r);  // label_encoder.cpp: ai.onnx.ml LabelEncoder
 void register_tree_ensemble_ops(OpRegistry& r);  // tree_ensemble.cpp: ai.onnx.ml TreeEnsemble*
+void register_ml_linear_ops(OpRegistry& r);  // ml_linear.cpp: ai.onnx.ml Linear*, Scaler, Normalizer
+void register_ml_encode_ops(OpRegistry& r);  // ml_encode.cpp: ai.onnx.ml Imputer, OneHotEncoder, ...
 /// True for the ops that take string tensors (string_ops.cpp); every other op is refused one at compile.
 bool accepts_strings(const NodeInfo& n);
 /// A Constant node's value from whichever attribute holds it (shape_fold.cpp); null for sparse_value.

@@ -302,7 +302,8 @@ bool accepts_strings(const NodeInfo& n) {
                                 "If",
                                 "Loop"};
   const std::string d = canonical_domain(n.domain);
-  if (d == kMlDomain) return n.op_type == "LabelEncoder";
+  if (d == kMlDomain)
+    return n.op_type == "LabelEncoder" || n.op_type == "OneHotEncoder" || n.op_type == "CategoryMapper";
   if (d != kOnnxDomain) return false;
   for (const char* o : kOnnx)
     if (n.op_type == o) return true;

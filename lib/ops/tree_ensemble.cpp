@@ -11,6 +11,7 @@
 #include <cmath>
 #include <map>
 
+#include "ops/ml_transform.h"
 #include "ops/registry.h"
 #include "ortkit/float16.h"
 
@@ -19,7 +20,6 @@ namespace {
 
 enum class Rule : uint8_t { leq, lt, gte, gt, eq, neq, member };
 enum class Agg : uint8_t { average, sum, min, max };
-enum class Post : uint8_t { none, softmax, logistic, softmax_zero, probit };
 
 struct Forest {
   // Internal nodes. A child >= 0 is a node, < 0 the leaf ~child.
@@ -78,57 +78,6 @@ struct Score {
   double v = 0;
   bool has = false;
 };
-
-double logistic(double v) {
-  return 1.0 / (1.0 + std::exp(-v));
-}
-
-/// The inverse of erf by Newton steps from a rational first guess (PROBIT is sqrt(2) erfinv(2p - 1)).
-double erfinv(double y) {
-  if (!(y >= -1 && y <= 1)) return NAN;  // a probability outside [0, 1]
-  if (y == -1) return -INFINITY;
-  if (y == 1) return INFINITY;
-  const double w = -std::log((1 - y) * (1 + y));
-  double x = y * (1.2533 + w * (0.0467 + w * 0.0062)) / (1 + w * (0.1546 + w * 0.0109));  // ~1e-2
-  for (int i = 0; i < 4; ++i) x -= (std::erf(x) - y) / (2 / std::sqrt(M_PI) * std::exp(-x * x));
-  return x;
-}
-double probit(double p) {
-  return std::sqrt(2.0) * erfinv(2 * p - 1);
-}
-
-void post_transform(Post p, std::vector<double>& s) {
-  switch (p) {
-    case Post::probit:
-      for (double& v : s) v = probit(v);
-      break;
-    case Post::logistic:
-      for (double& v : s) v = logistic(v);
-      break;
-    case Post::softmax:
-    case Post::softmax_zero: {
-      double top = -INFINITY, sum = 0;
-      for (double v : s) top = std::max(top, v);
-      for (double& v : s) {
-        // SOFTMAX_ZERO keeps zeros (as exp(0 - max) scaled like the rest would not be).
-        v = p == Post::softmax_zero && std::fabs(v) <= 1e-7 ? v * std::exp(-top) : std::exp(v - top);
-        sum += v;
-      }
-      for (double& v : s) v /= sum;
-      break;
-    }
-    case Post::none: break;
-  }
-}
-
-Post post_from_name(const CompileContext& cc, const std::string& n) {
-  if (n == "NONE") return Post::none;
-  if (n == "SOFTMAX") return Post::softmax;
-  if (n == "LOGISTIC") return Post::logistic;
-  if (n == "SOFTMAX_ZERO") return Post::softmax_zero;
-  if (n == "PROBIT") return Post::probit;
-  cc.fail("post_transform must be NONE, SOFTMAX, LOGISTIC, SOFTMAX_ZERO or PROBIT, got '" + n + "'");
-}
 
 /// A float attribute list, or its `_as_tensor` form (opset 3), as doubles; empty when neither is given.
 std::vector<double> doubles_attr(const Attrs& a, const std::string& name) {

@@ -1,0 +1,68 @@
+// The score transforms of the ai.onnx.ml ops (tree ensembles, linear models): post_transform NONE,
+// SOFTMAX, LOGISTIC, SOFTMAX_ZERO, PROBIT, in double.
+#pragma once
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "ops/op.h"
+
+namespace ortkit::ops {
+
+enum class Post : uint8_t { none, softmax, logistic, softmax_zero, probit };
+
+inline double logistic(double v) {
+  return 1.0 / (1.0 + std::exp(-v));
+}
+
+/// The inverse of erf by Newton steps from a rational first guess (PROBIT is sqrt(2) erfinv(2p - 1)).
+inline double erfinv(double y) {
+  if (!(y >= -1 && y <= 1)) return NAN;  // a probability outside [0, 1]
+  if (y == -1) return -INFINITY;
+  if (y == 1) return INFINITY;
+  const double w = -std::log((1 - y) * (1 + y));
+  double x = y * (1.2533 + w * (0.0467 + w * 0.0062)) / (1 + w * (0.1546 + w * 0.0109));  // ~1e-2
+  for (int i = 0; i < 4; ++i) x -= (std::erf(x) - y) / (2 / std::sqrt(M_PI) * std::exp(-x * x));
+  return x;
+}
+inline double probit(double p) {
+  return std::sqrt(2.0) * erfinv(2 * p - 1);
+}
+
+/// Transforms one row of scores in place.
+inline void post_transform(Post p, std::vector<double>& s) {
+  switch (p) {
+    case Post::probit:
+      for (double& v : s) v = probit(v);
+      break;
+    case Post::logistic:
+      for (double& v : s) v = logistic(v);
+      break;
+    case Post::softmax:
+    case Post::softmax_zero: {
+      double top = -INFINITY, sum = 0;
+      for (double v : s) top = std::max(top, v);
+      for (double& v : s) {
+        // SOFTMAX_ZERO keeps zeros (as exp(0 - max) scaled like the rest would not be).
+        v = p == Post::softmax_zero && std::fabs(v) <= 1e-7 ? v * std::exp(-top) : std::exp(v - top);
+        sum += v;
+      }
+      for (double& v : s) v /= sum;
+      break;
+    }
+    case Post::none: break;
+  }
+}
+
+/// The post_transform attribute's name as a Post; anything else is an error naming it.
+inline Post post_from_name(const CompileContext& cc, const std::string& n) {
+  if (n == "NONE") return Post::none;
+  if (n == "SOFTMAX") return Post::softmax;
+  if (n == "LOGISTIC") return Post::logistic;
+  if (n == "SOFTMAX_ZERO") return Post::softmax_zero;
+  if (n == "PROBIT") return Post::probit;
+  cc.fail("post_transform must be NONE, SOFTMAX, LOGISTIC, SOFTMAX_ZERO or PROBIT, got '" + n + "'");
+}
+
+}  // namespace ortkit::ops
