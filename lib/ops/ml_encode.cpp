@@ -4,19 +4,11 @@
 #include <cmath>
 #include <unordered_map>
 
+#include "ops/ml_transform.h"
 #include "ops/registry.h"
 
 namespace ortkit::ops {
 namespace {
-
-double number_at(const Tensor& x, int64_t i) {
-  switch (x.dtype()) {
-    case DType::f32: return x.data_as<float>()[i];
-    case DType::f64: return x.data_as<double>()[i];
-    case DType::i64: return static_cast<double>(x.data_as<int64_t>()[i]);
-    default: return x.data_as<int32_t>()[i];
-  }
-}
 
 /// Replaces `replaced_value_*` (NaN matches NaN) by the imputed value of its column (one value, or one per
 /// feature of the last axis).
@@ -108,7 +100,7 @@ class OneHotEncoder : public OpKernel {
         if (it != str_index_.end()) k = it->second;
       } else {
         // A float category is its integer part, as in ONNX Runtime.
-        const auto it = int_index_.find(static_cast<int64_t>(number_at(x, i)));
+        const auto it = int_index_.find(static_cast<int64_t>(feature_value(x, i)));
         if (it != int_index_.end()) k = it->second;
       }
       if (k < 0) {
@@ -216,7 +208,7 @@ class FeatureVectorizer : public OpKernel {
       const int64_t take = std::min(width, dims_[k]);
       for (int64_t r = 0; r < rows_; ++r)
         for (int64_t c = 0; c < take; ++c)
-          y[r * total_ + col + c] = static_cast<float>(number_at(x, r * width + c));
+          y[r * total_ + col + c] = static_cast<float>(feature_value(x, r * width + c));
       col += dims_[k];
     }
   }

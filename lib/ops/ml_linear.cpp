@@ -21,15 +21,6 @@ void rows_and_features(const CompileContext& cc, int64_t& rows, int64_t& feature
   features = x.shape.back();
 }
 
-double value_at(const Tensor& x, int64_t i) {
-  switch (x.dtype()) {
-    case DType::f32: return x.data_as<float>()[i];
-    case DType::f64: return x.data_as<double>()[i];
-    case DType::i64: return static_cast<double>(x.data_as<int64_t>()[i]);
-    default: return x.data_as<int32_t>()[i];
-  }
-}
-
 /// Y = X W^T + b for W [targets, features] (coefficients row-major), b one per target.
 class LinearBase : public OpKernel {
  protected:
@@ -54,7 +45,7 @@ class LinearBase : public OpKernel {
     for (int64_t t = 0; t < targets_; ++t) {
       double s = b_[static_cast<size_t>(t)];
       const double* w = w_.data() + t * features_;
-      for (int64_t f = 0; f < features_; ++f) s += w[f] * value_at(x, r * features_ + f);
+      for (int64_t f = 0; f < features_; ++f) s += w[f] * feature_value(x, r * features_ + f);
       row_[static_cast<size_t>(t)] = s;
     }
   }
@@ -92,31 +83,20 @@ class LinearClassifier : public LinearBase {
  public:
   void compile(CompileContext& cc) override {
     const Attrs& a = cc.attr();
-    strings_ = a.has("classlabels_strings");
-    if (strings_ == a.has("classlabels_ints"))
-      cc.fail("needs exactly one of classlabels_strings and classlabels_ints");
-    if (strings_)
-      string_labels_ = a.get_strings("classlabels_strings");
-    else
-      int_labels_ = a.get_ints("classlabels_ints");
+    labels_.load(cc, "classlabels_ints");
     const std::vector<float> intercepts = a.get_floats("intercepts", {});
-    const int64_t labels = static_cast<int64_t>(strings_ ? string_labels_.size() : int_labels_.size());
+    const int64_t labels = labels_.size();
     // One row of coefficients per score: as many as the intercepts (ONNX Runtime's count), else per label.
     const int64_t scores = intercepts.empty() ? labels : static_cast<int64_t>(intercepts.size());
     load(cc, intercepts, scores);
     if (scores > 1 && labels != scores)
       cc.fail(std::to_string(labels) + " class labels for " + std::to_string(scores) + " scores");
     two_from_one_ = scores == 1 && labels == 2;
-    if (strings_) {
-      cc.outputs[0].dtype = DType::string;
-      cc.outputs[0].data_dependent = true;
-    } else {
-      cc.set_output(0, DType::i64, {rows_});
-    }
+    labels_.declare(cc, rows_);
     cc.set_output(1, DType::f32, {rows_, two_from_one_ ? 2 : scores});
   }
   void run(RunContext& rc) override {
-    Tensor* labels = strings_ ? &rc.allocate_output(0, DType::string, {rows_}) : &rc.output(0);
+    Tensor& labels = labels_.allocate(rc, rows_);
     float* z = rc.output(1).data_as<float>();
     const int64_t width = two_from_one_ ? 2 : targets_;
     for (int64_t r = 0; r < rows_; ++r) {
@@ -129,7 +109,8 @@ class LinearClassifier : public LinearBase {
         for (int64_t t = 1; t < targets_; ++t)
           if (row_[static_cast<size_t>(t)] > row_[static_cast<size_t>(best)]) best = t;
       }
-      set_label(*labels, r, best);
+      // Label k, or for one score without two labels the value 1 / 0.
+      labels_.write(labels, r, best, targets_ == 1 && !two_from_one_);
       if (two_from_one_ && post_ != Post::probit) {  // [1 - p, p], p the score or its logistic
         const double p = post_ == Post::logistic ? logistic(row_[0]) : row_[0];
         z[r * 2] = static_cast<float>(1 - p);
@@ -144,17 +125,8 @@ class LinearClassifier : public LinearBase {
   }
 
  private:
-  /// Label `k`: a class label, or for one score without two labels the value 1 / 0 ("1" / "0").
-  void set_label(Tensor& labels, int64_t r, int64_t k) const {
-    const bool own = targets_ > 1 || two_from_one_;
-    if (strings_)
-      labels.data_as<std::string>()[r] = own ? string_labels_[static_cast<size_t>(k)] : (k ? "1" : "0");
-    else
-      labels.data_as<int64_t>()[r] = own ? int_labels_[static_cast<size_t>(k)] : k;
-  }
-  bool strings_ = false, two_from_one_ = false;
-  std::vector<std::string> string_labels_;
-  std::vector<int64_t> int_labels_;
+  bool two_from_one_ = false;
+  ClassLabels labels_;
 };
 
 /// (x - offset) * scale, each one value or one per feature.
@@ -177,7 +149,7 @@ class Scaler : public OpKernel {
       for (int64_t f = 0; f < features_; ++f) {
         const float o = offset_[offset_.size() == 1 ? 0 : static_cast<size_t>(f)];
         const float s = scale_[scale_.size() == 1 ? 0 : static_cast<size_t>(f)];
-        y[r * features_ + f] = (static_cast<float>(value_at(x, r * features_ + f)) - o) * s;
+        y[r * features_ + f] = (static_cast<float>(feature_value(x, r * features_ + f)) - o) * s;
       }
   }
 
@@ -203,12 +175,12 @@ class Normalizer : public OpKernel {
       const int64_t o = r * features_;
       double z = norm_ == 0 ? -INFINITY : 0.0;
       for (int64_t f = 0; f < features_; ++f) {
-        const double v = value_at(x, o + f);
+        const double v = feature_value(x, o + f);
         z = norm_ == 0 ? std::max(z, v) : norm_ == 1 ? z + std::fabs(v) : z + v * v;
       }
       if (norm_ == 2) z = std::sqrt(z);
       for (int64_t f = 0; f < features_; ++f) {
-        const double v = value_at(x, o + f);
+        const double v = feature_value(x, o + f);
         y[o + f] = static_cast<float>(z != 0.0 && features_ > 0 ? v / z : v);
       }
     }

@@ -1,5 +1,6 @@
-// The score transforms of the ai.onnx.ml ops (tree ensembles, linear models): post_transform NONE,
-// SOFTMAX, LOGISTIC, SOFTMAX_ZERO, PROBIT, in double.
+// Shared by the ai.onnx.ml ops (tree ensembles, linear models, encoders): the score transforms
+// (post_transform NONE, SOFTMAX, LOGISTIC, SOFTMAX_ZERO, PROBIT, in double), X's elements as doubles, and
+// a classifier's labels.
 #pragma once
 #include <algorithm>
 #include <cmath>
@@ -7,6 +8,7 @@
 #include <vector>
 
 #include "ops/op.h"
+#include "ortkit/float16.h"
 
 namespace ortkit::ops {
 
@@ -64,5 +66,54 @@ inline Post post_from_name(const CompileContext& cc, const std::string& n) {
   if (n == "PROBIT") return Post::probit;
   cc.fail("post_transform must be NONE, SOFTMAX, LOGISTIC, SOFTMAX_ZERO or PROBIT, got '" + n + "'");
 }
+
+/// Element i of a numeric X (f32, f64, i64, i32, f16) as a double.
+inline double feature_value(const Tensor& x, int64_t i) {
+  switch (x.dtype()) {
+    case DType::f32: return x.data_as<float>()[i];
+    case DType::f64: return x.data_as<double>()[i];
+    case DType::i64: return static_cast<double>(x.data_as<int64_t>()[i]);
+    case DType::i32: return x.data_as<int32_t>()[i];
+    default: return f16_to_f32(x.data_as<uint16_t>()[i]);
+  }
+}
+
+/// A classifier's labels: `classlabels_strings`, or integers under `int_attr` (classlabels_int64s for the
+/// trees, classlabels_ints for the linear classifier); exactly one of the two.
+struct ClassLabels {
+  bool strings = false;
+  std::vector<std::string> names;
+  std::vector<int64_t> ints;
+
+  void load(const CompileContext& cc, const std::string& int_attr) {
+    strings = cc.attr().has("classlabels_strings");
+    if (strings == cc.attr().has(int_attr))
+      cc.fail("needs exactly one of classlabels_strings and " + int_attr);
+    if (strings)
+      names = cc.attr().get_strings("classlabels_strings");
+    else
+      ints = cc.attr().get_ints(int_attr);
+  }
+  int64_t size() const { return static_cast<int64_t>(strings ? names.size() : ints.size()); }
+  /// Output 0 as the labels' type: strings are made at run time (allocate()), integers planned.
+  void declare(CompileContext& cc, int64_t rows) const {
+    if (strings) {
+      cc.outputs[0].dtype = DType::string;
+      cc.outputs[0].data_dependent = true;
+    } else {
+      cc.set_output(0, DType::i64, {rows});
+    }
+  }
+  Tensor& allocate(RunContext& rc, int64_t rows) const {
+    return strings ? rc.allocate_output(0, DType::string, {rows}) : rc.output(0);
+  }
+  /// Row r's label: label k, or with `literal` the value k itself ("1" / "0" for string labels).
+  void write(Tensor& out, int64_t r, int64_t k, bool literal = false) const {
+    if (strings)
+      out.data_as<std::string>()[r] = literal ? (k ? "1" : "0") : names[static_cast<size_t>(k)];
+    else
+      out.data_as<int64_t>()[r] = literal ? k : ints[static_cast<size_t>(k)];
+  }
+};
 
 }  // namespace ortkit::ops

@@ -29,6 +29,20 @@ std::mt19937_64 make_engine(const Attrs& a) {
   return std::mt19937_64((static_cast<uint64_t>(std::random_device{}()) << 32) ^ std::random_device{}());
 }
 
+/// A generator node: its engine is seeded once, at the first compile, and then runs on across plans and runs.
+class SeededKernel : public OpKernel {
+ protected:
+  void seed_once(const Attrs& a) {
+    if (seeded_) return;
+    engine_ = make_engine(a);
+    seeded_ = true;
+  }
+  std::mt19937_64 engine_;
+
+ private:
+  bool seeded_ = false;
+};
+
 bool float_dtype(DType t) {
   return t == DType::f32 || t == DType::f64 || t == DType::f16 || t == DType::bf16;
 }
@@ -53,15 +67,12 @@ double load_float(const Tensor& x, int64_t i) {
 
 /// RandomNormal / RandomUniform and their *Like forms: `like` takes the shape (and by default the type) of
 /// input 0; otherwise both come from the attributes.
-class RandomFill : public OpKernel {
+class RandomFill : public SeededKernel {
  public:
   RandomFill(bool normal, bool like) : normal_(normal), like_(like) {}
   void compile(CompileContext& cc) override {
     const Attrs& a = cc.attr();
-    if (!seeded_) {
-      engine_ = make_engine(a);
-      seeded_ = true;
-    }
+    seed_once(a);
     DType dt = DType::f32;
     Shape shape;
     if (like_) {
@@ -93,20 +104,16 @@ class RandomFill : public OpKernel {
   }
 
  private:
-  bool normal_, like_, seeded_ = false;
+  bool normal_, like_;
   double a_ = 0, b_ = 1;
-  std::mt19937_64 engine_;
 };
 
 /// 1 with probability x[i], else 0, in the output type (x's by default; any numeric type or bool).
-class Bernoulli : public OpKernel {
+class Bernoulli : public SeededKernel {
  public:
   void compile(CompileContext& cc) override {
     const Attrs& a = cc.attr();
-    if (!seeded_) {
-      engine_ = make_engine(a);
-      seeded_ = true;
-    }
+    seed_once(a);
     if (!float_dtype(cc.input(0).dtype))
       cc.fail(std::string("input must be float, got ") + dtype_name(cc.input(0).dtype));
     const DType dt =
@@ -138,19 +145,14 @@ class Bernoulli : public OpKernel {
     std::memset(e, 0, dtype_size(y.dtype()));
     e[0] = one ? 1 : 0;
   }
-  bool seeded_ = false;
-  std::mt19937_64 engine_;
 };
 
 /// Per row of unnormalized log-probabilities [batch, classes], `sample_size` class indices.
-class Multinomial : public OpKernel {
+class Multinomial : public SeededKernel {
  public:
   void compile(CompileContext& cc) override {
     const Attrs& a = cc.attr();
-    if (!seeded_) {
-      engine_ = make_engine(a);
-      seeded_ = true;
-    }
+    seed_once(a);
     const InputDesc& x = cc.input(0);
     if (!float_dtype(x.dtype)) cc.fail(std::string("input must be float, got ") + dtype_name(x.dtype));
     if (x.shape.size() != 2) cc.fail("input must be [batch, classes], got " + shape_str(x.shape));
@@ -191,10 +193,8 @@ class Multinomial : public OpKernel {
   }
 
  private:
-  bool seeded_ = false;
   int64_t samples_ = 1;
   std::vector<double> weights_;  // cumulative, one per class (sized at compile)
-  std::mt19937_64 engine_;
 };
 
 }  // namespace

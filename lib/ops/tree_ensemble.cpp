@@ -310,16 +310,7 @@ class ForestKernel : public OpKernel {
   }
   /// Merges the leaves row `r` reaches into scores_ (one per target).
   void score_row(const Tensor& x, int64_t r) {
-    for (int64_t c = 0; c < cols_; ++c) {
-      const int64_t i = r * cols_ + c;
-      switch (x.dtype()) {
-        case DType::f32: row_[static_cast<size_t>(c)] = x.data_as<float>()[i]; break;
-        case DType::f64: row_[static_cast<size_t>(c)] = x.data_as<double>()[i]; break;
-        case DType::i64: row_[static_cast<size_t>(c)] = static_cast<double>(x.data_as<int64_t>()[i]); break;
-        case DType::i32: row_[static_cast<size_t>(c)] = x.data_as<int32_t>()[i]; break;
-        default: row_[static_cast<size_t>(c)] = f16_to_f32(x.data_as<uint16_t>()[i]);
-      }
-    }
+    for (int64_t c = 0; c < cols_; ++c) row_[static_cast<size_t>(c)] = feature_value(x, r * cols_ + c);
     for (Score& s : scores_) s = {};
     for (int32_t root : f_.roots) {
       const int32_t leaf = f_.walk(root, row_.data());
@@ -433,14 +424,8 @@ class Classifier : public ForestKernel {
  public:
   void compile(CompileContext& cc) override {
     const Attrs& a = cc.attr();
-    strings_ = a.has("classlabels_strings");
-    if (strings_ == a.has("classlabels_int64s"))
-      cc.fail("needs exactly one of classlabels_strings and classlabels_int64s");
-    if (strings_)
-      string_labels_ = a.get_strings("classlabels_strings");
-    else
-      int_labels_ = a.get_ints("classlabels_int64s");
-    classes_ = static_cast<int64_t>(strings_ ? string_labels_.size() : int_labels_.size());
+    labels_.load(cc, "classlabels_int64s");
+    classes_ = labels_.size();
     if (classes_ < 1) cc.fail("has no class labels");
     f_ = forest_from_node_table(cc, "class_", classes_);
     agg_ = Agg::sum;  // classifiers always sum
@@ -458,26 +443,18 @@ class Classifier : public ForestKernel {
     if (classes_ == 1) cc.unsupported("a classifier with one class label");
     set_input(cc);
     size_buffers(classes_);
-    if (strings_) {
-      cc.outputs[0].dtype = DType::string;
-      cc.outputs[0].data_dependent = true;
-    } else {
-      cc.set_output(0, DType::i64, {rows_});
-    }
+    labels_.declare(cc, rows_);
     cc.set_output(1, DType::f32, {rows_, classes_});
   }
   void run(RunContext& rc) override {
     const Tensor& x = rc.input(0);
-    Tensor* labels = strings_ ? &rc.allocate_output(0, DType::string, {rows_}) : &rc.output(0);
+    Tensor& labels = labels_.allocate(rc, rows_);
     float* z = rc.output(1).data_as<float>();
     for (int64_t r = 0; r < rows_; ++r) {
       score_row(x, r);
       literal_ = false;
       const int64_t label = classes_ > 2 ? finish_multi(z + r * classes_) : finish_two(z + r * classes_);
-      if (strings_)
-        labels->data_as<std::string>()[r] = string_labels_[static_cast<size_t>(label)];
-      else
-        labels->data_as<int64_t>()[r] = literal_ ? label : int_labels_[static_cast<size_t>(label)];
+      labels_.write(labels, r, label, literal_);
     }
   }
 
@@ -534,7 +511,7 @@ class Classifier : public ForestKernel {
       // Two labels with weights for both classes but a single score left: ONNX Runtime answers the label
       // value 1 or 0 itself (for string labels, the first or second).
       label = pos > 0 ? 1 : 0;
-      literal_ = !strings_;
+      literal_ = !labels_.strings;
     }
     if (!single) {  // a class without a score reads 0, whatever base value was added to it
       out_[0] = s0.has ? s0.v : 0.0;
@@ -566,10 +543,9 @@ class Classifier : public ForestKernel {
     return label;
   }
 
-  bool strings_ = false, binary_ = false, all_positive_ = true, literal_ = false;
+  bool binary_ = false, all_positive_ = true, literal_ = false;
+  ClassLabels labels_;
   int64_t classes_ = 0;
-  std::vector<std::string> string_labels_;
-  std::vector<int64_t> int_labels_;
 };
 
 }  // namespace
