@@ -186,7 +186,8 @@ class FeatureVectorizer : public OpKernel {
       if (in.dtype != DType::f32 && in.dtype != DType::f64 && in.dtype != DType::i64 &&
           in.dtype != DType::i32)
         cc.unsupported(std::string("input of type ") + dtype_name(in.dtype));
-      if (dims_[k] < 0) cc.fail("inputdimensions holds " + std::to_string(dims_[k]));
+      if (dims_[k] < 0 || dims_[k] > (int64_t{1} << 24))
+        cc.fail("inputdimensions holds " + std::to_string(dims_[k]) + ", outside [0, 2^24]");
       const int64_t rows =
           in.shape.size() <= 1 ? 1 : shape_numel(in.shape) / std::max<int64_t>(1, in.shape.back());
       if (rows_ >= 0 && rows != rows_)

@@ -28,7 +28,8 @@ class LinearBase : public OpKernel {
     rows_and_features(cc, rows_, features_);
     targets_ = targets;
     const std::vector<float> w = cc.attr().get_floats("coefficients");
-    if (targets_ < 1) cc.fail("has no targets");
+    if (targets_ < 1 || targets_ > (int64_t{1} << 20))
+      cc.fail("the number of targets must be in [1, 2^20], got " + std::to_string(targets_));
     if (static_cast<int64_t>(w.size()) != targets_ * features_)
       cc.fail(std::to_string(w.size()) + " coefficients for " + std::to_string(targets_) + " targets of " +
               std::to_string(features_) + " features (X is " + shape_str(cc.input(0).shape) + ")");

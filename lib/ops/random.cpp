@@ -157,7 +157,8 @@ class Multinomial : public SeededKernel {
     if (!float_dtype(x.dtype)) cc.fail(std::string("input must be float, got ") + dtype_name(x.dtype));
     if (x.shape.size() != 2) cc.fail("input must be [batch, classes], got " + shape_str(x.shape));
     samples_ = a.get_int("sample_size", 1);
-    if (samples_ < 0) cc.fail("sample_size is negative");
+    if (samples_ < 0 || samples_ > (int64_t{1} << 24))
+      cc.fail("sample_size must be in [0, 2^24], got " + std::to_string(samples_));
     const DType dt = dtype_from_onnx(static_cast<int>(a.get_int("dtype", 6)));  // int32
     if (dt != DType::i32 && dt != DType::i64)
       cc.fail(std::string("dtype must be int32 or int64, got ") + dtype_name(dt));

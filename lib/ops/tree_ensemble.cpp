@@ -358,7 +358,9 @@ class Regressor : public ForestKernel {
   void compile(CompileContext& cc) override {
     const Attrs& a = cc.attr();
     targets_ = a.get_int("n_targets", 1);
-    if (targets_ < 1) cc.fail("n_targets must be at least 1");
+    // Scores are kept per target for every row: a corrupt count must not ask for terabytes.
+    if (targets_ < 1 || targets_ > (int64_t{1} << 20))
+      cc.fail("n_targets must be in [1, 2^20], got " + std::to_string(targets_));
     if (v5_) {
       f_ = forest_v5(cc, targets_);
       const int64_t ag = a.get_int("aggregate_function", 1), pt = a.get_int("post_transform", 0);
