@@ -65,7 +65,21 @@ def main():
         for i, (k, v) in enumerate(feeds.items()):
             onnx.save_tensor(numpy_helper.from_array(v, k), os.path.join(data, f"input_{i}.pb"))
         for i, (o, v) in enumerate(zip([o.name for o in sess.get_outputs()], outs)):
-            onnx.save_tensor(numpy_helper.from_array(np.asarray(v), o), os.path.join(data, f"output_{i}.pb"))
+            path_i = os.path.join(data, f"output_{i}.pb")
+            if isinstance(v, list):  # ZipMap's sequence of maps, as a SequenceProto of MapProtos
+                maps = []
+                for m in v:
+                    keys = list(m.keys())
+                    key_type = STR if keys and isinstance(keys[0], str) else I64
+                    values = helper.make_sequence("", onnx.SequenceProto.TENSOR,
+                                                  [numpy_helper.from_array(np.array(m[k], np.float32)) for k in keys])
+                    maps.append(helper.make_map("", key_type, [k.encode() for k in keys] if key_type == STR else keys,
+                                                values))
+                seq = helper.make_sequence(o, onnx.SequenceProto.MAP, maps)
+                with open(path_i, "wb") as f:
+                    f.write(seq.SerializeToString())
+            else:
+                onnx.save_tensor(numpy_helper.from_array(np.asarray(v), o), path_i)
         r = subprocess.run([ort_bench, "verify", path, data, "--rtol", rtol, "--atol", atol],
                            capture_output=True, text=True)
         ok = r.returncode == 0
@@ -272,6 +286,13 @@ def main():
     run_case("category_mapper_to_strings", model_of(node, [helper.make_tensor_value_info("X", I64, [None])],
                                                     [helper.make_tensor_value_info("Y", STR, [None])], 1),
              {"X": np.array([9, 8, 7], np.int64)})
+    for labels in ({"classlabels_int64s": [3, 1, 4]}, {"classlabels_strings": ["x", "y", "z"]}):
+        node = helper.make_node("ZipMap", ["X"], ["Z"], domain="ai.onnx.ml", **labels)
+        key = I64 if "classlabels_int64s" in labels else STR
+        z_type = helper.make_sequence_type_proto(helper.make_map_type_proto(key, helper.make_tensor_type_proto(F, [])))
+        m = model_of(node, [helper.make_tensor_value_info("X", F, [None, 3])],
+                     [helper.make_value_info("Z", z_type)], 1)
+        run_case(f"zipmap_{'ints' if key == I64 else 'strings'}", m, {"X": xl[:6, :3].copy()})
     node = helper.make_node("FeatureVectorizer", ["A", "B"], ["Y"], domain="ai.onnx.ml", inputdimensions=[2, 3])
     run_case("feature_vectorizer", model_of(node, [helper.make_tensor_value_info("A", F, [None, 2]),
                                                    helper.make_tensor_value_info("B", F, [None, 3])],
@@ -354,8 +375,14 @@ def main():
         ]
         for name, est, y in models:
             est.fit(X, y)
-            for ml in (1, 3):
+            for ml in (1, 3, "zipmap"):
                 final = est.steps[-1][1] if hasattr(est, "steps") else est
+                if ml == "zipmap":  # the default conversion of a classifier: probabilities through ZipMap
+                    if not hasattr(final, "predict_proba"):
+                        continue
+                    onx = to_onnx(est, X[:1], target_opset={"": 17, "ai.onnx.ml": 3})
+                    run_case(f"{name}_zipmap", onx, {onx.graph.input[0].name: X[:64]})
+                    continue
                 try:  # classifiers without ZipMap; a converter without that option refuses it by name
                     onx = to_onnx(est, X[:1], options={id(final): {"zipmap": False}},
                                   target_opset={"": 17, "ai.onnx.ml": ml})

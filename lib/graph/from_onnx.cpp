@@ -52,10 +52,11 @@ ValueInfo value_info(const onnx::ValueInfoProto& v) {
   ValueInfo out;
   out.name = v.name();
   if (!v.type().has_tensor_type()) {
-    // Sequences and optionals are whole values of their own kind; maps and sparse tensors stay undefined
+    // Sequences, optionals and maps are whole values of their own kind; sparse tensors stay undefined
     // (the session then checks nothing about them, and the ops reject them).
     if (v.type().has_sequence_type()) out.dtype = DType::sequence;
     if (v.type().has_optional_type()) out.dtype = DType::optional;
+    if (v.type().has_map_type()) out.dtype = DType::map;
     out.has_shape = false;
     return out;
   }

@@ -326,6 +326,39 @@ namespace {
 
 Tensor from_optional_proto(const onnx::OptionalProto& p, const std::string& dir, const std::string& where);
 
+/// A MapProto as a map: keys (int64 or string) and the values' scalar tensors joined into one 1-D tensor.
+Tensor from_map_proto(const onnx::MapProto& p, const std::string& dir, const std::string& where) {
+  const DType kt = dtype_from_onnx(p.key_type());
+  Tensor keys;
+  if (kt == DType::string) {
+    keys = Tensor(DType::string, {p.string_keys_size()});
+    std::copy(p.string_keys().begin(), p.string_keys().end(), keys.data_as<std::string>());
+  } else if (kt == DType::i64 || kt == DType::i32) {
+    keys = Tensor(DType::i64, {p.keys_size()});
+    std::copy(p.keys().begin(), p.keys().end(), keys.data_as<int64_t>());
+  } else {
+    throw Error("map keys of type " + element_type_name(p.key_type()) + " are not supported", where);
+  }
+  const auto& vs = p.values();
+  if (vs.elem_type() != onnx::SequenceProto::TENSOR && vs.tensor_values_size() > 0)
+    throw Error("map values that are not tensors are not supported", where);
+  if (vs.tensor_values_size() != keys.numel())
+    throw Error("a map with " + std::to_string(keys.numel()) + " keys and " +
+                    std::to_string(vs.tensor_values_size()) + " values",
+                where);
+  std::vector<Tensor> parts;
+  for (const auto& t : vs.tensor_values()) parts.push_back(tensor_from_proto(t, dir));
+  const DType vt = parts.empty() ? DType::f32 : parts.front().dtype();
+  Tensor values(vt, {keys.numel()});
+  const size_t es = dtype_size(vt);
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (parts[i].dtype() != vt || parts[i].numel() != 1 || es == 0)
+      throw Error("map values must be numeric scalars of one type", where);
+    std::memcpy(static_cast<char*>(values.data()) + i * es, parts[i].data(), es);
+  }
+  return Tensor::map_of(std::move(keys), std::move(values));
+}
+
 Tensor from_sequence_proto(const onnx::SequenceProto& p, const std::string& dir, const std::string& where) {
   std::vector<Tensor> items;
   switch (p.elem_type()) {
@@ -333,8 +366,11 @@ Tensor from_sequence_proto(const onnx::SequenceProto& p, const std::string& dir,
     case onnx::SequenceProto::TENSOR:
       for (const auto& t : p.tensor_values()) items.push_back(tensor_from_proto(t, dir));
       break;
+    case onnx::SequenceProto::MAP:
+      for (const auto& m : p.map_values()) items.push_back(from_map_proto(m, dir, where));
+      break;
     default:
-      throw Error("sequences of sequences, maps, optionals or sparse tensors are not supported (elem_type " +
+      throw Error("sequences of sequences, optionals or sparse tensors are not supported (elem_type " +
                       std::to_string(p.elem_type()) + ")",
                   where);
   }
@@ -365,9 +401,15 @@ Tensor from_optional_proto(const onnx::OptionalProto& p, const std::string& dir,
 }  // namespace
 
 Tensor load_value_file(const std::string& path, DType kind, std::string* name) {
-  if (kind != DType::sequence && kind != DType::optional) return load_tensor_file(path, name);
+  if (!is_list_dtype(kind)) return load_tensor_file(path, name);
   const std::string bytes = read_file(path);
   google::protobuf::io::ArrayInputStream in(bytes.data(), static_cast<int>(bytes.size()));
+  if (kind == DType::map) {
+    onnx::MapProto p;
+    if (!parse_stream(&in, p)) throw Error("not a valid MapProto file", path);
+    if (name) *name = p.name();
+    return from_map_proto(p, dir_of(path), path);
+  }
   if (kind == DType::sequence) {
     onnx::SequenceProto p;
     if (!parse_stream(&in, p)) throw Error("not a valid SequenceProto file", path);
@@ -382,11 +424,40 @@ Tensor load_value_file(const std::string& path, DType kind, std::string* name) {
 
 namespace {
 
+onnx::MapProto map_to_proto(const Tensor& t, const std::string& name) {
+  onnx::MapProto p;
+  p.set_name(name);
+  const Tensor &keys = t.items().at(0), &values = t.items().at(1);
+  p.set_key_type(dtype_to_onnx(keys.dtype()));
+  for (int64_t i = 0; i < keys.numel(); ++i) {
+    if (keys.dtype() == DType::string)
+      p.add_string_keys(keys.data_as<std::string>()[i]);
+    else
+      p.add_keys(keys.data_as<int64_t>()[i]);
+  }
+  auto* vs = p.mutable_values();
+  vs->set_elem_type(onnx::SequenceProto::TENSOR);
+  const size_t es = dtype_size(values.dtype());
+  for (int64_t i = 0; i < values.numel(); ++i) {  // one scalar tensor per value, as onnx.numpy_helper writes
+    Tensor v(values.dtype(), {});
+    std::memcpy(v.data(), static_cast<const char*>(values.data()) + static_cast<size_t>(i) * es, es);
+    *vs->add_tensor_values() = tensor_to_proto(v);
+  }
+  return p;
+}
+
 onnx::SequenceProto sequence_to_proto(const Tensor& t, const std::string& name) {
   onnx::SequenceProto p;
   p.set_name(name);
-  p.set_elem_type(onnx::SequenceProto::TENSOR);
-  for (const Tensor& i : t.items()) *p.add_tensor_values() = tensor_to_proto(i);
+  const bool maps =
+      t.elem_dtype() == DType::map || (!t.items().empty() && t.items()[0].dtype() == DType::map);
+  p.set_elem_type(maps ? onnx::SequenceProto::MAP : onnx::SequenceProto::TENSOR);
+  for (const Tensor& i : t.items()) {
+    if (maps)
+      *p.add_map_values() = map_to_proto(i, {});
+    else
+      *p.add_tensor_values() = tensor_to_proto(i);
+  }
   return p;
 }
 
@@ -395,6 +466,8 @@ onnx::SequenceProto sequence_to_proto(const Tensor& t, const std::string& name) 
 void save_tensor_file(const Tensor& t, const std::string& name, const std::string& path) {
   if (t.dtype() == DType::sequence) {
     write_file_atomic(path, sequence_to_proto(t, name).SerializeAsString());
+  } else if (t.dtype() == DType::map) {
+    write_file_atomic(path, map_to_proto(t, name).SerializeAsString());
   } else if (t.dtype() == DType::optional) {
     onnx::OptionalProto p;
     p.set_name(name);

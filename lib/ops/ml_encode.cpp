@@ -1,6 +1,6 @@
 // Feature encoding ops of the ai.onnx.ml domain, as sklearn-onnx writes them for SimpleImputer (Imputer),
 // OneHotEncoder, category tables (CategoryMapper) and the column concatenation of a ColumnTransformer
-// (FeatureVectorizer).
+// (FeatureVectorizer), and ZipMap, which turns a classifier's scores into a sequence of label -> score maps.
 #include <cmath>
 #include <unordered_map>
 
@@ -219,9 +219,47 @@ class FeatureVectorizer : public OpKernel {
   int64_t rows_ = 0, total_ = 0;
 };
 
+/// Each row of class scores as a map from the class labels to the scores: the probabilities output
+/// sklearn-onnx gives a classifier unless told `zipmap: False` (a sequence of maps).
+class ZipMap : public OpKernel {
+ public:
+  void compile(CompileContext& cc) override {
+    labels_.load(cc, "classlabels_int64s");
+    const InputDesc& x = cc.input(0);
+    if (x.dtype != DType::f32) cc.fail(std::string("X must be float32, got ") + dtype_name(x.dtype));
+    if (x.shape.empty() || x.shape.size() > 2) cc.fail("X must be [C] or [N, C], got " + shape_str(x.shape));
+    if (x.shape.back() != labels_.size())
+      cc.fail("X has " + std::to_string(x.shape.back()) + " columns for " + std::to_string(labels_.size()) +
+              " class labels");
+    if (keys_.empty()) {  // the keys every map shares
+      keys_ = Tensor(labels_.strings ? DType::string : DType::i64, {labels_.size()});
+      for (int64_t k = 0; k < labels_.size(); ++k) labels_.write(keys_, k, k);
+    }
+    cc.outputs[0].dtype = DType::sequence;
+    cc.outputs[0].data_dependent = true;
+  }
+  void run(RunContext& rc) override {
+    const Tensor& x = rc.input(0);
+    const int64_t cols = x.shape().back(), rows = x.rank() == 2 ? x.shape()[0] : 1;
+    std::vector<Tensor> maps;
+    maps.reserve(static_cast<size_t>(rows));
+    for (int64_t r = 0; r < rows; ++r) {
+      Tensor values(DType::f32, {cols});
+      std::copy_n(x.data_as<float>() + r * cols, cols, values.data_as<float>());
+      maps.push_back(Tensor::map_of(keys_, std::move(values)));
+    }
+    rc.output(0) = Tensor::sequence(DType::map, std::move(maps));
+  }
+
+ private:
+  ClassLabels labels_;
+  Tensor keys_;
+};
+
 }  // namespace
 
 void register_ml_encode_ops(OpRegistry& r) {
+  r.add(kMlDomain, "ZipMap", 1, kAnyOpset, [] { return std::make_unique<ZipMap>(); });
   r.add(kMlDomain, "Imputer", 1, kAnyOpset, [] { return std::make_unique<Imputer>(); });
   r.add(kMlDomain, "OneHotEncoder", 1, kAnyOpset, [] { return std::make_unique<OneHotEncoder>(); });
   r.add(kMlDomain, "CategoryMapper", 1, kAnyOpset, [] { return std::make_unique<CategoryMapper>(); });

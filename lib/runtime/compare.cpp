@@ -1,6 +1,8 @@
 #include "runtime/compare.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 
 #include "onnx/model_io.h"
@@ -37,6 +39,36 @@ bool is_float(DType t) {
   return t == DType::f32 || t == DType::f64 || t == DType::bf16 || t == DType::f16;
 }
 
+/// A map with its entries in key order (maps are unordered: ONNX Runtime's come sorted, ZipMap's in label
+/// order).
+Tensor sorted_map(const Tensor& m) {
+  const Tensor &keys = m.items().at(0), &values = m.items().at(1);
+  std::vector<int64_t> order(static_cast<size_t>(keys.numel()));
+  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int64_t>(i);
+  if (keys.dtype() == DType::string)
+    std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+      return keys.data_as<std::string>()[a] < keys.data_as<std::string>()[b];
+    });
+  else
+    std::sort(order.begin(), order.end(),
+              [&](int64_t a, int64_t b) { return keys.data_as<int64_t>()[a] < keys.data_as<int64_t>()[b]; });
+  Tensor k(keys.dtype(), keys.shape()), v(values.dtype(), values.shape());
+  const size_t es = dtype_size(values.dtype());
+  for (size_t i = 0; i < order.size(); ++i) {
+    const int64_t o = order[i];
+    if (keys.dtype() == DType::string)
+      k.data_as<std::string>()[i] = keys.data_as<std::string>()[o];
+    else
+      k.data_as<int64_t>()[i] = keys.data_as<int64_t>()[o];
+    if (values.dtype() == DType::string)
+      v.data_as<std::string>()[i] = values.data_as<std::string>()[o];
+    else
+      std::memcpy(static_cast<char*>(v.data()) + i * es, static_cast<const char*>(values.data()) + o * es,
+                  es);
+  }
+  return Tensor::map_of(std::move(k), std::move(v));
+}
+
 }  // namespace
 
 TensorDiff compare_tensors(const Tensor& actual, const Tensor& expected, double rtol, double atol) {
@@ -46,6 +78,17 @@ TensorDiff compare_tensors(const Tensor& actual, const Tensor& expected, double 
     d.reason =
         std::string("dtype ") + dtype_name(actual.dtype()) + ", expected " + dtype_name(expected.dtype());
     return d;
+  }
+  if (actual.dtype() == DType::map && actual.items().size() == 2 && expected.items().size() == 2) {
+    const Tensor sa = sorted_map(actual), se = sorted_map(expected);
+    TensorDiff dk = compare_tensors(sa.items()[0], se.items()[0], 0, 0);
+    if (!dk.ok) {
+      dk.reason = "keys: " + dk.reason;
+      return dk;
+    }
+    TensorDiff dv = compare_tensors(sa.items()[1], se.items()[1], rtol, atol);
+    if (!dv.ok) dv.reason = "values (in key order): " + dv.reason;
+    return dv;
   }
   if (actual.is_list()) {
     const auto &a = actual.items(), &e = expected.items();

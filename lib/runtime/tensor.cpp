@@ -38,6 +38,7 @@ size_t dtype_size(DType t) {
     case DType::string:
     case DType::sequence:
     case DType::optional:
+    case DType::map:
     case DType::undefined: return 0;
   }
   return 0;
@@ -72,6 +73,7 @@ const char* dtype_name(DType t) {
     case DType::f4e2m1: return "float4e2m1";
     case DType::sequence: return "sequence";
     case DType::optional: return "optional";
+    case DType::map: return "map";
   }
   return "?";
 }
@@ -175,6 +177,20 @@ Tensor Tensor::optional_none(DType elem) {
   t.dtype_ = DType::optional;
   t.elem_ = elem;
   t.items_ = std::make_shared<const std::vector<Tensor>>();
+  return t;
+}
+
+Tensor Tensor::map_of(Tensor keys, Tensor values) {
+  if (keys.rank() != 1 || values.rank() != 1 || keys.numel() != values.numel())
+    throw Error("a map needs 1-D keys and values of one length, got " + shape_str(keys.shape()) + " and " +
+                shape_str(values.shape()));
+  if (keys.dtype() != DType::i64 && keys.dtype() != DType::string)
+    throw Error(std::string("map keys must be int64 or string, got ") + dtype_name(keys.dtype()));
+  Tensor t;
+  t.dtype_ = DType::map;
+  t.elem_ = values.dtype();
+  t.items_ =
+      std::make_shared<const std::vector<Tensor>>(std::vector<Tensor>{std::move(keys), std::move(values)});
   return t;
 }
 

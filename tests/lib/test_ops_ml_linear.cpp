@@ -2,9 +2,12 @@
 // (scripts/ml_ops_check.py compares them and sklearn-onnx pipelines with ONNX Runtime).
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <filesystem>
 
 #include "engine_model_builder.h"
+#include "onnx/model_io.h"
 #include "ortkit/session.h"
+#include "ortkit/verify.h"
 
 using namespace ortkit;
 using ortkit::testing::error_of;
@@ -148,4 +151,44 @@ TEST_CASE("OneHotEncoder, CategoryMapper, FeatureVectorizer", "[ops][ml][linear]
   auto sess_v = Session::from_bytes(fv.mb.bytes());
   auto v = sess_v->run({{"A", make_f32({2, 2}, {1, 2, 3, 4})}, {"B", make_f32({2, 2}, {5, 6, 7, 8})}});
   CHECK(floats(v[0]) == std::vector<float>{1, 5, 6, 0, 3, 7, 8, 0});
+}
+
+TEST_CASE("ZipMap: each row of scores as a label -> score map; maps compare and save in any key order",
+          "[ops][ml][linear]") {
+  ModelBuilder mb(17);
+  mb.import("ai.onnx.ml", 1);
+  mb.input("X", {std::string("N"), int64_t{3}});
+  auto& n = mb.node("ZipMap", {"X"}, {"Z"}, "zip", "ai.onnx.ml");
+  ModelBuilder::attr_strings(n, "classlabels_strings", {"b", "a", "c"});
+  auto* z = mb.proto().mutable_graph()->add_output();
+  z->set_name("Z");
+  auto* m = z->mutable_type()->mutable_sequence_type()->mutable_elem_type()->mutable_map_type();
+  m->set_key_type(onnx::TensorProto::STRING);
+  m->mutable_value_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
+  auto s = Session::from_bytes(mb.bytes());
+  auto y = s->run({{"X", make_f32({2, 3}, {0.1f, 0.2f, 0.7f, 0.5f, 0.25f, 0.25f})}});
+  REQUIRE(y[0].dtype() == DType::sequence);
+  REQUIRE(y[0].items().size() == 2);
+  const Tensor& row1 = y[0].items()[1];
+  REQUIRE(row1.dtype() == DType::map);
+  CHECK(strings_of(row1.items()[0]) == std::vector<std::string>{"b", "a", "c"});
+  CHECK(floats(row1.items()[1]) == std::vector<float>{0.5f, 0.25f, 0.25f});
+
+  // The same map with its entries in another order compares equal; another value does not.
+  const Tensor reordered =
+      Tensor::map_of(make_strings({3}, {"a", "b", "c"}), make_f32({3}, {0.25f, 0.5f, 0.25f}));
+  CHECK(compare_tensors(row1, reordered, 1e-6, 1e-6).ok);
+  const Tensor other = Tensor::map_of(make_strings({3}, {"a", "b", "c"}), make_f32({3}, {0.25f, 0.5f, 0.3f}));
+  CHECK_THAT(compare_tensors(row1, other, 1e-6, 1e-6).reason, Catch::Contains("values (in key order)"));
+
+  // A sequence of maps round-trips through a SequenceProto file.
+  const auto path = std::filesystem::temp_directory_path() / "ortkit_zipmap_seq.pb";
+  onnxio::save_tensor_file(y[0], "Z", path.string());
+  const Tensor back = onnxio::load_value_file(path.string(), DType::sequence);
+  std::filesystem::remove(path);
+  CHECK(compare_tensors(back, y[0], 0, 0).ok);
+  CHECK_THAT(error_of([&] {
+               Tensor::map_of(make_i64({2}, {1, 2}), make_f32({3}, {0, 0, 0}));
+             }),
+             Catch::Contains("a map needs 1-D keys and values of one length"));
 }

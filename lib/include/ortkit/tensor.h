@@ -43,16 +43,17 @@ enum class DType : uint8_t {
   f8e8m0,
   f4e2m1,
   sequence,  ///< an ONNX sequence: a list of tensors of one element type (Tensor::items())
-  optional   ///< an ONNX optional: no value, or one tensor or sequence (Tensor::items() holds 0 or 1)
+  optional,  ///< an ONNX optional: no value, or one tensor or sequence (Tensor::items() holds 0 or 1)
+  map        ///< an ONNX map: Tensor::items() holds the keys [K] (int64 or string) and the values [K]
 };
 
 size_t dtype_size(DType t);                 ///< bytes per element (0 for string/undefined)
 const char* dtype_name(DType t);            ///< "float32", "int64", "bool", ...
 DType dtype_from_onnx(int onnx_elem_type);  ///< TensorProto_DataType value; undefined if unsupported
 int dtype_to_onnx(DType t);
-/// A sequence or an optional: a value with no bytes of its own (Tensor::items()).
+/// A sequence, an optional or a map: a value with no bytes of its own (Tensor::items()).
 inline bool is_list_dtype(DType t) {
-  return t == DType::sequence || t == DType::optional;
+  return t == DType::sequence || t == DType::optional || t == DType::map;
 }
 
 using Shape = std::vector<int64_t>;
@@ -76,6 +77,9 @@ class Tensor {
   static Tensor optional_of(Tensor value);
   /// An ONNX optional with no value; `elem` is the declared type of what it would hold.
   static Tensor optional_none(DType elem);
+  /// An ONNX map from 1-D `keys` (int64 or string) to 1-D `values` of the same length (owned as for
+  /// sequence()); elem_dtype() is the values' type. ai.onnx.ml ZipMap makes sequences of these.
+  static Tensor map_of(Tensor keys, Tensor values);
 
   DType dtype() const { return dtype_; }
   const Shape& shape() const { return shape_; }
