@@ -308,15 +308,22 @@ class ForestKernel : public OpKernel {
               std::to_string(cols_));
     check_acyclic(cc, f_);
   }
-  /// Merges the leaves row `r` reaches into scores_ (one per target).
-  void score_row(const Tensor& x, int64_t r) {
-    for (int64_t c = 0; c < cols_; ++c) row_[static_cast<size_t>(c)] = feature_value(x, r * cols_ + c);
-    for (Score& s : scores_) s = {};
+  /// Per-thread buffers: the row as doubles, the merged scores, the finished scores.
+  struct Scratch {
+    std::vector<double> row, out;
+    std::vector<Score> scores;
+    bool literal = false;  // the classifier's label is the value 1 / 0 itself (ClassLabels::write)
+  };
+
+  /// Merges the leaves row `r` reaches into w.scores (one per target).
+  void score_row(const Tensor& x, int64_t r, Scratch& w) const {
+    for (int64_t c = 0; c < cols_; ++c) w.row[static_cast<size_t>(c)] = feature_value(x, r * cols_ + c);
+    for (Score& s : w.scores) s = {};
     for (int32_t root : f_.roots) {
-      const int32_t leaf = f_.walk(root, row_.data());
+      const int32_t leaf = f_.walk(root, w.row.data());
       for (int32_t k = f_.leaf_begin[static_cast<size_t>(leaf)];
            k < f_.leaf_begin[static_cast<size_t>(leaf) + 1]; ++k) {
-        Score& s = scores_[static_cast<size_t>(f_.target[static_cast<size_t>(k)])];
+        Score& s = w.scores[static_cast<size_t>(f_.target[static_cast<size_t>(k)])];
         const double w = f_.weight[static_cast<size_t>(k)];
         if (agg_ == Agg::min)
           s.v = s.has ? std::min(s.v, w) : w;
@@ -328,10 +335,27 @@ class ForestKernel : public OpKernel {
       }
     }
   }
-  void size_buffers(int64_t targets) {
-    row_.assign(static_cast<size_t>(cols_), 0.0);
-    scores_.assign(static_cast<size_t>(targets), Score{});
-    out_.assign(static_cast<size_t>(targets), 0.0);
+  void size_buffers(const CompileContext& cc, int64_t targets) {
+    scratch_.resize(static_cast<size_t>(std::max(1, cc.threading.threads)));
+    for (Scratch& w : scratch_) {
+      w.row.assign(static_cast<size_t>(cols_), 0.0);
+      w.scores.assign(static_cast<size_t>(targets), Score{});
+      w.out.assign(static_cast<size_t>(targets), 0.0);
+    }
+  }
+  /// f(row, scratch) for every row: split over the threads (each with its own scratch) once the walks
+  /// outweigh a round of the pool.
+  template <class F>
+  void for_rows(const RunContext& rc, F&& f) {
+    const int64_t slots =
+        std::min<int64_t>(static_cast<int64_t>(scratch_.size()), std::max(1, rc.threading.threads));
+    if (slots <= 1 || rows_ * static_cast<int64_t>(f_.roots.size()) < 4096) {
+      for (int64_t r = 0; r < rows_; ++r) f(r, scratch_[0]);
+      return;
+    }
+    run_tasks(rc.threading, slots, rows_, [&](int64_t r, int64_t slot, const kernels::Threading&) {
+      f(r, scratch_[static_cast<size_t>(slot)]);
+    });
   }
 
   Forest f_;
@@ -339,8 +363,7 @@ class ForestKernel : public OpKernel {
   Post post_ = Post::none;
   std::vector<double> base_;
   int64_t rows_ = 0, cols_ = 0;
-  std::vector<double> row_, out_;
-  std::vector<Score> scores_;
+  std::vector<Scratch> scratch_;
 };
 
 Agg agg_from_name(const CompileContext& cc, const std::string& n) {
@@ -375,7 +398,7 @@ class Regressor : public ForestKernel {
       base_ = doubles_attr(a, "base_values");
     }
     set_input(cc);
-    size_buffers(targets_);
+    size_buffers(cc, targets_);
     const DType out = v5_ ? cc.input(0).dtype : DType::f32;
     if (v5_ && out != DType::f32 && out != DType::f64 && out != DType::f16)
       cc.unsupported(std::string("X of type ") + dtype_name(out));
@@ -386,25 +409,26 @@ class Regressor : public ForestKernel {
     Tensor& y = rc.output(0);
     const double trees = static_cast<double>(f_.roots.size());
     const bool per_target = static_cast<int64_t>(base_.size()) == targets_;
-    for (int64_t r = 0; r < rows_; ++r) {
-      score_row(x, r);
+    for_rows(rc, [&](int64_t r, Scratch& w) {
+      score_row(x, r, w);
+      std::vector<double>& out = w.out;
       for (int64_t t = 0; t < targets_; ++t) {
-        const Score& s = scores_[static_cast<size_t>(t)];
+        const Score& s = w.scores[static_cast<size_t>(t)];
         double v = s.has ? s.v : 0.0;
         if (agg_ == Agg::average) v /= trees;
         if (targets_ == 1)
           v += base_.size() == 1 ? base_[0] : 0.0;
         else if (per_target)
           v += base_[static_cast<size_t>(t)];
-        out_[static_cast<size_t>(t)] = v;
+        out[static_cast<size_t>(t)] = v;
       }
       if (targets_ == 1) {
-        if (post_ == Post::probit) out_[0] = probit(out_[0]);
+        if (post_ == Post::probit) out[0] = probit(out[0]);
       } else {
-        post_transform(post_, out_);
+        post_transform(post_, out);
       }
       for (int64_t t = 0; t < targets_; ++t) {
-        const double v = out_[static_cast<size_t>(t)];
+        const double v = out[static_cast<size_t>(t)];
         const int64_t i = r * targets_ + t;
         if (y.dtype() == DType::f64)
           y.data_as<double>()[i] = v;
@@ -413,7 +437,7 @@ class Regressor : public ForestKernel {
         else
           y.data_as<float>()[i] = static_cast<float>(v);
       }
-    }
+    });
   }
 
  private:
@@ -444,7 +468,7 @@ class Classifier : public ForestKernel {
     binary_ = classes_ == 2 && distinct == 1;
     if (classes_ == 1) cc.unsupported("a classifier with one class label");
     set_input(cc);
-    size_buffers(classes_);
+    size_buffers(cc, classes_);
     labels_.declare(cc, rows_);
     cc.set_output(1, DType::f32, {rows_, classes_});
   }
@@ -452,19 +476,20 @@ class Classifier : public ForestKernel {
     const Tensor& x = rc.input(0);
     Tensor& labels = labels_.allocate(rc, rows_);
     float* z = rc.output(1).data_as<float>();
-    for (int64_t r = 0; r < rows_; ++r) {
-      score_row(x, r);
-      literal_ = false;
-      const int64_t label = classes_ > 2 ? finish_multi(z + r * classes_) : finish_two(z + r * classes_);
-      labels_.write(labels, r, label, literal_);
-    }
+    for_rows(rc, [&](int64_t r, Scratch& w) {
+      score_row(x, r, w);
+      w.literal = false;
+      const int64_t label =
+          classes_ > 2 ? finish_multi(z + r * classes_, w) : finish_two(z + r * classes_, w);
+      labels_.write(labels, r, label, w.literal);
+    });
   }
 
  private:
   /// More than two classes: base values added (a class without a score takes its base value), the label
   /// of the highest score, then the post transform.
-  int64_t finish_multi(float* z) {
-    std::vector<Score>& s = scores_;
+  int64_t finish_multi(float* z, Scratch& w) const {
+    std::vector<Score>& s = w.scores;
     for (size_t k = 0; k < base_.size() && k < s.size(); ++k) {
       s[k].v = s[k].has ? s[k].v + base_[k] : base_[k];
       s[k].has = true;
@@ -472,15 +497,15 @@ class Classifier : public ForestKernel {
     int64_t best = -1;
     for (size_t k = 0; k < s.size(); ++k)
       if (s[k].has && (best < 0 || s[k].v > s[static_cast<size_t>(best)].v)) best = static_cast<int64_t>(k);
-    for (size_t k = 0; k < s.size(); ++k) out_[k] = s[k].v;
-    post_transform(post_, out_);
-    for (size_t k = 0; k < s.size(); ++k) z[k] = static_cast<float>(out_[k]);
+    for (size_t k = 0; k < s.size(); ++k) w.out[k] = s[k].v;
+    post_transform(post_, w.out);
+    for (size_t k = 0; k < s.size(); ++k) z[k] = static_cast<float>(w.out[k]);
     return best < 0 ? 0 : best;
   }
 
   /// Two classes, as ONNX Runtime's binary path.
-  int64_t finish_two(float* z) {
-    Score s0 = scores_[0], s1 = scores_[1];
+  int64_t finish_two(float* z, Scratch& w) const {
+    Score s0 = w.scores[0], s1 = w.scores[1];
     bool single = false;  // only the first score goes on
     int add_second = -1;
     if (base_.size() == 2) {
@@ -513,14 +538,14 @@ class Classifier : public ForestKernel {
       // Two labels with weights for both classes but a single score left: ONNX Runtime answers the label
       // value 1 or 0 itself (for string labels, the first or second).
       label = pos > 0 ? 1 : 0;
-      literal_ = !labels_.strings;
+      w.literal = !labels_.strings;
     }
     if (!single) {  // a class without a score reads 0, whatever base value was added to it
-      out_[0] = s0.has ? s0.v : 0.0;
-      out_[1] = s1.has ? s1.v : 0.0;
-      post_transform(post_, out_);
-      z[0] = static_cast<float>(out_[0]);
-      z[1] = static_cast<float>(out_[1]);
+      w.out[0] = s0.has ? s0.v : 0.0;
+      w.out[1] = s1.has ? s1.v : 0.0;
+      post_transform(post_, w.out);
+      z[0] = static_cast<float>(w.out[0]);
+      z[1] = static_cast<float>(w.out[1]);
       return label;
     }
     // One score left: the second class's score is made from it. LOGISTIC maps it to a probability p
@@ -545,7 +570,7 @@ class Classifier : public ForestKernel {
     return label;
   }
 
-  bool binary_ = false, all_positive_ = true, literal_ = false;
+  bool binary_ = false, all_positive_ = true;
   ClassLabels labels_;
   int64_t classes_ = 0;
 };
