@@ -53,10 +53,12 @@ TEST_CASE("a tiny gemm benchmark reports throughput, peak and bandwidth", "[benc
     if (r.kernel.find("_ref_") == std::string::npos) {
       REQUIRE(r.peak_gops > 0);
       // % of peak is the median of per-sample ratios (each sample against the probe just before it), so
-      // it is near, not equal to, the ratio of the medians.
+      // it is near, not equal to, the ratio of the medians. Three 1 ms samples on a shared box can differ
+      // by 2x (CI saw 10.89% against 10.87% x 2), so the bound only catches a wrong unit or an inverted
+      // ratio (x100, 1/x), not noise.
       const double of_medians = 100.0 * r.gops / r.peak_gops;
-      REQUIRE(r.pct_peak > 0.5 * of_medians);
-      REQUIRE(r.pct_peak < 2.0 * of_medians);
+      REQUIRE(r.pct_peak > 0.2 * of_medians);
+      REQUIRE(r.pct_peak < 5.0 * of_medians);
     }
   }
   const auto j = nlohmann::json::parse(gemm_bench_json(opt, rs));
