@@ -7,6 +7,7 @@
 #include <map>
 #include <unordered_map>
 
+#include "ops/op_util.h"
 #include "ops/registry.h"
 
 namespace ortkit::ops {
@@ -23,10 +24,6 @@ KeyKind kind_of(DType t) {
 bool key_dtype(DType t) {
   return t == DType::string || t == DType::i64 || t == DType::i32 || t == DType::i16 || t == DType::f32 ||
          t == DType::f64;
-}
-
-double as_double(const Tensor& t, int64_t i) {
-  return t.dtype() == DType::f64 ? t.data_as<double>()[i] : t.data_as<float>()[i];
 }
 
 int64_t as_int(const Tensor& t, int64_t i) {
@@ -96,7 +93,7 @@ class LabelEncoder : public OpKernel {
       } else if (kind_ == KeyKind::ints) {
         index_int_.emplace(as_int(keys, i), i);
       } else {
-        const double k = as_double(keys, i);
+        const double k = number_at(keys, i);
         if (std::isnan(k)) {
           if (nan_index_ < 0) nan_index_ = i;
         } else {
@@ -141,7 +138,7 @@ class LabelEncoder : public OpKernel {
       const auto it = index_int_.find(as_int(x, i));
       return it == index_int_.end() ? -1 : it->second;
     }
-    const double v = as_double(x, i);
+    const double v = number_at(x, i);
     if (std::isnan(v)) return nan_index_;
     const auto it = index_flt_.find(v);
     return it == index_flt_.end() ? -1 : it->second;

@@ -100,7 +100,7 @@ class OneHotEncoder : public OpKernel {
         if (it != str_index_.end()) k = it->second;
       } else {
         // A float category is its integer part, as in ONNX Runtime.
-        const auto it = int_index_.find(static_cast<int64_t>(feature_value(x, i)));
+        const auto it = int_index_.find(static_cast<int64_t>(number_at(x, i)));
         if (it != int_index_.end()) k = it->second;
       }
       if (k < 0) {
@@ -209,7 +209,7 @@ class FeatureVectorizer : public OpKernel {
       const int64_t take = std::min(width, dims_[k]);
       for (int64_t r = 0; r < rows_; ++r)
         for (int64_t c = 0; c < take; ++c)
-          y[r * total_ + col + c] = static_cast<float>(feature_value(x, r * width + c));
+          y[r * total_ + col + c] = static_cast<float>(number_at(x, r * width + c));
       col += dims_[k];
     }
   }

@@ -46,7 +46,7 @@ class LinearBase : public OpKernel {
     for (int64_t t = 0; t < targets_; ++t) {
       double s = b_[static_cast<size_t>(t)];
       const double* w = w_.data() + t * features_;
-      for (int64_t f = 0; f < features_; ++f) s += w[f] * feature_value(x, r * features_ + f);
+      for (int64_t f = 0; f < features_; ++f) s += w[f] * number_at(x, r * features_ + f);
       row_[static_cast<size_t>(t)] = s;
     }
   }
@@ -150,7 +150,7 @@ class Scaler : public OpKernel {
       for (int64_t f = 0; f < features_; ++f) {
         const float o = offset_[offset_.size() == 1 ? 0 : static_cast<size_t>(f)];
         const float s = scale_[scale_.size() == 1 ? 0 : static_cast<size_t>(f)];
-        y[r * features_ + f] = (static_cast<float>(feature_value(x, r * features_ + f)) - o) * s;
+        y[r * features_ + f] = (static_cast<float>(number_at(x, r * features_ + f)) - o) * s;
       }
   }
 
@@ -176,12 +176,12 @@ class Normalizer : public OpKernel {
       const int64_t o = r * features_;
       double z = norm_ == 0 ? -INFINITY : 0.0;
       for (int64_t f = 0; f < features_; ++f) {
-        const double v = feature_value(x, o + f);
+        const double v = number_at(x, o + f);
         z = norm_ == 0 ? std::max(z, v) : norm_ == 1 ? z + std::fabs(v) : z + v * v;
       }
       if (norm_ == 2) z = std::sqrt(z);
       for (int64_t f = 0; f < features_; ++f) {
-        const double v = feature_value(x, o + f);
+        const double v = number_at(x, o + f);
         y[o + f] = static_cast<float>(z != 0.0 && features_ > 0 ? v / z : v);
       }
     }

@@ -1,6 +1,5 @@
 // Shared by the ai.onnx.ml ops (tree ensembles, linear models, encoders): the score transforms
-// (post_transform NONE, SOFTMAX, LOGISTIC, SOFTMAX_ZERO, PROBIT, in double), X's elements as doubles, and
-// a classifier's labels.
+// (post_transform NONE, SOFTMAX, LOGISTIC, SOFTMAX_ZERO, PROBIT, in double) and a classifier's labels.
 #pragma once
 #include <algorithm>
 #include <cmath>
@@ -8,7 +7,7 @@
 #include <vector>
 
 #include "ops/op.h"
-#include "ortkit/float16.h"
+#include "ops/op_util.h"
 
 namespace ortkit::ops {
 
@@ -65,17 +64,6 @@ inline Post post_from_name(const CompileContext& cc, const std::string& n) {
   if (n == "SOFTMAX_ZERO") return Post::softmax_zero;
   if (n == "PROBIT") return Post::probit;
   cc.fail("post_transform must be NONE, SOFTMAX, LOGISTIC, SOFTMAX_ZERO or PROBIT, got '" + n + "'");
-}
-
-/// Element i of a numeric X (f32, f64, i64, i32, f16) as a double.
-inline double feature_value(const Tensor& x, int64_t i) {
-  switch (x.dtype()) {
-    case DType::f32: return x.data_as<float>()[i];
-    case DType::f64: return x.data_as<double>()[i];
-    case DType::i64: return static_cast<double>(x.data_as<int64_t>()[i]);
-    case DType::i32: return x.data_as<int32_t>()[i];
-    default: return f16_to_f32(x.data_as<uint16_t>()[i]);
-  }
 }
 
 /// A classifier's labels: `classlabels_strings`, or integers under `int_attr` (classlabels_int64s for the

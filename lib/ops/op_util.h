@@ -7,6 +7,8 @@
 #include <type_traits>
 
 #include "ops/op.h"
+#include "ortkit/float16.h"
+#include "ortkit/kernels/epilogue.h"
 
 namespace ortkit::ops {
 
@@ -27,6 +29,18 @@ bool visit_numeric(DType t, F&& f) {
     case DType::boolean: f(bool{}); return true;
     default: return false;
   }
+}
+
+/// Element i of a numeric tensor (any visit_numeric type, float16 or bfloat16) as a double.
+inline double number_at(const Tensor& t, int64_t i) {
+  if (t.dtype() == DType::f16) return f16_to_f32(t.data_as<uint16_t>()[i]);
+  if (t.dtype() == DType::bf16) return kernels::bf16_to_f32(t.data_as<uint16_t>()[i]);
+  double v = 0;
+  visit_numeric(t.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    v = static_cast<double>(t.data_as<T>()[i]);
+  });
+  return v;
 }
 
 /// Calls f(double{}) for f64, else f(float{}): for float-only kernels whose compile() admitted f32 / f64.
@@ -124,6 +138,14 @@ inline int64_t int_at(const Tensor& t, int64_t i) {
   return t.dtype() == DType::i32 ? t.data_as<int32_t>()[i] : t.data_as<int64_t>()[i];
 }
 
+/// `from`'s elements into `to` (same dtype and element count): bytes, or for strings the objects.
+inline void copy_values(const Tensor& from, Tensor& to) {
+  if (from.dtype() == DType::string)
+    std::copy_n(from.data_as<std::string>(), from.numel(), to.data_as<std::string>());
+  else if (from.bytes())
+    std::memcpy(to.data(), from.data(), from.bytes());
+}
+
 /// A data-dependent output `i` (if the node has it) set to `t`: a tensor is copied into storage from the
 /// plan's dynamic pool (t may view memory the next run reuses); a sequence or optional, whose items are
 /// owned, is passed on as it is; strings are copied object by object.
@@ -133,11 +155,7 @@ inline void copy_to_output(RunContext& rc, size_t i, const Tensor& t) {
     rc.output(i) = t;
     return;
   }
-  Tensor& o = rc.allocate_output(i, t.dtype(), t.shape());
-  if (t.dtype() == DType::string)
-    std::copy_n(t.data_as<std::string>(), t.numel(), o.data_as<std::string>());
-  else if (t.bytes())
-    std::memcpy(o.data(), t.data(), t.bytes());
+  copy_values(t, rc.allocate_output(i, t.dtype(), t.shape()));
 }
 
 }  // namespace ortkit::ops

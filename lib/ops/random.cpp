@@ -9,6 +9,7 @@
 #include <cstring>
 #include <random>
 
+#include "ops/op_util.h"
 #include "ops/registry.h"
 #include "ortkit/float16.h"
 #include "ortkit/kernels/epilogue.h"
@@ -53,15 +54,6 @@ void store_float(Tensor& y, int64_t i, double v) {
     case DType::f64: y.data_as<double>()[i] = v; break;
     case DType::f16: y.data_as<uint16_t>()[i] = f32_to_f16(static_cast<float>(v)); break;
     default: y.data_as<uint16_t>()[i] = kernels::f32_to_bf16(static_cast<float>(v)); break;
-  }
-}
-
-double load_float(const Tensor& x, int64_t i) {
-  switch (x.dtype()) {
-    case DType::f32: return x.data_as<float>()[i];
-    case DType::f64: return x.data_as<double>()[i];
-    case DType::f16: return f16_to_f32(x.data_as<uint16_t>()[i]);
-    default: return kernels::bf16_to_f32(x.data_as<uint16_t>()[i]);
   }
 }
 
@@ -127,7 +119,7 @@ class Bernoulli : public SeededKernel {
     Tensor& y = rc.output(0);
     std::uniform_real_distribution<double> u(0.0, 1.0);
     for (int64_t i = 0; i < x.numel(); ++i) {
-      const double p = load_float(x, i);
+      const double p = number_at(x, i);
       if (!(p >= 0.0 && p <= 1.0))
         rc.fail("probability " + std::to_string(p) + " at index " + std::to_string(i) + " is outside [0, 1]");
       put(y, i, u(engine_) < p);
@@ -173,12 +165,12 @@ class Multinomial : public SeededKernel {
     std::uniform_real_distribution<double> u(0.0, 1.0);
     for (int64_t r = 0; r < rows; ++r) {
       double top = -INFINITY;
-      for (int64_t c = 0; c < classes; ++c) top = std::max(top, load_float(x, r * classes + c));
+      for (int64_t c = 0; c < classes; ++c) top = std::max(top, number_at(x, r * classes + c));
       if (!std::isfinite(top)) rc.fail("row " + std::to_string(r) + " has no finite log-probability");
       // Cumulative weights, each class's exp(x - max) so the largest is 1: a draw is a binary search.
       double sum = 0;
       for (int64_t c = 0; c < classes; ++c) {
-        sum += std::exp(load_float(x, r * classes + c) - top);
+        sum += std::exp(number_at(x, r * classes + c) - top);
         weights_[static_cast<size_t>(c)] = sum;
       }
       for (int64_t s = 0; s < samples_; ++s) {

@@ -55,10 +55,7 @@ class ViewOp : public OpKernel {
     Vals v{nullptr, &ctx, ctx.node->describe()};
     const Tensor& x = ctx.input(0);
     Tensor& y = ctx.allocate_output(0, x.dtype(), infer_run(x.shape(), v, ctx));
-    if (x.dtype() == DType::string)
-      std::copy_n(x.data_as<std::string>(), x.numel(), y.data_as<std::string>());
-    else if (x.bytes())
-      std::memcpy(y.data(), x.data(), x.bytes());
+    copy_values(x, y);
   }
 
  protected:

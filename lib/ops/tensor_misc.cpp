@@ -30,16 +30,6 @@ AxisView axis_view(const Shape& s, bool has_axis, int64_t axis) {
   return v;
 }
 
-/// Element i of a numeric tensor as double.
-inline double num_at(const Tensor& t, int64_t i) {
-  double v = 0;
-  visit_numeric(t.dtype(), [&](auto tag) {
-    using T = decltype(tag);
-    v = static_cast<double>(t.data_as<T>()[i]);
-  });
-  return v;
-}
-
 bool is_numeric(DType t) {
   return visit_numeric(t, [](auto) {});
 }
@@ -81,7 +71,7 @@ class OneHotOp : public OpKernel {
       std::fill(out, out + y->numel(), off);
       for (int64_t o = 0; o < outer; ++o)
         for (int64_t i = 0; i < inner; ++i) {
-          int64_t v = static_cast<int64_t>(num_at(idx, o * inner + i));
+          int64_t v = static_cast<int64_t>(number_at(idx, o * inner + i));
           if (v < 0) v += depth;
           if (v >= 0 && v < depth) out[(o * depth + v) * inner + i] = on;
         }
@@ -91,7 +81,7 @@ class OneHotOp : public OpKernel {
  private:
   Shape out_shape(const Shape& is, const Tensor& depth_t) const {
     if (depth_t.numel() != 1) throw Error("depth must be a scalar", where_);
-    const int64_t depth = static_cast<int64_t>(num_at(depth_t, 0));
+    const int64_t depth = static_cast<int64_t>(number_at(depth_t, 0));
     if (depth < 1) throw Error("depth must be positive", where_);
     Shape o = is;
     o.insert(o.begin() + axis_, depth);

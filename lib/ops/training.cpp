@@ -5,6 +5,7 @@
 // on-device training steps). Arithmetic in double, rounded once to the tensors' type.
 #include <cmath>
 
+#include "ops/op_util.h"
 #include "ops/registry.h"
 
 namespace ortkit::ops {
@@ -20,9 +21,6 @@ double scalar(const Tensor& t, const RunContext& rc, const char* what) {
   }
 }
 
-double load(const Tensor& t, int64_t i) {
-  return t.dtype() == DType::f64 ? t.data_as<double>()[i] : t.data_as<float>()[i];
-}
 void store(Tensor& t, int64_t i, double v) {
   if (t.dtype() == DType::f64)
     t.data_as<double>()[i] = v;
@@ -71,8 +69,8 @@ class OptimizerStep : public OpKernel {
       for (int64_t e = 0; e < x.numel(); ++e) {
         double state[2] = {0, 0};
         for (int s = 0; s < groups_ - 2; ++s)
-          state[s] = load(rc.input(2 + (2 + static_cast<size_t>(s)) * n_ + i), e);
-        const double xn = step(r, t, load(x, e), load(g, e), state);
+          state[s] = number_at(rc.input(2 + (2 + static_cast<size_t>(s)) * n_ + i), e);
+        const double xn = step(r, t, number_at(x, e), number_at(g, e), state);
         if (i < rc.outputs.size() && rc.outputs[i]) store(rc.output(i), e, xn);
         for (int s = 0; s < groups_ - 2; ++s) {
           const size_t o = (1 + static_cast<size_t>(s)) * n_ + i;

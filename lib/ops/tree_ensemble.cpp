@@ -80,16 +80,19 @@ struct Score {
 };
 
 /// A float attribute list, or its `_as_tensor` form (opset 3), as doubles; empty when neither is given.
-std::vector<double> doubles_attr(const Attrs& a, const std::string& name) {
+/// A tensor attribute's elements as doubles.
+std::vector<double> doubles_of(const Tensor& t) {
   std::vector<double> out;
-  if (a.has(name)) {
-    for (float v : a.get_floats(name)) out.push_back(v);
-  } else if (a.has(name + "_as_tensor")) {
-    const Tensor& t = a.get_tensor(name + "_as_tensor");
-    for (int64_t i = 0; i < t.numel(); ++i)
-      out.push_back(t.dtype() == DType::f64 ? t.data_as<double>()[i] : t.data_as<float>()[i]);
-  }
+  for (int64_t i = 0; i < t.numel(); ++i) out.push_back(number_at(t, i));
   return out;
+}
+
+std::vector<double> doubles_attr(const Attrs& a, const std::string& name) {
+  if (a.has(name)) {
+    const std::vector<float> v = a.get_floats(name);
+    return {v.begin(), v.end()};
+  }
+  return a.has(name + "_as_tensor") ? doubles_of(a.get_tensor(name + "_as_tensor")) : std::vector<double>{};
 }
 
 /// The old-style (opset 1 / 3) node table and its leaf weights (`prefix` "target_" or "class_").
@@ -192,22 +195,11 @@ Forest forest_v5(const CompileContext& cc, int64_t n_targets) {
              no_leaf = a.get_ints("nodes_falseleafs"), roots = a.get_ints("tree_roots"),
              leaf_t = a.get_ints("leaf_targetids");
   const auto missing = a.get_ints("nodes_missing_value_tracks_true", {});
-  auto as_doubles = [](const Tensor& t) {
-    std::vector<double> v;
-    for (int64_t i = 0; i < t.numel(); ++i) {
-      switch (t.dtype()) {
-        case DType::f64: v.push_back(t.data_as<double>()[i]); break;
-        case DType::f16: v.push_back(f16_to_f32(t.data_as<uint16_t>()[i])); break;
-        default: v.push_back(t.data_as<float>()[i]);
-      }
-    }
-    return v;
-  };
-  const std::vector<double> splits = as_doubles(a.get_tensor("nodes_splits"));
-  const std::vector<double> leaf_w = as_doubles(a.get_tensor("leaf_weights"));
+  const std::vector<double> splits = doubles_of(a.get_tensor("nodes_splits"));
+  const std::vector<double> leaf_w = doubles_of(a.get_tensor("leaf_weights"));
   const Tensor& modes_t = a.get_tensor("nodes_modes");
   const std::vector<double> members =
-      a.has("membership_values") ? as_doubles(a.get_tensor("membership_values")) : std::vector<double>{};
+      a.has("membership_values") ? doubles_of(a.get_tensor("membership_values")) : std::vector<double>{};
   const size_t n = feat.size();
   if (yes.size() != n || no.size() != n || yes_leaf.size() != n || no_leaf.size() != n ||
       splits.size() != n || static_cast<size_t>(modes_t.numel()) != n || modes_t.dtype() != DType::u8 ||
@@ -317,7 +309,7 @@ class ForestKernel : public OpKernel {
 
   /// Merges the leaves row `r` reaches into w.scores (one per target).
   void score_row(const Tensor& x, int64_t r, Scratch& w) const {
-    for (int64_t c = 0; c < cols_; ++c) w.row[static_cast<size_t>(c)] = feature_value(x, r * cols_ + c);
+    for (int64_t c = 0; c < cols_; ++c) w.row[static_cast<size_t>(c)] = number_at(x, r * cols_ + c);
     for (Score& s : w.scores) s = {};
     for (int32_t root : f_.roots) {
       const int32_t leaf = f_.walk(root, w.row.data());

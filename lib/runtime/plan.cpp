@@ -38,7 +38,7 @@ Tensor dynamic_tensor(Slot& s, DType dtype, const Shape& shape) {
 
 /// A sequence, optional or string tensor reaching an op that reads tensor bytes would be read as an empty
 /// buffer: only the ops that say they take them may see one.
-void check_list_input(const ops::NodeInfo& info, DType dt, const std::string& name) {
+void check_input_kind(const ops::NodeInfo& info, DType dt, const std::string& name) {
   if (is_list_dtype(dt) && !ops::accepts_lists(info))
     throw Error("input '" + name + "' is a " + dtype_name(dt) + "; this op takes tensors", info.describe());
   if (dt == DType::string && !ops::accepts_strings(info))
@@ -120,7 +120,7 @@ Plan::Plan(const graph::Graph& g, const std::vector<std::unique_ptr<ops::OpKerne
       st.in_slots.push_back(s);
       if (s >= 0) {
         const Slot& sl = slots_[s];
-        check_list_input(infos[ni], sl.dtype, in);
+        check_input_kind(infos[ni], sl.dtype, in);
         d.present = true;
         d.dtype = sl.dtype;
         d.shape = sl.shape;
@@ -326,7 +326,7 @@ void Plan::run_dynamic(Step& st) {
     const int s = st.in_slots[j];
     if (s < 0) continue;
     const Tensor& t = slots_[s].tensor;
-    check_list_input(*st.compiled.node, t.dtype(), node.inputs[j]);
+    check_input_kind(*st.compiled.node, t.dtype(), node.inputs[j]);
     cc.inputs[j].dtype = t.dtype();
     cc.inputs[j].shape = t.shape();
     cc.inputs[j].shape_known = true;

@@ -16,9 +16,8 @@
 
 #include "graph/from_onnx.h"
 #include "onnx/model_io.h"
+#include "ops/op_util.h"
 #include "ops/registry.h"
-#include "ortkit/float16.h"
-#include "ortkit/kernels/epilogue.h"
 #include "ortkit/session.h"
 #include "runtime/compare.h"
 
@@ -54,23 +53,6 @@ bool has_random_op(const onnx::GraphProto& g) {
   return false;
 }
 
-double number_at(const Tensor& t, int64_t i) {
-  switch (t.dtype()) {
-    case DType::f32: return t.data_as<float>()[i];
-    case DType::f64: return t.data_as<double>()[i];
-    case DType::f16: return f16_to_f32(t.data_as<uint16_t>()[i]);
-    case DType::bf16: return kernels::bf16_to_f32(t.data_as<uint16_t>()[i]);
-    case DType::i8: return t.data_as<int8_t>()[i];
-    case DType::i16: return t.data_as<int16_t>()[i];
-    case DType::u16: return t.data_as<uint16_t>()[i];
-    case DType::i32: return t.data_as<int32_t>()[i];
-    case DType::u32: return t.data_as<uint32_t>()[i];
-    case DType::i64: return static_cast<double>(t.data_as<int64_t>()[i]);
-    case DType::u64: return static_cast<double>(t.data_as<uint64_t>()[i]);
-    default: return t.data_as<uint8_t>()[i];  // u8, bool
-  }
-}
-
 /// A random output is checked by what the draw cannot change: type, shape, finite values, and 0 / 1 values
 /// where every reference value is 0 or 1 (a Bernoulli draw).
 std::string random_output_mismatch(const Tensor& actual, const Tensor& expected) {
@@ -79,9 +61,9 @@ std::string random_output_mismatch(const Tensor& actual, const Tensor& expected)
            ", expected " + dtype_name(expected.dtype()) + " " + shape_str(expected.shape());
   bool binary = true;
   for (int64_t i = 0; i < expected.numel(); ++i)
-    binary = binary && (number_at(expected, i) == 0 || number_at(expected, i) == 1);
+    binary = binary && (ops::number_at(expected, i) == 0 || ops::number_at(expected, i) == 1);
   for (int64_t i = 0; i < actual.numel(); ++i) {
-    const double v = number_at(actual, i);
+    const double v = ops::number_at(actual, i);
     if (!std::isfinite(v) || (binary && v != 0 && v != 1))
       return "value " + std::to_string(v) + " at index " + std::to_string(i) +
              (binary ? " is not 0 or 1" : " is not finite");
