@@ -94,6 +94,12 @@ class ModelBuilder {
     a->set_type(onnx::AttributeProto::INTS);
     for (int64_t x : v) a->add_ints(x);
   }
+  static void attr_floats(onnx::NodeProto& n, const std::string& name, const std::vector<float>& v) {
+    auto* a = n.add_attribute();
+    a->set_name(name);
+    a->set_type(onnx::AttributeProto::FLOATS);
+    for (float x : v) a->add_floats(x);
+  }
   static void attr_string(onnx::NodeProto& n, const std::string& name, const std::string& v) {
     auto* a = n.add_attribute();
     a->set_name(name);
@@ -163,6 +169,9 @@ inline Tensor make_strings(Shape s, std::vector<std::string> v) {
   Tensor t(DType::string, std::move(s));
   std::copy(v.begin(), v.end(), t.data_as<std::string>());
   return t;
+}
+inline std::vector<float> floats_of(const Tensor& t) {
+  return {t.data_as<float>(), t.data_as<float>() + t.numel()};
 }
 inline std::vector<std::string> strings_of(const Tensor& t) {
   return {t.data_as<std::string>(), t.data_as<std::string>() + t.numel()};

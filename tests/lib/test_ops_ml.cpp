@@ -8,6 +8,7 @@
 
 using namespace ortkit;
 using ortkit::testing::error_of;
+using ortkit::testing::floats_of;
 using ortkit::testing::make_f32;
 using ortkit::testing::make_i64;
 using ortkit::testing::ModelBuilder;
@@ -17,9 +18,6 @@ ModelBuilder ml_model() {
   ModelBuilder mb(13);
   mb.import("ai.onnx.ml", 1);
   return mb;
-}
-std::vector<float> values(const Tensor& t) {
-  return {t.data_as<float>(), t.data_as<float>() + t.numel()};
 }
 }  // namespace
 
@@ -33,7 +31,7 @@ TEST_CASE("ArrayFeatureExtractor: columns of the last axis by index", "[ops][ml]
   const Tensor x = make_f32({2, 3}, {0, 1, 2, 3, 4, 5});
   auto y = s->run({{"x", x}, {"i", make_i64({2, 2}, {2, 0, 1, 1})}});
   REQUIRE(y[0].shape() == Shape{2, 4});
-  CHECK(values(y[0]) == std::vector<float>{2, 0, 1, 1, 5, 3, 4, 4});
+  CHECK(floats_of(y[0]) == std::vector<float>{2, 0, 1, 1, 5, 3, 4, 4});
   CHECK_THAT(error_of([&] {
                s->run({{"x", x}, {"i", make_i64({2, 2}, {2, 0, 3, 1})}});
              }),
@@ -48,7 +46,7 @@ TEST_CASE("Binarizer: 1 above the threshold, 0 otherwise; NaN is an error", "[op
   mb.output("y");
   auto s = Session::from_bytes(mb.bytes());
   auto y = s->run({{"x", make_f32({4}, {0.5f, 0.6f, -1.f, 7.f})}});
-  CHECK(values(y[0]) == std::vector<float>{0, 1, 0, 1});
+  CHECK(floats_of(y[0]) == std::vector<float>{0, 1, 0, 1});
   CHECK_THAT(error_of([&] {
                s->run({{"x", make_f32({4}, {0.f, NAN, 1.f, 2.f})}});
              }),

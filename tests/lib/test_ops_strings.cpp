@@ -300,10 +300,7 @@ TEST_CASE("TfIdfVectorizer counts n-grams of a string pool", "[ops][strings]") {
   ModelBuilder::attr_ints(n, "ngram_indexes", {0, 1, 2, 3, 4});
   // unigrams the cat sat; bigrams (the cat) (cat sat)
   ModelBuilder::attr_strings(n, "pool_strings", {"the", "cat", "sat", "the", "cat", "cat", "sat"});
-  auto* w = n.add_attribute();
-  w->set_name("weights");
-  w->set_type(onnx::AttributeProto::FLOATS);
-  for (float v : {1.f, 2.f, 3.f, 4.f, 5.f}) w->add_floats(v);
+  ModelBuilder::attr_floats(n, "weights", {1.f, 2.f, 3.f, 4.f, 5.f});
   mb.output("y");
   auto s = Session::from_bytes(mb.bytes());
   auto y = s->run({{"x", make_strings({2, 6}, {"the", "cat", "sat", "on", "the", "cat",  //

@@ -27,12 +27,7 @@ std::string tfidf_model(const std::string& mode, const std::vector<float>& weigh
   m->set_name("mode");
   m->set_type(onnx::AttributeProto::STRING);
   m->set_s(mode);
-  if (!weights.empty()) {
-    auto* w = n.add_attribute();
-    w->set_name("weights");
-    w->set_type(onnx::AttributeProto::FLOATS);
-    for (float v : weights) w->add_floats(v);
-  }
+  if (!weights.empty()) ModelBuilder::attr_floats(n, "weights", weights);
   mb.output("y");
   return mb.bytes();
 }

@@ -10,6 +10,7 @@
 
 using namespace ortkit;
 using ortkit::testing::error_of;
+using ortkit::testing::floats_of;
 using ortkit::testing::make_f32;
 using ortkit::testing::ModelBuilder;
 using ortkit::testing::strings_of;
@@ -17,13 +18,6 @@ using ortkit::testing::strings_of;
 namespace {
 
 constexpr int kF = onnx::TensorProto::FLOAT;
-
-void attr_floats(onnx::NodeProto& n, const std::string& name, const std::vector<float>& v) {
-  auto* a = n.add_attribute();
-  a->set_name(name);
-  a->set_type(onnx::AttributeProto::FLOATS);
-  for (float x : v) a->add_floats(x);
-}
 
 /// One tree per call: root `rule` on feature 0 at 0.5 (missing values go to `missing_true`), leaves 1 and 2.
 /// Two such trees make a forest whose leaves weigh (tree + 1) * 10 + leaf.
@@ -48,16 +42,12 @@ struct TreeTable {
     ModelBuilder::attr_ints(n, "nodes_nodeids", node);
     ModelBuilder::attr_ints(n, "nodes_featureids", feature);
     ModelBuilder::attr_strings(n, "nodes_modes", modes);
-    attr_floats(n, "nodes_values", values);
+    ModelBuilder::attr_floats(n, "nodes_values", values);
     ModelBuilder::attr_ints(n, "nodes_truenodeids", yes);
     ModelBuilder::attr_ints(n, "nodes_falsenodeids", no);
     ModelBuilder::attr_ints(n, "nodes_missing_value_tracks_true", missing);
   }
 };
-
-std::vector<float> floats(const Tensor& t) {
-  return {t.data_as<float>(), t.data_as<float>() + t.numel()};
-}
 
 std::unique_ptr<Session> regressor(const TreeTable& tt, const std::string& agg,
                                    const std::vector<float>& base) {
@@ -77,10 +67,10 @@ std::unique_ptr<Session> regressor(const TreeTable& tt, const std::string& agg,
   ModelBuilder::attr_ints(n, "target_treeids", t_ids);
   ModelBuilder::attr_ints(n, "target_nodeids", n_ids);
   ModelBuilder::attr_ints(n, "target_ids", {0, 0, 0, 0});
-  attr_floats(n, "target_weights", w);
+  ModelBuilder::attr_floats(n, "target_weights", w);
   ModelBuilder::attr_int(n, "n_targets", 1);
   ModelBuilder::attr_string(n, "aggregate_function", agg);
-  if (!base.empty()) attr_floats(n, "base_values", base);
+  if (!base.empty()) ModelBuilder::attr_floats(n, "base_values", base);
   mb.output("Y", kF);
   return Session::from_bytes(mb.bytes());
 }
@@ -94,18 +84,19 @@ TEST_CASE("TreeEnsembleRegressor: rules, missing values, aggregation, base value
   const Tensor x = make_f32({4, 1}, {0.5f, 0.6f, NAN, -1.f});
   // 0.5: LEQ yes (11), LT no (22); 0.6: no (12), no (22); NaN: LEQ no (12), LT missing -> yes (21);
   // -1: yes (11), yes (21).
-  CHECK(floats(regressor(tt, "SUM", {})->run({{"X", x}})[0]) == std::vector<float>{33, 34, 33, 32});
-  CHECK(floats(regressor(tt, "SUM", {1.5f})->run({{"X", x}})[0]) ==
+  CHECK(floats_of(regressor(tt, "SUM", {})->run({{"X", x}})[0]) == std::vector<float>{33, 34, 33, 32});
+  CHECK(floats_of(regressor(tt, "SUM", {1.5f})->run({{"X", x}})[0]) ==
         std::vector<float>{34.5f, 35.5f, 34.5f, 33.5f});
-  CHECK(floats(regressor(tt, "AVERAGE", {})->run({{"X", x}})[0]) == std::vector<float>{16.5f, 17, 16.5f, 16});
-  CHECK(floats(regressor(tt, "MIN", {})->run({{"X", x}})[0]) == std::vector<float>{11, 12, 12, 11});
-  CHECK(floats(regressor(tt, "MAX", {})->run({{"X", x}})[0]) == std::vector<float>{22, 22, 21, 21});
+  CHECK(floats_of(regressor(tt, "AVERAGE", {})->run({{"X", x}})[0]) ==
+        std::vector<float>{16.5f, 17, 16.5f, 16});
+  CHECK(floats_of(regressor(tt, "MIN", {})->run({{"X", x}})[0]) == std::vector<float>{11, 12, 12, 11});
+  CHECK(floats_of(regressor(tt, "MAX", {})->run({{"X", x}})[0]) == std::vector<float>{22, 22, 21, 21});
 
   for (const char* rule : {"BRANCH_LT", "BRANCH_GTE", "BRANCH_EQ", "BRANCH_NEQ"}) {
     TreeTable one;
     one.add_tree(0, rule, false);
     one.add_tree(1, "BRANCH_LEQ", false);
-    const auto y = floats(regressor(one, "SUM", {})->run({{"X", make_f32({2, 1}, {0.5f, 0.4f})}})[0]);
+    const auto y = floats_of(regressor(one, "SUM", {})->run({{"X", make_f32({2, 1}, {0.5f, 0.4f})}})[0]);
     const std::string r = rule;
     // Tree 1 adds 21 at 0.5 and 0.4 (LEQ yes).
     const bool at_half = r == "BRANCH_GTE" || r == "BRANCH_EQ", below = r == "BRANCH_LT" || r == "BRANCH_NEQ";
@@ -129,7 +120,7 @@ TEST_CASE("TreeEnsembleClassifier: labels by the highest score, two-class scores
     ModelBuilder::attr_ints(n, "class_treeids", t_ids);
     ModelBuilder::attr_ints(n, "class_nodeids", n_ids);
     ModelBuilder::attr_ints(n, "class_ids", class_ids);
-    attr_floats(n, "class_weights", weights);
+    ModelBuilder::attr_floats(n, "class_weights", weights);
     if (strings) {
       std::vector<std::string> labels;
       for (int k = 0; k < n_labels; ++k) {  // not "c" + to_string: GCC 12 warns (-Wrestrict) on that
@@ -154,7 +145,7 @@ TEST_CASE("TreeEnsembleClassifier: labels by the highest score, two-class scores
     auto s = build({0, 1, 2, 0, 1, 2}, {0.1f, 0.2f, 0.7f, 0.6f, 0.3f, 0.1f}, 3, "SOFTMAX", true);
     auto y = s->run({{"X", x}});
     CHECK(strings_of(y[0]) == std::vector<std::string>{"c2", "c0"});
-    const auto z = floats(y[1]);
+    const auto z = floats_of(y[1]);
     const double e0 = std::exp(0.1), e1 = std::exp(0.2), e2 = std::exp(0.7);
     CHECK(z[0] == Approx(e0 / (e0 + e1 + e2)).epsilon(1e-6));
     CHECK(z[2] == Approx(e2 / (e0 + e1 + e2)).epsilon(1e-6));
@@ -165,7 +156,7 @@ TEST_CASE("TreeEnsembleClassifier: labels by the highest score, two-class scores
     auto y = s->run({{"X", x}});
     CHECK(std::vector<int64_t>(y[0].data_as<int64_t>(), y[0].data_as<int64_t>() + 2) ==
           std::vector<int64_t>{100, 101});
-    const auto zp = floats(y[1]);
+    const auto zp = floats_of(y[1]);
     CHECK(zp[0] == Approx(0.7f));
     CHECK(zp[1] == Approx(0.3f));
     CHECK(zp[2] == Approx(0.2f));
@@ -175,7 +166,7 @@ TEST_CASE("TreeEnsembleClassifier: labels by the highest score, two-class scores
     y = m->run({{"X", x}});
     CHECK(std::vector<int64_t>(y[0].data_as<int64_t>(), y[0].data_as<int64_t>() + 2) ==
           std::vector<int64_t>{100, 101});
-    const auto z = floats(y[1]);
+    const auto z = floats_of(y[1]);
     CHECK(z[1] == Approx(1 / (1 + std::exp(0.4))).epsilon(1e-6));
     CHECK(z[3] == Approx(1 / (1 + std::exp(-1.2))).epsilon(1e-6));
     CHECK(z[0] + z[1] == Approx(1.0));
@@ -211,7 +202,7 @@ TEST_CASE("TreeEnsemble (opset 5): set membership, leaf targets, and its errors"
   };
   auto s = build({1.f, 4.f, NAN}, {1, 0}, {0});
   auto y = s->run({{"X", make_f32({4, 2}, {-1.f, 4.f, 1.f, 1.f, -1.f, 2.f, 0.f, NAN})}});
-  CHECK(floats(y[0]) == std::vector<float>{1, 0, 0, 2, 0, 3, 0, 3});
+  CHECK(floats_of(y[0]) == std::vector<float>{1, 0, 0, 2, 0, 3, 0, 3});
   CHECK_THAT(error_of([&] {
                build({1.f, 4.f}, {1, 0}, {0})->run({{"X", make_f32({1, 2}, {0.f, 0.f})}});
              }),
