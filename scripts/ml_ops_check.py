@@ -1,16 +1,20 @@
 #!/usr/bin/env python3
-"""The ai.onnx.ml tree ensembles and LabelEncoder, and the string ops, in ortkit, checked against ONNX Runtime.
+"""The ai.onnx.ml ops (tree ensembles, SVMs, linear models, encoders, LabelEncoder) and the string ops in
+ortkit, checked against ONNX Runtime.
 
 1. Random forests built with onnx.helper: TreeEnsembleRegressor (1 and 3 targets; SUM, AVERAGE, MIN, MAX;
    every post transform; base values; BRANCH_* rules; NaN inputs with and without
    nodes_missing_value_tracks_true; opset 3's *_as_tensor attributes) and TreeEnsembleClassifier (two
    classes with weights for both or for one, all positive or mixed; several classes; int64 and string
    labels; every post transform; base values), and TreeEnsemble (opset 5, with set membership).
-2. LabelEncoder (string / int64 / float tables, opset 2 and 4) and StringNormalizer, StringSplit,
+2. SVMRegressor and SVMClassifier under every kernel (one-vs-one with and without probabilities, liblinear
+   weights, one class, two-class post transforms), the linear models, scalers and encoders.
+3. LabelEncoder (string / int64 / float tables, opset 2 and 4) and StringNormalizer, StringSplit,
    StringConcat, RegexFullMatch on word lists.
-3. When scikit-learn and skl2onnx are installed (`.venv/bin/pip install scikit-learn skl2onnx`), real
-   sklearn-onnx conversions: decision trees, random forests, extra trees and gradient boosting, regressors
-   and classifiers (binary, multiclass, string labels), without ZipMap.
+4. When scikit-learn and skl2onnx are installed (`.venv/bin/pip install scikit-learn skl2onnx`), real
+   sklearn-onnx conversions: decision trees, random forests, extra trees and gradient boosting, linear
+   models and support vector machines, regressors and classifiers (binary, multiclass, string labels),
+   with and without ZipMap.
 
 Each case runs in ONNX Runtime, its outputs become an ONNX test_data_set, and `ort-bench verify` checks
 ortkit against it.
@@ -321,6 +325,53 @@ def main():
                                             [helper.make_tensor_value_info("Y", F, [None, 5])], 1),
              {"A": xl[:5, :2].copy(), "B": np.arange(15, dtype=np.float32).reshape(5, 3)})
 
+    # ------------------------------------------------------------------------------ support vector machines
+    xs = inputs_for(40, 4)
+    sv = [float(v) for v in rng.normal(size=5 * 4)]
+    kernels = (("LINEAR", []), ("POLY", [0.3, 1.0, 3.0]), ("RBF", [0.4, 0.0, 0.0]), ("SIGMOID", [0.2, -0.5, 0.0]))
+    for kernel, params in kernels:
+        for one_class in (0, 1):
+            node = helper.make_node("SVMRegressor", ["X"], ["Y"], domain="ai.onnx.ml", kernel_type=kernel,
+                                    kernel_params=params or [0.0, 0.0, 0.0], n_supports=5, support_vectors=sv,
+                                    coefficients=[float(v) for v in rng.normal(size=5)], rho=[0.25],
+                                    one_class=one_class)
+            m = model_of(node, [helper.make_tensor_value_info("X", F, [None, 4])],
+                         [helper.make_tensor_value_info("Y", F, [None, 1])], 1)
+            run_case(f"svm_regressor_{kernel}_oneclass{one_class}", m, {"X": xs})
+    node = helper.make_node("SVMRegressor", ["X"], ["Y"], domain="ai.onnx.ml", coefficients=[0.5, -1.0, 2.0, 0.1],
+                            rho=[-0.3], kernel_type="RBF", kernel_params=[0.1, 0.0, 0.0])
+    run_case("svm_regressor_liblinear", model_of(node, [helper.make_tensor_value_info("X", F, [None, 4])],
+                                                 [helper.make_tensor_value_info("Y", F, [None, 1])], 1), {"X": xs})
+    for classes, per_class, proba, post, labels, kernel in (
+            (2, [2, 3], False, "NONE", "int", "RBF"), (2, [3, 2], False, "LOGISTIC", "str", "LINEAR"), (2, [3, 2], False, "SOFTMAX_ZERO", "int", "SIGMOID"),
+            (3, [2, 1, 2], False, "NONE", "int", "POLY"), (3, [1, 2, 2], False, "SOFTMAX", "str", "SIGMOID"),
+            (3, [2, 2, 1], True, "NONE", "int", "RBF"), (2, [2, 3], True, "NONE", "str", "RBF"),
+            (4, [1, 1, 2, 1], True, "LOGISTIC", "int", "LINEAR"), (1, [], False, "NONE", "int", "LINEAR"),
+            (2, [], False, "NONE", "int", "LINEAR"), (3, [], False, "SOFTMAX", "str", "LINEAR"),
+            (2, [], False, "NONE", "positive", "LINEAR")):
+        n_pairs = classes * (classes - 1) // 2
+        lab = ({"classlabels_strings": [f"c{i}" for i in range(classes)]} if labels == "str"
+               else {"classlabels_ints": [int(2 * i + 5) for i in range(classes)]})
+        attrs = dict(kernel_type=kernel, kernel_params=dict(kernels)[kernel] or [0.0, 0.0, 0.0], post_transform=post,
+                     **lab)
+        if per_class:
+            attrs.update(vectors_per_class=per_class, support_vectors=sv,
+                         coefficients=[float(v) for v in rng.normal(size=(classes - 1) * 5)],
+                         rho=[float(v) for v in rng.normal(size=n_pairs)])
+        else:
+            coefs = rng.normal(size=classes * 4)
+            attrs.update(coefficients=[float(abs(v) if labels == "positive" else v) for v in coefs],
+                         rho=[float(rng.normal())])
+        if proba:
+            attrs.update(prob_a=[float(v) for v in rng.normal(-2, 0.5, size=n_pairs)],
+                         prob_b=[float(v) for v in rng.normal(0, 0.2, size=n_pairs)])
+        node = helper.make_node("SVMClassifier", ["X"], ["label", "scores"], domain="ai.onnx.ml", **attrs)
+        m = model_of(node, [helper.make_tensor_value_info("X", F, [None, 4])],
+                     [helper.make_tensor_value_info("label", STR if labels == "str" else I64, [None]),
+                      helper.make_tensor_value_info("scores", F, None)], 1)
+        run_case(f"svm_classifier_{classes}_{'svc' if per_class else 'linear'}_{kernel}_{post}_{labels}"
+                 f"{'_proba' if proba else ''}", m, {"X": xs})
+
     # ------------------------------------------------------------------------------------- label, text
     # ONNX Runtime changes case through the named locale; with C's, only ASCII letters change (ortkit's
     # UTF-8 mapping would upper-case "ça" too), so the non-ASCII words have no case to change.
@@ -365,6 +416,7 @@ def main():
         from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
         from sklearn.pipeline import make_pipeline
         from sklearn.preprocessing import MaxAbsScaler, MinMaxScaler, Normalizer, StandardScaler
+        from sklearn.svm import SVC, SVR, LinearSVC, LinearSVR, NuSVC, NuSVR, OneClassSVM
     except ImportError:
         print("sklearn-onnx cases skipped: scikit-learn or skl2onnx is not installed")
     else:
@@ -392,11 +444,22 @@ def main():
             ("sk_logistic_binary", make_pipeline(StandardScaler(), LogisticRegression()), y_bin),
             ("sk_logistic_multi_strings", make_pipeline(MaxAbsScaler(), LogisticRegression()), y_str),
             ("sk_normalizer_logistic_multi", make_pipeline(Normalizer(), LogisticRegression()), y_cls),
+            ("sk_svc_rbf_binary", make_pipeline(StandardScaler(), SVC()), y_bin),
+            ("sk_svc_poly_multi", SVC(kernel="poly", degree=2), y_cls),
+            ("sk_svc_sigmoid_multi_strings", SVC(kernel="sigmoid", gamma=0.05), y_str),
+            ("sk_svc_linear_proba", SVC(kernel="linear", probability=True, random_state=0), y_cls),
+            ("sk_svc_rbf_proba_binary", SVC(probability=True, random_state=0), y_bin),
+            ("sk_nusvc_multi", NuSVC(nu=0.3), y_cls),
+            ("sk_linear_svc_multi", LinearSVC(), y_cls),
+            ("sk_svr_rbf", SVR(), y_reg),
+            ("sk_nusvr_poly", NuSVR(kernel="poly", degree=3), y_reg),
+            ("sk_linear_svr", LinearSVR(), y_reg),
+            ("sk_one_class_svm", OneClassSVM(nu=0.2), None),
             ("sk_imputer_forest", make_pipeline(SimpleImputer(), RandomForestRegressor(n_estimators=5, max_depth=4,
                                                                                        random_state=0)), y_reg),
         ]
         for name, est, y in models:
-            est.fit(X, y)
+            est.fit(X, y) if y is not None else est.fit(X)
             for ml in (1, 3, "zipmap"):
                 final = est.steps[-1][1] if hasattr(est, "steps") else est
                 if ml == "zipmap":  # the default conversion of a classifier: probabilities through ZipMap

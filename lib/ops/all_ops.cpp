@@ -43,6 +43,7 @@ void register_all_ops(OpRegistry& r) {
   register_label_encoder_ops(r);
   register_tree_ensemble_ops(r);
   register_ml_linear_ops(r);
+  register_ml_svm_ops(r);
   register_ml_encode_ops(r);
   register_grid_sample_ops(r);
   register_spectral_ops(r);

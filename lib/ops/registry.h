@@ -102,6 +102,7 @@ void register_label_encoder_ops(OpRegistry& r);  // label_encoder.cpp: ai.onnx.m
 void register_tree_ensemble_ops(OpRegistry& r);  // tree_ensemble.cpp: ai.onnx.ml TreeEnsemble*
 void register_ml_linear_ops(OpRegistry& r);  // ml_linear.cpp: ai.onnx.ml Linear*, Scaler, Normalizer
 void register_ml_encode_ops(OpRegistry& r);  // ml_encode.cpp: ai.onnx.ml Imputer, OneHotEncoder, ...
+void register_ml_svm_ops(OpRegistry& r);     // ml_svm.cpp: ai.onnx.ml SVMClassifier, SVMRegressor
 /// True for the ops that take string tensors (string_ops.cpp); every other op is refused one at compile.
 bool accepts_strings(const NodeInfo& n);
 /// A Constant node's value from whichever attribute holds it (shape_fold.cpp); null for sparse_value.
