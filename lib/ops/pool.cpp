@@ -71,6 +71,8 @@ class PoolOp : public OpKernel {
     }
     switch (x.dtype()) {
       case DType::f32:
+        if (max_ && !idx && w_.in[0] == 1 && w_.k[0] == 1)
+          return max_rows(x.data_as<float>(), y.data_as<float>(), planes, ctx.threading);
         return go<float>(x.data_as<float>(), y.data_as<float>(), planes, ctx.threading, nullptr, idx);
       case DType::u8:
         return go<uint8_t>(x.data_as<uint8_t>(), y.data_as<uint8_t>(), planes, ctx.threading, nullptr, idx);
@@ -99,6 +101,52 @@ class PoolOp : public OpKernel {
       case 2: return ih + iw * w.in[1];
       default: return id + ih * w.in[0] + iw * w.in[0] * w.in[1];
     }
+  }
+
+  /// Float MaxPool over 1-D and 2-D planes without Indices, output row by output row: each valid kernel
+  /// row updates the whole output row, the columns whose taps all lie inside the input in a branch-free
+  /// loop per kernel column. The same maxima as go() (NaN taps never win, a window wholly in the padding
+  /// gives -inf); resnet50's 3x3 / 2 pool of 64 x 112 x 112 took 3% of the model tap by tap.
+  void max_rows(const float* x, float* y, int64_t planes, const kernels::Threading& th) const {
+    const Window& w = w_;
+    const int64_t IW = w.in[2], OW = w.out[2], sw = w.s[2], dw = w.d[2], pw = w.pb[2], kw_n = w.k[2];
+    // Output columns whose taps are all inside the row: ow * sw - pw >= 0 and
+    // ow * sw - pw + (kw_n - 1) * dw <= IW - 1.
+    const int64_t last = IW - 1 - (kw_n - 1) * dw + pw;
+    const int64_t lo = std::min(OW, (pw + sw - 1) / sw);
+    const int64_t hi = last < 0 ? lo : std::clamp((last / sw) + 1, lo, OW);
+    parallel_for(th, planes, [&](int64_t pl) {
+      const float* xp = x + pl * w.in_size();
+      float* yp = y + pl * w.out_size();
+      for (int64_t oh = 0; oh < w.out[1]; ++oh) {
+        float* yr = yp + oh * OW;
+        std::fill(yr, yr + OW, -std::numeric_limits<float>::infinity());
+        for (int64_t kh = 0; kh < w.k[1]; ++kh) {
+          const int64_t ih = oh * w.s[1] - w.pb[1] + kh * w.d[1];
+          if (ih < 0 || ih >= w.in[1]) continue;
+          const float* xr = xp + ih * IW;
+          auto edge = [&](int64_t ow) {
+            for (int64_t kw = 0; kw < kw_n; ++kw) {
+              const int64_t iw = ow * sw - pw + kw * dw;
+              if (iw >= 0 && iw < IW && xr[iw] > yr[ow]) yr[ow] = xr[iw];
+            }
+          };
+          for (int64_t ow = 0; ow < lo; ++ow) edge(ow);
+          for (int64_t kw = 0; kw < kw_n; ++kw) {
+            const float* src = xr + kw * dw - pw;
+            if (sw == 1) {
+              for (int64_t ow = lo; ow < hi; ++ow) yr[ow] = src[ow] > yr[ow] ? src[ow] : yr[ow];
+            } else {
+              for (int64_t ow = lo; ow < hi; ++ow) {
+                const float v = src[ow * sw];
+                yr[ow] = v > yr[ow] ? v : yr[ow];
+              }
+            }
+          }
+          for (int64_t ow = hi; ow < OW; ++ow) edge(ow);
+        }
+      }
+    });
   }
 
   template <class T>

@@ -271,3 +271,49 @@ TEST_CASE("MaxPool Indices: flat over N, C and the spatial dims, row- or column-
   o.num_outputs = 2;
   CHECK_THROWS_WITH(eval_single("MaxPool", {rnd({1, 1, 4, 4})}, bad, o), Catch::Contains("storage_order"));
 }
+
+TEST_CASE("float MaxPool row path equals the window walk over a geometry sweep", "[ops][pool]") {
+  // Without Indices, 1-D and 2-D float MaxPool runs output row by output row (max_rows); with Indices it
+  // walks each window. Their maxima must be identical, -inf taps and all-padding windows included. (A NaN
+  // tap never wins without Indices, as before the row path; the Indices walk keeps a NaN first tap.)
+  int cases = 0;
+  for (int64_t n : {1, 2, 5, 9})
+    for (int64_t k : {1, 2, 3, 4})
+      for (int64_t s : {1, 2, 3})
+        for (int64_t d : {1, 2})
+          for (int64_t p : {0, 1, 2})
+            for (int ceil : {0, 1}) {
+              if (p >= k || (k - 1) * d + 1 > n + 2 * p) continue;  // pads below the kernel, a window fits
+              for (bool two_d : {false, true}) {
+                const Shape xs = two_d ? Shape{1, 2, n, n + 2} : Shape{2, 1, n};
+                Tensor x = rnd(xs, 7 + n + k);
+                float* v = x.data_as<float>();
+                v[0] = -INFINITY;
+                Attrs a;
+                if (two_d && (k - 1) * d + 1 > n + 2 + p) continue;
+                a.set_ints("kernel_shape", two_d ? std::vector<int64_t>{k, k} : std::vector<int64_t>{k});
+                a.set_ints("strides", two_d ? std::vector<int64_t>{s, 1 + s % 2} : std::vector<int64_t>{s});
+                a.set_ints("dilations", two_d ? std::vector<int64_t>{d, d} : std::vector<int64_t>{d});
+                a.set_ints("pads", two_d ? std::vector<int64_t>{p, 0, p, p} : std::vector<int64_t>{p, p});
+                a.set_int("ceil_mode", ceil);
+                EvalOptions o;
+                o.opset = 12;
+                const Tensor fast = eval_single("MaxPool", {x}, a, o)[0];
+                o.num_outputs = 2;
+                const Tensor walk = eval_single("MaxPool", {x}, a, o)[0];
+                REQUIRE(fast.shape() == walk.shape());
+                for (int64_t i = 0; i < fast.numel(); ++i) {
+                  const float f = fast.data_as<float>()[i], w = walk.data_as<float>()[i];
+                  INFO("n " << n << " k " << k << " s " << s << " d " << d << " p " << p << " ceil " << ceil
+                            << " 2-D " << two_d << " element " << i);
+                  REQUIRE(f == w);
+                }
+                ++cases;
+              }
+            }
+  CHECK(cases > 200);
+  Attrs a;
+  a.set_ints("kernel_shape", {2});
+  const Tensor y = eval_single("MaxPool", {f32({1, 1, 4}, {NAN, NAN, 1.f, NAN})}, a, at(12))[0];
+  CHECK(vals<float>(y) == std::vector<float>{-INFINITY, 1.f, 1.f});
+}
