@@ -11,21 +11,11 @@
 namespace ortkit::ops {
 namespace {
 
-/// X's rows and features, checking the type and rank.
-void rows_and_features(const CompileContext& cc, int64_t& rows, int64_t& features) {
-  const InputDesc& x = cc.input(0);
-  if (x.dtype != DType::f32 && x.dtype != DType::f64 && x.dtype != DType::i64 && x.dtype != DType::i32)
-    cc.unsupported(std::string("X of type ") + dtype_name(x.dtype));
-  if (x.shape.empty() || x.shape.size() > 2) cc.fail("X must be [F] or [N, F], got " + shape_str(x.shape));
-  rows = x.shape.size() == 2 ? x.shape[0] : 1;
-  features = x.shape.back();
-}
-
 /// Y = X W^T + b for W [targets, features] (coefficients row-major), b one per target.
 class LinearBase : public OpKernel {
  protected:
   void load(CompileContext& cc, const std::vector<float>& intercepts, int64_t targets) {
-    rows_and_features(cc, rows_, features_);
+    ml_rows_and_features(cc, rows_, features_);
     targets_ = targets;
     const std::vector<float> w = cc.attr().get_floats("coefficients");
     if (targets_ < 1 || targets_ > (int64_t{1} << 20))
@@ -134,7 +124,7 @@ class LinearClassifier : public LinearBase {
 class Scaler : public OpKernel {
  public:
   void compile(CompileContext& cc) override {
-    rows_and_features(cc, rows_, features_);
+    ml_rows_and_features(cc, rows_, features_);
     offset_ = cc.attr().get_floats("offset", {0.f});
     scale_ = cc.attr().get_floats("scale", {1.f});
     for (const auto* v : {&offset_, &scale_})
@@ -163,7 +153,7 @@ class Scaler : public OpKernel {
 class Normalizer : public OpKernel {
  public:
   void compile(CompileContext& cc) override {
-    rows_and_features(cc, rows_, features_);
+    ml_rows_and_features(cc, rows_, features_);
     const std::string n = cc.attr().get_string("norm", "MAX");
     if (n != "MAX" && n != "L1" && n != "L2") cc.fail("norm must be MAX, L1 or L2, got '" + n + "'");
     norm_ = n[0] == 'M' ? 0 : n[1] == '1' ? 1 : 2;

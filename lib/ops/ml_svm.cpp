@@ -63,16 +63,11 @@ class SvmKernel {
 class SvmBase : public OpKernel {
  protected:
   void load_input(const CompileContext& cc, int64_t model_features) {
-    const InputDesc& x = cc.input(0);
-    if (x.dtype != DType::f32 && x.dtype != DType::f64 && x.dtype != DType::i64 && x.dtype != DType::i32)
-      cc.unsupported(std::string("X of type ") + dtype_name(x.dtype));
-    if (x.shape.empty() || x.shape.size() > 2) cc.fail("X must be [F] or [N, F], got " + shape_str(x.shape));
-    rows_ = x.shape.size() == 2 ? x.shape[0] : 1;
-    features_ = x.shape.back();
+    ml_rows_and_features(cc, rows_, features_);
     if (features_ != model_features)
       cc.fail("X has " + std::to_string(features_) +
-              " features; the model's support vectors or coefficients " + "have " +
-              std::to_string(model_features) + " (X is " + shape_str(x.shape) + ")");
+              " features; the model's support vectors or coefficients have " +
+              std::to_string(model_features) + " (X is " + shape_str(cc.input(0).shape) + ")");
   }
   /// A float attribute that must hold at least `n` values.
   static std::vector<float> floats_at_least(const CompileContext& cc, const char* name, size_t n) {

@@ -66,6 +66,16 @@ inline Post post_from_name(const CompileContext& cc, const std::string& n) {
   cc.fail("post_transform must be NONE, SOFTMAX, LOGISTIC, SOFTMAX_ZERO or PROBIT, got '" + n + "'");
 }
 
+/// X's rows and features for the ml models that take X f32, f64, i64 or i32 as [F] or [N, F].
+inline void ml_rows_and_features(const CompileContext& cc, int64_t& rows, int64_t& features) {
+  const InputDesc& x = cc.input(0);
+  if (x.dtype != DType::f32 && x.dtype != DType::f64 && x.dtype != DType::i64 && x.dtype != DType::i32)
+    cc.unsupported(std::string("X of type ") + dtype_name(x.dtype));
+  if (x.shape.empty() || x.shape.size() > 2) cc.fail("X must be [F] or [N, F], got " + shape_str(x.shape));
+  rows = x.shape.size() == 2 ? x.shape[0] : 1;
+  features = x.shape.back();
+}
+
 /// A classifier's labels: `classlabels_strings`, or integers under `int_attr` (classlabels_int64s for the
 /// trees, classlabels_ints for the linear classifier); exactly one of the two.
 struct ClassLabels {
