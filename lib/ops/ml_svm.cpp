@@ -73,10 +73,15 @@ class SvmBase : public OpKernel {
   static std::vector<float> floats_at_least(const CompileContext& cc, const char* name, size_t n) {
     if (!cc.attr().has(name)) cc.fail(std::string("needs the ") + name + " attribute");
     std::vector<float> v = cc.attr().get_floats(name);
+    require_size(cc, name, v, n);
+    return v;
+  }
+  /// An attribute already read must hold at least `n` values.
+  static void require_size(const CompileContext& cc, const char* name, const std::vector<float>& v,
+                           size_t n) {
     if (v.size() < n)
       cc.fail(std::string(name) + " holds " + std::to_string(v.size()) + " values, the model needs " +
               std::to_string(n));
-    return v;
   }
   /// Row r of X as float into `x`.
   void read_row(const Tensor& t, int64_t r, std::vector<float>& x) const {
@@ -184,10 +189,10 @@ class SVMClassifier : public SvmBase {
         cc.fail(std::to_string(support_.size()) + " support_vectors values for " + std::to_string(vectors_) +
                 " support vectors");
       model_features = static_cast<int64_t>(support_.size()) / vectors_;
-      floats_at_least(cc, "coefficients", static_cast<size_t>((classes_ - 1) * vectors_));
+      require_size(cc, "coefficients", coef_, static_cast<size_t>((classes_ - 1) * vectors_));
       rho_ = floats_at_least(cc, "rho", static_cast<size_t>(pairs_));
       if (proba_) {
-        floats_at_least(cc, "prob_a", static_cast<size_t>(pairs_));
+        require_size(cc, "prob_a", pa, static_cast<size_t>(pairs_));
         prob_a_ = pa;
         prob_b_ = pb;
       }
