@@ -46,26 +46,41 @@ size_t elem_size(GemmKind k) {
   }
 }
 
-void* prepare(PackedB& out, GemmKind kind, const BDesc& b, const GemmKernel* kernel) {
+// zero = false: the caller writes every byte of the panels, padding included.
+void* prepare(PackedB& out, GemmKind kind, const BDesc& b, const GemmKernel* kernel, bool zero = true) {
   if (!kernel) kernel = dispatched(kind);
   if (kernel->kind != kind) throw std::invalid_argument("pack_b: kernel kind does not match");
   out.kind_ = kind;
   out.kernel_ = kernel;
-  out.k_ = b.k;
+  out.k_ = b.k + (b.ones_row ? 1 : 0);
   out.n_ = b.n;
-  out.k_padded_ = (b.k + kernel->kr - 1) / kernel->kr * kernel->kr;
+  out.k_padded_ = (out.k_ + kernel->kr - 1) / kernel->kr * kernel->kr;
   out.n_panels_ = (b.n + kernel->nr - 1) / kernel->nr;
   if (!out.data_) out.data_ = std::make_unique<PackedB::Buffer>();
   const size_t panel = static_cast<size_t>(out.k_padded_) * kernel->nr * elem_size(kind);
   out.data_->resize(panel * out.n_panels_);
-  std::memset(out.data_->ptr, 0, out.data_->size);
+  if (zero) std::memset(out.data_->ptr, 0, out.data_->size);
   return out.data_->ptr;
 }
 
 template <class S>
 S b_at(const BDesc& b, int64_t k, int64_t n) {
+  if (k == b.k) return S(1);  // the ones row (k < b.k otherwise)
   const S* p = static_cast<const S*>(b.data);
   return b.trans ? p[n * b.ld + k] : p[k * b.ld + n];
+}
+
+// One (panel, k) row of nr floats: cols of src, zeros after. A constant-size copy for the common
+// widths, since a library memcpy call per 64-128 bytes cost more than the copy.
+inline void copy_panel_row(float* row, const float* src, int64_t cols, int nr) {
+  if (cols == nr && nr == 32) {
+    std::memcpy(row, src, 32 * sizeof(float));
+  } else if (cols == nr && nr == 16) {
+    std::memcpy(row, src, 16 * sizeof(float));
+  } else {
+    for (int64_t c = 0; c < cols; ++c) row[c] = src[c];
+    for (int64_t c = cols; c < nr; ++c) row[c] = 0.f;
+  }
 }
 
 // Panel j, group g, column c, depth i  ->  ((j * groups + g) * NR + c) * KR + i
@@ -89,18 +104,26 @@ void pack_panels(D* dst, const PackedB& pb, F&& value) {
 void pack_b(PackedB& out, GemmKind kind, const BDesc& b, const GemmKernel* kernel) {
   if (kind != GemmKind::f32 && kind != GemmKind::bf16)
     throw std::invalid_argument("pack_b: f32 or bf16 only");
-  void* dst = prepare(out, kind, b, kernel);
-  if (kind == GemmKind::f32 && out.kernel_->kr == 1 && !b.trans) {
-    // Row-major fp32 B into kr = 1 panels: each (panel, k) is a straight copy of up to nr floats. The
-    // element-wise packer took half of a prompt's time where B is re-packed per call (MatMulNBits'
-    // streamed int4 weights).
+  if (b.ones_row && b.trans) throw std::invalid_argument("pack_b: ones_row needs row-major B");
+  if (!kernel) kernel = dispatched(kind);
+  const bool rows_copy = kind == GemmKind::f32 && kernel && kernel->kr == 1 && !b.trans;
+  void* dst = prepare(out, kind, b, kernel, /*zero=*/!rows_copy);
+  if (rows_copy) {
+    // Row-major fp32 B into kr = 1 panels: each (panel, k) is a straight copy of up to nr floats, and
+    // only the last panel's padding columns are zeroed. The element-wise packer took half of a prompt's
+    // time where B is re-packed per call (MatMulNBits' streamed int4 weights), and clearing the whole
+    // buffer first was one more pass over it for every conv chunk packed per run.
     const int nr = out.kernel_->nr;
     const float* src = static_cast<const float*>(b.data);
     float* d = static_cast<float*>(dst);
     for (int64_t j = 0; j < out.n_panels_; ++j) {
       const int64_t cols = std::min<int64_t>(nr, b.n - j * nr);
       for (int64_t k = 0; k < b.k; ++k)
-        std::memcpy(d + (j * out.k_padded_ + k) * nr, src + k * b.ld + j * nr, sizeof(float) * cols);
+        copy_panel_row(d + (j * out.k_padded_ + k) * nr, src + k * b.ld + j * nr, cols, nr);
+      if (b.ones_row) {
+        float* row = d + (j * out.k_padded_ + b.k) * nr;
+        for (int c = 0; c < nr; ++c) row[c] = c < cols ? 1.f : 0.f;
+      }
     }
   } else if (kind == GemmKind::f32)
     pack_panels(static_cast<float*>(dst), out, [&](int64_t k, int64_t n) { return b_at<float>(b, k, n); });
@@ -116,6 +139,7 @@ void pack_b_int8(PackedB& out, GemmKind kind, const BDesc& b, bool b_is_unsigned
                  int64_t n_scale, const int32_t* b_zero_point, int64_t n_zp, const GemmKernel* kernel) {
   if (kind != GemmKind::u8s8 && kind != GemmKind::s8s8)
     throw std::invalid_argument("pack_b_int8: int8 kinds only");
+  if (b.ones_row) throw std::invalid_argument("pack_b_int8: ones_row is for fp32 kinds");
   if (n_scale != 1 && n_scale != b.n) throw std::invalid_argument("pack_b_int8: scale count must be 1 or N");
   if (b_zero_point && n_zp != 1 && n_zp != b.n)
     throw std::invalid_argument("pack_b_int8: zero point count must be 1 or N");

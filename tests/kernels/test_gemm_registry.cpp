@@ -190,6 +190,49 @@ TEST_CASE("every float kernel matches the oracle over the edge sweep", "[kernels
   }
 }
 
+TEST_CASE("a ones row under B adds A's column K to each row of C (a per-row bias)", "[kernels][gemm]") {
+  for (GemmKind kind : {GemmKind::f32, GemmKind::bf16}) {
+    for (const GemmKernel* g : kernels_for(kind)) {
+      if (!sweep_this(*g)) continue;
+      std::mt19937 rng(7);
+      std::uniform_int_distribution<int> d(-8, 8);  // small integers: exact sums in fp32 and bf16
+      for (int64_t m : {int64_t{1}, int64_t{g->mr}, int64_t{g->mr + 1}, int64_t{2 * g->mr + 3}})
+        for (int64_t n : around(g->nr, 67))
+          for (int64_t k : {int64_t{1}, int64_t{g->kr + 1}, int64_t{37}})
+            for (bool threaded : {false, true}) {
+              const int64_t lda = k + 4, ldb = n + 5, ldc = n + 7;
+              Guarded<float> a((m - 1) * lda + k + 1), b(k * ldb), c(m * ldc);
+              for (size_t i = 0; i < a.size(); ++i) a[i] = static_cast<float>(d(rng));
+              for (size_t i = 0; i < b.size(); ++i) b[i] = static_cast<float>(d(rng)) * 0.25f;
+              for (size_t i = 0; i < c.size(); ++i) c[i] = std::nanf("");
+              PackedB pb;
+              pack_b(pb, kind, BDesc{b.data(), k, n, ldb, false, /*ones_row=*/true}, g);
+              REQUIRE(pb.k() == k + 1);
+              Threading th;
+              if (threaded) th = Threading{thread_parallel_for, nullptr, 3};
+              gemm_f32(m, a.data(), lda, pb, c.data(), ldc, {}, th);
+              for (int64_t r = 0; r < m; ++r) {
+                for (int64_t j = 0; j < n; ++j) {
+                  double want = a[r * lda + k];
+                  for (int64_t kk = 0; kk < k; ++kk) want += double(a[r * lda + kk]) * b[kk * ldb + j];
+                  INFO(g->name << " m=" << m << " n=" << n << " k=" << k << " r=" << r << " c=" << j);
+                  REQUIRE(c[r * ldc + j] == static_cast<float>(want));
+                }
+                for (int64_t j = n; j < ldc && r < m - 1; ++j) REQUIRE(std::isnan(c[r * ldc + j]));
+              }
+            }
+    }
+  }
+  const float b[4] = {1, 2, 3, 4};
+  PackedB pb;
+  CHECK_THROWS(pack_b(pb, GemmKind::f32, BDesc{b, 2, 2, 2, /*trans=*/true, /*ones_row=*/true}));
+  const int8_t q[4] = {1, 2, 3, 4};
+  const float scale = 1.f;
+  if (dispatched(GemmKind::u8s8))
+    CHECK_THROWS(
+        pack_b_int8(pb, GemmKind::u8s8, BDesc{q, 2, 2, 2, false, true}, false, &scale, 1, nullptr, 0));
+}
+
 TEST_CASE("every int8 kernel is exact over the edge sweep", "[kernels][gemm][int8]") {
   for (GemmKind kind : {GemmKind::u8s8, GemmKind::s8s8}) {
     for (const GemmKernel* g : kernels_for(kind)) {

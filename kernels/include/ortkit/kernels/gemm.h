@@ -92,10 +92,14 @@ class PackedB {
 };
 
 /// Describes B as given: B[k, n] = b[k * ldb + n], or with trans_b, b[n * ldb + k] (ONNX Gemm transB).
+/// ones_row (fp32 kinds): the packed B gets one more row, B[k, n] = 1 for every n, so its depth is k + 1;
+/// an A whose column k holds a value per row then adds a per-row bias inside the dot products (a conv
+/// with its output channels as the rows of C).
 struct BDesc {
   const void* data = nullptr;
   int64_t k = 0, n = 0, ld = 0;
   bool trans = false;
+  bool ones_row = false;
 };
 
 /// Pack an fp32 B for an f32 or bf16 kernel. kernel = null picks the dispatched best for `kind`.
