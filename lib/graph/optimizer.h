@@ -23,6 +23,7 @@ int fuse_gelu(Graph& g);                                         // passes/gelu_
 int fuse_layer_norm(Graph& g, bool require_kernel = true);       // passes/layernorm_fusion.cpp
 int fold_conv_batchnorm(Graph& g);                               // passes/conv_bn_fold.cpp
 int fuse_conv_activation(Graph& g, bool require_kernel = true);  // passes/conv_act_fusion.cpp
+int fuse_conv_add(Graph& g, bool require_kernel = true);         // passes/conv_add_fusion.cpp
 int fuse_dynquant_matmul(Graph& g, bool require_kernel = true);  // passes/dynquant_matmul_fusion.cpp
 int fuse_qdq_matmul(Graph& g, bool require_kernel = true);       // passes/qdq_matmul_fusion.cpp
 int fuse_dynquant_conv(Graph& g, bool require_kernel = true);    // passes/dynquant_conv_fusion.cpp

@@ -1,19 +1,26 @@
 // Conv (1-3 spatial dims, groups, pads/auto_pad, strides, dilations) and the fused forms made by the
 // optimizer: ortkit.FusedConv (attribute `activation` = relu | clip | gelu_erf | gelu_tanh, with
-// clip_min/clip_max, like ortkit.FusedMatMul) and com.microsoft.FusedConv (activation Relu | Clip |
-// Sigmoid-free subset, activation_params for Clip).
+// clip_min/clip_max, like ortkit.FusedMatMul; optional input 3 Z: Y = act(Conv(X, W, B) + Z), made from
+// Conv -> Add [-> Relu]) and com.microsoft.FusedConv (activation Relu | Clip, activation_params for Clip,
+// optional Z of Y's shape, as in ONNX Runtime).
 //
-// GEMM formulation (weights prepacked once at compile time as the B operand):
-//   Ybuf[P x Mg] = col[P x Kg] * Wg^T[Kg x Mg]  (+ bias per output channel, activation, in the epilogue)
-// where P = output pixels of a chunk, Kg = C/group * kernel size, Mg = M/group. col is im2col in
-// pixel-major rows (for 1x1 stride-1 unpadded convs it is just the transposed input, no im2col), and the
-// Ybuf chunk is transposed into NCHW. Chunks of pixels bound the scratch and are the parallel tasks.
-// Depthwise convs (one input and one output channel per group) use a direct loop instead.
+// GEMM formulation, fp32 weights (the direct form): per chunk of output pixels,
+//   Y[Mg x P] (+)= Wg[Mg x Kg] * col[Kg x P]
+// with the weights read in place as the A operand and col (im2col in K-major rows; for 1x1 stride-1
+// unpadded convs the input itself) packed per chunk as B. C is the NCHW output itself, so no transpose
+// follows; bias and Z are written into Y first and the GEMM accumulates onto them, the activation in its
+// epilogue. bf16 fast math keeps the weights prepacked once as B (its per-call packer would round every
+// activation element by element):
+//   Ybuf[P x Mg] = col[P x Kg] * Wg^T[Kg x Mg], then Ybuf transposed into NCHW.
+// Chunks of pixels bound the scratch and are the parallel tasks. Depthwise convs (one input and one
+// output channel per group) use a direct loop instead.
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 
+#include "ops/broadcast.h"
 #include "ops/conv_util.h"
 #include "ops/fast_math.h"
 #include "ops/op_util.h"
@@ -51,6 +58,25 @@ int64_t pick_chunk(int64_t pixels, int64_t floats_per_row, int64_t mr, int threa
   int64_t rows = (pixels + n - 1) / n;
   rows = (rows + mr - 1) / mr * mr;
   return std::max<int64_t>(1, std::min(rows, pixels));
+}
+
+/// The direct form (weights as A, C written in NCHW) for fp32 once an image has 24 B panels of output
+/// pixels or more. Its columns are pixels, so a short row of pixels pads the last panel, and its rows are
+/// output channels in 14-row tiles: at 49 pixels (7x7, 512 channels, K 4608) its GEMM ran at 71% of the
+/// FMA peak against the packed-weights form's 94%, at 196 pixels 84% against 96%, and resnet50 was
+/// slower with it there. From 784 pixels up it saves the output transpose for a GEMM about as fast
+/// (faster at 64 channels x K 576, slower at 256 channels x K 64): mobilenet_v2 1 thread 9.5 -> 8.9 ms
+/// (fastest runs, medians of 7 interleaved rounds), resnet50 even (Zen 4). Turning it off where the
+/// channels exceed twice K gave resnet50 nothing and mobilenet_v2 its loss back.
+/// ORTKIT_CONV_FORM=direct or =packed forces a form (tests; experiments).
+bool pick_direct(kernels::GemmKind kind, int64_t pixels) {
+  if (kind != kernels::GemmKind::f32) return false;  // bf16 would round each activation when packing
+  if (const char* f = std::getenv("ORTKIT_CONV_FORM")) {
+    if (std::strcmp(f, "direct") == 0) return true;
+    if (std::strcmp(f, "packed") == 0) return false;
+  }
+  const kernels::GemmKernel* kn = kernels::dispatched(kind);
+  return kn && pixels >= 24 * kn->nr;
 }
 
 inline float act(float v, Act a, float lo, float hi) {
@@ -316,6 +342,7 @@ class ConvOp : public OpKernel {
       ctx.require_dtype(2, {DType::f32});
       if (shape_numel(ctx.input(2).shape) != M) ctx.fail("B must have M values");
     }
+    batch_ = xs[0];
     Shape out = {xs[0], M};
     for (int i = 3 - w_.nd; i < 3; ++i) out.push_back(w_.out[i]);
     ctx.set_output(0, DType::f32, out);
@@ -352,7 +379,27 @@ class ConvOp : public OpKernel {
       } else {
         ctx.unsupported("FusedConv activation '" + a + "'");
       }
-      if (ctx.num_inputs() > 3 && ctx.has_input(3)) ctx.unsupported("FusedConv with the Z (sum) input");
+    }
+    has_z_ = fused_ != FusedKind::none && ctx.num_inputs() > 3 && ctx.has_input(3);
+    z_direct_ = true;
+    if (has_z_) {
+      ctx.require_dtype(3, {DType::f32});
+      const Shape& zs = ctx.input(3).shape;
+      if (zs != out) {
+        // ONNX Runtime's FusedConv requires Z of Y's shape; an Add folded in by the optimizer may
+        // broadcast, so ortkit.FusedConv then adds Z afterwards under numpy rules.
+        if (fused_ == FusedKind::ms)
+          ctx.fail("Z " + shape_str(zs) + " must have the output's shape " + shape_str(out));
+        Shape full;
+        try {
+          full = broadcast_shapes(out, zs, "FusedConv Z");
+        } catch (const Error& e) {
+          ctx.fail(e.what());
+        }
+        z_direct_ = false;
+        conv_shape_ = out;
+        ctx.set_output(0, DType::f32, full);
+      }
     }
 
     cg_ = C / group_;
@@ -370,18 +417,46 @@ class ConvOp : public OpKernel {
     pointwise_ = w_.k_size() == 1 && w_.s == std::array<int64_t, 3>{1, 1, 1} &&
                  w_.pb == std::array<int64_t, 3>{0, 0, 0} && w_.pe == std::array<int64_t, 3>{0, 0, 0};
     kind_ = ctx.float_gemm_kind();
+    direct_ = pick_direct(kind_, w_.out_size());
     if (!depthwise_) {
-      // im2col also needs its K-major staging rows (see im2col).
-      const int64_t per_row = kg_ + mg_ + (pointwise_ ? 0 : kg_);
       const kernels::GemmKernel* kn = kernels::dispatched(kind_);
-      chunk_ = pick_chunk(w_.out_size(), per_row, kn ? kn->mr : 1, threads_);
-      ctx.scratch_bytes = static_cast<size_t>(threads_ * chunk_ * per_row) * sizeof(float);
-      const Tensor* cw = ctx.input(1).constant;
-      if (cw && packed_.empty()) {
-        pack(cw->data_as<float>());
-        const_weights_ = true;
+      if (direct_) {
+        // Scratch holds the K-major im2col rows; the packed chunk lives in a PackedB per slot.
+        slot_floats_ = pointwise_ ? 0 : kg_;
+        chunk_ = pick_chunk(w_.out_size(), kg_ + mg_ + slot_floats_, kn ? kn->nr : 1, threads_);
+        slot_floats_ *= chunk_;
+        col_packs_.resize(static_cast<size_t>(threads_));
+        // Constant weights and bias: the bias becomes column Kg of the weights and a row of ones under
+        // the packed chunk, so the GEMM overwrites Y with no pass to write the bias first.
+        const Tensor* cw = ctx.input(1).constant;
+        const Tensor* cb = ctx.has_input(2) ? ctx.input(2).constant : nullptr;
+        w_aug_.clear();
+        if (cw && cb) {
+          const float* wd = cw->data_as<float>();
+          const float* bd = cb->data_as<float>();
+          w_aug_.resize(static_cast<size_t>(M * (kg_ + 1)));
+          for (int64_t m = 0; m < M; ++m) {
+            std::copy(wd + m * kg_, wd + (m + 1) * kg_, w_aug_.data() + m * (kg_ + 1));
+            w_aug_[static_cast<size_t>(m * (kg_ + 1) + kg_)] = bd[m];
+          }
+        }
+      } else {
+        // im2col also needs its K-major staging rows (see im2col).
+        const int64_t per_row = kg_ + mg_ + (pointwise_ ? 0 : kg_);
+        chunk_ = pick_chunk(w_.out_size(), per_row, kn ? kn->mr : 1, threads_);
+        slot_floats_ = chunk_ * per_row;
+        const Tensor* cw = ctx.input(1).constant;
+        if (cw && packed_.empty()) {
+          pack(cw->data_as<float>());
+          const_weights_ = true;
+        }
       }
     }
+    if (!depthwise_) ctx.scratch_bytes = static_cast<size_t>(threads_ * slot_floats_) * sizeof(float);
+    // A Z that broadcasts is added after the conv, which then writes into scratch past the slots.
+    conv_tmp_at_ = (ctx.scratch_bytes + 63) / 64 * 64;
+    if (!z_direct_)
+      ctx.scratch_bytes = conv_tmp_at_ + static_cast<size_t>(shape_numel(conv_shape_)) * sizeof(float);
   }
 
   void run(RunContext& ctx) override {
@@ -390,36 +465,24 @@ class ConvOp : public OpKernel {
     if (ty.numel() == 0) return;
     kernels::Epilogue ep = ep_;
     ep.bias = ctx.has_input(2) ? ctx.input(2).data_as<float>() : nullptr;
+    const Tensor* z = has_z_ ? &ctx.input(3) : nullptr;
+    // Z is written into Y before the GEMM accumulates onto it (the direct form), or added afterwards.
+    const bool z_first = z && z_direct_ && direct_ && !depthwise_;
+    const bool z_late = z && !z_first;
+    char* scratch = static_cast<char*>(ctx.scratch);
+    float* y = z_direct_ ? ty.data_as<float>() : reinterpret_cast<float*>(scratch + conv_tmp_at_);
+    kernels::Epilogue conv_ep = ep;
+    if (z_late) conv_ep.act = Act::none;
     if (depthwise_)
-      return run_depthwise(tx.data_as<float>(), tw.data_as<float>(), ep, ty, ctx.threading,
-                           static_cast<float*>(ctx.scratch));
-    if (!const_weights_) pack(tw.data_as<float>());
-    const int64_t N = tx.shape()[0], P = w_.out_size();
-    const int64_t nchunks = (P + chunk_ - 1) / chunk_;
-    const int64_t tasks = N * group_ * nchunks;
-    const float* x = tx.data_as<float>();
-    float* y = ty.data_as<float>();
-    float* scratch = static_cast<float*>(ctx.scratch);
-    const int64_t slot_floats = chunk_ * (kg_ + mg_ + (pointwise_ ? 0 : kg_));
-    auto task = [&](int64_t t, float* buf, const kernels::Threading& th) {
-      const int64_t c = t % nchunks, g = (t / nchunks) % group_, n = t / (nchunks * group_);
-      const int64_t p0 = c * chunk_, rows = std::min(chunk_, P - p0);
-      float* col = buf;
-      float* out = buf + chunk_ * kg_;
-      const float* xg = x + (n * group_ + g) * cg_ * w_.in_size();
-      if (pointwise_)
-        transpose_block(xg + p0, w_.in_size(), col, kg_, cg_, rows);
-      else
-        im2col(xg, p0, rows, col, out + chunk_ * mg_);
-      kernels::Epilogue e = ep;
-      if (e.bias) e.bias += g * mg_;
-      kernels::gemm_f32(rows, col, kg_, packed_[g], out, mg_, e, th);
-      transpose_block(out, mg_, y + (n * group_ + g) * mg_ * P + p0, P, rows, mg_);
-    };
-    // Enough independent chunks: one scratch slot per thread, single-threaded GEMMs inside.
-    run_tasks(ctx.threading, threads_, tasks, [&](int64_t t, int64_t s, const kernels::Threading& th) {
-      task(t, scratch + s * slot_floats, th);
-    });
+      run_depthwise(tx.data_as<float>(), tw.data_as<float>(), conv_ep, y, ctx.threading,
+                    reinterpret_cast<float*>(scratch));
+    else if (direct_)
+      run_direct(tx.data_as<float>(), tw.data_as<float>(), z_first ? z->data_as<float>() : nullptr, conv_ep,
+                 y, ctx.threading, reinterpret_cast<float*>(scratch));
+    else
+      run_packed_weights(tx.data_as<float>(), tw.data_as<float>(), conv_ep, y, ctx.threading,
+                         reinterpret_cast<float*>(scratch));
+    if (z_late) add_z(y, *z, ep, ty, ctx.threading);
   }
 
   std::vector<std::string> kernels_used() const override {
@@ -429,6 +492,106 @@ class ConvOp : public OpKernel {
   }
 
  private:
+  /// The direct form: Y[Mg x chunk] (+)= Wg * packed col chunk, written in place in NCHW.
+  void run_direct(const float* x, const float* wt, const float* z, const kernels::Epilogue& ep, float* y,
+                  const kernels::Threading& th, float* scratch) {
+    const int64_t N = batch_, P = w_.out_size();
+    const int64_t nchunks = (P + chunk_ - 1) / chunk_;
+    const int64_t tasks = N * group_ * nchunks;
+    const bool aug = !w_aug_.empty();
+    auto task = [&](int64_t t, int64_t slot, const kernels::Threading& tth) {
+      const int64_t c = t % nchunks, g = (t / nchunks) % group_, n = t / (nchunks * group_);
+      const int64_t p0 = c * chunk_, cols = std::min(chunk_, P - p0);
+      const float* xg = x + (n * group_ + g) * cg_ * w_.in_size();
+      kernels::BDesc bd{xg + p0, cg_, cols, w_.in_size(), false, aug};
+      if (!pointwise_) {
+        float* tmp = scratch + slot * slot_floats_;
+        im2col_kmajor(xg, p0, cols, tmp);
+        bd = kernels::BDesc{tmp, kg_, cols, cols, false, aug};
+      }
+      kernels::PackedB& pb = col_packs_[static_cast<size_t>(slot)];
+      kernels::pack_b(pb, kind_, bd);
+      const int64_t plane = (n * group_ + g) * mg_ * P + p0;
+      float* yg = y + plane;
+      kernels::Epilogue e = ep;
+      e.bias = nullptr;
+      const float* bias = ep.bias && !aug ? ep.bias + g * mg_ : nullptr;
+      if (bias || z) {
+        for (int64_t m = 0; m < mg_; ++m) {
+          float* row = yg + m * P;
+          const float b = bias ? bias[m] : 0.f;
+          if (z) {
+            const float* zr = z + plane + m * P;
+            for (int64_t i = 0; i < cols; ++i) row[i] = zr[i] + b;
+          } else {
+            std::fill(row, row + cols, b);
+          }
+        }
+        e.accumulate = true;
+      }
+      if (aug)
+        kernels::gemm_f32(mg_, w_aug_.data() + g * mg_ * (kg_ + 1), kg_ + 1, pb, yg, P, e, tth);
+      else
+        kernels::gemm_f32(mg_, wt + g * mg_ * kg_, kg_, pb, yg, P, e, tth);
+    };
+    run_tasks(th, threads_, tasks, task);
+  }
+
+  /// The bf16 form: weights prepacked as B, pixel-major col as A, the output chunk transposed into NCHW.
+  void run_packed_weights(const float* x, const float* wt, const kernels::Epilogue& ep, float* y,
+                          const kernels::Threading& th, float* scratch) {
+    if (!const_weights_) pack(wt);
+    const int64_t N = batch_, P = w_.out_size();
+    const int64_t nchunks = (P + chunk_ - 1) / chunk_;
+    const int64_t tasks = N * group_ * nchunks;
+    auto task = [&](int64_t t, int64_t slot, const kernels::Threading& tth) {
+      float* buf = scratch + slot * slot_floats_;
+      const int64_t c = t % nchunks, g = (t / nchunks) % group_, n = t / (nchunks * group_);
+      const int64_t p0 = c * chunk_, rows = std::min(chunk_, P - p0);
+      float* col = buf;
+      float* out = buf + chunk_ * kg_;
+      const float* xg = x + (n * group_ + g) * cg_ * w_.in_size();
+      if (pointwise_) {
+        transpose_block(xg + p0, w_.in_size(), col, kg_, cg_, rows);
+      } else {
+        float* tmp = out + chunk_ * mg_;
+        im2col_kmajor(xg, p0, rows, tmp);
+        transpose_block(tmp, rows, col, kg_, kg_, rows);
+      }
+      kernels::Epilogue e = ep;
+      if (e.bias) e.bias += g * mg_;
+      kernels::gemm_f32(rows, col, kg_, packed_[g], out, mg_, e, tth);
+      transpose_block(out, mg_, y + (n * group_ + g) * mg_ * P + p0, P, rows, mg_);
+    };
+    // Enough independent chunks: one scratch slot per thread, single-threaded GEMMs inside.
+    run_tasks(th, threads_, tasks, task);
+  }
+
+  /// Y = act(conv + Z): Z of the conv's shape, or (ortkit.FusedConv from a broadcasting Add) any shape
+  /// that broadcasts with it.
+  void add_z(const float* conv, const Tensor& z, const kernels::Epilogue& ep, Tensor& ty,
+             const kernels::Threading& th) const {
+    const Act a = ep.act;
+    const float lo = ep.clip_lo, hi = ep.clip_hi;
+    if (z_direct_) {
+      float* y = ty.data_as<float>();
+      const float* zd = z.data_as<float>();
+      // Plain loops for the two activations a residual join has, so they vectorize.
+      parallel_range(th, ty.numel(), 16384, [&](int64_t b, int64_t e) {
+        if (a == Act::none)
+          for (int64_t i = b; i < e; ++i) y[i] = conv[i] + zd[i];
+        else if (a == Act::relu)
+          for (int64_t i = b; i < e; ++i) y[i] = std::max(conv[i] + zd[i], 0.f);
+        else
+          for (int64_t i = b; i < e; ++i) y[i] = act(conv[i] + zd[i], a, lo, hi);
+      });
+      return;
+    }
+    const Tensor cv = Tensor::view(DType::f32, conv_shape_, const_cast<float*>(conv));
+    broadcast_binary<float, float, float>(cv, z, ty, th,
+                                          [a, lo, hi](float u, float v) { return act(u + v, a, lo, hi); });
+  }
+
   void pack(const float* w) {
     // W is [M, Kg] row-major; group g's B[k, m] = W[(g*Mg + m) * Kg + k]: a transposed view.
     if (packed_.size() != static_cast<size_t>(group_)) packed_.resize(static_cast<size_t>(group_));
@@ -436,11 +599,10 @@ class ConvOp : public OpKernel {
       kernels::pack_b(packed_[g], kind_, kernels::BDesc{w + g * mg_ * kg_, kg_, mg_, kg_, true});
   }
 
-  /// Rows p0..p0+rows of the pixel-major im2col matrix of one group's channels. Built K-major first
-  /// (tmp[kidx][r]: for a fixed tap, consecutive pixels of an output row read consecutive inputs at
-  /// stride s, so rows are copies with zeroed ends and no per-element checks), then transposed with
-  /// the 8x8 tile kernel: two streaming passes instead of a per-element loop with bounds checks.
-  void im2col(const float* xg, int64_t p0, int64_t rows, float* col, float* tmp) const {
+  /// Columns p0..p0+rows of the K-major im2col matrix of one group's channels: tmp[kidx * rows + r]. For a
+  /// fixed tap, consecutive pixels of an output row read consecutive inputs at stride s, so rows are
+  /// copies with zeroed ends and no per-element checks.
+  void im2col_kmajor(const float* xg, int64_t p0, int64_t rows, float* tmp) const {
     const Window& w = w_;
     const int64_t OW = w.out[2], oh_ow = w.out[1] * w.out[2], ihw = w.in[1] * w.in[2], sw = w.s[2];
     int64_t kidx = 0;
@@ -480,14 +642,12 @@ class ConvOp : public OpKernel {
             }
           }
     }
-    transpose_block(tmp, rows, col, kg_, kg_, rows);
   }
 
-  void run_depthwise(const float* x, const float* wt, const kernels::Epilogue& ep, Tensor& ty,
+  void run_depthwise(const float* x, const float* wt, const kernels::Epilogue& ep, float* y,
                      const kernels::Threading& th, float* scratch) const {
     const Window& w = w_;
-    const int64_t N = ty.shape()[0], C = ty.shape()[1], P = w.out_size(), ks = w.k_size();
-    float* y = ty.data_as<float>();
+    const int64_t N = batch_, C = group_, P = w.out_size(), ks = w.k_size();
     constexpr float kInf = std::numeric_limits<float>::infinity();
     // relu and clip are the fused clamp; other activations run as a scalar pass afterwards.
     const bool clamp = ep.act == Act::relu || ep.act == Act::clip;
@@ -528,10 +688,17 @@ class ConvOp : public OpKernel {
   FusedKind fused_;
   Window w_;
   kernels::Epilogue ep_;
-  int64_t group_ = 1, cg_ = 0, mg_ = 0, kg_ = 0, chunk_ = 1;
+  int64_t group_ = 1, cg_ = 0, mg_ = 0, kg_ = 0, chunk_ = 1, batch_ = 0;
+  int64_t slot_floats_ = 0;  ///< scratch floats per thread slot
+  size_t conv_tmp_at_ = 0;   ///< byte offset in scratch of the conv output when Z broadcasts
   int threads_ = 1;
   bool depthwise_ = false, pointwise_ = false;
+  bool direct_ = false;  ///< the direct form (fp32 weights as A)
+  bool has_z_ = false, z_direct_ = true;
+  Shape conv_shape_;  ///< the conv's own output shape when Z broadcasts to a larger one
   bool const_weights_ = false;
+  std::vector<kernels::PackedB> col_packs_;  ///< the direct form's packed col chunk, one per slot
+  std::vector<float> w_aug_;  ///< the direct form's [M, Kg + 1] weights with the bias as last column
   DwPlaneFn dw_fn_ = nullptr;
   DwSmallFn dw_small_ = nullptr;
   DwSmall dw_geo_;

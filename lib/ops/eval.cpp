@@ -1,5 +1,6 @@
 #include "ops/eval.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -27,7 +28,10 @@ std::vector<Tensor> eval_single(const std::string& op_type, const std::vector<Te
     d.dtype = t.dtype();
     d.shape = t.shape();
     d.shape_known = d.present;
-    d.constant = opts.inputs_constant && d.present ? &t : nullptr;
+    const int idx = static_cast<int>(cc.inputs.size());
+    const bool listed = std::find(opts.constant_inputs.begin(), opts.constant_inputs.end(), idx) !=
+                        opts.constant_inputs.end();
+    d.constant = (opts.inputs_constant || listed) && d.present ? &t : nullptr;
     cc.inputs.push_back(d);
   }
   cc.outputs.resize(static_cast<size_t>(opts.num_outputs));

@@ -17,6 +17,8 @@ struct EvalOptions {
   int num_outputs = 1;
   /// Treat every input as a compile-time constant (constant B is prepacked, shape ops fold).
   bool inputs_constant = false;
+  /// Or only these inputs (by index).
+  std::vector<int> constant_inputs;
   kernels::Threading threading;
 };
 

@@ -1,9 +1,12 @@
 // Conv against a naive reference over the shapes the GEMM paths distinguish: im2col (pads, strides,
-// dilations), pointwise (no im2col), grouped, depthwise (direct loop), 1-D; constant (prepacked) and
-// per-run weights; a thread pool; and the fused activation forms. Pools: a thread-pool smoke test, and
-// MaxPool Indices against a direct walk.
+// dilations), pointwise (no im2col), grouped, depthwise (direct loop), 1-D; both GEMM forms (weights as A
+// writing NCHW directly, or prepacked weights as B with a transpose), forced through ORTKIT_CONV_FORM;
+// constant (prepacked) and per-run weights; a thread pool; the fused activation forms and the fused
+// residual input Z. Pools: a thread-pool smoke test, and MaxPool Indices against a direct walk.
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <cstdlib>
+#include <string>
 
 #include "ops/eval.h"
 #include "ops/registry.h"
@@ -43,6 +46,21 @@ Tensor ref_conv(const Tensor& x, const Tensor& w, const float* bias, int64_t gro
   return y;
 }
 
+/// Forces the conv GEMM form ("direct", "packed" or "" for the automatic choice) for one scope.
+struct ConvForm {
+  explicit ConvForm(const char* f) {
+    if (*f)
+      ::setenv("ORTKIT_CONV_FORM", f, 1);
+    else
+      ::unsetenv("ORTKIT_CONV_FORM");
+  }
+  ~ConvForm() { ::unsetenv("ORTKIT_CONV_FORM"); }
+  ConvForm(const ConvForm&) = delete;
+  ConvForm& operator=(const ConvForm&) = delete;
+};
+
+constexpr const char* kForms[] = {"direct", "packed", ""};
+
 struct Case {
   const char* name;
   Shape x, w;
@@ -71,26 +89,32 @@ TEST_CASE("Conv matches a naive reference on every path", "[ops][conv]") {
       {"depthwise multiplier 2 (grouped GEMM)", {1, 3, 6, 6}, {6, 1, 3, 3}, 3, {1, 1}, {1, 1}, {0, 0, 0, 0}},
       {"big (many chunks)", {1, 3, 64, 64}, {8, 3, 3, 3}, 1, {1, 1}, {1, 1}, {1, 1, 1, 1}},
   };
-  for (const Case& c : cases) {
-    for (int variant = 0; variant < 2; ++variant) {
-      INFO(c.name << (variant ? " (constant weights, 4 threads)" : " (per-run weights)"));
-      const Tensor x = rnd(c.x, 3), w = rnd(c.w, 5), b = rnd({c.w[0]}, 7);
-      Attrs a;
-      a.set_int("group", c.group);
-      a.set_ints("strides", {c.s[0], c.s[1]});
-      a.set_ints("dilations", {c.d[0], c.d[1]});
-      a.set_ints("pads", {c.p[0], c.p[1], c.p[2], c.p[3]});
-      EvalOptions o;
-      o.opset = 11;
-      if (variant) {
-        o.inputs_constant = true;
-        o.threading = test_threads(4);
+  for (const char* form : kForms)
+    for (const Case& c : cases) {
+      const ConvForm forced(form);
+      for (int variant = 0; variant < 3; ++variant) {
+        INFO(c.name << " form '" << form << "'"
+                    << (variant == 2   ? " (constant weights, per-run bias)"
+                        : variant == 1 ? " (constant weights and bias, 4 threads)"
+                                       : " (per-run weights)"));
+        const Tensor x = rnd(c.x, 3), w = rnd(c.w, 5), b = rnd({c.w[0]}, 7);
+        Attrs a;
+        a.set_int("group", c.group);
+        a.set_ints("strides", {c.s[0], c.s[1]});
+        a.set_ints("dilations", {c.d[0], c.d[1]});
+        a.set_ints("pads", {c.p[0], c.p[1], c.p[2], c.p[3]});
+        EvalOptions o;
+        o.opset = 11;
+        if (variant == 1) {
+          o.inputs_constant = true;
+          o.threading = test_threads(4);
+        }
+        if (variant == 2) o.constant_inputs = {1};
+        const Tensor y = eval_single("Conv", {x, w, b}, a, o)[0];
+        const Tensor r = ref_conv(x, w, b.data_as<float>(), c.group, c.s, c.d, c.p);
+        CHECK(max_abs_diff(y, r) < 1e-4f);
       }
-      const Tensor y = eval_single("Conv", {x, w, b}, a, o)[0];
-      const Tensor r = ref_conv(x, w, b.data_as<float>(), c.group, c.s, c.d, c.p);
-      CHECK(max_abs_diff(y, r) < 1e-4f);
     }
-  }
 }
 
 TEST_CASE("Conv 1-D, auto_pad SAME_UPPER and errors", "[ops][conv]") {
@@ -135,6 +159,98 @@ TEST_CASE("FusedConv applies the activation in the epilogue", "[ops][conv]") {
   const Tensor yd = eval_single("FusedConv", {x, wd}, ms, om)[0];
   for (int64_t i = 0; i < yd.numel(); ++i)
     CHECK(yd.data_as<float>()[i] == std::max(pd.data_as<float>()[i], 0.f));
+}
+
+TEST_CASE("FusedConv adds Z before the activation (the residual join)", "[ops][conv]") {
+  struct ZCase {
+    const char* name;
+    Shape x, w, z;
+    int64_t group;
+  };
+  const ZCase cases[] = {
+      {"3x3, Z of Y's shape", {2, 6, 9, 9}, {8, 6, 3, 3}, {2, 8, 9, 9}, 1},
+      {"pointwise, Z of Y's shape", {1, 16, 30, 30}, {12, 16, 1, 1}, {1, 12, 30, 30}, 1},
+      {"grouped", {1, 6, 7, 7}, {4, 3, 3, 3}, {1, 4, 7, 7}, 2},
+      {"depthwise", {1, 5, 8, 8}, {5, 1, 3, 3}, {1, 5, 8, 8}, 5},
+      {"Z per channel (broadcast)", {2, 6, 9, 9}, {8, 6, 3, 3}, {1, 8, 1, 1}, 1},
+      {"Z widens the batch (broadcast)", {1, 6, 9, 9}, {8, 6, 3, 3}, {3, 8, 9, 9}, 1},
+  };
+  for (const char* form : kForms)
+    for (const ZCase& c : cases)
+      for (int variant = 0; variant < 3; ++variant) {
+        const ConvForm forced(form);
+        INFO(c.name << " form '" << form << "' variant " << variant);
+        const Tensor x = rnd(c.x, 31), w = rnd(c.w, 32), b = rnd({c.w[0]}, 33), z = rnd(c.z, 34);
+        const bool bias = variant != 2;
+        Attrs a;
+        a.set_int("group", c.group);
+        a.set_ints("pads", {1, 1, 1, 1});
+        if (c.w[2] == 1) a.set_ints("pads", {0, 0, 0, 0});
+        const Tensor conv =
+            ref_conv(x, w, bias ? b.data_as<float>() : nullptr, c.group, {1, 1}, {1, 1},
+                     c.w[2] == 1 ? std::array<int64_t, 4>{0, 0, 0, 0} : std::array<int64_t, 4>{1, 1, 1, 1});
+        Attrs f = a;
+        f.set_string("activation", "relu");
+        EvalOptions o;
+        o.domain = "ortkit";
+        o.opset = 1;
+        if (variant == 1) {
+          o.constant_inputs = {1, 2};  // the weights and bias fold into one A
+          o.threading = test_threads(2);
+        }
+        const Tensor y = eval_single("FusedConv", {x, w, bias ? b : Tensor(), z}, f, o)[0];
+        // Expected: relu(conv + z) under numpy broadcasting (both operands rank 4).
+        Shape ys(4);
+        for (int d = 0; d < 4; ++d) ys[d] = std::max(conv.shape()[d], c.z[d]);
+        REQUIRE(y.shape() == ys);
+        const float *pc = conv.data_as<float>(), *pz = z.data_as<float>(), *py = y.data_as<float>();
+        float worst = 0.f;
+        for (int64_t i = 0; i < y.numel(); ++i) {
+          int64_t rem = i, oc = 0, oz = 0, sc = 1, sz = 1;
+          for (int d = 3; d >= 0; --d) {
+            const int64_t idx = rem % ys[d];
+            rem /= ys[d];
+            if (conv.shape()[d] > 1) oc += idx * sc;
+            if (c.z[d] > 1) oz += idx * sz;
+            sc *= conv.shape()[d];
+            sz *= c.z[d];
+          }
+          worst = std::max(worst, std::fabs(py[i] - std::max(pc[oc] + pz[oz], 0.f)));
+        }
+        CHECK(worst < 1e-4f);
+      }
+}
+
+TEST_CASE("com.microsoft.FusedConv takes Z of Y's shape only", "[ops][conv]") {
+  const Tensor x = rnd({1, 4, 6, 6}, 41), w = rnd({5, 4, 3, 3}, 42), b = rnd({5}, 43),
+               z = rnd({1, 5, 4, 4}, 44);
+  EvalOptions om;
+  om.domain = "com.microsoft";
+  om.opset = 1;
+  Attrs ms;
+  ms.set_string("activation", "Relu");
+  const Tensor plain = eval_single("Conv", {x, w, b})[0];
+  const Tensor y = eval_single("FusedConv", {x, w, b, z}, ms, om)[0];
+  for (int64_t i = 0; i < y.numel(); ++i)
+    CHECK(y.data_as<float>()[i] ==
+          Approx(std::max(plain.data_as<float>()[i] + z.data_as<float>()[i], 0.f)).margin(1e-5));
+  CHECK_THROWS_WITH(eval_single("FusedConv", {x, w, b, rnd({1, 5, 1, 1}, 45)}, ms, om),
+                    Catch::Contains("must have the output's shape"));
+}
+
+TEST_CASE("FusedConv with Z under bf16 precision stays close to fp32", "[ops][conv]") {
+  const Tensor x = rnd({1, 8, 8, 8}, 51), w = rnd({8, 8, 3, 3}, 52), z = rnd({1, 8, 8, 8}, 53);
+  Attrs f;
+  f.set_string("activation", "relu");
+  f.set_ints("pads", {1, 1, 1, 1});
+  EvalOptions o;
+  o.domain = "ortkit";
+  o.opset = 1;
+  const Tensor y32 = eval_single("FusedConv", {x, w, Tensor(), z}, f, o)[0];
+  o.precision = Precision::bf16;
+  o.inputs_constant = true;
+  const Tensor y16 = eval_single("FusedConv", {x, w, Tensor(), z}, f, o)[0];
+  CHECK(max_abs_diff(y32, y16) < 0.1f);
 }
 
 TEST_CASE("Conv under bf16 precision stays close to fp32", "[ops][conv]") {

@@ -357,6 +357,66 @@ TEST_CASE("Conv + Relu / Clip becomes FusedConv with the activation attributes",
   }
 }
 
+TEST_CASE("Conv + Add [+ Relu] becomes FusedConv with Z, at the Add's place", "[optimizer]") {
+  for (int form = 0; form < 4; ++form) {
+    INFO("form " << form);
+    const bool relu = form != 1, bias = form != 2, z_first = form == 3;
+    ModelBuilder mb;
+    mb.input("x", {int64_t{1}, int64_t{3}, int64_t{6}, int64_t{6}});
+    mb.input("r", {int64_t{1}, int64_t{4}, int64_t{6}, int64_t{6}});
+    mb.init("W", make_random({4, 3, 3, 3}, 4));
+    mb.init("B", make_random({4}, 5));
+    auto& conv = mb.node(
+        "Conv", bias ? std::vector<std::string>{"x", "W", "B"} : std::vector<std::string>{"x", "W"}, {"c"});
+    ModelBuilder::attr_ints(conv, "pads", {1, 1, 1, 1});
+    mb.node("Sigmoid", {"r"}, {"z"});  // Z's producer comes after the conv
+    mb.node("Add", z_first ? std::vector<std::string>{"z", "c"} : std::vector<std::string>{"c", "z"},
+            {relu ? "s" : "y"});
+    if (relu) mb.node("Relu", {"s"}, {"y"});
+    mb.output("y");
+    Graph g = load(mb);
+    CHECK(fuse_conv_add(g, /*require_kernel=*/false) == 1);
+    REQUIRE(g.nodes.size() == 2);
+    CHECK(g.nodes[0].op_type == "Sigmoid");
+    const Node& n = g.nodes[1];
+    CHECK(n.op_type == "FusedConv");
+    CHECK(n.domain == "ortkit");
+    REQUIRE(n.inputs.size() == 4);
+    CHECK(n.inputs[2] == (bias ? "B" : ""));
+    CHECK(n.inputs[3] == "z");
+    CHECK(n.outputs[0] == "y");
+    CHECK(n.attrs.get_string("activation") == (relu ? "relu" : "none"));
+    CHECK(n.attrs.get_ints("pads") == std::vector<int64_t>{1, 1, 1, 1});
+    // Same numbers as the unfused graph.
+    SessionOptions o0, o99;
+    o0.optimization_level = 0;
+    auto s0 = Session::from_bytes(mb.bytes(), o0), s1 = Session::from_bytes(mb.bytes(), o99);
+    CHECK(s1->op_counts().count("FusedConv") == 1);
+    CHECK(s1->op_counts().count("Add") == 0);
+    const Tensor x = make_random({1, 3, 6, 6}, 7), r = make_random({1, 4, 6, 6}, 8);
+    const Tensor y0 = s0->run({{"x", x}, {"r", r}})[0].clone();
+    const Tensor y1 = s1->run({{"x", x}, {"r", r}})[0];
+    for (int64_t i = 0; i < y0.numel(); ++i)
+      CHECK(y1.data_as<float>()[i] == Approx(y0.data_as<float>()[i]).margin(1e-5));
+  }
+  // Not when the conv output has another reader, or the Add adds the conv output to itself.
+  for (int form = 0; form < 2; ++form) {
+    ModelBuilder mb;
+    mb.input("x", {int64_t{1}, int64_t{2}, int64_t{4}, int64_t{4}});
+    mb.input("z", {int64_t{1}, int64_t{3}, int64_t{4}, int64_t{4}});
+    mb.init("W", make_random({3, 2, 1, 1}, 4));
+    mb.node("Conv", {"x", "W"}, {"c"});
+    mb.node("Add", {"c", form ? "c" : "z"}, {"y"});
+    mb.output("y");
+    if (!form) {
+      mb.node("Neg", {"c"}, {"y2"});
+      mb.output("y2");
+    }
+    Graph g = load(mb);
+    CHECK(fuse_conv_add(g, /*require_kernel=*/false) == 0);
+  }
+}
+
 TEST_CASE("optimize() runs the pipeline by level and logs rewrites", "[optimizer]") {
   ModelBuilder mb = gelu_model(0, true, true);
   Graph g = load(mb);
