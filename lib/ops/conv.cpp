@@ -4,13 +4,15 @@
 // Conv -> Add [-> Relu]) and com.microsoft.FusedConv (activation Relu | Clip, activation_params for Clip,
 // optional Z of Y's shape, as in ONNX Runtime).
 //
-// GEMM formulation, fp32 weights (the direct form): per chunk of output pixels,
+// GEMM formulation, fp32 images of 768+ output pixels (the direct form, see pick_direct): per chunk of
+// output pixels,
 //   Y[Mg x P] (+)= Wg[Mg x Kg] * col[Kg x P]
 // with the weights read in place as the A operand and col (im2col in K-major rows; for 1x1 stride-1
 // unpadded convs the input itself) packed per chunk as B. C is the NCHW output itself, so no transpose
-// follows; bias and Z are written into Y first and the GEMM accumulates onto them, the activation in its
-// epilogue. bf16 fast math keeps the weights prepacked once as B (its per-call packer would round every
-// activation element by element):
+// follows. A constant bias is a last column of the weights over a packed row of ones; a per-run bias and
+// Z are written into Y first and the GEMM accumulates onto them; the activation is in its epilogue.
+// bf16 fast math (whose per-call packer would round every activation element by element) and smaller
+// images keep the weights prepacked once as B (the packed-weights form):
 //   Ybuf[P x Mg] = col[P x Kg] * Wg^T[Kg x Mg], then Ybuf transposed into NCHW.
 // Chunks of pixels bound the scratch and are the parallel tasks. Depthwise convs (one input and one
 // output channel per group) use a direct loop instead.
@@ -537,7 +539,8 @@ class ConvOp : public OpKernel {
     run_tasks(th, threads_, tasks, task);
   }
 
-  /// The bf16 form: weights prepacked as B, pixel-major col as A, the output chunk transposed into NCHW.
+  /// The packed-weights form (bf16, small images): weights prepacked as B, pixel-major col as A, the output
+  /// chunk transposed into NCHW.
   void run_packed_weights(const float* x, const float* wt, const kernels::Epilogue& ep, float* y,
                           const kernels::Threading& th, float* scratch) {
     if (!const_weights_) pack(wt);
@@ -576,12 +579,16 @@ class ConvOp : public OpKernel {
     if (z_direct_) {
       float* y = ty.data_as<float>();
       const float* zd = z.data_as<float>();
-      // Plain loops for the two activations a residual join has, so they vectorize.
+      // Plain loops for the two activations a residual join has, so they vectorize. relu sends NaN to 0,
+      // as the Relu op and the GEMM epilogue do.
       parallel_range(th, ty.numel(), 16384, [&](int64_t b, int64_t e) {
         if (a == Act::none)
           for (int64_t i = b; i < e; ++i) y[i] = conv[i] + zd[i];
         else if (a == Act::relu)
-          for (int64_t i = b; i < e; ++i) y[i] = std::max(conv[i] + zd[i], 0.f);
+          for (int64_t i = b; i < e; ++i) {
+            const float v = conv[i] + zd[i];
+            y[i] = v > 0.f ? v : 0.f;
+          }
         else
           for (int64_t i = b; i < e; ++i) y[i] = act(conv[i] + zd[i], a, lo, hi);
       });
