@@ -5,9 +5,10 @@
 #   scripts/setup.sh --peers  also the peers: oneDNN, OpenBLAS and a venv (.venv) with PyPI onnxruntime,
 #                             onnx, ml_dtypes, numpy, sympy and onnx_ir (tests compare against ONNX Runtime;
 #                             they skip without it; sympy is what ORT's transformer optimizer needs, onnx_ir
-#                             its MatMulNBits quantizer); and Debian's python3-torch, with which the test
-#                             build exports the tiny PyTorch test models (scripts/export_models.py)
-#   scripts/setup.sh --exports  only python3-torch of those
+#                             its MatMulNBits quantizer); and Debian's python3-torch and python3-torchvision,
+#                             with which the test build exports the tiny PyTorch test models
+#                             (scripts/export_models.py, scripts/export_vision_models.py)
+#   scripts/setup.sh --exports  only python3-torch and python3-torchvision of those
 #   scripts/setup.sh --fuzz   also clang (libFuzzer, for scripts/fuzz.sh)
 #   scripts/setup.sh --arm64  also the arm64 libraries for the whole-project cross build (scripts/test-arm64-full.sh):
 #                             adds the arm64 architecture, installs libprotobuf-dev, libfmt-dev, libhwloc-dev and
@@ -23,7 +24,7 @@ PKGS=(build-essential cmake pkg-config git
       libhwloc-dev hwloc catch2 libonnx-testdata
       g++-aarch64-linux-gnu qemu-user
       python3 python3-venv python3-numpy python3-onnx)
-PEER_PKGS=(libdnnl-dev libopenblas-dev python3-torch)
+PEER_PKGS=(libdnnl-dev libopenblas-dev python3-torch python3-torchvision)
 ARM64_PKGS=(libprotobuf-dev:arm64 libfmt-dev:arm64 libhwloc-dev:arm64 libonnx1:arm64)
 # Unpacked, not installed: libonnx-dev:arm64 and what its CMake config names (see --arm64 above).
 ARM64_ONNX_DEBS=(libonnx-dev:arm64 libonnxifi:arm64 libonnx1:arm64)
@@ -35,7 +36,7 @@ arm64=0
 for arg in "$@"; do
   case "$arg" in
     --peers) peers=1; want+=("${PEER_PKGS[@]}") ;;
-    --exports) want+=(python3-torch) ;;
+    --exports) want+=(python3-torch python3-torchvision) ;;
     --fuzz) want+=(clang) ;;
     --arm64) arm64=1; want+=("${ARM64_PKGS[@]}") ;;
     *) echo "setup: unknown option $arg (use --peers, --exports, --arm64, --fuzz)" >&2; exit 2 ;;
