@@ -19,17 +19,19 @@ struct BoxCorners {
 
 /// Whether any of the n boxes in `p` suppresses the box (y0, x0, y1, x1) of area `a`: IoU > th, with an
 /// empty intersection, a box of no area or a union of no area never suppressing (ONNX Runtime's rule).
-/// Branch-free over blocks of 64 so GCC vectorizes it (the IoU's division only in blocks with an overlap): greedy NMS compares each candidate with every box
-/// kept so far, and detectors that offset boxes per class (torchvision's batched_nms) keep thousands.
-ORTKIT_OPS_CLONES_512 bool any_suppresses(float y0, float x0, float y1, float x1, float a, const BoxCorners& p,
-                                          int64_t n, float th) {
+/// Branch-free over blocks of 64 so GCC vectorizes it (the IoU's division only in blocks with an overlap):
+/// greedy NMS compares each candidate with every box kept so far, and detectors that offset boxes per class
+/// (torchvision's batched_nms) keep thousands.
+ORTKIT_OPS_CLONES_512 bool any_suppresses(float y0, float x0, float y1, float x1, float a,
+                                          const BoxCorners& p, int64_t n, float th) {
   constexpr int64_t kBlock = 64;
   for (int64_t s = 0; s < n; s += kBlock) {
     const int64_t e = std::min(n, s + kBlock);
     // Most kept boxes do not even touch the candidate: test that first and skip the division.
     int touch = 0;
     for (int64_t j = s; j < e; ++j)
-      touch |= (std::min(x1, p.x1[j]) > std::max(x0, p.x0[j])) & (std::min(y1, p.y1[j]) > std::max(y0, p.y0[j]));
+      touch |=
+          (std::min(x1, p.x1[j]) > std::max(x0, p.x0[j])) & (std::min(y1, p.y1[j]) > std::max(y0, p.y0[j]));
     if (!touch) continue;
     int hit = 0;
     for (int64_t j = s; j < e; ++j) {

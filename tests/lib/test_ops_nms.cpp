@@ -1,8 +1,8 @@
 // NonMaxSuppression against a plain greedy reference at sizes where the kept boxes run past the
 // vectorized overlap scan's 64-box blocks: random boxes with flipped corners, zero-area and NaN boxes,
 // both box formats, several IoU thresholds, score thresholds and output limits.
-#include <catch2/catch.hpp>
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <limits>
 #include <random>
@@ -98,7 +98,8 @@ TEST_CASE("NonMaxSuppression matches a greedy reference over hundreds of kept bo
             Attrs attrs;
             if (center) attrs.set_int("center_point_box", 1);
             const Tensor y = eval_single("NonMaxSuppression", in, attrs, at(11))[0];
-            INFO("center " << center << " n " << n << " iou " << th << " max " << max_out << " st " << with_st);
+            INFO("center " << center << " n " << n << " iou " << th << " max " << max_out << " st "
+                           << with_st);
             CHECK(vals<int64_t>(y) == ref_nms(boxes, scores, max_out, th, with_st ? &st : nullptr, center));
           }
     }
