@@ -93,15 +93,9 @@ class SvmBase : public OpKernel {
   /// the pool.
   template <class F>
   void for_rows(const RunContext& rc, int64_t work_per_row, F&& f) {
-    const int64_t slots = std::max(1, rc.threading.threads);
-    if (slots > static_cast<int64_t>(scratch_.size())) scratch_.resize(static_cast<size_t>(slots));
-    if (slots <= 1 || rows_ * work_per_row < (int64_t{1} << 15)) {
-      for (int64_t r = 0; r < rows_; ++r) f(r, scratch_[0]);
-      return;
-    }
-    run_tasks(rc.threading, slots, rows_, [&](int64_t r, int64_t s, const kernels::Threading&) {
-      f(r, scratch_[static_cast<size_t>(s)]);
-    });
+    if (scratch_.size() < static_cast<size_t>(std::max(1, rc.threading.threads)))
+      scratch_.resize(static_cast<size_t>(std::max(1, rc.threading.threads)));
+    for_rows_with_scratch(rc.threading, rows_, rows_ * work_per_row >= (int64_t{1} << 15), scratch_, f);
   }
 
   struct Scratch {
@@ -109,19 +103,33 @@ class SvmBase : public OpKernel {
     std::vector<double> k;
     std::vector<float> scores;
     std::vector<int64_t> votes;
-    std::vector<float> pairs;  // the C x C pairwise probabilities of the coupling
+    std::vector<float> pairs;      // the C x C pairwise probabilities of the coupling
+    std::vector<float> q, qp;      // the coupling's C x C matrix and its product with p
+    std::vector<double> finished;  // a row of scores through the post transform
   };
   SvmKernel kernel_;
   int64_t rows_ = 0, features_ = 0;
+  /// The support_vectors attribute for `vectors` vectors (> 0); returns the features per vector.
+  int64_t load_support(const CompileContext& cc, int64_t vectors) {
+    support_ = cc.attr().get_floats("support_vectors", {});
+    if (support_.empty() || support_.size() % static_cast<size_t>(vectors) != 0)
+      cc.fail(std::to_string(support_.size()) + " support_vectors values for " + std::to_string(vectors) +
+              " support vectors");
+    return static_cast<int64_t>(support_.size()) / vectors;
+  }
+
   std::vector<float> coef_, support_, rho_;
   std::vector<Scratch> scratch_;
 };
 
 /// Class probabilities from pairwise ones (r[i*C+j] = P(i | i or j)) by Wu, Lin and Weng's second method
 /// (libsvm's multiclass_probability), in float and with ONNX Runtime's 100 rounds, so the scores agree.
-void couple_probabilities(int64_t classes, const std::vector<float>& r, float* p) {
+/// q and qp are work buffers.
+void couple_probabilities(int64_t classes, const std::vector<float>& r, float* p, std::vector<float>& q,
+                          std::vector<float>& qp) {
   const auto c = static_cast<size_t>(classes);
-  std::vector<float> q(c * c, 0.f), qp(c, 0.f);
+  q.assign(c * c, 0.f);
+  qp.assign(c, 0.f);
   for (size_t i = 0; i < c; ++i) {
     p[i] = 1.f / static_cast<float>(c);
     for (size_t j = 0; j < c; ++j) {
@@ -184,11 +192,7 @@ class SVMClassifier : public SvmBase {
       if (static_cast<int64_t>(per_class_.size()) != classes_)
         cc.fail("vectors_per_class has " + std::to_string(per_class_.size()) + " entries for " +
                 std::to_string(classes_) + " classes");
-      support_ = a.get_floats("support_vectors", {});
-      if (support_.empty() || support_.size() % static_cast<size_t>(vectors_) != 0)
-        cc.fail(std::to_string(support_.size()) + " support_vectors values for " + std::to_string(vectors_) +
-                " support vectors");
-      model_features = static_cast<int64_t>(support_.size()) / vectors_;
+      model_features = load_support(cc, vectors_);
       require_size(cc, "coefficients", coef_, static_cast<size_t>((classes_ - 1) * vectors_));
       rho_ = floats_at_least(cc, "rho", static_cast<size_t>(pairs_));
       if (proba_) {
@@ -233,7 +237,7 @@ class SVMClassifier : public SvmBase {
         if (proba_) probabilities(s, out);
       }
       labels_.write(labels, r, pick_label(best, top));
-      finish_scores(out);
+      finish_scores(out, s.finished);
     });
   }
 
@@ -282,7 +286,7 @@ class SVMClassifier : public SvmBase {
         s.pairs[i * c + j] = p;
         s.pairs[j * c + i] = 1 - p;
       }
-    couple_probabilities(classes_, s.pairs, out);
+    couple_probabilities(classes_, s.pairs, out, s.q, s.qp);
   }
 
   /// ONNX Runtime's label: for two classes without probabilities a positive top score picks the second
@@ -294,10 +298,11 @@ class SVMClassifier : public SvmBase {
     return best;
   }
 
-  /// The post transform over a row's scores; one decision value of two classes becomes two scores.
-  void finish_scores(float* out) const {
+  /// The post transform over a row's scores (through `row`, a work buffer); one decision value of two classes
+  /// becomes two scores.
+  void finish_scores(float* out, std::vector<double>& row) const {
     if (raw_scores_ > 1) {
-      std::vector<double> row(out, out + raw_scores_);
+      row.assign(out, out + raw_scores_);
       post_transform(post_, row);
       for (int64_t i = 0; i < raw_scores_; ++i) out[i] = static_cast<float>(row[static_cast<size_t>(i)]);
       return;
@@ -352,11 +357,7 @@ class SVMRegressor : public SvmBase {
     rho_ = floats_at_least(cc, "rho", 1);
     int64_t model_features = static_cast<int64_t>(coef_.size());
     if (vectors_ > 0) {
-      support_ = a.get_floats("support_vectors", {});
-      if (support_.empty() || support_.size() % static_cast<size_t>(vectors_) != 0)
-        cc.fail(std::to_string(support_.size()) + " support_vectors values for " + std::to_string(vectors_) +
-                " support vectors");
-      model_features = static_cast<int64_t>(support_.size()) / vectors_;
+      model_features = load_support(cc, vectors_);
     } else {
       kernel_.force_linear();  // the coefficients are one weight per feature
     }

@@ -76,6 +76,19 @@ inline void ml_rows_and_features(const CompileContext& cc, int64_t& rows, int64_
   features = x.shape.back();
 }
 
+/// f(row, scratch[slot]) for each of `rows` rows: split over the threads, one scratch per thread (at most
+/// scratch.size() threads), when `worth_threads` says the work outweighs a round of the pool; else on the
+/// caller with scratch[0]. scratch must hold at least one.
+template <class S, class F>
+void for_rows_with_scratch(const kernels::Threading& th, int64_t rows, bool worth_threads,
+                           std::vector<S>& scratch, F&& f) {
+  const int64_t slots =
+      worth_threads ? std::min<int64_t>(static_cast<int64_t>(scratch.size()), std::max(1, th.threads)) : 1;
+  run_tasks(th, slots, rows, [&](int64_t r, int64_t slot, const kernels::Threading&) {
+    f(r, scratch[static_cast<size_t>(slot)]);
+  });
+}
+
 /// A classifier's labels: `classlabels_strings`, or integers under `int_attr` (classlabels_int64s for the
 /// trees, classlabels_ints for the linear classifier); exactly one of the two.
 struct ClassLabels {

@@ -339,15 +339,8 @@ class ForestKernel : public OpKernel {
   /// outweigh a round of the pool.
   template <class F>
   void for_rows(const RunContext& rc, F&& f) {
-    const int64_t slots =
-        std::min<int64_t>(static_cast<int64_t>(scratch_.size()), std::max(1, rc.threading.threads));
-    if (slots <= 1 || rows_ * static_cast<int64_t>(f_.roots.size()) < 4096) {
-      for (int64_t r = 0; r < rows_; ++r) f(r, scratch_[0]);
-      return;
-    }
-    run_tasks(rc.threading, slots, rows_, [&](int64_t r, int64_t slot, const kernels::Threading&) {
-      f(r, scratch_[static_cast<size_t>(slot)]);
-    });
+    const bool worth = rows_ * static_cast<int64_t>(f_.roots.size()) >= 4096;
+    for_rows_with_scratch(rc.threading, rows_, worth, scratch_, f);
   }
 
   Forest f_;
