@@ -106,7 +106,7 @@ void pack_b(PackedB& out, GemmKind kind, const BDesc& b, const GemmKernel* kerne
     throw std::invalid_argument("pack_b: f32 or bf16 only");
   if (b.ones_row && b.trans) throw std::invalid_argument("pack_b: ones_row needs row-major B");
   if (!kernel) kernel = dispatched(kind);
-  const bool rows_copy = kind == GemmKind::f32 && kernel && kernel->kr == 1 && !b.trans;
+  const bool rows_copy = kind == GemmKind::f32 && kernel->kr == 1 && !b.trans;
   void* dst = prepare(out, kind, b, kernel, /*zero=*/!rows_copy);
   if (rows_copy) {
     // Row-major fp32 B into kr = 1 panels: each (panel, k) is a straight copy of up to nr floats, and
