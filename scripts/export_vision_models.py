@@ -29,10 +29,10 @@ try:
     import torch
     import torchvision
     import onnx
-    from onnx import numpy_helper
     from torchvision import models as tvm
     from torchvision.models import convnext, densenet, swin_transformer, vision_transformer
     from torchvision.models import detection, optical_flow, segmentation
+    from export_models import write_pb  # scripts/export_models.py, beside this script
 except ImportError as e:  # pragma: no cover
     print(f"export_vision_models: needs torch, torchvision and onnx ({e}); try /usr/bin/python3 "
           "after scripts/setup.sh --exports", file=sys.stderr)
@@ -145,11 +145,6 @@ class SegOut(torch.nn.Module):
         return self.seg(x)["out"]
 
 
-def write_pb(t, name, path):
-    with open(path, "wb") as f:
-        f.write(numpy_helper.from_array(t.detach().numpy(), name).SerializeToString())
-
-
 def export(name, spec, out_root):
     build, make_inputs, out_names, dynamic, do_redraw = spec
     torch.manual_seed(0)
@@ -181,9 +176,9 @@ def export(name, spec, out_root):
             sys.exit(f"export_vision_models: {name}: two detection scores are {gap:.1e} apart (relative); "
                      "pick other inputs or fewer detections")
     for i, (n, v) in enumerate(zip(in_names, feeds)):
-        write_pb(v, n, os.path.join(d, "test_data_set_0", f"input_{i}.pb"))
+        write_pb(v.detach(), n, os.path.join(d, "test_data_set_0", f"input_{i}.pb"))
     for i, (n, v) in enumerate(zip(out_names, outs)):
-        write_pb(v, n, os.path.join(d, "test_data_set_0", f"output_{i}.pb"))
+        write_pb(v.detach(), n, os.path.join(d, "test_data_set_0", f"output_{i}.pb"))
     print(f"{name}: {os.path.getsize(path)} bytes, outputs {[tuple(o.shape) for o in outs]}", flush=True)
 
 
