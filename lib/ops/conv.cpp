@@ -70,15 +70,30 @@ int64_t pick_chunk(int64_t pixels, int64_t floats_per_row, int64_t mr, int threa
 /// (faster at 64 channels x K 576, slower at 256 channels x K 64): mobilenet_v2 1 thread 9.5 -> 8.9 ms
 /// (fastest runs, medians of 7 interleaved rounds), resnet50 even (Zen 4). Turning it off where the
 /// channels exceed twice K gave resnet50 nothing and mobilenet_v2 its loss back.
-/// ORTKIT_CONV_FORM=direct or =packed forces a form (tests; experiments).
+/// ORTKIT_CONV_FORM=direct, =packed or =wide forces a form (tests; experiments); null when unset.
+const char* conv_form_override() {
+  const char* f = std::getenv("ORTKIT_CONV_FORM");
+  return f && (std::strcmp(f, "direct") == 0 || std::strcmp(f, "packed") == 0 || std::strcmp(f, "wide") == 0)
+             ? f
+             : nullptr;
+}
+
 bool pick_direct(kernels::GemmKind kind, int64_t pixels) {
   if (kind != kernels::GemmKind::f32) return false;  // bf16 would round each activation when packing
-  if (const char* f = std::getenv("ORTKIT_CONV_FORM")) {
-    if (std::strcmp(f, "direct") == 0) return true;
-    if (std::strcmp(f, "packed") == 0) return false;
-  }
+  if (const char* f = conv_form_override()) return std::strcmp(f, "direct") == 0;
   const kernels::GemmKernel* kn = kernels::dispatched(kind);
   return kn && pixels >= 24 * kn->nr;
+}
+
+/// True when `tasks` chunk tasks, dealt to `threads` threads in equal contiguous shares, would leave more
+/// than a tenth of the threads' time idle: fewer tasks than threads, or a last round only partly filled
+/// (14 chunks on 16 threads, 17 on 16). resnet50 at batch 1 ran 39.6 ms on 8 threads and 57.7 ms on 16
+/// (ONNX Runtime 14.3 and 9.6, Emerald Rapids, 16 vCPUs): rounding chunks to whole tiles left 7 chunks
+/// for 8 threads and 13-14 for 16 in most layers, and fewer tasks than threads ran them one at a time.
+bool pick_wide(int64_t tasks, int threads) {
+  if (threads <= 1) return false;
+  const int64_t rounds = (tasks + threads - 1) / threads;
+  return tasks < threads || tasks * 10 < rounds * threads * 9;
 }
 
 inline float act(float v, Act a, float lo, float hi) {
@@ -420,6 +435,17 @@ class ConvOp : public OpKernel {
                  w_.pb == std::array<int64_t, 3>{0, 0, 0} && w_.pe == std::array<int64_t, 3>{0, 0, 0};
     kind_ = ctx.float_gemm_kind();
     direct_ = pick_direct(kind_, w_.out_size());
+    // Chunk tasks that leave threads idle switch to the wide path: one threaded GEMM over all pixels of
+    // an image, which splits its M x N blocks over every thread (see pick_wide).
+    const char* forced = conv_form_override();
+    wide_ = forced ? std::strcmp(forced, "wide") == 0 : false;
+    if (!depthwise_ && !forced && threads_ > 1) {
+      const kernels::GemmKernel* kn = kernels::dispatched(kind_);
+      const int64_t c = pick_chunk(w_.out_size(), kg_ + mg_ + (pointwise_ ? 0 : kg_),
+                                   kn ? (direct_ ? kn->nr : kn->mr) : 1, threads_);
+      wide_ = pick_wide(batch_ * group_ * ((w_.out_size() + c - 1) / c), threads_);
+    }
+    if (wide_) direct_ = false;
     if (!depthwise_) {
       const kernels::GemmKernel* kn = kernels::dispatched(kind_);
       if (direct_) {
@@ -447,6 +473,8 @@ class ConvOp : public OpKernel {
         const int64_t per_row = kg_ + mg_ + (pointwise_ ? 0 : kg_);
         chunk_ = pick_chunk(w_.out_size(), per_row, kn ? kn->mr : 1, threads_);
         slot_floats_ = chunk_ * per_row;
+        // The wide path's one buffer: every pixel's col row, output row and K-major staging.
+        wide_floats_ = wide_ ? w_.out_size() * per_row : 0;
         const Tensor* cw = ctx.input(1).constant;
         if (cw && packed_.empty()) {
           pack(cw->data_as<float>());
@@ -454,7 +482,9 @@ class ConvOp : public OpKernel {
         }
       }
     }
-    if (!depthwise_) ctx.scratch_bytes = static_cast<size_t>(threads_ * slot_floats_) * sizeof(float);
+    if (!depthwise_)
+      ctx.scratch_bytes =
+          static_cast<size_t>(std::max(threads_ * slot_floats_, wide_floats_)) * sizeof(float);
     // A Z that broadcasts is added after the conv, which then writes into scratch past the slots.
     conv_tmp_at_ = (ctx.scratch_bytes + 63) / 64 * 64;
     if (!z_direct_)
@@ -481,6 +511,9 @@ class ConvOp : public OpKernel {
     else if (direct_)
       run_direct(tx.data_as<float>(), tw.data_as<float>(), z_first ? z->data_as<float>() : nullptr, conv_ep,
                  y, ctx.threading, reinterpret_cast<float*>(scratch));
+    else if (wide_)
+      run_packed_weights_wide(tx.data_as<float>(), tw.data_as<float>(), conv_ep, y, ctx.threading,
+                              reinterpret_cast<float*>(scratch));
     else
       run_packed_weights(tx.data_as<float>(), tw.data_as<float>(), conv_ep, y, ctx.threading,
                          reinterpret_cast<float*>(scratch));
@@ -568,6 +601,39 @@ class ConvOp : public OpKernel {
     };
     // Enough independent chunks: one scratch slot per thread, single-threaded GEMMs inside.
     run_tasks(th, threads_, tasks, task);
+  }
+
+  /// The packed-weights form over a whole image at a time, for too few chunk tasks to fill the threads:
+  /// im2col and both transposes split over pixel ranges, one GEMM of all pixels threaded inside.
+  void run_packed_weights_wide(const float* x, const float* wt, const kernels::Epilogue& ep, float* y,
+                               const kernels::Threading& th, float* scratch) {
+    if (!const_weights_) pack(wt);
+    const int64_t P = w_.out_size();
+    float* col = scratch;          // [P, Kg] pixel-major
+    float* out = col + P * kg_;    // [P, Mg]
+    float* stage = out + P * mg_;  // K-major im2col of each pixel range, [Kg, range] at range start * Kg
+    // Ranges of at least 8 pixels, one per thread: im2col rows shorter than that cost more than they copy.
+    const int64_t grain = 8;
+    for (int64_t ng = 0; ng < batch_ * group_; ++ng) {
+      const int64_t g = ng % group_;
+      const float* xg = x + ng * cg_ * w_.in_size();
+      parallel_range(th, P, grain, [&](int64_t b, int64_t e) {
+        if (pointwise_) {
+          transpose_block(xg + b, w_.in_size(), col + b * kg_, kg_, cg_, e - b);
+        } else {
+          float* tmp = stage + b * kg_;
+          im2col_kmajor(xg, b, e - b, tmp);
+          transpose_block(tmp, e - b, col + b * kg_, kg_, kg_, e - b);
+        }
+      });
+      kernels::Epilogue e = ep;
+      if (e.bias) e.bias += g * mg_;
+      kernels::gemm_f32(P, col, kg_, packed_[g], out, mg_, e, th);
+      float* yg = y + ng * mg_ * P;
+      parallel_range(th, P, grain, [&](int64_t b, int64_t en) {
+        transpose_block(out + b * mg_, mg_, yg + b, P, en - b, mg_);
+      });
+    }
   }
 
   /// Y = act(conv + Z): Z of the conv's shape, or (ortkit.FusedConv from a broadcasting Add) any shape
@@ -697,10 +763,12 @@ class ConvOp : public OpKernel {
   kernels::Epilogue ep_;
   int64_t group_ = 1, cg_ = 0, mg_ = 0, kg_ = 0, chunk_ = 1, batch_ = 0;
   int64_t slot_floats_ = 0;  ///< scratch floats per thread slot
+  int64_t wide_floats_ = 0;  ///< scratch floats of the wide path
   size_t conv_tmp_at_ = 0;   ///< byte offset in scratch of the conv output when Z broadcasts
   int threads_ = 1;
   bool depthwise_ = false, pointwise_ = false;
   bool direct_ = false;  ///< the direct form (fp32 weights as A)
+  bool wide_ = false;    ///< packed-weights form, one threaded GEMM per image (see pick_wide)
   bool has_z_ = false, z_direct_ = true;
   Shape conv_shape_;  ///< the conv's own output shape when Z broadcasts to a larger one
   bool const_weights_ = false;

@@ -1,6 +1,7 @@
 // Conv against a naive reference over the shapes the GEMM paths distinguish: im2col (pads, strides,
 // dilations), pointwise (no im2col), grouped, depthwise (direct loop), 1-D; both GEMM forms (weights as A
-// writing NCHW directly, or prepacked weights as B with a transpose), forced through ORTKIT_CONV_FORM;
+// writing NCHW directly, or prepacked weights as B with a transpose, per chunk of pixels or, the wide path,
+// one threaded GEMM per image), forced through ORTKIT_CONV_FORM;
 // constant (prepacked) and per-run weights; a thread pool; the fused activation forms and the fused
 // residual input Z. Pools: a thread-pool smoke test, and MaxPool Indices against a direct walk.
 #include <catch2/catch.hpp>
@@ -46,7 +47,7 @@ Tensor ref_conv(const Tensor& x, const Tensor& w, const float* bias, int64_t gro
   return y;
 }
 
-/// Forces the conv GEMM form ("direct", "packed" or "" for the automatic choice) for one scope.
+/// Forces the conv GEMM form ("direct", "packed", "wide" or "" for the automatic choice) for one scope.
 struct ConvForm {
   explicit ConvForm(const char* f) {
     if (*f)
@@ -59,7 +60,7 @@ struct ConvForm {
   ConvForm& operator=(const ConvForm&) = delete;
 };
 
-constexpr const char* kForms[] = {"direct", "packed", ""};
+constexpr const char* kForms[] = {"direct", "packed", "wide", ""};
 
 struct Case {
   const char* name;
@@ -88,6 +89,8 @@ TEST_CASE("Conv matches a naive reference on every path", "[ops][conv]") {
       {"depthwise stride 2", {1, 4, 11, 11}, {4, 1, 5, 5}, 4, {2, 2}, {1, 1}, {2, 2, 2, 2}},
       {"depthwise multiplier 2 (grouped GEMM)", {1, 3, 6, 6}, {6, 1, 3, 3}, 3, {1, 1}, {1, 1}, {0, 0, 0, 0}},
       {"big (many chunks)", {1, 3, 64, 64}, {8, 3, 3, 3}, 1, {1, 1}, {1, 1}, {1, 1, 1, 1}},
+      // 126 pixels on 4 threads make 3 chunks of 42 with 14-row tiles (AVX-512): the automatic form is wide.
+      {"14x9 pixels, 40 channels", {1, 40, 14, 9}, {24, 40, 3, 3}, 1, {1, 1}, {1, 1}, {1, 1, 1, 1}},
   };
   for (const char* form : kForms)
     for (const Case& c : cases) {
