@@ -30,6 +30,7 @@
 
 #include "ortkit/error.h"
 #include "ortkit/kernels/gemm.h"
+#include "ortkit/kernels/registry.h"
 #include "ortkit/session.h"
 #include "ortkit/tensor.h"
 
@@ -149,9 +150,10 @@ struct CompileContext {
   bool has_input(size_t i) const { return i < inputs.size() && inputs[i].present; }
   const InputDesc& input(size_t i) const;  ///< throws via fail() if absent
   const Attrs& attr() const { return *attrs; }
-  /// GEMM kind for float GEMMs under the session precision (f32, or bf16 in bf16 mode).
+  /// GEMM kind for float GEMMs under the session precision (f32, or in bf16 mode what bf16 fast math
+  /// runs on this CPU: see kernels::bf16_fast_math).
   kernels::GemmKind float_gemm_kind() const {
-    return precision == Precision::bf16 ? kernels::GemmKind::bf16 : kernels::GemmKind::f32;
+    return precision == Precision::bf16 ? kernels::bf16_fast_math().kind : kernels::GemmKind::f32;
   }
   /// Throw Error naming the node.
   [[noreturn]] void fail(const std::string& what) const;
@@ -198,7 +200,7 @@ struct PrepackContext {
   kernels::Threading threading;
   int optimization_level = 99;  ///< the session's; subgraphs (If/Loop/Scan bodies) are optimized with it
   kernels::GemmKind float_gemm_kind() const {
-    return precision == Precision::bf16 ? kernels::GemmKind::bf16 : kernels::GemmKind::f32;
+    return precision == Precision::bf16 ? kernels::bf16_fast_math().kind : kernels::GemmKind::f32;
   }
 };
 

@@ -10,6 +10,7 @@
 #include "onnx/model_io.h"
 #include "ops/registry.h"
 #include "ortkit/kernels/q4gemm.h"
+#include "ortkit/kernels/registry.h"
 #include "ortkit/zoo.h"
 #include "runtime/node_kernels.h"
 #include "runtime/session_impl.h"
@@ -132,6 +133,9 @@ SessionImpl::SessionImpl(graph::Graph g, const SessionOptions& opts, double load
   if (nbits_other > 0)
     notes_.push_back(std::to_string(nbits_other) +
                      " MatMulNBits 2/8-bit node(s) run as fp32 GEMMs over weights dequantized once");
+
+  if (opts_.precision == Precision::bf16 && kernels::bf16_fast_math().kind != kernels::GemmKind::bf16)
+    notes_.push_back("bf16 fast math runs fp32 kernels here: " + kernels::bf16_fast_math().reason);
 
   pool_ = std::make_unique<ThreadPool>(opts_.threads, opts_.pin_threads);
   const kernels::Threading th = pool_->threading();

@@ -25,6 +25,15 @@ std::vector<KernelChoice> kernel_choices(const kernels::CpuFeatures& features, b
       c.chosen_features = d.chosen->features;
     }
     c.rejected = d.rejected;
+    // bf16 fast math runs the f32 kernel where that is faster (measured here, so this process only).
+    if (kind == GemmKind::bf16 && this_process && kernels::bf16_fast_math().kind == GemmKind::f32) {
+      const kernels::GemmKernel* f = kernels::dispatched(GemmKind::f32);
+      c.rejected.push_back(c.chosen + ": " + kernels::bf16_fast_math().reason);
+      c.gemm = kernels::gemm_kind_name(GemmKind::f32);
+      c.chosen = f->name;
+      c.isa = f->isa;
+      c.chosen_features = f->features;
+    }
     out.push_back(std::move(c));
   }
   // MatMulNBits' 4-bit weights (decode steps) have their own fused kernel.

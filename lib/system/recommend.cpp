@@ -75,8 +75,12 @@ std::vector<Recommendation> recommendations(const MachineInfo& m, int processes)
           {"mlas.enable_gemm_fastmath_arm64_bfloat16", "1", "ONNX Runtime (session config entry)",
            "arm64 with BF16: MLAS runs fp32 MatMul/GEMM with BFMMLA (bf16 inputs, fp32 accumulation); "
            "onnxruntime_perf_test -C \"mlas.enable_gemm_fastmath_arm64_bfloat16|1\""});
-    r.push_back({"ortkit_precision_bf16", "--precision bf16", "ortkit",
-                 "the CPU has " + bf16_feature(m.cpu) + ": ortkit's bf16 fast-math GEMMs apply"});
+    // Only where ortkit has a bf16 kernel for this CPU that it runs (not the reference, and not the f32
+    // kernel bf16 fast math falls back to where vdpbf16ps is slower than FMA): ortkit has no AMX kernels.
+    for (const KernelChoice& k : m.kernels)
+      if (k.precision == "bf16" && k.gemm == "bf16" && !k.chosen.empty() && k.isa != "ref")
+        r.push_back({"ortkit_precision_bf16", "--precision bf16", "ortkit",
+                     "ortkit's bf16 fast-math kernel " + k.chosen + " (" + k.isa + ") runs on this CPU"});
   }
   if (const std::string f = int8_feature(m.cpu); !f.empty())
     r.push_back({"ortkit_precision_int8", "--precision int8", "ortkit",

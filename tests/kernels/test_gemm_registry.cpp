@@ -384,3 +384,23 @@ TEST_CASE("dispatch honours ORTKIT_MAX_ISA and pins, and explains rejections", "
   REQUIRE(find_kernel("gemm_f32_ref_4x8") != nullptr);
   REQUIRE(find_kernel("no_such_kernel") == nullptr);
 }
+
+TEST_CASE("bf16 fast math runs the f32 kernel where vdpbf16ps is the slower instruction",
+          "[kernels][dispatch]") {
+  const GemmKernel* b = kernels_for(GemmKind::bf16).front();
+  const GemmKernel* f = kernels_for(GemmKind::f32).front();
+  // Emerald Rapids, measured: vdpbf16ps zmm 86 GFLOP/s, vfmadd231ps zmm 175 on one core.
+  const Bf16FastMath slow = bf16_fast_math_rule(*b, *f, 86e9, 175e9);
+  CHECK(slow.kind == GemmKind::f32);
+  CHECK(slow.reason.find(f->name) != std::string::npos);
+  CHECK(slow.reason.find(b->name) != std::string::npos);
+  CHECK(slow.reason.find("86 GFLOP/s") != std::string::npos);
+  // Zen 4, measured: 2x the FMA rate; and the edges of the 0.8 cut.
+  CHECK(bf16_fast_math_rule(*b, *f, 216e9, 108e9).kind == GemmKind::bf16);
+  CHECK(bf16_fast_math_rule(*b, *f, 80e9, 100e9).kind == GemmKind::bf16);
+  CHECK(bf16_fast_math_rule(*b, *f, 79e9, 100e9).kind == GemmKind::f32);
+  // A failed probe (0 ops/s) never changes the kernel.
+  CHECK(bf16_fast_math_rule(*b, *f, 0, 100e9).kind == GemmKind::bf16);
+  CHECK(bf16_fast_math_rule(*b, *f, 50e9, 0).kind == GemmKind::bf16);
+  CHECK(bf16_fast_math_rule(*b, *f, 216e9, 108e9).reason.empty());
+}

@@ -117,6 +117,20 @@ DispatchDecision choose_kernel(GemmKind kind, const CpuFeatures& cpu, const std:
 const GemmKernel* dispatched(GemmKind kind);
 const DispatchDecision& dispatch_decision(GemmKind kind);
 
+/// What bf16 fast math (session precision bf16) runs on this process's CPU. bf16 fast math permits bf16
+/// rounding for speed; where the dispatched bf16 kernel's instruction delivers fewer flops than the f32
+/// kernel's (Intel Sapphire/Emerald Rapids: vdpbf16ps zmm measured at half the rate of vfmadd231ps zmm),
+/// the f32 kernels are both faster and exact, so they run instead. Decided once, from the two peak
+/// probes (a few ms), and only on x86 with a bf16 hardware kernel and no ORTKIT_KERNEL pin naming it.
+struct Bf16FastMath {
+  GemmKind kind = GemmKind::bf16;
+  std::string reason;  ///< why f32 runs instead (empty when bf16 runs)
+};
+const Bf16FastMath& bf16_fast_math();
+/// The rule bf16_fast_math applies to the measured ops/s of the bf16 kernel's and the f32 kernel's probes.
+Bf16FastMath bf16_fast_math_rule(const GemmKernel& bf16, const GemmKernel& f32, double bf16_ops,
+                                 double f32_ops);
+
 /// Look a kernel up by name (any kind); null if not compiled in.
 const GemmKernel* find_kernel(const std::string& name);
 
