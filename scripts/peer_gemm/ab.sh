@@ -12,7 +12,8 @@ rounds="${2:-3}"; clock="${3:-cpu}"; threads="${4:-1,2}"; shift $(( $# > 4 ? 4 :
 shapes=("$@")
 [[ ${#shapes[@]} -gt 0 ]] || shapes=(128x768x768 128x3072x768 128x768x3072 512x1024x1024 32x768x768 1x768x768 8x768x3072)
 bench="${ORT_BENCH:-$root/build/apps/ort-bench}"
-peer="$("$here/build.sh" ${PEER_GEMM_BIN:+"$PEER_GEMM_BIN"})"  # PEER_GEMM_BIN: where to build it
+# PEER_GEMM: a peer_gemm built elsewhere (a machine without oneDNN's headers); PEER_GEMM_BIN: where to build it
+peer="${PEER_GEMM:-$("$here/build.sh" ${PEER_GEMM_BIN:+"$PEER_GEMM_BIN"})}"
 mkdir -p "$out"
 for r in $(seq 1 "$rounds"); do
   for s in "${shapes[@]}"; do
