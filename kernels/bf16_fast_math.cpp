@@ -16,8 +16,16 @@ Bf16FastMath decide() {
   const GemmKernel* f = dispatched(GemmKind::f32);
   const char* pin = std::getenv("ORTKIT_KERNEL");
   if (!b || !f || (pin && std::string(pin).find(b->name) != std::string::npos)) return d;
+  if (std::string(b->isa) == "ref" && std::string(f->isa) != "ref") {
+    // No bf16 hardware kernel here (x86 without AVX512_BF16: Ice Lake, Cascade Lake, Zen 2/3, or a cap):
+    // the reference bf16 kernel is scalar C++, many times slower than the SIMD f32 kernel.
+    d.kind = GemmKind::f32;
+    d.reason = std::string("no bf16 kernel for this CPU runs faster than the scalar reference ") + b->name +
+               ", so bf16 fast math runs the f32 kernel " + f->name;
+    return d;
+  }
   const PeakProbe pb = peak_probe_for(*b), pf = peak_probe_for(*f);
-  if (!pb.run || !pf.run) return d;  // no probe (reference kernels, arm64): keep bf16
+  if (!pb.run || !pf.run) return d;  // no probe (arm64 kernels): keep bf16
   // 3 ms per probe: the ratio on the CPUs measured is 2.0 (Zen 4) or 0.5 (Emerald Rapids), far from the
   // 0.8 cut, so a short and noisy measurement cannot flip it.
   return bf16_fast_math_rule(*b, *f, measure_peak(pb, 0.003), measure_peak(pf, 0.003));

@@ -125,3 +125,32 @@ add_test(NAME cli:ort-bench:past-sweep
                  -DWORKDIR=${_bc_dir} -P ${_bc_dir}/check_past.cmake)
 set_tests_properties(cli:ort-bench:past-sweep PROPERTIES LABELS cli FIXTURES_REQUIRED kv_past_model)
 bench_cli_test(past-negative 2 "--past: values must be >= 0" ARGS run --model empty.onnx --past 0,-1)
+
+# bf16 fast math with no bf16 kernel left (ORTKIT_MAX_ISA=avx2 caps AVX512_BF16 away) runs the SIMD f32
+# kernel instead of the scalar reference, and the report's notes say so.
+if(ORTKIT_ARCH STREQUAL "x86_64")
+  file(WRITE ${_bc_dir}/check_bf16_fallback.cmake [=[
+file(REMOVE ${WORKDIR}/bf16.json)
+execute_process(COMMAND ${CMAKE_COMMAND} -E env ORTKIT_MAX_ISA=avx2
+                        ${EXE} run --model bert-tiny --precision bf16 --seq 8 -n 2 --warmup 0 -q --json bf16.json
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err WORKING_DIRECTORY ${WORKDIR})
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "exit code ${rc}\n${out}${err}")
+endif()
+file(READ ${WORKDIR}/bf16.json j)
+string(JSON kernel GET "${j}" points 0 kernels 0)
+string(JSON notes GET "${j}" points 0 notes)
+if(NOT kernel STREQUAL "gemm_f32_avx2_6x16")
+  message(FATAL_ERROR "bf16 under ORTKIT_MAX_ISA=avx2 ran ${kernel}, expected gemm_f32_avx2_6x16")
+endif()
+if(NOT notes MATCHES "bf16 fast math runs fp32 kernels here: no bf16 kernel")
+  message(FATAL_ERROR "the notes do not say why: ${notes}")
+endif()
+]=])
+  add_test(NAME cli:ort-bench:bf16-fallback
+           COMMAND ${CMAKE_COMMAND} -DEXE=$<TARGET_FILE:ort-bench> -DWORKDIR=${_bc_dir}
+                   -P ${_bc_dir}/check_bf16_fallback.cmake)
+  set_tests_properties(cli:ort-bench:bf16-fallback PROPERTIES LABELS cli
+                       ENVIRONMENT "ORTKIT_CACHE_DIR=${CMAKE_BINARY_DIR}/zoo-cache")
+endif()
+
