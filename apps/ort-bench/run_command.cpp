@@ -32,7 +32,7 @@ struct RunFlags {
   int64_t warmup = 0, iterations = 0, min_iterations = 0;
   uint64_t seed = 0;
   double padding = 0, cv_threshold = 0;
-  bool raw = false, quiet = false;
+  bool raw = false, quiet = false, profile = false;
   std::vector<std::string> argv;
 };
 
@@ -63,6 +63,7 @@ bench::BenchConfig build_config(CLI::App* app, const RunFlags& f) {
   if (given("--json")) cfg.json = f.json;
   if (given("--csv")) cfg.csv = f.csv;
   if (given("--raw")) cfg.raw = f.raw;
+  if (given("--profile")) cfg.profile = f.profile;
   if (given("--quiet")) cfg.quiet = f.quiet;
   if (given("--padding")) cfg.padding = f.padding;
   if (given("--input-dir")) cfg.input_dir = f.input_dir;
@@ -143,8 +144,8 @@ int run(CLI::App* app, RunFlags f) {
 Command add_run_command(CLI::App& parent) {
   auto f = std::make_shared<RunFlags>();
   Command c;
-  CLI::App* a =
-      parent.add_subcommand("run", "sweep models over batch, seq, past, precision and threads (default verb)");
+  CLI::App* a = parent.add_subcommand(
+      "run", "sweep models over batch, seq, past, precision and threads (default verb)");
   c.app = a;
   a->add_option("-m,--model", f->models, "ONNX file or zoo name (repeatable)");
   a->add_option("-b,--batch", f->batch, "batch sizes, e.g. 1,2,4 (default 1)");
@@ -163,6 +164,9 @@ Command add_run_command(CLI::App& parent) {
   a->add_option("--json", f->json, "write the JSON report (the source of truth) here");
   a->add_option("--csv", f->csv, "write the CSV report here (benchmark.py's columns first)");
   a->add_flag("--raw", f->raw, "keep every latency in the JSON report (enables Mann-Whitney in compare)");
+  a->add_flag("--profile", f->profile,
+              "time every node in as many runs again after the timed ones: the slowest nodes and op types "
+              "per point in the table, all nodes in the JSON report");
   a->add_flag("-q,--quiet", f->quiet, "no table and no progress bar");
   a->add_option("--padding", f->padding,
                 "fraction of attention-mask positions set to 0 at the end of each row");

@@ -165,6 +165,8 @@ void apply_json(BenchConfig& cfg, const nlohmann::json& j, const std::string& or
         cfg.csv = v.get<std::string>();
       } else if (key == "raw") {
         cfg.raw = v.get<bool>();
+      } else if (key == "profile") {
+        cfg.profile = v.get<bool>();
       } else if (key == "quiet") {
         cfg.quiet = v.get<bool>();
       } else if (key == "padding") {
@@ -211,6 +213,7 @@ nlohmann::json to_json(const BenchConfig& c) {
           {"json", c.json},
           {"csv", c.csv},
           {"raw", c.raw},
+          {"profile", c.profile},
           {"padding", c.padding},
           {"input_dir", c.input_dir},
           {"cv_threshold", c.cv_threshold}};

@@ -61,6 +61,22 @@ nlohmann::json point_json(const PointResult& p, bool raw) {
     j["stats"] = nullptr;
   }
   if (raw && p.status == "ok") j["latencies_ms"] = p.latencies_ms;
+  if (p.profile_runs > 0) {
+    const double total = profile_ms_per_run(p), runs = static_cast<double>(p.profile_runs);
+    nlohmann::json nodes = nlohmann::json::array(), types = nlohmann::json::array();
+    for (const NodeProfile& n : p.profile)
+      nodes.push_back({{"name", n.name},
+                       {"op_type", n.op_type},
+                       {"kernels", n.kernels},
+                       {"ms_per_run", n.total_ms / runs},
+                       {"percent", total > 0 ? 100.0 * n.total_ms / runs / total : 0.0},
+                       {"calls", n.calls}});
+    for (const OpTypeTime& t : profile_by_op_type(p))
+      types.push_back(
+          {{"op_type", t.op_type}, {"nodes", t.nodes}, {"ms_per_run", t.ms_per_run}, {"percent", t.percent}});
+    j["profile"] = {
+        {"runs", p.profile_runs}, {"total_ms_per_run", total}, {"nodes", nodes}, {"op_types", types}};
+  }
   return j;
 }
 

@@ -1,6 +1,8 @@
 // CSV and terminal views of a report.
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "ortkit/bench/report.h"
 
 namespace ortkit::bench {
@@ -37,8 +39,8 @@ const std::vector<std::string>& csv_columns() {
       "QPS", "average_latency_ms", "latency_variance", "latency_90_percentile", "latency_95_percentile",
       "latency_99_percentile",
       // ours
-      "past_sequence_length", "p50", "min", "max", "std", "ci_low", "ci_high", "throughput", "cv", "outliers", "load_ms",
-      "compile_ms", "first_inference_ms", "status"};
+      "past_sequence_length", "p50", "min", "max", "std", "ci_low", "ci_high", "throughput", "cv", "outliers",
+      "load_ms", "compile_ms", "first_inference_ms", "status"};
   return cols;
 }
 
@@ -101,10 +103,50 @@ std::string report_to_csv(const nlohmann::json& r) {
   return out;
 }
 
+namespace {
+/// --profile: per profiled point, the op types and the slowest nodes.
+std::string profile_tables(const nlohmann::json& r) {
+  constexpr size_t kTypes = 8, kNodes = 10;
+  std::string out;
+  for (const auto& p : r["points"]) {
+    if (!p.contains("profile")) continue;
+    const auto& pr = p["profile"];
+    out += fmt::format(
+        "\nprofile: {} {} b{}{} t{}: {} runs, {:.4g} ms per run inside nodes\n",
+        p["model"].get<std::string>(), p["precision"].get<std::string>(), p["batch"].get<int64_t>(),
+        p["seq"].is_null() ? std::string() : " s" + std::to_string(p["seq"].get<int64_t>()),
+        p["threads"].get<int>(), pr["runs"].get<int64_t>(), pr["total_ms_per_run"].get<double>());
+    out += fmt::format("  {:<32} {:>5} {:>10} {:>6}\n", "op type", "nodes", "ms/run", "%");
+    size_t i = 0;
+    for (const auto& t : pr["op_types"]) {
+      if (i++ == kTypes) break;
+      out += fmt::format("  {:<32} {:>5} {:>10.4g} {:>5.1f}%\n", t["op_type"].get<std::string>(),
+                         t["nodes"].get<int>(), t["ms_per_run"].get<double>(), t["percent"].get<double>());
+    }
+    std::vector<const nlohmann::json*> nodes;
+    for (const auto& n : pr["nodes"]) nodes.push_back(&n);
+    std::stable_sort(nodes.begin(), nodes.end(), [](const nlohmann::json* a, const nlohmann::json* b) {
+      return (*a)["ms_per_run"].get<double>() > (*b)["ms_per_run"].get<double>();
+    });
+    out += fmt::format("  {:<48} {:<20} {:>10} {:>6}\n", "slowest nodes", "op type", "ms/run", "%");
+    for (size_t k = 0; k < nodes.size() && k < kNodes; ++k) {
+      std::string name = (*nodes[k])["name"].get<std::string>();
+      if (name.size() > 48) name = "..." + name.substr(name.size() - 45);
+      std::string op = (*nodes[k])["op_type"].get<std::string>();
+      if (op.size() > 20) op = op.substr(op.size() - 20);
+      out += fmt::format("  {:<48} {:<20} {:>10.4g} {:>5.1f}%\n", name, op,
+                         (*nodes[k])["ms_per_run"].get<double>(), (*nodes[k])["percent"].get<double>());
+    }
+  }
+  return out;
+}
+}  // namespace
+
 std::string report_to_table(const nlohmann::json& r) {
-  std::string out = fmt::format(
-      "{:<24} {:<5} {:>5} {:>5} {:>5} {:>3} {:>6} {:>10} {:>21} {:>10} {:>10} {:>10} {:>6}  {}\n", "model",
-      "prec", "batch", "seq", "past", "thr", "iters", "p50 ms", "95% CI of p50", "mean ms", "p99 ms", "QPS", "CV", "status");
+  std::string out =
+      fmt::format("{:<24} {:<5} {:>5} {:>5} {:>5} {:>3} {:>6} {:>10} {:>21} {:>10} {:>10} {:>10} {:>6}  {}\n",
+                  "model", "prec", "batch", "seq", "past", "thr", "iters", "p50 ms", "95% CI of p50",
+                  "mean ms", "p99 ms", "QPS", "CV", "status");
   for (const auto& p : r["points"]) {
     std::string model = p["model"].get<std::string>();
     if (model.size() > 24) model = "..." + model.substr(model.size() - 21);
@@ -113,10 +155,11 @@ std::string report_to_table(const nlohmann::json& r) {
     const auto& s = p["stats"];
     if (s.is_object()) {
       out += fmt::format(
-          "{:<24} {:<5} {:>5} {:>5} {:>5} {:>3} {:>6} {:>10.4g} {:>21} {:>10.4g} {:>10.4g} {:>10.1f} {:>5.1f}%  "
+          "{:<24} {:<5} {:>5} {:>5} {:>5} {:>3} {:>6} {:>10.4g} {:>21} {:>10.4g} {:>10.4g} {:>10.1f} "
+          "{:>5.1f}%  "
           "{}\n",
-          model, p["precision"].get<std::string>(), p["batch"].get<int64_t>(), seq, past, p["threads"].get<int>(),
-          s["iterations"].get<int64_t>(), num(s, "p50_ms"),
+          model, p["precision"].get<std::string>(), p["batch"].get<int64_t>(), seq, past,
+          p["threads"].get<int>(), s["iterations"].get<int64_t>(), num(s, "p50_ms"),
           fmt::format("[{:.4g}, {:.4g}]", s["ci95_median_ms"][0].get<double>(),
                       s["ci95_median_ms"][1].get<double>()),
           num(s, "mean_ms"), num(s, "p99_ms"), num(s, "qps"), num(s, "cv") * 100,
@@ -125,10 +168,11 @@ std::string report_to_table(const nlohmann::json& r) {
     } else {
       out += fmt::format("{:<24} {:<5} {:>5} {:>5} {:>5} {:>3}  {}: {}\n", model,
                          p["precision"].get<std::string>(), p["batch"].get<int64_t>(), seq, past,
-                         p["threads"].get<int>(),
-                         p["status"].get<std::string>(), p["reason"].get<std::string>());
+                         p["threads"].get<int>(), p["status"].get<std::string>(),
+                         p["reason"].get<std::string>());
     }
   }
+  out += profile_tables(r);
   std::vector<std::string> warnings;
   for (const auto& w : r["context"]["warnings"]) warnings.push_back(w.get<std::string>());
   for (const auto& p : r["points"])

@@ -255,6 +255,13 @@ SweepResult run_sweep(const BenchConfig& cfg_in, const SweepHooks& hooks) {
               if (!finished || cancelled()) break;
               finish_stats(p, cfg, a, b);
               p.kernels = s->kernels_used();
+              if (cfg.profile) {
+                // Separate runs, so the timers never touch the latencies above.
+                s->set_profiling(true);
+                for (int64_t r = 0; r < p.stats.n && !cancelled(); ++r, ++p.profile_runs) s->run(in);
+                s->set_profiling(false);
+                p.profile = s->profile();
+              }
             } catch (const Error& e) {
               p.status = classify(e.message());
               p.reason = e.message();

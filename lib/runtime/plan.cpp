@@ -1,6 +1,7 @@
 #include "runtime/plan.h"
 
 #include <algorithm>
+#include <chrono>
 #include <climits>
 #include <cstdlib>
 #include <cstring>
@@ -367,7 +368,16 @@ void Plan::execute(const std::vector<const Tensor*>& given, std::vector<Tensor>&
       auto* dp = static_cast<DynPool*>(p);
       return dynamic_tensor((*dp->slots)[dp->step->out_slots.at(i)], dt, shape);
     };
-    st.kernel->run(st.rc);
+    if (profile_) {
+      const auto t0 = std::chrono::steady_clock::now();
+      st.kernel->run(st.rc);
+      NodeTime& nt = (*profile_)[static_cast<size_t>(st.node)];
+      nt.ns +=
+          std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
+      ++nt.calls;
+    } else {
+      st.kernel->run(st.rc);
+    }
   }
   outputs.resize(output_slots_.size());
   for (size_t i = 0; i < output_slots_.size(); ++i) outputs[i] = slots_[output_slots_[i]].tensor;

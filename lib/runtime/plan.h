@@ -71,6 +71,12 @@ class Plan {
   /// plan is static and `outputs` already has the right size.
   void execute(const std::vector<const Tensor*>& given, std::vector<Tensor>& outputs);
   const std::vector<Step>& steps() const { return steps_; }
+  /// Per-node accumulators (indexed by graph node) that execute() adds each kernel call's time to; null
+  /// stops timing.
+  struct NodeTime {
+    int64_t ns = 0, calls = 0;
+  };
+  void set_profile(std::vector<NodeTime>* p) { profile_ = p; }
   int folded_nodes() const { return folded_; }
 
  private:
@@ -91,6 +97,7 @@ class Plan {
   char* bound_ = nullptr;
   int folded_ = 0;
   kernels::Threading th_;
+  std::vector<NodeTime>* profile_ = nullptr;
   std::vector<std::pair<std::string, int>> index_;  // name -> slot (sorted)
 };
 

@@ -224,6 +224,7 @@ Plan& SessionImpl::plan_for_given() {
     plans_.push_back(
         std::make_unique<Plan>(g_, kernels_, infos_, bindable_, given_, opts_.precision, pool_->threading()));
     plan = plans_.back().get();
+    if (profiling_) plan->set_profile(&profile_);
     active_ = plan;  // just compiled: kernels hold this plan's state
     timings_.compile_ms = ms_since(t0);
   }
@@ -251,6 +252,31 @@ void SessionImpl::run_into(const std::vector<NamedTensor>& inputs, std::vector<T
 std::vector<Tensor> SessionImpl::run(const std::vector<NamedTensor>& inputs) {
   run_into(inputs, outs_);
   return outs_;
+}
+
+void SessionImpl::set_profiling(bool on) {
+  profiling_ = on;
+  if (on) profile_.assign(g_.nodes.size(), {});
+  for (auto& p : plans_) p->set_profile(on ? &profile_ : nullptr);
+}
+
+std::vector<NodeProfile> SessionImpl::profile() const {
+  std::vector<NodeProfile> out;
+  for (size_t i = 0; i < profile_.size() && i < g_.nodes.size(); ++i) {
+    if (profile_[i].calls == 0) continue;
+    const graph::Node& n = g_.nodes[i];
+    NodeProfile p;
+    // Built with append: GCC 12 warns (-Wrestrict, a false positive) on "#" + std::to_string(i) here.
+    p.name = n.name;
+    if (p.name.empty()) p.name.append("#").append(std::to_string(i));
+    if (!n.domain.empty() && n.domain != "ai.onnx") p.op_type.append(n.domain).append(".");
+    p.op_type.append(n.op_type);
+    p.kernels = kernels_[i]->kernels_used();
+    p.total_ms = static_cast<double>(profile_[i].ns) / 1e6;
+    p.calls = profile_[i].calls;
+    out.push_back(std::move(p));
+  }
+  return out;
 }
 
 std::vector<std::string> SessionImpl::kernels_used() const {

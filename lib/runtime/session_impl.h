@@ -26,6 +26,8 @@ class SessionImpl final : public Session {
   std::vector<std::string> kernels_used() const override;
   std::map<std::string, int> op_counts() const override;
   int64_t index_bound(const std::string& input) const override;  // index_bound.cpp
+  void set_profiling(bool on) override;
+  std::vector<NodeProfile> profile() const override;
 
   /// run() without building a new result vector: outputs are written into `outs` (reused).
   void run_into(const std::vector<NamedTensor>& inputs, std::vector<Tensor>& outs);
@@ -56,6 +58,8 @@ class SessionImpl final : public Session {
   Plan* active_ = nullptr;
   Arena arena_;
   std::vector<Tensor> outs_;
+  bool profiling_ = false;
+  std::vector<Plan::NodeTime> profile_;  ///< per graph node, while profiling
 };
 
 /// Every unsupported (domain, op, opset) of the graph, listed in one Error (nothing thrown if none).

@@ -154,3 +154,7 @@ endif()
                        ENVIRONMENT "ORTKIT_CACHE_DIR=${CMAKE_BINARY_DIR}/zoo-cache")
 endif()
 
+# --profile: the op-type and slowest-node tables follow the point's row.
+bench_cli_test(profile 0 "profile: bert-tiny fp32 b1 s8 t1: 3 runs.*op type.*slowest nodes"
+               ARGS run --model bert-tiny --seq 8 -n 3 --warmup 0 --profile)
+set_tests_properties(cli:ort-bench:profile PROPERTIES ENVIRONMENT "ORTKIT_CACHE_DIR=${CMAKE_BINARY_DIR}/zoo-cache")

@@ -69,6 +69,7 @@ class FakeSession : public Session {
   }
   std::vector<Tensor> run(const std::vector<NamedTensor>& in) override {
     ++runs;
+    if (profiling_) ++profiled_runs;
     if (spec_.on_run) spec_.on_run();
     if (!spec_.fail_run.empty()) throw Error(spec_.fail_run, "fake");
     if (spec_.last_inputs) *spec_.last_inputs = in;
@@ -87,9 +88,22 @@ class FakeSession : public Session {
     return it == spec_.bounds.end() ? -1 : it->second;
   }
 
-  int runs = 0, prepares = 0;
+  // Two fake nodes per profiled run: a MatMul taking 3/4 of the latency and a Softmax the rest.
+  void set_profiling(bool on) override {
+    if (on) profiled_runs = 0;
+    profiling_ = on;
+  }
+  std::vector<NodeProfile> profile() const override {
+    if (profiled_runs == 0) return {};
+    const double ms = spec_.latency_ms * static_cast<double>(profiled_runs);
+    return {{"/layer.0/MatMul", "MatMul", spec_.kernels, 0.75 * ms, profiled_runs},
+            {"/layer.0/Softmax", "Softmax", {}, 0.25 * ms, profiled_runs}};
+  }
+
+  int runs = 0, prepares = 0, profiled_runs = 0;
 
  private:
+  bool profiling_ = false;
   FakeSpec spec_;
   SessionOptions opts_;
   SessionTimings timings_;

@@ -106,6 +106,7 @@ json sample_report(bool raw) {
   c.precision = {"fp32", "int8"};
   c.seq = {8};
   c.raw = raw;
+  c.profile = raw;  // one of the two reports carries per-node profiles
   SweepHooks h;
   h.open = fake_factory({{"bert", bert_spec()}, {"bad", bad}});
   c.seq = {};  // bad has no seq dim; bert gets the default 128
@@ -139,6 +140,20 @@ TEST_CASE("bench report: JSON is valid against the schema", "[bench][report]") {
     CHECK(r["points"][2]["status"] == "failed");
     CHECK(r["points"][2]["seq"].is_null());
     CHECK(r["points"][0].contains("latencies_ms") == raw);
+    CHECK(r["points"][0].contains("profile") == raw);
+    CHECK(r["context"]["settings"]["profile"] == raw);
+    if (raw) {
+      const json& pr = r["points"][0]["profile"];
+      CHECK(pr["runs"] == 5);
+      CHECK(pr["nodes"].size() == 2);
+      CHECK(pr["op_types"][0]["op_type"] == "MatMul");
+      CHECK(pr["op_types"][0]["percent"].get<double>() == Approx(75.0));
+      CHECK(pr["nodes"][1]["ms_per_run"].get<double>() == Approx(0.25 * 0.05));
+      CHECK(!r["points"][2].contains("profile"));  // a failed point has none
+      const std::string table = report_to_table(r);
+      CHECK(table.find("profile: bert fp32 b1 s128 t1: 5 runs") != std::string::npos);
+      CHECK(table.find("/layer.0/MatMul") != std::string::npos);
+    }
     CHECK(r["context"]["kernels"]["fp32"] == json{"gemm_f32_fake_8x8"});
     CHECK(r["context"]["command_line"] == "ort-bench run --model bert");
     CHECK(r["context"]["machine"]["cpu"] == "fake");

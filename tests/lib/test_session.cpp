@@ -1,6 +1,7 @@
 // Session: open from bytes/files, input validation, plan cache per shape, overridable initializers,
 // unsupported-op listing, threads, timings and reports.
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 
@@ -283,4 +284,38 @@ TEST_CASE("pinned threads give the same results", "[session]") {
   auto s = Session::from_bytes(mlp().bytes(), o);
   Tensor x = make_random({4, 8}, 4);
   check_close(s->run({{"x", x}})[0], mlp_ref(x));
+}
+
+TEST_CASE("profiling times every node that runs, across plans, and only while on", "[session]") {
+  SessionOptions o;
+  o.optimization_level = 0;  // MatMul, Add and Relu stay three nodes
+  auto s = Session::from_bytes(mlp().bytes(), o);
+  const Tensor x2 = make_random({2, 8}, 1), x5 = make_random({5, 8}, 2);
+  s->run({{"x", x2}});
+  CHECK(s->profile().empty());  // nothing gathered before profiling is on
+  s->set_profiling(true);
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < 3; ++i) s->run({{"x", x2}});
+  s->run({{"x", x5}});  // a second plan, compiled while profiling
+  const double wall_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  s->set_profiling(false);
+  s->run({{"x", x2}});  // not counted
+  const std::vector<NodeProfile> p = s->profile();
+  REQUIRE(p.size() == 3);
+  CHECK(p[0].op_type == "MatMul");
+  CHECK(p[1].op_type == "Add");
+  CHECK(p[2].op_type == "Relu");
+  CHECK_FALSE(p[0].kernels.empty());  // the GEMM kernel
+  CHECK(p[2].kernels.empty());
+  double sum = 0;
+  for (const NodeProfile& n : p) {
+    CHECK(n.calls == 4);
+    CHECK(n.total_ms > 0);
+    CHECK_FALSE(n.name.empty());
+    sum += n.total_ms;
+  }
+  CHECK(sum <= wall_ms);
+  s->set_profiling(true);  // starts over
+  CHECK(s->profile().empty());
 }

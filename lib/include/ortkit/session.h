@@ -44,6 +44,15 @@ struct ValueInfo {
   bool has_shape = true;  ///< false when the model gives no shape at all
 };
 
+/// One node's share of profiled runs (Session::set_profiling).
+struct NodeProfile {
+  std::string name;                  ///< the node's name, or "#<index>" when the model gives none
+  std::string op_type;               ///< "Conv", "com.microsoft.Attention", "ortkit.FusedMatMul", ...
+  std::vector<std::string> kernels;  ///< GEMM kernels the node runs (empty for non-GEMM ops)
+  double total_ms = 0;               ///< summed over the profiled runs
+  int64_t calls = 0;                 ///< runs in which the node executed
+};
+
 struct SessionTimings {
   double load_ms = 0;      ///< read and parse the file
   double optimize_ms = 0;  ///< graph passes
@@ -77,6 +86,12 @@ class Session {
   /// What the engine changed about the model's arithmetic (e.g. a float16 model computed in fp32), for
   /// reports; empty when it runs as written.
   virtual std::vector<std::string> notes() const { return {}; }
+  /// Time each node of the following runs (a steady_clock read around every kernel call, tens of ns per
+  /// node); set_profiling(true) also clears what earlier runs gathered, false stops timing.
+  virtual void set_profiling(bool on) { (void)on; }
+  /// Per-node times gathered since set_profiling(true), in graph order, nodes that ran only (nodes folded
+  /// into constants at compile time never run). Nested graphs (If, Loop, Scan) count as their node.
+  virtual std::vector<NodeProfile> profile() const { return {}; }
   /// Exclusive upper bound of the index values `input` may hold: the first dimension of the data
   /// (table) of the Gather that consumes it, e.g. the vocabulary size for input_ids; -1 if the input
   /// feeds no Gather or the engine does not know. ort-bench uses it to make valid token ids.

@@ -24,6 +24,7 @@ struct BenchConfig {
   uint64_t seed = 42;
   std::string json, csv;  ///< output paths ("" = none)
   bool raw = false;       ///< keep every latency in the JSON report
+  bool profile = false;   ///< after the timed runs, as many again with per-node timers (report: profile)
   bool quiet = false;
   double padding = 0;          ///< fraction of attention-mask positions zeroed at the end
   std::string input_dir;       ///< real inputs (test_data_set_* .pb or .npy files)

@@ -38,8 +38,22 @@ struct PointResult {
   double load_ms = 0, optimize_ms = 0, prepack_ms = 0, compile_ms = 0, first_inference_ms = 0;
   std::vector<std::string> kernels, warnings, notes;
   std::vector<double> latencies_ms;
-  std::string datetime;  ///< when the point finished, "YYYY-MM-DD HH:MM:SS" UTC
+  std::vector<NodeProfile> profile;  ///< --profile: per node, graph order
+  int64_t profile_runs = 0;          ///< runs the profile sums over
+  std::string datetime;              ///< when the point finished, "YYYY-MM-DD HH:MM:SS" UTC
 };
+
+/// A point's --profile summed per op type, slowest first (bench/profile.cpp).
+struct OpTypeTime {
+  std::string op_type;
+  int nodes = 0;
+  double ms_per_run = 0, percent = 0;
+};
+std::vector<OpTypeTime> profile_by_op_type(const PointResult& p);
+/// Sum over the profiled nodes, per run (0 without a profile).
+double profile_ms_per_run(const PointResult& p);
+/// The `n` slowest nodes of a point's profile, slowest first.
+std::vector<const NodeProfile*> profile_slowest(const PointResult& p, size_t n);
 
 struct SweepResult {
   std::vector<PointResult> points;
