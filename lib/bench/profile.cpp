@@ -33,13 +33,4 @@ std::vector<OpTypeTime> profile_by_op_type(const PointResult& p) {
   return out;
 }
 
-std::vector<const NodeProfile*> profile_slowest(const PointResult& p, size_t n) {
-  std::vector<const NodeProfile*> v;
-  for (const NodeProfile& x : p.profile) v.push_back(&x);
-  std::stable_sort(v.begin(), v.end(),
-                   [](const NodeProfile* a, const NodeProfile* b) { return a->total_ms > b->total_ms; });
-  if (v.size() > n) v.resize(n);
-  return v;
-}
-
 }  // namespace ortkit::bench

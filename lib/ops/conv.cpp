@@ -435,14 +435,15 @@ class ConvOp : public OpKernel {
                  w_.pb == std::array<int64_t, 3>{0, 0, 0} && w_.pe == std::array<int64_t, 3>{0, 0, 0};
     kind_ = ctx.float_gemm_kind();
     direct_ = pick_direct(kind_, w_.out_size());
+    // Floats per output pixel of a chunk: its col row, its output row and (im2col) its K-major staging.
+    const int64_t per_row = kg_ + mg_ + (pointwise_ ? 0 : kg_);
     // Chunk tasks that leave threads idle switch to the wide path: one threaded GEMM over all pixels of
     // an image, which splits its M x N blocks over every thread (see pick_wide).
     const char* forced = conv_form_override();
     wide_ = forced ? std::strcmp(forced, "wide") == 0 : false;
     if (!depthwise_ && !forced && threads_ > 1) {
       const kernels::GemmKernel* kn = kernels::dispatched(kind_);
-      const int64_t c = pick_chunk(w_.out_size(), kg_ + mg_ + (pointwise_ ? 0 : kg_),
-                                   kn ? (direct_ ? kn->nr : kn->mr) : 1, threads_);
+      const int64_t c = pick_chunk(w_.out_size(), per_row, kn ? (direct_ ? kn->nr : kn->mr) : 1, threads_);
       wide_ = pick_wide(batch_ * group_ * ((w_.out_size() + c - 1) / c), threads_);
     }
     if (wide_) direct_ = false;
@@ -450,9 +451,8 @@ class ConvOp : public OpKernel {
       const kernels::GemmKernel* kn = kernels::dispatched(kind_);
       if (direct_) {
         // Scratch holds the K-major im2col rows; the packed chunk lives in a PackedB per slot.
-        slot_floats_ = pointwise_ ? 0 : kg_;
-        chunk_ = pick_chunk(w_.out_size(), kg_ + mg_ + slot_floats_, kn ? kn->nr : 1, threads_);
-        slot_floats_ *= chunk_;
+        chunk_ = pick_chunk(w_.out_size(), per_row, kn ? kn->nr : 1, threads_);
+        slot_floats_ = pointwise_ ? 0 : kg_ * chunk_;
         col_packs_.resize(static_cast<size_t>(threads_));
         // Constant weights and bias: the bias becomes column Kg of the weights and a row of ones under
         // the packed chunk, so the GEMM overwrites Y with no pass to write the bias first.
@@ -469,11 +469,9 @@ class ConvOp : public OpKernel {
           }
         }
       } else {
-        // im2col also needs its K-major staging rows (see im2col).
-        const int64_t per_row = kg_ + mg_ + (pointwise_ ? 0 : kg_);
         chunk_ = pick_chunk(w_.out_size(), per_row, kn ? kn->mr : 1, threads_);
         slot_floats_ = chunk_ * per_row;
-        // The wide path's one buffer: every pixel's col row, output row and K-major staging.
+        // The wide path's one buffer holds every pixel's rows.
         wide_floats_ = wide_ ? w_.out_size() * per_row : 0;
         const Tensor* cw = ctx.input(1).constant;
         if (cw && packed_.empty()) {
@@ -586,14 +584,7 @@ class ConvOp : public OpKernel {
       const int64_t p0 = c * chunk_, rows = std::min(chunk_, P - p0);
       float* col = buf;
       float* out = buf + chunk_ * kg_;
-      const float* xg = x + (n * group_ + g) * cg_ * w_.in_size();
-      if (pointwise_) {
-        transpose_block(xg + p0, w_.in_size(), col, kg_, cg_, rows);
-      } else {
-        float* tmp = out + chunk_ * mg_;
-        im2col_kmajor(xg, p0, rows, tmp);
-        transpose_block(tmp, rows, col, kg_, kg_, rows);
-      }
+      col_rows(x + (n * group_ + g) * cg_ * w_.in_size(), p0, rows, col, out + chunk_ * mg_);
       kernels::Epilogue e = ep;
       if (e.bias) e.bias += g * mg_;
       kernels::gemm_f32(rows, col, kg_, packed_[g], out, mg_, e, tth);
@@ -617,15 +608,8 @@ class ConvOp : public OpKernel {
     for (int64_t ng = 0; ng < batch_ * group_; ++ng) {
       const int64_t g = ng % group_;
       const float* xg = x + ng * cg_ * w_.in_size();
-      parallel_range(th, P, grain, [&](int64_t b, int64_t e) {
-        if (pointwise_) {
-          transpose_block(xg + b, w_.in_size(), col + b * kg_, kg_, cg_, e - b);
-        } else {
-          float* tmp = stage + b * kg_;
-          im2col_kmajor(xg, b, e - b, tmp);
-          transpose_block(tmp, e - b, col + b * kg_, kg_, kg_, e - b);
-        }
-      });
+      parallel_range(th, P, grain,
+                     [&](int64_t b, int64_t e) { col_rows(xg, b, e - b, col + b * kg_, stage + b * kg_); });
       kernels::Epilogue e = ep;
       if (e.bias) e.bias += g * mg_;
       kernels::gemm_f32(P, col, kg_, packed_[g], out, mg_, e, th);
@@ -633,6 +617,17 @@ class ConvOp : public OpKernel {
       parallel_range(th, P, grain, [&](int64_t b, int64_t en) {
         transpose_block(out + b * mg_, mg_, yg + b, P, en - b, mg_);
       });
+    }
+  }
+
+  /// Pixel-major col rows p0..p0+rows (one group's [rows, Kg]) for the packed-weights forms: the input
+  /// itself transposed (pointwise), else its K-major im2col staged in `stage` ([Kg, rows]) and transposed.
+  void col_rows(const float* xg, int64_t p0, int64_t rows, float* col, float* stage) const {
+    if (pointwise_) {
+      transpose_block(xg + p0, w_.in_size(), col, kg_, cg_, rows);
+    } else {
+      im2col_kmajor(xg, p0, rows, stage);
+      transpose_block(stage, rows, col, kg_, kg_, rows);
     }
   }
 

@@ -52,8 +52,6 @@ struct OpTypeTime {
 std::vector<OpTypeTime> profile_by_op_type(const PointResult& p);
 /// Sum over the profiled nodes, per run (0 without a profile).
 double profile_ms_per_run(const PointResult& p);
-/// The `n` slowest nodes of a point's profile, slowest first.
-std::vector<const NodeProfile*> profile_slowest(const PointResult& p, size_t n);
 
 struct SweepResult {
   std::vector<PointResult> points;
