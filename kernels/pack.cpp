@@ -135,6 +135,30 @@ void pack_b(PackedB& out, GemmKind kind, const BDesc& b, const GemmKernel* kerne
   out.b_zero_point_.clear();
 }
 
+PanelRows pack_b_f32_rows(PackedB& out, int64_t k, int64_t n, bool ones_row, const GemmKernel* kernel) {
+  if (!kernel) kernel = dispatched(GemmKind::f32);
+  if (!kernel || kernel->kind != GemmKind::f32 || kernel->kr != 1)
+    throw std::invalid_argument("pack_b_f32_rows: needs an f32 kernel with KR = 1");
+  float* d = static_cast<float*>(prepare(out, GemmKind::f32, BDesc{nullptr, k, n, n, false, ones_row}, kernel,
+                                         /*zero=*/false));
+  const int nr = kernel->nr;
+  const int64_t pf = out.k_padded_ * nr;
+  if (ones_row)
+    for (int64_t j = 0; j < out.n_panels_; ++j) {
+      float* row = d + j * pf + k * nr;
+      const int64_t cols = std::min<int64_t>(nr, n - j * nr);
+      for (int c = 0; c < nr; ++c) row[c] = c < cols ? 1.f : 0.f;
+    }
+  if (const int64_t cols = n - (out.n_panels_ - 1) * nr; out.n_panels_ > 0 && cols < nr) {
+    float* last = d + (out.n_panels_ - 1) * pf;
+    for (int64_t i = 0; i < k; ++i) std::fill(last + i * nr + cols, last + (i + 1) * nr, 0.f);
+  }
+  out.col_sums_.clear();
+  out.b_scale_.clear();
+  out.b_zero_point_.clear();
+  return {d, nr, pf};
+}
+
 void pack_b_int8(PackedB& out, GemmKind kind, const BDesc& b, bool b_is_unsigned, const float* b_scale,
                  int64_t n_scale, const int32_t* b_zero_point, int64_t n_zp, const GemmKernel* kernel) {
   if (kind != GemmKind::u8s8 && kind != GemmKind::s8s8)

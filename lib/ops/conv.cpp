@@ -7,12 +7,12 @@
 // GEMM formulation, fp32 images of 768+ output pixels (the direct form, see pick_direct): per chunk of
 // output pixels,
 //   Y[Mg x P] (+)= Wg[Mg x Kg] * col[Kg x P]
-// with the weights read in place as the A operand and col (im2col in K-major rows; for 1x1 stride-1
-// unpadded convs the input itself) packed per chunk as B. C is the NCHW output itself, so no transpose
-// follows. A constant bias is a last column of the weights over a packed row of ones; a per-run bias and
-// Z are written into Y first and the GEMM accumulates onto them; the activation is in its epilogue.
-// bf16 fast math (whose per-call packer would round every activation element by element) and smaller
-// images keep the weights prepacked once as B (the packed-weights form):
+// with the weights read in place as the A operand and col as B, per chunk: im2col written straight into
+// the packed panels (conv_im2col.h), or for 1x1 stride-1 unpadded convs the input itself, packed. C is the
+// NCHW output itself, so no transpose follows. A constant bias is a last column of the weights over a packed
+// row of ones; a per-run bias and Z are written into Y first and the GEMM accumulates onto them; the
+// activation is in its epilogue. bf16 fast math (whose per-call packer would round every activation element
+// by element) and smaller images keep the weights prepacked once as B (the packed-weights form):
 //   Ybuf[P x Mg] = col[P x Kg] * Wg^T[Kg x Mg], then Ybuf transposed into NCHW.
 // Chunks of pixels bound the scratch and are the parallel tasks. Depthwise convs (one input and one
 // output channel per group) use a direct loop instead.
@@ -23,6 +23,7 @@
 #include <limits>
 
 #include "ops/broadcast.h"
+#include "ops/conv_im2col.h"
 #include "ops/conv_util.h"
 #include "ops/fast_math.h"
 #include "ops/op_util.h"
@@ -94,6 +95,23 @@ bool pick_wide(int64_t tasks, int threads) {
   if (threads <= 1) return false;
   const int64_t rounds = (tasks + threads - 1) / threads;
   return tasks < threads || tasks * 10 < rounds * threads * 9;
+}
+
+/// Rows m < mg of Y (stride ld, `cols` pixels) set to Z + bias[m] (either may be null), for the direct
+/// form's GEMM to accumulate onto. Built for AVX-512 and AVX2 too: the baseline build ran it 4 floats
+/// at a time.
+ORTKIT_OPS_CLONES_512 void seed_rows(float* y, int64_t ld, const float* z, const float* bias, int64_t mg,
+                                     int64_t cols) {
+  for (int64_t m = 0; m < mg; ++m) {
+    float* __restrict row = y + m * ld;
+    const float b = bias ? bias[m] : 0.f;
+    if (z) {
+      const float* __restrict zr = z + m * ld;
+      for (int64_t i = 0; i < cols; ++i) row[i] = zr[i] + b;
+    } else {
+      for (int64_t i = 0; i < cols; ++i) row[i] = b;
+    }
+  }
 }
 
 inline float act(float v, Act a, float lo, float hi) {
@@ -450,9 +468,9 @@ class ConvOp : public OpKernel {
     if (!depthwise_) {
       const kernels::GemmKernel* kn = kernels::dispatched(kind_);
       if (direct_) {
-        // Scratch holds the K-major im2col rows; the packed chunk lives in a PackedB per slot.
+        // No scratch: im2col writes the packed chunk, a PackedB per slot.
         chunk_ = pick_chunk(w_.out_size(), per_row, kn ? kn->nr : 1, threads_);
-        slot_floats_ = pointwise_ ? 0 : kg_ * chunk_;
+        slot_floats_ = 0;
         col_packs_.resize(static_cast<size_t>(threads_));
         // Constant weights and bias: the bias becomes column Kg of the weights and a row of ones under
         // the packed chunk, so the GEMM overwrites Y with no pass to write the bias first.
@@ -508,7 +526,7 @@ class ConvOp : public OpKernel {
                     reinterpret_cast<float*>(scratch));
     else if (direct_)
       run_direct(tx.data_as<float>(), tw.data_as<float>(), z_first ? z->data_as<float>() : nullptr, conv_ep,
-                 y, ctx.threading, reinterpret_cast<float*>(scratch));
+                 y, ctx.threading);
     else if (wide_)
       run_packed_weights_wide(tx.data_as<float>(), tw.data_as<float>(), conv_ep, y, ctx.threading,
                               reinterpret_cast<float*>(scratch));
@@ -527,7 +545,7 @@ class ConvOp : public OpKernel {
  private:
   /// The direct form: Y[Mg x chunk] (+)= Wg * packed col chunk, written in place in NCHW.
   void run_direct(const float* x, const float* wt, const float* z, const kernels::Epilogue& ep, float* y,
-                  const kernels::Threading& th, float* scratch) {
+                  const kernels::Threading& th) {
     const int64_t N = batch_, P = w_.out_size();
     const int64_t nchunks = (P + chunk_ - 1) / chunk_;
     const int64_t tasks = N * group_ * nchunks;
@@ -536,30 +554,21 @@ class ConvOp : public OpKernel {
       const int64_t c = t % nchunks, g = (t / nchunks) % group_, n = t / (nchunks * group_);
       const int64_t p0 = c * chunk_, cols = std::min(chunk_, P - p0);
       const float* xg = x + (n * group_ + g) * cg_ * w_.in_size();
-      kernels::BDesc bd{xg + p0, cg_, cols, w_.in_size(), false, aug};
-      if (!pointwise_) {
-        float* tmp = scratch + slot * slot_floats_;
-        im2col_kmajor(xg, p0, cols, tmp);
-        bd = kernels::BDesc{tmp, kg_, cols, cols, false, aug};
-      }
       kernels::PackedB& pb = col_packs_[static_cast<size_t>(slot)];
-      kernels::pack_b(pb, kind_, bd);
+      if (pointwise_) {
+        kernels::pack_b(pb, kind_, kernels::BDesc{xg + p0, cg_, cols, w_.in_size(), false, aug});
+      } else {
+        // im2col straight into the packed panels (f32 kernels have plain-row panels).
+        const kernels::PanelRows pr = kernels::pack_b_f32_rows(pb, kg_, cols, aug);
+        im2col_kmajor(w_, cg_, xg, p0, cols, ColDst{pr.data, 0, pr.nr, pr.panel_floats});
+      }
       const int64_t plane = (n * group_ + g) * mg_ * P + p0;
       float* yg = y + plane;
       kernels::Epilogue e = ep;
       e.bias = nullptr;
       const float* bias = ep.bias && !aug ? ep.bias + g * mg_ : nullptr;
       if (bias || z) {
-        for (int64_t m = 0; m < mg_; ++m) {
-          float* row = yg + m * P;
-          const float b = bias ? bias[m] : 0.f;
-          if (z) {
-            const float* zr = z + plane + m * P;
-            for (int64_t i = 0; i < cols; ++i) row[i] = zr[i] + b;
-          } else {
-            std::fill(row, row + cols, b);
-          }
-        }
+        seed_rows(yg, P, z ? z + plane : nullptr, bias, mg_, cols);
         e.accumulate = true;
       }
       if (aug)
@@ -626,7 +635,7 @@ class ConvOp : public OpKernel {
     if (pointwise_) {
       transpose_block(xg + p0, w_.in_size(), col, kg_, cg_, rows);
     } else {
-      im2col_kmajor(xg, p0, rows, stage);
+      im2col_kmajor(w_, cg_, xg, p0, rows, ColDst{stage, rows});
       transpose_block(stage, rows, col, kg_, kg_, rows);
     }
   }
@@ -665,51 +674,6 @@ class ConvOp : public OpKernel {
     if (packed_.size() != static_cast<size_t>(group_)) packed_.resize(static_cast<size_t>(group_));
     for (int64_t g = 0; g < group_; ++g)
       kernels::pack_b(packed_[g], kind_, kernels::BDesc{w + g * mg_ * kg_, kg_, mg_, kg_, true});
-  }
-
-  /// Columns p0..p0+rows of the K-major im2col matrix of one group's channels: tmp[kidx * rows + r]. For a
-  /// fixed tap, consecutive pixels of an output row read consecutive inputs at stride s, so rows are
-  /// copies with zeroed ends and no per-element checks.
-  void im2col_kmajor(const float* xg, int64_t p0, int64_t rows, float* tmp) const {
-    const Window& w = w_;
-    const int64_t OW = w.out[2], oh_ow = w.out[1] * w.out[2], ihw = w.in[1] * w.in[2], sw = w.s[2];
-    int64_t kidx = 0;
-    for (int64_t c = 0; c < cg_; ++c) {
-      const float* xc = xg + c * w.in_size();
-      for (int64_t kd = 0; kd < w.k[0]; ++kd)
-        for (int64_t kh = 0; kh < w.k[1]; ++kh)
-          for (int64_t kw = 0; kw < w.k[2]; ++kw, ++kidx) {
-            float* t = tmp + kidx * rows;
-            const int64_t off = kw * w.d[2] - w.pb[2];  // iw = ow * sw + off
-            // Valid ow: 0 <= ow * sw + off < in_w.
-            const int64_t vlo = off >= 0 ? 0 : (-off + sw - 1) / sw;
-            const int64_t vhi = w.in[2] - 1 - off < 0 ? -1 : (w.in[2] - 1 - off) / sw;  // inclusive
-            // Runs of pixels along one output row; (od, oh, ow0) advance without divisions.
-            int64_t od = p0 / oh_ow, oh = (p0 / OW) % w.out[1], ow0 = p0 % OW;
-            for (int64_t p = p0; p < p0 + rows;
-                 ow0 = 0, oh = oh + 1 == w.out[1] ? 0 : oh + 1, od += oh == 0) {
-              const int64_t run = std::min(OW - ow0, p0 + rows - p);
-              float* tr = t + (p - p0);
-              p += run;
-              const int64_t id = od * w.s[0] - w.pb[0] + kd * w.d[0];
-              const int64_t ih = oh * w.s[1] - w.pb[1] + kh * w.d[1];
-              if (id < 0 || id >= w.in[0] || ih < 0 || ih >= w.in[1]) {
-                std::fill(tr, tr + run, 0.f);
-                continue;
-              }
-              const float* xr = xc + id * ihw + ih * w.in[2];
-              const int64_t a = std::clamp(vlo - ow0, int64_t{0}, run);
-              const int64_t b = std::clamp(vhi + 1 - ow0, a, run);
-              std::fill(tr, tr + a, 0.f);
-              const float* xs = xr + (ow0 + a) * sw + off;
-              if (sw == 1)
-                std::memcpy(tr + a, xs, static_cast<size_t>(b - a) * sizeof(float));
-              else
-                for (int64_t r = a; r < b; ++r) tr[r] = xs[(r - a) * sw];
-              std::fill(tr + b, tr + run, 0.f);
-            }
-          }
-    }
   }
 
   void run_depthwise(const float* x, const float* wt, const kernels::Epilogue& ep, float* y,

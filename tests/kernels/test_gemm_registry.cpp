@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <random>
 #include <string>
 #include <thread>
@@ -231,6 +232,40 @@ TEST_CASE("a ones row under B adds A's column K to each row of C (a per-row bias
   if (dispatched(GemmKind::u8s8))
     CHECK_THROWS(
         pack_b_int8(pb, GemmKind::u8s8, BDesc{q, 2, 2, 2, false, true}, false, &scale, 1, nullptr, 0));
+}
+
+// A conv writes its im2col straight into the panels (pack_b_f32_rows); the result must be the panels
+// pack_b makes of the same B, padding and ones row included, over stale contents of a reused PackedB.
+TEST_CASE("panels written through pack_b_f32_rows equal pack_b's", "[kernels][gemm]") {
+  for (const GemmKernel* g : kernels_for(GemmKind::f32)) {
+    std::mt19937 rng(11);
+    std::uniform_real_distribution<float> d(-1.f, 1.f);
+    PackedB rows;  // reused: the previous shape's values must not survive in the padding
+    for (bool ones : {false, true})
+      for (int64_t n : around(g->nr, 70))
+        for (int64_t k : {int64_t{1}, int64_t{7}, int64_t{64}}) {
+          std::vector<float> b(static_cast<size_t>(k * n));
+          for (float& v : b) v = d(rng);
+          PackedB want;
+          pack_b(want, GemmKind::f32, BDesc{b.data(), k, n, n, false, ones}, g);
+          // Fill the buffer with NaN first, as a stale previous pack would leave it.
+          const PanelRows big = pack_b_f32_rows(rows, k + 3, n + g->nr, true, g);
+          std::fill(big.data, big.data + rows.bytes() / sizeof(float), std::nanf(""));
+          const PanelRows pr = pack_b_f32_rows(rows, k, n, ones, g);
+          REQUIRE(pr.nr == g->nr);
+          for (int64_t kk = 0; kk < k; ++kk)
+            for (int64_t j = 0; j < n; ++j) *pr.at(kk, j) = b[static_cast<size_t>(kk * n + j)];
+          INFO(g->name << " n=" << n << " k=" << k << " ones=" << ones);
+          REQUIRE(rows.k() == want.k());
+          REQUIRE(rows.n() == want.n());
+          REQUIRE(rows.bytes() == want.bytes());
+          REQUIRE(std::memcmp(rows.panels(), want.panels(), want.bytes()) == 0);
+        }
+  }
+  if (const GemmKernel* bf = dispatched(GemmKind::bf16)) {
+    PackedB pb;
+    CHECK_THROWS(pack_b_f32_rows(pb, 4, 4, false, bf));
+  }
 }
 
 TEST_CASE("every int8 kernel is exact over the edge sweep", "[kernels][gemm][int8]") {

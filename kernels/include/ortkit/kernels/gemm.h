@@ -104,6 +104,21 @@ struct BDesc {
 
 /// Pack an fp32 B for an f32 or bf16 kernel. kernel = null picks the dispatched best for `kind`.
 void pack_b(PackedB& out, GemmKind kind, const BDesc& b, const GemmKernel* kernel = nullptr);
+/// Writable panels of an fp32 B that the caller fills itself, for a B made per call (a conv's im2col
+/// written straight into the packed layout instead of staged and then packed). f32 kernels only (all
+/// of them have KR = 1). B[k, n] for k < K, n < N goes to
+///   data + (n / nr) * panel_floats + k * nr + n % nr
+/// and the caller must write every such element after this call; the ones row (ones_row: depth K + 1,
+/// as BDesc::ones_row) and the last panel's columns past N are written here.
+struct PanelRows {
+  float* data = nullptr;
+  int nr = 0;
+  int64_t panel_floats = 0;
+  float* at(int64_t k, int64_t n) const { return data + (n / nr) * panel_floats + k * nr + n % nr; }
+};
+PanelRows pack_b_f32_rows(PackedB& out, int64_t k, int64_t n, bool ones_row,
+                          const GemmKernel* kernel = nullptr);
+
 /// Pack an int8 B (s8 data; u8 B is not supported by the u8s8/s8s8 kinds: pass b_is_unsigned and it is
 /// re-centred by -128 with the shift folded into the zero point). Scales/zero points: size 1 (per tensor)
 /// or n (per column).

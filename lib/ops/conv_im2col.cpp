@@ -1,0 +1,128 @@
+// im2col for Conv (see conv_im2col.h). For a fixed tap, consecutive pixels of an output row read
+// consecutive inputs at stride s, so rows are copies with zeroed ends and no per-element checks. Built
+// for AVX-512 and AVX2 as well (ORTKIT_OPS_CLONES_512): the stride-2 copies of strided convs (resnet's
+// stem and downsampling convs) then vectorise as two loads and a permute per 16 values, where the
+// baseline build copied one float at a time (2.4% of resnet50 on 1 thread, Zen 4).
+#include "ops/conv_im2col.h"
+
+#include <algorithm>
+
+#include "ops/fast_math.h"
+
+namespace ortkit::ops {
+namespace {
+
+inline void copy_run(float* __restrict d, const float* __restrict s, int64_t n, int64_t stride) {
+  if (stride == 1 && n == 32)
+    __builtin_memcpy(d, s, 32 * sizeof(float));  // a whole panel row of the AVX-512 kernel: 2 moves
+  else if (stride == 1)
+    for (int64_t i = 0; i < n; ++i) d[i] = s[i];
+  else if (stride == 2)
+    for (int64_t i = 0; i < n; ++i) d[i] = s[2 * i];
+  else
+    for (int64_t i = 0; i < n; ++i) d[i] = s[i * stride];
+}
+
+/// n values of row k from column q: zeros when src is null, else src[i * stride]; split at panel edges.
+inline void put(const ColDst& d, int64_t k, int64_t q, int64_t n, const float* src, int64_t stride) {
+  while (n > 0) {
+    float* p;
+    int64_t len = n;
+    if (d.nr) {
+      const int64_t c = q % d.nr;
+      p = d.data + (q / d.nr) * d.panel_floats + k * d.nr + c;
+      len = std::min<int64_t>(n, d.nr - c);
+    } else {
+      p = d.data + k * d.ld + q;
+    }
+    if (src) {
+      copy_run(p, src, len, stride);
+      src += len * stride;
+    } else {
+      for (int64_t i = 0; i < len; ++i) p[i] = 0.f;
+    }
+    q += len;
+    n -= len;
+  }
+}
+
+/// One tap's row when output pixel p reads input p + off (see shifted_plane): one copy of the part of the
+/// chunk whose rows are inside the input, zeros elsewhere, then zeros over the columns that leave it.
+inline void tap_shifted(const Window& w, const float* xc, int64_t p0, int64_t rows, int64_t kidx, int64_t dy,
+                        int64_t dx, const ColDst& dst) {
+  const int64_t IH = w.in[1], IW = w.in[2], OH = w.out[1], OW = w.out[2], end = p0 + rows;
+  const int64_t off = dy * IW + dx;
+  // Rows oh with 0 <= oh + dy < IH, and no read outside the plane.
+  const int64_t r0 = std::clamp<int64_t>(-dy, 0, OH), r1 = std::clamp<int64_t>(IH - dy, r0, OH);
+  const int64_t qa = std::clamp<int64_t>(std::max(r0 * OW, -off), p0, end);
+  const int64_t qb = std::clamp<int64_t>(std::min(r1 * OW, IH * IW - off), qa, end);
+  if (qa > p0) put(dst, kidx, 0, qa - p0, nullptr, 0);
+  if (qb > qa) put(dst, kidx, qa - p0, qb - qa, xc + qa + off, 1);
+  if (end > qb) put(dst, kidx, qb - p0, end - qb, nullptr, 0);
+  // Columns ow with 0 <= ow + dx < IW; the copy filled the others from the neighbouring rows.
+  const int64_t c0 = std::clamp<int64_t>(-dx, 0, OW), c1 = std::clamp<int64_t>(IW - dx, c0, OW);
+  if (c0 == 0 && c1 == OW) return;
+  for (int64_t rs = qa / OW * OW; rs < qb; rs += OW) {
+    const int64_t a0 = std::max(rs, qa), a1 = std::min(rs + c0, qb);
+    if (a1 > a0) put(dst, kidx, a0 - p0, a1 - a0, nullptr, 0);
+    const int64_t b0 = std::max(rs + c1, qa), b1 = std::min(rs + OW, qb);
+    if (b1 > b0) put(dst, kidx, b0 - p0, b1 - b0, nullptr, 0);
+  }
+}
+
+/// 2-D (or 1-D) windows of stride 1 whose output rows are as wide as the input's (a "same" padded conv,
+/// 3x3 with pad 1 and the like): output pixel p of tap (kh, kw) reads input p + (kh*dh - ph)*IW + kw*dw - pw
+/// across row ends too, so a tap's row is one shifted copy of the plane. The row-by-row path took 16% of
+/// a 28x28, 128-channel 3x3 conv in short copies and 10% more in memmove and memset calls.
+bool shifted_plane(const Window& w) {
+  return w.in[0] == 1 && w.out[0] == 1 && w.k[0] == 1 && w.s[1] == 1 && w.s[2] == 1 && w.out[2] == w.in[2];
+}
+
+}  // namespace
+
+ORTKIT_OPS_CLONES_512 void im2col_kmajor(const Window& w, int64_t cg, const float* xg, int64_t p0,
+                                         int64_t rows, const ColDst& dst) {
+  const int64_t OW = w.out[2], oh_ow = w.out[1] * w.out[2], ihw = w.in[1] * w.in[2], sw = w.s[2];
+  if (shifted_plane(w)) {
+    int64_t kidx = 0;
+    for (int64_t c = 0; c < cg; ++c)
+      for (int64_t kh = 0; kh < w.k[1]; ++kh)
+        for (int64_t kw = 0; kw < w.k[2]; ++kw, ++kidx)
+          tap_shifted(w, xg + c * w.in_size(), p0, rows, kidx, kh * w.d[1] - w.pb[1], kw * w.d[2] - w.pb[2],
+                      dst);
+    return;
+  }
+  int64_t kidx = 0;
+  for (int64_t c = 0; c < cg; ++c) {
+    const float* xc = xg + c * w.in_size();
+    for (int64_t kd = 0; kd < w.k[0]; ++kd)
+      for (int64_t kh = 0; kh < w.k[1]; ++kh)
+        for (int64_t kw = 0; kw < w.k[2]; ++kw, ++kidx) {
+          const int64_t off = kw * w.d[2] - w.pb[2];  // iw = ow * sw + off
+          // Valid ow: 0 <= ow * sw + off < in_w.
+          const int64_t vlo = off >= 0 ? 0 : (-off + sw - 1) / sw;
+          const int64_t vhi = w.in[2] - 1 - off < 0 ? -1 : (w.in[2] - 1 - off) / sw;  // inclusive
+          // Runs of pixels along one output row; (od, oh, ow0) advance without divisions.
+          int64_t od = p0 / oh_ow, oh = (p0 / OW) % w.out[1], ow0 = p0 % OW;
+          for (int64_t p = p0; p < p0 + rows; ow0 = 0, oh = oh + 1 == w.out[1] ? 0 : oh + 1, od += oh == 0) {
+            const int64_t run = std::min(OW - ow0, p0 + rows - p);
+            const int64_t q = p - p0;
+            p += run;
+            const int64_t id = od * w.s[0] - w.pb[0] + kd * w.d[0];
+            const int64_t ih = oh * w.s[1] - w.pb[1] + kh * w.d[1];
+            if (id < 0 || id >= w.in[0] || ih < 0 || ih >= w.in[1]) {
+              put(dst, kidx, q, run, nullptr, 0);
+              continue;
+            }
+            const float* xr = xc + id * ihw + ih * w.in[2];
+            const int64_t a = std::clamp(vlo - ow0, int64_t{0}, run);
+            const int64_t b = std::clamp(vhi + 1 - ow0, a, run);
+            if (a > 0) put(dst, kidx, q, a, nullptr, 0);
+            if (b > a) put(dst, kidx, q + a, b - a, xr + (ow0 + a) * sw + off, sw);
+            if (run > b) put(dst, kidx, q + b, run - b, nullptr, 0);
+          }
+        }
+  }
+}
+
+}  // namespace ortkit::ops
