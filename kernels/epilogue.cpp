@@ -22,9 +22,10 @@ float apply_act(float v, Act act, float lo, float hi) {
 void store_tile_f32(const MicroTile& t, const float* acc, int acc_ld) {
   for (int r = 0; r < t.m; ++r) {
     float* c = t.c + r * t.ldc;
+    const float* ci = t.c_in ? t.c_in + r * t.ldc_in : c;
     for (int j = 0; j < t.n; ++j) {
       float v = acc[r * acc_ld + j];
-      if (t.accumulate) v += c[j];
+      if (t.accumulate) v += ci[j];
       if (t.bias) v += t.bias[j];
       c[j] = apply_act(v, t.act, t.clip_lo, t.clip_hi);
     }
@@ -44,7 +45,7 @@ void store_tile_i32(const MicroTile& t, const int32_t* acc, int acc_ld) {
       }
       float f = static_cast<float>(v) * t.col_scale[j];
       float* c = t.c + r * t.ldc + j;
-      if (t.accumulate) f += *c;
+      if (t.accumulate) f += t.c_in ? t.c_in[r * t.ldc_in + j] : *c;
       if (t.bias) f += t.bias[j];
       *c = apply_act(f, t.act, t.clip_lo, t.clip_hi);
     }

@@ -335,7 +335,9 @@ void run_tiles(const Job& j, const char* arows, int64_t row0, int64_t ap0, int64
       t.act = last ? j.ep.act : Act::none;
       t.clip_lo = j.ep.clip_lo;
       t.clip_hi = j.ep.clip_hi;
-      t.accumulate = first ? j.ep.accumulate : true;
+      // Epilogue::add: the first K block adds it where plain accumulation would add the old C.
+      const bool from_add = first && j.ep.add && !j.ep.accumulate && !j.c32;
+      t.accumulate = first ? j.ep.accumulate || from_add : true;
       if (is_int8) {
         t.col_offset = j.col_offset + c0;
         t.col_zp_neg = j.col_zp_neg ? j.col_zp_neg + c0 : nullptr;
@@ -379,11 +381,13 @@ void run_tiles(const Job& j, const char* arows, int64_t row0, int64_t ap0, int64
         } else if (tile_out) {
           t.c = tile;
           t.ldc = nr;
-          t.accumulate = false;
+          t.accumulate = from_add;
         } else {
           t.c = j.c + r0 * j.ldc + c0;
           t.ldc = j.ldc;
         }
+        t.c_in = from_add ? j.ep.add + r0 * j.ep.ld_add + c0 : nullptr;
+        t.ldc_in = j.ep.ld_add;
         kern.run(t);
         if (claimed) j.a_state[ap].store(2, std::memory_order_release);
         if (j.qout.enabled && last)
@@ -627,7 +631,8 @@ void gemm_f32(int64_t m, const float* a, int64_t lda, const PackedB& b, float* c
   if (b.k_ == 0) {  // empty sum: only the epilogue
     for (int64_t r = 0; r < m; ++r)
       for (int64_t n = 0; n < b.n_; ++n) {
-        float v = (ep.accumulate ? c[r * ldc + n] : 0.f) + (ep.bias ? ep.bias[n] : 0.f);
+        const float old = ep.accumulate ? c[r * ldc + n] : ep.add ? ep.add[r * ep.ld_add + n] : 0.f;
+        float v = old + (ep.bias ? ep.bias[n] : 0.f);
         c[r * ldc + n] = apply_act(v, ep.act, ep.clip_lo, ep.clip_hi);
       }
     return;

@@ -216,6 +216,7 @@ void q4_gemm_float(int64_t m, const float* a, int64_t lda, const Q4Weights& w, G
       pack_panels_float(w, q0, std::min(p1, q0 + chunk), kind, rows, packed);
       Epilogue e = ep;
       if (e.bias) e.bias += q0 * 32;
+      if (e.add) e.add += q0 * 32;
       gemm_f32(m, a, lda, packed, c + q0 * 32, ldc, e, Threading{});  // this thread's panels only
     }
   });

@@ -86,15 +86,16 @@ void arm64_store_tile_f32(const MicroTile& t, const float* acc, int acc_ld) {
   for (int r = 0; r < t.m; ++r) {
     const float* s = acc + r * acc_ld;
     float* c = t.c + r * t.ldc;
+    const float* ci = t.c_in ? t.c_in + r * t.ldc_in : c;
     int j = 0;
     for (; j + 4 <= t.n; j += 4) {
       float32x4_t v = vld1q_f32(s + j);
-      if (t.accumulate) v = vaddq_f32(v, vld1q_f32(c + j));
+      if (t.accumulate) v = vaddq_f32(v, vld1q_f32(ci + j));
       vst1q_f32(c + j, finish4(t, v, t.bias ? t.bias + j : nullptr));
     }
     if (j < t.n) {
       float v[4];
-      for (int i = 0; j + i < t.n; ++i) v[i] = t.accumulate ? s[j + i] + c[j + i] : s[j + i];
+      for (int i = 0; j + i < t.n; ++i) v[i] = t.accumulate ? s[j + i] + ci[j + i] : s[j + i];
       finish_tail(t, v, j, c + j);
     }
   }
@@ -104,6 +105,9 @@ void arm64_store_tile_i32(const MicroTile& t, const int32_t* acc, int acc_ld) {
   for (int r = 0; r < t.m; ++r) {
     const int32_t* s = acc + r * acc_ld;
     const int32_t rs = t.col_zp_neg ? t.row_sum[r] : 0;
+    const float* ci = t.c_in ? t.c_in + r * t.ldc_in
+                      : t.c  ? t.c + r * t.ldc
+                             : nullptr;  // fp32 accumulate source
     int j = 0;
     for (; j + 4 <= t.n; j += 4) {
       int32x4_t v = vaddq_s32(vld1q_s32(s + j), vld1q_s32(t.col_offset + j));
@@ -115,7 +119,7 @@ void arm64_store_tile_i32(const MicroTile& t, const int32_t* acc, int acc_ld) {
       }
       float* c = t.c + r * t.ldc + j;
       float32x4_t f = vmulq_f32(vcvtq_f32_s32(v), vld1q_f32(t.col_scale + j));
-      if (t.accumulate) f = vaddq_f32(f, vld1q_f32(c));
+      if (t.accumulate) f = vaddq_f32(f, vld1q_f32(ci + j));
       vst1q_f32(c, finish4(t, f, t.bias ? t.bias + j : nullptr));
     }
     if (j == t.n) continue;
@@ -130,7 +134,7 @@ void arm64_store_tile_i32(const MicroTile& t, const int32_t* acc, int acc_ld) {
         continue;
       }
       f[i] = static_cast<float>(v) * t.col_scale[jj];
-      if (t.accumulate) f[i] += t.c[r * t.ldc + jj];
+      if (t.accumulate) f[i] += ci[jj];
     }
     if (!t.c32) finish_tail(t, f, j, t.c + r * t.ldc + j);
   }

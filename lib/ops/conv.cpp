@@ -123,6 +123,27 @@ inline float act(float v, Act a, float lo, float hi) {
   }
 }
 
+/// y = act(y + z) over `rows` rows of `cols` values, both with row stride ld: the residual join of a
+/// packed-weights conv, done on each chunk as it is transposed into Y (still in cache) instead of in a
+/// pass over the whole output. Plain loops for none and relu (what residual joins have), so they vectorise;
+/// relu sends NaN to 0, as the Relu op and the GEMM epilogue do.
+ORTKIT_OPS_CLONES_512 void add_z_rows(float* y, const float* z, int64_t ld, int64_t rows, int64_t cols,
+                                      const kernels::Epilogue& ep) {
+  for (int64_t r = 0; r < rows; ++r) {
+    float* __restrict yr = y + r * ld;
+    const float* __restrict zr = z + r * ld;
+    if (ep.act == Act::none)
+      for (int64_t i = 0; i < cols; ++i) yr[i] += zr[i];
+    else if (ep.act == Act::relu)
+      for (int64_t i = 0; i < cols; ++i) {
+        const float v = yr[i] + zr[i];
+        yr[i] = v > 0.f ? v : 0.f;
+      }
+    else
+      for (int64_t i = 0; i < cols; ++i) yr[i] = act(yr[i] + zr[i], ep.act, ep.clip_lo, ep.clip_hi);
+  }
+}
+
 /// Clamp to [lo, hi] keeping NaN; written as x86 max/min semantics so GCC vectorises it to vmax/vmin.
 /// Output widths up to which the flat depthwise path replaces the row kernel. Measured on Zen 5 (1 thread,
 /// MobileNet shapes): stride 1 wins from 7x7 to 56x56 and ties at 112x112; stride 2 computes about
@@ -514,9 +535,11 @@ class ConvOp : public OpKernel {
     kernels::Epilogue ep = ep_;
     ep.bias = ctx.has_input(2) ? ctx.input(2).data_as<float>() : nullptr;
     const Tensor* z = has_z_ ? &ctx.input(3) : nullptr;
-    // Z is written into Y before the GEMM accumulates onto it (the direct form), or added afterwards.
-    const bool z_first = z && z_direct_ && direct_ && !depthwise_;
-    const bool z_late = z && !z_first;
+    // Z of Y's shape is read by the GEMM's epilogue (the direct form) or added as each chunk is transposed
+    // into Y (packed-weights forms); a Z that broadcasts, or a depthwise conv's, is added afterwards.
+    const bool z_fused = z && z_direct_ && !depthwise_;
+    const bool z_late = z && !z_fused;
+    const float* zf = z_fused ? z->data_as<float>() : nullptr;
     char* scratch = static_cast<char*>(ctx.scratch);
     float* y = z_direct_ ? ty.data_as<float>() : reinterpret_cast<float*>(scratch + conv_tmp_at_);
     kernels::Epilogue conv_ep = ep;
@@ -525,13 +548,12 @@ class ConvOp : public OpKernel {
       run_depthwise(tx.data_as<float>(), tw.data_as<float>(), conv_ep, y, ctx.threading,
                     reinterpret_cast<float*>(scratch));
     else if (direct_)
-      run_direct(tx.data_as<float>(), tw.data_as<float>(), z_first ? z->data_as<float>() : nullptr, conv_ep,
-                 y, ctx.threading);
+      run_direct(tx.data_as<float>(), tw.data_as<float>(), zf, conv_ep, y, ctx.threading);
     else if (wide_)
-      run_packed_weights_wide(tx.data_as<float>(), tw.data_as<float>(), conv_ep, y, ctx.threading,
+      run_packed_weights_wide(tx.data_as<float>(), tw.data_as<float>(), zf, conv_ep, y, ctx.threading,
                               reinterpret_cast<float*>(scratch));
     else
-      run_packed_weights(tx.data_as<float>(), tw.data_as<float>(), conv_ep, y, ctx.threading,
+      run_packed_weights(tx.data_as<float>(), tw.data_as<float>(), zf, conv_ep, y, ctx.threading,
                          reinterpret_cast<float*>(scratch));
     if (z_late) add_z(y, *z, ep, ty, ctx.threading);
   }
@@ -567,7 +589,10 @@ class ConvOp : public OpKernel {
       kernels::Epilogue e = ep;
       e.bias = nullptr;
       const float* bias = ep.bias && !aug ? ep.bias + g * mg_ : nullptr;
-      if (bias || z) {
+      if (z && !bias) {
+        e.add = z + plane;  // read in the GEMM's epilogue
+        e.ld_add = P;
+      } else if (bias || z) {
         seed_rows(yg, P, z ? z + plane : nullptr, bias, mg_, cols);
         e.accumulate = true;
       }
@@ -581,8 +606,8 @@ class ConvOp : public OpKernel {
 
   /// The packed-weights form (bf16, small images): weights prepacked as B, pixel-major col as A, the output
   /// chunk transposed into NCHW.
-  void run_packed_weights(const float* x, const float* wt, const kernels::Epilogue& ep, float* y,
-                          const kernels::Threading& th, float* scratch) {
+  void run_packed_weights(const float* x, const float* wt, const float* z, const kernels::Epilogue& ep,
+                          float* y, const kernels::Threading& th, float* scratch) {
     if (!const_weights_) pack(wt);
     const int64_t N = batch_, P = w_.out_size();
     const int64_t nchunks = (P + chunk_ - 1) / chunk_;
@@ -596,8 +621,11 @@ class ConvOp : public OpKernel {
       col_rows(x + (n * group_ + g) * cg_ * w_.in_size(), p0, rows, col, out + chunk_ * mg_);
       kernels::Epilogue e = ep;
       if (e.bias) e.bias += g * mg_;
+      if (z) e.act = Act::none;  // applied after Z
       kernels::gemm_f32(rows, col, kg_, packed_[g], out, mg_, e, tth);
-      transpose_block(out, mg_, y + (n * group_ + g) * mg_ * P + p0, P, rows, mg_);
+      const int64_t plane = (n * group_ + g) * mg_ * P + p0;
+      transpose_block(out, mg_, y + plane, P, rows, mg_);
+      if (z) add_z_rows(y + plane, z + plane, P, mg_, rows, ep);
     };
     // Enough independent chunks: one scratch slot per thread, single-threaded GEMMs inside.
     run_tasks(th, threads_, tasks, task);
@@ -605,8 +633,8 @@ class ConvOp : public OpKernel {
 
   /// The packed-weights form over a whole image at a time, for too few chunk tasks to fill the threads:
   /// im2col and both transposes split over pixel ranges, one GEMM of all pixels threaded inside.
-  void run_packed_weights_wide(const float* x, const float* wt, const kernels::Epilogue& ep, float* y,
-                               const kernels::Threading& th, float* scratch) {
+  void run_packed_weights_wide(const float* x, const float* wt, const float* z, const kernels::Epilogue& ep,
+                               float* y, const kernels::Threading& th, float* scratch) {
     if (!const_weights_) pack(wt);
     const int64_t P = w_.out_size();
     float* col = scratch;          // [P, Kg] pixel-major
@@ -621,10 +649,12 @@ class ConvOp : public OpKernel {
                      [&](int64_t b, int64_t e) { col_rows(xg, b, e - b, col + b * kg_, stage + b * kg_); });
       kernels::Epilogue e = ep;
       if (e.bias) e.bias += g * mg_;
+      if (z) e.act = Act::none;  // applied after Z
       kernels::gemm_f32(P, col, kg_, packed_[g], out, mg_, e, th);
       float* yg = y + ng * mg_ * P;
       parallel_range(th, P, grain, [&](int64_t b, int64_t en) {
         transpose_block(out + b * mg_, mg_, yg + b, P, en - b, mg_);
+        if (z) add_z_rows(yg + b, z + ng * mg_ * P + b, P, mg_, en - b, ep);
       });
     }
   }

@@ -170,13 +170,19 @@ TEST_CASE("every GEMM kernel is correct with the blocking of a tiny L2", "[kerne
       if (!runnable(*g)) continue;
       PackedB pb;
       pack_b(pb, kind, BDesc{b.data(), k, n, n, false}, g);
-      for (int mode = 0; mode < 4; ++mode) {
-        const bool thr = mode & 1, acc = mode & 2;
+      // mode 4 and 5: Epilogue::add (c_old as a separate operand) instead of accumulate.
+      for (int mode = 0; mode < 6; ++mode) {
+        const bool thr = mode & 1, acc = mode & 2, add = mode & 4;
         std::vector<float> c = c_old;
+        if (add) std::fill(c.begin(), c.end(), std::nanf(""));
         Epilogue ep;
         ep.bias = bias.data();
         ep.act = Act::relu;
         ep.accumulate = acc;
+        if (add) {
+          ep.add = c_old.data();
+          ep.ld_add = n;
+        }
         {
           CacheOverride tiny(16 << 10);
           gemm_f32(m, a.data(), k, pb, c.data(), n, ep, thr ? threaded : Threading{});
@@ -184,12 +190,12 @@ TEST_CASE("every GEMM kernel is correct with the blocking of a tiny L2", "[kerne
         const bool bf = kind == GemmKind::bf16;
         for (int64_t r = 0; r < m; ++r)
           for (int64_t j = 0; j < n; ++j) {
-            double s = (acc ? c_old[r * n + j] : 0.0) + bias[j];
+            double s = (acc || add ? c_old[r * n + j] : 0.0) + bias[j];
             for (int64_t kk = 0; kk < k; ++kk)
               s += bf ? double(bf16r(a[r * k + kk])) * bf16r(b[kk * n + j])
                       : double(a[r * k + kk]) * b[kk * n + j];
-            INFO(g->name << (thr ? " threaded" : "") << (acc ? " accumulate" : "") << " r=" << r
-                         << " c=" << j);
+            INFO(g->name << (thr ? " threaded" : "") << (acc ? " accumulate" : "") << (add ? " add" : "")
+                         << " r=" << r << " c=" << j);
             REQUIRE(std::abs(c[r * n + j] - std::max(0.0, s)) <= 1e-4);
           }
       }

@@ -79,8 +79,16 @@ void check_float_kernel(const GemmKernel& g, int64_t m, int64_t n, int64_t k, bo
   if (ep.accumulate)
     for (int64_t r = 0; r < m; ++r)
       for (int64_t j = 0; j < n; ++j) c[r * ldc + j] = c_old[r * n + j] = static_cast<float>(d(rng));
+  // ep.add non-null: an Epilogue::add operand with a row stride of its own, its own guard page.
+  const int64_t ld_add = n + 2;
+  Guarded<float> add(m * ld_add);
+  for (size_t i = 0; i < add.size(); ++i) add[i] = static_cast<float>(d(rng));
   Epilogue e = ep;
   if (e.bias) e.bias = bias.data();
+  if (e.add) {
+    e.add = add.data();
+    e.ld_add = ld_add;
+  }
 
   PackedB pb;
   pack_b(pb, g.kind, BDesc{b.data(), k, n, ldb, trans_b}, &g);
@@ -96,6 +104,7 @@ void check_float_kernel(const GemmKernel& g, int64_t m, int64_t n, int64_t k, bo
         s += bf16 ? double(bf16_round(av)) * bf16_round(bv) : double(av) * bv;
       }
       if (e.accumulate) s += c_old[r * n + j];
+      if (e.add) s += add[r * ld_add + j];
       if (e.bias) s += bias[j];
       const float want = apply_act(static_cast<float>(s), e.act, e.clip_lo, e.clip_hi);
       const float got = c[r * ldc + j];
@@ -173,6 +182,16 @@ TEST_CASE("every float kernel matches the oracle over the edge sweep", "[kernels
         ep.accumulate = true;
         check_float_kernel(*g, 3, 2 * g->nr + 1, 19, true, ep, false, rng);
         ep.accumulate = false;
+      }
+      // Epilogue::add (a conv's residual read by the epilogue): full and edge tiles, every activation
+      // path (registers or spilled), threads.
+      Epilogue add;
+      add.add = reinterpret_cast<const float*>(1);  // "use an add operand"
+      for (Act act : {Act::none, Act::relu, Act::gelu_erf}) {
+        add.act = act;
+        add.bias = act == Act::relu ? reinterpret_cast<const float*>(1) : nullptr;
+        check_float_kernel(*g, 2 * g->mr + 1, 2 * g->nr + 3, 29, false, add, act == Act::none, rng);
+        check_float_kernel(*g, 2, g->nr, 8, false, add, false, rng);
       }
       check_float_kernel(*g, 5 * g->mr + 2, 9 * g->nr + 5, 301, false, {}, true, rng);
       // Few rows, many columns: threads split N and share A (bf16 kernels that round their own A keep
@@ -266,6 +285,41 @@ TEST_CASE("panels written through pack_b_f32_rows equal pack_b's", "[kernels][ge
     PackedB pb;
     CHECK_THROWS(pack_b_f32_rows(pb, 4, 4, false, bf));
   }
+}
+
+// Epilogue::add on fp32 int8 output: relu(A*B dequantized + add), against the same call without it.
+TEST_CASE("int8 kernels add Epilogue::add before the activation", "[kernels][gemm][int8]") {
+  for (GemmKind kind : {GemmKind::u8s8, GemmKind::s8s8})
+    for (const GemmKernel* g : kernels_for(kind)) {
+      if (!sweep_this(*g)) continue;
+      std::mt19937 rng(5);
+      std::uniform_int_distribution<int> d(0, 255);
+      for (int64_t n : {int64_t{g->nr}, int64_t{2 * g->nr + 5}}) {
+        const int64_t m = g->mr + 2, k = 45, ld = n + 3;
+        std::vector<uint8_t> a(m * k);
+        std::vector<int8_t> b(k * n);
+        std::vector<float> add(m * ld);
+        for (auto& v : a) v = static_cast<uint8_t>(d(rng));
+        for (auto& v : b) v = static_cast<int8_t>(d(rng) - 128);
+        for (auto& v : add) v = static_cast<float>(d(rng) - 128);
+        const float scale = 0.01f;
+        PackedB pb;
+        pack_b_int8(pb, kind, BDesc{b.data(), k, n, n, false}, false, &scale, 1, nullptr, 0, g);
+        std::vector<float> plain(m * n), with(m * n);
+        const QuantA qa{0.02f, 3};
+        gemm_int8(m, a.data(), k, qa, pb, plain.data(), n, nullptr, 0, {}, {}, {});
+        Epilogue ep;
+        ep.add = add.data();
+        ep.ld_add = ld;
+        ep.act = Act::relu;
+        gemm_int8(m, a.data(), k, qa, pb, with.data(), n, nullptr, 0, ep, {}, {});
+        for (int64_t r = 0; r < m; ++r)
+          for (int64_t j = 0; j < n; ++j) {
+            INFO(g->name << " n=" << n << " r=" << r << " c=" << j);
+            REQUIRE(with[r * n + j] == std::max(0.f, plain[r * n + j] + add[r * ld + j]));
+          }
+      }
+    }
 }
 
 TEST_CASE("every int8 kernel is exact over the edge sweep", "[kernels][gemm][int8]") {

@@ -68,6 +68,7 @@ MicroTile columns(const MicroTile& t, int c0) {
   MicroTile s = t;
   s.n = t.n - c0;
   if (s.c) s.c += c0;
+  if (s.c_in) s.c_in += c0;
   if (s.c32) s.c32 += c0;
   if (s.bias) s.bias += c0;
   if (s.col_offset) s.col_offset += c0;
@@ -84,8 +85,9 @@ void store_f32_avx2(const MicroTile& t, const float* acc, int acc_ld) {
     const __m256 bias = t.bias ? _mm256_loadu_ps(t.bias + c0) : _mm256_setzero_ps();
     for (int r = 0; r < t.m; ++r) {
       float* c = t.c + r * t.ldc + c0;
+      const float* ci = t.c_in ? t.c_in + r * t.ldc_in + c0 : c;
       __m256 v = _mm256_loadu_ps(acc + r * acc_ld + c0);
-      if (t.accumulate) v = _mm256_add_ps(v, _mm256_loadu_ps(c));
+      if (t.accumulate) v = _mm256_add_ps(v, _mm256_loadu_ps(ci));
       _mm256_storeu_ps(c, act_ps(_mm256_add_ps(v, bias), t));
     }
   }
@@ -111,8 +113,9 @@ void store_i32_avx2(const MicroTile& t, const int32_t* acc, int acc_ld) {
         continue;
       }
       float* c = t.c + r * t.ldc + c0;
+      const float* ci = t.c_in ? t.c_in + r * t.ldc_in + c0 : c;
       __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(v), scale);
-      if (t.accumulate) f = _mm256_add_ps(f, _mm256_loadu_ps(c));
+      if (t.accumulate) f = _mm256_add_ps(f, _mm256_loadu_ps(ci));
       _mm256_storeu_ps(c, act_ps(_mm256_add_ps(f, bias), t));
     }
   }

@@ -75,8 +75,9 @@ void store_f32_avx512(const MicroTile& t, const float* acc, int acc_ld) {
     const __m512 bias = t.bias ? _mm512_maskz_loadu_ps(k, t.bias + c0) : _mm512_setzero_ps();
     for (int r = 0; r < t.m; ++r) {
       float* c = t.c + r * t.ldc + c0;
+      const float* ci = t.c_in ? t.c_in + r * t.ldc_in + c0 : c;
       __m512 v = _mm512_loadu_ps(acc + r * acc_ld + c0);
-      if (t.accumulate) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(k, c));  // same order as store_tile_f32
+      if (t.accumulate) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(k, ci));  // same order as store_tile_f32
       _mm512_mask_storeu_ps(c, k, act_ps(_mm512_add_ps(v, bias), t));
     }
   }
@@ -101,8 +102,9 @@ void store_i32_avx512(const MicroTile& t, const int32_t* acc, int acc_ld) {
         continue;
       }
       float* c = t.c + r * t.ldc + c0;
+      const float* ci = t.c_in ? t.c_in + r * t.ldc_in + c0 : c;
       __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(v), scale);
-      if (t.accumulate) f = _mm512_add_ps(f, _mm512_maskz_loadu_ps(k, c));
+      if (t.accumulate) f = _mm512_add_ps(f, _mm512_maskz_loadu_ps(k, ci));
       f = _mm512_add_ps(f, bias);
       _mm512_mask_storeu_ps(c, k, act_ps(f, t));
     }

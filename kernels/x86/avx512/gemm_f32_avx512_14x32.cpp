@@ -39,7 +39,7 @@ void tile(const MicroTile& t) {
 #pragma GCC unroll 14
   for (int r = 0; r < M; ++r) c0[r] = c1[r] = _mm512_setzero_ps();
   // C is read back at the end when accumulating (K blocks, Epilogue::accumulate): start fetching it now.
-  if (t.accumulate) fetch_c_tile<M>(t.c, t.ldc);
+  if (t.accumulate) fetch_c_tile<M>(t.c_in ? t.c_in : t.c, t.c_in ? t.ldc_in : t.ldc);
   // Few rows leave FMA latency exposed (2 chains per row); a second accumulator set on odd k hides it
   // (4 and 5 rows: 12% and 7% faster at 768x256 with it; 6 rows gain nothing).
   constexpr bool kSplit = M <= 5;
@@ -79,7 +79,8 @@ void tile(const MicroTile& t) {
   // (N = 1024, 3072): a column strip of C then falls in a few L1 and L2 sets and is evicted between
   // tiles. In process, 1 thread: +2.7% at 512x1024x1024, +5.1% at 128x3072x768, 0.4% (noise) at N = 768;
   // 128 or 256 steps ahead measured the same, 24 steps about half.
-  const int64_t c_fetch_at = !kSplit && !t.accumulate && t.kp > kCAhead ? t.kp - kCAhead : t.kp;
+  // With Epilogue::add (c_in) the tile reads c_in, fetched above, and still overwrites C.
+  const int64_t c_fetch_at = !kSplit && (!t.accumulate || t.c_in) && t.kp > kCAhead ? t.kp - kCAhead : t.kp;
 #pragma GCC unroll 2
   for (; k < c_fetch_at; ++k) body();
   if (c_fetch_at < t.kp) fetch_c_tile<M>(t.c, t.ldc);
@@ -96,8 +97,9 @@ void tile(const MicroTile& t) {
       float* c = t.c + r * t.ldc;
       __m512 v0 = c0[r], v1 = c1[r];
       if (t.accumulate) {
-        v0 = _mm512_add_ps(v0, _mm512_loadu_ps(c));
-        v1 = _mm512_add_ps(v1, _mm512_loadu_ps(c + 16));
+        const float* ci = t.c_in ? t.c_in + r * t.ldc_in : c;
+        v0 = _mm512_add_ps(v0, _mm512_loadu_ps(ci));
+        v1 = _mm512_add_ps(v1, _mm512_loadu_ps(ci + 16));
       }
       if (t.bias) {
         v0 = _mm512_add_ps(v0, bias0);

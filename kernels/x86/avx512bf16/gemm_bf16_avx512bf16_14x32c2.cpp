@@ -129,8 +129,9 @@ void tile(const MicroTile& t) {
       float* c = t.c + r * t.ldc;
       __m512 v0 = c0[r], v1 = c1[r];
       if (t.accumulate) {
-        v0 = _mm512_add_ps(v0, _mm512_loadu_ps(c));
-        v1 = _mm512_add_ps(v1, _mm512_loadu_ps(c + 16));
+        const float* ci = t.c_in ? t.c_in + r * t.ldc_in : c;
+        v0 = _mm512_add_ps(v0, _mm512_loadu_ps(ci));
+        v1 = _mm512_add_ps(v1, _mm512_loadu_ps(ci + 16));
       }
       if (t.bias) {
         v0 = _mm512_add_ps(v0, bias0);

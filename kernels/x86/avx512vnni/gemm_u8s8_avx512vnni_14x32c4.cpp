@@ -97,8 +97,9 @@ void tile(const MicroTile& t) {
       __m512 v0 = _mm512_mul_ps(_mm512_cvtepi32_ps(c0[r]), sc0);
       __m512 v1 = _mm512_mul_ps(_mm512_cvtepi32_ps(c1[r]), sc1);
       if (t.accumulate) {
-        v0 = _mm512_add_ps(v0, _mm512_loadu_ps(c));
-        v1 = _mm512_add_ps(v1, _mm512_loadu_ps(c + 16));
+        const float* ci = t.c_in ? t.c_in + r * t.ldc_in : c;
+        v0 = _mm512_add_ps(v0, _mm512_loadu_ps(ci));
+        v1 = _mm512_add_ps(v1, _mm512_loadu_ps(ci + 16));
       }
       if (t.bias) {
         v0 = _mm512_add_ps(v0, bias0);

@@ -34,6 +34,11 @@ struct Epilogue {
   float clip_lo = 0.f, clip_hi = 0.f;  ///< for Act::clip
   /// C = act(C_old + A*B + bias) instead of act(A*B + bias).
   bool accumulate = false;
+  /// With accumulate false: C = act(Add + A*B + bias), Add[r, n] = add[r * ld_add + n] (fp32 output only;
+  /// add may be C itself). A residual join read in the epilogue instead of seeded into C by a pass of its
+  /// own.
+  const float* add = nullptr;
+  int64_t ld_add = 0;
 };
 
 /// Scales and zero point of the int8 A operand (per tensor). B's are in PackedB.

@@ -45,6 +45,10 @@ struct MicroTile {
   Act act = Act::none;
   float clip_lo = 0.f, clip_hi = 0.f;
   bool accumulate = false;
+  /// fp32 C with accumulate: the values added are read from here (row stride ldc_in), not from C itself
+  /// (Epilogue::add); null means C.
+  const float* c_in = nullptr;
+  int64_t ldc_in = 0;
   // int8 only: value = col_scale[c] * (acc + col_offset[c] + row_sum[r] * col_zp_neg[c]) + bias[c]
   //   col_offset = -a_zp * colsum(B) + K * a_zp * b_zp  (int32, prepared by the driver)
   //   col_zp_neg = -b_zp per column, null when every b_zp is 0 (the common symmetric-weight case)
