@@ -23,26 +23,30 @@ inline void copy_run(float* __restrict d, const float* __restrict s, int64_t n, 
     for (int64_t i = 0; i < n; ++i) d[i] = s[i * stride];
 }
 
-/// n values of row k from column q: zeros when src is null, else src[i * stride]; split at panel edges.
+/// n values of row k from column q: zeros when src is null, else src[i * stride]; split at panel edges
+/// (one division per call: a run crosses into the next panel at its column 0).
 inline void put(const ColDst& d, int64_t k, int64_t q, int64_t n, const float* src, int64_t stride) {
-  while (n > 0) {
-    float* p;
-    int64_t len = n;
-    if (d.nr) {
-      const int64_t c = q % d.nr;
-      p = d.data + (q / d.nr) * d.panel_floats + k * d.nr + c;
-      len = std::min<int64_t>(n, d.nr - c);
-    } else {
-      p = d.data + k * d.ld + q;
-    }
+  auto fill = [&](float* p, int64_t len) {
     if (src) {
       copy_run(p, src, len, stride);
       src += len * stride;
     } else {
       for (int64_t i = 0; i < len; ++i) p[i] = 0.f;
     }
-    q += len;
+  };
+  if (!d.nr) {
+    fill(d.data + k * d.ld + q, n);
+    return;
+  }
+  const int64_t panel = q / d.nr;
+  int64_t c = q - panel * d.nr;
+  float* p = d.data + panel * d.panel_floats + k * d.nr + c;
+  while (n > 0) {
+    const int64_t len = std::min<int64_t>(n, d.nr - c);
+    fill(p, len);
     n -= len;
+    p += d.panel_floats - c;
+    c = 0;
   }
 }
 
