@@ -287,8 +287,9 @@ TEST_CASE("panels written through pack_b_f32_rows equal pack_b's", "[kernels][ge
   }
 }
 
-// Epilogue::add on fp32 int8 output: relu(A*B dequantized + add), against the same call without it.
-TEST_CASE("int8 kernels add Epilogue::add before the activation", "[kernels][gemm][int8]") {
+// Epilogue::add on fp32 int8 output: act(A*B dequantized + add), against the same call without it; full
+// tiles store from the registers, so this also checks their clip against the scalar one.
+TEST_CASE("int8 kernels add Epilogue::add before relu or clip", "[kernels][gemm][int8]") {
   for (GemmKind kind : {GemmKind::u8s8, GemmKind::s8s8})
     for (const GemmKernel* g : kernels_for(kind)) {
       if (!sweep_this(*g)) continue;
@@ -308,16 +309,22 @@ TEST_CASE("int8 kernels add Epilogue::add before the activation", "[kernels][gem
         std::vector<float> plain(m * n), with(m * n);
         const QuantA qa{0.02f, 3};
         gemm_int8(m, a.data(), k, qa, pb, plain.data(), n, nullptr, 0, {}, {}, {});
-        Epilogue ep;
-        ep.add = add.data();
-        ep.ld_add = ld;
-        ep.act = Act::relu;
-        gemm_int8(m, a.data(), k, qa, pb, with.data(), n, nullptr, 0, ep, {}, {});
-        for (int64_t r = 0; r < m; ++r)
-          for (int64_t j = 0; j < n; ++j) {
-            INFO(g->name << " n=" << n << " r=" << r << " c=" << j);
-            REQUIRE(with[r * n + j] == std::max(0.f, plain[r * n + j] + add[r * ld + j]));
-          }
+        for (Act act : {Act::relu, Act::clip}) {
+          Epilogue ep;
+          ep.add = add.data();
+          ep.ld_add = ld;
+          ep.act = act;
+          ep.clip_lo = -20.f;
+          ep.clip_hi = 30.f;
+          gemm_int8(m, a.data(), k, qa, pb, with.data(), n, nullptr, 0, ep, {}, {});
+          for (int64_t r = 0; r < m; ++r)
+            for (int64_t j = 0; j < n; ++j) {
+              INFO(g->name << " n=" << n << " r=" << r << " c=" << j << " act=" << int(act));
+              const float v = plain[r * n + j] + add[r * ld + j];
+              REQUIRE(with[r * n + j] ==
+                      (act == Act::relu ? std::max(0.f, v) : std::min(std::max(v, -20.f), 30.f)));
+            }
+        }
       }
     }
 }

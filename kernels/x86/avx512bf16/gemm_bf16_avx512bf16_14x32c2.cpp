@@ -119,11 +119,14 @@ void tile(const MicroTile& t) {
     for (; g < groups; ++g) body();
   }
   // Full-width tiles without a transcendental activation store straight from the registers (same
-  // operation order as store_tile_f32: acc, + old C, + bias, then relu).
-  if (t.n == kNR && (t.act == Act::none || t.act == Act::relu)) {
+  // operation order as store_tile_f32: acc, + old C, + bias, then relu or clip).
+  if (t.n == kNR && (t.act == Act::none || t.act == Act::relu || t.act == Act::clip)) {
     const __m512 bias0 = t.bias ? _mm512_loadu_ps(t.bias) : _mm512_setzero_ps();
     const __m512 bias1 = t.bias ? _mm512_loadu_ps(t.bias + 16) : _mm512_setzero_ps();
     const bool relu = t.act == Act::relu;  // max(NaN, 0) = 0 as in apply_act
+    // Clip as the SIMD epilogue's act_ps computes it, so that both store paths give the same bits.
+    const bool clip = t.act == Act::clip;
+    const __m512 lo = _mm512_set1_ps(t.clip_lo), hi = _mm512_set1_ps(t.clip_hi);
 #pragma GCC unroll 14
     for (int r = 0; r < M; ++r) {
       float* c = t.c + r * t.ldc;
@@ -140,6 +143,10 @@ void tile(const MicroTile& t) {
       if (relu) {
         v0 = _mm512_max_ps(v0, _mm512_setzero_ps());
         v1 = _mm512_max_ps(v1, _mm512_setzero_ps());
+      }
+      if (clip) {
+        v0 = _mm512_min_ps(_mm512_max_ps(v0, lo), hi);
+        v1 = _mm512_min_ps(_mm512_max_ps(v1, lo), hi);
       }
       _mm512_storeu_ps(c, v0);
       _mm512_storeu_ps(c + 16, v1);

@@ -36,7 +36,8 @@ void tile(const MicroTile& t) {
   // Full-width fp32 tiles with symmetric weights (no B zero point) and no transcendental activation
   // dequantize straight from the registers; their accumulators start at the column offsets (integer
   // adds: exact in any order), which leaves convert, scale and store per vector at the end.
-  const bool direct = t.n == kNR && !t.c32 && !t.col_zp_neg && (t.act == Act::none || t.act == Act::relu);
+  const bool direct = t.n == kNR && !t.c32 && !t.col_zp_neg &&
+                      (t.act == Act::none || t.act == Act::relu || t.act == Act::clip);
   const __m512i init0 = direct ? _mm512_loadu_si512(t.col_offset) : _mm512_setzero_si512();
   const __m512i init1 = direct ? _mm512_loadu_si512(t.col_offset + 16) : _mm512_setzero_si512();
   __m512i c0[M], c1[M];
@@ -91,6 +92,9 @@ void tile(const MicroTile& t) {
     const __m512 bias0 = t.bias ? _mm512_loadu_ps(t.bias) : _mm512_setzero_ps();
     const __m512 bias1 = t.bias ? _mm512_loadu_ps(t.bias + 16) : _mm512_setzero_ps();
     const bool relu = t.act == Act::relu;
+    // Clip as the SIMD epilogue's act_ps computes it, so that both store paths give the same bits.
+    const bool clip = t.act == Act::clip;
+    const __m512 lo = _mm512_set1_ps(t.clip_lo), hi = _mm512_set1_ps(t.clip_hi);
 #pragma GCC unroll 14
     for (int r = 0; r < M; ++r) {
       float* c = t.c + r * t.ldc;
@@ -108,6 +112,10 @@ void tile(const MicroTile& t) {
       if (relu) {
         v0 = _mm512_max_ps(v0, _mm512_setzero_ps());
         v1 = _mm512_max_ps(v1, _mm512_setzero_ps());
+      }
+      if (clip) {
+        v0 = _mm512_min_ps(_mm512_max_ps(v0, lo), hi);
+        v1 = _mm512_min_ps(_mm512_max_ps(v1, lo), hi);
       }
       _mm512_storeu_ps(c, v0);
       _mm512_storeu_ps(c + 16, v1);
