@@ -83,6 +83,11 @@ inline void copy_panel_row(float* row, const float* src, int64_t cols, int nr) {
   }
 }
 
+// The ones row of one panel (BDesc::ones_row): 1 in its cols valid columns, 0 in the padding.
+inline void ones_panel_row(float* row, int64_t cols, int nr) {
+  for (int c = 0; c < nr; ++c) row[c] = c < cols ? 1.f : 0.f;
+}
+
 // Panel j, group g, column c, depth i  ->  ((j * groups + g) * NR + c) * KR + i
 template <class D, class F>
 void pack_panels(D* dst, const PackedB& pb, F&& value) {
@@ -120,10 +125,7 @@ void pack_b(PackedB& out, GemmKind kind, const BDesc& b, const GemmKernel* kerne
       const int64_t cols = std::min<int64_t>(nr, b.n - j * nr);
       for (int64_t k = 0; k < b.k; ++k)
         copy_panel_row(d + (j * out.k_padded_ + k) * nr, src + k * b.ld + j * nr, cols, nr);
-      if (b.ones_row) {
-        float* row = d + (j * out.k_padded_ + b.k) * nr;
-        for (int c = 0; c < nr; ++c) row[c] = c < cols ? 1.f : 0.f;
-      }
+      if (b.ones_row) ones_panel_row(d + (j * out.k_padded_ + b.k) * nr, cols, nr);
     }
   } else if (kind == GemmKind::f32)
     pack_panels(static_cast<float*>(dst), out, [&](int64_t k, int64_t n) { return b_at<float>(b, k, n); });
@@ -144,11 +146,8 @@ PanelRows pack_b_f32_rows(PackedB& out, int64_t k, int64_t n, bool ones_row, con
   const int nr = kernel->nr;
   const int64_t pf = out.k_padded_ * nr;
   if (ones_row)
-    for (int64_t j = 0; j < out.n_panels_; ++j) {
-      float* row = d + j * pf + k * nr;
-      const int64_t cols = std::min<int64_t>(nr, n - j * nr);
-      for (int c = 0; c < nr; ++c) row[c] = c < cols ? 1.f : 0.f;
-    }
+    for (int64_t j = 0; j < out.n_panels_; ++j)
+      ones_panel_row(d + j * pf + k * nr, std::min<int64_t>(nr, n - j * nr), nr);
   if (const int64_t cols = n - (out.n_panels_ - 1) * nr; out.n_panels_ > 0 && cols < nr) {
     float* last = d + (out.n_panels_ - 1) * pf;
     for (int64_t i = 0; i < k; ++i) std::fill(last + i * nr + cols, last + (i + 1) * nr, 0.f);

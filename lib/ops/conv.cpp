@@ -10,9 +10,10 @@
 // with the weights read in place as the A operand and col as B, per chunk: im2col written straight into
 // the packed panels (conv_im2col.h), or for 1x1 stride-1 unpadded convs the input itself, packed. C is the
 // NCHW output itself, so no transpose follows. A constant bias is a last column of the weights over a packed
-// row of ones; a per-run bias and Z are written into Y first and the GEMM accumulates onto them; the
-// activation is in its epilogue. bf16 fast math (whose per-call packer would round every activation element
-// by element) and smaller images keep the weights prepacked once as B (the packed-weights form):
+// row of ones; a residual Z is read by the GEMM's epilogue (Epilogue::add), or, with a per-run bias, written
+// into Y with it first for the GEMM to accumulate onto; the activation is in its epilogue. bf16 fast math
+// (whose per-call packer would round every activation element by element) and smaller images keep the weights
+// prepacked once as B (the packed-weights form):
 //   Ybuf[P x Mg] = col[P x Kg] * Wg^T[Kg x Mg], then Ybuf transposed into NCHW.
 // Chunks of pixels bound the scratch and are the parallel tasks. Depthwise convs (one input and one
 // output channel per group) use a direct loop instead.
@@ -125,8 +126,8 @@ inline float act(float v, Act a, float lo, float hi) {
 
 /// y = act(y + z) over `rows` rows of `cols` values, both with row stride ld: the residual join of a
 /// packed-weights conv, done on each chunk as it is transposed into Y (still in cache) instead of in a
-/// pass over the whole output. Plain loops for none and relu (what residual joins have), so they vectorise;
-/// relu sends NaN to 0, as the Relu op and the GEMM epilogue do.
+/// pass over the whole output, and of a depthwise conv after it. Plain loops for none and relu (what residual
+/// joins have), so they vectorise; relu sends NaN to 0, as the Relu op and the GEMM epilogue do.
 ORTKIT_OPS_CLONES_512 void add_z_rows(float* y, const float* z, int64_t ld, int64_t rows, int64_t cols,
                                       const kernels::Epilogue& ep) {
   for (int64_t r = 0; r < rows; ++r) {
@@ -474,7 +475,9 @@ class ConvOp : public OpKernel {
                  w_.pb == std::array<int64_t, 3>{0, 0, 0} && w_.pe == std::array<int64_t, 3>{0, 0, 0};
     kind_ = ctx.float_gemm_kind();
     direct_ = pick_direct(kind_, w_.out_size());
-    // Floats per output pixel of a chunk: its col row, its output row and (im2col) its K-major staging.
+    // Floats per output pixel of a chunk: its col row, its output row and (im2col) its K-major staging. The
+    // direct form writes im2col straight into its packed chunk but keeps this budget, the chunk size
+    // measured.
     const int64_t per_row = kg_ + mg_ + (pointwise_ ? 0 : kg_);
     // Chunk tasks that leave threads idle switch to the wide path: one threaded GEMM over all pixels of
     // an image, which splits its M x N blocks over every thread (see pick_wide).
@@ -670,30 +673,19 @@ class ConvOp : public OpKernel {
     }
   }
 
-  /// Y = act(conv + Z): Z of the conv's shape, or (ortkit.FusedConv from a broadcasting Add) any shape
-  /// that broadcasts with it.
+  /// Y = act(conv + Z): Z of the conv's shape (conv is then Y itself), or (ortkit.FusedConv from a
+  /// broadcasting Add) any shape that broadcasts with it.
   void add_z(const float* conv, const Tensor& z, const kernels::Epilogue& ep, Tensor& ty,
              const kernels::Threading& th) const {
-    const Act a = ep.act;
-    const float lo = ep.clip_lo, hi = ep.clip_hi;
     if (z_direct_) {
       float* y = ty.data_as<float>();
       const float* zd = z.data_as<float>();
-      // Plain loops for the two activations a residual join has, so they vectorize. relu sends NaN to 0,
-      // as the Relu op and the GEMM epilogue do.
-      parallel_range(th, ty.numel(), 16384, [&](int64_t b, int64_t e) {
-        if (a == Act::none)
-          for (int64_t i = b; i < e; ++i) y[i] = conv[i] + zd[i];
-        else if (a == Act::relu)
-          for (int64_t i = b; i < e; ++i) {
-            const float v = conv[i] + zd[i];
-            y[i] = v > 0.f ? v : 0.f;
-          }
-        else
-          for (int64_t i = b; i < e; ++i) y[i] = act(conv[i] + zd[i], a, lo, hi);
-      });
+      parallel_range(th, ty.numel(), 16384,
+                     [&](int64_t b, int64_t e) { add_z_rows(y + b, zd + b, 0, 1, e - b, ep); });
       return;
     }
+    const Act a = ep.act;
+    const float lo = ep.clip_lo, hi = ep.clip_hi;
     const Tensor cv = Tensor::view(DType::f32, conv_shape_, const_cast<float*>(conv));
     broadcast_binary<float, float, float>(cv, z, ty, th,
                                           [a, lo, hi](float u, float v) { return act(u + v, a, lo, hi); });
