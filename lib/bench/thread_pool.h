@@ -1,6 +1,7 @@
 // The thread pool `ort-bench gemm` times kernels with: the engine's own pool (lib/runtime), so a GEMM
-// benchmark sees the same static partition, spin-then-sleep wake-up and join cost as a model run. A
-// mutex/condvar pool here used to charge every 2-thread call a futex wake-up the engine never pays.
+// benchmark sees the same partition (home ranges, taken over when a thread lags), spin-then-sleep wake-up and
+// join cost as a model run. A mutex/condvar pool here used to charge every 2-thread call a futex wake-up the
+// engine never pays.
 #pragma once
 #include <cstdint>
 

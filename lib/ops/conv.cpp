@@ -643,7 +643,7 @@ class ConvOp : public OpKernel {
     float* col = scratch;          // [P, Kg] pixel-major
     float* out = col + P * kg_;    // [P, Mg]
     float* stage = out + P * mg_;  // K-major im2col of each pixel range, [Kg, range] at range start * Kg
-    // Ranges of at least 8 pixels, one per thread: im2col rows shorter than that cost more than they copy.
+    // Ranges of at least 8 pixels: im2col rows shorter than that cost more than they copy.
     const int64_t grain = 8;
     for (int64_t ng = 0; ng < batch_ * group_; ++ng) {
       const int64_t g = ng % group_;

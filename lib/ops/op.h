@@ -31,6 +31,7 @@
 #include "ortkit/error.h"
 #include "ortkit/kernels/gemm.h"
 #include "ortkit/kernels/registry.h"
+#include "ortkit/kernels/work_claims.h"
 #include "ortkit/session.h"
 #include "ortkit/tensor.h"
 
@@ -232,13 +233,14 @@ void parallel_for(const kernels::Threading& th, int64_t n, F&& f) {
       const_cast<void*>(static_cast<const void*>(&f)));
 }
 
-/// Split [0, total) into at most th.threads contiguous chunks of at least `grain` items and run
-/// f(begin, end) on each in parallel. Small ranges run on the caller in one piece.
+/// Split [0, total) into contiguous chunks of at least `grain` items, up to 4 per thread, and run
+/// f(begin, end) on each in parallel. Small ranges run on the caller in one piece. Several chunks per
+/// thread let the pool hand a lagging thread's chunks to the others.
 template <class F>
 void parallel_range(const kernels::Threading& th, int64_t total, int64_t grain, F&& f) {
   if (total <= 0) return;
   if (grain < 1) grain = 1;
-  int64_t chunks = std::min<int64_t>(th.threads, (total + grain - 1) / grain);
+  int64_t chunks = std::min<int64_t>(int64_t{4} * th.threads, (total + grain - 1) / grain);
   if (!th.parallel_for || chunks <= 1) {
     f(int64_t{0}, total);
     return;
@@ -248,14 +250,18 @@ void parallel_range(const kernels::Threading& th, int64_t total, int64_t grain, 
   parallel_for(th, chunks, [&](int64_t c) { f(c * per, std::min(total, (c + 1) * per)); });
 }
 
-/// Independent tasks with per-thread scratch: when there are at least `slots` (> 1) tasks, thread s of
-/// `slots` runs a contiguous share as task(t, s, single-threaded Threading), so s indexes its scratch
-/// slot; otherwise the tasks run one by one on the caller as task(t, 0, th), threading inside.
+/// Independent tasks with per-thread scratch: when there are at least `slots` (> 1) tasks, slot s of
+/// `slots` runs task(t, s, single-threaded Threading) for its contiguous share of the tasks, then for
+/// tasks left in the other shares (a lagging thread's work is taken over, kernels/work_claims.h); s
+/// indexes its scratch slot. Otherwise the tasks run one by one on the caller as task(t, 0, th),
+/// threading inside.
 template <class F>
 void run_tasks(const kernels::Threading& th, int64_t slots, int64_t tasks, F&& task) {
   if (tasks >= slots && slots > 1) {
+    kernels::WorkClaims claims;
+    claims.split(tasks, static_cast<int>(slots), tasks);  // one task per claim: tasks are coarse
     parallel_for(th, slots, [&](int64_t s) {
-      for (int64_t t = tasks * s / slots; t < tasks * (s + 1) / slots; ++t) task(t, s, kernels::Threading{});
+      claims.run(static_cast<int>(s), [&](int64_t t) { task(t, s, kernels::Threading{}); });
     });
   } else {
     for (int64_t t = 0; t < tasks; ++t) task(t, int64_t{0}, th);

@@ -51,7 +51,7 @@ ThreadPool::ThreadPool(int threads, bool pin) : threads_(threads) {
 
 ThreadPool::~ThreadPool() {
   stop_.store(true);
-  epoch_.fetch_add(1);
+  epoch_.fetch_add(2);  // stays odd: no job, but every waiting worker sees a change
   epoch_.notify_all();
   for (auto& w : workers_) w.join();
   if (topology_) hwloc_topology_destroy(static_cast<hwloc_topology_t>(topology_));
@@ -65,23 +65,28 @@ kernels::Threading ThreadPool::threading() {
   return th;
 }
 
-void ThreadPool::run_block(int t) {
-  const int64_t begin = n_ * t / threads_, end = n_ * (t + 1) / threads_;
+// Thread t's share of the open job: its home range first, then what is left of the others (unless run_each).
+void ThreadPool::run_claims(int t) {
+  const bool was_in_task = t_in_pool_task;
   t_in_pool_task = true;
-  try {
-    for (int64_t i = begin; i < end; ++i) task_(ctx_, i);
-  } catch (...) {
-    std::lock_guard<std::mutex> lk(error_mu_);
-    if (!error_) error_ = std::current_exception();
+  int cursor = 0, range = 0;
+  int64_t b = 0, e = 0;
+  while (claims_.claim(t, cursor, range, b, e)) {
+    try {
+      for (int64_t i = b; i < e; ++i) task_(ctx_, i);
+    } catch (...) {
+      std::lock_guard<std::mutex> lk(error_mu_);
+      if (!error_) error_ = std::current_exception();
+    }
   }
-  t_in_pool_task = false;
+  t_in_pool_task = was_in_task;
 }
 
 void ThreadPool::worker(int t) {
   if (topology_) {
     if (!pin_to_core(static_cast<hwloc_topology_t>(topology_), t)) pinned_ = false;
   }
-  uint64_t seen = 0;
+  uint64_t seen = 1;
   for (;;) {
     uint64_t e = epoch_.load(std::memory_order_acquire);
     for (int spin = 0; e == seen && spin < kSpinIterations; ++spin) {
@@ -94,8 +99,13 @@ void ThreadPool::worker(int t) {
     }
     seen = e;
     if (stop_.load()) return;
-    run_block(t);
-    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) pending_.notify_one();
+    if (e & 1) continue;  // a job that closed before this worker saw it open
+    // Announce, then check the job is still open: the caller closes the epoch before it waits for
+    // active_ to drain, so either it sees this worker or this worker sees the job closed (both
+    // seq_cst), and a job's fields are never read after the caller has moved on.
+    active_.fetch_add(1);
+    if (epoch_.load() == e) run_claims(t);
+    if (active_.fetch_sub(1) == 1) active_.notify_one();
   }
 }
 
@@ -107,23 +117,51 @@ void ThreadPool::parallel_for(int64_t n, void (*task)(void*, int64_t), void* ctx
     for (int64_t i = 0; i < n; ++i) task(ctx, i);
     return;
   }
-  n_ = n;
+  run_job(n, true, task, ctx);
+}
+
+void ThreadPool::run_each(void (*fn)(void*, int), void* ctx) {
+  struct Each {
+    void (*fn)(void*, int);
+    void* ctx;
+  } each{fn, ctx};
+  auto one = [](void* c, int64_t i) {
+    auto& e = *static_cast<Each*>(c);
+    e.fn(e.ctx, static_cast<int>(i));
+  };
+  std::unique_lock<std::mutex> lk(submit_, std::defer_lock);
+  if (threads_ == 1 || t_in_pool_task || !lk.try_lock()) {
+    for (int t = 0; t < threads_; ++t) one(&each, t);
+    return;
+  }
+  run_job(threads_, false, one, &each);
+}
+
+// With submit_ held: publish the job, run thread 0's share, close the job and wait for the workers in it.
+void ThreadPool::run_job(int64_t n, bool steal, void (*task)(void*, int64_t), void* ctx) {
+  claims_.split(n, threads_, 8, steal);
   task_ = task;
   ctx_ = ctx;
   error_ = nullptr;
-  pending_.store(threads_ - 1, std::memory_order_release);
-  epoch_.fetch_add(1, std::memory_order_acq_rel);
+  const uint64_t open = epoch_.load(std::memory_order_relaxed) + 1;
+  epoch_.store(open, std::memory_order_release);
   epoch_.notify_all();
-  run_block(0);
-  // Wait for the workers: spin first (blocks are balanced), then sleep.
-  int p = pending_.load(std::memory_order_acquire);
-  for (int spin = 0; p != 0 && spin < kSpinIterations * 10; ++spin) {
-    cpu_relax();
-    p = pending_.load(std::memory_order_acquire);
+  run_claims(0);
+  if (!steal) {
+    // Every home range must be run by its own thread: wait until each has been claimed.
+    for (int spin = 0; !claims_.all_claimed(); ++spin)
+      if (spin >= kSpinIterations) std::this_thread::yield();
   }
-  while (p != 0) {
-    pending_.wait(p, std::memory_order_acquire);
-    p = pending_.load(std::memory_order_acquire);
+  // Every index has been claimed; close the job and wait out the workers still running a claim.
+  epoch_.store(open + 1);
+  int a = active_.load();
+  for (int spin = 0; a != 0 && spin < kSpinIterations * 10; ++spin) {
+    cpu_relax();
+    a = active_.load();
+  }
+  while (a != 0) {
+    active_.wait(a);
+    a = active_.load();
   }
   if (error_) std::rethrow_exception(error_);
 }
