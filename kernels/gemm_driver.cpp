@@ -3,9 +3,10 @@
 //      (GemmKernel::a_rows) read the caller's A in place, or rows converted into a buffer when A needs
 //      bf16 rounding, int8 sign flips, quantization, K padding or a stride that aliases in L1 (bf16
 //      kernels with GemmKernel::a_from_f32 round their rows themselves, behind the arithmetic);
-//   2. cut the (A panel x B panel) grid into one rectangle per thread, of near equal area, since the
-//      pool splits work statically; a rectangle walks its M blocks, and within one its B panels (outer)
-//      and A panels (inner), so one B micro-panel is reused against the whole A block held in L2;
+//   2. cut the (A panel x B panel) grid into one rectangle per thread, of near equal area; a rectangle
+//      walks its M blocks, and within one its B panels (outer) and A panels (inner), so one B
+//      micro-panel is reused against the whole A block held in L2. The walk is cut into ~8 units that a
+//      thread done with its own rectangle takes over from a lagging one (run_rect);
 //   3. float kinds split K only past micro-panels of 3/8 of the L2 (partial sums through C, see run_tiles);
 //      the blocking comes from the detected cache sizes (cache_info.h).
 // It also prepares the int8 zero-point / scale vectors. Kernels only see MicroTile (registry.h).
@@ -26,6 +27,7 @@
 #include "ortkit/kernels/epilogue.h"
 #include "ortkit/kernels/quantize.h"
 #include "ortkit/kernels/registry.h"
+#include "ortkit/kernels/work_claims.h"
 
 namespace ortkit::kernels {
 
@@ -77,6 +79,7 @@ struct Job {
   // pool runs the tasks one after another.
   bool a_shared = false;
   std::atomic<int>* a_state = nullptr;
+  mutable WorkClaims claims;  // phase 2 units, one home range per rectangle
   const char* arows = nullptr;
   char* abuf = nullptr;
   int64_t a_block_bytes = 0;  // a_fused: one rectangle's slice of abuf (mc rows)
@@ -311,8 +314,10 @@ void prep_task(void* ctx, int64_t i) {
 // activation. int8 never takes this path (its panels are 4x smaller, and exact int32 partial sums would
 // need an int32 C).
 // Row kernels find row r at arows + (r - row0) * a_ld elements.
+// round_first: the A panels [ap0, ap1) may not be rounded yet where this thread reads them (a_fused), so
+// the first B panel rounds them (or, with a_shared, claims or waits for each).
 void run_tiles(const Job& j, const char* arows, int64_t row0, int64_t ap0, int64_t ap1, int64_t p0,
-               int64_t p1, int64_t share) {
+               int64_t p1, int64_t share, bool round_first) {
   const GemmKernel& kern = *j.kern;
   const PackedB& b = *j.b;
   const int mr = kern.mr, nr = kern.nr;
@@ -345,7 +350,7 @@ void run_tiles(const Job& j, const char* arows, int64_t row0, int64_t ap0, int64
       }
       // A shared rounding: the first B panel starts at this rectangle's own share of the A panels.
       const int64_t span = ap1 - ap0;
-      const int64_t rot = j.a_shared && p == p0 ? span * share / j.tn : 0;
+      const int64_t rot = j.a_shared && round_first && p == p0 ? span * share / j.tn : 0;
       for (int64_t i = 0; i < span; ++i) {
         const int64_t ap = ap0 + (i + rot) % span;
         const int64_t r0 = j.panel_start(mr, ap);
@@ -355,7 +360,7 @@ void run_tiles(const Job& j, const char* arows, int64_t row0, int64_t ap0, int64
           t.lda = j.a_ld;
           // single K block: a_fused requires kc == kp. With a_shared, a thread has claimed or waited
           // for every panel of the block by the end of its first B panel, so later panels skip the state.
-          bool round_here = j.a_fused && p == p0;
+          bool round_here = j.a_fused && round_first && p == p0;
           if (j.a_shared && round_here) {
             std::atomic<int>& st = j.a_state[ap];
             int expect = 0;
@@ -397,20 +402,57 @@ void run_tiles(const Job& j, const char* arows, int64_t row0, int64_t ap0, int64
   }
 }
 
-// Phase 2 task t: thread t's rectangle of the (A panel x B panel) grid, M block by M block.
-void run_rect(void* ctx, int64_t t) {
-  const Job& j = *static_cast<const Job*>(ctx);
+// Phase 2 is cut into units: rectangle t (of tm x tn) holds, M block by M block, its B panels in a few
+// chunks. Task t runs rectangle t's units in that order, then takes units left in the other rectangles
+// (work_claims.h), so a thread whose core is shared, or that woke late, does not set the pace.
+struct RectGeometry {
+  int64_t a_lo, a_hi, b_lo, b_hi, chunks, width, units;
+};
+
+RectGeometry rect_geometry(const Job& j, int64_t t) {
+  RectGeometry g;
   const int64_t n_panels = j.b->n_panels_;
   const int64_t tr = t / j.tn, tc = t % j.tn;
-  const int64_t a_lo = j.a_panels * tr / j.tm, a_hi = j.a_panels * (tr + 1) / j.tm;
-  const int64_t b_lo = n_panels * tc / j.tn, b_hi = n_panels * (tc + 1) / j.tn;
+  g.a_lo = j.a_panels * tr / j.tm;
+  g.a_hi = j.a_panels * (tr + 1) / j.tm;
+  g.b_lo = n_panels * tc / j.tn;
+  g.b_hi = n_panels * (tc + 1) / j.tn;
   const int64_t step = j.mc / j.kern->mr;
-  for (int64_t ap = a_lo; ap < a_hi; ap += step) {
-    if (j.a_fused && !j.a_shared)
-      run_tiles(j, j.abuf + t * j.a_block_bytes, j.panel_start(j.kern->mr, ap), ap, std::min(a_hi, ap + step),
-                b_lo, b_hi, tc);
-    else
-      run_tiles(j, j.arows, 0, ap, std::min(a_hi, ap + step), b_lo, b_hi, tc);
+  const int64_t blocks = (g.a_hi - g.a_lo + step - 1) / step;
+  const int64_t panels = g.b_hi - g.b_lo;
+  // About 8 units per rectangle: a lagging thread's last eighth can move. Units only split the loop
+  // over B panels, so each runs the same tile order a whole rectangle would. One rectangle (one
+  // thread) has nobody to hand work to: one unit per M block.
+  const int64_t want = j.tm * j.tn > 1 ? 8 : 1;
+  g.chunks =
+      std::max<int64_t>(1, std::min<int64_t>(panels, (want + blocks - 1) / std::max<int64_t>(1, blocks)));
+  g.width = (panels + g.chunks - 1) / std::max<int64_t>(1, g.chunks);
+  g.chunks = panels > 0 ? (panels + g.width - 1) / g.width : 0;
+  g.units = blocks * g.chunks;
+  return g;
+}
+
+void run_rect(void* ctx, int64_t s) {
+  const Job& j = *static_cast<const Job*>(ctx);
+  const int64_t step = j.mc / j.kern->mr;
+  // The A panels this task last rounded (or saw rounded): its own abuf slice holds them (a_fused
+  // without a_shared), or they are ready in the shared buffer.
+  int64_t ready_ap = -1;
+  int cursor = 0, r = 0;
+  int64_t u0 = 0, u1 = 0;
+  while (j.claims.claim(static_cast<int>(s), cursor, r, u0, u1)) {
+    const RectGeometry g = rect_geometry(j, r);
+    for (int64_t u = u0; u < u1; ++u) {
+      const int64_t ap = g.a_lo + u / g.chunks * step, ap_end = std::min(g.a_hi, ap + step);
+      const int64_t p = g.b_lo + u % g.chunks * g.width, p_end = std::min(g.b_hi, p + g.width);
+      const bool round_first = ready_ap != ap;
+      if (j.a_fused && !j.a_shared)
+        run_tiles(j, j.abuf + s * j.a_block_bytes, j.panel_start(j.kern->mr, ap), ap, ap_end, p, p_end,
+                  s % j.tn, round_first);
+      else
+        run_tiles(j, j.arows, 0, ap, ap_end, p, p_end, s % j.tn, round_first);
+      ready_ap = ap;
+    }
   }
 }
 
@@ -426,7 +468,8 @@ int64_t min_block_panels(const Job& j) {
 }
 
 // How many A-panel groups (tm) and B-panel groups (tn) to cut the grid into for `threads`: the
-// smallest largest rectangle wins (the static split waits for the slowest thread), then fewer
+// smallest largest rectangle wins (threads take over only a lagging thread's units, not a share of a
+// lopsided split's), then fewer
 // rectangles, then fewer A groups (threads sharing A read less than threads sharing B).
 void choose_split(Job& j, int threads) {
   const int64_t ap = j.a_panels, bp = j.b->n_panels_;
@@ -562,8 +605,11 @@ void run_job(Job& j, const Threading& th) {
     for (int64_t i = 0; i < j.a_panels; ++i) new (j.a_state + i) std::atomic<int>(0);
   }
 
-  // Phase 2: one rectangle of C per thread.
+  // Phase 2: one rectangle of C per thread, in units other threads can take over.
   const int64_t rects = j.tm * j.tn;
+  j.claims.reset(static_cast<int>(rects));
+  for (int64_t t = 0; t < rects; ++t)
+    j.claims.set_range(static_cast<int>(t), 0, rect_geometry(j, t).units, 1);
   if (rects > 1)
     th.parallel_for(th.pool, rects, run_rect, &j);
   else

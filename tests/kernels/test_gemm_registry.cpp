@@ -465,6 +465,73 @@ TEST_CASE("dynamic u8 quantization fused into packing follows DynamicQuantizeLin
     }
 }
 
+// Threads take over each other's units (work_claims.h): a schedule that runs task 0 to the end before
+// any other task starts must find C complete when task 0 returns, equal bit for bit to one thread's C,
+// in every split the driver picks (N split with bf16 A rounded once for all, M split, K blocks).
+struct TakeoverCheck {
+  const std::vector<float>* want = nullptr;
+  const std::vector<float>* got = nullptr;
+  bool complete_after_first = false;
+};
+TakeoverCheck g_takeover;
+
+void first_task_then_rest(void*, int64_t n, void (*task)(void*, int64_t), void* ctx) {
+  task(ctx, 0);
+  g_takeover.complete_after_first = std::memcmp(g_takeover.got->data(), g_takeover.want->data(),
+                                                g_takeover.want->size() * sizeof(float)) == 0;
+  for (int64_t i = 1; i < n; ++i) task(ctx, i);
+}
+
+TEST_CASE("the first task takes over the other threads' units: C is complete when it returns",
+          "[kernels][gemm]") {
+  struct Shape {
+    int64_t m, k;
+  };
+  for (GemmKind kind : {GemmKind::f32, GemmKind::bf16, GemmKind::u8s8})
+    for (const GemmKernel* g : kernels_for(kind)) {
+      if (!sweep_this(*g)) continue;
+      // 47 rows (a balanced tail), 300 rows (several A panels per thread), K long enough for the float
+      // kinds' K blocks.
+      for (Shape sh : {Shape{47, 300}, Shape{300, 160}, Shape{20, 3100}}) {
+        const int64_t m = sh.m, k = sh.k, n = 9 * g->nr + 7;
+        std::mt19937 rng(static_cast<unsigned>(m + k));
+        std::vector<float> want(m * n), got(m * n);
+        PackedB pb;
+        std::vector<float> af(m * k);
+        std::vector<uint8_t> a8(m * k);
+        if (kind == GemmKind::u8s8) {
+          std::uniform_int_distribution<int> d(0, 255);
+          for (auto& v : a8) v = static_cast<uint8_t>(d(rng));
+          std::vector<int8_t> b(k * n);
+          for (auto& v : b) v = static_cast<int8_t>(d(rng) - 128);
+          std::vector<float> bscale(n, 0.01f);
+          pack_b_int8(pb, kind, BDesc{b.data(), k, n, n, false}, false, bscale.data(), n, nullptr, 0, g);
+        } else {
+          std::uniform_real_distribution<float> d(-1.f, 1.f);
+          for (auto& v : af) v = d(rng);
+          std::vector<float> b(k * n);
+          for (auto& v : b) v = d(rng);
+          pack_b(pb, kind, BDesc{b.data(), k, n, n, false}, g);
+        }
+        auto run = [&](std::vector<float>& c, const Threading& th) {
+          std::fill(c.begin(), c.end(), std::nanf(""));
+          if (kind == GemmKind::u8s8)
+            gemm_int8(m, a8.data(), k, QuantA{0.05f, 7}, pb, c.data(), n, nullptr, 0, {}, {}, th);
+          else
+            gemm_f32(m, af.data(), k, pb, c.data(), n, {}, th);
+        };
+        run(want, Threading{});
+        g_takeover = {&want, &got, false};
+        for (int threads : {2, 3, 4}) {
+          run(got, Threading{first_task_then_rest, nullptr, threads});
+          INFO(g->name << " m=" << m << " k=" << k << " threads=" << threads);
+          CHECK(g_takeover.complete_after_first);
+          REQUIRE(std::memcmp(got.data(), want.data(), want.size() * sizeof(float)) == 0);
+        }
+      }
+    }
+}
+
 TEST_CASE("dispatch honours ORTKIT_MAX_ISA and pins, and explains rejections", "[kernels][dispatch]") {
   for (GemmKind kind : {GemmKind::f32, GemmKind::bf16, GemmKind::u8s8, GemmKind::s8s8}) {
     const auto& table = kernels_for(kind);
