@@ -348,9 +348,10 @@ void run_tiles(const Job& j, const char* arows, int64_t row0, int64_t ap0, int64
         t.col_zp_neg = j.col_zp_neg ? j.col_zp_neg + c0 : nullptr;
         t.col_scale = j.col_scale + c0;
       }
+      const bool round_panel = j.a_fused && round_first && p == p0;
       // A shared rounding: the first B panel starts at this rectangle's own share of the A panels.
       const int64_t span = ap1 - ap0;
-      const int64_t rot = j.a_shared && round_first && p == p0 ? span * share / j.tn : 0;
+      const int64_t rot = j.a_shared && round_panel ? span * share / j.tn : 0;
       for (int64_t i = 0; i < span; ++i) {
         const int64_t ap = ap0 + (i + rot) % span;
         const int64_t r0 = j.panel_start(mr, ap);
@@ -360,7 +361,7 @@ void run_tiles(const Job& j, const char* arows, int64_t row0, int64_t ap0, int64
           t.lda = j.a_ld;
           // single K block: a_fused requires kc == kp. With a_shared, a thread has claimed or waited
           // for every panel of the block by the end of its first B panel, so later panels skip the state.
-          bool round_here = j.a_fused && round_first && p == p0;
+          bool round_here = round_panel;
           if (j.a_shared && round_here) {
             std::atomic<int>& st = j.a_state[ap];
             int expect = 0;

@@ -44,7 +44,6 @@ class WorkClaims {
       set_range(r, b, e, (e - b) / std::max<int64_t>(1, batches));
     }
   }
-  int ranges() const { return n_; }
 
   /// The next batch for the task whose home range is `home`: [begin, end) of range `range`. `cursor`
   /// starts at 0 and is kept by the task between calls. False once every range is empty.
