@@ -33,7 +33,8 @@ namespace ortkit::kernels {
 
 namespace {
 
-enum class ASrc : uint8_t { f32, f32_to_bf16, u8, s8, f32_to_u8 };
+// bf16: A given as bf16 bits (gemm_bf16), read as it is.
+enum class ASrc : uint8_t { f32, f32_to_bf16, bf16, u8, s8, f32_to_u8 };
 
 struct Job {
   const GemmKernel* kern = nullptr;
@@ -134,6 +135,7 @@ const void* source_row(const Job& j, int64_t row, void* tmp, int32_t* sum) {
   const int64_t k = j.b->k_;
   switch (j.src) {
     case ASrc::f32: return static_cast<const float*>(j.a) + row * j.lda;
+    case ASrc::bf16: return static_cast<const uint16_t*>(j.a) + row * j.lda;
     case ASrc::f32_to_bf16: {
       const float* s = static_cast<const float*>(j.a) + row * j.lda;
       uint16_t* d = static_cast<uint16_t*>(tmp);
@@ -254,8 +256,9 @@ void prep_row(const Job& j, int64_t r) {
   int32_t sum = 0;
   switch (j.src) {
     case ASrc::f32:
-      std::memcpy(dst, static_cast<const float*>(j.a) + r * j.lda, static_cast<size_t>(k) * 4);
-      std::memset(dst + k * 4, 0, static_cast<size_t>(kp - k) * 4);
+    case ASrc::bf16:
+      std::memcpy(dst, static_cast<const char*>(j.a) + r * j.lda * static_cast<int64_t>(esz), k * esz);
+      std::memset(dst + k * esz, 0, static_cast<size_t>(kp - k) * esz);
       return;
     case ASrc::f32_to_bf16:
     case ASrc::u8:
@@ -555,7 +558,7 @@ void run_job(Job& j, const Threading& th) {
     j.rows = true;
     // A row stride that is a multiple of 4 KiB puts all 14 rows of a tile in one L1 set (12 ways): such
     // an A is copied to a padded stride, as is any A the kernel cannot read as it is.
-    const int64_t src_esz = j.src == ASrc::u8 || j.src == ASrc::s8 ? 1 : 4;
+    const int64_t src_esz = j.src == ASrc::u8 || j.src == ASrc::s8 ? 1 : j.src == ASrc::bf16 ? 2 : 4;
     const bool aliases = j.m > 1 && (j.lda * src_esz) % 4096 == 0;
     // Buffered rows hold whole 64-byte lines (a fused kernel writes A in 64-byte chunks); a stride that
     // is a multiple of 4 KiB gets one more line.
@@ -661,20 +664,12 @@ void prepare_int8(Job& j, int32_t za, float sa) {
 
 }  // namespace
 
-void gemm_f32(int64_t m, const float* a, int64_t lda, const PackedB& b, float* c, int64_t ldc,
-              const Epilogue& ep, const Threading& th) {
-  check_b(b, false);
+namespace {
+
+// C = epilogue(A * B) for the float kinds, A given as `src`.
+void gemm_float(int64_t m, const void* a, int64_t lda, ASrc src, const PackedB& b, float* c, int64_t ldc,
+                const Epilogue& ep, const Threading& th) {
   if (m <= 0 || b.n_ <= 0) return;
-  Job j;
-  j.kern = b.kernel_;
-  j.b = &b;
-  j.m = m;
-  j.a = a;
-  j.lda = lda;
-  j.src = b.kind_ == GemmKind::bf16 ? ASrc::f32_to_bf16 : ASrc::f32;
-  j.c = c;
-  j.ldc = ldc;
-  j.ep = ep;
   if (b.k_ == 0) {  // empty sum: only the epilogue
     for (int64_t r = 0; r < m; ++r)
       for (int64_t n = 0; n < b.n_; ++n) {
@@ -684,7 +679,32 @@ void gemm_f32(int64_t m, const float* a, int64_t lda, const PackedB& b, float* c
       }
     return;
   }
+  Job j;
+  j.kern = b.kernel_;
+  j.b = &b;
+  j.m = m;
+  j.a = a;
+  j.lda = lda;
+  j.src = src;
+  j.c = c;
+  j.ldc = ldc;
+  j.ep = ep;
   run_job(j, th);
+}
+
+}  // namespace
+
+void gemm_f32(int64_t m, const float* a, int64_t lda, const PackedB& b, float* c, int64_t ldc,
+              const Epilogue& ep, const Threading& th) {
+  check_b(b, false);
+  gemm_float(m, a, lda, b.kind_ == GemmKind::bf16 ? ASrc::f32_to_bf16 : ASrc::f32, b, c, ldc, ep, th);
+}
+
+void gemm_bf16(int64_t m, const uint16_t* a, int64_t lda, const PackedB& b, float* c, int64_t ldc,
+               const Epilogue& ep, const Threading& th) {
+  check_b(b, false);
+  if (b.kind_ != GemmKind::bf16) throw std::invalid_argument("gemm_bf16: B must be packed as bf16");
+  gemm_float(m, a, lda, ASrc::bf16, b, c, ldc, ep, th);
 }
 
 void gemm_int8(int64_t m, const void* a, int64_t lda, const QuantA& qa, const PackedB& b, float* c,

@@ -28,7 +28,10 @@ Command add_gemm_command(CLI::App& parent) {
   c.app->add_option("--n", args->n, "columns of B and C");
   c.app->add_option("--k", args->k, "inner dimension");
   c.app->add_option("--shape", args->shapes, "MxNxK, repeatable or comma separated")->delimiter(',');
-  c.app->add_option("--precision", args->precisions, "fp32, bf16, int8 (comma separated)")->delimiter(',');
+  c.app
+      ->add_option("--precision", args->precisions,
+                   "fp32, bf16, bf16a (A already bf16), int8 (comma separated)")
+      ->delimiter(',');
   c.app->add_option("--threads", args->threads, "thread counts (comma separated)")->delimiter(',');
   c.app->add_option("--repeats", args->repeats, "timed samples per point (median reported)");
   c.app->add_option("--clock", args->clock,

@@ -15,6 +15,7 @@
 #include "bench/thread_pool.h"
 #include "ortkit/cpuinfo.h"
 #include "ortkit/error.h"
+#include "ortkit/kernels/epilogue.h"  // f32_to_bf16
 #include "ortkit/kernels/gemm.h"
 #include "ortkit/kernels/peak.h"
 #include "ortkit/kernels/registry.h"
@@ -58,9 +59,9 @@ double thread_cpu_now() {
 
 k::GemmKind kind_of(const std::string& p) {
   if (p == "fp32" || p == "f32") return k::GemmKind::f32;
-  if (p == "bf16") return k::GemmKind::bf16;
+  if (p == "bf16" || p == "bf16a") return k::GemmKind::bf16;
   if (p == "int8" || p == "u8s8") return k::GemmKind::u8s8;
-  throw Error("unknown precision '" + p + "': expected fp32, bf16 or int8", "--precision");
+  throw Error("unknown precision '" + p + "': expected fp32, bf16, bf16a or int8", "--precision");
 }
 
 // Read bandwidth over `bytes` split across the pool's threads: the best of a few passes lasting >= 20 ms.
@@ -124,12 +125,12 @@ double pool_peak(BenchPool& pool, const k::PeakProbe& probe, double seconds, boo
 // scripts/peer_gemm. malloc's 16-byte alignment split every kernel's 128-byte row of C across three
 // cache lines, two of them shared with the neighbouring tile: a cost no model run pays.
 struct Operands {
-  Tensor a;  // u8 for u8s8, else f32
+  Tensor a;  // u8 for u8s8, bf16 for bf16a (A given in bf16: gemm_bf16), else f32
   Tensor c;
   k::PackedB b;
 };
 
-Operands make_operands(const GemmShape& s, k::GemmKind kind) {
+Operands make_operands(const GemmShape& s, k::GemmKind kind, bool a_bf16) {
   Operands o;
   std::mt19937 rng(1234);
   std::uniform_real_distribution<float> d(-1.f, 1.f);
@@ -149,6 +150,12 @@ Operands make_operands(const GemmShape& s, k::GemmKind kind) {
     std::vector<float> b(s.k * s.n);
     for (auto& v : b) v = d(rng);
     k::pack_b(o.b, kind, k::BDesc{b.data(), s.k, s.n, s.n, false});
+    if (a_bf16) {
+      Tensor a16(DType::bf16, {s.m, s.k});
+      uint16_t* p = a16.data_as<uint16_t>();
+      for (int64_t i = 0; i < a16.numel(); ++i) p[i] = k::f32_to_bf16(a[i]);
+      o.a = std::move(a16);
+    }
   }
   return o;
 }
@@ -157,6 +164,8 @@ void call_gemm(Operands& o, const GemmShape& s, k::GemmKind kind, const k::Threa
   if (kind == k::GemmKind::u8s8)
     k::gemm_int8(s.m, o.a.data_as<uint8_t>(), s.k, k::QuantA{0.02f, 3}, o.b, o.c.data_as<float>(), s.n,
                  nullptr, 0, {}, {}, th);
+  else if (o.a.dtype() == DType::bf16)
+    k::gemm_bf16(s.m, o.a.data_as<uint16_t>(), s.k, o.b, o.c.data_as<float>(), s.n, {}, th);
   else
     k::gemm_f32(s.m, o.a.data_as<float>(), s.k, o.b, o.c.data_as<float>(), s.n, {}, th);
 }
@@ -198,7 +207,7 @@ std::vector<GemmBenchResult> run_gemm_bench(const GemmBenchOptions& opt, std::os
   for (const GemmShape& s : opt.shapes) {
     for (const std::string& prec : opt.precisions) {
       const k::GemmKind kind = kind_of(prec);
-      Operands o = make_operands(s, kind);
+      Operands o = make_operands(s, kind, prec == "bf16a");
       const k::GemmKernel& kern = *o.b.kernel();
       for (int t : opt.threads) {
         BenchPool& pool = pool_for(t);

@@ -26,7 +26,8 @@ GemmShape parse_gemm_shape(const std::string& s);
 
 struct GemmBenchOptions {
   std::vector<GemmShape> shapes;
-  std::vector<std::string> precisions = {"fp32"};  ///< fp32, bf16, int8 (u8 x s8, fp32 output)
+  /// fp32, bf16 (fp32 A rounded by the GEMM), bf16a (A given in bf16: gemm_bf16), int8 (u8 x s8, fp32 out)
+  std::vector<std::string> precisions = {"fp32"};
   std::vector<int> threads = {1};
   int repeats = 11;
   double sample_seconds = 0.02;           ///< minimum duration of one sample

@@ -3,7 +3,8 @@
 # back, in alternating order, so both see the same machine state; then one markdown table of medians over
 # rounds (ours vs peak vs oneDNN).
 # Usage: scripts/peer_gemm/ab.sh OUT_DIR [ROUNDS=3] [CLOCK=cpu] [THREADS=1,2] [shapes...]
-# bf16 is compared twice: with oneDNN given bf16 A, and given fp32 A (reorder + matmul, the same work).
+# bf16 (ours rounds fp32 A) is compared twice: with oneDNN given bf16 A, and given fp32 A (reorder + matmul,
+# the same work); bf16a (ours given bf16 A) with oneDNN given bf16 A (the same inputs).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -19,7 +20,7 @@ for r in $(seq 1 "$rounds"); do
   for s in "${shapes[@]}"; do
     for t in ${threads//,/ }; do
       ours() {
-        "$bench" gemm --shape "$s" --precision fp32,bf16,int8 --threads "$t" --repeats 7 --clock "$clock" \
+        "$bench" gemm --shape "$s" --precision fp32,bf16,bf16a,int8 --threads "$t" --repeats 7 --clock "$clock" \
           --csv "$out/ours_${s}_t${t}_r${r}.csv" > /dev/null 2>&1
       }
       # Passive OpenMP threads sleep between calls: right for the CPU clock on a loaded box (spinning

@@ -33,23 +33,27 @@ def paired_ratio(key, lib):
     ones jump between two levels), so a ratio of two medians can pair a fast round with a slow one.
     With 4+ rounds the quartiles of those per-round ratios follow in brackets: a cell whose lower quartile
     is above 1 is a lead, one whose upper quartile is below 1 a loss, anything else parity."""
-    r = [g / peers_r[(lib,) + kr] for kr, g in ours_r.items() if kr[:5] == key and peers_r.get((lib,) + kr, 0) > 0]
+    pk = lambda kr: (lib,) + kr[:3] + (peer_prec(kr[3]),) + kr[4:]
+    r = [g / peers_r[pk(kr)] for kr, g in ours_r.items() if kr[:5] == key and peers_r.get(pk(kr), 0) > 0]
     if len(r) < 4:
         return f"{med(r):.2f}x"
     q1, _, q3 = statistics.quantiles(r, n=4)
     verdicts[(f"{key[3]} vs {lib}", "lead" if q1 > 1 else "loss" if q3 < 1 else "parity")] += 1
     return f"{med(r):.2f}x [{q1:.2f}-{q3:.2f}]"
 
-peer_lib = {"fp32": "onednn_sgemm", "bf16": "onednn_matmul", "int8": "onednn_matmul"}
-# bf16 also against oneDNN given fp32 A (reorder to bf16 + matmul): the work ortkit's bf16 does.
+peer_lib = {"fp32": "onednn_sgemm", "bf16": "onednn_matmul", "bf16a": "onednn_matmul", "int8": "onednn_matmul"}
+# bf16 (ours rounds fp32 A) also against oneDNN given fp32 A (reorder to bf16 + matmul): the same work.
+# bf16a (ours given bf16 A, gemm_bf16) against oneDNN given bf16 A: the same inputs.
+def peer_prec(prec):
+    return "bf16" if prec == "bf16a" else prec
 print(f"| M x N x K | prec | thr | kernel | ours GOP/s | % peak | oneDNN GOP/s | ours/oneDNN | oneDNN fp32 A | ours/that | OpenBLAS | B GB/s (mem GB/s) |")
 print("|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
-order = ["fp32", "bf16", "int8"]
+order = ["fp32", "bf16", "bf16a", "int8"]
 for key in sorted(ours, key=lambda k: (k[0] <= 16, -k[0] * k[1] * k[2], k[:3], order.index(k[3]) if k[3] in order else 9, k[4])):
     m, n, k, prec, t = key
     v = ours[key]
     g, pct = med([x[0] for x in v]), med([x[1] for x in v])
-    dn = med(peers.get((peer_lib[prec], m, n, k, prec, t), []))
+    dn = med(peers.get((peer_lib[prec], m, n, k, peer_prec(prec), t), []))
     ob = med(peers.get(("openblas_sgemm", m, n, k, prec, t), [])) if prec == "fp32" else float("nan")
     bw = f"{med([x[3] for x in v]):.0f} ({med([x[4] for x in v]):.0f})" if m <= 16 else ""
     ratio = paired_ratio(key, peer_lib[prec])

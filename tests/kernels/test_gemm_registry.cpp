@@ -210,6 +210,77 @@ TEST_CASE("every float kernel matches the oracle over the edge sweep", "[kernels
   }
 }
 
+namespace {
+
+// gemm_bf16 on bf16 A against gemm_f32 on the same values in fp32 (which rounds them itself, exactly):
+// the same kernel, blocking and order of sums, so C must match bit for bit, canaries included.
+void check_bf16_a(const GemmKernel& g, int64_t m, int64_t n, int64_t k, int64_t lda, const Epilogue& ep,
+                  bool threaded, std::mt19937& rng) {
+  std::normal_distribution<float> d(0.f, 1.f);
+  Guarded<uint16_t> a16((m - 1) * lda + k);  // the last row ends at the guard page
+  std::vector<float> a32((m - 1) * lda + k);
+  for (size_t i = 0; i < a16.size(); ++i) {
+    a16[i] = f32_to_bf16(d(rng));
+    a32[i] = bf16_to_f32(a16[i]);
+  }
+  std::vector<float> b(k * n), bias(n), c_old(m * n);
+  for (auto& x : b) x = d(rng);
+  for (auto& x : bias) x = d(rng);
+  for (auto& x : c_old) x = d(rng);
+  PackedB pb;
+  pack_b(pb, GemmKind::bf16, BDesc{b.data(), k, n, n, false}, &g);
+  Epilogue e = ep;
+  if (e.bias) e.bias = bias.data();
+  const int64_t ldc = n + 3;
+  std::vector<float> want(m * ldc, std::nanf("")), got(m * ldc, std::nanf(""));
+  if (e.accumulate)
+    for (int64_t r = 0; r < m; ++r)
+      for (int64_t j = 0; j < n; ++j) want[r * ldc + j] = got[r * ldc + j] = c_old[r * n + j];
+  Threading th;
+  if (threaded) th = Threading{thread_parallel_for, nullptr, 3};
+  gemm_f32(m, a32.data(), lda, pb, want.data(), ldc, e, th);
+  gemm_bf16(m, a16.data(), lda, pb, got.data(), ldc, e, th);
+  INFO(g.name << " m=" << m << " n=" << n << " k=" << k << " lda=" << lda << " threads=" << threaded);
+  REQUIRE(std::memcmp(want.data(), got.data(), want.size() * sizeof(float)) == 0);
+}
+
+}  // namespace
+
+TEST_CASE("gemm_bf16 on bf16 A equals gemm_f32 on the same values, bit for bit", "[kernels][gemm]") {
+  for (const GemmKernel* g : kernels_for(GemmKind::bf16)) {
+    if (!sweep_this(*g)) continue;
+    std::mt19937 rng(7);
+    for (int64_t m : {int64_t{1}, int64_t{g->mr}, int64_t{g->mr + 1}, int64_t{2 * g->mr + 3}})
+      for (int64_t n : {int64_t{1}, int64_t{g->nr + 1}, int64_t{3 * g->nr}})
+        for (int64_t k : {int64_t{1}, int64_t{2}, int64_t{7}, int64_t{64}, int64_t{131}}) {
+          check_bf16_a(*g, m, n, k, k, {}, false, rng);      // dense rows, read in place when k is even
+          check_bf16_a(*g, m, n, k, k + 5, {}, false, rng);  // an odd stride
+        }
+    Epilogue ep;
+    ep.bias = reinterpret_cast<const float*>(1);  // "use a bias"
+    ep.act = Act::gelu_erf;
+    check_bf16_a(*g, g->mr + 2, 2 * g->nr + 1, 40, 40, ep, false, rng);
+    ep.act = Act::relu;
+    ep.accumulate = true;
+    check_bf16_a(*g, 3, g->nr + 5, 33, 40, ep, true, rng);
+    // A 4 KiB row stride (2048 bf16), which row kernels copy to a padded stride; threads; a long K
+    // that float kinds split into blocks.
+    check_bf16_a(*g, g->mr + 3, g->nr + 1, 1000, 2048, {}, true, rng);
+    check_bf16_a(*g, 5 * g->mr + 2, 4 * g->nr + 1, 1100, 1100, {}, true, rng);
+  }
+  std::vector<int8_t> b8(4 * 4, 1);
+  PackedB int8;
+  const float one = 1.f;
+  pack_b_int8(int8, GemmKind::u8s8, BDesc{b8.data(), 4, 4, 4, false}, false, &one, 1, nullptr, 0);
+  std::vector<float> b32(4 * 4, 1.f);
+  PackedB f32;
+  pack_b(f32, GemmKind::f32, BDesc{b32.data(), 4, 4, 4, false});
+  std::vector<uint16_t> a(4 * 4, 0x3f80);
+  std::vector<float> c(4 * 4);
+  REQUIRE_THROWS_WITH(gemm_bf16(4, a.data(), 4, f32, c.data(), 4), "gemm_bf16: B must be packed as bf16");
+  REQUIRE_THROWS_AS(gemm_bf16(4, a.data(), 4, int8, c.data(), 4), std::invalid_argument);
+}
+
 TEST_CASE("a ones row under B adds A's column K to each row of C (a per-row bias)", "[kernels][gemm]") {
   for (GemmKind kind : {GemmKind::f32, GemmKind::bf16}) {
     for (const GemmKernel* g : kernels_for(kind)) {

@@ -36,14 +36,14 @@ TEST_CASE("the bench pool runs every index once on every thread count", "[bench]
 TEST_CASE("a tiny gemm benchmark reports throughput, peak and bandwidth", "[bench][gemm]") {
   GemmBenchOptions opt;
   opt.shapes = {parse_gemm_shape("3x40x50")};
-  opt.precisions = {"fp32", "bf16", "int8"};
+  opt.precisions = {"fp32", "bf16", "bf16a", "int8"};
   opt.threads = {1, 2};
   opt.repeats = 3;
   opt.sample_seconds = 0.001;
   opt.peak_seconds = 0.003;
   opt.dram_bytes = 1 << 20;
   const auto rs = run_gemm_bench(opt, nullptr);
-  REQUIRE(rs.size() == 6);
+  REQUIRE(rs.size() == 8);
   for (const auto& r : rs) {
     INFO(r.precision << " t=" << r.threads << " " << r.kernel);
     REQUIRE(r.gops > 0);
@@ -62,12 +62,14 @@ TEST_CASE("a tiny gemm benchmark reports throughput, peak and bandwidth", "[benc
     }
   }
   const auto j = nlohmann::json::parse(gemm_bench_json(opt, rs));
-  REQUIRE(j["results"].size() == 6);
+  REQUIRE(j["results"].size() == 8);
+  REQUIRE(j["results"][4]["precision"] == "bf16a");
+  REQUIRE(j["results"][4]["kernel"] == j["results"][2]["kernel"]);  // the same bf16 kernel, given bf16 A
   REQUIRE(j.contains("git_rev"));
   REQUIRE(j.contains("machine"));
   REQUIRE(j["settings"]["repeats"] == 3);
   const std::string csv = gemm_bench_csv(rs);
-  REQUIRE(std::count(csv.begin(), csv.end(), '\n') == 7);
+  REQUIRE(std::count(csv.begin(), csv.end(), '\n') == 9);
 
   opt.precisions = {"fp16"};
   REQUIRE_THROWS_AS(run_gemm_bench(opt, nullptr), ortkit::Error);

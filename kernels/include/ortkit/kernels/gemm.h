@@ -5,7 +5,8 @@
 // B is constant (weights), so it is packed once for the chosen kernel (PackedB) and reused by every call;
 // A is packed per call inside the driver. Kinds:
 //   f32   A f32,  B f32, C f32: exact fp32 FMA kernels.
-//   bf16  A f32 rounded to bf16 (nearest even) while packing, B packed as bf16, fp32 accumulation.
+//   bf16  A f32 rounded to bf16 (nearest even) while packing, or given as bf16 (gemm_bf16), B packed as
+//         bf16, fp32 accumulation.
 //   u8s8  A u8,   B s8, exact int32 accumulation; C f32 (dequantized in the epilogue) or raw int32.
 //   s8s8  A s8,   B s8, likewise (x86 runs it on u8s8 kernels through the +128 shift of A).
 // int8 with zero points:  C = a_scale * b_scale[n] * sum_k (A[m,k] - a_zp) * (B[k,n] - b_zp[n]) (+ bias)
@@ -134,6 +135,12 @@ void pack_b_int8(PackedB& out, GemmKind kind, const BDesc& b, bool b_is_unsigned
 /// C = epilogue(A * B), A fp32 row-major with stride lda. B packed as f32 or bf16.
 void gemm_f32(int64_t m, const float* a, int64_t lda, const PackedB& b, float* c, int64_t ldc,
               const Epilogue& ep = {}, const Threading& th = {});
+
+/// C = epilogue(A * B) with A already bf16 (bits, row-major, stride lda elements) and B packed as bf16:
+/// activations a model keeps in bf16, or one A rounded once (f32_to_bf16) for several GEMMs. The result
+/// equals gemm_f32 on the same B with A's values widened to fp32 (that call rounds them itself).
+void gemm_bf16(int64_t m, const uint16_t* a, int64_t lda, const PackedB& b, float* c, int64_t ldc,
+               const Epilogue& ep = {}, const Threading& th = {});
 
 /// Quantized GEMM, A u8 (kind u8s8) or s8 (kind s8s8) with stride lda.
 /// c != null: fp32 dequantized output with the epilogue. c32 != null: raw int32 sum of
