@@ -26,6 +26,7 @@
 #include "ops/broadcast.h"
 #include "ops/conv_im2col.h"
 #include "ops/conv_util.h"
+#include "ops/conv_winograd.h"
 #include "ops/fast_math.h"
 #include "ops/op_util.h"
 #include "ops/registry.h"
@@ -72,10 +73,11 @@ int64_t pick_chunk(int64_t pixels, int64_t floats_per_row, int64_t mr, int threa
 /// (faster at 64 channels x K 576, slower at 256 channels x K 64): mobilenet_v2 1 thread 9.5 -> 8.9 ms
 /// (fastest runs, medians of 7 interleaved rounds), resnet50 even (Zen 4). Turning it off where the
 /// channels exceed twice K gave resnet50 nothing and mobilenet_v2 its loss back.
-/// ORTKIT_CONV_FORM=direct, =packed or =wide forces a form (tests; experiments); null when unset.
+/// ORTKIT_CONV_FORM=direct, =packed, =wide or =winograd forces a form (tests; experiments); null when unset.
 const char* conv_form_override() {
   const char* f = std::getenv("ORTKIT_CONV_FORM");
-  return f && (std::strcmp(f, "direct") == 0 || std::strcmp(f, "packed") == 0 || std::strcmp(f, "wide") == 0)
+  return f && (std::strcmp(f, "direct") == 0 || std::strcmp(f, "packed") == 0 ||
+               std::strcmp(f, "wide") == 0 || std::strcmp(f, "winograd") == 0)
              ? f
              : nullptr;
 }
@@ -474,6 +476,19 @@ class ConvOp : public OpKernel {
     pointwise_ = w_.k_size() == 1 && w_.s == std::array<int64_t, 3>{1, 1, 1} &&
                  w_.pb == std::array<int64_t, 3>{0, 0, 0} && w_.pe == std::array<int64_t, 3>{0, 0, 0};
     kind_ = ctx.float_gemm_kind();
+    // Winograd F(2x2, 3x3) for fp32 3x3 stride-1 convs (conv_winograd.h), only where
+    // ORTKIT_CONV_FORM=winograd asks for it: 1.17-1.21x faster than the direct form on a lone 56x56
+    // 64-channel or 28x28 128-channel conv (1 thread, Zen 4), but even inside resnet50, where its transforms
+    // (~45% of its time, in row segments too short for full vectors) meet cold inputs. Not a default until
+    // the transforms are.
+    const char* forced = conv_form_override();
+    const Tensor* w_const = ctx.input(1).constant;
+    winograd_ = forced && std::strcmp(forced, "winograd") == 0 && !depthwise_ && group_ == 1 &&
+                kind_ == kernels::GemmKind::f32 && w_const && WinogradConv::applicable(w_);
+    if (winograd_) {
+      wino_.prepare(w_, cg_, mg_, w_const->data_as<float>(), threads_);
+      ctx.scratch_bytes = wino_.scratch_bytes();
+    }
     direct_ = pick_direct(kind_, w_.out_size());
     // Floats per output pixel of a chunk: its col row, its output row and (im2col) its K-major staging. The
     // direct form writes im2col straight into its packed chunk but keeps this budget, the chunk size
@@ -481,15 +496,15 @@ class ConvOp : public OpKernel {
     const int64_t per_row = kg_ + mg_ + (pointwise_ ? 0 : kg_);
     // Chunk tasks that leave threads idle switch to the wide path: one threaded GEMM over all pixels of
     // an image, which splits its M x N blocks over every thread (see pick_wide).
-    const char* forced = conv_form_override();
     wide_ = forced ? std::strcmp(forced, "wide") == 0 : false;
-    if (!depthwise_ && !forced && threads_ > 1) {
+    if (!depthwise_ && !winograd_ && !forced && threads_ > 1) {
       const kernels::GemmKernel* kn = kernels::dispatched(kind_);
       const int64_t c = pick_chunk(w_.out_size(), per_row, kn ? (direct_ ? kn->nr : kn->mr) : 1, threads_);
       wide_ = pick_wide(batch_ * group_ * ((w_.out_size() + c - 1) / c), threads_);
     }
-    if (wide_) direct_ = false;
-    if (!depthwise_) {
+    if (wide_ || winograd_) direct_ = false;
+    if (winograd_) wide_ = false;
+    if (!depthwise_ && !winograd_) {
       const kernels::GemmKernel* kn = kernels::dispatched(kind_);
       if (direct_) {
         // No scratch: im2col writes the packed chunk, a PackedB per slot.
@@ -522,7 +537,7 @@ class ConvOp : public OpKernel {
         }
       }
     }
-    if (!depthwise_)
+    if (!depthwise_ && !winograd_)
       ctx.scratch_bytes =
           static_cast<size_t>(std::max(threads_ * slot_floats_, wide_floats_)) * sizeof(float);
     // A Z that broadcasts is added after the conv, which then writes into scratch past the slots.
@@ -550,6 +565,9 @@ class ConvOp : public OpKernel {
     if (depthwise_)
       run_depthwise(tx.data_as<float>(), tw.data_as<float>(), conv_ep, y, ctx.threading,
                     reinterpret_cast<float*>(scratch));
+    else if (winograd_)
+      wino_.run(tx.data_as<float>(), batch_, conv_ep, zf, y, ctx.threading,
+                reinterpret_cast<float*>(scratch));
     else if (direct_)
       run_direct(tx.data_as<float>(), tw.data_as<float>(), zf, conv_ep, y, ctx.threading);
     else if (wide_)
@@ -564,7 +582,10 @@ class ConvOp : public OpKernel {
   std::vector<std::string> kernels_used() const override {
     if (depthwise_) return {"conv_depthwise_direct"};
     const kernels::GemmKernel* kn = kernels::dispatched(kind_);
-    return kn ? std::vector<std::string>{kn->name} : std::vector<std::string>{};
+    std::vector<std::string> k;
+    if (winograd_) k.push_back("conv_winograd_f2x3");
+    if (kn) k.push_back(kn->name);
+    return k;
   }
 
  private:
@@ -750,6 +771,8 @@ class ConvOp : public OpKernel {
   bool depthwise_ = false, pointwise_ = false;
   bool direct_ = false;  ///< the direct form (fp32 weights as A)
   bool wide_ = false;    ///< packed-weights form, one threaded GEMM per image (see pick_wide)
+  bool winograd_ = false;  ///< Winograd F(2x2, 3x3) (conv_winograd.h)
+  WinogradConv wino_;
   bool has_z_ = false, z_direct_ = true;
   Shape conv_shape_;  ///< the conv's own output shape when Z broadcasts to a larger one
   bool const_weights_ = false;

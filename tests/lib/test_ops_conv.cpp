@@ -1,7 +1,7 @@
 // Conv against a naive reference over the shapes the GEMM paths distinguish: im2col (pads, strides,
 // dilations), pointwise (no im2col), grouped, depthwise (direct loop), 1-D; both GEMM forms (weights as A
 // writing NCHW directly, or prepacked weights as B with a transpose, per chunk of pixels or, the wide path,
-// one threaded GEMM per image), forced through ORTKIT_CONV_FORM;
+// one threaded GEMM per image), Winograd F(2x2, 3x3) for 3x3 stride-1 convs, forced through ORTKIT_CONV_FORM;
 // constant (prepacked) and per-run weights; a thread pool; the fused activation forms and the fused
 // residual input Z. Pools: a thread-pool smoke test, and MaxPool Indices against a direct walk.
 #include <catch2/catch.hpp>
@@ -60,7 +60,7 @@ struct ConvForm {
   ConvForm& operator=(const ConvForm&) = delete;
 };
 
-constexpr const char* kForms[] = {"direct", "packed", "wide", ""};
+constexpr const char* kForms[] = {"direct", "packed", "wide", "winograd", ""};
 
 struct Case {
   const char* name;
@@ -132,6 +132,58 @@ TEST_CASE("Conv matches a naive reference on every path", "[ops][conv]") {
         const Tensor r = ref_conv(x, w, b.data_as<float>(), c.group, c.s, c.d, c.p);
         CHECK(max_abs_diff(y, r) < 1e-4f);
       }
+    }
+}
+
+TEST_CASE("Winograd F(2x2, 3x3) convs stay within a few ulp of the exact sum", "[ops][conv]") {
+  // Odd output sizes (a last tile row and column half outside), asymmetric pads, chunks that end
+  // mid-row (ORTKIT_WINOGRAD_TILES) and more chunks than threads; Z and an activation in the output
+  // transform. The bound is relative to the sum of |x * w| terms, as a reordered fp32 sum would be.
+  struct WCase {
+    const char* name;
+    Shape x, w;
+    std::array<int64_t, 4> p;
+    const char* tiles;
+  };
+  const WCase cases[] = {
+      {"56x56-like, 32 -> 24 channels", {1, 32, 17, 19}, {24, 32, 3, 3}, {1, 1, 1, 1}, ""},
+      {"asymmetric pads, chunks of 7 tiles", {2, 20, 13, 10}, {18, 20, 3, 3}, {0, 2, 1, 0}, "7"},
+      {"no pads, chunks of 33 tiles", {1, 17, 21, 21}, {16, 17, 3, 3}, {0, 0, 0, 0}, "33"},
+  };
+  const ConvForm forced("winograd");
+  for (const WCase& c : cases)
+    for (int variant = 0; variant < 3; ++variant) {
+      INFO(c.name << " variant " << variant);
+      if (*c.tiles) ::setenv("ORTKIT_WINOGRAD_TILES", c.tiles, 1);
+      const Tensor x = rnd(c.x, 41), w = rnd(c.w, 42), b = rnd({c.w[0]}, 43);
+      const Tensor r = ref_conv(x, w, b.data_as<float>(), 1, {1, 1}, {1, 1}, c.p);
+      const Tensor z = rnd(r.shape(), 44);
+      Attrs a;
+      a.set_ints("pads", {c.p[0], c.p[1], c.p[2], c.p[3]});
+      EvalOptions o;
+      o.constant_inputs = {1, 2};
+      if (variant > 0) o.threading = test_threads(variant == 1 ? 2 : 3);
+      Tensor y;
+      if (variant == 2) {
+        a.set_string("activation", "relu");
+        o.domain = "ortkit";
+        o.opset = 1;
+        y = eval_single("FusedConv", {x, w, b, z}, a, o)[0];
+      } else {
+        o.opset = 11;
+        y = eval_single("Conv", {x, w, b}, a, o)[0];
+      }
+      ::unsetenv("ORTKIT_WINOGRAD_TILES");
+      REQUIRE(y.shape() == r.shape());
+      // Each output sums Cin * 9 products of values in [-1, 1).
+      const float scale = static_cast<float>(c.w[1] * 9);
+      const float *py = y.data_as<float>(), *pr = r.data_as<float>(), *pz = z.data_as<float>();
+      float worst = 0.f;
+      for (int64_t i = 0; i < y.numel(); ++i) {
+        const float want = variant == 2 ? std::max(pr[i] + pz[i], 0.f) : pr[i];
+        worst = std::max(worst, std::fabs(py[i] - want));
+      }
+      CHECK(worst < 8e-7f * scale);
     }
 }
 

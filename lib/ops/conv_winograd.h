@@ -1,0 +1,51 @@
+// Winograd F(2x2, 3x3) for fp32 2-D convs with a 3x3 kernel, stride 1, dilation 1 and one group: each 2x2
+// tile of the output comes from a 4x4 patch of the input with 16 multiplies per (input, output) channel
+// pair instead of 36. Per chunk of tiles it runs 16 GEMMs, one per position xi of the transformed tile,
+//   M_xi[Cout x tiles] = U_xi[Cout x Cin] * V_xi[Cin x tiles]
+// with U = G g G^T (the weights, transformed once), V = B^T d B (the input patches, written straight into
+// the packed B panels) and Y = A^T M A, into which bias, residual Z and activation are folded as the tile
+// is written. The transforms only add, subtract and halve, so the result stays within a few ulp of the
+// direct sum (the test bounds it against a double-precision oracle). Conv runs it only when asked
+// (ORTKIT_CONV_FORM=winograd): see conv.cpp for what it measured.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "ops/conv_util.h"
+#include "ortkit/kernels/gemm.h"
+
+namespace ortkit::ops {
+
+class WinogradConv {
+ public:
+  /// Whether this form computes the window: 2-D (or 1-D lifted to 2-D by the window), 3x3, stride 1,
+  /// dilation 1.
+  static bool applicable(const Window& w);
+
+  /// weights: [cout, cin, 3, 3]; slots: how many tasks run at once (scratch slots).
+  void prepare(const Window& w, int64_t cin, int64_t cout, const float* weights, int slots);
+  /// Scratch run() needs, for all slots.
+  size_t scratch_bytes() const { return static_cast<size_t>(slots_ * slot_floats_) * sizeof(float); }
+  /// x: [batch, cin, H, W], y: [batch, cout, OH, OW]. ep: bias (cout values), activation; z: optional
+  /// residual of y's shape, added before the activation. scratch: scratch_bytes(), 64-byte aligned.
+  void run(const float* x, int64_t batch, const kernels::Epilogue& ep, const float* z, float* y,
+           const kernels::Threading& th, float* scratch);
+
+  int64_t tiles_per_chunk() const { return nt_; }
+
+ private:
+  void input_transform(const float* xn, int64_t t0, int64_t nt, int64_t slot, float* work);
+  void output_transform(const float* m, int64_t t0, int64_t nt, const kernels::Epilogue& ep, const float* zn,
+                        float* yn, float* work) const;
+
+  Window w_;
+  int64_t cin_ = 0, cout_ = 0;
+  int64_t th_ = 0, tw_ = 0;  // tiles down and across one image
+  int64_t nt_ = 0;           // tiles per chunk (a multiple of the kernel's NR where the image allows)
+  int64_t m_ld_ = 0;         // floats between the 16 M_xi of a chunk
+  int64_t slots_ = 1, slot_floats_ = 0;
+  std::vector<float> u_;                 // 16 matrices [cout x cin], the transformed weights
+  std::vector<kernels::PackedB> packs_;  // 16 per slot: V_xi of the slot's chunk
+};
+
+}  // namespace ortkit::ops
