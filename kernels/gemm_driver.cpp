@@ -666,6 +666,21 @@ void prepare_int8(Job& j, int32_t za, float sa) {
 
 namespace {
 
+// The fields every entry point sets; each then adds what its kind needs. (Job holds atomics: filled in
+// place, not returned.)
+void init_job(Job& j, const PackedB& b, int64_t m, const void* a, int64_t lda, ASrc src, float* c,
+              int64_t ldc, const Epilogue& ep) {
+  j.kern = b.kernel_;
+  j.b = &b;
+  j.m = m;
+  j.a = a;
+  j.lda = lda;
+  j.src = src;
+  j.c = c;
+  j.ldc = ldc;
+  j.ep = ep;
+}
+
 // C = epilogue(A * B) for the float kinds, A given as `src`.
 void gemm_float(int64_t m, const void* a, int64_t lda, ASrc src, const PackedB& b, float* c, int64_t ldc,
                 const Epilogue& ep, const Threading& th) {
@@ -680,15 +695,7 @@ void gemm_float(int64_t m, const void* a, int64_t lda, ASrc src, const PackedB& 
     return;
   }
   Job j;
-  j.kern = b.kernel_;
-  j.b = &b;
-  j.m = m;
-  j.a = a;
-  j.lda = lda;
-  j.src = src;
-  j.c = c;
-  j.ldc = ldc;
-  j.ep = ep;
+  init_job(j, b, m, a, lda, src, c, ldc, ep);
   run_job(j, th);
 }
 
@@ -712,14 +719,9 @@ void gemm_int8(int64_t m, const void* a, int64_t lda, const QuantA& qa, const Pa
                const Threading& th) {
   check_b(b, true);
   if (m <= 0 || b.n_ <= 0) return;
-  Job j;
-  j.kern = b.kernel_;
-  j.b = &b;
-  j.m = m;
-  j.a = a;
-  j.lda = lda;
   const bool a_signed = b.kind_ == GemmKind::s8s8;
-  j.src = a_signed ? ASrc::s8 : ASrc::u8;
+  Job j;
+  init_job(j, b, m, a, lda, a_signed ? ASrc::s8 : ASrc::u8, c, ldc, ep);
   int32_t za = qa.zero_point;
   if (a_signed && j.kern->a_shift_128) {  // s8 A on u8 hardware: A + 128, zero point + 128
     j.a_xor = 0x80;
@@ -729,11 +731,8 @@ void gemm_int8(int64_t m, const void* a, int64_t lda, const QuantA& qa, const Pa
     za -= 128;
   }
   j.a_packed_signed = j.a_xor ? !a_signed : a_signed;
-  j.c = c;
-  j.ldc = ldc;
   j.c32 = c32;
   j.ldc32 = ldc32;
-  j.ep = ep;
   j.qout = qout;
   if (j.qout.enabled) {
     if (!(j.qout.scale > 0.f) || !std::isfinite(j.qout.scale))
@@ -762,17 +761,9 @@ void gemm_f32_dynamic_u8(int64_t m, const float* a, int64_t lda, const PackedB& 
   if (qa_out) *qa_out = qa;
   if (m <= 0 || b.n_ <= 0) return;
   Job j;
-  j.kern = b.kernel_;
-  j.b = &b;
-  j.m = m;
-  j.a = a;
-  j.lda = lda;
-  j.src = ASrc::f32_to_u8;
+  init_job(j, b, m, a, lda, ASrc::f32_to_u8, c, ldc, ep);
   j.q_inv_scale = qa.scale == 0.f ? 0.f : 1.f / qa.scale;
   j.q_zp = qa.zero_point;
-  j.c = c;
-  j.ldc = ldc;
-  j.ep = ep;
   int32_t za = qa.zero_point;
   if (j.kern->a_u8_to_s8) {  // u8 A on s8 hardware, as in gemm_int8
     j.a_xor = 0x80;

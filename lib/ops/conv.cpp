@@ -117,15 +117,6 @@ ORTKIT_OPS_CLONES_512 void seed_rows(float* y, int64_t ld, const float* z, const
   }
 }
 
-inline float act(float v, Act a, float lo, float hi) {
-  switch (a) {
-    case Act::none: return v;
-    case Act::relu: return v > 0.f ? v : 0.f;
-    case Act::clip: return std::min(std::max(v, lo), hi);
-    default: return kernels::apply_act(v, a, lo, hi);
-  }
-}
-
 /// y = act(y + z) over `rows` rows of `cols` values, both with row stride ld: the residual join of a
 /// packed-weights conv, done on each chunk as it is transposed into Y (still in cache) instead of in a
 /// pass over the whole output, and of a depthwise conv after it. Plain loops for none and relu (what residual
@@ -143,7 +134,7 @@ ORTKIT_OPS_CLONES_512 void add_z_rows(float* y, const float* z, int64_t ld, int6
         yr[i] = v > 0.f ? v : 0.f;
       }
     else
-      for (int64_t i = 0; i < cols; ++i) yr[i] = act(yr[i] + zr[i], ep.act, ep.clip_lo, ep.clip_hi);
+      for (int64_t i = 0; i < cols; ++i) yr[i] = conv_act(yr[i] + zr[i], ep.act, ep.clip_lo, ep.clip_hi);
   }
 }
 
@@ -708,8 +699,8 @@ class ConvOp : public OpKernel {
     const Act a = ep.act;
     const float lo = ep.clip_lo, hi = ep.clip_hi;
     const Tensor cv = Tensor::view(DType::f32, conv_shape_, const_cast<float*>(conv));
-    broadcast_binary<float, float, float>(cv, z, ty, th,
-                                          [a, lo, hi](float u, float v) { return act(u + v, a, lo, hi); });
+    broadcast_binary<float, float, float>(
+        cv, z, ty, th, [a, lo, hi](float u, float v) { return conv_act(u + v, a, lo, hi); });
   }
 
   void pack(const float* w) {
@@ -741,7 +732,7 @@ class ConvOp : public OpKernel {
           dw_small_fill(p.x, w, dw_geo_, buf);
           dw_small_(p, dw_geo_, buf);
           if (!clamp && ep.act != Act::none)
-            for (int64_t i = 0; i < P; ++i) p.y[i] = act(p.y[i], ep.act, ep.clip_lo, ep.clip_hi);
+            for (int64_t i = 0; i < P; ++i) p.y[i] = conv_act(p.y[i], ep.act, ep.clip_lo, ep.clip_hi);
         }
       });
       return;
@@ -755,7 +746,7 @@ class ConvOp : public OpKernel {
         else
           depthwise_plane_generic(p, w);
         if (!clamp && ep.act != Act::none)
-          for (int64_t i = 0; i < P; ++i) p.y[i] = act(p.y[i], ep.act, ep.clip_lo, ep.clip_hi);
+          for (int64_t i = 0; i < P; ++i) p.y[i] = conv_act(p.y[i], ep.act, ep.clip_lo, ep.clip_hi);
       }
     });
   }

@@ -1,10 +1,12 @@
 // Window geometry shared by Conv and the pooling ops: kernel, strides, dilations, pads (explicit or
 // auto_pad), ceil_mode, for 1-3 spatial dims, normalised to 3 dims (leading dims of size 1).
 #pragma once
+#include <algorithm>
 #include <array>
 #include <string>
 
 #include "ops/op.h"
+#include "ortkit/kernels/epilogue.h"
 
 namespace ortkit::ops {
 
@@ -21,6 +23,17 @@ struct Window {
   int64_t out_size() const { return out[0] * out[1] * out[2]; }
   int64_t k_size() const { return k[0] * k[1] * k[2]; }
 };
+
+/// The fused activation of Conv's forms on one value: relu sends NaN to 0 and clip keeps it, as the GEMM
+/// epilogue does; none, relu and clip inline so the callers' loops vectorize.
+inline float conv_act(float v, kernels::Act a, float lo, float hi) {
+  switch (a) {
+    case kernels::Act::none: return v;
+    case kernels::Act::relu: return v > 0.f ? v : 0.f;
+    case kernels::Act::clip: return std::min(std::max(v, lo), hi);
+    default: return kernels::apply_act(v, a, lo, hi);
+  }
+}
 
 /// Calls f(offset in the input plane) for every tap of output (od, oh, ow)'s window that lies inside the
 /// input (padding taps are skipped): the window walk of the pooling ops.

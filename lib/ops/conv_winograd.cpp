@@ -16,15 +16,6 @@ using kernels::Act;
 // Positions of the transformed 4x4 tile: xi = 4 * i + j.
 constexpr int kXi = 16;
 
-inline float act_one(float v, Act a, float lo, float hi) {
-  switch (a) {
-    case Act::none: return v;
-    case Act::relu: return v > 0.f ? v : 0.f;
-    case Act::clip: return std::min(std::max(v, lo), hi);
-    default: return kernels::apply_act(v, a, lo, hi);
-  }
-}
-
 // One row of input channel c, columns [c0, c0 + n) of the padded plane (padding reads as 0), into dst.
 void padded_row(const float* plane, int64_t h, int64_t w, int64_t ih, int64_t c0, int64_t n, float* dst) {
   if (ih < 0 || ih >= h) {
@@ -104,7 +95,7 @@ ORTKIT_OPS_CLONES_512 void finish_row(const float* src, const float* z, int64_t 
     }
   } else {
     for (int64_t i = 0; i < n; ++i)
-      dst[i] = act_one(src[i] + (z ? z[i] : 0.f), ep.act, ep.clip_lo, ep.clip_hi);
+      dst[i] = conv_act(src[i] + (z ? z[i] : 0.f), ep.act, ep.clip_lo, ep.clip_hi);
   }
 }
 

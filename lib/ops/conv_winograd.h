@@ -31,8 +31,6 @@ class WinogradConv {
   void run(const float* x, int64_t batch, const kernels::Epilogue& ep, const float* z, float* y,
            const kernels::Threading& th, float* scratch);
 
-  int64_t tiles_per_chunk() const { return nt_; }
-
  private:
   void input_transform(const float* xn, int64_t t0, int64_t nt, int64_t slot, float* work);
   void output_transform(const float* m, int64_t t0, int64_t nt, const kernels::Epilogue& ep, const float* zn,
