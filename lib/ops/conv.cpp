@@ -467,17 +467,17 @@ class ConvOp : public OpKernel {
     pointwise_ = w_.k_size() == 1 && w_.s == std::array<int64_t, 3>{1, 1, 1} &&
                  w_.pb == std::array<int64_t, 3>{0, 0, 0} && w_.pe == std::array<int64_t, 3>{0, 0, 0};
     kind_ = ctx.float_gemm_kind();
-    // Winograd F(2x2, 3x3) for fp32 3x3 stride-1 convs (conv_winograd.h), only where
-    // ORTKIT_CONV_FORM=winograd asks for it: 1.17-1.21x faster than the direct form on a lone 56x56
-    // 64-channel or 28x28 128-channel conv (1 thread, Zen 4), but even inside resnet50, where its transforms
-    // (~45% of its time, in row segments too short for full vectors) meet cold inputs. Not a default until
-    // the transforms are.
+    // Winograd F(2x2, 3x3) for fp32 3x3 stride-1 convs (conv_winograd.h) where it pays
+    // (WinogradConv::pays): 0.55-0.61x the direct form's time on a lone 56x56 64-channel, 28x28
+    // 128-channel or 14x14 256-channel conv (1 thread), resnet50's stage 1-3 3x3 convs 0.71-0.81x.
+    // ORTKIT_CONV_FORM forces it on (where applicable) or off.
     const char* forced = conv_form_override();
     const Tensor* w_const = ctx.input(1).constant;
-    winograd_ = forced && std::strcmp(forced, "winograd") == 0 && !depthwise_ && group_ == 1 &&
-                kind_ == kernels::GemmKind::f32 && w_const && WinogradConv::applicable(w_);
+    winograd_ = !depthwise_ && group_ == 1 && kind_ == kernels::GemmKind::f32 && w_const &&
+                WinogradConv::applicable(w_) &&
+                (forced ? std::strcmp(forced, "winograd") == 0 : WinogradConv::pays(w_, cg_, mg_));
     if (winograd_) {
-      wino_.prepare(w_, cg_, mg_, w_const->data_as<float>(), threads_);
+      wino_.prepare(w_, cg_, mg_, w_const->data_as<float>(), batch_, threads_);
       ctx.scratch_bytes = wino_.scratch_bytes();
     }
     direct_ = pick_direct(kind_, w_.out_size());

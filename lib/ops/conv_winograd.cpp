@@ -28,30 +28,40 @@ void padded_row(const float* plane, int64_t h, int64_t w, int64_t ih, int64_t c0
   std::memset(dst + hi, 0, static_cast<size_t>(n - hi) * sizeof(float));
 }
 
-// V = B^T d B for `len` tiles side by side: tile i's 4x4 patch is rows r[0..3], columns 2i..2i+3.
-// B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]. v[xi * ldv + i].
-ORTKIT_OPS_CLONES_512 void transform_patches(const float* r0, const float* r1, const float* r2,
-                                             const float* r3, int64_t len, float* rows, float* v,
-                                             int64_t ldv) {
-  // Rows first, over the whole padded width (contiguous): t_i = (B^T d)_i.
-  const int64_t width = 2 * len + 2;
-  float* __restrict t0 = rows;
-  float* __restrict t1 = rows + width;
-  float* __restrict t2 = rows + 2 * width;
-  float* __restrict t3 = rows + 3 * width;
-  for (int64_t p = 0; p < width; ++p) {
-    t0[p] = r0[p] - r2[p];
-    t1[p] = r1[p] + r2[p];
-    t2[p] = r2[p] - r1[p];
-    t3[p] = r1[p] - r3[p];
+// The row half of B^T d B for `rows` tile rows at once: tile row j's patches span padded input rows
+// 2j..2j+3 of s (ld wp), and t_q[j * wp + p] = (B^T d)_q. B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1].
+ORTKIT_OPS_CLONES_512 void combine_rows(const float* s, int64_t rows, int64_t wp, float* t0, float* t1,
+                                        float* t2, float* t3) {
+  for (int64_t j = 0; j < rows; ++j) {
+    const float* __restrict r0 = s + 2 * j * wp;
+    const float* __restrict r1 = r0 + wp;
+    const float* __restrict r2 = r1 + wp;
+    const float* __restrict r3 = r2 + wp;
+    float* __restrict a = t0 + j * wp;
+    float* __restrict b = t1 + j * wp;
+    float* __restrict c = t2 + j * wp;
+    float* __restrict d = t3 + j * wp;
+#pragma GCC ivdep
+    for (int64_t p = 0; p < wp; ++p) {
+      a[p] = r0[p] - r2[p];
+      b[p] = r1[p] + r2[p];
+      c[p] = r2[p] - r1[p];
+      d[p] = r1[p] - r3[p];
+    }
   }
-  const float* t[4] = {t0, t1, t2, t3};
-  for (int i = 0; i < 4; ++i) {
-    const float* __restrict s = t[i];
-    float* __restrict v0 = v + (4 * i + 0) * ldv;
-    float* __restrict v1 = v + (4 * i + 1) * ldv;
-    float* __restrict v2 = v + (4 * i + 2) * ldv;
-    float* __restrict v3 = v + (4 * i + 3) * ldv;
+}
+
+// The column half for `len` consecutive virtual tiles: tile x's four columns are t_q[2x..2x+3] (tile rows
+// sit wp = 2 * (TW + 1) floats apart, so one dummy tile per row keeps that stride uniform across rows).
+// v[xi][x] for xi = 4q + j.
+ORTKIT_OPS_CLONES_512 void combine_columns(const float* const t[4], int64_t len, float* const v[kXi]) {
+  for (int q = 0; q < 4; ++q) {
+    const float* __restrict s = t[q];
+    float* __restrict v0 = v[4 * q + 0];
+    float* __restrict v1 = v[4 * q + 1];
+    float* __restrict v2 = v[4 * q + 2];
+    float* __restrict v3 = v[4 * q + 3];
+#pragma GCC ivdep
     for (int64_t x = 0; x < len; ++x) {
       const float a = s[2 * x], b = s[2 * x + 1], c = s[2 * x + 2], d = s[2 * x + 3];
       v0[x] = a - c;
@@ -62,10 +72,11 @@ ORTKIT_OPS_CLONES_512 void transform_patches(const float* r0, const float* r1, c
   }
 }
 
-// Y = A^T M A for `len` tiles: m[xi * ldm + i] -> the tiles' 2x2 outputs, interleaved into two output
-// rows (y0[2i], y0[2i + 1], y1[...]) with the bias added. A^T = [1 1 1 0; 0 1 -1 -1].
+// Y = A^T M A for `len` consecutive virtual tiles: m[xi * ldm + x] -> tile x's 2x2 output at
+// y0[2x], y0[2x + 1] (top row) and y1[...] (bottom row), bias added. A^T = [1 1 1 0; 0 1 -1 -1].
 ORTKIT_OPS_CLONES_512 void untransform_tiles(const float* m, int64_t ldm, int64_t len, float bias, float* y0,
                                              float* y1) {
+#pragma GCC ivdep
   for (int64_t x = 0; x < len; ++x) {
     float s0[4], s1[4];
     for (int j = 0; j < 4; ++j) {
@@ -99,9 +110,9 @@ ORTKIT_OPS_CLONES_512 void finish_row(const float* src, const float* z, int64_t 
   }
 }
 
-// Runs of a tile row (under 64 floats): a plain loop, where a libc call per run cost more than the copy.
-inline void copy_floats(float* __restrict d, const float* __restrict s, int64_t n) {
-  for (int64_t i = 0; i < n; ++i) d[i] = s[i];
+// Floats rounded up to a cache line.
+constexpr int64_t line(int64_t f) {
+  return (f + 15) / 16 * 16;
 }
 
 int64_t env_int(const char* name) {
@@ -116,7 +127,17 @@ bool WinogradConv::applicable(const Window& w) {
          w.d[1] == 1 && w.d[2] == 1 && w.pb[0] == 0 && w.pe[0] == 0 && w.out[1] >= 2 && w.out[2] >= 2;
 }
 
-void WinogradConv::prepare(const Window& w, int64_t cin, int64_t cout, const float* weights, int slots) {
+bool WinogradConv::pays(const Window& w, int64_t cin, int64_t cout) {
+  // Its GEMMs have K = Cin: under 16 channels they starve (3 -> 64 at 224x224: 1.26x the direct form's
+  // time, 8 channels at 32x32: 1.16x). Images of few tiles leave the GEMMs' last panel mostly empty (a
+  // 7x7 output is 16 tiles, 19 with the row dummies, in a 32-tile panel: 1.14x at 512 channels, 8x8 at
+  // 64 channels 1.04x), while 10x10 (25 tiles) already runs at 0.51x with 256 channels.
+  const int64_t tiles = (w.out[1] + 1) / 2 * ((w.out[2] + 1) / 2);
+  return cin >= 16 && cout >= 16 && tiles >= 25;
+}
+
+void WinogradConv::prepare(const Window& w, int64_t cin, int64_t cout, const float* weights, int64_t batch,
+                           int slots) {
   w_ = w;
   cin_ = cin;
   cout_ = cout;
@@ -141,102 +162,122 @@ void WinogradConv::prepare(const Window& w, int64_t cin, int64_t cout, const flo
         for (int j = 0; j < 4; ++j) u_[static_cast<size_t>((4 * i + j) * mat + co * cin + ci)] = u4[j];
       }
     }
+  // Tiles run in a virtual grid of TH x (TW + 1): a dummy tile closes each tile row, so tile (ty, tx) is
+  // virtual tile ty * (TW + 1) + tx and its patch starts 2 floats after the previous virtual tile's in
+  // the row-combined input, across row ends too. The transforms then run over a whole chunk as one
+  // vector loop instead of tile row by tile row (at most TW tiles, 28 at 56x56); the dummy columns cost
+  // 1 / (TW + 1) of the GEMM work.
   // Tiles per chunk: a multiple of the kernel's NR (whole B panels), with the chunk's V and M (16 x
   // (Cin + Cout) x tiles floats) near half of L2 but at least 64 tiles, so each of the 16 GEMM calls
-  // has enough work to hide its setup.
+  // has enough work to hide its setup. With threads, a smaller chunk can even out the last round: of the
+  // sizes from that down to NR, the one whose busiest thread has the fewest tiles (plus ~16 tiles' worth
+  // of setup per chunk) wins (14x14, 2 threads: two chunks of 32 tiles, one per thread, rather than one of
+  // 55 through threaded GEMMs).
   const kernels::GemmKernel* kn = kernels::dispatched(kernels::GemmKind::f32);
   const int64_t nr = kn ? kn->nr : 16;
-  const int64_t tiles = th_ * tw_;
+  vtw_ = tw_ + 1;
+  vtiles_ = th_ * vtw_ - 1;  // the last row's dummy is never needed
+  slots_ = std::max(1, slots);
   int64_t nt = (512 * 1024) / (kXi * (cin + cout) * 4) / nr * nr;
   nt = std::clamp<int64_t>(nt, 64 / nr * nr, 256 / nr * nr);
+  if (slots_ > 1) {
+    int64_t best = nt, best_cost = -1;
+    for (int64_t c = nt; c >= nr; c -= nr) {
+      const int64_t tasks = batch * ((vtiles_ + c - 1) / c);
+      const int64_t cost = (tasks + slots_ - 1) / slots_ * (std::min(c, vtiles_) + 16);
+      if (best_cost < 0 || cost < best_cost) {
+        best = c;
+        best_cost = cost;
+      }
+    }
+    nt = best;
+  }
   if (const int64_t forced = env_int("ORTKIT_WINOGRAD_TILES"); forced > 0) nt = forced;
-  nt_ = std::min(nt, tiles);
-  slots_ = std::max(1, slots);
-  // Per slot: M (16 x Cout x nt), 4 padded input rows, their 4 combinations, V of one tile row (16 x TW)
-  // and two output rows; each piece rounded to a cache line.
-  const int64_t width = 2 * tw_ + 2;
-  auto line = [](int64_t f) { return (f + 15) / 16 * 16; };
+  nt_ = std::min(nt, vtiles_);
   // M_xi lies m_ld_ floats apart: a multiple of 4 KiB (Cout x nt = 64 x 64) put the 16 values of a
   // tile, read together by the output transform, in one L1 set.
   m_ld_ = line(cout * nt_);
   if ((m_ld_ * 4) % 4096 == 0) m_ld_ += 16;
-  slot_floats_ = kXi * m_ld_ + 8 * line(width) + line(kXi * tw_) + 2 * line(2 * tw_);
+  // Tile rows one chunk touches: it may start at a row's last virtual tile.
+  rows_ = 1 + (nt_ - 1 + vtw_ - 1) / vtw_;
+  // Per slot: M, the padded input rows of a chunk's tile rows (2 * rows + 2 of them), their four
+  // combinations and two output planes, each row-set padded by a line (the dummy of the last row reads
+  // two floats past it).
+  const int64_t wp = 2 * vtw_, plane = line(rows_ * wp + 2);
+  slot_floats_ = kXi * m_ld_ + line((2 * rows_ + 2) * wp) + 6 * plane;
   packs_.resize(static_cast<size_t>(slots_ * kXi));
 }
 
-void WinogradConv::input_transform(const float* xn, int64_t t0, int64_t nt, int64_t slot, float* work) {
+void WinogradConv::input_transform(const float* xn, int64_t v0, int64_t nv, int64_t slot, float* work) {
   const int64_t H = w_.in[1], W = w_.in[2], pt = w_.pb[1], pl = w_.pb[2];
-  const int64_t width = 2 * tw_ + 2;
-  auto line = [](int64_t f) { return (f + 15) / 16 * 16; };
-  float* rin = work;                     // 4 padded input rows
-  float* rows = work + 4 * line(width);  // their combinations
-  float* v = rows + 4 * line(width);     // 16 x (one tile row), ld tw_
+  const int64_t wp = 2 * vtw_, plane = line(rows_ * wp + 2);
+  const int64_t j0 = v0 / vtw_, rows = (v0 + nv - 1) / vtw_ - j0 + 1;
+  float* s = work;  // padded input rows 2 * j0 - pt .. of one channel
+  float* t[4];
+  t[0] = s + line((2 * rows_ + 2) * wp);
+  for (int q = 1; q < 4; ++q) t[q] = t[q - 1] + plane;
+  for (int q = 0; q < 4; ++q) t[q][rows * wp] = t[q][rows * wp + 1] = 0.f;
   kernels::PanelRows pr[kXi];
   for (int xi = 0; xi < kXi; ++xi)
-    pr[xi] = kernels::pack_b_f32_rows(packs_[static_cast<size_t>(slot * kXi + xi)], cin_, nt, false);
+    pr[xi] = kernels::pack_b_f32_rows(packs_[static_cast<size_t>(slot * kXi + xi)], cin_, nv, false);
+  const int64_t nr = pr[0].nr;
+  const float* tq[4];
+  float* v[kXi];
   for (int64_t c = 0; c < cin_; ++c) {
-    const float* plane = xn + c * H * W;
-    for (int64_t t = t0; t < t0 + nt;) {
-      const int64_t ty = t / tw_, tx0 = t % tw_, len = std::min(tw_ - tx0, t0 + nt - t);
-      const int64_t c0 = 2 * tx0 - pl, n = 2 * len + 2;
-      float* r[4];
-      for (int q = 0; q < 4; ++q) {
-        r[q] = rin + q * line(width);
-        padded_row(plane, H, W, 2 * ty - pt + q, c0, n, r[q]);
-      }
-      transform_patches(r[0], r[1], r[2], r[3], len, rows, v, tw_);
-      // Into the panels: element (c, tile) of V_xi, run by run within each panel of nr tiles.
-      for (int xi = 0; xi < kXi; ++xi) {
-        const float* src = v + xi * tw_;
-        for (int64_t i = 0; i < len;) {
-          const int64_t q = t - t0 + i, run = std::min<int64_t>(len - i, pr[xi].nr - q % pr[xi].nr);
-          copy_floats(pr[xi].at(c, q), src + i, run);
-          i += run;
-        }
-      }
-      t += len;
+    const float* xc = xn + c * H * W;
+    for (int64_t r = 0; r < 2 * rows + 2; ++r) padded_row(xc, H, W, 2 * j0 - pt + r, -pl, wp, s + r * wp);
+    combine_rows(s, rows, wp, t[0], t[1], t[2], t[3]);
+    // Panel by panel (nr virtual tiles each), straight into V_xi's packed rows.
+    for (int64_t q0 = 0; q0 < nv; q0 += nr) {
+      const int64_t off = 2 * (v0 + q0 - j0 * vtw_);
+      for (int q = 0; q < 4; ++q) tq[q] = t[q] + off;
+      for (int xi = 0; xi < kXi; ++xi) v[xi] = pr[xi].at(c, q0);
+      combine_columns(tq, std::min(nr, nv - q0), v);
     }
   }
 }
 
-void WinogradConv::output_transform(const float* m, int64_t t0, int64_t nt, const kernels::Epilogue& ep,
+void WinogradConv::output_transform(const float* m, int64_t v0, int64_t nv, const kernels::Epilogue& ep,
                                     const float* zn, float* yn, float* work) const {
   const int64_t OH = w_.out[1], OW = w_.out[2], P = OH * OW;
-  const int64_t width = 2 * tw_ + 2;
-  auto line = [](int64_t f) { return (f + 15) / 16 * 16; };
-  float* y0 = work + 8 * line(width) + line(kXi * tw_);
-  float* y1 = y0 + line(2 * tw_);
-  const int64_t ldm = m_ld_;
+  const int64_t wp = 2 * vtw_, plane = line(rows_ * wp + 2);
+  const int64_t j0 = v0 / vtw_, j1 = (v0 + nv - 1) / vtw_;
+  float* o0 = work + line((2 * rows_ + 2) * wp) + 4 * plane;  // output rows 2 * j0 ..., ld wp
+  float* o1 = o0 + plane;                                     // output rows 2 * j0 + 1 ...
+  const int64_t off = 2 * (v0 - j0 * vtw_);
   for (int64_t co = 0; co < cout_; ++co) {
     const float bias = ep.bias ? ep.bias[co] : 0.f;
+    untransform_tiles(m + co * nt_, m_ld_, nv, bias, o0 + off, o1 + off);
     float* yc = yn + co * P;
     const float* zc = zn ? zn + co * P : nullptr;
-    for (int64_t t = t0; t < t0 + nt;) {
-      const int64_t ty = t / tw_, tx0 = t % tw_, len = std::min(tw_ - tx0, t0 + nt - t);
-      untransform_tiles(m + co * nt_ + (t - t0), ldm, len, bias, y0, y1);
-      const int64_t ow = 2 * tx0, n = std::min(2 * len, OW - ow);
-      const int64_t oh = 2 * ty;
-      finish_row(y0, zc ? zc + oh * OW + ow : nullptr, n, ep, yc + oh * OW + ow);
-      if (oh + 1 < OH) finish_row(y1, zc ? zc + (oh + 1) * OW + ow : nullptr, n, ep, yc + (oh + 1) * OW + ow);
-      t += len;
+    for (int64_t j = j0; j <= j1; ++j) {
+      // The chunk's real tiles in tile row j.
+      const int64_t lo = std::max<int64_t>(v0, j * vtw_) - j * vtw_;
+      const int64_t hi = std::min<int64_t>(v0 + nv, j * vtw_ + tw_) - j * vtw_;
+      if (hi <= lo) continue;
+      const int64_t ow = 2 * lo, n = std::min(2 * (hi - lo), OW - ow), oh = 2 * j;
+      const int64_t src = (j - j0) * wp + ow;
+      finish_row(o0 + src, zc ? zc + oh * OW + ow : nullptr, n, ep, yc + oh * OW + ow);
+      if (oh + 1 < OH)
+        finish_row(o1 + src, zc ? zc + (oh + 1) * OW + ow : nullptr, n, ep, yc + (oh + 1) * OW + ow);
     }
   }
 }
 
 void WinogradConv::run(const float* x, int64_t batch, const kernels::Epilogue& ep, const float* z, float* y,
                        const kernels::Threading& th, float* scratch) {
-  const int64_t tiles = th_ * tw_, chunks = (tiles + nt_ - 1) / nt_;
+  const int64_t chunks = (vtiles_ + nt_ - 1) / nt_;
   const int64_t in_plane = w_.in[1] * w_.in[2], out_plane = w_.out[1] * w_.out[2];
   const int64_t mat = cout_ * cin_;
   auto task = [&](int64_t task_id, int64_t slot, const kernels::Threading& tth) {
-    const int64_t n = task_id / chunks, t0 = task_id % chunks * nt_, nt = std::min(nt_, tiles - t0);
+    const int64_t n = task_id / chunks, v0 = task_id % chunks * nt_, nv = std::min(nt_, vtiles_ - v0);
     float* m = scratch + slot * slot_floats_;
     float* work = m + kXi * m_ld_;
-    input_transform(x + n * cin_ * in_plane, t0, nt, slot, work);
+    input_transform(x + n * cin_ * in_plane, v0, nv, slot, work);
     for (int xi = 0; xi < kXi; ++xi)
       kernels::gemm_f32(cout_, u_.data() + xi * mat, cin_, packs_[static_cast<size_t>(slot * kXi + xi)],
                         m + xi * m_ld_, nt_, {}, tth);
-    output_transform(m, t0, nt, ep, z ? z + n * cout_ * out_plane : nullptr, y + n * cout_ * out_plane, work);
+    output_transform(m, v0, nv, ep, z ? z + n * cout_ * out_plane : nullptr, y + n * cout_ * out_plane, work);
   };
   run_tasks(th, slots_, batch * chunks, task);
 }

@@ -21,9 +21,12 @@ class WinogradConv {
   /// Whether this form computes the window: 2-D (or 1-D lifted to 2-D by the window), 3x3, stride 1,
   /// dilation 1.
   static bool applicable(const Window& w);
+  /// Whether it beats the direct form, as measured (conv.cpp picks it by default where this holds):
+  /// Cin and Cout of at least 16 and at least 25 output tiles (10x10 and up).
+  static bool pays(const Window& w, int64_t cin, int64_t cout);
 
-  /// weights: [cout, cin, 3, 3]; slots: how many tasks run at once (scratch slots).
-  void prepare(const Window& w, int64_t cin, int64_t cout, const float* weights, int slots);
+  /// weights: [cout, cin, 3, 3]; batch: images per run; slots: how many tasks run at once (scratch slots).
+  void prepare(const Window& w, int64_t cin, int64_t cout, const float* weights, int64_t batch, int slots);
   /// Scratch run() needs, for all slots.
   size_t scratch_bytes() const { return static_cast<size_t>(slots_ * slot_floats_) * sizeof(float); }
   /// x: [batch, cin, H, W], y: [batch, cout, OH, OW]. ep: bias (cout values), activation; z: optional
@@ -32,14 +35,18 @@ class WinogradConv {
            const kernels::Threading& th, float* scratch);
 
  private:
-  void input_transform(const float* xn, int64_t t0, int64_t nt, int64_t slot, float* work);
-  void output_transform(const float* m, int64_t t0, int64_t nt, const kernels::Epilogue& ep, const float* zn,
+  // Virtual tiles [v0, v0 + nv) of one image (see prepare).
+  void input_transform(const float* xn, int64_t v0, int64_t nv, int64_t slot, float* work);
+  void output_transform(const float* m, int64_t v0, int64_t nv, const kernels::Epilogue& ep, const float* zn,
                         float* yn, float* work) const;
 
   Window w_;
   int64_t cin_ = 0, cout_ = 0;
   int64_t th_ = 0, tw_ = 0;  // tiles down and across one image
-  int64_t nt_ = 0;           // tiles per chunk (a multiple of the kernel's NR where the image allows)
+  int64_t vtw_ = 0;          // virtual tiles per tile row: TW and one dummy
+  int64_t vtiles_ = 0;       // virtual tiles per image
+  int64_t nt_ = 0;           // virtual tiles per chunk (a multiple of the kernel's NR where the image allows)
+  int64_t rows_ = 0;         // most tile rows one chunk touches
   int64_t m_ld_ = 0;         // floats between the 16 M_xi of a chunk
   int64_t slots_ = 1, slot_floats_ = 0;
   std::vector<float> u_;                 // 16 matrices [cout x cin], the transformed weights

@@ -1,0 +1,112 @@
+// Which conv form a session picks by default: Winograd F(2x2, 3x3) for fp32 3x3 stride-1 convs where it
+// measured faster (WinogradConv::pays), the GEMM forms elsewhere (few channels, small images, strides,
+// bf16), and ORTKIT_CONV_FORM overrides it. The outputs of every choice are checked against a naive conv.
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <cstdlib>
+#include <string>
+
+#include "engine_model_builder.h"
+#include "ortkit/session.h"
+
+using namespace ortkit;
+using ortkit::testing::make_random;
+using ortkit::testing::ModelBuilder;
+
+namespace {
+
+struct Spec {
+  int64_t cin, cout, hw, stride;
+};
+
+ModelBuilder conv_model(const Spec& s) {
+  ModelBuilder mb;
+  mb.input("x", {int64_t{1}, s.cin, s.hw, s.hw});
+  mb.init("w", make_random({s.cout, s.cin, 3, 3}, 5));
+  mb.init("b", make_random({s.cout}, 6));
+  auto& n = mb.node("Conv", {"x", "w", "b"}, {"y"});
+  ModelBuilder::attr_ints(n, "pads", {1, 1, 1, 1});
+  ModelBuilder::attr_ints(n, "strides", {s.stride, s.stride});
+  mb.output("y");
+  return mb;
+}
+
+// |y - conv(x)|, relative to the largest sum of |x * w| terms.
+float worst_error(const Tensor& x, const Spec& s, const Tensor& y) {
+  const Tensor w = make_random({s.cout, s.cin, 3, 3}, 5), b = make_random({s.cout}, 6);
+  const int64_t H = s.hw, OH = (H + 2 - 3) / s.stride + 1;
+  const float *px = x.data_as<float>(), *pw = w.data_as<float>(), *py = y.data_as<float>();
+  float worst = 0.f;
+  for (int64_t m = 0; m < s.cout; ++m)
+    for (int64_t oh = 0; oh < OH; ++oh)
+      for (int64_t ow = 0; ow < OH; ++ow) {
+        double acc = b.data_as<float>()[m], mag = 0;
+        for (int64_t c = 0; c < s.cin; ++c)
+          for (int64_t i = 0; i < 3; ++i)
+            for (int64_t j = 0; j < 3; ++j) {
+              const int64_t ih = oh * s.stride - 1 + i, iw = ow * s.stride - 1 + j;
+              if (ih < 0 || ih >= H || iw < 0 || iw >= H) continue;
+              const double t = double{px[(c * H + ih) * H + iw]} * pw[((m * s.cin + c) * 3 + i) * 3 + j];
+              acc += t;
+              mag += std::fabs(t);
+            }
+        const float e = static_cast<float>(std::fabs(py[(m * OH + oh) * OH + ow] - acc) / std::max(mag, 1.0));
+        worst = std::max(worst, e);
+      }
+  return worst;
+}
+
+bool uses_winograd(const Session& s) {
+  const auto k = s.kernels_used();
+  return std::find(k.begin(), k.end(), "conv_winograd_f2x3") != k.end();
+}
+
+}  // namespace
+
+TEST_CASE("Conv picks Winograd by default where it pays, and ORTKIT_CONV_FORM overrides", "[conv][session]") {
+  ::unsetenv("ORTKIT_CONV_FORM");
+  struct Want {
+    Spec spec;
+    bool winograd;
+    const char* why;
+  };
+  const Want wants[] = {
+      {{16, 16, 10, 1}, true, "16 channels, 10x10 (25 tiles)"},
+      {{24, 32, 19, 1}, true, "odd size, cin != cout"},
+      {{8, 16, 20, 1}, false, "cin under 16"},
+      {{16, 8, 20, 1}, false, "cout under 16"},
+      {{32, 32, 8, 1}, false, "8x8: 16 tiles"},
+      {{16, 16, 20, 2}, false, "stride 2"},
+  };
+  for (const Want& w : wants)
+    for (int threads : {1, 2}) {
+      INFO(w.why << ", " << threads << " threads");
+      SessionOptions o;
+      o.threads = threads;
+      auto s = Session::from_bytes(conv_model(w.spec).bytes(), o);
+      const Tensor x = make_random({1, w.spec.cin, w.spec.hw, w.spec.hw}, 7);
+      const auto y = s->run({{"x", x}});
+      CHECK(uses_winograd(*s) == w.winograd);
+      CHECK(worst_error(x, w.spec, y[0]) < 4e-7f);
+    }
+  // bf16 fast math keeps its GEMM forms: Winograd is an fp32 form.
+  {
+    SessionOptions o;
+    o.precision = Precision::bf16;
+    auto s = Session::from_bytes(conv_model({16, 16, 10, 1}).bytes(), o);
+    s->run({{"x", make_random({1, 16, 10, 10}, 7)}});
+    CHECK_FALSE(uses_winograd(*s));
+  }
+  // Forced off and on.
+  for (const char* form : {"direct", "winograd"}) {
+    ::setenv("ORTKIT_CONV_FORM", form, 1);
+    const Spec spec{8, 16, 20, 1};  // not a default pick
+    auto s = Session::from_bytes(conv_model(spec).bytes());
+    const Tensor x = make_random({1, 8, 20, 20}, 7);
+    const auto y = s->run({{"x", x}});
+    ::unsetenv("ORTKIT_CONV_FORM");
+    CHECK(uses_winograd(*s) == (std::string(form) == "winograd"));
+    CHECK(worst_error(x, spec, y[0]) < 4e-7f);
+  }
+}
