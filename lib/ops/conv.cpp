@@ -473,9 +473,10 @@ class ConvOp : public OpKernel {
     // ORTKIT_CONV_FORM forces it on (where applicable) or off.
     const char* forced = conv_form_override();
     const Tensor* w_const = ctx.input(1).constant;
-    winograd_ = !depthwise_ && group_ == 1 && kind_ == kernels::GemmKind::f32 && w_const &&
-                WinogradConv::applicable(w_) &&
-                (forced ? std::strcmp(forced, "winograd") == 0 : WinogradConv::pays(w_, cg_, mg_));
+    winograd_ =
+        !depthwise_ && group_ == 1 && kind_ == kernels::GemmKind::f32 && w_const &&
+        WinogradConv::applicable(w_) &&
+        (forced ? std::strcmp(forced, "winograd") == 0 : WinogradConv::pays(w_, cg_, mg_, batch_, threads_));
     if (winograd_) {
       wino_.prepare(w_, cg_, mg_, w_const->data_as<float>(), batch_, threads_);
       ctx.scratch_bytes = wino_.scratch_bytes();

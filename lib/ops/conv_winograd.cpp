@@ -127,13 +127,49 @@ bool WinogradConv::applicable(const Window& w) {
          w.d[1] == 1 && w.d[2] == 1 && w.pb[0] == 0 && w.pe[0] == 0 && w.out[1] >= 2 && w.out[2] >= 2;
 }
 
-bool WinogradConv::pays(const Window& w, int64_t cin, int64_t cout) {
+int64_t WinogradConv::chunk_tiles(int64_t vtiles, int64_t cin, int64_t cout, int64_t slots) {
+  // A multiple of the kernel's NR (whole B panels), with the chunk's V and M (16 x (Cin + Cout) x tiles
+  // floats) near half of L2 but at least 64 tiles, so each of the 16 GEMM calls has enough work to hide
+  // its setup. With threads, a smaller chunk can even out the last round: of the sizes from that down to
+  // NR, the one whose busiest thread has the fewest tiles (plus ~16 tiles' worth of setup per chunk) wins
+  // (14x14, 2 threads: two chunks of 32 tiles, one per thread, rather than one of 55 through threaded
+  // GEMMs).
+  const kernels::GemmKernel* kn = kernels::dispatched(kernels::GemmKind::f32);
+  const int64_t nr = kn ? kn->nr : 16;
+  int64_t nt = (512 * 1024) / (kXi * (cin + cout) * 4) / nr * nr;
+  nt = std::clamp<int64_t>(nt, 64 / nr * nr, 256 / nr * nr);
+  if (slots > 1) {
+    int64_t best = nt, best_cost = -1;
+    for (int64_t c = nt; c >= nr; c -= nr) {
+      const int64_t tasks = (vtiles + c - 1) / c;
+      const int64_t cost = (tasks + slots - 1) / slots * (std::min(c, vtiles) + 16);
+      if (best_cost < 0 || cost < best_cost) {
+        best = c;
+        best_cost = cost;
+      }
+    }
+    nt = best;
+  }
+  if (const int64_t forced = env_int("ORTKIT_WINOGRAD_TILES"); forced > 0) nt = forced;
+  return std::min(nt, vtiles);
+}
+
+bool WinogradConv::pays(const Window& w, int64_t cin, int64_t cout, int64_t batch, int slots) {
   // Its GEMMs have K = Cin: under 16 channels they starve (3 -> 64 at 224x224: 1.26x the direct form's
-  // time, 8 channels at 32x32: 1.16x). Images of few tiles leave the GEMMs' last panel mostly empty (a
-  // 7x7 output is 16 tiles, 19 with the row dummies, in a 32-tile panel: 1.14x at 512 channels, 8x8 at
-  // 64 channels 1.04x), while 10x10 (25 tiles) already runs at 0.51x with 256 channels.
-  const int64_t tiles = (w.out[1] + 1) / 2 * ((w.out[2] + 1) / 2);
-  return cin >= 16 && cout >= 16 && tiles >= 25;
+  // time, 8 channels at 32x32: 1.16x). And the GEMMs' columns must be mostly real tiles, not row
+  // dummies or the empty end of a panel: a 7x7 output (16 tiles, 19 virtual, in one 32-column panel:
+  // half real) ran at 1.10x at 512 channels and batch 1, 1.01x at batch 2 (half real again), 0.78x at
+  // batch 4 (two thirds real); 12x12 at 128 channels (56% real) 0.82x, 10x10 at 256 channels (78%) 0.51x.
+  const kernels::GemmKernel* kn = kernels::dispatched(kernels::GemmKind::f32);
+  const int64_t nr = kn ? kn->nr : 16;
+  const int64_t th = (w.out[1] + 1) / 2, tw = (w.out[2] + 1) / 2;
+  const int64_t vtiles = std::max<int64_t>(1, batch) * th * (tw + 1) - 1;
+  const int64_t nt = chunk_tiles(vtiles, cin, cout, std::max(1, slots));
+  // Columns the GEMMs run: whole chunks of whole panels, and a last chunk of whole panels.
+  const int64_t full = vtiles / nt, rest = vtiles % nt;
+  const int64_t columns = full * ((nt + nr - 1) / nr * nr) + (rest + nr - 1) / nr * nr;
+  const int64_t real = std::max<int64_t>(1, batch) * th * tw;
+  return cin >= 16 && cout >= 16 && real * 100 >= columns * 55;
 }
 
 void WinogradConv::prepare(const Window& w, int64_t cin, int64_t cout, const float* weights, int64_t batch,
@@ -166,34 +202,13 @@ void WinogradConv::prepare(const Window& w, int64_t cin, int64_t cout, const flo
   // virtual tile ty * (TW + 1) + tx and its patch starts 2 floats after the previous virtual tile's in
   // the row-combined input, across row ends too. The transforms then run over a whole chunk as one
   // vector loop instead of tile row by tile row (at most TW tiles, 28 at 56x56); the dummy columns cost
-  // 1 / (TW + 1) of the GEMM work.
-  // Tiles per chunk: a multiple of the kernel's NR (whole B panels), with the chunk's V and M (16 x
-  // (Cin + Cout) x tiles floats) near half of L2 but at least 64 tiles, so each of the 16 GEMM calls
-  // has enough work to hide its setup. With threads, a smaller chunk can even out the last round: of the
-  // sizes from that down to NR, the one whose busiest thread has the fewest tiles (plus ~16 tiles' worth
-  // of setup per chunk) wins (14x14, 2 threads: two chunks of 32 tiles, one per thread, rather than one of
-  // 55 through threaded GEMMs).
-  const kernels::GemmKernel* kn = kernels::dispatched(kernels::GemmKind::f32);
-  const int64_t nr = kn ? kn->nr : 16;
+  // 1 / (TW + 1) of the GEMM work. The batch's images follow one another in the grid (tile row J of the
+  // batch is row J % TH of image J / TH), so a chunk can span images: small images still fill whole
+  // panels at batch > 1.
   vtw_ = tw_ + 1;
-  vtiles_ = th_ * vtw_ - 1;  // the last row's dummy is never needed
+  vtiles_ = std::max<int64_t>(1, batch) * th_ * vtw_ - 1;  // the last row's dummy is never needed
   slots_ = std::max(1, slots);
-  int64_t nt = (512 * 1024) / (kXi * (cin + cout) * 4) / nr * nr;
-  nt = std::clamp<int64_t>(nt, 64 / nr * nr, 256 / nr * nr);
-  if (slots_ > 1) {
-    int64_t best = nt, best_cost = -1;
-    for (int64_t c = nt; c >= nr; c -= nr) {
-      const int64_t tasks = batch * ((vtiles_ + c - 1) / c);
-      const int64_t cost = (tasks + slots_ - 1) / slots_ * (std::min(c, vtiles_) + 16);
-      if (best_cost < 0 || cost < best_cost) {
-        best = c;
-        best_cost = cost;
-      }
-    }
-    nt = best;
-  }
-  if (const int64_t forced = env_int("ORTKIT_WINOGRAD_TILES"); forced > 0) nt = forced;
-  nt_ = std::min(nt, vtiles_);
+  nt_ = chunk_tiles(vtiles_, cin, cout, slots_);
   // M_xi lies m_ld_ floats apart: a multiple of 4 KiB (Cout x nt = 64 x 64) put the 16 values of a
   // tile, read together by the output transform, in one L1 set.
   m_ld_ = line(cout * nt_);
@@ -208,11 +223,11 @@ void WinogradConv::prepare(const Window& w, int64_t cin, int64_t cout, const flo
   packs_.resize(static_cast<size_t>(slots_ * kXi));
 }
 
-void WinogradConv::input_transform(const float* xn, int64_t v0, int64_t nv, int64_t slot, float* work) {
+void WinogradConv::input_transform(const float* x, int64_t v0, int64_t nv, int64_t slot, float* work) {
   const int64_t H = w_.in[1], W = w_.in[2], pt = w_.pb[1], pl = w_.pb[2];
   const int64_t wp = 2 * vtw_, plane = line(rows_ * wp + 2);
-  const int64_t j0 = v0 / vtw_, rows = (v0 + nv - 1) / vtw_ - j0 + 1;
-  float* s = work;  // padded input rows 2 * j0 - pt .. of one channel
+  const int64_t j0 = v0 / vtw_, rows = (v0 + nv - 1) / vtw_ - j0 + 1;  // tile rows of the batch
+  float* s = work;  // padded input rows of one channel of one image
   float* t[4];
   t[0] = s + line((2 * rows_ + 2) * wp);
   for (int q = 1; q < 4; ++q) t[q] = t[q - 1] + plane;
@@ -224,9 +239,15 @@ void WinogradConv::input_transform(const float* xn, int64_t v0, int64_t nv, int6
   const float* tq[4];
   float* v[kXi];
   for (int64_t c = 0; c < cin_; ++c) {
-    const float* xc = xn + c * H * W;
-    for (int64_t r = 0; r < 2 * rows + 2; ++r) padded_row(xc, H, W, 2 * j0 - pt + r, -pl, wp, s + r * wp);
-    combine_rows(s, rows, wp, t[0], t[1], t[2], t[3]);
+    // The chunk's tile rows, image by image: padded input rows once, then their four combinations.
+    for (int64_t jb = j0; jb < j0 + rows;) {
+      const int64_t n = jb / th_, ja = jb % th_, cnt = std::min(th_ - ja, j0 + rows - jb);
+      const float* xc = x + (n * cin_ + c) * H * W;
+      for (int64_t r = 0; r < 2 * cnt + 2; ++r) padded_row(xc, H, W, 2 * ja - pt + r, -pl, wp, s + r * wp);
+      const int64_t at = (jb - j0) * wp;
+      combine_rows(s, cnt, wp, t[0] + at, t[1] + at, t[2] + at, t[3] + at);
+      jb += cnt;
+    }
     // Panel by panel (nr virtual tiles each), straight into V_xi's packed rows.
     for (int64_t q0 = 0; q0 < nv; q0 += nr) {
       const int64_t off = 2 * (v0 + q0 - j0 * vtw_);
@@ -238,7 +259,7 @@ void WinogradConv::input_transform(const float* xn, int64_t v0, int64_t nv, int6
 }
 
 void WinogradConv::output_transform(const float* m, int64_t v0, int64_t nv, const kernels::Epilogue& ep,
-                                    const float* zn, float* yn, float* work) const {
+                                    const float* z, float* y, float* work) const {
   const int64_t OH = w_.out[1], OW = w_.out[2], P = OH * OW;
   const int64_t wp = 2 * vtw_, plane = line(rows_ * wp + 2);
   const int64_t j0 = v0 / vtw_, j1 = (v0 + nv - 1) / vtw_;
@@ -248,38 +269,39 @@ void WinogradConv::output_transform(const float* m, int64_t v0, int64_t nv, cons
   for (int64_t co = 0; co < cout_; ++co) {
     const float bias = ep.bias ? ep.bias[co] : 0.f;
     untransform_tiles(m + co * nt_, m_ld_, nv, bias, o0 + off, o1 + off);
-    float* yc = yn + co * P;
-    const float* zc = zn ? zn + co * P : nullptr;
-    for (int64_t j = j0; j <= j1; ++j) {
-      // The chunk's real tiles in tile row j.
-      const int64_t lo = std::max<int64_t>(v0, j * vtw_) - j * vtw_;
-      const int64_t hi = std::min<int64_t>(v0 + nv, j * vtw_ + tw_) - j * vtw_;
+    for (int64_t jb = j0; jb <= j1; ++jb) {
+      // The chunk's real tiles in tile row jb of the batch: row j of image n.
+      const int64_t lo = std::max<int64_t>(v0, jb * vtw_) - jb * vtw_;
+      const int64_t hi = std::min<int64_t>(v0 + nv, jb * vtw_ + tw_) - jb * vtw_;
       if (hi <= lo) continue;
-      const int64_t ow = 2 * lo, n = std::min(2 * (hi - lo), OW - ow), oh = 2 * j;
-      const int64_t src = (j - j0) * wp + ow;
-      finish_row(o0 + src, zc ? zc + oh * OW + ow : nullptr, n, ep, yc + oh * OW + ow);
+      const int64_t n = jb / th_, j = jb % th_;
+      float* yc = y + (n * cout_ + co) * P;
+      const float* zc = z ? z + (n * cout_ + co) * P : nullptr;
+      const int64_t ow = 2 * lo, cnt = std::min(2 * (hi - lo), OW - ow), oh = 2 * j;
+      const int64_t src = (jb - j0) * wp + ow;
+      finish_row(o0 + src, zc ? zc + oh * OW + ow : nullptr, cnt, ep, yc + oh * OW + ow);
       if (oh + 1 < OH)
-        finish_row(o1 + src, zc ? zc + (oh + 1) * OW + ow : nullptr, n, ep, yc + (oh + 1) * OW + ow);
+        finish_row(o1 + src, zc ? zc + (oh + 1) * OW + ow : nullptr, cnt, ep, yc + (oh + 1) * OW + ow);
     }
   }
 }
 
 void WinogradConv::run(const float* x, int64_t batch, const kernels::Epilogue& ep, const float* z, float* y,
                        const kernels::Threading& th, float* scratch) {
-  const int64_t chunks = (vtiles_ + nt_ - 1) / nt_;
-  const int64_t in_plane = w_.in[1] * w_.in[2], out_plane = w_.out[1] * w_.out[2];
+  const int64_t vtiles = batch * th_ * vtw_ - 1;  // as prepare's, for the batch it was given
+  const int64_t chunks = (vtiles + nt_ - 1) / nt_;
   const int64_t mat = cout_ * cin_;
   auto task = [&](int64_t task_id, int64_t slot, const kernels::Threading& tth) {
-    const int64_t n = task_id / chunks, v0 = task_id % chunks * nt_, nv = std::min(nt_, vtiles_ - v0);
+    const int64_t v0 = task_id * nt_, nv = std::min(nt_, vtiles - v0);
     float* m = scratch + slot * slot_floats_;
     float* work = m + kXi * m_ld_;
-    input_transform(x + n * cin_ * in_plane, v0, nv, slot, work);
+    input_transform(x, v0, nv, slot, work);
     for (int xi = 0; xi < kXi; ++xi)
       kernels::gemm_f32(cout_, u_.data() + xi * mat, cin_, packs_[static_cast<size_t>(slot * kXi + xi)],
                         m + xi * m_ld_, nt_, {}, tth);
-    output_transform(m, v0, nv, ep, z ? z + n * cout_ * out_plane : nullptr, y + n * cout_ * out_plane, work);
+    output_transform(m, v0, nv, ep, z, y, work);
   };
-  run_tasks(th, slots_, batch * chunks, task);
+  run_tasks(th, slots_, chunks, task);
 }
 
 }  // namespace ortkit::ops

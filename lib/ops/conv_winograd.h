@@ -22,8 +22,9 @@ class WinogradConv {
   /// dilation 1.
   static bool applicable(const Window& w);
   /// Whether it beats the direct form, as measured (conv.cpp picks it by default where this holds):
-  /// Cin and Cout of at least 16 and at least 25 output tiles (10x10 and up).
-  static bool pays(const Window& w, int64_t cin, int64_t cout);
+  /// Cin and Cout of at least 16, and at least 55% of the columns its GEMMs run are real tiles (10x10
+  /// images and up at batch 1, 7x7 from batch 4).
+  static bool pays(const Window& w, int64_t cin, int64_t cout, int64_t batch, int slots);
 
   /// weights: [cout, cin, 3, 3]; batch: images per run; slots: how many tasks run at once (scratch slots).
   void prepare(const Window& w, int64_t cin, int64_t cout, const float* weights, int64_t batch, int slots);
@@ -35,16 +36,18 @@ class WinogradConv {
            const kernels::Threading& th, float* scratch);
 
  private:
-  // Virtual tiles [v0, v0 + nv) of one image (see prepare).
-  void input_transform(const float* xn, int64_t v0, int64_t nv, int64_t slot, float* work);
-  void output_transform(const float* m, int64_t v0, int64_t nv, const kernels::Epilogue& ep, const float* zn,
-                        float* yn, float* work) const;
+  // Virtual tiles per chunk for a grid of `vtiles`.
+  static int64_t chunk_tiles(int64_t vtiles, int64_t cin, int64_t cout, int64_t slots);
+  // Virtual tiles [v0, v0 + nv) of the batch (see prepare).
+  void input_transform(const float* x, int64_t v0, int64_t nv, int64_t slot, float* work);
+  void output_transform(const float* m, int64_t v0, int64_t nv, const kernels::Epilogue& ep, const float* z,
+                        float* y, float* work) const;
 
   Window w_;
   int64_t cin_ = 0, cout_ = 0;
   int64_t th_ = 0, tw_ = 0;  // tiles down and across one image
   int64_t vtw_ = 0;          // virtual tiles per tile row: TW and one dummy
-  int64_t vtiles_ = 0;       // virtual tiles per image
+  int64_t vtiles_ = 0;       // virtual tiles of the batch prepare() was given
   int64_t nt_ = 0;           // virtual tiles per chunk (a multiple of the kernel's NR where the image allows)
   int64_t rows_ = 0;         // most tile rows one chunk touches
   int64_t m_ld_ = 0;         // floats between the 16 M_xi of a chunk

@@ -1,6 +1,7 @@
 // Which conv form a session picks by default: Winograd F(2x2, 3x3) for fp32 3x3 stride-1 convs where it
-// measured faster (WinogradConv::pays), the GEMM forms elsewhere (few channels, small images, strides,
-// bf16), and ORTKIT_CONV_FORM overrides it. The outputs of every choice are checked against a naive conv.
+// measured faster (WinogradConv::pays), the GEMM forms elsewhere (few channels, small images at batch 1,
+// strides, bf16), and ORTKIT_CONV_FORM overrides it. The outputs of every choice are checked against a naive
+// conv.
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
@@ -17,12 +18,12 @@ using ortkit::testing::ModelBuilder;
 namespace {
 
 struct Spec {
-  int64_t cin, cout, hw, stride;
+  int64_t cin, cout, hw, stride, batch = 1;
 };
 
 ModelBuilder conv_model(const Spec& s) {
   ModelBuilder mb;
-  mb.input("x", {int64_t{1}, s.cin, s.hw, s.hw});
+  mb.input("x", {s.batch, s.cin, s.hw, s.hw});
   mb.init("w", make_random({s.cout, s.cin, 3, 3}, 5));
   mb.init("b", make_random({s.cout}, 6));
   auto& n = mb.node("Conv", {"x", "w", "b"}, {"y"});
@@ -36,24 +37,27 @@ ModelBuilder conv_model(const Spec& s) {
 float worst_error(const Tensor& x, const Spec& s, const Tensor& y) {
   const Tensor w = make_random({s.cout, s.cin, 3, 3}, 5), b = make_random({s.cout}, 6);
   const int64_t H = s.hw, OH = (H + 2 - 3) / s.stride + 1;
-  const float *px = x.data_as<float>(), *pw = w.data_as<float>(), *py = y.data_as<float>();
+  const float *px = x.data_as<float>(), *py = y.data_as<float>(), *pw = w.data_as<float>();
   float worst = 0.f;
-  for (int64_t m = 0; m < s.cout; ++m)
-    for (int64_t oh = 0; oh < OH; ++oh)
-      for (int64_t ow = 0; ow < OH; ++ow) {
-        double acc = b.data_as<float>()[m], mag = 0;
-        for (int64_t c = 0; c < s.cin; ++c)
-          for (int64_t i = 0; i < 3; ++i)
-            for (int64_t j = 0; j < 3; ++j) {
-              const int64_t ih = oh * s.stride - 1 + i, iw = ow * s.stride - 1 + j;
-              if (ih < 0 || ih >= H || iw < 0 || iw >= H) continue;
-              const double t = double{px[(c * H + ih) * H + iw]} * pw[((m * s.cin + c) * 3 + i) * 3 + j];
-              acc += t;
-              mag += std::fabs(t);
-            }
-        const float e = static_cast<float>(std::fabs(py[(m * OH + oh) * OH + ow] - acc) / std::max(mag, 1.0));
-        worst = std::max(worst, e);
-      }
+  for (int64_t n = 0; n < s.batch; ++n)
+    for (int64_t m = 0; m < s.cout; ++m)
+      for (int64_t oh = 0; oh < OH; ++oh)
+        for (int64_t ow = 0; ow < OH; ++ow) {
+          double acc = b.data_as<float>()[m], mag = 0;
+          for (int64_t c = 0; c < s.cin; ++c)
+            for (int64_t i = 0; i < 3; ++i)
+              for (int64_t j = 0; j < 3; ++j) {
+                const int64_t ih = oh * s.stride - 1 + i, iw = ow * s.stride - 1 + j;
+                if (ih < 0 || ih >= H || iw < 0 || iw >= H) continue;
+                const double t =
+                    double{px[((n * s.cin + c) * H + ih) * H + iw]} * pw[((m * s.cin + c) * 3 + i) * 3 + j];
+                acc += t;
+                mag += std::fabs(t);
+              }
+          const float e = static_cast<float>(std::fabs(py[((n * s.cout + m) * OH + oh) * OH + ow] - acc) /
+                                             std::max(mag, 1.0));
+          worst = std::max(worst, e);
+        }
   return worst;
 }
 
@@ -76,7 +80,9 @@ TEST_CASE("Conv picks Winograd by default where it pays, and ORTKIT_CONV_FORM ov
       {{24, 32, 19, 1}, true, "odd size, cin != cout"},
       {{8, 16, 20, 1}, false, "cin under 16"},
       {{16, 8, 20, 1}, false, "cout under 16"},
-      {{32, 32, 8, 1}, false, "8x8: 16 tiles"},
+      {{32, 32, 8, 1}, false, "8x8: 16 tiles, half a panel"},
+      {{32, 32, 7, 1, 4}, true, "7x7 at batch 4: chunks span images"},
+      {{32, 32, 7, 1, 1}, false, "7x7 at batch 1"},
       {{16, 16, 20, 2}, false, "stride 2"},
   };
   for (const Want& w : wants)
@@ -85,7 +91,7 @@ TEST_CASE("Conv picks Winograd by default where it pays, and ORTKIT_CONV_FORM ov
       SessionOptions o;
       o.threads = threads;
       auto s = Session::from_bytes(conv_model(w.spec).bytes(), o);
-      const Tensor x = make_random({1, w.spec.cin, w.spec.hw, w.spec.hw}, 7);
+      const Tensor x = make_random({w.spec.batch, w.spec.cin, w.spec.hw, w.spec.hw}, 7);
       const auto y = s->run({{"x", x}});
       CHECK(uses_winograd(*s) == w.winograd);
       CHECK(worst_error(x, w.spec, y[0]) < 4e-7f);
