@@ -4,7 +4,8 @@
 #   ort-cpuinfo; ort-bench on bert-tiny in fp32, bf16 and int8; ort-quantize of bert-tiny; ort-bench verify
 #   against the ONNX Runtime reference outputs in tests/data/zoo/bert-tiny: fp32 at rtol 1e-3 / atol 1e-4
 #   under -cpu max,sve256=on (Graviton3-like), neoverse-n1 and cortex-a72; bf16 (max,sve256=on) at rtol 1e-2 /
-#   atol 2e-3; the int8 model (all three) at rtol 2e-2 / atol 5e-3 (quantization error against fp32 ORT).
+#   atol 2e-3; the int8 model (all three) at rtol 2e-2 / atol 5e-3 (quantization error against fp32 ORT);
+#   resnet-tiny fp32 with its 3x3 convs forced to Winograd (all three) and as chosen, at rtol 1e-3 / atol 1e-4.
 # Installs the arm64 packages first (scripts/setup.sh --arm64; needs root or sudo the first time).
 # Exits non-zero on any failure. Correctness only: qemu timings mean nothing.
 #   ARM_FULL_BUILD_DIR (default build-arm64-full), QEMU (default qemu-aarch64), JOBS (default nproc).
@@ -62,5 +63,15 @@ for cpu in max,sve256=on neoverse-n1 cortex-a72; do
   check "verify bert-tiny int8 model (-cpu $cpu)" run "$cpu" ort-bench verify "$int8_model" "$DATA" \
     --precision int8 --rtol 2e-2 --atol 5e-3
 done
+# The conv forms on arm64's GEMM kernels (panel widths differ from x86's): resnet-tiny with every 3x3
+# stride-1 conv forced to Winograd, and with the automatic choice.
+RESNET_DATA=tests/data/zoo/resnet-tiny/test_data_set_0
+for cpu in max,sve256=on neoverse-n1 cortex-a72; do
+  check "verify resnet-tiny fp32, Winograd forced (-cpu $cpu)" env ORTKIT_CONV_FORM=winograd \
+    LD_LIBRARY_PATH=/usr/aarch64-linux-gnu/lib:/usr/lib/aarch64-linux-gnu "$QEMU" -L /usr/aarch64-linux-gnu \
+    -cpu "$cpu" "$BUILD_DIR/apps/ort-bench" verify resnet-tiny "$RESNET_DATA" --precision fp32 --rtol 1e-3 --atol 1e-4
+done
+check "verify resnet-tiny fp32 (-cpu neoverse-n1)" run neoverse-n1 ort-bench verify resnet-tiny "$RESNET_DATA" \
+  --precision fp32 --rtol 1e-3 --atol 1e-4
 echo "== total: $((SECONDS - start)) s"
 exit $status
