@@ -115,6 +115,12 @@ constexpr int64_t line(int64_t f) {
   return (f + 15) / 16 * 16;
 }
 
+// Tiles of the virtual grid (see prepare) for `batch` images of th x tw tiles; the last row's dummy is
+// never needed.
+int64_t virtual_tiles(int64_t th, int64_t tw, int64_t batch) {
+  return std::max<int64_t>(1, batch) * th * (tw + 1) - 1;
+}
+
 int64_t env_int(const char* name) {
   const char* v = std::getenv(name);
   return v ? std::atoll(v) : 0;
@@ -163,7 +169,7 @@ bool WinogradConv::pays(const Window& w, int64_t cin, int64_t cout, int64_t batc
   const kernels::GemmKernel* kn = kernels::dispatched(kernels::GemmKind::f32);
   const int64_t nr = kn ? kn->nr : 16;
   const int64_t th = (w.out[1] + 1) / 2, tw = (w.out[2] + 1) / 2;
-  const int64_t vtiles = std::max<int64_t>(1, batch) * th * (tw + 1) - 1;
+  const int64_t vtiles = virtual_tiles(th, tw, batch);
   const int64_t nt = chunk_tiles(vtiles, cin, cout, std::max(1, slots));
   // Columns the GEMMs run: whole chunks of whole panels, and a last chunk of whole panels.
   const int64_t full = vtiles / nt, rest = vtiles % nt;
@@ -206,9 +212,8 @@ void WinogradConv::prepare(const Window& w, int64_t cin, int64_t cout, const flo
   // batch is row J % TH of image J / TH), so a chunk can span images: small images still fill whole
   // panels at batch > 1.
   vtw_ = tw_ + 1;
-  vtiles_ = std::max<int64_t>(1, batch) * th_ * vtw_ - 1;  // the last row's dummy is never needed
   slots_ = std::max(1, slots);
-  nt_ = chunk_tiles(vtiles_, cin, cout, slots_);
+  nt_ = chunk_tiles(virtual_tiles(th_, tw_, batch), cin, cout, slots_);
   // M_xi lies m_ld_ floats apart: a multiple of 4 KiB (Cout x nt = 64 x 64) put the 16 values of a
   // tile, read together by the output transform, in one L1 set.
   m_ld_ = line(cout * nt_);
@@ -218,19 +223,20 @@ void WinogradConv::prepare(const Window& w, int64_t cin, int64_t cout, const flo
   // Per slot: M, the padded input rows of a chunk's tile rows (2 * rows + 2 of them), their four
   // combinations and two output planes, each row-set padded by a line (the dummy of the last row reads
   // two floats past it).
-  const int64_t wp = 2 * vtw_, plane = line(rows_ * wp + 2);
-  slot_floats_ = kXi * m_ld_ + line((2 * rows_ + 2) * wp) + 6 * plane;
+  wp_ = 2 * vtw_;
+  plane_ = line(rows_ * wp_ + 2);
+  t_at_ = line((2 * rows_ + 2) * wp_);
+  slot_floats_ = kXi * m_ld_ + t_at_ + 6 * plane_;
   packs_.resize(static_cast<size_t>(slots_ * kXi));
 }
 
 void WinogradConv::input_transform(const float* x, int64_t v0, int64_t nv, int64_t slot, float* work) {
   const int64_t H = w_.in[1], W = w_.in[2], pt = w_.pb[1], pl = w_.pb[2];
-  const int64_t wp = 2 * vtw_, plane = line(rows_ * wp + 2);
+  const int64_t wp = wp_;
   const int64_t j0 = v0 / vtw_, rows = (v0 + nv - 1) / vtw_ - j0 + 1;  // tile rows of the batch
   float* s = work;  // padded input rows of one channel of one image
   float* t[4];
-  t[0] = s + line((2 * rows_ + 2) * wp);
-  for (int q = 1; q < 4; ++q) t[q] = t[q - 1] + plane;
+  for (int q = 0; q < 4; ++q) t[q] = work + t_at_ + q * plane_;
   for (int q = 0; q < 4; ++q) t[q][rows * wp] = t[q][rows * wp + 1] = 0.f;
   kernels::PanelRows pr[kXi];
   for (int xi = 0; xi < kXi; ++xi)
@@ -261,10 +267,10 @@ void WinogradConv::input_transform(const float* x, int64_t v0, int64_t nv, int64
 void WinogradConv::output_transform(const float* m, int64_t v0, int64_t nv, const kernels::Epilogue& ep,
                                     const float* z, float* y, float* work) const {
   const int64_t OH = w_.out[1], OW = w_.out[2], P = OH * OW;
-  const int64_t wp = 2 * vtw_, plane = line(rows_ * wp + 2);
+  const int64_t wp = wp_;
   const int64_t j0 = v0 / vtw_, j1 = (v0 + nv - 1) / vtw_;
-  float* o0 = work + line((2 * rows_ + 2) * wp) + 4 * plane;  // output rows 2 * j0 ..., ld wp
-  float* o1 = o0 + plane;                                     // output rows 2 * j0 + 1 ...
+  float* o0 = work + t_at_ + 4 * plane_;  // output rows 2 * j0 ..., ld wp
+  float* o1 = o0 + plane_;                // output rows 2 * j0 + 1 ...
   const int64_t off = 2 * (v0 - j0 * vtw_);
   for (int64_t co = 0; co < cout_; ++co) {
     const float bias = ep.bias ? ep.bias[co] : 0.f;
@@ -288,7 +294,7 @@ void WinogradConv::output_transform(const float* m, int64_t v0, int64_t nv, cons
 
 void WinogradConv::run(const float* x, int64_t batch, const kernels::Epilogue& ep, const float* z, float* y,
                        const kernels::Threading& th, float* scratch) {
-  const int64_t vtiles = batch * th_ * vtw_ - 1;  // as prepare's, for the batch it was given
+  const int64_t vtiles = virtual_tiles(th_, tw_, batch);
   const int64_t chunks = (vtiles + nt_ - 1) / nt_;
   const int64_t mat = cout_ * cin_;
   auto task = [&](int64_t task_id, int64_t slot, const kernels::Threading& tth) {

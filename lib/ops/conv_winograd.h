@@ -5,8 +5,8 @@
 // with U = G g G^T (the weights, transformed once), V = B^T d B (the input patches, written straight into
 // the packed B panels) and Y = A^T M A, into which bias, residual Z and activation are folded as the tile
 // is written. The transforms only add, subtract and halve, so the result stays within a few ulp of the
-// direct sum (the test bounds it against a double-precision oracle). Conv runs it only when asked
-// (ORTKIT_CONV_FORM=winograd): see conv.cpp for what it measured.
+// direct sum (the test bounds it against a double-precision oracle). Conv picks it where it measured
+// faster than the GEMM forms (pays) or where ORTKIT_CONV_FORM=winograd asks: see conv.cpp and docs/ops.md.
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -47,10 +47,12 @@ class WinogradConv {
   int64_t cin_ = 0, cout_ = 0;
   int64_t th_ = 0, tw_ = 0;  // tiles down and across one image
   int64_t vtw_ = 0;          // virtual tiles per tile row: TW and one dummy
-  int64_t vtiles_ = 0;       // virtual tiles of the batch prepare() was given
   int64_t nt_ = 0;           // virtual tiles per chunk (a multiple of the kernel's NR where the image allows)
   int64_t rows_ = 0;         // most tile rows one chunk touches
   int64_t m_ld_ = 0;         // floats between the 16 M_xi of a chunk
+  // A slot's work area after M: padded input rows, at t_at_ the four row combinations, then two output
+  // row-sets; each combination or output row-set is plane_ floats of rows wp_ floats apart.
+  int64_t wp_ = 0, plane_ = 0, t_at_ = 0;
   int64_t slots_ = 1, slot_floats_ = 0;
   std::vector<float> u_;                 // 16 matrices [cout x cin], the transformed weights
   std::vector<kernels::PackedB> packs_;  // 16 per slot: V_xi of the slot's chunk
