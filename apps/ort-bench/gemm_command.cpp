@@ -1,6 +1,7 @@
 // ort-bench gemm: GEMM kernel throughput vs the measured peak of its instruction (lib/bench/gemm_bench).
 //   ort-bench gemm --m 128 --n 768 --k 768 --precision fp32,bf16,int8 --threads 1,2 --json out.json
 //   ort-bench gemm --shape 128x768x768,1x768x768 --shape 512x1024x1024 --csv out.csv
+//   ort-bench gemm --shape 1x768x768 --precision bf16 --cold-b    # B from memory, as in a decode step
 #include <iostream>
 #include <memory>
 
@@ -17,6 +18,7 @@ struct GemmArgs {
   std::vector<int> threads = {1};
   int repeats = 11;
   std::string json, csv, clock = "wall";
+  bool cold_b = false;
 };
 }  // namespace
 
@@ -36,6 +38,9 @@ Command add_gemm_command(CLI::App& parent) {
   c.app->add_option("--repeats", args->repeats, "timed samples per point (median reported)");
   c.app->add_option("--clock", args->clock,
                     "wall, or cpu: CPU seconds of the calling thread (shared machines)");
+  c.app->add_flag("--cold-b", args->cold_b,
+                  "each call reads another copy of B (copies spanning 256 MiB): B from memory, as a model's "
+                  "weights in a decode step, not from the caches the last call left it in");
   c.app->add_option("--json", args->json, "write the report as JSON (atomically)");
   c.app->add_option("--csv", args->csv, "write the results as CSV (atomically)");
   c.run = [args] {
@@ -52,6 +57,7 @@ Command add_gemm_command(CLI::App& parent) {
     opt.threads = args->threads;
     opt.repeats = args->repeats;
     opt.clock = args->clock;
+    opt.cold_b = args->cold_b;
     const auto results = bench::run_gemm_bench(opt, &std::cerr);
     std::cout << bench::gemm_bench_table(results);
     if (!args->json.empty()) bench::write_file_atomic(args->json, bench::gemm_bench_json(opt, results));

@@ -127,11 +127,19 @@ double pool_peak(BenchPool& pool, const k::PeakProbe& probe, double seconds, boo
 struct Operands {
   Tensor a;  // u8 for u8s8, bf16 for bf16a (A given in bf16: gemm_bf16), else f32
   Tensor c;
-  k::PackedB b;
+  std::vector<k::PackedB> b;  // one, or the cold_b ring: call i reads b[i % size]
+  size_t next = 0;
 };
 
-Operands make_operands(const GemmShape& s, k::GemmKind kind, bool a_bf16) {
+// Copies of B in the cold_b ring: enough to span `span` bytes, at most 65536 (a tiny B's ring then
+// spans less, and its calls cost more in the driver than in B anyway).
+size_t ring_size(size_t b_bytes, size_t span) {
+  return std::clamp<size_t>((span + b_bytes - 1) / std::max<size_t>(b_bytes, 1), 1, 65536);
+}
+
+Operands make_operands(const GemmShape& s, k::GemmKind kind, bool a_bf16, bool cold_b, size_t span) {
   Operands o;
+  o.b.resize(1);
   std::mt19937 rng(1234);
   std::uniform_real_distribution<float> d(-1.f, 1.f);
   o.c = Tensor(DType::f32, {s.m, s.n});
@@ -142,14 +150,22 @@ Operands make_operands(const GemmShape& s, k::GemmKind kind, bool a_bf16) {
     std::vector<int8_t> b(s.k * s.n);
     for (auto& v : b) v = static_cast<int8_t>(rng());
     const float scale = 0.01f;
-    k::pack_b_int8(o.b, kind, k::BDesc{b.data(), s.k, s.n, s.n, false}, false, &scale, 1, nullptr, 0);
+    auto pack = [&](k::PackedB& p) {
+      k::pack_b_int8(p, kind, k::BDesc{b.data(), s.k, s.n, s.n, false}, false, &scale, 1, nullptr, 0);
+    };
+    pack(o.b[0]);
+    if (cold_b) o.b.resize(ring_size(o.b[0].bytes(), span));
+    for (size_t i = 1; i < o.b.size(); ++i) pack(o.b[i]);
   } else {
     o.a = Tensor(DType::f32, {s.m, s.k});
     float* a = o.a.data_as<float>();
     for (int64_t i = 0; i < o.a.numel(); ++i) a[i] = d(rng);
     std::vector<float> b(s.k * s.n);
     for (auto& v : b) v = d(rng);
-    k::pack_b(o.b, kind, k::BDesc{b.data(), s.k, s.n, s.n, false});
+    auto pack = [&](k::PackedB& p) { k::pack_b(p, kind, k::BDesc{b.data(), s.k, s.n, s.n, false}); };
+    pack(o.b[0]);
+    if (cold_b) o.b.resize(ring_size(o.b[0].bytes(), span));
+    for (size_t i = 1; i < o.b.size(); ++i) pack(o.b[i]);
     if (a_bf16) {
       Tensor a16(DType::bf16, {s.m, s.k});
       uint16_t* p = a16.data_as<uint16_t>();
@@ -161,13 +177,15 @@ Operands make_operands(const GemmShape& s, k::GemmKind kind, bool a_bf16) {
 }
 
 void call_gemm(Operands& o, const GemmShape& s, k::GemmKind kind, const k::Threading& th) {
+  const k::PackedB& b = o.b[o.next];
+  o.next = o.next + 1 == o.b.size() ? 0 : o.next + 1;
   if (kind == k::GemmKind::u8s8)
-    k::gemm_int8(s.m, o.a.data_as<uint8_t>(), s.k, k::QuantA{0.02f, 3}, o.b, o.c.data_as<float>(), s.n,
-                 nullptr, 0, {}, {}, th);
+    k::gemm_int8(s.m, o.a.data_as<uint8_t>(), s.k, k::QuantA{0.02f, 3}, b, o.c.data_as<float>(), s.n, nullptr,
+                 0, {}, {}, th);
   else if (o.a.dtype() == DType::bf16)
-    k::gemm_bf16(s.m, o.a.data_as<uint16_t>(), s.k, o.b, o.c.data_as<float>(), s.n, {}, th);
+    k::gemm_bf16(s.m, o.a.data_as<uint16_t>(), s.k, b, o.c.data_as<float>(), s.n, {}, th);
   else
-    k::gemm_f32(s.m, o.a.data_as<float>(), s.k, o.b, o.c.data_as<float>(), s.n, {}, th);
+    k::gemm_f32(s.m, o.a.data_as<float>(), s.k, b, o.c.data_as<float>(), s.n, {}, th);
 }
 
 double median(std::vector<double> v) {
@@ -207,8 +225,8 @@ std::vector<GemmBenchResult> run_gemm_bench(const GemmBenchOptions& opt, std::os
   for (const GemmShape& s : opt.shapes) {
     for (const std::string& prec : opt.precisions) {
       const k::GemmKind kind = kind_of(prec);
-      Operands o = make_operands(s, kind, prec == "bf16a");
-      const k::GemmKernel& kern = *o.b.kernel();
+      Operands o = make_operands(s, kind, prec == "bf16a", opt.cold_b, opt.dram_bytes);
+      const k::GemmKernel& kern = *o.b[0].kernel();
       for (int t : opt.threads) {
         BenchPool& pool = pool_for(t);
         const k::Threading th = pool.threading();
@@ -254,10 +272,11 @@ std::vector<GemmBenchResult> run_gemm_bench(const GemmBenchOptions& opt, std::os
         r.gops = ops / r.median_s / 1e9;
         r.peak_gops = peaks.empty() ? 0.0 : median(peaks) / 1e9;
         r.pct_peak = fractions.empty() ? 0.0 : 100.0 * median(fractions);
-        r.b_bytes = static_cast<double>(o.b.bytes());
+        r.b_bytes = static_cast<double>(o.b[0].bytes());
         r.b_gbs = r.b_bytes / r.median_s / 1e9;
+        r.b_copies = static_cast<int>(o.b.size());
         if (opt.memory_bandwidth && is_small_m(s)) {
-          r.mem_gbs = bandwidth(o.b.bytes(), t) / 1e9;
+          r.mem_gbs = bandwidth(o.b[0].bytes(), t) / 1e9;
           r.dram_gbs = bandwidth(opt.dram_bytes, t) / 1e9;
         }
         if (log) {
@@ -292,6 +311,7 @@ std::string gemm_bench_json(const GemmBenchOptions& opt, const std::vector<GemmB
   settings["statistic"] = "median";
   settings["clock"] = opt.clock;
   settings["dram_probe_bytes"] = opt.dram_bytes;
+  settings["cold_b"] = opt.cold_b;  // B from memory (a ring of copies), not from the last call's caches
   j["settings"] = settings;
   nlohmann::json arr = nlohmann::json::array();
   for (const auto& r : rs) {
@@ -310,6 +330,7 @@ std::string gemm_bench_json(const GemmBenchOptions& opt, const std::vector<GemmB
     e["pct_peak"] = r.pct_peak;
     e["b_bytes"] = r.b_bytes;
     e["b_gbs"] = r.b_gbs;
+    e["b_copies"] = r.b_copies;
     if (r.mem_gbs > 0) {
       e["mem_gbs_same_size"] = r.mem_gbs;
       e["dram_gbs"] = r.dram_gbs;
@@ -323,27 +344,31 @@ std::string gemm_bench_json(const GemmBenchOptions& opt, const std::vector<GemmB
 std::string gemm_bench_csv(const std::vector<GemmBenchResult>& rs) {
   std::ostringstream s;
   s << "m,n,k,precision,threads,kernel,median_s,min_s,gops,peak_gops,pct_peak,peak_instruction,b_bytes,b_gbs,"
-       "mem_gbs_same_size,dram_gbs\n";
+       "mem_gbs_same_size,dram_gbs,b_copies\n";
   for (const auto& r : rs)
     s << r.shape.m << ',' << r.shape.n << ',' << r.shape.k << ',' << r.precision << ',' << r.threads << ','
       << r.kernel << ',' << r.median_s << ',' << r.min_s << ',' << r.gops << ',' << r.peak_gops << ','
       << r.pct_peak << ",\"" << r.peak_instruction << "\"," << r.b_bytes << ',' << r.b_gbs << ',' << r.mem_gbs
-      << ',' << r.dram_gbs << '\n';
+      << ',' << r.dram_gbs << ',' << r.b_copies << '\n';
   return s.str();
 }
 
 std::string gemm_bench_table(const std::vector<GemmBenchResult>& rs) {
   std::ostringstream s;
   char line[320];
+  // B from memory (cold_b): its stream compares with the DRAM read, not with a read of B's size (cached).
+  const bool cold =
+      std::any_of(rs.begin(), rs.end(), [](const GemmBenchResult& r) { return r.b_copies > 1; });
   std::snprintf(line, sizeof line, "%-16s %-5s %3s %-30s %10s %9s %10s %10s %7s %9s %9s\n", "MxNxK", "prec",
-                "thr", "kernel", "median_us", "min_us", "GOP/s", "peak", "%peak", "B GB/s", "mem GB/s");
+                "thr", "kernel", "median_us", "min_us", "GOP/s", "peak", "%peak", "B GB/s",
+                cold ? "dram GB/s" : "mem GB/s");
   s << line;
   for (const auto& r : rs) {
     const std::string shape =
         std::to_string(r.shape.m) + "x" + std::to_string(r.shape.n) + "x" + std::to_string(r.shape.k);
     char mem[32] = "-", bgs[32] = "-";
     if (r.mem_gbs > 0) {
-      std::snprintf(mem, sizeof mem, "%.1f", r.mem_gbs);
+      std::snprintf(mem, sizeof mem, "%.1f", r.b_copies > 1 ? r.dram_gbs : r.mem_gbs);
       std::snprintf(bgs, sizeof bgs, "%.1f", r.b_gbs);
     }
     std::snprintf(line, sizeof line, "%-16s %-5s %3d %-30s %10.1f %9.1f %10.1f %10.1f %6.1f%% %9s %9s\n",

@@ -7,6 +7,11 @@
 // of its instruction's peak on the same threads; % of peak is the median of the per-sample ratios. Shapes x
 // precisions x thread counts run in that nesting order, so A/B runs of one shape sit next to each other in
 // time.
+//
+// With cold_b, consecutive calls read different copies of B, a ring of them spanning dram_bytes, so B
+// comes from memory as a model's weights do in a decode step (each weight is read once per step, and
+// the rest of the model has evicted it since). Without it B stays in the caches the last call left it
+// in, a best case no model run sees once its weights outgrow the L2 / L3.
 #pragma once
 #include <cstdint>
 #include <ostream>
@@ -34,6 +39,7 @@ struct GemmBenchOptions {
   double peak_seconds = 0.15;             ///< peak probe time per point, split over its samples
   bool memory_bandwidth = true;           ///< measure read bandwidth for small-M shapes
   size_t dram_bytes = size_t{256} << 20;  ///< buffer of the DRAM bandwidth probe (well past any L3)
+  bool cold_b = false;                    ///< rotate over copies of B spanning dram_bytes (see above)
   /// "wall" (default) or "cpu": CPU seconds of the process divided by the thread count, which leaves
   /// out time spent descheduled on a shared machine (the peak probes then use thread CPU time too).
   /// With threads > 1 it over-states speed whenever threads sit idle (blocked workers accrue no CPU
@@ -53,6 +59,7 @@ struct GemmBenchResult {
   double pct_peak = 0;   ///< 100 * median over samples of (sample's GOP/s / the probe's just before it)
   double b_bytes = 0;    ///< packed B size
   double b_gbs = 0;      ///< b_bytes / median, 1e9 B/s
+  int b_copies = 1;      ///< copies of B the calls rotate over (cold_b: > 1 unless B alone spans dram_bytes)
   double mem_gbs = 0;    ///< read bandwidth over a buffer the size of packed B (0: not measured)
   double dram_gbs = 0;   ///< read bandwidth over dram_bytes (0: not measured)
 };

@@ -3,6 +3,8 @@
 # back, in alternating order, so both see the same machine state; then one markdown table of medians over
 # rounds (ours vs peak vs oneDNN).
 # Usage: scripts/peer_gemm/ab.sh OUT_DIR [ROUNDS=3] [CLOCK=cpu] [THREADS=1,2] [shapes...]
+# COLD_B=1: both sides read B from memory, a ring of copies (`ort-bench gemm --cold-b`), as in a decode step;
+# the last column then holds the DRAM read bandwidth.
 # bf16 (ours rounds fp32 A) is compared twice: with oneDNN given bf16 A, and given fp32 A (reorder + matmul,
 # the same work); bf16a (ours given bf16 A) with oneDNN given bf16 A (the same inputs).
 set -euo pipefail
@@ -15,19 +17,20 @@ shapes=("$@")
 bench="${ORT_BENCH:-$root/build/apps/ort-bench}"
 # PEER_GEMM: a peer_gemm built elsewhere (a machine without oneDNN's headers); PEER_GEMM_BIN: where to build it
 peer="${PEER_GEMM:-$("$here/build.sh" ${PEER_GEMM_BIN:+"$PEER_GEMM_BIN"})}"
+cold=(); [[ ${COLD_B:-0} == 1 ]] && cold=(--cold-b)
 mkdir -p "$out"
 for r in $(seq 1 "$rounds"); do
   for s in "${shapes[@]}"; do
     for t in ${threads//,/ }; do
       ours() {
-        "$bench" gemm --shape "$s" --precision fp32,bf16,bf16a,int8 --threads "$t" --repeats 7 --clock "$clock" \
+        "$bench" gemm --shape "$s" --precision fp32,bf16,bf16a,int8 --threads "$t" --repeats 7 --clock "$clock" "${cold[@]}" \
           --csv "$out/ours_${s}_t${t}_r${r}.csv" > /dev/null 2>&1
       }
       # Passive OpenMP threads sleep between calls: right for the CPU clock on a loaded box (spinning
       # would steal the cores), unfair on the wall clock, where oneDNN runs with GOMP's default spin.
       policy=(); [[ $clock == cpu ]] && policy=(OMP_WAIT_POLICY=passive)
       peer_run() {
-        env "${policy[@]}" OMP_NUM_THREADS=$t OPENBLAS_NUM_THREADS=$t "$peer" "$t" 7 "$s" > "$out/peer_${s}_t${t}_r${r}.csv"
+        env "${policy[@]}" OMP_NUM_THREADS=$t OPENBLAS_NUM_THREADS=$t "$peer" "$t" 7 "${cold[@]}" "$s" > "$out/peer_${s}_t${t}_r${r}.csv"
       }
       # Odd rounds run ours first, even rounds the peer first, so neither side always gets the state
       # the other leaves behind (caches, clocks, the box's slow or fast level).

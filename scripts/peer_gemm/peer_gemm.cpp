@@ -2,6 +2,8 @@
 // primitive for bf16 and u8 x s8 -> f32) and OpenBLAS cblas_sgemm. Thread count comes from the
 // environment (OMP_NUM_THREADS / OPENBLAS_NUM_THREADS), set by run.sh per point.
 // Output: one CSV line per (library, precision, shape): median seconds and GOP/s, wall and CPU clock.
+// --cold-b: consecutive calls read different copies of B, a ring spanning 256 MiB, as `ort-bench gemm
+// --cold-b` does: B from memory, as a model's weights in a decode step.
 // Built outside the main build (optional dependencies): see build.sh.
 #include <algorithm>
 #include <chrono>
@@ -81,6 +83,13 @@ void fill(dnnl::memory& a, dnnl::memory& b, bool int8, dnnl::engine& eng, dnnl::
   }
 }
 
+// Copies of a B of `bytes` in the --cold-b ring (one without it): as lib/bench/gemm_bench.cpp counts them.
+size_t g_ring_span = 0;
+size_t ring_size(size_t bytes) {
+  if (g_ring_span == 0) return 1;
+  return std::clamp<size_t>((g_ring_span + bytes - 1) / std::max<size_t>(bytes, 1), 1, 65536);
+}
+
 void run_matmul(const char* prec, long m, long n, long k, int threads, int repeats) {
   using namespace dnnl;
   using dt = memory::data_type;
@@ -94,14 +103,24 @@ void run_matmul(const char* prec, long m, long n, long k, int threads, int repea
   primitive_attr attr;
   if (int8) attr.set_output_scales(0, {0.01f});
   matmul::primitive_desc pd(matmul::desc(a_md, b_any, c_md), attr, eng);
-  memory a(a_md, eng), c(c_md, eng), b(pd.weights_desc(), eng);
+  memory a(a_md, eng), c(c_md, eng);
   memory b_plain({{k, n}, b_dt, memory::format_tag::ab}, eng);
   fill(a, b_plain, int8, eng, s);
-  reorder(b_plain, b).execute(s, b_plain, b);
+  std::vector<memory> bs(ring_size(pd.weights_desc().get_size()));
+  for (auto& b : bs) {
+    b = memory(pd.weights_desc(), eng);
+    reorder(b_plain, b).execute(s, b_plain, b);
+  }
+  size_t next = 0;
+  auto weights = [&]() -> memory& {
+    memory& b = bs[next];
+    next = next + 1 == bs.size() ? 0 : next + 1;
+    return b;
+  };
   matmul mm(pd);
   s.wait();
   time_it("onednn_matmul", prec, m, n, k, threads, repeats, [&] {
-    mm.execute(s, {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, c}});
+    mm.execute(s, {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, weights()}, {DNNL_ARG_DST, c}});
     s.wait();
   });
   if (int8) return;
@@ -114,7 +133,7 @@ void run_matmul(const char* prec, long m, long n, long k, int threads, int repea
   reorder to_bf16(a_f32, a);
   time_it("onednn_matmul_f32a", prec, m, n, k, threads, repeats, [&] {
     to_bf16.execute(s, a_f32, a);
-    mm.execute(s, {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, b}, {DNNL_ARG_DST, c}});
+    mm.execute(s, {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, weights()}, {DNNL_ARG_DST, c}});
     s.wait();
   });
 }
@@ -124,30 +143,42 @@ void run_matmul(const char* prec, long m, long n, long k, int threads, int repea
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: peer_gemm THREADS REPEATS MxNxK...\n");
+    std::fprintf(stderr, "usage: peer_gemm THREADS REPEATS [--cold-b] MxNxK...\n");
     return 2;
   }
   const int threads = std::atoi(argv[1]), repeats = std::atoi(argv[2]);
   for (int i = 3; i < argc; ++i) {
+    if (std::string(argv[i]) == "--cold-b") {
+      g_ring_span = size_t{256} << 20;
+      continue;
+    }
     long m, n, k;
     if (std::sscanf(argv[i], "%ldx%ldx%ld", &m, &n, &k) != 3) {
       std::fprintf(stderr, "peer_gemm: bad shape '%s'\n", argv[i]);
       return 2;
     }
-    std::vector<float> a(m * k), b(k * n), c(m * n);
+    std::vector<float> a(m * k), c(m * n);
+    std::vector<std::vector<float>> bs(ring_size(sizeof(float) * k * n), std::vector<float>(k * n));
     std::mt19937 rng(1);
     std::uniform_real_distribution<float> d(-1, 1);
     for (auto& x : a) x = d(rng);
-    for (auto& x : b) x = d(rng);
+    for (auto& x : bs[0]) x = d(rng);
+    for (auto& b : bs) b = bs[0];
+    size_t next = 0;
+    auto weights = [&]() -> const float* {
+      const float* b = bs[next].data();
+      next = next + 1 == bs.size() ? 0 : next + 1;
+      return b;
+    };
 #ifdef HAVE_DNNL
     time_it("onednn_sgemm", "fp32", m, n, k, threads, repeats,
-            [&] { dnnl_sgemm('N', 'N', m, n, k, 1.f, a.data(), k, b.data(), n, 0.f, c.data(), n); });
+            [&] { dnnl_sgemm('N', 'N', m, n, k, 1.f, a.data(), k, weights(), n, 0.f, c.data(), n); });
     run_matmul("bf16", m, n, k, threads, repeats);
     run_matmul("int8", m, n, k, threads, repeats);
 #endif
 #ifdef HAVE_OPENBLAS
     time_it("openblas_sgemm", "fp32", m, n, k, threads, repeats, [&] {
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.f, a.data(), k, b.data(), n, 0.f,
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1.f, a.data(), k, weights(), n, 0.f,
                   c.data(), n);
     });
 #endif

@@ -12,3 +12,10 @@ set_tests_properties(cli:peer_gemm_table PROPERTIES SKIP_RETURN_CODE 77
 [0-9.]+x \\[[0-9.]+-[0-9.]+\\] \\| [0-9]+ \\| [0-9.]+x \\[[0-9.]+-[0-9.]+\\] \\|.*\
 \\| 16x48x40 \\| bf16a \\| 1 \\| [a-z0-9_]+ \\| [0-9]+ \\| [0-9]+% \\| [0-9]+ \\| [0-9.]+x \\[[0-9.]+-[0-9.]+\\] \\| - \\| - \\|.*\
 int8 vs onednn_matmul: [0-9]+ lead, [0-9]+ parity, [0-9]+ loss")
+# COLD_B=1: both sides read B from a ring of copies; the table's last column is the DRAM read.
+add_test(NAME cli:peer_gemm_cold_b
+         COMMAND bash -c "[[ -f /usr/include/oneapi/dnnl/dnnl.hpp ]] || exit 77; \
+COLD_B=1 ORT_BENCH=$<TARGET_FILE:ort-bench> PEER_GEMM_BIN=${CMAKE_BINARY_DIR}/peer_gemm \
+${CMAKE_SOURCE_DIR}/scripts/peer_gemm/ab.sh ${CMAKE_BINARY_DIR}/peer_gemm_ab_cold 2 wall 1 1x256x512")
+set_tests_properties(cli:peer_gemm_cold_b PROPERTIES SKIP_RETURN_CODE 77
+  PASS_REGULAR_EXPRESSION "B GB/s \\(dram GB/s\\).*\\| 1x256x512 \\| int8 \\| 1 \\| [a-z0-9_]+ \\| [0-9]+ \\| [0-9]+% \\| [0-9]+ \\| [0-9.]+x")

@@ -78,6 +78,37 @@ TEST_CASE("a tiny gemm benchmark reports throughput, peak and bandwidth", "[benc
   REQUIRE_THROWS_AS(run_gemm_bench(opt, nullptr), ortkit::Error);
 }
 
+TEST_CASE("cold_b rotates over copies of B spanning the DRAM probe's bytes", "[bench][gemm]") {
+  GemmBenchOptions opt;
+  opt.shapes = {parse_gemm_shape("1x64x96")};
+  opt.precisions = {"fp32", "int8"};
+  opt.repeats = 2;
+  opt.sample_seconds = 0.001;
+  opt.peak_seconds = 0.002;
+  opt.dram_bytes = 1 << 20;
+  const auto hot = run_gemm_bench(opt, nullptr);
+  opt.cold_b = true;
+  const auto cold = run_gemm_bench(opt, nullptr);
+  REQUIRE(hot.size() == 2);
+  REQUIRE(cold.size() == 2);
+  for (size_t i = 0; i < 2; ++i) {
+    INFO(cold[i].precision);
+    REQUIRE(hot[i].b_copies == 1);
+    // The ring spans at least dram_bytes, and no copy more than it needs.
+    REQUIRE(cold[i].b_copies * cold[i].b_bytes >= double(opt.dram_bytes));
+    REQUIRE((cold[i].b_copies - 1) * cold[i].b_bytes < double(opt.dram_bytes));
+    REQUIRE(cold[i].gops > 0);
+    REQUIRE(cold[i].b_bytes == hot[i].b_bytes);
+  }
+  const auto j = nlohmann::json::parse(gemm_bench_json(opt, cold));
+  REQUIRE(j["settings"]["cold_b"] == true);
+  REQUIRE(j["results"][0]["b_copies"] == cold[0].b_copies);
+  const std::string csv = gemm_bench_csv(cold);
+  REQUIRE(csv.find(",b_copies\n") != std::string::npos);
+  REQUIRE(gemm_bench_table(cold).find("dram GB/s") != std::string::npos);
+  REQUIRE(gemm_bench_table(hot).find("mem GB/s") != std::string::npos);
+}
+
 TEST_CASE("reports are written atomically", "[bench]") {
   const auto dir = std::filesystem::temp_directory_path() / "ortkit_gemm_bench_test";
   std::filesystem::create_directories(dir);
