@@ -137,9 +137,17 @@ size_t ring_size(size_t b_bytes, size_t span) {
   return std::clamp<size_t>((span + b_bytes - 1) / std::max<size_t>(b_bytes, 1), 1, 65536);
 }
 
+// B packed by `pack` once, or (cold_b) into every copy of a ring spanning `span` bytes.
+template <class Pack>
+void pack_ring(std::vector<k::PackedB>& ring, bool cold_b, size_t span, Pack pack) {
+  ring.resize(1);
+  pack(ring[0]);
+  if (cold_b) ring.resize(ring_size(ring[0].bytes(), span));
+  for (size_t i = 1; i < ring.size(); ++i) pack(ring[i]);
+}
+
 Operands make_operands(const GemmShape& s, k::GemmKind kind, bool a_bf16, bool cold_b, size_t span) {
   Operands o;
-  o.b.resize(1);
   std::mt19937 rng(1234);
   std::uniform_real_distribution<float> d(-1.f, 1.f);
   o.c = Tensor(DType::f32, {s.m, s.n});
@@ -150,22 +158,18 @@ Operands make_operands(const GemmShape& s, k::GemmKind kind, bool a_bf16, bool c
     std::vector<int8_t> b(s.k * s.n);
     for (auto& v : b) v = static_cast<int8_t>(rng());
     const float scale = 0.01f;
-    auto pack = [&](k::PackedB& p) {
+    pack_ring(o.b, cold_b, span, [&](k::PackedB& p) {
       k::pack_b_int8(p, kind, k::BDesc{b.data(), s.k, s.n, s.n, false}, false, &scale, 1, nullptr, 0);
-    };
-    pack(o.b[0]);
-    if (cold_b) o.b.resize(ring_size(o.b[0].bytes(), span));
-    for (size_t i = 1; i < o.b.size(); ++i) pack(o.b[i]);
+    });
   } else {
     o.a = Tensor(DType::f32, {s.m, s.k});
     float* a = o.a.data_as<float>();
     for (int64_t i = 0; i < o.a.numel(); ++i) a[i] = d(rng);
     std::vector<float> b(s.k * s.n);
     for (auto& v : b) v = d(rng);
-    auto pack = [&](k::PackedB& p) { k::pack_b(p, kind, k::BDesc{b.data(), s.k, s.n, s.n, false}); };
-    pack(o.b[0]);
-    if (cold_b) o.b.resize(ring_size(o.b[0].bytes(), span));
-    for (size_t i = 1; i < o.b.size(); ++i) pack(o.b[i]);
+    pack_ring(o.b, cold_b, span, [&](k::PackedB& p) {
+      k::pack_b(p, kind, k::BDesc{b.data(), s.k, s.n, s.n, false});
+    });
     if (a_bf16) {
       Tensor a16(DType::bf16, {s.m, s.k});
       uint16_t* p = a16.data_as<uint16_t>();
