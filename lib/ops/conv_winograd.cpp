@@ -121,6 +121,12 @@ int64_t virtual_tiles(int64_t th, int64_t tw, int64_t batch) {
   return std::max<int64_t>(1, batch) * th * (tw + 1) - 1;
 }
 
+// NR of the fp32 kernel the transformed GEMMs run on: the panel width of V's packed B.
+int64_t f32_panel_width() {
+  const kernels::GemmKernel* kn = kernels::dispatched(kernels::GemmKind::f32);
+  return kn ? kn->nr : 16;
+}
+
 int64_t env_int(const char* name) {
   const char* v = std::getenv(name);
   return v ? std::atoll(v) : 0;
@@ -140,8 +146,7 @@ int64_t WinogradConv::chunk_tiles(int64_t vtiles, int64_t cin, int64_t cout, int
   // NR, the one whose busiest thread has the fewest tiles (plus ~16 tiles' worth of setup per chunk) wins
   // (14x14, 2 threads: two chunks of 32 tiles, one per thread, rather than one of 55 through threaded
   // GEMMs).
-  const kernels::GemmKernel* kn = kernels::dispatched(kernels::GemmKind::f32);
-  const int64_t nr = kn ? kn->nr : 16;
+  const int64_t nr = f32_panel_width();
   int64_t nt = (512 * 1024) / (kXi * (cin + cout) * 4) / nr * nr;
   nt = std::clamp<int64_t>(nt, 64 / nr * nr, 256 / nr * nr);
   if (slots > 1) {
@@ -166,8 +171,7 @@ bool WinogradConv::pays(const Window& w, int64_t cin, int64_t cout, int64_t batc
   // dummies or the empty end of a panel: a 7x7 output (16 tiles, 19 virtual, in one 32-column panel:
   // half real) ran at 1.10x at 512 channels and batch 1, 1.01x at batch 2 (half real again), 0.78x at
   // batch 4 (two thirds real); 12x12 at 128 channels (56% real) 0.82x, 10x10 at 256 channels (78%) 0.51x.
-  const kernels::GemmKernel* kn = kernels::dispatched(kernels::GemmKind::f32);
-  const int64_t nr = kn ? kn->nr : 16;
+  const int64_t nr = f32_panel_width();
   const int64_t th = (w.out[1] + 1) / 2, tw = (w.out[2] + 1) / 2;
   const int64_t vtiles = virtual_tiles(th, tw, batch);
   const int64_t nt = chunk_tiles(vtiles, cin, cout, std::max(1, slots));
@@ -219,13 +223,13 @@ void WinogradConv::prepare(const Window& w, int64_t cin, int64_t cout, const flo
   m_ld_ = line(cout * nt_);
   if ((m_ld_ * 4) % 4096 == 0) m_ld_ += 16;
   // Tile rows one chunk touches: it may start at a row's last virtual tile.
-  rows_ = 1 + (nt_ - 1 + vtw_ - 1) / vtw_;
+  const int64_t rows = 1 + (nt_ - 1 + vtw_ - 1) / vtw_;
   // Per slot: M, the padded input rows of a chunk's tile rows (2 * rows + 2 of them), their four
   // combinations and two output planes, each row-set padded by a line (the dummy of the last row reads
   // two floats past it).
   wp_ = 2 * vtw_;
-  plane_ = line(rows_ * wp_ + 2);
-  t_at_ = line((2 * rows_ + 2) * wp_);
+  plane_ = line(rows * wp_ + 2);
+  t_at_ = line((2 * rows + 2) * wp_);
   slot_floats_ = kXi * m_ld_ + t_at_ + 6 * plane_;
   packs_.resize(static_cast<size_t>(slots_ * kXi));
 }

@@ -48,7 +48,6 @@ class WinogradConv {
   int64_t th_ = 0, tw_ = 0;  // tiles down and across one image
   int64_t vtw_ = 0;          // virtual tiles per tile row: TW and one dummy
   int64_t nt_ = 0;           // virtual tiles per chunk (a multiple of the kernel's NR where the image allows)
-  int64_t rows_ = 0;         // most tile rows one chunk touches
   int64_t m_ld_ = 0;         // floats between the 16 M_xi of a chunk
   // A slot's work area after M: padded input rows, at t_at_ the four row combinations, then two output
   // row-sets; each combination or output row-set is plane_ floats of rows wp_ floats apart.
