@@ -27,11 +27,16 @@ echo "== arm64 build: $((SECONDS - start)) s"
 # qemu's -L sysroot. The sysroot's own lib/ comes first: its libc must match the cross ld.so that -L
 # provides. Mixing that ld.so with multiarch libc6:arm64 (a newer Debian revision, found through the
 # host's ld.so.cache) deadlocks every multi-threaded program.
-run() {  # run CPU-MODEL APP ARGS...
+run() {  # run [NAME=VALUE...] CPU-MODEL APP ARGS...: the settings go into APP's environment
+  local vars=()
+  while [[ $1 =~ ^[A-Z_][A-Z0-9_]*= ]]; do
+    vars+=("$1")
+    shift
+  done
   local cpu=$1 app=$2
   shift 2
-  LD_LIBRARY_PATH=/usr/aarch64-linux-gnu/lib:/usr/lib/aarch64-linux-gnu "$QEMU" -L /usr/aarch64-linux-gnu -cpu "$cpu" \
-    "$BUILD_DIR/apps/$app" "$@"
+  env "${vars[@]}" LD_LIBRARY_PATH=/usr/aarch64-linux-gnu/lib:/usr/lib/aarch64-linux-gnu "$QEMU" \
+    -L /usr/aarch64-linux-gnu -cpu "$cpu" "$BUILD_DIR/apps/$app" "$@"
 }
 
 status=0
@@ -67,9 +72,8 @@ done
 # stride-1 conv forced to Winograd, and with the automatic choice.
 RESNET_DATA=tests/data/zoo/resnet-tiny/test_data_set_0
 for cpu in max,sve256=on neoverse-n1 cortex-a72; do
-  check "verify resnet-tiny fp32, Winograd forced (-cpu $cpu)" env ORTKIT_CONV_FORM=winograd \
-    LD_LIBRARY_PATH=/usr/aarch64-linux-gnu/lib:/usr/lib/aarch64-linux-gnu "$QEMU" -L /usr/aarch64-linux-gnu \
-    -cpu "$cpu" "$BUILD_DIR/apps/ort-bench" verify resnet-tiny "$RESNET_DATA" --precision fp32 --rtol 1e-3 --atol 1e-4
+  check "verify resnet-tiny fp32, Winograd forced (-cpu $cpu)" run ORTKIT_CONV_FORM=winograd "$cpu" \
+    ort-bench verify resnet-tiny "$RESNET_DATA" --precision fp32 --rtol 1e-3 --atol 1e-4
 done
 check "verify resnet-tiny fp32 (-cpu neoverse-n1)" run neoverse-n1 ort-bench verify resnet-tiny "$RESNET_DATA" \
   --precision fp32 --rtol 1e-3 --atol 1e-4
