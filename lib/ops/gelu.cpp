@@ -6,7 +6,9 @@
 //   tanh form:  0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3)))  =  x / (1 + exp(-2u))
 //   QuickGelu:  x * sigmoid(alpha * x)
 // BiasGelu and FastGelu first add a bias along the last dimension.
+#include <bit>
 #include <cmath>
+#include <cstdint>
 
 #include "ops/fast_math.h"
 #include "ops/op_util.h"
@@ -28,28 +30,43 @@ inline float erf_as(float x) {
   p = p * t - 0.284496736f;
   p = p * t + 0.254829592f;
   const float r = 1.f - p * t * fast_exp(-a * a);
-  return x < 0 ? -r : r;
+  // x's sign onto r (r >= 0) through the bits: a float select kept the AVX2 clone scalar (GCC will not
+  // if-convert a float compare under -ftrapping-math).
+  return std::bit_cast<float>(std::bit_cast<uint32_t>(r) | (std::bit_cast<uint32_t>(x) & 0x80000000u));
+}
+
+template <Form F>
+inline float gelu_one(float v, float alpha) {
+  if constexpr (F == Form::erf) {
+    return 0.5f * v * (1.f + erf_as(v * 0.70710678118654752f));
+  } else if constexpr (F == Form::tanh) {
+    const float u = 0.79788456080286536f * (v + 0.044715f * v * v * v);
+    return v / (1.f + fast_exp(-2.f * u));
+  } else {
+    return v / (1.f + fast_exp(-alpha * v));
+  }
+}
+
+/// One row per form, the bias test outside the loop: with either test inside, the AVX2 clone stayed
+/// scalar.
+template <Form F>
+inline void gelu_row(const float* x, const float* bias, float* y, int64_t n, float alpha) {
+  if (bias)
+    for (int64_t i = 0; i < n; ++i) y[i] = gelu_one<F>(x[i] + bias[i], alpha);
+  else
+    for (int64_t i = 0; i < n; ++i) y[i] = gelu_one<F>(x[i], alpha);
 }
 
 /// y[i] = gelu(x[i] + bias[i % n]) over rows of n; bias may be null. y may alias x.
 ORTKIT_OPS_CLONES_512 void gelu_rows(const float* x, const float* bias, float* y, int64_t rows, int64_t n,
                                      Form form, float alpha) {
   for (int64_t r = 0; r < rows; ++r) {
-    const float* xr = x + r * n;
-    float* yr = y + r * n;
-    for (int64_t i = 0; i < n; ++i) {
-      const float v = bias ? xr[i] + bias[i] : xr[i];
-      float g;
-      if (form == Form::erf) {
-        g = 0.5f * v * (1.f + erf_as(v * 0.70710678118654752f));
-      } else if (form == Form::tanh) {
-        const float u = 0.79788456080286536f * (v + 0.044715f * v * v * v);
-        g = v / (1.f + fast_exp(-2.f * u));
-      } else {
-        g = v / (1.f + fast_exp(-alpha * v));
-      }
-      yr[i] = g;
-    }
+    if (form == Form::erf)
+      gelu_row<Form::erf>(x + r * n, bias, y + r * n, n, alpha);
+    else if (form == Form::tanh)
+      gelu_row<Form::tanh>(x + r * n, bias, y + r * n, n, alpha);
+    else
+      gelu_row<Form::quick>(x + r * n, bias, y + r * n, n, alpha);
   }
 }
 

@@ -77,6 +77,15 @@ TEST_CASE("Pow: scalar-exponent fast paths and integer powers", "[ops][elementwi
   CHECK(vals<float>(eval_single("Pow", {x, f32({}, {2})})[0]) == std::vector<float>{4, 9, 16});
   CHECK(eval_single("Pow", {x, f32({}, {0.5f})})[0].data_as<float>()[2] == 2.f);
   CHECK(eval_single("Pow", {x, i64({}, {3})})[0].data_as<float>()[0] == -8.f);
+  // x^3 (GPT-2's tanh GELU) as x * x * x: within an ulp or two of powf, signs and specials kept.
+  const Tensor xs = f32({7}, {-1.5f, 0.3f, 1e-12f, -0.f, 1e13f, INFINITY, NAN});
+  const std::vector<float> cube = vals<float>(eval_single("Pow", {xs, f32({}, {3.f})})[0]);
+  for (int i = 0; i < 4; ++i)
+    CHECK(cube[i] == Approx(std::pow(double(xs.data_as<float>()[i]), 3.0)).epsilon(1e-6));
+  CHECK(std::signbit(cube[3]));
+  CHECK(std::isinf(cube[4]));  // 1e39 overflows float, as powf does
+  CHECK(cube[5] == INFINITY);
+  CHECK(std::isnan(cube[6]));
   CHECK(vals<int64_t>(eval_single("Pow", {i64({3}, {2, -3, 5}), i64({3}, {10, 3, 0})})[0]) ==
         std::vector<int64_t>{1024, -27, 1});
   // Narrow integer exponents; negative ones give 0 or +-1; the power wraps like the product.
@@ -125,6 +134,17 @@ TEST_CASE("activations: Sigmoid is safe at the extremes, HardSwish/LeakyRelu/Har
     CHECK(th.data_as<float>()[i] ==
           Approx(std::tanh(double(x.data_as<float>()[i]))).epsilon(1e-5).margin(1e-7));
   }
+  // The branch-free select: the series near 0 (relative accuracy), NaN kept, saturation at the ends.
+  const Tensor ts =
+      eval_single("Tanh", {f32({8}, {1e-30f, -3e-3f, 5e-3f, -0.f, 20.f, -INFINITY, NAN, -NAN})})[0];
+  CHECK(ts.data_as<float>()[0] == 1e-30f);
+  CHECK(ts.data_as<float>()[1] == Approx(std::tanh(-3e-3)).epsilon(1e-6));
+  CHECK(ts.data_as<float>()[2] == Approx(std::tanh(5e-3)).epsilon(1e-5));
+  CHECK((ts.data_as<float>()[3] == 0.f && std::signbit(ts.data_as<float>()[3])));
+  CHECK(ts.data_as<float>()[4] == 1.f);
+  CHECK(ts.data_as<float>()[5] == -1.f);
+  CHECK(std::isnan(ts.data_as<float>()[6]));
+  CHECK(std::isnan(ts.data_as<float>()[7]));
   const Tensor h = eval_single("HardSwish", {f32({3}, {-4, 1, 4})})[0];
   CHECK(h.data_as<float>()[0] == 0.f);
   CHECK(h.data_as<float>()[1] == Approx(1.f * (1.f / 6.f + 0.5f)));
