@@ -28,7 +28,8 @@ Act parse_act(const std::string& s, const std::string& where) {
   throw Error("unknown activation '" + s + "'", where);
 }
 
-/// MatMul and FusedMatMul: Y = act(A @ B + bias), numpy matmul broadcasting over batch dims. `ms`: ORT's
+/// MatMul and FusedMatMul: Y = act(A @ op(B) + bias), numpy matmul broadcasting over batch dims (ours takes
+/// transB, which a Gemm it replaced had). `ms`: ORT's
 /// com.microsoft.FusedMatMul, Y = alpha * op(A) @ op(B) (transA / transB; transBatch* unsupported).
 class MatMul : public OpKernel {
  public:
@@ -54,6 +55,10 @@ class MatMul : public OpKernel {
       if (tb_) std::swap(b[b.size() - 1], b[b.size() - 2]);
       // op(A) is materialized for the GEMM, which reads A row-major.
       ctx.scratch_bytes = ta_ ? sizeof(float) * static_cast<size_t>(shape_numel(a)) : 0;
+    } else if (fused_) {
+      // Ours keeps an ONNX Gemm's transB when it takes the Gemm's place (passes/gelu_fusion.cpp).
+      tb_ = ctx.attr().get_int("transB", 0) != 0 && b.size() >= 2;
+      if (tb_) std::swap(b[b.size() - 1], b[b.size() - 2]);
     }
     const bool a1 = a.size() == 1, b1 = b.size() == 1;
     if (a1) a.insert(a.begin(), 1);
@@ -91,7 +96,7 @@ class MatMul : public OpKernel {
     kind_ = ctx.float_gemm_kind();
     if (ctx.constants.size() > 1 && ctx.constants[1] && ctx.constants[1]->dtype() == DType::f32 &&
         ctx.constants[1]->rank() >= 2) {
-      tb_ = ms_ && ctx.attrs->get_int("transB", 0) != 0;
+      tb_ = (ms_ || fused_) && ctx.attrs->get_int("transB", 0) != 0;
       pack_const(*ctx.constants[1]);
     }
   }

@@ -475,6 +475,110 @@ TEST_CASE("single-node GELUs (ONNX Gelu, ORT's BiasGelu / FastGelu / Gelu) go in
   }
 }
 
+namespace {
+/// Gemm(a2, W[, C]) with a2 = a [2, 3, 8] flattened to [6, 8] (torch's addmm for a Linear / GPT-2's Conv1D:
+/// Reshape -> Gemm -> Reshape back to [2, 3, 5]) or a itself [6, 8] (no Reshapes), then a tanh GELU as
+/// HF's NewGELUActivation exports it (Pow(x, 3)), or ONNX Gelu-20 with approximate = tanh.
+struct GemmGelu {
+  bool reshape = true, trans_b = false, onnx_gelu = false;
+  int c_kind = 1;  // 0: no C, 1: C [5], 2: C [1, 5], 3: C [6, 5] (not a bias), 4: C [5] with beta 0
+  float alpha = 1.f;
+  bool extra_reader = false;  // the Gemm's output also feeds a graph output
+};
+
+ModelBuilder gemm_gelu_model(const GemmGelu& v) {
+  ModelBuilder mb(v.onnx_gelu ? 20 : 17);
+  mb.input("a", v.reshape ? std::vector<ortkit::testing::DimSpec>{int64_t{2}, int64_t{3}, int64_t{8}}
+                          : std::vector<ortkit::testing::DimSpec>{int64_t{6}, int64_t{8}});
+  mb.init("W", make_random(v.trans_b ? Shape{5, 8} : Shape{8, 5}, 21));
+  std::vector<std::string> gin = {v.reshape ? "a2" : "a", "W"};
+  if (v.c_kind > 0) {
+    mb.init("C", make_random(v.c_kind == 2 ? Shape{1, 5} : v.c_kind == 3 ? Shape{6, 5} : Shape{5}, 22));
+    gin.push_back("C");
+  }
+  if (v.reshape) {
+    mb.init("flat", make_i64({2}, {-1, 8}));
+    mb.init("back", make_i64({3}, {2, 3, 5}));
+    mb.node("Reshape", {"a", "flat"}, {"a2"});
+  }
+  auto& gemm = mb.node("Gemm", gin, {v.reshape ? "g" : "x"});
+  if (v.trans_b) ModelBuilder::attr_int(gemm, "transB", 1);
+  if (v.alpha != 1.f) ModelBuilder::attr_float(gemm, "alpha", v.alpha);
+  if (v.c_kind == 4) ModelBuilder::attr_float(gemm, "beta", 0.f);
+  if (v.reshape) mb.node("Reshape", {"g", "back"}, {"x"});
+  if (v.extra_reader) {
+    mb.node("Neg", {v.reshape ? "g" : "x"}, {"other"});
+    mb.output("other");
+  }
+  if (v.onnx_gelu) {
+    ModelBuilder::attr_string(mb.node("Gelu", {"x"}, {"y"}), "approximate", "tanh");
+  } else {
+    mb.init("three", scalar(3.f));
+    mb.init("k", scalar(0.044715f));
+    mb.init("s2pi", scalar(std::sqrt(2.f / static_cast<float>(M_PI))));
+    mb.init("one", scalar(1.f));
+    mb.init("half", scalar(0.5f));
+    mb.node("Mul", {"x", "half"}, {"xh"});  // HF: 0.5 * x * (1.0 + tanh(...))
+    mb.node("Pow", {"x", "three"}, {"x3"});
+    mb.node("Mul", {"k", "x3"}, {"kx3"});
+    mb.node("Add", {"x", "kx3"}, {"inner"});
+    mb.node("Mul", {"s2pi", "inner"}, {"t"});
+    mb.node("Tanh", {"t"}, {"e"});
+    mb.node("Add", {"one", "e"}, {"e1"});
+    mb.node("Mul", {"xh", "e1"}, {"y"});
+  }
+  mb.output("y");
+  return mb;
+}
+}  // namespace
+
+TEST_CASE("GELU after an ONNX Gemm, also through torch's Reshape -> Gemm -> Reshape, goes into the epilogue",
+          "[optimizer]") {
+  std::vector<GemmGelu> cases;
+  for (bool reshape : {true, false})
+    for (bool trans_b : {false, true})
+      for (int c_kind : {0, 1, 2, 4})
+        for (bool onnx_gelu : {false, true}) {
+          GemmGelu v;
+          v.reshape = reshape;
+          v.trans_b = trans_b;
+          v.c_kind = c_kind;
+          v.onnx_gelu = onnx_gelu;
+          cases.push_back(v);
+        }
+  // Not fusable: alpha != 1 (FusedMatMul has no alpha), a C that is not a bias, another reader of the
+  // GEMM's output.
+  GemmGelu scaled, full_c, shared;
+  scaled.alpha = 0.5f;
+  full_c.c_kind = 3;
+  full_c.reshape = false;
+  shared.extra_reader = true;
+  for (const GemmGelu& v : {scaled, full_c, shared}) cases.push_back(v);
+  for (const GemmGelu& v : cases) {
+    CAPTURE(v.reshape, v.trans_b, v.c_kind, v.onnx_gelu, v.alpha, v.extra_reader);
+    const bool fusable = v.alpha == 1.f && v.c_kind != 3 && !v.extra_reader;
+    ModelBuilder mb = gemm_gelu_model(v);
+    SessionOptions o0, o99;
+    o0.optimization_level = 0;
+    auto s0 = Session::from_bytes(mb.bytes(), o0), s1 = Session::from_bytes(mb.bytes(), o99);
+    const auto counts = s1->op_counts();
+    CHECK(counts.count("FusedMatMul") == (fusable ? 1u : 0u));
+    CHECK(counts.count("Gemm") == (fusable ? 0u : 1u));
+    CHECK(counts.count(v.onnx_gelu ? "Gelu" : "Tanh") == (fusable ? 0u : 1u));
+    CHECK((counts.count("Reshape") ? counts.at("Reshape") : 0) == (v.reshape ? 2 : 0));
+    const Tensor a = make_random(v.reshape ? Shape{2, 3, 8} : Shape{6, 8}, 9);
+    std::vector<Tensor> y0;
+    for (const Tensor& t : s0->run({{"a", a}})) y0.push_back(t.clone());
+    const auto y1 = s1->run({{"a", a}});
+    REQUIRE(y1.size() == y0.size());
+    for (size_t o = 0; o < y0.size(); ++o) {
+      REQUIRE(y1[o].shape() == y0[o].shape());
+      for (int64_t i = 0; i < y0[o].numel(); ++i)
+        CHECK(y1[o].data_as<float>()[i] == Approx(y0[o].data_as<float>()[i]).margin(2e-6));
+    }
+  }
+}
+
 TEST_CASE("index_bound reads the tables of ORT's EmbedLayerNormalization", "[optimizer][contrib][session]") {
   ModelBuilder mb(14);
   mb.import("com.microsoft", 1);

@@ -2,9 +2,12 @@
 //   erf form:  0.5 * x * (1 + Erf(x / sqrt(2)))          (Div by 1.4142 or Mul by 0.7071)
 //   tanh form: 0.5 * x * (1 + Tanh(0.79788 * (x + 0.044715 * x^3)))   (x^3 as Pow(x, 3) or x*x*x)
 // The three multiplications may come in any order: (x * e) * 0.5, x * (e * 0.5), (x * 0.5) * e.
-// x must come from a MatMul / FusedMatMul (or the int8 DynQuantMatMul / QdqMatMul) without an activation, and
-// every reader of x must be part of the pattern; then the GEMM takes the activation and the pattern's output
-// name.
+// x must come from a MatMul / FusedMatMul (or the int8 DynQuantMatMul / QdqMatMul) without an activation, or
+// from an ONNX Gemm that FusedMatMul can run (it becomes one), and every reader of x must be part of the
+// pattern; then the GEMM takes the activation and the pattern's output name. A Reshape between the GEMM and
+// the pattern stays where it is: torch exports addmm (GPT-2's Conv1D, any nn.Linear it flattens) as
+// Reshape -> Gemm -> Reshape, and an elementwise activation commutes with the Reshape. (Unfused, GPT-2's
+// tanh GELU was a third of its fp32 time at sequence 128.)
 // The single-node forms go the same way: ONNX Gelu (opset 20) and the com.microsoft Gelu, BiasGelu and
 // FastGelu that ONNX Runtime's transformer optimizer writes; a BiasGelu / FastGelu bias (a constant of N
 // values) becomes the GEMM's bias, so a MatMul that already has one keeps its GELU node.
@@ -24,13 +27,75 @@ bool is_mul(const Node& n) {
 
 /// A GEMM a GELU can join: a plain MatMul, our FusedMatMul without an activation, or one of the int8
 /// GEMMs (passes/dynquant_matmul_fusion.cpp, qdq_matmul_fusion.cpp), which take it in their epilogue.
-enum class GeluHost { none, plain, fused, int8 };
-GeluHost gelu_host(const Node& n) {
+enum class GeluHost { none, plain, fused, int8, gemm };
+
+/// An ONNX Gemm that FusedMatMul runs as it is: op(A) = A, alpha = 1, a constant 2-D float B (transB
+/// allowed), and C absent, scaled by beta = 0, or a constant of N values ([N] or [1, N]) with beta = 1.
+bool gemm_as_fused(const Graph& g, const Node& n) {
+  if (n.op_type != "Gemm" || !n.domain.empty() || n.inputs.size() < 2 || n.attrs.get_int("transA", 0) != 0 ||
+      n.attrs.get_float("alpha", 1.f) != 1.f)
+    return false;
+  const Tensor* b = g.constant(n.inputs[1]);
+  if (!b || b->dtype() != DType::f32 || b->rank() != 2) return false;
+  const int64_t cols = b->shape()[n.attrs.get_int("transB", 0) != 0 ? 0 : 1];
+  const float beta = n.attrs.get_float("beta", 1.f);
+  if (n.inputs.size() < 3 || n.inputs[2].empty() || beta == 0.f) return true;
+  const Tensor* c = g.constant(n.inputs[2]);
+  return beta == 1.f && c && c->dtype() == DType::f32 && c->numel() == cols &&
+         (c->rank() == 1 || (c->rank() == 2 && c->shape()[0] == 1));
+}
+
+/// The Gemm gemm_as_fused accepted, rewritten as FusedMatMul(A, B[, bias]) with its transB.
+void gemm_to_fused(Node& n) {
+  const bool tb = n.attrs.get_int("transB", 0) != 0;
+  const bool bias = n.inputs.size() >= 3 && !n.inputs[2].empty() && n.attrs.get_float("beta", 1.f) != 0.f;
+  n.inputs.resize(bias ? 3 : 2);
+  for (const char* a : {"alpha", "beta", "transA", "transB"}) n.attrs.erase(a);
+  if (tb) n.attrs.set_int("transB", 1);
+}
+
+GeluHost gelu_host(const Graph& g, const Node& n) {
   if (n.op_type == "MatMul" && n.domain.empty() && n.inputs.size() == 2) return GeluHost::plain;
+  if (gemm_as_fused(g, n)) return GeluHost::gemm;
   if (n.domain != ops::kOrtkitDomain || !n.attrs.get_string("activation", "").empty()) return GeluHost::none;
   if (n.op_type == "FusedMatMul") return GeluHost::fused;
   if (n.op_type == "DynQuantMatMul" || n.op_type == "QdqMatMul") return GeluHost::int8;
   return GeluHost::none;
+}
+
+/// Where x comes from: the GEMM (gelu_host) and, when torch's Reshape sits between them, that Reshape
+/// (the GEMM's only reader). gemm < 0: no host.
+struct GemmSite {
+  int gemm = -1, reshape = -1;
+  GeluHost host = GeluHost::none;
+};
+GemmSite find_host(const Graph& g, const std::string& x) {
+  GemmSite s;
+  int p = g.producer(x);
+  if (p >= 0 && g.nodes[p].op_type == "Reshape" && g.nodes[p].domain.empty() && !g.nodes[p].inputs.empty()) {
+    const std::string& flat = g.nodes[p].inputs[0];
+    if (sole_consumer(g, flat) != p) return s;
+    s.reshape = p;
+    p = g.producer(flat);
+  }
+  if (p < 0) return s;
+  s.host = gelu_host(g, g.nodes[p]);
+  if (s.host != GeluHost::none) s.gemm = p;
+  return s;
+}
+
+/// The host GEMM takes `act` in its epilogue; `y` (the activation's output) is now written by the GEMM, or
+/// by the Reshape after it.
+void take_activation(Graph& g, const GemmSite& site, const std::string& act, const std::string& y) {
+  Node& gemm = g.nodes[site.gemm];
+  if (site.host == GeluHost::gemm) gemm_to_fused(gemm);
+  if (site.host != GeluHost::int8) {
+    gemm.op_type = "FusedMatMul";
+    gemm.domain = ops::kOrtkitDomain;
+    gemm.opset = 1;
+  }
+  gemm.attrs.set_string("activation", act);
+  g.nodes[site.reshape >= 0 ? site.reshape : site.gemm].outputs[0] = y;
 }
 
 /// x^3 as Pow(x, 3), Mul(x, Mul(x, x)) or Mul(Mul(x, x), x). Adds the nodes to `used`.
@@ -114,29 +179,24 @@ int fuse_single_node_gelu(Graph& g, std::vector<bool>& dead) {
     const std::string kind = dead[e] || act.inputs.empty() ? std::string() : single_node_gelu(act);
     if (kind.empty() || act.outputs.size() != 1) continue;
     const std::string bias = act.inputs.size() > 1 ? act.inputs[1] : std::string();
-    const int gi = g.producer(act.inputs[0]);
-    if (gi < 0 || dead[gi] || sole_consumer(g, act.inputs[0]) != static_cast<int>(e)) continue;
-    Node& gemm = g.nodes[gi];
-    const GeluHost host = gelu_host(gemm);
-    const bool plain = host == GeluHost::plain, int8_mm = host == GeluHost::int8;
+    if (sole_consumer(g, act.inputs[0]) != static_cast<int>(e)) continue;
     if (!bias.empty()) {
-      // The bias joins a float GEMM that has none yet; it must be N constant values.
-      const Tensor* w = plain ? g.constant(gemm.inputs[1]) : nullptr;
+      // The bias joins a plain MatMul (no Reshape between) that has none yet; it must be N constant values.
+      const int gi = g.producer(act.inputs[0]);
+      if (gi < 0 || dead[gi] || gelu_host(g, g.nodes[gi]) != GeluHost::plain) continue;
+      Node& gemm = g.nodes[gi];
+      const Tensor* w = g.constant(gemm.inputs[1]);
       const Tensor* c = g.constant(bias);
       if (!w || w->rank() < 2 || !c || c->dtype() != DType::f32 || c->rank() != 1 ||
           c->numel() != w->shape().back())
         continue;
       gemm.inputs.push_back(bias);
-    } else if (host == GeluHost::none) {
-      continue;
+      take_activation(g, GemmSite{gi, -1, GeluHost::plain}, kind, act.outputs[0]);
+    } else {
+      const GemmSite site = find_host(g, act.inputs[0]);
+      if (site.gemm < 0 || dead[site.gemm] || (site.reshape >= 0 && dead[site.reshape])) continue;
+      take_activation(g, site, kind, act.outputs[0]);
     }
-    if (!int8_mm) {
-      gemm.op_type = "FusedMatMul";
-      gemm.domain = ops::kOrtkitDomain;
-      gemm.opset = 1;
-    }
-    gemm.attrs.set_string("activation", kind);
-    gemm.outputs[0] = act.outputs[0];
     dead[e] = true;
     ++fused;
   }
@@ -184,23 +244,13 @@ int fuse_gelu(Graph& g) {
       used.push_back(h);
       y = g.nodes[n1].outputs[0];
     }
-    // The GEMM producing x.
-    const int gi = g.producer(x);
-    if (gi < 0 || !consumers_within(g, x, used)) continue;
-    Node& gemm = g.nodes[gi];
-    const GeluHost host = gelu_host(gemm);
-    const bool int8_mm = host == GeluHost::int8;
-    if (host == GeluHost::none) continue;
-    bool clash = false;
+    if (!consumers_within(g, x, used)) continue;
+    const GemmSite site = find_host(g, x);
+    if (site.gemm < 0) continue;
+    bool clash = site.reshape >= 0 && dead[site.reshape];
     for (int u : used) clash = clash || dead[u];
-    if (clash) continue;
-    if (!int8_mm) {
-      gemm.op_type = "FusedMatMul";
-      gemm.domain = ops::kOrtkitDomain;
-      gemm.opset = 1;
-    }
-    gemm.attrs.set_string("activation", tanh_form ? "gelu_tanh" : "gelu_erf");
-    gemm.outputs[0] = y;
+    if (clash || dead[site.gemm]) continue;
+    take_activation(g, site, tanh_form ? "gelu_tanh" : "gelu_erf", y);
     for (int u : used) dead[u] = true;
     ++fused;
   }
