@@ -13,6 +13,38 @@
 namespace ortkit::quant {
 namespace {
 
+int reads_of(const onnx::GraphProto& g, const std::string& v) {
+  int r = 0;
+  for (const auto& n : g.node()) {
+    for (const auto& in : n.input()) r += in == v;
+    for (const auto& a : n.attribute()) {
+      if (a.has_g()) r += reads_of(a.g(), v);
+      for (const auto& sg : a.graphs()) r += reads_of(sg, v);
+    }
+  }
+  return r;
+}
+
+// Static QDQ: a Relu or Clip that alone reads a quantized Conv's output takes the Conv's output Q/DQ pair,
+// so the model holds DQ -> Conv -> Clip -> Q, the form runtimes fuse into one int8 conv with the
+// activation in its epilogue (ONNX Runtime's quantizer goes further and drops the activation into the
+// range). With the pair between them, every MobileNet layer paid a requantization and two float passes,
+// and ran slower than fp32. Returns the activation's output, or "".
+std::string activation_after_conv(const onnx::GraphProto& g, const onnx::NodeProto& conv) {
+  if (conv.op_type() != "Conv" || conv.output_size() < 1) return {};
+  const std::string& y = conv.output(0);
+  for (const auto& v : g.output())
+    if (v.name() == y) return {};
+  const onnx::NodeProto* reader = nullptr;
+  const int readers = reads_of(g, y);  // subgraphs included: such a reader keeps the pair
+  for (const auto& n : g.node())
+    if (!reader && n.input_size() > 0 && n.input(0) == y) reader = &n;
+  if (readers != 1 || !reader || reader->output_size() != 1) return {};
+  const bool onnx_domain = reader->domain().empty() || reader->domain() == "ai.onnx";
+  if (!onnx_domain || (reader->op_type() != "Relu" && reader->op_type() != "Clip")) return {};
+  return reader->output(0);
+}
+
 struct ActQ {  // a quantized activation: tensor, scale, zero point names
   std::string q, scale, zp;
   QParams p;
@@ -50,7 +82,9 @@ class Rewriter {
       auto it = by_index.find(i);
       if (it == by_index.end() || !it->second->d.quantized) {
         for (auto& in : *n.mutable_input()) in = renamed(in);
+        const std::string y = n.output_size() > 0 ? n.output(0) : std::string();
         out_.push_back(std::move(n));
+        if (!y.empty() && act_outputs_.count(y)) rename_[y] = qdq_activation(y);
         continue;
       }
       label_ = it->second->d.name;
@@ -308,8 +342,14 @@ class Rewriter {
         n.set_input(2, out);
       }
     }
+    const std::string act = activation_after_conv(g_, n);
     add(std::move(n));
     // Output Q/DQ: runtimes fuse DQ -> op -> Q into one int8 kernel; fp32 consumers read the DQ output.
+    // After a Conv whose only reader is a Relu or Clip, the pair goes after that instead.
+    if (!act.empty() && ranges_.count(act)) {  // ranges given by hand may lack it: the pair stays
+      act_outputs_.insert(act);
+      return "QDQ";
+    }
     std::string ydq = qdq_activation(y);
     rename_[y] = ydq;
     return "QDQ";
@@ -438,6 +478,7 @@ class Rewriter {
   std::map<std::string, ActQ> dyn_, aconst_, qop_;
   std::map<std::string, std::string> qdq_;
   std::set<std::string> created_;
+  std::set<std::string> act_outputs_;  // Relu / Clip outputs that take their Conv's Q/DQ pair
 };
 
 }  // namespace
@@ -455,6 +496,10 @@ std::vector<std::string> calibration_tensors(const onnx::ModelProto& m, const Qu
     const auto& n = m.graph().node(s.index);
     for (const auto& t : {n.input(0), n.output(0)})
       if (seen.insert(t).second) out.push_back(t);
+    if (o.format == QuantFormat::qdq)
+      if (const std::string act = activation_after_conv(m.graph(), n);
+          !act.empty() && seen.insert(act).second)
+        out.push_back(act);
   }
   return out;
 }

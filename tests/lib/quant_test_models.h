@@ -88,4 +88,29 @@ inline std::string conv(int64_t opset = 13) {
   return b.bytes();
 }
 
+/// img[1,3,6,6] -Conv(cw)-> c -Clip(0, 6) or Relu-> a -Conv(cw2[2,4,1,1])-> out[1,2,6,6]: MobileNet's
+/// Conv + ReLU6 (torch exports the bounds as Constant nodes; here initializers).
+inline std::string conv_act(bool clip) {
+  Builder b(13);
+  b.input("img", {1, 3, 6, 6});
+  b.output("out", {1, 2, 6, 6});
+  b.weight("cw", {4, 3, 3, 3});
+  b.weight("cb", {4}, 0.9f);
+  b.weight("cw2", {2, 4, 1, 1}, 1.7f);
+  auto& n = b.node("Conv", {"img", "cw", "cb"}, {"c"}, "conv");
+  auto* a = n.add_attribute();
+  a->set_name("pads");
+  a->set_type(onnx::AttributeProto::INTS);
+  for (int i = 0; i < 4; ++i) a->add_ints(1);
+  if (clip) {
+    *b.g().add_initializer() = ortkit::quant::make_float_tensor("lo", {}, {0.f});
+    *b.g().add_initializer() = ortkit::quant::make_float_tensor("hi", {}, {0.5f});
+    b.node("Clip", {"c", "lo", "hi"}, {"a"}, "relu6");
+  } else {
+    b.node("Relu", {"c"}, {"a"}, "relu");
+  }
+  b.node("Conv", {"a", "cw2"}, {"out"}, "conv2");
+  return b.bytes();
+}
+
 }  // namespace quant_test

@@ -6,6 +6,7 @@
 
 #include "ortkit/error.h"
 #include "ortkit/quantize.h"
+#include "ortkit/session.h"
 #include "quant/onnx_util.h"
 #include "quant_test_models.h"
 
@@ -241,6 +242,54 @@ TEST_CASE("quant: static QDQ between two quantized ops shares one Q/DQ pair", "[
   // Relu reads the dequantized y.
   for (const auto& n : m.graph().node())
     if (n.op_type() == "Relu") CHECK(n.input(0) == "y_DequantizeLinear_Output");
+}
+
+TEST_CASE("quant: static QDQ puts a Conv's output pair after its Relu / Clip, which the engine fuses",
+          "[quant]") {
+  for (bool clip : {true, false}) {
+    CAPTURE(clip);
+    QuantizeOptions o;
+    o.mode = QuantMode::static_;
+    const std::string bytes = quant_test::conv_act(clip);
+    CHECK(tensors_to_calibrate(bytes, o) == std::vector<std::string>{"img", "c", "a", "out"});
+    const RangeMap r = {{"img", {-1, 1}}, {"c", {-4, 4}}, {"a", {0, clip ? 0.5f : 4.f}}, {"out", {-3, 3}}};
+    auto m = parse_model(quantize_model_bytes(bytes, o, r).model_bytes);
+    check(m);
+    // img and a get pairs; c none (DQ -> Conv -> act -> Q); out is a graph output only.
+    CHECK(count(m, "QuantizeLinear") == 2);
+    CHECK(!find_init(m, "c_scale"));
+    for (const auto& n : m.graph().node()) {
+      if (n.op_type() == (clip ? "Clip" : "Relu")) CHECK(n.input(0) == "c");
+      if (n.op_type() == "QuantizeLinear" && n.input(0) == "a") CHECK(scalar(find_init(m, "a_scale")) > 0);
+      if (n.name() == "conv2") CHECK(n.input(0) == "a_DequantizeLinear_Output");
+    }
+    // The engine runs the first Conv as one int8 conv with the activation in its epilogue, and agrees
+    // with the unoptimized graph (the same model, node by node) within a quantization step of a.
+    const std::string q = quantize_model_bytes(bytes, o, r).model_bytes;
+    SessionOptions o0;
+    o0.optimization_level = 0;
+    auto s0 = Session::from_bytes(q, o0), s1 = Session::from_bytes(q);
+    CHECK(s1->op_counts().count("QdqConv") == 1);
+    CHECK(s1->op_counts().count(clip ? "Clip" : "Relu") == 0);
+    Tensor img(DType::f32, {1, 3, 6, 6});
+    const std::vector<float> v = quant_test::ramp(108, 0.4f);
+    std::copy(v.begin(), v.end(), img.data_as<float>());
+    const Tensor y0 = s0->run({{"img", img}})[0].clone();
+    const Tensor y1 = s1->run({{"img", img}})[0];
+    REQUIRE(y1.numel() == y0.numel());
+    for (int64_t i = 0; i < y0.numel(); ++i)
+      CHECK(y1.data_as<float>()[i] == Approx(y0.data_as<float>()[i]).margin(0.05));
+  }
+  // Ranges given by hand without the activation's output (here conv2 stays fp32, so nothing else needs
+  // it): the pair stays between the Conv and its activation.
+  QuantizeOptions o;
+  o.mode = QuantMode::static_;
+  o.exclude_nodes = {"conv2"};
+  const RangeMap r = {{"img", {-1, 1}}, {"c", {-4, 4}}, {"out", {-3, 3}}};
+  auto m = parse_model(quantize_model_bytes(quant_test::conv_act(true), o, r).model_bytes);
+  check(m);
+  for (const auto& n : m.graph().node())
+    if (n.op_type() == "Clip") CHECK(n.input(0) == "c_DequantizeLinear_Output");
 }
 
 TEST_CASE("quant: static QOperator uses QLinearMatMul / QLinearConv and chains quantized tensors",
