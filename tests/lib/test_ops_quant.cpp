@@ -291,18 +291,24 @@ TEST_CASE("ConvInteger matches a naive convolution", "[ops][quant]") {
   struct Case {
     int64_t group, pad, stride, dil;
     DType w;
+    int64_t m = 6;  // output channels; group 4 with m 4 is depthwise (its own direct loop)
+    DType x = DType::u8;
   };
-  for (const Case& c :
-       {Case{1, 0, 1, 1, DType::u8}, Case{1, 1, 2, 1, DType::i8}, Case{2, 2, 1, 2, DType::i8}}) {
+  for (const Case& c : {Case{1, 0, 1, 1, DType::u8}, Case{1, 1, 2, 1, DType::i8}, Case{2, 2, 1, 2, DType::i8},
+                        Case{4, 1, 1, 1, DType::i8, 4}, Case{4, 1, 2, 1, DType::u8, 4},
+                        Case{4, 3, 2, 2, DType::i8, 4, DType::i8}, Case{4, 0, 3, 1, DType::i8, 4}}) {
     for (bool constant : {false, true}) {
-      DYNAMIC_SECTION("group " << c.group << " pad " << c.pad << " stride " << c.stride << " dil " << c.dil
+      DYNAMIC_SECTION("group " << c.group << " m " << c.m << " pad " << c.pad << " stride " << c.stride
+                               << " dil " << c.dil << (c.x == DType::i8 ? " s8 x" : "")
                                << (constant ? " const" : "")) {
-        Tensor x = random_int8(DType::u8, {2, 4, 7, 6}, 0, 255, 21);
+        const bool sx = c.x == DType::i8;
+        Tensor x = random_int8(c.x, {2, 4, 7, 6}, sx ? -128 : 0, sx ? 127 : 255, 21);
         const int wlo = c.w == DType::u8 ? 0 : -128, whi = c.w == DType::u8 ? 255 : 127;
-        Tensor w = random_int8(c.w, {6, 4 / c.group, 3, 3}, wlo, whi, 22);
+        Tensor w = random_int8(c.w, {c.m, 4 / c.group, 3, 3}, wlo, whi, 22);
         std::vector<int32_t> zw = {3, -2, 0, 7, -128, 127};
-        Tensor tzw(c.w, {6});
-        for (int i = 0; i < 6; ++i) {
+        zw.resize(static_cast<size_t>(c.m));
+        Tensor tzw(c.w, {c.m});
+        for (int i = 0; i < c.m; ++i) {
           if (c.w == DType::u8) zw[i] = std::abs(zw[i]);
           if (c.w == DType::u8)
             tzw.data_as<uint8_t>()[i] = static_cast<uint8_t>(zw[i]);
@@ -314,10 +320,12 @@ TEST_CASE("ConvInteger matches a naive convolution", "[ops][quant]") {
         at.set_ints("pads", {c.pad, c.pad, c.pad, c.pad});
         at.set_ints("strides", {c.stride, c.stride});
         at.set_ints("dilations", {c.dil, c.dil});
-        Tensor y = eval_single("ConvInteger", {x, w, u8({}, {200}), tzw}, at, opset(10, constant))[0];
+        const int32_t zx = sx ? -37 : 200;
+        Tensor y = eval_single("ConvInteger", {x, w, sx ? s8({}, {-37}) : u8({}, {200}), tzw}, at,
+                               opset(10, constant))[0];
         int64_t oh = 0, ow = 0;
-        const std::vector<int32_t> r = ref_conv(x, w, 200, zw, c.group, c.pad, c.stride, c.dil, oh, ow);
-        REQUIRE(y.shape() == Shape{2, 6, oh, ow});
+        const std::vector<int32_t> r = ref_conv(x, w, zx, zw, c.group, c.pad, c.stride, c.dil, oh, ow);
+        REQUIRE(y.shape() == Shape{2, c.m, oh, ow});
         CHECK(ints<int32_t>(y) == r);
       }
     }
