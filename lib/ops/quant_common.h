@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "ops/op.h"
+#include "ortkit/kernels/quantize.h"
 
 namespace ortkit::ops::quant {
 
@@ -47,6 +48,31 @@ inline void quantize_span(const float* x, int64_t n, float scale, int32_t zp, T*
   constexpr float lo = std::numeric_limits<T>::lowest(), hi = std::numeric_limits<T>::max();
   const float z = static_cast<float>(zp), lo_z = lo - z, hi_z = hi - z;
   for (int64_t i = 0; i < n; ++i) out[i] = quantize_one<T>(x[i] / scale, lo_z, hi_z, z);
+}
+
+/// DynamicQuantizeLinear of n floats into q (u8): the range [min(0, min x), max(0, max x)], scale = range
+/// / 255, zero point round(saturate(-min / scale)), q = saturate(round(x / scale) + zero point); all zeros
+/// when the range is empty. Through the SIMD row primitives (kernels::quantize_ops()): scalar loops were a
+/// third of MobileNetV2's dynamic int8 run.
+struct DynamicQuant {
+  float scale = 0.f;
+  int32_t zero_point = 0;
+};
+inline DynamicQuant dynamic_quantize_u8(const float* x, int64_t n, uint8_t* q, const kernels::Threading& th) {
+  const kernels::QuantizeOps& qo = kernels::quantize_ops();
+  float lo = 0.f, hi = 0.f;
+  qo.minmax(x, n, &lo, &hi);
+  DynamicQuant d;
+  d.scale = (hi - lo) / 255.f;
+  d.zero_point =
+      d.scale == 0.f ? 0 : static_cast<int32_t>(round_even(std::clamp(0.f - lo / d.scale, 0.f, 255.f)));
+  parallel_range(th, n, 16384, [&](int64_t b, int64_t e) {
+    if (d.scale == 0.f)
+      std::fill(q + b, q + e, uint8_t{0});
+    else
+      qo.requantize(x + b, e - b, d.scale, d.zero_point, false, q + b);
+  });
+  return d;
 }
 
 /// Element i of an integer tensor (u8, s8, u16, s16, i32) as int32.

@@ -10,7 +10,6 @@
 #include "ops/quant_common.h"
 #include "ops/quant_conv_geom.h"
 #include "ops/registry.h"
-#include "ortkit/kernels/quantize.h"
 #include "ortkit/kernels/registry.h"
 
 namespace ortkit::ops {
@@ -102,8 +101,10 @@ class IntConvCore {
     w_unsigned_ = ctx.input(iw).dtype == DType::u8;
     depthwise_ = gm_.g > 1 && gm_.cg() == 1 && gm_.mg() == 1;
     use_const_ = ctx.input(iw).constant && (!ctx.has_input(iwzp) || ctx.input(iwzp).constant);
-    if (use_const_ && packed_const_.empty())
-      pack(packed_const_, *ctx.input(iw).constant, ctx.has_input(iwzp) ? ctx.input(iwzp).constant : nullptr);
+    if (use_const_ && !const_ready_) {
+      pack(true, *ctx.input(iw).constant, ctx.has_input(iwzp) ? ctx.input(iwzp).constant : nullptr);
+      const_ready_ = true;
+    }
     a_bytes_ = static_cast<size_t>(gm_.pixels() * gm_.kg() + 63) / 64 * 64;
     ctx.scratch_bytes = a_bytes_ + static_cast<size_t>(gm_.pixels() * gm_.mg()) * sizeof(int32_t);
     return gm_;
@@ -120,16 +121,16 @@ class IntConvCore {
   void run_on(RunContext& ctx, const uint8_t* x, int32_t x_zero_point, size_t iw, size_t iwzp, Emit&& emit) {
     const ConvGeom& gm = gm_;
     if (gm.pixels() == 0 || gm.mg() == 0) return;
-    if (!use_const_ || packed_const_.empty())
-      pack(dyn_, ctx.input(iw), ctx.has_input(iwzp) ? &ctx.input(iwzp) : nullptr);
-    const std::vector<PackedB>& packs = use_const_ && !packed_const_.empty() ? packed_const_ : dyn_;
+    const bool from_const = use_const_ && const_ready_;
+    if (!from_const) pack(false, ctx.input(iw), ctx.has_input(iwzp) ? &ctx.input(iwzp) : nullptr);
+    const std::vector<PackedB>& packs = from_const ? packed_const_ : dyn_;
     kernels::QuantA qa;
     qa.zero_point = x_zero_point;
     const uint8_t pad = static_cast<uint8_t>(qa.zero_point);  // same bits for s8
     uint8_t* a = static_cast<uint8_t*>(ctx.scratch);
     int32_t* acc = reinterpret_cast<int32_t*>(a + a_bytes_);
     if (depthwise_) {
-      const std::vector<int32_t>& wk = use_const_ && !packed_const_.empty() ? dw_const_ : dw_dyn_;
+      const std::vector<int32_t>& wk = from_const ? dw_const_ : dw_dyn_;
       for (int64_t b = 0; b < gm.n; ++b)
         for (int64_t g = 0; g < gm.g; ++g) {
           depthwise_acc(gm, x, x_signed_, x_zero_point, b, g, wk.data() + g * gm.kh * gm.kw, acc);
@@ -161,20 +162,21 @@ class IntConvCore {
   }
 
  private:
-  void pack(std::vector<PackedB>& out, const Tensor& w, const Tensor* zp) {
+  /// The weights into packed_const_ / dw_const_ (constant) or dyn_ / dw_dyn_ (per run).
+  void pack(bool constant, const Tensor& w, const Tensor* zp) {
     const ConvGeom& gm = gm_;
     quant::read_zero_points(zp, zps_);
     if (depthwise_) {  // no GEMM: the weights minus their zero point, per channel
-      std::vector<int32_t>& wk = &out == &packed_const_ ? dw_const_ : dw_dyn_;
+      std::vector<int32_t>& wk = constant ? dw_const_ : dw_dyn_;
       const int64_t taps = gm.kh * gm.kw;
       wk.resize(static_cast<size_t>(gm.m * taps));
       for (int64_t i = 0; i < gm.m * taps; ++i) {
         const int32_t v = w_unsigned_ ? int32_t{w.data_as<uint8_t>()[i]} : int32_t{w.data_as<int8_t>()[i]};
         wk[static_cast<size_t>(i)] = v - zps_[zps_.size() > 1 ? static_cast<size_t>(i / taps) : 0];
       }
-      if (out.empty()) out.resize(1);  // marks the constant weights as prepared
       return;
     }
+    std::vector<PackedB>& out = constant ? packed_const_ : dyn_;
     if (out.size() < static_cast<size_t>(gm.g)) out.resize(static_cast<size_t>(gm.g));
     const float one = 1.f;
     const char* base = static_cast<const char*>(w.data());
@@ -189,6 +191,7 @@ class IntConvCore {
   ConvGeom gm_;
   kernels::GemmKind kind_ = kernels::GemmKind::u8s8;
   bool w_unsigned_ = false, use_const_ = false, x_signed_ = false, depthwise_ = false;
+  bool const_ready_ = false;  // the constant weights are packed (or, depthwise, in dw_const_)
   size_t a_bytes_ = 0;
   std::vector<PackedB> packed_const_, dyn_;
   std::vector<int32_t> dw_const_, dw_dyn_;  // depthwise: weights minus zero point, [channel][tap]
@@ -281,34 +284,20 @@ class DynQuantConv : public OpKernel {
   }
   void run(RunContext& ctx) override {
     const Tensor& x = ctx.input(0);
-    const float* px = x.data_as<float>();
-    const int64_t nx = x.numel();
-    // The SIMD row primitives of the int8 GEMM's own dynamic quantization: the scalar loops here were
-    // a third of MobileNetV2's dynamic int8 run.
-    const kernels::QuantizeOps& qo = kernels::quantize_ops();
-    float lo = 0.f, hi = 0.f;  // the range includes 0, as DynamicQuantizeLinear's does
-    qo.minmax(px, nx, &lo, &hi);
-    const float xs = (hi - lo) / 255.f;
-    const int32_t xz =
-        xs == 0.f ? 0 : static_cast<int32_t>(quant::round_even(std::clamp(-lo / xs, 0.f, 255.f)));
     uint8_t* q = static_cast<uint8_t*>(ctx.scratch) + core_.scratch_bytes();
-    parallel_range(ctx.threading, nx, 16384, [&](int64_t b, int64_t e) {
-      if (xs == 0.f)
-        std::fill(q + b, q + e, uint8_t{0});
-      else
-        qo.requantize(px + b, e - b, xs, xz, false, q + b);
-    });
+    const quant::DynamicQuant dq =
+        quant::dynamic_quantize_u8(x.data_as<float>(), x.numel(), q, ctx.threading);
     const ConvGeom& gm = core_.geom();
     float* y = ctx.output(0).data_as<float>();
     const Tensor& tws = ctx.input(2);
     const float* ws = tws.data_as<float>();
     const bool per_ch = tws.numel() > 1;
     const float* bias = ctx.has_input(4) ? ctx.input(4).data_as<float>() : nullptr;
-    core_.run_on(ctx, q, xz, 1, 3, [&](int64_t b, int64_t g, const int32_t* acc) {
+    core_.run_on(ctx, q, dq.zero_point, 1, 3, [&](int64_t b, int64_t g, const int32_t* acc) {
       const int64_t p = gm.pixels(), mg = gm.mg();
       for (int64_t co = 0; co < mg; ++co) {
         const int64_t oc = g * mg + co;
-        const float s = xs * ws[per_ch ? oc : 0];
+        const float s = dq.scale * ws[per_ch ? oc : 0];
         const float bb = bias ? bias[oc] : 0.f;
         float* dst = y + (b * gm.m + oc) * p;
         for (int64_t i = 0; i < p; ++i) dst[i] = static_cast<float>(acc[i * mg + co]) * s + bb;

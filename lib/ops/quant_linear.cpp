@@ -251,24 +251,11 @@ class DynamicQuantizeLinear : public OpKernel {
   void run(RunContext& ctx) override {
     const Tensor& x = ctx.input(0);
     const float* px = x.data_as<float>();
-    const int64_t n = x.numel();
-    float lo = 0.f, hi = 0.f;
-    for (int64_t i = 0; i < n; ++i) {
-      lo = std::min(lo, px[i]);
-      hi = std::max(hi, px[i]);
-    }
-    // ONNX reference: scale = (max - min) / 255; zero point = round(saturate(0 - min / scale)).
-    const float scale = (hi - lo) / 255.f;
-    float zpf = scale == 0.f ? 0.f : std::clamp(0.f - lo / scale, 0.f, 255.f);
-    const int32_t zp = static_cast<int32_t>(quant::round_even(zpf));
-    uint8_t* y = ctx.output(0).data_as<uint8_t>();
-    const float inv = scale;
-    parallel_range(ctx.threading, n, 16384, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) quant::store_q(DType::u8, y, i, inv == 0.f ? 0.f : px[i] / inv, zp);
-    });
-    if (ctx.outputs.size() > 1 && ctx.outputs[1]) *ctx.output(1).data_as<float>() = scale;
+    const quant::DynamicQuant d =
+        quant::dynamic_quantize_u8(px, x.numel(), ctx.output(0).data_as<uint8_t>(), ctx.threading);
+    if (ctx.outputs.size() > 1 && ctx.outputs[1]) *ctx.output(1).data_as<float>() = d.scale;
     if (ctx.outputs.size() > 2 && ctx.outputs[2])
-      *ctx.output(2).data_as<uint8_t>() = static_cast<uint8_t>(zp);
+      *ctx.output(2).data_as<uint8_t>() = static_cast<uint8_t>(d.zero_point);
   }
 };
 
