@@ -24,6 +24,7 @@
 #include <limits>
 
 #include "ops/broadcast.h"
+#include "ops/conv_depthwise.h"
 #include "ops/conv_im2col.h"
 #include "ops/conv_util.h"
 #include "ops/conv_winograd.h"
@@ -138,236 +139,6 @@ ORTKIT_OPS_CLONES_512 void add_z_rows(float* y, const float* z, int64_t ld, int6
   }
 }
 
-/// Clamp to [lo, hi] keeping NaN; written as x86 max/min semantics so GCC vectorises it to vmax/vmin.
-/// Output widths up to which the flat depthwise path replaces the row kernel. Measured on Zen 5 (1 thread,
-/// MobileNet shapes): stride 1 wins from 7x7 to 56x56 and ties at 112x112; stride 2 computes about
-/// twice the outputs it keeps, and wins at 7 wide (14x14 input), ties at 14, loses from 28.
-constexpr int64_t kDwFlatMaxWidthS1 = 64, kDwFlatMaxWidthS2 = 8;
-
-inline float clamp_keep_nan(float v, float lo, float hi) {
-  v = v < lo ? lo : v;
-  return hi < v ? hi : v;
-}
-
-/// Bias, clamp bounds (-inf/+inf when unused) and the per-channel weights of one depthwise plane.
-struct DwPlane {
-  const float* x;  // input plane
-  const float* w;  // k_size weights
-  float* y;        // output plane
-  float bias, lo, hi;
-};
-
-/// Generic depthwise plane (any rank, kernel, strides, dilations): rows are accumulated tap by tap over
-/// the valid output range, so the inner loop is a plain axpy. The clamp epilogue is a final pass.
-ORTKIT_OPS_CLONES void depthwise_plane_generic(const DwPlane& p, const Window& w) {
-  const float *xc = p.x, *wc = p.w;
-  float* yc = p.y;
-  std::fill(yc, yc + w.out_size(), p.bias);
-  for (int64_t od = 0; od < w.out[0]; ++od)
-    for (int64_t oh = 0; oh < w.out[1]; ++oh) {
-      float* yr = yc + (od * w.out[1] + oh) * w.out[2];
-      for (int64_t kd = 0; kd < w.k[0]; ++kd) {
-        const int64_t id = od * w.s[0] - w.pb[0] + kd * w.d[0];
-        if (id < 0 || id >= w.in[0]) continue;
-        for (int64_t kh = 0; kh < w.k[1]; ++kh) {
-          const int64_t ih = oh * w.s[1] - w.pb[1] + kh * w.d[1];
-          if (ih < 0 || ih >= w.in[1]) continue;
-          const float* xr = xc + (id * w.in[1] + ih) * w.in[2];
-          for (int64_t kw = 0; kw < w.k[2]; ++kw) {
-            const float wv = wc[(kd * w.k[1] + kh) * w.k[2] + kw];
-            const int64_t off = kw * w.d[2] - w.pb[2];  // iw = ow * s + off
-            // ow range with 0 <= iw < in_w
-            const int64_t lo = off >= 0 ? 0 : (-off + w.s[2] - 1) / w.s[2];
-            const int64_t hi =
-                std::min(w.in[2] - 1 - off < 0 ? -1 : (w.in[2] - 1 - off) / w.s[2], w.out[2] - 1);
-            if (w.s[2] == 1) {
-              const float* xs = xr + off;
-              for (int64_t ow = lo; ow <= hi; ++ow) yr[ow] += wv * xs[ow];
-            } else {
-              for (int64_t ow = lo; ow <= hi; ++ow) yr[ow] += wv * xr[ow * w.s[2] + off];
-            }
-          }
-        }
-      }
-    }
-  const float lo = p.lo, hi = p.hi;
-  for (int64_t i = 0; i < w.out_size(); ++i) yc[i] = clamp_keep_nan(yc[i], lo, hi);
-}
-
-/// 2-D depthwise plane with a KxK kernel and horizontal stride S (dilation 1 along W when D1, else
-/// w.d[2]), any pads, vertical stride and dilation. Per output row the K input rows are picked once
-/// (a row of zeros stands in for rows in the padding), the interior columns, where every tap is inside
-/// the row, run all K*K taps in registers in one vectorised pass with the bias and clamp fused, and the
-/// few border columns take a checked scalar path. `zeros` holds at least in_w zeros.
-template <int K, int S, bool D1>
-ORTKIT_OPS_CLONES_512 void depthwise_plane_kxk(const DwPlane& p, const Window& w, const float* zeros) {
-  const int64_t IH = w.in[1], IW = w.in[2], OH = w.out[1], OW = w.out[2];
-  const int64_t sh = w.s[1], dh = w.d[1], ph = w.pb[1], pw = w.pb[2];
-  const int64_t dw = D1 ? 1 : w.d[2];
-  float wk[K * K];
-  for (int i = 0; i < K * K; ++i) wk[i] = p.w[i];
-  const float bias = p.bias, lo = p.lo, hi = p.hi;
-  // Interior columns: ow * S - pw >= 0 and ow * S - pw + (K - 1) * dw <= IW - 1.
-  const int64_t c0 = std::min(OW, (pw + S - 1) / S);
-  const int64_t last = IW - 1 - (K - 1) * dw + pw;
-  const int64_t c1 = std::max(c0, std::min(OW, last < 0 ? 0 : last / S + 1));  // exclusive
-  for (int64_t oh = 0; oh < OH; ++oh) {
-    const float* rows[K];
-    for (int kh = 0; kh < K; ++kh) {
-      const int64_t ih = oh * sh - ph + kh * dh;
-      rows[kh] = ih >= 0 && ih < IH ? p.x + ih * IW : zeros;
-    }
-    float* __restrict yr = p.y + oh * OW;
-    auto border = [&](int64_t ow) {
-      float acc = bias;
-      for (int kh = 0; kh < K; ++kh)
-        for (int kw = 0; kw < K; ++kw) {
-          const int64_t iw = ow * S - pw + kw * dw;
-          if (iw >= 0 && iw < IW) acc += wk[kh * K + kw] * rows[kh][iw];
-        }
-      yr[ow] = clamp_keep_nan(acc, lo, hi);
-    };
-    for (int64_t ow = 0; ow < c0; ++ow) border(ow);
-    if constexpr (K == 3) {
-      // Spelled out so that GCC sees nine independent streams (and, for S = 2, one even/odd
-      // interleaving group per row).
-      const float* __restrict r0 = rows[0];
-      const float* __restrict r1 = rows[1];
-      const float* __restrict r2 = rows[2];
-      const float w0 = wk[0], w1 = wk[1], w2 = wk[2], w3 = wk[3], w4 = wk[4], w5 = wk[5], w6 = wk[6],
-                  w7 = wk[7], w8 = wk[8];
-      const int64_t e1 = dw, e2 = 2 * dw;
-#pragma GCC ivdep
-      for (int64_t ow = c0; ow < c1; ++ow) {
-        const int64_t i = ow * S - pw;
-        float a = bias + w0 * r0[i] + w1 * r0[i + e1] + w2 * r0[i + e2];
-        float b = w3 * r1[i] + w4 * r1[i + e1] + w5 * r1[i + e2];
-        float c = w6 * r2[i] + w7 * r2[i + e1] + w8 * r2[i + e2];
-        yr[ow] = clamp_keep_nan(a + b + c, lo, hi);
-      }
-    } else {
-#pragma GCC ivdep
-      for (int64_t ow = c0; ow < c1; ++ow) {
-        const int64_t i = ow * S - pw;
-        float acc = bias;
-#pragma GCC unroll 16
-        for (int kh = 0; kh < K; ++kh)
-#pragma GCC unroll 16
-          for (int kw = 0; kw < K; ++kw) acc += wk[kh * K + kw] * rows[kh][i + kw * dw];
-        yr[ow] = clamp_keep_nan(acc, lo, hi);
-      }
-    }
-    for (int64_t ow = c1; ow < OW; ++ow) border(ow);
-  }
-}
-
-/// Geometry of the flat depthwise path: the input plane is copied into a zero-padded hp x wp buffer
-/// (hp = S*(OH-1) + K, wp = S*(OW-1) + K), so that output j = oh * wp + ow reads tap (kh, kw) at
-/// S*j + kh*wp + kw: the whole plane is one flat vectorised loop with no borders and no short rows
-/// (columns ow >= OW are computed and dropped: wp - OW of them for stride 1, about half for stride 2).
-/// n, the flat length, is rounded up to 16 so that no scalar remainder runs; the slack after the
-/// padded plane covers the reads of those extra outputs.
-struct DwSmall {
-  int64_t k = 0, s = 1, oh = 0, ow = 0, hp = 0, wp = 0, n = 0, plane = 0;  // plane: floats incl. slack
-  int64_t slot() const { return plane + n; }                               // padded plane + wide output
-};
-
-DwSmall make_dw_small(const Window& w) {
-  DwSmall g;
-  g.k = w.k[2];
-  g.s = w.s[2];
-  g.oh = w.out[1];
-  g.ow = w.out[2];
-  g.hp = g.s * (g.oh - 1) + g.k;
-  g.wp = g.s * (g.ow - 1) + g.k;
-  g.n = (g.oh * g.wp + 15) / 16 * 16;
-  const int64_t reads = g.s * (g.n - 1) + (g.k - 1) * g.wp + g.k;  // highest index read + 1
-  g.plane = (std::max(reads, g.hp * g.wp) + 15) / 16 * 16;
-  return g;
-}
-
-/// memcpy for the few floats of one short row, inlined (a libc call per 7-float row costs more than
-/// the copy).
-inline void copy_short(float* d, const float* s, int64_t n) {
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) __builtin_memcpy(d + i, s + i, 8 * sizeof(float));
-  if (i + 4 <= n) {
-    __builtin_memcpy(d + i, s + i, 4 * sizeof(float));
-    i += 4;
-  }
-  if (i + 2 <= n) {
-    __builtin_memcpy(d + i, s + i, 2 * sizeof(float));
-    i += 2;
-  }
-  if (i < n) d[i] = s[i];
-}
-
-/// Copies one input plane into the padded plane of `buf`; the padding (and slack) must already be 0
-/// and stays 0 because only in-range pixels are written.
-void dw_small_fill(const float* x, const Window& w, const DwSmall& g, float* buf) {
-  const int64_t IH = w.in[1], IW = w.in[2], ph = w.pb[1], pw = w.pb[2];
-  // Columns cc with 0 <= cc - pw < IW, rows rr with 0 <= rr - ph < IH.
-  const int64_t c0 = std::min(pw, g.wp), c1 = std::min(g.wp, IW + pw);
-  const int64_t r0 = std::min(ph, g.hp), r1 = std::min(g.hp, IH + ph);
-  if (c1 <= c0) return;
-  for (int64_t rr = r0; rr < r1; ++rr)
-    copy_short(buf + rr * g.wp + c0, x + (rr - ph) * IW + (c0 - pw), c1 - c0);
-}
-
-template <int K, int S>
-ORTKIT_OPS_CLONES_512 void depthwise_small(const DwPlane& p, const DwSmall& g, float* buf) {
-  const float* taps[K * K];
-  for (int kh = 0; kh < K; ++kh)
-    for (int kw = 0; kw < K; ++kw) taps[kh * K + kw] = buf + kh * g.wp + kw;
-  float wk[K * K];
-  for (int i = 0; i < K * K; ++i) wk[i] = p.w[i];
-  const int64_t n = g.n;
-  float* __restrict wide = buf + g.plane;
-  const float bias = p.bias, lo = p.lo, hi = p.hi;
-#pragma GCC ivdep
-  for (int64_t j = 0; j < n; ++j) {
-    float acc = bias;
-#pragma GCC unroll 32
-    for (int t = 0; t < K * K; ++t) acc += wk[t] * taps[t][S * j];
-    wide[j] = clamp_keep_nan(acc, lo, hi);
-  }
-  for (int64_t oh = 0; oh < g.oh; ++oh) copy_short(p.y + oh * g.ow, wide + oh * g.wp, g.ow);
-}
-
-using DwSmallFn = void (*)(const DwPlane&, const DwSmall&, float*);
-
-/// The flat kernel for this window (2-D, square K in {3, 5}, equal strides 1 or 2, no dilation,
-/// output width <= kDwFlatMaxWidthS1 / S2), or nullptr.
-DwSmallFn pick_depthwise_small(const Window& w) {
-  if (w.in[0] != 1 || w.out[0] != 1 || w.k[1] != w.k[2] || w.s[1] != w.s[2] || w.d[1] != 1 || w.d[2] != 1)
-    return nullptr;
-  const int64_t k = w.k[2], s = w.s[2];
-  if (w.out[2] > (s == 1 ? kDwFlatMaxWidthS1 : kDwFlatMaxWidthS2)) return nullptr;
-  if (k == 3 && s == 1) return &depthwise_small<3, 1>;
-  if (k == 3 && s == 2) return &depthwise_small<3, 2>;
-  if (k == 5 && s == 1) return &depthwise_small<5, 1>;
-  if (k == 5 && s == 2) return &depthwise_small<5, 2>;
-  return nullptr;
-}
-
-using DwPlaneFn = void (*)(const DwPlane&, const Window&, const float*);
-
-/// The specialised plane kernel for this window, or nullptr for the generic loop.
-DwPlaneFn pick_depthwise(const Window& w) {
-  // 2-D only (a 3-D window with a depth-1 kernel still has several depth slices per plane).
-  if (w.in[0] != 1 || w.out[0] != 1 || w.k[1] != w.k[2]) return nullptr;
-  const bool d1 = w.d[2] == 1;
-  const int64_t k = w.k[2], s = w.s[2];
-#define ORTKIT_DW_CASE(K, S) \
-  if (k == K && s == S) return d1 ? &depthwise_plane_kxk<K, S, true> : &depthwise_plane_kxk<K, S, false>;
-  ORTKIT_DW_CASE(3, 1)
-  ORTKIT_DW_CASE(3, 2)
-  ORTKIT_DW_CASE(5, 1)
-  ORTKIT_DW_CASE(5, 2)
-#undef ORTKIT_DW_CASE
-  return nullptr;
-}
-
 enum class FusedKind { none, ortkit, ms };
 
 class ConvOp : public OpKernel {
@@ -457,12 +228,9 @@ class ConvOp : public OpKernel {
     kg_ = cg_ * w_.k_size();
     depthwise_ = cg_ == 1 && mg_ == 1;
     threads_ = std::max(1, ctx.threading.threads);
-    dw_small_ = depthwise_ ? pick_depthwise_small(w_) : nullptr;
-    dw_fn_ = depthwise_ && !dw_small_ ? pick_depthwise(w_) : nullptr;
-    if (dw_fn_) zeros_.assign(static_cast<size_t>(w_.in[2]), 0.f);
-    if (dw_small_) {
-      dw_geo_ = make_dw_small(w_);
-      ctx.scratch_bytes = static_cast<size_t>(threads_ * dw_geo_.slot()) * sizeof(float);
+    if (depthwise_) {
+      dw_.prepare(w_);
+      ctx.scratch_bytes = static_cast<size_t>(threads_ * dw_.slot_floats()) * sizeof(float);
     }
     pointwise_ = w_.k_size() == 1 && w_.s == std::array<int64_t, 3>{1, 1, 1} &&
                  w_.pb == std::array<int64_t, 3>{0, 0, 0} && w_.pe == std::array<int64_t, 3>{0, 0, 0};
@@ -719,32 +487,15 @@ class ConvOp : public OpKernel {
     const bool clamp = ep.act == Act::relu || ep.act == Act::clip;
     const float lo = ep.act == Act::relu ? 0.f : ep.act == Act::clip ? ep.clip_lo : -kInf;
     const float hi = ep.act == Act::clip ? ep.clip_hi : kInf;
-    const DwPlaneFn fn = dw_fn_;
-    if (dw_small_) {
-      // One scratch slot per thread: its padding is zeroed once, then each plane overwrites the inside.
-      const int64_t T = std::min<int64_t>(threads_, N * C), tasks = N * C;
-      parallel_for(th, T, [&](int64_t t) {
-        float* buf = scratch + t * dw_geo_.slot();
-        std::fill(buf, buf + dw_geo_.plane, 0.f);
-        for (int64_t nc = tasks * t / T; nc < tasks * (t + 1) / T; ++nc) {
-          const int64_t c = nc % C;
-          const DwPlane p{x + nc * w.in_size(), wt + c * ks, y + nc * P, ep.bias ? ep.bias[c] : 0.f, lo, hi};
-          dw_small_fill(p.x, w, dw_geo_, buf);
-          dw_small_(p, dw_geo_, buf);
-          if (!clamp && ep.act != Act::none)
-            for (int64_t i = 0; i < P; ++i) p.y[i] = conv_act(p.y[i], ep.act, ep.clip_lo, ep.clip_hi);
-        }
-      });
-      return;
-    }
-    parallel_range(th, N * C, 1, [&](int64_t b, int64_t e) {
-      for (int64_t nc = b; nc < e; ++nc) {
+    // One scratch slot per thread (the flat path's padded plane, zeroed once), contiguous planes each.
+    const int64_t T = std::min<int64_t>(threads_, N * C), tasks = N * C;
+    parallel_for(th, T, [&](int64_t t) {
+      float* slot = scratch + t * dw_.slot_floats();
+      dw_.init_slot(slot);
+      for (int64_t nc = tasks * t / T; nc < tasks * (t + 1) / T; ++nc) {
         const int64_t c = nc % C;
         const DwPlane p{x + nc * w.in_size(), wt + c * ks, y + nc * P, ep.bias ? ep.bias[c] : 0.f, lo, hi};
-        if (fn)
-          fn(p, w, zeros_.data());
-        else
-          depthwise_plane_generic(p, w);
+        dw_.run(p, slot);
         if (!clamp && ep.act != Act::none)
           for (int64_t i = 0; i < P; ++i) p.y[i] = conv_act(p.y[i], ep.act, ep.clip_lo, ep.clip_hi);
       }
@@ -769,10 +520,7 @@ class ConvOp : public OpKernel {
   bool const_weights_ = false;
   std::vector<kernels::PackedB> col_packs_;  ///< the direct form's packed col chunk, one per slot
   std::vector<float> w_aug_;  ///< the direct form's [M, Kg + 1] weights with the bias as last column
-  DwPlaneFn dw_fn_ = nullptr;
-  DwSmallFn dw_small_ = nullptr;
-  DwSmall dw_geo_;
-  std::vector<float> zeros_;  // a padding row for the depthwise kernels
+  DepthwisePlanes dw_;
   kernels::GemmKind kind_ = kernels::GemmKind::f32;
   std::vector<kernels::PackedB> packed_;
 };

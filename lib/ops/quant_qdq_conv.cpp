@@ -10,16 +10,18 @@
 // GEMM A straight from it (lda = C) and other convs unfold it with one memcpy of C/g bytes per tap
 // (A[pixel, (ky, kx, ci)], padding = x_zp, contributing exactly 0). The weights are reordered to the same
 // (ky, kx, ci) order and packed once per group with their scales and zero points. One gemm_int8 per image
-// and group writes the dequantized fp32 result (bias and activation applied) pixel-major into scratch;
-// it is requantized as QuantizeLinear does (x / y_s, round half even, saturate) 64 pixels at a time and
-// each chunk transposed back to NCHW while it is still in L1.
+// and group dequantizes (bias and activation applied) and requantizes as QuantizeLinear does (x / y_s,
+// round half even, saturate) tile by tile into a pixel-major u8/s8 buffer, transposed back to NCHW.
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "ops/fast_math.h"
 #include "ops/quant_common.h"
 #include "ops/quant_conv_geom.h"
+#include "ops/quant_qdq_depthwise.h"
 #include "ops/registry.h"
+#include "ops/transpose_kernel.h"
 #include "ortkit/kernels/registry.h"
 
 namespace ortkit::ops {
@@ -33,71 +35,15 @@ size_t align64(size_t n) {
   return (n + 63) / 64 * 64;
 }
 
-/// Transposes the 8 x 8 byte block at src (row stride ss) into dst (row stride ds): 64-bit lanes, three
-/// rounds of swaps (4x4, 2x2, 1x1 sub-blocks), portable and ~8x faster than byte loads and stores.
-inline void transpose8x8(const uint8_t* src, int64_t ss, uint8_t* dst, int64_t ds) {
-  uint64_t r[8];
-  for (int i = 0; i < 8; ++i) std::memcpy(&r[i], src + i * ss, 8);
-  // Little-endian: byte j of r[i] is element (i, j). Swap off-diagonal blocks of 4, 2, 1.
-  for (int i = 0; i < 4; ++i) {
-    const uint64_t t = ((r[i] >> 32) ^ r[i + 4]) & 0x00000000FFFFFFFFull;
-    r[i] ^= t << 32;
-    r[i + 4] ^= t;
-  }
-  for (int i : {0, 1, 4, 5}) {
-    const uint64_t t = ((r[i] >> 16) ^ r[i + 2]) & 0x0000FFFF0000FFFFull;
-    r[i] ^= t << 16;
-    r[i + 2] ^= t;
-  }
-  for (int i : {0, 2, 4, 6}) {
-    const uint64_t t = ((r[i] >> 8) ^ r[i + 1]) & 0x00FF00FF00FF00FFull;
-    r[i] ^= t << 8;
-    r[i + 1] ^= t;
-  }
-  for (int i = 0; i < 8; ++i) std::memcpy(dst + i * ds, &r[i], 8);
-}
-
-/// dst[c * rows + r] = src[r * cols + c] for bytes, in 8 x 8 blocks (rows split over threads).
+/// dst[c * rows + r] = src[r * cols + c] for a byte matrix, columns split over threads in 64-wide blocks.
 void transpose_bytes(const kernels::Threading& th, const uint8_t* src, int64_t rows, int64_t cols,
                      uint8_t* dst) {
-  const int64_t rb = rows / 8;
-  const auto rows_range = [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r)
-      for (int64_t c = 0; c < cols; ++c) dst[c * rows + r] = src[r * cols + c];
-  };
-  parallel_range(th, rb, std::max<int64_t>(1, 2048 / std::max<int64_t>(1, cols)),
+  const int64_t blocks = (cols + 63) / 64;
+  parallel_range(th, blocks, std::max<int64_t>(1, 4096 / std::max<int64_t>(1, 64 * rows)),
                  [&](int64_t b0, int64_t b1) {
-                   for (int64_t b = b0; b < b1; ++b) {
-                     const int64_t r = b * 8;
-                     int64_t c = 0;
-                     for (; c + 8 <= cols; c += 8)
-                       transpose8x8(src + r * cols + c, cols, dst + c * rows + r, rows);
-                     for (; c < cols; ++c)
-                       for (int64_t i = 0; i < 8; ++i) dst[c * rows + r + i] = src[(r + i) * cols + c];
-                   }
+                   const int64_t c0 = b0 * 64, c1 = std::min(cols, b1 * 64);
+                   transpose_2d_b8(src + c0, cols, dst + c0 * rows, rows, rows, c1 - c0);
                  });
-  rows_range(rb * 8, rows);
-}
-
-/// Rows [r0, r1) of the byte matrix src [rows, cols] transposed into dst [cols, rows]; r0 a multiple of 8.
-void transpose_rows(const uint8_t* src, int64_t rows, int64_t cols, int64_t r0, int64_t r1, uint8_t* dst) {
-  int64_t r = r0;
-  for (; r + 8 <= r1; r += 8) {
-    int64_t c = 0;
-    for (; c + 8 <= cols; c += 8) transpose8x8(src + r * cols + c, cols, dst + c * rows + r, rows);
-    for (; c < cols; ++c)
-      for (int64_t i = 0; i < 8; ++i) dst[c * rows + r + i] = src[(r + i) * cols + c];
-  }
-  for (; r < r1; ++r)
-    for (int64_t c = 0; c < cols; ++c) dst[c * rows + r] = src[r * cols + c];
-}
-
-// The requantize loop, baseline and AVX2 (8 floats per instruction instead of SSE2's 4).
-ORTKIT_OPS_CLONES void requant_u8(const float* x, int64_t n, float s, int32_t z, uint8_t* out) {
-  quant::quantize_span(x, n, s, z, out);
-}
-ORTKIT_OPS_CLONES void requant_s8(const float* x, int64_t n, float s, int32_t z, int8_t* out) {
-  quant::quantize_span(x, n, s, z, out);
 }
 
 class QdqConv : public OpKernel {
@@ -133,13 +79,22 @@ class QdqConv : public OpKernel {
     kind_ = quant::int8_kind(ctx.input(0).dtype);
     out_type_ = ctx.has_input(8) ? ctx.input(8).dtype : DType::u8;
     ctx.set_output(0, out_type_, {gm_.n, gm_.m, gm_.oh, gm_.ow});
+    depthwise_ = QdqDepthwise::applies(gm_);
+    if (depthwise_) {
+      std::vector<int32_t> zps;
+      quant::read_zero_points(ctx.has_input(5) ? ctx.input(5).constant : nullptr, zps);
+      dw_.prepare(gm_, ctx.input(3).constant->data(), ctx.input(3).dtype == DType::u8, zps,
+                  ctx.threading.threads);
+      ctx.scratch_bytes = dw_.scratch_bytes();
+      return;
+    }
     direct_ = gm_.kh == 1 && gm_.kw == 1 && gm_.sh == 1 && gm_.sw == 1 && gm_.pt == 0 && gm_.pl == 0 &&
               gm_.oh == gm_.h && gm_.ow == gm_.w;
     nhwc_bytes_ = align64(static_cast<size_t>(gm_.c * gm_.h * gm_.w));
     col_bytes_ = direct_ ? 0 : align64(static_cast<size_t>(gm_.pixels() * gm_.kg()));
     obuf_bytes_ = align64(static_cast<size_t>(gm_.pixels() * gm_.m));
     ctx.scratch_bytes =
-        nhwc_bytes_ + col_bytes_ + obuf_bytes_ + static_cast<size_t>(gm_.pixels() * gm_.m) * sizeof(float);
+        nhwc_bytes_ + col_bytes_ + obuf_bytes_ + align64(static_cast<size_t>(gm_.m) * sizeof(float));
     if (packed_.empty()) pack(ctx);
   }
 
@@ -198,11 +153,47 @@ class QdqConv : public OpKernel {
     const int32_t yz = ctx.has_input(8) ? quant::int_at(ctx.input(8), 0) : 0;
     if (ys == 0.f) ctx.fail("y_scale is 0");
     const float* bias = ctx.has_input(6) ? ctx.input(6).data_as<float>() : nullptr;
+    if (depthwise_) {
+      QdqDepthwise::Params dp;
+      dp.x = static_cast<const uint8_t*>(ctx.input(0).data());
+      dp.x_signed = kind_ == kernels::GemmKind::s8s8;
+      dp.x_zp = qa.zero_point;
+      dp.x_scale = qa.scale;
+      dp.w_scale = ctx.input(4).data_as<float>();
+      dp.w_scale_per_channel = ctx.input(4).numel() > 1;
+      dp.bias = bias;
+      dp.y_scale = ys;
+      dp.y_zp = yz;
+      dp.y_signed = out_type_ == DType::i8;
+      dp.y = ctx.output(0).data();
+      dw_.run(dp, ep_, ctx.threading, static_cast<float*>(ctx.scratch));
+      return;
+    }
     const uint8_t pad = static_cast<uint8_t>(qa.zero_point);  // same bits for s8
     uint8_t* nhwc = static_cast<uint8_t*>(ctx.scratch);
     uint8_t* col = nhwc + nhwc_bytes_;
     uint8_t* obuf = col + col_bytes_;
-    float* fbuf = reinterpret_cast<float*>(obuf + obuf_bytes_);
+    // 1 / y_s folded into the epilogue (x_s, bias and clip bounds divided by y_s, as ONNX Runtime's
+    // QLinearConv multiplies by one combined scale), so that requantizing is a rounding only: the
+    // division per output cost as much as a 1x1 conv's GEMM. A value on a rounding tie may land one step
+    // from DQ -> Conv -> Q, as the int32 sums already make it. Not for GELU, which does not commute with
+    // the scaling.
+    kernels::Epilogue ep_run = ep_;
+    float q_scale = ys;
+    const bool fold =
+        ys > 0.f && std::isfinite(ys) &&
+        (ep_.act == kernels::Act::none || ep_.act == kernels::Act::relu || ep_.act == kernels::Act::clip);
+    if (fold) {
+      qa.scale /= ys;
+      if (bias) {
+        float* scaled = reinterpret_cast<float*>(obuf + obuf_bytes_);
+        for (int64_t i = 0; i < gm.m; ++i) scaled[i] = bias[i] / ys;
+        bias = scaled;
+      }
+      ep_run.clip_lo /= ys;
+      ep_run.clip_hi /= ys;
+      q_scale = 1.f;
+    }
     const uint8_t* x = static_cast<const uint8_t*>(ctx.input(0).data());
     uint8_t* y = static_cast<uint8_t*>(ctx.output(0).data());
     const int64_t mg = gm.mg();
@@ -216,29 +207,25 @@ class QdqConv : public OpKernel {
           a = col;
           lda = gm.kg();
         }
-        kernels::Epilogue ep = ep_;
+        kernels::Epilogue ep = ep_run;
         ep.bias = bias ? bias + g * mg : nullptr;
-        kernels::gemm_int8(p, a, lda, qa, packed_[g], fbuf + g * mg, gm.m, nullptr, 0, ep, {}, ctx.threading);
+        // Requantized in the GEMM's per-thread tiles (x / y_s, as QuantizeLinear): no fp32 result in
+        // memory, which for MobileNet's wide 1x1 convs was 4 bytes per output through L3 and back.
+        kernels::QuantOut qo;
+        qo.enabled = true;
+        qo.is_signed = out_type_ == DType::i8;
+        qo.scale = q_scale;
+        qo.zero_point = yz;
+        qo.data = obuf + g * mg;
+        qo.ld = gm.m;
+        kernels::gemm_int8(p, a, lda, qa, packed_[g], nullptr, 0, nullptr, 0, ep, qo, ctx.threading);
       }
-      // Requantize (x / y_s like QuantizeLinear, not the driver's x * (1 / y_s)) 64 pixels at a time and
-      // transpose them to NCHW right away, while the u8/s8 rows are still in L1.
-      const int64_t chunks = (p + 63) / 64;
-      uint8_t* yb = y + b * gm.m * p;
-      parallel_range(ctx.threading, chunks, std::max<int64_t>(1, 256 / gm.m), [&](int64_t c0, int64_t c1) {
-        for (int64_t c = c0; c < c1; ++c) {
-          const int64_t r0 = c * 64, r1 = std::min(p, r0 + 64);
-          if (out_type_ == DType::u8)
-            requant_u8(fbuf + r0 * gm.m, (r1 - r0) * gm.m, ys, yz, obuf + r0 * gm.m);
-          else
-            requant_s8(fbuf + r0 * gm.m, (r1 - r0) * gm.m, ys, yz,
-                       reinterpret_cast<int8_t*>(obuf) + r0 * gm.m);
-          transpose_rows(obuf, p, gm.m, r0, r1, yb);
-        }
-      });
+      transpose_bytes(ctx.threading, obuf, p, gm.m, y + b * gm.m * p);  // back to NCHW
     }
   }
 
   std::vector<std::string> kernels_used() const override {
+    if (depthwise_) return {"conv_depthwise_qdq"};
     const kernels::GemmKernel* kn = kernels::dispatched(kind_);
     return kn ? std::vector<std::string>{kn->name} : std::vector<std::string>{};
   }
@@ -248,6 +235,8 @@ class QdqConv : public OpKernel {
   kernels::GemmKind kind_ = kernels::GemmKind::u8s8;
   DType out_type_ = DType::u8;
   bool direct_ = false;
+  bool depthwise_ = false;  // one channel per group: QdqDepthwise instead of GEMMs
+  QdqDepthwise dw_;
   size_t nhwc_bytes_ = 0, col_bytes_ = 0, obuf_bytes_ = 0;
   std::vector<PackedB> packed_;
 };

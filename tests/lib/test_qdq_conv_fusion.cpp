@@ -3,7 +3,8 @@
 // fused and with the pass disabled (DQ -> fp32 Conv -> Q). The quantized outputs must agree within one
 // output quantization step (the fp32 conv sums in float, the fused one in int32, so a value sitting on
 // a rounding tie may land one step apart), with almost every element identical. Patterns that are not
-// exact (per-channel activation scales, a Conv result read twice, depthwise) must stay unfused.
+// exact (per-channel activation scales, a Conv result read twice) must stay unfused. Depthwise convs
+// (QdqConv's direct loop) are swept over the shapes that pick each fp32 plane kernel.
 #include <catch2/catch.hpp>
 #include <cmath>
 
@@ -222,14 +223,52 @@ TEST_CASE("QDQ Conv fuses into QdqConv and matches the unfused graph", "[int8][q
   }
 }
 
-TEST_CASE("QDQ Conv patterns that are not exact stay unfused", "[int8][qdq]") {
-  SECTION("depthwise conv (one channel per group) stays on the fp32 path") {
+TEST_CASE("QDQ depthwise convs fuse into QdqConv's direct loop and match the unfused graph", "[int8][qdq]") {
+  // Output widths pick the plane kernel: <= 64 (stride 1) / <= 8 (stride 2) the flat one, wider the KxK
+  // row kernel; dilation, 7x7 and non-square kernels the generic loop.
+  struct Case {
+    int64_t k, stride, dilation, h, w, batch;
+    std::vector<int64_t> pads;
+    const char* act;
+    bool per_channel, u8_weights, s8, float_bias;
+  };
+  const Case cases[] = {
+      {3, 1, 1, 6, 6, 1, {1, 1, 1, 1}, "", true, false, false, false},
+      {3, 2, 1, 9, 8, 2, {0, 1, 1, 0}, "Relu", false, false, false, false},
+      {3, 1, 1, 5, 70, 1, {1, 1, 1, 1}, "Clip", true, true, false, true},
+      {3, 2, 1, 7, 21, 1, {1, 1, 1, 1}, "Relu", true, false, true, false},
+      {5, 1, 1, 9, 9, 1, {2, 2, 2, 2}, "", false, true, true, false},
+      {5, 2, 1, 11, 30, 1, {2, 2, 2, 2}, "Clip", true, false, false, false},
+      {3, 1, 2, 8, 9, 1, {2, 2, 2, 2}, "Relu", true, false, false, false},
+      {7, 1, 1, 9, 10, 1, {3, 3, 3, 3}, "", true, false, true, true},
+      {1, 1, 1, 4, 5, 1, {0, 0, 0, 0}, "", false, false, false, false},
+  };
+  int i = 0;
+  for (const Case& cs : cases) {
+    INFO("case " << i << ": k " << cs.k << " stride " << cs.stride << " dilation " << cs.dilation << " "
+                 << cs.h << "x" << cs.w << " act '" << cs.act << "'");
     Model md;
+    md.s8 = cs.s8;
     ConvSpec s;
-    s.c = 4, s.m = 4, s.group = 4, s.per_channel = true;
-    build(md, {s}, 1, 6, 6);
-    check_match(md, make_random({1, 4, 6, 6}, 6), 0);
+    s.c = 6, s.m = 6, s.group = 6, s.k = cs.k, s.stride = cs.stride, s.dilation = cs.dilation;
+    s.pads = cs.pads, s.act = cs.act, s.per_channel = cs.per_channel, s.u8_weights = cs.u8_weights;
+    s.float_bias = cs.float_bias;
+    build(md, {s}, cs.batch, cs.h, cs.w);
+    check_match(md, make_random({cs.batch, 6, cs.h, cs.w}, 40 + i), 1);
+    ++i;
   }
+  SECTION("in a MobileNet block: 1x1 expand, then depthwise, all int8") {
+    Model md;
+    ConvSpec a;
+    a.c = 4, a.m = 12, a.k = 1, a.pads = {0, 0, 0, 0}, a.per_channel = true, a.act = "Relu";
+    ConvSpec b;
+    b.c = 12, b.m = 12, b.group = 12, b.stride = 2, b.per_channel = true, b.act = "Relu";
+    build(md, {a, b}, 1, 12, 13);
+    check_match(md, make_random({1, 4, 12, 13}, 60), 2);
+  }
+}
+
+TEST_CASE("QDQ Conv patterns that are not exact stay unfused", "[int8][qdq]") {
   SECTION("per-channel activation scales") {
     Model md;
     build(md, {ConvSpec{}}, 1, 5, 5);

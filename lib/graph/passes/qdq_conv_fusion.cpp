@@ -12,8 +12,8 @@
 // dequantization, bias and activation in the epilogue and the requantized u8/s8 result written directly,
 // so consecutive quantized convs stay int8 in memory. Anything else (per-channel activation parameters,
 // non-constant weights, a Conv result read by more than the Q) stays unfused: correct, only slower.
-// Pure depthwise convs (one input and one output channel per group) stay unfused too: a GEMM with N = 1
-// per channel is slower than the fp32 depthwise conv.
+// Pure depthwise convs (one input and one output channel per group) fuse too: QdqConv runs them as a
+// direct loop on exact float sums (ops/quant_qdq_depthwise.h), not as GEMMs with N = 1.
 // Runs before constant folding, which would otherwise turn DequantizeLinear(W_q) into float weights.
 #include "graph/optimizer.h"
 #include "graph/passes/int8_pattern.h"
@@ -89,7 +89,6 @@ int fuse_qdq_conv(Graph& g, bool require_kernel) {
     const int64_t m = w->shape()[0];
     const int64_t group = cv.attrs.get_int("group", 1);
     if (group < 1 || m % group != 0) continue;
-    if (w->shape()[1] == 1 && m == group) continue;  // pure depthwise: stays unfused (see above)
     const Tensor* ws = dw.inputs.size() > 1 ? g.constant(dw.inputs[1]) : nullptr;
     if (!ws || ws->dtype() != DType::f32) continue;
     if (ws->numel() != 1 || ws->rank() > 1) {

@@ -1,0 +1,128 @@
+#include "ops/quant_qdq_depthwise.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "ops/fast_math.h"
+#include "ops/op.h"
+#include "ops/quant_common.h"
+#include "ortkit/kernels/epilogue.h"
+
+namespace ortkit::ops {
+namespace {
+
+int64_t round16(int64_t n) {
+  return (n + 15) / 16 * 16;
+}
+
+ORTKIT_OPS_CLONES_512 void widen_u8(const uint8_t* x, int64_t n, float zp, float* out) {
+  for (int64_t i = 0; i < n; ++i) out[i] = static_cast<float>(x[i]) - zp;
+}
+ORTKIT_OPS_CLONES_512 void widen_s8(const int8_t* x, int64_t n, float zp, float* out) {
+  for (int64_t i = 0; i < n; ++i) out[i] = static_cast<float>(x[i]) - zp;
+}
+
+/// out = saturate(round(clamp(acc * sc + bb, lo, hi)) + zp): sc, bb, lo and hi already divided by y_s.
+template <class T>
+ORTKIT_OPS_CLONES_512 void requant_clamped(const float* acc, int64_t n, float sc, float bb, float lo,
+                                           float hi, int32_t zp, T* out) {
+  const float z = static_cast<float>(zp);
+  const float lo_z = static_cast<float>(std::numeric_limits<T>::lowest()) - z;
+  const float hi_z = static_cast<float>(std::numeric_limits<T>::max()) - z;
+  for (int64_t i = 0; i < n; ++i) {
+    float v = acc[i] * sc + bb;
+    v = v < lo ? lo : v;
+    v = hi < v ? hi : v;
+    out[i] = quant::quantize_one<T>(v, lo_z, hi_z, z);
+  }
+}
+
+/// The general form: act(acc * sc + bb) / y_s, for activations that do not commute with the scaling.
+template <class T>
+void requant_act(const float* acc, int64_t n, float sc, float bb, const kernels::Epilogue& ep, float ys,
+                 int32_t zp, T* out) {
+  const float z = static_cast<float>(zp);
+  const float lo_z = static_cast<float>(std::numeric_limits<T>::lowest()) - z;
+  const float hi_z = static_cast<float>(std::numeric_limits<T>::max()) - z;
+  for (int64_t i = 0; i < n; ++i)
+    out[i] = quant::quantize_one<T>(kernels::apply_act(acc[i] * sc + bb, ep.act, ep.clip_lo, ep.clip_hi) / ys,
+                                    lo_z, hi_z, z);
+}
+
+}  // namespace
+
+void QdqDepthwise::prepare(const quant::ConvGeom& gm, const void* w, bool w_unsigned,
+                           const std::vector<int32_t>& zps, int threads) {
+  gm_ = gm;
+  Window win;
+  win.nd = 2;
+  win.in = {1, gm.h, gm.w};
+  win.k = {1, gm.kh, gm.kw};
+  win.s = {1, gm.sh, gm.sw};
+  win.d = {1, gm.dh, gm.dw};
+  win.pb = {0, gm.pt, gm.pl};
+  win.pe = {0, std::max<int64_t>(0, (gm.oh - 1) * gm.sh + (gm.kh - 1) * gm.dh + 1 - gm.h - gm.pt),
+            std::max<int64_t>(0, (gm.ow - 1) * gm.sw + (gm.kw - 1) * gm.dw + 1 - gm.w - gm.pl)};
+  win.out = {1, gm.oh, gm.ow};
+  planes_.prepare(win);
+  const int64_t taps = gm.kh * gm.kw;
+  wf_.resize(static_cast<size_t>(gm.m * taps));
+  for (int64_t i = 0; i < gm.m * taps; ++i) {
+    const int32_t v =
+        w_unsigned ? int32_t{static_cast<const uint8_t*>(w)[i]} : int32_t{static_cast<const int8_t*>(w)[i]};
+    wf_[static_cast<size_t>(i)] =
+        static_cast<float>(v - zps[zps.size() > 1 ? static_cast<size_t>(i / taps) : 0]);
+  }
+  slots_ = std::max(1, threads);
+  slot_floats_ = round16(planes_.slot_floats()) + round16(gm.h * gm.w) + round16(gm.pixels());
+}
+
+void QdqDepthwise::run(const Params& p, const kernels::Epilogue& ep, const kernels::Threading& th,
+                       float* scratch) const {
+  const quant::ConvGeom& gm = gm_;
+  const int64_t in_size = gm.h * gm.w, out_size = gm.pixels(), taps = gm.kh * gm.kw;
+  const int64_t tasks = gm.n * gm.c;
+  if (tasks == 0 || out_size == 0) return;
+  constexpr float kInf = std::numeric_limits<float>::infinity();
+  // 1 / y_s folded into the scale, bias and clip bounds (as QdqConv's GEMM form does) where the
+  // activation commutes with a positive scaling.
+  const bool fold =
+      p.y_scale > 0.f && std::isfinite(p.y_scale) &&
+      (ep.act == kernels::Act::none || ep.act == kernels::Act::relu || ep.act == kernels::Act::clip);
+  const float div = fold ? p.y_scale : 1.f;
+  const float lo = ep.act == kernels::Act::relu   ? 0.f
+                   : ep.act == kernels::Act::clip ? ep.clip_lo / div
+                                                  : -kInf;
+  const float hi = ep.act == kernels::Act::clip ? ep.clip_hi / div : kInf;
+  const int64_t T = std::min<int64_t>(slots_, tasks);
+  parallel_for(th, T, [&](int64_t t) {
+    float* slot = scratch + t * slot_floats_;
+    float* xf = slot + round16(planes_.slot_floats());
+    float* acc = xf + round16(in_size);
+    planes_.init_slot(slot);
+    for (int64_t nc = tasks * t / T; nc < tasks * (t + 1) / T; ++nc) {
+      const int64_t c = nc % gm.c;
+      if (p.x_signed)
+        widen_s8(reinterpret_cast<const int8_t*>(p.x) + nc * in_size, in_size, static_cast<float>(p.x_zp),
+                 xf);
+      else
+        widen_u8(p.x + nc * in_size, in_size, static_cast<float>(p.x_zp), xf);
+      planes_.run(DwPlane{xf, wf_.data() + c * taps, acc, 0.f, -kInf, kInf}, slot);
+      const float sc = p.x_scale * p.w_scale[p.w_scale_per_channel ? c : 0] / div;
+      const float bb = p.bias ? p.bias[c] / div : 0.f;
+      if (fold) {
+        if (p.y_signed)
+          requant_clamped(acc, out_size, sc, bb, lo, hi, p.y_zp, static_cast<int8_t*>(p.y) + nc * out_size);
+        else
+          requant_clamped(acc, out_size, sc, bb, lo, hi, p.y_zp, static_cast<uint8_t*>(p.y) + nc * out_size);
+      } else if (p.y_signed) {
+        requant_act(acc, out_size, sc, bb, ep, p.y_scale, p.y_zp, static_cast<int8_t*>(p.y) + nc * out_size);
+      } else {
+        requant_act(acc, out_size, sc, bb, ep, p.y_scale, p.y_zp, static_cast<uint8_t*>(p.y) + nc * out_size);
+      }
+    }
+  });
+}
+
+}  // namespace ortkit::ops

@@ -1,0 +1,53 @@
+// The depthwise form of ortkit.QdqConv (one input and one output channel per group, as MobileNet's 3x3
+// convs): per plane, x - x_zp and W - w_zp become floats, which the fp32 depthwise kernels
+// (conv_depthwise.h) sum exactly (|products| <= 255 * 255 and at most kMaxTaps taps keep every partial
+// sum an integer below 2^24, in any order), then scale, bias, activation and the requantization run in
+// one pass per plane. A GEMM with N = 1 per channel, the general path, cost more than the fp32 conv.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "ops/conv_depthwise.h"
+#include "ops/quant_conv_geom.h"
+#include "ortkit/kernels/gemm.h"
+
+namespace ortkit::ops {
+
+class QdqDepthwise {
+ public:
+  /// Taps up to which the float sums are exact.
+  static constexpr int64_t kMaxTaps = 256;
+  static bool applies(const quant::ConvGeom& gm) {
+    return gm.g > 1 && gm.cg() == 1 && gm.mg() == 1 && gm.kh * gm.kw <= kMaxTaps;
+  }
+
+  /// w: the constant weights [C, 1, kh, kw] (u8 or s8 bits), zps: 1 or C zero points.
+  void prepare(const quant::ConvGeom& gm, const void* w, bool w_unsigned, const std::vector<int32_t>& zps,
+               int threads);
+  size_t scratch_bytes() const { return static_cast<size_t>(slots_ * slot_floats_) * sizeof(float); }
+
+  /// Per-run parameters: y = saturate(round(act((acc * x_s * w_s[c] + bias[c])) / y_s) + y_zp).
+  struct Params {
+    const uint8_t* x = nullptr;  // u8/s8 bits, NCHW
+    bool x_signed = false;
+    int32_t x_zp = 0;
+    float x_scale = 1.f;
+    const float* w_scale = nullptr;
+    bool w_scale_per_channel = false;
+    const float* bias = nullptr;
+    float y_scale = 1.f;
+    int32_t y_zp = 0;
+    bool y_signed = false;
+    void* y = nullptr;
+  };
+  void run(const Params& p, const kernels::Epilogue& ep, const kernels::Threading& th, float* scratch) const;
+
+ private:
+  quant::ConvGeom gm_;
+  DepthwisePlanes planes_;
+  std::vector<float> wf_;  // W - w_zp per channel and tap, as floats
+  int slots_ = 1;
+  int64_t slot_floats_ = 0;
+};
+
+}  // namespace ortkit::ops
