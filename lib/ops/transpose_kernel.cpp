@@ -1,7 +1,6 @@
-// 8x8 (4-byte) and 16x16 (1-byte) register-tile transposes written with GCC/Clang vector extensions:
-// portable (generic vectors are lowered on any target); the 4-byte one is compiled once more for
-// x86-64-v3 where the shuffles become vunpck/vshufps/vperm2f128. Tiles are walked in blocks so that the
-// rows read and the rows written stay in L1.
+// 8x8 register-tile transpose written with GCC/Clang vector extensions: portable (generic vectors are
+// lowered on any target), compiled once more for x86-64-v3 where the shuffles become vunpck/vshufps/
+// vperm2f128. Tiles are walked in 32x32 blocks so that the rows read and the rows written stay in L1.
 #include "ops/transpose_kernel.h"
 
 #include <algorithm>
@@ -88,32 +87,6 @@ __attribute__((always_inline)) inline void tile8(const float* s, int64_t lds, fl
 
 #undef ORTKIT_SHUF
 
-/// One full 16x16 tile of bytes: four rounds of the same interleave (row i with row i + 8, low and high
-/// halves into rows 2i and 2i + 1) transpose it; each round is one punpck{l,h}bw pair on x86 and one
-/// zip1/zip2 pair on arm64.
-typedef unsigned char v16u8 __attribute__((vector_size(16)));
-typedef char v16i __attribute__((vector_size(16)));
-#if defined(__clang__)
-#define ORTKIT_SHUF16(a, b, ...) __builtin_shufflevector(a, b, __VA_ARGS__)
-#else
-#define ORTKIT_SHUF16(a, b, ...) __builtin_shuffle(a, b, v16i{__VA_ARGS__})
-#endif
-__attribute__((always_inline)) inline void tile16_b8(const uint8_t* s, int64_t lds, uint8_t* d, int64_t ldd) {
-  v16u8 r[16];
-  for (int i = 0; i < 16; ++i) std::memcpy(&r[i], s + i * lds, 16);
-  for (int round = 0; round < 4; ++round) {
-    v16u8 t[16];
-    for (int i = 0; i < 8; ++i) {
-      t[2 * i] = ORTKIT_SHUF16(r[i], r[i + 8], 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-      t[2 * i + 1] =
-          ORTKIT_SHUF16(r[i], r[i + 8], 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
-    }
-    for (int i = 0; i < 16; ++i) r[i] = t[i];
-  }
-  for (int i = 0; i < 16; ++i) std::memcpy(d + i * ldd, &r[i], 16);
-}
-#undef ORTKIT_SHUF16
-
 ORTKIT_OPS_CLONES void transpose_f32(const float* src, int64_t lds, float* dst, int64_t ldd, int64_t rows,
                                      int64_t cols) {
   constexpr int64_t kB = 32;  // 64 thrashes L1 sets when ldd is a multiple of 256 floats
@@ -131,29 +104,10 @@ ORTKIT_OPS_CLONES void transpose_f32(const float* src, int64_t lds, float* dst, 
     }
 }
 
-void transpose_u8(const uint8_t* src, int64_t lds, uint8_t* dst, int64_t ldd, int64_t rows, int64_t cols) {
-  constexpr int64_t kB = 64;
-  for (int64_t r0 = 0; r0 < rows; r0 += kB)
-    for (int64_t c0 = 0; c0 < cols; c0 += kB) {
-      const int64_t r1 = std::min(rows, r0 + kB), c1 = std::min(cols, c0 + kB);
-      const int64_t r16 = r0 + (r1 - r0) / 16 * 16, c16 = c0 + (c1 - c0) / 16 * 16;
-      for (int64_t r = r0; r < r16; r += 16)
-        for (int64_t c = c0; c < c16; c += 16) tile16_b8(src + r * lds + c, lds, dst + c * ldd + r, ldd);
-      for (int64_t c = c16; c < c1; ++c)
-        for (int64_t r = r0; r < r1; ++r) dst[c * ldd + r] = src[r * lds + c];
-      for (int64_t c = c0; c < c16; ++c)
-        for (int64_t r = r16; r < r1; ++r) dst[c * ldd + r] = src[r * lds + c];
-    }
-}
-
 }  // namespace
 
 void transpose_2d_b32(const void* src, int64_t lds, void* dst, int64_t ldd, int64_t rows, int64_t cols) {
   transpose_f32(static_cast<const float*>(src), lds, static_cast<float*>(dst), ldd, rows, cols);
-}
-
-void transpose_2d_b8(const void* src, int64_t lds, void* dst, int64_t ldd, int64_t rows, int64_t cols) {
-  transpose_u8(static_cast<const uint8_t*>(src), lds, static_cast<uint8_t*>(dst), ldd, rows, cols);
 }
 
 }  // namespace ortkit::ops
