@@ -6,10 +6,8 @@
 // values), w_zp? (1 or M), bias? (f32, M), y_s, y_zp? (per tensor; absent: u8 zero point 0). Conv
 // attributes plus activation ("relu"/"clip"), clip_min, clip_max.
 //
-// Layout: per image, x is transposed to NHWC in scratch, so that a 1x1 stride-1 unpadded conv reads its
-// GEMM A straight from it (lda = C) and other convs unfold it with one memcpy of C/g bytes per tap
-// (A[pixel, (ky, kx, ci)], padding = x_zp, contributing exactly 0). The weights are reordered to the same
-// (ky, kx, ci) order and packed once per group with their scales and zero points. One gemm_int8 per image
+// Layout: per image, x is transposed to NHWC in scratch and unfolded from there (quant_conv_nhwc.h);
+// depthwise convs run a direct loop instead (quant_qdq_depthwise.h). One gemm_int8 per image
 // and group dequantizes (bias and activation applied) and requantizes (1 / y_s folded into its scales,
 // round half even, saturate) tile by tile into a pixel-major u8/s8 buffer, transposed back to NCHW.
 #include <algorithm>
@@ -19,31 +17,19 @@
 #include "ops/fast_math.h"
 #include "ops/quant_common.h"
 #include "ops/quant_conv_geom.h"
+#include "ops/quant_conv_nhwc.h"
 #include "ops/quant_qdq_depthwise.h"
 #include "ops/registry.h"
 #include "ortkit/kernels/registry.h"
-#include "ortkit/kernels/transpose.h"
 
 namespace ortkit::ops {
 namespace {
 
-using kernels::BDesc;
 using kernels::PackedB;
 using quant::ConvGeom;
 
 size_t align64(size_t n) {
   return (n + 63) / 64 * 64;
-}
-
-/// dst[c * rows + r] = src[r * cols + c] for a byte matrix, columns split over threads in 64-wide blocks.
-void transpose_bytes(const kernels::Threading& th, const uint8_t* src, int64_t rows, int64_t cols,
-                     uint8_t* dst) {
-  const int64_t blocks = (cols + 63) / 64;
-  parallel_range(th, blocks, std::max<int64_t>(1, 4096 / std::max<int64_t>(1, 64 * rows)),
-                 [&](int64_t b0, int64_t b1) {
-                   const int64_t c0 = b0 * 64, c1 = std::min(cols, b1 * 64);
-                   kernels::transpose_u8(src + c0, cols, dst + c0 * rows, rows, rows, c1 - c0);
-                 });
 }
 
 class QdqConv : public OpKernel {
@@ -88,8 +74,7 @@ class QdqConv : public OpKernel {
       ctx.scratch_bytes = dw_.scratch_bytes();
       return;
     }
-    direct_ = gm_.kh == 1 && gm_.kw == 1 && gm_.sh == 1 && gm_.sw == 1 && gm_.pt == 0 && gm_.pl == 0 &&
-              gm_.oh == gm_.h && gm_.ow == gm_.w;
+    direct_ = quant::conv_is_pointwise(gm_);
     nhwc_bytes_ = align64(static_cast<size_t>(gm_.c * gm_.h * gm_.w));
     col_bytes_ = direct_ ? 0 : align64(static_cast<size_t>(gm_.pixels() * gm_.kg()));
     obuf_bytes_ = align64(static_cast<size_t>(gm_.pixels() * gm_.m));
@@ -98,48 +83,12 @@ class QdqConv : public OpKernel {
     if (packed_.empty()) pack(ctx);
   }
 
-  /// W [M, C/g, kh, kw] reordered to B^T rows [co][(ky, kx, ci)] and packed per group with the scales.
   void pack(const CompileContext& ctx) {
-    const Tensor& w = *ctx.input(3).constant;
-    const Tensor& ws = *ctx.input(4).constant;
     std::vector<int32_t> zps;
     quant::read_zero_points(ctx.has_input(5) ? ctx.input(5).constant : nullptr, zps);
-    const int64_t m = gm_.m, cg = gm_.cg(), kk = gm_.kh * gm_.kw, kg = gm_.kg(), mg = gm_.mg();
-    std::vector<uint8_t> wr(static_cast<size_t>(m * kg));
-    const uint8_t* src = static_cast<const uint8_t*>(w.data());
-    for (int64_t o = 0; o < m; ++o)
-      for (int64_t ci = 0; ci < cg; ++ci)
-        for (int64_t t = 0; t < kk; ++t) wr[o * kg + t * cg + ci] = src[(o * cg + ci) * kk + t];
-    const bool per_s = ws.numel() > 1, per_z = zps.size() > 1;
-    packed_.resize(static_cast<size_t>(gm_.g));
-    for (int64_t g = 0; g < gm_.g; ++g)
-      kernels::pack_b_int8(packed_[g], kind_, BDesc{wr.data() + g * mg * kg, kg, mg, kg, true},
-                           w.dtype() == DType::u8, ws.data_as<float>() + (per_s ? g * mg : 0), per_s ? mg : 1,
-                           zps.data() + (per_z ? g * mg : 0), per_z ? mg : 1);
-  }
-
-  /// A[p, (ky, kx, ci)] of group g from the NHWC image; taps outside the image are `pad`.
-  void im2col(const uint8_t* nhwc, int64_t g, uint8_t pad, uint8_t* a, const kernels::Threading& th) const {
-    const ConvGeom& gm = gm_;
-    const int64_t cg = gm.cg(), kg = gm.kg();
-    parallel_range(th, gm.oh, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, gm.ow * kg)),
-                   [&](int64_t y0, int64_t y1) {
-                     for (int64_t oy = y0; oy < y1; ++oy)
-                       for (int64_t ox = 0; ox < gm.ow; ++ox) {
-                         uint8_t* row = a + (oy * gm.ow + ox) * kg;
-                         for (int64_t ky = 0; ky < gm.kh; ++ky) {
-                           const int64_t iy = oy * gm.sh - gm.pt + ky * gm.dh;
-                           for (int64_t kx = 0; kx < gm.kw; ++kx, row += cg) {
-                             const int64_t ix = ox * gm.sw - gm.pl + kx * gm.dw;
-                             if (iy >= 0 && iy < gm.h && ix >= 0 && ix < gm.w)
-                               std::memcpy(row, nhwc + (iy * gm.w + ix) * gm.c + g * cg,
-                                           static_cast<size_t>(cg));
-                             else
-                               std::memset(row, pad, static_cast<size_t>(cg));
-                           }
-                         }
-                       }
-                   });
+    const Tensor& ws = *ctx.input(4).constant;
+    quant::pack_conv_weights(gm_, kind_, *ctx.input(3).constant, ws.data_as<float>(), ws.numel(), zps,
+                             packed_);
   }
 
   void run(RunContext& ctx) override {
@@ -198,12 +147,12 @@ class QdqConv : public OpKernel {
     uint8_t* y = static_cast<uint8_t*>(ctx.output(0).data());
     const int64_t mg = gm.mg();
     for (int64_t b = 0; b < gm.n; ++b) {
-      transpose_bytes(ctx.threading, x + b * gm.c * hw, gm.c, hw, nhwc);
+      quant::transpose_bytes(ctx.threading, x + b * gm.c * hw, gm.c, hw, nhwc);
       for (int64_t g = 0; g < gm.g; ++g) {
         const uint8_t* a = nhwc + g * gm.cg();
         int64_t lda = gm.c;
         if (!direct_) {
-          im2col(nhwc, g, pad, col, ctx.threading);
+          quant::im2col_nhwc(gm, nhwc, g, pad, col, ctx.threading);
           a = col;
           lda = gm.kg();
         }
@@ -222,7 +171,7 @@ class QdqConv : public OpKernel {
         qo.ld = gm.m;
         kernels::gemm_int8(p, a, lda, qa, packed_[g], nullptr, 0, nullptr, 0, ep, qo, ctx.threading);
       }
-      transpose_bytes(ctx.threading, obuf, p, gm.m, y + b * gm.m * p);  // back to NCHW
+      quant::transpose_bytes(ctx.threading, obuf, p, gm.m, y + b * gm.m * p);  // back to NCHW
     }
   }
 
