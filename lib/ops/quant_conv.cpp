@@ -9,7 +9,10 @@
 
 #include "ops/quant_common.h"
 #include "ops/quant_conv_geom.h"
+#include "ops/quant_conv_nhwc.h"
+#include "ops/quant_depthwise.h"
 #include "ops/registry.h"
+#include "ops/transpose_kernel.h"
 #include "ortkit/kernels/registry.h"
 
 namespace ortkit::ops {
@@ -78,8 +81,10 @@ void depthwise_acc(const ConvGeom& gm, const uint8_t* x, bool x_signed, int32_t 
 /// x_type: the dtype x has when it reaches the GEMM (u8 for the fused dynamic conv's f32 input).
 class IntConvCore {
  public:
+  /// pack_constant false: the caller runs constant weights itself (DynQuantConv's pixel-major form); the
+  /// core then only checks the inputs and computes the geometry.
   ConvGeom compile(CompileContext& ctx, size_t ix, size_t iw, size_t ixzp, size_t iwzp,
-                   DType x_type = DType::undefined) {
+                   DType x_type = DType::undefined, bool pack_constant = true) {
     if (x_type == DType::undefined) {
       ctx.require_dtype(ix, {DType::u8, DType::i8});
       x_type = ctx.input(ix).dtype;
@@ -101,7 +106,7 @@ class IntConvCore {
     w_unsigned_ = ctx.input(iw).dtype == DType::u8;
     depthwise_ = gm_.g > 1 && gm_.cg() == 1 && gm_.mg() == 1;
     use_const_ = ctx.input(iw).constant && (!ctx.has_input(iwzp) || ctx.input(iwzp).constant);
-    if (use_const_ && !const_ready_) {
+    if (use_const_ && !const_ready_ && pack_constant) {
       pack(true, *ctx.input(iw).constant, ctx.has_input(iwzp) ? ctx.input(iwzp).constant : nullptr);
       const_ready_ = true;
     }
@@ -265,14 +270,23 @@ class QLinearConv : public OpKernel {
 };
 
 /// ortkit.DynQuantConv(x f32, W_q u8/s8, W_scale (1 or M values), W_zero_point?, bias? (M values)),
-/// Conv attributes: the fused DynamicQuantizeLinear -> ConvInteger -> Cast -> Mul [-> Add] chain of
-/// quantize_dynamic / ort-quantize. x is quantized to u8 per tensor (DynamicQuantizeLinear's rule) into
-/// scratch, then y = acc * (x_s * W_s[co]) + bias[co].
+/// Conv attributes plus activation ("relu"/"clip", clip_min, clip_max: conv_act_fusion): the fused
+/// DynamicQuantizeLinear -> ConvInteger -> Cast -> Mul [-> Add] [-> Relu/Clip] chain of quantize_dynamic /
+/// ort-quantize. x is quantized to u8 per tensor (DynamicQuantizeLinear's rule) into scratch, then
+/// y = act(acc * (x_s * W_s[co]) + bias[co]).
+///
+/// With constant weights and scales (what the quantizers write) the conv runs pixel-major
+/// (quant_conv_nhwc.h): the GEMM's epilogue applies the scales, bias and activation, and chunks of
+/// pixels are transposed into the NCHW output while they are in cache; depthwise convs run the direct
+/// loop (quant_depthwise.h). Otherwise, IntConvCore's int32 result is scaled channel by channel.
 class DynQuantConv : public OpKernel {
   void compile(CompileContext& ctx) override {
     ctx.require_dtype(0, {DType::f32});
     ctx.require_dtype(2, {DType::f32});
-    const ConvGeom gm = core_.compile(ctx, 0, 1, 99, 3, DType::u8);
+    ep_ = {};
+    quant::read_activation(ctx, ep_);
+    fast_ = ctx.input(1).constant && ctx.input(2).constant && (!ctx.has_input(3) || ctx.input(3).constant);
+    const ConvGeom gm = core_.compile(ctx, 0, 1, 99, 3, DType::u8, !fast_);
     const int64_t ns = shape_numel(ctx.input(2).shape);
     if (ns != 1 && ns != gm.m) ctx.fail("W_scale must have 1 or one value per output channel");
     if (ctx.has_input(4)) {
@@ -280,11 +294,40 @@ class DynQuantConv : public OpKernel {
       if (shape_numel(ctx.input(4).shape) != gm.m) ctx.fail("bias must have one value per output channel");
     }
     ctx.set_output(0, DType::f32, {gm.n, gm.m, gm.oh, gm.ow});
-    ctx.scratch_bytes = core_.scratch_bytes() + static_cast<size_t>(shape_numel(ctx.input(0).shape));
+    q_bytes_ = align64(static_cast<size_t>(shape_numel(ctx.input(0).shape)));
+    if (!fast_) {
+      ctx.scratch_bytes = core_.scratch_bytes() + q_bytes_;
+      return;
+    }
+    std::vector<int32_t> zps;
+    quant::read_zero_points(ctx.has_input(3) ? ctx.input(3).constant : nullptr, zps);
+    const Tensor& w = *ctx.input(1).constant;
+    depthwise_ = QuantDepthwise::applies(gm);
+    if (depthwise_) {
+      dw_.prepare(gm, w.data(), w.dtype() == DType::u8, zps, ctx.threading.threads);
+      ctx.scratch_bytes = q_bytes_ + dw_.scratch_bytes();
+      return;
+    }
+    const Tensor& ws = *ctx.input(2).constant;
+    if (packed_.empty())
+      quant::pack_conv_weights(gm, kernels::GemmKind::u8s8, w, ws.data_as<float>(), ws.numel(), zps, packed_);
+    pointwise_ = quant::conv_is_pointwise(gm);
+    slots_ = std::max(1, ctx.threading.threads);
+    // Pixels per task: a chunk's fp32 result (chunk x M) stays within ~128 KiB for its transpose.
+    const kernels::GemmKernel* kn = kernels::dispatched(kernels::GemmKind::u8s8);
+    const int64_t mr = kn ? kn->mr : 1;
+    chunk_ = std::max<int64_t>(mr, 32768 / std::max<int64_t>(1, gm.m) / mr * mr);
+    chunk_ = std::min(chunk_, std::max<int64_t>(1, gm.pixels()));
+    nhwc_bytes_ = align64(static_cast<size_t>(gm.c * gm.h * gm.w));
+    col_bytes_ = pointwise_ ? 0 : align64(static_cast<size_t>(gm.pixels() * gm.c * gm.kh * gm.kw));
+    ctx.scratch_bytes =
+        q_bytes_ + nhwc_bytes_ + col_bytes_ + static_cast<size_t>(slots_ * chunk_ * gm.m) * sizeof(float);
   }
+
   void run(RunContext& ctx) override {
     const Tensor& x = ctx.input(0);
-    uint8_t* q = static_cast<uint8_t*>(ctx.scratch) + core_.scratch_bytes();
+    // The channel-major core uses the start of scratch itself; x's quantized copy goes after it.
+    uint8_t* q = static_cast<uint8_t*>(ctx.scratch) + (fast_ ? 0 : core_.scratch_bytes());
     const quant::DynamicQuant dq =
         quant::dynamic_quantize_u8(x.data_as<float>(), x.numel(), q, ctx.threading);
     const ConvGeom& gm = core_.geom();
@@ -293,19 +336,77 @@ class DynQuantConv : public OpKernel {
     const float* ws = tws.data_as<float>();
     const bool per_ch = tws.numel() > 1;
     const float* bias = ctx.has_input(4) ? ctx.input(4).data_as<float>() : nullptr;
-    core_.run_on(ctx, q, dq.zero_point, 1, 3, [&](int64_t b, int64_t g, const int32_t* acc) {
-      const int64_t p = gm.pixels(), mg = gm.mg();
-      for (int64_t co = 0; co < mg; ++co) {
-        const int64_t oc = g * mg + co;
-        const float s = dq.scale * ws[per_ch ? oc : 0];
-        const float bb = bias ? bias[oc] : 0.f;
-        float* dst = y + (b * gm.m + oc) * p;
-        for (int64_t i = 0; i < p; ++i) dst[i] = static_cast<float>(acc[i * mg + co]) * s + bb;
-      }
-    });
+    if (!fast_) {
+      core_.run_on(ctx, q, dq.zero_point, 1, 3, [&](int64_t b, int64_t g, const int32_t* acc) {
+        const int64_t p = gm.pixels(), mg = gm.mg();
+        for (int64_t co = 0; co < mg; ++co) {
+          const int64_t oc = g * mg + co;
+          const float s = dq.scale * ws[per_ch ? oc : 0];
+          const float bb = bias ? bias[oc] : 0.f;
+          float* dst = y + (b * gm.m + oc) * p;
+          for (int64_t i = 0; i < p; ++i)
+            dst[i] = kernels::apply_act(static_cast<float>(acc[i * mg + co]) * s + bb, ep_.act, ep_.clip_lo,
+                                        ep_.clip_hi);
+        }
+      });
+      return;
+    }
+    uint8_t* rest = q + q_bytes_;
+    if (depthwise_) {
+      QuantDepthwise::Params dp;
+      dp.x = q;
+      dp.x_zp = dq.zero_point;
+      dp.x_scale = dq.scale;
+      dp.w_scale = ws;
+      dp.w_scale_per_channel = per_ch;
+      dp.bias = bias;
+      dp.y_f32 = y;
+      dw_.run(dp, ep_, ctx.threading, reinterpret_cast<float*>(rest));
+      return;
+    }
+    uint8_t* nhwc = rest;
+    uint8_t* col = nhwc + nhwc_bytes_;
+    float* bufs = reinterpret_cast<float*>(col + col_bytes_);
+    const int64_t p = gm.pixels(), hw = gm.h * gm.w, mg = gm.mg(), kg = gm.kg();
+    const int64_t chunks = (p + chunk_ - 1) / chunk_;
+    const kernels::QuantA qa{dq.scale, dq.zero_point};
+    const uint8_t pad = static_cast<uint8_t>(dq.zero_point);
+    for (int64_t b = 0; b < gm.n; ++b) {
+      quant::transpose_bytes(ctx.threading, q + b * gm.c * hw, gm.c, hw, nhwc);
+      if (!pointwise_)
+        for (int64_t g = 0; g < gm.g; ++g)
+          quant::im2col_nhwc(gm, nhwc, g, pad, col + g * p * kg, ctx.threading);
+      float* yb = y + b * gm.m * p;
+      run_tasks(ctx.threading, slots_, chunks, [&](int64_t t, int64_t slot, const kernels::Threading& th) {
+        const int64_t r0 = t * chunk_, rows = std::min(chunk_, p - r0);
+        float* buf = bufs + slot * chunk_ * gm.m;
+        for (int64_t g = 0; g < gm.g; ++g) {
+          const uint8_t* a = pointwise_ ? nhwc + r0 * gm.c + g * gm.cg() : col + g * p * kg + r0 * kg;
+          kernels::Epilogue ep = ep_;
+          ep.bias = bias ? bias + g * mg : nullptr;
+          kernels::gemm_int8(rows, a, pointwise_ ? gm.c : kg, qa, packed_[g], buf + g * mg, gm.m, nullptr, 0,
+                             ep, {}, th);
+        }
+        transpose_2d_b32(buf, gm.m, yb + r0, p, rows, gm.m);
+      });
+    }
   }
-  std::vector<std::string> kernels_used() const override { return core_.kernels_used(); }
+
+  std::vector<std::string> kernels_used() const override {
+    if (fast_ && depthwise_) return {"conv_depthwise_int8"};
+    return core_.kernels_used();
+  }
+
+  static size_t align64(size_t n) { return (n + 63) / 64 * 64; }
+
   IntConvCore core_;
+  kernels::Epilogue ep_;
+  bool fast_ = false, depthwise_ = false, pointwise_ = false;
+  int slots_ = 1;
+  int64_t chunk_ = 1;
+  size_t q_bytes_ = 0, nhwc_bytes_ = 0, col_bytes_ = 0;
+  std::vector<PackedB> packed_;  // fast path: weights with their scales, (ky, kx, ci) order
+  QuantDepthwise dw_;
 };
 
 }  // namespace

@@ -7,7 +7,7 @@
 // attributes plus activation ("relu"/"clip"), clip_min, clip_max.
 //
 // Layout: per image, x is transposed to NHWC in scratch and unfolded from there (quant_conv_nhwc.h);
-// depthwise convs run a direct loop instead (quant_qdq_depthwise.h). One gemm_int8 per image
+// depthwise convs run a direct loop instead (quant_depthwise.h). One gemm_int8 per image
 // and group dequantizes (bias and activation applied) and requantizes (1 / y_s folded into its scales,
 // round half even, saturate) tile by tile into a pixel-major u8/s8 buffer, transposed back to NCHW.
 #include <algorithm>
@@ -18,7 +18,7 @@
 #include "ops/quant_common.h"
 #include "ops/quant_conv_geom.h"
 #include "ops/quant_conv_nhwc.h"
-#include "ops/quant_qdq_depthwise.h"
+#include "ops/quant_depthwise.h"
 #include "ops/registry.h"
 #include "ortkit/kernels/registry.h"
 
@@ -65,7 +65,7 @@ class QdqConv : public OpKernel {
     kind_ = quant::int8_kind(ctx.input(0).dtype);
     out_type_ = ctx.has_input(8) ? ctx.input(8).dtype : DType::u8;
     ctx.set_output(0, out_type_, {gm_.n, gm_.m, gm_.oh, gm_.ow});
-    depthwise_ = QdqDepthwise::applies(gm_);
+    depthwise_ = QuantDepthwise::applies(gm_);
     if (depthwise_) {
       std::vector<int32_t> zps;
       quant::read_zero_points(ctx.has_input(5) ? ctx.input(5).constant : nullptr, zps);
@@ -103,7 +103,7 @@ class QdqConv : public OpKernel {
     if (ys == 0.f) ctx.fail("y_scale is 0");
     const float* bias = ctx.has_input(6) ? ctx.input(6).data_as<float>() : nullptr;
     if (depthwise_) {
-      QdqDepthwise::Params dp;
+      QuantDepthwise::Params dp;
       dp.x = static_cast<const uint8_t*>(ctx.input(0).data());
       dp.x_signed = kind_ == kernels::GemmKind::s8s8;
       dp.x_zp = qa.zero_point;
@@ -186,8 +186,8 @@ class QdqConv : public OpKernel {
   kernels::GemmKind kind_ = kernels::GemmKind::u8s8;
   DType out_type_ = DType::u8;
   bool direct_ = false;
-  bool depthwise_ = false;  // one channel per group: QdqDepthwise instead of GEMMs
-  QdqDepthwise dw_;
+  bool depthwise_ = false;  // one channel per group: QuantDepthwise instead of GEMMs
+  QuantDepthwise dw_;
   size_t nhwc_bytes_ = 0, col_bytes_ = 0, obuf_bytes_ = 0;
   std::vector<PackedB> packed_;
 };

@@ -13,7 +13,7 @@
 // so consecutive quantized convs stay int8 in memory. Anything else (per-channel activation parameters,
 // non-constant weights, a Conv result read by more than the Q) stays unfused: correct, only slower.
 // Pure depthwise convs (one input and one output channel per group) fuse too: QdqConv runs them as a
-// direct loop on exact float sums (ops/quant_qdq_depthwise.h), not as GEMMs with N = 1.
+// direct loop on exact float sums (ops/quant_depthwise.h), not as GEMMs with N = 1.
 // Runs before constant folding, which would otherwise turn DequantizeLinear(W_q) into float weights.
 #include "graph/optimizer.h"
 #include "graph/passes/int8_pattern.h"

@@ -1,8 +1,9 @@
-// The depthwise form of ortkit.QdqConv (one input and one output channel per group, as MobileNet's 3x3
-// convs): per plane, x - x_zp and W - w_zp become floats, which the fp32 depthwise kernels
-// (conv_depthwise.h) sum exactly (|products| <= 255 * 255 and at most kMaxTaps taps keep every partial
-// sum an integer below 2^24, in any order), then scale, bias, activation and the requantization run in
-// one pass per plane. A GEMM with N = 1 per channel, the general path, cost more than the fp32 conv.
+// The depthwise form of the int8 convs ortkit.QdqConv and ortkit.DynQuantConv (one input and one output
+// channel per group, as MobileNet's 3x3 convs): per plane, x - x_zp and W - w_zp become floats, which the
+// fp32 depthwise kernels (conv_depthwise.h) sum exactly (|products| <= 255 * 255 and at most kMaxTaps
+// taps keep every partial sum an integer below 2^24, in any order), then scale, bias, activation and the
+// requantization (or the fp32 store) run in one pass per plane. A GEMM with N = 1 per channel, the
+// general path, cost more than the fp32 conv.
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -13,7 +14,7 @@
 
 namespace ortkit::ops {
 
-class QdqDepthwise {
+class QuantDepthwise {
  public:
   /// Taps up to which the float sums are exact.
   static constexpr int64_t kMaxTaps = 256;
@@ -26,7 +27,8 @@ class QdqDepthwise {
                int threads);
   size_t scratch_bytes() const { return static_cast<size_t>(slots_ * slot_floats_) * sizeof(float); }
 
-  /// Per-run parameters: y = saturate(round(act((acc * x_s * w_s[c] + bias[c])) / y_s) + y_zp).
+  /// Per-run parameters: y = saturate(round(act(acc * x_s * w_s[c] + bias[c]) / y_s) + y_zp), or with
+  /// y_f32 set, y_f32 = act(acc * x_s * w_s[c] + bias[c]) (y, y_scale and y_zp unused).
   struct Params {
     const uint8_t* x = nullptr;  // u8/s8 bits, NCHW
     bool x_signed = false;
@@ -39,6 +41,7 @@ class QdqDepthwise {
     int32_t y_zp = 0;
     bool y_signed = false;
     void* y = nullptr;
+    float* y_f32 = nullptr;
   };
   void run(const Params& p, const kernels::Epilogue& ep, const kernels::Threading& th, float* scratch) const;
 

@@ -1,4 +1,4 @@
-#include "ops/quant_qdq_depthwise.h"
+#include "ops/quant_depthwise.h"
 
 #include <algorithm>
 #include <cmath>
@@ -38,6 +38,16 @@ ORTKIT_OPS_CLONES_512 void requant_clamped(const float* acc, int64_t n, float sc
   }
 }
 
+/// out = clamp(acc * sc + bb, lo, hi) in fp32.
+ORTKIT_OPS_CLONES_512 void scale_clamped(const float* acc, int64_t n, float sc, float bb, float lo, float hi,
+                                         float* out) {
+  for (int64_t i = 0; i < n; ++i) {
+    float v = acc[i] * sc + bb;
+    v = v < lo ? lo : v;
+    out[i] = hi < v ? hi : v;
+  }
+}
+
 /// The general form: act(acc * sc + bb) / y_s, for activations that do not commute with the scaling.
 template <class T>
 void requant_act(const float* acc, int64_t n, float sc, float bb, const kernels::Epilogue& ep, float ys,
@@ -52,8 +62,8 @@ void requant_act(const float* acc, int64_t n, float sc, float bb, const kernels:
 
 }  // namespace
 
-void QdqDepthwise::prepare(const quant::ConvGeom& gm, const void* w, bool w_unsigned,
-                           const std::vector<int32_t>& zps, int threads) {
+void QuantDepthwise::prepare(const quant::ConvGeom& gm, const void* w, bool w_unsigned,
+                             const std::vector<int32_t>& zps, int threads) {
   gm_ = gm;
   Window win;
   win.nd = 2;
@@ -78,8 +88,8 @@ void QdqDepthwise::prepare(const quant::ConvGeom& gm, const void* w, bool w_unsi
   slot_floats_ = round16(planes_.slot_floats()) + round16(gm.h * gm.w) + round16(gm.pixels());
 }
 
-void QdqDepthwise::run(const Params& p, const kernels::Epilogue& ep, const kernels::Threading& th,
-                       float* scratch) const {
+void QuantDepthwise::run(const Params& p, const kernels::Epilogue& ep, const kernels::Threading& th,
+                         float* scratch) const {
   const quant::ConvGeom& gm = gm_;
   const int64_t in_size = gm.h * gm.w, out_size = gm.pixels(), taps = gm.kh * gm.kw;
   const int64_t tasks = gm.n * gm.c;
@@ -88,9 +98,9 @@ void QdqDepthwise::run(const Params& p, const kernels::Epilogue& ep, const kerne
   // 1 / y_s folded into the scale, bias and clip bounds (as QdqConv's GEMM form does) where the
   // activation commutes with a positive scaling.
   const bool fold =
-      p.y_scale > 0.f && std::isfinite(p.y_scale) &&
+      (p.y_f32 || (p.y_scale > 0.f && std::isfinite(p.y_scale))) &&
       (ep.act == kernels::Act::none || ep.act == kernels::Act::relu || ep.act == kernels::Act::clip);
-  const float div = fold ? p.y_scale : 1.f;
+  const float div = fold && !p.y_f32 ? p.y_scale : 1.f;
   const float lo = ep.act == kernels::Act::relu   ? 0.f
                    : ep.act == kernels::Act::clip ? ep.clip_lo / div
                                                   : -kInf;
@@ -111,7 +121,14 @@ void QdqDepthwise::run(const Params& p, const kernels::Epilogue& ep, const kerne
       planes_.run(DwPlane{xf, wf_.data() + c * taps, acc, 0.f, -kInf, kInf}, slot);
       const float sc = p.x_scale * p.w_scale[p.w_scale_per_channel ? c : 0] / div;
       const float bb = p.bias ? p.bias[c] / div : 0.f;
-      if (fold) {
+      if (p.y_f32) {
+        float* out = p.y_f32 + nc * out_size;
+        if (fold)
+          scale_clamped(acc, out_size, sc, bb, lo, hi, out);
+        else
+          for (int64_t i = 0; i < out_size; ++i)
+            out[i] = kernels::apply_act(acc[i] * sc + bb, ep.act, ep.clip_lo, ep.clip_hi);
+      } else if (fold) {
         if (p.y_signed)
           requant_clamped(acc, out_size, sc, bb, lo, hi, p.y_zp, static_cast<int8_t*>(p.y) + nc * out_size);
         else
