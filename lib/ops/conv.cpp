@@ -487,18 +487,26 @@ class ConvOp : public OpKernel {
     const bool clamp = ep.act == Act::relu || ep.act == Act::clip;
     const float lo = ep.act == Act::relu ? 0.f : ep.act == Act::clip ? ep.clip_lo : -kInf;
     const float hi = ep.act == Act::clip ? ep.clip_hi : kInf;
+    const int64_t tasks = N * C;
+    auto plane = [&](int64_t nc, float* slot) {
+      const int64_t c = nc % C;
+      const DwPlane p{x + nc * w.in_size(), wt + c * ks, y + nc * P, ep.bias ? ep.bias[c] : 0.f, lo, hi};
+      dw_.run(p, slot);
+      if (!clamp && ep.act != Act::none)
+        for (int64_t i = 0; i < P; ++i) p.y[i] = conv_act(p.y[i], ep.act, ep.clip_lo, ep.clip_hi);
+    };
+    if (dw_.slot_floats() == 0) {  // no scratch: chunks a lagging thread's neighbours can take over
+      parallel_range(th, tasks, 1, [&](int64_t b, int64_t e) {
+        for (int64_t nc = b; nc < e; ++nc) plane(nc, nullptr);
+      });
+      return;
+    }
     // One scratch slot per thread (the flat path's padded plane, zeroed once), contiguous planes each.
-    const int64_t T = std::min<int64_t>(threads_, N * C), tasks = N * C;
+    const int64_t T = std::min<int64_t>(threads_, tasks);
     parallel_for(th, T, [&](int64_t t) {
       float* slot = scratch + t * dw_.slot_floats();
       dw_.init_slot(slot);
-      for (int64_t nc = tasks * t / T; nc < tasks * (t + 1) / T; ++nc) {
-        const int64_t c = nc % C;
-        const DwPlane p{x + nc * w.in_size(), wt + c * ks, y + nc * P, ep.bias ? ep.bias[c] : 0.f, lo, hi};
-        dw_.run(p, slot);
-        if (!clamp && ep.act != Act::none)
-          for (int64_t i = 0; i < P; ++i) p.y[i] = conv_act(p.y[i], ep.act, ep.clip_lo, ep.clip_hi);
-      }
+      for (int64_t nc = tasks * t / T; nc < tasks * (t + 1) / T; ++nc) plane(nc, slot);
     });
   }
 
