@@ -36,6 +36,25 @@
 #include "ortkit/kernels/registry.h"
 
 namespace ortkit::ops {
+
+// Plain loops for none and relu (what residual joins have), so they vectorise.
+ORTKIT_OPS_CLONES_512 void add_z_rows(float* y, const float* z, int64_t ld, int64_t rows, int64_t cols,
+                                      const kernels::Epilogue& ep) {
+  for (int64_t r = 0; r < rows; ++r) {
+    float* __restrict yr = y + r * ld;
+    const float* __restrict zr = z + r * ld;
+    if (ep.act == kernels::Act::none)
+      for (int64_t i = 0; i < cols; ++i) yr[i] += zr[i];
+    else if (ep.act == kernels::Act::relu)
+      for (int64_t i = 0; i < cols; ++i) {
+        const float v = yr[i] + zr[i];
+        yr[i] = v > 0.f ? v : 0.f;
+      }
+    else
+      for (int64_t i = 0; i < cols; ++i) yr[i] = conv_act(yr[i] + zr[i], ep.act, ep.clip_lo, ep.clip_hi);
+  }
+}
+
 namespace {
 
 using kernels::Act;
@@ -115,27 +134,6 @@ ORTKIT_OPS_CLONES_512 void seed_rows(float* y, int64_t ld, const float* z, const
     } else {
       for (int64_t i = 0; i < cols; ++i) row[i] = b;
     }
-  }
-}
-
-/// y = act(y + z) over `rows` rows of `cols` values, both with row stride ld: the residual join of a
-/// packed-weights conv, done on each chunk as it is transposed into Y (still in cache) instead of in a
-/// pass over the whole output, and of a depthwise conv after it. Plain loops for none and relu (what residual
-/// joins have), so they vectorise; relu sends NaN to 0, as the Relu op and the GEMM epilogue do.
-ORTKIT_OPS_CLONES_512 void add_z_rows(float* y, const float* z, int64_t ld, int64_t rows, int64_t cols,
-                                      const kernels::Epilogue& ep) {
-  for (int64_t r = 0; r < rows; ++r) {
-    float* __restrict yr = y + r * ld;
-    const float* __restrict zr = z + r * ld;
-    if (ep.act == Act::none)
-      for (int64_t i = 0; i < cols; ++i) yr[i] += zr[i];
-    else if (ep.act == Act::relu)
-      for (int64_t i = 0; i < cols; ++i) {
-        const float v = yr[i] + zr[i];
-        yr[i] = v > 0.f ? v : 0.f;
-      }
-    else
-      for (int64_t i = 0; i < cols; ++i) yr[i] = conv_act(yr[i] + zr[i], ep.act, ep.clip_lo, ep.clip_hi);
   }
 }
 

@@ -24,6 +24,12 @@ struct Window {
   int64_t k_size() const { return k[0] * k[1] * k[2]; }
 };
 
+/// y = act(y + z) over `rows` rows of `cols` values, both with row stride ld: the residual join of a conv
+/// (FusedConv, DynQuantConv), done on each chunk of output while it is in cache where the conv allows,
+/// else in a pass after it. relu sends NaN to 0, as the Relu op and the GEMM epilogue do.
+void add_z_rows(float* y, const float* z, int64_t ld, int64_t rows, int64_t cols,
+                const kernels::Epilogue& ep);
+
 /// The fused activation of Conv's forms on one value: relu sends NaN to 0 and clip keeps it, as the GEMM
 /// epilogue does; none, relu and clip inline so the callers' loops vectorize.
 inline float conv_act(float v, kernels::Act a, float lo, float hi) {

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "ops/broadcast.h"
+#include "ops/conv_util.h"
 #include "ops/quant_common.h"
 #include "ops/quant_conv_geom.h"
 #include "ops/quant_conv_nhwc.h"
@@ -269,11 +271,13 @@ class QLinearConv : public OpKernel {
   IntConvCore core_;
 };
 
-/// ortkit.DynQuantConv(x f32, W_q u8/s8, W_scale (1 or M values), W_zero_point?, bias? (M values)),
+/// ortkit.DynQuantConv(x f32, W_q u8/s8, W_scale (1 or M values), W_zero_point?, bias? (M values), Z?),
 /// Conv attributes plus activation ("relu"/"clip", clip_min, clip_max: conv_act_fusion): the fused
 /// DynamicQuantizeLinear -> ConvInteger -> Cast -> Mul [-> Add] [-> Relu/Clip] chain of quantize_dynamic /
 /// ort-quantize. x is quantized to u8 per tensor (DynamicQuantizeLinear's rule) into scratch, then
-/// y = act(acc * (x_s * W_s[co]) + bias[co]).
+/// y = act(acc * (x_s * W_s[co]) + bias[co] [+ Z]). Z, a residual join (conv_add_fusion), has the
+/// conv's output shape (added chunk by chunk while the output is in cache) or broadcasts to it (added
+/// in a pass after the conv).
 ///
 /// With constant weights and scales (what the quantizers write) the conv runs pixel-major
 /// (quant_conv_nhwc.h): the GEMM's epilogue applies the scales, bias and activation, and chunks of
@@ -285,6 +289,12 @@ class DynQuantConv : public OpKernel {
     ctx.require_dtype(2, {DType::f32});
     ep_ = {};
     quant::read_activation(ctx, ep_);
+    has_z_ = ctx.has_input(5);
+    conv_ep_ = ep_;
+    if (has_z_) {
+      ctx.require_dtype(5, {DType::f32});
+      conv_ep_.act = kernels::Act::none;  // the activation follows the residual add
+    }
     fast_ = ctx.input(1).constant && ctx.input(2).constant && (!ctx.has_input(3) || ctx.input(3).constant);
     const ConvGeom gm = core_.compile(ctx, 0, 1, 99, 3, DType::u8, !fast_);
     const int64_t ns = shape_numel(ctx.input(2).shape);
@@ -293,10 +303,24 @@ class DynQuantConv : public OpKernel {
       ctx.require_dtype(4, {DType::f32});
       if (shape_numel(ctx.input(4).shape) != gm.m) ctx.fail("bias must have one value per output channel");
     }
-    ctx.set_output(0, DType::f32, {gm.n, gm.m, gm.oh, gm.ow});
+    conv_shape_ = {gm.n, gm.m, gm.oh, gm.ow};
+    z_direct_ = !has_z_ || ctx.input(5).shape == conv_shape_;
+    tmp_bytes_ = 0;
+    if (z_direct_) {
+      ctx.set_output(0, DType::f32, conv_shape_);
+    } else {
+      Shape full;
+      try {
+        full = broadcast_shapes(conv_shape_, ctx.input(5).shape, "DynQuantConv Z");
+      } catch (const Error& e) {
+        ctx.fail(e.what());
+      }
+      ctx.set_output(0, DType::f32, full);
+      tmp_bytes_ = align64(static_cast<size_t>(shape_numel(conv_shape_)) * sizeof(float));
+    }
     q_bytes_ = align64(static_cast<size_t>(shape_numel(ctx.input(0).shape)));
     if (!fast_) {
-      ctx.scratch_bytes = core_.scratch_bytes() + q_bytes_;
+      ctx.scratch_bytes = core_.scratch_bytes() + q_bytes_ + tmp_bytes_;
       return;
     }
     std::vector<int32_t> zps;
@@ -305,7 +329,7 @@ class DynQuantConv : public OpKernel {
     depthwise_ = QuantDepthwise::applies(gm);
     if (depthwise_) {
       dw_.prepare(gm, w.data(), w.dtype() == DType::u8, zps, ctx.threading.threads);
-      ctx.scratch_bytes = q_bytes_ + dw_.scratch_bytes();
+      ctx.scratch_bytes = q_bytes_ + dw_.scratch_bytes() + tmp_bytes_;
       return;
     }
     const Tensor& ws = *ctx.input(2).constant;
@@ -320,8 +344,8 @@ class DynQuantConv : public OpKernel {
     chunk_ = std::min(chunk_, std::max<int64_t>(1, gm.pixels()));
     nhwc_bytes_ = align64(static_cast<size_t>(gm.c * gm.h * gm.w));
     col_bytes_ = pointwise_ ? 0 : align64(static_cast<size_t>(gm.pixels() * gm.c * gm.kh * gm.kw));
-    ctx.scratch_bytes =
-        q_bytes_ + nhwc_bytes_ + col_bytes_ + static_cast<size_t>(slots_ * chunk_ * gm.m) * sizeof(float);
+    ctx.scratch_bytes = q_bytes_ + nhwc_bytes_ + col_bytes_ +
+                        static_cast<size_t>(slots_ * chunk_ * gm.m) * sizeof(float) + tmp_bytes_;
   }
 
   void run(RunContext& ctx) override {
@@ -331,7 +355,12 @@ class DynQuantConv : public OpKernel {
     const quant::DynamicQuant dq =
         quant::dynamic_quantize_u8(x.data_as<float>(), x.numel(), q, ctx.threading);
     const ConvGeom& gm = core_.geom();
-    float* y = ctx.output(0).data_as<float>();
+    // A Z that broadcasts: the conv writes into the tail of scratch, and one pass adds Z into the output.
+    float* y =
+        z_direct_
+            ? ctx.output(0).data_as<float>()
+            : reinterpret_cast<float*>(static_cast<char*>(ctx.scratch) + ctx.scratch_bytes - tmp_bytes_);
+    const float* z = has_z_ && z_direct_ ? ctx.input(5).data_as<float>() : nullptr;
     const Tensor& tws = ctx.input(2);
     const float* ws = tws.data_as<float>();
     const bool per_ch = tws.numel() > 1;
@@ -345,10 +374,11 @@ class DynQuantConv : public OpKernel {
           const float bb = bias ? bias[oc] : 0.f;
           float* dst = y + (b * gm.m + oc) * p;
           for (int64_t i = 0; i < p; ++i)
-            dst[i] = kernels::apply_act(static_cast<float>(acc[i * mg + co]) * s + bb, ep_.act, ep_.clip_lo,
-                                        ep_.clip_hi);
+            dst[i] = kernels::apply_act(static_cast<float>(acc[i * mg + co]) * s + bb, conv_ep_.act,
+                                        conv_ep_.clip_lo, conv_ep_.clip_hi);
         }
       });
+      add_z_after(ctx, y);
       return;
     }
     uint8_t* rest = q + q_bytes_;
@@ -361,7 +391,8 @@ class DynQuantConv : public OpKernel {
       dp.w_scale_per_channel = per_ch;
       dp.bias = bias;
       dp.y_f32 = y;
-      dw_.run(dp, ep_, ctx.threading, reinterpret_cast<float*>(rest));
+      dw_.run(dp, conv_ep_, ctx.threading, reinterpret_cast<float*>(rest));
+      add_z_after(ctx, y);
       return;
     }
     uint8_t* nhwc = rest;
@@ -382,14 +413,36 @@ class DynQuantConv : public OpKernel {
         float* buf = bufs + slot * chunk_ * gm.m;
         for (int64_t g = 0; g < gm.g; ++g) {
           const uint8_t* a = pointwise_ ? nhwc + r0 * gm.c + g * gm.cg() : col + g * p * kg + r0 * kg;
-          kernels::Epilogue ep = ep_;
+          kernels::Epilogue ep = conv_ep_;
           ep.bias = bias ? bias + g * mg : nullptr;
           kernels::gemm_int8(rows, a, pointwise_ ? gm.c : kg, qa, packed_[g], buf + g * mg, gm.m, nullptr, 0,
                              ep, {}, th);
         }
         transpose_2d_b32(buf, gm.m, yb + r0, p, rows, gm.m);
+        if (z) add_z_rows(yb + r0, z + b * gm.m * p + r0, p, gm.m, rows, ep_);
       });
     }
+    if (!z_direct_) add_z_after(ctx, y);
+  }
+
+  /// The residual join as a pass of its own (the channel-major and depthwise forms, and a Z that
+  /// broadcasts): conv holds the conv's result, in the output itself when Z has its shape.
+  void add_z_after(RunContext& ctx, const float* conv) const {
+    if (!has_z_) return;
+    const Tensor& z = ctx.input(5);
+    Tensor& out = ctx.output(0);
+    if (z_direct_) {
+      float* y = out.data_as<float>();
+      const float* zd = z.data_as<float>();
+      parallel_range(ctx.threading, out.numel(), 16384,
+                     [&](int64_t b, int64_t e) { add_z_rows(y + b, zd + b, 0, 1, e - b, ep_); });
+      return;
+    }
+    const kernels::Act a = ep_.act;
+    const float lo = ep_.clip_lo, hi = ep_.clip_hi;
+    const Tensor cv = Tensor::view(DType::f32, conv_shape_, const_cast<float*>(conv));
+    broadcast_binary<float, float, float>(
+        cv, z, out, ctx.threading, [a, lo, hi](float u, float v) { return conv_act(u + v, a, lo, hi); });
   }
 
   std::vector<std::string> kernels_used() const override {
@@ -400,8 +453,12 @@ class DynQuantConv : public OpKernel {
   static size_t align64(size_t n) { return (n + 63) / 64 * 64; }
 
   IntConvCore core_;
-  kernels::Epilogue ep_;
+  kernels::Epilogue ep_;       // the node's activation (after Z when there is one)
+  kernels::Epilogue conv_ep_;  // what the conv itself applies: ep_, or no activation before a Z
   bool fast_ = false, depthwise_ = false, pointwise_ = false;
+  bool has_z_ = false, z_direct_ = true;
+  Shape conv_shape_;
+  size_t tmp_bytes_ = 0;
   int slots_ = 1;
   int64_t chunk_ = 1;
   size_t q_bytes_ = 0, nhwc_bytes_ = 0, col_bytes_ = 0;

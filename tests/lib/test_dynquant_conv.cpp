@@ -25,6 +25,9 @@ struct Spec {
   std::vector<int64_t> pads{1, 1, 1, 1};
   bool per_channel = false, u8_weights = false, bias = true;
   std::string act;  // "", "relu", "clip"
+  // Residual Z: 0 none, 1 the conv's shape, 2 [1, M, 1, OW] (broadcast into it), 3 [2, M, OH, OW] with
+  // n = 1 (the output grows to Z's batch).
+  int z = 0;
 };
 
 ops::Attrs conv_attrs(const Spec& s) {
@@ -38,8 +41,15 @@ ops::Attrs conv_attrs(const Spec& s) {
 }
 
 struct Inputs {
-  Tensor x, w, ws, wz, bias;
+  Tensor x, w, ws, wz, bias, z;
 };
+
+Shape conv_out_shape(const Spec& s) {
+  const int64_t ekh = (s.k - 1) * s.dilation + 1;
+  const int64_t oh = (s.h + s.pads[0] + s.pads[2] - ekh) / s.stride + 1;
+  const int64_t ow = (s.w + s.pads[1] + s.pads[3] - ekh) / s.stride + 1;
+  return {s.n, s.m, oh, ow};
+}
 
 Inputs make_inputs(const Spec& s, uint32_t seed) {
   Inputs in;
@@ -59,10 +69,14 @@ Inputs make_inputs(const Spec& s, uint32_t seed) {
   }
   in.bias = Tensor(DType::f32, {s.m});
   for (int64_t i = 0; i < s.m; ++i) in.bias.data_as<float>()[i] = 0.05f * static_cast<float>(i % 7) - 0.15f;
+  const Shape o = conv_out_shape(s);
+  if (s.z == 1) in.z = make_random(o, seed + 2);
+  if (s.z == 2) in.z = make_random({1, s.m, 1, o[3]}, seed + 2);
+  if (s.z == 3) in.z = make_random({2, s.m, o[2], o[3]}, seed + 2);
   return in;
 }
 
-/// act(acc * (x_s * w_s[co]) + bias[co]) from the ONNX ops.
+/// act(acc * (x_s * w_s[co]) + bias[co] [+ z]) from the ONNX ops.
 Tensor reference(const Spec& s, const Inputs& in) {
   ops::EvalOptions o3;
   o3.opset = 13;
@@ -75,12 +89,15 @@ Tensor reference(const Spec& s, const Inputs& in) {
   const int64_t plane = acc.shape()[2] * acc.shape()[3];
   for (int64_t i = 0; i < y.numel(); ++i) {
     const int64_t oc = (i / plane) % s.m;
-    float v = static_cast<float>(acc.data_as<int32_t>()[i]) *
-                  (q[1].data_as<float>()[0] * in.ws.data_as<float>()[s.per_channel ? oc : 0]) +
-              (s.bias ? in.bias.data_as<float>()[oc] : 0.f);
+    y.data_as<float>()[i] = static_cast<float>(acc.data_as<int32_t>()[i]) *
+                                (q[1].data_as<float>()[0] * in.ws.data_as<float>()[s.per_channel ? oc : 0]) +
+                            (s.bias ? in.bias.data_as<float>()[oc] : 0.f);
+  }
+  if (s.z) y = ops::eval_single("Add", {y, in.z}, {}, o1)[0];
+  for (int64_t i = 0; i < y.numel(); ++i) {
+    float& v = y.data_as<float>()[i];
     if (s.act == "relu") v = std::max(v, 0.f);
     if (s.act == "clip") v = std::min(std::max(v, 0.f), 0.4f);
-    y.data_as<float>()[i] = v;
   }
   return y;
 }
@@ -98,7 +115,8 @@ Tensor run_op(const Spec& s, const Inputs& in, bool constant, int threads) {
   o.inputs_constant = constant;
   if (threads > 1) o.threading = ops::testing::test_threads(threads);
   std::vector<Tensor> args{in.x, in.w, in.ws, in.wz};
-  if (s.bias) args.push_back(in.bias);
+  if (s.bias || s.z) args.push_back(s.bias ? in.bias : Tensor());
+  if (s.z) args.push_back(in.z);
   return ops::eval_single("DynQuantConv", args, a, o)[0];
 }
 
@@ -158,6 +176,22 @@ TEST_CASE("DynQuantConv matches the op-by-op dynamic int8 conv on every path", "
     s.per_channel = true, s.act = "relu";
     check(s, 8);
   }
+  SECTION("residual Z of the output's shape, relu after the add: chunked, unfolded and depthwise") {
+    s.z = 1, s.act = "relu";
+    check(s, 11);
+    s.c = 8, s.m = 64, s.h = 24, s.w = 24, s.k = 1, s.pads = {0, 0, 0, 0}, s.bias = false;
+    check(s, 12);
+    s.c = 6, s.m = 6, s.group = 6, s.k = 3, s.h = 7, s.w = 6, s.pads = {1, 1, 1, 1}, s.act = "clip";
+    check(s, 13);
+  }
+  SECTION("residual Z that broadcasts into the output, or makes it larger") {
+    s.z = 2, s.act = "relu";
+    check(s, 14);
+    s.z = 3;
+    check(s, 15);
+    s.c = 4, s.m = 4, s.group = 4;  // depthwise
+    check(s, 16);
+  }
   SECTION("depthwise 5x5 pad 2 and depthwise with dilation 2 (generic loop)") {
     s.c = 4, s.m = 4, s.group = 4, s.k = 5, s.h = 9, s.w = 9, s.pads = {2, 2, 2, 2};
     check(s, 9);
@@ -197,4 +231,40 @@ TEST_CASE("a Relu / Clip after the dynamic int8 conv chain fuses into DynQuantCo
     clipped_hi += a.data_as<float>()[i] == 0.3f;
   }
   CHECK(clipped_hi > 0);
+}
+
+TEST_CASE("a residual Add [-> Relu] after the dynamic int8 conv chain fuses into DynQuantConv",
+          "[int8][dynconv]") {
+  ModelBuilder mb(13);
+  mb.input("x", {int64_t{1}, int64_t{4}, int64_t{6}, int64_t{6}});
+  mb.input("r", {int64_t{1}, int64_t{6}, int64_t{6}, int64_t{6}});
+  mb.init("W_q", random_int8(DType::i8, {6, 4, 3, 3}, -127, 127, 71));
+  mb.init("W_s", f32({}, {0.01f}));
+  mb.node("DynamicQuantizeLinear", {"x"}, {"xq", "xs", "xz"});
+  mb.node("Mul", {"xs", "W_s"}, {"sc"});
+  ModelBuilder::attr_ints(mb.node("ConvInteger", {"xq", "W_q", "xz"}, {"acc"}), "pads", {1, 1, 1, 1});
+  ModelBuilder::attr_int(mb.node("Cast", {"acc"}, {"accf"}), "to", 1);
+  mb.node("Mul", {"accf", "sc"}, {"y0"});
+  mb.node("Add", {"r", "y0"}, {"y1"});
+  mb.node("Relu", {"y1"}, {"y"});
+  mb.output("y");
+  const Tensor x = make_random({1, 4, 6, 6}, 72), r = make_random({1, 6, 6, 6}, 73);
+  SessionOptions o;
+  auto fused = Session::from_bytes(mb.bytes(), o);
+  const auto counts = fused->op_counts();
+  CHECK(counts.at("DynQuantConv") == 1);
+  CHECK(counts.size() == 1);
+  o.disabled_passes = {"conv_add_fusion"};
+  auto plain = Session::from_bytes(mb.bytes(), o);
+  CHECK(plain->op_counts().at("Add") == 1);
+  const Tensor a = fused->run({{"x", x}, {"r", r}})[0].clone(),
+               b = plain->run({{"x", x}, {"r", r}})[0].clone();
+  REQUIRE(a.shape() == b.shape());
+  int zeros = 0;
+  for (int64_t i = 0; i < a.numel(); ++i) {
+    CHECK(a.data_as<float>()[i] == b.data_as<float>()[i]);
+    zeros += a.data_as<float>()[i] == 0.f;
+  }
+  CHECK(zeros > 0);
+  CHECK(zeros < a.numel());
 }
