@@ -534,6 +534,26 @@ TEST_CASE("dynamic u8 quantization fused into packing follows DynamicQuantizeLin
       }
       REQUIRE(c[r * n + j] == Approx(s * qa.scale * bs).margin(1e-4));
     }
+  // A big enough A finds its range on all threads: the extremes sit in the last rows, in different
+  // chunks, and the result equals one thread's bit for bit.
+  const int64_t bm = 300, bk = 256;
+  std::vector<float> big(bm * bk);
+  for (auto& x : big) x = d(rng);
+  big[(bm - 1) * bk + 7] = 9.5f;
+  big[(bm - 40) * bk + 3] = -7.25f;
+  std::vector<int8_t> bb(bk * n);
+  for (auto& x : bb) x = static_cast<int8_t>(std::clamp(d(rng) * 40.f, -127.f, 127.f));
+  PackedB pbig;
+  pack_b_int8(pbig, GemmKind::u8s8, BDesc{bb.data(), bk, n, n, false}, false, &bs, 1, nullptr, 0);
+  std::vector<float> c1(bm * n), c3(bm * n);
+  QuantA q1, q3;
+  gemm_f32_dynamic_u8(bm, big.data(), bk, pbig, c1.data(), n, {}, {}, &q1);
+  gemm_f32_dynamic_u8(bm, big.data(), bk, pbig, c3.data(), n, {}, Threading{thread_parallel_for, nullptr, 3},
+                      &q3);
+  REQUIRE(q1.scale == (9.5f + 7.25f) / 255.f);
+  REQUIRE(q3.scale == q1.scale);
+  REQUIRE(q3.zero_point == q1.zero_point);
+  REQUIRE(c3 == c1);
 }
 
 // Threads take over each other's units (work_claims.h): a schedule that runs task 0 to the end before
