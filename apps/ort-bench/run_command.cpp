@@ -49,7 +49,23 @@ bench::BenchConfig build_config(CLI::App* app, const RunFlags& f) {
   bench::BenchConfig cfg;
   if (!f.config.empty()) bench::apply_config_file(cfg, f.config);
   auto given = [&](const char* name) { return app->get_option(name)->count() > 0; };
-  if (given("--model")) cfg.models = f.models;
+  if (given("--model")) {
+    // -m a,b as -m a -m b, like the other list flags; a name that exists as given (a file with a comma in
+    // its path) is kept whole.
+    cfg.models.clear();
+    for (const std::string& m : f.models) {
+      if (m.find(',') == std::string::npos || model_exists(m)) {
+        cfg.models.push_back(m);
+        continue;
+      }
+      size_t at = 0;
+      while (at <= m.size()) {
+        const size_t end = std::min(m.find(',', at), m.size());
+        if (end > at) cfg.models.push_back(m.substr(at, end - at));
+        at = end + 1;
+      }
+    }
+  }
   if (given("--batch")) cfg.batch = bench::parse_int_list(f.batch, "--batch");
   if (given("--seq")) cfg.seq = bench::parse_int_list(f.seq, "--seq");
   if (given("--past")) cfg.past = bench::parse_int_list(f.past, "--past", 0);
@@ -147,7 +163,7 @@ Command add_run_command(CLI::App& parent) {
   CLI::App* a = parent.add_subcommand(
       "run", "sweep models over batch, seq, past, precision and threads (default verb)");
   c.app = a;
-  a->add_option("-m,--model", f->models, "ONNX file or zoo name (repeatable)");
+  a->add_option("-m,--model", f->models, "ONNX file or zoo name (repeatable, or a comma list)");
   a->add_option("-b,--batch", f->batch, "batch sizes, e.g. 1,2,4 (default 1)");
   a->add_option("-s,--seq", f->seq, "sequence lengths, e.g. 8,16,32 (default 128 for text models)");
   a->add_option("--past", f->past,

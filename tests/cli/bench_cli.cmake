@@ -57,6 +57,10 @@ bench_cli_test(empty-threads 2 "range '3..1' is empty" ARGS run --model empty.on
 bench_cli_test(bad-duration 2 "not a duration" ARGS run --model empty.onnx --duration soon)
 bench_cli_test(bad-padding 2 "--padding" ARGS run --model empty.onnx --padding 1.5)
 bench_cli_test(missing-model 2 "model 'no/such.onnx'.*no such file" ARGS run --model no/such.onnx)
+# --model takes a comma list like the other list flags: each name is checked on its own.
+bench_cli_test(model-comma-list 2 "model 'no/such.onnx'.*no such file" ARGS run --model empty.onnx,no/such.onnx)
+bench_cli_test(model-comma-list-runs 0 "bert-tiny .*mobilenet-tiny " ARGS run --model bert-tiny,mobilenet-tiny
+               --iterations 2 --warmup 0)
 # `run` is the default verb.
 bench_cli_test(default-verb 2 "model 'no/such.onnx'.*no such file" ARGS --model no/such.onnx)
 bench_cli_test(unwritable-json 2 "no/dir/r.json: cannot write" ARGS --model empty.onnx --json no/dir/r.json)
