@@ -69,7 +69,7 @@ __attribute__((always_inline)) inline void flat_rows(const Ta* a, int64_t sa, co
 
 // Equal sizes (stride 1 on both) are the hot case: one baseline + AVX2 clone per dtype combination.
 #define ORTKIT_QDQ_ADD_FLAT(NAME, TA, TB, TO)                                                          \
-  ORTKIT_OPS_CLONES void NAME(const TA* a, const TB* b, int64_t n, const Params& p, TO* q, float* f) { \
+  ORTKIT_OPS_CLONES_512 void NAME(const TA* a, const TB* b, int64_t n, const Params& p, TO* q, float* f) { \
     flat_rows<TA, TB, TO>(a, 1, b, 1, n, p, q, f);                                                     \
   }                                                                                                    \
   inline void flat_same(const TA* a, const TB* b, int64_t n, const Params& p, TO* q, float* f) {       \
