@@ -200,71 +200,73 @@ TEST_CASE("DynQuantConv matches the op-by-op dynamic int8 conv on every path", "
   }
 }
 
-TEST_CASE("a Relu / Clip after the dynamic int8 conv chain fuses into DynQuantConv", "[int8][dynconv]") {
+namespace {
+
+/// x [1, 4, 6, 6] -> DynamicQuantizeLinear -> ConvInteger (3x3 pad 1, 6 channels) -> Cast -> Mul = "y0",
+/// then `tail` adds the nodes after it and the output "y".
+template <class Tail>
+std::string dyn_conv_model(uint32_t seed, Tail&& tail) {
   ModelBuilder mb(13);
   mb.input("x", {int64_t{1}, int64_t{4}, int64_t{6}, int64_t{6}});
-  mb.init("W_q", random_int8(DType::i8, {6, 4, 3, 3}, -127, 127, 61));
+  mb.init("W_q", random_int8(DType::i8, {6, 4, 3, 3}, -127, 127, seed));
   mb.init("W_s", f32({}, {0.01f}));
-  mb.init("lo", f32({}, {0.f}));
-  mb.init("hi", f32({}, {0.3f}));
   mb.node("DynamicQuantizeLinear", {"x"}, {"xq", "xs", "xz"});
   mb.node("Mul", {"xs", "W_s"}, {"sc"});
   ModelBuilder::attr_ints(mb.node("ConvInteger", {"xq", "W_q", "xz"}, {"acc"}), "pads", {1, 1, 1, 1});
   ModelBuilder::attr_int(mb.node("Cast", {"acc"}, {"accf"}), "to", 1);
   mb.node("Mul", {"accf", "sc"}, {"y0"});
-  mb.node("Clip", {"y0", "lo", "hi"}, {"y"});
+  tail(mb);
   mb.output("y");
-  const Tensor x = make_random({1, 4, 6, 6}, 62);
+  return mb.bytes();
+}
+
+/// The model with every pass, and with `pass` disabled (which must leave `op` unfused): one DynQuantConv
+/// and nothing else, and the same output bit for bit. Returns the fused output.
+Tensor fused_equals_unfused(const std::string& model, const std::vector<NamedTensor>& feeds, const char* pass,
+                            const char* op) {
   SessionOptions o;
-  auto fused = Session::from_bytes(mb.bytes(), o);
+  auto fused = Session::from_bytes(model, o);
   const auto counts = fused->op_counts();
   CHECK(counts.at("DynQuantConv") == 1);
   CHECK(counts.size() == 1);
-  o.disabled_passes = {"conv_act_fusion"};
-  auto plain = Session::from_bytes(mb.bytes(), o);
-  CHECK(plain->op_counts().at("Clip") == 1);
-  const Tensor a = fused->run({{"x", x}})[0].clone(), b = plain->run({{"x", x}})[0].clone();
+  o.disabled_passes = {pass};
+  auto plain = Session::from_bytes(model, o);
+  CHECK(plain->op_counts().at(op) == 1);
+  const Tensor a = fused->run(feeds)[0].clone(), b = plain->run(feeds)[0].clone();
   REQUIRE(a.shape() == b.shape());
+  int64_t differ = 0;
+  for (int64_t i = 0; i < a.numel(); ++i) differ += a.data_as<float>()[i] != b.data_as<float>()[i];
+  CHECK(differ == 0);
+  return a;
+}
+
+}  // namespace
+
+TEST_CASE("a Relu / Clip after the dynamic int8 conv chain fuses into DynQuantConv", "[int8][dynconv]") {
+  const std::string model = dyn_conv_model(61, [](ModelBuilder& mb) {
+    mb.init("lo", f32({}, {0.f}));
+    mb.init("hi", f32({}, {0.3f}));
+    mb.node("Clip", {"y0", "lo", "hi"}, {"y"});
+  });
+  const Tensor y =
+      fused_equals_unfused(model, {{"x", make_random({1, 4, 6, 6}, 62)}}, "conv_act_fusion", "Clip");
   int clipped_hi = 0;
-  for (int64_t i = 0; i < a.numel(); ++i) {
-    CHECK(a.data_as<float>()[i] == b.data_as<float>()[i]);
-    clipped_hi += a.data_as<float>()[i] == 0.3f;
-  }
+  for (int64_t i = 0; i < y.numel(); ++i) clipped_hi += y.data_as<float>()[i] == 0.3f;
   CHECK(clipped_hi > 0);
 }
 
 TEST_CASE("a residual Add [-> Relu] after the dynamic int8 conv chain fuses into DynQuantConv",
           "[int8][dynconv]") {
-  ModelBuilder mb(13);
-  mb.input("x", {int64_t{1}, int64_t{4}, int64_t{6}, int64_t{6}});
-  mb.input("r", {int64_t{1}, int64_t{6}, int64_t{6}, int64_t{6}});
-  mb.init("W_q", random_int8(DType::i8, {6, 4, 3, 3}, -127, 127, 71));
-  mb.init("W_s", f32({}, {0.01f}));
-  mb.node("DynamicQuantizeLinear", {"x"}, {"xq", "xs", "xz"});
-  mb.node("Mul", {"xs", "W_s"}, {"sc"});
-  ModelBuilder::attr_ints(mb.node("ConvInteger", {"xq", "W_q", "xz"}, {"acc"}), "pads", {1, 1, 1, 1});
-  ModelBuilder::attr_int(mb.node("Cast", {"acc"}, {"accf"}), "to", 1);
-  mb.node("Mul", {"accf", "sc"}, {"y0"});
-  mb.node("Add", {"r", "y0"}, {"y1"});
-  mb.node("Relu", {"y1"}, {"y"});
-  mb.output("y");
-  const Tensor x = make_random({1, 4, 6, 6}, 72), r = make_random({1, 6, 6, 6}, 73);
-  SessionOptions o;
-  auto fused = Session::from_bytes(mb.bytes(), o);
-  const auto counts = fused->op_counts();
-  CHECK(counts.at("DynQuantConv") == 1);
-  CHECK(counts.size() == 1);
-  o.disabled_passes = {"conv_add_fusion"};
-  auto plain = Session::from_bytes(mb.bytes(), o);
-  CHECK(plain->op_counts().at("Add") == 1);
-  const Tensor a = fused->run({{"x", x}, {"r", r}})[0].clone(),
-               b = plain->run({{"x", x}, {"r", r}})[0].clone();
-  REQUIRE(a.shape() == b.shape());
-  int zeros = 0;
-  for (int64_t i = 0; i < a.numel(); ++i) {
-    CHECK(a.data_as<float>()[i] == b.data_as<float>()[i]);
-    zeros += a.data_as<float>()[i] == 0.f;
-  }
+  const std::string model = dyn_conv_model(71, [](ModelBuilder& mb) {
+    mb.input("r", {int64_t{1}, int64_t{6}, int64_t{6}, int64_t{6}});
+    mb.node("Add", {"r", "y0"}, {"y1"});
+    mb.node("Relu", {"y1"}, {"y"});
+  });
+  const Tensor y = fused_equals_unfused(
+      model, {{"x", make_random({1, 4, 6, 6}, 72)}, {"r", make_random({1, 6, 6, 6}, 73)}}, "conv_add_fusion",
+      "Add");
+  int64_t zeros = 0;
+  for (int64_t i = 0; i < y.numel(); ++i) zeros += y.data_as<float>()[i] == 0.f;
   CHECK(zeros > 0);
-  CHECK(zeros < a.numel());
+  CHECK(zeros < y.numel());
 }
