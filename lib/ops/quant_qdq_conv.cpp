@@ -176,7 +176,7 @@ class QdqConv : public OpKernel {
   }
 
   std::vector<std::string> kernels_used() const override {
-    if (depthwise_) return {"conv_depthwise_qdq"};
+    if (depthwise_) return {"conv_depthwise_int8"};
     const kernels::GemmKernel* kn = kernels::dispatched(kind_);
     return kn ? std::vector<std::string>{kn->name} : std::vector<std::string>{};
   }

@@ -270,3 +270,21 @@ TEST_CASE("a residual Add [-> Relu] after the dynamic int8 conv chain fuses into
   CHECK(zeros > 0);
   CHECK(zeros < y.numel());
 }
+
+TEST_CASE("DynQuantConv on empty tensors: no batch, no pixels", "[int8][dynconv]") {
+  for (bool constant : {true, false})
+    for (const Shape& xs : {Shape{0, 4, 5, 5}, Shape{1, 4, 0, 5}}) {
+      INFO("x " << shape_str(xs) << " constant weights " << constant);
+      ops::Attrs a;
+      a.set_ints("pads", {1, 1, 1, 1});
+      ops::EvalOptions o;
+      o.domain = ops::kOrtkitDomain;
+      o.opset = 1;
+      o.inputs_constant = constant;
+      const Tensor w = random_int8(DType::i8, {6, 4, 3, 3}, -127, 127, 81);
+      const Tensor y =
+          ops::eval_single("DynQuantConv", {Tensor(DType::f32, xs), w, f32({}, {0.01f})}, a, o)[0];
+      CHECK(y.numel() == 0);
+      CHECK(y.shape()[1] == 6);
+    }
+}
