@@ -24,6 +24,7 @@ std::vector<std::string> optimize(Graph& g, const OptimizeOptions& opts) {
       {"dynquant_conv_fusion", [](Graph& g) { return fuse_dynquant_conv(g); }, 2},
       {"qdq_conv_fusion", [](Graph& g) { return fuse_qdq_conv(g); }, 2},
       {"qdq_add_fusion", [](Graph& g) { return fuse_qdq_add(g); }, 2, true},
+      {"qdq_conv_layout", qdq_conv_layout, 2},
       {"constant_folding", fold_constants, 1},
       {"dead_nodes", remove_dead_nodes, 1},
       {"layernorm_fusion", [](Graph& g) { return fuse_layer_norm(g); }, 2, true},

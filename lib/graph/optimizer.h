@@ -29,6 +29,7 @@ int fuse_qdq_matmul(Graph& g, bool require_kernel = true);       // passes/qdq_m
 int fuse_dynquant_conv(Graph& g, bool require_kernel = true);    // passes/dynquant_conv_fusion.cpp
 int fuse_qdq_conv(Graph& g, bool require_kernel = true);         // passes/qdq_conv_fusion.cpp
 int fuse_qdq_add(Graph& g, bool require_kernel = true);          // passes/qdq_add_fusion.cpp
+int qdq_conv_layout(Graph& g);                                   // passes/qdq_conv_layout.cpp
 
 /// float16 / bfloat16 weights, constants and dtype attributes to fp32, Casts at the narrow graph inputs
 /// and outputs (passes/narrow_float_compute.cpp). Not an optimization: Session runs it at every level,

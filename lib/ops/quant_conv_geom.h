@@ -20,12 +20,16 @@ struct ConvGeom {
   int64_t pixels() const { return oh * ow; }
 };
 
-inline ConvGeom conv_geometry(const CompileContext& ctx, size_t ix, size_t iw) {
+/// x_nhwc: x is [N, H, W, C] (ortkit.QdqConv's input_layout, set by qdq_conv_layout).
+inline ConvGeom conv_geometry(const CompileContext& ctx, size_t ix, size_t iw, bool x_nhwc = false) {
   const Shape &x = ctx.input(ix).shape, &w = ctx.input(iw).shape;
   if (x.size() != 4 || w.size() != 4) ctx.unsupported("only 2-D integer convolutions (rank-4 x and w)");
   const Attrs& a = ctx.attr();
   ConvGeom gm;
-  gm.n = x[0], gm.c = x[1], gm.h = x[2], gm.w = x[3];
+  if (x_nhwc)
+    gm.n = x[0], gm.h = x[1], gm.w = x[2], gm.c = x[3];
+  else
+    gm.n = x[0], gm.c = x[1], gm.h = x[2], gm.w = x[3];
   gm.m = w[0], gm.kh = w[2], gm.kw = w[3];
   gm.g = a.get_int("group", 1);
   if (gm.g < 1 || gm.c % gm.g != 0 || gm.m % gm.g != 0 || w[1] != gm.c / gm.g)

@@ -32,6 +32,13 @@ size_t align64(size_t n) {
   return (n + 63) / 64 * 64;
 }
 
+/// Attribute `name`: "NCHW" (default) or "NHWC".
+bool layout_is_nhwc(const CompileContext& ctx, const char* name) {
+  const std::string l = ctx.attr().get_string(name, "NCHW");
+  if (l != "NCHW" && l != "NHWC") ctx.fail(std::string(name) + " must be NCHW or NHWC, not '" + l + "'");
+  return l == "NHWC";
+}
+
 class QdqConv : public OpKernel {
   void compile(CompileContext& ctx) override {
     ctx.require_dtype(0, {DType::u8, DType::i8});
@@ -47,7 +54,9 @@ class QdqConv : public OpKernel {
     }
     if (!ctx.input(3).constant || !ctx.input(4).constant || (ctx.has_input(5) && !ctx.input(5).constant))
       ctx.unsupported("QdqConv needs constant weights, weight scales and zero points");
-    gm_ = quant::conv_geometry(ctx, 0, 3);
+    in_nhwc_ = layout_is_nhwc(ctx, "input_layout");
+    out_nhwc_ = layout_is_nhwc(ctx, "output_layout");
+    gm_ = quant::conv_geometry(ctx, 0, 3, in_nhwc_);
     const int64_t ns = shape_numel(ctx.input(4).shape);
     if (ns != 1 && ns != gm_.m) ctx.fail("w_scale must have 1 or one value per output channel");
     if (ctx.has_input(5)) {
@@ -64,9 +73,11 @@ class QdqConv : public OpKernel {
     quant::read_activation(ctx, ep_);
     kind_ = quant::int8_kind(ctx.input(0).dtype);
     out_type_ = ctx.has_input(8) ? ctx.input(8).dtype : DType::u8;
-    ctx.set_output(0, out_type_, {gm_.n, gm_.m, gm_.oh, gm_.ow});
+    ctx.set_output(0, out_type_,
+                   out_nhwc_ ? Shape{gm_.n, gm_.oh, gm_.ow, gm_.m} : Shape{gm_.n, gm_.m, gm_.oh, gm_.ow});
     depthwise_ = QuantDepthwise::applies(gm_);
     if (depthwise_) {
+      if (in_nhwc_ || out_nhwc_) ctx.fail("the depthwise form runs NCHW planes only (input/output_layout)");
       std::vector<int32_t> zps;
       quant::read_zero_points(ctx.has_input(5) ? ctx.input(5).constant : nullptr, zps);
       dw_.prepare(gm_, ctx.input(3).constant->data(), ctx.input(3).dtype == DType::u8, zps,
@@ -75,9 +86,9 @@ class QdqConv : public OpKernel {
       return;
     }
     direct_ = quant::conv_is_pointwise(gm_);
-    nhwc_bytes_ = align64(static_cast<size_t>(gm_.c * gm_.h * gm_.w));
+    nhwc_bytes_ = in_nhwc_ ? 0 : align64(static_cast<size_t>(gm_.c * gm_.h * gm_.w));
     col_bytes_ = direct_ ? 0 : align64(static_cast<size_t>(gm_.pixels() * gm_.kg()));
-    obuf_bytes_ = align64(static_cast<size_t>(gm_.pixels() * gm_.m));
+    obuf_bytes_ = out_nhwc_ ? 0 : align64(static_cast<size_t>(gm_.pixels() * gm_.m));
     ctx.scratch_bytes =
         nhwc_bytes_ + col_bytes_ + obuf_bytes_ + align64(static_cast<size_t>(gm_.m) * sizeof(float));
     if (packed_.empty()) pack(ctx);
@@ -119,8 +130,8 @@ class QdqConv : public OpKernel {
       return;
     }
     const uint8_t pad = static_cast<uint8_t>(qa.zero_point);  // same bits for s8
-    uint8_t* nhwc = static_cast<uint8_t*>(ctx.scratch);
-    uint8_t* col = nhwc + nhwc_bytes_;
+    uint8_t* nhwc_buf = static_cast<uint8_t*>(ctx.scratch);
+    uint8_t* col = nhwc_buf + nhwc_bytes_;
     uint8_t* obuf = col + col_bytes_;
     // 1 / y_s folded into the epilogue (x_s, bias and clip bounds divided by y_s, as ONNX Runtime's
     // QLinearConv multiplies by one combined scale), so that requantizing is a rounding only: the
@@ -147,7 +158,12 @@ class QdqConv : public OpKernel {
     uint8_t* y = static_cast<uint8_t*>(ctx.output(0).data());
     const int64_t mg = gm.mg();
     for (int64_t b = 0; b < gm.n; ++b) {
-      quant::transpose_bytes(ctx.threading, x + b * gm.c * hw, gm.c, hw, nhwc);
+      const uint8_t* nhwc = x + b * hw * gm.c;  // already pixel-major (input_layout NHWC)
+      if (!in_nhwc_) {
+        quant::transpose_bytes(ctx.threading, x + b * gm.c * hw, gm.c, hw, nhwc_buf);
+        nhwc = nhwc_buf;
+      }
+      uint8_t* out = out_nhwc_ ? y + b * p * gm.m : obuf;
       for (int64_t g = 0; g < gm.g; ++g) {
         const uint8_t* a = nhwc + g * gm.cg();
         int64_t lda = gm.c;
@@ -167,11 +183,11 @@ class QdqConv : public OpKernel {
         qo.is_signed = out_type_ == DType::i8;
         qo.scale = q_scale;
         qo.zero_point = yz;
-        qo.data = obuf + g * mg;
+        qo.data = out + g * mg;
         qo.ld = gm.m;
         kernels::gemm_int8(p, a, lda, qa, packed_[g], nullptr, 0, nullptr, 0, ep, qo, ctx.threading);
       }
-      quant::transpose_bytes(ctx.threading, obuf, p, gm.m, y + b * gm.m * p);  // back to NCHW
+      if (!out_nhwc_) quant::transpose_bytes(ctx.threading, obuf, p, gm.m, y + b * gm.m * p);  // back to NCHW
     }
   }
 
@@ -186,6 +202,7 @@ class QdqConv : public OpKernel {
   kernels::GemmKind kind_ = kernels::GemmKind::u8s8;
   DType out_type_ = DType::u8;
   bool direct_ = false;
+  bool in_nhwc_ = false, out_nhwc_ = false;  // x / y pixel-major between fused convs (qdq_conv_layout)
   bool depthwise_ = false;  // one channel per group: QuantDepthwise instead of GEMMs
   QuantDepthwise dw_;
   size_t nhwc_bytes_ = 0, col_bytes_ = 0, obuf_bytes_ = 0;

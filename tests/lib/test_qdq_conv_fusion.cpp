@@ -7,11 +7,14 @@
 // (QdqConv's direct loop) are swept over the shapes that pick each fp32 plane kernel.
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <cstring>
 
 #include "engine_model_builder.h"
 #include "graph/from_onnx.h"
 #include "graph/optimizer.h"
 #include "int8_test_util.h"
+#include "ops/eval.h"
+#include "ops/registry.h"
 #include "ortkit/session.h"
 
 using namespace ortkit;
@@ -314,4 +317,80 @@ TEST_CASE("QDQ Conv patterns that are not exact stay unfused", "[int8][qdq]") {
     for (const graph::Node& n : g.nodes) qdq += n.op_type == "QdqConv";
     CHECK(qdq == 0);
   }
+}
+
+TEST_CASE("fused QDQ convs hand pixel-major (NHWC) tensors to each other", "[int8][qdq]") {
+  // A bottleneck (1x1 -> 3x3 -> 1x1), batch 2: both inner tensors go NHWC; the result equals the same
+  // fused graph with every tensor NCHW, bit for bit.
+  Model md;
+  md.s8 = true;
+  ConvSpec a;
+  a.c = 8, a.m = 12, a.k = 1, a.pads = {0, 0, 0, 0}, a.per_channel = true;
+  ConvSpec b;
+  b.c = 12, b.m = 12, b.per_channel = true, b.act = "Relu";
+  ConvSpec c;
+  c.c = 12, c.m = 16, c.k = 1, c.pads = {0, 0, 0, 0};
+  build(md, {a, b, c}, 2, 9, 7);
+  const Tensor x = make_random({2, 8, 9, 7}, 91);
+  check_match(md, x, 3);
+  graph::Graph g = graph::from_onnx(md.mb.proto(), "test", ".");
+  REQUIRE(graph::fuse_qdq_conv(g, true) == 3);
+  CHECK(graph::qdq_conv_layout(g) == 2);
+  int nhwc_in = 0, nhwc_out = 0;
+  for (const graph::Node& n : g.nodes) {
+    nhwc_in += n.attrs.get_string("input_layout", "NCHW") == "NHWC";
+    nhwc_out += n.attrs.get_string("output_layout", "NCHW") == "NHWC";
+  }
+  CHECK(nhwc_in == 2);
+  CHECK(nhwc_out == 2);
+  SessionOptions o;
+  o.threads = 2;
+  const Tensor with = Session::from_bytes(md.mb.bytes(), o)->run({{"x", x}})[0].clone();
+  o.disabled_passes = {"qdq_conv_layout"};
+  const Tensor without = Session::from_bytes(md.mb.bytes(), o)->run({{"x", x}})[0].clone();
+  REQUIRE(with.shape() == without.shape());
+  CHECK(std::memcmp(with.data(), without.data(), static_cast<size_t>(with.numel())) == 0);
+
+  SECTION("not into or out of a depthwise conv, nor for a tensor read twice or leaving the graph") {
+    Model dw;
+    dw.s8 = true;
+    ConvSpec e = a, d;
+    d.c = 12, d.m = 12, d.group = 12, d.per_channel = true;
+    build(dw, {e, d, c}, 1, 6, 6);
+    graph::Graph gd = graph::from_onnx(dw.mb.proto(), "test", ".");
+    REQUIRE(graph::fuse_qdq_conv(gd, true) == 3);
+    CHECK(graph::qdq_conv_layout(gd) == 0);
+    check_match(dw, make_random({1, 8, 6, 6}, 92), 3);
+
+    Model out;
+    build(out, {a, b}, 1, 6, 6);
+    out.mb.output("q0");  // the first conv's quantized result is also a graph output
+    graph::Graph go = graph::from_onnx(out.mb.proto(), "test", ".");
+    REQUIRE(graph::fuse_qdq_conv(go, true) == 2);
+    CHECK(graph::qdq_conv_layout(go) == 0);
+  }
+}
+
+TEST_CASE("QdqConv names a bad layout attribute, and keeps depthwise convs NCHW", "[int8][qdq]") {
+  const std::vector<Tensor> in = {u8({1, 4, 3, 3}, std::vector<uint8_t>(36, 130)),
+                                  f32({}, {0.02f}),
+                                  u8({}, {128}),
+                                  random_int8(DType::i8, {4, 1, 1, 1}, -100, 100, 93),
+                                  f32({}, {0.01f}),
+                                  s8({}, {0}),
+                                  Tensor(),
+                                  f32({}, {0.05f}),
+                                  u8({}, {128})};
+  ops::EvalOptions o;
+  o.domain = ops::kOrtkitDomain;
+  o.opset = 1;
+  o.inputs_constant = true;
+  ops::Attrs a;
+  a.set_string("input_layout", "NCWH");
+  CHECK_THROWS_WITH(ops::eval_single("QdqConv", in, a, o),
+                    Catch::Contains("input_layout must be NCHW or NHWC"));
+  ops::Attrs dw;
+  dw.set_int("group", 4);
+  dw.set_string("output_layout", "NHWC");
+  CHECK_THROWS_WITH(ops::eval_single("QdqConv", in, dw, o), Catch::Contains("depthwise form runs NCHW"));
 }
