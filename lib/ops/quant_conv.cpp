@@ -22,6 +22,7 @@ namespace {
 
 using kernels::BDesc;
 using kernels::PackedB;
+using quant::align64;
 using quant::conv_geometry;
 using quant::ConvGeom;
 
@@ -43,40 +44,6 @@ void im2col(const ConvGeom& gm, const uint8_t* x, int64_t b, int64_t g, uint8_t 
         }
       }
     }
-}
-
-/// Depthwise (one input and one output channel per group): acc[p] of group g of image b directly, row by
-/// row, from the weights minus their zero point (`wk`, kh * kw values). A GEMM with N = 1 per channel
-/// spent its time in call overhead and im2col: MobileNetV2's dynamic int8 model took 96 ms a run, 12x its
-/// fp32 time. Taps outside the image are skipped: they would read the zero point, contributing 0.
-void depthwise_acc(const ConvGeom& gm, const uint8_t* x, bool x_signed, int32_t zx, int64_t b, int64_t g,
-                   const int32_t* wk, int32_t* acc) {
-  const uint8_t* plane = x + (b * gm.c + g) * gm.h * gm.w;
-  for (int64_t oy = 0; oy < gm.oh; ++oy) {
-    int32_t* row = acc + oy * gm.ow;
-    std::fill(row, row + gm.ow, 0);
-    for (int64_t ky = 0; ky < gm.kh; ++ky) {
-      const int64_t iy = oy * gm.sh - gm.pt + ky * gm.dh;
-      if (iy < 0 || iy >= gm.h) continue;
-      const uint8_t* in = plane + iy * gm.w;
-      for (int64_t kx = 0; kx < gm.kw; ++kx) {
-        const int32_t wv = wk[ky * gm.kw + kx];
-        const int64_t off = kx * gm.dw - gm.pl;  // ix = ox * sw + off
-        // Output columns whose tap lies inside the row: 0 <= ox * sw + off < w.
-        const int64_t lo = off >= 0 ? 0 : (-off + gm.sw - 1) / gm.sw;
-        const int64_t hi = std::min(gm.ow, gm.w - off <= 0 ? int64_t{0} : (gm.w - off - 1) / gm.sw + 1);
-        if (wv == 0 || lo >= hi) continue;
-        if (x_signed) {
-          const int8_t* sin = reinterpret_cast<const int8_t*>(in);
-          for (int64_t ox = lo; ox < hi; ++ox) row[ox] += (int32_t{sin[ox * gm.sw + off]} - zx) * wv;
-        } else if (gm.sw == 1) {
-          for (int64_t ox = lo; ox < hi; ++ox) row[ox] += (int32_t{in[ox + off]} - zx) * wv;
-        } else {
-          for (int64_t ox = lo; ox < hi; ++ox) row[ox] += (int32_t{in[ox * gm.sw + off]} - zx) * wv;
-        }
-      }
-    }
-  }
 }
 
 /// The int32 core shared by ConvInteger and QLinearConv. Slots: x, w, x_zero_point, w_zero_point.
@@ -106,14 +73,19 @@ class IntConvCore {
     kind_ = quant::int8_kind(x_type);
     x_signed_ = x_type == DType::i8;
     w_unsigned_ = ctx.input(iw).dtype == DType::u8;
-    depthwise_ = gm_.g > 1 && gm_.cg() == 1 && gm_.mg() == 1;
+    depthwise_ = QuantDepthwise::applies(gm_);
+    if (depthwise_) dw_.prepare(gm_, ctx.threading.threads);
     use_const_ = ctx.input(iw).constant && (!ctx.has_input(iwzp) || ctx.input(iwzp).constant);
     if (use_const_ && !const_ready_ && pack_constant) {
       pack(true, *ctx.input(iw).constant, ctx.has_input(iwzp) ? ctx.input(iwzp).constant : nullptr);
       const_ready_ = true;
     }
-    a_bytes_ = static_cast<size_t>(gm_.pixels() * gm_.kg() + 63) / 64 * 64;
-    ctx.scratch_bytes = a_bytes_ + static_cast<size_t>(gm_.pixels() * gm_.mg()) * sizeof(int32_t);
+    // Depthwise: the direct loop's slots, then an int32 plane per slot for emit. Else im2col's A and
+    // the int32 result.
+    const size_t acc_bytes = align64(static_cast<size_t>(gm_.pixels() * gm_.mg()) * sizeof(int32_t));
+    a_bytes_ = depthwise_ ? dw_.scratch_bytes() : align64(static_cast<size_t>(gm_.pixels() * gm_.kg()));
+    scratch_ = a_bytes_ + (depthwise_ ? static_cast<size_t>(dw_.slots()) : 1) * acc_bytes;
+    ctx.scratch_bytes = scratch_;
     return gm_;
   }
 
@@ -136,13 +108,15 @@ class IntConvCore {
     const uint8_t pad = static_cast<uint8_t>(qa.zero_point);  // same bits for s8
     uint8_t* a = static_cast<uint8_t*>(ctx.scratch);
     int32_t* acc = reinterpret_cast<int32_t*>(a + a_bytes_);
-    if (depthwise_) {
-      const std::vector<int32_t>& wk = from_const ? dw_const_ : dw_dyn_;
-      for (int64_t b = 0; b < gm.n; ++b)
-        for (int64_t g = 0; g < gm.g; ++g) {
-          depthwise_acc(gm, x, x_signed_, x_zero_point, b, g, wk.data() + g * gm.kh * gm.kw, acc);
-          emit(b, g, acc);
-        }
+    if (depthwise_) {  // planes over threads: emit runs concurrently, for different (b, g)
+      const int64_t plane =
+          static_cast<int64_t>(align64(static_cast<size_t>(gm.pixels()) * sizeof(int32_t)) / 4);
+      dw_.run_sums(x, x_signed_, x_zero_point, ctx.threading, reinterpret_cast<float*>(a),
+                   [&](int64_t nc, int64_t slot, float* sums) {
+                     int32_t* ai = acc + slot * plane;
+                     for (int64_t i = 0; i < gm.pixels(); ++i) ai[i] = static_cast<int32_t>(sums[i]);
+                     emit(nc / gm.c, nc % gm.c, static_cast<const int32_t*>(ai));
+                   });
       return;
     }
     for (int64_t b = 0; b < gm.n; ++b)
@@ -164,23 +138,15 @@ class IntConvCore {
   }
   const ConvGeom& geom() const { return gm_; }
   /// Bytes of scratch the core uses (callers may append their own after it, 64-byte aligned).
-  size_t scratch_bytes() const {
-    return a_bytes_ + (static_cast<size_t>(gm_.pixels() * gm_.mg()) * sizeof(int32_t) + 63) / 64 * 64;
-  }
+  size_t scratch_bytes() const { return scratch_; }
 
  private:
-  /// The weights into packed_const_ / dw_const_ (constant) or dyn_ / dw_dyn_ (per run).
+  /// The weights into packed_const_ (constant) or dyn_ (per run); depthwise, into the direct loop.
   void pack(bool constant, const Tensor& w, const Tensor* zp) {
     const ConvGeom& gm = gm_;
     quant::read_zero_points(zp, zps_);
     if (depthwise_) {  // no GEMM: the weights minus their zero point, per channel
-      std::vector<int32_t>& wk = constant ? dw_const_ : dw_dyn_;
-      const int64_t taps = gm.kh * gm.kw;
-      wk.resize(static_cast<size_t>(gm.m * taps));
-      for (int64_t i = 0; i < gm.m * taps; ++i) {
-        const int32_t v = w_unsigned_ ? int32_t{w.data_as<uint8_t>()[i]} : int32_t{w.data_as<int8_t>()[i]};
-        wk[static_cast<size_t>(i)] = v - zps_[zps_.size() > 1 ? static_cast<size_t>(i / taps) : 0];
-      }
+      dw_.set_weights(w.data(), w_unsigned_, zps_);
       return;
     }
     std::vector<PackedB>& out = constant ? packed_const_ : dyn_;
@@ -198,10 +164,10 @@ class IntConvCore {
   ConvGeom gm_;
   kernels::GemmKind kind_ = kernels::GemmKind::u8s8;
   bool w_unsigned_ = false, use_const_ = false, x_signed_ = false, depthwise_ = false;
-  bool const_ready_ = false;  // the constant weights are packed (or, depthwise, in dw_const_)
-  size_t a_bytes_ = 0;
+  bool const_ready_ = false;  // the constant weights are packed (or, depthwise, set in dw_)
+  size_t a_bytes_ = 0, scratch_ = 0;
   std::vector<PackedB> packed_const_, dyn_;
-  std::vector<int32_t> dw_const_, dw_dyn_;  // depthwise: weights minus zero point, [channel][tap]
+  QuantDepthwise dw_;  // depthwise: the direct loop of exact sums (quant_depthwise.h)
   std::vector<int32_t> zps_;
 };
 
@@ -328,7 +294,8 @@ class DynQuantConv : public OpKernel {
     const Tensor& w = *ctx.input(1).constant;
     depthwise_ = QuantDepthwise::applies(gm);
     if (depthwise_) {
-      dw_.prepare(gm, w.data(), w.dtype() == DType::u8, zps, ctx.threading.threads);
+      dw_.prepare(gm, ctx.threading.threads);
+      dw_.set_weights(w.data(), w.dtype() == DType::u8, zps);
       ctx.scratch_bytes = q_bytes_ + dw_.scratch_bytes() + tmp_bytes_;
       return;
     }
@@ -449,8 +416,6 @@ class DynQuantConv : public OpKernel {
     if (fast_ && depthwise_) return {"conv_depthwise_int8"};
     return core_.kernels_used();
   }
-
-  static size_t align64(size_t n) { return (n + 63) / 64 * 64; }
 
   IntConvCore core_;
   kernels::Epilogue ep_;       // the node's activation (after Z when there is one)

@@ -13,6 +13,11 @@
 
 namespace ortkit::ops::quant {
 
+/// n rounded up to a cache line: the int8 convs' scratch regions start 64-byte aligned.
+inline size_t align64(size_t n) {
+  return (n + 63) / 64 * 64;
+}
+
 /// dst[c * rows + r] = src[r * cols + c] for a byte matrix, columns split over threads.
 void transpose_bytes(const kernels::Threading& th, const uint8_t* src, int64_t rows, int64_t cols,
                      uint8_t* dst);

@@ -57,8 +57,7 @@ void requant_act(const float* acc, int64_t n, float sc, float bb, const kernels:
 
 }  // namespace
 
-void QuantDepthwise::prepare(const quant::ConvGeom& gm, const void* w, bool w_unsigned,
-                             const std::vector<int32_t>& zps, int threads) {
+void QuantDepthwise::prepare(const quant::ConvGeom& gm, int threads) {
   gm_ = gm;
   Window win;
   win.nd = 2;
@@ -71,24 +70,49 @@ void QuantDepthwise::prepare(const quant::ConvGeom& gm, const void* w, bool w_un
             std::max<int64_t>(0, (gm.ow - 1) * gm.sw + (gm.kw - 1) * gm.dw + 1 - gm.w - gm.pl)};
   win.out = {1, gm.oh, gm.ow};
   planes_.prepare(win);
-  const int64_t taps = gm.kh * gm.kw;
-  wf_.resize(static_cast<size_t>(gm.m * taps));
-  for (int64_t i = 0; i < gm.m * taps; ++i) {
+  slots_ = std::max(1, threads);
+  slot_floats_ = round16(planes_.slot_floats()) + round16(gm.h * gm.w) + round16(gm.pixels());
+}
+
+void QuantDepthwise::set_weights(const void* w, bool w_unsigned, const std::vector<int32_t>& zps) {
+  const int64_t taps = gm_.kh * gm_.kw;
+  wf_.resize(static_cast<size_t>(gm_.m * taps));
+  for (int64_t i = 0; i < gm_.m * taps; ++i) {
     const int32_t v =
         w_unsigned ? int32_t{static_cast<const uint8_t*>(w)[i]} : int32_t{static_cast<const int8_t*>(w)[i]};
     wf_[static_cast<size_t>(i)] =
         static_cast<float>(v - zps[zps.size() > 1 ? static_cast<size_t>(i / taps) : 0]);
   }
-  slots_ = std::max(1, threads);
-  slot_floats_ = round16(planes_.slot_floats()) + round16(gm.h * gm.w) + round16(gm.pixels());
+}
+
+void QuantDepthwise::run_sums(const uint8_t* x, bool x_signed, int32_t x_zp, const kernels::Threading& th,
+                              float* scratch, const Emit& emit) const {
+  const quant::ConvGeom& gm = gm_;
+  const int64_t in_size = gm.h * gm.w, out_size = gm.pixels(), taps = gm.kh * gm.kw;
+  const int64_t tasks = gm.n * gm.c;
+  if (tasks == 0 || out_size == 0) return;
+  constexpr float kInf = std::numeric_limits<float>::infinity();
+  const int64_t T = std::min<int64_t>(slots_, tasks);
+  parallel_for(th, T, [&](int64_t t) {
+    float* slot = scratch + t * slot_floats_;
+    float* xf = slot + round16(planes_.slot_floats());
+    float* acc = xf + round16(in_size);
+    planes_.init_slot(slot);
+    for (int64_t nc = tasks * t / T; nc < tasks * (t + 1) / T; ++nc) {
+      if (x_signed)
+        widen_s8(reinterpret_cast<const int8_t*>(x) + nc * in_size, in_size, static_cast<float>(x_zp), xf);
+      else
+        widen_u8(x + nc * in_size, in_size, static_cast<float>(x_zp), xf);
+      planes_.run(DwPlane{xf, wf_.data() + (nc % gm.c) * taps, acc, 0.f, -kInf, kInf}, slot);
+      emit(nc, t, acc);
+    }
+  });
 }
 
 void QuantDepthwise::run(const Params& p, const kernels::Epilogue& ep, const kernels::Threading& th,
                          float* scratch) const {
   const quant::ConvGeom& gm = gm_;
-  const int64_t in_size = gm.h * gm.w, out_size = gm.pixels(), taps = gm.kh * gm.kw;
-  const int64_t tasks = gm.n * gm.c;
-  if (tasks == 0 || out_size == 0) return;
+  const int64_t out_size = gm.pixels();
   constexpr float kInf = std::numeric_limits<float>::infinity();
   // 1 / y_s folded into the scale, bias and clip bounds (as QdqConv's GEMM form does) where the
   // activation commutes with a positive scaling.
@@ -100,37 +124,24 @@ void QuantDepthwise::run(const Params& p, const kernels::Epilogue& ep, const ker
                    : ep.act == kernels::Act::clip ? ep.clip_lo / div
                                                   : -kInf;
   const float hi = ep.act == kernels::Act::clip ? ep.clip_hi / div : kInf;
-  const int64_t T = std::min<int64_t>(slots_, tasks);
-  parallel_for(th, T, [&](int64_t t) {
-    float* slot = scratch + t * slot_floats_;
-    float* xf = slot + round16(planes_.slot_floats());
-    float* acc = xf + round16(in_size);
-    planes_.init_slot(slot);
-    for (int64_t nc = tasks * t / T; nc < tasks * (t + 1) / T; ++nc) {
-      const int64_t c = nc % gm.c;
-      if (p.x_signed)
-        widen_s8(reinterpret_cast<const int8_t*>(p.x) + nc * in_size, in_size, static_cast<float>(p.x_zp),
-                 xf);
+  run_sums(p.x, p.x_signed, p.x_zp, th, scratch, [&](int64_t nc, int64_t, float* acc) {
+    const int64_t c = nc % gm.c;
+    const float sc = p.x_scale * p.w_scale[p.w_scale_per_channel ? c : 0] / div;
+    const float bb = p.bias ? p.bias[c] / div : 0.f;
+    if (p.y_f32) {
+      float* out = p.y_f32 + nc * out_size;
+      if (fold)
+        scale_clamped(acc, out_size, sc, bb, lo, hi, out);
       else
-        widen_u8(p.x + nc * in_size, in_size, static_cast<float>(p.x_zp), xf);
-      planes_.run(DwPlane{xf, wf_.data() + c * taps, acc, 0.f, -kInf, kInf}, slot);
-      const float sc = p.x_scale * p.w_scale[p.w_scale_per_channel ? c : 0] / div;
-      const float bb = p.bias ? p.bias[c] / div : 0.f;
-      if (p.y_f32) {
-        float* out = p.y_f32 + nc * out_size;
-        if (fold)
-          scale_clamped(acc, out_size, sc, bb, lo, hi, out);
-        else
-          for (int64_t i = 0; i < out_size; ++i)
-            out[i] = kernels::apply_act(acc[i] * sc + bb, ep.act, ep.clip_lo, ep.clip_hi);
-      } else if (fold) {
-        requant_clamped(acc, out_size, sc, bb, lo, hi, p.y_zp, p.y_signed,
-                        static_cast<char*>(p.y) + nc * out_size);
-      } else if (p.y_signed) {
-        requant_act(acc, out_size, sc, bb, ep, p.y_scale, p.y_zp, static_cast<int8_t*>(p.y) + nc * out_size);
-      } else {
-        requant_act(acc, out_size, sc, bb, ep, p.y_scale, p.y_zp, static_cast<uint8_t*>(p.y) + nc * out_size);
-      }
+        for (int64_t i = 0; i < out_size; ++i)
+          out[i] = kernels::apply_act(acc[i] * sc + bb, ep.act, ep.clip_lo, ep.clip_hi);
+    } else if (fold) {
+      requant_clamped(acc, out_size, sc, bb, lo, hi, p.y_zp, p.y_signed,
+                      static_cast<char*>(p.y) + nc * out_size);
+    } else if (p.y_signed) {
+      requant_act(acc, out_size, sc, bb, ep, p.y_scale, p.y_zp, static_cast<int8_t*>(p.y) + nc * out_size);
+    } else {
+      requant_act(acc, out_size, sc, bb, ep, p.y_scale, p.y_zp, static_cast<uint8_t*>(p.y) + nc * out_size);
     }
   });
 }

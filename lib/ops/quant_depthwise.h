@@ -6,6 +6,7 @@
 // general path, cost more than the fp32 conv.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "ops/conv_depthwise.h"
@@ -22,13 +23,23 @@ class QuantDepthwise {
     return gm.g > 1 && gm.cg() == 1 && gm.mg() == 1 && gm.kh * gm.kw <= kMaxTaps;
   }
 
-  /// w: the constant weights [C, 1, kh, kw] (u8 or s8 bits), zps: 1 or C zero points.
-  void prepare(const quant::ConvGeom& gm, const void* w, bool w_unsigned, const std::vector<int32_t>& zps,
-               int threads);
+  /// The geometry and the per-thread scratch (threads slots); set_weights before running.
+  void prepare(const quant::ConvGeom& gm, int threads);
+  /// w: the weights [C, 1, kh, kw] (u8 or s8 bits), zps: 1 or C zero points. Once for constant weights,
+  /// else before every run.
+  void set_weights(const void* w, bool w_unsigned, const std::vector<int32_t>& zps);
   size_t scratch_bytes() const { return static_cast<size_t>(slots_ * slot_floats_) * sizeof(float); }
+  int slots() const { return slots_; }
 
-  /// Per-run parameters: y = saturate(round(act(acc * x_s * w_s[c] + bias[c]) / y_s) + y_zp), or with
-  /// y_f32 set, y_f32 = act(acc * x_s * w_s[c] + bias[c]) (y, y_scale and y_zp unused).
+  /// The exact sums of every plane (N * C of them, spread over threads): emit(nc, slot, acc) with acc[p]
+  /// = sum over taps of (x - x_zp)(W - w_zp), integers held as floats; slot < slots() is the calling
+  /// thread's, so emit may use a buffer of its own per slot. x: u8/s8 bits, NCHW.
+  using Emit = std::function<void(int64_t nc, int64_t slot, float* acc)>;
+  void run_sums(const uint8_t* x, bool x_signed, int32_t x_zp, const kernels::Threading& th, float* scratch,
+                const Emit& emit) const;
+
+  /// The dequantized conv through run_sums: y = saturate(round(act(acc * x_s * w_s[c] + bias[c]) / y_s) +
+  /// y_zp), or with y_f32 set, y_f32 = act(acc * x_s * w_s[c] + bias[c]) (y, y_scale and y_zp unused).
   struct Params {
     const uint8_t* x = nullptr;  // u8/s8 bits, NCHW
     bool x_signed = false;

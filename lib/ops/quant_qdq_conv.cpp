@@ -26,11 +26,8 @@ namespace ortkit::ops {
 namespace {
 
 using kernels::PackedB;
+using quant::align64;
 using quant::ConvGeom;
-
-size_t align64(size_t n) {
-  return (n + 63) / 64 * 64;
-}
 
 /// Attribute `name`: "NCHW" (default) or "NHWC".
 bool layout_is_nhwc(const CompileContext& ctx, const char* name) {
@@ -80,8 +77,8 @@ class QdqConv : public OpKernel {
       if (in_nhwc_ || out_nhwc_) ctx.fail("the depthwise form runs NCHW planes only (input/output_layout)");
       std::vector<int32_t> zps;
       quant::read_zero_points(ctx.has_input(5) ? ctx.input(5).constant : nullptr, zps);
-      dw_.prepare(gm_, ctx.input(3).constant->data(), ctx.input(3).dtype == DType::u8, zps,
-                  ctx.threading.threads);
+      dw_.prepare(gm_, ctx.threading.threads);
+      dw_.set_weights(ctx.input(3).constant->data(), ctx.input(3).dtype == DType::u8, zps);
       ctx.scratch_bytes = dw_.scratch_bytes();
       return;
     }

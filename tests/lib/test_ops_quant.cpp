@@ -6,6 +6,7 @@
 
 #include "int8_test_util.h"
 #include "ops/eval.h"
+#include "ops_test_util.h"
 
 using namespace ortkit;
 using namespace ortkit::testing;
@@ -291,7 +292,7 @@ TEST_CASE("ConvInteger matches a naive convolution", "[ops][quant]") {
   struct Case {
     int64_t group, pad, stride, dil;
     DType w;
-    int64_t m = 6;  // output channels; group 4 with m 4 is depthwise (its own direct loop)
+    int64_t m = 6;  // output channels; group 4 with m 4 is depthwise (the direct loop, quant_depthwise.h)
     DType x = DType::u8;
   };
   for (const Case& c : {Case{1, 0, 1, 1, DType::u8}, Case{1, 1, 2, 1, DType::i8}, Case{2, 2, 1, 2, DType::i8},
@@ -327,6 +328,11 @@ TEST_CASE("ConvInteger matches a naive convolution", "[ops][quant]") {
         const std::vector<int32_t> r = ref_conv(x, w, zx, zw, c.group, c.pad, c.stride, c.dil, oh, ow);
         REQUIRE(y.shape() == Shape{2, c.m, oh, ow});
         CHECK(ints<int32_t>(y) == r);
+        // On 3 threads (the depthwise planes are spread over them, emitted concurrently): the same.
+        ops::EvalOptions o3 = opset(10, constant);
+        o3.threading = ops::testing::test_threads(3);
+        CHECK(ints<int32_t>(eval_single("ConvInteger", {x, w, sx ? s8({}, {-37}) : u8({}, {200}), tzw}, at,
+                                        o3)[0]) == r);
       }
     }
   }
