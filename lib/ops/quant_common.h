@@ -88,6 +88,14 @@ inline DynamicQuant dynamic_quantize_u8(const float* x, int64_t n, uint8_t* q, c
   return d;
 }
 
+/// Whether 1 / y_s can fold into a conv's scales, bias and clip bounds, leaving requantization a rounding
+/// only (the int8 convs' epilogues): y_s positive and finite, and an activation that commutes with a
+/// positive scaling (none, relu, clip; not GELU).
+inline bool output_scale_folds(float ys, kernels::Act act) {
+  return ys > 0.f && std::isfinite(ys) &&
+         (act == kernels::Act::none || act == kernels::Act::relu || act == kernels::Act::clip);
+}
+
 /// Element i of an integer tensor (u8, s8, u16, s16, i32) as int32.
 inline int32_t int_at(const Tensor& t, int64_t i) {
   switch (t.dtype()) {

@@ -1,7 +1,6 @@
 #include "ops/quant_depthwise.h"
 
 #include <algorithm>
-#include <cmath>
 #include <limits>
 
 #include "ops/fast_math.h"
@@ -116,9 +115,7 @@ void QuantDepthwise::run(const Params& p, const kernels::Epilogue& ep, const ker
   constexpr float kInf = std::numeric_limits<float>::infinity();
   // 1 / y_s folded into the scale, bias and clip bounds (as QdqConv's GEMM form does) where the
   // activation commutes with a positive scaling.
-  const bool fold =
-      (p.y_f32 || (p.y_scale > 0.f && std::isfinite(p.y_scale))) &&
-      (ep.act == kernels::Act::none || ep.act == kernels::Act::relu || ep.act == kernels::Act::clip);
+  const bool fold = quant::output_scale_folds(p.y_f32 ? 1.f : p.y_scale, ep.act);
   const float div = fold && !p.y_f32 ? p.y_scale : 1.f;
   const float lo = ep.act == kernels::Act::relu   ? 0.f
                    : ep.act == kernels::Act::clip ? ep.clip_lo / div

@@ -11,7 +11,6 @@
 // and group dequantizes (bias and activation applied) and requantizes (1 / y_s folded into its scales,
 // round half even, saturate) tile by tile into a pixel-major u8/s8 buffer, transposed back to NCHW.
 #include <algorithm>
-#include <cmath>
 #include <cstring>
 
 #include "ops/fast_math.h"
@@ -137,9 +136,7 @@ class QdqConv : public OpKernel {
     // the scaling.
     kernels::Epilogue ep_run = ep_;
     float q_scale = ys;
-    const bool fold =
-        ys > 0.f && std::isfinite(ys) &&
-        (ep_.act == kernels::Act::none || ep_.act == kernels::Act::relu || ep_.act == kernels::Act::clip);
+    const bool fold = quant::output_scale_folds(ys, ep_.act);
     if (fold) {
       qa.scale /= ys;
       if (bias) {
