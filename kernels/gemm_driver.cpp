@@ -753,34 +753,7 @@ void gemm_f32_dynamic_u8(int64_t m, const float* a, int64_t lda, const PackedB& 
   if (b.kind_ != GemmKind::u8s8) throw std::invalid_argument("gemm_f32_dynamic_u8: B must be packed as u8s8");
   // ONNX DynamicQuantizeLinear: the range always includes 0; scale = (max - min) / 255.
   float lo = 0.f, hi = 0.f;
-  // The range on all threads once A pays for it: a serial pass held the other threads idle before every
-  // dynamic int8 GEMM. Up to 64 row chunks, each into its own slot, folded after.
-  struct Range {
-    const float* a;
-    int64_t lda, k, m, chunks;
-    float lo[64], hi[64];
-  } rg{a, lda, b.k_, m, 1, {}, {}};
-  if (th.parallel_for && th.threads > 1 && m * b.k_ >= 65536)
-    rg.chunks = std::min<int64_t>({m, int64_t{4} * th.threads, 64});
-  if (rg.chunks <= 1) {
-    for (int64_t r = 0; r < m; ++r) quantize_ops().minmax(a + r * lda, b.k_, &lo, &hi);
-  } else {
-    th.parallel_for(
-        th.pool, rg.chunks,
-        [](void* ctx, int64_t c) {
-          Range& x = *static_cast<Range*>(ctx);
-          float l = 0.f, h = 0.f;
-          for (int64_t r = x.m * c / x.chunks; r < x.m * (c + 1) / x.chunks; ++r)
-            quantize_ops().minmax(x.a + r * x.lda, x.k, &l, &h);
-          x.lo[c] = l;
-          x.hi[c] = h;
-        },
-        &rg);
-    for (int64_t c = 0; c < rg.chunks; ++c) {
-      lo = std::min(lo, rg.lo[c]);
-      hi = std::max(hi, rg.hi[c]);
-    }
-  }
+  minmax_parallel(a, m, b.k_, lda, &lo, &hi, th);
   QuantA qa;
   qa.scale = (hi - lo) / 255.f;
   qa.zero_point =

@@ -91,4 +91,43 @@ const QuantizeOps& quantize_ops_ref() {
   return kRef;
 }
 
+namespace {
+// One pass of minmax_parallel: values [total * c / chunks, total * (c + 1) / chunks) of the matrix, row
+// piece by row piece, into its own slot.
+struct MinMaxJob {
+  const float* x;
+  int64_t cols, ld, total, chunks;
+  float lo[64], hi[64];
+};
+
+void minmax_chunk(void* ctx, int64_t c) {
+  MinMaxJob& j = *static_cast<MinMaxJob*>(ctx);
+  const QuantizeOps& q = quantize_ops();
+  float l = 0.f, h = 0.f;
+  for (int64_t i = j.total * c / j.chunks, e = j.total * (c + 1) / j.chunks; i < e;) {
+    const int64_t r = i / j.cols, k = i % j.cols, n = std::min(j.cols - k, e - i);
+    q.minmax(j.x + r * j.ld + k, n, &l, &h);
+    i += n;
+  }
+  j.lo[c] = l;
+  j.hi[c] = h;
+}
+}  // namespace
+
+void minmax_parallel(const float* x, int64_t rows, int64_t cols, int64_t ld, float* lo, float* hi,
+                     const Threading& th) {
+  MinMaxJob j{x, cols, ld, rows * cols, 1, {}, {}};
+  if (j.total <= 0) return;
+  if (th.parallel_for && th.threads > 1)
+    j.chunks = std::clamp<int64_t>(j.total / 16384, 1, std::min<int64_t>(64, int64_t{4} * th.threads));
+  if (j.chunks == 1)
+    minmax_chunk(&j, 0);
+  else
+    th.parallel_for(th.pool, j.chunks, minmax_chunk, &j);
+  for (int64_t c = 0; c < j.chunks; ++c) {
+    *lo = std::min(*lo, j.lo[c]);
+    *hi = std::max(*hi, j.hi[c]);
+  }
+}
+
 }  // namespace ortkit::kernels

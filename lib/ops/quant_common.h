@@ -60,21 +60,8 @@ struct DynamicQuant {
 };
 inline DynamicQuant dynamic_quantize_u8(const float* x, int64_t n, uint8_t* q, const kernels::Threading& th) {
   const kernels::QuantizeOps& qo = kernels::quantize_ops();
-  // The range over threads too (a serial pass over a CNN activation held the other thread idle): up to
-  // 64 chunks, each folding into its own slot, then the slots into one.
-  constexpr int64_t kMaxChunks = 64;
-  float los[kMaxChunks], his[kMaxChunks];
-  const int64_t chunks =
-      std::clamp<int64_t>(n / 16384, 1, std::min<int64_t>(kMaxChunks, 4 * std::max(1, th.threads)));
-  parallel_for(th, chunks, [&](int64_t c) {
-    los[c] = his[c] = 0.f;
-    qo.minmax(x + n * c / chunks, n * (c + 1) / chunks - n * c / chunks, &los[c], &his[c]);
-  });
   float lo = 0.f, hi = 0.f;
-  for (int64_t c = 0; c < chunks; ++c) {
-    lo = std::min(lo, los[c]);
-    hi = std::max(hi, his[c]);
-  }
+  kernels::minmax_parallel(x, 1, n, n, &lo, &hi, th);
   DynamicQuant d;
   d.scale = (hi - lo) / 255.f;
   d.zero_point =

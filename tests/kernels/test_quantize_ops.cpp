@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "ortkit/kernels/quantize.h"
+#include "threads.h"
 
 using namespace ortkit::kernels;
 
@@ -86,4 +87,33 @@ TEST_CASE("requantize rows follow QuantizeLinear, dispatched and portable alike"
   REQUIRE(int8_t(t[1]) == 4);
   REQUIRE(int8_t(t[2]) == -2);
   REQUIRE(int8_t(t[3]) == 0);
+}
+
+TEST_CASE("minmax_parallel covers every value of a strided matrix, on one thread or several",
+          "[kernels][quantize]") {
+  std::mt19937 rng(9);
+  std::uniform_real_distribution<float> d(-1.f, 1.f);
+  struct Case {
+    int64_t rows, cols, ld;
+  };
+  for (const Case c : {Case{37, 5000, 5003}, Case{1, 100003, 100003}, Case{3, 7, 9}, Case{0, 5, 5}}) {
+    INFO(c.rows << "x" << c.cols << " ld " << c.ld);
+    std::vector<float> x(static_cast<size_t>(std::max<int64_t>(1, c.rows * c.ld)), 0.f);
+    for (int64_t r = 0; r < c.rows; ++r)
+      for (int64_t k = 0; k < c.ld; ++k)
+        x[static_cast<size_t>(r * c.ld + k)] = k < c.cols ? d(rng) : 1e6f;  // past cols: never read
+    if (c.rows > 0) {
+      x[static_cast<size_t>((c.rows - 1) * c.ld + c.cols - 1)] = 7.5f;  // the last value
+      x[static_cast<size_t>(c.cols / 2)] = -3.25f;
+    }
+    const float want_lo = c.rows > 0 ? -3.25f : -0.5f, want_hi = c.rows > 0 ? 7.5f : 0.5f;
+    for (int threads : {1, 3}) {
+      float lo = -0.5f, hi = 0.5f;  // folded in, as minmax does
+      const Threading th =
+          threads > 1 ? Threading{ortkit::test::thread_parallel_for, nullptr, threads} : Threading{};
+      minmax_parallel(x.data(), c.rows, c.cols, c.ld, &lo, &hi, th);
+      CHECK(lo == want_lo);
+      CHECK(hi == want_hi);
+    }
+  }
 }

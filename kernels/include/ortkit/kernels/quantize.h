@@ -5,6 +5,8 @@
 #pragma once
 #include <cstdint>
 
+#include "ortkit/kernels/gemm.h"
+
 namespace ortkit::kernels {
 
 struct QuantizeOps {
@@ -22,5 +24,12 @@ struct QuantizeOps {
 const QuantizeOps& quantize_ops();
 /// The portable reference.
 const QuantizeOps& quantize_ops_ref();
+
+/// lo = min(lo, x), hi = max(hi, x) over a rows x cols matrix of floats (row stride ld), with
+/// quantize_ops().minmax on th's threads once it holds 32K values (split by values, not rows, so one long
+/// row spreads too): DynamicQuantizeLinear's range, in the operator and in gemm_f32_dynamic_u8. A serial
+/// pass held the other threads idle before every dynamic int8 conv and GEMM.
+void minmax_parallel(const float* x, int64_t rows, int64_t cols, int64_t ld, float* lo, float* hi,
+                     const Threading& th);
 
 }  // namespace ortkit::kernels
