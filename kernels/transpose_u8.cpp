@@ -35,18 +35,9 @@ __attribute__((always_inline)) inline void tile16_b8(const uint8_t* s, int64_t l
 }  // namespace
 
 void transpose_u8(const uint8_t* src, int64_t lds, uint8_t* dst, int64_t ldd, int64_t rows, int64_t cols) {
-  constexpr int64_t kB = 64;
-  for (int64_t r0 = 0; r0 < rows; r0 += kB)
-    for (int64_t c0 = 0; c0 < cols; c0 += kB) {
-      const int64_t r1 = std::min(rows, r0 + kB), c1 = std::min(cols, c0 + kB);
-      const int64_t r16 = r0 + (r1 - r0) / 16 * 16, c16 = c0 + (c1 - c0) / 16 * 16;
-      for (int64_t r = r0; r < r16; r += 16)
-        for (int64_t c = c0; c < c16; c += 16) tile16_b8(src + r * lds + c, lds, dst + c * ldd + r, ldd);
-      for (int64_t c = c16; c < c1; ++c)
-        for (int64_t r = r0; r < r1; ++r) dst[c * ldd + r] = src[r * lds + c];
-      for (int64_t c = c0; c < c16; ++c)
-        for (int64_t r = r16; r < r1; ++r) dst[c * ldd + r] = src[r * lds + c];
-    }
+  transpose_blocked<16, 64>(
+      src, lds, dst, ldd, rows,
+      cols, [&](const uint8_t* s, uint8_t* d) __attribute__((always_inline)) { tile16_b8(s, lds, d, ldd); });
 }
 
 }  // namespace ortkit::kernels

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "ops/fast_math.h"
+#include "ortkit/kernels/transpose.h"
 
 namespace ortkit::ops {
 namespace {
@@ -89,19 +90,10 @@ __attribute__((always_inline)) inline void tile8(const float* s, int64_t lds, fl
 
 ORTKIT_OPS_CLONES void transpose_f32(const float* src, int64_t lds, float* dst, int64_t ldd, int64_t rows,
                                      int64_t cols) {
-  constexpr int64_t kB = 32;  // 64 thrashes L1 sets when ldd is a multiple of 256 floats
-  for (int64_t r0 = 0; r0 < rows; r0 += kB)
-    for (int64_t c0 = 0; c0 < cols; c0 += kB) {
-      const int64_t r1 = std::min(rows, r0 + kB), c1 = std::min(cols, c0 + kB);
-      const int64_t r8 = r0 + (r1 - r0) / 8 * 8, c8 = c0 + (c1 - c0) / 8 * 8;
-      for (int64_t r = r0; r < r8; r += 8)
-        for (int64_t c = c0; c < c8; c += 8) tile8(src + r * lds + c, lds, dst + c * ldd + r, ldd);
-      // Ragged edges: the last columns of every row, then the last rows of the full columns.
-      for (int64_t c = c8; c < c1; ++c)
-        for (int64_t r = r0; r < r1; ++r) dst[c * ldd + r] = src[r * lds + c];
-      for (int64_t c = c0; c < c8; ++c)
-        for (int64_t r = r8; r < r1; ++r) dst[c * ldd + r] = src[r * lds + c];
-    }
+  // Blocks of 32: 64 thrashes L1 sets when ldd is a multiple of 256 floats.
+  kernels::transpose_blocked<8, 32>(
+      src, lds, dst, ldd, rows,
+      cols, [&](const float* s, float* d) __attribute__((always_inline)) { tile8(s, lds, d, ldd); });
 }
 
 }  // namespace
