@@ -13,14 +13,12 @@
 // Small M (decode steps) needs nothing special here: kernels run m < MR rows without padding work, and
 // with threads the B panels are split between threads so B streams from every core.
 #include <algorithm>
-#include <atomic>
 #include <cassert>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <new>
 #include <stdexcept>
-#include <thread>
 #include <vector>
 
 #include "ortkit/kernels/cache_info.h"
@@ -69,17 +67,12 @@ struct Job {
   // bf16 kernels with GemmKernel::a_from_f32 round A themselves on an M block's first B panel, into
   // their rectangle's own slice of abuf, one M block long and reused block after block: the scratch is
   // bounded by the block size (a whole-M copy per thread grew with M; an im2col A of 50k rows is ~58 MiB)
-  // and the rounded rows land in lines the previous block kept in L2. Threads never share a slice...
+  // and the rounded rows land in lines the previous block kept in L2. Threads never share a slice, even
+  // when their rectangles hold the same A panels (an N split): every thread rounds its own copy. A shared
+  // buffer, each panel rounded once by whichever thread claimed it, saved up to 1% of a 2-thread bf16
+  // GEMM at best, but reading rows another core had just written ran 8-12% slower in about half the runs
+  // (128x768x3072, 128x768x768, 512x1024x1024, 32x768x768 on Zen 5; interleaved A/B over 5 rounds).
   bool a_fused = false;
-  // ...except when rectangles share A panels (an N split, up to 8 MiB of rounded A): then one whole-M
-  // buffer, where each A panel is rounded once, by whichever thread claims it first (a_state: 0 free,
-  // 1 being rounded, 2 ready), and each thread starts its first B panel at its own share of the panels.
-  // Every thread rounding all of A cost 4-5% of a 2-thread 128x768x768 or 512x1024x1024 bf16 GEMM (twice
-  // the 1-thread share); sharing it measured 0.4-2% faster (in-process A/B). A claimed panel is being
-  // rounded by a running thread, so a waiter never waits on work that has not started, even when the
-  // pool runs the tasks one after another.
-  bool a_shared = false;
-  std::atomic<int>* a_state = nullptr;
   mutable WorkClaims claims;  // phase 2 units, one home range per rectangle
   const char* arows = nullptr;
   char* abuf = nullptr;
@@ -114,7 +107,7 @@ struct Scratch {
     return ptr;
   }
 };
-thread_local Scratch t_apack, t_rowsum, t_tile, t_cols, t_arow, t_astate;
+thread_local Scratch t_apack, t_rowsum, t_tile, t_cols, t_arow;
 
 size_t a_elem(GemmKind k) {
   return k == GemmKind::f32 ? 4 : k == GemmKind::bf16 ? 2 : 1;
@@ -318,9 +311,9 @@ void prep_task(void* ctx, int64_t i) {
 // need an int32 C).
 // Row kernels find row r at arows + (r - row0) * a_ld elements.
 // round_first: the A panels [ap0, ap1) may not be rounded yet where this thread reads them (a_fused), so
-// the first B panel rounds them (or, with a_shared, claims or waits for each).
+// the first B panel rounds them.
 void run_tiles(const Job& j, const char* arows, int64_t row0, int64_t ap0, int64_t ap1, int64_t p0,
-               int64_t p1, int64_t share, bool round_first) {
+               int64_t p1, bool round_first) {
   const GemmKernel& kern = *j.kern;
   const PackedB& b = *j.b;
   const int mr = kern.mr, nr = kern.nr;
@@ -351,31 +344,14 @@ void run_tiles(const Job& j, const char* arows, int64_t row0, int64_t ap0, int64
         t.col_zp_neg = j.col_zp_neg ? j.col_zp_neg + c0 : nullptr;
         t.col_scale = j.col_scale + c0;
       }
+      // single K block: a_fused requires kc == kp
       const bool round_panel = j.a_fused && round_first && p == p0;
-      // A shared rounding: the first B panel starts at this rectangle's own share of the A panels.
-      const int64_t span = ap1 - ap0;
-      const int64_t rot = j.a_shared && round_panel ? span * share / j.tn : 0;
-      for (int64_t i = 0; i < span; ++i) {
-        const int64_t ap = ap0 + (i + rot) % span;
+      for (int64_t ap = ap0; ap < ap1; ++ap) {
         const int64_t r0 = j.panel_start(mr, ap);
-        bool claimed = false;
         if (j.rows) {
           t.a = arows + ((r0 - row0) * j.a_ld + k0) * static_cast<int64_t>(esz);
           t.lda = j.a_ld;
-          // single K block: a_fused requires kc == kp. With a_shared, a thread has claimed or waited
-          // for every panel of the block by the end of its first B panel, so later panels skip the state.
-          bool round_here = round_panel;
-          if (j.a_shared && round_here) {
-            std::atomic<int>& st = j.a_state[ap];
-            int expect = 0;
-            claimed = st.load(std::memory_order_acquire) == 0 && st.compare_exchange_strong(expect, 1);
-            // The wait is about one tile; past ~1k polls the claimer may share this core (more
-            // threads than cores), so the waiter yields it.
-            for (int polls = 0; !claimed && st.load(std::memory_order_acquire) != 2; ++polls)
-              if (polls >= 1024) std::this_thread::yield();
-            round_here = claimed;
-          }
-          t.a_f32 = round_here ? static_cast<const float*>(j.a) + r0 * j.lda : nullptr;
+          t.a_f32 = round_panel ? static_cast<const float*>(j.a) + r0 * j.lda : nullptr;
           t.lda_f32 = j.lda;
           t.k_f32 = b.k_;
           t.row_sum = j.rsum ? j.rsum + r0 : nullptr;
@@ -398,7 +374,6 @@ void run_tiles(const Job& j, const char* arows, int64_t row0, int64_t ap0, int64
         t.c_in = from_add ? j.ep.add + r0 * j.ep.ld_add + c0 : nullptr;
         t.ldc_in = j.ep.ld_add;
         kern.run(t);
-        if (claimed) j.a_state[ap].store(2, std::memory_order_release);
         if (j.qout.enabled && last)
           requantize_tile(j, tile_out ? tile : t.c, tile_out ? nr : j.ldc, r0, c0, t.m, t.n);
       }
@@ -439,8 +414,7 @@ RectGeometry rect_geometry(const Job& j, int64_t t) {
 void run_rect(void* ctx, int64_t s) {
   const Job& j = *static_cast<const Job*>(ctx);
   const int64_t step = j.mc / j.kern->mr;
-  // The A panels this task last rounded (or saw rounded): its own abuf slice holds them (a_fused
-  // without a_shared), or they are ready in the shared buffer.
+  // The A panels this task last rounded: its own abuf slice holds them (a_fused).
   int64_t ready_ap = -1;
   int cursor = 0, r = 0;
   int64_t u0 = 0, u1 = 0;
@@ -450,25 +424,14 @@ void run_rect(void* ctx, int64_t s) {
       const int64_t ap = g.a_lo + u / g.chunks * step, ap_end = std::min(g.a_hi, ap + step);
       const int64_t p = g.b_lo + u % g.chunks * g.width, p_end = std::min(g.b_hi, p + g.width);
       const bool round_first = ready_ap != ap;
-      if (j.a_fused && !j.a_shared)
+      if (j.a_fused)
         run_tiles(j, j.abuf + s * j.a_block_bytes, j.panel_start(j.kern->mr, ap), ap, ap_end, p, p_end,
-                  s % j.tn, round_first);
+                  round_first);
       else
-        run_tiles(j, j.arows, 0, ap, ap_end, p, p_end, s % j.tn, round_first);
+        run_tiles(j, j.arows, 0, ap, ap_end, p, p_end, round_first);
       ready_ap = ap;
     }
   }
-}
-
-// The fewest A panels any M block of any rectangle row holds (blocks step by mc from the row's start).
-int64_t min_block_panels(const Job& j) {
-  const int64_t step = j.mc / j.kern->mr;
-  int64_t least = step;
-  for (int64_t tr = 0; tr < j.tm; ++tr) {
-    const int64_t rows = j.a_panels * (tr + 1) / j.tm - j.a_panels * tr / j.tm;
-    least = std::min(least, rows % step ? rows % step : step);
-  }
-  return least;
 }
 
 // How many A-panel groups (tm) and B-panel groups (tn) to cut the grid into for `threads`: the
@@ -570,16 +533,12 @@ void run_job(Job& j, const Threading& th) {
     const int64_t n_rects = j.tm * j.tn;
     j.a_block_bytes = j.mc * buf_ld * esz;
     const bool fusable = j.src == ASrc::f32_to_bf16 && j.kern->a_from_f32 && j.kc == b.k_padded_;
-    // Sharing needs a share per thread in every M block: with fewer panels than threads (a decode
-    // step, a sliver block) a thread would wait out another's rounding tile instead of rounding its own
-    // rows (8x768x3072 on 2 threads measured 0.99x oneDNN that way, 1.08x rounding twice).
-    j.a_shared = fusable && j.tn > 1 && copy_bytes <= (int64_t{8} << 20) && min_block_panels(j) >= j.tn;
-    j.a_fused = j.a_shared || (fusable && n_rects * j.a_block_bytes <= (int64_t{8} << 20));
+    j.a_fused = fusable && n_rects * j.a_block_bytes <= (int64_t{8} << 20);
     j.a_copy = !j.a_fused && (j.src == ASrc::f32_to_bf16 || j.src == ASrc::f32_to_u8 || j.a_xor != 0 ||
                               b.k_padded_ != b.k_ || aliases);
     if (j.a_copy || j.a_fused) {
       j.a_ld = buf_ld;
-      const int64_t bytes = j.a_fused && !j.a_shared ? n_rects * j.a_block_bytes : copy_bytes;
+      const int64_t bytes = j.a_fused ? n_rects * j.a_block_bytes : copy_bytes;
       j.abuf = static_cast<char*>(t_apack.get(static_cast<size_t>(bytes)));
       j.arows = j.abuf;
     } else {
@@ -602,11 +561,6 @@ void run_job(Job& j, const Threading& th) {
       th.parallel_for(th.pool, pt, prep_task, &j);
     else
       prep_task(&j, 0);
-  }
-
-  if (j.a_shared) {
-    j.a_state = static_cast<std::atomic<int>*>(t_astate.get(sizeof(std::atomic<int>) * j.a_panels));
-    for (int64_t i = 0; i < j.a_panels; ++i) new (j.a_state + i) std::atomic<int>(0);
   }
 
   // Phase 2: one rectangle of C per thread, in units other threads can take over.

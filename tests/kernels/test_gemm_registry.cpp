@@ -558,7 +558,7 @@ TEST_CASE("dynamic u8 quantization fused into packing follows DynamicQuantizeLin
 
 // Threads take over each other's units (work_claims.h): a schedule that runs task 0 to the end before
 // any other task starts must find C complete when task 0 returns, equal bit for bit to one thread's C,
-// in every split the driver picks (N split with bf16 A rounded once for all, M split, K blocks).
+// in every split the driver picks (N split with bf16 A rounded by every thread, M split, K blocks).
 struct TakeoverCheck {
   const std::vector<float>* want = nullptr;
   const std::vector<float>* got = nullptr;

@@ -1,5 +1,5 @@
 // x86 lane tests beyond the generic registry sweep: the driver's K blocking (long K, float kinds), the
-// threaded split at decode-sized M, bf16 A rounded once for threads that share it, the AVX-512 A packers
+// threaded split at decode-sized M, bf16 A rounded by each thread that reads it, the AVX-512 A packers
 // against the portable packer (bit-identical panels, including NaN/Inf/denormal rounding to bf16 and the s8
 // sign flip), and the peak/bandwidth probes. Kernels this CPU cannot run are skipped with a warning.
 #include <algorithm>
@@ -129,17 +129,16 @@ void serial_backward(void*, int64_t n, void (*task)(void*, int64_t), void* ctx) 
   for (int64_t i = n - 1; i >= 0; --i) task(ctx, i);
 }
 
-// Threads that split N share A's rows: a bf16 kernel that rounds A itself rounds each row panel once,
-// for whichever thread claims it. Every schedule (threads at once, or the pool running the tasks one
-// after another, in either order) must give the 1-thread result bit for bit. A 1-thread call with
-// another A before each checked one leaves other rows in the buffer, so a tile reading rows nobody
-// rounded shows.
-TEST_CASE("bf16 threads that share A round it once and match one thread bit for bit",
-          "[kernels][x86][bf16]") {
+// Threads that split N read the same A rows: a bf16 kernel that rounds A itself rounds them into each
+// thread's own buffer, and a thread that takes over another's units rounds those rows again. Every
+// schedule (threads at once, or the pool running the tasks one after another, in either order) must
+// give the 1-thread result bit for bit. A 1-thread call with another A before each checked one leaves
+// other rows in the buffers, so a tile reading rows its thread did not round shows.
+TEST_CASE("bf16 threads that round A themselves match one thread bit for bit", "[kernels][x86][bf16]") {
   for (const GemmKernel* g : kernels_for(GemmKind::bf16)) {
     if (!runnable(*g)) continue;
-    // 47 rows: three full 14-row panels and a balanced tail; 8 rows: one panel, fewer than the threads,
-    // which then round their own copies. N: 9 NR panels and a partial one.
+    // 47 rows: three full 14-row panels and a balanced tail; 8 rows: one panel, fewer than the threads.
+    // N: 9 NR panels and a partial one.
     for (int64_t m : {47, 8})
       for (int64_t k : {40, 300, 1024}) {
         const int64_t n = 9 * g->nr + 7, lda = k == 1024 ? k : k + 3;
