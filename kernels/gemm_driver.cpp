@@ -320,6 +320,11 @@ void run_tiles(const Job& j, const char* arows, int64_t row0, int64_t ap0, int64
   const size_t esz = a_elem(b.kind_);
   const bool is_int8 = b.kind_ == GemmKind::u8s8 || b.kind_ == GemmKind::s8s8;
   const bool tile_out = j.qout.enabled && !j.c && !j.c32;
+  // The kernel requantizes its full-width tiles itself (GemmKernel::requant_out) where its register
+  // store applies: no B zero point, no Epilogue::add, an activation it computes in registers.
+  const Act act = j.ep.act;
+  const bool fused_q = tile_out && kern.requant_out && !j.col_zp_neg && !j.ep.add &&
+                       (act == Act::none || act == Act::relu || act == Act::clip);
   float* tile = tile_out ? static_cast<float*>(t_tile.get(sizeof(float) * mr * nr)) : nullptr;
 
   const size_t b_panel_bytes = static_cast<size_t>(b.k_padded_) * nr * esz;
@@ -363,6 +368,14 @@ void run_tiles(const Job& j, const char* arows, int64_t row0, int64_t ap0, int64
         if (j.c32) {
           t.c32 = j.c32 + r0 * j.ldc32 + c0;
           t.ldc32 = j.ldc32;
+        } else if (tile_out && fused_q && t.n == nr) {
+          t.c = nullptr;
+          t.accumulate = false;
+          t.q = static_cast<char*>(j.qout.data) + r0 * j.qout.ld + c0;
+          t.ldq = j.qout.ld;
+          t.q_scale = j.qout.scale;
+          t.q_zp = j.qout.zero_point;
+          t.q_signed = j.qout.is_signed;
         } else if (tile_out) {
           t.c = tile;
           t.ldc = nr;
@@ -374,6 +387,10 @@ void run_tiles(const Job& j, const char* arows, int64_t row0, int64_t ap0, int64
         t.c_in = from_add ? j.ep.add + r0 * j.ep.ld_add + c0 : nullptr;
         t.ldc_in = j.ep.ld_add;
         kern.run(t);
+        if (t.q) {
+          t.q = nullptr;
+          continue;
+        }
         if (j.qout.enabled && last)
           requantize_tile(j, tile_out ? tile : t.c, tile_out ? nr : j.ldc, r0, c0, t.m, t.n);
       }

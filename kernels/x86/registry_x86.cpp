@@ -63,7 +63,9 @@ const GemmKernel kU8Vnni512{"gemm_u8s8_avx512vnni_14x32c4",
                             0,
                             /*a_u8_to_s8=*/false,
                             /*a_rows=*/true,
-                            prep_row_u8_avx512};
+                            prep_row_u8_avx512,
+                            /*a_from_f32=*/false,
+                            /*requant_out=*/true};
 const GemmKernel kS8Vnni512{"gemm_s8s8_avx512vnni_14x32c4",
                             GemmKind::s8s8,
                             "avx512vnni",
@@ -76,7 +78,9 @@ const GemmKernel kS8Vnni512{"gemm_s8s8_avx512vnni_14x32c4",
                             0,
                             /*a_u8_to_s8=*/false,
                             /*a_rows=*/true,
-                            prep_row_u8_avx512};
+                            prep_row_u8_avx512,
+                            /*a_from_f32=*/false,
+                            /*requant_out=*/true};
 #endif
 #if defined(ORTKIT_HAVE_X86_AVXVNNI)
 const GemmKernel kU8AvxVnni{"gemm_u8s8_avxvnni_6x16c4",

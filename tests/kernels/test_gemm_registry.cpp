@@ -422,10 +422,11 @@ TEST_CASE("every int8 kernel is exact over the edge sweep", "[kernels][gemm][int
 }
 
 // QuantOut: the requantized u8/s8 output equals QuantizeLinear of the fp32 result of the same kernel
-// (after bias and activation), whether or not the caller also takes that fp32 C; the bytes past N in
-// each output row stay untouched.
+// (after bias and activation), whether or not the caller also takes that fp32 C (without it, kernels
+// with GemmKernel::requant_out requantize full-width tiles in their own store); the bytes past N in
+// each output row stay untouched. Scale 1 takes the requantizing loops' path without a division.
 void check_quant_out(const GemmKernel& g, int64_t m, int64_t n, int64_t k, bool out_signed, bool with_c,
-                     bool threaded, std::mt19937& rng) {
+                     bool threaded, Act act, float q_scale, std::mt19937& rng) {
   const bool a_signed = g.kind == GemmKind::s8s8;
   std::uniform_int_distribution<int> d(0, 255);
   Guarded<uint8_t> a(m * k);
@@ -442,7 +443,9 @@ void check_quant_out(const GemmKernel& g, int64_t m, int64_t n, int64_t k, bool 
   const QuantA qa{0.05f, a_signed ? -3 : 9};
   Epilogue ep;
   ep.bias = bias.data();
-  ep.act = (m + n) % 2 ? Act::relu : Act::none;
+  ep.act = act;
+  ep.clip_lo = -10.f;  // inside the byte range at both output scales
+  ep.clip_hi = 20.5f;
   Threading th;
   if (threaded) th = Threading{thread_parallel_for, nullptr, 3};
   std::vector<float> want_c(m * n);
@@ -454,7 +457,7 @@ void check_quant_out(const GemmKernel& g, int64_t m, int64_t n, int64_t k, bool 
   QuantOut qo;
   qo.enabled = true;
   qo.is_signed = out_signed;
-  qo.scale = 0.4f;  // results span about +-150: both saturation ends are reached
+  qo.scale = q_scale;  // results span about +-150: at 0.4 both saturation ends are reached
   qo.zero_point = out_signed ? -5 : 100;
   qo.data = q.data();
   qo.ld = ldq;
@@ -480,7 +483,8 @@ TEST_CASE("every int8 kernel writes requantized u8/s8 output (QuantOut)", "[kern
       for (int64_t m : {int64_t{1}, int64_t{g->mr}, int64_t{2 * g->mr + 3}})
         for (int64_t n : {int64_t{1}, int64_t{g->nr + 1}, int64_t{2 * g->nr + 5}}) {
           ++i;
-          check_quant_out(*g, m, n, 45, i % 2 == 0, i % 3 == 0, i % 4 == 0, rng);
+          const Act act = i / 2 % 3 == 0 ? Act::none : i / 2 % 3 == 1 ? Act::relu : Act::clip;
+          check_quant_out(*g, m, n, 45, i % 2 == 0, i % 4 == 0, i % 5 == 0, act, i % 3 ? 0.4f : 1.f, rng);
         }
     }
   }

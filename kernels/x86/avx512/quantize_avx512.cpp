@@ -9,6 +9,7 @@
 #include <cstdint>
 
 #include "x86/mask_avx512.h"
+#include "x86/requant_avx512.h"
 
 namespace ortkit::kernels::x86 {
 
@@ -56,25 +57,7 @@ int32_t quantize_u8_avx512(const float* x, int64_t n, float inv_scale, int32_t z
 }
 
 void requantize_avx512(const float* x, int64_t n, float scale, int32_t zp, bool is_signed, void* dst) {
-  // As the portable one: clamp to the bounds shifted by zp (max first, so NaN takes the low bound:
-  // vmaxps returns its second operand when the first is NaN), round to nearest even, add zp, saturate.
-  const float lo = is_signed ? -128.f : 0.f, hi = is_signed ? 127.f : 255.f, z = static_cast<float>(zp);
-  const __m512 s = _mm512_set1_ps(scale);
-  const __m512 lo_z = _mm512_set1_ps(std::max(lo - z, -4194304.f));
-  const __m512 hi_z = _mm512_set1_ps(std::min(hi - z, 4194304.f));
-  const __m512i zi = _mm512_set1_epi32(zp);
-  const __m512i lo_i = _mm512_set1_epi32(static_cast<int32_t>(lo)),
-                hi_i = _mm512_set1_epi32(static_cast<int32_t>(hi));
-  // x / 1 is x: a caller that folded 1 / scale into its own multipliers (QdqConv) skips vdivps, which
-  // throttles this loop to one vector per ~5 cycles.
-  const bool unit = scale == 1.f;
-  auto one = [&](__m512 v) {
-    if (!unit) v = _mm512_div_ps(v, s);
-    v = _mm512_min_ps(_mm512_max_ps(v, lo_z), hi_z);
-    const __m512i q =
-        _mm512_add_epi32(_mm512_cvt_roundps_epi32(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), zi);
-    return _mm512_min_epi32(_mm512_max_epi32(q, lo_i), hi_i);  // zp itself may be out of range
-  };
+  const RequantAvx512 one(scale, zp, is_signed);
   int8_t* d = static_cast<int8_t*>(dst);
   int64_t i = 0;
   for (; i + 16 <= n; i += 16)

@@ -6,6 +6,7 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
+#include "x86/requant_avx512.h"
 #include "x86/rows_avx512.h"
 #include "x86/x86_kernels.h"
 
@@ -36,8 +37,10 @@ void tile(const MicroTile& t) {
   // Full-width fp32 tiles with symmetric weights (no B zero point) and no transcendental activation
   // dequantize straight from the registers; their accumulators start at the column offsets (integer
   // adds: exact in any order), which leaves convert, scale and store per vector at the end.
+  // A requantized tile (t.q) always meets these conditions (the driver checks them).
   const bool direct = t.n == kNR && !t.c32 && !t.col_zp_neg &&
                       (t.act == Act::none || t.act == Act::relu || t.act == Act::clip);
+  const bool requant = direct && t.q && !t.accumulate;
   const __m512i init0 = direct ? _mm512_loadu_si512(t.col_offset) : _mm512_setzero_si512();
   const __m512i init1 = direct ? _mm512_loadu_si512(t.col_offset + 16) : _mm512_setzero_si512();
   __m512i c0[M], c1[M];
@@ -84,7 +87,7 @@ void tile(const MicroTile& t) {
   };
 #pragma GCC unroll 2
   for (; g < c_fetch_at; ++g) body();
-  if (t.c && !t.c32) fetch_c_tile<M>(t.c, t.ldc);
+  if (t.c && !t.c32 && !requant) fetch_c_tile<M>(t.c, t.ldc);
 #pragma GCC unroll 2
   for (; g < groups; ++g) body();
   if (direct) {  // store_tile_i32's order: (acc + offset) * scale, + old C, + bias, relu
@@ -95,12 +98,13 @@ void tile(const MicroTile& t) {
     // Clip as the SIMD epilogue's act_ps computes it, so that both store paths give the same bits.
     const bool clip = t.act == Act::clip;
     const __m512 lo = _mm512_set1_ps(t.clip_lo), hi = _mm512_set1_ps(t.clip_hi);
+    const RequantAvx512 quant(t.q_scale, t.q_zp, t.q_signed);
 #pragma GCC unroll 14
     for (int r = 0; r < M; ++r) {
-      float* c = t.c + r * t.ldc;
+      float* c = requant ? nullptr : t.c + r * t.ldc;
       __m512 v0 = _mm512_mul_ps(_mm512_cvtepi32_ps(c0[r]), sc0);
       __m512 v1 = _mm512_mul_ps(_mm512_cvtepi32_ps(c1[r]), sc1);
-      if (t.accumulate) {
+      if (!requant && t.accumulate) {
         const float* ci = t.c_in ? t.c_in + r * t.ldc_in : c;
         v0 = _mm512_add_ps(v0, _mm512_loadu_ps(ci));
         v1 = _mm512_add_ps(v1, _mm512_loadu_ps(ci + 16));
@@ -116,6 +120,12 @@ void tile(const MicroTile& t) {
       if (clip) {
         v0 = _mm512_min_ps(_mm512_max_ps(v0, lo), hi);
         v1 = _mm512_min_ps(_mm512_max_ps(v1, lo), hi);
+      }
+      if (requant) {  // 32 bytes: the two halves packed into one store
+        const __m128i q0 = _mm512_cvtepi32_epi8(quant(v0)), q1 = _mm512_cvtepi32_epi8(quant(v1));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(static_cast<char*>(t.q) + r * t.ldq),
+                            _mm256_inserti128_si256(_mm256_castsi128_si256(q0), q1, 1));
+        continue;
       }
       _mm512_storeu_ps(c, v0);
       _mm512_storeu_ps(c + 16, v1);

@@ -65,6 +65,15 @@ struct MicroTile {
   const float* a_f32 = nullptr;
   int64_t lda_f32 = 0;
   int64_t k_f32 = 0;
+  // GemmKernel::requant_out kernels only: when q is set, the tile's fp32 values (bias and activation
+  // applied, none, relu or clip) are not stored to c but requantized as quantize_ops().requantize does,
+  // saturate(round_half_even(value / q_scale) + q_zp), into q as u8 (s8 when q_signed), ldq bytes
+  // apart. The driver sets it only on full-width tiles with no B zero point and no accumulation.
+  void* q = nullptr;
+  int64_t ldq = 0;
+  float q_scale = 1.f;
+  int32_t q_zp = 0;
+  bool q_signed = false;
 };
 
 using MicroKernelFn = void (*)(const MicroTile& t);
@@ -101,6 +110,9 @@ struct GemmKernel {
   /// An a_rows bf16 kernel that can round its own A from fp32 rows (MicroTile::a_f32): the driver then
   /// skips the separate conversion pass, which cost ~2% of a BERT-sized GEMM.
   bool a_from_f32 = false;
+  /// An int8 kernel that requantizes in its own store (MicroTile::q): no fp32 tile through memory and no
+  /// requantize call per tile row, which took a fifth of a MobileNet's int8 time (small-K 1x1 convs).
+  bool requant_out = false;
 };
 
 /// Every kernel compiled into this binary for a kind, best first (ref last).
