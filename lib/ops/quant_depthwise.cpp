@@ -56,8 +56,9 @@ void requant_act(const float* acc, int64_t n, float sc, float bb, const kernels:
 
 }  // namespace
 
-void QuantDepthwise::prepare(const quant::ConvGeom& gm, int threads) {
+void QuantDepthwise::prepare(const quant::ConvGeom& gm, int threads, bool nhwc) {
   gm_ = gm;
+  nhwc_ = nhwc;
   Window win;
   win.nd = 2;
   win.in = {1, gm.h, gm.w};
@@ -82,6 +83,11 @@ void QuantDepthwise::set_weights(const void* w, bool w_unsigned, const std::vect
     wf_[static_cast<size_t>(i)] =
         static_cast<float>(v - zps[zps.size() > 1 ? static_cast<size_t>(i / taps) : 0]);
   }
+  if (!nhwc_) return;
+  wt_.resize(wf_.size());
+  for (int64_t c = 0; c < gm_.m; ++c)
+    for (int64_t t = 0; t < taps; ++t)
+      wt_[static_cast<size_t>(t * gm_.m + c)] = wf_[static_cast<size_t>(c * taps + t)];
 }
 
 void QuantDepthwise::run_sums(const uint8_t* x, bool x_signed, int32_t x_zp, const kernels::Threading& th,

@@ -23,8 +23,9 @@ class QuantDepthwise {
     return gm.g > 1 && gm.cg() == 1 && gm.mg() == 1 && gm.kh * gm.kw <= kMaxTaps;
   }
 
-  /// The geometry and the per-thread scratch (threads slots); set_weights before running.
-  void prepare(const quant::ConvGeom& gm, int threads);
+  /// The geometry and the per-thread scratch (threads slots); set_weights before running. nhwc: runs
+  /// run_nhwc (else run / run_sums).
+  void prepare(const quant::ConvGeom& gm, int threads, bool nhwc = false);
   /// w: the weights [C, 1, kh, kw] (u8 or s8 bits), zps: 1 or C zero points. Once for constant weights,
   /// else before every run.
   void set_weights(const void* w, bool w_unsigned, const std::vector<int32_t>& zps);
@@ -56,11 +57,22 @@ class QuantDepthwise {
   };
   void run(const Params& p, const kernels::Epilogue& ep, const kernels::Threading& th, float* scratch) const;
 
+  /// run's requantized output with x [N, H, W, C] and y [N, OH, OW, C] (quant_depthwise_nhwc.cpp): the
+  /// same bits. y_f32 is not supported. scratch: nhwc_scratch_bytes().
+  void run_nhwc(const Params& p, const kernels::Epilogue& ep, const kernels::Threading& th,
+                float* scratch) const;
+  size_t nhwc_scratch_bytes() const;
+
  private:
+  int64_t nhwc_row_floats() const;
+  int64_t nhwc_slot_floats() const;
+
   quant::ConvGeom gm_;
   DepthwisePlanes planes_;
   std::vector<float> wf_;  // W - w_zp per channel and tap, as floats
+  std::vector<float> wt_;  // the same, tap-major ([tap][C]) for the NHWC form
   int slots_ = 1;
+  bool nhwc_ = false;
   int64_t slot_floats_ = 0;
 };
 

@@ -7,7 +7,8 @@
 // attributes plus activation ("relu"/"clip"), clip_min, clip_max.
 //
 // Layout: per image, x is transposed to NHWC in scratch and unfolded from there (quant_conv_nhwc.h);
-// depthwise convs run a direct loop instead (quant_depthwise.h). One gemm_int8 per image
+// depthwise convs run a direct loop instead (quant_depthwise.h), over NCHW planes or, when both x and y
+// are NHWC, over pixels. One gemm_int8 per image
 // and group dequantizes (bias and activation applied) and requantizes (1 / y_s folded into its scales,
 // round half even, saturate) tile by tile into a pixel-major u8/s8 buffer, transposed back to NCHW.
 #include <algorithm>
@@ -73,12 +74,13 @@ class QdqConv : public OpKernel {
                    out_nhwc_ ? Shape{gm_.n, gm_.oh, gm_.ow, gm_.m} : Shape{gm_.n, gm_.m, gm_.oh, gm_.ow});
     depthwise_ = QuantDepthwise::applies(gm_);
     if (depthwise_) {
-      if (in_nhwc_ || out_nhwc_) ctx.fail("the depthwise form runs NCHW planes only (input/output_layout)");
+      if (in_nhwc_ != out_nhwc_)
+        ctx.fail("the depthwise form needs input_layout and output_layout alike (both NCHW or both NHWC)");
       std::vector<int32_t> zps;
       quant::read_zero_points(ctx.has_input(5) ? ctx.input(5).constant : nullptr, zps);
-      dw_.prepare(gm_, ctx.threading.threads);
+      dw_.prepare(gm_, ctx.threading.threads, in_nhwc_);
       dw_.set_weights(ctx.input(3).constant->data(), ctx.input(3).dtype == DType::u8, zps);
-      ctx.scratch_bytes = dw_.scratch_bytes();
+      ctx.scratch_bytes = in_nhwc_ ? dw_.nhwc_scratch_bytes() : dw_.scratch_bytes();
       return;
     }
     direct_ = quant::conv_is_pointwise(gm_);
@@ -122,7 +124,10 @@ class QdqConv : public OpKernel {
       dp.y_zp = yz;
       dp.y_signed = out_type_ == DType::i8;
       dp.y = ctx.output(0).data();
-      dw_.run(dp, ep_, ctx.threading, static_cast<float*>(ctx.scratch));
+      if (in_nhwc_)
+        dw_.run_nhwc(dp, ep_, ctx.threading, static_cast<float*>(ctx.scratch));
+      else
+        dw_.run(dp, ep_, ctx.threading, static_cast<float*>(ctx.scratch));
       return;
     }
     const uint8_t pad = static_cast<uint8_t>(qa.zero_point);  // same bits for s8

@@ -1,0 +1,215 @@
+// QuantDepthwise's pixel-major form (x and y [N, H, W, C], between QdqConvs that hand NHWC tensors to
+// each other, graph/passes/qdq_conv_layout.cpp). Channels are the vector lanes: an output pixel's taps
+// are whole vectors, with no borders inside a row, and no transpose in or out of the conv. Input rows
+// are widened once per thread into zero-padded float rows (x - x_zp, so a padded tap adds 0) kept in a
+// ring that the next output rows reuse; the sums are exact integers as in the plane form, so both forms
+// give the same bits.
+#include <algorithm>
+#include <limits>
+
+#include "ops/fast_math.h"
+#include "ops/op.h"
+#include "ops/quant_common.h"
+#include "ops/quant_depthwise.h"
+#include "ortkit/kernels/epilogue.h"
+#include "ortkit/kernels/quantize.h"
+
+namespace ortkit::ops {
+namespace {
+
+int64_t round16(int64_t n) {
+  return (n + 15) / 16 * 16;
+}
+
+ORTKIT_OPS_CLONES_512 void widen_row_u8(const uint8_t* x, int64_t n, float zp, float* out) {
+  for (int64_t i = 0; i < n; ++i) out[i] = static_cast<float>(x[i]) - zp;
+}
+ORTKIT_OPS_CLONES_512 void widen_row_s8(const int8_t* x, int64_t n, float zp, float* out) {
+  for (int64_t i = 0; i < n; ++i) out[i] = static_cast<float>(x[i]) - zp;
+}
+
+/// Output pixels [ow, ow + P) of channels [c, c + 16): P independent sums per lane, so the taps' adds
+/// overlap (one chain of 9 dependent FMAs per pixel ran at a sixth of the FMA rate), each weight vector
+/// loaded once for the P pixels.
+template <int KH, int KW, int P>
+__attribute__((always_inline)) inline void pixel_block(const float* const* rows, int kh, int kw, int64_t step,
+                                                       int64_t tap_step, int64_t ow, int64_t c, int64_t C,
+                                                       const float* w, float* acc) {
+  float s[P][16] = {};
+  for (int i = 0; i < (KH ? KH : kh); ++i) {
+    const float* r = rows[i] + ow * step + c;
+    for (int j = 0; j < (KW ? KW : kw); ++j) {
+      const float* wp = w + (i * (KW ? KW : kw) + j) * C + c;
+#pragma GCC unroll 8
+      for (int p = 0; p < P; ++p) {
+        const float* xp = r + p * step + j * tap_step;
+#pragma GCC unroll 16
+        for (int l = 0; l < 16; ++l) s[p][l] += xp[l] * wp[l];
+      }
+    }
+  }
+#pragma GCC unroll 8
+  for (int p = 0; p < P; ++p)
+#pragma GCC unroll 16
+    for (int l = 0; l < 16; ++l) acc[(ow + p) * C + c + l] = s[p][l];
+}
+
+/// One output row's sums: acc[ow * C + c] = sum over taps (i, j) of rows[i][(ow * sw + j * dw) * C + c]
+/// * w[(i * kw + j) * C + c]. The channel-block loop is outside the pixel loop so that a block's
+/// weights stay in L1. KH = KW = 0: the taps at run time.
+template <int KH, int KW>
+__attribute__((always_inline)) inline void row_sums(const float* const* rows, int kh, int kw, int64_t sw,
+                                                    int64_t dw, int64_t ow_n, int64_t C, const float* w,
+                                                    float* acc) {
+  const int64_t step = sw * C, tap_step = dw * C;
+  int64_t c = 0;
+  for (; c + 16 <= C; c += 16) {
+    int64_t ow = 0;
+    for (; ow + 8 <= ow_n; ow += 8) pixel_block<KH, KW, 8>(rows, kh, kw, step, tap_step, ow, c, C, w, acc);
+    for (; ow + 4 <= ow_n; ow += 4) pixel_block<KH, KW, 4>(rows, kh, kw, step, tap_step, ow, c, C, w, acc);
+    for (; ow < ow_n; ++ow) pixel_block<KH, KW, 1>(rows, kh, kw, step, tap_step, ow, c, C, w, acc);
+  }
+  if (c == C) return;
+  for (int64_t ow = 0; ow < ow_n; ++ow)
+    for (int64_t cc = c; cc < C; ++cc) {
+      float s = 0.f;
+      for (int i = 0; i < (KH ? KH : kh); ++i)
+        for (int j = 0; j < (KW ? KW : kw); ++j)
+          s += rows[i][ow * step + j * tap_step + cc] * w[(i * (KW ? KW : kw) + j) * C + cc];
+      acc[ow * C + cc] = s;
+    }
+}
+
+ORTKIT_OPS_CLONES_512 void row_sums_3x3(const float* const* rows, int64_t sw, int64_t dw, int64_t ow_n,
+                                        int64_t C, const float* w, float* acc) {
+  row_sums<3, 3>(rows, 3, 3, sw, dw, ow_n, C, w, acc);
+}
+ORTKIT_OPS_CLONES_512 void row_sums_5x5(const float* const* rows, int64_t sw, int64_t dw, int64_t ow_n,
+                                        int64_t C, const float* w, float* acc) {
+  row_sums<5, 5>(rows, 5, 5, sw, dw, ow_n, C, w, acc);
+}
+ORTKIT_OPS_CLONES_512 void row_sums_any(const float* const* rows, int kh, int kw, int64_t sw, int64_t dw,
+                                        int64_t ow_n, int64_t C, const float* w, float* acc) {
+  row_sums<0, 0>(rows, kh, kw, sw, dw, ow_n, C, w, acc);
+}
+
+/// v = clamp(acc * sc[c] + bb[c], lo, hi) in place, over pixels of C channels: the plane form's
+/// scale_clamped, channel by channel, so that both forms round the same floats.
+ORTKIT_OPS_CLONES_512 void scale_clamped_channels(float* acc, int64_t pixels, int64_t C, const float* sc,
+                                                  const float* bb, float lo, float hi) {
+  for (int64_t p = 0; p < pixels; ++p) {
+    float* a = acc + p * C;
+    for (int64_t c = 0; c < C; ++c) {
+      float v = a[c] * sc[c] + bb[c];
+      v = v < lo ? lo : v;
+      a[c] = hi < v ? hi : v;
+    }
+  }
+}
+
+template <class T>
+void requant_act_channels(const float* acc, int64_t pixels, int64_t C, const float* sc, const float* bb,
+                          const kernels::Epilogue& ep, float ys, int32_t zp, T* out) {
+  const float z = static_cast<float>(zp);
+  const float lo_z = static_cast<float>(std::numeric_limits<T>::lowest()) - z;
+  const float hi_z = static_cast<float>(std::numeric_limits<T>::max()) - z;
+  for (int64_t p = 0; p < pixels; ++p)
+    for (int64_t c = 0; c < C; ++c)
+      out[p * C + c] = quant::quantize_one<T>(
+          kernels::apply_act(acc[p * C + c] * sc[c] + bb[c], ep.act, ep.clip_lo, ep.clip_hi) / ys, lo_z, hi_z,
+          z);
+}
+
+}  // namespace
+
+int64_t QuantDepthwise::nhwc_row_floats() const {
+  const quant::ConvGeom& gm = gm_;
+  const int64_t cols = std::max(gm.pl + gm.w, (gm.ow - 1) * gm.sw + (gm.kw - 1) * gm.dw + 1);
+  return round16(cols * gm.c);
+}
+
+int64_t QuantDepthwise::nhwc_slot_floats() const {
+  const quant::ConvGeom& gm = gm_;
+  const int64_t ring = (gm.kh - 1) * gm.dh + 1;
+  return (ring + 1) * nhwc_row_floats() + round16(gm.ow * gm.c);  // ring, a zero row, one output row
+}
+
+size_t QuantDepthwise::nhwc_scratch_bytes() const {
+  return static_cast<size_t>(slots_ * nhwc_slot_floats() + 2 * round16(gm_.c)) * sizeof(float);
+}
+
+void QuantDepthwise::run_nhwc(const Params& p, const kernels::Epilogue& ep, const kernels::Threading& th,
+                              float* scratch) const {
+  const quant::ConvGeom& gm = gm_;
+  const int64_t C = gm.c, rows_total = gm.n * gm.oh;
+  if (rows_total == 0 || gm.ow == 0 || C == 0) return;
+  constexpr float kInf = std::numeric_limits<float>::infinity();
+  // Scale, bias and clip bounds as the plane form computes them (1 / y_s folded where it commutes).
+  const bool fold = quant::output_scale_folds(p.y_scale, ep.act);
+  const float div = fold ? p.y_scale : 1.f;
+  const float lo = ep.act == kernels::Act::relu   ? 0.f
+                   : ep.act == kernels::Act::clip ? ep.clip_lo / div
+                                                  : -kInf;
+  const float hi = ep.act == kernels::Act::clip ? ep.clip_hi / div : kInf;
+  float* sc = scratch;
+  float* bb = sc + round16(C);
+  for (int64_t c = 0; c < C; ++c) {
+    sc[c] = p.x_scale * p.w_scale[p.w_scale_per_channel ? c : 0] / div;
+    bb[c] = p.bias ? p.bias[c] / div : 0.f;
+  }
+  float* slots = bb + round16(C);
+  const int64_t ring = (gm.kh - 1) * gm.dh + 1, row_floats = nhwc_row_floats(),
+                slot_floats = nhwc_slot_floats();
+  const int64_t in_row = gm.w * C, out_row = gm.ow * C;
+  const float zp = static_cast<float>(p.x_zp);
+  const int64_t T = std::min<int64_t>(slots_, rows_total);
+  parallel_for(th, T, [&](int64_t t) {
+    float* slot = slots + t * slot_floats;
+    float* zero = slot + ring * row_floats;
+    float* acc = zero + row_floats;
+    // Pads and the zero row stay 0; only the image columns of a ring row are written.
+    std::fill(slot, acc, 0.f);
+    std::vector<int64_t> held(static_cast<size_t>(ring), -1);  // n * H + ih held by each ring row
+    const float* rows[kMaxTaps];
+    for (int64_t r = rows_total * t / T; r < rows_total * (t + 1) / T; ++r) {
+      const int64_t n = r / gm.oh, oh = r % gm.oh;
+      for (int64_t i = 0; i < gm.kh; ++i) {
+        const int64_t ih = oh * gm.sh - gm.pt + i * gm.dh;
+        if (ih < 0 || ih >= gm.h) {
+          rows[i] = zero;
+          continue;
+        }
+        const int64_t slot_row = (ih % ring + ring) % ring;
+        float* dst = slot + slot_row * row_floats;
+        const int64_t tag = n * gm.h + ih;
+        if (held[static_cast<size_t>(slot_row)] != tag) {
+          const int64_t off = (n * gm.h + ih) * in_row;
+          if (p.x_signed)
+            widen_row_s8(reinterpret_cast<const int8_t*>(p.x) + off, in_row, zp, dst + gm.pl * C);
+          else
+            widen_row_u8(p.x + off, in_row, zp, dst + gm.pl * C);
+          held[static_cast<size_t>(slot_row)] = tag;
+        }
+        rows[i] = dst;
+      }
+      if (gm.kh == 3 && gm.kw == 3)
+        row_sums_3x3(rows, gm.sw, gm.dw, gm.ow, C, wt_.data(), acc);
+      else if (gm.kh == 5 && gm.kw == 5)
+        row_sums_5x5(rows, gm.sw, gm.dw, gm.ow, C, wt_.data(), acc);
+      else
+        row_sums_any(rows, static_cast<int>(gm.kh), static_cast<int>(gm.kw), gm.sw, gm.dw, gm.ow, C,
+                     wt_.data(), acc);
+      char* y = static_cast<char*>(p.y) + r * out_row;
+      if (fold) {
+        scale_clamped_channels(acc, gm.ow, C, sc, bb, lo, hi);
+        kernels::quantize_ops().requantize(acc, out_row, 1.f, p.y_zp, p.y_signed, y);
+      } else if (p.y_signed) {
+        requant_act_channels(acc, gm.ow, C, sc, bb, ep, p.y_scale, p.y_zp, reinterpret_cast<int8_t*>(y));
+      } else {
+        requant_act_channels(acc, gm.ow, C, sc, bb, ep, p.y_scale, p.y_zp, reinterpret_cast<uint8_t*>(y));
+      }
+    }
+  });
+}
+
+}  // namespace ortkit::ops
