@@ -445,6 +445,58 @@ TEST_CASE("depthwise QdqConvs run pixel-major between 1x1 convs with the same bi
   }
 }
 
+TEST_CASE("a residual QdqAdd passes NHWC tensors on with the same bits", "[int8][qdq]") {
+  // x -> 1x1 -> q0 -> depthwise -> q1 -> 1x1 -> q2; q3 = Q(DQ(q0) + DQ(q2)); q3 -> 1x1 -> y. q0 has two
+  // readers (the depthwise conv and the add), q3 is the add's: all four inner tensors go NHWC. When the
+  // add reads the quantized graph input (NCHW) instead of q0, it ties q2 and q3 to NCHW; q0 and q1 stay
+  // NHWC.
+  for (int variant = 0; variant < 3; ++variant) {
+    const bool signed_x = variant == 1, add_reads_x = variant == 2;
+    const int64_t cx = add_reads_x ? 20 : 6;
+    Model md;
+    md.s8 = signed_x;
+    ModelBuilder& mb = md.mb;
+    mb.input("x", {2, cx, 7, 9});
+    if (signed_x) {
+      mb.init("x_s", f32({}, {1.f / 127.f}));
+      mb.init("x_z", s8({}, {0}));
+    } else {
+      mb.init("x_s", f32({}, {2.f / 255.f}));
+      mb.init("x_z", u8({}, {128}));
+    }
+    mb.node("QuantizeLinear", {"x", "x_s", "x_z"}, {"xq"});
+    ConvSpec a;
+    a.c = cx, a.m = 20, a.k = 1, a.pads = {0, 0, 0, 0}, a.per_channel = true;
+    ConvSpec d;
+    d.c = d.m = d.group = 20, d.per_channel = true, d.act = "Clip";
+    ConvSpec c;
+    c.c = 20, c.m = 20, c.k = 1, c.pads = {0, 0, 0, 0};
+    ConvSpec e;
+    e.c = 20, e.m = 6, e.k = 1, e.pads = {0, 0, 0, 0}, e.gain = 3.f;
+    add_conv(md, a, "xq", "q0", 0);
+    add_conv(md, d, "q0", "q1", 1);
+    add_conv(md, c, "q1", "q2", 2);
+    if (add_reads_x)
+      mb.node("DequantizeLinear", {"xq", "x_s", "x_z"}, {"r0"});
+    else
+      mb.node("DequantizeLinear", {"q0", "c0_ys", "c0_yz"}, {"r0"});
+    mb.node("DequantizeLinear", {"q2", "c2_ys", "c2_yz"}, {"r2"});
+    mb.node("Add", {"r0", "r2"}, {"sum"});
+    mb.node("QuantizeLinear", {"sum", "c2_ys", "c2_yz"}, {"q3"});  // conv 3 reads its x with c2's scale
+    add_conv(md, e, "q3", "y", 3);
+    mb.output("y", signed_x ? 3 : 2);
+    INFO("variant " << variant);
+    graph::Graph g = graph::from_onnx(mb.proto(), "test", ".");
+    REQUIRE(graph::fuse_qdq_conv(g, true) == 4);
+    REQUIRE(graph::fuse_qdq_add(g) == 1);
+    CHECK(graph::qdq_conv_layout(g) == (add_reads_x ? 2 : 4));
+    CHECK(count_layout(g, "input_layout") == (add_reads_x ? 2 : 3));
+    CHECK(count_layout(g, "output_layout") == (add_reads_x ? 2 : 3));
+    const Tensor x = make_random({2, cx, 7, 9}, 96);
+    for (int threads : {1, 3}) check_layout_bits(mb, x, threads);
+  }
+}
+
 TEST_CASE("QdqConv names a bad layout attribute, and a depthwise conv with two layouts", "[int8][qdq]") {
   const std::vector<Tensor> in = {u8({1, 4, 3, 3}, std::vector<uint8_t>(36, 130)),
                                   f32({}, {0.02f}),
