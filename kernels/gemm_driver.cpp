@@ -320,8 +320,8 @@ void run_tiles(const Job& j, const char* arows, int64_t row0, int64_t ap0, int64
   const size_t esz = a_elem(b.kind_);
   const bool is_int8 = b.kind_ == GemmKind::u8s8 || b.kind_ == GemmKind::s8s8;
   const bool tile_out = j.qout.enabled && !j.c && !j.c32;
-  // The kernel requantizes its full-width tiles itself (GemmKernel::requant_out) where its register
-  // store applies: no B zero point, no Epilogue::add, an activation it computes in registers.
+  // The kernel requantizes its tiles itself (GemmKernel::requant_out) where its register store applies:
+  // no B zero point, no Epilogue::add, an activation it computes in registers.
   const Act act = j.ep.act;
   const bool fused_q = tile_out && kern.requant_out && !j.col_zp_neg && !j.ep.add &&
                        (act == Act::none || act == Act::relu || act == Act::clip);
@@ -368,7 +368,7 @@ void run_tiles(const Job& j, const char* arows, int64_t row0, int64_t ap0, int64
         if (j.c32) {
           t.c32 = j.c32 + r0 * j.ldc32 + c0;
           t.ldc32 = j.ldc32;
-        } else if (tile_out && fused_q && t.n == nr) {
+        } else if (fused_q) {
           t.c = nullptr;
           t.accumulate = false;
           t.q = static_cast<char*>(j.qout.data) + r0 * j.qout.ld + c0;

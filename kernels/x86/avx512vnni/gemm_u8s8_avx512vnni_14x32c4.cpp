@@ -4,8 +4,10 @@
 // as rows with stride t.lda (GemmKernel::a_rows).
 // GCC 12 warns inside its own avx512fintrin.h (_mm512_undefined_ps as the merge source, GCC PR 105593).
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 
+#include "x86/mask_avx512.h"
 #include "x86/requant_avx512.h"
 #include "x86/rows_avx512.h"
 #include "x86/x86_kernels.h"
@@ -28,6 +30,42 @@ inline void dot_rows(const Rows& a, __m512i b0, __m512i b1, __m512i* c0, __m512i
   }
 }
 
+// The requantizing store (MicroTile::q), apart from the tile so that its constants and masks stay out of
+// the K loop's register allocation. acc holds m rows of the column-offset-started sums; the arithmetic is
+// the fp32 direct store's, then RequantAvx512, 32 (or t.n) bytes per row. Column scales are padded to
+// whole panels; the bias (the caller's, N long) is read masked.
+__attribute__((noinline)) void store_requant(const MicroTile& t, const int32_t* acc, int m) {
+  const __mmask16 m0 = mask16(t.n), m1 = mask16(t.n - 16);
+  const __mmask32 mq = t.n >= kNR ? ~__mmask32{0} : static_cast<__mmask32>((uint32_t{1} << t.n) - 1);
+  const __m512 sc0 = _mm512_loadu_ps(t.col_scale), sc1 = _mm512_loadu_ps(t.col_scale + 16);
+  const __m512 bias0 = t.bias ? _mm512_maskz_loadu_ps(m0, t.bias) : _mm512_setzero_ps();
+  const __m512 bias1 = t.bias ? _mm512_maskz_loadu_ps(m1, t.bias + 16) : _mm512_setzero_ps();
+  const __m512 lo = _mm512_set1_ps(t.clip_lo), hi = _mm512_set1_ps(t.clip_hi);
+  const RequantAvx512 quant(t.q_scale, t.q_zp, t.q_signed);
+  for (int r = 0; r < m; ++r) {
+    __m512 v0 = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_load_si512(acc + r * kNR)), sc0);
+    __m512 v1 = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_load_si512(acc + r * kNR + 16)), sc1);
+    if (t.bias) {
+      v0 = _mm512_add_ps(v0, bias0);
+      v1 = _mm512_add_ps(v1, bias1);
+    }
+    if (t.act == Act::relu) {  // max(NaN, 0) = 0 as in apply_act
+      v0 = _mm512_max_ps(v0, _mm512_setzero_ps());
+      v1 = _mm512_max_ps(v1, _mm512_setzero_ps());
+    } else if (t.act == Act::clip) {  // as the SIMD epilogue's act_ps
+      v0 = _mm512_min_ps(_mm512_max_ps(v0, lo), hi);
+      v1 = _mm512_min_ps(_mm512_max_ps(v1, lo), hi);
+    }
+    const __m128i q0 = _mm512_cvtepi32_epi8(quant(v0)), q1 = _mm512_cvtepi32_epi8(quant(v1));
+    const __m256i q = _mm256_inserti128_si256(_mm256_castsi128_si256(q0), q1, 1);
+    char* dst = static_cast<char*>(t.q) + r * t.ldq;
+    if (t.n == kNR)
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst), q);
+    else
+      _mm256_mask_storeu_epi8(dst, mq, q);
+  }
+}
+
 template <int M>
 void tile(const MicroTile& t) {
   const int64_t l = t.lda;
@@ -37,12 +75,14 @@ void tile(const MicroTile& t) {
   // Full-width fp32 tiles with symmetric weights (no B zero point) and no transcendental activation
   // dequantize straight from the registers; their accumulators start at the column offsets (integer
   // adds: exact in any order), which leaves convert, scale and store per vector at the end.
-  // A requantized tile (t.q) always meets these conditions (the driver checks them).
+  // Requantized tiles (t.q, any width) meet the same conditions (the driver checks them) and start there
+  // too: the driver's column vectors are padded to whole panels (zeros), so a narrow tile reads them
+  // whole. (Masked loads here made GCC spill accumulators in the K loop.)
   const bool direct = t.n == kNR && !t.c32 && !t.col_zp_neg &&
                       (t.act == Act::none || t.act == Act::relu || t.act == Act::clip);
-  const bool requant = direct && t.q && !t.accumulate;
-  const __m512i init0 = direct ? _mm512_loadu_si512(t.col_offset) : _mm512_setzero_si512();
-  const __m512i init1 = direct ? _mm512_loadu_si512(t.col_offset + 16) : _mm512_setzero_si512();
+  const bool start_at_offsets = direct || t.q;
+  const __m512i init0 = start_at_offsets ? _mm512_loadu_si512(t.col_offset) : _mm512_setzero_si512();
+  const __m512i init1 = start_at_offsets ? _mm512_loadu_si512(t.col_offset + 16) : _mm512_setzero_si512();
   __m512i c0[M], c1[M];
 #pragma GCC unroll 14
   for (int r = 0; r < M; ++r) {
@@ -87,9 +127,19 @@ void tile(const MicroTile& t) {
   };
 #pragma GCC unroll 2
   for (; g < c_fetch_at; ++g) body();
-  if (t.c && !t.c32 && !requant) fetch_c_tile<M>(t.c, t.ldc);
+  if (t.c && !t.c32 && !t.q) fetch_c_tile<M>(t.c, t.ldc);
 #pragma GCC unroll 2
   for (; g < groups; ++g) body();
+  if (t.q) {
+    alignas(64) int32_t acc[M * kNR];
+#pragma GCC unroll 14
+    for (int r = 0; r < M; ++r) {
+      _mm512_store_si512(acc + r * kNR, c0[r]);
+      _mm512_store_si512(acc + r * kNR + 16, c1[r]);
+    }
+    store_requant(t, acc, M);
+    return;
+  }
   if (direct) {  // store_tile_i32's order: (acc + offset) * scale, + old C, + bias, relu
     const __m512 sc0 = _mm512_loadu_ps(t.col_scale), sc1 = _mm512_loadu_ps(t.col_scale + 16);
     const __m512 bias0 = t.bias ? _mm512_loadu_ps(t.bias) : _mm512_setzero_ps();
@@ -98,13 +148,12 @@ void tile(const MicroTile& t) {
     // Clip as the SIMD epilogue's act_ps computes it, so that both store paths give the same bits.
     const bool clip = t.act == Act::clip;
     const __m512 lo = _mm512_set1_ps(t.clip_lo), hi = _mm512_set1_ps(t.clip_hi);
-    const RequantAvx512 quant(t.q_scale, t.q_zp, t.q_signed);
 #pragma GCC unroll 14
     for (int r = 0; r < M; ++r) {
-      float* c = requant ? nullptr : t.c + r * t.ldc;
+      float* c = t.c + r * t.ldc;
       __m512 v0 = _mm512_mul_ps(_mm512_cvtepi32_ps(c0[r]), sc0);
       __m512 v1 = _mm512_mul_ps(_mm512_cvtepi32_ps(c1[r]), sc1);
-      if (!requant && t.accumulate) {
+      if (t.accumulate) {
         const float* ci = t.c_in ? t.c_in + r * t.ldc_in : c;
         v0 = _mm512_add_ps(v0, _mm512_loadu_ps(ci));
         v1 = _mm512_add_ps(v1, _mm512_loadu_ps(ci + 16));
@@ -120,12 +169,6 @@ void tile(const MicroTile& t) {
       if (clip) {
         v0 = _mm512_min_ps(_mm512_max_ps(v0, lo), hi);
         v1 = _mm512_min_ps(_mm512_max_ps(v1, lo), hi);
-      }
-      if (requant) {  // 32 bytes: the two halves packed into one store
-        const __m128i q0 = _mm512_cvtepi32_epi8(quant(v0)), q1 = _mm512_cvtepi32_epi8(quant(v1));
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(static_cast<char*>(t.q) + r * t.ldq),
-                            _mm256_inserti128_si256(_mm256_castsi128_si256(q0), q1, 1));
-        continue;
       }
       _mm512_storeu_ps(c, v0);
       _mm512_storeu_ps(c + 16, v1);

@@ -68,7 +68,7 @@ struct MicroTile {
   // GemmKernel::requant_out kernels only: when q is set, the tile's fp32 values (bias and activation
   // applied, none, relu or clip) are not stored to c but requantized as quantize_ops().requantize does,
   // saturate(round_half_even(value / q_scale) + q_zp), into q as u8 (s8 when q_signed), ldq bytes
-  // apart. The driver sets it only on full-width tiles with no B zero point and no accumulation.
+  // apart. The driver sets it only on tiles with no B zero point and no accumulation.
   void* q = nullptr;
   int64_t ldq = 0;
   float q_scale = 1.f;
