@@ -12,17 +12,6 @@
 namespace ortkit::ops {
 namespace {
 
-int64_t round16(int64_t n) {
-  return (n + 15) / 16 * 16;
-}
-
-ORTKIT_OPS_CLONES_512 void widen_u8(const uint8_t* x, int64_t n, float zp, float* out) {
-  for (int64_t i = 0; i < n; ++i) out[i] = static_cast<float>(x[i]) - zp;
-}
-ORTKIT_OPS_CLONES_512 void widen_s8(const int8_t* x, int64_t n, float zp, float* out) {
-  for (int64_t i = 0; i < n; ++i) out[i] = static_cast<float>(x[i]) - zp;
-}
-
 /// out = clamp(acc * sc + bb, lo, hi) in fp32.
 ORTKIT_OPS_CLONES_512 void scale_clamped(const float* acc, int64_t n, float sc, float bb, float lo, float hi,
                                          float* out) {
@@ -55,6 +44,13 @@ void requant_act(const float* acc, int64_t n, float sc, float bb, const kernels:
 }
 
 }  // namespace
+
+ORTKIT_OPS_CLONES_512 void QuantDepthwise::widen_u8(const uint8_t* x, int64_t n, float zp, float* out) {
+  for (int64_t i = 0; i < n; ++i) out[i] = static_cast<float>(x[i]) - zp;
+}
+ORTKIT_OPS_CLONES_512 void QuantDepthwise::widen_s8(const int8_t* x, int64_t n, float zp, float* out) {
+  for (int64_t i = 0; i < n; ++i) out[i] = static_cast<float>(x[i]) - zp;
+}
 
 void QuantDepthwise::prepare(const quant::ConvGeom& gm, int threads, bool nhwc) {
   gm_ = gm;

@@ -64,6 +64,11 @@ class QuantDepthwise {
   size_t nhwc_scratch_bytes() const;
 
  private:
+  /// Scratch lengths in whole 64-byte lines.
+  static int64_t round16(int64_t n) { return (n + 15) / 16 * 16; }
+  /// out[i] = x[i] - zp as floats (u8 / s8 bits): both forms' inputs.
+  static void widen_u8(const uint8_t* x, int64_t n, float zp, float* out);
+  static void widen_s8(const int8_t* x, int64_t n, float zp, float* out);
   int64_t nhwc_row_floats() const;
   int64_t nhwc_slot_floats() const;
 

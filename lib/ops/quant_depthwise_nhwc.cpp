@@ -17,17 +17,6 @@
 namespace ortkit::ops {
 namespace {
 
-int64_t round16(int64_t n) {
-  return (n + 15) / 16 * 16;
-}
-
-ORTKIT_OPS_CLONES_512 void widen_row_u8(const uint8_t* x, int64_t n, float zp, float* out) {
-  for (int64_t i = 0; i < n; ++i) out[i] = static_cast<float>(x[i]) - zp;
-}
-ORTKIT_OPS_CLONES_512 void widen_row_s8(const int8_t* x, int64_t n, float zp, float* out) {
-  for (int64_t i = 0; i < n; ++i) out[i] = static_cast<float>(x[i]) - zp;
-}
-
 /// Output pixels [ow, ow + P) of channels [c, c + 16): P independent sums per lane, so the taps' adds
 /// overlap (one chain of 9 dependent FMAs per pixel ran at a sixth of the FMA rate), each weight vector
 /// loaded once for the P pixels.
@@ -185,9 +174,9 @@ void QuantDepthwise::run_nhwc(const Params& p, const kernels::Epilogue& ep, cons
         if (held[static_cast<size_t>(slot_row)] != tag) {
           const int64_t off = (n * gm.h + ih) * in_row;
           if (p.x_signed)
-            widen_row_s8(reinterpret_cast<const int8_t*>(p.x) + off, in_row, zp, dst + gm.pl * C);
+            widen_s8(reinterpret_cast<const int8_t*>(p.x) + off, in_row, zp, dst + gm.pl * C);
           else
-            widen_row_u8(p.x + off, in_row, zp, dst + gm.pl * C);
+            widen_u8(p.x + off, in_row, zp, dst + gm.pl * C);
           held[static_cast<size_t>(slot_row)] = tag;
         }
         rows[i] = dst;

@@ -123,10 +123,10 @@ void add_conv(Model& md, const ConvSpec& sp, const std::string& in, const std::s
   mb.node("QuantizeLinear", {yv, p + "ys", p + "yz"}, {out});
 }
 
-/// x [n, c, h, w] float -> Q -> conv(s) -> quantized output "y".
-void build(Model& md, const std::vector<ConvSpec>& convs, int64_t n, int64_t h, int64_t w) {
+/// The float input x (shape) quantized to "xq" with scale x_s and zero point x_z (s8 or u8 as md.s8).
+void quantized_input(Model& md, const std::vector<DimSpec>& shape) {
   ModelBuilder& mb = md.mb;
-  mb.input("x", {n, convs[0].c, h, w});
+  mb.input("x", shape);
   if (md.s8) {
     mb.init("x_s", f32({}, {1.f / 127.f}));
     mb.init("x_z", s8({}, {0}));
@@ -135,6 +135,12 @@ void build(Model& md, const std::vector<ConvSpec>& convs, int64_t n, int64_t h, 
     mb.init("x_z", u8({}, {128}));
   }
   mb.node("QuantizeLinear", {"x", "x_s", "x_z"}, {"xq"});
+}
+
+/// x [n, c, h, w] float -> Q -> conv(s) -> quantized output "y".
+void build(Model& md, const std::vector<ConvSpec>& convs, int64_t n, int64_t h, int64_t w) {
+  ModelBuilder& mb = md.mb;
+  quantized_input(md, {n, convs[0].c, h, w});
   for (size_t i = 0; i < convs.size(); ++i)
     add_conv(md, convs[i], i == 0 ? "xq" : nm("q", i - 1), i + 1 == convs.size() ? "y" : nm("q", i),
              static_cast<int>(i));
@@ -456,15 +462,7 @@ TEST_CASE("a residual QdqAdd passes NHWC tensors on with the same bits", "[int8]
     Model md;
     md.s8 = signed_x;
     ModelBuilder& mb = md.mb;
-    mb.input("x", {2, cx, 7, 9});
-    if (signed_x) {
-      mb.init("x_s", f32({}, {1.f / 127.f}));
-      mb.init("x_z", s8({}, {0}));
-    } else {
-      mb.init("x_s", f32({}, {2.f / 255.f}));
-      mb.init("x_z", u8({}, {128}));
-    }
-    mb.node("QuantizeLinear", {"x", "x_s", "x_z"}, {"xq"});
+    quantized_input(md, {2, cx, 7, 9});
     ConvSpec a;
     a.c = cx, a.m = 20, a.k = 1, a.pads = {0, 0, 0, 0}, a.per_channel = true;
     ConvSpec d;

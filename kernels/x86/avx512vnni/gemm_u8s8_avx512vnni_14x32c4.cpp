@@ -130,17 +130,7 @@ void tile(const MicroTile& t) {
   if (t.c && !t.c32 && !t.q) fetch_c_tile<M>(t.c, t.ldc);
 #pragma GCC unroll 2
   for (; g < groups; ++g) body();
-  if (t.q) {
-    alignas(64) int32_t acc[M * kNR];
-#pragma GCC unroll 14
-    for (int r = 0; r < M; ++r) {
-      _mm512_store_si512(acc + r * kNR, c0[r]);
-      _mm512_store_si512(acc + r * kNR + 16, c1[r]);
-    }
-    store_requant(t, acc, M);
-    return;
-  }
-  if (direct) {  // store_tile_i32's order: (acc + offset) * scale, + old C, + bias, relu
+  if (direct && !t.q) {  // store_tile_i32's order: (acc + offset) * scale, + old C, + bias, relu
     const __m512 sc0 = _mm512_loadu_ps(t.col_scale), sc1 = _mm512_loadu_ps(t.col_scale + 16);
     const __m512 bias0 = t.bias ? _mm512_loadu_ps(t.bias) : _mm512_setzero_ps();
     const __m512 bias1 = t.bias ? _mm512_loadu_ps(t.bias + 16) : _mm512_setzero_ps();
@@ -181,7 +171,10 @@ void tile(const MicroTile& t) {
     _mm512_store_si512(acc + r * kNR, c0[r]);
     _mm512_store_si512(acc + r * kNR + 16, c1[r]);
   }
-  store_i32_avx512(t, acc, kNR);
+  if (t.q)
+    store_requant(t, acc, M);
+  else
+    store_i32_avx512(t, acc, kNR);
 }
 }  // namespace
 
