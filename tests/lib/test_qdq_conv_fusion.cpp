@@ -451,6 +451,31 @@ TEST_CASE("depthwise QdqConvs run pixel-major between 1x1 convs with the same bi
   }
 }
 
+TEST_CASE("grouped and strided QdqConvs take and give NHWC with the same bits", "[int8][qdq]") {
+  // 1x1 -> grouped conv (a GEMM per group: 3x3 stride 2 through im2col, or 1x1 read in place) -> 1x1:
+  // both inner tensors go NHWC, and the groups' column offsets into the pixel-major rows must give the
+  // bits of the NCHW run, and stay within a step of the unfused graph.
+  for (int64_t k : {3, 1}) {
+    Model md;
+    ConvSpec a;
+    a.c = 6, a.m = 16, a.k = 1, a.pads = {0, 0, 0, 0}, a.per_channel = true, a.act = "Relu";
+    ConvSpec gconv;
+    gconv.c = 16, gconv.m = 24, gconv.group = 4, gconv.k = k, gconv.stride = k == 3 ? 2 : 1;
+    gconv.pads = k == 3 ? std::vector<int64_t>{1, 0, 1, 1} : std::vector<int64_t>{0, 0, 0, 0};
+    gconv.per_channel = true, gconv.act = "Clip";
+    ConvSpec c;
+    c.c = 24, c.m = 6, c.k = 1, c.pads = {0, 0, 0, 0}, c.gain = 3.f;
+    build(md, {a, gconv, c}, 2, 9, 8);
+    INFO("grouped kernel " << k);
+    graph::Graph g = graph::from_onnx(md.mb.proto(), "test", ".");
+    REQUIRE(graph::fuse_qdq_conv(g, true) == 3);
+    CHECK(graph::qdq_conv_layout(g) == 2);
+    const Tensor x = make_random({2, 6, 9, 8}, 97);
+    for (int threads : {1, 3}) check_layout_bits(md.mb, x, threads);
+    check_match(md, x, 3);
+  }
+}
+
 TEST_CASE("a residual QdqAdd passes NHWC tensors on with the same bits", "[int8][qdq]") {
   // x -> 1x1 -> q0 -> depthwise -> q1 -> 1x1 -> q2; q3 = Q(DQ(q0) + DQ(q2)); q3 -> 1x1 -> y. q0 has two
   // readers (the depthwise conv and the add), q3 is the add's: all four inner tensors go NHWC. When the
