@@ -387,10 +387,7 @@ void run_tiles(const Job& j, const char* arows, int64_t row0, int64_t ap0, int64
         t.c_in = from_add ? j.ep.add + r0 * j.ep.ld_add + c0 : nullptr;
         t.ldc_in = j.ep.ld_add;
         kern.run(t);
-        if (t.q) {
-          t.q = nullptr;
-          continue;
-        }
+        if (fused_q) continue;  // the kernel wrote the bytes
         if (j.qout.enabled && last)
           requantize_tile(j, tile_out ? tile : t.c, tile_out ? nr : j.ldc, r0, c0, t.m, t.n);
       }
