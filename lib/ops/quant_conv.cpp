@@ -50,8 +50,9 @@ void im2col(const ConvGeom& gm, const uint8_t* x, int64_t b, int64_t g, uint8_t 
 /// x_type: the dtype x has when it reaches the GEMM (u8 for the fused dynamic conv's f32 input).
 class IntConvCore {
  public:
-  /// pack_constant false: the caller runs constant weights itself (DynQuantConv's pixel-major form); the
-  /// core then only checks the inputs and computes the geometry.
+  /// pack_constant false: the caller runs constant GEMM weights itself (DynQuantConv's pixel-major form);
+  /// the core then only checks the inputs and computes the geometry. Constant depthwise weights are set
+  /// in the direct loop either way (depthwise()), which both forms run.
   ConvGeom compile(CompileContext& ctx, size_t ix, size_t iw, size_t ixzp, size_t iwzp,
                    DType x_type = DType::undefined, bool pack_constant = true) {
     if (x_type == DType::undefined) {
@@ -76,7 +77,7 @@ class IntConvCore {
     depthwise_ = QuantDepthwise::applies(gm_);
     if (depthwise_) dw_.prepare(gm_, ctx.threading.threads);
     use_const_ = ctx.input(iw).constant && (!ctx.has_input(iwzp) || ctx.input(iwzp).constant);
-    if (use_const_ && !const_ready_ && pack_constant) {
+    if (use_const_ && !const_ready_ && (pack_constant || depthwise_)) {
       pack(true, *ctx.input(iw).constant, ctx.has_input(iwzp) ? ctx.input(iwzp).constant : nullptr);
       const_ready_ = true;
     }
@@ -137,6 +138,8 @@ class IntConvCore {
     return kn ? std::vector<std::string>{kn->name} : std::vector<std::string>{};
   }
   const ConvGeom& geom() const { return gm_; }
+  /// The direct loop of a depthwise conv (weights set when they are constant), else null.
+  const QuantDepthwise* depthwise() const { return depthwise_ ? &dw_ : nullptr; }
   /// Bytes of scratch the core uses (callers may append their own after it, 64-byte aligned).
   size_t scratch_bytes() const { return scratch_; }
 
@@ -289,16 +292,14 @@ class DynQuantConv : public OpKernel {
       ctx.scratch_bytes = core_.scratch_bytes() + q_bytes_ + tmp_bytes_;
       return;
     }
+    depthwise_ = core_.depthwise() != nullptr;
+    if (depthwise_) {
+      ctx.scratch_bytes = q_bytes_ + core_.depthwise()->scratch_bytes() + tmp_bytes_;
+      return;
+    }
     std::vector<int32_t> zps;
     quant::read_zero_points(ctx.has_input(3) ? ctx.input(3).constant : nullptr, zps);
     const Tensor& w = *ctx.input(1).constant;
-    depthwise_ = QuantDepthwise::applies(gm);
-    if (depthwise_) {
-      dw_.prepare(gm, ctx.threading.threads);
-      dw_.set_weights(w.data(), w.dtype() == DType::u8, zps);
-      ctx.scratch_bytes = q_bytes_ + dw_.scratch_bytes() + tmp_bytes_;
-      return;
-    }
     const Tensor& ws = *ctx.input(2).constant;
     if (packed_.empty())
       quant::pack_conv_weights(gm, kernels::GemmKind::u8s8, w, ws.data_as<float>(), ws.numel(), zps, packed_);
@@ -358,7 +359,7 @@ class DynQuantConv : public OpKernel {
       dp.w_scale_per_channel = per_ch;
       dp.bias = bias;
       dp.y_f32 = y;
-      dw_.run(dp, conv_ep_, ctx.threading, reinterpret_cast<float*>(rest));
+      core_.depthwise()->run(dp, conv_ep_, ctx.threading, reinterpret_cast<float*>(rest));
       add_z_after(ctx, y);
       return;
     }
@@ -428,7 +429,6 @@ class DynQuantConv : public OpKernel {
   int64_t chunk_ = 1;
   size_t q_bytes_ = 0, nhwc_bytes_ = 0, col_bytes_ = 0;
   std::vector<PackedB> packed_;  // fast path: weights with their scales, (ky, kx, ci) order
-  QuantDepthwise dw_;
 };
 
 }  // namespace
