@@ -110,23 +110,26 @@ void QuantDepthwise::run_sums(const uint8_t* x, bool x_signed, int32_t x_zp, con
   });
 }
 
+QuantDepthwise::Folding QuantDepthwise::folding(const Params& p, const kernels::Epilogue& ep) {
+  constexpr float kInf = std::numeric_limits<float>::infinity();
+  Folding f;
+  f.fold = quant::output_scale_folds(p.y_f32 ? 1.f : p.y_scale, ep.act);
+  f.div = f.fold && !p.y_f32 ? p.y_scale : 1.f;
+  f.lo = ep.act == kernels::Act::relu ? 0.f : ep.act == kernels::Act::clip ? ep.clip_lo / f.div : -kInf;
+  f.hi = ep.act == kernels::Act::clip ? ep.clip_hi / f.div : kInf;
+  return f;
+}
+
 void QuantDepthwise::run(const Params& p, const kernels::Epilogue& ep, const kernels::Threading& th,
                          float* scratch) const {
   const quant::ConvGeom& gm = gm_;
   const int64_t out_size = gm.pixels();
-  constexpr float kInf = std::numeric_limits<float>::infinity();
-  // 1 / y_s folded into the scale, bias and clip bounds (as QdqConv's GEMM form does) where the
-  // activation commutes with a positive scaling.
-  const bool fold = quant::output_scale_folds(p.y_f32 ? 1.f : p.y_scale, ep.act);
-  const float div = fold && !p.y_f32 ? p.y_scale : 1.f;
-  const float lo = ep.act == kernels::Act::relu   ? 0.f
-                   : ep.act == kernels::Act::clip ? ep.clip_lo / div
-                                                  : -kInf;
-  const float hi = ep.act == kernels::Act::clip ? ep.clip_hi / div : kInf;
+  const Folding f = folding(p, ep);
+  const bool fold = f.fold;
+  const float lo = f.lo, hi = f.hi;
   run_sums(p.x, p.x_signed, p.x_zp, th, scratch, [&](int64_t nc, int64_t, float* acc) {
     const int64_t c = nc % gm.c;
-    const float sc = p.x_scale * p.w_scale[p.w_scale_per_channel ? c : 0] / div;
-    const float bb = p.bias ? p.bias[c] / div : 0.f;
+    const float sc = f.scale(p, c), bb = f.bias(p, c);
     if (p.y_f32) {
       float* out = p.y_f32 + nc * out_size;
       if (fold)

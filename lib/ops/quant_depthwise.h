@@ -64,6 +64,17 @@ class QuantDepthwise {
   size_t nhwc_scratch_bytes() const;
 
  private:
+  /// 1 / y_s folded into the scale, bias and clip bounds (as QdqConv's GEMM form does) where the
+  /// activation commutes with a positive scaling; not for an fp32 output. The same floats in both forms.
+  struct Folding {
+    bool fold = false;
+    float div = 1.f, lo = 0.f, hi = 0.f;  // lo / hi: the clamp (+-inf when there is none)
+    float scale(const Params& p, int64_t c) const {
+      return p.x_scale * p.w_scale[p.w_scale_per_channel ? c : 0] / div;
+    }
+    float bias(const Params& p, int64_t c) const { return p.bias ? p.bias[c] / div : 0.f; }
+  };
+  static Folding folding(const Params& p, const kernels::Epilogue& ep);
   /// Scratch lengths in whole 64-byte lines.
   static int64_t round16(int64_t n) { return (n + 15) / 16 * 16; }
   /// out[i] = x[i] - zp as floats (u8 / s8 bits): both forms' inputs.

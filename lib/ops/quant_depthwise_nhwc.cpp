@@ -132,19 +132,15 @@ void QuantDepthwise::run_nhwc(const Params& p, const kernels::Epilogue& ep, cons
   const quant::ConvGeom& gm = gm_;
   const int64_t C = gm.c, rows_total = gm.n * gm.oh;
   if (rows_total == 0 || gm.ow == 0 || C == 0) return;
-  constexpr float kInf = std::numeric_limits<float>::infinity();
-  // Scale, bias and clip bounds as the plane form computes them (1 / y_s folded where it commutes).
-  const bool fold = quant::output_scale_folds(p.y_scale, ep.act);
-  const float div = fold ? p.y_scale : 1.f;
-  const float lo = ep.act == kernels::Act::relu   ? 0.f
-                   : ep.act == kernels::Act::clip ? ep.clip_lo / div
-                                                  : -kInf;
-  const float hi = ep.act == kernels::Act::clip ? ep.clip_hi / div : kInf;
+  // Scale, bias and clip bounds as the plane form computes them, per channel.
+  const Folding f = folding(p, ep);
+  const bool fold = f.fold;
+  const float lo = f.lo, hi = f.hi;
   float* sc = scratch;
   float* bb = sc + round16(C);
   for (int64_t c = 0; c < C; ++c) {
-    sc[c] = p.x_scale * p.w_scale[p.w_scale_per_channel ? c : 0] / div;
-    bb[c] = p.bias ? p.bias[c] / div : 0.f;
+    sc[c] = f.scale(p, c);
+    bb[c] = f.bias(p, c);
   }
   float* slots = bb + round16(C);
   const int64_t ring = (gm.kh - 1) * gm.dh + 1, row_floats = nhwc_row_floats(),
