@@ -57,6 +57,23 @@ ORTKIT_OPS_CLONES void depthwise_plane_generic(const DwPlane& p, const Window& w
   for (int64_t i = 0; i < w.out_size(); ++i) yc[i] = clamp_keep_nan(yc[i], lo, hi);
 }
 
+/// at(ow) for ow in [c0, c1): a run of whole vectors, then, for an interior of 16 or more, its last 16
+/// outputs again (written twice, with the same values) instead of a scalar remainder: MobileNetV2's
+/// 112-wide stride-1 plane went from 0.175 to 0.15 ms (Zen 5, 1 thread). Both runs are the same vectorised
+/// loop with a trip count that is a multiple of 16 (its scalar epilogue never runs). Stride 2 keeps the
+/// plain loop: there the overlap made MobileNetV2's 56- and 28-wide planes 12-25% slower.
+template <int S, class F>
+__attribute__((always_inline)) inline void interior_blocks(int64_t c0, int64_t c1, F&& at) {
+  auto run = [&](int64_t a, int64_t b) __attribute__((always_inline)) {
+#pragma GCC ivdep
+    for (int64_t ow = a; ow < b; ++ow) at(ow);
+  };
+  if (S != 1 || c1 - c0 < 16) return run(c0, c1);
+  const int64_t full = c0 + (c1 - c0) / 16 * 16;
+  run(c0, full);
+  if (full < c1) run(c1 - 16, c1);
+}
+
 /// 2-D depthwise plane with a KxK kernel and horizontal stride S (dilation 1 along W when D1, else
 /// w.d[2]), any pads, vertical stride and dilation. Per output row the K input rows are picked once
 /// (a row of zeros stands in for rows in the padding), the interior columns, where every tap is inside
@@ -100,17 +117,16 @@ ORTKIT_OPS_CLONES_512 void depthwise_plane_kxk(const DwPlane& p, const Window& w
       const float w0 = wk[0], w1 = wk[1], w2 = wk[2], w3 = wk[3], w4 = wk[4], w5 = wk[5], w6 = wk[6],
                   w7 = wk[7], w8 = wk[8];
       const int64_t e1 = dw, e2 = 2 * dw;
-#pragma GCC ivdep
-      for (int64_t ow = c0; ow < c1; ++ow) {
+      auto at = [&](int64_t ow) __attribute__((always_inline)) {
         const int64_t i = ow * S - pw;
         float a = bias + w0 * r0[i] + w1 * r0[i + e1] + w2 * r0[i + e2];
         float b = w3 * r1[i] + w4 * r1[i + e1] + w5 * r1[i + e2];
         float c = w6 * r2[i] + w7 * r2[i + e1] + w8 * r2[i + e2];
         yr[ow] = clamp_keep_nan(a + b + c, lo, hi);
-      }
+      };
+      interior_blocks<S>(c0, c1, at);
     } else {
-#pragma GCC ivdep
-      for (int64_t ow = c0; ow < c1; ++ow) {
+      auto at = [&](int64_t ow) __attribute__((always_inline)) {
         const int64_t i = ow * S - pw;
         float acc = bias;
 #pragma GCC unroll 16
@@ -118,7 +134,8 @@ ORTKIT_OPS_CLONES_512 void depthwise_plane_kxk(const DwPlane& p, const Window& w
 #pragma GCC unroll 16
           for (int kw = 0; kw < K; ++kw) acc += wk[kh * K + kw] * rows[kh][i + kw * dw];
         yr[ow] = clamp_keep_nan(acc, lo, hi);
-      }
+      };
+      interior_blocks<S>(c0, c1, at);
     }
     for (int64_t ow = c1; ow < OW; ++ow) border(ow);
   }
