@@ -73,13 +73,23 @@ inline void transpose_block(const float* src, int64_t lds, float* dst, int64_t l
 /// mobilenet_v2 a few %; 1 MiB measured the same within noise, 16 MiB slower, and 256 KiB chunks for the
 /// convs whose weights fit in L2 no different. The chunk count is a multiple of the threads, so no thread
 /// runs one chunk more than the other.
-int64_t pick_chunk(int64_t pixels, int64_t floats_per_row, int64_t mr, int threads) {
+///
+/// A small image (images: batch x groups) that gives fewer chunks than threads is cut into one chunk per
+/// thread while each still holds MR rows: every thread then runs a whole conv on its pixels, with no
+/// barrier between the transposes and the GEMM and no rows another core wrote in between (the wide path's
+/// pixel-split transposes read the other core's half of the GEMM output; at MobileNetV2's 7x7 and 14x14
+/// 1x1 convs on 2 threads it spent 3-4x the single thread's time in transposes).
+int64_t pick_chunk(int64_t pixels, int64_t floats_per_row, int64_t mr, int threads, int64_t images) {
   constexpr int64_t kChunkFloats = int64_t{1} << 19;  // 2 MiB
   if (pixels <= 0) return 1;
   const int64_t target = std::clamp<int64_t>(kChunkFloats / std::max<int64_t>(floats_per_row, 1), 16,
                                              std::max<int64_t>(pixels, 16));
   int64_t n = (pixels + target - 1) / target;
   if (threads > 1 && n > 1) n = (n + threads - 1) / threads * threads;
+  if (threads > 1 && images * n < threads) {
+    const int64_t per = (threads + images - 1) / std::max<int64_t>(images, 1);
+    if (pixels >= per * mr) n = per;
+  }
   int64_t rows = (pixels + n - 1) / n;
   rows = (rows + mr - 1) / mr * mr;
   return std::max<int64_t>(1, std::min(rows, pixels));
@@ -257,7 +267,8 @@ class ConvOp : public OpKernel {
     wide_ = forced ? std::strcmp(forced, "wide") == 0 : false;
     if (!depthwise_ && !winograd_ && !forced && threads_ > 1) {
       const kernels::GemmKernel* kn = kernels::dispatched(kind_);
-      const int64_t c = pick_chunk(w_.out_size(), per_row, kn ? (direct_ ? kn->nr : kn->mr) : 1, threads_);
+      const int64_t c =
+          pick_chunk(w_.out_size(), per_row, kn ? (direct_ ? kn->nr : kn->mr) : 1, threads_, batch_ * group_);
       wide_ = pick_wide(batch_ * group_ * ((w_.out_size() + c - 1) / c), threads_);
     }
     if (wide_ || winograd_) direct_ = false;
@@ -265,7 +276,7 @@ class ConvOp : public OpKernel {
       const kernels::GemmKernel* kn = kernels::dispatched(kind_);
       if (direct_) {
         // No scratch: im2col writes the packed chunk, a PackedB per slot.
-        chunk_ = pick_chunk(w_.out_size(), per_row, kn ? kn->nr : 1, threads_);
+        chunk_ = pick_chunk(w_.out_size(), per_row, kn ? kn->nr : 1, threads_, batch_ * group_);
         slot_floats_ = 0;
         col_packs_.resize(static_cast<size_t>(threads_));
         // Constant weights and bias: the bias becomes column Kg of the weights and a row of ones under
@@ -283,7 +294,7 @@ class ConvOp : public OpKernel {
           }
         }
       } else {
-        chunk_ = pick_chunk(w_.out_size(), per_row, kn ? kn->mr : 1, threads_);
+        chunk_ = pick_chunk(w_.out_size(), per_row, kn ? kn->mr : 1, threads_, batch_ * group_);
         slot_floats_ = chunk_ * per_row;
         // The wide path's one buffer holds every pixel's rows.
         wide_floats_ = wide_ ? w_.out_size() * per_row : 0;

@@ -106,6 +106,8 @@ TEST_CASE("Conv matches a naive reference on every path", "[ops][conv]") {
       {"big (many chunks)", {1, 3, 64, 64}, {8, 3, 3, 3}, 1, {1, 1}, {1, 1}, {1, 1, 1, 1}},
       // 126 pixels on 4 threads make 3 chunks of 42 with 14-row tiles (AVX-512): the automatic form is wide.
       {"14x9 pixels, 40 channels", {1, 40, 14, 9}, {24, 40, 3, 3}, 1, {1, 1}, {1, 1}, {1, 1, 1, 1}},
+      // One image of 224 pixels on 4 threads: one 56-row chunk per thread (the automatic form).
+      {"one image, a chunk per thread", {1, 8, 14, 16}, {12, 8, 3, 3}, 1, {1, 1}, {1, 1}, {1, 1, 1, 1}},
   };
   for (const char* form : kForms)
     for (const Case& c : cases) {
