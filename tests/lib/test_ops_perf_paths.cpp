@@ -1,7 +1,8 @@
 // The fast paths of the perf round against naive references: depthwise Conv (row kernel for K in {3, 5}
-// and strides 1/2 with scalar borders; flat padded-copy kernel for outputs up to 64 wide at stride 1,
-// 8 wide at stride 2; the generic loop for everything else) with bias and fused activations; the 8x8
-// register-tile transpose (Transpose [0,2,3,1] and ragged 2-D sizes); Softmax rows.
+// and strides 1/2 with scalar borders, 16-output vector blocks for 3x3 stride 2; flat padded-copy kernel
+// for outputs up to 64 wide at stride 1, 8 wide at stride 2; the generic loop for everything else) with
+// bias and fused activations; the 8x8 register-tile transpose (Transpose [0,2,3,1] and ragged 2-D sizes);
+// Softmax rows.
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <limits>
@@ -89,6 +90,11 @@ TEST_CASE("depthwise Conv fast paths match a naive reference", "[ops][perf]") {
       {"3x3 strides (2, 1)", {1, 2, 9, 9}, 3, 3, {2, 1}, {1, 1}, {1, 1, 1, 1}},
       {"3x3 strides (1, 2)", {1, 2, 9, 9}, 3, 3, {1, 2}, {1, 1}, {1, 1, 1, 1}},
       {"5x5 s2 pad 2", {1, 3, 17, 19}, 5, 5, {2, 2}, {1, 1}, {2, 2, 2, 2}},
+      // 3x3 stride 2 in 16-output vector blocks: exactly one block, two and a last that overlaps, one and
+      // a one-output overlap after asymmetric pads.
+      {"3x3 s2 interior of 16", {1, 2, 5, 33}, 3, 3, {2, 2}, {1, 1}, {0, 0, 0, 0}},
+      {"3x3 s2 width 70 (blocks and overlap)", {1, 3, 7, 70}, 3, 3, {2, 2}, {1, 1}, {1, 1, 1, 1}},
+      {"3x3 s2 interior of 17", {2, 2, 6, 37}, 3, 3, {2, 2}, {1, 1}, {0, 0, 1, 1}},
       // Generic loop.
       {"3x1 kernel", {1, 2, 7, 6}, 3, 1, {1, 1}, {1, 1}, {1, 0, 1, 0}},
       {"2x2 s2", {1, 3, 8, 9}, 2, 2, {2, 2}, {1, 1}, {0, 0, 1, 1}},
