@@ -86,8 +86,8 @@ int64_t pick_chunk(int64_t pixels, int64_t floats_per_row, int64_t mr, int threa
                                              std::max<int64_t>(pixels, 16));
   int64_t n = (pixels + target - 1) / target;
   if (threads > 1 && n > 1) n = (n + threads - 1) / threads * threads;
-  if (threads > 1 && images * n < threads) {
-    const int64_t per = (threads + images - 1) / std::max<int64_t>(images, 1);
+  if (const int64_t im = std::max<int64_t>(images, 1); threads > 1 && im * n < threads) {
+    const int64_t per = (threads + im - 1) / im;  // >= 2
     if (pixels >= per * mr) n = per;
   }
   int64_t rows = (pixels + n - 1) / n;
