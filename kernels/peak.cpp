@@ -9,6 +9,8 @@ namespace ortkit::kernels {
 PeakProbe peak_probe_for(const GemmKernel& k) {
 #if defined(ORTKIT_ARCH_x86_64)
   return peak_probe_x86(k);
+#elif defined(ORTKIT_ARCH_arm64)
+  return peak_probe_arm64(k);
 #else
   (void)k;
   return {};

@@ -220,23 +220,21 @@ TEST_CASE("ISA row preparation matches the portable one bit for bit", "[kernels]
 }
 
 TEST_CASE("peak probes and the read-bandwidth probe measure something", "[kernels][x86][peak]") {
-  for (GemmKind kind : {GemmKind::f32, GemmKind::bf16, GemmKind::u8s8})
+  for (GemmKind kind : {GemmKind::f32, GemmKind::bf16, GemmKind::u8s8, GemmKind::s8s8})
     for (const GemmKernel* g : kernels_for(kind)) {
       const PeakProbe p = peak_probe_for(*g);
-#if !defined(__x86_64__)
-      (void)p;  // peak probes exist for x86 instructions only; arm64 is never timed (qemu)
-      continue;
-#endif
       if (std::string(g->isa) == "ref" || !runnable(*g)) {
         REQUIRE(p.run == nullptr);
         continue;
       }
-#if !defined(__x86_64__)
-      continue;  // only the x86 lane ships probes so far
-#endif
+      INFO(g->name);
       REQUIRE(p.run != nullptr);
-      INFO(g->name << " " << p.instruction);
+      INFO(p.instruction);
+#if defined(__x86_64__)
       REQUIRE(measure_peak(p, 0.003) > 1e9);
+#else
+      REQUIRE(measure_peak(p, 0.003) > 0);  // arm64 runs under qemu here: a rate, not a speed
+#endif
     }
   std::vector<uint64_t> buf(4096 + 8);
   uint64_t* p = reinterpret_cast<uint64_t*>((reinterpret_cast<uintptr_t>(buf.data()) + 63) / 64 * 64);

@@ -30,8 +30,10 @@ using ClockFn = double (*)();
 /// Ops per second of `probe` on the calling thread, timed over about `seconds` (best of 3 runs).
 double measure_peak(const PeakProbe& probe, double seconds, ClockFn clock = nullptr);
 
-/// x86 probes (kernels/x86/peak_x86.cpp); empty probe on other architectures.
+/// x86 probes (kernels/x86/peak_x86.cpp) and arm64 probes (kernels/arm64/peak_arm64.cpp), each built on
+/// its own architecture only.
 PeakProbe peak_probe_x86(const GemmKernel& k);
+PeakProbe peak_probe_arm64(const GemmKernel& k);
 
 /// Reads `bytes` (a multiple of 64, 64-byte aligned) with the widest loads this CPU has and returns a
 /// checksum: the read-bandwidth probe that small-M GEMMs (which stream B once) are compared with.
