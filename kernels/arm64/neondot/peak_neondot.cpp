@@ -1,19 +1,16 @@
-// SDOT peak probe (arm64/peak_arm64.h): 24 independent accumulator chains.
+// SDOT peak probe (arm64/peak_arm64.h).
 #include <arm_neon.h>
 
 #include "arm64/peak_arm64.h"
+#include "arm64/peak_chains.h"
 
 namespace ortkit::kernels::arm64 {
 
 uint64_t peak_sdot_neondot(uint64_t iters, float* sink) {
-  int32x4_t c[24];
-  for (auto& v : c) v = vdupq_n_s32(static_cast<int32_t>(*sink));
   const int8x16_t a = vdupq_n_s8(3), b = vdupq_n_s8(-2);
-  for (uint64_t i = 0; i < iters; ++i)
-#pragma GCC unroll 24
-    for (int j = 0; j < 24; ++j) c[j] = vdotq_s32(c[j], a, b);
-  int32x4_t s = c[0];
-  for (int j = 1; j < 24; ++j) s = vaddq_s32(s, c[j]);
+  const int32x4_t s = chains24(
+      iters, vdupq_n_s32(static_cast<int32_t>(*sink)), [&](int32x4_t c) { return vdotq_s32(c, a, b); },
+      [](int32x4_t x, int32x4_t y) { return vaddq_s32(x, y); });
   *sink = static_cast<float>(vaddvq_s32(s));
   return iters * 24 * 32;  // 4 lanes x 4 products x (mul + add)
 }
