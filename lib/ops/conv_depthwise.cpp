@@ -59,7 +59,7 @@ ORTKIT_OPS_CLONES void depthwise_plane_generic(const DwPlane& p, const Window& w
 
 /// at(ow) for ow in [c0, c1): a run of whole vectors, then, for an interior of 16 or more, its last 16
 /// outputs again (written twice, with the same values) instead of a scalar remainder: MobileNetV2's
-/// 112-wide stride-1 plane went from 0.175 to 0.15 ms (Zen 5, 1 thread). Both runs are the same vectorised
+/// 112-wide stride-1 plane went from 0.175 to 0.15 ms (Zen 4, 1 thread). Both runs are the same vectorised
 /// loop with a trip count that is a multiple of 16 (its scalar epilogue never runs). Stride 2 keeps the
 /// plain loop: there the overlap made MobileNetV2's 56- and 28-wide planes 12-25% slower.
 template <int S, class F>
