@@ -1,4 +1,4 @@
-// The loop every NEON peak probe runs (arm64/peak_arm64.h), instantiated in each ISA folder with its own
+// The loop every arm64 peak probe runs (arm64/peak_arm64.h), instantiated in each ISA folder with its own
 // -march flags: 24 independent accumulator chains, enough to cover a 4-cycle latency on 4 pipes (Neoverse
 // V1/V2) with registers left for the operands. The chains are 24 named variables, not an array: GCC 12
 // kept an array of them in memory and stored two chains back after every pair of steps.
