@@ -29,7 +29,10 @@ class QuantDepthwise {
   /// w: the weights [C, 1, kh, kw] (u8 or s8 bits), zps: 1 or C zero points. Once for constant weights,
   /// else before every run.
   void set_weights(const void* w, bool w_unsigned, const std::vector<int32_t>& zps);
-  size_t scratch_bytes() const { return static_cast<size_t>(slots_ * slot_floats_) * sizeof(float); }
+  /// Scratch of the form prepare chose: run's planes, or run_nhwc's rows when nhwc.
+  size_t scratch_bytes() const {
+    return nhwc_ ? nhwc_scratch_bytes() : static_cast<size_t>(slots_ * slot_floats_) * sizeof(float);
+  }
   int slots() const { return slots_; }
 
   /// The exact sums of every plane (N * C of them, spread over threads): emit(nc, slot, acc) with acc[p]
@@ -58,10 +61,9 @@ class QuantDepthwise {
   void run(const Params& p, const kernels::Epilogue& ep, const kernels::Threading& th, float* scratch) const;
 
   /// run's requantized output with x [N, H, W, C] and y [N, OH, OW, C] (quant_depthwise_nhwc.cpp): the
-  /// same bits. y_f32 is not supported. scratch: nhwc_scratch_bytes().
+  /// same bits. y_f32 is not supported. Needs prepare(..., nhwc = true).
   void run_nhwc(const Params& p, const kernels::Epilogue& ep, const kernels::Threading& th,
                 float* scratch) const;
-  size_t nhwc_scratch_bytes() const;
 
  private:
   /// 1 / y_s folded into the scale, bias and clip bounds (as QdqConv's GEMM form does) where the
@@ -82,6 +84,7 @@ class QuantDepthwise {
   static void widen_s8(const int8_t* x, int64_t n, float zp, float* out);
   int64_t nhwc_row_floats() const;
   int64_t nhwc_slot_floats() const;
+  size_t nhwc_scratch_bytes() const;
 
   quant::ConvGeom gm_;
   DepthwisePlanes planes_;

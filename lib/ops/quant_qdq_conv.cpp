@@ -80,7 +80,7 @@ class QdqConv : public OpKernel {
       quant::read_zero_points(ctx.has_input(5) ? ctx.input(5).constant : nullptr, zps);
       dw_.prepare(gm_, ctx.threading.threads, in_nhwc_);
       dw_.set_weights(ctx.input(3).constant->data(), ctx.input(3).dtype == DType::u8, zps);
-      ctx.scratch_bytes = in_nhwc_ ? dw_.nhwc_scratch_bytes() : dw_.scratch_bytes();
+      ctx.scratch_bytes = dw_.scratch_bytes();
       return;
     }
     direct_ = quant::conv_is_pointwise(gm_);
