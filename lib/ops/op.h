@@ -255,12 +255,18 @@ void parallel_range(const kernels::Threading& th, int64_t total, int64_t grain, 
 /// tasks left in the other shares (a lagging thread's work is taken over, kernels/work_claims.h); s
 /// indexes its scratch slot. Otherwise the tasks run one by one on the caller as task(t, 0, th),
 /// threading inside.
+/// The first task of each share is never taken over: every slot runs at least one task in every call, so
+/// a slot's scratch (grown on first use) is sized by the first run, and a later run in which the
+/// scheduling differs (a worker that woke late before, on time now) allocates nothing.
 template <class F>
 void run_tasks(const kernels::Threading& th, int64_t slots, int64_t tasks, F&& task) {
   if (tasks >= slots && slots > 1) {
     kernels::WorkClaims claims;
-    claims.split(tasks, static_cast<int>(slots), tasks);  // one task per claim: tasks are coarse
+    const int n = static_cast<int>(slots);
+    claims.reset(n);
+    for (int r = 0; r < n; ++r) claims.set_range(r, tasks * r / n + 1, tasks * (r + 1) / n, 1);
     parallel_for(th, slots, [&](int64_t s) {
+      task(tasks * s / slots, s, kernels::Threading{});
       claims.run(static_cast<int>(s), [&](int64_t t) { task(t, s, kernels::Threading{}); });
     });
   } else {
