@@ -13,6 +13,7 @@
 // Small M (decode steps) needs nothing special here: kernels run m < MR rows without padding work, and
 // with threads the B panels are split between threads so B streams from every core.
 #include <algorithm>
+#include <atomic>
 #include <cassert>
 #include <cmath>
 #include <cstdlib>
@@ -92,22 +93,38 @@ struct Job {
   size_t a_panel_bytes = 0;
 };
 
-// Growable 64-byte aligned scratch, one per thread: no allocation once it has grown to size.
+// Growable 64-byte aligned scratch, one per thread: no allocation once it has grown to size. Each kind
+// records the largest size any thread's copy has reached, so that reserve_thread_scratch can bring every
+// thread of a pool up to it (a thread that first takes a task in a later run would otherwise allocate).
+std::atomic<uint64_t> g_scratch_allocations{0};
+
 struct Scratch {
+  std::atomic<size_t>& high;
   void* ptr = nullptr;
   size_t cap = 0;
+  explicit Scratch(std::atomic<size_t>& h) : high(h) {}
   ~Scratch() { std::free(ptr); }
   void* get(size_t n) {
     if (n > cap) {
       std::free(ptr);
-      cap = (n + 4095) / 4096 * 4096;
-      ptr = std::aligned_alloc(64, cap);
+      ptr = nullptr;
+      cap = 0;
+      const size_t want = (n + 4095) / 4096 * 4096;
+      ptr = std::aligned_alloc(64, want);
       if (!ptr) throw std::bad_alloc();
+      cap = want;
+      g_scratch_allocations.fetch_add(1, std::memory_order_relaxed);
+      size_t h = high.load(std::memory_order_relaxed);
+      while (h < want && !high.compare_exchange_weak(h, want, std::memory_order_relaxed)) {
+      }
     }
     return ptr;
   }
+  void reserve_high() { get(high.load(std::memory_order_relaxed)); }
 };
-thread_local Scratch t_apack, t_rowsum, t_tile, t_cols, t_arow;
+std::atomic<size_t> g_high_apack{0}, g_high_rowsum{0}, g_high_tile{0}, g_high_cols{0}, g_high_arow{0};
+thread_local Scratch t_apack{g_high_apack}, t_rowsum{g_high_rowsum}, t_tile{g_high_tile}, t_cols{g_high_cols},
+    t_arow{g_high_arow};
 
 size_t a_elem(GemmKind k) {
   return k == GemmKind::f32 ? 4 : k == GemmKind::bf16 ? 2 : 1;
@@ -668,6 +685,12 @@ void gemm_float(int64_t m, const void* a, int64_t lda, ASrc src, const PackedB& 
 }
 
 }  // namespace
+
+uint64_t scratch_allocations() { return g_scratch_allocations.load(std::memory_order_relaxed); }
+
+void reserve_thread_scratch() {
+  for (Scratch* s : {&t_apack, &t_rowsum, &t_tile, &t_cols, &t_arow}) s->reserve_high();
+}
 
 void gemm_f32(int64_t m, const float* a, int64_t lda, const PackedB& b, float* c, int64_t ldc,
               const Epilogue& ep, const Threading& th) {

@@ -247,6 +247,12 @@ void SessionImpl::prepare(const std::vector<NamedTensor>& inputs) {
 void SessionImpl::run_into(const std::vector<NamedTensor>& inputs, std::vector<Tensor>& outs) {
   bind(inputs);
   plan_for_given().execute(given_, outs);
+  // A run in which some thread's GEMM scratch grew: every pool thread grows to it now, or a worker that
+  // first takes such a task in a later run (scheduling varies) would allocate in the steady state.
+  if (kernels::scratch_allocations() != scratch_allocs_) {
+    pool_->run_each([](void*, int) { kernels::reserve_thread_scratch(); }, nullptr);
+    scratch_allocs_ = kernels::scratch_allocations();
+  }
 }
 
 std::vector<Tensor> SessionImpl::run(const std::vector<NamedTensor>& inputs) {

@@ -49,6 +49,7 @@ class SessionImpl final : public Session {
   std::vector<std::string> opt_log_;
   std::vector<std::string> notes_;
   std::unique_ptr<ThreadPool> pool_;
+  uint64_t scratch_allocs_ = ~uint64_t{0};  // kernels::scratch_allocations() when the pool last caught up
   std::vector<ops::NodeInfo> infos_;
   std::vector<std::unique_ptr<ops::OpKernel>> kernels_;
   std::vector<BindableInput> bindable_;

@@ -1,5 +1,6 @@
-// Thread pool (exact coverage, run_each, a lagging thread taken over, exceptions, nesting), arena planner (no
-// overlap of live buffers, reuse of dead ones), and no heap allocation in a steady-state run.
+// Thread pool (exact coverage, run_each, a lagging thread taken over, exceptions, nesting), run_tasks' slots,
+// arena planner (no overlap of live buffers, reuse of dead ones), and no heap allocation in a steady-state
+// run, whichever thread takes which task.
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -9,6 +10,8 @@
 #include <thread>
 
 #include "engine_model_builder.h"
+#include "ops/op.h"
+#include "ortkit/kernels/gemm.h"
 #include "runtime/arena.h"
 #include "runtime/session_impl.h"
 #include "runtime/thread_pool.h"
@@ -178,6 +181,61 @@ TEST_CASE("thread pool: exceptions reach the caller, nested calls run inline", "
   CHECK(th.threads == 3);
   CHECK(th.parallel_for != nullptr);
   CHECK_THROWS_AS(ThreadPool(0), Error);
+}
+
+TEST_CASE("run_tasks: every slot runs a task in every call, even when one thread runs all the slots",
+          "[runtime]") {
+  // The worst schedule for a worker that woke late: one thread runs slot 0, then slot 1, ... in turn, so
+  // slot 0 could take every task over before slot 1 starts. A slot's scratch grows on its first task; a
+  // slot left idle in the warm-up runs would allocate in the first run that gives it work.
+  const kernels::ParallelFn in_order = [](void*, int64_t n, void (*task)(void*, int64_t), void* ctx) {
+    for (int64_t i = 0; i < n; ++i) task(ctx, i);
+  };
+  kernels::Threading th;
+  th.parallel_for = in_order;
+  for (const auto& [slots, tasks] : std::vector<std::pair<int64_t, int64_t>>{{2, 2}, {2, 5}, {3, 7}, {4, 4}, {4, 100}}) {
+    th.threads = static_cast<int>(slots);
+    std::vector<int> runs(static_cast<size_t>(tasks), 0), per_slot(static_cast<size_t>(slots), 0);
+    ops::run_tasks(th, slots, tasks, [&](int64_t t, int64_t s, const kernels::Threading& inner) {
+      CHECK(inner.parallel_for == nullptr);
+      ++runs[static_cast<size_t>(t)];
+      ++per_slot[static_cast<size_t>(s)];
+    });
+    INFO(slots << " slots, " << tasks << " tasks");
+    for (int r : runs) CHECK(r == 1);
+    for (int n : per_slot) CHECK(n >= 1);
+  }
+}
+
+TEST_CASE("GEMM scratch: a thread brought up to size by reserve_thread_scratch does not allocate",
+          "[runtime]") {
+  // Thread 0 of a pool runs a GEMM that needs the driver's per-thread scratch (an A whose 4 KiB row
+  // stride is copied to a padded one, or packed); the other thread then runs the same GEMM for the first
+  // time. Without the reserve it would allocate there, in what a session sees as its steady state.
+  const int64_t m = 32, k = 1024, n = 64;
+  std::vector<float> a(static_cast<size_t>(m * k), 0.5f), b(static_cast<size_t>(k * n), 0.25f);
+  std::vector<float> c0(static_cast<size_t>(m * n)), c1(c0.size());
+  kernels::PackedB pb;
+  kernels::pack_b(pb, kernels::GemmKind::f32, kernels::BDesc{b.data(), k, n, n});
+  struct Ctx {
+    const std::vector<float>* a;
+    const kernels::PackedB* pb;
+    std::vector<float>* c[2];
+    int only;
+  } ctx{&a, &pb, {&c0, &c1}, 0};
+  auto gemm_on = [](void* p, int t) {
+    auto& x = *static_cast<Ctx*>(p);
+    if (t == x.only) kernels::gemm_f32(m, x.a->data(), k, *x.pb, x.c[t]->data(), n);
+  };
+  ThreadPool pool(2);
+  pool.run_each(gemm_on, &ctx);  // thread 0 grows its scratch
+  pool.run_each([](void*, int) { kernels::reserve_thread_scratch(); }, nullptr);
+  const uint64_t before = kernels::scratch_allocations();
+  ctx.only = 1;
+  pool.run_each(gemm_on, &ctx);  // thread 1's first GEMM
+  CHECK(kernels::scratch_allocations() == before);
+  CHECK(c1 == c0);
+  CHECK(c1[0] == Approx(0.5f * 0.25f * k));
 }
 
 TEST_CASE("memory planner: live buffers never overlap, dead ones are reused", "[runtime]") {

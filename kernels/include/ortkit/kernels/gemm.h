@@ -132,6 +132,14 @@ void pack_b_int8(PackedB& out, GemmKind kind, const BDesc& b, bool b_is_unsigned
                  int64_t n_scale, const int32_t* b_zero_point, int64_t n_zp,
                  const GemmKernel* kernel = nullptr);
 
+/// The GEMM driver keeps its scratch per thread and grows it on demand, so a thread that takes a kind of
+/// task it never ran before allocates once. scratch_allocations() counts those allocations (all threads);
+/// reserve_thread_scratch() grows the calling thread's scratch to the largest any thread has reached. A
+/// pool that runs it on each of its threads after a run in which the count moved keeps later runs of the
+/// same shapes free of allocation, whichever thread takes which task.
+uint64_t scratch_allocations();
+void reserve_thread_scratch();
+
 /// C = epilogue(A * B), A fp32 row-major with stride lda. B packed as f32 or bf16.
 void gemm_f32(int64_t m, const float* a, int64_t lda, const PackedB& b, float* c, int64_t ldc,
               const Epilogue& ep = {}, const Threading& th = {});
