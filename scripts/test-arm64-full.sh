@@ -5,7 +5,9 @@
 #   against the ONNX Runtime reference outputs in tests/data/zoo/bert-tiny: fp32 at rtol 1e-3 / atol 1e-4
 #   under -cpu max,sve256=on (Graviton3-like), neoverse-n1 and cortex-a72; bf16 (max,sve256=on) at rtol 1e-2 /
 #   atol 2e-3; the int8 model (all three) at rtol 2e-2 / atol 5e-3 (quantization error against fp32 ORT);
-#   resnet-tiny fp32 with its 3x3 convs forced to Winograd (all three) and as chosen, at rtol 1e-3 / atol 1e-4.
+#   resnet-tiny fp32 with its 3x3 convs forced to Winograd (all three) and as chosen, at rtol 1e-3 / atol 1e-4;
+#   and the library's unit tests (test_lib: ops, runtime, quantizer, bench, against the reference kernels and
+#   the arm64 ones the CPU model has) under all three CPU models.
 # Installs the arm64 packages first (scripts/setup.sh --arm64; needs root or sudo the first time).
 # Exits non-zero on any failure. Correctness only: qemu timings mean nothing.
 #   ARM_FULL_BUILD_DIR (default build-arm64-full), QEMU (default qemu-aarch64), JOBS (default nproc).
@@ -19,8 +21,8 @@ DATA=tests/data/zoo/bert-tiny/test_data_set_0
 scripts/setup.sh --arm64
 start=$SECONDS
 cmake -S . -B "$BUILD_DIR" -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake -DCMAKE_BUILD_TYPE=Release \
-  -DORTKIT_BUILD_TESTS=OFF >/dev/null
-cmake --build "$BUILD_DIR" -j"$JOBS" --target ort-bench ort-quantize ort-cpuinfo
+  -DORTKIT_BUILD_TESTS=ON >/dev/null
+cmake --build "$BUILD_DIR" -j"$JOBS" --target ort-bench ort-quantize ort-cpuinfo test_lib
 echo "== arm64 build: $((SECONDS - start)) s"
 
 # The arm64 shared libraries (protobuf, fmt, hwloc, onnx) are in /usr/lib/aarch64-linux-gnu, outside
@@ -77,5 +79,10 @@ for cpu in max,sve256=on neoverse-n1 cortex-a72; do
 done
 check "verify resnet-tiny fp32 (-cpu neoverse-n1)" run neoverse-n1 ort-bench verify resnet-tiny "$RESNET_DATA" \
   --precision fp32 --rtol 1e-3 --atol 1e-4
+# The library's unit tests. Tests that need a peer (ONNX Runtime, torch) or an x86 feature skip themselves.
+for cpu in max,sve256=on neoverse-n1 cortex-a72; do
+  check "test_lib (-cpu $cpu)" env LD_LIBRARY_PATH=/usr/aarch64-linux-gnu/lib:/usr/lib/aarch64-linux-gnu \
+    "$QEMU" -L /usr/aarch64-linux-gnu -cpu "$cpu" "$BUILD_DIR/tests/test_lib"
+done
 echo "== total: $((SECONDS - start)) s"
 exit $status
