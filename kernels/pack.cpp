@@ -166,6 +166,51 @@ ORTKIT_PACK_CLONES void rows_to_bf16_panels(uint16_t* d, const float* src, const
   }
 }
 
+// B given transposed (B[k, n] = b[n * ld + k]: attention's K in Q K^T, packed per call): each column of
+// B is a contiguous source row, written down its panel, one group after another. The buffer is zeroed
+// first (padding); an element-wise loop over (panel, group, column) read each value with a stride.
+template <class D, class Cvt>
+inline void trans_to_panels(D* d, const float* src, const BDesc& b, int64_t n_panels, int64_t k_padded,
+                            int nr, int kr, Cvt cvt) {
+  const int64_t groups = k_padded / kr;
+  for (int64_t j = 0; j < n_panels; ++j) {
+    const int64_t cols = std::min<int64_t>(nr, b.n - j * nr);
+    for (int64_t c = 0; c < cols; ++c) {
+      const float* s = src + (j * nr + c) * b.ld;
+      D* col = d + (j * groups * nr + c) * kr;
+      if (kr == 1) {
+        for (int64_t k = 0; k < b.k; ++k) col[k * nr] = cvt(s[k]);
+      } else {
+        for (int64_t k = 0; k < b.k; ++k) col[(k / kr) * nr * kr + k % kr] = cvt(s[k]);
+      }
+    }
+  }
+}
+
+ORTKIT_PACK_CLONES void trans_to_f32_panels(float* d, const float* src, const BDesc& b, int64_t n_panels,
+                                            int64_t k_padded, int nr, int kr) {
+  trans_to_panels(d, src, b, n_panels, k_padded, nr, kr, [](float v) { return v; });
+}
+
+ORTKIT_PACK_CLONES void trans_to_bf16_panels(uint16_t* d, const float* src, const BDesc& b, int64_t n_panels,
+                                             int64_t k_padded, int nr, int kr) {
+  if (kr != 2) return trans_to_panels(d, src, b, n_panels, k_padded, nr, kr, bf16_bits);
+  const int64_t groups = k_padded / 2;
+  for (int64_t j = 0; j < n_panels; ++j) {
+    const int64_t cols = std::min<int64_t>(nr, b.n - j * nr);
+    for (int64_t c = 0; c < cols; ++c) {
+      const float* s = src + (j * nr + c) * b.ld;
+      uint16_t* col = d + (j * groups * nr + c) * 2;
+      int64_t g = 0;
+      for (; 2 * g + 1 < b.k; ++g) {  // both lanes of a group are adjacent in the source row
+        const uint32_t pair = bf16_bits(s[2 * g]) | uint32_t{bf16_bits(s[2 * g + 1])} << 16;
+        std::memcpy(col + g * nr * 2, &pair, 4);
+      }
+      if (2 * g < b.k) col[g * nr * 2] = bf16_bits(s[2 * g]);
+    }
+  }
+}
+
 // Panel j, group g, column c, depth i  ->  ((j * groups + g) * NR + c) * KR + i
 template <class D, class F>
 void pack_panels(D* dst, const PackedB& pb, F&& value) {
@@ -202,11 +247,15 @@ void pack_b(PackedB& out, GemmKind kind, const BDesc& b, const GemmKernel* kerne
   } else if (rows_bf16) {
     rows_to_bf16_panels(static_cast<uint16_t*>(dst), static_cast<const float*>(b.data), b, out.n_panels_,
                         out.k_padded_, out.kernel_->nr, out.kernel_->kr);
-  } else if (kind == GemmKind::f32)
+  } else if (kind == GemmKind::f32 && !b.trans) {  // an f32 kernel with kr > 1 (none today)
     pack_panels(static_cast<float*>(dst), out, [&](int64_t k, int64_t n) { return b_at<float>(b, k, n); });
-  else
-    pack_panels(static_cast<uint16_t*>(dst), out,
-                [&](int64_t k, int64_t n) { return f32_to_bf16(b_at<float>(b, k, n)); });
+  } else if (kind == GemmKind::f32) {
+    trans_to_f32_panels(static_cast<float*>(dst), static_cast<const float*>(b.data), b, out.n_panels_,
+                        out.k_padded_, out.kernel_->nr, out.kernel_->kr);
+  } else {
+    trans_to_bf16_panels(static_cast<uint16_t*>(dst), static_cast<const float*>(b.data), b, out.n_panels_,
+                         out.k_padded_, out.kernel_->nr, out.kernel_->kr);
+  }
   out.col_sums_.clear();
   out.b_scale_.clear();
   out.b_zero_point_.clear();

@@ -324,20 +324,21 @@ TEST_CASE("a ones row under B adds A's column K to each row of C (a per-row bias
         pack_b_int8(pb, GemmKind::u8s8, BDesc{q, 2, 2, 2, false, true}, false, &scale, 1, nullptr, 0));
 }
 
-// Row-major fp32 B packs for bf16 kernels through a vectorized row path; B given transposed still goes
-// through the element-wise packer. Both must give the same bits: rounding ties, NaN, infinities and
-// denormals included, padding and ones row too, over a reused PackedB's stale contents.
-TEST_CASE("bf16 panels packed from rows equal those packed element by element", "[kernels][gemm]") {
+// fp32 B packs for bf16 kernels through a vectorized row path, or (given transposed) a column path. Both
+// must give the bits of the panel layout filled element by element with f32_to_bf16: rounding ties, NaNs,
+// infinities and denormals included, padding and ones row too, over a reused PackedB's stale contents.
+TEST_CASE("bf16 panels packed from rows or transposed rows hold f32_to_bf16 of every element", "[kernels][gemm]") {
   const uint32_t special[] = {0x3f808000u, 0x3f818000u, 0xbf808000u, 0x7fc00001u, 0xffa00000u, 0x7f800000u,
                               0xff800000u, 0x00000001u, 0x807fffffu, 0x7f7fffffu, 0x00000000u, 0x80000000u,
                               0x7f800001u, 0x7fffffffu, 0xff800001u};
   for (const GemmKernel* g : kernels_for(GemmKind::bf16)) {
     std::mt19937 rng(13);
     std::uniform_real_distribution<float> d(-2.f, 2.f);
-    PackedB rows;  // reused across shapes
-    for (bool ones : {false, true})
+    PackedB pb;  // reused across shapes and paths
+    for (int path = 0; path < 3; ++path)  // rows, rows + ones row, transposed
       for (int64_t n : around(g->nr, 70))
         for (int64_t k : {int64_t{1}, int64_t{g->kr + 1}, int64_t{7}, int64_t{64}}) {
+          const bool ones = path == 1, trans = path == 2;
           std::vector<float> b(static_cast<size_t>(k * n)), bt(b.size());
           for (size_t i = 0; i < b.size(); ++i) {
             if (i % 5 == 0) {
@@ -349,34 +350,54 @@ TEST_CASE("bf16 panels packed from rows equal those packed element by element", 
           }
           for (int64_t kk = 0; kk < k; ++kk)
             for (int64_t j = 0; j < n; ++j) bt[static_cast<size_t>(j * k + kk)] = b[static_cast<size_t>(kk * n + j)];
-          PackedB want;
-          pack_b(want, GemmKind::bf16, BDesc{bt.data(), k, n, k, /*trans=*/true}, g);
           std::vector<float> stale(static_cast<size_t>((k + 3) * (n + g->nr)), std::nanf(""));
-          pack_b(rows, GemmKind::bf16, BDesc{stale.data(), k + 3, n + g->nr, n + g->nr}, g);
-          pack_b(rows, GemmKind::bf16, BDesc{b.data(), k, n, n, false, ones}, g);
-          INFO(g->name << " n=" << n << " k=" << k << " ones=" << ones);
-          if (!ones) {
-            REQUIRE(rows.bytes() == want.bytes());
-            REQUIRE(std::memcmp(rows.panels(), want.panels(), want.bytes()) == 0);
-          } else {
-            // The element-wise packer takes no ones row with a transposed B: check every element against
-            // f32_to_bf16, the ones row (bf16 1 in the valid columns) and zero padding.
-            const int nr = g->nr, kr = g->kr;
-            const int64_t groups = rows.k_padded_ / kr;
-            const uint16_t* p = static_cast<const uint16_t*>(rows.panels());
-            for (int64_t j = 0; j < rows.n_panels_; ++j)
-              for (int c = 0; c < nr; ++c) {
-                const int64_t col = j * nr + c;
-                for (int64_t kk = 0; kk < rows.k_padded_; ++kk) {
-                  const uint16_t got = p[((j * groups + kk / kr) * nr + c) * kr + kk % kr];
-                  uint16_t expect = 0;
-                  if (col < n && kk < k) expect = f32_to_bf16(b[static_cast<size_t>(kk * n + col)]);
-                  if (col < n && kk == k) expect = 0x3f80;
-                  REQUIRE(got == expect);
-                }
+          pack_b(pb, GemmKind::bf16, BDesc{stale.data(), k + 3, n + g->nr, n + g->nr}, g);
+          if (trans)
+            pack_b(pb, GemmKind::bf16, BDesc{bt.data(), k, n, k, /*trans=*/true}, g);
+          else
+            pack_b(pb, GemmKind::bf16, BDesc{b.data(), k, n, n, false, ones}, g);
+          INFO(g->name << " n=" << n << " k=" << k << " path=" << path);
+          const int nr = g->nr, kr = g->kr;
+          REQUIRE(pb.k() == k + (ones ? 1 : 0));
+          REQUIRE(pb.k_padded_ == (pb.k() + kr - 1) / kr * kr);
+          const int64_t groups = pb.k_padded_ / kr;
+          const uint16_t* p = static_cast<const uint16_t*>(pb.panels());
+          for (int64_t j = 0; j < pb.n_panels_; ++j)
+            for (int c = 0; c < nr; ++c) {
+              const int64_t col = j * nr + c;
+              for (int64_t kk = 0; kk < pb.k_padded_; ++kk) {
+                const uint16_t got = p[((j * groups + kk / kr) * nr + c) * kr + kk % kr];
+                uint16_t expect = 0;
+                if (col < n && kk < k) expect = f32_to_bf16(b[static_cast<size_t>(kk * n + col)]);
+                if (col < n && kk == k && ones) expect = 0x3f80;
+                REQUIRE(got == expect);
               }
-          }
+            }
         }
+  }
+}
+
+// f32 B given transposed packs through its own column path: the same panels as B given as rows.
+TEST_CASE("f32 panels packed from transposed rows equal those packed from rows", "[kernels][gemm]") {
+  for (const GemmKernel* g : kernels_for(GemmKind::f32)) {
+    std::mt19937 rng(17);
+    std::uniform_real_distribution<float> d(-1.f, 1.f);
+    PackedB pb;
+    for (int64_t n : around(g->nr, 70))
+      for (int64_t k : {int64_t{1}, int64_t{7}, int64_t{64}}) {
+        std::vector<float> b(static_cast<size_t>(k * n)), bt(b.size());
+        for (float& v : b) v = d(rng);
+        for (int64_t kk = 0; kk < k; ++kk)
+          for (int64_t j = 0; j < n; ++j) bt[static_cast<size_t>(j * k + kk)] = b[static_cast<size_t>(kk * n + j)];
+        PackedB want;
+        pack_b(want, GemmKind::f32, BDesc{b.data(), k, n, n}, g);
+        std::vector<float> stale(static_cast<size_t>((k + 3) * (n + g->nr)), std::nanf(""));
+        pack_b(pb, GemmKind::f32, BDesc{stale.data(), k + 3, n + g->nr, n + g->nr}, g);
+        pack_b(pb, GemmKind::f32, BDesc{bt.data(), k, n, k, /*trans=*/true}, g);
+        INFO(g->name << " n=" << n << " k=" << k);
+        REQUIRE(pb.bytes() == want.bytes());
+        REQUIRE(std::memcmp(pb.panels(), want.panels(), want.bytes()) == 0);
+      }
   }
 }
 
