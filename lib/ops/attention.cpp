@@ -142,13 +142,14 @@ class AttentionOp : public OpKernel {
       if (use_const_w_ && packed_w_.empty())
         kernels::pack_b(packed_w_, kind_, BDesc{wd.constant->data_as<float>(), w[0], w[1], w[1], false});
     }
+    core_kind_ = ctx.float_gemm_kind();
     slots_ = std::max(1, ctx.threading.threads);
     if (static_cast<int>(k_pack_.size()) < slots_) {
       k_pack_.resize(static_cast<size_t>(slots_));
       v_pack_.resize(static_cast<size_t>(slots_));
     }
     const int64_t D = w[1];
-    const int64_t per_slot = T * hk + T * (dv_ / heads_) + S * T;
+    const int64_t per_slot = T * hk + T * (dv_ / heads_) + S * T + T;
     ctx.scratch_bytes = sizeof(float) * static_cast<size_t>(B * S * D + slots_ * per_slot);
   }
 
@@ -161,7 +162,7 @@ class AttentionOp : public OpKernel {
     const int64_t P = past ? past->shape()[3] : 0, T = P + S;
     float* qkv = static_cast<float*>(ctx.scratch);
     float* slot_mem = qkv + B * S * D;
-    const int64_t per_slot = T * hk + T * hv + S * T;
+    const int64_t per_slot = T * hk + T * hv + S * T + T;
 
     // Q | K | V for every token, bias in the epilogue.
     const PackedB* wp = &packed_w_;
@@ -210,34 +211,44 @@ class AttentionOp : public OpKernel {
       }
       // scores = Q K^T: K rows are B's columns (BDesc trans).
       PackedB& kp = k_pack_[static_cast<size_t>(slot)];
-      attention_qk(kp, S, qkv + b * S * D + n * hk, D, kbuf, T, hk, scores, th);
+      attention_qk(kp, S, qkv + b * S * D + n * hk, D, kbuf, T, hk, scores, th, core_kind_);
+      // The mask as an additive row (0 or mask_filter_value), made once per head for 1-D and 2-D masks
+      // and per query row for 3-D ones, so that the loops below are branch-free and vectorize.
+      float* madd = scores + S * T;
+      auto mask_row = [&](int64_t i) {
+        for (int64_t j = 0; j < T; ++j) {
+          bool keep = true;
+          if (mrank == 1) {
+            keep = j < mask[b] && (mlen0 == B || j >= std::min<int64_t>(mask[B + b], T));
+          } else if (mrank == 2) {
+            keep = mask[b * T + j] > 0;
+          } else {
+            keep = mask[(b * S + i) * T + j] > 0;
+          }
+          madd[j] = keep ? 0.f : filter_;
+        }
+      };
+      if (mask && mrank <= 2) mask_row(0);
       for (int64_t i = 0; i < S; ++i) {
         float* row = scores + i * T;
         const float* bias_row =
             ab ? ab->data_as<float>() + (((ab->shape()[0] == 1 ? 0 : b) * N + n) * S + i) * T : nullptr;
-        for (int64_t j = 0; j < T; ++j) {
-          float m = 0.f;
-          if (mask) {
-            bool keep = true;
-            if (mrank == 1) {
-              keep = j < mask[b] && (mlen0 == B || j >= std::min<int64_t>(mask[B + b], T));
-            } else if (mrank == 2) {
-              keep = mask[b * T + j] > 0;
-            } else {
-              keep = mask[(b * S + i) * T + j] > 0;
-            }
-            if (!keep) m = filter_;
-          }
-          if (unidirectional_ && j > P + i) m = lowest;
-          float v = row[j] * scale_ + m;
-          if (bias_row) v += bias_row[j];
-          row[j] = v;
+        if (mask && mrank > 2) mask_row(i);
+        // Keys past P + i are hidden from query i when unidirectional (that replaces the mask's term).
+        const int64_t seen = unidirectional_ ? std::clamp<int64_t>(P + i + 1, 0, T) : T;
+        if (mask) {
+          for (int64_t j = 0; j < seen; ++j) row[j] = row[j] * scale_ + madd[j];
+        } else {
+          for (int64_t j = 0; j < seen; ++j) row[j] = row[j] * scale_ + 0.f;
         }
+        for (int64_t j = seen; j < T; ++j) row[j] = row[j] * scale_ + lowest;
+        if (bias_row)
+          for (int64_t j = 0; j < T; ++j) row[j] += bias_row[j];
         softmax_row(row, row, T, false);
       }
       // out[b, :, n*hv : (n+1)*hv] = P V
       PackedB& vp = v_pack_[static_cast<size_t>(slot)];
-      attention_pv(vp, S, scores, T, vbuf, hv, out + b * S * dv_ + n * hv, dv_, th);
+      attention_pv(vp, S, scores, T, vbuf, hv, out + b * S * dv_ + n * hv, dv_, th, core_kind_);
     });
   }
 
@@ -308,6 +319,7 @@ class AttentionOp : public OpKernel {
   kernels::GemmKind kind_ = kernels::GemmKind::f32;
   PackedB packed_w_, dyn_w_;
   std::vector<PackedB> k_pack_, v_pack_;
+  kernels::GemmKind core_kind_ = kernels::GemmKind::f32;  // Q K^T and P V: the session's float GEMM kind
 };
 
 }  // namespace

@@ -47,16 +47,16 @@ ORTKIT_OPS_CLONES_512 void pv_direct(int64_t S, const float* __restrict p, int64
 }  // namespace
 
 void attention_qk(kernels::PackedB& pack, int64_t S, const float* q, int64_t ldq, const float* k, int64_t T,
-                  int64_t dk, float* scores, const kernels::Threading& th) {
+                  int64_t dk, float* scores, const kernels::Threading& th, kernels::GemmKind kind) {
   if (S <= kDirectRows) return qk_direct(S, q, ldq, k, T, dk, scores);
-  kernels::pack_b(pack, kernels::GemmKind::f32, kernels::BDesc{k, dk, T, dk, true});
+  kernels::pack_b(pack, kind, kernels::BDesc{k, dk, T, dk, true});
   kernels::gemm_f32(S, q, ldq, pack, scores, T, {}, th);
 }
 
 void attention_pv(kernels::PackedB& pack, int64_t S, const float* p, int64_t T, const float* v, int64_t dv,
-                  float* y, int64_t ldy, const kernels::Threading& th) {
+                  float* y, int64_t ldy, const kernels::Threading& th, kernels::GemmKind kind) {
   if (S <= kDirectRows) return pv_direct(S, p, T, v, dv, y, ldy);
-  kernels::pack_b(pack, kernels::GemmKind::f32, kernels::BDesc{v, T, dv, dv, false});
+  kernels::pack_b(pack, kind, kernels::BDesc{v, T, dv, dv, false});
   kernels::gemm_f32(S, p, T, pack, y, ldy, {}, th);
 }
 

@@ -9,11 +9,15 @@
 
 namespace ortkit::ops {
 
-/// scores[i * T + j] = sum_d q[i * ldq + d] * k[j * dk + d] for i < S, j < T.
+/// scores[i * T + j] = sum_d q[i * ldq + d] * k[j * dk + d] for i < S, j < T. kind: the GEMM kind of the
+/// session's float GEMMs (OpContext::float_gemm_kind): bf16 fast math runs the product as the unfused
+/// graph's MatMul would. A few query rows always run in fp32, reading K in place.
 void attention_qk(kernels::PackedB& pack, int64_t S, const float* q, int64_t ldq, const float* k, int64_t T,
-                  int64_t dk, float* scores, const kernels::Threading& th);
-/// y[i * ldy + d] = sum_j p[i * T + j] * v[j * dv + d] for i < S, d < dv.
+                  int64_t dk, float* scores, const kernels::Threading& th,
+                  kernels::GemmKind kind = kernels::GemmKind::f32);
+/// y[i * ldy + d] = sum_j p[i * T + j] * v[j * dv + d] for i < S, d < dv. kind: as attention_qk.
 void attention_pv(kernels::PackedB& pack, int64_t S, const float* p, int64_t T, const float* v, int64_t dv,
-                  float* y, int64_t ldy, const kernels::Threading& th);
+                  float* y, int64_t ldy, const kernels::Threading& th,
+                  kernels::GemmKind kind = kernels::GemmKind::f32);
 
 }  // namespace ortkit::ops

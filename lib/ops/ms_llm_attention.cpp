@@ -68,7 +68,8 @@ void rotate(float* x, const float* cos, const float* sin, int64_t rot_dim, bool 
 /// (a query that sees no key gets zeros), Y = P V. K is [T, dk], V [T, dv], both contiguous.
 class HeadAttention {
  public:
-  void reserve(int slots) {
+  void reserve(int slots, kernels::GemmKind kind) {
+    kind_ = kind;
     if (static_cast<int>(kp_.size()) < slots) {
       kp_.resize(static_cast<size_t>(slots));
       vp_.resize(static_cast<size_t>(slots));
@@ -81,7 +82,7 @@ class HeadAttention {
            int64_t dk, int64_t dv, float scale, float softcap, const float* sink, float* scores, float* y,
            int64_t ldy, const kernels::Threading& th, Bias&& bias) {
     PackedB& kp = kp_[static_cast<size_t>(slot)];
-    attention_qk(kp, S, q, ldq, k, T, dk, scores, th);
+    attention_qk(kp, S, q, ldq, k, T, dk, scores, th, kind_);
     for (int64_t i = 0; i < S; ++i) {
       float* row = scores + i * T;
       bool any = false;
@@ -105,11 +106,12 @@ class HeadAttention {
       }
     }
     PackedB& vp = vp_[static_cast<size_t>(slot)];
-    attention_pv(vp, S, scores, T, v, dv, y, ldy, th);
+    attention_pv(vp, S, scores, T, v, dv, y, ldy, th, kind_);
   }
 
  private:
   std::vector<PackedB> kp_, vp_;
+  kernels::GemmKind kind_ = kernels::GemmKind::f32;
 };
 
 float* output_or_null(RunContext& ctx, size_t i) {
@@ -216,7 +218,7 @@ class MultiHeadAttention : public OpKernel {
     if (ctx.outputs.size() > 1) ctx.set_output(1, DType::f32, {B_, N_, T_, H_});
     if (ctx.outputs.size() > 2) ctx.set_output(2, DType::f32, {B_, N_, T_, Hv_});
     slots_ = std::max(1, ctx.threading.threads);
-    heads_.reserve(slots_);
+    heads_.reserve(slots_, ctx.float_gemm_kind());
     // Scratch: Q, K and V as [B, N, rows, head] (K and V unless the present outputs hold them), then a
     // score matrix per slot.
     q_elems_ = B_ * N_ * S_ * H_;
@@ -436,7 +438,7 @@ class GroupQueryAttention : public OpKernel {
       for (size_t o = 1; o < ctx.outputs.size() && o < 3; ++o) ctx.outputs[o].data_dependent = true;
     }
     slots_ = std::max(1, ctx.threading.threads);
-    heads_.reserve(slots_);
+    heads_.reserve(slots_, ctx.float_gemm_kind());
     // Scratch for the largest valid total (past + S): K and V caches, rotated Q, a score matrix per slot.
     const int64_t tmax = P_ + S_;
     ctx.scratch_bytes = sizeof(float) * static_cast<size_t>(2 * B_ * Hkv_ * tmax * H_ + B_ * S_ * Hq_ * H_ +

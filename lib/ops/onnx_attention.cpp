@@ -117,6 +117,7 @@ class OnnxAttention : public OpKernel {
     if (ctx.outputs.size() > 2) ctx.set_output(2, DType::f32, {B_, hkv_, T_, dv_});
     if (ctx.outputs.size() > 3) ctx.set_output(3, DType::f32, {B_, hq_, sq_, T_});
     if (ctx.outputs.size() > 4) ctx.fail("at most 4 outputs");
+    kind_ = ctx.float_gemm_kind();
     slots_ = std::max(1, ctx.threading.threads);
     if (static_cast<int>(kp_.size()) < slots_) {
       kp_.resize(static_cast<size_t>(slots_));
@@ -176,7 +177,7 @@ class OnnxAttention : public OpKernel {
       const float* qh = rank3_ ? q + b * sq_ * hq_ * dq_ + h * dq_ : q + (b * hq_ + h) * sq_ * dq_;
       const int64_t ldq = rank3_ ? hq_ * dq_ : dq_;
       PackedB& kp = kp_[static_cast<size_t>(slot)];
-      attention_qk(kp, sq_, qh, ldq, kh, T_, dk_, scores, th);
+      attention_qk(kp, sq_, qh, ldq, kh, T_, dk_, scores, th, kind_);
       // Causal and window frontiers are bottom-right aligned: query i sits at position i + offset.
       const int64_t offset = P_ ? P_ : nonpad ? nonpad[b] - sq_ : 0;
       float* qk = qk_out ? qk_out + ((b * hq_ + h) * sq_) * T_ : nullptr;
@@ -212,7 +213,7 @@ class OnnxAttention : public OpKernel {
       }
       PackedB& vp = vp_[static_cast<size_t>(slot)];
       float* yh = rank3_ ? y + b * sq_ * hq_ * dv_ + h * dv_ : y + (b * hq_ + h) * sq_ * dv_;
-      attention_pv(vp, sq_, scores, T_, vh, dv_, yh, rank3_ ? hq_ * dv_ : dv_, th);
+      attention_pv(vp, sq_, scores, T_, vh, dv_, yh, rank3_ ? hq_ * dv_ : dv_, th, kind_);
     });
   }
 
@@ -225,6 +226,7 @@ class OnnxAttention : public OpKernel {
   int slots_ = 1;
   size_t kv_bytes_ = 0;
   std::vector<PackedB> kp_, vp_;
+  kernels::GemmKind kind_ = kernels::GemmKind::f32;  // Q K^T and P V: the session's float GEMM kind
 };
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "ops/attention_matmul.h"
+#include "ortkit/kernels/registry.h"
 
 using namespace ortkit;
 
@@ -39,4 +40,31 @@ TEST_CASE("attention Q K^T and P V: in-place rows equal the packed GEMM path", "
         }
       }
     }
+}
+
+// Under bf16 fast math the attention ops pass the session's float GEMM kind: the packed path then rounds
+// Q, K, P and V to bf16 as an unfused MatMul would, while a decode step's few rows stay fp32 in place.
+// 1 + 2^-8 lies halfway between two bf16 values and rounds to 1 (nearest even), so the sums tell the
+// kinds apart exactly.
+TEST_CASE("attention Q K^T and P V run in bf16 when given the bf16 kind", "[ops][attention_matmul]") {
+  if (kernels::bf16_fast_math().kind != kernels::GemmKind::bf16) {
+    WARN("bf16 fast math runs the fp32 kernel on this CPU");
+    return;
+  }
+  const float x = 1.f + 1.f / 256.f;
+  for (int64_t S : {int64_t{4}, int64_t{5}, int64_t{20}}) {
+    const int64_t d = 16, T = 9;
+    std::vector<float> q(static_cast<size_t>(S * d), x), k(static_cast<size_t>(T * d), x),
+        v(static_cast<size_t>(T * d), x), p(static_cast<size_t>(S * T), x);
+    std::vector<float> s(static_cast<size_t>(S * T)), y(static_cast<size_t>(S * d));
+    kernels::PackedB pack;
+    ops::attention_qk(pack, S, q.data(), d, k.data(), T, d, s.data(), {}, kernels::GemmKind::bf16);
+    ops::attention_pv(pack, S, p.data(), T, v.data(), d, y.data(), d, {}, kernels::GemmKind::bf16);
+    const bool packed = S > 4;  // 4 rows or fewer: fp32, read in place
+    const float qk = packed ? static_cast<float>(d) : static_cast<float>(d) * x * x;
+    const float pv = packed ? static_cast<float>(T) : static_cast<float>(T) * x * x;
+    CAPTURE(S);
+    for (float e : s) REQUIRE(e == Approx(qk).epsilon(1e-6));
+    for (float e : y) REQUIRE(e == Approx(pv).epsilon(1e-6));
+  }
 }
