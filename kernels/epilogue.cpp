@@ -3,6 +3,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "bf16_round.h"
+
 namespace ortkit::kernels {
 
 float apply_act(float v, Act act, float lo, float hi) {
@@ -53,11 +55,7 @@ void store_tile_i32(const MicroTile& t, const int32_t* acc, int acc_ld) {
 }
 
 uint16_t f32_to_bf16(float v) {
-  uint32_t u;
-  std::memcpy(&u, &v, 4);
-  if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((u >> 16) | 0x40);  // quiet NaN
-  u += 0x7fffu + ((u >> 16) & 1u);
-  return static_cast<uint16_t>(u >> 16);
+  return round_to_bf16(v);
 }
 
 float bf16_to_f32(uint16_t v) {

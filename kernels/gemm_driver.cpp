@@ -22,6 +22,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "bf16_round.h"
 #include "ortkit/kernels/cache_info.h"
 #include "ortkit/kernels/epilogue.h"
 #include "ortkit/kernels/quantize.h"
@@ -130,15 +131,6 @@ size_t a_elem(GemmKind k) {
   return k == GemmKind::f32 ? 4 : k == GemmKind::bf16 ? 2 : 1;
 }
 
-// fp32 -> bf16 bits, nearest even, NaN kept quiet: branch-free so the row loop vectorizes.
-inline uint16_t to_bf16(float v) {
-  uint32_t u;
-  std::memcpy(&u, &v, 4);
-  const uint32_t rounded = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
-  const uint32_t nan = (u >> 16) | 0x40u;
-  return static_cast<uint16_t>((u & 0x7fffffffu) > 0x7f800000u ? nan : rounded);
-}
-
 // One row of A in the packed element type: a pointer straight into A when no conversion is needed,
 // else converted into `tmp` (k elements). Row sums for int8 are taken here, over the packed values.
 const void* source_row(const Job& j, int64_t row, void* tmp, int32_t* sum) {
@@ -149,7 +141,7 @@ const void* source_row(const Job& j, int64_t row, void* tmp, int32_t* sum) {
     case ASrc::f32_to_bf16: {
       const float* s = static_cast<const float*>(j.a) + row * j.lda;
       uint16_t* d = static_cast<uint16_t*>(tmp);
-      for (int64_t i = 0; i < k; ++i) d[i] = to_bf16(s[i]);
+      for (int64_t i = 0; i < k; ++i) d[i] = round_to_bf16(s[i]);
       return d;
     }
     case ASrc::u8:

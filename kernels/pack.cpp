@@ -6,6 +6,7 @@
 #include <new>
 #include <stdexcept>
 
+#include "bf16_round.h"
 #include "ortkit/kernels/epilogue.h"
 #include "ortkit/kernels/registry.h"
 
@@ -109,59 +110,41 @@ ORTKIT_PACK_CLONES void copy_rows_to_panels(float* d, const float* src, const BD
   }
 }
 
-// f32_to_bf16, inlined so that the row packer below vectorizes. Attention's K^T and V are packed per
-// call: in a bf16 bert-base (seq 128, 1 thread, Zen 4) the element-wise packer with a call per element
-// took 7.5-8% of the samples, the row packer 0.7% (p50 112 -> 106.5 ms).
-inline uint16_t bf16_bits(float v) {
-  uint32_t u;
-  std::memcpy(&u, &v, 4);
-  const uint16_t nan = static_cast<uint16_t>((u >> 16) | 0x40);
-  const uint16_t rounded = static_cast<uint16_t>((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
-  return (u & 0x7fffffffu) > 0x7f800000u ? nan : rounded;
-}
-
-// Row-major fp32 B into bf16 panels of nr columns and kr-deep groups (the layout of pack_panels below):
-// row k of the panel is one lane of every column's group, rounded as f32_to_bf16 does. Every element
-// is written, padding included.
+// Row-major fp32 B into bf16 panels of nr (<= kMaxBf16RowsNr) columns and kr-deep groups (the layout of
+// pack_panels below): row k of the panel is one lane of every column's group, rounded as f32_to_bf16
+// does. Every element is written, padding included. The rounding is inlined (round_to_bf16) so the rows
+// vectorize: attention's K^T and V are packed per call, and in a bf16 bert-base (seq 128, 1 thread,
+// Zen 4) the element-wise packer with a call per element took 7.5-8% of the samples, this one 0.7%
+// (p50 112 -> 106.5 ms).
+constexpr int kMaxBf16RowsNr = 64;
 ORTKIT_PACK_CLONES void rows_to_bf16_panels(uint16_t* d, const float* src, const BDesc& b, int64_t n_panels,
                                             int64_t k_padded, int nr, int kr) {
   const int64_t groups = k_padded / kr;
   // Rows past K read from these: the ones row (BDesc::ones_row), then zeros.
-  constexpr int kMaxNr = 64;
-  float ones[kMaxNr], zeros[kMaxNr];
-  std::fill(ones, ones + kMaxNr, 1.f);
-  std::fill(zeros, zeros + kMaxNr, 0.f);
+  float ones[kMaxBf16RowsNr], zeros[kMaxBf16RowsNr];
+  std::fill(ones, ones + kMaxBf16RowsNr, 1.f);
+  std::fill(zeros, zeros + kMaxBf16RowsNr, 0.f);
   auto row = [&](int64_t k, int64_t j) {
     return k < b.k ? src + k * b.ld + j * nr : k == b.k && b.ones_row ? ones : zeros;
   };
   for (int64_t j = 0; j < n_panels; ++j) {
     const int64_t cols = std::min<int64_t>(nr, b.n - j * nr);
-    if (kr == 2 && nr <= kMaxNr) {
-      // Both lanes of a group as one 32-bit store per column: contiguous, so it vectorizes.
-      for (int64_t g = 0; g < groups; ++g) {
-        uint16_t* out = d + (j * groups + g) * nr * 2;
-        const float *r0 = row(2 * g, j), *r1 = row(2 * g + 1, j);
-        for (int64_t c = 0; c < cols; ++c) {
-          const uint32_t pair = bf16_bits(r0[c]) | uint32_t{bf16_bits(r1[c])} << 16;
-          std::memcpy(out + 2 * c, &pair, 4);
-        }
-        std::fill(out + 2 * cols, out + 2 * nr, uint16_t{0});
-      }
-      continue;
-    }
     for (int64_t g = 0; g < groups; ++g) {
       uint16_t* out = d + (j * groups + g) * nr * kr;
-      for (int i = 0; i < kr; ++i) {
-        const int64_t k = g * kr + i;
-        if (k < b.k) {
-          const float* s = src + k * b.ld + j * nr;
-          for (int64_t c = 0; c < cols; ++c) out[c * kr + i] = bf16_bits(s[c]);
-          for (int64_t c = cols; c < nr; ++c) out[c * kr + i] = 0;
-        } else {
-          const uint16_t v = k == b.k && b.ones_row ? bf16_bits(1.f) : uint16_t{0};
-          for (int64_t c = 0; c < nr; ++c) out[c * kr + i] = c < cols ? v : uint16_t{0};
+      if (kr == 2) {
+        // Both lanes of a group as one 32-bit store per column: contiguous, so it vectorizes.
+        const float *r0 = row(2 * g, j), *r1 = row(2 * g + 1, j);
+        for (int64_t c = 0; c < cols; ++c) {
+          const uint32_t pair = round_to_bf16(r0[c]) | uint32_t{round_to_bf16(r1[c])} << 16;
+          std::memcpy(out + 2 * c, &pair, 4);
+        }
+      } else {
+        for (int i = 0; i < kr; ++i) {
+          const float* s = row(g * kr + i, j);
+          for (int64_t c = 0; c < cols; ++c) out[c * kr + i] = round_to_bf16(s[c]);
         }
       }
+      std::fill(out + cols * kr, out + nr * kr, uint16_t{0});
     }
   }
 }
@@ -194,7 +177,7 @@ ORTKIT_PACK_CLONES void trans_to_f32_panels(float* d, const float* src, const BD
 
 ORTKIT_PACK_CLONES void trans_to_bf16_panels(uint16_t* d, const float* src, const BDesc& b, int64_t n_panels,
                                              int64_t k_padded, int nr, int kr) {
-  if (kr != 2) return trans_to_panels(d, src, b, n_panels, k_padded, nr, kr, bf16_bits);
+  if (kr != 2) return trans_to_panels(d, src, b, n_panels, k_padded, nr, kr, round_to_bf16);
   const int64_t groups = k_padded / 2;
   for (int64_t j = 0; j < n_panels; ++j) {
     const int64_t cols = std::min<int64_t>(nr, b.n - j * nr);
@@ -203,10 +186,10 @@ ORTKIT_PACK_CLONES void trans_to_bf16_panels(uint16_t* d, const float* src, cons
       uint16_t* col = d + (j * groups * nr + c) * 2;
       int64_t g = 0;
       for (; 2 * g + 1 < b.k; ++g) {  // both lanes of a group are adjacent in the source row
-        const uint32_t pair = bf16_bits(s[2 * g]) | uint32_t{bf16_bits(s[2 * g + 1])} << 16;
+        const uint32_t pair = round_to_bf16(s[2 * g]) | uint32_t{round_to_bf16(s[2 * g + 1])} << 16;
         std::memcpy(col + g * nr * 2, &pair, 4);
       }
-      if (2 * g < b.k) col[g * nr * 2] = bf16_bits(s[2 * g]);
+      if (2 * g < b.k) col[g * nr * 2] = round_to_bf16(s[2 * g]);
     }
   }
 }
@@ -235,7 +218,7 @@ void pack_b(PackedB& out, GemmKind kind, const BDesc& b, const GemmKernel* kerne
   if (b.ones_row && b.trans) throw std::invalid_argument("pack_b: ones_row needs row-major B");
   if (!kernel) kernel = dispatched(kind);
   const bool rows_copy = kind == GemmKind::f32 && kernel->kr == 1 && !b.trans;
-  const bool rows_bf16 = kind == GemmKind::bf16 && !b.trans;
+  const bool rows_bf16 = kind == GemmKind::bf16 && !b.trans && kernel->nr <= kMaxBf16RowsNr;
   void* dst = prepare(out, kind, b, kernel, /*zero=*/!rows_copy && !rows_bf16);
   if (rows_copy) {
     // Row-major fp32 B into kr = 1 panels: each (panel, k) is a straight copy of up to nr floats, and
@@ -247,8 +230,12 @@ void pack_b(PackedB& out, GemmKind kind, const BDesc& b, const GemmKernel* kerne
   } else if (rows_bf16) {
     rows_to_bf16_panels(static_cast<uint16_t*>(dst), static_cast<const float*>(b.data), b, out.n_panels_,
                         out.k_padded_, out.kernel_->nr, out.kernel_->kr);
-  } else if (kind == GemmKind::f32 && !b.trans) {  // an f32 kernel with kr > 1 (none today)
-    pack_panels(static_cast<float*>(dst), out, [&](int64_t k, int64_t n) { return b_at<float>(b, k, n); });
+  } else if (!b.trans) {  // an f32 kernel with kr > 1, a bf16 one wider than 64 (none today)
+    if (kind == GemmKind::f32)
+      pack_panels(static_cast<float*>(dst), out, [&](int64_t k, int64_t n) { return b_at<float>(b, k, n); });
+    else
+      pack_panels(static_cast<uint16_t*>(dst), out,
+                  [&](int64_t k, int64_t n) { return f32_to_bf16(b_at<float>(b, k, n)); });
   } else if (kind == GemmKind::f32) {
     trans_to_f32_panels(static_cast<float*>(dst), static_cast<const float*>(b.data), b, out.n_panels_,
                         out.k_padded_, out.kernel_->nr, out.kernel_->kr);

@@ -212,35 +212,32 @@ class AttentionOp : public OpKernel {
       // scores = Q K^T: K rows are B's columns (BDesc trans).
       PackedB& kp = k_pack_[static_cast<size_t>(slot)];
       attention_qk(kp, S, qkv + b * S * D + n * hk, D, kbuf, T, hk, scores, th, core_kind_);
-      // The mask as an additive row (0 or mask_filter_value), made once per head for 1-D and 2-D masks
-      // and per query row for 3-D ones, so that the loops below are branch-free and vectorize.
+      // The mask as an additive row (0 or mask_filter_value; 0 without a mask), made once per head for 1-D
+      // and 2-D masks and per query row for 3-D ones, so that the loops below are branch-free and vectorize.
       float* madd = scores + S * T;
       auto mask_row = [&](int64_t i) {
         for (int64_t j = 0; j < T; ++j) {
           bool keep = true;
-          if (mrank == 1) {
+          if (mask && mrank == 1) {
             keep = j < mask[b] && (mlen0 == B || j >= std::min<int64_t>(mask[B + b], T));
-          } else if (mrank == 2) {
+          } else if (mask && mrank == 2) {
             keep = mask[b * T + j] > 0;
-          } else {
+          } else if (mask) {
             keep = mask[(b * S + i) * T + j] > 0;
           }
           madd[j] = keep ? 0.f : filter_;
         }
       };
-      if (mask && mrank <= 2) mask_row(0);
+      const bool per_row_mask = mask && mrank > 2;
+      if (!per_row_mask) mask_row(0);
       for (int64_t i = 0; i < S; ++i) {
         float* row = scores + i * T;
         const float* bias_row =
             ab ? ab->data_as<float>() + (((ab->shape()[0] == 1 ? 0 : b) * N + n) * S + i) * T : nullptr;
-        if (mask && mrank > 2) mask_row(i);
+        if (per_row_mask) mask_row(i);
         // Keys past P + i are hidden from query i when unidirectional (that replaces the mask's term).
         const int64_t seen = unidirectional_ ? std::clamp<int64_t>(P + i + 1, 0, T) : T;
-        if (mask) {
-          for (int64_t j = 0; j < seen; ++j) row[j] = row[j] * scale_ + madd[j];
-        } else {
-          for (int64_t j = 0; j < seen; ++j) row[j] = row[j] * scale_ + 0.f;
-        }
+        for (int64_t j = 0; j < seen; ++j) row[j] = row[j] * scale_ + madd[j];
         for (int64_t j = seen; j < T; ++j) row[j] = row[j] * scale_ + lowest;
         if (bias_row)
           for (int64_t j = 0; j < T; ++j) row[j] += bias_row[j];
