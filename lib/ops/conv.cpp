@@ -237,7 +237,7 @@ class ConvOp : public OpKernel {
     depthwise_ = cg_ == 1 && mg_ == 1;
     threads_ = std::max(1, ctx.threading.threads);
     if (depthwise_) {
-      dw_.prepare(w_);
+      dw_.prepare(w_, /*blocks=*/true);
       ctx.scratch_bytes = static_cast<size_t>(threads_ * dw_.slot_floats()) * sizeof(float);
     }
     pointwise_ = w_.k_size() == 1 && w_.s == std::array<int64_t, 3>{1, 1, 1} &&
@@ -504,6 +504,24 @@ class ConvOp : public OpKernel {
       if (!clamp && ep.act != Act::none)
         for (int64_t i = 0; i < P; ++i) p.y[i] = conv_act(p.y[i], ep.act, ep.clip_lo, ep.clip_hi);
     };
+    if (dw_.blocked()) {
+      const int64_t cblocks = (C + kDwBlock - 1) / kDwBlock, btasks = N * cblocks;
+      const int64_t T = std::min<int64_t>(threads_, btasks);
+      parallel_for(th, T, [&](int64_t t) {
+        float* slot = scratch + t * dw_.slot_floats();
+        dw_.init_slot(slot);
+        for (int64_t i = btasks * t / T; i < btasks * (t + 1) / T; ++i) {
+          const int64_t n = i / cblocks, c0 = i % cblocks * kDwBlock,
+                        cb = std::min<int64_t>(kDwBlock, C - c0);
+          float* yb = y + (n * C + c0) * P;
+          dw_.run_block(x + (n * C + c0) * w.in_size(), wt + c0 * ks, ep.bias ? ep.bias + c0 : nullptr, cb,
+                        lo, hi, yb, slot);
+          if (!clamp && ep.act != Act::none)
+            for (int64_t j = 0; j < cb * P; ++j) yb[j] = conv_act(yb[j], ep.act, ep.clip_lo, ep.clip_hi);
+        }
+      });
+      return;
+    }
     if (dw_.slot_floats() == 0) {  // no scratch: chunks a lagging thread's neighbours can take over
       parallel_range(th, tasks, 1, [&](int64_t b, int64_t e) {
         for (int64_t nc = b; nc < e; ++nc) plane(nc, nullptr);

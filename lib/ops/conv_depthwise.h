@@ -29,23 +29,47 @@ struct DwSmall {
   int64_t slot() const { return plane + n; }                               // padded plane + wide output
 };
 
+/// Geometry of the channel-blocked path: kDwBlock channels at a time are transposed into a zero-padded
+/// pixel-major block (hp x wp pixels of kDwBlock floats each, the input at row ph, column pw), so one
+/// vector holds a pixel of every channel of the block and each output pixel is K*K full-width FMAs with
+/// the taps' weights in registers; the result (oh x ow pixels of kDwBlock floats) is transposed back.
+/// Small planes lose nothing to borders, short rows or per-plane setup that way.
+constexpr int kDwBlock = 16;
+struct DwBlocked {
+  int64_t hp = 0, wp = 0, oh = 0, ow = 0;
+  int64_t padded() const { return hp * wp * kDwBlock; }  // floats of the padded input block
+  int64_t out() const { return oh * ow * kDwBlock; }     // floats of the output block
+};
+
 using DwSmallFn = void (*)(const DwPlane&, const DwSmall&, float*);
+/// t: the padded input block; wv: K*K taps of kDwBlock weights; b: kDwBlock biases; o: the output block.
+using DwBlockFn = void (*)(const float* t, const float* wv, const float* b, float lo, float hi,
+                           const DwBlocked& g, float* o);
 using DwPlaneFn = void (*)(const DwPlane&, const Window&, const float*);
 
 class DepthwisePlanes {
  public:
-  /// Picks the kernel for this window.
-  void prepare(const Window& w);
-  /// Floats of scratch one thread needs (0 unless the flat path runs).
-  int64_t slot_floats() const { return small_ ? geo_.slot() : 0; }
-  /// Once per thread slot, before its first plane: zeroes the padding the flat path relies on.
+  /// Picks the kernel for this window; `blocks`: the caller can run channel blocks (run_block) where
+  /// they pay, else every plane goes through run.
+  void prepare(const Window& w, bool blocks = false);
+  /// Floats of scratch one thread needs (0 unless the flat or the channel-blocked path runs).
+  int64_t slot_floats() const;
+  /// Once per thread slot, before its first plane: zeroes the padding the flat and blocked paths rely on.
   void init_slot(float* slot) const;
   /// y = clamp(bias + sum of taps, lo, hi) over one plane; `slot` as given to init_slot.
   void run(const DwPlane& p, float* slot) const;
+  /// Whether planes go kDwBlock channels at a time (run_block) rather than one by one (run).
+  bool blocked() const { return blocked_ != nullptr; }
+  /// Planes of `channels` (1..kDwBlock) consecutive channels of one image: the first channel's input plane
+  /// x (planes in_size apart), its weights w (k_size apart), biases (or null) and output plane y.
+  void run_block(const float* x, const float* w, const float* bias, int64_t channels, float lo, float hi,
+                 float* y, float* slot) const;
 
  private:
   Window w_;
   DwSmallFn small_ = nullptr;
+  DwBlockFn blocked_ = nullptr;
+  DwBlocked blk_;
   DwPlaneFn fn_ = nullptr;
   DwSmall geo_;
   std::vector<float> zeros_;  // a padding row for the KxK kernels

@@ -1,8 +1,8 @@
-// The fast paths of the perf round against naive references: depthwise Conv (row kernel for K in {3, 5}
-// and strides 1/2 with scalar borders, 16-output vector blocks for 3x3 stride 2; flat padded-copy kernel
-// for outputs up to 64 wide at stride 1, 8 wide at stride 2; the generic loop for everything else) with
-// bias and fused activations; the 8x8 register-tile transpose (Transpose [0,2,3,1] and ragged 2-D sizes);
-// Softmax rows.
+// The fast paths of the perf round against naive references: depthwise Conv (channel blocks of 16 for
+// outputs up to 16 wide, K in {3, 5}, strides 1/2; row kernel for K in {3, 5} and strides 1/2 with
+// scalar borders, 16-output vector blocks for 3x3 stride 2; flat padded-copy kernel for stride-1 outputs
+// up to 64 wide; the generic loop for everything else) with bias and fused activations; the 8x8 register-tile
+// transpose (Transpose [0,2,3,1] and ragged 2-D sizes); Softmax rows.
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <limits>
@@ -64,7 +64,23 @@ Attrs dw_attrs(const DwCase& c) {
 
 TEST_CASE("depthwise Conv fast paths match a naive reference", "[ops][perf]") {
   const DwCase cases[] = {
-      // Flat padded-copy path (stride 1, width <= 64).
+      // Channel blocks (outputs up to 16 wide): partial last blocks, batches, both strides, 5x5.
+      {"blocked: 37 channels (16 + 16 + 5), 14x14, batch 2",
+       {2, 37, 14, 14},
+       3,
+       3,
+       {1, 1},
+       {1, 1},
+       {1, 1, 1, 1}},
+      {"blocked: 3x3 s2 into 7x7, pads at the end only", {1, 24, 14, 14}, 3, 3, {2, 2}, {1, 1}, {0, 0, 1, 1}},
+      {"blocked: 5x5 s2, 17 channels, odd 15x13", {1, 17, 15, 13}, 5, 5, {2, 2}, {1, 1}, {2, 2, 2, 2}},
+      {"blocked: 5x5 s1 width 16 (widest)", {1, 18, 5, 16}, 5, 5, {1, 1}, {1, 1}, {2, 2, 2, 2}},
+      {"blocked: 3x3 s1 16 channels exactly, no padding", {1, 16, 9, 12}, 3, 3, {1, 1}, {1, 1}, {0, 0, 0, 0}},
+      // Flat padded-copy path (stride 1, 16 < width <= 64).
+      {"3x3 s1 28x28 (flat)", {1, 3, 28, 28}, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}},
+      {"3x3 s1 width 17 (narrowest flat), batch 2", {2, 2, 4, 17}, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}},
+      {"5x5 s1 flat width 20, asymmetric pads", {1, 2, 8, 20}, 5, 5, {1, 1}, {1, 1}, {2, 1, 2, 3}},
+      // Narrower ones take the channel blocks here (the int8 QDQ depthwise runs them flat).
       {"3x3 s1 7x7 (MobileNet tail)", {1, 5, 7, 7}, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}},
       {"3x3 s1 odd 13x11, batch 2", {2, 3, 13, 11}, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}},
       {"3x3 s1 width 1", {1, 2, 5, 1}, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}},
