@@ -344,7 +344,12 @@ void run_tiles(const Job& j, const char* arows, int64_t row0, int64_t ap0, int64
       const int64_t c0 = p * nr;
       MicroTile t;
       t.kp = kl;
-      t.b = static_cast<const char*>(b.panels()) + p * b_panel_bytes + k0 * nr * esz;
+      if (b.rows_) {
+        t.b = b.rows_ + k0 * b.ldb_ + c0;
+        t.ldb = b.ldb_;
+      } else {
+        t.b = static_cast<const char*>(b.panels()) + p * b_panel_bytes + k0 * nr * esz;
+      }
       t.n = static_cast<int>(std::min<int64_t>(nr, b.n_ - c0));
       t.bias = j.ep.bias && last ? j.ep.bias + c0 : nullptr;
       t.act = last ? j.ep.act : Act::none;
@@ -374,6 +379,7 @@ void run_tiles(const Job& j, const char* arows, int64_t row0, int64_t ap0, int64
           t.row_sum = j.rsum ? j.rsum + ap * mr : nullptr;
         }
         t.m = j.panel_rows(mr, ap);
+        t.row_bias = j.ep.row_bias && first ? j.ep.row_bias + r0 : nullptr;
         if (j.c32) {
           t.c32 = j.c32 + r0 * j.ldc32 + c0;
           t.ldc32 = j.ldc32;
@@ -485,7 +491,8 @@ void run_job(Job& j, const Threading& th) {
   // the pool costs. Above it, splitting B pays even for a decode step: an int8 768 x 768 GEMV went from
   // 4.8 to 2.9 us on 2 threads once the pool's workers spin between calls (they do between the ops of a
   // run).
-  const bool tiny = b.bytes() < (size_t{1} << 18) && 2.0 * static_cast<double>(j.m) * b.n_ * b.k_ < 1e6;
+  const size_t b_bytes = b.rows_ ? static_cast<size_t>(b.k_ * b.n_) * sizeof(float) : b.bytes();
+  const bool tiny = b_bytes < (size_t{1} << 18) && 2.0 * static_cast<double>(j.m) * b.n_ * b.k_ < 1e6;
   const int threads = tiny ? 1 : std::max(1, th.parallel_for ? th.threads : 1);
 
   const GemmBlocking blocking = gemm_blocking();
@@ -597,8 +604,10 @@ void run_job(Job& j, const Threading& th) {
     run_rect(&j, 0);
 }
 
-void check_b(const PackedB& b, bool int8) {
+void check_b(const PackedB& b, bool int8, const Epilogue& ep) {
   if (b.empty()) throw std::invalid_argument("gemm: B is not packed");
+  if (ep.row_bias && !b.rows_)
+    throw std::invalid_argument("gemm: Epilogue::row_bias needs a B from view_b_rows");
   const bool is_int8 = b.kind_ == GemmKind::u8s8 || b.kind_ == GemmKind::s8s8;
   if (is_int8 != int8) throw std::invalid_argument("gemm: B was packed for another kind of GEMM");
 }
@@ -686,13 +695,13 @@ void reserve_thread_scratch() {
 
 void gemm_f32(int64_t m, const float* a, int64_t lda, const PackedB& b, float* c, int64_t ldc,
               const Epilogue& ep, const Threading& th) {
-  check_b(b, false);
+  check_b(b, false, ep);
   gemm_float(m, a, lda, b.kind_ == GemmKind::bf16 ? ASrc::f32_to_bf16 : ASrc::f32, b, c, ldc, ep, th);
 }
 
 void gemm_bf16(int64_t m, const uint16_t* a, int64_t lda, const PackedB& b, float* c, int64_t ldc,
                const Epilogue& ep, const Threading& th) {
-  check_b(b, false);
+  check_b(b, false, ep);
   if (b.kind_ != GemmKind::bf16) throw std::invalid_argument("gemm_bf16: B must be packed as bf16");
   gemm_float(m, a, lda, ASrc::bf16, b, c, ldc, ep, th);
 }
@@ -700,7 +709,7 @@ void gemm_bf16(int64_t m, const uint16_t* a, int64_t lda, const PackedB& b, floa
 void gemm_int8(int64_t m, const void* a, int64_t lda, const QuantA& qa, const PackedB& b, float* c,
                int64_t ldc, int32_t* c32, int64_t ldc32, const Epilogue& ep, const QuantOut& qout,
                const Threading& th) {
-  check_b(b, true);
+  check_b(b, true, ep);
   if (m <= 0 || b.n_ <= 0) return;
   const bool a_signed = b.kind_ == GemmKind::s8s8;
   Job j;
@@ -732,7 +741,7 @@ void gemm_int8(int64_t m, const void* a, int64_t lda, const QuantA& qa, const Pa
 
 void gemm_f32_dynamic_u8(int64_t m, const float* a, int64_t lda, const PackedB& b, float* c, int64_t ldc,
                          const Epilogue& ep, const Threading& th, QuantA* qa_out) {
-  check_b(b, true);
+  check_b(b, true, ep);
   if (b.kind_ != GemmKind::u8s8) throw std::invalid_argument("gemm_f32_dynamic_u8: B must be packed as u8s8");
   // ONNX DynamicQuantizeLinear: the range always includes 0; scale = (max - min) / 255.
   float lo = 0.f, hi = 0.f;

@@ -53,6 +53,8 @@ void* prepare(PackedB& out, GemmKind kind, const BDesc& b, const GemmKernel* ker
   if (kernel->kind != kind) throw std::invalid_argument("pack_b: kernel kind does not match");
   out.kind_ = kind;
   out.kernel_ = kernel;
+  out.rows_ = nullptr;  // packed, not a view any more
+  out.ldb_ = 0;
   out.k_ = b.k + (b.ones_row ? 1 : 0);
   out.n_ = b.n;
   out.k_padded_ = (out.k_ + kernel->kr - 1) / kernel->kr * kernel->kr;
@@ -246,6 +248,24 @@ void pack_b(PackedB& out, GemmKind kind, const BDesc& b, const GemmKernel* kerne
   out.col_sums_.clear();
   out.b_scale_.clear();
   out.b_zero_point_.clear();
+}
+
+bool view_b_rows(PackedB& out, const float* b, int64_t k, int64_t n, int64_t ldb, const GemmKernel* kernel) {
+  if (!b || k <= 0 || n <= 0 || ldb < n)
+    throw std::invalid_argument("view_b_rows: B must be k x n, ldb >= n");
+  if (!kernel) kernel = dispatched(GemmKind::f32);
+  if (!kernel || kernel->kind != GemmKind::f32 || kernel->kr != 1 || !kernel->b_rows) return false;
+  out.kind_ = GemmKind::f32;
+  out.kernel_ = kernel;
+  out.k_ = out.k_padded_ = k;
+  out.n_ = n;
+  out.n_panels_ = (n + kernel->nr - 1) / kernel->nr;
+  out.col_sums_.clear();
+  out.b_scale_.clear();
+  out.b_zero_point_.clear();
+  out.rows_ = b;
+  out.ldb_ = ldb;
+  return true;
 }
 
 PanelRows pack_b_f32_rows(PackedB& out, int64_t k, int64_t n, bool ones_row, const GemmKernel* kernel) {

@@ -10,11 +10,17 @@ constexpr int kMR = 4, kNR = 8;
 
 void gemm_f32_ref_4x8(const MicroTile& t) {
   float acc[kMR * kNR] = {};
+  if (t.row_bias)
+    for (int r = 0; r < t.m; ++r)
+      for (int c = 0; c < kNR; ++c) acc[r * kNR + c] = t.row_bias[r];
   const float* a = static_cast<const float*>(t.a);
   const float* b = static_cast<const float*>(t.b);
-  for (int64_t k = 0; k < t.kp; ++k, a += kMR, b += kNR)
+  // A B read in place (t.ldb) has only t.n columns to read; a panel is padded to kNR.
+  const int cols = t.ldb ? t.n : kNR;
+  const int64_t ldb = t.ldb ? t.ldb : kNR;
+  for (int64_t k = 0; k < t.kp; ++k, a += kMR, b += ldb)
     for (int r = 0; r < kMR; ++r)
-      for (int c = 0; c < kNR; ++c) acc[r * kNR + c] += a[r] * b[c];
+      for (int c = 0; c < cols; ++c) acc[r * kNR + c] += a[r] * b[c];
   store_tile_f32(t, acc, kNR);
 }
 
@@ -48,7 +54,15 @@ void gemm_s8s8_ref_4x8c4(const MicroTile& t) {
 }
 }  // namespace
 
-extern const GemmKernel kRefF32{"gemm_f32_ref_4x8", GemmKind::f32, "ref", 0, kMR, kNR, 1, gemm_f32_ref_4x8};
+extern const GemmKernel kRefF32{.name = "gemm_f32_ref_4x8",
+                                .kind = GemmKind::f32,
+                                .isa = "ref",
+                                .features = 0,
+                                .mr = kMR,
+                                .nr = kNR,
+                                .kr = 1,
+                                .run = gemm_f32_ref_4x8,
+                                .b_rows = true};
 extern const GemmKernel kRefBf16{"gemm_bf16_ref_4x8c2", GemmKind::bf16, "ref", 0, kMR, kNR, 2,
                                  gemm_bf16_ref_4x8c2};
 extern const GemmKernel kRefU8S8{"gemm_u8s8_ref_4x8c4", GemmKind::u8s8, "ref", 0, kMR, kNR, 4,

@@ -284,7 +284,10 @@ class ConvOp : public OpKernel {
         const Tensor* cw = ctx.input(1).constant;
         const Tensor* cb = ctx.has_input(2) ? ctx.input(2).constant : nullptr;
         w_aug_.clear();
-        if (cw && cb) {
+        // A 1x1 conv's input is its B as it is (view_b_rows) where the kernel reads B rows in place: no
+        // per-call packing (a copy of the whole input), and the bias goes in as Epilogue::row_bias.
+        b_view_ = pointwise_ && kn && kn->b_rows;
+        if (cw && cb && !b_view_) {
           const float* wd = cw->data_as<float>();
           const float* bd = cb->data_as<float>();
           w_aug_.resize(static_cast<size_t>(M * (kg_ + 1)));
@@ -369,7 +372,9 @@ class ConvOp : public OpKernel {
       const int64_t p0 = c * chunk_, cols = std::min(chunk_, P - p0);
       const float* xg = x + (n * group_ + g) * cg_ * w_.in_size();
       kernels::PackedB& pb = col_packs_[static_cast<size_t>(slot)];
-      if (pointwise_) {
+      if (b_view_) {
+        kernels::view_b_rows(pb, xg + p0, cg_, cols, w_.in_size());
+      } else if (pointwise_) {
         kernels::pack_b(pb, kind_, kernels::BDesc{xg + p0, cg_, cols, w_.in_size(), false, aug});
       } else {
         // im2col straight into the packed panels (f32 kernels have plain-row panels).
@@ -381,7 +386,13 @@ class ConvOp : public OpKernel {
       kernels::Epilogue e = ep;
       e.bias = nullptr;
       const float* bias = ep.bias && !aug ? ep.bias + g * mg_ : nullptr;
-      if (z && !bias) {
+      if (b_view_) {
+        e.row_bias = bias;
+        if (z) {
+          e.add = z + plane;
+          e.ld_add = P;
+        }
+      } else if (z && !bias) {
         e.add = z + plane;  // read in the GEMM's epilogue
         e.ld_add = P;
       } else if (bias || z) {
@@ -547,6 +558,7 @@ class ConvOp : public OpKernel {
   int threads_ = 1;
   bool depthwise_ = false, pointwise_ = false;
   bool direct_ = false;  ///< the direct form (fp32 weights as A)
+  bool b_view_ = false;  ///< direct 1x1: the input read in place as B (view_b_rows)
   bool wide_ = false;    ///< packed-weights form, one threaded GEMM per image (see pick_wide)
   bool winograd_ = false;  ///< Winograd F(2x2, 3x3) (conv_winograd.h)
   WinogradConv wino_;

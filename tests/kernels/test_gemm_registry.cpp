@@ -324,6 +324,99 @@ TEST_CASE("a ones row under B adds A's column K to each row of C (a per-row bias
         pack_b_int8(pb, GemmKind::u8s8, BDesc{q, 2, 2, 2, false, true}, false, &scale, 1, nullptr, 0));
 }
 
+TEST_CASE("f32 kernels with b_rows read B in place (view_b_rows) and add Epilogue::row_bias",
+          "[kernels][gemm]") {
+  int viewed = 0;
+  for (const GemmKernel* g : kernels_for(GemmKind::f32)) {
+    if (!sweep_this(*g)) continue;
+    PackedB probe;
+    const float one = 1.f;
+    if (!g->b_rows) {
+      CHECK_FALSE(view_b_rows(probe, &one, 1, 1, 1, g));
+      continue;
+    }
+    ++viewed;
+    std::mt19937 rng(11);
+    std::uniform_int_distribution<int> d(-8, 8);  // small integers: exact sums in any order
+    // k = 4000: a long K that float kinds split into blocks (row_bias belongs to the first only).
+    for (int64_t m : {int64_t{1}, int64_t{g->mr}, int64_t{g->mr + 1}, int64_t{2 * g->mr + 3}})
+      for (int64_t n : around(g->nr, 67))
+        for (int64_t k : {int64_t{1}, int64_t{2}, int64_t{37}, int64_t{4000}})
+          for (int variant = 0; variant < 3; ++variant) {
+            if (k == 4000 && (n > g->nr + 1 || m > g->mr + 1)) continue;  // keep the sweep quick
+            const int64_t lda = k + 3, ldb = n + 5, ldc = n + 7;
+            // B's last row ends at the guard page: a kernel reading a column past n faults.
+            Guarded<float> a((m - 1) * lda + k), b((k - 1) * ldb + n), c(m * ldc);
+            std::vector<float> bias(m), old(m * ldc), add(m * n);
+            for (size_t i = 0; i < a.size(); ++i) a[i] = static_cast<float>(d(rng));
+            for (size_t i = 0; i < b.size(); ++i) b[i] = static_cast<float>(d(rng)) * 0.25f;
+            for (auto& x : bias) x = static_cast<float>(d(rng));
+            for (auto& x : add) x = static_cast<float>(d(rng));
+            for (size_t i = 0; i < c.size(); ++i)
+              c[i] = old[i] = i % 3 ? static_cast<float>(d(rng)) : std::nanf("");
+            PackedB pb;
+            REQUIRE(view_b_rows(pb, b.data(), k, n, ldb, g));
+            // 0: row bias, one thread; 1: row bias, relu, accumulate onto C, threads; 2: Epilogue::add and
+            // a column bias, threads.
+            Epilogue ep;
+            std::vector<float> col_bias(n, 0.5f);
+            if (variant < 2) ep.row_bias = bias.data();
+            if (variant == 1) {
+              ep.act = Act::relu;
+              ep.accumulate = true;
+              for (int64_t r = 0; r < m; ++r)
+                for (int64_t j = 0; j < n; ++j)
+                  c[r * ldc + j] = old[r * ldc + j] = static_cast<float>(d(rng));
+            }
+            if (variant == 2) {
+              ep.add = add.data();
+              ep.ld_add = n;
+              ep.bias = col_bias.data();
+            }
+            Threading th;
+            if (variant > 0) th = Threading{thread_parallel_for, nullptr, 3};
+            gemm_f32(m, a.data(), lda, pb, c.data(), ldc, ep, th);
+            for (int64_t r = 0; r < m; ++r) {
+              for (int64_t j = 0; j < n; ++j) {
+                double want = variant < 2 ? bias[r] : add[r * n + j] + 0.5;
+                if (variant == 1) want += old[r * ldc + j];
+                for (int64_t kk = 0; kk < k; ++kk) want += double(a[r * lda + kk]) * b[kk * ldb + j];
+                if (variant == 1) want = std::max(want, 0.0);
+                INFO(g->name << " m=" << m << " n=" << n << " k=" << k << " variant " << variant << " r=" << r
+                             << " c=" << j);
+                REQUIRE(c[r * ldc + j] == static_cast<float>(want));
+              }
+              for (int64_t j = n; j < ldc && r < m - 1; ++j) {
+                const float o = old[r * ldc + j];
+                REQUIRE((std::isnan(o) ? std::isnan(c[r * ldc + j]) : c[r * ldc + j] == o));
+              }
+            }
+            // Packing into the same PackedB afterwards gives an ordinary packed B again.
+            std::vector<float> dense(k * n);
+            for (int64_t kk = 0; kk < k; ++kk)
+              for (int64_t j = 0; j < n; ++j) dense[kk * n + j] = b[kk * ldb + j];
+            pack_b(pb, GemmKind::f32, BDesc{dense.data(), k, n, n, false}, g);
+            std::vector<float> c2(m * n);
+            gemm_f32(m, a.data(), lda, pb, c2.data(), n, {}, {});
+            for (int64_t j = 0; j < n; ++j) {
+              double want = 0;
+              for (int64_t kk = 0; kk < k; ++kk) want += double(a[kk]) * b[kk * ldb + j];
+              REQUIRE(c2[j] == static_cast<float>(want));
+            }
+          }
+  }
+  CHECK(viewed > 0);  // the reference kernel reads B rows on every host
+  // row_bias needs a B read in place: a packed one has no per-row bias path.
+  const float b[4] = {1, 2, 3, 4}, rb[2] = {1, 1};
+  float c[4];
+  PackedB pb;
+  pack_b(pb, GemmKind::f32, BDesc{b, 2, 2, 2, false});
+  Epilogue ep;
+  ep.row_bias = rb;
+  CHECK_THROWS_AS(gemm_f32(2, b, 2, pb, c, 2, ep), std::invalid_argument);
+  CHECK_THROWS_AS(view_b_rows(pb, b, 2, 3, 2), std::invalid_argument);  // ldb < n
+}
+
 // fp32 B packs for bf16 kernels through a vectorized row path, or (given transposed) a column path. Both
 // must give the bits of the panel layout filled element by element with f32_to_bf16: rounding ties, NaNs,
 // infinities and denormals included, padding and ones row too, over a reused PackedB's stale contents.

@@ -2,11 +2,13 @@
 // broadcast of A per row (folded into the FMA as {1to16}), so 31 of 32 zmm registers are live and every
 // k step issues 28 FMAs for 2 vector loads + 14 broadcasts. The row count is a template parameter:
 // edge tiles with m < 14 (and decode steps with M = 1..13) run a kernel with only m rows of work.
-// A is read in place, row-major with stride t.lda (GemmKernel::a_rows): no packing pass over A.
+// A is read in place, row-major with stride t.lda (GemmKernel::a_rows): no packing pass over A. B is a
+// packed panel, or (GemmKernel::b_rows, t.ldb > 0) rows read in place with masked loads past t.n.
 // GCC 12 warns inside its own avx512fintrin.h (_mm512_undefined_ps as the merge source, GCC PR 105593).
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
+#include "x86/mask_avx512.h"
 #include "x86/rows_avx512.h"
 #include "x86/x86_kernels.h"
 
@@ -18,6 +20,8 @@ namespace {
 // 128x3072x768 and 128x768x3072 went 8-9% faster on 1 thread (in-process A/B), small M unchanged.
 constexpr int kNR = 32, kBAhead = 64;  // k steps of 128 bytes
 constexpr int64_t kCAhead = 64;        // k steps before the end of the K loop
+// B rows read in place are one row of B per k step, ldb floats apart: fetched this many rows ahead.
+constexpr int64_t kBRowsAhead = 16;
 
 template <int M, int R = 0>
 inline void fma_rows(const Rows& a, int64_t off, __m512 b0, __m512 b1, __m512* c0, __m512* c1) {
@@ -29,15 +33,27 @@ inline void fma_rows(const Rows& a, int64_t off, __m512 b0, __m512 b1, __m512* c
   }
 }
 
-template <int M>
+template <int M, bool kRows>
 void tile(const MicroTile& t) {
   const int64_t l = t.lda * static_cast<int64_t>(sizeof(float));
   const char* a0 = static_cast<const char*>(t.a);
   Rows a(a0, l);
   const float* b = static_cast<const float*>(t.b);
+  const int64_t bstep = kRows ? t.ldb : kNR;
+  const __mmask16 m0 = kRows ? mask16(t.n) : 0xffff, m1 = kRows ? mask16(t.n - 16) : 0xffff;
+  auto load_b = [&](const float* p, __m512& b0, __m512& b1) __attribute__((always_inline)) {
+    if constexpr (kRows) {
+      b0 = _mm512_maskz_loadu_ps(m0, p);
+      b1 = _mm512_maskz_loadu_ps(m1, p + 16);
+    } else {
+      b0 = _mm512_load_ps(p);
+      b1 = _mm512_load_ps(p + 16);
+    }
+  };
   __m512 c0[M], c1[M];
 #pragma GCC unroll 14
-  for (int r = 0; r < M; ++r) c0[r] = c1[r] = _mm512_setzero_ps();
+  for (int r = 0; r < M; ++r)
+    c0[r] = c1[r] = kRows && t.row_bias ? _mm512_set1_ps(t.row_bias[r]) : _mm512_setzero_ps();
   // C is read back at the end when accumulating (K blocks, Epilogue::accumulate): start fetching it now.
   if (t.accumulate) fetch_c_tile<M>(t.c_in ? t.c_in : t.c, t.c_in ? t.ldc_in : t.ldc);
   // Few rows leave FMA latency exposed (2 chains per row); a second accumulator set on odd k hides it
@@ -54,9 +70,10 @@ void tile(const MicroTile& t) {
     // the hardware prefetchers keep that stream going; prefetching 2 KiB ahead ran past them and
     // slowed it (Zen 4, 1 thread: 1xNxK GEMVs 1.1-1.3x faster without, GPT-2 decode steps 1.16x for
     // bf16 and int8). It only helped a B already in L2 from the previous call (-2 to -9% without).
-    for (; k + 2 <= t.kp; k += 2, a.step(2 * sizeof(float)), b += 2 * kNR) {
-      const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
-      const __m512 e0 = _mm512_load_ps(b + kNR), e1 = _mm512_load_ps(b + kNR + 16);
+    for (; k + 2 <= t.kp; k += 2, a.step(2 * sizeof(float)), b += 2 * bstep) {
+      __m512 b0, b1, e0, e1;
+      load_b(b, b0, b1);
+      load_b(b + bstep, e0, e1);
       fma_rows<M>(a, 0, b0, b1, c0, c1);
       fma_rows<M>(a, 1, e0, e1, d0, d1);
     }
@@ -66,13 +83,15 @@ void tile(const MicroTile& t) {
       c1[r] = _mm512_add_ps(c1[r], d1[r]);
     }
   }
+  const int64_t b_ahead = kRows ? kBRowsAhead * bstep : kBAhead * kNR;
   auto body = [&] {
-    _mm_prefetch(reinterpret_cast<const char*>(b + kBAhead * kNR), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(b + kBAhead * kNR + 16), _MM_HINT_T0);
-    const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+    _mm_prefetch(reinterpret_cast<const char*>(b + b_ahead), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(b + b_ahead + 16), _MM_HINT_T0);
+    __m512 b0, b1;
+    load_b(b, b0, b1);
     fma_rows<M>(a, 0, b0, b1, c0, c1);
     a.step(sizeof(float));
-    b += kNR;
+    b += bstep;
   };
   // A tile that overwrites C fetches its lines into L1 ~200 ns before the stores (64 k steps), so they
   // do not wait on write-allocate misses. It matters most when C's rows are a multiple of 4 KiB apart
@@ -134,7 +153,10 @@ void tile(const MicroTile& t) {
 }  // namespace
 
 void gemm_f32_avx512_14x32(const MicroTile& t) {
-  for_rows(t.m, [&](auto m) { tile<m()>(t); });
+  if (t.ldb)
+    for_rows(t.m, [&](auto m) { tile<m(), true>(t); });
+  else
+    for_rows(t.m, [&](auto m) { tile<m(), false>(t); });
 }
 
 }  // namespace ortkit::kernels::x86

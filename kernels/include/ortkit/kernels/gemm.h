@@ -40,6 +40,9 @@ struct Epilogue {
   /// own.
   const float* add = nullptr;
   int64_t ld_add = 0;
+  /// M values added per row of C (before the activation), or null: a conv's bias when its output
+  /// channels are the rows of C. Only with a B read in place (view_b_rows).
+  const float* row_bias = nullptr;
 };
 
 /// Scales and zero point of the int8 A operand (per tensor). B's are in PackedB.
@@ -95,6 +98,8 @@ class PackedB {
   std::vector<int32_t> col_sums_;      // int8: sum_k B[k,n] as stored (n_panels * nr entries)
   std::vector<float> b_scale_;         // int8: per column (size n) or per tensor (size 1)
   std::vector<int32_t> b_zero_point_;  // int8: per column (size n) or per tensor (size 1); empty = 0
+  const float* rows_ = nullptr;        // view_b_rows: fp32 B read in place, ldb_ floats between rows
+  int64_t ldb_ = 0;
 };
 
 /// Describes B as given: B[k, n] = b[k * ldb + n], or with trans_b, b[n * ldb + k] (ONNX Gemm transB).
@@ -124,6 +129,14 @@ struct PanelRows {
 };
 PanelRows pack_b_f32_rows(PackedB& out, int64_t k, int64_t n, bool ones_row,
                           const GemmKernel* kernel = nullptr);
+
+/// Point `out` at an fp32 B [k x n] read in place, B[k, n] = b[k * ldb + n], instead of packing it: for a
+/// B made per call and used by few rows of A (a 1x1 conv's input, channels as K, where packing copied
+/// the whole activation for a GEMM of 16-32 output channels). Only f32 kernels with GemmKernel::b_rows
+/// read B that way: returns false (and leaves `out` alone) for any other, and the caller packs instead.
+/// `out` owns nothing then; b must outlive the gemm calls.
+bool view_b_rows(PackedB& out, const float* b, int64_t k, int64_t n, int64_t ldb,
+                 const GemmKernel* kernel = nullptr);
 
 /// Pack an int8 B (s8 data; u8 B is not supported by the u8s8/s8s8 kinds: pass b_is_unsigned and it is
 /// re-centred by -128 with the shift folded into the zero point). Scales/zero points: size 1 (per tensor)

@@ -37,7 +37,12 @@ struct MicroTile {
   int64_t kp = 0;           ///< padded depth, a multiple of KR
   const void* a = nullptr;  ///< packed A panel, or row 0 of the tile for GemmKernel::a_rows kernels
   int64_t lda = 0;          ///< a_rows kernels: A's row stride in elements (rows hold kp elements)
-  const void* b = nullptr;  ///< packed B panel
+  const void* b = nullptr;  ///< packed B panel, or row 0 of the tile's columns when ldb > 0
+  /// GemmKernel::b_rows kernels: B read in place, ldb floats between rows; the tile's n columns are
+  /// the only ones it may read (0: a packed panel).
+  int64_t ldb = 0;
+  /// GemmKernel::b_rows kernels: m values, one per row, added to the sums (Epilogue::row_bias), or null.
+  const float* row_bias = nullptr;
   int m = 0, n = 0;         ///< valid rows (1..MR) and columns (1..NR)
   float* c = nullptr;       ///< fp32 output (null for int8 raw output)
   int64_t ldc = 0;
@@ -113,6 +118,9 @@ struct GemmKernel {
   /// An int8 kernel that requantizes in its own store (MicroTile::q): no fp32 tile through memory and no
   /// requantize call per tile row, which took a fifth of a MobileNet's int8 time (small-K 1x1 convs).
   bool requant_out = false;
+  /// An f32 kernel that reads B in place as rows (MicroTile::ldb, view_b_rows) and adds
+  /// MicroTile::row_bias.
+  bool b_rows = false;
 };
 
 /// Every kernel compiled into this binary for a kind, best first (ref last).
