@@ -29,13 +29,46 @@ constexpr FeatureMask kSve = kNeon | bit(Feature::sve);
 
 // NR of an SVE kernel is a number of vectors; one entry per vector length, since NR shapes packed B.
 // The name carries the length so pins and reports can tell them apart.
-const GemmKernel kF32Sve512{"gemm_f32_sve_8x3v_vl512", GemmKind::f32, "sve", kSve, 8, 48, 1,
-                            gemm_f32_sve_8x3v,         false,         512};
-const GemmKernel kF32Sve256{"gemm_f32_sve_8x3v_vl256", GemmKind::f32, "sve", kSve, 8, 24, 1,
-                            gemm_f32_sve_8x3v,         false,         256};
-const GemmKernel kF32Sve128{"gemm_f32_sve_8x3v_vl128", GemmKind::f32, "sve", kSve, 8, 12, 1,
-                            gemm_f32_sve_8x3v,         false,         128};
-const GemmKernel kF32Neon{"gemm_f32_neon_8x12", GemmKind::f32, "neon", kNeon, 8, 12, 1, gemm_f32_neon_8x12};
+// Designated: b_rows (B read in place, view_b_rows) sits past the positional fields.
+const GemmKernel kF32Sve512{.name = "gemm_f32_sve_8x3v_vl512",
+                            .kind = GemmKind::f32,
+                            .isa = "sve",
+                            .features = kSve,
+                            .mr = 8,
+                            .nr = 48,
+                            .kr = 1,
+                            .run = gemm_f32_sve_8x3v,
+                            .sve_bits = 512,
+                            .b_rows = true};
+const GemmKernel kF32Sve256{.name = "gemm_f32_sve_8x3v_vl256",
+                            .kind = GemmKind::f32,
+                            .isa = "sve",
+                            .features = kSve,
+                            .mr = 8,
+                            .nr = 24,
+                            .kr = 1,
+                            .run = gemm_f32_sve_8x3v,
+                            .sve_bits = 256,
+                            .b_rows = true};
+const GemmKernel kF32Sve128{.name = "gemm_f32_sve_8x3v_vl128",
+                            .kind = GemmKind::f32,
+                            .isa = "sve",
+                            .features = kSve,
+                            .mr = 8,
+                            .nr = 12,
+                            .kr = 1,
+                            .run = gemm_f32_sve_8x3v,
+                            .sve_bits = 128,
+                            .b_rows = true};
+const GemmKernel kF32Neon{.name = "gemm_f32_neon_8x12",
+                          .kind = GemmKind::f32,
+                          .isa = "neon",
+                          .features = kNeon,
+                          .mr = 8,
+                          .nr = 12,
+                          .kr = 1,
+                          .run = gemm_f32_neon_8x12,
+                          .b_rows = true};
 
 const GemmKernel kBf16Mmla{"gemm_bf16_neonbf16_8x12c4", GemmKind::bf16, "neonbf16", kBf16, 8, 12, 4,
                            gemm_bf16_neonbf16_8x12c4};

@@ -8,12 +8,13 @@
 // output pixels,
 //   Y[Mg x P] (+)= Wg[Mg x Kg] * col[Kg x P]
 // with the weights read in place as the A operand and col as B, per chunk: im2col written straight into
-// the packed panels (conv_im2col.h), or for 1x1 stride-1 unpadded convs the input itself, packed. C is the
-// NCHW output itself, so no transpose follows. A constant bias is a last column of the weights over a packed
-// row of ones; a residual Z is read by the GEMM's epilogue (Epilogue::add), or, with a per-run bias, written
-// into Y with it first for the GEMM to accumulate onto; the activation is in its epilogue. bf16 fast math
-// (whose per-call packer would round every activation element by element) and smaller images keep the weights
-// prepacked once as B (the packed-weights form):
+// the packed panels (conv_im2col.h), or for 1x1 stride-1 unpadded convs the input itself, read in place
+// where the kernel can (view_b_rows, with the bias as Epilogue::row_bias) and packed where it cannot. C is
+// the NCHW output itself, so no transpose follows. Otherwise a constant bias is a last column of the weights
+// over a packed row of ones; a residual Z is read by the GEMM's epilogue (Epilogue::add), or, with a per-run
+// bias, written into Y with it first for the GEMM to accumulate onto; the activation is in its epilogue. bf16
+// fast math (whose per-call packer would round every activation element by element) and smaller images keep
+// the weights prepacked once as B (the packed-weights form):
 //   Ybuf[P x Mg] = col[P x Kg] * Wg^T[Kg x Mg], then Ybuf transposed into NCHW.
 // Chunks of pixels bound the scratch and are the parallel tasks. Depthwise convs (one input and one
 // output channel per group) use a direct loop instead.
