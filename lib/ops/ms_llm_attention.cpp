@@ -64,8 +64,17 @@ void rotate(float* x, const float* cos, const float* sin, int64_t rot_dim, bool 
   }
 }
 
-/// One (batch, head): scores = scale * Q K^T (softcapped), + bias(i, j) (kNegInf hides a key), softmax
-/// (a query that sees no key gets zeros), Y = P V. K is [T, dk], V [T, dv], both contiguous.
+/// What query row i of one head adds to its scores: keys outside [lo, hi) are hidden; inside, add[j] (T
+/// values, or none) is added, and an add of kNegInf hides a key too.
+struct RowBias {
+  const float* add = nullptr;
+  int64_t lo = 0, hi = 0;
+};
+
+/// One (batch, head): scores = scale * Q K^T (softcapped), + the row bias, softmax (a query that sees no
+/// key gets zeros), Y = P V. K is [T, dk], V [T, dv], both contiguous. The caller describes each row's
+/// bias (row_bias(i, buf) -> RowBias, buf a T-float row it may fill) rather than each element: a callback
+/// per score was a third of a 128-token MultiHeadAttention's time.
 class HeadAttention {
  public:
   void reserve(int slots, kernels::GemmKind kind) {
@@ -76,23 +85,24 @@ class HeadAttention {
     }
   }
   /// `sink`: an extra logit that joins each softmax denominator and then is dropped (GQA's head_sink /
-  /// smooth_softmax: attention may go "nowhere"); null for none.
+  /// smooth_softmax: attention may go "nowhere"); null for none. `scores`: (S + 1) x T floats.
   template <class Bias>
   void run(int64_t slot, const float* q, int64_t ldq, int64_t S, const float* k, const float* v, int64_t T,
            int64_t dk, int64_t dv, float scale, float softcap, const float* sink, float* scores, float* y,
-           int64_t ldy, const kernels::Threading& th, Bias&& bias) {
+           int64_t ldy, const kernels::Threading& th, Bias&& row_bias) {
     PackedB& kp = kp_[static_cast<size_t>(slot)];
     attention_qk(kp, S, q, ldq, k, T, dk, scores, th, kind_);
+    float* buf = scores + S * T;
     for (int64_t i = 0; i < S; ++i) {
       float* row = scores + i * T;
-      bool any = false;
-      for (int64_t j = 0; j < T; ++j) {
-        float s = row[j] * scale;
-        if (softcap > 0.f) s = softcap * std::tanh(s / softcap);
-        const float add = bias(i, j);
-        any = any || add != kNegInf;
-        row[j] = s + add;
+      const RowBias rb = row_bias(i, buf);
+      float s = scale;
+      if (softcap > 0.f) {  // softcap * tanh(scale * x / softcap), before the bias
+        for (int64_t j = std::max<int64_t>(rb.lo, 0); j < std::min(rb.hi, T); ++j)
+          row[j] = softcap * std::tanh(row[j] * scale / softcap);
+        s = 1.f;
       }
+      const bool any = scale_bias_row(row, T, s, rb.add, rb.lo, rb.hi);
       if (sink) {
         float m = *sink;
         for (int64_t j = 0; j < T; ++j) m = std::max(m, row[j]);
@@ -223,7 +233,7 @@ class MultiHeadAttention : public OpKernel {
     // score matrix per slot.
     q_elems_ = B_ * N_ * S_ * H_;
     kv_elems_ = B_ * N_ * T_ * (H_ + Hv_);
-    ctx.scratch_bytes = sizeof(float) * static_cast<size_t>(q_elems_ + kv_elems_ + slots_ * S_ * T_);
+    ctx.scratch_bytes = sizeof(float) * static_cast<size_t>(q_elems_ + kv_elems_ + slots_ * (S_ + 1) * T_);
   }
 
   void run(RunContext& ctx) override {
@@ -297,17 +307,39 @@ class MultiHeadAttention : public OpKernel {
                    ((ab->shape()[0] == 1 ? 0 : b) * ab->shape()[1] + (ab->shape()[1] == 1 ? 0 : n)) * S_ * T_
              : nullptr;
       heads_.run(slot, qb + (b * N_ + n) * S_ * H_, H_, S_, kc + (b * N_ + n) * T_ * H_,
-                 vc + (b * N_ + n) * T_ * Hv_, T_, H_, Hv_, scale_, 0.f, nullptr, slot_mem + slot * S_ * T_,
-                 out + b * S_ * Dv + n * Hv_, Dv, th, [&](int64_t i, int64_t j) {
-                   float add = bias_rows ? bias_rows[i * T_ + j] : 0.f;
-                   if (m) {
-                     const bool keep = mrank == 1   ? j < m[b]
-                                       : mrank == 2 ? m[b * T_ + j] > 0
-                                                    : m[(b * S_ + i) * T_ + j] > 0;
-                     if (!keep) add += filter_;
+                 vc + (b * N_ + n) * T_ * Hv_, T_, H_, Hv_, scale_, 0.f, nullptr,
+                 slot_mem + slot * (S_ + 1) * T_, out + b * S_ * Dv + n * Hv_, Dv, th,
+                 [&](int64_t i, float* buf) {
+                   const float* brow = bias_rows ? bias_rows + i * T_ : nullptr;
+                   RowBias r{brow, 0, T_};
+                   if (m) {  // masked keys add mask_filter_value
+                     r.add = buf;
+                     // A key mask (rank 1 or 2) with no bias gives every row the same buf: made once.
+                     const bool same = !brow && mrank <= 2 && !unidirectional_;
+                     if (i == 0 || !same) {
+                       if (mrank == 1) {
+                         const int64_t valid = m[b];
+                         for (int64_t j = 0; j < T_; ++j)
+                           buf[j] = (brow ? brow[j] : 0.f) + (j < valid ? 0.f : filter_);
+                       } else {
+                         const int32_t* mr = mrank == 2 ? m + b * T_ : m + (b * S_ + i) * T_;
+                         for (int64_t j = 0; j < T_; ++j)
+                           buf[j] = (brow ? brow[j] : 0.f) + (mr[j] > 0 ? 0.f : filter_);
+                       }
+                     }
                    }
-                   if (unidirectional_ && j > P_ + i) add = lowest;
-                   return add;
+                   // Future keys add the lowest float: hidden, yet the row still counts as seeing keys.
+                   if (unidirectional_ && P_ + i + 1 < T_) {
+                     if (r.add != buf) {
+                       if (r.add)
+                         std::copy(r.add, r.add + T_, buf);
+                       else
+                         std::fill(buf, buf + T_, 0.f);
+                       r.add = buf;
+                     }
+                     std::fill(buf + P_ + i + 1, buf + T_, lowest);
+                   }
+                   return r;
                  });
     });
   }
@@ -442,7 +474,7 @@ class GroupQueryAttention : public OpKernel {
     // Scratch for the largest valid total (past + S): K and V caches, rotated Q, a score matrix per slot.
     const int64_t tmax = P_ + S_;
     ctx.scratch_bytes = sizeof(float) * static_cast<size_t>(2 * B_ * Hkv_ * tmax * H_ + B_ * S_ * Hq_ * H_ +
-                                                            slots_ * S_ * tmax);
+                                                            slots_ * (S_ + 1) * tmax);
   }
 
   void run(RunContext& ctx) override {
@@ -538,11 +570,21 @@ class GroupQueryAttention : public OpKernel {
                                   : nullptr;
       heads_.run(slot, qb + (b * Hq_ + h) * S_ * H_, H_, S_, kc + (b * Hkv_ + g) * T * H_,
                  vc + (b * Hkv_ + g) * T * H_, T, H_, H_, scale_, softcap_,
-                 sinks ? sinks + h * sink_step : nullptr, slot_mem + slot * S_ * T,
-                 out + b * S_ * Hq_ * H_ + h * H_, Hq_ * H_, th, [&](int64_t i, int64_t j) {
+                 sinks ? sinks + h * sink_step : nullptr, slot_mem + slot * (S_ + 1) * T,
+                 out + b * S_ * Hq_ * H_ + h * H_, Hq_ * H_, th, [&](int64_t i, float* buf) {
+                   // Keys past the sequence, in the future (causal) or out of the window are hidden.
                    const int64_t p = past + i;
-                   if (j >= tb || (causal_ && j > p) || (window_ > 0 && j <= p - window_)) return kNegInf;
-                   return bias_rows && j < ab_t ? bias_rows[i * ab_t + j] : 0.f;
+                   RowBias r{nullptr, window_ > 0 ? p - window_ + 1 : 0, causal_ ? std::min(tb, p + 1) : tb};
+                   if (bias_rows) {
+                     if (ab_t >= T) {
+                       r.add = bias_rows + i * ab_t;
+                     } else {  // a bias narrower than the keys adds 0 past its end
+                       std::copy(bias_rows + i * ab_t, bias_rows + (i + 1) * ab_t, buf);
+                       std::fill(buf + ab_t, buf + T, 0.f);
+                       r.add = buf;
+                     }
+                   }
+                   return r;
                  });
     });
   }

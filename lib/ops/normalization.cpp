@@ -1,8 +1,10 @@
 // Softmax, LogSoftmax (opset < 13: input coerced to 2-D at `axis`; 13+: one axis), LayerNormalization
 // (opset 17, and the same op in the ortkit domain for the optimizer's fusion at any model opset), and
 // BatchNormalization (inference mode). Rows are processed independently, in parallel over the pool.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "ops/fast_math.h"
 #include "ops/op_util.h"
@@ -171,6 +173,25 @@ class SoftmaxOp : public OpKernel {
 };
 
 }  // namespace
+
+ORTKIT_OPS_CLONES_512 bool scale_bias_row(float* row, int64_t n, float scale, const float* add, int64_t lo,
+                                          int64_t hi) {
+  constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+  lo = std::clamp<int64_t>(lo, 0, n);
+  hi = std::clamp<int64_t>(hi, lo, n);
+  for (int64_t j = 0; j < lo; ++j) row[j] = kNegInf;
+  for (int64_t j = hi; j < n; ++j) row[j] = kNegInf;
+  if (!add) {
+    for (int64_t j = lo; j < hi; ++j) row[j] *= scale;
+    return hi > lo;
+  }
+  int visible = 0;  // an OR reduction the vectoriser takes (a short-circuit || it does not)
+  for (int64_t j = lo; j < hi; ++j) {
+    row[j] = row[j] * scale + add[j];
+    visible |= add[j] != kNegInf;
+  }
+  return visible != 0;
+}
 
 ORTKIT_OPS_CLONES void layernorm_row(const float* xr, float* yr, int64_t len, float eps, const float* sc,
                                      bool sc1, const float* bias, bool b1, float* mean_out, float* inv_out) {
