@@ -126,7 +126,7 @@ class OnnxAttention : public OpKernel {
     // Scratch: the whole K and V caches (used when the present outputs are not asked for), then the
     // score matrix of each slot.
     kv_bytes_ = sizeof(float) * static_cast<size_t>(B_ * hkv_ * T_ * (dk_ + dv_));
-    ctx.scratch_bytes = kv_bytes_ + sizeof(float) * static_cast<size_t>(slots_ * sq_ * T_);
+    ctx.scratch_bytes = kv_bytes_ + sizeof(float) * static_cast<size_t>(slots_ * (sq_ + 1) * T_);
   }
 
   void run(RunContext& ctx) override {
@@ -171,7 +171,8 @@ class OnnxAttention : public OpKernel {
 
     run_tasks(ctx.threading, slots_, B_ * hq_, [&](int64_t task, int64_t slot, const kernels::Threading& th) {
       const int64_t b = task / hq_, h = task % hq_, g = h / reps;
-      float* scores = slot_mem + slot * sq_ * T_;
+      float* scores = slot_mem + slot * (sq_ + 1) * T_;
+      float* buf = scores + sq_ * T_;  // one row of additive mask
       const float* kh = kc + (b * hkv_ + g) * T_ * dk_;
       const float* vh = vc + (b * hkv_ + g) * T_ * dv_;
       const float* qh = rank3_ ? q + b * sq_ * hq_ * dq_ + h * dq_ : q + (b * hq_ + h) * sq_ * dq_;
@@ -183,6 +184,42 @@ class OnnxAttention : public OpKernel {
       float* qk = qk_out ? qk_out + ((b * hq_ + h) * sq_) * T_ : nullptr;
       for (int64_t i = 0; i < sq_; ++i) {
         float* row = scores + i * T_;
+        if (!qk) {
+          // The row's visible keys are one range (causal, windows, padding, the mask's length) and the
+          // mask one additive row, so scaling and masking run as one vectorised pass (a branchy loop per
+          // score was as slow as the two GEMMs).
+          const int64_t pos = i + offset;
+          int64_t lo = left_ >= 0 ? pos - left_ : 0, hi = T_;
+          if (causal_) hi = std::min(hi, pos + 1);
+          if (right_ >= 0) hi = std::min(hi, pos + right_ + 1);
+          if (nonpad) hi = std::min(hi, nonpad[b]);
+          if (mask) hi = std::min(hi, mlen_);
+          lo = std::clamp<int64_t>(lo, 0, T_);
+          hi = std::clamp<int64_t>(hi, lo, T_);
+          const float* add = nullptr;
+          if (mask && hi > lo) {
+            const int64_t base = b * mstride_[0] + h * mstride_[1] + i * mstride_[2], js = mstride_[3];
+            if (mask_bool) {
+              const bool* mb = mask->data_as<bool>() + base;
+              for (int64_t j = lo; j < hi; ++j) buf[j] = mb[j * js] ? 0.f : ninf;
+            } else {
+              const float* mf = mask->data_as<float>() + base;
+              for (int64_t j = lo; j < hi; ++j) buf[j] = mf[j * js];
+            }
+            add = buf;
+          }
+          float sc = scale_;
+          if (softcap_ > 0) {  // softcap * tanh(scale * x / softcap), before the mask
+            for (int64_t j = lo; j < hi; ++j) row[j] = softcap_ * std::tanh(row[j] * scale_ / softcap_);
+            sc = 1.f;
+          }
+          if (scale_bias_row(row, T_, sc, add, lo, hi))
+            softmax_row(row, row, T_, false);
+          else
+            std::fill(row, row + T_, 0.f);
+          continue;
+        }
+        // With the QK output requested: score by score, storing the stage the mode asks for.
         bool any = false;
         for (int64_t j = 0; j < T_; ++j) {
           float s = row[j] * scale_;
