@@ -235,6 +235,10 @@ class ConvOp : public OpKernel {
     cg_ = C / group_;
     mg_ = M / group_;
     kg_ = cg_ * w_.k_size();
+    // Pixel-major col rows (the packed-weights forms' A): a stride of a multiple of 4 KiB (Kg = 1024,
+    // ResNet-50's 14x14 1x1 convs) puts a tile's 14 rows in one L1 set, and the GEMM would copy A to a
+    // padded stride first; one more line per row here saves that copy.
+    col_ld_ = (kg_ * 4) % 4096 == 0 ? kg_ + 16 : kg_;
     depthwise_ = cg_ == 1 && mg_ == 1;
     threads_ = std::max(1, ctx.threading.threads);
     if (depthwise_) {
@@ -262,7 +266,7 @@ class ConvOp : public OpKernel {
     // Floats per output pixel of a chunk: its col row, its output row and (im2col) its K-major staging. The
     // direct form writes im2col straight into its packed chunk but keeps this budget, the chunk size
     // measured.
-    const int64_t per_row = kg_ + mg_ + (pointwise_ ? 0 : kg_);
+    const int64_t per_row = col_ld_ + mg_ + (pointwise_ ? 0 : kg_);
     // Chunk tasks that leave threads idle switch to the wide path: one threaded GEMM over all pixels of
     // an image, which splits its M x N blocks over every thread (see pick_wide).
     wide_ = forced ? std::strcmp(forced, "wide") == 0 : false;
@@ -421,12 +425,12 @@ class ConvOp : public OpKernel {
       const int64_t c = t % nchunks, g = (t / nchunks) % group_, n = t / (nchunks * group_);
       const int64_t p0 = c * chunk_, rows = std::min(chunk_, P - p0);
       float* col = buf;
-      float* out = buf + chunk_ * kg_;
+      float* out = buf + chunk_ * col_ld_;
       col_rows(x + (n * group_ + g) * cg_ * w_.in_size(), p0, rows, col, out + chunk_ * mg_);
       kernels::Epilogue e = ep;
       if (e.bias) e.bias += g * mg_;
       if (z) e.act = Act::none;  // applied after Z
-      kernels::gemm_f32(rows, col, kg_, packed_[g], out, mg_, e, tth);
+      kernels::gemm_f32(rows, col, col_ld_, packed_[g], out, mg_, e, tth);
       const int64_t plane = (n * group_ + g) * mg_ * P + p0;
       transpose_block(out, mg_, y + plane, P, rows, mg_);
       if (z) add_z_rows(y + plane, z + plane, P, mg_, rows, ep);
@@ -442,19 +446,20 @@ class ConvOp : public OpKernel {
     if (!const_weights_) pack(wt);
     const int64_t P = w_.out_size();
     float* col = scratch;          // [P, Kg] pixel-major
-    float* out = col + P * kg_;    // [P, Mg]
+    float* out = col + P * col_ld_;  // [P, Mg]
     float* stage = out + P * mg_;  // K-major im2col of each pixel range, [Kg, range] at range start * Kg
     // Ranges of at least 8 pixels: im2col rows shorter than that cost more than they copy.
     const int64_t grain = 8;
     for (int64_t ng = 0; ng < batch_ * group_; ++ng) {
       const int64_t g = ng % group_;
       const float* xg = x + ng * cg_ * w_.in_size();
-      parallel_range(th, P, grain,
-                     [&](int64_t b, int64_t e) { col_rows(xg, b, e - b, col + b * kg_, stage + b * kg_); });
+      parallel_range(th, P, grain, [&](int64_t b, int64_t e) {
+        col_rows(xg, b, e - b, col + b * col_ld_, stage + b * kg_);
+      });
       kernels::Epilogue e = ep;
       if (e.bias) e.bias += g * mg_;
       if (z) e.act = Act::none;  // applied after Z
-      kernels::gemm_f32(P, col, kg_, packed_[g], out, mg_, e, th);
+      kernels::gemm_f32(P, col, col_ld_, packed_[g], out, mg_, e, th);
       float* yg = y + ng * mg_ * P;
       parallel_range(th, P, grain, [&](int64_t b, int64_t en) {
         transpose_block(out + b * mg_, mg_, yg + b, P, en - b, mg_);
@@ -467,10 +472,10 @@ class ConvOp : public OpKernel {
   /// itself transposed (pointwise), else its K-major im2col staged in `stage` ([Kg, rows]) and transposed.
   void col_rows(const float* xg, int64_t p0, int64_t rows, float* col, float* stage) const {
     if (pointwise_) {
-      transpose_block(xg + p0, w_.in_size(), col, kg_, cg_, rows);
+      transpose_block(xg + p0, w_.in_size(), col, col_ld_, cg_, rows);
     } else {
       im2col_kmajor(w_, cg_, xg, p0, rows, ColDst{stage, rows});
-      transpose_block(stage, rows, col, kg_, kg_, rows);
+      transpose_block(stage, rows, col, col_ld_, kg_, rows);
     }
   }
 
@@ -553,6 +558,7 @@ class ConvOp : public OpKernel {
   Window w_;
   kernels::Epilogue ep_;
   int64_t group_ = 1, cg_ = 0, mg_ = 0, kg_ = 0, chunk_ = 1, batch_ = 0;
+  int64_t col_ld_ = 0;       ///< floats between pixel-major col rows (kg_, or one line more: see compile)
   int64_t slot_floats_ = 0;  ///< scratch floats per thread slot
   int64_t wide_floats_ = 0;  ///< scratch floats of the wide path
   size_t conv_tmp_at_ = 0;   ///< byte offset in scratch of the conv output when Z broadcasts

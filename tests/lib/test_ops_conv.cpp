@@ -102,6 +102,8 @@ TEST_CASE("Conv matches a naive reference on every path", "[ops][conv]") {
       {"grouped", {1, 8, 6, 6}, {6, 4, 3, 3}, 2, {1, 1}, {1, 1}, {1, 1, 1, 1}},
       // The direct form reads a 1x1 conv's input as B in place, group by group (view_b_rows).
       {"grouped pointwise", {2, 8, 6, 7}, {6, 4, 1, 1}, 2, {1, 1}, {1, 1}, {0, 0, 0, 0}},
+      // Kg = 1024: the packed-weights forms pad their pixel-major rows off the 4 KiB stride.
+      {"pointwise, 1024 channels", {1, 1024, 3, 5}, {9, 1024, 1, 1}, 1, {1, 1}, {1, 1}, {0, 0, 0, 0}},
       {"depthwise", {2, 6, 10, 9}, {6, 1, 3, 3}, 6, {1, 1}, {1, 1}, {1, 1, 1, 1}},
       {"depthwise stride 2", {1, 4, 11, 11}, {4, 1, 5, 5}, 4, {2, 2}, {1, 1}, {2, 2, 2, 2}},
       {"depthwise multiplier 2 (grouped GEMM)", {1, 3, 6, 6}, {6, 1, 3, 3}, 3, {1, 1}, {1, 1}, {0, 0, 0, 0}},
