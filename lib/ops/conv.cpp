@@ -356,7 +356,7 @@ class ConvOp : public OpKernel {
   }
 
   std::vector<std::string> kernels_used() const override {
-    if (depthwise_) return {"conv_depthwise_direct"};
+    if (depthwise_) return {dw_.blocked() ? "conv_depthwise_blocked16" : "conv_depthwise_direct"};
     const kernels::GemmKernel* kn = kernels::dispatched(kind_);
     std::vector<std::string> k;
     if (winograd_) k.push_back("conv_winograd_f2x3");

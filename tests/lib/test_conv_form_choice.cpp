@@ -121,3 +121,22 @@ TEST_CASE("Conv picks Winograd by default where it pays, and ORTKIT_CONV_FORM ov
     CHECK(worst_error(x, spec, y[0]) < 4e-7f);
   }
 }
+
+TEST_CASE("a depthwise conv names its path: 16-channel blocks up to 16 wide, plane kernels past that",
+          "[conv][session]") {
+  for (const int64_t hw : {int64_t{14}, int64_t{28}}) {
+    ModelBuilder mb;
+    mb.input("x", {1, 20, hw, hw});
+    mb.init("w", make_random({20, 1, 3, 3}, 5));
+    auto& n = mb.node("Conv", {"x", "w"}, {"y"});
+    ModelBuilder::attr_ints(n, "pads", {1, 1, 1, 1});
+    ModelBuilder::attr_int(n, "group", 20);
+    mb.output("y");
+    auto s = Session::from_bytes(mb.bytes());
+    s->run({{"x", make_random({1, 20, hw, hw}, 7)}});
+    const auto k = s->kernels_used();
+    INFO(hw << "x" << hw);
+    CHECK(std::find(k.begin(), k.end(), hw <= 16 ? "conv_depthwise_blocked16" : "conv_depthwise_direct") !=
+          k.end());
+  }
+}
