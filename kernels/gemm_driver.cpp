@@ -491,8 +491,7 @@ void run_job(Job& j, const Threading& th) {
   // the pool costs. Above it, splitting B pays even for a decode step: an int8 768 x 768 GEMV went from
   // 4.8 to 2.9 us on 2 threads once the pool's workers spin between calls (they do between the ops of a
   // run).
-  const size_t b_bytes = b.rows_ ? static_cast<size_t>(b.k_ * b.n_) * sizeof(float) : b.bytes();
-  const bool tiny = b_bytes < (size_t{1} << 18) && 2.0 * static_cast<double>(j.m) * b.n_ * b.k_ < 1e6;
+  const bool tiny = b.bytes() < (size_t{1} << 18) && 2.0 * static_cast<double>(j.m) * b.n_ * b.k_ < 1e6;
   const int threads = tiny ? 1 : std::max(1, th.parallel_for ? th.threads : 1);
 
   const GemmBlocking blocking = gemm_blocking();

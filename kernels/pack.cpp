@@ -32,6 +32,7 @@ PackedB::~PackedB() = default;
 PackedB::PackedB(PackedB&&) noexcept = default;
 PackedB& PackedB::operator=(PackedB&&) noexcept = default;
 size_t PackedB::bytes() const {
+  if (rows_) return static_cast<size_t>(k_ * n_) * sizeof(float);  // a view_b_rows B, as the kernels read it
   return data_ ? data_->size : 0;
 }
 const void* PackedB::panels() const {
@@ -47,18 +48,27 @@ size_t elem_size(GemmKind k) {
   }
 }
 
+// Every field of `out` but the panels: B's shape for `kernel`, packed (not a view), no int8 data (pack_b_int8
+// sets it afterwards).
+void set_header(PackedB& out, GemmKind kind, const GemmKernel* kernel, int64_t k, int64_t n) {
+  out.kind_ = kind;
+  out.kernel_ = kernel;
+  out.rows_ = nullptr;
+  out.ldb_ = 0;
+  out.k_ = k;
+  out.n_ = n;
+  out.k_padded_ = (k + kernel->kr - 1) / kernel->kr * kernel->kr;
+  out.n_panels_ = (n + kernel->nr - 1) / kernel->nr;
+  out.col_sums_.clear();
+  out.b_scale_.clear();
+  out.b_zero_point_.clear();
+}
+
 // zero = false: the caller writes every byte of the panels, padding included.
 void* prepare(PackedB& out, GemmKind kind, const BDesc& b, const GemmKernel* kernel, bool zero = true) {
   if (!kernel) kernel = dispatched(kind);
   if (kernel->kind != kind) throw std::invalid_argument("pack_b: kernel kind does not match");
-  out.kind_ = kind;
-  out.kernel_ = kernel;
-  out.rows_ = nullptr;  // packed, not a view any more
-  out.ldb_ = 0;
-  out.k_ = b.k + (b.ones_row ? 1 : 0);
-  out.n_ = b.n;
-  out.k_padded_ = (out.k_ + kernel->kr - 1) / kernel->kr * kernel->kr;
-  out.n_panels_ = (b.n + kernel->nr - 1) / kernel->nr;
+  set_header(out, kind, kernel, b.k + (b.ones_row ? 1 : 0), b.n);
   if (!out.data_) out.data_ = std::make_unique<PackedB::Buffer>();
   const size_t panel = static_cast<size_t>(out.k_padded_) * kernel->nr * elem_size(kind);
   out.data_->resize(panel * out.n_panels_);
@@ -245,9 +255,6 @@ void pack_b(PackedB& out, GemmKind kind, const BDesc& b, const GemmKernel* kerne
     trans_to_bf16_panels(static_cast<uint16_t*>(dst), static_cast<const float*>(b.data), b, out.n_panels_,
                          out.k_padded_, out.kernel_->nr, out.kernel_->kr);
   }
-  out.col_sums_.clear();
-  out.b_scale_.clear();
-  out.b_zero_point_.clear();
 }
 
 bool view_b_rows(PackedB& out, const float* b, int64_t k, int64_t n, int64_t ldb, const GemmKernel* kernel) {
@@ -255,14 +262,7 @@ bool view_b_rows(PackedB& out, const float* b, int64_t k, int64_t n, int64_t ldb
     throw std::invalid_argument("view_b_rows: B must be k x n, ldb >= n");
   if (!kernel) kernel = dispatched(GemmKind::f32);
   if (!kernel || kernel->kind != GemmKind::f32 || kernel->kr != 1 || !kernel->b_rows) return false;
-  out.kind_ = GemmKind::f32;
-  out.kernel_ = kernel;
-  out.k_ = out.k_padded_ = k;
-  out.n_ = n;
-  out.n_panels_ = (n + kernel->nr - 1) / kernel->nr;
-  out.col_sums_.clear();
-  out.b_scale_.clear();
-  out.b_zero_point_.clear();
+  set_header(out, GemmKind::f32, kernel, k, n);
   out.rows_ = b;
   out.ldb_ = ldb;
   return true;
@@ -283,9 +283,6 @@ PanelRows pack_b_f32_rows(PackedB& out, int64_t k, int64_t n, bool ones_row, con
     float* last = d + (out.n_panels_ - 1) * pf;
     for (int64_t i = 0; i < k; ++i) std::fill(last + i * nr + cols, last + (i + 1) * nr, 0.f);
   }
-  out.col_sums_.clear();
-  out.b_scale_.clear();
-  out.b_zero_point_.clear();
   return {d, nr, pf};
 }
 

@@ -86,7 +86,7 @@ class PackedB {
   int64_t n() const { return n_; }
   const GemmKernel* kernel() const { return kernel_; }
   bool empty() const { return kernel_ == nullptr; }
-  size_t bytes() const;        ///< size of the packed panels
+  size_t bytes() const;        ///< size of B as the kernels read it: the panels, or a view's k x n floats
   const void* panels() const;  ///< the packed panels (layout in registry.h)
 
   // Internal layout, read by the driver (see registry.h for the panel format).
