@@ -513,44 +513,35 @@ class ConvOp : public OpKernel {
     const bool clamp = ep.act == Act::relu || ep.act == Act::clip;
     const float lo = ep.act == Act::relu ? 0.f : ep.act == Act::clip ? ep.clip_lo : -kInf;
     const float hi = ep.act == Act::clip ? ep.clip_hi : kInf;
-    const int64_t tasks = N * C;
-    auto plane = [&](int64_t nc, float* slot) {
-      const int64_t c = nc % C;
-      const DwPlane p{x + nc * w.in_size(), wt + c * ks, y + nc * P, ep.bias ? ep.bias[c] : 0.f, lo, hi};
-      dw_.run(p, slot);
+    // Work items: planes, or blocks of kDwBlock channels (DepthwisePlanes::blocked).
+    const int64_t cblocks = (C + kDwBlock - 1) / kDwBlock;
+    const int64_t tasks = dw_.blocked() ? N * cblocks : N * C;
+    auto item = [&](int64_t i, float* slot) {
+      const int64_t n = dw_.blocked() ? i / cblocks : i / C;
+      const int64_t c0 = dw_.blocked() ? i % cblocks * kDwBlock : i % C;
+      const int64_t cb = dw_.blocked() ? std::min<int64_t>(kDwBlock, C - c0) : 1;
+      const float* xc = x + (n * C + c0) * w.in_size();
+      float* yc = y + (n * C + c0) * P;
+      if (dw_.blocked())
+        dw_.run_block(xc, wt + c0 * ks, ep.bias ? ep.bias + c0 : nullptr, cb, lo, hi, yc, slot);
+      else
+        dw_.run(DwPlane{xc, wt + c0 * ks, yc, ep.bias ? ep.bias[c0] : 0.f, lo, hi}, slot);
       if (!clamp && ep.act != Act::none)
-        for (int64_t i = 0; i < P; ++i) p.y[i] = conv_act(p.y[i], ep.act, ep.clip_lo, ep.clip_hi);
+        for (int64_t j = 0; j < cb * P; ++j) yc[j] = conv_act(yc[j], ep.act, ep.clip_lo, ep.clip_hi);
     };
-    if (dw_.blocked()) {
-      const int64_t cblocks = (C + kDwBlock - 1) / kDwBlock, btasks = N * cblocks;
-      const int64_t T = std::min<int64_t>(threads_, btasks);
-      parallel_for(th, T, [&](int64_t t) {
-        float* slot = scratch + t * dw_.slot_floats();
-        dw_.init_slot(slot);
-        for (int64_t i = btasks * t / T; i < btasks * (t + 1) / T; ++i) {
-          const int64_t n = i / cblocks, c0 = i % cblocks * kDwBlock,
-                        cb = std::min<int64_t>(kDwBlock, C - c0);
-          float* yb = y + (n * C + c0) * P;
-          dw_.run_block(x + (n * C + c0) * w.in_size(), wt + c0 * ks, ep.bias ? ep.bias + c0 : nullptr, cb,
-                        lo, hi, yb, slot);
-          if (!clamp && ep.act != Act::none)
-            for (int64_t j = 0; j < cb * P; ++j) yb[j] = conv_act(yb[j], ep.act, ep.clip_lo, ep.clip_hi);
-        }
-      });
-      return;
-    }
     if (dw_.slot_floats() == 0) {  // no scratch: chunks a lagging thread's neighbours can take over
       parallel_range(th, tasks, 1, [&](int64_t b, int64_t e) {
-        for (int64_t nc = b; nc < e; ++nc) plane(nc, nullptr);
+        for (int64_t i = b; i < e; ++i) item(i, nullptr);
       });
       return;
     }
-    // One scratch slot per thread (the flat path's padded plane, zeroed once), contiguous planes each.
+    // One scratch slot per thread (the flat path's padded plane or the blocked path's block, its padding
+    // zeroed once), contiguous items each.
     const int64_t T = std::min<int64_t>(threads_, tasks);
     parallel_for(th, T, [&](int64_t t) {
       float* slot = scratch + t * dw_.slot_floats();
       dw_.init_slot(slot);
-      for (int64_t nc = tasks * t / T; nc < tasks * (t + 1) / T; ++nc) plane(nc, slot);
+      for (int64_t i = tasks * t / T; i < tasks * (t + 1) / T; ++i) item(i, slot);
     });
   }
 
