@@ -98,8 +98,7 @@ class HeadAttention {
       const RowBias rb = row_bias(i, buf);
       float s = scale;
       if (softcap > 0.f) {  // softcap * tanh(scale * x / softcap), before the bias
-        for (int64_t j = std::max<int64_t>(rb.lo, 0); j < std::min(rb.hi, T); ++j)
-          row[j] = softcap * std::tanh(row[j] * scale / softcap);
+        for (int64_t j = 0; j < T; ++j) row[j] = softcap * std::tanh(row[j] * scale / softcap);
         s = 1.f;
       }
       const bool any = scale_bias_row(row, T, s, rb.add, rb.lo, rb.hi);

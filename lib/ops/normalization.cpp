@@ -179,8 +179,9 @@ ORTKIT_OPS_CLONES_512 bool scale_bias_row(float* row, int64_t n, float scale, co
   constexpr float kNegInf = -std::numeric_limits<float>::infinity();
   lo = std::clamp<int64_t>(lo, 0, n);
   hi = std::clamp<int64_t>(hi, lo, n);
-  for (int64_t j = 0; j < lo; ++j) row[j] = kNegInf;
-  for (int64_t j = hi; j < n; ++j) row[j] = kNegInf;
+  // Hidden keys add -inf, as a -inf mask would: a NaN or infinite score there still gives NaN.
+  for (int64_t j = 0; j < lo; ++j) row[j] = row[j] * scale + kNegInf;
+  for (int64_t j = hi; j < n; ++j) row[j] = row[j] * scale + kNegInf;
   if (!add) {
     for (int64_t j = lo; j < hi; ++j) row[j] *= scale;
     return hi > lo;

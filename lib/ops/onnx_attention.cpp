@@ -210,7 +210,7 @@ class OnnxAttention : public OpKernel {
           }
           float sc = scale_;
           if (softcap_ > 0) {  // softcap * tanh(scale * x / softcap), before the mask
-            for (int64_t j = lo; j < hi; ++j) row[j] = softcap_ * std::tanh(row[j] * scale_ / softcap_);
+            for (int64_t j = 0; j < T_; ++j) row[j] = softcap_ * std::tanh(row[j] * scale_ / softcap_);
             sc = 1.f;
           }
           if (scale_bias_row(row, T_, sc, add, lo, hi))
