@@ -17,7 +17,8 @@
 // the weights prepacked once as B (the packed-weights form):
 //   Ybuf[P x Mg] = col[P x Kg] * Wg^T[Kg x Mg], then Ybuf transposed into NCHW.
 // Chunks of pixels bound the scratch and are the parallel tasks. Depthwise convs (one input and one
-// output channel per group) use a direct loop instead.
+// output channel per group) use a direct loop instead, and so do fp32 convs of at most 4 input channels
+// (conv_few_channels.h).
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -26,6 +27,7 @@
 
 #include "ops/broadcast.h"
 #include "ops/conv_depthwise.h"
+#include "ops/conv_few_channels.h"
 #include "ops/conv_im2col.h"
 #include "ops/conv_util.h"
 #include "ops/conv_winograd.h"
@@ -104,11 +106,12 @@ int64_t pick_chunk(int64_t pixels, int64_t floats_per_row, int64_t mr, int threa
 /// (faster at 64 channels x K 576, slower at 256 channels x K 64): mobilenet_v2 1 thread 9.5 -> 8.9 ms
 /// (fastest runs, medians of 7 interleaved rounds), resnet50 even (Zen 4). Turning it off where the
 /// channels exceed twice K gave resnet50 nothing and mobilenet_v2 its loss back.
-/// ORTKIT_CONV_FORM=direct, =packed, =wide or =winograd forces a form (tests; experiments); null when unset.
+/// ORTKIT_CONV_FORM=direct, =packed, =wide, =winograd or =few forces a form (tests; experiments); null when
+/// unset.
 const char* conv_form_override() {
   const char* f = std::getenv("ORTKIT_CONV_FORM");
   return f && (std::strcmp(f, "direct") == 0 || std::strcmp(f, "packed") == 0 ||
-               std::strcmp(f, "wide") == 0 || std::strcmp(f, "winograd") == 0)
+               std::strcmp(f, "wide") == 0 || std::strcmp(f, "winograd") == 0 || std::strcmp(f, "few") == 0)
              ? f
              : nullptr;
 }
@@ -254,8 +257,17 @@ class ConvOp : public OpKernel {
     // ORTKIT_CONV_FORM forces it on (where applicable) or off.
     const char* forced = conv_form_override();
     const Tensor* w_const = ctx.input(1).constant;
+    // Few input channels (CNN stems): the direct loop of conv_few_channels.h, for fp32 (bf16 fast math
+    // keeps its GEMM, whose instruction does twice the work per cycle).
+    few_ = !depthwise_ && kind_ == kernels::GemmKind::f32 && FewChannelConv::applicable(w_, cg_, group_) &&
+           (!forced || std::strcmp(forced, "few") == 0);
+    if (few_) {
+      few_conv_.prepare(w_, cg_, M, batch_, threads_);
+      if (w_const) few_conv_.set_weights(w_const->data_as<float>());
+      few_const_ = w_const != nullptr;
+    }
     winograd_ =
-        !depthwise_ && group_ == 1 && kind_ == kernels::GemmKind::f32 && w_const &&
+        !few_ && !depthwise_ && group_ == 1 && kind_ == kernels::GemmKind::f32 && w_const &&
         WinogradConv::applicable(w_) &&
         (forced ? std::strcmp(forced, "winograd") == 0 : WinogradConv::pays(w_, cg_, mg_, batch_, threads_));
     if (winograd_) {
@@ -270,14 +282,15 @@ class ConvOp : public OpKernel {
     // Chunk tasks that leave threads idle switch to the wide path: one threaded GEMM over all pixels of
     // an image, which splits its M x N blocks over every thread (see pick_wide).
     wide_ = forced ? std::strcmp(forced, "wide") == 0 : false;
-    if (!depthwise_ && !winograd_ && !forced && threads_ > 1) {
+    if (!depthwise_ && !winograd_ && !few_ && !forced && threads_ > 1) {
       const kernels::GemmKernel* kn = kernels::dispatched(kind_);
       const int64_t c =
           pick_chunk(w_.out_size(), per_row, kn ? (direct_ ? kn->nr : kn->mr) : 1, threads_, batch_ * group_);
       wide_ = pick_wide(batch_ * group_ * ((w_.out_size() + c - 1) / c), threads_);
     }
-    if (wide_ || winograd_) direct_ = false;
-    if (!depthwise_ && !winograd_) {
+    if (wide_ || winograd_ || few_) direct_ = false;
+    if (few_) wide_ = false;
+    if (!depthwise_ && !winograd_ && !few_) {
       const kernels::GemmKernel* kn = kernels::dispatched(kind_);
       if (direct_) {
         // No scratch: im2col writes the packed chunk, a PackedB per slot.
@@ -313,7 +326,8 @@ class ConvOp : public OpKernel {
         }
       }
     }
-    if (!depthwise_ && !winograd_)
+    if (few_) ctx.scratch_bytes = few_conv_.scratch_bytes();
+    if (!depthwise_ && !winograd_ && !few_)
       ctx.scratch_bytes =
           static_cast<size_t>(std::max(threads_ * slot_floats_, wide_floats_)) * sizeof(float);
     // A Z that broadcasts is added after the conv, which then writes into scratch past the slots.
@@ -341,7 +355,11 @@ class ConvOp : public OpKernel {
     if (depthwise_)
       run_depthwise(tx.data_as<float>(), tw.data_as<float>(), conv_ep, y, ctx.threading,
                     reinterpret_cast<float*>(scratch));
-    else if (winograd_)
+    else if (few_) {
+      if (!few_const_) few_conv_.set_weights(tw.data_as<float>());
+      few_conv_.run(tx.data_as<float>(), batch_, conv_ep, zf, y, ctx.threading,
+                    reinterpret_cast<float*>(scratch));
+    } else if (winograd_)
       wino_.run(tx.data_as<float>(), batch_, conv_ep, zf, y, ctx.threading,
                 reinterpret_cast<float*>(scratch));
     else if (direct_)
@@ -357,6 +375,7 @@ class ConvOp : public OpKernel {
 
   std::vector<std::string> kernels_used() const override {
     if (depthwise_) return {dw_.blocked() ? "conv_depthwise_blocked16" : "conv_depthwise_direct"};
+    if (few_) return {few_conv_.rows() == 8 ? "conv_few_channels_8x48" : "conv_few_channels_4x16"};
     const kernels::GemmKernel* kn = kernels::dispatched(kind_);
     std::vector<std::string> k;
     if (winograd_) k.push_back("conv_winograd_f2x3");
@@ -559,6 +578,9 @@ class ConvOp : public OpKernel {
   bool b_view_ = false;  ///< direct 1x1: the input read in place as B (view_b_rows)
   bool wide_ = false;    ///< packed-weights form, one threaded GEMM per image (see pick_wide)
   bool winograd_ = false;  ///< Winograd F(2x2, 3x3) (conv_winograd.h)
+  bool few_ = false;       ///< few input channels: the direct loop of conv_few_channels.h
+  bool few_const_ = false;  ///< its weights are constant (packed once at compile)
+  FewChannelConv few_conv_;
   WinogradConv wino_;
   bool has_z_ = false, z_direct_ = true;
   Shape conv_shape_;  ///< the conv's own output shape when Z broadcasts to a larger one

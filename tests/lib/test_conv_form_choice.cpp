@@ -1,7 +1,7 @@
 // Which conv form a session picks by default: Winograd F(2x2, 3x3) for fp32 3x3 stride-1 convs where it
-// measured faster (WinogradConv::pays), the GEMM forms elsewhere (few channels, small images at batch 1,
-// strides, bf16), and ORTKIT_CONV_FORM overrides it. The outputs of every choice are checked against a naive
-// conv.
+// measured faster (WinogradConv::pays), the few-channel loop for fp32 convs of up to 4 input channels (CNN
+// stems), the GEMM forms elsewhere (small images at batch 1, strides, bf16), and ORTKIT_CONV_FORM
+// overrides it. The outputs of every choice are checked against a naive conv.
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
@@ -138,5 +138,46 @@ TEST_CASE("a depthwise conv names its path: 16-channel blocks up to 16 wide, pla
     INFO(hw << "x" << hw);
     CHECK(std::find(k.begin(), k.end(), hw <= 16 ? "conv_depthwise_blocked16" : "conv_depthwise_direct") !=
           k.end());
+  }
+}
+
+TEST_CASE("fp32 convs of up to 4 input channels and 16 taps take the few-channel loop", "[conv][session]") {
+  ::unsetenv("ORTKIT_CONV_FORM");
+  auto few = [](const Session& s) {
+    const auto k = s.kernels_used();
+    return std::any_of(k.begin(), k.end(),
+                       [](const std::string& n) { return n.rfind("conv_few_channels_", 0) == 0; });
+  };
+  struct Want {
+    Spec spec;
+    bool few;
+    const char* why;
+  };
+  const Want wants[] = {
+      {{3, 32, 64, 2}, true, "a stem: 3 -> 32 3x3 stride 2, 32-wide rows"},
+      {{4, 8, 66, 1}, true, "4 channels, 66-wide rows"},
+      {{1, 16, 64, 1}, false, "9 taps"},
+      {{5, 16, 64, 1}, false, "5 channels"},
+      {{3, 16, 20, 1}, false, "20-wide rows leave 12 of 32 lanes idle"},
+  };
+  for (const Want& w : wants)
+    for (int threads : {1, 2}) {
+      INFO(w.why << ", " << threads << " threads");
+      SessionOptions o;
+      o.threads = threads;
+      auto s = Session::from_bytes(conv_model(w.spec).bytes(), o);
+      const Tensor x = make_random({w.spec.batch, w.spec.cin, w.spec.hw, w.spec.hw}, 7);
+      const auto y = s->run({{"x", x}});
+      CHECK(few(*s) == w.few);
+      CHECK(worst_error(x, w.spec, y[0]) < 4e-7f);
+    }
+  // bf16 fast math keeps its GEMM (twice the work per instruction) where it has a bf16 kernel.
+  const Spec stem{3, 32, 64, 2};
+  {
+    SessionOptions o;
+    o.precision = Precision::bf16;
+    auto s = Session::from_bytes(conv_model(stem).bytes(), o);
+    s->run({{"x", make_random({1, 3, 64, 64}, 7)}});
+    CHECK(few(*s) == (kernels::bf16_fast_math().kind != kernels::GemmKind::bf16));
   }
 }

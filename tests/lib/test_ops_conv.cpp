@@ -1,9 +1,11 @@
 // Conv against a naive reference over the shapes the GEMM paths distinguish: im2col (pads, strides,
 // dilations), pointwise (no im2col), grouped, depthwise (direct loop), 1-D; both GEMM forms (weights as A
 // writing NCHW directly, or prepacked weights as B with a transpose, per chunk of pixels or, the wide path,
-// one threaded GEMM per image), Winograd F(2x2, 3x3) for 3x3 stride-1 convs, forced through ORTKIT_CONV_FORM;
+// one threaded GEMM per image), Winograd F(2x2, 3x3) for 3x3 stride-1 convs, the direct loop for few input
+// channels, forced through ORTKIT_CONV_FORM;
 // constant (prepacked) and per-run weights; a thread pool; the fused activation forms and the fused
 // residual input Z. Pools: a thread-pool smoke test, and MaxPool Indices against a direct walk.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdlib>
@@ -60,7 +62,7 @@ struct ConvForm {
   ConvForm& operator=(const ConvForm&) = delete;
 };
 
-constexpr const char* kForms[] = {"direct", "packed", "wide", "winograd", ""};
+constexpr const char* kForms[] = {"direct", "packed", "wide", "winograd", "few", ""};
 
 struct Case {
   const char* name;
@@ -112,6 +114,17 @@ TEST_CASE("Conv matches a naive reference on every path", "[ops][conv]") {
       {"14x9 pixels, 40 channels", {1, 40, 14, 9}, {24, 40, 3, 3}, 1, {1, 1}, {1, 1}, {1, 1, 1, 1}},
       // One image of 224 pixels on 4 threads: one 56-row chunk per thread (the automatic form).
       {"one image, a chunk per thread", {1, 8, 14, 16}, {12, 8, 3, 3}, 1, {1, 1}, {1, 1}, {1, 1, 1, 1}},
+      // Few input channels (conv_few_channels.h): 71 outputs a row are 48 + 16 + a partial 7, 20 output
+      // channels two 8-channel blocks and 4 rows of a third.
+      {"few channels, 7x7 stride 2", {1, 3, 9, 141}, {20, 3, 7, 7}, 1, {2, 2}, {1, 1}, {3, 3, 3, 3}},
+      {"few channels, stride 3 (three phases), asymmetric pads",
+       {2, 4, 11, 200},
+       {5, 4, 2, 3},
+       1,
+       {3, 3},
+       {1, 1},
+       {1, 0, 0, 2}},
+      {"few channels, one, dilation 2", {2, 1, 7, 70}, {9, 1, 5, 5}, 1, {1, 1}, {2, 2}, {0, 2, 3, 1}},
   };
   for (const char* form : kForms)
     for (const Case& c : cases) {
@@ -206,6 +219,71 @@ TEST_CASE("Conv 1-D, auto_pad SAME_UPPER and errors", "[ops][conv]") {
   CHECK(max_abs_diff(y, f32({1, 3, 9}, vals<float>(r))) < 1e-5f);
   CHECK_THROWS_AS(eval_single("Conv", {rnd({1, 3, 5, 5}), rnd({2, 2, 3, 3})}), Error);  // channels mismatch
   CHECK_THROWS_AS(eval_single("Conv", {rnd({1, 2, 2, 2}), rnd({2, 2, 3, 3})}), Error);  // kernel > input
+}
+
+TEST_CASE("Conv with few input channels: 1-D, long rows, activations, Z and NaN", "[ops][conv]") {
+  const ConvForm forced("few");
+  // 1-D, 1 -> 12, k 17, stride 2: 1097 outputs are three 512-column tasks (the last partial).
+  const Tensor x = rnd({2, 1, 2200}, 41), w = rnd({12, 1, 17}, 42), b = rnd({12}, 43);
+  Attrs a;
+  a.set_ints("strides", {2});
+  a.set_ints("pads", {4, 5});
+  for (int threads : {1, 3}) {
+    INFO("threads " << threads);
+    EvalOptions o;
+    o.constant_inputs = {1, 2};
+    o.threading = test_threads(threads);
+    const Tensor y = eval_single("Conv", {x, w, b}, a, o)[0];
+    REQUIRE(y.shape() == Shape{2, 12, 1097});
+    const Tensor r = ref_conv(f32({2, 1, 1, 2200}, vals<float>(x)), f32({12, 1, 1, 17}, vals<float>(w)),
+                              b.data_as<float>(), 1, {1, 2}, {1, 1}, {0, 4, 0, 5});
+    CHECK(max_abs_diff(y, f32({2, 12, 1097}, vals<float>(r))) < 1e-4f);
+  }
+  // 2-D with Z and each activation: relu and clip in the store, gelu as a pass after it.
+  Tensor x2 = rnd({1, 3, 5, 66}, 44);
+  const Tensor w2 = rnd({11, 3, 3, 3}, 45), b2 = rnd({11}, 46), z2 = rnd({1, 11, 5, 66}, 47);
+  Attrs p;
+  p.set_ints("pads", {1, 1, 1, 1});
+  const Tensor conv = ref_conv(x2, w2, b2.data_as<float>(), 1, {1, 1}, {1, 1}, {1, 1, 1, 1});
+  EvalOptions of;
+  of.domain = "ortkit";
+  of.opset = 1;
+  for (const char* act : {"relu", "clip", "gelu_erf", "none"}) {
+    INFO(act);
+    Attrs f = p;
+    f.set_string("activation", act);
+    f.set_float("clip_min", -0.25f);
+    f.set_float("clip_max", 0.5f);
+    const Tensor y = eval_single("FusedConv", {x2, w2, b2, z2}, f, of)[0];
+    float worst = 0.f;
+    for (int64_t i = 0; i < y.numel(); ++i) {
+      const float v = conv.data_as<float>()[i] + z2.data_as<float>()[i];
+      const float want = std::string(act) == "relu"   ? std::max(v, 0.f)
+                         : std::string(act) == "clip" ? std::clamp(v, -0.25f, 0.5f)
+                         : std::string(act) == "none" ? v
+                                                      : 0.5f * v * (1.f + std::erf(v / std::sqrt(2.f)));
+      worst = std::max(worst, std::fabs(y.data_as<float>()[i] - want));
+    }
+    CHECK(worst < 1e-4f);
+  }
+  // A NaN input reaches exactly the outputs whose window covers it; relu sends it to 0 (as the GEMM
+  // epilogue does), clip keeps it.
+  x2.data_as<float>()[2 * 66 + 40] = std::nanf("");  // channel 0, (2, 40)
+  for (const char* act : {"relu", "clip"}) {
+    Attrs f = p;
+    f.set_string("activation", act);
+    f.set_float("clip_min", -1.f);
+    f.set_float("clip_max", 1.f);
+    const Tensor y = eval_single("FusedConv", {x2, w2, b2}, f, of)[0];
+    for (int64_t m = 0; m < 11; ++m)
+      for (int64_t oh = 0; oh < 5; ++oh)
+        for (int64_t ow = 0; ow < 66; ++ow) {
+          const bool covered = std::abs(oh - 2) <= 1 && std::abs(ow - 40) <= 1;
+          const float v = y.data_as<float>()[(m * 5 + oh) * 66 + ow];
+          CHECK(std::isnan(v) == (covered && std::string(act) == "clip"));
+          if (covered && std::string(act) == "relu") CHECK(v == 0.f);
+        }
+  }
 }
 
 TEST_CASE("FusedConv applies the activation in the epilogue", "[ops][conv]") {
