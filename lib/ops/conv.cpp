@@ -8,8 +8,9 @@
 // output pixels,
 //   Y[Mg x P] (+)= Wg[Mg x Kg] * col[Kg x P]
 // with the weights read in place as the A operand and col as B, per chunk: im2col written straight into
-// the packed panels (conv_im2col.h), or for 1x1 stride-1 unpadded convs the input itself, read in place
-// where the kernel can (view_b_rows, with the bias as Epilogue::row_bias) and packed where it cannot. C is
+// the packed panels (conv_im2col.h; strided windows from phase planes, run_phased), or for 1x1 stride-1
+// unpadded convs the input itself, read in place where the kernel can (view_b_rows, with the bias as
+// Epilogue::row_bias) and packed where it cannot. C is
 // the NCHW output itself, so no transpose follows. Otherwise a constant bias is a last column of the weights
 // over a packed row of ones; a residual Z is read by the GEMM's epilogue (Epilogue::add), or, with a per-run
 // bias, written into Y with it first for the GEMM to accumulate onto; the activation is in its epilogue. bf16
@@ -149,6 +150,27 @@ ORTKIT_OPS_CLONES_512 void seed_rows(float* y, int64_t ld, const float* z, const
       for (int64_t i = 0; i < cols; ++i) row[i] = b;
     }
   }
+}
+
+/// Rows r < rows of a chunk of the virtual grid (t, ld ldt: pixels q0..q0 + n, rows of wph pixels) into
+/// Y (ld ldy, rows of ow pixels), dropping columns ow and up; with Z (Y's layout), Y = act(t + Z).
+ORTKIT_OPS_CLONES_512 void copy_virtual_rows(const float* t, int64_t ldt, int64_t rows, int64_t q0, int64_t n,
+                                             int64_t wph, int64_t ow, float* y, int64_t ldy, const float* z,
+                                             const kernels::Epilogue& ep) {
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t q = q0; q < q0 + n;) {
+      const int64_t oh = q / wph, c = q - oh * wph, run = std::min(wph - c, q0 + n - q);
+      const int64_t valid = std::clamp<int64_t>(ow - c, 0, run);
+      const float* __restrict src = t + r * ldt + (q - q0);
+      float* __restrict dst = y + r * ldy + oh * ow + c;
+      if (z) {
+        const float* __restrict zr = z + r * ldy + oh * ow + c;
+        for (int64_t i = 0; i < valid; ++i) dst[i] = conv_act(src[i] + zr[i], ep.act, ep.clip_lo, ep.clip_hi);
+      } else {
+        for (int64_t i = 0; i < valid; ++i) dst[i] = src[i];
+      }
+      q += run;
+    }
 }
 
 enum class FusedKind { none, ortkit, ms };
@@ -297,6 +319,19 @@ class ConvOp : public OpKernel {
         chunk_ = pick_chunk(w_.out_size(), per_row, kn ? kn->nr : 1, threads_, batch_ * group_);
         slot_floats_ = 0;
         col_packs_.resize(static_cast<size_t>(threads_));
+        // Strided windows im2col from phase planes (PhaseGeo), one image at a time: a shared buffer of the
+        // image's planes, chunks over the virtual grid, and per slot the chunk's output on that grid where
+        // it is wider than the output (its extra columns are dropped as it is copied into Y).
+        static const char* phased_env = std::getenv("ORTKIT_CONV_PHASED");  // =0: off (A/B timing)
+        phased_ = phase_applicable(w_) && !(phased_env && std::strcmp(phased_env, "0") == 0);
+        if (phased_) {
+          ph_ = make_phase_geo(w_);
+          chunk_ = pick_chunk(ph_.virt, per_row, kn ? kn->nr : 1, threads_, group_);
+          slot_floats_ = ph_.wph == w_.out[2] ? 0 : mg_ * chunk_;
+          // Slack: the last tap's copy runs (KW - 1) * DW / SW floats past the planes, a panel's copy up to
+          // NR.
+          planes_floats_ = (C * ph_.channel + ph_.wph + 64 + 15) / 16 * 16;
+        }
         // Constant weights and bias: the bias becomes column Kg of the weights and a row of ones under
         // the packed chunk, so the GEMM overwrites Y with no pass to write the bias first.
         const Tensor* cw = ctx.input(1).constant;
@@ -304,7 +339,7 @@ class ConvOp : public OpKernel {
         w_aug_.clear();
         // A 1x1 conv's input is its B as it is (view_b_rows) where the kernel reads B rows in place: no
         // per-call packing (a copy of the whole input), and the bias goes in as Epilogue::row_bias.
-        b_view_ = pointwise_ && kn && kn->b_rows;
+        b_view_ = (pointwise_ || (phased_ && w_.k_size() == 1)) && kn && kn->b_rows;
         if (cw && cb && !b_view_) {
           const float* wd = cw->data_as<float>();
           const float* bd = cb->data_as<float>();
@@ -329,7 +364,8 @@ class ConvOp : public OpKernel {
     if (few_) ctx.scratch_bytes = few_conv_.scratch_bytes();
     if (!depthwise_ && !winograd_ && !few_)
       ctx.scratch_bytes =
-          static_cast<size_t>(std::max(threads_ * slot_floats_, wide_floats_)) * sizeof(float);
+          static_cast<size_t>(planes_floats_ + std::max(threads_ * slot_floats_, wide_floats_)) *
+          sizeof(float);
     // A Z that broadcasts is added after the conv, which then writes into scratch past the slots.
     conv_tmp_at_ = (ctx.scratch_bytes + 63) / 64 * 64;
     if (!z_direct_)
@@ -362,6 +398,9 @@ class ConvOp : public OpKernel {
     } else if (winograd_)
       wino_.run(tx.data_as<float>(), batch_, conv_ep, zf, y, ctx.threading,
                 reinterpret_cast<float*>(scratch));
+    else if (phased_)
+      run_phased(tx.data_as<float>(), tw.data_as<float>(), zf, conv_ep, y, ctx.threading,
+                 reinterpret_cast<float*>(scratch));
     else if (direct_)
       run_direct(tx.data_as<float>(), tw.data_as<float>(), zf, conv_ep, y, ctx.threading);
     else if (wide_)
@@ -406,29 +445,80 @@ class ConvOp : public OpKernel {
         im2col_kmajor(w_, cg_, xg, p0, cols, ColDst{pr.data, 0, pr.nr, pr.panel_floats});
       }
       const int64_t plane = (n * group_ + g) * mg_ * P + p0;
-      float* yg = y + plane;
-      kernels::Epilogue e = ep;
-      e.bias = nullptr;
-      const float* bias = ep.bias && !aug ? ep.bias + g * mg_ : nullptr;
-      if (b_view_) {
-        e.row_bias = bias;
-        if (z) {
-          e.add = z + plane;
-          e.ld_add = P;
-        }
-      } else if (z && !bias) {
-        e.add = z + plane;  // read in the GEMM's epilogue
-        e.ld_add = P;
-      } else if (bias || z) {
-        seed_rows(yg, P, z ? z + plane : nullptr, bias, mg_, cols);
-        e.accumulate = true;
-      }
-      if (aug)
-        kernels::gemm_f32(mg_, w_aug_.data() + g * mg_ * (kg_ + 1), kg_ + 1, pb, yg, P, e, tth);
-      else
-        kernels::gemm_f32(mg_, wt + g * mg_ * kg_, kg_, pb, yg, P, e, tth);
+      direct_gemm(pb, g, wt, y + plane, z ? z + plane : nullptr, P, cols, ep, tth);
     };
     run_tasks(th, threads_, tasks, task);
+  }
+
+  /// Y[Mg x cols] (ld ldy) = act(Wg * pb + bias (+ Z)) for group g: the bias from the augmented weights, as
+  /// the kernel's row_bias (a B read in place), or written into Y first with Z for the GEMM to accumulate
+  /// onto; Z otherwise read in the GEMM's epilogue.
+  void direct_gemm(const kernels::PackedB& pb, int64_t g, const float* wt, float* yg, const float* zg,
+                   int64_t ldy, int64_t cols, const kernels::Epilogue& ep,
+                   const kernels::Threading& tth) const {
+    const bool aug = !w_aug_.empty();
+    kernels::Epilogue e = ep;
+    e.bias = nullptr;
+    const float* bias = ep.bias && !aug ? ep.bias + g * mg_ : nullptr;
+    if (b_view_) {
+      e.row_bias = bias;
+      if (zg) {
+        e.add = zg;
+        e.ld_add = ldy;
+      }
+    } else if (zg && !bias) {
+      e.add = zg;  // read in the GEMM's epilogue
+      e.ld_add = ldy;
+    } else if (bias || zg) {
+      seed_rows(yg, ldy, zg, bias, mg_, cols);
+      e.accumulate = true;
+    }
+    if (aug)
+      kernels::gemm_f32(mg_, w_aug_.data() + g * mg_ * (kg_ + 1), kg_ + 1, pb, yg, ldy, e, tth);
+    else
+      kernels::gemm_f32(mg_, wt + g * mg_ * kg_, kg_, pb, yg, ldy, e, tth);
+  }
+
+  /// The direct form from phase planes (PhaseGeo), image by image: the planes of all channels (in
+  /// parallel), then chunks of the virtual grid. Where that grid is the output (wph == OW) the GEMM
+  /// writes Y as run_direct does; otherwise each chunk's output goes to the slot's scratch and its
+  /// columns ow < OW are copied into Y (with Z and the activation when there is a Z).
+  void run_phased(const float* x, const float* wt, const float* z, const kernels::Epilogue& ep, float* y,
+                  const kernels::Threading& th, float* scratch) {
+    const int64_t P = w_.out_size(), V = ph_.virt, C = group_ * cg_;
+    const int64_t nchunks = (V + chunk_ - 1) / chunk_;
+    const bool aug = !w_aug_.empty(), same = ph_.wph == w_.out[2];
+    float* planes = scratch;
+    float* outs = scratch + planes_floats_;
+    for (int64_t n = 0; n < batch_; ++n) {
+      const float* xn = x + n * C * w_.in_size();
+      parallel_range(th, C, 1, [&](int64_t b, int64_t e) {
+        fill_phase_planes(w_, ph_, xn + b * w_.in_size(), e - b, planes + b * ph_.channel);
+      });
+      auto task = [&](int64_t t, int64_t slot, const kernels::Threading& tth) {
+        const int64_t g = t / nchunks, q0 = t % nchunks * chunk_, cols = std::min(chunk_, V - q0);
+        const float* pg = planes + g * cg_ * ph_.channel;
+        kernels::PackedB& pb = col_packs_[static_cast<size_t>(slot)];
+        if (b_view_) {
+          kernels::view_b_rows(pb, pg + q0, cg_, cols, ph_.channel);
+        } else {
+          const kernels::PanelRows pr = kernels::pack_b_f32_rows(pb, kg_, cols, aug);
+          im2col_phased(ph_, cg_, pg, q0, cols, ColDst{pr.data, 0, pr.nr, pr.panel_floats});
+        }
+        const int64_t plane = (n * group_ + g) * mg_ * P;
+        if (same) {
+          direct_gemm(pb, g, wt, y + plane + q0, z ? z + plane + q0 : nullptr, P, cols, ep, tth);
+          return;
+        }
+        float* out = outs + slot * slot_floats_;
+        kernels::Epilogue e = ep;
+        if (z) e.act = Act::none;  // applied after Z, as the chunk is copied out
+        direct_gemm(pb, g, wt, out, nullptr, chunk_, cols, e, tth);
+        copy_virtual_rows(out, chunk_, mg_, q0, cols, ph_.wph, w_.out[2], y + plane, P,
+                          z ? z + plane : nullptr, ep);
+      };
+      run_tasks(th, threads_, group_ * nchunks, task);
+    }
   }
 
   /// The packed-weights form (bf16, small images): weights prepacked as B, pixel-major col as A, the output
@@ -575,7 +665,10 @@ class ConvOp : public OpKernel {
   int threads_ = 1;
   bool depthwise_ = false, pointwise_ = false;
   bool direct_ = false;  ///< the direct form (fp32 weights as A)
-  bool b_view_ = false;  ///< direct 1x1: the input read in place as B (view_b_rows)
+  bool b_view_ = false;  ///< direct 1x1: the input (or its phase plane) read in place as B (view_b_rows)
+  bool phased_ = false;  ///< direct form over phase planes (strided windows, run_phased)
+  PhaseGeo ph_;
+  int64_t planes_floats_ = 0;  ///< scratch floats before the slots: one image's phase planes
   bool wide_ = false;    ///< packed-weights form, one threaded GEMM per image (see pick_wide)
   bool winograd_ = false;  ///< Winograd F(2x2, 3x3) (conv_winograd.h)
   bool few_ = false;       ///< few input channels: the direct loop of conv_few_channels.h

@@ -6,6 +6,7 @@
 #include "ops/conv_im2col.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "ops/fast_math.h"
 
@@ -127,6 +128,96 @@ ORTKIT_OPS_CLONES_512 void im2col_kmajor(const Window& w, int64_t cg, const floa
           }
         }
   }
+}
+
+ORTKIT_OPS_CLONES_512 void phase_row(float* __restrict d, int64_t n, const float* __restrict src, int64_t iw,
+                                     int64_t iw0, int64_t sw) {
+  const int64_t lo = std::min(n, iw0 >= 0 ? int64_t{0} : (-iw0 + sw - 1) / sw);
+  const int64_t hi = std::clamp<int64_t>(iw - iw0 > 0 ? (iw - iw0 + sw - 1) / sw : 0, lo, n);
+  for (int64_t j = 0; j < lo; ++j) d[j] = 0.f;
+  const float* s = src + iw0;
+  if (sw == 1)
+    for (int64_t j = lo; j < hi; ++j) d[j] = s[j];
+  else if (sw == 2)
+    for (int64_t j = lo; j < hi; ++j) d[j] = s[2 * j];
+  else
+    for (int64_t j = lo; j < hi; ++j) d[j] = s[j * sw];
+  for (int64_t j = hi; j < n; ++j) d[j] = 0.f;
+}
+
+bool phase_applicable(const Window& w) {
+  if (w.in[0] != 1 || w.k[0] != 1 || w.out[0] != 1) return false;
+  for (int i = 1; i < 3; ++i)
+    if (w.pb[i] < 0 || w.pe[i] < 0) return false;
+  return w.s[1] > 1 || w.s[2] > 1;
+}
+
+PhaseGeo make_phase_geo(const Window& w) {
+  PhaseGeo g;
+  const int64_t sh = w.s[1], sw = w.s[2];
+  g.hph = w.out[1] + (w.k[1] - 1) * w.d[1] / sh;
+  g.wph = w.out[2] + (w.k[2] - 1) * w.d[2] / sw;
+  g.plane = g.hph * g.wph;
+  g.row_slot.assign(static_cast<size_t>(sh), -1);
+  g.col_slot.assign(static_cast<size_t>(sw), -1);
+  int rows = 0, cols = 0;
+  for (int64_t kh = 0; kh < w.k[1]; ++kh)
+    if (int& s = g.row_slot[static_cast<size_t>(kh * w.d[1] % sh)]; s < 0) s = rows++;
+  for (int64_t kw = 0; kw < w.k[2]; ++kw)
+    if (int& s = g.col_slot[static_cast<size_t>(kw * w.d[2] % sw)]; s < 0) s = cols++;
+  g.cols_used = cols;
+  g.channel = rows * cols * g.plane;
+  for (int64_t kh = 0; kh < w.k[1]; ++kh)
+    for (int64_t kw = 0; kw < w.k[2]; ++kw) {
+      const int64_t r = kh * w.d[1], c = kw * w.d[2];
+      const int64_t slot =
+          g.row_slot[static_cast<size_t>(r % sh)] * cols + g.col_slot[static_cast<size_t>(c % sw)];
+      g.tap.push_back(slot * g.plane + r / sh * g.wph + c / sw);
+    }
+  g.virt = w.out[1] * g.wph;
+  return g;
+}
+
+void fill_phase_planes(const Window& w, const PhaseGeo& g, const float* x, int64_t channels, float* dst) {
+  const int64_t IH = w.in[1], IW = w.in[2], sh = w.s[1], sw = w.s[2];
+  for (int64_t c = 0; c < channels; ++c)
+    for (int64_t pr = 0; pr < sh; ++pr) {
+      if (g.row_slot[static_cast<size_t>(pr)] < 0) continue;
+      for (int64_t pc = 0; pc < sw; ++pc) {
+        if (g.col_slot[static_cast<size_t>(pc)] < 0) continue;
+        float* plane =
+            dst + c * g.channel +
+            (g.row_slot[static_cast<size_t>(pr)] * g.cols_used + g.col_slot[static_cast<size_t>(pc)]) *
+                g.plane;
+        for (int64_t i = 0; i < g.hph; ++i) {
+          float* d = plane + i * g.wph;
+          const int64_t ih = i * sh + pr - w.pb[1];
+          if (ih < 0 || ih >= IH)
+            std::fill(d, d + g.wph, 0.f);
+          else
+            phase_row(d, g.wph, x + c * w.in_size() + ih * IW, IW, pc - w.pb[2], sw);
+        }
+      }
+    }
+}
+
+ORTKIT_OPS_CLONES_512 void im2col_phased(const PhaseGeo& g, int64_t cg, const float* planes, int64_t q0,
+                                         int64_t n, const ColDst& dst) {
+  const int64_t taps = static_cast<int64_t>(g.tap.size());
+  for (int64_t c = 0, k = 0; c < cg; ++c)
+    for (int64_t t = 0; t < taps; ++t, ++k) {
+      const float* src = planes + c * g.channel + g.tap[static_cast<size_t>(t)] + q0;
+      if (!dst.nr) {
+        std::memcpy(dst.data + k * dst.ld, src, static_cast<size_t>(n) * sizeof(float));
+        continue;
+      }
+      float* d = dst.data + k * dst.nr;
+      int64_t j = 0;
+      if (dst.nr == 32)  // the AVX-512 kernel's panels: two vector moves each
+        for (; j + 32 <= n; j += 32, d += dst.panel_floats) __builtin_memcpy(d, src + j, 32 * sizeof(float));
+      for (; j < n; j += dst.nr, d += dst.panel_floats)
+        std::memcpy(d, src + j, static_cast<size_t>(std::min<int64_t>(dst.nr, n - j)) * sizeof(float));
+    }
 }
 
 }  // namespace ortkit::ops

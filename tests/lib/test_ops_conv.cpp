@@ -125,6 +125,17 @@ TEST_CASE("Conv matches a naive reference on every path", "[ops][conv]") {
        {1, 1},
        {1, 0, 0, 2}},
       {"few channels, one, dilation 2", {2, 1, 7, 70}, {9, 1, 5, 5}, 1, {1, 1}, {2, 2}, {0, 2, 3, 1}},
+      // Strided windows: the direct form reads phase planes (PhaseGeo), on a virtual grid wider than the
+      // output where a tap spans more than its stride.
+      {"grouped, stride 2", {2, 8, 9, 11}, {6, 4, 3, 3}, 2, {2, 2}, {1, 1}, {1, 1, 1, 1}},
+      {"patchify 2x2 stride 2 (the grid is the output)",
+       {1, 5, 8, 10},
+       {7, 5, 2, 2},
+       1,
+       {2, 2},
+       {1, 1},
+       {0, 0, 0, 0}},
+      {"strides (1, 2)", {1, 3, 7, 12}, {4, 3, 3, 3}, 1, {1, 2}, {1, 1}, {1, 2, 0, 1}},
   };
   for (const char* form : kForms)
     for (const Case& c : cases) {
@@ -284,6 +295,37 @@ TEST_CASE("Conv with few input channels: 1-D, long rows, activations, Z and NaN"
           if (covered && std::string(act) == "relu") CHECK(v == 0.f);
         }
   }
+}
+
+TEST_CASE("strided FusedConv with Z on the phase-plane path", "[ops][conv]") {
+  const ConvForm forced("direct");
+  // 3x3 stride 2 (virtual grid one column wider than the output) and 1x1 stride 2 (the plane read in place).
+  for (const int64_t k : {int64_t{3}, int64_t{1}})
+    for (int variant = 0; variant < 2; ++variant) {
+      INFO("kernel " << k << " variant " << variant);
+      const int64_t p = k / 2, OH = (13 + 2 * p - k) / 2 + 1, OW = (17 + 2 * p - k) / 2 + 1;
+      const Tensor x = rnd({2, 6, 13, 17}, 51), w = rnd({10, 6, k, k}, 52), b = rnd({10}, 53),
+                   z = rnd({2, 10, OH, OW}, 54);
+      Attrs a;
+      a.set_ints("strides", {2, 2});
+      a.set_ints("pads", {p, p, p, p});
+      a.set_string("activation", "relu");
+      EvalOptions o;
+      o.domain = "ortkit";
+      o.opset = 1;
+      if (variant == 1) {
+        o.constant_inputs = {1, 2};
+        o.threading = test_threads(3);
+      }
+      const Tensor y = eval_single("FusedConv", {x, w, b, z}, a, o)[0];
+      const Tensor r = ref_conv(x, w, b.data_as<float>(), 1, {2, 2}, {1, 1}, {p, p, p, p});
+      REQUIRE(y.shape() == r.shape());
+      float worst = 0.f;
+      for (int64_t i = 0; i < y.numel(); ++i)
+        worst = std::max(worst, std::fabs(y.data_as<float>()[i] -
+                                          std::max(r.data_as<float>()[i] + z.data_as<float>()[i], 0.f)));
+      CHECK(worst < 1e-4f);
+    }
 }
 
 TEST_CASE("FusedConv applies the activation in the epilogue", "[ops][conv]") {
