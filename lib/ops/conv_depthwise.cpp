@@ -204,7 +204,11 @@ DwSmall make_dw_small(const Window& w) {
 /// the copy).
 inline void copy_short(float* d, const float* s, int64_t n) {
   int64_t i = 0;
-  for (; i + 8 <= n; i += 8) __builtin_memcpy(d + i, s + i, 8 * sizeof(float));
+  for (; i + 16 <= n; i += 16) __builtin_memcpy(d + i, s + i, 16 * sizeof(float));
+  if (i + 8 <= n) {
+    __builtin_memcpy(d + i, s + i, 8 * sizeof(float));
+    i += 8;
+  }
   if (i + 4 <= n) {
     __builtin_memcpy(d + i, s + i, 4 * sizeof(float));
     i += 4;
@@ -217,8 +221,8 @@ inline void copy_short(float* d, const float* s, int64_t n) {
 }
 
 /// Copies one input plane into the padded plane of `buf`; the padding (and slack) must already be 0
-/// and stays 0 because only in-range pixels are written.
-void dw_small_fill(const float* x, const Window& w, const DwSmall& g, float* buf) {
+/// and stays 0 because only in-range pixels are written. Cloned so that a row moves 16 floats at a time.
+ORTKIT_OPS_CLONES_512 void dw_small_fill(const float* x, const Window& w, const DwSmall& g, float* buf) {
   const int64_t IH = w.in[1], IW = w.in[2], ph = w.pb[1], pw = w.pb[2];
   // Columns cc with 0 <= cc - pw < IW, rows rr with 0 <= rr - ph < IH.
   const int64_t c0 = std::min(pw, g.wp), c1 = std::min(g.wp, IW + pw);
@@ -238,11 +242,21 @@ ORTKIT_OPS_CLONES_512 void depthwise_small(const DwPlane& p, const DwSmall& g, f
   const int64_t n = g.n;
   float* __restrict wide = buf + g.plane;
   const float bias = p.bias, lo = p.lo, hi = p.hi;
+  // One partial sum per kernel row, added at the end: one chain of K*K dependent FMAs per vector ran
+  // 2-5% slower on MobileNetV2's 56x56 planes (Zen 4, 1 thread, 3 alternating rounds).
 #pragma GCC ivdep
   for (int64_t j = 0; j < n; ++j) {
-    float acc = bias;
-#pragma GCC unroll 32
-    for (int t = 0; t < K * K; ++t) acc += wk[t] * taps[t][S * j];
+    float part[K];
+#pragma GCC unroll 8
+    for (int kh = 0; kh < K; ++kh) {
+      float a = kh == 0 ? bias : 0.f;
+#pragma GCC unroll 8
+      for (int kw = 0; kw < K; ++kw) a += wk[kh * K + kw] * taps[kh * K + kw][S * j];
+      part[kh] = a;
+    }
+    float acc = part[0];
+#pragma GCC unroll 8
+    for (int kh = 1; kh < K; ++kh) acc += part[kh];
     wide[j] = clamp_keep_nan(acc, lo, hi);
   }
   for (int64_t oh = 0; oh < g.oh; ++oh) copy_short(p.y + oh * g.ow, wide + oh * g.wp, g.ow);

@@ -97,8 +97,9 @@ ORTKIT_OPS_CLONES_512 void few_tile(const Tile& t) {
 using TileFn = void (*)(const Tile&);
 
 /// Whether this x86 host runs the AVX-512 clone (32 vector registers: room for 8 x 3 accumulators).
+/// (A build without the clones runs the baseline code, 16 registers: the small blocking.)
 bool wide_registers() {
-#if defined(__x86_64__) && defined(__GNUC__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(ORTKIT_NO_CLONES)
   return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
          __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq");
 #else
