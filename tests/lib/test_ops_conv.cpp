@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdlib>
+#include <random>
 #include <string>
 
 #include "ops/eval.h"
@@ -294,6 +295,43 @@ TEST_CASE("Conv with few input channels: 1-D, long rows, activations, Z and NaN"
           CHECK(std::isnan(v) == (covered && std::string(act) == "clip"));
           if (covered && std::string(act) == "relu") CHECK(v == 0.f);
         }
+  }
+}
+
+TEST_CASE("Conv forms agree with the reference over random windows", "[ops][conv]") {
+  // Strides past the kernel, dilations with strides, pads past the kernel, asymmetric pads, 1-row
+  // outputs: the few-channel loop's and the phase planes' geometry (forced where they apply).
+  std::mt19937 rng(20261124);
+  auto pick = [&](int lo, int hi) {
+    return static_cast<int64_t>(std::uniform_int_distribution<int>(lo, hi)(rng));
+  };
+  for (int trial = 0; trial < 60; ++trial) {
+    const int64_t cin = trial % 3 == 0 ? pick(5, 9) : pick(1, 4), cout = pick(1, 19);
+    const int64_t kh = pick(1, 5), kw = pick(1, 5);
+    const std::array<int64_t, 2> st{pick(1, 4), pick(1, 4)}, dl{pick(1, 3), pick(1, 3)};
+    const std::array<int64_t, 4> pd{pick(0, 3), pick(0, 3), pick(0, 3), pick(0, 3)};
+    const int64_t ekh = (kh - 1) * dl[0] + 1, ekw = (kw - 1) * dl[1] + 1;
+    const int64_t H = std::max<int64_t>(pick(1, 20), ekh - pd[0] - pd[2]);
+    const int64_t W = std::max<int64_t>(pick(12, 90), ekw - pd[1] - pd[3]);
+    const Tensor x = rnd({pick(1, 2), cin, H, W}, 60 + trial), w = rnd({cout, cin, kh, kw}, 61 + trial),
+                 b = rnd({cout}, 62 + trial);
+    Attrs a;
+    a.set_ints("strides", {st[0], st[1]});
+    a.set_ints("dilations", {dl[0], dl[1]});
+    a.set_ints("pads", {pd[0], pd[1], pd[2], pd[3]});
+    const Tensor r = ref_conv(x, w, b.data_as<float>(), 1, st, dl, pd);
+    for (const char* form : {"few", "direct", ""}) {
+      const ConvForm forced(form);
+      INFO("trial " << trial << " form '" << form << "' x " << shape_str(x.shape()) << " w "
+                    << shape_str(w.shape()) << " strides " << st[0] << "," << st[1] << " dilations " << dl[0]
+                    << "," << dl[1] << " pads " << pd[0] << "," << pd[1] << "," << pd[2] << "," << pd[3]);
+      EvalOptions o;
+      o.constant_inputs = {1, 2};
+      o.threading = test_threads(trial % 2 ? 3 : 1);
+      const Tensor y = eval_single("Conv", {x, w, b}, a, o)[0];
+      REQUIRE(y.shape() == r.shape());
+      CHECK(max_abs_diff(y, r) < 1e-4f);
+    }
   }
 }
 
