@@ -268,6 +268,7 @@ class ConvOp : public OpKernel {
     threads_ = std::max(1, ctx.threading.threads);
     if (depthwise_) {
       dw_.prepare(w_, /*blocks=*/true);
+      dw_ready_.assign(static_cast<size_t>(threads_), 0);
       ctx.scratch_bytes = static_cast<size_t>(threads_ * dw_.slot_floats()) * sizeof(float);
     }
     pointwise_ = w_.k_size() == 1 && w_.s == std::array<int64_t, 3>{1, 1, 1} &&
@@ -645,12 +646,18 @@ class ConvOp : public OpKernel {
       return;
     }
     // One scratch slot per thread (the flat path's padded plane or the blocked path's block, its padding
-    // zeroed once), contiguous items each.
+    // zeroed on the slot's first item), contiguous items each, which a thread done early takes over from
+    // a lagging one (run_tasks): equal static shares left MobileNetV2's 28x28 planes at 1.3-1.6x on 2
+    // threads.
     const int64_t T = std::min<int64_t>(threads_, tasks);
-    parallel_for(th, T, [&](int64_t t) {
-      float* slot = scratch + t * dw_.slot_floats();
-      dw_.init_slot(slot);
-      for (int64_t i = tasks * t / T; i < tasks * (t + 1) / T; ++i) item(i, slot);
+    std::fill(dw_ready_.begin(), dw_ready_.end(), 0);
+    run_tasks(th, T, tasks, [&](int64_t i, int64_t s, const kernels::Threading&) {
+      float* slot = scratch + s * dw_.slot_floats();
+      if (!dw_ready_[static_cast<size_t>(s)]) {
+        dw_.init_slot(slot);
+        dw_ready_[static_cast<size_t>(s)] = 1;
+      }
+      item(i, slot);
     });
   }
 
@@ -681,6 +688,7 @@ class ConvOp : public OpKernel {
   std::vector<kernels::PackedB> col_packs_;  ///< the direct form's packed col chunk, one per slot
   std::vector<float> w_aug_;  ///< the direct form's [M, Kg + 1] weights with the bias as last column
   DepthwisePlanes dw_;
+  mutable std::vector<char> dw_ready_;  ///< per slot: its padding zeroed in this run (run_depthwise)
   kernels::GemmKind kind_ = kernels::GemmKind::f32;
   std::vector<kernels::PackedB> packed_;
 };
