@@ -62,6 +62,17 @@ float worst_error(const Tensor& x, const Spec& s, const Tensor& y) {
   return worst;
 }
 
+/// A session over conv_model(spec) on `threads` threads, run once on random input, its output checked.
+auto run_checked(const Spec& spec, int threads) {
+  SessionOptions o;
+  o.threads = threads;
+  auto s = Session::from_bytes(conv_model(spec).bytes(), o);
+  const Tensor x = make_random({spec.batch, spec.cin, spec.hw, spec.hw}, 7);
+  const auto y = s->run({{"x", x}});
+  CHECK(worst_error(x, spec, y[0]) < 4e-7f);
+  return s;
+}
+
 bool uses_winograd(const Session& s) {
   const auto k = s.kernels_used();
   return std::find(k.begin(), k.end(), "conv_winograd_f2x3") != k.end();
@@ -92,13 +103,8 @@ TEST_CASE("Conv picks Winograd by default where it pays, and ORTKIT_CONV_FORM ov
   for (const Want& w : wants)
     for (int threads : {1, 2}) {
       INFO(w.why << ", " << threads << " threads");
-      SessionOptions o;
-      o.threads = threads;
-      auto s = Session::from_bytes(conv_model(w.spec).bytes(), o);
-      const Tensor x = make_random({w.spec.batch, w.spec.cin, w.spec.hw, w.spec.hw}, 7);
-      const auto y = s->run({{"x", x}});
+      const auto s = run_checked(w.spec, threads);
       if (!w.panel32 || (f32 && f32->nr == 32)) CHECK(uses_winograd(*s) == w.winograd);
-      CHECK(worst_error(x, w.spec, y[0]) < 4e-7f);
     }
   // bf16 fast math keeps its GEMM forms: Winograd is an fp32 form. Where bf16 fast math runs the fp32
   // kernel (no bf16 kernel, ORTKIT_MAX_ISA=avx2, or one slower than fp32) the conv is an fp32 conv.
@@ -163,13 +169,8 @@ TEST_CASE("fp32 convs of up to 4 input channels and 16 taps take the few-channel
   for (const Want& w : wants)
     for (int threads : {1, 2}) {
       INFO(w.why << ", " << threads << " threads");
-      SessionOptions o;
-      o.threads = threads;
-      auto s = Session::from_bytes(conv_model(w.spec).bytes(), o);
-      const Tensor x = make_random({w.spec.batch, w.spec.cin, w.spec.hw, w.spec.hw}, 7);
-      const auto y = s->run({{"x", x}});
+      const auto s = run_checked(w.spec, threads);
       CHECK(few(*s) == w.few);
-      CHECK(worst_error(x, w.spec, y[0]) < 4e-7f);
     }
   // bf16 fast math keeps its GEMM (twice the work per instruction) where it has a bf16 kernel.
   const Spec stem{3, 32, 64, 2};
