@@ -130,7 +130,13 @@ bool FewChannelConv::applicable(const Window& w, int64_t cin, int64_t group) {
   if (cin * w.k[1] * w.k[2] < 16) return false;
   // Rows of 12 outputs and up, and no more than 15% of the lanes idle (a 7-wide row would fill 7 of 16).
   const int64_t ow = w.out[2];
-  return ow >= 12 && (ow >= 64 || ow * 100 >= round16(ow) * 85);
+  if (ow < 12 || (ow < 64 && ow * 100 < round16(ow) * 85)) return false;
+  // A slot (16 output rows' input rows, up to 512 columns) within 64 MiB and int32 tap offsets: huge
+  // dilations take the GEMM forms.
+  const int64_t ekh = (w.k[1] - 1) * w.d[1] + 1, ekw = (w.k[2] - 1) * w.d[2] + 1;
+  const double slot = static_cast<double>(cin) * static_cast<double>(15 * w.s[1] + ekh) *
+                      static_cast<double>(w.s[2] * 512 + ekw);
+  return slot <= static_cast<double>(int64_t{1} << 24);
 }
 
 void FewChannelConv::prepare(const Window& w, int64_t cin, int64_t cout, int64_t batch, int slots) {
