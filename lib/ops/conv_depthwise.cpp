@@ -104,6 +104,37 @@ __attribute__((always_inline)) inline void s2_block16(const float* const* r, con
   std::memcpy(y, &v, sizeof v);
 }
 
+/// s2_block16 for two output rows at once (vertical stride 2, dilation 1): rows r[0..2] make y0 and
+/// r[2..4] make y1, so the row they share is loaded and split into evens and odds once.
+__attribute__((always_inline)) inline void s2_block16_pair(const float* const* r, const float* w, float bias,
+                                                           float lo, float hi, float* y0, float* y1) {
+  typedef float v16f __attribute__((vector_size(64)));
+  typedef int v16i __attribute__((vector_size(64)));
+  v16f ev[5], od[5], e2[5];
+  for (int k = 0; k < 5; ++k) {
+    v16f a, b;
+    std::memcpy(&a, r[k], sizeof a);
+    std::memcpy(&b, r[k] + 16, sizeof b);
+    ev[k] = __builtin_shuffle(a, b, v16i{0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30});
+    od[k] = __builtin_shuffle(a, b, v16i{1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31});
+    const v16f nx = v16f{} + r[k][32];
+    e2[k] = __builtin_shuffle(ev[k], nx, v16i{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16});
+  }
+  const v16f l = v16f{} + lo, h = v16f{} + hi;
+  for (int o = 0; o < 2; ++o) {
+    v16f sum[3];
+    for (int k = 0; k < 3; ++k) {
+      const int j = 2 * o + k;
+      sum[k] =
+          (k == 0 ? v16f{} + bias : v16f{}) + w[3 * k] * ev[j] + w[3 * k + 1] * od[j] + w[3 * k + 2] * e2[j];
+    }
+    v16f v = sum[0] + sum[1] + sum[2];
+    v = v < l ? l : v;  // clamp_keep_nan, lane by lane
+    v = h < v ? h : v;
+    std::memcpy(o == 0 ? y0 : y1, &v, sizeof v);
+  }
+}
+
 /// 2-D depthwise plane with a KxK kernel and horizontal stride S (dilation 1 along W when D1, else
 /// w.d[2]), any pads, vertical stride and dilation. Per output row the K input rows are picked once
 /// (a row of zeros stands in for rows in the padding), the interior columns, where every tap is inside
@@ -122,6 +153,42 @@ ORTKIT_OPS_CLONES_512 void depthwise_plane_kxk(const DwPlane& p, const Window& w
   const int64_t last = IW - 1 - (K - 1) * dw + pw;
   const int64_t c1 = std::max(c0, std::min(OW, last < 0 ? 0 : last / S + 1));  // exclusive
   for (int64_t oh = 0; oh < OH; ++oh) {
+    if constexpr (K == 3 && S == 2 && D1) {
+      // Two output rows per pass where they share an input row (stride 2 down as well): MobileNetV2's
+      // 112 -> 56 plane 0.198 -> 0.176 ms, 56 -> 28 0.087 -> 0.082 (Zen 4, 1 thread).
+      if (sh == 2 && dh == 1 && c1 - c0 >= 16 && oh + 1 < OH) {
+        const float* r5[5];
+        for (int k = 0; k < 5; ++k) {
+          const int64_t ih = oh * 2 - ph + k;
+          r5[k] = ih >= 0 && ih < IH ? p.x + ih * IW : zeros;
+        }
+        float* y0 = p.y + oh * OW;
+        float* y1 = y0 + OW;
+        auto border2 = [&](int64_t ow) {
+          for (int o = 0; o < 2; ++o) {
+            float acc = bias;
+            for (int kh = 0; kh < 3; ++kh)
+              for (int kw = 0; kw < 3; ++kw) {
+                const int64_t iw = ow * 2 - pw + kw;
+                if (iw >= 0 && iw < IW) acc += wk[kh * 3 + kw] * r5[2 * o + kh][iw];
+              }
+            (o == 0 ? y0 : y1)[ow] = clamp_keep_nan(acc, lo, hi);
+          }
+        };
+        auto block = [&](int64_t ow) __attribute__((always_inline)) {
+          const int64_t i = ow * 2 - pw;
+          const float* r[5] = {r5[0] + i, r5[1] + i, r5[2] + i, r5[3] + i, r5[4] + i};
+          s2_block16_pair(r, wk, bias, lo, hi, y0 + ow, y1 + ow);
+        };
+        for (int64_t ow = 0; ow < c0; ++ow) border2(ow);
+        int64_t ow = c0;
+        for (; ow + 16 <= c1; ow += 16) block(ow);
+        if (ow < c1) block(c1 - 16);  // overlaps the block before: the same values again
+        for (ow = c1; ow < OW; ++ow) border2(ow);
+        ++oh;
+        continue;
+      }
+    }
     const float* rows[K];
     for (int kh = 0; kh < K; ++kh) {
       const int64_t ih = oh * sh - ph + kh * dh;

@@ -111,6 +111,8 @@ TEST_CASE("depthwise Conv fast paths match a naive reference", "[ops][perf]") {
       {"3x3 s2 interior of 16", {1, 2, 5, 33}, 3, 3, {2, 2}, {1, 1}, {0, 0, 0, 0}},
       {"3x3 s2 width 70 (blocks and overlap)", {1, 3, 7, 70}, 3, 3, {2, 2}, {1, 1}, {1, 1, 1, 1}},
       {"3x3 s2 interior of 17", {2, 2, 6, 37}, 3, 3, {2, 2}, {1, 1}, {0, 0, 1, 1}},
+      // Two output rows per pass (they share an input row), an odd last row alone, padding rows at both ends.
+      {"3x3 s2 row pairs, 5 rows, pads 1 top 2 bottom", {1, 2, 9, 40}, 3, 3, {2, 2}, {1, 1}, {1, 1, 2, 0}},
       // Generic loop.
       {"3x1 kernel", {1, 2, 7, 6}, 3, 1, {1, 1}, {1, 1}, {1, 0, 1, 0}},
       {"2x2 s2", {1, 3, 8, 9}, 2, 2, {2, 2}, {1, 1}, {0, 0, 1, 1}},
