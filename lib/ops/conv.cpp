@@ -323,8 +323,8 @@ class ConvOp : public OpKernel {
         // Strided windows im2col from phase planes (PhaseGeo), one image at a time: a shared buffer of the
         // image's planes, chunks over the virtual grid, and per slot the chunk's output on that grid where
         // it is wider than the output (its extra columns are dropped as it is copied into Y).
-        static const char* phased_env = std::getenv("ORTKIT_CONV_PHASED");  // =0: off (A/B timing)
-        phased_ = phase_applicable(w_) && !(phased_env && std::strcmp(phased_env, "0") == 0);
+        static const bool phased_off = switched_off("ORTKIT_CONV_PHASED");  // =0: off (A/B timing)
+        phased_ = phase_applicable(w_) && !phased_off;
         if (phased_) {
           ph_ = make_phase_geo(w_);
           chunk_ = pick_chunk(ph_.virt, per_row, kn ? kn->nr : 1, threads_, group_);

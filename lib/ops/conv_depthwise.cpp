@@ -2,7 +2,6 @@
 #include "ops/conv_depthwise.h"
 
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
 
 #include "ops/fast_math.h"
@@ -386,8 +385,8 @@ ORTKIT_OPS_CLONES_512 void depthwise_blocked(const float* t, const float* wv, co
 /// The blocked kernel for this window (2-D, square K in {3, 5}, equal strides 1 or 2, no dilation, output
 /// width up to kDwBlockMaxWidth), or nullptr. ORTKIT_DW_BLOCKED=0 turns it off (A/B timing).
 DwBlockFn pick_depthwise_blocked(const Window& w, DwBlocked& g) {
-  static const char* env = std::getenv("ORTKIT_DW_BLOCKED");
-  if (env && std::strcmp(env, "0") == 0) return nullptr;
+  static const bool off = switched_off("ORTKIT_DW_BLOCKED");
+  if (off) return nullptr;
   if (w.in[0] != 1 || w.out[0] != 1 || w.k[0] != 1 || w.k[1] != w.k[2] || w.s[1] != w.s[2] || w.d[1] != 1 ||
       w.d[2] != 1)
     return nullptr;

@@ -2,7 +2,6 @@
 #include "ops/conv_few_channels.h"
 
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
 #include <limits>
 
@@ -119,8 +118,8 @@ int64_t round16(int64_t n) {
 }  // namespace
 
 bool FewChannelConv::applicable(const Window& w, int64_t cin, int64_t group) {
-  static const char* env = std::getenv("ORTKIT_CONV_FEW");  // =0 turns the form off (A/B timing)
-  if (env && std::strcmp(env, "0") == 0) return false;
+  static const bool off = switched_off("ORTKIT_CONV_FEW");  // =0 turns the form off (A/B timing)
+  if (off) return false;
   if (group != 1 || cin < 1 || cin > kMaxCin) return false;
   if (w.in[0] != 1 || w.k[0] != 1 || w.out[0] != 1) return false;  // 1-D or 2-D
   for (int i = 1; i < 3; ++i)

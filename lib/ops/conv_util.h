@@ -3,12 +3,21 @@
 #pragma once
 #include <algorithm>
 #include <array>
+#include <cstdlib>
+#include <cstring>
 #include <string>
 
 #include "ops/op.h"
 #include "ortkit/kernels/epilogue.h"
 
 namespace ortkit::ops {
+
+/// Whether environment variable `name` is "0": the A/B switches that turn one conv path off (read once
+/// by each caller, into a static).
+inline bool switched_off(const char* name) {
+  const char* v = std::getenv(name);
+  return v && std::strcmp(v, "0") == 0;
+}
 
 struct Window {
   int nd = 0;                           // spatial dims in the model (1..3)
