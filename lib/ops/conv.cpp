@@ -312,7 +312,6 @@ class ConvOp : public OpKernel {
       wide_ = pick_wide(batch_ * group_ * ((w_.out_size() + c - 1) / c), threads_);
     }
     if (wide_ || winograd_ || few_) direct_ = false;
-    if (few_) wide_ = false;
     if (!depthwise_ && !winograd_ && !few_) {
       const kernels::GemmKernel* kn = kernels::dispatched(kind_);
       if (direct_) {
