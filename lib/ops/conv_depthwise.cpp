@@ -151,6 +151,23 @@ ORTKIT_OPS_CLONES_512 void depthwise_plane_kxk(const DwPlane& p, const Window& w
   const int64_t c0 = std::min(OW, (pw + S - 1) / S);
   const int64_t last = IW - 1 - (K - 1) * dw + pw;
   const int64_t c1 = std::max(c0, std::min(OW, last < 0 ? 0 : last / S + 1));  // exclusive
+  // A border column ow of the output row yy, read from the K input rows rws: the checked scalar path.
+  auto border = [&](const float* const* rws, float* yy, int64_t ow) {
+    float acc = bias;
+    for (int kh = 0; kh < K; ++kh)
+      for (int kw = 0; kw < K; ++kw) {
+        const int64_t iw = ow * S - pw + kw * dw;
+        if (iw >= 0 && iw < IW) acc += wk[kh * K + kw] * rws[kh][iw];
+      }
+    yy[ow] = clamp_keep_nan(acc, lo, hi);
+  };
+  // block(ow) for 16-output blocks over the interior (c1 - c0 >= 16), the last one overlapping the block
+  // before it (the same values again).
+  auto blocks16 = [&](auto&& block) __attribute__((always_inline)) {
+    int64_t ow = c0;
+    for (; ow + 16 <= c1; ow += 16) block(ow);
+    if (ow < c1) block(c1 - 16);
+  };
   for (int64_t oh = 0; oh < OH; ++oh) {
     if constexpr (K == 3 && S == 2 && D1) {
       // Two output rows per pass where they share an input row (stride 2 down as well): MobileNetV2's
@@ -164,26 +181,16 @@ ORTKIT_OPS_CLONES_512 void depthwise_plane_kxk(const DwPlane& p, const Window& w
         float* y0 = p.y + oh * OW;
         float* y1 = y0 + OW;
         auto border2 = [&](int64_t ow) {
-          for (int o = 0; o < 2; ++o) {
-            float acc = bias;
-            for (int kh = 0; kh < 3; ++kh)
-              for (int kw = 0; kw < 3; ++kw) {
-                const int64_t iw = ow * 2 - pw + kw;
-                if (iw >= 0 && iw < IW) acc += wk[kh * 3 + kw] * r5[2 * o + kh][iw];
-              }
-            (o == 0 ? y0 : y1)[ow] = clamp_keep_nan(acc, lo, hi);
-          }
+          border(r5, y0, ow);
+          border(r5 + 2, y1, ow);
         };
-        auto block = [&](int64_t ow) __attribute__((always_inline)) {
+        for (int64_t ow = 0; ow < c0; ++ow) border2(ow);
+        blocks16([&](int64_t ow) __attribute__((always_inline)) {
           const int64_t i = ow * 2 - pw;
           const float* r[5] = {r5[0] + i, r5[1] + i, r5[2] + i, r5[3] + i, r5[4] + i};
           s2_block16_pair(r, wk, bias, lo, hi, y0 + ow, y1 + ow);
-        };
-        for (int64_t ow = 0; ow < c0; ++ow) border2(ow);
-        int64_t ow = c0;
-        for (; ow + 16 <= c1; ow += 16) block(ow);
-        if (ow < c1) block(c1 - 16);  // overlaps the block before: the same values again
-        for (ow = c1; ow < OW; ++ow) border2(ow);
+        });
+        for (int64_t ow = c1; ow < OW; ++ow) border2(ow);
         ++oh;
         continue;
       }
@@ -194,16 +201,7 @@ ORTKIT_OPS_CLONES_512 void depthwise_plane_kxk(const DwPlane& p, const Window& w
       rows[kh] = ih >= 0 && ih < IH ? p.x + ih * IW : zeros;
     }
     float* __restrict yr = p.y + oh * OW;
-    auto border = [&](int64_t ow) {
-      float acc = bias;
-      for (int kh = 0; kh < K; ++kh)
-        for (int kw = 0; kw < K; ++kw) {
-          const int64_t iw = ow * S - pw + kw * dw;
-          if (iw >= 0 && iw < IW) acc += wk[kh * K + kw] * rows[kh][iw];
-        }
-      yr[ow] = clamp_keep_nan(acc, lo, hi);
-    };
-    for (int64_t ow = 0; ow < c0; ++ow) border(ow);
+    for (int64_t ow = 0; ow < c0; ++ow) border(rows, yr, ow);
     if constexpr (K == 3) {
       // Spelled out so that GCC sees nine independent streams (and, for S = 2, one even/odd
       // interleaving group per row).
@@ -222,14 +220,11 @@ ORTKIT_OPS_CLONES_512 void depthwise_plane_kxk(const DwPlane& p, const Window& w
       };
       if constexpr (S == 2 && D1) {
         if (c1 - c0 >= 16) {
-          auto block = [&](int64_t ow) __attribute__((always_inline)) {
+          blocks16([&](int64_t ow) __attribute__((always_inline)) {
             const int64_t i = ow * 2 - pw;
             const float* r[3] = {r0 + i, r1 + i, r2 + i};
             s2_block16(r, wk, bias, lo, hi, yr + ow);
-          };
-          int64_t ow = c0;
-          for (; ow + 16 <= c1; ow += 16) block(ow);
-          if (ow < c1) block(c1 - 16);  // overlaps the block before: the same values again
+          });
         } else {
           interior_blocks<S>(c0, c1, at);
         }
@@ -248,7 +243,7 @@ ORTKIT_OPS_CLONES_512 void depthwise_plane_kxk(const DwPlane& p, const Window& w
       };
       interior_blocks<S>(c0, c1, at);
     }
-    for (int64_t ow = c1; ow < OW; ++ow) border(ow);
+    for (int64_t ow = c1; ow < OW; ++ow) border(rows, yr, ow);
   }
 }
 
