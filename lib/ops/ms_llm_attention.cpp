@@ -96,12 +96,7 @@ class HeadAttention {
     for (int64_t i = 0; i < S; ++i) {
       float* row = scores + i * T;
       const RowBias rb = row_bias(i, buf);
-      float s = scale;
-      if (softcap > 0.f) {  // softcap * tanh(scale * x / softcap), before the bias
-        for (int64_t j = 0; j < T; ++j) row[j] = softcap * std::tanh(row[j] * scale / softcap);
-        s = 1.f;
-      }
-      const bool any = scale_bias_row(row, T, s, rb.add, rb.lo, rb.hi);
+      const bool any = scale_bias_row(row, T, scale, softcap, rb.add, rb.lo, rb.hi);
       if (sink) {
         float m = *sink;
         for (int64_t j = 0; j < T; ++j) m = std::max(m, row[j]);

@@ -174,9 +174,13 @@ class SoftmaxOp : public OpKernel {
 
 }  // namespace
 
-ORTKIT_OPS_CLONES_512 bool scale_bias_row(float* row, int64_t n, float scale, const float* add, int64_t lo,
-                                          int64_t hi) {
+ORTKIT_OPS_CLONES_512 bool scale_bias_row(float* row, int64_t n, float scale, float softcap, const float* add,
+                                          int64_t lo, int64_t hi) {
   constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+  if (softcap > 0.f) {  // over the whole row, hidden keys too, before the bias
+    for (int64_t j = 0; j < n; ++j) row[j] = softcap * std::tanh(row[j] * scale / softcap);
+    scale = 1.f;
+  }
   lo = std::clamp<int64_t>(lo, 0, n);
   hi = std::clamp<int64_t>(hi, lo, n);
   // Hidden keys add -inf, as a -inf mask would: a NaN or infinite score there still gives NaN.

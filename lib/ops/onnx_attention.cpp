@@ -208,12 +208,7 @@ class OnnxAttention : public OpKernel {
             }
             add = buf;
           }
-          float sc = scale_;
-          if (softcap_ > 0) {  // softcap * tanh(scale * x / softcap), before the mask
-            for (int64_t j = 0; j < T_; ++j) row[j] = softcap_ * std::tanh(row[j] * scale_ / softcap_);
-            sc = 1.f;
-          }
-          if (scale_bias_row(row, T_, sc, add, lo, hi))
+          if (scale_bias_row(row, T_, scale_, softcap_, add, lo, hi))
             softmax_row(row, row, T_, false);
           else
             std::fill(row, row + T_, 0.f);

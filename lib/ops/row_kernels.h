@@ -13,10 +13,12 @@ void layernorm_row(const float* xr, float* yr, int64_t len, float eps, const flo
 /// Softmax (or log-softmax when lg) of one contiguous row of n values; y may alias x.
 void softmax_row(const float* x, float* y, int64_t n, bool lg);
 
-/// One row of attention scores made ready for softmax: row[j] = row[j] * scale + (add ? add[j] : 0) for j
-/// in [lo, hi), row[j] * scale - inf outside (hidden keys). Returns whether any key in [lo, hi) has an add
-/// other than -inf (a query that sees no key at all gets zeros, not a softmax of -infs).
-bool scale_bias_row(float* row, int64_t n, float scale, const float* add, int64_t lo, int64_t hi);
+/// One row of attention scores made ready for softmax: row[j] = s(row[j]) + (add ? add[j] : 0) for j in
+/// [lo, hi), s(row[j]) - inf outside (hidden keys), where s(x) = x * scale, or with softcap > 0
+/// softcap * tanh(x * scale / softcap). Returns whether any key in [lo, hi) has an add other than -inf (a
+/// query that sees no key at all gets zeros, not a softmax of -infs).
+bool scale_bias_row(float* row, int64_t n, float scale, float softcap, const float* add, int64_t lo,
+                    int64_t hi);
 
 /// RMS norm of one row (SimplifiedLayerNormalization, RMSNormalization): y = x / sqrt(mean(x^2) + eps)
 /// * scale (broadcast when sc1); optionally stores 1/rms. y may alias x.
