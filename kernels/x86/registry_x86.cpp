@@ -21,14 +21,16 @@ constexpr FeatureMask kBf16 = kAvx512 | bit(Feature::avx512bf16);
 constexpr FeatureMask kAvxVnni = kAvx2 | bit(Feature::avxvnni);
 
 #if defined(ORTKIT_HAVE_X86_AVX512)
-const GemmKernel kF32Avx512{"gemm_f32_avx512_14x32", GemmKind::f32, "avx512", kAvx512, 14, 32, 1,
-                            gemm_f32_avx512_14x32,   false,         0,
-                            /*a_u8_to_s8=*/false,
-                            /*a_rows=*/true,
-                            /*prep_row=*/nullptr,
-                            /*a_from_f32=*/false,
-                            /*requant_out=*/false,
-                            /*b_rows=*/true};
+const GemmKernel kF32Avx512{.name = "gemm_f32_avx512_14x32",
+                            .kind = GemmKind::f32,
+                            .isa = "avx512",
+                            .features = kAvx512,
+                            .mr = 14,
+                            .nr = 32,
+                            .kr = 1,
+                            .run = gemm_f32_avx512_14x32,
+                            .a_rows = true,
+                            .b_rows = true};
 #endif
 #if defined(ORTKIT_HAVE_X86_AVX2)
 // Positional fields after the function: a_shift_128, sve_bits, a_u8_to_s8, a_rows (registry.h).
