@@ -413,7 +413,7 @@ class ConvOp : public OpKernel {
   }
 
   std::vector<std::string> kernels_used() const override {
-    if (depthwise_) return {dw_.blocked() ? "conv_depthwise_blocked16" : "conv_depthwise_direct"};
+    if (depthwise_) return {dw_.name()};
     if (few_) return {few_conv_.rows() == 8 ? "conv_few_channels_8x48" : "conv_few_channels_4x16"};
     const kernels::GemmKernel* kn = kernels::dispatched(kind_);
     std::vector<std::string> k;

@@ -1,7 +1,8 @@
 // The fp32 depthwise convolution of one plane (one input and one output channel per group), shared by
 // Conv / FusedConv (conv.cpp) and the int8 QDQ depthwise conv (quant_qdq_conv.cpp, which feeds it the
-// integer taps as exact floats). The kernel is picked once per window: a flat loop over a zero-padded
-// copy for small planes, a KxK row kernel with the taps in registers, or a generic loop.
+// integer taps as exact floats). The kernel is picked once per window: over a zero-padded copy of the
+// plane, a row-group kernel (stride 1) or a flat loop (small planes); a KxK row kernel with the taps in
+// registers, a channel-blocked kernel for tiny planes, or a generic loop.
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -23,7 +24,8 @@ struct DwPlane {
 /// S*j + kh*wp + kw: the whole plane is one flat vectorised loop with no borders and no short rows
 /// (columns ow >= OW are computed and dropped: wp - OW of them for stride 1, about half for stride 2).
 /// n, the flat length, is rounded up to 16 so that no scalar remainder runs; the slack after the
-/// padded plane covers the reads of those extra outputs.
+/// padded plane covers the reads of those extra outputs. The row-group kernel (stride 1, 16 to 128 wide)
+/// shares the padded plane but writes Y directly: n = 0 there.
 struct DwSmall {
   int64_t k = 0, s = 1, oh = 0, ow = 0, hp = 0, wp = 0, n = 0, plane = 0;  // plane: floats incl. slack
   int64_t slot() const { return plane + n; }                               // padded plane + wide output
@@ -60,6 +62,9 @@ class DepthwisePlanes {
   void run(const DwPlane& p, float* slot) const;
   /// Whether planes go kDwBlock channels at a time (run_block) rather than one by one (run).
   bool blocked() const { return blocked_ != nullptr; }
+  /// The kernel's name in reports: conv_depthwise_blocked16, conv_depthwise_rows4 (row groups) or
+  /// conv_depthwise_direct (the flat, KxK and generic plane loops).
+  const char* name() const;
   /// Planes of `channels` (1..kDwBlock) consecutive channels of one image: the first channel's input plane
   /// x (planes in_size apart), its weights w (k_size apart), biases (or null) and output plane y.
   void run_block(const float* x, const float* w, const float* bias, int64_t channels, float lo, float hi,
@@ -68,6 +73,7 @@ class DepthwisePlanes {
  private:
   Window w_;
   DwSmallFn small_ = nullptr;
+  bool rows_ = false;  // small_ is the row-group kernel
   DwBlockFn blocked_ = nullptr;
   DwBlocked blk_;
   DwPlaneFn fn_ = nullptr;
