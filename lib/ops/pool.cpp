@@ -8,6 +8,7 @@
 #include <cstring>
 #include <limits>
 #include <type_traits>
+#include <vector>
 
 #include "ops/conv_util.h"
 #include "ops/fast_math.h"
@@ -17,6 +18,112 @@
 
 namespace ortkit::ops {
 namespace {
+
+/// One output row of a float max pool without Indices (1-D and 2-D windows): `rows` are the input rows
+/// the window's valid kernel rows read (none: the row is -inf). Their elementwise maximum goes into a
+/// padded row mp (the padding -inf, column c = iw + pw), split by stride phase into `sw` rows
+/// (phase q holds mp[sw * j + q]), so that every kernel column is one contiguous run:
+/// y[ow] = max over kw of phase[(kw * dw) % sw][ow + (kw * dw) / sw]. A tap compares as `v > acc`, so NaN
+/// taps never win, as in the tap-by-tap loop. `scratch`: max_row_scratch floats.
+inline int64_t max_row_padded(int64_t OW, int64_t sw, int64_t dw, int64_t kw_n) {
+  return (sw * (OW - 1) + (kw_n - 1) * dw + 1 + 31) / 32 * 32;  // whole 32-float steps for the phase split
+}
+inline int64_t max_row_scratch(int64_t OW, int64_t sw, int64_t dw, int64_t kw_n) {
+  return 2 * max_row_padded(OW, sw, dw, kw_n) + 64;
+}
+ORTKIT_OPS_CLONES_512 void max_row(const float* const* rows, int nrows, int64_t IW, int64_t pw, int64_t OW,
+                                   int64_t sw, int64_t dw, int64_t kw_n, float* scratch,
+                                   float* __restrict y) {
+  typedef float v16f __attribute__((vector_size(64)));
+  typedef int v16i __attribute__((vector_size(64)));
+  constexpr float ninf = -std::numeric_limits<float>::infinity();
+  if (nrows == 0) {
+    std::fill(y, y + OW, ninf);
+    return;
+  }
+  const int64_t L = max_row_padded(OW, sw, dw, kw_n);
+  float* __restrict mp = scratch;
+  // Input columns the window reaches: c = iw + pw < L.
+  const int64_t n = std::clamp<int64_t>(L - pw, 0, IW);
+  const int64_t pre = std::min(pw, L);
+  std::fill(mp, mp + pre, ninf);
+  std::fill(mp + pre + n, mp + L, ninf);
+  float* __restrict m = mp + pre;
+  // 16 columns at a time over all rows (a last block overlapping the one before: the same values again).
+  auto col_max = [&](int64_t i) __attribute__((always_inline)) {
+    v16f v = v16f{} + ninf;
+    for (int r = 0; r < nrows; ++r) {
+      v16f x;
+      std::memcpy(&x, rows[r] + i, sizeof x);
+      v = x > v ? x : v;
+    }
+    std::memcpy(m + i, &v, sizeof v);
+  };
+  if (n >= 16) {
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) col_max(i);
+    if (i < n) col_max(n - 16);
+  } else {
+    for (int64_t i = 0; i < n; ++i) {
+      float v = ninf;
+      for (int r = 0; r < nrows; ++r) v = rows[r][i] > v ? rows[r][i] : v;
+      m[i] = v;
+    }
+  }
+  const float* ph[2] = {mp, nullptr};
+  if (sw == 2) {
+    // Evens and odds of mp, 16 of each per step (L is a multiple of 32).
+    float* __restrict ev = mp + L;
+    float* __restrict od = ev + L / 2 + 32;
+    for (int64_t j = 0; j < L / 2; j += 16) {
+      v16f a, b;
+      std::memcpy(&a, mp + 2 * j, sizeof a);
+      std::memcpy(&b, mp + 2 * j + 16, sizeof b);
+      const v16f e = __builtin_shuffle(a, b, v16i{0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30});
+      const v16f o = __builtin_shuffle(a, b, v16i{1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31});
+      std::memcpy(ev + j, &e, sizeof e);
+      std::memcpy(od + j, &o, sizeof o);
+    }
+    ph[0] = ev;
+    ph[1] = od;
+  }
+  if (sw <= 2 && OW >= 16) {
+    auto block = [&](int64_t ow) __attribute__((always_inline)) {
+      v16f acc = v16f{} + ninf;
+      for (int64_t kw = 0; kw < kw_n; ++kw) {
+        const int64_t t = kw * dw;
+        v16f v;
+        std::memcpy(&v, ph[t % sw] + t / sw + ow, sizeof v);
+        acc = v > acc ? v : acc;
+      }
+      std::memcpy(y + ow, &acc, sizeof acc);
+    };
+    int64_t ow = 0;
+    for (; ow + 16 <= OW; ow += 16) block(ow);
+    if (ow < OW) block(OW - 16);
+    return;
+  }
+  if (sw <= 2) {
+    for (int64_t ow = 0; ow < OW; ++ow) {
+      float acc = ninf;
+      for (int64_t kw = 0; kw < kw_n; ++kw) {
+        const int64_t t = kw * dw;
+        const float v = ph[t % sw][t / sw + ow];
+        acc = v > acc ? v : acc;
+      }
+      y[ow] = acc;
+    }
+    return;
+  }
+  for (int64_t ow = 0; ow < OW; ++ow) {
+    float acc = ninf;
+    for (int64_t kw = 0; kw < kw_n; ++kw) {
+      const float v = mp[ow * sw + kw * dw];
+      acc = v > acc ? v : acc;
+    }
+    y[ow] = acc;
+  }
+}
 
 class PoolOp : public OpKernel {
  public:
@@ -103,48 +210,27 @@ class PoolOp : public OpKernel {
     }
   }
 
-  /// Float MaxPool over 1-D and 2-D planes without Indices, output row by output row: each valid kernel
-  /// row updates the whole output row, the columns whose taps all lie inside the input in a branch-free
-  /// loop per kernel column. The same maxima as go() (NaN taps never win, a window wholly in the padding
-  /// gives -inf); resnet50's 3x3 / 2 pool of 64 x 112 x 112 took 3% of the model tap by tap.
+  /// Float MaxPool over 1-D and 2-D planes without Indices, output row by output row (max_row). The same
+  /// maxima as go() (NaN taps never win, a window wholly in the padding gives -inf). resnet50's 3x3 / 2
+  /// pool of 64 x 112 x 112 (1 thread, Zen 4): 0.54 ms per kernel row and column with strided loads,
+  /// 0.154 ms with the column maxima split into even and odd phases (ONNX Runtime 0.158).
   void max_rows(const float* x, float* y, int64_t planes, const kernels::Threading& th) const {
     const Window& w = w_;
-    const int64_t IW = w.in[2], OW = w.out[2], sw = w.s[2], dw = w.d[2], pw = w.pb[2], kw_n = w.k[2];
-    // Output columns whose taps are all inside the row: ow * sw - pw >= 0 and
-    // ow * sw - pw + (kw_n - 1) * dw <= IW - 1.
-    const int64_t last = IW - 1 - (kw_n - 1) * dw + pw;
-    const int64_t lo = std::min(OW, (pw + sw - 1) / sw);
-    const int64_t hi = last < 0 ? lo : std::clamp((last / sw) + 1, lo, OW);
+    const int64_t IW = w.in[2], OW = w.out[2], kh_n = w.k[1];
+    const int64_t scratch_n = max_row_scratch(OW, w.s[2], w.d[2], w.k[2]);
     parallel_for(th, planes, [&](int64_t pl) {
+      thread_local std::vector<float> scratch;
+      if (static_cast<int64_t>(scratch.size()) < scratch_n) scratch.resize(static_cast<size_t>(scratch_n));
+      std::vector<const float*> rows(static_cast<size_t>(kh_n));
       const float* xp = x + pl * w.in_size();
       float* yp = y + pl * w.out_size();
       for (int64_t oh = 0; oh < w.out[1]; ++oh) {
-        float* yr = yp + oh * OW;
-        std::fill(yr, yr + OW, -std::numeric_limits<float>::infinity());
-        for (int64_t kh = 0; kh < w.k[1]; ++kh) {
+        int nrows = 0;
+        for (int64_t kh = 0; kh < kh_n; ++kh) {
           const int64_t ih = oh * w.s[1] - w.pb[1] + kh * w.d[1];
-          if (ih < 0 || ih >= w.in[1]) continue;
-          const float* xr = xp + ih * IW;
-          auto edge = [&](int64_t ow) {
-            for (int64_t kw = 0; kw < kw_n; ++kw) {
-              const int64_t iw = ow * sw - pw + kw * dw;
-              if (iw >= 0 && iw < IW && xr[iw] > yr[ow]) yr[ow] = xr[iw];
-            }
-          };
-          for (int64_t ow = 0; ow < lo; ++ow) edge(ow);
-          for (int64_t kw = 0; kw < kw_n; ++kw) {
-            const float* src = xr + kw * dw - pw;
-            if (sw == 1) {
-              for (int64_t ow = lo; ow < hi; ++ow) yr[ow] = src[ow] > yr[ow] ? src[ow] : yr[ow];
-            } else {
-              for (int64_t ow = lo; ow < hi; ++ow) {
-                const float v = src[ow * sw];
-                yr[ow] = v > yr[ow] ? v : yr[ow];
-              }
-            }
-          }
-          for (int64_t ow = hi; ow < OW; ++ow) edge(ow);
+          if (ih >= 0 && ih < w.in[1]) rows[static_cast<size_t>(nrows++)] = xp + ih * IW;
         }
+        max_row(rows.data(), nrows, IW, w.pb[2], OW, w.s[2], w.d[2], w.k[2], scratch.data(), yp + oh * OW);
       }
     });
   }

@@ -627,7 +627,9 @@ TEST_CASE("float MaxPool row path equals the window walk over a geometry sweep",
   // walks each window. Their maxima must be identical, -inf taps and all-padding windows included. (A NaN
   // tap never wins without Indices, as before the row path; the Indices walk keeps a NaN first tap.)
   int cases = 0;
-  for (int64_t n : {1, 2, 5, 9})
+  // 17 and 40: rows of whole 16-column vectors with a last one overlapping, in the column maxima and in the
+  // output (stride 1 and 2); the shorter ones take the scalar loops.
+  for (int64_t n : {1, 2, 5, 9, 17, 40})
     for (int64_t k : {1, 2, 3, 4})
       for (int64_t s : {1, 2, 3})
         for (int64_t d : {1, 2})
@@ -666,4 +668,22 @@ TEST_CASE("float MaxPool row path equals the window walk over a geometry sweep",
   a.set_ints("kernel_shape", {2});
   const Tensor y = eval_single("MaxPool", {f32({1, 1, 4}, {NAN, NAN, 1.f, NAN})}, a, at(12))[0];
   CHECK(vals<float>(y) == std::vector<float>{-INFINITY, 1.f, 1.f});
+  // The same over 40-wide rows, stride 2 and pad 1 (ResNet's pool): NaN taps never win.
+  std::vector<float> row(40);
+  for (size_t i = 0; i < row.size(); ++i) row[i] = i % 3 == 0 ? NAN : static_cast<float>(i);
+  Attrs a2;
+  a2.set_ints("kernel_shape", {3});
+  a2.set_ints("strides", {2});
+  a2.set_ints("pads", {1, 1});
+  const Tensor y2 = eval_single("MaxPool", {f32({1, 1, 40}, row)}, a2, at(12))[0];
+  std::vector<float> want(20);
+  for (size_t o = 0; o < want.size(); ++o) {
+    float m = -INFINITY;
+    for (int64_t t = -1; t <= 1; ++t) {
+      const int64_t i = 2 * static_cast<int64_t>(o) + t;
+      if (i >= 0 && i < 40 && i % 3 != 0) m = std::max(m, static_cast<float>(i));
+    }
+    want[o] = m;
+  }
+  CHECK(vals<float>(y2) == want);
 }
