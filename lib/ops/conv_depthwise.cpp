@@ -388,11 +388,11 @@ ORTKIT_OPS_CLONES_512 void depthwise_rows(const DwPlane& p, const DwSmall& g, fl
 }
 
 /// Output widths up to which the row-group kernel runs (from 16, where a row holds a whole vector). Measured
-/// on Zen 4 (1 thread, 3x3 with Clip, against the flat loop below 64 and the KxK row kernel above): 28x28
-/// 0.067 -> 0.046 ms, 56x56 0.196 -> 0.118, 112x112 0.142 -> 0.104, 5x5 at 56x56 0.297 -> 0.204; at
-/// 224x224 (a 200 KiB padded plane per channel, the input streamed from memory) the copy into the padded
-/// plane costs what the kernel saves.
-constexpr int64_t kDwRowsMaxWidth = 128;
+/// on Zen 4 (1 thread, 3x3 with Clip, against the flat loop): 28x28 0.067 -> 0.046 ms, 56x56 0.196 ->
+/// 0.118, 5x5 at 56x56 0.297 -> 0.204. Past 64 the padded plane outgrows L1 (114 x 114 floats is 52 KiB),
+/// and the copy and the kernel each stream it through L2: 112x112 alone ran 0.142 -> 0.104 ms against the
+/// KxK row kernel, but 0.150 -> 0.212 inside MobileNetV2, whose planes arrive from the conv before.
+constexpr int64_t kDwRowsMaxWidth = 64;
 
 /// The row-group kernel for this window (2-D, square K in {3, 5}, strides 1, no dilation, at least 4
 /// output rows, output width 16 to kDwRowsMaxWidth), or nullptr. ORTKIT_DW_ROWS=0 turns it off (A/B timing).

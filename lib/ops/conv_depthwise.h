@@ -24,7 +24,7 @@ struct DwPlane {
 /// S*j + kh*wp + kw: the whole plane is one flat vectorised loop with no borders and no short rows
 /// (columns ow >= OW are computed and dropped: wp - OW of them for stride 1, about half for stride 2).
 /// n, the flat length, is rounded up to 16 so that no scalar remainder runs; the slack after the
-/// padded plane covers the reads of those extra outputs. The row-group kernel (stride 1, 16 to 128 wide)
+/// padded plane covers the reads of those extra outputs. The row-group kernel (stride 1, 16 to 64 wide)
 /// shares the padded plane but writes Y directly: n = 0 there.
 struct DwSmall {
   int64_t k = 0, s = 1, oh = 0, ow = 0, hp = 0, wp = 0, n = 0, plane = 0;  // plane: floats incl. slack

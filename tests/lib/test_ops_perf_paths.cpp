@@ -1,7 +1,7 @@
 // The fast paths of the perf round against naive references: depthwise Conv (channel blocks of 16 for
 // outputs up to 16 wide, K in {3, 5}, strides 1/2; row kernel for K in {3, 5} and strides 1/2 with
 // scalar borders, 16-output vector blocks for 3x3 stride 2; over a padded copy, the row-group kernel for
-// stride-1 outputs 16 to 128 wide and 4 or more high, the flat kernel for the other small ones; the generic
+// stride-1 outputs 16 to 64 wide and 4 or more high, the flat kernel for the other small ones; the generic
 // loop for everything else) with bias and fused activations; the 8x8 register-tile transpose (Transpose
 // [0,2,3,1] and ragged 2-D sizes); Softmax rows.
 #include <catch2/catch.hpp>
@@ -77,14 +77,14 @@ TEST_CASE("depthwise Conv fast paths match a naive reference", "[ops][perf]") {
       {"blocked: 5x5 s2, 17 channels, odd 15x13", {1, 17, 15, 13}, 5, 5, {2, 2}, {1, 1}, {2, 2, 2, 2}},
       {"blocked: 5x5 s1 width 16 (widest)", {1, 18, 5, 16}, 5, 5, {1, 1}, {1, 1}, {2, 2, 2, 2}},
       {"blocked: 3x3 s1 16 channels exactly, no padding", {1, 16, 9, 12}, 3, 3, {1, 1}, {1, 1}, {0, 0, 0, 0}},
-      // Row groups over the padded copy (stride 1, 16 < width <= 128, 4 rows or more): whole groups, a last
+      // Row groups over the padded copy (stride 1, 16 < width <= 64, 4 rows or more): whole groups, a last
       // group overlapping the one before, a last vector overlapping the one before.
       {"3x3 s1 28x28 (row groups)", {1, 3, 28, 28}, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}},
       {"3x3 s1 width 17, 4 rows (one group), batch 2", {2, 2, 4, 17}, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}},
       {"5x5 s1 width 20, 7 rows, asymmetric pads", {1, 2, 8, 20}, 5, 5, {1, 1}, {1, 1}, {2, 1, 2, 3}},
       {"3x3 s1 9 rows, width 33, no padding", {1, 2, 11, 35}, 3, 3, {1, 1}, {1, 1}, {0, 0, 0, 0}},
-      {"3x3 s1 width 128 (widest row groups), 5 rows", {1, 2, 5, 128}, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}},
-      {"5x5 s1 width 128, 6 rows, pads 1 and 3", {1, 2, 6, 128}, 5, 5, {1, 1}, {1, 1}, {2, 1, 2, 3}},
+      {"3x3 s1 width 64 (widest row groups), 5 rows", {1, 2, 5, 64}, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}},
+      {"5x5 s1 width 64, 6 rows, pads 1 and 3", {1, 2, 6, 64}, 5, 5, {1, 1}, {1, 1}, {2, 1, 2, 3}},
       // Flat padded-copy path (stride 1, fewer than 4 rows).
       // Narrower ones take the channel blocks here (the int8 QDQ depthwise runs them flat).
       {"3x3 s1 7x7 (MobileNet tail)", {1, 5, 7, 7}, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}},
@@ -98,10 +98,10 @@ TEST_CASE("depthwise Conv fast paths match a naive reference", "[ops][perf]") {
       {"3x3 s2 14x14 (MobileNet, flat)", {1, 4, 14, 14}, 3, 3, {2, 2}, {1, 1}, {1, 1, 1, 1}},
       {"3x3 s2 flat asymmetric pads", {1, 2, 9, 11}, 3, 3, {2, 2}, {1, 1}, {0, 1, 2, 0}},
       {"5x5 s2 flat odd 9x13", {1, 3, 9, 13}, 5, 5, {2, 2}, {1, 1}, {2, 2, 2, 2}},
-      // Row kernel (stride 2, dilation, or stride 1 past 128 wide or past 64 with under 4 rows).
-      {"3x3 s1 width 70, 3 rows (row kernel)", {1, 2, 3, 70}, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}},
-      {"3x3 s1 width 131 asymmetric pads", {1, 2, 5, 131}, 3, 3, {1, 1}, {1, 1}, {2, 0, 0, 2}},
-      {"5x5 s1 width 129", {1, 2, 6, 129}, 5, 5, {1, 1}, {1, 1}, {2, 2, 2, 2}},
+      // Row kernel (stride 2, dilation, or stride 1 past 64 wide).
+      {"3x3 s1 width 70 (row kernel)", {1, 2, 4, 70}, 3, 3, {1, 1}, {1, 1}, {1, 1, 1, 1}},
+      {"3x3 s1 width 67 asymmetric pads", {1, 2, 5, 67}, 3, 3, {1, 1}, {1, 1}, {2, 0, 0, 2}},
+      {"5x5 s1 width 65", {1, 2, 6, 65}, 5, 5, {1, 1}, {1, 1}, {2, 2, 2, 2}},
       {"3x3 s2 28x28 (MobileNet)", {1, 4, 28, 28}, 3, 3, {2, 2}, {1, 1}, {1, 1, 1, 1}},
       {"3x3 s2 odd 15x17", {2, 3, 15, 17}, 3, 3, {2, 2}, {1, 1}, {1, 1, 1, 1}},
       {"3x3 s2 width 2", {1, 2, 6, 2}, 3, 3, {2, 2}, {1, 1}, {1, 1, 1, 1}},
