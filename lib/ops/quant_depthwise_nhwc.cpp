@@ -5,7 +5,9 @@
 // ring that the next output rows reuse; the sums are exact integers as in the plane form, so both forms
 // give the same bits.
 #include <algorithm>
+#include <cstring>
 #include <limits>
+#include <type_traits>
 
 #include "ops/fast_math.h"
 #include "ops/op.h"
@@ -20,43 +22,48 @@ namespace {
 /// Output pixels [ow, ow + P) of channels [c, c + 16): P independent sums per lane, so the taps' adds
 /// overlap (one chain of 9 dependent FMAs per pixel ran at a sixth of the FMA rate), each weight vector
 /// loaded once for the P pixels.
-template <int KH, int KW, int P>
+typedef float dw8_v16f __attribute__((vector_size(64)));
+
+template <int KH, int KW, int P, class Out>
 __attribute__((always_inline)) inline void pixel_block(const float* const* rows, int kh, int kw, int64_t step,
                                                        int64_t tap_step, int64_t ow, int64_t c, int64_t C,
-                                                       const float* w, float* acc) {
-  float s[P][16] = {};
+                                                       const float* w, const Out& out) {
+  // Generic vectors, not lanes of float arrays: GCC vectorized the lane loops only while nothing else
+  // shared the function, and a fused epilogue (RequantOut) turned the whole block scalar.
+  dw8_v16f s[P];
+#pragma GCC unroll 8
+  for (int p = 0; p < P; ++p) s[p] = dw8_v16f{};
   for (int i = 0; i < (KH ? KH : kh); ++i) {
     const float* r = rows[i] + ow * step + c;
     for (int j = 0; j < (KW ? KW : kw); ++j) {
-      const float* wp = w + (i * (KW ? KW : kw) + j) * C + c;
+      dw8_v16f wv;
+      std::memcpy(&wv, w + (i * (KW ? KW : kw) + j) * C + c, sizeof wv);
 #pragma GCC unroll 8
       for (int p = 0; p < P; ++p) {
-        const float* xp = r + p * step + j * tap_step;
-#pragma GCC unroll 16
-        for (int l = 0; l < 16; ++l) s[p][l] += xp[l] * wp[l];
+        dw8_v16f x;
+        std::memcpy(&x, r + p * step + j * tap_step, sizeof x);
+        s[p] += x * wv;
       }
     }
   }
 #pragma GCC unroll 8
-  for (int p = 0; p < P; ++p)
-#pragma GCC unroll 16
-    for (int l = 0; l < 16; ++l) acc[(ow + p) * C + c + l] = s[p][l];
+  for (int p = 0; p < P; ++p) out(ow + p, c, s[p]);
 }
 
 /// One output row's sums: acc[ow * C + c] = sum over taps (i, j) of rows[i][(ow * sw + j * dw) * C + c]
 /// * w[(i * kw + j) * C + c]. The channel-block loop is outside the pixel loop so that a block's
 /// weights stay in L1. KH = KW = 0: the taps at run time.
-template <int KH, int KW>
+template <int KH, int KW, class Out>
 __attribute__((always_inline)) inline void row_sums(const float* const* rows, int kh, int kw, int64_t sw,
                                                     int64_t dw, int64_t ow_n, int64_t C, const float* w,
-                                                    float* acc) {
+                                                    const Out& out) {
   const int64_t step = sw * C, tap_step = dw * C;
   int64_t c = 0;
   for (; c + 16 <= C; c += 16) {
     int64_t ow = 0;
-    for (; ow + 8 <= ow_n; ow += 8) pixel_block<KH, KW, 8>(rows, kh, kw, step, tap_step, ow, c, C, w, acc);
-    for (; ow + 4 <= ow_n; ow += 4) pixel_block<KH, KW, 4>(rows, kh, kw, step, tap_step, ow, c, C, w, acc);
-    for (; ow < ow_n; ++ow) pixel_block<KH, KW, 1>(rows, kh, kw, step, tap_step, ow, c, C, w, acc);
+    for (; ow + 8 <= ow_n; ow += 8) pixel_block<KH, KW, 8>(rows, kh, kw, step, tap_step, ow, c, C, w, out);
+    for (; ow + 4 <= ow_n; ow += 4) pixel_block<KH, KW, 4>(rows, kh, kw, step, tap_step, ow, c, C, w, out);
+    for (; ow < ow_n; ++ow) pixel_block<KH, KW, 1>(rows, kh, kw, step, tap_step, ow, c, C, w, out);
   }
   if (c == C) return;
   for (int64_t ow = 0; ow < ow_n; ++ow)
@@ -65,21 +72,91 @@ __attribute__((always_inline)) inline void row_sums(const float* const* rows, in
       for (int i = 0; i < (KH ? KH : kh); ++i)
         for (int j = 0; j < (KW ? KW : kw); ++j)
           s += rows[i][ow * step + j * tap_step + cc] * w[(i * (KW ? KW : kw) + j) * C + cc];
-      acc[ow * C + cc] = s;
+      out.one(ow, cc, s);
     }
 }
 
+/// The sums as they are, into acc (pixels of C floats), for the epilogue passes after.
+struct SumsOut {
+  float* acc;
+  int64_t C;
+  __attribute__((always_inline)) void operator()(int64_t ow, int64_t c, const dw8_v16f& s) const {
+    std::memcpy(acc + ow * C + c, &s, sizeof s);
+  }
+  void one(int64_t ow, int64_t c, float s) const { acc[ow * C + c] = s; }
+};
+
+/// Where the output scale folds into the sums' scale (folding()): each sum is scaled, biased and clamped as
+/// scale_clamped_channels does, then requantized as kernels::quantize_ops().requantize with scale 1
+/// (the saturation bounds shifted by the zero point, the 1.5 * 2^23 rounding to nearest even, NaN to the
+/// low bound) and stored as T: the same bits as those two passes, without the float row between them.
+template <class T>
+struct RequantOut {
+  T* y;
+  int64_t C;
+  const float *sc, *bb;
+  float lo, hi, z, lo_z, hi_z;
+  static constexpr float kMagic = 12582912.f;  // 1.5 * 2^23
+  static constexpr float kQlo = std::is_signed_v<T> ? -128.f : 0.f,
+                         kQhi = std::is_signed_v<T> ? 127.f : 255.f;
+  __attribute__((always_inline)) float q(float s, int64_t c) const {
+    float v = s * sc[c] + bb[c];
+    v = v < lo ? lo : v;
+    v = hi < v ? hi : v;
+    v = v > lo_z ? v : lo_z;
+    v = v < hi_z ? v : hi_z;
+    float r = ((v + kMagic) - kMagic) + z;
+    r = r < kQlo ? kQlo : r;
+    return r > kQhi ? kQhi : r;
+  }
+  // The same steps on 16 lanes.
+  __attribute__((always_inline)) void operator()(int64_t ow, int64_t c, const dw8_v16f& s) const {
+    typedef float v16f __attribute__((vector_size(64)));
+    typedef int32_t v16i __attribute__((vector_size(64)));
+    typedef T v16t __attribute__((vector_size(16)));
+    v16f v = s, a, b;
+    std::memcpy(&a, sc + c, sizeof a);
+    std::memcpy(&b, bb + c, sizeof b);
+    v = v * a + b;
+    v = v < lo ? lo : v;
+    v = hi < v ? hi : v;
+    v = v > lo_z ? v : lo_z;
+    v = v < hi_z ? v : hi_z;
+    v16f r = ((v + kMagic) - kMagic) + z;
+    r = r < kQlo ? kQlo : r;
+    r = r > kQhi ? kQhi : r;
+    const v16t q8 = __builtin_convertvector(__builtin_convertvector(r, v16i), v16t);
+    std::memcpy(y + ow * C + c, &q8, sizeof q8);
+  }
+  void one(int64_t ow, int64_t c, float s) const {
+    y[ow * C + c] = static_cast<T>(static_cast<int32_t>(q(s, c)));
+  }
+};
+
+template <class Out>
 ORTKIT_OPS_CLONES_512 void row_sums_3x3(const float* const* rows, int64_t sw, int64_t dw, int64_t ow_n,
-                                        int64_t C, const float* w, float* acc) {
-  row_sums<3, 3>(rows, 3, 3, sw, dw, ow_n, C, w, acc);
+                                        int64_t C, const float* w, const Out& out) {
+  row_sums<3, 3>(rows, 3, 3, sw, dw, ow_n, C, w, out);
 }
+template <class Out>
 ORTKIT_OPS_CLONES_512 void row_sums_5x5(const float* const* rows, int64_t sw, int64_t dw, int64_t ow_n,
-                                        int64_t C, const float* w, float* acc) {
-  row_sums<5, 5>(rows, 5, 5, sw, dw, ow_n, C, w, acc);
+                                        int64_t C, const float* w, const Out& out) {
+  row_sums<5, 5>(rows, 5, 5, sw, dw, ow_n, C, w, out);
 }
+template <class Out>
 ORTKIT_OPS_CLONES_512 void row_sums_any(const float* const* rows, int kh, int kw, int64_t sw, int64_t dw,
-                                        int64_t ow_n, int64_t C, const float* w, float* acc) {
-  row_sums<0, 0>(rows, kh, kw, sw, dw, ow_n, C, w, acc);
+                                        int64_t ow_n, int64_t C, const float* w, const Out& out) {
+  row_sums<0, 0>(rows, kh, kw, sw, dw, ow_n, C, w, out);
+}
+
+template <class Out>
+void row_sums_for(const quant::ConvGeom& gm, const float* const* rows, const float* w, const Out& out) {
+  if (gm.kh == 3 && gm.kw == 3)
+    row_sums_3x3(rows, gm.sw, gm.dw, gm.ow, gm.c, w, out);
+  else if (gm.kh == 5 && gm.kw == 5)
+    row_sums_5x5(rows, gm.sw, gm.dw, gm.ow, gm.c, w, out);
+  else
+    row_sums_any(rows, static_cast<int>(gm.kh), static_cast<int>(gm.kw), gm.sw, gm.dw, gm.ow, gm.c, w, out);
 }
 
 /// v = clamp(acc * sc[c] + bb[c], lo, hi) in place, over pixels of C channels: the plane form's
@@ -148,6 +225,7 @@ void QuantDepthwise::run_nhwc(const Params& p, const kernels::Epilogue& ep, cons
   const int64_t in_row = gm.w * C, out_row = gm.ow * C;
   const float zp = static_cast<float>(p.x_zp);
   const int64_t T = std::min<int64_t>(slots_, rows_total);
+  static const bool fused = !switched_off("ORTKIT_DW_INT8_FUSED");  // A/B timing
   parallel_for(th, T, [&](int64_t t) {
     float* slot = slots + t * slot_floats;
     float* zero = slot + ring * row_floats;
@@ -177,14 +255,20 @@ void QuantDepthwise::run_nhwc(const Params& p, const kernels::Epilogue& ep, cons
         }
         rows[i] = dst;
       }
-      if (gm.kh == 3 && gm.kw == 3)
-        row_sums_3x3(rows, gm.sw, gm.dw, gm.ow, C, wt_.data(), acc);
-      else if (gm.kh == 5 && gm.kw == 5)
-        row_sums_5x5(rows, gm.sw, gm.dw, gm.ow, C, wt_.data(), acc);
-      else
-        row_sums_any(rows, static_cast<int>(gm.kh), static_cast<int>(gm.kw), gm.sw, gm.dw, gm.ow, C,
-                     wt_.data(), acc);
       char* y = static_cast<char*>(p.y) + r * out_row;
+      if (fold && fused) {
+        const float z = static_cast<float>(p.y_zp);
+        if (p.y_signed)
+          row_sums_for(gm, rows, wt_.data(),
+                       RequantOut<int8_t>{reinterpret_cast<int8_t*>(y), C, sc, bb, lo, hi, z,
+                                          std::max(-128.f - z, -4194304.f), std::min(127.f - z, 4194304.f)});
+        else
+          row_sums_for(gm, rows, wt_.data(),
+                       RequantOut<uint8_t>{reinterpret_cast<uint8_t*>(y), C, sc, bb, lo, hi, z,
+                                           std::max(0.f - z, -4194304.f), std::min(255.f - z, 4194304.f)});
+        continue;
+      }
+      row_sums_for(gm, rows, wt_.data(), SumsOut{acc, C});
       if (fold) {
         scale_clamped_channels(acc, gm.ow, C, sc, bb, lo, hi);
         kernels::quantize_ops().requantize(acc, out_row, 1.f, p.y_zp, p.y_signed, y);
