@@ -19,12 +19,15 @@
 namespace ortkit::ops {
 namespace {
 
+typedef float dw8_v16f __attribute__((vector_size(64)));
+typedef float dw8_v16fu __attribute__((vector_size(64), aligned(4)));
+
 /// Output pixels [ow, ow + P) of channels [c, c + 16): P independent sums per lane, so the taps' adds
 /// overlap (one chain of 9 dependent FMAs per pixel ran at a sixth of the FMA rate), each weight vector
-/// loaded once for the P pixels.
-typedef float dw8_v16f __attribute__((vector_size(64)));
-
-template <int KH, int KW, int P, class Out>
+/// loaded once for the P pixels. SW > 0: stride SW and dilation 1 (step and tap_step unused), where pixel
+/// p's tap j is input pixel SW * p + j of the row, shared between pixels: each of the SW * (P - 1) + KW
+/// pixels is loaded once per kernel row (10 loads for 24 FMAs at 3x3 stride 1 instead of 24).
+template <int KH, int KW, int P, int SW, class Out>
 __attribute__((always_inline)) inline void pixel_block(const float* const* rows, int kh, int kw, int64_t step,
                                                        int64_t tap_step, int64_t ow, int64_t c, int64_t C,
                                                        const float* w, const Out& out) {
@@ -33,6 +36,27 @@ __attribute__((always_inline)) inline void pixel_block(const float* const* rows,
   dw8_v16f s[P];
 #pragma GCC unroll 8
   for (int p = 0; p < P; ++p) s[p] = dw8_v16f{};
+  if constexpr (SW > 0 && KH > 0 && KW > 0) {
+    constexpr int X = SW * (P - 1) + KW;
+#pragma GCC unroll 8
+    for (int i = 0; i < KH; ++i) {
+      const float* r = rows[i] + ow * SW * C + c;
+      dw8_v16f xs[X];
+      // Volatile: one load per pixel, not one folded into each FMA that reads it.
+#pragma GCC unroll 24
+      for (int q = 0; q < X; ++q) xs[q] = *reinterpret_cast<const volatile dw8_v16fu*>(r + q * C);
+#pragma GCC unroll 8
+      for (int j = 0; j < KW; ++j) {
+        dw8_v16f wv;
+        std::memcpy(&wv, w + (i * KW + j) * C + c, sizeof wv);
+#pragma GCC unroll 8
+        for (int p = 0; p < P; ++p) s[p] += xs[SW * p + j] * wv;
+      }
+    }
+#pragma GCC unroll 8
+    for (int p = 0; p < P; ++p) out(ow + p, c, s[p]);
+    return;
+  }
   for (int i = 0; i < (KH ? KH : kh); ++i) {
     const float* r = rows[i] + ow * step + c;
     for (int j = 0; j < (KW ? KW : kw); ++j) {
@@ -53,7 +77,7 @@ __attribute__((always_inline)) inline void pixel_block(const float* const* rows,
 /// One output row's sums: acc[ow * C + c] = sum over taps (i, j) of rows[i][(ow * sw + j * dw) * C + c]
 /// * w[(i * kw + j) * C + c]. The channel-block loop is outside the pixel loop so that a block's
 /// weights stay in L1. KH = KW = 0: the taps at run time.
-template <int KH, int KW, class Out>
+template <int KH, int KW, int SW, class Out>
 __attribute__((always_inline)) inline void row_sums(const float* const* rows, int kh, int kw, int64_t sw,
                                                     int64_t dw, int64_t ow_n, int64_t C, const float* w,
                                                     const Out& out) {
@@ -61,9 +85,11 @@ __attribute__((always_inline)) inline void row_sums(const float* const* rows, in
   int64_t c = 0;
   for (; c + 16 <= C; c += 16) {
     int64_t ow = 0;
-    for (; ow + 8 <= ow_n; ow += 8) pixel_block<KH, KW, 8>(rows, kh, kw, step, tap_step, ow, c, C, w, out);
-    for (; ow + 4 <= ow_n; ow += 4) pixel_block<KH, KW, 4>(rows, kh, kw, step, tap_step, ow, c, C, w, out);
-    for (; ow < ow_n; ++ow) pixel_block<KH, KW, 1>(rows, kh, kw, step, tap_step, ow, c, C, w, out);
+    for (; ow + 8 <= ow_n; ow += 8)
+      pixel_block<KH, KW, 8, SW>(rows, kh, kw, step, tap_step, ow, c, C, w, out);
+    for (; ow + 4 <= ow_n; ow += 4)
+      pixel_block<KH, KW, 4, SW>(rows, kh, kw, step, tap_step, ow, c, C, w, out);
+    for (; ow < ow_n; ++ow) pixel_block<KH, KW, 1, SW>(rows, kh, kw, step, tap_step, ow, c, C, w, out);
   }
   if (c == C) return;
   for (int64_t ow = 0; ow < ow_n; ++ow)
@@ -136,17 +162,21 @@ struct RequantOut {
 template <class Out>
 ORTKIT_OPS_CLONES_512 void row_sums_3x3(const float* const* rows, int64_t sw, int64_t dw, int64_t ow_n,
                                         int64_t C, const float* w, const Out& out) {
-  row_sums<3, 3>(rows, 3, 3, sw, dw, ow_n, C, w, out);
+  if (dw == 1 && sw == 1) return row_sums<3, 3, 1>(rows, 3, 3, sw, dw, ow_n, C, w, out);
+  if (dw == 1 && sw == 2) return row_sums<3, 3, 2>(rows, 3, 3, sw, dw, ow_n, C, w, out);
+  row_sums<3, 3, 0>(rows, 3, 3, sw, dw, ow_n, C, w, out);
 }
 template <class Out>
 ORTKIT_OPS_CLONES_512 void row_sums_5x5(const float* const* rows, int64_t sw, int64_t dw, int64_t ow_n,
                                         int64_t C, const float* w, const Out& out) {
-  row_sums<5, 5>(rows, 5, 5, sw, dw, ow_n, C, w, out);
+  if (dw == 1 && sw == 1) return row_sums<5, 5, 1>(rows, 5, 5, sw, dw, ow_n, C, w, out);
+  if (dw == 1 && sw == 2) return row_sums<5, 5, 2>(rows, 5, 5, sw, dw, ow_n, C, w, out);
+  row_sums<5, 5, 0>(rows, 5, 5, sw, dw, ow_n, C, w, out);
 }
 template <class Out>
 ORTKIT_OPS_CLONES_512 void row_sums_any(const float* const* rows, int kh, int kw, int64_t sw, int64_t dw,
                                         int64_t ow_n, int64_t C, const float* w, const Out& out) {
-  row_sums<0, 0>(rows, kh, kw, sw, dw, ow_n, C, w, out);
+  row_sums<0, 0, 0>(rows, kh, kw, sw, dw, ow_n, C, w, out);
 }
 
 template <class Out>
