@@ -41,7 +41,9 @@ __attribute__((noinline)) void store_requant(const MicroTile& t, const int32_t* 
   const __m512 bias0 = t.bias ? _mm512_maskz_loadu_ps(m0, t.bias) : _mm512_setzero_ps();
   const __m512 bias1 = t.bias ? _mm512_maskz_loadu_ps(m1, t.bias + 16) : _mm512_setzero_ps();
   const __m512 lo = _mm512_set1_ps(t.clip_lo), hi = _mm512_set1_ps(t.clip_hi);
-  const RequantAvx512 quant(t.q_scale, t.q_zp, t.q_signed);
+  RequantAvx512 quant(t.q_scale, t.q_zp, t.q_signed);
+  const bool folded = quant.fold_act(t.act == Act::relu, t.act == Act::clip, t.clip_lo, t.clip_hi);
+  const bool relu = !folded && t.act == Act::relu, clip = !folded && t.act == Act::clip;
   for (int r = 0; r < m; ++r) {
     __m512 v0 = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_load_si512(acc + r * kNR)), sc0);
     __m512 v1 = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_load_si512(acc + r * kNR + 16)), sc1);
@@ -49,10 +51,10 @@ __attribute__((noinline)) void store_requant(const MicroTile& t, const int32_t* 
       v0 = _mm512_add_ps(v0, bias0);
       v1 = _mm512_add_ps(v1, bias1);
     }
-    if (t.act == Act::relu) {  // max(NaN, 0) = 0 as in apply_act
+    if (relu) {  // max(NaN, 0) = 0 as in apply_act
       v0 = _mm512_max_ps(v0, _mm512_setzero_ps());
       v1 = _mm512_max_ps(v1, _mm512_setzero_ps());
-    } else if (t.act == Act::clip) {  // as the SIMD epilogue's act_ps
+    } else if (clip) {  // as the SIMD epilogue's act_ps
       v0 = _mm512_min_ps(_mm512_max_ps(v0, lo), hi);
       v1 = _mm512_min_ps(_mm512_max_ps(v1, lo), hi);
     }
