@@ -161,6 +161,16 @@ TEST_CASE("QDQ Add fuses into QdqAdd and matches the unfused graph", "[int8][qdq
     s.a = {2, 1, 7}, s.b = {1, 3, 1}, s.relu = true;
     check_match(s);
   }
+  SECTION("quotients exactly on half-integers, y_scale with an inexact reciprocal (ties to even)") {
+    // v = n * 3/256 and y_s = 3/128: v / y_s = n / 2 exactly, while v * (1 / y_s) is off by an ulp, so a
+    // multiplying loop would round some ties the other way.
+    AddSpec s;
+    s.a = s.b = {1, 8, 9, 11};
+    s.sa = s.sb = 3.f / 256.f, s.sy = 3.f / 128.f, s.za = 128, s.zb = 128, s.zy = 128;
+    check_match(s);
+    s.ty = DType::i8, s.zy = 0;
+    check_match(s);
+  }
   SECTION("big tensor (threaded), resnet's residual shape") {
     AddSpec s;
     s.a = s.b = {1, 64, 28, 28};
