@@ -125,37 +125,33 @@ struct RequantOut {
   static constexpr float kMagic = 12582912.f;  // 1.5 * 2^23
   static constexpr float kQlo = std::is_signed_v<T> ? -128.f : 0.f,
                          kQhi = std::is_signed_v<T> ? 127.f : 255.f;
-  __attribute__((always_inline)) float q(float s, int64_t c) const {
-    float v = s * sc[c] + bb[c];
-    v = v < lo ? lo : v;
-    v = hi < v ? hi : v;
-    v = v > lo_z ? v : lo_z;
-    v = v < hi_z ? v : hi_z;
-    float r = ((v + kMagic) - kMagic) + z;
-    r = r < kQlo ? kQlo : r;
-    return r > kQhi ? kQhi : r;
-  }
-  // The same steps on 16 lanes.
-  __attribute__((always_inline)) void operator()(int64_t ow, int64_t c, const dw8_v16f& s) const {
-    typedef float v16f __attribute__((vector_size(64)));
-    typedef int32_t v16i __attribute__((vector_size(64)));
-    typedef T v16t __attribute__((vector_size(16)));
-    v16f v = s, a, b;
-    std::memcpy(&a, sc + c, sizeof a);
-    std::memcpy(&b, bb + c, sizeof b);
+  // The steps on one sum (V = float) or 16 (V = a 16-lane vector), with their scales and biases.
+  // (In place: a function returning a 64-byte vector has a different ABI in the baseline clone.)
+  template <class V>
+  __attribute__((always_inline)) void q(V& v, const V& a, const V& b) const {
     v = v * a + b;
     v = v < lo ? lo : v;
     v = hi < v ? hi : v;
     v = v > lo_z ? v : lo_z;
     v = v < hi_z ? v : hi_z;
-    v16f r = ((v + kMagic) - kMagic) + z;
-    r = r < kQlo ? kQlo : r;
-    r = r > kQhi ? kQhi : r;
-    const v16t q8 = __builtin_convertvector(__builtin_convertvector(r, v16i), v16t);
+    v = ((v + kMagic) - kMagic) + z;
+    v = v < kQlo ? kQlo : v;
+    v = v > kQhi ? kQhi : v;
+  }
+  __attribute__((always_inline)) void operator()(int64_t ow, int64_t c, const dw8_v16f& s) const {
+    typedef int32_t v16i __attribute__((vector_size(64)));
+    typedef T v16t __attribute__((vector_size(16)));
+    dw8_v16f a, b;
+    std::memcpy(&a, sc + c, sizeof a);
+    std::memcpy(&b, bb + c, sizeof b);
+    dw8_v16f v = s;
+    q(v, a, b);
+    const v16t q8 = __builtin_convertvector(__builtin_convertvector(v, v16i), v16t);
     std::memcpy(y + ow * C + c, &q8, sizeof q8);
   }
   void one(int64_t ow, int64_t c, float s) const {
-    y[ow * C + c] = static_cast<T>(static_cast<int32_t>(q(s, c)));
+    q(s, sc[c], bb[c]);
+    y[ow * C + c] = static_cast<T>(static_cast<int32_t>(s));
   }
 };
 
