@@ -329,7 +329,7 @@ ORTKIT_OPS_CLONES_512 void depthwise_small(const DwPlane& p, const DwSmall& g, f
   for (int64_t oh = 0; oh < g.oh; ++oh) copy_short(p.y + oh * g.ow, wide + oh * g.wp, g.ow);
 }
 
-/// Stride-1 planes 16 to kDwFlatMaxWidthS1 wide: R output rows at a time over the zero-padded plane, each
+/// Stride-1 planes 16 to kDwRowsMaxWidth wide: R output rows at a time over the zero-padded plane, each
 /// input row's K shifted vectors loaded once for the up to K output rows that read it ((R + K - 1) * K
 /// loads per R * 16 outputs instead of K * K per 16), and every vector written straight into Y (the
 /// last one of a row overlapping the one before it), with no wide plane to copy out. The flat loop's nine
