@@ -14,7 +14,6 @@
 #include "ops/quant_common.h"
 #include "ops/quant_depthwise.h"
 #include "ortkit/kernels/epilogue.h"
-#include "ortkit/kernels/quantize.h"
 
 namespace ortkit::ops {
 namespace {
@@ -102,7 +101,8 @@ __attribute__((always_inline)) inline void row_sums(const float* const* rows, in
     }
 }
 
-/// The sums as they are, into acc (pixels of C floats), for the epilogue passes after.
+/// The sums as they are, into acc (pixels of C floats), for requant_act_channels (a scale that does not
+/// fold).
 struct SumsOut {
   float* acc;
   int64_t C;
@@ -113,9 +113,10 @@ struct SumsOut {
 };
 
 /// Where the output scale folds into the sums' scale (folding()): each sum is scaled, biased and clamped as
-/// scale_clamped_channels does, then requantized as kernels::quantize_ops().requantize with scale 1
-/// (the saturation bounds shifted by the zero point, the 1.5 * 2^23 rounding to nearest even, NaN to the
-/// low bound) and stored as T: the same bits as those two passes, without the float row between them.
+/// the plane form's scale_clamped does, then requantized as kernels::quantize_ops().requantize with scale
+/// 1 (the saturation bounds shifted by the zero point, the 1.5 * 2^23 rounding to nearest even, NaN to
+/// the low bound) and stored as T, in the pixel block's store: the plane form's bits, which its two passes
+/// over a float row give.
 template <class T>
 struct RequantOut {
   T* y;
@@ -185,20 +186,6 @@ void row_sums_for(const quant::ConvGeom& gm, const float* const* rows, const flo
     row_sums_any(rows, static_cast<int>(gm.kh), static_cast<int>(gm.kw), gm.sw, gm.dw, gm.ow, gm.c, w, out);
 }
 
-/// v = clamp(acc * sc[c] + bb[c], lo, hi) in place, over pixels of C channels: the plane form's
-/// scale_clamped, channel by channel, so that both forms round the same floats.
-ORTKIT_OPS_CLONES_512 void scale_clamped_channels(float* acc, int64_t pixels, int64_t C, const float* sc,
-                                                  const float* bb, float lo, float hi) {
-  for (int64_t p = 0; p < pixels; ++p) {
-    float* a = acc + p * C;
-    for (int64_t c = 0; c < C; ++c) {
-      float v = a[c] * sc[c] + bb[c];
-      v = v < lo ? lo : v;
-      a[c] = hi < v ? hi : v;
-    }
-  }
-}
-
 template <class T>
 void requant_act_channels(const float* acc, int64_t pixels, int64_t C, const float* sc, const float* bb,
                           const kernels::Epilogue& ep, float ys, int32_t zp, T* out) {
@@ -249,9 +236,8 @@ void QuantDepthwise::run_nhwc(const Params& p, const kernels::Epilogue& ep, cons
   const int64_t ring = (gm.kh - 1) * gm.dh + 1, row_floats = nhwc_row_floats(),
                 slot_floats = nhwc_slot_floats();
   const int64_t in_row = gm.w * C, out_row = gm.ow * C;
-  const float zp = static_cast<float>(p.x_zp);
+  const float zp = static_cast<float>(p.x_zp), yz = static_cast<float>(p.y_zp);
   const int64_t T = std::min<int64_t>(slots_, rows_total);
-  static const bool fused = !switched_off("ORTKIT_DW_INT8_FUSED");  // A/B timing
   parallel_for(th, T, [&](int64_t t) {
     float* slot = slots + t * slot_floats;
     float* zero = slot + ring * row_floats;
@@ -282,23 +268,20 @@ void QuantDepthwise::run_nhwc(const Params& p, const kernels::Epilogue& ep, cons
         rows[i] = dst;
       }
       char* y = static_cast<char*>(p.y) + r * out_row;
-      if (fold && fused) {
-        const float z = static_cast<float>(p.y_zp);
+      if (fold) {
         if (p.y_signed)
-          row_sums_for(gm, rows, wt_.data(),
-                       RequantOut<int8_t>{reinterpret_cast<int8_t*>(y), C, sc, bb, lo, hi, z,
-                                          std::max(-128.f - z, -4194304.f), std::min(127.f - z, 4194304.f)});
+          row_sums_for(
+              gm, rows, wt_.data(),
+              RequantOut<int8_t>{reinterpret_cast<int8_t*>(y), C, sc, bb, lo, hi, yz,
+                                 std::max(-128.f - yz, -4194304.f), std::min(127.f - yz, 4194304.f)});
         else
           row_sums_for(gm, rows, wt_.data(),
-                       RequantOut<uint8_t>{reinterpret_cast<uint8_t*>(y), C, sc, bb, lo, hi, z,
-                                           std::max(0.f - z, -4194304.f), std::min(255.f - z, 4194304.f)});
+                       RequantOut<uint8_t>{reinterpret_cast<uint8_t*>(y), C, sc, bb, lo, hi, yz,
+                                           std::max(0.f - yz, -4194304.f), std::min(255.f - yz, 4194304.f)});
         continue;
       }
       row_sums_for(gm, rows, wt_.data(), SumsOut{acc, C});
-      if (fold) {
-        scale_clamped_channels(acc, gm.ow, C, sc, bb, lo, hi);
-        kernels::quantize_ops().requantize(acc, out_row, 1.f, p.y_zp, p.y_signed, y);
-      } else if (p.y_signed) {
+      if (p.y_signed) {
         requant_act_channels(acc, gm.ow, C, sc, bb, ep, p.y_scale, p.y_zp, reinterpret_cast<int8_t*>(y));
       } else {
         requant_act_channels(acc, gm.ow, C, sc, bb, ep, p.y_scale, p.y_zp, reinterpret_cast<uint8_t*>(y));
