@@ -75,6 +75,22 @@ __attribute__((always_inline)) inline void interior_blocks(int64_t c0, int64_t c
   if (full < c1) run(c1 - 16, c1);
 }
 
+typedef float dw_f32x16 __attribute__((vector_size(64)));
+
+/// The three taps of 16 stride-2 outputs from row r: ev = r[2l], od = r[2l + 1], e2 = r[2l + 2] (the evens
+/// shifted by one lane with r[32]; nothing read past r[32]). Shared by s2_block16 and s2_block16_pair.
+__attribute__((always_inline)) inline void s2_taps(const float* r, dw_f32x16& ev, dw_f32x16& od,
+                                                   dw_f32x16& e2) {
+  typedef int v16i __attribute__((vector_size(64)));
+  dw_f32x16 a, b;
+  std::memcpy(&a, r, sizeof a);
+  std::memcpy(&b, r + 16, sizeof b);
+  ev = __builtin_shuffle(a, b, v16i{0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30});
+  od = __builtin_shuffle(a, b, v16i{1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31});
+  const dw_f32x16 nx = dw_f32x16{} + r[32];
+  e2 = __builtin_shuffle(ev, nx, v16i{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16});
+}
+
 /// 16 outputs of a 3x3 stride-2 row (dilation 1): y[l] = clamp(bias + sum over rows k and taps t of
 /// w[3k + t] * r_k[2l + t]), l < 16, the scalar loop's operation order. Each row is two loads split into
 /// evens and odds, and the evens shifted by one lane with r_k[32] (nothing read past r_k[32], the block's
@@ -83,17 +99,11 @@ __attribute__((always_inline)) inline void interior_blocks(int64_t c0, int64_t c
 /// and peeled a 16-output block to scalar.
 __attribute__((always_inline)) inline void s2_block16(const float* const* r, const float* w, float bias,
                                                       float lo, float hi, float* y) {
-  typedef float v16f __attribute__((vector_size(64)));
-  typedef int v16i __attribute__((vector_size(64)));
+  typedef dw_f32x16 v16f;
   v16f sum[3];
   for (int k = 0; k < 3; ++k) {
-    v16f a, b;
-    std::memcpy(&a, r[k], sizeof a);
-    std::memcpy(&b, r[k] + 16, sizeof b);
-    const v16f ev = __builtin_shuffle(a, b, v16i{0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30});
-    const v16f od = __builtin_shuffle(a, b, v16i{1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31});
-    const v16f nx = v16f{} + r[k][32];
-    const v16f e2 = __builtin_shuffle(ev, nx, v16i{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16});
+    v16f ev, od, e2;
+    s2_taps(r[k], ev, od, e2);
     sum[k] = (k == 0 ? v16f{} + bias : v16f{}) + w[3 * k] * ev + w[3 * k + 1] * od + w[3 * k + 2] * e2;
   }
   v16f v = sum[0] + sum[1] + sum[2];
@@ -107,18 +117,9 @@ __attribute__((always_inline)) inline void s2_block16(const float* const* r, con
 /// r[2..4] make y1, so the row they share is loaded and split into evens and odds once.
 __attribute__((always_inline)) inline void s2_block16_pair(const float* const* r, const float* w, float bias,
                                                            float lo, float hi, float* y0, float* y1) {
-  typedef float v16f __attribute__((vector_size(64)));
-  typedef int v16i __attribute__((vector_size(64)));
+  typedef dw_f32x16 v16f;
   v16f ev[5], od[5], e2[5];
-  for (int k = 0; k < 5; ++k) {
-    v16f a, b;
-    std::memcpy(&a, r[k], sizeof a);
-    std::memcpy(&b, r[k] + 16, sizeof b);
-    ev[k] = __builtin_shuffle(a, b, v16i{0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30});
-    od[k] = __builtin_shuffle(a, b, v16i{1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31});
-    const v16f nx = v16f{} + r[k][32];
-    e2[k] = __builtin_shuffle(ev[k], nx, v16i{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16});
-  }
+  for (int k = 0; k < 5; ++k) s2_taps(r[k], ev[k], od[k], e2[k]);
   const v16f l = v16f{} + lo, h = v16f{} + hi;
   for (int o = 0; o < 2; ++o) {
     v16f sum[3];
