@@ -1,7 +1,9 @@
 #include "ortkit/kernels/epilogue.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <iterator>
 
 #include "bf16_round.h"
 
@@ -17,8 +19,31 @@ float apply_act(float v, Act act, float lo, float hi) {
       const float u = 0.7978845608028654f * (v + 0.044715f * v * v * v);
       return 0.5f * v * (1.f + std::tanh(u));
     }
+    case Act::silu: return v / (1.f + std::exp(-v));
+    case Act::hardswish: return v * std::min(std::max(v * (1.f / 6.f) + 0.5f, 0.f), 1.f);
   }
   return v;
+}
+
+namespace {
+constexpr const char* kActNames[] = {"none", "relu", "clip", "gelu_erf", "gelu_tanh", "silu", "hardswish"};
+}
+
+const char* act_name(Act a) {
+  return kActNames[static_cast<int>(a)];
+}
+
+bool act_from_name(const std::string& s, Act& a) {
+  if (s.empty()) {
+    a = Act::none;
+    return true;
+  }
+  for (int i = 0; i < static_cast<int>(std::size(kActNames)); ++i)
+    if (s == kActNames[i]) {
+      a = static_cast<Act>(i);
+      return true;
+    }
+  return false;
 }
 
 void store_tile_f32(const MicroTile& t, const float* acc, int acc_ld) {

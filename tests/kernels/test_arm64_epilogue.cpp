@@ -65,13 +65,13 @@ double compare_f32(Act act, int w, bool accumulate, bool bias) {
 }  // namespace
 
 TEST_CASE("arm64 NEON epilogue matches the portable one", "[kernels][arm64][epilogue]") {
-  for (Act act : {Act::none, Act::relu, Act::clip, Act::gelu_erf, Act::gelu_tanh})
+  for (Act act : {Act::none, Act::relu, Act::clip, Act::gelu_erf, Act::gelu_tanh, Act::silu, Act::hardswish})
     for (int w : {4, 5, 6, 7, 12})
       for (bool acc : {false, true})
         for (bool bias : {false, true}) {
           const double worst = compare_f32(act, w, acc, bias);
           INFO("act " << int(act) << " w " << w << " worst relative error " << worst);
-          if (act == Act::gelu_erf || act == Act::gelu_tanh)
+          if (act == Act::gelu_erf || act == Act::gelu_tanh || act == Act::silu || act == Act::hardswish)
             REQUIRE(worst <= 1e-6);
           else
             REQUIRE(worst <= 1e-7);  // plain adds and compares: the same fp32 operations
@@ -86,7 +86,7 @@ TEST_CASE("arm64 NEON int8 epilogue matches the portable one", "[kernels][arm64]
   for (int j = 0; j < w; ++j)
     off[j] = j * 37 - 200, zpn[j] = j % 4 - 2, scale[j] = 0.001f * (j + 1), bias[j] = 0.1f * j;
   for (int r = 0; r < m; ++r) rsum[r] = 100 * r - 50;
-  for (Act act : {Act::none, Act::relu, Act::gelu_erf, Act::gelu_tanh})
+  for (Act act : {Act::none, Act::relu, Act::gelu_erf, Act::gelu_tanh, Act::silu})
     for (bool raw : {false, true})
       for (bool zp : {false, true}) {
         std::vector<float> got(m * w, 1.f), want(m * w, 1.f);

@@ -174,7 +174,8 @@ TEST_CASE("every float kernel matches the oracle over the edge sweep", "[kernels
             check_float_kernel(*g, m, n, k, (m + n) % 2 == 1, {}, false, rng);
       Epilogue ep;
       ep.bias = reinterpret_cast<const float*>(1);  // "use a bias"
-      for (Act act : {Act::none, Act::relu, Act::clip, Act::gelu_erf, Act::gelu_tanh}) {
+      for (Act act :
+           {Act::none, Act::relu, Act::clip, Act::gelu_erf, Act::gelu_tanh, Act::silu, Act::hardswish}) {
         ep.act = act;
         ep.clip_lo = -3;
         ep.clip_hi = 5;
@@ -187,7 +188,7 @@ TEST_CASE("every float kernel matches the oracle over the edge sweep", "[kernels
       // path (registers or spilled), threads.
       Epilogue add;
       add.add = reinterpret_cast<const float*>(1);  // "use an add operand"
-      for (Act act : {Act::none, Act::relu, Act::gelu_erf}) {
+      for (Act act : {Act::none, Act::relu, Act::gelu_erf, Act::silu}) {
         add.act = act;
         add.bias = act == Act::relu ? reinterpret_cast<const float*>(1) : nullptr;
         check_float_kernel(*g, 2 * g->mr + 1, 2 * g->nr + 3, 29, false, add, act == Act::none, rng);

@@ -59,6 +59,13 @@ __m256 act_ps(__m256 v, const MicroTile& t) {
                                      _mm256_set1_ps(-2.f * 0.7978845608028654f));
       return _mm256_div_ps(v, _mm256_add_ps(_mm256_set1_ps(1.f), exp_ps(u)));
     }
+    case Act::silu:  // v / (1 + exp(-v)), exp_ps clamped
+      return _mm256_div_ps(v,
+                           _mm256_add_ps(_mm256_set1_ps(1.f), exp_ps(_mm256_sub_ps(_mm256_setzero_ps(), v))));
+    case Act::hardswish: {  // max(NaN, 0) is 0, so a NaN v stays NaN through the product
+      const __m256 g = _mm256_fmadd_ps(v, _mm256_set1_ps(1.f / 6.f), _mm256_set1_ps(0.5f));
+      return _mm256_mul_ps(v, _mm256_min_ps(_mm256_max_ps(g, _mm256_setzero_ps()), _mm256_set1_ps(1.f)));
+    }
   }
   return v;
 }

@@ -63,6 +63,13 @@ __m512 act_ps(__m512 v, const MicroTile& t) {
                                      _mm512_set1_ps(-2.f * 0.7978845608028654f));
       return _mm512_div_ps(v, _mm512_add_ps(_mm512_set1_ps(1.f), exp_ps(u)));
     }
+    case Act::silu:  // v / (1 + exp(-v)); exp_ps clamps, so -inf < v gives a finite denominator
+      return _mm512_div_ps(v,
+                           _mm512_add_ps(_mm512_set1_ps(1.f), exp_ps(_mm512_sub_ps(_mm512_setzero_ps(), v))));
+    case Act::hardswish: {  // max(NaN, 0) is 0, so a NaN v stays NaN through the product
+      const __m512 g = _mm512_fmadd_ps(v, _mm512_set1_ps(1.f / 6.f), _mm512_set1_ps(0.5f));
+      return _mm512_mul_ps(v, _mm512_min_ps(_mm512_max_ps(g, _mm512_setzero_ps()), _mm512_set1_ps(1.f)));
+    }
   }
   return v;
 }

@@ -26,8 +26,13 @@ namespace ortkit::kernels {
 enum class GemmKind : uint8_t { f32, bf16, u8s8, s8s8 };
 const char* gemm_kind_name(GemmKind k);
 
-/// Activations fused into the store of C.
-enum class Act : uint8_t { none, relu, clip, gelu_erf, gelu_tanh };
+/// Activations fused into the store of C. silu is x * sigmoid(x) (torch's SiLU, EfficientNet's swish),
+/// hardswish x * clamp(x / 6 + 1/2, 0, 1) (ONNX HardSwish, MobileNetV3).
+enum class Act : uint8_t { none, relu, clip, gelu_erf, gelu_tanh, silu, hardswish };
+/// The name the fused ops' `activation` attribute uses for `a` ("none", "relu", "clip", "gelu_erf", ...).
+const char* act_name(Act a);
+/// The activation named `s` ("" is none); false for an unknown name.
+bool act_from_name(const std::string& s, Act& a);
 
 struct Epilogue {
   const float* bias = nullptr;  ///< N values added per column, or null
