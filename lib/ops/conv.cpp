@@ -26,6 +26,7 @@
 #include <cstring>
 #include <limits>
 
+#include "ops/act_rows.h"
 #include "ops/broadcast.h"
 #include "ops/conv_depthwise.h"
 #include "ops/conv_few_channels.h"
@@ -54,8 +55,10 @@ ORTKIT_OPS_CLONES_512 void add_z_rows(float* y, const float* z, int64_t ld, int6
         const float v = yr[i] + zr[i];
         yr[i] = v > 0.f ? v : 0.f;
       }
-    else
-      for (int64_t i = 0; i < cols; ++i) yr[i] = conv_act(yr[i] + zr[i], ep.act, ep.clip_lo, ep.clip_hi);
+    else {
+      for (int64_t i = 0; i < cols; ++i) yr[i] += zr[i];
+      act_inplace(yr, cols, ep.act, ep.clip_lo, ep.clip_hi);
+    }
   }
 }
 
@@ -205,18 +208,7 @@ class ConvOp : public OpKernel {
     ep_ = {};
     if (fused_ == FusedKind::ortkit) {
       const std::string a = ctx.attr().get_string("activation", "");
-      if (a.empty() || a == "none")
-        ep_.act = Act::none;
-      else if (a == "relu")
-        ep_.act = Act::relu;
-      else if (a == "clip")
-        ep_.act = Act::clip;
-      else if (a == "gelu_erf")
-        ep_.act = Act::gelu_erf;
-      else if (a == "gelu_tanh")
-        ep_.act = Act::gelu_tanh;
-      else
-        ctx.fail("unknown activation '" + a + "'");
+      if (!kernels::act_from_name(a, ep_.act)) ctx.fail("unknown activation '" + a + "'");
       ep_.clip_lo = ctx.attr().get_float("clip_min", -3.4e38f);
       ep_.clip_hi = ctx.attr().get_float("clip_max", 3.4e38f);
     } else if (fused_ == FusedKind::ms) {
@@ -618,7 +610,7 @@ class ConvOp : public OpKernel {
     const Window& w = w_;
     const int64_t N = batch_, C = group_, P = w.out_size(), ks = w.k_size();
     constexpr float kInf = std::numeric_limits<float>::infinity();
-    // relu and clip are the fused clamp; other activations run as a scalar pass afterwards.
+    // relu and clip are the fused clamp; other activations run as a pass over each finished plane.
     const bool clamp = ep.act == Act::relu || ep.act == Act::clip;
     const float lo = ep.act == Act::relu ? 0.f : ep.act == Act::clip ? ep.clip_lo : -kInf;
     const float hi = ep.act == Act::clip ? ep.clip_hi : kInf;
@@ -635,8 +627,7 @@ class ConvOp : public OpKernel {
         dw_.run_block(xc, wt + c0 * ks, ep.bias ? ep.bias + c0 : nullptr, cb, lo, hi, yc, slot);
       else
         dw_.run(DwPlane{xc, wt + c0 * ks, yc, ep.bias ? ep.bias[c0] : 0.f, lo, hi}, slot);
-      if (!clamp && ep.act != Act::none)
-        for (int64_t j = 0; j < cb * P; ++j) yc[j] = conv_act(yc[j], ep.act, ep.clip_lo, ep.clip_hi);
+      if (!clamp) act_inplace(yc, cb * P, ep.act, ep.clip_lo, ep.clip_hi);
     };
     if (dw_.slot_floats() == 0) {  // no scratch: chunks a lagging thread's neighbours can take over
       parallel_range(th, tasks, 1, [&](int64_t b, int64_t e) {

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <limits>
 
+#include "ops/act_rows.h"
 #include "ops/conv_im2col.h"
 #include "ops/fast_math.h"
 #include "ops/op.h"
@@ -260,10 +261,7 @@ void FewChannelConv::run(const float* x, int64_t batch, const kernels::Epilogue&
         }
       }
       if (late_act)
-        for (int64_t m = 0; m < cout_; ++m) {
-          float* yr = y + at + m * P;
-          for (int64_t j = 0; j < nc; ++j) yr[j] = conv_act(yr[j], ep.act, ep.clip_lo, ep.clip_hi);
-        }
+        for (int64_t m = 0; m < cout_; ++m) act_inplace(y + at + m * P, nc, ep.act, ep.clip_lo, ep.clip_hi);
     }
   };
   run_tasks(th, slots_, batch * nrb * ncb, task);

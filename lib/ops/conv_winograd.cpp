@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "ops/act_rows.h"
 #include "ops/fast_math.h"
 #include "ortkit/kernels/epilogue.h"
 #include "ortkit/kernels/registry.h"
@@ -105,8 +106,8 @@ ORTKIT_OPS_CLONES_512 void finish_row(const float* src, const float* z, int64_t 
       dst[i] = v > 0.f ? v : 0.f;
     }
   } else {
-    for (int64_t i = 0; i < n; ++i)
-      dst[i] = conv_act(src[i] + (z ? z[i] : 0.f), ep.act, ep.clip_lo, ep.clip_hi);
+    for (int64_t i = 0; i < n; ++i) dst[i] = src[i] + (z ? z[i] : 0.f);
+    act_inplace(dst, n, ep.act, ep.clip_lo, ep.clip_hi);
   }
 }
 

@@ -20,12 +20,9 @@ using kernels::Epilogue;
 using kernels::PackedB;
 
 Act parse_act(const std::string& s, const std::string& where) {
-  if (s.empty() || s == "none") return Act::none;
-  if (s == "relu") return Act::relu;
-  if (s == "clip") return Act::clip;
-  if (s == "gelu_erf") return Act::gelu_erf;
-  if (s == "gelu_tanh") return Act::gelu_tanh;
-  throw Error("unknown activation '" + s + "'", where);
+  Act a;
+  if (!kernels::act_from_name(s, a)) throw Error("unknown activation '" + s + "'", where);
+  return a;
 }
 
 /// MatMul and FusedMatMul: Y = act(A @ op(B) + bias), numpy matmul broadcasting over batch dims (ours takes

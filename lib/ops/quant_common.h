@@ -116,21 +116,15 @@ inline kernels::GemmKind int8_kind(DType a) {
 }
 
 /// The fused int8 GEMMs' optional activation (attributes `activation`, `clip_min`, `clip_max`, as
-/// ortkit.FusedMatMul): set by the GELU fusion pass.
-inline void read_activation(const CompileContext& ctx, kernels::Epilogue& ep) {
+/// ortkit.FusedMatMul): set by the GELU, swish and conv activation fusion passes. `clamp_only`: the op
+/// (the int8 convs, whose depthwise and requantizing forms fold the activation into their bounds) takes
+/// none, relu and clip only.
+inline void read_activation(const CompileContext& ctx, kernels::Epilogue& ep, bool clamp_only = false) {
   const std::string a = ctx.attr().get_string("activation", "");
-  if (a.empty() || a == "none")
-    ep.act = kernels::Act::none;
-  else if (a == "relu")
-    ep.act = kernels::Act::relu;
-  else if (a == "clip")
-    ep.act = kernels::Act::clip;
-  else if (a == "gelu_erf")
-    ep.act = kernels::Act::gelu_erf;
-  else if (a == "gelu_tanh")
-    ep.act = kernels::Act::gelu_tanh;
-  else
-    ctx.fail("unknown activation '" + a + "'");
+  if (!kernels::act_from_name(a, ep.act)) ctx.fail("unknown activation '" + a + "'");
+  if (clamp_only && ep.act != kernels::Act::none && ep.act != kernels::Act::relu &&
+      ep.act != kernels::Act::clip)
+    ctx.unsupported("activation '" + a + "' on an int8 conv (none, relu and clip are)");
   ep.clip_lo = ctx.attr().get_float("clip_min", -3.4e38f);
   ep.clip_hi = ctx.attr().get_float("clip_max", 3.4e38f);
 }

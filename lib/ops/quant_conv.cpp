@@ -257,7 +257,7 @@ class DynQuantConv : public OpKernel {
     ctx.require_dtype(0, {DType::f32});
     ctx.require_dtype(2, {DType::f32});
     ep_ = {};
-    quant::read_activation(ctx, ep_);
+    quant::read_activation(ctx, ep_, true);
     has_z_ = ctx.has_input(5);
     conv_ep_ = ep_;
     if (has_z_) {

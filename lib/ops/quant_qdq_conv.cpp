@@ -67,7 +67,7 @@ class QdqConv : public OpKernel {
     }
     if (gm_.c == 0) ctx.unsupported("QdqConv with 0 input channels");
     ep_ = {};
-    quant::read_activation(ctx, ep_);
+    quant::read_activation(ctx, ep_, true);
     kind_ = quant::int8_kind(ctx.input(0).dtype);
     out_type_ = ctx.has_input(8) ? ctx.input(8).dtype : DType::u8;
     ctx.set_output(0, out_type_,
