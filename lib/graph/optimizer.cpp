@@ -16,7 +16,7 @@ std::vector<std::string> optimize(Graph& g, const OptimizeOptions& opts) {
   };
   // Order matters: fold first (exposes constant weights), fuse GELU/LayerNorm before MatMul+Add so the
   // bias Add is still there for the GELU epilogue match, fold BN before fusing the Conv activation, and
-  // take Conv -> Add -> Relu (a residual join) before Conv -> Relu.
+  // take Conv -> Add -> Relu (a residual join) before Conv -> Relu; a swish after that join follows it.
   // The int8 fusions run before folding, which would turn DequantizeLinear(int8 weights) into floats.
   static const Pass kPasses[] = {
       {"qdq_matmul_fusion", [](Graph& g) { return fuse_qdq_matmul(g); }, 2},
@@ -32,6 +32,7 @@ std::vector<std::string> optimize(Graph& g, const OptimizeOptions& opts) {
       {"matmul_add_fusion", fuse_matmul_add, 2, true},
       {"gelu_fusion", fuse_gelu, 2, true},
       {"conv_add_fusion", [](Graph& g) { return fuse_conv_add(g); }, 2, true},
+      {"swish_fusion", fuse_swish, 2, true},
       {"conv_act_fusion", [](Graph& g) { return fuse_conv_activation(g); }, 2},
       {"dead_nodes", remove_dead_nodes, 1},
   };

@@ -20,6 +20,7 @@ int fold_constants(Graph& g);                                    // passes/const
 int remove_dead_nodes(Graph& g);                                 // passes/dead_nodes.cpp
 int fuse_matmul_add(Graph& g);                                   // passes/matmul_add_fusion.cpp
 int fuse_gelu(Graph& g);                                         // passes/gelu_fusion.cpp
+int fuse_swish(Graph& g);                                        // passes/swish_fusion.cpp
 int fuse_layer_norm(Graph& g, bool require_kernel = true);       // passes/layernorm_fusion.cpp
 int fold_conv_batchnorm(Graph& g);                               // passes/conv_bn_fold.cpp
 int fuse_conv_activation(Graph& g, bool require_kernel = true);  // passes/conv_act_fusion.cpp

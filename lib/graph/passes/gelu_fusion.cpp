@@ -14,6 +14,7 @@
 #include <cmath>
 
 #include "graph/optimizer.h"
+#include "graph/passes/gemm_act_host.h"
 #include "graph/passes/pattern.h"
 #include "ops/registry.h"
 
@@ -23,79 +24,6 @@ using namespace pattern;
 
 bool is_mul(const Node& n) {
   return n.op_type == "Mul" && n.domain.empty();
-}
-
-/// A GEMM a GELU can join: a plain MatMul, our FusedMatMul without an activation, or one of the int8
-/// GEMMs (passes/dynquant_matmul_fusion.cpp, qdq_matmul_fusion.cpp), which take it in their epilogue.
-enum class GeluHost { none, plain, fused, int8, gemm };
-
-/// An ONNX Gemm that FusedMatMul runs as it is: op(A) = A, alpha = 1, a constant 2-D float B (transB
-/// allowed), and C absent, scaled by beta = 0, or a constant of N values ([N] or [1, N]) with beta = 1.
-bool gemm_as_fused(const Graph& g, const Node& n) {
-  if (n.op_type != "Gemm" || !n.domain.empty() || n.inputs.size() < 2 || n.attrs.get_int("transA", 0) != 0 ||
-      n.attrs.get_float("alpha", 1.f) != 1.f)
-    return false;
-  const Tensor* b = g.constant(n.inputs[1]);
-  if (!b || b->dtype() != DType::f32 || b->rank() != 2) return false;
-  const int64_t cols = b->shape()[n.attrs.get_int("transB", 0) != 0 ? 0 : 1];
-  const float beta = n.attrs.get_float("beta", 1.f);
-  if (n.inputs.size() < 3 || n.inputs[2].empty() || beta == 0.f) return true;
-  const Tensor* c = g.constant(n.inputs[2]);
-  return beta == 1.f && c && c->dtype() == DType::f32 && c->numel() == cols &&
-         (c->rank() == 1 || (c->rank() == 2 && c->shape()[0] == 1));
-}
-
-/// The Gemm gemm_as_fused accepted, rewritten as FusedMatMul(A, B[, bias]) with its transB.
-void gemm_to_fused(Node& n) {
-  const bool tb = n.attrs.get_int("transB", 0) != 0;
-  const bool bias = n.inputs.size() >= 3 && !n.inputs[2].empty() && n.attrs.get_float("beta", 1.f) != 0.f;
-  n.inputs.resize(bias ? 3 : 2);
-  for (const char* a : {"alpha", "beta", "transA", "transB"}) n.attrs.erase(a);
-  if (tb) n.attrs.set_int("transB", 1);
-}
-
-GeluHost gelu_host(const Graph& g, const Node& n) {
-  if (n.op_type == "MatMul" && n.domain.empty() && n.inputs.size() == 2) return GeluHost::plain;
-  if (gemm_as_fused(g, n)) return GeluHost::gemm;
-  if (n.domain != ops::kOrtkitDomain || !n.attrs.get_string("activation", "").empty()) return GeluHost::none;
-  if (n.op_type == "FusedMatMul") return GeluHost::fused;
-  if (n.op_type == "DynQuantMatMul" || n.op_type == "QdqMatMul") return GeluHost::int8;
-  return GeluHost::none;
-}
-
-/// Where x comes from: the GEMM (gelu_host) and, when torch's Reshape sits between them, that Reshape
-/// (the GEMM's only reader). gemm < 0: no host.
-struct GemmSite {
-  int gemm = -1, reshape = -1;
-  GeluHost host = GeluHost::none;
-};
-GemmSite find_host(const Graph& g, const std::string& x) {
-  GemmSite s;
-  int p = g.producer(x);
-  if (p >= 0 && g.nodes[p].op_type == "Reshape" && g.nodes[p].domain.empty() && !g.nodes[p].inputs.empty()) {
-    const std::string& flat = g.nodes[p].inputs[0];
-    if (sole_consumer(g, flat) != p) return s;
-    s.reshape = p;
-    p = g.producer(flat);
-  }
-  if (p < 0) return s;
-  s.host = gelu_host(g, g.nodes[p]);
-  if (s.host != GeluHost::none) s.gemm = p;
-  return s;
-}
-
-/// The host GEMM takes `act` in its epilogue; `y` (the activation's output) is now written by the GEMM, or
-/// by the Reshape after it.
-void take_activation(Graph& g, const GemmSite& site, const std::string& act, const std::string& y) {
-  Node& gemm = g.nodes[site.gemm];
-  if (site.host == GeluHost::gemm) gemm_to_fused(gemm);
-  if (site.host != GeluHost::int8) {
-    gemm.op_type = "FusedMatMul";
-    gemm.domain = ops::kOrtkitDomain;
-    gemm.opset = 1;
-  }
-  gemm.attrs.set_string("activation", act);
-  g.nodes[site.reshape >= 0 ? site.reshape : site.gemm].outputs[0] = y;
 }
 
 /// x^3 as Pow(x, 3), Mul(x, Mul(x, x)) or Mul(Mul(x, x), x). Adds the nodes to `used`.
@@ -183,7 +111,7 @@ int fuse_single_node_gelu(Graph& g, std::vector<bool>& dead) {
     if (!bias.empty()) {
       // The bias joins a plain MatMul (no Reshape between) that has none yet; it must be N constant values.
       const int gi = g.producer(act.inputs[0]);
-      if (gi < 0 || dead[gi] || gelu_host(g, g.nodes[gi]) != GeluHost::plain) continue;
+      if (gi < 0 || dead[gi] || act_host(g, g.nodes[gi]) != ActHost::plain) continue;
       Node& gemm = g.nodes[gi];
       const Tensor* w = g.constant(gemm.inputs[1]);
       const Tensor* c = g.constant(bias);
@@ -191,9 +119,9 @@ int fuse_single_node_gelu(Graph& g, std::vector<bool>& dead) {
           c->numel() != w->shape().back())
         continue;
       gemm.inputs.push_back(bias);
-      take_activation(g, GemmSite{gi, -1, GeluHost::plain}, kind, act.outputs[0]);
+      take_activation(g, GemmSite{gi, -1, ActHost::plain}, kind, act.outputs[0]);
     } else {
-      const GemmSite site = find_host(g, act.inputs[0]);
+      const GemmSite site = find_gemm_host(g, act.inputs[0]);
       if (site.gemm < 0 || dead[site.gemm] || (site.reshape >= 0 && dead[site.reshape])) continue;
       take_activation(g, site, kind, act.outputs[0]);
     }
@@ -245,7 +173,7 @@ int fuse_gelu(Graph& g) {
       y = g.nodes[n1].outputs[0];
     }
     if (!consumers_within(g, x, used)) continue;
-    const GemmSite site = find_host(g, x);
+    const GemmSite site = find_gemm_host(g, x);
     if (site.gemm < 0) continue;
     bool clash = site.reshape >= 0 && dead[site.reshape];
     for (int u : used) clash = clash || dead[u];
