@@ -30,7 +30,23 @@ bool make_broadcast_index(const int64_t* a, int ra, const int64_t* b, int rb, Br
     stride_a *= xa;
     stride_b *= xb;
   }
-  if (r == 0) {  // scalars: one element
+  // Drop size-1 dimensions and merge neighbours that both inputs walk alike (contiguous across both, or
+  // broadcast over both): a per-channel scale of NCHW becomes C rows of H*W (squeeze-excite's Mul ran
+  // rows of W, 14 values each, at a tenth of the speed), and offsets() has fewer dimensions to divide.
+  int k = 0;
+  for (int d = 0; d < r; ++d) {
+    if (bi.out[d] == 1) continue;
+    if (k > 0 && bi.sa[k - 1] == bi.sa[d] * bi.out[d] && bi.sb[k - 1] == bi.sb[d] * bi.out[d]) {
+      bi.out[k - 1] *= bi.out[d];
+    } else {
+      bi.out[k] = bi.out[d];
+      ++k;
+    }
+    bi.sa[k - 1] = bi.sa[d];
+    bi.sb[k - 1] = bi.sb[d];
+  }
+  bi.rank = k;
+  if (k == 0) {  // scalars, or all dimensions 1: one element
     bi.rank = 1;
     bi.out[0] = 1;
     bi.sa[0] = bi.sb[0] = 0;

@@ -179,3 +179,54 @@ TEST_CASE("big elementwise ops give identical results on a thread pool", "[ops][
   const Tensor t1 = eval_single("Tanh", {a})[0], t2 = eval_single("Tanh", {a}, {}, o)[0];
   CHECK(max_abs_diff(t1, t2) == 0.f);
 }
+
+TEST_CASE("broadcasting over every pattern of size-1 and merged dimensions matches index arithmetic",
+          "[ops][elementwise]") {
+  // Rank 1..5 shapes of dims in {1, 2, 3}, each dim of b either equal, 1, or missing on the left: the
+  // broadcast index drops size-1 dims and merges neighbours both inputs walk alike, which must not
+  // change a single offset.
+  uint32_t seed = 12345;
+  auto next = [&] {
+    seed = seed * 1664525u + 1013904223u;
+    return seed >> 8;
+  };
+  for (int trial = 0; trial < 300; ++trial) {
+    const int rank = 1 + static_cast<int>(next() % 5);
+    Shape sa(static_cast<size_t>(rank)), sb;
+    for (int d = 0; d < rank; ++d) sa[static_cast<size_t>(d)] = 1 + next() % 3;
+    const int rb = 1 + static_cast<int>(next() % rank);
+    for (int d = rank - rb; d < rank; ++d) sb.push_back(next() % 2 ? sa[static_cast<size_t>(d)] : 1);
+    if (next() % 2) std::swap(sa, sb);  // either side may be the broadcast one
+    const int ro = static_cast<int>(std::max(sa.size(), sb.size()));
+    Shape so(static_cast<size_t>(ro));
+    for (int d = 0; d < ro; ++d) {
+      const int da = d - (ro - static_cast<int>(sa.size())), db = d - (ro - static_cast<int>(sb.size()));
+      so[static_cast<size_t>(d)] =
+          std::max(da >= 0 ? sa[static_cast<size_t>(da)] : 1, db >= 0 ? sb[static_cast<size_t>(db)] : 1);
+    }
+    auto fill = [](const Shape& s, float base) {
+      std::vector<float> v(static_cast<size_t>(shape_numel(s)));
+      for (size_t i = 0; i < v.size(); ++i) v[i] = base + static_cast<float>(i);
+      return f32(s, v);
+    };
+    const Tensor a = fill(sa, 1.f), b = fill(sb, 1000.f);
+    const Tensor y = eval_single("Mul", {a, b})[0];
+    REQUIRE(y.shape() == so);
+    auto offset = [&](const Shape& s, int64_t flat) {
+      int64_t off = 0, stride = 1;
+      for (int d = ro - 1; d >= 0; --d) {
+        const int64_t idx = flat % so[static_cast<size_t>(d)];
+        flat /= so[static_cast<size_t>(d)];
+        const int ds = d - (ro - static_cast<int>(s.size()));
+        if (ds < 0) continue;
+        if (s[static_cast<size_t>(ds)] != 1) off += idx * stride;
+        stride *= s[static_cast<size_t>(ds)];
+      }
+      return off;
+    };
+    for (int64_t i = 0; i < y.numel(); ++i) {
+      CAPTURE(trial, shape_str(sa), shape_str(sb), i);
+      REQUIRE(y.data_as<float>()[i] == a.data_as<float>()[offset(sa, i)] * b.data_as<float>()[offset(sb, i)]);
+    }
+  }
+}
