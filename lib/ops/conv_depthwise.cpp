@@ -341,13 +341,22 @@ template <int K, int R>
 ORTKIT_OPS_CLONES_512 void depthwise_rows(const DwPlane& p, const DwSmall& g, float* buf) {
   typedef float v16f __attribute__((vector_size(64)));
   typedef float v16fu __attribute__((vector_size(64), aligned(4)));
-  v16f wk[K * K];
-  for (int i = 0; i < K * K; ++i) wk[i] = v16f{} + p.w[i];
+  // 3x3's nine weights stay in registers as vectors. From 5x5 on they cannot (with 4 x K partial sums and K
+  // inputs), and a vector of weights per FMA read from the stack made the loop load-bound (one 64-byte
+  // load per FMA besides the inputs): there each weight is a scalar the FMA broadcasts. 7x7 at 56x56
+  // 0.435 -> 0.341 ms (ONNX Runtime 0.342), 5x5 at 28x28 0.150 -> 0.125 (Zen 4, 1 thread).
+  v16f wk[K <= 3 ? K * K : 1];
+  if constexpr (K <= 3)
+    for (int i = 0; i < K * K; ++i) wk[i] = v16f{} + p.w[i];
+  const float* const ws = p.w;
   const v16f bias = v16f{} + p.bias, l = v16f{} + p.lo, h = v16f{} + p.hi;
   const int64_t wp = g.wp, ow = g.ow;
   float* const y = p.y;
+  // Partial sums per output row: one per kernel row up to 5x5; 7x7 keeps two (kernel rows alternating)
+  // that each kernel row's FMAs chain into, since 4 x 7 sums and 7 inputs would not fit the 32 registers.
+  constexpr int NP = K <= 5 ? K : 2;
   auto group = [&](int64_t r0, int64_t c) __attribute__((always_inline)) {
-    v16f part[R][K];
+    v16f part[R][NP];
 #pragma GCC unroll 16
     for (int m = 0; m < R + K - 1; ++m) {
       const float* src = buf + (r0 + m) * wp + c;
@@ -360,17 +369,22 @@ ORTKIT_OPS_CLONES_512 void depthwise_rows(const DwPlane& p, const DwSmall& g, fl
       for (int i = 0; i < R; ++i) {
         const int kh = m - i;
         if (kh < 0 || kh >= K) continue;
-        v16f a = kh == 0 ? bias : v16f{};
+        v16f a = kh == 0 ? bias : kh < NP ? v16f{} : part[i][kh % NP];
 #pragma GCC unroll 8
-        for (int kw = 0; kw < K; ++kw) a += wk[kh * K + kw] * x[kw];
-        part[i][kh] = a;
+        for (int kw = 0; kw < K; ++kw) {
+          if constexpr (K <= 3)
+            a += wk[kh * K + kw] * x[kw];
+          else
+            a += ws[kh * K + kw] * x[kw];
+        }
+        part[i][kh % NP] = a;
       }
     }
 #pragma GCC unroll 8
     for (int i = 0; i < R; ++i) {
       v16f v = part[i][0];
 #pragma GCC unroll 8
-      for (int kh = 1; kh < K; ++kh) v += part[i][kh];
+      for (int kh = 1; kh < NP; ++kh) v += part[i][kh];
       v = v < l ? l : v;  // clamp_keep_nan, lane by lane
       v = h < v ? h : v;
       std::memcpy(y + (r0 + i) * ow + c, &v, sizeof v);
@@ -395,19 +409,22 @@ ORTKIT_OPS_CLONES_512 void depthwise_rows(const DwPlane& p, const DwSmall& g, fl
 /// KxK row kernel, but 0.150 -> 0.212 inside MobileNetV2, whose planes arrive from the conv before.
 constexpr int64_t kDwRowsMaxWidth = 64;
 
-/// The row-group kernel for this window (2-D, square K in {3, 5}, strides 1, no dilation, at least 4
-/// output rows, output width 16 to kDwRowsMaxWidth), or nullptr. ORTKIT_DW_ROWS=0 turns it off (A/B timing).
+/// The row-group kernel for this window (2-D, square K in {3, 5, 7}, strides 1, no dilation, at least 4
+/// output rows, output width 16 to kDwRowsMaxWidth; any width from 16 for 7x7, whose 49 taps per output
+/// outweigh streaming the padded plane through L2: ConvNeXt-style 7x7 at 112x112 ran 1.39 ms in the KxK row
+/// kernel and 0.41 here, ONNX Runtime 0.44, Zen 4, 1 thread), or nullptr. ORTKIT_DW_ROWS=0 turns it off.
 DwSmallFn pick_depthwise_rows(const Window& w) {
   static const bool off = switched_off("ORTKIT_DW_ROWS");
   if (off || w.in[0] != 1 || w.out[0] != 1 || w.k[1] != w.k[2] || w.s[1] != 1 || w.s[2] != 1 || w.d[1] != 1 ||
-      w.d[2] != 1 || w.out[1] < 4 || w.out[2] < 16 || w.out[2] > kDwRowsMaxWidth)
+      w.d[2] != 1 || w.out[1] < 4 || w.out[2] < 16 || (w.k[2] != 7 && w.out[2] > kDwRowsMaxWidth))
     return nullptr;
   if (w.k[2] == 3) return &depthwise_rows<3, 4>;
   if (w.k[2] == 5) return &depthwise_rows<5, 4>;
+  if (w.k[2] == 7) return &depthwise_rows<7, 4>;
   return nullptr;
 }
 
-/// The flat kernel for this window (2-D, square K in {3, 5}, equal strides 1 or 2, no dilation,
+/// The flat kernel for this window (2-D, square K in {3, 5, 7}, equal strides 1 or 2, no dilation,
 /// output width <= kDwFlatMaxWidthS1 / S2), or nullptr.
 DwSmallFn pick_depthwise_small(const Window& w) {
   if (w.in[0] != 1 || w.out[0] != 1 || w.k[1] != w.k[2] || w.s[1] != w.s[2] || w.d[1] != 1 || w.d[2] != 1)
@@ -418,6 +435,8 @@ DwSmallFn pick_depthwise_small(const Window& w) {
   if (k == 3 && s == 2) return &depthwise_small<3, 2>;
   if (k == 5 && s == 1) return &depthwise_small<5, 1>;
   if (k == 5 && s == 2) return &depthwise_small<5, 2>;
+  if (k == 7 && s == 1) return &depthwise_small<7, 1>;
+  if (k == 7 && s == 2) return &depthwise_small<7, 2>;
   return nullptr;
 }
 
@@ -448,7 +467,7 @@ ORTKIT_OPS_CLONES_512 void depthwise_blocked(const float* t, const float* wv, co
       v16f acc = bias;
 #pragma GCC unroll 25
       for (int kh = 0; kh < K; ++kh)
-#pragma GCC unroll 5
+#pragma GCC unroll 8
         for (int kw = 0; kw < K; ++kw) {
           v16f px;
           std::memcpy(&px, src + kh * row + kw * kDwBlock, sizeof px);
@@ -461,7 +480,7 @@ ORTKIT_OPS_CLONES_512 void depthwise_blocked(const float* t, const float* wv, co
   }
 }
 
-/// The blocked kernel for this window (2-D, square K in {3, 5}, equal strides 1 or 2, no dilation, output
+/// The blocked kernel for this window (2-D, square K in {3, 5, 7}, equal strides 1 or 2, no dilation, output
 /// width up to kDwBlockMaxWidth), or nullptr. ORTKIT_DW_BLOCKED=0 turns it off (A/B timing).
 DwBlockFn pick_depthwise_blocked(const Window& w, DwBlocked& g) {
   static const bool off = switched_off("ORTKIT_DW_BLOCKED");
@@ -479,6 +498,8 @@ DwBlockFn pick_depthwise_blocked(const Window& w, DwBlocked& g) {
   if (k == 3 && s == 2) return &depthwise_blocked<3, 2>;
   if (k == 5 && s == 1) return &depthwise_blocked<5, 1>;
   if (k == 5 && s == 2) return &depthwise_blocked<5, 2>;
+  if (k == 7 && s == 1) return &depthwise_blocked<7, 1>;
+  if (k == 7 && s == 2) return &depthwise_blocked<7, 2>;
   return nullptr;
 }
 

@@ -120,6 +120,21 @@ TEST_CASE("depthwise Conv fast paths match a naive reference", "[ops][perf]") {
       {"3x3 s2 interior of 17", {2, 2, 6, 37}, 3, 3, {2, 2}, {1, 1}, {0, 0, 1, 1}},
       // Two output rows per pass (they share an input row), an odd last row alone, padding rows at both ends.
       {"3x3 s2 row pairs, 5 rows, pads 1 top 2 bottom", {1, 2, 9, 40}, 3, 3, {2, 2}, {1, 1}, {1, 1, 2, 0}},
+      // 7x7 (ConvNeXt): channel blocks, row groups (stride 1 at any width from 16), flat, the generic loop.
+      {"7x7 s1 blocked 14x14, 19 channels", {1, 19, 14, 14}, 7, 7, {1, 1}, {1, 1}, {3, 3, 3, 3}},
+      {"7x7 s2 blocked into 7x7", {1, 17, 13, 13}, 7, 7, {2, 2}, {1, 1}, {3, 3, 3, 3}},
+      {"7x7 s1 row groups 28x28", {1, 3, 28, 28}, 7, 7, {1, 1}, {1, 1}, {3, 3, 3, 3}},
+      {"7x7 s1 row groups width 70 (past the 3x3 bound), 5 rows",
+       {1, 2, 5, 70},
+       7,
+       7,
+       {1, 1},
+       {1, 1},
+       {3, 3, 3, 3}},
+      {"7x7 s1 row groups width 19, asymmetric pads", {1, 2, 9, 19}, 7, 7, {1, 1}, {1, 1}, {2, 4, 3, 1}},
+      {"7x7 s1 flat 3 rows", {1, 2, 3, 40}, 7, 7, {1, 1}, {1, 1}, {3, 3, 3, 3}},
+      {"7x7 s2 40 wide (generic loop)", {1, 2, 11, 80}, 7, 7, {2, 2}, {1, 1}, {3, 3, 3, 3}},
+      {"7x7 s1 dilation 2 (generic loop)", {1, 2, 15, 20}, 7, 7, {1, 1}, {2, 2}, {6, 6, 6, 6}},
       // Generic loop.
       {"3x1 kernel", {1, 2, 7, 6}, 3, 1, {1, 1}, {1, 1}, {1, 0, 1, 0}},
       {"2x2 s2", {1, 3, 8, 9}, 2, 2, {2, 2}, {1, 1}, {0, 0, 1, 1}},
