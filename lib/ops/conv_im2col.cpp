@@ -145,11 +145,11 @@ ORTKIT_OPS_CLONES_512 void phase_row(float* __restrict d, int64_t n, const float
   for (int64_t j = hi; j < n; ++j) d[j] = 0.f;
 }
 
-bool phase_applicable(const Window& w) {
+bool phase_applicable(const Window& w, bool stride_one) {
   if (w.in[0] != 1 || w.k[0] != 1 || w.out[0] != 1) return false;
   for (int i = 1; i < 3; ++i)
     if (w.pb[i] < 0 || w.pe[i] < 0) return false;
-  return w.s[1] > 1 || w.s[2] > 1;
+  return stride_one || w.s[1] > 1 || w.s[2] > 1;
 }
 
 PhaseGeo make_phase_geo(const Window& w) {

@@ -43,8 +43,10 @@ struct PhaseGeo {
   std::vector<int64_t> tap;   // per tap (kh, kw) of one channel: its offset from a channel's planes
   int64_t virt = 0;           // pixels of the virtual grid, OH * wph
 };
-/// Whether the phase-plane im2col applies: 1-D or 2-D, stride above 1, non-negative pads.
-bool phase_applicable(const Window& w);
+/// Whether the phase-plane im2col applies: 1-D or 2-D, non-negative pads, a stride above 1 or
+/// `stride_one` (then the one phase is the zero-padded plane, and each tap's row of a chunk is one
+/// contiguous copy from it).
+bool phase_applicable(const Window& w, bool stride_one = false);
 PhaseGeo make_phase_geo(const Window& w);
 /// The phase planes of `channels` channels of x (w.in_size() floats each) into dst (geo.channel each).
 void fill_phase_planes(const Window& w, const PhaseGeo& g, const float* x, int64_t channels, float* dst);

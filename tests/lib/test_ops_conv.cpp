@@ -129,6 +129,13 @@ TEST_CASE("Conv matches a naive reference on every path", "[ops][conv]") {
       // Strided windows: the direct form reads phase planes (PhaseGeo), on a virtual grid wider than the
       // output where a tap spans more than its stride.
       {"grouped, stride 2", {2, 8, 9, 11}, {6, 4, 3, 3}, 2, {2, 2}, {1, 1}, {1, 1, 1, 1}},
+      // Groups of at most 16 output channels take the phase planes at stride 1 too (one phase: the padded
+      // plane), so the grid is wider than the output by the kernel's reach.
+      {"group width 16, 5 groups", {1, 80, 7, 9}, {80, 16, 3, 3}, 5, {1, 1}, {1, 1}, {1, 1, 1, 1}},
+      {"narrow groups, asymmetric pads, 1x3", {2, 12, 6, 13}, {9, 4, 1, 3}, 3, {1, 1}, {1, 1}, {0, 2, 1, 0}},
+      {"narrow groups, dilation 2", {1, 8, 11, 10}, {8, 2, 3, 3}, 4, {1, 1}, {2, 2}, {2, 1, 2, 3}},
+      {"narrow groups, no padding, 5x3", {1, 6, 9, 8}, {12, 3, 5, 3}, 2, {1, 1}, {1, 1}, {0, 0, 0, 0}},
+      {"narrow groups, stride (2, 1)", {1, 8, 10, 9}, {16, 4, 3, 3}, 2, {2, 1}, {1, 1}, {1, 1, 1, 1}},
       {"patchify 2x2 stride 2 (the grid is the output)",
        {1, 5, 8, 10},
        {7, 5, 2, 2},
