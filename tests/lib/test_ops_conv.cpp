@@ -635,7 +635,7 @@ TEST_CASE("float MaxPool row path equals the window walk over a geometry sweep",
   // tap never wins without Indices, as before the row path; the Indices walk keeps a NaN first tap.)
   int cases = 0;
   // 17 and 40: rows of whole 16-column vectors with a last one overlapping, in the column maxima and in the
-  // output (stride 1 and 2); the shorter ones take the scalar loops.
+  // output (stride 1 and 2); the shorter ones take the scalar loops, or at stride 1 the whole-plane path.
   for (int64_t n : {1, 2, 5, 9, 17, 40})
     for (int64_t k : {1, 2, 3, 4})
       for (int64_t s : {1, 2, 3})
@@ -643,7 +643,8 @@ TEST_CASE("float MaxPool row path equals the window walk over a geometry sweep",
           for (int64_t p : {0, 1, 2})
             for (int ceil : {0, 1}) {
               if (p >= k || (k - 1) * d + 1 > n + 2 * p) continue;  // pads below the kernel, a window fits
-              for (bool two_d : {false, true}) {
+              for (int form : {0, 1, 2}) {  // 1-D; 2-D with strides (s, 1 + s % 2); 2-D with (s, s)
+                const bool two_d = form > 0;
                 const Shape xs = two_d ? Shape{1, 2, n, n + 2} : Shape{2, 1, n};
                 Tensor x = rnd(xs, 7 + n + k);
                 float* v = x.data_as<float>();
@@ -651,7 +652,9 @@ TEST_CASE("float MaxPool row path equals the window walk over a geometry sweep",
                 Attrs a;
                 if (two_d && (k - 1) * d + 1 > n + 2 + p) continue;
                 a.set_ints("kernel_shape", two_d ? std::vector<int64_t>{k, k} : std::vector<int64_t>{k});
-                a.set_ints("strides", two_d ? std::vector<int64_t>{s, 1 + s % 2} : std::vector<int64_t>{s});
+                a.set_ints("strides", form == 2 ? std::vector<int64_t>{s, s}
+                                      : two_d   ? std::vector<int64_t>{s, 1 + s % 2}
+                                                : std::vector<int64_t>{s});
                 a.set_ints("dilations", two_d ? std::vector<int64_t>{d, d} : std::vector<int64_t>{d});
                 a.set_ints("pads", two_d ? std::vector<int64_t>{p, 0, p, p} : std::vector<int64_t>{p, p});
                 a.set_int("ceil_mode", ceil);
@@ -664,13 +667,13 @@ TEST_CASE("float MaxPool row path equals the window walk over a geometry sweep",
                 for (int64_t i = 0; i < fast.numel(); ++i) {
                   const float f = fast.data_as<float>()[i], w = walk.data_as<float>()[i];
                   INFO("n " << n << " k " << k << " s " << s << " d " << d << " p " << p << " ceil " << ceil
-                            << " 2-D " << two_d << " element " << i);
+                            << " form " << form << " element " << i);
                   REQUIRE(f == w);
                 }
                 ++cases;
               }
             }
-  CHECK(cases > 200);
+  CHECK(cases > 300);
   Attrs a;
   a.set_ints("kernel_shape", {2});
   const Tensor y = eval_single("MaxPool", {f32({1, 1, 4}, {NAN, NAN, 1.f, NAN})}, a, at(12))[0];
