@@ -125,19 +125,22 @@ ORTKIT_OPS_CLONES_512 void max_row(const float* const* rows, int nrows, int64_t 
   }
 }
 
-/// Geometry of max_plane_s1: the -inf padded plane (hp x wp) and the virtual output grid (OH rows of wp).
-struct PlaneS1 {
-  int64_t hp = 0, wp = 0;
-  int64_t padded() const { return hp * wp + wp + 16; }  // slack: a grid column past OW reads up to wp on
-  int64_t floats(int64_t oh) const { return padded() + oh * wp + 16; }
+/// Geometry of max_plane_small: the -inf padded plane (hp x wp) and the stride-1 grid over it (hg rows of
+/// wp, every stride phase of the output).
+struct PlaneSmall {
+  int64_t hp = 0, wp = 0, hg = 0;
+  int64_t padded() const { return hp * wp + wp + 16; }  // slack: a grid column past the output reads on
+  int64_t floats() const { return padded() + hg * wp + 16; }
 };
 
-/// A whole stride-1 plane narrower than a vector (1-D or 2-D): copied into a -inf padded plane, then all
-/// its output rows at once as flat 16-float runs over a grid as wide as the padded plane, each tap one
-/// shifted run, and the grid's first OW columns of each row copied out. Row by row, max_row's scalar loop
-/// and per-row setup took GoogLeNet's 3x3 / 1 pools of 14x14 planes 1 ms each (ONNX Runtime 0.05).
-ORTKIT_OPS_CLONES_512 void max_plane_s1(const float* x, const Window& w, const PlaneS1& g, float* buf,
-                                        float* __restrict y) {
+/// A whole plane whose output is narrower than a vector (1-D or 2-D, strides up to 3): copied into a -inf
+/// padded plane, then the window maxima at every position of a stride-1 grid as flat 16-float runs (each tap
+/// one shifted run; a grid column past the output reads into the next row, and is dropped), and the
+/// output taken from the grid at the strides. Row by row, max_row's scalar loop and per-row setup took
+/// GoogLeNet's 3x3 / 1 pools of 14x14 planes 1 ms each (ONNX Runtime 0.05), SqueezeNet's 3x3 / 2 of
+/// 27x27 planes 0.42 ms (0.016).
+ORTKIT_OPS_CLONES_512 void max_plane_small(const float* x, const Window& w, const PlaneSmall& g, float* buf,
+                                           float* __restrict y) {
   typedef float v16f __attribute__((vector_size(64)));
   constexpr float ninf = -std::numeric_limits<float>::infinity();
   const int64_t IH = w.in[1], IW = w.in[2], OH = w.out[1], OW = w.out[2], wp = g.wp;
@@ -146,8 +149,8 @@ ORTKIT_OPS_CLONES_512 void max_plane_s1(const float* x, const Window& w, const P
   for (int64_t ih = 0; ih < IH && ih + w.pb[1] < g.hp; ++ih)
     std::memcpy(buf + (ih + w.pb[1]) * wp + w.pb[2], x + ih * IW, static_cast<size_t>(cols) * sizeof(float));
   float* __restrict grid = buf + g.padded();
-  const int64_t n = OH * wp;
-  auto run = [&](int64_t i) __attribute__((always_inline)) {
+  const int64_t n = g.hg * wp;
+  for (int64_t i = 0; i < n; i += 16) {  // the grid has 16 floats of slack past n
     v16f acc = v16f{} + ninf;
     for (int64_t kh = 0; kh < w.k[1]; ++kh)
       for (int64_t kw = 0; kw < w.k[2]; ++kw) {
@@ -156,10 +159,9 @@ ORTKIT_OPS_CLONES_512 void max_plane_s1(const float* x, const Window& w, const P
         acc = v > acc ? v : acc;
       }
     std::memcpy(grid + i, &acc, sizeof acc);
-  };
-  for (int64_t i = 0; i < n; i += 16) run(i);  // the grid has 16 floats of slack past n
+  }
   for (int64_t oh = 0; oh < OH; ++oh)
-    for (int64_t ow = 0; ow < OW; ++ow) y[oh * OW + ow] = grid[oh * wp + ow];
+    for (int64_t ow = 0; ow < OW; ++ow) y[oh * OW + ow] = grid[oh * w.s[1] * wp + ow * w.s[2]];
 }
 
 class PoolOp : public OpKernel {
@@ -253,15 +255,15 @@ class PoolOp : public OpKernel {
   /// 0.154 ms with the column maxima split into even and odd phases (ONNX Runtime 0.158).
   void max_rows(const float* x, float* y, int64_t planes, const kernels::Threading& th) const {
     const Window& w = w_;
-    if (w.s[1] == 1 && w.s[2] == 1 && w.out[2] < 16) {
-      PlaneS1 g;
-      g.hp = w.out[1] + (w.k[1] - 1) * w.d[1];
-      g.wp = w.out[2] + (w.k[2] - 1) * w.d[2];
+    if (w.s[1] <= 3 && w.s[2] <= 3 && w.out[2] < 16) {
+      PlaneSmall g;
+      g.hg = (w.out[1] - 1) * w.s[1] + 1;
+      g.hp = g.hg + (w.k[1] - 1) * w.d[1];
+      g.wp = (w.out[2] - 1) * w.s[2] + 1 + (w.k[2] - 1) * w.d[2];
       parallel_for(th, planes, [&](int64_t pl) {
         thread_local std::vector<float> buf;
-        if (static_cast<int64_t>(buf.size()) < g.floats(w.out[1]))
-          buf.resize(static_cast<size_t>(g.floats(w.out[1])));
-        max_plane_s1(x + pl * w.in_size(), w, g, buf.data(), y + pl * w.out_size());
+        if (static_cast<int64_t>(buf.size()) < g.floats()) buf.resize(static_cast<size_t>(g.floats()));
+        max_plane_small(x + pl * w.in_size(), w, g, buf.data(), y + pl * w.out_size());
       });
       return;
     }
