@@ -63,7 +63,11 @@ inline float32x4_t finish4(const MicroTile& t, float32x4_t v, const float* bias)
     case Act::clip: v = vminq_f32(vmaxq_f32(v, vdupq_n_f32(t.clip_lo)), vdupq_n_f32(t.clip_hi)); break;
     case Act::gelu_erf: v = gelu_erf4(v); break;
     case Act::gelu_tanh: v = gelu_tanh4(v); break;
-    case Act::silu: v = vdivq_f32(v, vaddq_f32(vdupq_n_f32(1.f), exp4(vnegq_f32(v)))); break;
+    case Act::silu: {  // v / (1 + exp(-v)), and 0 from -88 down, where exp4's clamp would leave v / 1.6e38
+      const float32x4_t r = vdivq_f32(v, vaddq_f32(vdupq_n_f32(1.f), exp4(vnegq_f32(v))));
+      v = vbslq_f32(vcltq_f32(v, vdupq_n_f32(-88.f)), vdupq_n_f32(0.f), r);
+      break;
+    }
     case Act::hardswish: {  // vmaxq of NaN is NaN, so a NaN v stays NaN
       const float32x4_t g = vfmaq_n_f32(vdupq_n_f32(0.5f), v, 1.f / 6.f);
       v = vmulq_f32(v, vminq_f32(vmaxq_f32(g, vdupq_n_f32(0.f)), vdupq_n_f32(1.f)));

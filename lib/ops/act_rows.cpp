@@ -17,8 +17,8 @@ ORTKIT_OPS_CLONES_512 void act_inplace(float* y, int64_t n, Act act, float lo, f
     case Act::clip:
       for (int64_t i = 0; i < n; ++i) y[i] = y[i] < lo ? lo : (y[i] > hi ? hi : y[i]);
       return;
-    case Act::silu:
-      for (int64_t i = 0; i < n; ++i) y[i] = y[i] / (1.f + fast_exp(-y[i]));
+    case Act::silu:  // 0 from -88 down, where the clamped exp would leave y / 2.4e38
+      for (int64_t i = 0; i < n; ++i) y[i] = y[i] < -88.f ? 0.f : y[i] / (1.f + fast_exp(-y[i]));
       return;
     case Act::hardswish:
       for (int64_t i = 0; i < n; ++i) {
@@ -29,7 +29,7 @@ ORTKIT_OPS_CLONES_512 void act_inplace(float* y, int64_t n, Act act, float lo, f
     case Act::gelu_tanh:
       for (int64_t i = 0; i < n; ++i) {
         const float v = y[i], u = 0.7978845608028654f * (v + 0.044715f * v * v * v);
-        y[i] = v / (1.f + fast_exp(-2.f * u));
+        y[i] = v < -88.f ? 0.f : v / (1.f + fast_exp(-2.f * u));
       }
       return;
     case Act::gelu_erf:

@@ -834,3 +834,35 @@ TEST_CASE("bf16 fast math runs the f32 kernel where vdpbf16ps is the slower inst
   CHECK(bf16_fast_math_rule(*b, *f, 50e9, 0).kind == GemmKind::bf16);
   CHECK(bf16_fast_math_rule(*b, *f, 216e9, 108e9).reason.empty());
 }
+
+TEST_CASE("every float kernel's epilogue activations hold at extreme values", "[kernels][gemm][epilogue]") {
+  // C = act(A * 1) over values from tiny to near FLT_MAX, both signs, in full-width and edge tiles: the
+  // exp-based activations clamp their exp, and a huge negative input must still give (about) zero.
+  std::vector<float> vals;
+  for (float v : {0.f, 1e-30f, 0.5f, 2.9f, 3.1f, 10.f, 20.f, 40.f, 87.f, 88.f, 89.f, 100.f, 1e4f, 1e20f,
+                  1e30f, 1e36f, 3e38f})
+    vals.insert(vals.end(), {v, -v});
+  const int64_t m = static_cast<int64_t>(vals.size());
+  for (const GemmKernel* g : kernels_for(GemmKind::f32)) {
+    if (!sweep_this(*g)) continue;
+    const int64_t n = g->nr + 3;
+    std::vector<float> ones(static_cast<size_t>(n), 1.f), c(static_cast<size_t>(m * n));
+    PackedB pb;
+    pack_b(pb, GemmKind::f32, BDesc{ones.data(), 1, n, n, false}, g);
+    for (Act act : {Act::relu, Act::clip, Act::gelu_erf, Act::gelu_tanh, Act::silu, Act::hardswish}) {
+      Epilogue e;
+      e.act = act;
+      e.clip_lo = -3.f;
+      e.clip_hi = 5.f;
+      gemm_f32(m, vals.data(), 1, pb, c.data(), n, e, {});
+      for (int64_t r = 0; r < m; ++r)
+        for (int64_t j = 0; j < n; ++j) {
+          const float want = apply_act(vals[static_cast<size_t>(r)], act, -3.f, 5.f), got = c[r * n + j];
+          INFO(g->name << " act " << act_name(act) << " v " << vals[static_cast<size_t>(r)] << " col " << j
+                       << " got " << got << " want " << want);
+          REQUIRE(std::isfinite(got) == std::isfinite(want));
+          if (std::isfinite(want)) REQUIRE(std::abs(got - want) <= 1e-5f * std::max(1.f, std::abs(want)));
+        }
+    }
+  }
+}

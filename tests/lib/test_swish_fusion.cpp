@@ -214,8 +214,8 @@ TEST_CASE("the swish fusion leaves unsafe patterns alone", "[optimizer]") {
 TEST_CASE("act_inplace agrees with the scalar activation over signs, extremes and NaN", "[ops]") {
   std::vector<float> v;
   for (int i = -400; i <= 400; ++i) v.push_back(static_cast<float>(i) * 0.05f);
-  for (float e :
-       {-1e30f, -200.f, -88.f, -87.f, -3.f, -2.99999f, 3.f, 3.00001f, 87.f, 89.f, 200.f, 1e30f, 0.f, -0.f})
+  for (float e : {-3e38f, -1e36f, -1e30f, -200.f, -88.f, -87.f, -3.f, -2.99999f, 3.f, 3.00001f, 87.f, 89.f,
+                  200.f, 1e30f, 3e38f, 0.f, -0.f})
     v.push_back(e);
   v.push_back(std::nanf(""));
   using kernels::Act;

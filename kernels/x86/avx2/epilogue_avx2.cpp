@@ -43,6 +43,11 @@ __m256 erf_ps(__m256 x) {  // Abramowitz-Stegun 7.1.26, |error| < 1.5e-7
   return _mm256_or_ps(_mm256_fnmadd_ps(p, e, _mm256_set1_ps(1.f)), sign);
 }
 
+// r where v >= -88, else 0 (see the AVX-512 twin: v / a clamped exp is not 0 near -FLT_MAX).
+__m256 zero_below(__m256 v, __m256 r) {
+  return _mm256_blendv_ps(r, _mm256_setzero_ps(), _mm256_cmp_ps(v, _mm256_set1_ps(-88.f), _CMP_LT_OQ));
+}
+
 __m256 act_ps(__m256 v, const MicroTile& t) {
   switch (t.act) {
     case Act::none: return v;
@@ -57,11 +62,11 @@ __m256 act_ps(__m256 v, const MicroTile& t) {
       const __m256 v3 = _mm256_mul_ps(_mm256_mul_ps(v, v), v);
       const __m256 u = _mm256_mul_ps(_mm256_fmadd_ps(v3, _mm256_set1_ps(0.044715f), v),
                                      _mm256_set1_ps(-2.f * 0.7978845608028654f));
-      return _mm256_div_ps(v, _mm256_add_ps(_mm256_set1_ps(1.f), exp_ps(u)));
+      return zero_below(v, _mm256_div_ps(v, _mm256_add_ps(_mm256_set1_ps(1.f), exp_ps(u))));
     }
-    case Act::silu:  // v / (1 + exp(-v)), exp_ps clamped
-      return _mm256_div_ps(v,
-                           _mm256_add_ps(_mm256_set1_ps(1.f), exp_ps(_mm256_sub_ps(_mm256_setzero_ps(), v))));
+    case Act::silu:  // v / (1 + exp(-v))
+      return zero_below(v, _mm256_div_ps(v, _mm256_add_ps(_mm256_set1_ps(1.f),
+                                                          exp_ps(_mm256_sub_ps(_mm256_setzero_ps(), v)))));
     case Act::hardswish: {  // max(NaN, 0) is 0, so a NaN v stays NaN through the product
       const __m256 g = _mm256_fmadd_ps(v, _mm256_set1_ps(1.f / 6.f), _mm256_set1_ps(0.5f));
       return _mm256_mul_ps(v, _mm256_min_ps(_mm256_max_ps(g, _mm256_setzero_ps()), _mm256_set1_ps(1.f)));

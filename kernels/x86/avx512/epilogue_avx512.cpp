@@ -46,6 +46,12 @@ __m512 erf_ps(__m512 x) {
   return _mm512_or_ps(y, sign);
 }
 
+// r where v >= -88, else 0: the exp-based activations divide v by 1 + a clamped exp, which leaves
+// v / 3e38 instead of 0 for v near -FLT_MAX (GELU and SiLU are below 1e-36 in magnitude from -88 down).
+__m512 zero_below(__m512 v, __m512 r) {
+  return _mm512_mask_mov_ps(r, _mm512_cmp_ps_mask(v, _mm512_set1_ps(-88.f), _CMP_LT_OQ), _mm512_setzero_ps());
+}
+
 __m512 act_ps(__m512 v, const MicroTile& t) {
   switch (t.act) {
     case Act::none: return v;
@@ -61,11 +67,11 @@ __m512 act_ps(__m512 v, const MicroTile& t) {
       const __m512 v3 = _mm512_mul_ps(_mm512_mul_ps(v, v), v);
       const __m512 u = _mm512_mul_ps(_mm512_fmadd_ps(v3, _mm512_set1_ps(0.044715f), v),
                                      _mm512_set1_ps(-2.f * 0.7978845608028654f));
-      return _mm512_div_ps(v, _mm512_add_ps(_mm512_set1_ps(1.f), exp_ps(u)));
+      return zero_below(v, _mm512_div_ps(v, _mm512_add_ps(_mm512_set1_ps(1.f), exp_ps(u))));
     }
-    case Act::silu:  // v / (1 + exp(-v)); exp_ps clamps, so -inf < v gives a finite denominator
-      return _mm512_div_ps(v,
-                           _mm512_add_ps(_mm512_set1_ps(1.f), exp_ps(_mm512_sub_ps(_mm512_setzero_ps(), v))));
+    case Act::silu:  // v / (1 + exp(-v))
+      return zero_below(v, _mm512_div_ps(v, _mm512_add_ps(_mm512_set1_ps(1.f),
+                                                          exp_ps(_mm512_sub_ps(_mm512_setzero_ps(), v)))));
     case Act::hardswish: {  // max(NaN, 0) is 0, so a NaN v stays NaN through the product
       const __m512 g = _mm512_fmadd_ps(v, _mm512_set1_ps(1.f / 6.f), _mm512_set1_ps(0.5f));
       return _mm512_mul_ps(v, _mm512_min_ps(_mm512_max_ps(g, _mm512_setzero_ps()), _mm512_set1_ps(1.f)));
