@@ -17,7 +17,10 @@ keeps activations of order one: torchvision's own init leaves BatchNorm as ident
 heads, which would let wrong arithmetic pass unseen (and its uniform detection scores tie, leaving
 the order of the boxes to the sort). RAFT keeps its own init, under which its flow stays finite.
 
-    /usr/bin/python3 scripts/export_vision_models.py [--out DIR] [--only NAME] [--list]
+    /usr/bin/python3 scripts/export_vision_models.py [--out DIR] [--only NAME] [--list] [--full]
+
+--full exports the full-size classifiers instead (FULL_MODELS: ResNet-50 to ViT-B/16 at 224x224), for
+scripts/peer_ort.py; they take minutes and ~1 GB, and no test uses them.
 Exit 77 when torch or torchvision is missing (the tests are then left out).
 """
 import argparse
@@ -134,6 +137,22 @@ def models():
     }
 
 
+# Full-size classifiers for speed comparisons (scripts/peer_ort.py), not for the tests: the classes'
+# defaults (1000 classes, 224x224, batch 1 with a dynamic batch axis), weights re-drawn as above.
+FULL_MODELS = ["resnet50", "resnext50_32x4d", "densenet121", "googlenet", "squeezenet1_1", "mobilenet_v2",
+               "mobilenet_v3_large", "mnasnet1_0", "efficientnet_b0", "shufflenet_v2_x1_0", "regnet_y_800mf",
+               "convnext_tiny", "swin_t", "vit_b_16"]
+
+
+def full_models():
+    """The full-size set: name -> spec, as models() (--full)."""
+    def build(name):
+        kw = {"aux_logits": False, "init_weights": False} if name == "googlenet" else {}
+        return lambda: getattr(tvm, name)(weights=None, **kw)
+    return {n: (build(n), (lambda seed: lambda: [image(1, 224, seed)])(20 + i), ["logits"], True, True)
+            for i, n in enumerate(FULL_MODELS)}
+
+
 class SegOut(torch.nn.Module):
     """Segmentation models return a dict; export its 'out' tensor."""
 
@@ -188,8 +207,13 @@ def main():
     ap.add_argument("--out", default=os.path.join(here, "..", "build", "vision_exports"))
     ap.add_argument("--only", action="append", help="export only this model (repeatable)")
     ap.add_argument("--list", action="store_true", help="print the model names and exit")
+    ap.add_argument("--full", action="store_true",
+                    help="the full-size classifiers (224x224, 1000 classes) for speed comparisons instead, into "
+                         "build/vision_full unless --out is given")
     args = ap.parse_args()
-    specs = models()
+    specs = full_models() if args.full else models()
+    if args.full and args.out == ap.get_default("out"):
+        args.out = os.path.join(here, "..", "build", "vision_full")
     if args.list:
         print("\n".join(specs))
         return
