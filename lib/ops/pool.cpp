@@ -125,43 +125,62 @@ ORTKIT_OPS_CLONES_512 void max_row(const float* const* rows, int nrows, int64_t 
   }
 }
 
-/// Geometry of max_plane_small: the -inf padded plane (hp x wp) and the stride-1 grid over it (hg rows of
-/// wp, every stride phase of the output).
-struct PlaneSmall {
+/// Geometry of pool_plane_grid: the padded plane (hp x wp) and the stride-1 grid over it (hg rows of wp,
+/// every stride phase of the output).
+struct PlaneGrid {
   int64_t hp = 0, wp = 0, hg = 0;
   int64_t padded() const { return hp * wp + wp + 16; }  // slack: a grid column past the output reads on
   int64_t floats() const { return padded() + hg * wp + 16; }
 };
 
-/// A whole plane whose output is narrower than a vector (1-D or 2-D, strides up to 3): copied into a -inf
-/// padded plane, then the window maxima at every position of a stride-1 grid as flat 16-float runs (each tap
-/// one shifted run; a grid column past the output reads into the next row, and is dropped), and the
-/// output taken from the grid at the strides. Row by row, max_row's scalar loop and per-row setup took
-/// GoogLeNet's 3x3 / 1 pools of 14x14 planes 1 ms each (ONNX Runtime 0.05), SqueezeNet's 3x3 / 2 of
-/// 27x27 planes 0.42 ms (0.016).
-ORTKIT_OPS_CLONES_512 void max_plane_small(const float* x, const Window& w, const PlaneSmall& g, float* buf,
-                                           float* __restrict y) {
+PlaneGrid plane_grid(const Window& w) {
+  PlaneGrid g;
+  g.hg = (w.out[1] - 1) * w.s[1] + 1;
+  g.hp = g.hg + (w.k[1] - 1) * w.d[1];
+  g.wp = (w.out[2] - 1) * w.s[2] + 1 + (w.k[2] - 1) * w.d[2];
+  return g;
+}
+
+/// A whole 1-D or 2-D plane at once: copied into a padded plane (-inf for max, 0 for average), then the
+/// window's max or sum at every position of a stride-1 grid as flat 16-float runs (each tap one shifted
+/// run, in window order; a grid column past the output reads into the next row, and is dropped), and the
+/// output taken from the grid at the strides, an average divided by its count (`counts`, one per output).
+/// Row by row, max_row's scalar loop and per-row setup took GoogLeNet's 3x3 / 1 pools of 14x14 planes 1 ms
+/// each (ONNX Runtime 0.05), SqueezeNet's 3x3 / 2 of 27x27 planes 0.42 ms (0.016); the window walk took
+/// DenseNet-121's 2x2 / 2 average pools 1.65 ms in all (0.07).
+template <bool kMax>
+ORTKIT_OPS_CLONES_512 void pool_plane_grid(const float* x, const Window& w, const PlaneGrid& g,
+                                           const float* counts, float* buf, float* __restrict y) {
   typedef float v16f __attribute__((vector_size(64)));
-  constexpr float ninf = -std::numeric_limits<float>::infinity();
+  const float fill = kMax ? -std::numeric_limits<float>::infinity() : 0.f;
   const int64_t IH = w.in[1], IW = w.in[2], OH = w.out[1], OW = w.out[2], wp = g.wp;
-  std::fill(buf, buf + g.padded(), ninf);
+  std::fill(buf, buf + g.padded(), fill);
   const int64_t cols = std::clamp<int64_t>(wp - w.pb[2], 0, IW);
   for (int64_t ih = 0; ih < IH && ih + w.pb[1] < g.hp; ++ih)
     std::memcpy(buf + (ih + w.pb[1]) * wp + w.pb[2], x + ih * IW, static_cast<size_t>(cols) * sizeof(float));
   float* __restrict grid = buf + g.padded();
   const int64_t n = g.hg * wp;
   for (int64_t i = 0; i < n; i += 16) {  // the grid has 16 floats of slack past n
-    v16f acc = v16f{} + ninf;
+    v16f acc = v16f{} + fill;
     for (int64_t kh = 0; kh < w.k[1]; ++kh)
       for (int64_t kw = 0; kw < w.k[2]; ++kw) {
         v16f v;
         std::memcpy(&v, buf + i + kh * w.d[1] * wp + kw * w.d[2], sizeof v);
-        acc = v > acc ? v : acc;
+        if constexpr (kMax)
+          acc = v > acc ? v : acc;
+        else
+          acc += v;
       }
     std::memcpy(grid + i, &acc, sizeof acc);
   }
   for (int64_t oh = 0; oh < OH; ++oh)
-    for (int64_t ow = 0; ow < OW; ++ow) y[oh * OW + ow] = grid[oh * w.s[1] * wp + ow * w.s[2]];
+    for (int64_t ow = 0; ow < OW; ++ow) {
+      const float v = grid[oh * w.s[1] * wp + ow * w.s[2]];
+      if constexpr (kMax)
+        y[oh * OW + ow] = v;
+      else
+        y[oh * OW + ow] = counts[oh * OW + ow] > 0.f ? v / counts[oh * OW + ow] : 0.f;
+    }
 }
 
 class PoolOp : public OpKernel {
@@ -195,6 +214,10 @@ class PoolOp : public OpKernel {
     if (col_major_ != 0 && col_major_ != 1) ctx.fail("storage_order must be 0 or 1");
     w_ = make_window(ctx, Shape(xs.begin() + 2, xs.end()), ctx.attr().get_ints("kernel_shape"), true);
     include_pad_ = ctx.attr().get_int("count_include_pad", 0) != 0;
+    // Float 1-D / 2-D average pools with strides up to 3 run whole planes (pool_plane_grid).
+    avg_grid_ = !max_ && !q_ && ctx.input(0).dtype == DType::f32 && w_.in[0] == 1 && w_.k[0] == 1 &&
+                w_.s[1] <= 3 && w_.s[2] <= 3;
+    if (avg_grid_) average_counts();
     Shape out = {xs[0], xs[1]};
     for (int i = 3 - w_.nd; i < 3; ++i) out.push_back(w_.out[i]);
     ctx.set_output(0, ctx.input(0).dtype, out);
@@ -219,6 +242,9 @@ class PoolOp : public OpKernel {
       case DType::f32:
         if (max_ && !idx && w_.in[0] == 1 && w_.k[0] == 1)
           return max_rows(x.data_as<float>(), y.data_as<float>(), planes, ctx.threading);
+        if (avg_grid_)
+          return plane_grids(x.data_as<float>(), y.data_as<float>(), planes, ctx.threading,
+                             avg_counts_.data());
         return go<float>(x.data_as<float>(), y.data_as<float>(), planes, ctx.threading, nullptr, idx);
       case DType::u8:
         return go<uint8_t>(x.data_as<uint8_t>(), y.data_as<uint8_t>(), planes, ctx.threading, nullptr, idx);
@@ -249,6 +275,44 @@ class PoolOp : public OpKernel {
     }
   }
 
+  /// pool_plane_grid over every plane (max, or average with `counts`).
+  void plane_grids(const float* x, float* y, int64_t planes, const kernels::Threading& th,
+                   const float* counts) const {
+    const Window& w = w_;
+    const PlaneGrid g = plane_grid(w);
+    parallel_for(th, planes, [&](int64_t pl) {
+      thread_local std::vector<float> buf;
+      if (static_cast<int64_t>(buf.size()) < g.floats()) buf.resize(static_cast<size_t>(g.floats()));
+      if (counts)
+        pool_plane_grid<false>(x + pl * w.in_size(), w, g, counts, buf.data(), y + pl * w.out_size());
+      else
+        pool_plane_grid<true>(x + pl * w.in_size(), w, g, nullptr, buf.data(), y + pl * w.out_size());
+    });
+  }
+
+  /// The float AveragePool's divisor of every output of a 1-D / 2-D window, as the window walk counts it:
+  /// the valid taps, or with count_include_pad the window clipped to the padded extent.
+  void average_counts() {
+    const Window& w = w_;
+    avg_counts_.assign(static_cast<size_t>(w.out[1] * w.out[2]), 0.f);
+    for (int64_t oh = 0; oh < w.out[1]; ++oh)
+      for (int64_t ow = 0; ow < w.out[2]; ++ow) {
+        int64_t count = 0;
+        if (include_pad_) {
+          count = 1;
+          const int64_t starts[2] = {oh * w.s[1] - w.pb[1], ow * w.s[2] - w.pb[2]};
+          for (int j = 0; j < 2; ++j) {
+            const int64_t st = starts[j],
+                          e = std::min(st + (w.k[j + 1] - 1) * w.d[j + 1] + 1, w.in[j + 1] + w.pe[j + 1]);
+            count *= std::max<int64_t>(0, (e - st + w.d[j + 1] - 1) / w.d[j + 1]);
+          }
+        } else {
+          for_each_window_tap(w, 0, oh, ow, [&](int64_t) { ++count; });
+        }
+        avg_counts_[static_cast<size_t>(oh * w.out[2] + ow)] = static_cast<float>(count);
+      }
+  }
+
   /// Float MaxPool over 1-D and 2-D planes without Indices, output row by output row (max_row). The same
   /// maxima as go() (NaN taps never win, a window wholly in the padding gives -inf). resnet50's 3x3 / 2
   /// pool of 64 x 112 x 112 (1 thread, Zen 4): 0.54 ms per kernel row and column with strided loads,
@@ -256,15 +320,7 @@ class PoolOp : public OpKernel {
   void max_rows(const float* x, float* y, int64_t planes, const kernels::Threading& th) const {
     const Window& w = w_;
     if (w.s[1] <= 3 && w.s[2] <= 3 && w.out[2] < 16) {
-      PlaneSmall g;
-      g.hg = (w.out[1] - 1) * w.s[1] + 1;
-      g.hp = g.hg + (w.k[1] - 1) * w.d[1];
-      g.wp = (w.out[2] - 1) * w.s[2] + 1 + (w.k[2] - 1) * w.d[2];
-      parallel_for(th, planes, [&](int64_t pl) {
-        thread_local std::vector<float> buf;
-        if (static_cast<int64_t>(buf.size()) < g.floats()) buf.resize(static_cast<size_t>(g.floats()));
-        max_plane_small(x + pl * w.in_size(), w, g, buf.data(), y + pl * w.out_size());
-      });
+      plane_grids(x, y, planes, th, nullptr);
       return;
     }
     const int64_t IW = w.in[2], OW = w.out[2], kh_n = w.k[1];
@@ -361,7 +417,8 @@ class PoolOp : public OpKernel {
     });
   }
 
-  bool max_, q_, include_pad_ = false, indices_ = false;
+  bool max_, q_, include_pad_ = false, indices_ = false, avg_grid_ = false;
+  std::vector<float> avg_counts_;  ///< avg_grid_: each output's divisor
   int64_t col_major_ = 0;
   Window w_;
 };

@@ -697,3 +697,65 @@ TEST_CASE("float MaxPool row path equals the window walk over a geometry sweep",
   }
   CHECK(vals<float>(y2) == want);
 }
+
+TEST_CASE("float AveragePool whole-plane path equals a naive average over a geometry sweep", "[ops][pool]") {
+  // 1-D and 2-D, strides 1 to 3 (the whole-plane grid) and 4 (the window walk), dilations, pads, ceil_mode
+  // windows overhanging the padding, with and without counting the padding.
+  int cases = 0;
+  for (int64_t n : {1, 4, 7, 17, 30})
+    for (int64_t k : {1, 2, 3})
+      for (int64_t s : {1, 2, 3, 4})
+        for (int64_t d : {1, 2})
+          for (int64_t p : {0, 1})
+            for (int ceil : {0, 1})
+              for (int inc : {0, 1})
+                for (bool two_d : {false, true}) {
+                  if (p >= k || (k - 1) * d + 1 > n + p) continue;  // pads on one side only
+                  const Shape xs = two_d ? Shape{2, 3, n, n + 3} : Shape{2, 2, n};
+                  const Tensor x = rnd(xs, 11 + n + k);
+                  Attrs a;
+                  a.set_ints("kernel_shape", two_d ? std::vector<int64_t>{k, k} : std::vector<int64_t>{k});
+                  a.set_ints("strides", two_d ? std::vector<int64_t>{s, 1 + s % 3} : std::vector<int64_t>{s});
+                  a.set_ints("dilations", two_d ? std::vector<int64_t>{d, d} : std::vector<int64_t>{d});
+                  a.set_ints("pads", two_d ? std::vector<int64_t>{p, 0, 0, p} : std::vector<int64_t>{p, 0});
+                  a.set_int("ceil_mode", ceil);
+                  a.set_int("count_include_pad", inc);
+                  const Tensor y = eval_single("AveragePool", {x}, a, at(19))[0];
+                  // Naive: taps inside the input summed; the divisor counts them, or (inc) the window
+                  // clipped to the padded extent.
+                  const int64_t H = two_d ? n : 1, W = two_d ? n + 3 : n;
+                  const int64_t sh = two_d ? s : 1, sw = two_d ? 1 + s % 3 : s, kh_n = two_d ? k : 1;
+                  // Pads: 2-D top p, bottom 0, left 0, right p; 1-D begin p, end 0.
+                  const int64_t dh = two_d ? d : 1, ph0 = two_d ? p : 0, ph1 = 0, pw0 = two_d ? 0 : p,
+                                pw1 = two_d ? p : 0;
+                  // The output size is the op's (its rules are checked by the backend node tests).
+                  const int64_t OH = two_d ? y.shape()[2] : 1, OW = y.shape().back();
+                  const int64_t planes = xs[0] * xs[1];
+                  for (int64_t pl = 0; pl < planes; ++pl)
+                    for (int64_t oh = 0; oh < OH; ++oh)
+                      for (int64_t ow = 0; ow < OW; ++ow) {
+                        double sum = 0;
+                        int64_t valid = 0, rows = 0, cols = 0;
+                        for (int64_t i = 0; i < kh_n; ++i) {
+                          const int64_t ih = oh * sh - ph0 + i * dh;
+                          if (ih < H + ph1) ++rows;
+                          for (int64_t j = 0; j < k; ++j) {
+                            const int64_t iw = ow * sw - pw0 + j * d;
+                            if (i == 0 && iw < W + pw1) ++cols;
+                            if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+                            sum += x.data_as<float>()[(pl * H + ih) * W + iw];
+                            ++valid;
+                          }
+                        }
+                        const int64_t count = inc ? rows * cols : valid;
+                        const float want = count ? static_cast<float>(sum / static_cast<double>(count)) : 0.f;
+                        const float got = y.data_as<float>()[(pl * OH + oh) * OW + ow];
+                        INFO("n " << n << " k " << k << " s " << s << " d " << d << " p " << p << " ceil "
+                                  << ceil << " inc " << inc << " 2-D " << two_d << " at " << pl << "," << oh
+                                  << "," << ow);
+                        REQUIRE(got == Approx(want).margin(1e-6).epsilon(1e-5));
+                      }
+                  ++cases;
+                }
+  CHECK(cases > 300);
+}
