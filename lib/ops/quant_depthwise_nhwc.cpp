@@ -126,6 +126,10 @@ struct RequantOut {
   static constexpr float kMagic = 12582912.f;  // 1.5 * 2^23
   static constexpr float kQlo = std::is_signed_v<T> ? -128.f : 0.f,
                          kQhi = std::is_signed_v<T> ? 127.f : 255.f;
+  // The saturation bounds shifted by the zero point z, within the range the magic-number rounding holds.
+  RequantOut(T* y_, int64_t c_, const float* sc_, const float* bb_, float lo_, float hi_, float z_)
+      : y(y_), C(c_), sc(sc_), bb(bb_), lo(lo_), hi(hi_), z(z_), lo_z(std::max(kQlo - z_, -4194304.f)),
+        hi_z(std::min(kQhi - z_, 4194304.f)) {}
   // The steps on one sum (V = float) or 16 (V = a 16-lane vector), with their scales and biases.
   // (In place: a function returning a 64-byte vector has a different ABI in the baseline clone.)
   template <class V>
@@ -270,14 +274,11 @@ void QuantDepthwise::run_nhwc(const Params& p, const kernels::Epilogue& ep, cons
       char* y = static_cast<char*>(p.y) + r * out_row;
       if (fold) {
         if (p.y_signed)
-          row_sums_for(
-              gm, rows, wt_.data(),
-              RequantOut<int8_t>{reinterpret_cast<int8_t*>(y), C, sc, bb, lo, hi, yz,
-                                 std::max(-128.f - yz, -4194304.f), std::min(127.f - yz, 4194304.f)});
+          row_sums_for(gm, rows, wt_.data(),
+                       RequantOut<int8_t>(reinterpret_cast<int8_t*>(y), C, sc, bb, lo, hi, yz));
         else
           row_sums_for(gm, rows, wt_.data(),
-                       RequantOut<uint8_t>{reinterpret_cast<uint8_t*>(y), C, sc, bb, lo, hi, yz,
-                                           std::max(0.f - yz, -4194304.f), std::min(255.f - yz, 4194304.f)});
+                       RequantOut<uint8_t>(reinterpret_cast<uint8_t*>(y), C, sc, bb, lo, hi, yz));
         continue;
       }
       row_sums_for(gm, rows, wt_.data(), SumsOut{acc, C});
