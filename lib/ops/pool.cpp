@@ -326,9 +326,11 @@ class PoolOp : public OpKernel {
     const int64_t IW = w.in[2], OW = w.out[2], kh_n = w.k[1];
     const int64_t scratch_n = max_row_scratch(OW, w.s[2], w.d[2], w.k[2]);
     parallel_for(th, planes, [&](int64_t pl) {
+      // Per thread and kept between runs: a steady-state run allocates nothing.
       thread_local std::vector<float> scratch;
+      thread_local std::vector<const float*> rows;
       if (static_cast<int64_t>(scratch.size()) < scratch_n) scratch.resize(static_cast<size_t>(scratch_n));
-      std::vector<const float*> rows(static_cast<size_t>(kh_n));
+      if (static_cast<int64_t>(rows.size()) < kh_n) rows.resize(static_cast<size_t>(kh_n));
       const float* xp = x + pl * w.in_size();
       float* yp = y + pl * w.out_size();
       for (int64_t oh = 0; oh < w.out[1]; ++oh) {
