@@ -128,7 +128,14 @@ struct RequantOut {
                          kQhi = std::is_signed_v<T> ? 127.f : 255.f;
   // The saturation bounds shifted by the zero point z, within the range the magic-number rounding holds.
   RequantOut(T* y_, int64_t c_, const float* sc_, const float* bb_, float lo_, float hi_, float z_)
-      : y(y_), C(c_), sc(sc_), bb(bb_), lo(lo_), hi(hi_), z(z_), lo_z(std::max(kQlo - z_, -4194304.f)),
+      : y(y_),
+        C(c_),
+        sc(sc_),
+        bb(bb_),
+        lo(lo_),
+        hi(hi_),
+        z(z_),
+        lo_z(std::max(kQlo - z_, -4194304.f)),
         hi_z(std::min(kQhi - z_, 4194304.f)) {}
   // The steps on one sum (V = float) or 16 (V = a 16-lane vector), with their scales and biases.
   // (In place: a function returning a 64-byte vector has a different ABI in the baseline clone.)
