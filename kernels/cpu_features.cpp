@@ -2,6 +2,10 @@
 
 #if defined(__x86_64__) || defined(_M_X64)
 #include <cpuid.h>
+#if defined(__linux__)
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 #endif
 #if defined(__aarch64__) && defined(__linux__)
 #include <sys/auxv.h>
@@ -79,6 +83,17 @@ CpuFeatures features_from_arm64_hwcap(uint64_t hwcap, uint64_t hwcap2, int sve_v
   return f;
 }
 
+#if defined(__x86_64__) || defined(_M_X64)
+static bool amx_permitted() {
+#if defined(__linux__)
+  constexpr long kArchReqXcompPerm = 0x1023, kXfeatureXtiledata = 18;
+  return syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
+#else
+  return false;
+#endif
+}
+#endif
+
 static CpuFeatures detect() {
 #if defined(__x86_64__) || defined(_M_X64)
   X86CpuidRegs r;
@@ -101,6 +116,12 @@ static CpuFeatures detect() {
     __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
     r.xcr0 = (uint64_t{hi} << 32) | lo;
   }
+  // Linux (5.16+) enables AMX's 8 KiB of tile data per process only on request: a tile instruction
+  // before it faults (SIGILL). Ask once here, where every AMX kernel's dispatch starts; where the kernel
+  // says no (older kernels, a seccomp filter), AMX counts as absent, as if XCR0 did not enable it.
+  constexpr uint64_t kTileState = 0x60000;  // XTILECFG | XTILEDATA
+  if ((r.xcr0 & kTileState) == kTileState && ((r.l7_edx >> 24) & 1) && !amx_permitted())
+    r.xcr0 &= ~kTileState;
   return features_from_x86(r);
 #elif defined(__aarch64__) && defined(__linux__)
   const uint64_t hw = getauxval(AT_HWCAP), hw2 = getauxval(AT_HWCAP2);

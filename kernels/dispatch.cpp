@@ -1,5 +1,6 @@
 // The kernel table per kind (best first) and the one-time choice for this process.
 #include <cstdlib>
+#include <iterator>
 #include <mutex>
 #include <sstream>
 
@@ -21,12 +22,14 @@ const char* gemm_kind_name(GemmKind k) {
 
 namespace {
 // ISA order for ORTKIT_MAX_ISA: a cap admits its own ISA and every one before it in its list.
-const char* const kIsaOrderX86[] = {"ref", "avx2", "avxvnni", "avx512", "avx512vnni", "avx512bf16"};
+const char* const kIsaOrderX86[] = {"ref", "avx2", "avxvnni", "avx512", "avx512vnni", "avx512bf16", "amx"};
 const char* const kIsaOrderArm[] = {"ref", "neon", "neondot", "neoni8mm", "neonbf16", "sve"};
 
 int isa_rank(const std::string& isa) {
-  for (int i = 0; i < 6; ++i)
-    if (isa == kIsaOrderX86[i] || isa == kIsaOrderArm[i]) return i;
+  for (int i = 0; i < static_cast<int>(std::size(kIsaOrderX86)); ++i)
+    if (isa == kIsaOrderX86[i]) return i;
+  for (int i = 0; i < static_cast<int>(std::size(kIsaOrderArm)); ++i)
+    if (isa == kIsaOrderArm[i]) return i;
   return -1;
 }
 

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "ortkit/kernels/peak.h"
+#include "x86/x86_kernels.h"
 
 namespace ortkit::kernels {
 
@@ -168,6 +169,10 @@ PeakProbe peak_probe_x86(const GemmKernel& k) {
   const bool int8 = k.kind == GemmKind::u8s8 || k.kind == GemmKind::s8s8;
   if (is(k.isa, "avx512") && k.kind == GemmKind::f32) return {"vfmadd231ps zmm", fma_zmm};
   if (is(k.isa, "avx2") && k.kind == GemmKind::f32) return {"vfmadd231ps ymm", fma_ymm};
+#if defined(ORTKIT_HAVE_X86_AMX)
+  if (is(k.isa, "amx") && k.kind == GemmKind::bf16) return {"tdpbf16ps tmm", x86::peak_tdpbf16ps};
+  if (is(k.isa, "amx") && int8) return {"tdpbusd tmm", x86::peak_tdpbusd};
+#endif
   if (is(k.isa, "avx512bf16")) return {"vdpbf16ps zmm", bf16_zmm};
   if (is(k.isa, "avx512vnni") && int8) return {"vpdpbusd zmm", vnni_zmm};
   if (is(k.isa, "avxvnni") && int8) return {"vpdpbusd ymm", vnni_ymm};

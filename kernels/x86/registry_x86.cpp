@@ -19,6 +19,43 @@ constexpr FeatureMask kAvx512 = bit(Feature::avx512f) | bit(Feature::avx512bw) |
 constexpr FeatureMask kVnni512 = kAvx512 | bit(Feature::avx512vnni);
 constexpr FeatureMask kBf16 = kAvx512 | bit(Feature::avx512bf16);
 constexpr FeatureMask kAvxVnni = kAvx2 | bit(Feature::avxvnni);
+constexpr FeatureMask kAmxBf16 = kAvx512 | bit(Feature::amx_tile) | bit(Feature::amx_bf16);
+constexpr FeatureMask kAmxInt8 = kAvx512 | bit(Feature::amx_tile) | bit(Feature::amx_int8);
+
+#if defined(ORTKIT_HAVE_X86_AMX)
+// AMX kernels: 32 x 32 blocks of tiles, A read as rows the driver prepares (bf16 rounded from fp32, int8
+// with zero-padded K), B in the AVX-512 kernels' 32-column panels. s8s8 is native (tdpbssd).
+const GemmKernel kBf16Amx{.name = "gemm_bf16_amx_32x32c2",
+                          .kind = GemmKind::bf16,
+                          .isa = "amx",
+                          .features = kAmxBf16,
+                          .mr = 32,
+                          .nr = 32,
+                          .kr = 2,
+                          .run = gemm_bf16_amx_32x32c2,
+                          .a_rows = true,
+                          .prep_row = prep_row_bf16_avx512};
+const GemmKernel kU8Amx{.name = "gemm_u8s8_amx_32x32c4",
+                        .kind = GemmKind::u8s8,
+                        .isa = "amx",
+                        .features = kAmxInt8,
+                        .mr = 32,
+                        .nr = 32,
+                        .kr = 4,
+                        .run = gemm_u8s8_amx_32x32c4,
+                        .a_rows = true,
+                        .prep_row = prep_row_u8_avx512};
+const GemmKernel kS8Amx{.name = "gemm_s8s8_amx_32x32c4",
+                        .kind = GemmKind::s8s8,
+                        .isa = "amx",
+                        .features = kAmxInt8,
+                        .mr = 32,
+                        .nr = 32,
+                        .kr = 4,
+                        .run = gemm_s8s8_amx_32x32c4,
+                        .a_rows = true,
+                        .prep_row = prep_row_u8_avx512};
+#endif
 
 #if defined(ORTKIT_HAVE_X86_AVX512)
 const GemmKernel kF32Avx512{.name = "gemm_f32_avx512_14x32",
@@ -128,6 +165,9 @@ void register_x86_kernels(std::vector<const GemmKernel*>& out, GemmKind kind) {
 #endif
       break;
     case GemmKind::bf16:
+#if defined(ORTKIT_HAVE_X86_AMX)
+      out.push_back(&kBf16Amx);
+#endif
 #if defined(ORTKIT_HAVE_X86_AVX512BF16)
       out.push_back(&kBf16Avx512);
 #endif
@@ -135,6 +175,9 @@ void register_x86_kernels(std::vector<const GemmKernel*>& out, GemmKind kind) {
     case GemmKind::u8s8:
     case GemmKind::s8s8: {
       const bool s = kind == GemmKind::s8s8;
+#if defined(ORTKIT_HAVE_X86_AMX)
+      out.push_back(s ? &kS8Amx : &kU8Amx);
+#endif
 #if defined(ORTKIT_HAVE_X86_AVX512VNNI)
       out.push_back(s ? &kS8Vnni512 : &kU8Vnni512);
 #endif

@@ -32,5 +32,13 @@ void gemm_bf16_avx512bf16_14x32c2(const MicroTile& t);
 void gemm_u8s8_avx512vnni_14x32c4(const MicroTile& t);
 void gemm_u8s8_avxvnni_6x16c4(const MicroTile& t);
 void gemm_u8s8_avx2_4x16c4(const MicroTile& t);
+void gemm_bf16_amx_32x32c2(const MicroTile& t);
+void gemm_u8s8_amx_32x32c4(const MicroTile& t);
+void gemm_s8s8_amx_32x32c4(const MicroTile& t);
+
+// Peak probes of the AMX tile products (amx/peak_amx.cpp): they configure tiles, so they live with the
+// kernels' flags rather than in peak_x86.cpp's target attributes.
+uint64_t peak_tdpbf16ps(uint64_t iters, float* sink);
+uint64_t peak_tdpbusd(uint64_t iters, float* sink);
 
 }  // namespace ortkit::kernels::x86

@@ -1,0 +1,156 @@
+// Shared by the AMX kernels (kernels/x86/amx, one flag set): tile configuration and the 32 x 32 block
+// every AMX kernel computes. Internal linkage, as every header of an ISA folder (ARCHITECTURE.md, kernels).
+//
+// Tiles: C00 C01 C10 C11 (fp32 or int32, 16 rows x 16 columns each) = tmm0..3, A0 A1 (rows 0-15 and
+// 16-31, 64 bytes of K per row) = tmm4..5, B0 B1 (columns 0-15 and 16-31: 16 rows of KR-element groups,
+// 64 bytes each) = tmm6..7. A step over 64 bytes of K is 4 tile products (2 with 16 rows or fewer) from 2
+// A and 2 B loads, the 2 x 2 blocking that fills all eight tiles.
+//
+// The packed B panel of NR = 32 columns holds, per KR group, 32 x KR elements = 128 bytes: B0 is its
+// first 64 bytes and B1 the next 64, read with a 128-byte stride, so the panels of the AVX-512 kernels'
+// layout feed the tiles as they are. A is read in place as rows (GemmKernel::a_rows).
+#pragma once
+#include <immintrin.h>
+
+#include <cstdint>
+#include <cstring>
+
+#include "ortkit/kernels/registry.h"
+
+namespace ortkit::kernels::x86 {
+namespace {
+
+constexpr int kAmxMR = 32, kAmxNR = 32, kAmxKBytes = 64, kAmxBRow = 128;
+
+struct alignas(64) TileConfig {
+  uint8_t palette = 1;
+  uint8_t start_row = 0;
+  uint8_t reserved[14] = {};
+  uint16_t colsb[16] = {};
+  uint8_t rows[16] = {};
+};
+static_assert(sizeof(TileConfig) == 64);
+
+// The configuration for a block of m rows (1..32): tiles of the second row half are left unconfigured
+// when m <= 16. The tile shapes depend on m only (K tails go through zero-padded copies, see below), so
+// the bf16 and int8 kernels share it.
+inline TileConfig config_for(int m) {
+  TileConfig c;
+  const int r0 = m < 16 ? m : 16, r1 = m > 16 ? m - 16 : 0;
+  auto set = [&](int tile, int rows, int bytes) {
+    c.rows[tile] = static_cast<uint8_t>(rows);
+    c.colsb[tile] = static_cast<uint16_t>(rows ? bytes : 0);
+  };
+  set(0, r0, 64);
+  set(1, r0, 64);
+  set(2, r1, 64);
+  set(3, r1, 64);
+  set(4, r0, kAmxKBytes);
+  set(5, r1, kAmxKBytes);
+  set(6, 16, 64);
+  set(7, 16, 64);
+  return c;
+}
+
+// Loads the configuration unless the thread's tiles already hold it. ldtilecfg costs ~150 cycles (and
+// zeroes every tile), sttilecfg ~20: checking the live configuration, rather than remembering the last
+// one loaded, keeps a kernel correct after other code on the thread (another library's AMX kernels)
+// changed it.
+inline void configure_tiles(int m) {
+  const TileConfig want = config_for(m);
+  TileConfig live;
+  _tile_storeconfig(&live);
+  if (std::memcmp(&live, &want, sizeof want) != 0) _tile_loadconfig(&want);
+}
+
+// A KR group is 4 bytes in both kinds (2 bf16, 4 int8): a B tile row, and 64 bytes of A, hold 16 groups.
+#define ORTKIT_AMX_DOT(Name, product)      \
+  struct Name {                            \
+    void p00() const { product(0, 4, 6); } \
+    void p01() const { product(1, 4, 7); } \
+    void p10() const { product(2, 5, 6); } \
+    void p11() const { product(3, 5, 7); } \
+  }
+
+constexpr int kGroupBytes = 4;
+constexpr int64_t kBStep = kAmxKBytes / kGroupBytes * kAmxBRow;  // B bytes per 64 bytes of A
+
+// The K loop over kmain bytes of A (a multiple of 64) and the matching B groups. Dot's p00 .. p11 issue
+// the four tile products (tdpbf16ps, tdpbusd, tdpbssd) of C00 .. C11; ORTKIT_AMX_DOT writes such a type,
+// since GCC's tile intrinsics paste their tile numbers into the assembly text and take only literals.
+// Loads in program order before the products that read them. A software-pipelined order (each of the
+// next step's loads right after the last product reading its tile, since tiles are not renamed)
+// measured 15% slower with A streaming from L2 (Sapphire Rapids class, 32 x 32 x 256 blocks), as did
+// software prefetching of the next A panel into L1 and tileloaddt1 for the streamed operand.
+template <bool TwoHalves, class Dot>
+inline void amx_k_loop(const char* a, int64_t lda_bytes, const char* b, int64_t kmain, Dot dot) {
+  const char* a1 = a + 16 * lda_bytes;
+  for (int64_t k = 0; k < kmain; k += kAmxKBytes, b += kBStep) {
+    _tile_loadd(4, a + k, lda_bytes);
+    _tile_loadd(6, b, kAmxBRow);
+    _tile_loadd(7, b + 64, kAmxBRow);
+    dot.p00();
+    dot.p01();
+    if constexpr (TwoHalves) {
+      _tile_loadd(5, a1 + k, lda_bytes);
+      dot.p10();
+      dot.p11();
+    }
+  }
+}
+
+// One 32 x 32 block over the whole depth: K in 64-byte steps on the tiles, and a last step (when kp_bytes
+// is not a multiple of 64) from zero-padded copies of the A rows' and B panel's tails, so no tile load
+// reads past the rows or the panel. The sums land in acc (32 rows of 32 lanes, fp32 or int32 bits).
+// esz: bytes per element of A (2 bf16, 1 int8).
+template <class Dot>
+inline void amx_block(const MicroTile& t, int esz, Dot dot, void* acc) {
+  configure_tiles(t.m);
+  const bool two = t.m > 16;
+  _tile_zero(0);
+  _tile_zero(1);
+  if (two) {
+    _tile_zero(2);
+    _tile_zero(3);
+  }
+  const char* a = static_cast<const char*>(t.a);
+  const char* b = static_cast<const char*>(t.b);
+  const int64_t lda_bytes = t.lda * esz, kp_bytes = t.kp * esz;
+  const int64_t kmain = kp_bytes / kAmxKBytes * kAmxKBytes;
+  if (two)
+    amx_k_loop<true>(a, lda_bytes, b, kmain, dot);
+  else
+    amx_k_loop<false>(a, lda_bytes, b, kmain, dot);
+  if (const int64_t tail = kp_bytes - kmain; tail > 0) {
+    alignas(64) char at[kAmxMR * kAmxKBytes];
+    alignas(64) char bt[16 * kAmxBRow];
+    const __mmask64 mask = tail >= 64 ? ~__mmask64{0} : (__mmask64{1} << tail) - 1;
+    for (int r = 0; r < t.m; ++r)
+      _mm512_store_si512(at + r * kAmxKBytes, _mm512_maskz_loadu_epi8(mask, a + r * lda_bytes + kmain));
+    const int64_t b_rows = tail / kGroupBytes;
+    const char* bsrc = b + kmain / kGroupBytes * kAmxBRow;
+    std::memcpy(bt, bsrc, static_cast<size_t>(b_rows * kAmxBRow));
+    std::memset(bt + b_rows * kAmxBRow, 0, static_cast<size_t>((16 - b_rows) * kAmxBRow));
+    _tile_loadd(4, at, kAmxKBytes);
+    _tile_loadd(6, bt, kAmxBRow);
+    _tile_loadd(7, bt + 64, kAmxBRow);
+    dot.p00();
+    dot.p01();
+    if (two) {
+      _tile_loadd(5, at + 16 * kAmxKBytes, kAmxKBytes);
+      dot.p10();
+      dot.p11();
+    }
+  }
+  char* c = static_cast<char*>(acc);
+  constexpr int ld = kAmxNR * 4;
+  _tile_stored(0, c, ld);
+  _tile_stored(1, c + 64, ld);
+  if (two) {
+    _tile_stored(2, c + 16 * ld, ld);
+    _tile_stored(3, c + 16 * ld + 64, ld);
+  }
+}
+
+}  // namespace
+}  // namespace ortkit::kernels::x86
