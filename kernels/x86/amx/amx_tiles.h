@@ -55,12 +55,13 @@ inline TileConfig config_for(int m) {
 // Loads the configuration unless the thread's tiles already hold it. ldtilecfg costs ~150 cycles (and
 // zeroes every tile), sttilecfg ~20: checking the live configuration, rather than remembering the last
 // one loaded, keeps a kernel correct after other code on the thread (another library's AMX kernels)
-// changed it.
+// changed it. Written as asm with memory operands: GCC 12's _tile_loadconfig builtin does not tell the
+// optimizer that it reads the configuration, and it dropped the stores that fill one (a test caught it).
 inline void configure_tiles(int m) {
   const TileConfig want = config_for(m);
   TileConfig live;
-  _tile_storeconfig(&live);
-  if (std::memcmp(&live, &want, sizeof want) != 0) _tile_loadconfig(&want);
+  __asm__ volatile("sttilecfg %0" : "=m"(live));
+  if (std::memcmp(&live, &want, sizeof want) != 0) __asm__ volatile("ldtilecfg %0" : : "m"(want));
 }
 
 // A KR group is 4 bytes in both kinds (2 bf16, 4 int8): a B tile row, and 64 bytes of A, hold 16 groups.

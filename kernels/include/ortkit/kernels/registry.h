@@ -143,11 +143,11 @@ const DispatchDecision& dispatch_decision(GemmKind kind);
 
 /// What bf16 fast math (session precision bf16) runs on this process's CPU. bf16 fast math permits bf16
 /// rounding for speed; where the dispatched bf16 kernel's instruction delivers fewer flops than the f32
-/// kernel's (Intel Sapphire/Emerald Rapids: vdpbf16ps zmm measured at half the rate of vfmadd231ps zmm),
-/// the f32 kernels are faster and round nothing to bf16, so they run instead; likewise where only the scalar
-/// reference bf16 kernel is left (no AVX512_BF16 / BF16, or an ORTKIT_MAX_ISA cap) and a SIMD f32 kernel
-/// runs. Decided once, from the two peak probes (a few ms); an ORTKIT_KERNEL pin naming the bf16 kernel keeps
-/// it.
+/// kernel's (Intel Sapphire/Emerald Rapids without usable AMX: vdpbf16ps zmm at half the rate of vfmadd231ps
+/// zmm), the f32 kernels are faster and round nothing to bf16, so they run instead; likewise where only the
+/// scalar reference bf16 kernel is left (no AVX512_BF16 / BF16, or an ORTKIT_MAX_ISA cap) and a SIMD f32
+/// kernel runs. Decided once, from the two peak probes (a few ms); an ORTKIT_KERNEL pin naming the bf16
+/// kernel keeps it.
 struct Bf16FastMath {
   GemmKind kind = GemmKind::bf16;
   std::string reason;  ///< why f32 runs instead (empty when bf16 runs)

@@ -1,0 +1,75 @@
+// AMX kernels keep their tile shapes right when other code on the thread (another library's AMX kernels)
+// loaded a different tile configuration between two calls: a kernel that trusted a remembered
+// configuration would multiply with the wrong row counts or fault. The sweep in test_gemm_registry.cpp
+// covers their arithmetic; this covers the shared per-thread tile state.
+#include <catch2/catch.hpp>
+#include <cstdint>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "ortkit/kernels/gemm.h"
+#include "ortkit/kernels/registry.h"
+
+using namespace ortkit::kernels;
+
+namespace {
+
+#if defined(__x86_64__)
+// Another library's configuration: every tile 8 rows of 32 bytes. (asm with a memory operand: GCC 12's
+// _tile_loadconfig builtin lets the optimizer drop the stores that fill the configuration.)
+struct alignas(64) ForeignConfig {
+  uint8_t bytes[64] = {};
+};
+__attribute__((target("amx-tile"))) void load_foreign_tile_config() {
+  ForeignConfig cfg;
+  cfg.bytes[0] = 1;  // palette 1
+  for (int t = 0; t < 8; ++t) {
+    const uint16_t colsb = 32;
+    std::memcpy(cfg.bytes + 16 + 2 * t, &colsb, 2);
+    cfg.bytes[48 + t] = 8;
+  }
+  __asm__ volatile("ldtilecfg %0" : : "m"(cfg));
+}
+#endif
+
+std::vector<int32_t> run_int8(const GemmKernel& g, int64_t m, int64_t n, int64_t k,
+                              const std::vector<uint8_t>& a, const std::vector<int8_t>& b) {
+  PackedB pb;
+  const float scale = 1.f;
+  pack_b_int8(pb, g.kind, BDesc{b.data(), k, n, n, false}, false, &scale, 1, nullptr, 0, &g);
+  std::vector<int32_t> c(m * n, 0);
+  gemm_int8(m, a.data(), k, QuantA{1.f, 0}, pb, nullptr, n, c.data(), n, {}, {}, {});
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("AMX kernels reload their tile shapes after other code changed them", "[kernels][x86][amx]") {
+#if defined(__x86_64__)
+  const GemmKernel* g = find_kernel("gemm_u8s8_amx_32x32c4");
+  if (!g || !host_features().has_all(g->features)) {
+    WARN("no usable AMX on this CPU (or not compiled in): nothing to check");
+    return;
+  }
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<int> d(0, 255);
+  for (int64_t m : {int64_t{5}, int64_t{20}, int64_t{32}}) {
+    const int64_t n = 40, k = 100;  // an edge column block and a K tail
+    std::vector<uint8_t> a(m * k);
+    std::vector<int8_t> b(k * n);
+    for (auto& v : a) v = static_cast<uint8_t>(d(rng));
+    for (auto& v : b) v = static_cast<int8_t>(d(rng) - 128);
+    std::vector<int32_t> want(m * n, 0);
+    for (int64_t r = 0; r < m; ++r)
+      for (int64_t j = 0; j < n; ++j)
+        for (int64_t kk = 0; kk < k; ++kk) want[r * n + j] += int32_t{a[r * k + kk]} * b[kk * n + j];
+    CAPTURE(m);
+    CHECK(run_int8(*g, m, n, k, a, b) == want);
+    load_foreign_tile_config();
+    CHECK(run_int8(*g, m, n, k, a, b) == want);
+  }
+#else
+  WARN("x86 only");
+#endif
+}
