@@ -34,22 +34,28 @@ inline bool with_fast_act(const MicroTile& t, F&& f) {
   }
 }
 
+// Row r's last steps, shared by both kinds: + the old C (or Epilogue::add's rows), + bias, activation.
+template <FastAct A, bool Accumulate>
+inline void finish_row(const MicroTile& t, int r, __m512 v0, __m512 v1, __m512 b0, __m512 b1, __m512 lo,
+                       __m512 hi) {
+  float* c = t.c + r * t.ldc;
+  if constexpr (Accumulate) {
+    const float* ci = t.c_in ? t.c_in + r * t.ldc_in : c;
+    v0 = _mm512_add_ps(v0, _mm512_loadu_ps(ci));
+    v1 = _mm512_add_ps(v1, _mm512_loadu_ps(ci + 16));
+  }
+  _mm512_storeu_ps(c, fast_act<A>(_mm512_add_ps(v0, b0), lo, hi));
+  _mm512_storeu_ps(c + 16, fast_act<A>(_mm512_add_ps(v1, b1), lo, hi));
+}
+
 template <FastAct A, bool Accumulate>
 inline void store_full_f32(const MicroTile& t, const float* acc) {
   const __m512 b0 = t.bias ? _mm512_loadu_ps(t.bias) : _mm512_setzero_ps();
   const __m512 b1 = t.bias ? _mm512_loadu_ps(t.bias + 16) : _mm512_setzero_ps();
   const __m512 lo = _mm512_set1_ps(t.clip_lo), hi = _mm512_set1_ps(t.clip_hi);
-  for (int r = 0; r < t.m; ++r) {
-    float* c = t.c + r * t.ldc;
-    __m512 v0 = _mm512_load_ps(acc + r * 32), v1 = _mm512_load_ps(acc + r * 32 + 16);
-    if constexpr (Accumulate) {
-      const float* ci = t.c_in ? t.c_in + r * t.ldc_in : c;
-      v0 = _mm512_add_ps(v0, _mm512_loadu_ps(ci));
-      v1 = _mm512_add_ps(v1, _mm512_loadu_ps(ci + 16));
-    }
-    _mm512_storeu_ps(c, fast_act<A>(_mm512_add_ps(v0, b0), lo, hi));
-    _mm512_storeu_ps(c + 16, fast_act<A>(_mm512_add_ps(v1, b1), lo, hi));
-  }
+  for (int r = 0; r < t.m; ++r)
+    finish_row<A, Accumulate>(t, r, _mm512_load_ps(acc + r * 32), _mm512_load_ps(acc + r * 32 + 16), b0, b1,
+                              lo, hi);
 }
 
 // True when it stored the block (t.n == 32, fp32 C, an activation it computes).
@@ -80,15 +86,8 @@ inline void store_full_i32(const MicroTile& t, const int32_t* acc) {
       v0 = _mm512_add_epi32(v0, _mm512_mullo_epi32(rs, zp0));
       v1 = _mm512_add_epi32(v1, _mm512_mullo_epi32(rs, zp1));
     }
-    float* c = t.c + r * t.ldc;
-    __m512 f0 = _mm512_mul_ps(_mm512_cvtepi32_ps(v0), s0), f1 = _mm512_mul_ps(_mm512_cvtepi32_ps(v1), s1);
-    if constexpr (Accumulate) {
-      const float* ci = t.c_in ? t.c_in + r * t.ldc_in : c;
-      f0 = _mm512_add_ps(f0, _mm512_loadu_ps(ci));
-      f1 = _mm512_add_ps(f1, _mm512_loadu_ps(ci + 16));
-    }
-    _mm512_storeu_ps(c, fast_act<A>(_mm512_add_ps(f0, b0), lo, hi));
-    _mm512_storeu_ps(c + 16, fast_act<A>(_mm512_add_ps(f1, b1), lo, hi));
+    finish_row<A, Accumulate>(t, r, _mm512_mul_ps(_mm512_cvtepi32_ps(v0), s0),
+                              _mm512_mul_ps(_mm512_cvtepi32_ps(v1), s1), b0, b1, lo, hi);
   }
 }
 
