@@ -649,13 +649,22 @@ void prepare_int8(Job& j, int32_t za, float sa) {
 
 }  // namespace
 
+const GemmKernel* kernel_for_rows(const PackedB& b, int64_t m) {
+  static const bool pinned = std::getenv("ORTKIT_KERNEL") && *std::getenv("ORTKIT_KERNEL");
+  const GemmKernel* k = b.kernel_;
+  if (const GemmKernel* f = k ? k->few_rows : nullptr;
+      f && b.by_dispatch_ && !pinned && m <= k->few_rows_max && host_features().has_all(f->features))
+    return f;
+  return k;
+}
+
 namespace {
 
 // The fields every entry point sets; each then adds what its kind needs. (Job holds atomics: filled in
 // place, not returned.)
 void init_job(Job& j, const PackedB& b, int64_t m, const void* a, int64_t lda, ASrc src, float* c,
               int64_t ldc, const Epilogue& ep) {
-  j.kern = b.kernel_;
+  j.kern = kernel_for_rows(b, m);
   j.b = &b;
   j.m = m;
   j.a = a;

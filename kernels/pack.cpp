@@ -57,6 +57,7 @@ void set_header(PackedB& out, GemmKind kind, const GemmKernel* kernel, int64_t k
   out.ldb_ = 0;
   out.k_ = k;
   out.n_ = n;
+  out.by_dispatch_ = false;
   out.k_padded_ = (k + kernel->kr - 1) / kernel->kr * kernel->kr;
   out.n_panels_ = (n + kernel->nr - 1) / kernel->nr;
   out.col_sums_.clear();
@@ -228,10 +229,12 @@ void pack_b(PackedB& out, GemmKind kind, const BDesc& b, const GemmKernel* kerne
   if (kind != GemmKind::f32 && kind != GemmKind::bf16)
     throw std::invalid_argument("pack_b: f32 or bf16 only");
   if (b.ones_row && b.trans) throw std::invalid_argument("pack_b: ones_row needs row-major B");
+  const bool by_dispatch = kernel == nullptr;
   if (!kernel) kernel = dispatched(kind);
   const bool rows_copy = kind == GemmKind::f32 && kernel->kr == 1 && !b.trans;
   const bool rows_bf16 = kind == GemmKind::bf16 && !b.trans && kernel->nr <= kMaxBf16RowsNr;
   void* dst = prepare(out, kind, b, kernel, /*zero=*/!rows_copy && !rows_bf16);
+  out.by_dispatch_ = by_dispatch;
   if (rows_copy) {
     // Row-major fp32 B into kr = 1 panels: each (panel, k) is a straight copy of up to nr floats, and
     // only the last panel's padding columns are zeroed. The element-wise packer took half of a prompt's
@@ -295,6 +298,7 @@ void pack_b_int8(PackedB& out, GemmKind kind, const BDesc& b, bool b_is_unsigned
   if (b_zero_point && n_zp != 1 && n_zp != b.n)
     throw std::invalid_argument("pack_b_int8: zero point count must be 1 or N");
   int8_t* dst = static_cast<int8_t*>(prepare(out, kind, b, kernel));
+  out.by_dispatch_ = kernel == nullptr;
   // u8 weights are re-centred to s8 (b - 128) and the shift moves into the zero point, so every kernel
   // sees signed B.
   auto value = [&](int64_t k, int64_t n) -> int8_t {

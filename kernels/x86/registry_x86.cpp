@@ -22,41 +22,6 @@ constexpr FeatureMask kAvxVnni = kAvx2 | bit(Feature::avxvnni);
 constexpr FeatureMask kAmxBf16 = kAvx512 | bit(Feature::amx_tile) | bit(Feature::amx_bf16);
 constexpr FeatureMask kAmxInt8 = kAvx512 | bit(Feature::amx_tile) | bit(Feature::amx_int8);
 
-#if defined(ORTKIT_HAVE_X86_AMX)
-// AMX kernels: 32 x 32 blocks of tiles, A read as rows the driver prepares (bf16 rounded from fp32, int8
-// with zero-padded K), B in the AVX-512 kernels' 32-column panels. s8s8 is native (tdpbssd).
-const GemmKernel kBf16Amx{.name = "gemm_bf16_amx_32x32c2",
-                          .kind = GemmKind::bf16,
-                          .isa = "amx",
-                          .features = kAmxBf16,
-                          .mr = 32,
-                          .nr = 32,
-                          .kr = 2,
-                          .run = gemm_bf16_amx_32x32c2,
-                          .a_rows = true,
-                          .prep_row = prep_row_bf16_avx512};
-const GemmKernel kU8Amx{.name = "gemm_u8s8_amx_32x32c4",
-                        .kind = GemmKind::u8s8,
-                        .isa = "amx",
-                        .features = kAmxInt8,
-                        .mr = 32,
-                        .nr = 32,
-                        .kr = 4,
-                        .run = gemm_u8s8_amx_32x32c4,
-                        .a_rows = true,
-                        .prep_row = prep_row_u8_avx512};
-const GemmKernel kS8Amx{.name = "gemm_s8s8_amx_32x32c4",
-                        .kind = GemmKind::s8s8,
-                        .isa = "amx",
-                        .features = kAmxInt8,
-                        .mr = 32,
-                        .nr = 32,
-                        .kr = 4,
-                        .run = gemm_s8s8_amx_32x32c4,
-                        .a_rows = true,
-                        .prep_row = prep_row_u8_avx512};
-#endif
-
 #if defined(ORTKIT_HAVE_X86_AVX512)
 const GemmKernel kF32Avx512{.name = "gemm_f32_avx512_14x32",
                             .kind = GemmKind::f32,
@@ -151,6 +116,55 @@ const GemmKernel kS8AvxVnni{"gemm_s8s8_avxvnni_6x16c4",
                             0,
                             false,
                             /*a_rows=*/true};
+#endif
+#if defined(ORTKIT_HAVE_X86_AMX)
+// AMX kernels: 32 x 32 blocks of tiles, A read as rows the driver prepares (bf16 rounded from fp32, int8
+// with zero-padded K), B in the AVX-512 kernels' 32-column panels. s8s8 is native (tdpbssd).
+const GemmKernel kBf16Amx{.name = "gemm_bf16_amx_32x32c2",
+                          .kind = GemmKind::bf16,
+                          .isa = "amx",
+                          .features = kAmxBf16,
+                          .mr = 32,
+                          .nr = 32,
+                          .kr = 2,
+                          .run = gemm_bf16_amx_32x32c2,
+                          .a_rows = true,
+                          .prep_row = prep_row_bf16_avx512};
+// int8 calls of one row (a GEMV) run on the VNNI kernel (same panels), 1 thread, ORTKIT_KERNEL pins: B hot in
+// L2 1x768x768 266 against 232 GOP/s, B from memory 1x768x3072 103 against 86. From 2 rows on AMX wins
+// where B is hot (2x768x768 474 against 331) and loses ~15% where it streams from memory (4x3072x768 325
+// against 378); a rule on B's size could take that too.
+#if defined(ORTKIT_HAVE_X86_AVX512VNNI)
+constexpr const GemmKernel* kFewU8 = &kU8Vnni512;
+constexpr const GemmKernel* kFewS8 = &kS8Vnni512;
+#else
+constexpr const GemmKernel* kFewU8 = nullptr;
+constexpr const GemmKernel* kFewS8 = nullptr;
+#endif
+const GemmKernel kU8Amx{.name = "gemm_u8s8_amx_32x32c4",
+                        .kind = GemmKind::u8s8,
+                        .isa = "amx",
+                        .features = kAmxInt8,
+                        .mr = 32,
+                        .nr = 32,
+                        .kr = 4,
+                        .run = gemm_u8s8_amx_32x32c4,
+                        .a_rows = true,
+                        .prep_row = prep_row_u8_avx512,
+                        .few_rows = kFewU8,
+                        .few_rows_max = 1};
+const GemmKernel kS8Amx{.name = "gemm_s8s8_amx_32x32c4",
+                        .kind = GemmKind::s8s8,
+                        .isa = "amx",
+                        .features = kAmxInt8,
+                        .mr = 32,
+                        .nr = 32,
+                        .kr = 4,
+                        .run = gemm_s8s8_amx_32x32c4,
+                        .a_rows = true,
+                        .prep_row = prep_row_u8_avx512,
+                        .few_rows = kFewS8,
+                        .few_rows_max = 1};
 #endif
 }  // namespace
 

@@ -230,7 +230,7 @@ std::vector<GemmBenchResult> run_gemm_bench(const GemmBenchOptions& opt, std::os
     for (const std::string& prec : opt.precisions) {
       const k::GemmKind kind = kind_of(prec);
       Operands o = make_operands(s, kind, prec == "bf16a", opt.cold_b, opt.dram_bytes);
-      const k::GemmKernel& kern = *o.b[0].kernel();
+      const k::GemmKernel& kern = *k::kernel_for_rows(o.b[0], s.m);
       for (int t : opt.threads) {
         BenchPool& pool = pool_for(t);
         const k::Threading th = pool.threading();

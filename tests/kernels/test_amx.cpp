@@ -33,11 +33,12 @@ __attribute__((target("amx-tile"))) void load_foreign_tile_config() {
 }
 #endif
 
-std::vector<int32_t> run_int8(const GemmKernel& g, int64_t m, int64_t n, int64_t k,
+// g null: B packed for the dispatched kernel, so few-row calls may run on its GemmKernel::few_rows sibling.
+std::vector<int32_t> run_int8(const GemmKernel* g, GemmKind kind, int64_t m, int64_t n, int64_t k,
                               const std::vector<uint8_t>& a, const std::vector<int8_t>& b) {
   PackedB pb;
   const float scale = 1.f;
-  pack_b_int8(pb, g.kind, BDesc{b.data(), k, n, n, false}, false, &scale, 1, nullptr, 0, &g);
+  pack_b_int8(pb, kind, BDesc{b.data(), k, n, n, false}, false, &scale, 1, nullptr, 0, g);
   std::vector<int32_t> c(m * n, 0);
   gemm_int8(m, a.data(), k, QuantA{1.f, 0}, pb, nullptr, n, c.data(), n, {}, {}, {});
   return c;
@@ -65,11 +66,39 @@ TEST_CASE("AMX kernels reload their tile shapes after other code changed them", 
       for (int64_t j = 0; j < n; ++j)
         for (int64_t kk = 0; kk < k; ++kk) want[r * n + j] += int32_t{a[r * k + kk]} * b[kk * n + j];
     CAPTURE(m);
-    CHECK(run_int8(*g, m, n, k, a, b) == want);
+    CHECK(run_int8(g, g->kind, m, n, k, a, b) == want);
     load_foreign_tile_config();
-    CHECK(run_int8(*g, m, n, k, a, b) == want);
+    CHECK(run_int8(g, g->kind, m, n, k, a, b) == want);
   }
 #else
   WARN("x86 only");
 #endif
+}
+
+// B packed by dispatch: calls of few rows may switch to the kernel's few_rows sibling (same panels), others
+// stay on it; both must give the exact int32 sums, for u8 and s8 A, on either side of few_rows_max.
+TEST_CASE("Few-row int8 calls on a dispatch-packed B give exact sums", "[kernels][amx]") {
+  std::mt19937 rng(11);
+  std::uniform_int_distribution<int> d(0, 255);
+  for (GemmKind kind : {GemmKind::u8s8, GemmKind::s8s8}) {
+    const GemmKernel* g = dispatched(kind);
+    const int64_t max = g->few_rows ? g->few_rows_max : 8;
+    for (int64_t m : {int64_t{1}, int64_t{3}, max, max + 1, int64_t{33}}) {
+      const int64_t n = 70, k = 131;
+      std::vector<uint8_t> a(m * k);
+      std::vector<int8_t> b(k * n);
+      for (auto& v : a) v = static_cast<uint8_t>(d(rng));
+      for (auto& v : b) v = static_cast<int8_t>(d(rng) - 128);
+      std::vector<int32_t> want(m * n, 0);
+      for (int64_t r = 0; r < m; ++r)
+        for (int64_t j = 0; j < n; ++j)
+          for (int64_t kk = 0; kk < k; ++kk) {
+            const int32_t av =
+                kind == GemmKind::s8s8 ? int32_t{static_cast<int8_t>(a[r * k + kk])} : int32_t{a[r * k + kk]};
+            want[r * n + j] += av * b[kk * n + j];
+          }
+      CAPTURE(g->name, m);
+      CHECK(run_int8(nullptr, kind, m, n, k, a, b) == want);
+    }
+  }
 }

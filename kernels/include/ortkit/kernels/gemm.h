@@ -98,6 +98,9 @@ class PackedB {
   GemmKind kind_ = GemmKind::f32;
   int64_t k_ = 0, n_ = 0, k_padded_ = 0, n_panels_ = 0;
   const GemmKernel* kernel_ = nullptr;
+  /// Packed for the kernel dispatch chose (no kernel argument): the driver may then run a call of few
+  /// rows on the kernel's GemmKernel::few_rows sibling, which reads the same panels.
+  bool by_dispatch_ = false;
   struct Buffer;
   std::unique_ptr<Buffer> data_;       // panels, 64-byte aligned
   std::vector<int32_t> col_sums_;      // int8: sum_k B[k,n] as stored (n_panels * nr entries)
@@ -106,6 +109,9 @@ class PackedB {
   const float* rows_ = nullptr;        // view_b_rows: fp32 B read in place, ldb_ floats between rows
   int64_t ldb_ = 0;
 };
+
+/// The kernel a call of m rows over b runs: b's kernel, or its GemmKernel::few_rows sibling (see there).
+const GemmKernel* kernel_for_rows(const PackedB& b, int64_t m);
 
 /// Describes B as given: B[k, n] = b[k * ldb + n], or with trans_b, b[n * ldb + k] (ONNX Gemm transB).
 /// ones_row (fp32 kinds): the packed B gets one more row, B[k, n] = 1 for every n, so its depth is k + 1;

@@ -121,6 +121,13 @@ struct GemmKernel {
   /// An f32 kernel that reads B in place as rows (MicroTile::ldb, view_b_rows) and adds
   /// MicroTile::row_bias.
   bool b_rows = false;
+  /// A kernel with the same B panels (NR, KR, element types) that is faster for calls of at most
+  /// few_rows_max rows, where it may run instead (the AMX int8 kernels' VNNI siblings for GEMVs: a
+  /// 32-row tile block costs about the same for 1 row). The driver
+  /// switches only for B packed by dispatch (PackedB::by_dispatch_), without an ORTKIT_KERNEL pin, on a
+  /// CPU with the sibling's features.
+  const GemmKernel* few_rows = nullptr;
+  int few_rows_max = 0;
 };
 
 /// Every kernel compiled into this binary for a kind, best first (ref last).
