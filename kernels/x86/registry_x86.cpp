@@ -19,7 +19,7 @@ constexpr FeatureMask kAvx512 = bit(Feature::avx512f) | bit(Feature::avx512bw) |
 constexpr FeatureMask kVnni512 = kAvx512 | bit(Feature::avx512vnni);
 constexpr FeatureMask kBf16 = kAvx512 | bit(Feature::avx512bf16);
 constexpr FeatureMask kAvxVnni = kAvx2 | bit(Feature::avxvnni);
-constexpr FeatureMask kAmxBf16 = kAvx512 | bit(Feature::amx_tile) | bit(Feature::amx_bf16);
+constexpr FeatureMask kAmxBf16 = kBf16 | bit(Feature::amx_tile) | bit(Feature::amx_bf16);
 constexpr FeatureMask kAmxInt8 = kAvx512 | bit(Feature::amx_tile) | bit(Feature::amx_int8);
 
 #if defined(ORTKIT_HAVE_X86_AVX512)
@@ -56,7 +56,7 @@ const GemmKernel kBf16Avx512{"gemm_bf16_avx512bf16_14x32c2",
                              0,
                              /*a_u8_to_s8=*/false,
                              /*a_rows=*/true,
-                             prep_row_bf16_avx512,
+                             prep_row_bf16_avx512bf16,
                              /*a_from_f32=*/true};
 #endif
 #if defined(ORTKIT_HAVE_X86_AVX512VNNI)
@@ -120,16 +120,16 @@ const GemmKernel kS8AvxVnni{"gemm_s8s8_avxvnni_6x16c4",
 #if defined(ORTKIT_HAVE_X86_AMX)
 // AMX kernels: 32 x 32 blocks of tiles, A read as rows the driver prepares (bf16 rounded from fp32, int8
 // with zero-padded K), B in the AVX-512 kernels' 32-column panels. s8s8 is native (tdpbssd).
-const GemmKernel kBf16Amx{.name = "gemm_bf16_amx_32x32c2",
-                          .kind = GemmKind::bf16,
-                          .isa = "amx",
-                          .features = kAmxBf16,
-                          .mr = 32,
-                          .nr = 32,
-                          .kr = 2,
-                          .run = gemm_bf16_amx_32x32c2,
-                          .a_rows = true,
-                          .prep_row = prep_row_bf16_avx512};
+const GemmKernel kBf16Amx{
+  .name = "gemm_bf16_amx_32x32c2", .kind = GemmKind::bf16, .isa = "amx", .features = kAmxBf16, .mr = 32,
+  .nr = 32, .kr = 2, .run = gemm_bf16_amx_32x32c2, .a_rows = true,
+#if defined(ORTKIT_HAVE_X86_AVX512BF16)
+  .prep_row = prep_row_bf16_avx512bf16
+};
+#else
+  .prep_row = prep_row_bf16_avx512
+};
+#endif
 // int8 calls of one row (a GEMV) run on the VNNI kernel (same panels), 1 thread, ORTKIT_KERNEL pins: B hot in
 // L2 1x768x768 266 against 232 GOP/s, B from memory 1x768x3072 103 against 86. From 2 rows on AMX wins
 // where B is hot (2x768x768 474 against 331) and loses ~15% where it streams from memory (4x3072x768 325

@@ -23,6 +23,10 @@ void store_i32_avx2(const MicroTile& t, const int32_t* acc, int acc_ld);    // a
 // which read A as rows (GemmKernel::a_rows). fp32 rows need none: the driver reads or copies them.
 int32_t prep_row_bf16_avx512(const void* src, int64_t k, int64_t kp, uint8_t a_xor, bool sum_signed,
                              void* dst);
+// The same rounding with vcvtne2ps2bf16 (avx512bf16/prep_row_bf16_avx512bf16.cpp), for kernels whose
+// features include AVX512_BF16.
+int32_t prep_row_bf16_avx512bf16(const void* src, int64_t k, int64_t kp, uint8_t a_xor, bool sum_signed,
+                                 void* dst);
 int32_t prep_row_u8_avx512(const void* src, int64_t k, int64_t kp, uint8_t a_xor, bool sum_signed, void* dst);
 
 // Micro-kernels (registry_x86.cpp lists them with their features).
