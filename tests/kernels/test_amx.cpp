@@ -44,6 +44,25 @@ std::vector<int32_t> run_int8(const GemmKernel* g, GemmKind kind, int64_t m, int
   return c;
 }
 
+// Random A (m x k) and B (k x n) and their exact int32 product, A read as s8 when a_signed.
+struct Int8Case {
+  std::vector<uint8_t> a;
+  std::vector<int8_t> b;
+  std::vector<int32_t> want;
+  Int8Case(int64_t m, int64_t n, int64_t k, bool a_signed, std::mt19937& rng)
+      : a(m * k), b(k * n), want(m * n, 0) {
+    std::uniform_int_distribution<int> d(0, 255);
+    for (auto& v : a) v = static_cast<uint8_t>(d(rng));
+    for (auto& v : b) v = static_cast<int8_t>(d(rng) - 128);
+    for (int64_t r = 0; r < m; ++r)
+      for (int64_t j = 0; j < n; ++j)
+        for (int64_t kk = 0; kk < k; ++kk) {
+          const uint8_t x = a[r * k + kk];
+          want[r * n + j] += (a_signed ? int32_t{static_cast<int8_t>(x)} : int32_t{x}) * b[kk * n + j];
+        }
+  }
+};
+
 }  // namespace
 
 TEST_CASE("AMX kernels reload their tile shapes after other code changed them", "[kernels][x86][amx]") {
@@ -54,21 +73,13 @@ TEST_CASE("AMX kernels reload their tile shapes after other code changed them", 
     return;
   }
   std::mt19937 rng(7);
-  std::uniform_int_distribution<int> d(0, 255);
   for (int64_t m : {int64_t{5}, int64_t{20}, int64_t{32}}) {
     const int64_t n = 40, k = 100;  // an edge column block and a K tail
-    std::vector<uint8_t> a(m * k);
-    std::vector<int8_t> b(k * n);
-    for (auto& v : a) v = static_cast<uint8_t>(d(rng));
-    for (auto& v : b) v = static_cast<int8_t>(d(rng) - 128);
-    std::vector<int32_t> want(m * n, 0);
-    for (int64_t r = 0; r < m; ++r)
-      for (int64_t j = 0; j < n; ++j)
-        for (int64_t kk = 0; kk < k; ++kk) want[r * n + j] += int32_t{a[r * k + kk]} * b[kk * n + j];
+    const Int8Case c(m, n, k, false, rng);
     CAPTURE(m);
-    CHECK(run_int8(g, g->kind, m, n, k, a, b) == want);
+    CHECK(run_int8(g, g->kind, m, n, k, c.a, c.b) == c.want);
     load_foreign_tile_config();
-    CHECK(run_int8(g, g->kind, m, n, k, a, b) == want);
+    CHECK(run_int8(g, g->kind, m, n, k, c.a, c.b) == c.want);
   }
 #else
   WARN("x86 only");
@@ -79,26 +90,14 @@ TEST_CASE("AMX kernels reload their tile shapes after other code changed them", 
 // stay on it; both must give the exact int32 sums, for u8 and s8 A, on either side of few_rows_max.
 TEST_CASE("Few-row int8 calls on a dispatch-packed B give exact sums", "[kernels][amx]") {
   std::mt19937 rng(11);
-  std::uniform_int_distribution<int> d(0, 255);
   for (GemmKind kind : {GemmKind::u8s8, GemmKind::s8s8}) {
     const GemmKernel* g = dispatched(kind);
     const int64_t max = g->few_rows ? g->few_rows_max : 8;
     for (int64_t m : {int64_t{1}, int64_t{3}, max, max + 1, int64_t{33}}) {
       const int64_t n = 70, k = 131;
-      std::vector<uint8_t> a(m * k);
-      std::vector<int8_t> b(k * n);
-      for (auto& v : a) v = static_cast<uint8_t>(d(rng));
-      for (auto& v : b) v = static_cast<int8_t>(d(rng) - 128);
-      std::vector<int32_t> want(m * n, 0);
-      for (int64_t r = 0; r < m; ++r)
-        for (int64_t j = 0; j < n; ++j)
-          for (int64_t kk = 0; kk < k; ++kk) {
-            const int32_t av =
-                kind == GemmKind::s8s8 ? int32_t{static_cast<int8_t>(a[r * k + kk])} : int32_t{a[r * k + kk]};
-            want[r * n + j] += av * b[kk * n + j];
-          }
+      const Int8Case c(m, n, k, kind == GemmKind::s8s8, rng);
       CAPTURE(g->name, m);
-      CHECK(run_int8(nullptr, kind, m, n, k, a, b) == want);
+      CHECK(run_int8(nullptr, kind, m, n, k, c.a, c.b) == c.want);
     }
   }
 }

@@ -7,27 +7,11 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
+#include "x86/bf16_round_avx512.h"
 #include "x86/mask_avx512.h"
 #include "x86/x86_kernels.h"
 
 namespace ortkit::kernels::x86 {
-
-namespace {
-
-// fp32 -> bf16 bits (in the low half of each 32-bit lane), nearest even, NaN kept quiet: the same rule
-// as the driver's scalar f32_to_bf16, bit for bit (vcvtne2ps2bf16 would flush denormals).
-__m512i bf16_bits(__m512 v) {
-  const __m512i u = _mm512_castps_si512(v);
-  const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
-  const __m512i rounded =
-      _mm512_srli_epi32(_mm512_add_epi32(_mm512_add_epi32(u, _mm512_set1_epi32(0x7fff)), lsb), 16);
-  const __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, _mm512_set1_epi32(0x7fffffff)),
-                                                _mm512_set1_epi32(0x7f800000));
-  return _mm512_mask_mov_epi32(rounded, nan,
-                               _mm512_or_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(0x40)));
-}
-
-}  // namespace
 
 int32_t prep_row_bf16_avx512(const void* src, int64_t k, int64_t kp, uint8_t, bool, void* dst) {
   const float* s = static_cast<const float*>(src);

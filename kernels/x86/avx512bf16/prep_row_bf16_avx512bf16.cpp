@@ -7,6 +7,7 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
+#include "x86/bf16_round_avx512.h"
 #include "x86/mask_avx512.h"
 #include "x86/x86_kernels.h"
 
@@ -20,16 +21,9 @@ inline __mmask16 denormal(__m512 v) {
   return _mm512_cmplt_epu32_mask(_mm512_sub_epi32(a, _mm512_set1_epi32(1)), _mm512_set1_epi32(0x007fffff));
 }
 
-// The exact rule for 16 values (as prep_row_avx512.cpp's): nearest even, NaN quieted.
+// The exact rule for 16 values, as prep_row_avx512.cpp's.
 inline __m256i exact16(__m512 v) {
-  const __m512i u = _mm512_castps_si512(v);
-  const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
-  const __m512i rounded =
-      _mm512_srli_epi32(_mm512_add_epi32(_mm512_add_epi32(u, _mm512_set1_epi32(0x7fff)), lsb), 16);
-  const __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, _mm512_set1_epi32(0x7fffffff)),
-                                                _mm512_set1_epi32(0x7f800000));
-  return _mm512_cvtepi32_epi16(_mm512_mask_mov_epi32(
-      rounded, nan, _mm512_or_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(0x40))));
+  return _mm512_cvtepi32_epi16(bf16_bits(v));
 }
 
 inline __m512i convert32(__m512 lo, __m512 hi) {
