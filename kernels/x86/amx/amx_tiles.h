@@ -64,7 +64,7 @@ inline void configure_tiles(int m) {
   if (std::memcmp(&live, &want, sizeof want) != 0) __asm__ volatile("ldtilecfg %0" : : "m"(want));
 }
 
-// A KR group is 4 bytes in both kinds (2 bf16, 4 int8): a B tile row, and 64 bytes of A, hold 16 groups.
+// Dot types for amx_block: p00 .. p11 issue the tile products of C00 .. C11 (see amx_k_loop).
 #define ORTKIT_AMX_DOT(Name, product)      \
   struct Name {                            \
     void p00() const { product(0, 4, 6); } \
@@ -73,6 +73,7 @@ inline void configure_tiles(int m) {
     void p11() const { product(3, 5, 7); } \
   }
 
+// A KR group is 4 bytes in both kinds (2 bf16, 4 int8): a B tile row, and 64 bytes of A, hold 16 groups.
 constexpr int kGroupBytes = 4;
 constexpr int64_t kBStep = kAmxKBytes / kGroupBytes * kAmxBRow;  // B bytes per 64 bytes of A
 
