@@ -131,9 +131,9 @@ const GemmKernel kBf16Amx{
 };
 #endif
 // int8 calls of one row (a GEMV) run on the VNNI kernel (same panels), 1 thread, ORTKIT_KERNEL pins: B hot in
-// L2 1x768x768 266 against 232 GOP/s, B from memory 1x768x3072 103 against 86. From 2 rows on AMX wins
-// where B is hot (2x768x768 474 against 331) and loses ~15% where it streams from memory (4x3072x768 325
-// against 378); a rule on B's size could take that too.
+// L2 1x768x768 266 against 232 GOP/s, B from L3 1x768x3072 103 against 86. From 2 rows on AMX wins where
+// B is in L2 (2x768x768 474 against 331), loses ~15% from L3 (4x3072x768 325 against 378) and is level or
+// ahead from DRAM (docs/x86-kernels.md, Measured, AMX).
 #if defined(ORTKIT_HAVE_X86_AVX512VNNI)
 constexpr const GemmKernel* kFewU8 = &kU8Vnni512;
 constexpr const GemmKernel* kFewS8 = &kS8Vnni512;
