@@ -120,16 +120,16 @@ const GemmKernel kS8AvxVnni{"gemm_s8s8_avxvnni_6x16c4",
 #if defined(ORTKIT_HAVE_X86_AMX)
 // AMX kernels: 32 x 32 blocks of tiles, A read as rows the driver prepares (bf16 rounded from fp32, int8
 // with zero-padded K), B in the AVX-512 kernels' 32-column panels. s8s8 is native (tdpbssd).
-const GemmKernel kBf16Amx{
-  .name = "gemm_bf16_amx_32x32c2", .kind = GemmKind::bf16, .isa = "amx", .features = kAmxBf16, .mr = 32,
-  .nr = 32, .kr = 2, .run = gemm_bf16_amx_32x32c2, .a_rows = true,
-#if defined(ORTKIT_HAVE_X86_AVX512BF16)
-  .prep_row = prep_row_bf16_avx512bf16
-};
-#else
-  .prep_row = prep_row_bf16_avx512
-};
-#endif
+const GemmKernel kBf16Amx{.name = "gemm_bf16_amx_32x32c2",
+                          .kind = GemmKind::bf16,
+                          .isa = "amx",
+                          .features = kAmxBf16,
+                          .mr = 32,
+                          .nr = 32,
+                          .kr = 2,
+                          .run = gemm_bf16_amx_32x32c2,
+                          .a_rows = true,
+                          .prep_row = prep_row_bf16_avx512bf16};
 // int8 calls of one row (a GEMV) run on the VNNI kernel (same panels), 1 thread, ORTKIT_KERNEL pins: B hot in
 // L2 1x768x768 266 against 232 GOP/s, B from L3 1x768x3072 103 against 86. From 2 rows on AMX wins where
 // B is in L2 (2x768x768 474 against 331), loses ~15% from L3 (4x3072x768 325 against 378) and is level or

@@ -19,12 +19,10 @@ void store_i32_avx512(const MicroTile& t, const int32_t* acc, int acc_ld);  // a
 void store_f32_avx2(const MicroTile& t, const float* acc, int acc_ld);      // avx2/epilogue_avx2.cpp
 void store_i32_avx2(const MicroTile& t, const int32_t* acc, int acc_ld);    // avx2/epilogue_avx2.cpp
 
-// Row preparation (avx512/prep_row_avx512.cpp), GemmKernel::prep_row of the 14-row AVX-512 kernels,
-// which read A as rows (GemmKernel::a_rows). fp32 rows need none: the driver reads or copies them.
-int32_t prep_row_bf16_avx512(const void* src, int64_t k, int64_t kp, uint8_t a_xor, bool sum_signed,
-                             void* dst);
-// The same rounding with vcvtne2ps2bf16 (avx512bf16/prep_row_bf16_avx512bf16.cpp), for kernels whose
-// features include AVX512_BF16.
+// Row preparation, GemmKernel::prep_row of the kernels that read A as rows (GemmKernel::a_rows). fp32
+// rows need none: the driver reads or copies them. bf16 rows: f32_to_bf16's rounding with vcvtne2ps2bf16
+// (avx512bf16/prep_row_bf16_avx512bf16.cpp, kernels whose features include AVX512_BF16); int8 rows
+// (avx512/prep_row_avx512.cpp).
 int32_t prep_row_bf16_avx512bf16(const void* src, int64_t k, int64_t kp, uint8_t a_xor, bool sum_signed,
                                  void* dst);
 int32_t prep_row_u8_avx512(const void* src, int64_t k, int64_t kp, uint8_t a_xor, bool sum_signed, void* dst);

@@ -219,6 +219,41 @@ TEST_CASE("ISA row preparation matches the portable one bit for bit", "[kernels]
   if (tested == 0) WARN("no kernel with an ISA row preparation runs on this CPU");
 }
 
+// The bf16 rows themselves, element by element against f32_to_bf16 (a GEMM over them cannot tell a
+// denormal A from zero where the dot instruction flushes bf16 denormals): denormals, the smallest normals,
+// ties, NaN and Inf, in chunks with and without a denormal, and the zeroed padding up to kp.
+TEST_CASE("bf16 row preparation rounds every value as f32_to_bf16", "[kernels][x86][pack]") {
+  std::vector<float> src;
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> d(-3.f, 3.f);
+  const float specials[] = {1e-40f,
+                            -1e-40f,
+                            std::numeric_limits<float>::denorm_min(),
+                            1.1754942e-38f,
+                            std::numeric_limits<float>::min(),
+                            1.00390625f,
+                            1.01171875f,
+                            std::numeric_limits<float>::quiet_NaN(),
+                            std::numeric_limits<float>::infinity(),
+                            -0.f};
+  for (int i = 0; i < 200; ++i) src.push_back(i % 37 == 5 ? specials[(i / 37) % 10] : d(rng));
+  int tested = 0;
+  for (const GemmKernel* g : kernels_for(GemmKind::bf16)) {
+    if (!g->prep_row || !runnable(*g)) continue;
+    ++tested;
+    for (int64_t k : {int64_t{1}, int64_t{31}, int64_t{32}, int64_t{100}, int64_t{200}}) {
+      const int64_t kp = (k + 31) / 32 * 32 + 2;
+      std::vector<uint16_t> dst(kp, 0xffff);
+      g->prep_row(src.data(), k, kp, 0, false, dst.data());
+      for (int64_t i = 0; i < kp; ++i) {
+        INFO(g->name << " k=" << k << " i=" << i);
+        REQUIRE(dst[i] == (i < k ? f32_to_bf16(src[i]) : 0));
+      }
+    }
+  }
+  if (tested == 0) WARN("no bf16 kernel with an ISA row preparation runs on this CPU");
+}
+
 TEST_CASE("peak probes and the read-bandwidth probe measure something", "[kernels][x86][peak]") {
   for (GemmKind kind : {GemmKind::f32, GemmKind::bf16, GemmKind::u8s8, GemmKind::s8s8})
     for (const GemmKernel* g : kernels_for(kind)) {

@@ -1,34 +1,16 @@
-// AVX-512 row preparation for the row-A kernels (GemmKernel::prep_row): fp32 -> bf16 rounding and int8
-// sign flip / row sums, 64 bytes of output per step with masked tails. A row kernel reads these rows in
-// place, so this one streaming pass is all the A work a GEMM call does.
-// GCC 12's _mm512_reduce_* and masked-load intrinsics read an undefined __Y inside the header
-// (a false positive in avx512fintrin.h, not in this code).
+// AVX-512 row preparation for the int8 row-A kernels (GemmKernel::prep_row): sign flip and row sums, 64
+// bytes of output per step with masked tails (bf16 rows: avx512bf16/prep_row_bf16_avx512bf16.cpp). A row
+// kernel reads these rows in place, so this one streaming pass is all the A work a GEMM call does. GCC 12's
+// _mm512_reduce_* and masked-load intrinsics read an undefined __Y inside the header (a false positive in
+// avx512fintrin.h, not in this code).
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
-#include "x86/bf16_round_avx512.h"
 #include "x86/mask_avx512.h"
 #include "x86/x86_kernels.h"
 
 namespace ortkit::kernels::x86 {
-
-int32_t prep_row_bf16_avx512(const void* src, int64_t k, int64_t kp, uint8_t, bool, void* dst) {
-  const float* s = static_cast<const float*>(src);
-  uint16_t* d = static_cast<uint16_t*>(dst);
-  int64_t i = 0;
-  for (; i + 32 <= k; i += 32) {
-    const __m256i lo = _mm512_cvtepi32_epi16(bf16_bits(_mm512_loadu_ps(s + i)));
-    const __m256i hi = _mm512_cvtepi32_epi16(bf16_bits(_mm512_loadu_ps(s + i + 16)));
-    _mm512_storeu_si512(d + i, _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1));
-  }
-  // Tail: masked loads read zeros past k, which round to bf16 zero, so the store also fills kp's padding.
-  for (; i < kp; i += 16) {
-    const __m256i v = _mm512_cvtepi32_epi16(bf16_bits(_mm512_maskz_loadu_ps(mask16(k - i), s + i)));
-    _mm256_mask_storeu_epi16(d + i, mask16(kp - i), v);
-  }
-  return 0;
-}
 
 int32_t prep_row_u8_avx512(const void* src, int64_t k, int64_t kp, uint8_t a_xor, bool sum_signed,
                            void* dst) {

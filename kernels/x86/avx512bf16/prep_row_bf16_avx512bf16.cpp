@@ -1,13 +1,12 @@
 // fp32 -> bf16 row preparation with vcvtne2ps2bf16 (GemmKernel::prep_row of the bf16 kernels on CPUs with
-// AVX512_BF16): one instruction per 32 values instead of the eight integer steps of the portable-exact
-// AVX-512 pass (prep_row_avx512.cpp), which took 12% of a 128x768x768 AMX GEMM. The instruction rounds to
+// AVX512_BF16): one instruction per 32 values instead of eight integer steps per 16 (the exact rule below,
+// which took 12% of a 128x768x768 AMX GEMM as the whole pass). The instruction rounds to
 // nearest even and quiets NaNs as f32_to_bf16 does, but reads denormal inputs as zero: a chunk holding
 // one takes the exact pass's rule instead, so the rows stay bit for bit those of f32_to_bf16.
 // GCC 12 warns inside its own avx512fintrin.h (_mm512_undefined_* as the merge source, GCC PR 105593).
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
-#include "x86/bf16_round_avx512.h"
 #include "x86/mask_avx512.h"
 #include "x86/x86_kernels.h"
 
@@ -21,7 +20,19 @@ inline __mmask16 denormal(__m512 v) {
   return _mm512_cmplt_epu32_mask(_mm512_sub_epi32(a, _mm512_set1_epi32(1)), _mm512_set1_epi32(0x007fffff));
 }
 
-// The exact rule for 16 values, as prep_row_avx512.cpp's.
+// The exact rule, f32_to_bf16's bit for bit: nearest even, NaN kept quiet, denormals rounded as any value.
+// bf16 bits in the low half of each 32-bit lane.
+inline __m512i bf16_bits(__m512 v) {
+  const __m512i u = _mm512_castps_si512(v);
+  const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
+  const __m512i rounded =
+      _mm512_srli_epi32(_mm512_add_epi32(_mm512_add_epi32(u, _mm512_set1_epi32(0x7fff)), lsb), 16);
+  const __mmask16 nan = _mm512_cmpgt_epu32_mask(_mm512_and_si512(u, _mm512_set1_epi32(0x7fffffff)),
+                                                _mm512_set1_epi32(0x7f800000));
+  return _mm512_mask_mov_epi32(rounded, nan,
+                               _mm512_or_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(0x40)));
+}
+
 inline __m256i exact16(__m512 v) {
   return _mm512_cvtepi32_epi16(bf16_bits(v));
 }
