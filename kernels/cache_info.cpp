@@ -179,8 +179,10 @@ void set_cache_sizes(const CacheSizes& sizes) {
   g_set_l2.store(std::max<int64_t>(0, sizes.l2), std::memory_order_relaxed);
 }
 
-GemmBlocking gemm_blocking_for(int64_t l2_bytes) {
+GemmBlocking gemm_blocking_for(int64_t l2_bytes, int64_t l1d_bytes) {
   GemmBlocking b;
+  b.l1d_bytes = std::max<int64_t>(16 << 10, l1d_bytes);
+  b.l2_bytes = std::max(kMinBlock, l2_bytes);
   b.a_block_bytes = std::max(kMinBlock, l2_bytes / 2);
   b.k_split_panel_bytes = std::max(kMinBlock, l2_bytes / 8 * 3);
   return b;
@@ -188,7 +190,7 @@ GemmBlocking gemm_blocking_for(int64_t l2_bytes) {
 
 GemmBlocking gemm_blocking() {
   const int64_t set = g_set_l2.load(std::memory_order_relaxed);
-  return gemm_blocking_for(set > 0 ? set : detected().l2);
+  return gemm_blocking_for(set > 0 ? set : detected().l2, detected().l1d > 0 ? detected().l1d : 48 << 10);
 }
 
 }  // namespace ortkit::kernels

@@ -57,6 +57,7 @@ struct Job {
   const int32_t* col_zp_neg = nullptr;
   const float* col_scale = nullptr;
   int64_t mc = 0;
+  bool a_outer = false;     // run_tiles: each A panel against the unit's B panels, rather than B outer
   int64_t tm = 1, tn = 1;   // per-thread rectangles: tm groups of A panels x tn groups of B panels
   int64_t kc = 0;           // K block (== k_padded when K is not split)
   void* apack = nullptr;    // panel kernels: A packed for the whole call, a_panels panels of a_panel_bytes
@@ -340,9 +341,11 @@ void run_tiles(const Job& j, const char* arows, int64_t row0, int64_t ap0, int64
   for (int64_t k0 = 0; k0 < b.k_padded_; k0 += j.kc) {
     const int64_t kl = std::min(j.kc, b.k_padded_ - k0);
     const bool first = k0 == 0, last = k0 + kl >= b.k_padded_;
-    for (int64_t p = p0; p < p1; ++p) {
+    // Epilogue::add: the first K block adds it where plain accumulation would add the old C.
+    const bool from_add = first && j.ep.add && !j.ep.accumulate && !j.c32;
+    // The fields of B panel p.
+    auto set_panel = [&](MicroTile& t, int64_t p) {
       const int64_t c0 = p * nr;
-      MicroTile t;
       t.kp = kl;
       if (b.rows_) {
         t.b = b.rows_ + k0 * b.ldb_ + c0;
@@ -355,56 +358,70 @@ void run_tiles(const Job& j, const char* arows, int64_t row0, int64_t ap0, int64
       t.act = last ? j.ep.act : Act::none;
       t.clip_lo = j.ep.clip_lo;
       t.clip_hi = j.ep.clip_hi;
-      // Epilogue::add: the first K block adds it where plain accumulation would add the old C.
-      const bool from_add = first && j.ep.add && !j.ep.accumulate && !j.c32;
       t.accumulate = first ? j.ep.accumulate || from_add : true;
       if (is_int8) {
         t.col_offset = j.col_offset + c0;
         t.col_zp_neg = j.col_zp_neg ? j.col_zp_neg + c0 : nullptr;
         t.col_scale = j.col_scale + c0;
       }
-      // single K block: a_fused requires kc == kp
-      const bool round_panel = j.a_fused && round_first && p == p0;
-      for (int64_t ap = ap0; ap < ap1; ++ap) {
-        const int64_t r0 = j.panel_start(mr, ap);
-        if (j.rows) {
-          t.a = arows + ((r0 - row0) * j.a_ld + k0) * static_cast<int64_t>(esz);
-          t.lda = j.a_ld;
-          t.a_f32 = round_panel ? static_cast<const float*>(j.a) + r0 * j.lda : nullptr;
-          t.lda_f32 = j.lda;
-          t.k_f32 = b.k_;
-          t.row_sum = j.rsum ? j.rsum + r0 : nullptr;
-        } else {
-          t.a = static_cast<const char*>(j.apack) + ap * j.a_panel_bytes + k0 * mr * esz;
-          t.row_sum = j.rsum ? j.rsum + ap * mr : nullptr;
+    };
+    // The fields of A panel ap against panel p, and the kernel call.
+    auto run_tile = [&](MicroTile& t, int64_t p, int64_t ap) {
+      const int64_t c0 = p * nr;
+      const int64_t r0 = j.panel_start(mr, ap);
+      if (j.rows) {
+        // single K block: a_fused requires kc == kp
+        const bool round_panel = j.a_fused && round_first && p == p0;
+        t.a = arows + ((r0 - row0) * j.a_ld + k0) * static_cast<int64_t>(esz);
+        t.lda = j.a_ld;
+        t.a_f32 = round_panel ? static_cast<const float*>(j.a) + r0 * j.lda : nullptr;
+        t.lda_f32 = j.lda;
+        t.k_f32 = b.k_;
+        t.row_sum = j.rsum ? j.rsum + r0 : nullptr;
+      } else {
+        t.a = static_cast<const char*>(j.apack) + ap * j.a_panel_bytes + k0 * mr * esz;
+        t.row_sum = j.rsum ? j.rsum + ap * mr : nullptr;
+      }
+      t.m = j.panel_rows(mr, ap);
+      t.row_bias = j.ep.row_bias && first ? j.ep.row_bias + r0 : nullptr;
+      if (j.c32) {
+        t.c32 = j.c32 + r0 * j.ldc32 + c0;
+        t.ldc32 = j.ldc32;
+      } else if (fused_q) {
+        t.c = nullptr;
+        t.accumulate = false;
+        t.q = static_cast<char*>(j.qout.data) + r0 * j.qout.ld + c0;
+        t.ldq = j.qout.ld;
+        t.q_scale = j.qout.scale;
+        t.q_zp = j.qout.zero_point;
+        t.q_signed = j.qout.is_signed;
+      } else if (tile_out) {
+        t.c = tile;
+        t.ldc = nr;
+        t.accumulate = from_add;
+      } else {
+        t.c = j.c + r0 * j.ldc + c0;
+        t.ldc = j.ldc;
+      }
+      t.c_in = from_add ? j.ep.add + r0 * j.ep.ld_add + c0 : nullptr;
+      t.ldc_in = j.ep.ld_add;
+      kern.run(t);
+      if (fused_q) return;  // the kernel wrote the bytes
+      if (j.qout.enabled && last)
+        requantize_tile(j, tile_out ? tile : t.c, tile_out ? nr : j.ldc, r0, c0, t.m, t.n);
+    };
+    if (j.a_outer) {
+      for (int64_t ap = ap0; ap < ap1; ++ap)
+        for (int64_t p = p0; p < p1; ++p) {
+          MicroTile t;
+          set_panel(t, p);
+          run_tile(t, p, ap);
         }
-        t.m = j.panel_rows(mr, ap);
-        t.row_bias = j.ep.row_bias && first ? j.ep.row_bias + r0 : nullptr;
-        if (j.c32) {
-          t.c32 = j.c32 + r0 * j.ldc32 + c0;
-          t.ldc32 = j.ldc32;
-        } else if (fused_q) {
-          t.c = nullptr;
-          t.accumulate = false;
-          t.q = static_cast<char*>(j.qout.data) + r0 * j.qout.ld + c0;
-          t.ldq = j.qout.ld;
-          t.q_scale = j.qout.scale;
-          t.q_zp = j.qout.zero_point;
-          t.q_signed = j.qout.is_signed;
-        } else if (tile_out) {
-          t.c = tile;
-          t.ldc = nr;
-          t.accumulate = from_add;
-        } else {
-          t.c = j.c + r0 * j.ldc + c0;
-          t.ldc = j.ldc;
-        }
-        t.c_in = from_add ? j.ep.add + r0 * j.ep.ld_add + c0 : nullptr;
-        t.ldc_in = j.ep.ld_add;
-        kern.run(t);
-        if (fused_q) continue;  // the kernel wrote the bytes
-        if (j.qout.enabled && last)
-          requantize_tile(j, tile_out ? tile : t.c, tile_out ? nr : j.ldc, r0, c0, t.m, t.n);
+    } else {
+      for (int64_t p = p0; p < p1; ++p) {
+        MicroTile t;
+        set_panel(t, p);
+        for (int64_t ap = ap0; ap < ap1; ++ap) run_tile(t, p, ap);
       }
     }
   }
@@ -442,6 +459,7 @@ RectGeometry rect_geometry(const Job& j, int64_t t) {
 
 void run_rect(void* ctx, int64_t s) {
   const Job& j = *static_cast<const Job*>(ctx);
+  if (j.kern->begin) j.kern->begin();
   const int64_t step = j.mc / j.kern->mr;
   // The A panels this task last rounded: its own abuf slice holds them (a_fused).
   int64_t ready_ap = -1;
@@ -509,6 +527,23 @@ void run_job(Job& j, const Threading& th) {
       j.kc = ((b.k_padded_ + nkb - 1) / nkb + kr - 1) / kr * kr;
     }
   }
+  // Tile-block kernels (AMX: panels as tall as wide) read their A and B panels from L1 only when both
+  // fit: bf16 32 x 32 blocks at K = 768 hold 96 KiB against a 48 KiB L1, and ran at ~30% of the tile
+  // peak. Where B fits in the L2 (it stays there from call to call, as a layer's weights in a loop),
+  // K blocks of two thirds of the L1 pay for their partial sums (one tile load and store of C per block,
+  // GemmKernel-side: gemm_bf16_amx_32x32c2): 1 thread, 128x768x768 bf16 1.35 -> 1.67 TFLOP/s, 32x768x768
+  // 1.34 -> 1.82. With B past the L2 (128x3072x768, 128x768x3072, 512x1024x1024) the split lost 10-30%:
+  // C's round trips then compete with B streaming from L3. M blocks are capped so that C's rows of one
+  // block (the partial sums) stay in the L2 too.
+  bool tile_split = false;
+  if (!is_int8 && mr >= nr && static_cast<int64_t>(b.bytes()) <= blocking.l2_bytes * 3 / 4) {
+    const int64_t target = std::max<int64_t>(kr, blocking.l1d_bytes * 2 / 3 / ((mr + nr) * esz)) / kr * kr;
+    if (b.k_padded_ > target) {
+      const int64_t nkb = (b.k_padded_ + target - 1) / target;
+      j.kc = ((b.k_padded_ + nkb - 1) / nkb + kr - 1) / kr * kr;
+      tile_split = true;
+    }
+  }
   // Tuning overrides for experiments (read once): ORTKIT_TUNE_KC (K block in elements), ORTKIT_TUNE_MCB
   // (A block bytes). Not a stable interface.
   static const int64_t tune_kc =
@@ -523,7 +558,9 @@ void run_job(Job& j, const Threading& th) {
   // Blocks are balanced: 512 rows in 252-row blocks would leave an 8-row block paying a whole pass
   // over B.
   const int64_t panels = (j.m + mr - 1) / mr;
-  const int64_t max_block = std::max<int64_t>(1, a_block_bytes / row_bytes / mr);
+  int64_t max_block = std::max<int64_t>(1, a_block_bytes / row_bytes / mr);
+  if (tile_split)
+    max_block = std::min(max_block, std::max<int64_t>(1, blocking.l2_bytes / 4 / (b.n_ * 4) / mr));
   const int64_t m_blocks = (panels + max_block - 1) / max_block;
   j.mc = (panels + m_blocks - 1) / m_blocks * mr;
 
@@ -539,6 +576,17 @@ void run_job(Job& j, const Threading& th) {
     j.tm = tune_tm;
     j.tn = threads / tune_tm;
   }
+  // Tile order. With panels as tall as they are wide (AMX's 32 x 32 blocks), an A panel and a B panel
+  // are the same size, and what stays put is a choice: where a rectangle's B panels fit in the L2 beside
+  // the A block, each A panel runs against all of them (it stays in L1 and B streams from the L2). int8
+  // AMX, 1 thread, Sapphire Rapids class: 512x1024x1024 2.1 -> 3.07 TOP/s, 128x768x768 3.37 -> 3.51;
+  // with B past the L2 (128x3072x768, bf16 512x1024x1024) A outer loses 10-35%, as B then streams
+  // from L3. Narrow panels (fp32 14 x 32) keep B's panel, the larger one, in L1: B outer.
+  // ORTKIT_TUNE_AOUTER=0|1 forces it (experiments; not a stable interface).
+  const int64_t rect_b_bytes = (b.n_panels_ + j.tn - 1) / j.tn * b.k_padded_ * nr * esz;
+  j.a_outer = mr >= nr && rect_b_bytes <= a_block_bytes;
+  static const char* tune_aouter = std::getenv("ORTKIT_TUNE_AOUTER");
+  if (tune_aouter && (tune_aouter[0] == '0' || tune_aouter[0] == '1')) j.a_outer = tune_aouter[0] == '1';
 
   // Phase 1: A is prepared once per call (not once per task). With threads it is split once the work
   // outweighs a round of the pool (~1 us with the workers spinning): 64 KiB of A. Row kernels with an

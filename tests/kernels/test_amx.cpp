@@ -2,6 +2,7 @@
 // loaded a different tile configuration between two calls: a kernel that trusted a remembered
 // configuration would multiply with the wrong row counts or fault. The sweep in test_gemm_registry.cpp
 // covers their arithmetic; this covers the shared per-thread tile state.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdint>
 #include <cstring>
@@ -100,4 +101,50 @@ TEST_CASE("Few-row int8 calls on a dispatch-packed B give exact sums", "[kernels
       CHECK(run_int8(nullptr, kind, m, n, k, c.a, c.b) == c.want);
     }
   }
+}
+
+// bf16 AMX calls with a B that fits in the L2 split K into L1-sized blocks whose partial sums wait in C
+// (gemm_driver.cpp, tile_split): later blocks start their tiles from C and only the last adds bias and
+// activation. Small integers keep every product and sum exact in fp32 whatever the order, so the result
+// must equal the integer product exactly, with and without the caller's accumulation.
+TEST_CASE("AMX bf16 K blocks carry their partial sums through C", "[kernels][x86][amx]") {
+#if defined(__x86_64__)
+  const GemmKernel* g = find_kernel("gemm_bf16_amx_32x32c2");
+  if (!g || !host_features().has_all(g->features)) {
+    WARN("no usable AMX on this CPU (or not compiled in): nothing to check");
+    return;
+  }
+  std::mt19937 rng(5);
+  std::uniform_int_distribution<int> d(-4, 4);
+  for (int64_t k : {int64_t{600}, int64_t{1031}})
+    for (int64_t m : {int64_t{1}, int64_t{17}, int64_t{32}, int64_t{45}})
+      for (int64_t n : {int64_t{32}, int64_t{40}, int64_t{64}})
+        for (int mode = 0; mode < 3; ++mode) {  // plain, bias + relu, accumulate into C
+          std::vector<float> a(m * k), b(k * n), bias(n), c(m * n), want(m * n);
+          for (auto& v : a) v = static_cast<float>(d(rng));
+          for (auto& v : b) v = static_cast<float>(d(rng));
+          for (auto& v : bias) v = static_cast<float>(d(rng) * 100);
+          for (auto& v : c) v = static_cast<float>(d(rng) * 1000);
+          Epilogue ep;
+          if (mode == 1) {
+            ep.bias = bias.data();
+            ep.act = Act::relu;
+          }
+          ep.accumulate = mode == 2;
+          for (int64_t r = 0; r < m; ++r)
+            for (int64_t j = 0; j < n; ++j) {
+              double s = mode == 2 ? c[r * n + j] : 0.0;
+              for (int64_t kk = 0; kk < k; ++kk) s += double{a[r * k + kk]} * b[kk * n + j];
+              if (mode == 1) s = std::max(0.0, s + bias[j]);
+              want[r * n + j] = static_cast<float>(s);
+            }
+          PackedB pb;
+          pack_b(pb, GemmKind::bf16, BDesc{b.data(), k, n, n, false}, g);
+          gemm_f32(m, a.data(), k, pb, c.data(), n, ep);
+          CAPTURE(k, m, n, mode);
+          CHECK(c == want);
+        }
+#else
+  WARN("x86 only");
+#endif
 }

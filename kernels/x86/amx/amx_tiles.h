@@ -18,6 +18,15 @@
 #include "ortkit/kernels/registry.h"
 
 namespace ortkit::kernels::x86 {
+
+// Rows of the tile configuration this thread loaded during the current GEMM call, 0 when unknown:
+// amx_begin (GemmKernel::begin, amx_config.cpp) clears it at the start of each call, since other code on
+// the thread (another library's AMX kernels, the peak probes) may load its own configuration between
+// calls. Within a call only the driver's tiles run, so the remembered shape stays true. Checking the live
+// configuration with sttilecfg instead, once per block, took 16% of an int8 128x768x768 GEMM: it waits
+// for the previous block's tile instructions to retire.
+extern thread_local int t_amx_config_rows;  // defined in amx_config.cpp
+
 namespace {
 
 constexpr int kAmxMR = 32, kAmxNR = 32, kAmxKBytes = 64, kAmxBRow = 128;
@@ -52,16 +61,15 @@ inline TileConfig config_for(int m) {
   return c;
 }
 
-// Loads the configuration unless the thread's tiles already hold it. ldtilecfg costs ~150 cycles (and
-// zeroes every tile), sttilecfg ~20: checking the live configuration, rather than remembering the last
-// one loaded, keeps a kernel correct after other code on the thread (another library's AMX kernels)
-// changed it. Written as asm with memory operands: GCC 12's _tile_loadconfig builtin does not tell the
-// optimizer that it reads the configuration, and it dropped the stores that fill one (a test caught it).
+// ldtilecfg costs ~150 cycles and zeroes every tile: it runs only when the block's row count differs
+// from the configuration loaded. Written as asm with a memory operand: GCC 12's _tile_loadconfig builtin
+// does not tell the optimizer that it reads the configuration, and it dropped the stores that fill one
+// (a test caught it).
 inline void configure_tiles(int m) {
+  if (t_amx_config_rows == m) return;
   const TileConfig want = config_for(m);
-  TileConfig live;
-  __asm__ volatile("sttilecfg %0" : "=m"(live));
-  if (std::memcmp(&live, &want, sizeof want) != 0) __asm__ volatile("ldtilecfg %0" : : "m"(want));
+  __asm__ volatile("ldtilecfg %0" : : "m"(want));
+  t_amx_config_rows = m;
 }
 
 // Dot types for amx_block: p00 .. p11 issue the tile products of C00 .. C11 (see amx_k_loop).
@@ -103,17 +111,30 @@ inline void amx_k_loop(const char* a, int64_t lda_bytes, const char* b, int64_t 
 
 // One 32 x 32 block over the whole depth: K in 64-byte steps on the tiles, and a last step (when kp_bytes
 // is not a multiple of 64) from zero-padded copies of the A rows' and B panel's tails, so no tile load
-// reads past the rows or the panel. The sums land in acc (32 rows of 32 lanes, fp32 or int32 bits).
+// reads past the rows or the panel.
 // esz: bytes per element of A (2 bf16, 1 int8).
+// init: null, or sums to start from (32 rows of 32 lanes, init_ld bytes apart: a K-split call's
+// partial sums in C), read straight into the C tiles. The sums land in out, out_ld bytes between rows.
 template <class Dot>
-inline void amx_block(const MicroTile& t, int esz, Dot dot, void* acc) {
+inline void amx_block(const MicroTile& t, int esz, Dot dot, const void* init, int64_t init_ld, void* out,
+                      int64_t out_ld) {
   configure_tiles(t.m);
   const bool two = t.m > 16;
-  _tile_zero(0);
-  _tile_zero(1);
-  if (two) {
-    _tile_zero(2);
-    _tile_zero(3);
+  if (init) {
+    const char* i = static_cast<const char*>(init);
+    _tile_loadd(0, i, init_ld);
+    _tile_loadd(1, i + 64, init_ld);
+    if (two) {
+      _tile_loadd(2, i + 16 * init_ld, init_ld);
+      _tile_loadd(3, i + 16 * init_ld + 64, init_ld);
+    }
+  } else {
+    _tile_zero(0);
+    _tile_zero(1);
+    if (two) {
+      _tile_zero(2);
+      _tile_zero(3);
+    }
   }
   const char* a = static_cast<const char*>(t.a);
   const char* b = static_cast<const char*>(t.b);
@@ -144,14 +165,19 @@ inline void amx_block(const MicroTile& t, int esz, Dot dot, void* acc) {
       dot.p11();
     }
   }
-  char* c = static_cast<char*>(acc);
-  constexpr int ld = kAmxNR * 4;
-  _tile_stored(0, c, ld);
-  _tile_stored(1, c + 64, ld);
+  char* c = static_cast<char*>(out);
+  _tile_stored(0, c, out_ld);
+  _tile_stored(1, c + 64, out_ld);
   if (two) {
-    _tile_stored(2, c + 16 * ld, ld);
-    _tile_stored(3, c + 16 * ld + 64, ld);
+    _tile_stored(2, c + 16 * out_ld, out_ld);
+    _tile_stored(3, c + 16 * out_ld + 64, out_ld);
   }
+}
+
+// The common case: sums from zero into a stack block of 32 x 32 lanes.
+template <class Dot>
+inline void amx_block(const MicroTile& t, int esz, Dot dot, void* acc) {
+  amx_block(t, esz, dot, nullptr, 0, acc, kAmxNR * 4);
 }
 
 }  // namespace

@@ -17,6 +17,22 @@ ORTKIT_AMX_DOT(DotBf16, _tile_dpbf16ps);
 
 void gemm_bf16_amx_32x32c2(const MicroTile& t) {
   alignas(64) float acc[kAmxMR * kAmxNR];
+  // A full-width block that adds to C (the K blocks after the first of a K-split call, where the
+  // partial sums wait in C; or a caller's accumulation) starts its tiles from C instead of adding C in
+  // the epilogue, and a block with no bias and no activation (every K block but the last) stores its
+  // tiles straight back: the partial sums cost a tile load and store, not a pass of the epilogue.
+  if (t.n == kAmxNR && t.c && t.accumulate && !t.c_in) {
+    const int64_t ldc_bytes = t.ldc * 4;
+    if (!t.bias && t.act == Act::none) {
+      amx_block(t, 2, DotBf16{}, t.c, ldc_bytes, t.c, ldc_bytes);
+      return;
+    }
+    amx_block(t, 2, DotBf16{}, t.c, ldc_bytes, acc, kAmxNR * 4);
+    MicroTile u = t;
+    u.accumulate = false;
+    if (!try_store_full_f32(u, acc)) store_f32_avx512(u, acc, kAmxNR);
+    return;
+  }
   amx_block(t, 2, DotBf16{}, acc);
   if (!try_store_full_f32(t, acc)) store_f32_avx512(t, acc, kAmxNR);
 }

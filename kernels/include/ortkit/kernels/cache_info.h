@@ -26,6 +26,8 @@ struct CacheSizes {
 struct GemmBlocking {
   int64_t a_block_bytes = 0;        ///< bytes of A per M block (held in L2 while B streams past)
   int64_t k_split_panel_bytes = 0;  ///< float kinds split K once one B micro-panel passes this
+  int64_t l1d_bytes = 0;            ///< one thread's L1d: K blocks of tile-block kernels fit in it
+  int64_t l2_bytes = 0;             ///< one thread's L2
 };
 
 /// Sizes from a sysfs cpu directory (e.g. "/sys/devices/system/cpu/cpu0"): its cache/index*/{level,
@@ -50,7 +52,7 @@ void set_cache_sizes(const CacheSizes& sizes);
 
 /// The blocking for an L2 of `l2_bytes` per thread: a_block = L2 / 2, k_split_panel = 3 * L2 / 8, each at
 /// least 4 KiB (1 MiB gives 512 KiB and 384 KiB, the values measured on Zen 5).
-GemmBlocking gemm_blocking_for(int64_t l2_bytes);
+GemmBlocking gemm_blocking_for(int64_t l2_bytes, int64_t l1d_bytes = 48 << 10);
 /// The blocking the driver uses now (from cache_sizes(); ORTKIT_TUNE_MCB still overrides the A block).
 GemmBlocking gemm_blocking();
 

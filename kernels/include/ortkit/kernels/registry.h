@@ -82,6 +82,7 @@ struct MicroTile {
 };
 
 using MicroKernelFn = void (*)(const MicroTile& t);
+using KernelBeginFn = void (*)();
 
 /// Optional ISA-specific preparation of one A row for an a_rows kernel (see GemmKernel::prep_row). src
 /// is the source row: float for f32 and bf16 kernels (bf16 ones round to nearest even, as f32_to_bf16),
@@ -128,6 +129,11 @@ struct GemmKernel {
   /// CPU with the sibling's features.
   const GemmKernel* few_rows = nullptr;
   int few_rows_max = 0;
+  /// Called on a thread before its first tile of each GEMM call, or null. A kernel that keeps state in
+  /// the thread's registers from tile to tile (AMX's tile configuration) forgets it here: between two
+  /// calls other code (another library's AMX kernels) may have changed those registers, while within a
+  /// call only the driver runs tiles on the thread.
+  KernelBeginFn begin = nullptr;
 };
 
 /// Every kernel compiled into this binary for a kind, best first (ref last).
