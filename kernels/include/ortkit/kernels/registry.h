@@ -79,6 +79,10 @@ struct MicroTile {
   float q_scale = 1.f;
   int32_t q_zp = 0;
   bool q_signed = false;
+  /// A hint kernels may ignore: b_next_bytes of the B panel the next tiles read, for this tile to
+  /// prefetch into the L2 while it computes (set where B streams from beyond the L2; AMX kernels use it).
+  const void* b_next = nullptr;
+  int64_t b_next_bytes = 0;
 };
 
 using MicroKernelFn = void (*)(const MicroTile& t);
