@@ -546,10 +546,12 @@ void run_job(Job& j, const Threading& th) {
   // K blocks of two thirds of the L1 pay for their partial sums (one tile load and store of C per block,
   // GemmKernel-side: gemm_bf16_amx_32x32c2): 1 thread, 128x768x768 bf16 1.35 -> 1.67 TFLOP/s, 32x768x768
   // 1.34 -> 1.82. With B past the L2 (128x3072x768, 128x768x3072, 512x1024x1024) the split lost 10-30%:
-  // C's round trips then compete with B streaming from L3. M blocks are capped so that C's rows of one
-  // block (the partial sums) stay in the L2 too.
+  // C's round trips then compete with B streaming from L3. Calls of at most mr / 2 rows (one tile row
+  // of A) read each B panel once, and only their A panel, 24 KiB or less at K = 768, is reused: the
+  // split lost there (1x768x768 bf16 138 -> 115 GFLOP/s, 4 rows 510 -> 400). M blocks are capped so
+  // that C's rows of one block (the partial sums) stay in the L2 too.
   bool tile_split = false;
-  if (!is_int8 && mr >= nr && static_cast<int64_t>(b.bytes()) <= blocking.l2_bytes * 3 / 4) {
+  if (!is_int8 && mr >= nr && j.m > mr / 2 && static_cast<int64_t>(b.bytes()) <= blocking.l2_bytes * 3 / 4) {
     const int64_t target = std::max<int64_t>(kr, blocking.l1d_bytes * 2 / 3 / ((mr + nr) * esz)) / kr * kr;
     if (b.k_padded_ > target) {
       const int64_t nkb = (b.k_padded_ + target - 1) / target;
