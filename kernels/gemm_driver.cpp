@@ -594,12 +594,16 @@ void run_job(Job& j, const Threading& th) {
   // Tile order. With panels as tall as they are wide (AMX's 32 x 32 blocks), an A panel and a B panel
   // are the same size, and what stays put is a choice: where a rectangle's B panels fit in the L2 beside
   // the A block, each A panel runs against all of them (it stays in L1 and B streams from the L2). int8
-  // AMX, 1 thread, Sapphire Rapids class: 512x1024x1024 2.1 -> 3.07 TOP/s, 128x768x768 3.37 -> 3.51;
-  // with B past the L2 (128x3072x768, bf16 512x1024x1024) A outer loses 10-35%, as B then streams
-  // from L3. Narrow panels (fp32 14 x 32) keep B's panel, the larger one, in L1: B outer.
+  // AMX, 1 thread, Sapphire Rapids class, B hot in the L2 (a GEMM repeated): 512x1024x1024 2.1 -> 3.07
+  // TOP/s. But the first A panel's pass then reads B from memory at its latency, where B outer lets
+  // each B panel serve all A panels at once: with B cold (--cold-b, a model's weights) A outer lost 6%
+  // at 512x1024x1024 and 10% at 128x768x768 (where hot it gained 0-4%), so it needs 8 A panels or more.
+  // With B past the L2 (128x3072x768, bf16 512x1024x1024) A outer loses 10-35% even hot, as B then
+  // streams from L3. Narrow panels (fp32 14 x 32) keep B's panel, the larger one, in L1: B outer.
   // ORTKIT_TUNE_AOUTER=0|1 forces it (experiments; not a stable interface).
   const int64_t rect_b_bytes = (b.n_panels_ + j.tn - 1) / j.tn * b.k_padded_ * nr * esz;
-  j.a_outer = mr >= nr && rect_b_bytes <= a_block_bytes;
+  const int64_t rect_a_panels = (j.a_panels + j.tm - 1) / j.tm;
+  j.a_outer = mr >= nr && rect_b_bytes <= a_block_bytes && rect_a_panels >= 8;
   static const char* tune_aouter = std::getenv("ORTKIT_TUNE_AOUTER");
   if (tune_aouter && (tune_aouter[0] == '0' || tune_aouter[0] == '1')) j.a_outer = tune_aouter[0] == '1';
   // Where B streams from beyond the L2 (B outer), the tiles of one B panel prefetch the next into the
