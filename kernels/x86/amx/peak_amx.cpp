@@ -12,6 +12,7 @@ namespace ortkit::kernels::x86 {
 namespace {
 template <class Dot>
 uint64_t probe(uint64_t iters, float* sink, Dot dot, uint32_t one) {
+  amx_begin();  // not inside a GEMM call: other code may have changed the tiles since the last one
   configure_tiles(kAmxMR);
   alignas(64) uint32_t a[16 * 16], out[16 * 16];
   for (auto& v : a) v = one;

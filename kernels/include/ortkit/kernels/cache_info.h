@@ -51,8 +51,9 @@ CacheSizes cache_sizes();
 void set_cache_sizes(const CacheSizes& sizes);
 
 /// The blocking for an L2 of `l2_bytes` per thread: a_block = L2 / 2, k_split_panel = 3 * L2 / 8, each at
-/// least 4 KiB (1 MiB gives 512 KiB and 384 KiB, the values measured on Zen 5).
-GemmBlocking gemm_blocking_for(int64_t l2_bytes, int64_t l1d_bytes = 48 << 10);
+/// least 4 KiB (1 MiB gives 512 KiB and 384 KiB, the values measured on Zen 5). l1d_bytes: the L1d per
+/// thread, at least 16 KiB counted; 0 (unknown) counts as default_cache_sizes()' 48 KiB.
+GemmBlocking gemm_blocking_for(int64_t l2_bytes, int64_t l1d_bytes = 0);
 /// The blocking the driver uses now (from cache_sizes(); ORTKIT_TUNE_MCB still overrides the A block).
 GemmBlocking gemm_blocking();
 
