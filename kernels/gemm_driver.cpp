@@ -513,6 +513,12 @@ void choose_split(Job& j, int threads) {
     }
 }
 
+// An experiment's on/off switch from the environment ("0" or "1"): 0 or 1, or -1 when unset or other.
+int tune_switch(const char* name) {
+  const char* v = std::getenv(name);
+  return v && (v[0] == '0' || v[0] == '1') && v[1] == '\0' ? v[0] - '0' : -1;
+}
+
 void run_job(Job& j, const Threading& th) {
   const PackedB& b = *j.b;
   const int mr = j.kern->mr, nr = j.kern->nr, kr = j.kern->kr;
@@ -526,8 +532,17 @@ void run_job(Job& j, const Threading& th) {
   const int threads = tiny ? 1 : std::max(1, th.parallel_for ? th.threads : 1);
 
   const GemmBlocking blocking = gemm_blocking();
-  // K blocks (float kinds), only for very long K (see below). Blocks are balanced so the
-  // last one is not a sliver, and K is only split when it is clearly longer than one block.
+  // Tile-block kernels (AMX) have panels as tall as they are wide; their loops differ below.
+  const bool square_tiles = mr >= nr;
+  // B stays in the L2 from call to call (as a layer's weights in a loop), or streams from beyond it.
+  const bool b_fits_l2 = static_cast<int64_t>(b.bytes()) <= blocking.l2_bytes * 3 / 4;
+  // K blocks of at most `target`, balanced so the last one is not a sliver.
+  auto balanced_kc = [&](int64_t target) {
+    const int64_t nkb = (b.k_padded_ + target - 1) / target;
+    return ((b.k_padded_ + nkb - 1) / nkb + kr - 1) / kr * kr;
+  };
+  // K blocks (float kinds), only for very long K (see below); K is only split when it is clearly longer
+  // than one block.
   j.kc = b.k_padded_;
   if (!is_int8) {
     // Measured on Zen 5 (48 KiB L1, 1 MiB L2): every K block costs one more pass of C through the
@@ -535,10 +550,7 @@ void run_job(Job& j, const Threading& th) {
     // micro-panel passes 3/8 of the L2 (384 KiB there: fp32 K > 3072 at NR = 32); BLIS-style L1-sized
     // blocks measured slower. The fraction scales with the detected L2 (cache_info.h).
     const int64_t target = std::max<int64_t>(64, blocking.k_split_panel_bytes / (nr * esz)) / kr * kr;
-    if (b.k_padded_ > target + target / 4) {
-      const int64_t nkb = (b.k_padded_ + target - 1) / target;
-      j.kc = ((b.k_padded_ + nkb - 1) / nkb + kr - 1) / kr * kr;
-    }
+    if (b.k_padded_ > target + target / 4) j.kc = balanced_kc(target);
   }
   // Tile-block kernels (AMX: panels as tall as wide) read their A and B panels from L1 only when both
   // fit: bf16 32 x 32 blocks at K = 768 hold 96 KiB against a 48 KiB L1, and ran at ~30% of the tile
@@ -551,11 +563,10 @@ void run_job(Job& j, const Threading& th) {
   // split lost there (1x768x768 bf16 138 -> 115 GFLOP/s, 4 rows 510 -> 400). M blocks are capped so
   // that C's rows of one block (the partial sums) stay in the L2 too.
   bool tile_split = false;
-  if (!is_int8 && mr >= nr && j.m > mr / 2 && static_cast<int64_t>(b.bytes()) <= blocking.l2_bytes * 3 / 4) {
+  if (!is_int8 && square_tiles && j.m > mr / 2 && b_fits_l2) {
     const int64_t target = std::max<int64_t>(kr, blocking.l1d_bytes * 2 / 3 / ((mr + nr) * esz)) / kr * kr;
     if (b.k_padded_ > target) {
-      const int64_t nkb = (b.k_padded_ + target - 1) / target;
-      j.kc = ((b.k_padded_ + nkb - 1) / nkb + kr - 1) / kr * kr;
+      j.kc = balanced_kc(target);
       tile_split = true;
     }
   }
@@ -603,18 +614,18 @@ void run_job(Job& j, const Threading& th) {
   // ORTKIT_TUNE_AOUTER=0|1 forces it (experiments; not a stable interface).
   const int64_t rect_b_bytes = (b.n_panels_ + j.tn - 1) / j.tn * b.k_padded_ * nr * esz;
   const int64_t rect_a_panels = (j.a_panels + j.tm - 1) / j.tm;
-  j.a_outer = mr >= nr && rect_b_bytes <= a_block_bytes && rect_a_panels >= 8;
-  static const char* tune_aouter = std::getenv("ORTKIT_TUNE_AOUTER");
-  if (tune_aouter && (tune_aouter[0] == '0' || tune_aouter[0] == '1')) j.a_outer = tune_aouter[0] == '1';
+  j.a_outer = square_tiles && rect_b_bytes <= a_block_bytes && rect_a_panels >= 8;
+  static const int tune_aouter = tune_switch("ORTKIT_TUNE_AOUTER");
+  if (tune_aouter >= 0) j.a_outer = tune_aouter == 1;
   // Where B streams from beyond the L2 (B outer), the tiles of one B panel prefetch the next into the
   // L2, each a slice, so its first tile does not wait on L3: int8 AMX, 1 thread, 128x3072x768 2.17 ->
   // 2.44 TOP/s, 128x768x3072 2.79 -> 3.01; bf16 +6-8%. With fewer than 4 A panels per B panel, each
   // tile's slice grew too big and it lost up to 7% (32x3072x768, 64x3072x768); with B in the L2 it
   // lost 20% (32x768x768). ORTKIT_TUNE_PFB=0|1 forces it (experiments).
-  j.prefetch_b =
-      !j.a_outer && mr >= nr && !b.rows_ && static_cast<int64_t>(b.bytes()) > blocking.l2_bytes * 3 / 4;
-  static const char* tune_pf = std::getenv("ORTKIT_TUNE_PFB");
-  if (tune_pf && (tune_pf[0] == '0' || tune_pf[0] == '1')) j.prefetch_b = tune_pf[0] == '1' && !b.rows_;
+  static const int tune_pf = tune_switch("ORTKIT_TUNE_PFB");
+  j.prefetch_b = !j.a_outer && square_tiles && !b_fits_l2;
+  if (tune_pf >= 0) j.prefetch_b = tune_pf == 1;
+  j.prefetch_b = j.prefetch_b && !b.rows_;
 
   // Phase 1: A is prepared once per call (not once per task). With threads it is split once the work
   // outweighs a round of the pool (~1 us with the workers spinning): 64 KiB of A. Row kernels with an
