@@ -59,6 +59,8 @@ struct Job {
   int64_t mc = 0;
   bool a_outer = false;     // run_tiles: each A panel against the unit's B panels, rather than B outer
   bool prefetch_b = false;  // run_tiles (B outer): tiles prefetch the next B panel (MicroTile::b_next)
+  bool stream = true;       // run_tiles: tiles name the operand they stream (MicroTile::stream)
+  bool defer = true;        // run_tiles: tiles may defer their stores (MicroTile::defer)
   int64_t tm = 1, tn = 1;   // per-thread rectangles: tm groups of A panels x tn groups of B panels
   int64_t kc = 0;           // K block (== k_padded when K is not split)
   void* apack = nullptr;    // panel kernels: A packed for the whole call, a_panels panels of a_panel_bytes
@@ -339,6 +341,12 @@ void run_tiles(const Job& j, const char* arows, int64_t row0, int64_t ap0, int64
   float* tile = tile_out ? static_cast<float*>(t_tile.get(sizeof(float) * mr * nr)) : nullptr;
 
   const size_t b_panel_bytes = static_cast<size_t>(b.k_padded_) * nr * esz;
+  // The operand the next tile does not read again: in the inner loop's direction, unless that loop has
+  // one panel (then the outer operand changes from tile to tile).
+  using Stream = MicroTile::Stream;
+  const int64_t inner = j.a_outer ? p1 - p0 : ap1 - ap0, outer = j.a_outer ? ap1 - ap0 : p1 - p0;
+  const Stream inner_s = j.a_outer ? Stream::b : Stream::a, outer_s = j.a_outer ? Stream::a : Stream::b;
+  const Stream stream = !j.stream ? Stream::none : inner > 1 ? inner_s : outer > 1 ? outer_s : Stream::none;
   for (int64_t k0 = 0; k0 < b.k_padded_; k0 += j.kc) {
     const int64_t kl = std::min(j.kc, b.k_padded_ - k0);
     const bool first = k0 == 0, last = k0 + kl >= b.k_padded_;
@@ -360,6 +368,9 @@ void run_tiles(const Job& j, const char* arows, int64_t row0, int64_t ap0, int64
       t.clip_lo = j.ep.clip_lo;
       t.clip_hi = j.ep.clip_hi;
       t.accumulate = first ? j.ep.accumulate || from_add : true;
+      t.stream = stream;
+      // Nothing reads C before the thread's GemmKernel::finish, except later K blocks and requantization.
+      t.defer = j.defer && last && !j.qout.enabled;
       if (is_int8) {
         t.col_offset = j.col_offset + c0;
         t.col_zp_neg = j.col_zp_neg ? j.col_zp_neg + c0 : nullptr;
@@ -492,6 +503,7 @@ void run_rect(void* ctx, int64_t s) {
       ready_ap = ap;
     }
   }
+  if (j.kern->finish) j.kern->finish();
 }
 
 // How many A-panel groups (tm) and B-panel groups (tn) to cut the grid into for `threads`: the
@@ -626,6 +638,11 @@ void run_job(Job& j, const Threading& th) {
   j.prefetch_b = !j.a_outer && square_tiles && !b_fits_l2;
   if (tune_pf >= 0) j.prefetch_b = tune_pf == 1;
   j.prefetch_b = j.prefetch_b && !b.rows_;
+  // ORTKIT_TUNE_STREAM=0, ORTKIT_TUNE_DEFER=0: no MicroTile::stream, no MicroTile::defer (experiments).
+  static const int tune_stream = tune_switch("ORTKIT_TUNE_STREAM"),
+                   tune_defer = tune_switch("ORTKIT_TUNE_DEFER");
+  j.stream = tune_stream != 0;
+  j.defer = tune_defer != 0;
 
   // Phase 1: A is prepared once per call (not once per task). With threads it is split once the work
   // outweighs a round of the pool (~1 us with the workers spinning): 64 KiB of A. Row kernels with an

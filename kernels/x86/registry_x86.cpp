@@ -130,7 +130,8 @@ const GemmKernel kBf16Amx{.name = "gemm_bf16_amx_32x32c2",
                           .run = gemm_bf16_amx_32x32c2,
                           .a_rows = true,
                           .prep_row = prep_row_bf16_avx512bf16,
-                          .begin = amx_begin};
+                          .begin = amx_begin,
+                          .finish = amx_finish};
 // int8 calls of one row (a GEMV) run on the VNNI kernel (same panels), 1 thread, ORTKIT_KERNEL pins: B hot in
 // L2 1x768x768 266 against 232 GOP/s, B from L3 1x768x3072 103 against 86. From 2 rows on AMX wins where
 // B is in L2 (2x768x768 474 against 331), loses ~15% from L3 (4x3072x768 325 against 378) and is level or
@@ -154,7 +155,8 @@ const GemmKernel kU8Amx{.name = "gemm_u8s8_amx_32x32c4",
                         .prep_row = prep_row_u8_avx512,
                         .few_rows = kFewU8,
                         .few_rows_max = 1,
-                        .begin = amx_begin};
+                        .begin = amx_begin,
+                        .finish = amx_finish};
 const GemmKernel kS8Amx{.name = "gemm_s8s8_amx_32x32c4",
                         .kind = GemmKind::s8s8,
                         .isa = "amx",
@@ -167,7 +169,8 @@ const GemmKernel kS8Amx{.name = "gemm_s8s8_amx_32x32c4",
                         .prep_row = prep_row_u8_avx512,
                         .few_rows = kFewS8,
                         .few_rows_max = 1,
-                        .begin = amx_begin};
+                        .begin = amx_begin,
+                        .finish = amx_finish};
 #endif
 }  // namespace
 

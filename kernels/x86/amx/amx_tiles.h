@@ -91,23 +91,54 @@ constexpr int64_t kBStep = kAmxKBytes / kGroupBytes * kAmxBRow;  // B bytes per 
 // Loads in program order before the products that read them. A software-pipelined order (each of the
 // next step's loads right after the last product reading its tile, since tiles are not renamed)
 // measured 15% slower with A streaming from L2 (Sapphire Rapids class, 32 x 32 x 256 blocks), as did
-// software prefetching of the next A panel into L1 and tileloaddt1 for the streamed operand.
-template <bool TwoHalves, class Dot>
+// software prefetching of the next A panel into L1.
+// S: the operand read with tileloaddt1 (MicroTile::stream), the one the next blocks will not read
+// again, so it does not push the reused one out of L1.
+// side(): called after every second tile product, with vector work that overlaps them (the previous
+// block's stores, amx_deferred.h).
+template <bool TwoHalves, MicroTile::Stream S, class Dot, class Side>
 inline void amx_k_loop(const char* a, int64_t lda_bytes, const char* b, int64_t kmain, Dot dot,
-                       const char* pf, int pf_lines) {
+                       const char* pf, int pf_lines, Side& side) {
+  constexpr bool sa = S == MicroTile::Stream::a, sb = S == MicroTile::Stream::b;
   const char* a1 = a + 16 * lda_bytes;
   for (int64_t k = 0; k < kmain; k += kAmxKBytes, b += kBStep) {
-    _tile_loadd(4, a + k, lda_bytes);
-    _tile_loadd(6, b, kAmxBRow);
-    _tile_loadd(7, b + 64, kAmxBRow);
+    if constexpr (sa)
+      _tile_stream_loadd(4, a + k, lda_bytes);
+    else
+      _tile_loadd(4, a + k, lda_bytes);
+    if constexpr (sb) {
+      _tile_stream_loadd(6, b, kAmxBRow);
+      _tile_stream_loadd(7, b + 64, kAmxBRow);
+    } else {
+      _tile_loadd(6, b, kAmxBRow);
+      _tile_loadd(7, b + 64, kAmxBRow);
+    }
     dot.p00();
     dot.p01();
+    side();
     for (int i = 0; i < pf_lines; ++i, pf += 64) _mm_prefetch(pf, _MM_HINT_T1);
     if constexpr (TwoHalves) {
-      _tile_loadd(5, a1 + k, lda_bytes);
+      if constexpr (sa)
+        _tile_stream_loadd(5, a1 + k, lda_bytes);
+      else
+        _tile_loadd(5, a1 + k, lda_bytes);
       dot.p10();
       dot.p11();
+      side();
     }
+  }
+}
+
+template <bool TwoHalves, class Dot, class Side>
+inline void amx_k_loop_for(MicroTile::Stream s, const char* a, int64_t lda_bytes, const char* b,
+                           int64_t kmain, Dot dot, const char* pf, int pf_lines, Side& side) {
+  switch (s) {
+    case MicroTile::Stream::a:
+      return amx_k_loop<TwoHalves, MicroTile::Stream::a>(a, lda_bytes, b, kmain, dot, pf, pf_lines, side);
+    case MicroTile::Stream::b:
+      return amx_k_loop<TwoHalves, MicroTile::Stream::b>(a, lda_bytes, b, kmain, dot, pf, pf_lines, side);
+    default:
+      return amx_k_loop<TwoHalves, MicroTile::Stream::none>(a, lda_bytes, b, kmain, dot, pf, pf_lines, side);
   }
 }
 
@@ -117,9 +148,10 @@ inline void amx_k_loop(const char* a, int64_t lda_bytes, const char* b, int64_t 
 // esz: bytes per element of A (2 bf16, 1 int8).
 // init: null, or sums to start from (32 rows of 32 lanes, init_ld bytes apart: a K-split call's
 // partial sums in C), read straight into the C tiles. The sums land in out, out_ld bytes between rows.
-template <class Dot>
+// side: see amx_k_loop; side.drain() completes its work before the tiles are stored.
+template <class Dot, class Side>
 inline void amx_block(const MicroTile& t, int esz, Dot dot, const void* init, int64_t init_ld, void* out,
-                      int64_t out_ld) {
+                      int64_t out_ld, Side& side) {
   configure_tiles(t.m);
   const bool two = t.m > 16;
   if (init) {
@@ -148,9 +180,9 @@ inline void amx_block(const MicroTile& t, int esz, Dot dot, const void* init, in
       t.b_next && steps > 0 ? static_cast<int>((t.b_next_bytes / 64 + steps - 1) / steps) : 0;
   const char* pf = static_cast<const char*>(t.b_next);
   if (two)
-    amx_k_loop<true>(a, lda_bytes, b, kmain, dot, pf, pf_lines);
+    amx_k_loop_for<true>(t.stream, a, lda_bytes, b, kmain, dot, pf, pf_lines, side);
   else
-    amx_k_loop<false>(a, lda_bytes, b, kmain, dot, pf, pf_lines);
+    amx_k_loop_for<false>(t.stream, a, lda_bytes, b, kmain, dot, pf, pf_lines, side);
   if (const int64_t tail = kp_bytes - kmain; tail > 0) {
     alignas(64) char at[kAmxMR * kAmxKBytes];
     alignas(64) char bt[16 * kAmxBRow];
@@ -172,6 +204,7 @@ inline void amx_block(const MicroTile& t, int esz, Dot dot, const void* init, in
       dot.p11();
     }
   }
+  side.drain();
   char* c = static_cast<char*>(out);
   _tile_stored(0, c, out_ld);
   _tile_stored(1, c + 64, out_ld);
@@ -179,12 +212,6 @@ inline void amx_block(const MicroTile& t, int esz, Dot dot, const void* init, in
     _tile_stored(2, c + 16 * out_ld, out_ld);
     _tile_stored(3, c + 16 * out_ld + 64, out_ld);
   }
-}
-
-// The common case: sums from zero into a stack block of 32 x 32 lanes.
-template <class Dot>
-inline void amx_block(const MicroTile& t, int esz, Dot dot, void* acc) {
-  amx_block(t, esz, dot, nullptr, 0, acc, kAmxNR * 4);
 }
 
 }  // namespace

@@ -3,8 +3,7 @@
 // no compensation term are needed.
 // GCC 12 warns inside its own avx512fintrin.h (_mm512_undefined_* as the merge source, GCC PR 105593).
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include "x86/amx/amx_store.h"
-#include "x86/amx/amx_tiles.h"
+#include "x86/amx/amx_deferred.h"
 #include "x86/x86_kernels.h"
 
 namespace ortkit::kernels::x86 {
@@ -14,9 +13,10 @@ ORTKIT_AMX_DOT(DotS8S8, _tile_dpbssd);
 }  // namespace
 
 void gemm_s8s8_amx_32x32c4(const MicroTile& t) {
-  alignas(64) int32_t acc[kAmxMR * kAmxNR];
-  amx_block(t, 1, DotS8S8{}, acc);
-  if (!try_store_full_i32(t, acc)) store_i32_avx512(t, acc, kAmxNR);
+  amx_run_block<true>(
+      amx_deferred(), t,
+      [&](void* acc, auto& side) { amx_block(t, 1, DotS8S8{}, nullptr, 0, acc, kAmxNR * 4, side); },
+      [&](void* acc) { store_i32_avx512(t, static_cast<const int32_t*>(acc), kAmxNR); });
 }
 
 }  // namespace ortkit::kernels::x86

@@ -83,6 +83,15 @@ struct MicroTile {
   /// prefetch into the L2 while it computes (set where B streams from beyond the L2; AMX kernels use it).
   const void* b_next = nullptr;
   int64_t b_next_bytes = 0;
+  /// A hint kernels may ignore: the operand this tile reads that the next tiles on the thread will not
+  /// read again (the other one stays put from tile to tile), whose loads may then skip keeping it in L1
+  /// (AMX: tileloaddt1), so it does not evict the operand that is reused.
+  enum class Stream : uint8_t { none, a, b };
+  Stream stream = Stream::none;
+  /// The kernel may leave this tile's stores to c for later on the thread: during its next call, or at
+  /// GemmKernel::finish. The driver sets it only where nothing reads c before the thread's finish (never
+  /// with c32, q or a K block before the last). A caller that sets it must call finish.
+  bool defer = false;
 };
 
 using MicroKernelFn = void (*)(const MicroTile& t);
@@ -138,6 +147,9 @@ struct GemmKernel {
   /// calls other code (another library's AMX kernels) may have changed those registers, while within a
   /// call only the driver runs tiles on the thread.
   KernelBeginFn begin = nullptr;
+  /// Called on a thread after its last tile of each GEMM call, or null: a kernel that defers its tiles'
+  /// stores (MicroTile::defer) completes them here.
+  KernelBeginFn finish = nullptr;
 };
 
 /// Every kernel compiled into this binary for a kind, best first (ref last).
