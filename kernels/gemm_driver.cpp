@@ -564,24 +564,12 @@ void run_job(Job& j, const Threading& th) {
     const int64_t target = std::max<int64_t>(64, blocking.k_split_panel_bytes / (nr * esz)) / kr * kr;
     if (b.k_padded_ > target + target / 4) j.kc = balanced_kc(target);
   }
-  // Tile-block kernels (AMX: panels as tall as wide) read their A and B panels from L1 only when both
-  // fit: bf16 32 x 32 blocks at K = 768 hold 96 KiB against a 48 KiB L1, and ran at ~30% of the tile
-  // peak. Where B fits in the L2 (it stays there from call to call, as a layer's weights in a loop),
-  // K blocks of two thirds of the L1 pay for their partial sums (one tile load and store of C per block,
-  // GemmKernel-side: gemm_bf16_amx_32x32c2): 1 thread, 128x768x768 bf16 1.35 -> 1.67 TFLOP/s, 32x768x768
-  // 1.34 -> 1.82. With B past the L2 (128x3072x768, 128x768x3072, 512x1024x1024) the split lost 10-30%:
-  // C's round trips then compete with B streaming from L3. Calls of at most mr / 2 rows (one tile row
-  // of A) read each B panel once, and only their A panel, 24 KiB or less at K = 768, is reused: the
-  // split lost there (1x768x768 bf16 138 -> 115 GFLOP/s, 4 rows 510 -> 400). M blocks are capped so
-  // that C's rows of one block (the partial sums) stay in the L2 too.
-  bool tile_split = false;
-  if (!is_int8 && square_tiles && j.m > mr / 2 && b_fits_l2) {
-    const int64_t target = std::max<int64_t>(kr, blocking.l1d_bytes * 2 / 3 / ((mr + nr) * esz)) / kr * kr;
-    if (b.k_padded_ > target) {
-      j.kc = balanced_kc(target);
-      tile_split = true;
-    }
-  }
+  // Tile-block kernels (AMX: panels as tall as wide) are not split to L1-sized K blocks, although their A
+  // and B panels pass the L1 together (bf16 32 x 32 blocks at K = 768 hold 96 KiB against 48 KiB): once
+  // the streamed operand is loaded with tileloaddt1 (MicroTile::stream), which keeps the reused one in
+  // L1, such blocks (partial sums through C, 2/3 of the L1) lost to whole-K blocks. bf16 A, 1 thread, B
+  // hot, Sapphire Rapids class: 128x768x768 1.33 -> 1.44 TFLOP/s, 512x768x768 1.09 -> 1.26, 1024x768x768
+  // 1.00 -> 1.22, 32x768x768 level; with B cold the split lost too.
   // Tuning overrides for experiments (read once): ORTKIT_TUNE_KC (K block in elements), ORTKIT_TUNE_MCB
   // (A block bytes). Not a stable interface.
   static const int64_t tune_kc =
@@ -596,9 +584,7 @@ void run_job(Job& j, const Threading& th) {
   // Blocks are balanced: 512 rows in 252-row blocks would leave an 8-row block paying a whole pass
   // over B.
   const int64_t panels = (j.m + mr - 1) / mr;
-  int64_t max_block = std::max<int64_t>(1, a_block_bytes / row_bytes / mr);
-  if (tile_split)
-    max_block = std::min(max_block, std::max<int64_t>(1, blocking.l2_bytes / 4 / (b.n_ * 4) / mr));
+  const int64_t max_block = std::max<int64_t>(1, a_block_bytes / row_bytes / mr);
   const int64_t m_blocks = (panels + max_block - 1) / max_block;
   j.mc = (panels + m_blocks - 1) / m_blocks * mr;
 

@@ -10,6 +10,7 @@
 #include <random>
 #include <vector>
 
+#include "ortkit/kernels/cache_info.h"
 #include "ortkit/kernels/epilogue.h"
 #include "ortkit/kernels/gemm.h"
 #include "ortkit/kernels/registry.h"
@@ -105,10 +106,12 @@ TEST_CASE("Few-row int8 calls on a dispatch-packed B give exact sums", "[kernels
   }
 }
 
-// bf16 AMX calls with a B that fits in the L2 split K into L1-sized blocks whose partial sums wait in C
-// (gemm_driver.cpp, tile_split): later blocks start their tiles from C and only the last adds bias and
-// activation. Small integers keep every product and sum exact in fp32 whatever the order, so the result
-// must equal the integer product exactly, with and without the caller's accumulation.
+// bf16 calls with a long K split it into blocks whose partial sums wait in C (gemm_driver.cpp, run_tiles):
+// the AMX kernel's later blocks start their tiles from C and only the last adds bias and activation
+// (and may store during the next block's products, MicroTile::defer). A 64 KiB L2 (set_cache_sizes) makes
+// K = 600 and 1031 long enough to split. Small integers keep every product and sum exact in fp32
+// whatever the order, so the result must equal the integer product exactly, with and without the
+// caller's accumulation.
 TEST_CASE("AMX bf16 K blocks carry their partial sums through C", "[kernels][x86][amx]") {
 #if defined(__x86_64__)
   const GemmKernel* g = find_kernel("gemm_bf16_amx_32x32c2");
@@ -116,6 +119,16 @@ TEST_CASE("AMX bf16 K blocks carry their partial sums through C", "[kernels][x86
     WARN("no usable AMX on this CPU (or not compiled in): nothing to check");
     return;
   }
+  struct SmallL2 {
+    SmallL2() {
+      CacheSizes c;
+      c.l1d = 48 << 10;
+      c.l2 = 64 << 10;
+      set_cache_sizes(c);
+    }
+    ~SmallL2() { set_cache_sizes(CacheSizes{}); }
+  } small_l2;
+  REQUIRE(gemm_blocking().k_split_panel_bytes / (32 * 2) < 600 * 4 / 5);  // both K are split
   std::mt19937 rng(5);
   std::uniform_int_distribution<int> d(-4, 4);
   for (int64_t k : {int64_t{600}, int64_t{1031}})
