@@ -36,13 +36,14 @@ inline bool plan_rows(const MicroTile& t, bool i32, RowPlan& p) {
   if (t.n != 32 || !t.c) return false;
   if (i32 && (t.c32 || !t.col_offset)) return false;
   if (t.act != Act::none && t.act != Act::relu && t.act != Act::clip) return false;
+  p.row_sum = nullptr;
   if (i32) {
     p.off0 = _mm512_loadu_si512(t.col_offset);
     p.off1 = _mm512_loadu_si512(t.col_offset + 16);
     p.s0 = _mm512_loadu_ps(t.col_scale);
     p.s1 = _mm512_loadu_ps(t.col_scale + 16);
-    p.row_sum = t.col_zp_neg ? t.row_sum : nullptr;
-    if (p.row_sum) {
+    if (t.col_zp_neg) {
+      p.row_sum = t.row_sum;
       p.zp0 = _mm512_loadu_si512(t.col_zp_neg);
       p.zp1 = _mm512_loadu_si512(t.col_zp_neg + 16);
     }
