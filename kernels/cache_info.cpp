@@ -100,8 +100,7 @@ const CacheSizes& detected() {
 
 std::mutex g_set_mutex;
 CacheSizes g_set;                    // guarded by g_set_mutex; l2 == 0: none set
-std::atomic<int64_t> g_set_l2{0};    // the driver's per-call reads
-std::atomic<int64_t> g_set_l1d{0};
+std::atomic<int64_t> g_set_l2{0};    // the driver's per-call read
 constexpr int64_t kMinBlock = 4096;  // below a page the blocking stops meaning anything
 
 }  // namespace
@@ -178,12 +177,10 @@ void set_cache_sizes(const CacheSizes& sizes) {
   g_set = sizes;
   if (g_set.l2 > 0) g_set.source = "set";
   g_set_l2.store(std::max<int64_t>(0, sizes.l2), std::memory_order_relaxed);
-  g_set_l1d.store(sizes.l2 > 0 ? std::max<int64_t>(0, sizes.l1d) : 0, std::memory_order_relaxed);
 }
 
-GemmBlocking gemm_blocking_for(int64_t l2_bytes, int64_t l1d_bytes) {
+GemmBlocking gemm_blocking_for(int64_t l2_bytes) {
   GemmBlocking b;
-  b.l1d_bytes = l1d_bytes > 0 ? std::max<int64_t>(16 << 10, l1d_bytes) : default_cache_sizes().l1d;
   b.l2_bytes = std::max(kMinBlock, l2_bytes);
   b.a_block_bytes = std::max(kMinBlock, l2_bytes / 2);
   b.k_split_panel_bytes = std::max(kMinBlock, l2_bytes / 8 * 3);
@@ -191,10 +188,8 @@ GemmBlocking gemm_blocking_for(int64_t l2_bytes, int64_t l1d_bytes) {
 }
 
 GemmBlocking gemm_blocking() {
-  // Sizes given to set_cache_sizes replace the detected ones, the L1d with the L2.
   const int64_t set = g_set_l2.load(std::memory_order_relaxed);
-  if (set > 0) return gemm_blocking_for(set, g_set_l1d.load(std::memory_order_relaxed));
-  return gemm_blocking_for(detected().l2, detected().l1d);
+  return gemm_blocking_for(set > 0 ? set : detected().l2);
 }
 
 }  // namespace ortkit::kernels

@@ -122,7 +122,6 @@ TEST_CASE("AMX bf16 K blocks carry their partial sums through C", "[kernels][x86
   struct SmallL2 {
     SmallL2() {
       CacheSizes c;
-      c.l1d = 48 << 10;
       c.l2 = 64 << 10;
       set_cache_sizes(c);
     }

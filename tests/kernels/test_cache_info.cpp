@@ -143,11 +143,9 @@ TEST_CASE("the GEMM blocking scales with the L2", "[kernels][cache]") {
     CacheOverride small(64 << 10);
     CHECK(cache_sizes().source == "set");
     CHECK(gemm_blocking().a_block_bytes == 32 << 10);
-    CHECK(gemm_blocking().l1d_bytes == 16 << 10);  // the set 4 KiB L1d, raised to the 16 KiB floor
   }
   CHECK(cache_sizes().l2 == host.l2);
   CHECK(gemm_blocking().a_block_bytes == gemm_blocking_for(host.l2).a_block_bytes);
-  CHECK(gemm_blocking().l1d_bytes == gemm_blocking_for(host.l2, host.l1d).l1d_bytes);
 }
 
 TEST_CASE("every GEMM kernel is correct with the blocking of a tiny L2", "[kernels][cache]") {

@@ -26,7 +26,6 @@ struct CacheSizes {
 struct GemmBlocking {
   int64_t a_block_bytes = 0;        ///< bytes of A per M block (held in L2 while B streams past)
   int64_t k_split_panel_bytes = 0;  ///< float kinds split K once one B micro-panel passes this
-  int64_t l1d_bytes = 0;            ///< one thread's L1d: K blocks of tile-block kernels fit in it
   int64_t l2_bytes = 0;             ///< one thread's L2
 };
 
@@ -51,9 +50,8 @@ CacheSizes cache_sizes();
 void set_cache_sizes(const CacheSizes& sizes);
 
 /// The blocking for an L2 of `l2_bytes` per thread: a_block = L2 / 2, k_split_panel = 3 * L2 / 8, each at
-/// least 4 KiB (1 MiB gives 512 KiB and 384 KiB, the values measured on Zen 5). l1d_bytes: the L1d per
-/// thread, at least 16 KiB counted; 0 (unknown) counts as default_cache_sizes()' 48 KiB.
-GemmBlocking gemm_blocking_for(int64_t l2_bytes, int64_t l1d_bytes = 0);
+/// least 4 KiB (1 MiB gives 512 KiB and 384 KiB, the values measured on Zen 5).
+GemmBlocking gemm_blocking_for(int64_t l2_bytes);
 /// The blocking the driver uses now (from cache_sizes(); ORTKIT_TUNE_MCB still overrides the A block).
 GemmBlocking gemm_blocking();
 
