@@ -37,9 +37,9 @@ void gemm_u8s8_avx2_4x16c4(const MicroTile& t);
 void gemm_bf16_amx_32x32c2(const MicroTile& t);
 void gemm_u8s8_amx_32x32c4(const MicroTile& t);
 void gemm_s8s8_amx_32x32c4(const MicroTile& t);
-// GemmKernel::begin of the AMX kernels (amx/amx_config.cpp).
+// GemmKernel::begin and GemmKernel::finish of the AMX kernels (amx/amx_config.cpp).
 void amx_begin();
-void amx_finish();  // GemmKernel::finish of the AMX kernels (amx/amx_config.cpp)
+void amx_finish();
 
 // Peak probes of the AMX tile products (amx/peak_amx.cpp): they configure tiles, so they live with the
 // kernels' flags rather than in peak_x86.cpp's target attributes.

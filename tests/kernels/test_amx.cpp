@@ -35,6 +35,14 @@ __attribute__((target("amx-tile"))) void load_foreign_tile_config() {
   }
   __asm__ volatile("ldtilecfg %0" : : "m"(cfg));
 }
+
+// The AMX kernel `name`, or null (with a warning) where it is not compiled in or the CPU cannot run it.
+const GemmKernel* usable_amx(const char* name) {
+  const GemmKernel* g = find_kernel(name);
+  if (g && host_features().has_all(g->features)) return g;
+  WARN("no usable AMX on this CPU (or not compiled in): nothing to check for " << name);
+  return nullptr;
+}
 #endif
 
 // g null: B packed for the dispatched kernel, so few-row calls may run on its GemmKernel::few_rows sibling.
@@ -71,11 +79,8 @@ struct Int8Case {
 
 TEST_CASE("AMX kernels reload their tile shapes after other code changed them", "[kernels][x86][amx]") {
 #if defined(__x86_64__)
-  const GemmKernel* g = find_kernel("gemm_u8s8_amx_32x32c4");
-  if (!g || !host_features().has_all(g->features)) {
-    WARN("no usable AMX on this CPU (or not compiled in): nothing to check");
-    return;
-  }
+  const GemmKernel* g = usable_amx("gemm_u8s8_amx_32x32c4");
+  if (!g) return;
   std::mt19937 rng(7);
   for (int64_t m : {int64_t{5}, int64_t{20}, int64_t{32}}) {
     const int64_t n = 40, k = 100;  // an edge column block and a K tail
@@ -114,11 +119,8 @@ TEST_CASE("Few-row int8 calls on a dispatch-packed B give exact sums", "[kernels
 // caller's accumulation.
 TEST_CASE("AMX bf16 K blocks carry their partial sums through C", "[kernels][x86][amx]") {
 #if defined(__x86_64__)
-  const GemmKernel* g = find_kernel("gemm_bf16_amx_32x32c2");
-  if (!g || !host_features().has_all(g->features)) {
-    WARN("no usable AMX on this CPU (or not compiled in): nothing to check");
-    return;
-  }
+  const GemmKernel* g = usable_amx("gemm_bf16_amx_32x32c2");
+  if (!g) return;
   struct SmallL2 {
     SmallL2() {
       CacheSizes c;
@@ -171,11 +173,8 @@ TEST_CASE("AMX bf16 K blocks carry their partial sums through C", "[kernels][x86
 TEST_CASE("AMX kernels' deferred stores equal their immediate ones", "[kernels][x86][amx]") {
 #if defined(__x86_64__)
   for (const char* name : {"gemm_bf16_amx_32x32c2", "gemm_u8s8_amx_32x32c4", "gemm_s8s8_amx_32x32c4"}) {
-    const GemmKernel* g = find_kernel(name);
-    if (!g || !host_features().has_all(g->features)) {
-      WARN("no usable AMX on this CPU (or not compiled in): nothing to check for " << name);
-      continue;
-    }
+    const GemmKernel* g = usable_amx(name);
+    if (!g) continue;
     const bool int8 = g->kind != GemmKind::bf16;
     const int64_t m = 39, n = 116, k = 200;  // A panels of 32 and 7 rows; B panels of 32 and 20; K tails
     const int64_t esz = int8 ? 1 : 2;

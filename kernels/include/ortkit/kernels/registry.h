@@ -95,7 +95,7 @@ struct MicroTile {
 };
 
 using MicroKernelFn = void (*)(const MicroTile& t);
-using KernelBeginFn = void (*)();
+using KernelHookFn = void (*)();
 
 /// Optional ISA-specific preparation of one A row for an a_rows kernel (see GemmKernel::prep_row). src
 /// is the source row: float for f32 and bf16 kernels (bf16 ones round to nearest even, as f32_to_bf16),
@@ -146,10 +146,10 @@ struct GemmKernel {
   /// the thread's registers from tile to tile (AMX's tile configuration) forgets it here: between two
   /// calls other code (another library's AMX kernels) may have changed those registers, while within a
   /// call only the driver runs tiles on the thread.
-  KernelBeginFn begin = nullptr;
+  KernelHookFn begin = nullptr;
   /// Called on a thread after its last tile of each GEMM call, or null: a kernel that defers its tiles'
   /// stores (MicroTile::defer) completes them here.
-  KernelBeginFn finish = nullptr;
+  KernelHookFn finish = nullptr;
 };
 
 /// Every kernel compiled into this binary for a kind, best first (ref last).
