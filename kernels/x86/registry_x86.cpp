@@ -130,6 +130,7 @@ const GemmKernel kBf16Amx{.name = "gemm_bf16_amx_32x32c2",
                           .run = gemm_bf16_amx_32x32c2,
                           .a_rows = true,
                           .prep_row = prep_row_bf16_avx512bf16,
+                          .a_from_f32 = true,
                           .begin = amx_begin,
                           .finish = amx_finish};
 // int8 calls of one row (a GEMV) run on the VNNI kernel (same panels), 1 thread, ORTKIT_KERNEL pins: B hot in
