@@ -702,6 +702,11 @@ void check_b(const PackedB& b, bool int8, const Epilogue& ep) {
 }
 
 // Per-call int8 column vectors: offset = -za*colsum + K*za*zb, zp_neg = -zb, scale = sa*sb.
+// On x86 a clone for AVX-512 as well: the baseline build has no 32-bit vector multiply (SSE4.1), and
+// this pass took 3% of an int8 AMX 32x768x768 GEMM, half that in zmm.
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target_clones("avx512f", "default")))
+#endif
 void prepare_int8(Job& j, int32_t za, float sa) {
   const PackedB& b = *j.b;
   const int64_t np = b.n_panels_ * j.kern->nr;
