@@ -118,8 +118,9 @@ const GemmKernel kS8AvxVnni{"gemm_s8s8_avxvnni_6x16c4",
                             /*a_rows=*/true};
 #endif
 #if defined(ORTKIT_HAVE_X86_AMX)
-// AMX kernels: 32 x 32 blocks of tiles, A read as rows the driver prepares (bf16 rounded from fp32, int8
-// with zero-padded K), B in the AVX-512 kernels' 32-column panels. s8s8 is native (tdpbssd).
+// AMX kernels: 32 x 32 blocks of tiles, A read as rows (bf16 rounded from fp32 by the kernel itself on an
+// M block's first B panel; int8 with zero-padded K prepared by the driver), B in the AVX-512 kernels'
+// 32-column panels. s8s8 is native (tdpbssd).
 const GemmKernel kBf16Amx{.name = "gemm_bf16_amx_32x32c2",
                           .kind = GemmKind::bf16,
                           .isa = "amx",
