@@ -2,10 +2,10 @@
 // (amx_tiles.h), 1024 flops per cycle against vdpbf16ps zmm's 64 (Sapphire Rapids, one core). A is read
 // as rows of bf16 (GemmKernel::a_rows), which it rounds itself from fp32 rows on an M block's first B
 // panel (MicroTile::a_f32, GemmKernel::a_from_f32), behind that block's tile products; B is the AVX-512
-// bf16 kernel's panel layout (32 columns of k pairs). The tile sums go through the thread's sum buffer to the
-// planned row store of full-width blocks with bias, relu or clip (amx_store.h; during the next block's
-// products where the driver allows, amx_deferred.h), or to the AVX-512 epilogue for narrower blocks and
-// other activations.
+// bf16 kernel's panel layout (32 columns of k pairs). The tile sums go through the thread's sum buffer
+// to the planned row store of full-width blocks with bias, relu or clip (amx_store.h; during the next
+// block's products where the driver allows, amx_deferred.h), or to the AVX-512 epilogue for narrower
+// blocks and other activations.
 // GCC 12 warns inside its own avx512fintrin.h (_mm512_undefined_* as the merge source, GCC PR 105593).
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <algorithm>
