@@ -39,8 +39,9 @@ inline void round_chunk(const MicroTile& t, int64_t c, int r0, int r1) {
 // amx_block's side work when the block rounds its own A: each K step rounds the chunk kAhead steps on
 // (16 rows per side call: two calls per step with more than 16 rows, one with 16 or fewer), so the
 // stores have long left the core when the tile loads read the rows; the chunks before that are rounded
-// ahead of the K loop. The K loop's steps then cover every chunk, the K tail's included. Inner: the
-// deferred stores' side work, run after.
+// ahead of the K loop. The K loop's steps then cover every chunk, the K tail's included (chunks <= steps
+// + 2), before amx_block's tail step reads it, so drain has none left. Inner: the deferred stores' side
+// work, run after.
 template <class Inner>
 struct RoundSide {
   static constexpr int kAhead = 2;
@@ -61,10 +62,7 @@ struct RoundSide {
     }
     inner();
   }
-  void drain() {
-    for (; chunk < chunks; ++chunk, row = 0) round_chunk(t, chunk, row, t.m);
-    inner.drain();
-  }
+  void drain() { inner.drain(); }
 };
 
 // amx_block over the tile's A, rounding it first when the tile carries fp32 rows.
