@@ -548,13 +548,8 @@ void run_job(Job& j, const Threading& th) {
   const bool square_tiles = mr >= nr;
   // B stays in the L2 from call to call (as a layer's weights in a loop), or streams from beyond it.
   const bool b_fits_l2 = static_cast<int64_t>(b.bytes()) <= blocking.l2_bytes * 3 / 4;
-  // K blocks of at most `target`, balanced so the last one is not a sliver.
-  auto balanced_kc = [&](int64_t target) {
-    const int64_t nkb = (b.k_padded_ + target - 1) / target;
-    return ((b.k_padded_ + nkb - 1) / nkb + kr - 1) / kr * kr;
-  };
-  // K blocks (float kinds), only for very long K (see below); K is only split when it is clearly longer
-  // than one block.
+  // K blocks (float kinds), only for very long K (see below). Blocks are balanced so the last one is not
+  // a sliver, and K is only split when it is clearly longer than one block.
   j.kc = b.k_padded_;
   if (!is_int8) {
     // Measured on Zen 5 (48 KiB L1, 1 MiB L2): every K block costs one more pass of C through the
@@ -562,7 +557,10 @@ void run_job(Job& j, const Threading& th) {
     // micro-panel passes 3/8 of the L2 (384 KiB there: fp32 K > 3072 at NR = 32); BLIS-style L1-sized
     // blocks measured slower. The fraction scales with the detected L2 (cache_info.h).
     const int64_t target = std::max<int64_t>(64, blocking.k_split_panel_bytes / (nr * esz)) / kr * kr;
-    if (b.k_padded_ > target + target / 4) j.kc = balanced_kc(target);
+    if (b.k_padded_ > target + target / 4) {
+      const int64_t nkb = (b.k_padded_ + target - 1) / target;
+      j.kc = ((b.k_padded_ + nkb - 1) / nkb + kr - 1) / kr * kr;
+    }
   }
   // Tile-block kernels (AMX: panels as tall as wide) are not split to L1-sized K blocks, although their A
   // and B panels pass the L1 together (bf16 32 x 32 blocks at K = 768 hold 96 KiB against 48 KiB): once
