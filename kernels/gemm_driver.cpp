@@ -508,16 +508,26 @@ void run_rect(void* ctx, int64_t s) {
 
 // How many A-panel groups (tm) and B-panel groups (tn) to cut the grid into for `threads`: the
 // smallest largest rectangle wins (threads take over only a lagging thread's units, not a share of a
-// lopsided split's), then fewer
-// rectangles, then fewer A groups (threads sharing A read less than threads sharing B).
-void choose_split(Job& j, int threads) {
+// lopsided split's), then fewer rectangles, then fewer A groups (threads sharing A read less than threads
+// sharing B), except that with rows_first > 0 more A groups win while each keeps rows_first A panels or
+// more.
+//
+// rows_first is 6 for AMX's 32 x 32 blocks (square tiles): 2 threads, the same-cost splits of rows and
+// of columns in interleaved runs (ORTKIT_TUNE_TM), rows over columns, Sapphire Rapids class: with 8 A
+// panels a thread (512x1024x1024) int8 +18% with B hot and +1% with B cold (--cold-b, a model's
+// weights), bf16 +24% / +23%; with 6 (384x768x768) int8 +13% / +3%, bf16 +11% / 0%; with 4
+// (256x768x768) int8 +8% hot but -14% cold (-11% and -13% at 256x3072x768 and 256x768x3072); with 2
+// (128 rows) level to -28%, as each thread then reads all of B for few rows of A.
+void choose_split(Job& j, int threads, int64_t rows_first) {
   const int64_t ap = j.a_panels, bp = j.b->n_panels_;
   int64_t best = -1;
   for (int64_t tm = 1; tm <= std::min<int64_t>(threads, ap); ++tm)
     for (int64_t tn = 1; tn <= std::min<int64_t>(threads / tm, bp); ++tn) {
       const int64_t cost = (ap + tm - 1) / tm * ((bp + tn - 1) / tn);
       const int64_t best_cost = best < 0 ? 0 : (ap + j.tm - 1) / j.tm * ((bp + j.tn - 1) / j.tn);
-      if (best < 0 || cost < best_cost || (cost == best_cost && tm * tn < j.tm * j.tn)) {
+      const bool tie = cost == best_cost, same_rects = tm * tn == j.tm * j.tn;
+      const bool rows = rows_first > 0 && tm > j.tm && ap / tm >= rows_first;
+      if (best < 0 || cost < best_cost || (tie && tm * tn < j.tm * j.tn) || (tie && same_rects && rows)) {
         j.tm = tm;
         j.tn = tn;
         best = cost;
@@ -591,7 +601,7 @@ void run_job(Job& j, const Threading& th) {
     j.bal_p = j.a_panels - 2;
     j.bal_h1 = static_cast<int>((mr + rem + 1) / 2);
   }
-  if (threads > 1) choose_split(j, threads);
+  if (threads > 1) choose_split(j, threads, square_tiles ? 6 : 0);
   static const int64_t tune_tm =
       std::getenv("ORTKIT_TUNE_TM") ? std::atoll(std::getenv("ORTKIT_TUNE_TM")) : 0;
   if (threads > 1 && tune_tm > 0 && threads % tune_tm == 0) {

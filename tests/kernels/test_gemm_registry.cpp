@@ -204,6 +204,9 @@ TEST_CASE("every float kernel matches the oracle over the edge sweep", "[kernels
       check_float_kernel(*g, 260, 4 * g->nr + 1, 1100, false, {}, false, rng);
       check_float_kernel(*g, 260, 2 * g->nr + 1, 1100, true, {}, true, rng);
       check_float_kernel(*g, 260, g->nr - 3, 1100, false, {}, true, rng);
+      // 18 A panels x 3 B panels on 3 threads: splitting rows and splitting columns tie, and AMX kernels
+      // (square tiles) split the rows (choose_split's rows_first).
+      check_float_kernel(*g, 18 * g->mr, 3 * g->nr - 5, 70, false, {}, true, rng);
       // Dense rows (lda = k) and a 4 KiB row stride, which row kernels copy to a padded stride.
       check_float_kernel(*g, g->mr + 3, g->nr + 1, 96, false, {}, false, rng, 96);
       check_float_kernel(*g, g->mr + 3, g->nr + 1, 1000, false, {}, true, rng, 1024);
@@ -657,6 +660,8 @@ TEST_CASE("every int8 kernel writes requantized u8/s8 output (QuantOut)", "[kern
           const Act act = i / 2 % 3 == 0 ? Act::none : i / 2 % 3 == 1 ? Act::relu : Act::clip;
           check_quant_out(*g, m, n, 45, i % 2 == 0, i % 4 == 0, i % 5 == 0, act, i % 3 ? 0.4f : 1.f, rng);
         }
+      // Threads that split rows where splitting columns costs the same (see the float sweep).
+      check_quant_out(*g, 18 * g->mr, 3 * g->nr - 5, 45, false, true, true, Act::relu, 0.4f, rng);
     }
   }
   // Requantized output is taken from the fp32 result: asking for it with the raw int32 sums is refused.
