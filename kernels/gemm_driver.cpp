@@ -5,8 +5,8 @@
 //      kernels with GemmKernel::a_from_f32 round their rows themselves, behind the arithmetic);
 //   2. cut the (A panel x B panel) grid into one rectangle per thread, of near equal area; a rectangle
 //      walks its M blocks, and within one its B panels (outer) and A panels (inner), so one B
-//      micro-panel is reused against the whole A block held in L2. The walk is cut into ~8 units that a
-//      thread done with its own rectangle takes over from a lagging one (run_rect);
+//      micro-panel is reused against the whole A block held in L2. The walk is cut into units that a
+//      thread done with its own rectangle takes over from one that has not started (run_rect);
 //   3. float kinds split K only past micro-panels of 3/8 of the L2 (partial sums through C, see run_tiles);
 //      the blocking comes from the detected cache sizes (cache_info.h).
 // It also prepares the int8 zero-point / scale vectors. Kernels only see MicroTile (registry.h).
@@ -451,9 +451,19 @@ void run_tiles(const Job& j, const char* arows, int64_t row0, int64_t ap0, int64
   }
 }
 
-// Phase 2 is cut into units: rectangle t (of tm x tn) holds, M block by M block, its B panels in a few
-// chunks. Task t runs rectangle t's units in that order, then takes units left in the other rectangles
-// (work_claims.h), so a thread whose core is shared, or that woke late, does not set the pace.
+// Phase 2 is cut into units: rectangle t (of tm x tn) holds, M block by M block, its B panels in one or
+// two chunks. Task t runs rectangle t's units in that order, then takes units left in the other
+// rectangles (work_claims.h) where their task has not started, or has more than half of them left, so
+// a thread that woke late, or whose core is shared, does not set the pace.
+//
+// Units were ~8 per rectangle, any of them taken over, until the forty-first session: a thread's B
+// panels and C columns stay in its own L2 from call to call, and a unit taken from a thread that was
+// only a little behind then ran on the other core from that core's caches, and pulled the lines back
+// for the next call, which put its owner behind again. 2 threads, interleaved runs, Sapphire Rapids
+// class, ~8 units and free takeover against two units kept by a started owner: int8 128x768x768 4390
+// -> 5298 GOP/s, 512x1024x1024 5535 -> 6192, 32x768x768 3400 -> 4046, 128x3072x768 level; bf16 level
+// to +15%; fp32 level. Owner-kept units with ~8 units a rectangle gained about half as much (a 2-thread
+// 32x768x768 call lasts ~9 us, and each unit has its own run_tiles set-up).
 struct RectGeometry {
   int64_t a_lo, a_hi, b_lo, b_hi, chunks, width, units;
 };
@@ -469,10 +479,10 @@ RectGeometry rect_geometry(const Job& j, int64_t t) {
   const int64_t step = j.mc / j.kern->mr;
   const int64_t blocks = (g.a_hi - g.a_lo + step - 1) / step;
   const int64_t panels = g.b_hi - g.b_lo;
-  // About 8 units per rectangle: a lagging thread's last eighth can move. Units only split the loop
-  // over B panels, so each runs the same tile order a whole rectangle would. One rectangle (one
-  // thread) has nobody to hand work to: one unit per M block.
-  const int64_t want = j.tm * j.tn > 1 ? 8 : 1;
+  // About 2 units per rectangle (one per M block when it has several). Units only split the loop over
+  // B panels, so each runs the same tile order a whole rectangle would. One rectangle (one thread) has
+  // nobody to hand work to: one unit per M block.
+  const int64_t want = j.tm * j.tn > 1 ? 2 : 1;
   g.chunks =
       std::max<int64_t>(1, std::min<int64_t>(panels, (want + blocks - 1) / std::max<int64_t>(1, blocks)));
   g.width = (panels + g.chunks - 1) / std::max<int64_t>(1, g.chunks);
@@ -690,9 +700,9 @@ void run_job(Job& j, const Threading& th) {
       prep_task(&j, 0);
   }
 
-  // Phase 2: one rectangle of C per thread, in units other threads can take over.
+  // Phase 2: one rectangle of C per thread, in units other threads can take over (see RectGeometry).
   const int64_t rects = j.tm * j.tn;
-  j.claims.reset(static_cast<int>(rects));
+  j.claims.reset(static_cast<int>(rects), true, /*owner_keeps=*/true);
   for (int64_t t = 0; t < rects; ++t)
     j.claims.set_range(static_cast<int>(t), 0, rect_geometry(j, t).units, 1);
   if (rects > 1)

@@ -20,9 +20,15 @@ class WorkClaims {
  public:
   /// `ranges` home ranges, all empty. steal false: a task only ever claims from its own range. Not
   /// thread-safe: before the tasks start.
-  void reset(int ranges, bool steal = true) {
+  /// owner_keeps: once a range's own task has claimed from it, other tasks take from it only while more
+  /// than half of it is left (its task is far behind); a range whose task has not started is taken
+  /// whole. For work whose data stays in each thread's own caches from call to call, where a batch
+  /// taken from a task only a little behind runs slower on the other core and moves its lines there
+  /// (gemm_driver.cpp, RectGeometry).
+  void reset(int ranges, bool steal = true, bool owner_keeps = false) {
     n_ = std::max(1, ranges);
     steal_ = steal;
+    keep_ = owner_keeps;
     if (n_ > kInline && n_ > heap_cap_) {
       heap_ = std::make_unique<Range[]>(static_cast<size_t>(n_));
       heap_cap_ = n_;
@@ -33,6 +39,8 @@ class WorkClaims {
   void set_range(int r, int64_t begin, int64_t end, int64_t batch) {
     Range& x = at(r);
     x.next.store(begin, std::memory_order_relaxed);
+    x.started.store(false, std::memory_order_relaxed);
+    x.begin = begin;
     x.end = end;
     x.batch = std::max<int64_t>(1, batch);
   }
@@ -51,7 +59,15 @@ class WorkClaims {
     for (const int visit = steal_ ? n_ : 1; cursor < visit; ++cursor) {
       range = (home + cursor) % n_;
       Range& x = at(range);
-      if (x.next.load(std::memory_order_relaxed) >= x.end) continue;
+      const int64_t next = x.next.load(std::memory_order_relaxed);
+      if (next >= x.end) continue;
+      if (keep_) {
+        if (cursor == 0) {
+          if (!x.started.load(std::memory_order_relaxed)) x.started.store(true, std::memory_order_relaxed);
+        } else if ((x.end - next) * 2 <= x.end - x.begin && x.started.load(std::memory_order_relaxed)) {
+          continue;
+        }
+      }
       begin = x.next.fetch_add(x.batch, std::memory_order_relaxed);
       if (begin >= x.end) continue;
       end = std::min(x.end, begin + x.batch);
@@ -77,7 +93,8 @@ class WorkClaims {
  private:
   struct alignas(64) Range {
     std::atomic<int64_t> next{0};
-    int64_t end = 0;
+    std::atomic<bool> started{false};  // its own task has claimed from it (owner_keeps)
+    int64_t begin = 0, end = 0;
     int64_t batch = 1;
   };
   static constexpr int kInline = 8;
@@ -86,6 +103,7 @@ class WorkClaims {
 
   int n_ = 1;
   bool steal_ = true;
+  bool keep_ = false;
   Range inline_[kInline];
   std::unique_ptr<Range[]> heap_;
   int heap_cap_ = 0;
