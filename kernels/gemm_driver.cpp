@@ -6,7 +6,8 @@
 //   2. cut the (A panel x B panel) grid into one rectangle per thread, of near equal area; a rectangle
 //      walks its M blocks, and within one its B panels (outer) and A panels (inner), so one B
 //      micro-panel is reused against the whole A block held in L2. The walk is cut into units that a
-//      thread done with its own rectangle takes over from one that has not started (run_rect);
+//      thread done with its own rectangle takes over from one that has not started or is far behind
+//      (run_rect);
 //   3. float kinds split K only past micro-panels of 3/8 of the L2 (partial sums through C, see run_tiles);
 //      the blocking comes from the detected cache sizes (cache_info.h).
 // It also prepares the int8 zero-point / scale vectors. Kernels only see MicroTile (registry.h).
