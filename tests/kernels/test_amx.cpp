@@ -10,6 +10,7 @@
 #include <random>
 #include <vector>
 
+#include "cache_override.h"
 #include "ortkit/kernels/cache_info.h"
 #include "ortkit/kernels/epilogue.h"
 #include "ortkit/kernels/gemm.h"
@@ -121,14 +122,7 @@ TEST_CASE("AMX bf16 K blocks carry their partial sums through C", "[kernels][x86
 #if defined(__x86_64__)
   const GemmKernel* g = usable_amx("gemm_bf16_amx_32x32c2");
   if (!g) return;
-  struct SmallL2 {
-    SmallL2() {
-      CacheSizes c;
-      c.l2 = 64 << 10;
-      set_cache_sizes(c);
-    }
-    ~SmallL2() { set_cache_sizes(CacheSizes{}); }
-  } small_l2;
+  const ortkit::test::CacheOverride small_l2(64 << 10);
   REQUIRE(gemm_blocking().k_split_panel_bytes / (32 * 2) < 600 * 4 / 5);  // both K are split
   std::mt19937 rng(5);
   std::uniform_int_distribution<int> d(-4, 4);

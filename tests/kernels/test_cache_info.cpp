@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "cache_override.h"
 #include "ortkit/kernels/cache_info.h"
 #include "ortkit/kernels/epilogue.h"
 #include "ortkit/kernels/gemm.h"
@@ -19,6 +20,7 @@
 #include "threads.h"
 
 using namespace ortkit::kernels;
+using ortkit::test::CacheOverride;
 namespace fs = std::filesystem;
 
 namespace {
@@ -43,17 +45,6 @@ struct SysfsTree {
     }
   }
   ~SysfsTree() { fs::remove_all(root); }
-};
-
-// Restores the detected sizes however the test ends.
-struct CacheOverride {
-  explicit CacheOverride(int64_t l2) {
-    CacheSizes c;
-    c.l1d = 4096;
-    c.l2 = l2;
-    set_cache_sizes(c);
-  }
-  ~CacheOverride() { set_cache_sizes(CacheSizes{}); }
 };
 
 // cpuid leaf 4 / 0x8000001D subleaf for a cache of `bytes` (64-byte lines, one partition).
