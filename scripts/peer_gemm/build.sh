@@ -10,5 +10,10 @@ if [[ -f /usr/include/x86_64-linux-gnu/cblas.h || -f /usr/include/cblas.h ]] && 
 fi
 if [[ ${#flags[@]} -eq 0 ]]; then echo "peer_gemm: neither oneDNN nor OpenBLAS is installed" >&2; exit 1; fi
 mkdir -p "$(dirname "$out")"
-g++ -O2 -std=c++17 "${flags[@]}" "$here/peer_gemm.cpp" -o "$out" "${libs[@]}"
+# Linked to a private name, then renamed over $out: callers building the same path at once (ctest -j runs
+# two ab.sh tests together) must never run a half-written binary ("Permission denied" from env).
+tmp="$out.tmp.$$"
+trap 'rm -f "$tmp"' EXIT
+g++ -O2 -std=c++17 "${flags[@]}" "$here/peer_gemm.cpp" -o "$tmp" "${libs[@]}"
+mv -f "$tmp" "$out"
 echo "$out"
