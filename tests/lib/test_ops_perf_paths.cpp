@@ -3,7 +3,8 @@
 // scalar borders, 16-output vector blocks for 3x3 stride 2; over a padded copy, the row-group kernel for
 // stride-1 outputs 16 to 64 wide and 4 or more high, the flat kernel for the other small ones; the generic
 // loop for everything else) with bias and fused activations; the 8x8 register-tile transpose (Transpose
-// [0,2,3,1] and ragged 2-D sizes); Softmax rows.
+// [0,2,3,1] and ragged 2-D sizes); Softmax rows; MatMul over a B computed at run time, read in place or
+// packed by the row count, B's size and its row stride.
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <limits>
@@ -340,5 +341,51 @@ TEST_CASE("Conv 3-D im2col (runs across rows and depth slices) equals sums of 2-
       for (int64_t i = 0; i < OH * OW; ++i)
         CHECK(y.data_as<float>()[((m * (D - 1)) + d) * OH * OW + i] ==
               Approx(acc.data_as<float>()[m * OH * OW + i] + b.data_as<float>()[m]).margin(1e-5));
+  }
+}
+
+TEST_CASE("MatMul with a run-time B: in place and packed both match double math", "[ops][perf]") {
+  struct Case {
+    Shape a, b;
+  };
+  // Rows, B's size and B's row stride pick in place or packed (MatMul::b_in_place): 1-32 rows always in
+  // place, 33-192 unless B passes 512 KiB or its rows are a multiple of 4 KiB apart, packed past that.
+  // Widths off the 32-column panels exercise the masked loads of in-place rows.
+  const std::vector<Case> cases = {
+      {{2, 3, 1, 64}, {2, 3, 64, 1024}},  // decode step: 1 row, rows 4 KiB apart, in place
+      {{2, 5, 7}, {2, 7, 37}},            // odd sizes, in place
+      {{3, 33, 17}, {3, 17, 45}},         // 33 rows, in place
+      {{2, 40, 64}, {2, 64, 1024}},       // 40 rows, rows 4 KiB apart: packed
+      {{1, 200, 24}, {1, 24, 50}},        // 200 rows: packed
+      {{2, 6, 17}, {17, 31}},             // one B for every batch (folded into M): in place
+      {{2, 100, 17}, {17, 1024}},         // folded, 200 rows: packed
+      {{12, 48, 160}, {12, 160, 800}},    // B of 500 KiB, in place
+      {{2, 48, 200}, {2, 200, 700}},      // B past 512 KiB: packed
+  };
+  for (const Case& c : cases) {
+    INFO("A " << shape_str(c.a) << " @ B " << shape_str(c.b));
+    const Tensor a = rnd(c.a, 11), b = rnd(c.b, 12);
+    for (int threads : {1, 2}) {
+      EvalOptions o;
+      o.opset = 13;
+      o.threading = test_threads(threads);
+      const Tensor y = eval_single("MatMul", {a, b}, {}, o)[0];
+      const int64_t k = c.a.back(), m = c.a[c.a.size() - 2], n = c.b.back();
+      const int64_t mats = a.numel() / (m * k), b_mats = b.numel() / (k * n);
+      REQUIRE(y.numel() == mats * m * n);
+      float worst = 0;
+      for (int64_t i = 0; i < mats; ++i) {
+        const float* pa = a.data_as<float>() + i * m * k;
+        const float* pb = b.data_as<float>() + (b_mats == 1 ? 0 : i) * k * n;
+        const float* py = y.data_as<float>() + i * m * n;
+        for (int64_t r = 0; r < m; ++r)
+          for (int64_t j = 0; j < n; ++j) {
+            double acc = 0;
+            for (int64_t p = 0; p < k; ++p) acc += static_cast<double>(pa[r * k + p]) * pb[p * n + j];
+            worst = std::max(worst, static_cast<float>(std::fabs(acc - py[r * n + j])));
+          }
+      }
+      CHECK(worst < 1e-4f * static_cast<float>(k));
+    }
   }
 }
