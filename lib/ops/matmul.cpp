@@ -234,8 +234,15 @@ class MatMul : public OpKernel {
   /// rows 0.93-1.0x (each row tile reads B again, from strided rows). Rows a multiple of 4 KiB apart fall
   /// in few L1 sets (n = 1024: 0.60x at 128 rows), and a large B streams badly as rows (128x768x3072:
   /// 0.54x). bert-base int8 seq 128, 1 thread: its 24 batched MatMuls 5.35 -> 4.17 ms.
+  /// Under bf16 fast math (which permits rounding, not requires it) up to 4 rows run the fp32 kernel over
+  /// B in place: packing B into bf16 pairs cost more than their product. gpt2 bf16, 1 thread, AMX, its 24
+  /// attention MatMuls: 1 row 0.30 -> 0.08 ms, 2 rows 0.30 -> 0.11, 4 rows 0.30 -> 0.21; but 8 rows 0.31
+  /// -> 0.56 and 16 rows 0.36 -> 2.4, although 16x16x64 alone ran 1.1x faster in place: between AMX
+  /// calls, fp32 kernels of 8 rows and more ran several times slower than alone.
   bool b_in_place(int64_t m, int64_t k, int64_t n) const {
-    if (kind_ != kernels::GemmKind::f32 || tb_) return false;
+    if (tb_) return false;
+    if (kind_ == kernels::GemmKind::bf16) return m <= 4;
+    if (kind_ != kernels::GemmKind::f32) return false;
     if (m <= 32) return true;
     const bool aliases = (n * static_cast<int64_t>(sizeof(float))) % 4096 == 0;
     return m <= 192 && !aliases && k * n * static_cast<int64_t>(sizeof(float)) <= (512 << 10);

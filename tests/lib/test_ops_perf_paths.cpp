@@ -389,3 +389,32 @@ TEST_CASE("MatMul with a run-time B: in place and packed both match double math"
     }
   }
 }
+
+TEST_CASE("MatMul with a run-time B under bf16 fast math: few rows run fp32 in place", "[ops][perf]") {
+  // Up to 4 rows the fp32 kernel reads B as it is (no bf16 rounding at all); more rows round to bf16.
+  for (const int64_t m : {1, 3, 4, 5, 40}) {
+    INFO("rows " << m);
+    const int64_t k = 64, n = 45;
+    const Tensor a = rnd({3, m, k}, 21), b = rnd({3, k, n}, 22);
+    EvalOptions o;
+    o.opset = 13;
+    o.precision = Precision::bf16;
+    o.threading = test_threads(2);
+    const Tensor y = eval_single("MatMul", {a, b}, {}, o)[0];
+    float worst = 0;
+    for (int64_t i = 0; i < 3; ++i)
+      for (int64_t r = 0; r < m; ++r)
+        for (int64_t j = 0; j < n; ++j) {
+          double acc = 0;
+          for (int64_t p = 0; p < k; ++p)
+            acc += static_cast<double>(a.data_as<float>()[(i * m + r) * k + p]) *
+                   b.data_as<float>()[(i * k + p) * n + j];
+          worst =
+              std::max(worst, static_cast<float>(std::fabs(acc - y.data_as<float>()[(i * m + r) * n + j])));
+        }
+    if (m <= 4 || kernels::bf16_fast_math().kind == kernels::GemmKind::f32)
+      CHECK(worst < 1e-5f);
+    else
+      CHECK(worst < 0.1f);  // bf16 operands: ~2^-9 relative per product over 64 terms
+  }
+}
