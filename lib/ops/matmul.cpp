@@ -149,8 +149,9 @@ class MatMul : public OpKernel {
       if (dyn_.size() < static_cast<size_t>(nb)) dyn_.resize(static_cast<size_t>(nb));
       const kernels::GemmKind kind = kind_;
       const bool tb = tb_;
-      bool viewed = b_in_place(m, k, n) && kernels::view_b_rows(dyn_[0], pb, k, n, n);
-      for (int64_t i = 1; viewed && i < nb; ++i) kernels::view_b_rows(dyn_[i], pb + i * k * n, k, n, n);
+      bool viewed = view_dynamic(0, pb, m, k, n);
+      for (int64_t i = 1; viewed && i < nb; ++i)
+        view_dynamic(static_cast<size_t>(i), pb + i * k * n, m, k, n);
       if (!viewed)
         parallel_for(ctx.threading, nb, [&](int64_t i) {
           kernels::pack_b(dyn_[i], kind, BDesc{pb + i * k * n, k, n, tb ? k : n, tb});
@@ -248,10 +249,14 @@ class MatMul : public OpKernel {
     return m <= 192 && !aliases && k * n * static_cast<int64_t>(sizeof(float)) <= (512 << 10);
   }
 
+  /// dyn_[i] as a view of B's rows where b_in_place and the kernel allow: false leaves it to be packed.
+  bool view_dynamic(size_t i, const float* b, int64_t m, int64_t k, int64_t n) {
+    return b_in_place(m, k, n) && kernels::view_b_rows(dyn_[i], b, k, n, n);
+  }
+
   const PackedB& pack_dynamic(size_t i, const float* b, int64_t m, int64_t k, int64_t n) {
     if (dyn_.size() <= i) dyn_.resize(i + 1);
-    if (!b_in_place(m, k, n) || !kernels::view_b_rows(dyn_[i], b, k, n, n))
-      kernels::pack_b(dyn_[i], kind_, BDesc{b, k, n, tb_ ? k : n, tb_});
+    if (!view_dynamic(i, b, m, k, n)) kernels::pack_b(dyn_[i], kind_, BDesc{b, k, n, tb_ ? k : n, tb_});
     return dyn_[i];
   }
 

@@ -344,6 +344,30 @@ TEST_CASE("Conv 3-D im2col (runs across rows and depth slices) equals sums of 2-
   }
 }
 
+namespace {
+// Largest |y - A @ B| over the batch, A @ B summed in double: a [..., m, k], b [..., k, n] or one [k, n]
+// shared by every batch, y [..., m, n].
+float max_err_vs_double(const Tensor& a, const Tensor& b, const Tensor& y) {
+  const Shape &as = a.shape(), &bs = b.shape();
+  const int64_t k = as.back(), m = as[as.size() - 2], n = bs.back();
+  const int64_t mats = a.numel() / (m * k), b_mats = b.numel() / (k * n);
+  REQUIRE(y.numel() == mats * m * n);
+  float worst = 0;
+  for (int64_t i = 0; i < mats; ++i) {
+    const float* pa = a.data_as<float>() + i * m * k;
+    const float* pb = b.data_as<float>() + (b_mats == 1 ? 0 : i) * k * n;
+    const float* py = y.data_as<float>() + i * m * n;
+    for (int64_t r = 0; r < m; ++r)
+      for (int64_t j = 0; j < n; ++j) {
+        double acc = 0;
+        for (int64_t p = 0; p < k; ++p) acc += static_cast<double>(pa[r * k + p]) * pb[p * n + j];
+        worst = std::max(worst, static_cast<float>(std::fabs(acc - py[r * n + j])));
+      }
+  }
+  return worst;
+}
+}  // namespace
+
 TEST_CASE("MatMul with a run-time B: in place and packed both match double math", "[ops][perf]") {
   struct Case {
     Shape a, b;
@@ -370,22 +394,7 @@ TEST_CASE("MatMul with a run-time B: in place and packed both match double math"
       o.opset = 13;
       o.threading = test_threads(threads);
       const Tensor y = eval_single("MatMul", {a, b}, {}, o)[0];
-      const int64_t k = c.a.back(), m = c.a[c.a.size() - 2], n = c.b.back();
-      const int64_t mats = a.numel() / (m * k), b_mats = b.numel() / (k * n);
-      REQUIRE(y.numel() == mats * m * n);
-      float worst = 0;
-      for (int64_t i = 0; i < mats; ++i) {
-        const float* pa = a.data_as<float>() + i * m * k;
-        const float* pb = b.data_as<float>() + (b_mats == 1 ? 0 : i) * k * n;
-        const float* py = y.data_as<float>() + i * m * n;
-        for (int64_t r = 0; r < m; ++r)
-          for (int64_t j = 0; j < n; ++j) {
-            double acc = 0;
-            for (int64_t p = 0; p < k; ++p) acc += static_cast<double>(pa[r * k + p]) * pb[p * n + j];
-            worst = std::max(worst, static_cast<float>(std::fabs(acc - py[r * n + j])));
-          }
-      }
-      CHECK(worst < 1e-4f * static_cast<float>(k));
+      CHECK(max_err_vs_double(a, b, y) < 1e-4f * static_cast<float>(c.a.back()));
     }
   }
 }
@@ -401,17 +410,7 @@ TEST_CASE("MatMul with a run-time B under bf16 fast math: few rows run fp32 in p
     o.precision = Precision::bf16;
     o.threading = test_threads(2);
     const Tensor y = eval_single("MatMul", {a, b}, {}, o)[0];
-    float worst = 0;
-    for (int64_t i = 0; i < 3; ++i)
-      for (int64_t r = 0; r < m; ++r)
-        for (int64_t j = 0; j < n; ++j) {
-          double acc = 0;
-          for (int64_t p = 0; p < k; ++p)
-            acc += static_cast<double>(a.data_as<float>()[(i * m + r) * k + p]) *
-                   b.data_as<float>()[(i * k + p) * n + j];
-          worst =
-              std::max(worst, static_cast<float>(std::fabs(acc - y.data_as<float>()[(i * m + r) * n + j])));
-        }
+    const float worst = max_err_vs_double(a, b, y);
     if (m <= 4 || kernels::bf16_fast_math().kind == kernels::GemmKind::f32)
       CHECK(worst < 1e-5f);
     else
